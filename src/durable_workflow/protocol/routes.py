@@ -1,0 +1,36 @@
+"""Route paths of the wire contract, relative to the ``/api`` prefix."""
+
+from __future__ import annotations
+
+API_PREFIX = "/api"
+
+HEALTH = "/health"
+READY = "/ready"
+CLUSTER_INFO = "/cluster/info"
+
+WORKFLOWS = "/workflows"
+WORKFLOW = "/workflows/{workflow_id}"
+WORKFLOW_RUNS = "/workflows/{workflow_id}/runs"
+WORKFLOW_RUN = "/workflows/{workflow_id}/runs/{run_id}"
+WORKFLOW_RUN_HISTORY = "/workflows/{workflow_id}/runs/{run_id}/history"
+WORKFLOW_RUN_HISTORY_EXPORT = "/workflows/{workflow_id}/runs/{run_id}/history/export"
+WORKFLOW_SIGNAL = "/workflows/{workflow_id}/signal/{name}"
+WORKFLOW_QUERY = "/workflows/{workflow_id}/query/{name}"
+WORKFLOW_UPDATE = "/workflows/{workflow_id}/update/{name}"
+WORKFLOW_CANCEL = "/workflows/{workflow_id}/cancel"
+WORKFLOW_TERMINATE = "/workflows/{workflow_id}/terminate"
+
+WORKER_REGISTER = "/worker/register"
+WORKER_HEARTBEAT = "/worker/heartbeat"
+WORKFLOW_TASK_POLL = "/worker/workflow-tasks/poll"
+WORKFLOW_TASK_HISTORY = "/worker/workflow-tasks/{task_id}/history"
+WORKFLOW_TASK_HEARTBEAT = "/worker/workflow-tasks/{task_id}/heartbeat"
+WORKFLOW_TASK_COMPLETE = "/worker/workflow-tasks/{task_id}/complete"
+WORKFLOW_TASK_FAIL = "/worker/workflow-tasks/{task_id}/fail"
+QUERY_TASK_POLL = "/worker/query-tasks/poll"
+QUERY_TASK_COMPLETE = "/worker/query-tasks/{query_task_id}/complete"
+QUERY_TASK_FAIL = "/worker/query-tasks/{query_task_id}/fail"
+ACTIVITY_TASK_POLL = "/worker/activity-tasks/poll"
+ACTIVITY_TASK_COMPLETE = "/worker/activity-tasks/{task_id}/complete"
+ACTIVITY_TASK_FAIL = "/worker/activity-tasks/{task_id}/fail"
+ACTIVITY_TASK_HEARTBEAT = "/worker/activity-tasks/{task_id}/heartbeat"

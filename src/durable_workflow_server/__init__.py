@@ -1,0 +1,1 @@
+"""The Durable Workflow server (ASGI app, engine, storage)."""

@@ -1,0 +1,224 @@
+"""The engine's facade: what the HTTP layer may call.
+
+``http/`` validates request *shapes* (pydantic → 422), resolves auth and the namespace,
+normalises caller payloads to ``{codec, blob}`` envelopes, and then calls one of these methods.
+The engine checks *semantics*, writes history in one transaction per change, and returns plain
+dicts already in wire shape (without the ``control_plane`` block or the worker-plane
+``protocol_version`` / ``server_capabilities`` envelope, which ``http/`` adds).
+Refusals are raised as :class:`~durable_workflow_server.engine.errors.DomainError`.
+
+All timestamps in returned dicts are RFC 3339 UTC strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class StartWorkflowRequest:
+    """A validated ``POST /workflows`` body. ``input`` is always an envelope by now."""
+
+    workflow_type: str
+    input: dict[str, Any]  # {"codec": "avro", "blob": "..."}
+    workflow_id: str | None = None
+    task_queue: str | None = None
+    business_key: str | None = None
+    memo: dict[str, Any] | None = None
+    search_attributes: dict[str, Any] | None = None
+    duplicate_policy: str = "fail"  # "fail" | "use-existing"
+    execution_timeout_seconds: int | None = None
+    run_timeout_seconds: int | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterWorkerRequest:
+    """A validated ``POST /worker/register`` body."""
+
+    task_queue: str
+    runtime: str
+    worker_id: str | None = None
+    sdk_version: str | None = None
+    build_id: str | None = None
+    supported_workflow_types: list[str] = field(default_factory=list)
+    workflow_definition_fingerprints: dict[str, str] = field(default_factory=dict)
+    supported_activity_types: list[str] = field(default_factory=list)
+    max_concurrent_workflow_tasks: int | None = None
+    max_concurrent_activity_tasks: int | None = None
+    capabilities: list[str] = field(default_factory=list)
+    task_slots: dict[str, Any] | None = None
+    process_metrics: dict[str, Any] | None = None
+
+
+class EngineAPI(Protocol):
+    """Everything ``http/`` needs from the engine. Implemented by ``engine.service.Engine``."""
+
+    # ----------------------------------------------------------------- lifecycle / system
+    async def open(self) -> None:
+        """Connect, apply migrations, ensure namespace ``default`` exists, start the timer loop."""
+
+    async def close(self) -> None:
+        """Stop background loops, wake and release waiting polls, dispose the database engine."""
+
+    async def database_ok(self) -> bool:
+        """A cheap ``SELECT 1`` for ``/api/health``."""
+
+    async def readiness_checks(self) -> dict[str, dict[str, Any]]:
+        """``database``, ``migrations``, ``default_namespace`` checks for ``/api/ready`` (auth/cache added by http)."""
+
+    async def namespace_exists(self, name: str) -> bool: ...
+
+    async def worker_fleet(self, namespace: str) -> dict[str, Any]:
+        """``worker_fleet`` block of ``/api/cluster/info`` (control-plane.md §3.3.1)."""
+
+    # ----------------------------------------------------------------- control plane: workflows
+    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
+        """Start a run (control-plane.md §8.3.2, DECISIONS D1/D13).
+
+        Returns the start body (``workflow_id, run_id, workflow_type, namespace, status,
+        business_key, payload_codec, outcome, command_status``) with ``outcome`` ``started_new``
+        (http answers 201) or ``returned_existing_active`` (200). A duplicate raises
+        ``DomainError("duplicate_not_allowed", ..., outcome="rejected_duplicate", ...)``.
+        """
+
+    async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+        """Current run of the instance (§8.3.3); ``instance_not_found`` when unknown."""
+
+    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+        """A specific run (§8.3.5); ``run_not_found`` when unknown."""
+
+    async def list_workflows(
+        self,
+        namespace: str,
+        *,
+        workflow_type: str | None,
+        status: str | None,
+        query: str | None,
+        page_size: int,
+        next_page_token: str | None,
+    ) -> dict[str, Any]:
+        """``{workflows, workflow_count, next_page_token}`` (§8.3.1), newest first."""
+
+    async def list_runs(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+        """``{workflow_id, run_count, runs}`` (§8.3.4)."""
+
+    async def history_page(
+        self,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        *,
+        page_size: int,
+        next_page_token: str | None,
+        wait_new_event: bool,
+    ) -> dict[str, Any]:
+        """``{workflow_id, run_id, events, next_page_token}`` (§8.3.10)."""
+
+    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+        """The history export bundle with its integrity checksum (§8.3.11)."""
+
+    # ----------------------------------------------------------------- worker plane
+    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
+        """``{worker_id, registered: true}`` (worker-plane.md §2.1)."""
+
+    async def heartbeat_worker(
+        self,
+        namespace: str,
+        worker_id: str,
+        *,
+        task_slots: dict[str, Any] | None = None,
+        process_metrics: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``{worker_id, acknowledged: true}``; ``worker_not_registered`` when unknown."""
+
+    async def poll_workflow_task(
+        self,
+        namespace: str,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None,
+        poll_request_id: str | None,
+        history_page_size: int | None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Long-poll and lease a workflow task (§2.3); ``None`` when the poll times out."""
+
+    async def workflow_task_history(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        next_history_page_token: str,
+        history_page_size: int | None,
+    ) -> dict[str, Any]:
+        """Next history page of a leased task (§2.5)."""
+
+    async def heartbeat_workflow_task(
+        self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+    ) -> dict[str, Any]:
+        """Renew a workflow-task lease (§2.6)."""
+
+    async def complete_workflow_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Apply commands (§2.7, §3). Fenced by owner + attempt; re-sent steps dedupe (DECISIONS)."""
+
+    async def fail_workflow_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Record a task (not workflow) failure (§2.8); the task is redelivered later."""
+
+    async def poll_activity_task(
+        self,
+        namespace: str,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Long-poll and lease an activity attempt (§2.10); ``None`` on timeout."""
+
+    async def complete_activity_task(
+        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
+    ) -> dict[str, Any]:
+        """Record an attempt's success; fenced by attempt id + owner."""
+
+    async def fail_activity_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        failure: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Record an attempt's failure; retries per the snapshotted policy (§7.2)."""
+
+    async def heartbeat_activity_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        progress: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Renew the attempt lease; tells the worker ``cancel_requested`` (§2.10)."""

@@ -1,0 +1,86 @@
+"""Server settings: one frozen dataclass, built from arguments or ``DW_*`` environment variables.
+
+Every duration is a parameter so tests can run with millisecond timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one server process."""
+
+    database_url: str = "sqlite:///durable-workflow.sqlite3"
+    # auth (control-plane.md §4)
+    auth_driver: str = "token"  # none | token | signature
+    auth_token: str | None = None
+    worker_token: str | None = None
+    operator_token: str | None = None
+    admin_token: str | None = None
+    auth_backward_compatible: bool = True
+    default_namespace: str = "default"
+    server_id: str = "durable-workflow-python"
+    version: str = "2.0.0"
+    # limits
+    max_payload_bytes: int = 2_097_152
+    max_memo_bytes: int = 262_144
+    # time
+    long_poll_timeout: float = 30.0
+    workflow_task_lease_seconds: float = 300.0
+    activity_task_lease_seconds: float = 300.0
+    worker_stale_after_seconds: float = 60.0
+    timer_loop_interval: float = 1.0
+    history_page_size_default: int = 500
+    history_page_size_max: int = 1000
+    compression_enabled: bool = True
+    clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``DW_*`` variables (legacy ``WORKFLOW_SERVER_*`` also read)."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(f"DW_{name}")
+            if value is None:
+                value = env.get(f"WORKFLOW_SERVER_{name}")
+            return value if value not in (None, "") else None
+
+        def flag(name: str, default: bool) -> bool:
+            value = get(name)
+            return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+        values: dict[str, object] = {}
+        for key, var in (
+            ("database_url", "DATABASE_URL"),
+            ("auth_driver", "AUTH_DRIVER"),
+            ("auth_token", "AUTH_TOKEN"),
+            ("worker_token", "WORKER_TOKEN"),
+            ("operator_token", "OPERATOR_TOKEN"),
+            ("admin_token", "ADMIN_TOKEN"),
+            ("default_namespace", "DEFAULT_NAMESPACE"),
+            ("server_id", "SERVER_ID"),
+        ):
+            value = get(var)
+            if value is not None:
+                values[key] = value
+        for key, var in (("max_payload_bytes", "MAX_PAYLOAD_BYTES"), ("max_memo_bytes", "MAX_MEMO_BYTES")):
+            value = get(var)
+            if value is not None:
+                values[key] = int(value)
+        poll = get("WORKER_POLL_TIMEOUT")
+        if poll is not None:
+            values["long_poll_timeout"] = float(poll)
+        values["auth_backward_compatible"] = flag("AUTH_BACKWARD_COMPATIBLE", True)
+        values["compression_enabled"] = flag("COMPRESSION_ENABLED", True)
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
