@@ -20,6 +20,7 @@
     │   └── UpdateRejected
     ├── TransportError                   the server could not be reached (after retries)
     ├── PayloadError                     a payload could not be encoded/decoded
+    │   └── PayloadTooLarge              an encoded payload exceeds the client's size limit
     ├── WorkflowFailed                   a workflow ended in ``failed``
     ├── ActivityFailed                   an activity failed (thrown into workflow code)
     ├── ChildWorkflowFailed              a child workflow failed (thrown into workflow code)
@@ -133,6 +134,23 @@ class PayloadError(DurableWorkflowError):
         self.reason = reason
 
 
+class PayloadTooLarge(PayloadError):
+    """An encoded payload is larger than the client's ``payload_size_limit_bytes``.
+
+    Raised locally, before the request is sent, because the server would refuse the body with
+    413 ``payload_too_large`` anyway.
+    """
+
+    def __init__(self, message: str, *, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(message, reason="payload_too_large")
+        self.size_bytes = size_bytes
+        self.limit_bytes = limit_bytes
+
+
+class PayloadSizeWarning(UserWarning):
+    """An encoded payload crossed the client's warning threshold (a share of the size limit)."""
+
+
 class WorkflowFailed(DurableWorkflowError):
     """The workflow ended in the ``failed`` state."""
 
@@ -241,6 +259,8 @@ __all__ = [
     "NonRetryableError",
     "NotFound",
     "PayloadError",
+    "PayloadSizeWarning",
+    "PayloadTooLarge",
     "QueryFailed",
     "ScheduleAlreadyExists",
     "ScheduleNotFound",

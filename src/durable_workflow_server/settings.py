@@ -39,6 +39,10 @@ class Settings:
     activity_task_lease_seconds: float = 300.0
     worker_stale_after_seconds: float = 60.0
     timer_loop_interval: float = 1.0
+    # how often a waiting long poll re-probes the database (finds other processes' work)
+    poll_reprobe_interval: float = 1.0
+    # a failed workflow task is redelivered after this delay
+    workflow_task_retry_delay_seconds: float = 1.0
     history_page_size_default: int = 500
     history_page_size_max: int = 1000
     compression_enabled: bool = True

@@ -263,6 +263,10 @@ def decode_envelope(env: Mapping[str, Any]) -> Any:
     codec = env.get("codec")
     if codec is None:
         raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_CODEC, "envelope has no codec")
+    # The codec verdict comes first: a ``json``-tagged envelope is refused as an unsupported
+    # codec even when its blob is null (contract codec-regressions).
+    if codec not in SUPPORTED_CODECS:
+        raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_CODEC, f"payload codec {codec!r} is unsupported")
     blob = env.get("blob")
     if blob is None:
         raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "envelope has no blob")
@@ -284,3 +288,18 @@ def decode_payload(raw: Any, codec: str | None = AVRO) -> Any:
     if codec is None:
         return raw  # already-decoded JSON (hand-written histories)
     raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, f"cannot decode {type(raw).__name__} payload")
+
+
+def task_payload_codec(task: Mapping[str, Any]) -> str:
+    """The payload codec a worker task declares; refuses tasks that declare none.
+
+    A task root whose ``payload_codec`` is missing or ``null`` cannot be decoded safely (the
+    ``task-root`` codec regression), so it is refused with ``unsupported_payload_codec`` rather
+    than guessed.
+    """
+    codec = task.get("payload_codec")
+    if codec is None:
+        raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_CODEC, "task declares no payload_codec")
+    if codec not in SUPPORTED_CODECS:
+        raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_CODEC, f"payload codec {codec!r} is unsupported")
+    return str(codec)

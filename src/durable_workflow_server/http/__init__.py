@@ -1,0 +1,1 @@
+"""The HTTP layer: request guards, validation, envelopes and the routes of each plane."""

@@ -1,0 +1,182 @@
+"""Activity definitions and the per-attempt activity context.
+
+::
+
+    from durable_workflow import activity
+
+    @activity.defn(name="greet")
+    async def greet(name: str) -> dict:
+        ctx = activity.context()
+        await ctx.heartbeat({"stage": "greeting"})
+        return {"greeting": f"Hello, {name}!"}
+
+Activities are plain async (or sync) functions; the worker calls them with the decoded
+argument list and reports the return value (or the exception) back to the server.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import ActivityCancelled
+
+DEFINITION_ATTR = "__durable_activity_definition__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ActivityDefinition:
+    """The activity type key and the function that implements it."""
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+
+
+def defn(fn: Any = None, *, name: str | None = None) -> Any:
+    """Declare an activity type.
+
+    Args:
+        fn: The function (when used as ``@activity.defn`` without arguments).
+        name: The type key shared across languages; defaults to the function name.
+    """
+
+    def decorate(func: F) -> F:
+        type_name = name if name is not None else getattr(func, "__name__", None)
+        if not isinstance(type_name, str) or not type_name:
+            raise TypeError("@activity.defn(name=...) must be a non-empty string")
+        if not callable(func):
+            raise TypeError("@activity.defn decorates a function")
+        is_async = inspect.iscoroutinefunction(func)
+        setattr(func, DEFINITION_ATTR, ActivityDefinition(type_name, func, is_async))
+        return func
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+def get_definition(obj: Any) -> ActivityDefinition:
+    """The definition of a decorated activity; undecorated functions register by ``__name__``."""
+    if isinstance(obj, ActivityDefinition):
+        return obj
+    definition = getattr(obj, DEFINITION_ATTR, None)
+    if isinstance(definition, ActivityDefinition):
+        return definition
+    if callable(obj) and getattr(obj, "__name__", None):
+        return ActivityDefinition(obj.__name__, obj, inspect.iscoroutinefunction(obj))
+    raise TypeError(f"{obj!r} is not an activity function")
+
+
+@dataclass(frozen=True)
+class ActivityInfo:
+    """What the server told the worker about this activity attempt."""
+
+    task_id: str
+    activity_type: str
+    attempt_number: int = 1
+    activity_attempt_id: str | None = None
+    activity_execution_id: str | None = None
+    workflow_id: str | None = None
+    run_id: str | None = None
+    task_queue: str | None = None
+    payload_codec: str | None = None
+    lease_expires_at: str | None = None
+    deadlines: Mapping[str, Any] = field(default_factory=dict)
+    retry_policy: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_task(cls, task: Mapping[str, Any], default_task_queue: str | None = None) -> ActivityInfo:
+        """Build from an activity-task poll response (``worker-plane.md`` §2.10)."""
+        attempt = task.get("attempt_number")
+        return cls(
+            task_id=str(task.get("task_id", "")),
+            activity_type=str(task.get("activity_type", "")),
+            attempt_number=int(attempt) if isinstance(attempt, (int, str)) and str(attempt).isdigit() else 1,
+            activity_attempt_id=task.get("activity_attempt_id") or task.get("attempt_id"),
+            activity_execution_id=task.get("activity_execution_id"),
+            workflow_id=task.get("workflow_id"),
+            run_id=task.get("run_id"),
+            task_queue=task.get("task_queue") or default_task_queue,
+            payload_codec=task.get("payload_codec"),
+            lease_expires_at=task.get("lease_expires_at"),
+            deadlines=dict(task.get("deadlines") or {}),
+            retry_policy=task.get("retry_policy"),
+        )
+
+
+HeartbeatFn = Callable[..., Awaitable[Mapping[str, Any] | None]]
+
+
+class ActivityContext:
+    """Per-attempt handle: ``info``, ``heartbeat()`` and ``is_cancelled``."""
+
+    def __init__(self, info: ActivityInfo, heartbeat: HeartbeatFn | None = None) -> None:
+        self.info = info
+        self._heartbeat = heartbeat
+        self._cancelled = False
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once a heartbeat response said the server wants this attempt to stop."""
+        return self._cancelled
+
+    async def heartbeat(
+        self,
+        details: Any = None,
+        *,
+        message: str | None = None,
+        current: float | None = None,
+        total: float | None = None,
+        unit: str | None = None,
+    ) -> None:
+        """Report liveness (and optional progress) to the server.
+
+        Raises:
+            ActivityCancelled: The workflow was cancelled or the activity is no longer wanted.
+                It is a ``BaseException``; catch it by name to clean up, then re-raise.
+        """
+        if self._heartbeat is None:
+            return
+        if details is not None and not isinstance(details, Mapping):
+            details = {"value": details}
+        response = await self._heartbeat(
+            details=details, message=message, current=current, total=total, unit=unit
+        )
+        if response and response.get("cancel_requested"):
+            self._cancelled = True
+            raise ActivityCancelled(str(response.get("reason") or "activity cancelled"))
+
+    def _mark_cancelled(self) -> None:
+        self._cancelled = True
+
+
+_current: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar("durable_workflow_activity")
+
+
+def context() -> ActivityContext:
+    """The context of the activity attempt running in this task.
+
+    Raises:
+        RuntimeError: Called outside an activity.
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise RuntimeError("activity.context() called outside of an activity") from None
+
+
+def _set_context(ctx: ActivityContext) -> contextvars.Token[ActivityContext]:
+    return _current.set(ctx)
+
+
+def _reset_context(token: contextvars.Token[ActivityContext]) -> None:
+    _current.reset(token)
+
+
+__all__ = ["ActivityContext", "ActivityDefinition", "ActivityInfo", "context", "defn", "get_definition"]

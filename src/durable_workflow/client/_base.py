@@ -1,0 +1,345 @@
+"""HTTP transport of the client: URLs, headers, auth, retries, metrics, payload checks, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from ..errors import PayloadError, PayloadSizeWarning, PayloadTooLarge, ServerError, TransportError
+from ..metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder, NoopMetrics
+from ..protocol import codec, versions
+from ..protocol.routes import API_PREFIX
+from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
+from ._errors import exception_for
+
+logger = logging.getLogger("durable_workflow.client")
+
+Plane = Literal["control", "worker"]
+
+DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES = 2_097_152
+DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT = 80
+# The HTTP read timeout of a long poll must outlast the server's hold time.
+MIN_POLL_TIMEOUT_SECONDS = 35.0
+POLL_TIMEOUT_MARGIN_SECONDS = 5.0
+
+# Outcome tag values of durable_workflow_client_requests.
+OUTCOME_SUCCESS = "success"
+OUTCOME_HTTP_ERROR = "http_error"
+OUTCOME_TRANSPORT_ERROR = "transport_error"
+
+_JSON = "application/json"
+
+
+def _fill(route: str, params: Mapping[str, str] | None) -> str:
+    """Put percent-encoded identifiers into a route template such as ``/workflows/{workflow_id}``."""
+    if not params:
+        return route
+    # ``:`` and ``@`` are legal in a path segment and common in ids; ``/`` is not.
+    return route.format(**{k: quote(str(v), safe="-._~:@") for k, v in params.items()})
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class BaseClient:
+    """Connection state and the single request path every client method goes through."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        control_token: str | None = None,
+        worker_token: str | None = None,
+        namespace: str = versions.DEFAULT_NAMESPACE,
+        timeout: float = 60.0,
+        retry_policy: TransportRetryPolicy | None = None,
+        metrics: MetricsRecorder | None = None,
+        payload_size_limit_bytes: int = DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES,
+        payload_size_warning_threshold_percent: int = DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT,
+        payload_size_warnings: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """Create a client; no connection is made until the first call.
+
+        Args:
+            base_url: Server origin without ``/api`` (e.g. ``http://localhost:8080``).
+            token: Bearer token used for every call when no plane-specific token is given.
+            control_token: Token for control-plane calls (falls back to ``token``, then ``worker_token``).
+            worker_token: Token for ``/worker/*`` calls (falls back to ``token``, then ``control_token``).
+            namespace: Sent as ``X-Namespace`` on every request.
+            timeout: HTTP timeout in seconds for ordinary calls.
+            retry_policy: Transport retry policy; :class:`TransportRetryPolicy` defaults when omitted.
+            metrics: Recorder for request counters/histograms; no-op when omitted.
+            payload_size_limit_bytes: Encoded payloads larger than this raise :class:`PayloadTooLarge`
+                before anything is sent (the server would answer 413).
+            payload_size_warning_threshold_percent: Share of the limit above which a
+                :class:`PayloadSizeWarning` is emitted (and logged).
+            payload_size_warnings: Set ``False`` to silence the warnings (the limit still applies).
+            transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport.
+        """
+        if payload_size_limit_bytes <= 0:
+            raise ValueError("payload_size_limit_bytes must be positive")
+        if not 0 < payload_size_warning_threshold_percent <= 100:
+            raise ValueError("payload_size_warning_threshold_percent must be within (0, 100]")
+        self.base_url = base_url.rstrip("/")
+        self.namespace = namespace
+        self.timeout = timeout
+        self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
+        self.metrics: MetricsRecorder = metrics if metrics is not None else NoopMetrics()
+        self.payload_size_limit_bytes = payload_size_limit_bytes
+        self.payload_size_warning_threshold_percent = payload_size_warning_threshold_percent
+        self.payload_size_warnings = payload_size_warnings
+        self._token = token
+        self._control_token = control_token
+        self._worker_token = worker_token
+        # Learned from /cluster/info or any worker-plane answer; sizes the long-poll timeout.
+        self.server_long_poll_timeout: float | None = None
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool. Safe to call twice."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> BaseClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ headers
+
+    def _token_for(self, plane: Plane) -> str | None:
+        if plane == "worker":
+            order = (self._worker_token, self._token, self._control_token)
+        else:
+            order = (self._control_token, self._token, self._worker_token)
+        return next((t for t in order if t), None)
+
+    def _headers(self, plane: Plane) -> dict[str, str]:
+        headers = {
+            "Accept": _JSON,
+            "Content-Type": _JSON,
+            versions.NAMESPACE_HEADER: self.namespace,
+        }
+        token = self._token_for(plane)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if plane == "worker":
+            headers[versions.WORKER_PROTOCOL_HEADER] = versions.WORKER_PROTOCOL_VERSION
+        else:
+            headers[versions.CONTROL_PLANE_HEADER] = versions.CONTROL_PLANE_VERSION
+        return headers
+
+    # ------------------------------------------------------------------ payloads
+
+    def _envelope(self, value: Any, *, what: str) -> dict[str, str]:
+        """Encode ``value`` as an Avro envelope, enforcing the local payload-size policy.
+
+        Over the limit raises :class:`PayloadTooLarge` (nothing is sent); over the warning
+        threshold emits :class:`PayloadSizeWarning` and logs it.
+        """
+        try:
+            env = codec.envelope(value)
+        except codec.PayloadCodecError as exc:
+            raise PayloadError(f"cannot encode {what}: {exc}", exc.reason) from exc
+        size = len(env["blob"])
+        limit = self.payload_size_limit_bytes
+        if size > limit:
+            raise PayloadTooLarge(
+                f"{what} is {size} bytes encoded, over the {limit}-byte payload limit",
+                size_bytes=size,
+                limit_bytes=limit,
+            )
+        threshold = limit * self.payload_size_warning_threshold_percent / 100
+        if self.payload_size_warnings and size >= threshold:
+            text = f"{what} is {size} bytes encoded, {size * 100 // limit}% of the {limit}-byte payload limit"
+            logger.warning(text)
+            warnings.warn(text, PayloadSizeWarning, stacklevel=3)
+        return env
+
+    @staticmethod
+    def _decode(raw: Any, codec_name: str | None, *, what: str) -> Any:
+        try:
+            return codec.decode_payload(raw, codec_name)
+        except codec.PayloadCodecError as exc:
+            raise PayloadError(f"cannot decode {what}: {exc}", exc.reason) from exc
+
+    # ------------------------------------------------------------------ requests
+
+    def poll_timeout(self, timeout: float | None) -> float:
+        """HTTP read timeout for a long poll: explicit, else max(35, advertised hold + 5)."""
+        if timeout is not None:
+            return timeout
+        advertised = self.server_long_poll_timeout or 0.0
+        return max(MIN_POLL_TIMEOUT_SECONDS, advertised + POLL_TIMEOUT_MARGIN_SECONDS)
+
+    def _learn_capabilities(self, body: Any) -> None:
+        if not isinstance(body, Mapping):
+            return
+        caps = body.get("server_capabilities")
+        if not isinstance(caps, Mapping):
+            proto = body.get("worker_protocol")
+            caps = proto.get("server_capabilities") if isinstance(proto, Mapping) else None
+        if isinstance(caps, Mapping):
+            hold = caps.get("long_poll_timeout")
+            if isinstance(hold, (int, float)) and not isinstance(hold, bool) and hold > 0:
+                self.server_long_poll_timeout = float(hold)
+
+    def _check_versions(self, response: httpx.Response, plane: Plane, route: str) -> None:
+        """Refuse answers that declare a protocol version we do not speak (absence is tolerated)."""
+        if plane == "worker":
+            declared = response.headers.get(versions.WORKER_PROTOCOL_HEADER)
+            parsed = versions.parse_worker_protocol(declared) if declared else None
+            if declared and (parsed is None or parsed[0] != 1):
+                raise ServerError(
+                    f"server speaks worker protocol {declared!r}; this SDK speaks "
+                    f"{versions.WORKER_PROTOCOL_VERSION}",
+                    status_code=response.status_code,
+                    reason=versions_mismatch_reason(plane),
+                )
+        else:
+            declared = response.headers.get(versions.CONTROL_PLANE_HEADER)
+            if declared and declared.strip() != versions.CONTROL_PLANE_VERSION:
+                raise ServerError(
+                    f"server speaks control plane {declared!r} on {route}; this SDK speaks "
+                    f"{versions.CONTROL_PLANE_VERSION}",
+                    status_code=response.status_code,
+                    reason=versions_mismatch_reason(plane),
+                )
+
+    def _observe(self, method: str, route: str, plane: Plane, status: int | None, started: float) -> None:
+        if status is None:
+            outcome = OUTCOME_TRANSPORT_ERROR
+        elif status < 400:
+            outcome = OUTCOME_SUCCESS
+        else:
+            outcome = OUTCOME_HTTP_ERROR
+        tags = {
+            "method": method,
+            "route": route,
+            "plane": plane,
+            "status_code": "" if status is None else str(status),
+            "outcome": outcome,
+        }
+        try:
+            self.metrics.increment(CLIENT_REQUESTS, 1.0, tags)
+            self.metrics.record(CLIENT_REQUEST_DURATION_SECONDS, time.perf_counter() - started, tags)
+        except Exception:  # a broken recorder must never break a request
+            logger.exception("metrics recorder failed")
+
+    async def _request(
+        self,
+        method: str,
+        route: str,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        plane: Plane = "control",
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        operation: str | None = None,
+    ) -> Any:
+        """Send one logical request (with transport retries) and return the decoded JSON body.
+
+        Args:
+            method: HTTP verb.
+            route: Path template relative to ``/api`` (also the ``route`` metric tag).
+            path_params: Values for the template's placeholders.
+            plane: ``"control"`` or ``"worker"``: picks the token and the version header.
+            body: JSON body (``None`` sends no body).
+            params: Query parameters; ``None`` values are dropped.
+            timeout: Per-request timeout override (long polls).
+            operation: What is attempted (``signal``, ``query``...), for error mapping.
+
+        Raises:
+            TransportError: The server could not be reached within the retry policy.
+            ServerError: The server answered an error status (a typed subclass where known).
+        """
+        url = API_PREFIX + _fill(route, path_params)
+        headers = self._headers(plane)
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        request_timeout = httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+        policy = self.retry_policy
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    content=content,
+                    params=query or None,
+                    headers=headers,
+                    timeout=request_timeout,
+                )
+            except httpx.TransportError as exc:
+                self._observe(method, route, plane, None, started)
+                attempt += 1
+                if attempt >= policy.max_attempts:
+                    raise TransportError(
+                        f"{method} {url} failed after {attempt} attempt(s): {type(exc).__name__}: {exc}"
+                    ) from exc
+                logger.warning("%s %s failed (%s); retrying", method, url, type(exc).__name__)
+                await policy.sleep(policy.delay(attempt - 1))
+                continue
+            self._observe(method, route, plane, response.status_code, started)
+            attempt += 1
+            if policy.should_retry_status(response.status_code) and attempt < policy.max_attempts:
+                logger.warning("%s %s answered %s; retrying", method, url, response.status_code)
+                await policy.sleep(policy.delay(attempt - 1))
+                continue
+            break
+        decoded = self._parse(response)
+        if response.status_code >= 400:
+            raise exception_for(response.status_code, decoded, operation=operation)
+        self._check_versions(response, plane, route)
+        if plane == "worker":
+            self._learn_capabilities(decoded)
+        return decoded
+
+    @staticmethod
+    def _parse(response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                return response.text
+            raise ServerError(
+                f"server answered {response.status_code} with a non-JSON body",
+                status_code=response.status_code,
+                body=response.text,
+            ) from None
+
+    async def _request_object(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
+        """Like :meth:`_request` but insists on a JSON object (``{}`` for an empty body)."""
+        decoded = await self._request(method, route, **kwargs)
+        if decoded is None:
+            return {}
+        if not isinstance(decoded, dict):
+            raise ServerError(
+                f"expected a JSON object from {method} {route}, got {type(decoded).__name__}", body=decoded
+            )
+        return decoded
+
+
+def versions_mismatch_reason(plane: Plane) -> str:
+    """The reason code attached to a locally detected protocol-version mismatch."""
+    return "unsupported_protocol_version" if plane == "worker" else "unsupported_control_plane_version"

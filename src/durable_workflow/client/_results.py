@@ -1,0 +1,258 @@
+"""Typed results of the workflow methods. Every class keeps the full answer in ``raw``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PayloadError
+from ..protocol import codec
+
+__all__ = [
+    "WorkflowCommandResult",
+    "WorkflowExecution",
+    "WorkflowList",
+    "WorkflowRun",
+    "WorkflowRunList",
+]
+
+
+def _str(data: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = data.get(key)
+    return default if value is None else str(value)
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return None if value is None else str(value)
+
+
+def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    return value if isinstance(value, bool) else None
+
+
+def _map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    # PHP servers render empty maps as ``[]``.
+    value = data.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
+    """Decode ``<name>_envelope`` when present, else use the plain ``<name>`` field.
+
+    A server may send the decoded value, the envelope, or both; the envelope is authoritative
+    because it is what the workflow actually recorded.
+    """
+    env = data.get(f"{name}_envelope")
+    if env:
+        try:
+            return codec.decode_payload(env, _opt_str(data, "payload_codec") or codec.AVRO)
+        except codec.PayloadCodecError as exc:
+            if name in data:
+                return data.get(name)
+            raise PayloadError(f"cannot decode {name}_envelope: {exc}", exc.reason) from exc
+    return data.get(name)
+
+
+@dataclass(frozen=True)
+class WorkflowExecution:
+    """A workflow as described by the server (its current run, or one specific run).
+
+    ``input`` and ``output`` are decoded values (``input_envelope`` / ``output_envelope`` when the
+    server sends them). Fields the server omitted are ``None`` (or empty for maps).
+    """
+
+    workflow_id: str
+    run_id: str | None
+    workflow_type: str
+    status: str
+    namespace: str | None = None
+    task_queue: str | None = None
+    payload_codec: str | None = None
+    input: Any = None
+    output: Any = None
+    business_key: str | None = None
+    status_bucket: str | None = None
+    is_terminal: bool | None = None
+    closed_reason: str | None = None
+    run_number: int | None = None
+    run_count: int | None = None
+    started_at: str | None = None
+    closed_at: str | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+    search_attributes: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkflowExecution:
+        """Build from a describe / list-row body.
+
+        Raises:
+            PayloadError: An envelope could not be decoded and no plain value was sent.
+        """
+        return cls(
+            workflow_id=_str(data, "workflow_id"),
+            run_id=_opt_str(data, "run_id"),
+            workflow_type=_str(data, "workflow_type"),
+            status=_str(data, "status"),
+            namespace=_opt_str(data, "namespace"),
+            task_queue=_opt_str(data, "task_queue"),
+            payload_codec=_opt_str(data, "payload_codec"),
+            input=decode_described_payload(data, "input"),
+            output=decode_described_payload(data, "output"),
+            business_key=_opt_str(data, "business_key"),
+            status_bucket=_opt_str(data, "status_bucket"),
+            is_terminal=_opt_bool(data, "is_terminal"),
+            closed_reason=_opt_str(data, "closed_reason"),
+            run_number=_opt_int(data, "run_number"),
+            run_count=_opt_int(data, "run_count"),
+            started_at=_opt_str(data, "started_at"),
+            closed_at=_opt_str(data, "closed_at"),
+            memo=_map(data, "memo"),
+            search_attributes=_map(data, "search_attributes"),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowList:
+    """One page of ``list_workflows``; pass ``next_page_token`` back to get the next page."""
+
+    workflows: list[WorkflowExecution]
+    next_page_token: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[WorkflowExecution]:
+        return iter(self.workflows)
+
+    def __len__(self) -> int:
+        return len(self.workflows)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkflowList:
+        """Build from a ``GET /workflows`` body."""
+        rows = data.get("workflows")
+        items = (
+            [WorkflowExecution.from_dict(row) for row in rows if isinstance(row, Mapping)]
+            if isinstance(rows, list)
+            else []
+        )
+        return cls(workflows=items, next_page_token=_opt_str(data, "next_page_token"), raw=dict(data))
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One run of a workflow (continue-as-new and retries create several under one id)."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    run_number: int | None = None
+    status_bucket: str | None = None
+    task_queue: str | None = None
+    business_key: str | None = None
+    is_current_run: bool | None = None
+    closed_reason: str | None = None
+    started_at: str | None = None
+    closed_at: str | None = None
+    namespace: str | None = None
+    payload_codec: str | None = None
+    input: Any = None
+    output: Any = None
+    memo: dict[str, Any] = field(default_factory=dict)
+    search_attributes: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, workflow_id: str = "") -> WorkflowRun:
+        """Build from a run row or a run-describe body; ``workflow_id`` fills a missing id."""
+        return cls(
+            workflow_id=_str(data, "workflow_id", workflow_id),
+            run_id=_str(data, "run_id"),
+            workflow_type=_str(data, "workflow_type"),
+            status=_str(data, "status"),
+            run_number=_opt_int(data, "run_number"),
+            status_bucket=_opt_str(data, "status_bucket"),
+            task_queue=_opt_str(data, "task_queue"),
+            business_key=_opt_str(data, "business_key"),
+            is_current_run=_opt_bool(data, "is_current_run"),
+            closed_reason=_opt_str(data, "closed_reason"),
+            started_at=_opt_str(data, "started_at"),
+            closed_at=_opt_str(data, "closed_at"),
+            namespace=_opt_str(data, "namespace"),
+            payload_codec=_opt_str(data, "payload_codec"),
+            input=decode_described_payload(data, "input"),
+            output=decode_described_payload(data, "output"),
+            memo=_map(data, "memo"),
+            search_attributes=_map(data, "search_attributes"),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowRunList:
+    """Every run of one workflow id, oldest first."""
+
+    workflow_id: str
+    runs: list[WorkflowRun]
+    run_count: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[WorkflowRun]:
+        return iter(self.runs)
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkflowRunList:
+        """Build from a ``GET /workflows/{id}/runs`` body."""
+        workflow_id = _str(data, "workflow_id")
+        rows = data.get("runs")
+        runs = (
+            [WorkflowRun.from_dict(row, workflow_id=workflow_id) for row in rows if isinstance(row, Mapping)]
+            if isinstance(rows, list)
+            else []
+        )
+        count = _opt_int(data, "run_count")
+        return cls(
+            workflow_id=workflow_id,
+            runs=runs,
+            run_count=len(runs) if count is None else count,
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowCommandResult:
+    """Answer to a workflow command such as repair or archive."""
+
+    workflow_id: str
+    outcome: str | None
+    command_status: str | None = None
+    command_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, workflow_id: str = "") -> WorkflowCommandResult:
+        """Build from a command response body."""
+        return cls(
+            workflow_id=_str(data, "workflow_id", workflow_id),
+            outcome=_opt_str(data, "outcome"),
+            command_status=_opt_str(data, "command_status"),
+            command_id=_opt_str(data, "command_id"),
+            raw=dict(data),
+        )

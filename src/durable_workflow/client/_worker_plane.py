@@ -1,0 +1,470 @@
+"""Low-level worker-plane calls (``/api/worker/*``). Applications normally use ``Worker``.
+
+Every call sends ``X-Durable-Workflow-Protocol-Version`` and the worker token. Error answers
+map through the same table as the control plane: a fenced completion (409 ``lease_expired``,
+``lease_owner_mismatch``, ...) surfaces as ``ServerError`` with ``.reason`` set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from typing import Any
+
+from ..errors import PayloadError
+from ..protocol import codec, routes
+from ._base import BaseClient
+
+
+def sdk_version_string() -> str:
+    """``durable-workflow-python/<installed version>``, sent at worker registration."""
+    try:
+        version = metadata.version("durable-workflow")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        version = "0.0.0"
+    return f"durable-workflow-python/{version}"
+
+
+def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
+
+
+class WorkerPlaneMixin(BaseClient):
+    """Worker-plane methods of :class:`durable_workflow.Client`."""
+
+    async def _worker_call(
+        self,
+        route: str,
+        body: Mapping[str, Any],
+        *,
+        path_params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        operation: str | None = None,
+    ) -> dict[str, Any]:
+        return await self._request_object(
+            "POST",
+            route,
+            path_params=path_params,
+            plane="worker",
+            body=dict(body),
+            timeout=timeout,
+            operation=operation,
+        )
+
+    @staticmethod
+    def _task_of(data: Mapping[str, Any]) -> dict[str, Any] | None:
+        task = data.get("task")
+        return dict(task) if isinstance(task, Mapping) else None
+
+    # ------------------------------------------------------------------ registration
+
+    async def register_worker(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        runtime: str = "python",
+        sdk_version: str | None = None,
+        build_id: str | None = None,
+        supported_workflow_types: Sequence[str] | None = None,
+        supported_activity_types: Sequence[str] | None = None,
+        workflow_definition_fingerprints: Mapping[str, str] | None = None,
+        max_concurrent_workflow_tasks: int | None = None,
+        max_concurrent_activity_tasks: int | None = None,
+        capabilities: Sequence[str] | None = None,
+        task_slots: Mapping[str, Any] | None = None,
+        process_metrics: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Register (or re-register) a worker: ``POST /worker/register``.
+
+        ``sdk_version`` defaults to ``durable-workflow-python/<version>``. Optional fields are
+        sent only when given.
+
+        Raises:
+            ServerError: e.g. 409 ``workflow_definition_changed`` for a changed fingerprint.
+        """
+        body = _without_none(
+            {
+                "worker_id": worker_id,
+                "task_queue": task_queue,
+                "runtime": runtime,
+                "sdk_version": sdk_version or sdk_version_string(),
+                "build_id": build_id or None,
+                "supported_workflow_types": list(supported_workflow_types)
+                if supported_workflow_types is not None
+                else None,
+                "supported_activity_types": list(supported_activity_types)
+                if supported_activity_types is not None
+                else None,
+                "workflow_definition_fingerprints": dict(workflow_definition_fingerprints)
+                if workflow_definition_fingerprints is not None
+                else None,
+                "max_concurrent_workflow_tasks": max_concurrent_workflow_tasks,
+                "max_concurrent_activity_tasks": max_concurrent_activity_tasks,
+                "capabilities": list(capabilities) if capabilities is not None else None,
+                "task_slots": dict(task_slots) if task_slots else None,
+                "process_metrics": dict(process_metrics) if process_metrics else None,
+            }
+        )
+        return await self._worker_call(routes.WORKER_REGISTER, body, operation="worker_register")
+
+    async def heartbeat_worker(
+        self,
+        *,
+        worker_id: str,
+        task_slots: Mapping[str, Any] | None = None,
+        process_metrics: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Report worker liveness: ``POST /worker/heartbeat``.
+
+        Raises:
+            ServerError: 404 ``worker_not_registered`` when the server forgot the worker.
+        """
+        body = _without_none(
+            {
+                "worker_id": worker_id,
+                "task_slots": dict(task_slots) if task_slots else None,
+                "process_metrics": dict(process_metrics) if process_metrics else None,
+            }
+        )
+        return await self._worker_call(routes.WORKER_HEARTBEAT, body, operation="worker_heartbeat")
+
+    # ------------------------------------------------------------------ workflow tasks
+
+    async def poll_workflow_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None = None,
+        poll_request_id: str | None = None,
+        history_page_size: int | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
+
+        Args:
+            worker_id: Registered worker id (becomes the lease owner).
+            task_queue: The queue the worker registered on.
+            build_id: Worker build id, when versioned.
+            poll_request_id: Idempotency key of this logical poll (transport retries reuse it).
+            history_page_size: Events in the first history page.
+            timeout: HTTP read timeout; default max(35, advertised hold time + 5) seconds.
+        """
+        body = _without_none(
+            {
+                "worker_id": worker_id,
+                "task_queue": task_queue,
+                "build_id": build_id or None,
+                "poll_request_id": poll_request_id,
+                "history_page_size": history_page_size,
+            }
+        )
+        data = await self._worker_call(
+            routes.WORKFLOW_TASK_POLL,
+            body,
+            timeout=self.poll_timeout(timeout),
+            operation="workflow_task_poll",
+        )
+        return self._task_of(data)
+
+    async def workflow_task_history(
+        self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
+    ) -> dict[str, Any]:
+        """Fetch the next history page of a leased workflow task.
+
+        Returns the response with ``history_events``, ``total_history_events`` and
+        ``next_history_page_token``.
+        """
+        body = {
+            "next_history_page_token": next_history_page_token,
+            "lease_owner": lease_owner,
+            "workflow_task_attempt": workflow_task_attempt,
+        }
+        return await self._worker_call(
+            routes.WORKFLOW_TASK_HISTORY,
+            body,
+            path_params={"task_id": task_id},
+            operation="workflow_task_history",
+        )
+
+    async def heartbeat_workflow_task(
+        self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
+    ) -> dict[str, Any]:
+        """Extend the lease of a workflow task that takes long to process."""
+        body = {"lease_owner": lease_owner, "workflow_task_attempt": workflow_task_attempt}
+        return await self._worker_call(
+            routes.WORKFLOW_TASK_HEARTBEAT,
+            body,
+            path_params={"task_id": task_id},
+            operation="workflow_task_heartbeat",
+        )
+
+    async def complete_workflow_task(
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        """Submit the commands produced for a workflow task (already in wire form).
+
+        Raises:
+            ServerError: 409 with ``reason`` such as ``lease_expired`` or ``invalid_commands``;
+                422 ``validation_failed`` / ``structural_limit_exceeded`` as ``InvalidArgument``.
+        """
+        body = {
+            "lease_owner": lease_owner,
+            "workflow_task_attempt": workflow_task_attempt,
+            "commands": [dict(c) for c in commands],
+        }
+        return await self._worker_call(
+            routes.WORKFLOW_TASK_COMPLETE,
+            body,
+            path_params={"task_id": task_id},
+            operation="workflow_task_complete",
+        )
+
+    async def fail_workflow_task(
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        message: str,
+        failure_type: str | None = None,
+        stack_trace: str | None = None,
+    ) -> dict[str, Any]:
+        """Report that a workflow task could not be processed (replay error, crash)."""
+        failure = _without_none({"message": message, "type": failure_type, "stack_trace": stack_trace})
+        body = {
+            "lease_owner": lease_owner,
+            "workflow_task_attempt": workflow_task_attempt,
+            "failure": failure,
+        }
+        return await self._worker_call(
+            routes.WORKFLOW_TASK_FAIL, body, path_params={"task_id": task_id}, operation="workflow_task_fail"
+        )
+
+    # ------------------------------------------------------------------ activity tasks
+
+    async def poll_activity_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None = None,
+        poll_request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Long-poll for an activity task; returns the ``task`` object or ``None``."""
+        body = _without_none(
+            {
+                "worker_id": worker_id,
+                "task_queue": task_queue,
+                "build_id": build_id or None,
+                "poll_request_id": poll_request_id,
+            }
+        )
+        data = await self._worker_call(
+            routes.ACTIVITY_TASK_POLL,
+            body,
+            timeout=self.poll_timeout(timeout),
+            operation="activity_task_poll",
+        )
+        return self._task_of(data)
+
+    async def complete_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        result: Any,
+        codec: str = "avro",
+        activity_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Report an activity attempt's result; ``result`` is encoded as an Avro envelope.
+
+        Raises:
+            PayloadError: ``codec`` is not ``"avro"`` or the result is not JSON-encodable.
+            PayloadTooLarge: The encoded result exceeds the payload limit.
+        """
+        self._require_avro(codec)
+        what = f"result of activity {activity_name or task_id}"
+        body = {
+            "activity_attempt_id": activity_attempt_id,
+            "lease_owner": lease_owner,
+            "result": self._envelope(result, what=what),
+        }
+        return await self._worker_call(
+            routes.ACTIVITY_TASK_COMPLETE,
+            body,
+            path_params={"task_id": task_id},
+            operation="activity_complete",
+        )
+
+    async def fail_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        message: str,
+        failure_type: str | None = None,
+        stack_trace: str | None = None,
+        non_retryable: bool = False,
+        details: Any = None,
+        kind: str | None = None,
+        timeout_type: str | None = None,
+        cancelled: bool | None = None,
+    ) -> dict[str, Any]:
+        """Report a failed activity attempt.
+
+        Args:
+            task_id: Activity task id.
+            activity_attempt_id: The attempt being failed (fencing id).
+            lease_owner: The worker holding the lease.
+            message: Failure message.
+            failure_type: Exception type name.
+            stack_trace: Formatted traceback.
+            non_retryable: Fail the activity for good, whatever its retry policy.
+            details: Extra diagnostic value, sent as an Avro envelope.
+            kind: ``application``, ``timeout``, ``cancellation``, ``malformed_output``, ...
+            timeout_type: For timeouts: ``start_to_close``, ``heartbeat``, ...
+            cancelled: ``True`` for a cancellation outcome.
+        """
+        failure: dict[str, Any] = _without_none(
+            {
+                "message": message,
+                "type": failure_type,
+                "stack_trace": stack_trace,
+                "kind": kind,
+                "timeout_type": timeout_type,
+                "cancelled": cancelled,
+            }
+        )
+        failure["non_retryable"] = bool(non_retryable)
+        if details is not None:
+            failure["details"] = self._envelope(details, what=f"failure details of activity task {task_id}")
+        body = {"activity_attempt_id": activity_attempt_id, "lease_owner": lease_owner, "failure": failure}
+        return await self._worker_call(
+            routes.ACTIVITY_TASK_FAIL, body, path_params={"task_id": task_id}, operation="activity_fail"
+        )
+
+    async def heartbeat_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        details: Mapping[str, Any] | None = None,
+        message: str | None = None,
+        current: float | None = None,
+        total: float | None = None,
+        unit: str | None = None,
+    ) -> dict[str, Any]:
+        """Record activity progress and renew its lease.
+
+        The answer's ``cancel_requested`` tells the activity to stop (the workflow was cancelled).
+        """
+        body = _without_none(
+            {
+                "activity_attempt_id": activity_attempt_id,
+                "lease_owner": lease_owner,
+                "details": dict(details) if details is not None else None,
+                "message": message,
+                "current": current,
+                "total": total,
+                "unit": unit,
+            }
+        )
+        return await self._worker_call(
+            routes.ACTIVITY_TASK_HEARTBEAT,
+            body,
+            path_params={"task_id": task_id},
+            operation="activity_heartbeat",
+        )
+
+    # ------------------------------------------------------------------ query tasks
+
+    async def poll_query_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        poll_request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Long-poll for a query task; returns the ``task`` object or ``None``."""
+        body = _without_none(
+            {"worker_id": worker_id, "task_queue": task_queue, "poll_request_id": poll_request_id}
+        )
+        data = await self._worker_call(
+            routes.QUERY_TASK_POLL, body, timeout=self.poll_timeout(timeout), operation="query_task_poll"
+        )
+        return self._task_of(data)
+
+    async def complete_query_task(
+        self,
+        *,
+        query_task_id: str,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        codec: str = "avro",
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        query_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer a query task with ``result`` (sent plain and as an Avro ``result_envelope``).
+
+        ``workflow_id``, ``run_id`` and ``query_name`` only label payload-size diagnostics.
+        """
+        self._require_avro(codec)
+        label = f"result of query {query_name or query_task_id}" + (
+            f" on {workflow_id}" if workflow_id else ""
+        )
+        body = {
+            "lease_owner": lease_owner,
+            "query_task_attempt": query_task_attempt,
+            "result": result,
+            "result_envelope": self._envelope(result, what=label),
+        }
+        return await self._worker_call(
+            routes.QUERY_TASK_COMPLETE,
+            body,
+            path_params={"query_task_id": query_task_id},
+            operation="query_task_complete",
+        )
+
+    async def fail_query_task(
+        self,
+        *,
+        query_task_id: str,
+        lease_owner: str,
+        query_task_attempt: int,
+        message: str,
+        reason: str | None = None,
+        failure_type: str | None = None,
+        stack_trace: str | None = None,
+    ) -> dict[str, Any]:
+        """Fail a query task; ``reason`` (e.g. ``rejected_unknown_query``) reaches the caller."""
+        failure = _without_none(
+            {"message": message, "reason": reason, "type": failure_type, "stack_trace": stack_trace}
+        )
+        body = {"lease_owner": lease_owner, "query_task_attempt": query_task_attempt, "failure": failure}
+        return await self._worker_call(
+            routes.QUERY_TASK_FAIL,
+            body,
+            path_params={"query_task_id": query_task_id},
+            operation="query_task_fail",
+        )
+
+    @staticmethod
+    def _require_avro(codec_name: str) -> None:
+        if codec_name != codec.AVRO:
+            raise PayloadError(
+                f"payload codec {codec_name!r} is not supported; use 'avro'", "unsupported_payload_codec"
+            )

@@ -1,0 +1,454 @@
+"""Control-plane workflow methods: start, describe, list, history, signals, queries, results."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
+from ..protocol import routes
+from ..protocol.history import EventType
+from ._base import BaseClient
+from ._handle import WorkflowHandle
+from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
+
+# Statuses after which a run never changes again (``canceled`` is a spelling seen in the wild).
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "canceled", "terminated"})
+_TERMINAL_EVENTS = frozenset(
+    {
+        EventType.WORKFLOW_COMPLETED,
+        EventType.WORKFLOW_FAILED,
+        EventType.WORKFLOW_CANCELLED,
+        EventType.WORKFLOW_TERMINATED,
+        EventType.WORKFLOW_TIMED_OUT,
+    }
+)
+WORKFLOW_ROUTE_REPAIR = "/workflows/{workflow_id}/repair"
+WORKFLOW_ROUTE_ARCHIVE = "/workflows/{workflow_id}/archive"
+
+
+def _args_list(args: Sequence[Any] | None) -> list[Any]:
+    if args is None:
+        return []
+    if isinstance(args, (str, bytes, Mapping)):
+        raise TypeError("args must be a list of positional arguments")
+    return list(args)
+
+
+class WorkflowsMixin(BaseClient):
+    """Workflow operations of :class:`durable_workflow.Client`."""
+
+    # ------------------------------------------------------------------ start / handles
+
+    async def start_workflow(
+        self,
+        *,
+        workflow_type: str,
+        task_queue: str,
+        workflow_id: str | None = None,
+        input: Sequence[Any] | None = None,
+        duplicate_policy: str | None = None,
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
+        business_key: str | None = None,
+        execution_timeout_seconds: int | None = None,
+        run_timeout_seconds: int | None = None,
+    ) -> WorkflowHandle:
+        """Start a workflow and return its handle.
+
+        Args:
+            workflow_type: Registered workflow type name.
+            task_queue: Queue the workflow's tasks go to.
+            workflow_id: Your id for the workflow; a random ``wf-<uuid>`` when omitted.
+            input: Positional arguments, sent as one Avro envelope.
+            duplicate_policy: ``"fail"`` (server default) or ``"use-existing"``.
+            memo: Free-form metadata stored with the workflow.
+            search_attributes: Indexed attributes for list queries.
+            business_key: Optional business identifier.
+            execution_timeout_seconds: Bound on the whole workflow (all runs).
+            run_timeout_seconds: Bound on each run.
+
+        Raises:
+            WorkflowAlreadyStarted: The id is taken by an open run and the policy refused a new one.
+            InvalidArgument: The server rejected a field.
+            PayloadTooLarge: The encoded input exceeds the client's payload limit.
+        """
+        wid = workflow_id or f"wf-{uuid.uuid4()}"
+        body: dict[str, Any] = {
+            "workflow_id": wid,
+            "workflow_type": workflow_type,
+            "task_queue": task_queue,
+            "input": self._envelope(_args_list(input), what=f"input of workflow {wid}"),
+        }
+        optional = {
+            "duplicate_policy": duplicate_policy,
+            "memo": dict(memo) if memo is not None else None,
+            "search_attributes": dict(search_attributes) if search_attributes is not None else None,
+            "business_key": business_key,
+            "execution_timeout_seconds": execution_timeout_seconds,
+            "run_timeout_seconds": run_timeout_seconds,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        data = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+        return WorkflowHandle(
+            self,
+            str(data.get("workflow_id") or wid),
+            run_id=data.get("run_id") if isinstance(data.get("run_id"), str) else None,
+            workflow_type=str(data.get("workflow_type") or workflow_type),
+        )
+
+    def get_workflow_handle(
+        self, workflow_id: str, run_id: str | None = None, workflow_type: str = ""
+    ) -> WorkflowHandle:
+        """Return a handle for a workflow you already know; no request is made."""
+        return WorkflowHandle(self, workflow_id, run_id=run_id, workflow_type=workflow_type)
+
+    # ------------------------------------------------------------------ reads
+
+    async def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
+        """Describe the workflow's current run.
+
+        Raises:
+            WorkflowNotFound: No workflow with this id in the namespace.
+        """
+        data = await self._request_object(
+            "GET", routes.WORKFLOW, path_params={"workflow_id": workflow_id}, operation="describe"
+        )
+        return WorkflowExecution.from_dict(data)
+
+    async def list_workflows(
+        self,
+        workflow_type: str | None = None,
+        status: str | None = None,
+        query: str | None = None,
+        page_size: int | None = None,
+        next_page_token: str | None = None,
+    ) -> WorkflowList:
+        """List workflows (one row per run), newest first.
+
+        Args:
+            workflow_type: Only this type.
+            status: Status bucket: ``running``, ``completed`` or ``failed``.
+            query: Visibility query / id or business-key filter.
+            page_size: Rows per page (server default 50).
+            next_page_token: Token from the previous page.
+        """
+        params = {
+            "workflow_type": workflow_type,
+            "status": status,
+            "query": query,
+            "page_size": page_size,
+            "next_page_token": next_page_token,
+        }
+        data = await self._request_object("GET", routes.WORKFLOWS, params=params, operation="list")
+        return WorkflowList.from_dict(data)
+
+    async def list_workflow_runs(self, workflow_id: str) -> WorkflowRunList:
+        """List every run of ``workflow_id``, oldest first.
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+        """
+        data = await self._request_object(
+            "GET", routes.WORKFLOW_RUNS, path_params={"workflow_id": workflow_id}, operation="list_runs"
+        )
+        if not data.get("workflow_id"):
+            data["workflow_id"] = workflow_id
+        return WorkflowRunList.from_dict(data)
+
+    async def describe_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun:
+        """Describe one specific run.
+
+        Raises:
+            WorkflowNotFound: Unknown workflow or run.
+        """
+        data = await self._request_object(
+            "GET",
+            routes.WORKFLOW_RUN,
+            path_params={"workflow_id": workflow_id, "run_id": run_id},
+            operation="describe_run",
+        )
+        return WorkflowRun.from_dict(data, workflow_id=workflow_id)
+
+    async def get_history(
+        self,
+        workflow_id: str,
+        run_id: str,
+        *,
+        page_size: int | None = None,
+        next_page_token: str | None = None,
+    ) -> dict[str, Any]:
+        """Read one page of a run's history: ``{"events": [...], "next_page_token": ...}``.
+
+        Payloads inside events are left as recorded (blobs), ready for the replayer.
+
+        Raises:
+            WorkflowNotFound: Unknown workflow or run.
+        """
+        return await self._request_object(
+            "GET",
+            routes.WORKFLOW_RUN_HISTORY,
+            path_params={"workflow_id": workflow_id, "run_id": run_id},
+            params={"page_size": page_size, "next_page_token": next_page_token},
+            operation="history",
+        )
+
+    async def export_history(self, workflow_id: str, run_id: str) -> dict[str, Any]:
+        """Download the run's archival history bundle (``durable-workflow.v2.history-export``).
+
+        Raises:
+            WorkflowNotFound: Unknown workflow or run.
+        """
+        return await self._request_object(
+            "GET",
+            routes.WORKFLOW_RUN_HISTORY_EXPORT,
+            path_params={"workflow_id": workflow_id, "run_id": run_id},
+            operation="history_export",
+        )
+
+    # ------------------------------------------------------------------ messages
+
+    async def signal_workflow(
+        self,
+        workflow_id: str,
+        signal_name: str,
+        args: Sequence[Any] | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """Send a signal. ``request_id`` lets the server record a retried signal once.
+
+        Raises:
+            SignalFailed: Unknown signal, invalid arguments or closed run.
+            WorkflowNotFound: No workflow with this id.
+        """
+        body = self._message_body(args, what=f"signal {signal_name!r} arguments")
+        if request_id is not None:
+            body["request_id"] = request_id
+        await self._request(
+            "POST",
+            routes.WORKFLOW_SIGNAL,
+            path_params={"workflow_id": workflow_id, "name": signal_name},
+            body=body,
+            operation="signal",
+        )
+
+    async def query_workflow(
+        self, workflow_id: str, query_name: str, args: Sequence[Any] | None = None
+    ) -> Any:
+        """Run a query on the workflow and return its decoded result.
+
+        Raises:
+            QueryFailed: Unknown query, handler error, no worker available or timeout.
+            WorkflowNotFound: No workflow with this id.
+        """
+        body = self._message_body(args, what=f"query {query_name!r} arguments")
+        data = await self._request_object(
+            "POST",
+            routes.WORKFLOW_QUERY,
+            path_params={"workflow_id": workflow_id, "name": query_name},
+            body=body,
+            operation="query",
+        )
+        return self._result_of(data, what=f"result of query {query_name!r}")
+
+    async def update_workflow(
+        self,
+        workflow_id: str,
+        update_name: str,
+        args: Sequence[Any] | None = None,
+        *,
+        wait_for: str | None = None,
+        wait_timeout_seconds: int | None = None,
+        request_id: str | None = None,
+    ) -> Any:
+        """Send an update and return its decoded result.
+
+        Args:
+            workflow_id: Target workflow.
+            update_name: Update handler name.
+            args: Positional arguments.
+            wait_for: ``"accepted"`` (server default) or ``"completed"``.
+            wait_timeout_seconds: How long the server waits for completion.
+            request_id: Caller correlation id.
+
+        Returns:
+            The update's result once completed; ``None`` when only accepted so far.
+
+        Raises:
+            UpdateRejected: The workflow's validator rejected the update.
+            InvalidArgument: The update handler failed or arguments were invalid.
+        """
+        body = self._message_body(args, what=f"update {update_name!r} arguments")
+        optional = {
+            "wait_for": wait_for,
+            "wait_timeout_seconds": wait_timeout_seconds,
+            "request_id": request_id,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        data = await self._request_object(
+            "POST",
+            routes.WORKFLOW_UPDATE,
+            path_params={"workflow_id": workflow_id, "name": update_name},
+            body=body,
+            operation="update",
+        )
+        return self._result_of(data, what=f"result of update {update_name!r}")
+
+    async def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
+        """Cancel the workflow's current run.
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+        """
+        await self._request(
+            "POST",
+            routes.WORKFLOW_CANCEL,
+            path_params={"workflow_id": workflow_id},
+            body={} if reason is None else {"reason": reason},
+            operation="cancel",
+        )
+
+    async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
+        """Terminate the workflow's current run at once.
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+        """
+        await self._request(
+            "POST",
+            routes.WORKFLOW_TERMINATE,
+            path_params={"workflow_id": workflow_id},
+            body={} if reason is None else {"reason": reason},
+            operation="terminate",
+        )
+
+    async def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
+        """Ask the server to re-dispatch lost work for the workflow's current run."""
+        data = await self._request_object(
+            "POST",
+            WORKFLOW_ROUTE_REPAIR,
+            path_params={"workflow_id": workflow_id},
+            body={},
+            operation="repair",
+        )
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
+
+    async def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
+        """Archive a closed workflow."""
+        data = await self._request_object(
+            "POST",
+            WORKFLOW_ROUTE_ARCHIVE,
+            path_params={"workflow_id": workflow_id},
+            body={} if reason is None else {"reason": reason},
+            operation="archive",
+        )
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
+
+    def _message_body(self, args: Sequence[Any] | None, *, what: str) -> dict[str, Any]:
+        # Like the reference SDK: no ``input`` key at all when there are no arguments.
+        values = _args_list(args)
+        return {"input": self._envelope(values, what=what)} if values else {}
+
+    def _result_of(self, data: Mapping[str, Any], *, what: str) -> Any:
+        env = data.get("result_envelope")
+        if env:
+            return self._decode(env, None, what=what)
+        return data.get("result")
+
+    # ------------------------------------------------------------------ results
+
+    async def get_result(
+        self, handle: WorkflowHandle, poll_interval: float = 0.5, timeout: float = 30.0
+    ) -> Any:
+        """Wait until the workflow is closed and return its decoded output.
+
+        Polls ``describe`` every ``poll_interval`` seconds; once the current run is terminal,
+        reads that run's history through *every* page to find the closing event.
+
+        Raises:
+            WorkflowFailed: The workflow failed (or timed out).
+            WorkflowCancelled: The workflow was cancelled.
+            WorkflowTerminated: The workflow was terminated.
+            TimeoutError: Still open after ``timeout`` seconds.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            execution = await self.describe_workflow(handle.workflow_id)
+            if execution.status in TERMINAL_STATUSES:
+                break
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"workflow {handle.workflow_id} still {execution.status or 'open'} after {timeout}s"
+                )
+            await asyncio.sleep(min(poll_interval, remaining))
+        run_id = execution.run_id or handle.run_id
+        event = await self._terminal_event(handle.workflow_id, run_id) if run_id else None
+        return self._outcome(handle.workflow_id, execution, event)
+
+    async def _terminal_event(self, workflow_id: str, run_id: str) -> dict[str, Any] | None:
+        last: dict[str, Any] | None = None
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.get_history(workflow_id, run_id, next_page_token=token)
+            events = page.get("events")
+            for event in events if isinstance(events, list) else []:
+                if isinstance(event, dict) and event.get("event_type", event.get("type")) in _TERMINAL_EVENTS:
+                    last = event
+            nxt = page.get("next_page_token")
+            if not isinstance(nxt, str) or not nxt:
+                return last
+            if nxt in seen:  # a server that repeats a token would otherwise loop forever
+                raise ServerError(f"history of {workflow_id}/{run_id} repeated page token {nxt!r}")
+            seen.add(nxt)
+            token = nxt
+
+    def _outcome(
+        self, workflow_id: str, execution: WorkflowExecution, event: Mapping[str, Any] | None
+    ) -> Any:
+        status = execution.status
+        kind = event.get("event_type", event.get("type")) if event else None
+        payload = event.get("payload") if event else None
+        payload = payload if isinstance(payload, Mapping) else {}
+        if kind == EventType.WORKFLOW_COMPLETED or (kind is None and status == "completed"):
+            if kind is None:
+                return execution.output
+            codec_name = payload.get("payload_codec") or execution.payload_codec or "avro"
+            return self._decode(
+                payload.get("output"), str(codec_name), what=f"output of workflow {workflow_id}"
+            )
+        if kind == EventType.WORKFLOW_CANCELLED or (kind is None and status in ("cancelled", "canceled")):
+            reason = payload.get("reason")
+            raise WorkflowCancelled(
+                str(payload.get("message") or "workflow cancelled"),
+                reason=str(reason) if reason is not None else None,
+            )
+        if kind == EventType.WORKFLOW_TERMINATED or (kind is None and status == "terminated"):
+            reason = payload.get("reason")
+            raise WorkflowTerminated(
+                str(payload.get("message") or "workflow terminated"),
+                reason=str(reason) if reason is not None else None,
+            )
+        raw_failure = payload.get("failure")
+        failure: Mapping[str, Any] = raw_failure if isinstance(raw_failure, Mapping) else {}
+        message = payload.get("message") or failure.get("message")
+        exc_type = (
+            payload.get("exception_type")
+            or payload.get("exception_class")
+            or failure.get("type")
+            or failure.get("exception_class")
+        )
+        if kind == EventType.WORKFLOW_TIMED_OUT:
+            message = message or "workflow timed out"
+            exc_type = exc_type or "WorkflowTimedOut"
+        raise WorkflowFailed(
+            str(message or "workflow failed"),
+            str(exc_type) if exc_type else None,
+            workflow_id=workflow_id,
+            run_id=execution.run_id,
+        )

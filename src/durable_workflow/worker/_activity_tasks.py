@@ -1,0 +1,168 @@
+"""Running one leased activity attempt and reporting its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .. import activity as activity_mod
+from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError
+from ..interceptors import ActivityInterceptorContext, build_chain
+from ..protocol import codec
+
+if TYPE_CHECKING:
+    from ._worker import Worker
+
+logger = logging.getLogger("durable_workflow.worker")
+
+
+class _Attempt:
+    def __init__(self, worker: Worker, task: Mapping[str, Any]) -> None:
+        self.worker = worker
+        self.task_id = str(task.get("task_id", ""))
+        self.attempt_id = str(task.get("activity_attempt_id") or task.get("attempt_id") or "")
+        self.lease_owner = str(task.get("lease_owner") or worker.worker_id)
+        self.activity_type = str(task.get("activity_type") or "")
+
+    def fence(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "activity_attempt_id": self.attempt_id,
+            "lease_owner": self.lease_owner,
+        }
+
+    async def fail(
+        self,
+        message: str,
+        failure_type: str | None,
+        *,
+        stack_trace: str | None = None,
+        non_retryable: bool = False,
+        kind: str | None = None,
+        cancelled: bool | None = None,
+    ) -> None:
+        try:
+            await self.worker.client.fail_activity_task(
+                **self.fence(),
+                message=message,
+                failure_type=failure_type,
+                stack_trace=stack_trace,
+                non_retryable=non_retryable,
+                kind=kind,
+                cancelled=cancelled,
+            )
+        except DurableWorkflowError as exc:  # stale attempt, run closed...: nothing left to do
+            logger.warning("could not report activity %s failure: %s", self.task_id, exc)
+
+    async def heartbeat(self, **kwargs: Any) -> Mapping[str, Any] | None:
+        try:
+            response = await self.worker.client.heartbeat_activity_task(**self.fence(), **kwargs)
+        except DurableWorkflowError as exc:
+            # A lost heartbeat must not kill the activity; the server's heartbeat timeout decides.
+            logger.warning("activity %s heartbeat failed: %s", self.task_id, exc)
+            return None
+        return response if isinstance(response, Mapping) else None
+
+
+async def _call(defn: activity_mod.ActivityDefinition, args: list[Any]) -> Any:
+    if defn.is_async:
+        return await defn.fn(*args)
+    # Sync activities run in a thread (which copies the context, so activity.context() works).
+    result = await asyncio.to_thread(defn.fn, *args)
+    if asyncio.iscoroutine(result):
+        result = await result
+    return result
+
+
+async def handle_activity_task(worker: Worker, task: Mapping[str, Any]) -> str:
+    """Run one activity attempt and report it; returns the metrics outcome tag."""
+    attempt = _Attempt(worker, task)
+    defn = worker._activities.get(attempt.activity_type)
+    if defn is None:
+        logger.warning("no activity registered for %r (task %s)", attempt.activity_type, attempt.task_id)
+        await attempt.fail(f"no activity registered for '{attempt.activity_type}'", "UnknownActivityType")
+        return "failed"
+
+    codec_name = task.get("payload_codec")
+    try:
+        codec_name = codec.task_payload_codec(task)
+        decoded = codec.decode_payload(task.get("arguments"), codec_name)
+    except codec.PayloadCodecError as exc:
+        await attempt.fail(
+            f"cannot decode activity arguments (codec {codec_name!r}): {exc}",
+            "PayloadError",
+            non_retryable=True,
+            kind="decode_failure",
+        )
+        return "failed"
+    args = list(decoded) if isinstance(decoded, (list, tuple)) else ([] if decoded is None else [decoded])
+
+    ctx = activity_mod.ActivityContext(
+        activity_mod.ActivityInfo.from_task(task, worker.task_queue), heartbeat=attempt.heartbeat
+    )
+
+    async def run_activity(context: ActivityInterceptorContext) -> Any:
+        return await _call(defn, list(context.args))
+
+    chain = build_chain(worker.interceptors, "execute_activity", run_activity)
+    token = activity_mod._set_context(ctx)
+    try:
+        result = await chain(
+            ActivityInterceptorContext(worker.worker_id, worker.task_queue, task, attempt.activity_type, args)
+        )
+    except ActivityCancelled:
+        ctx._mark_cancelled()
+        await attempt.fail(
+            "activity cancelled", "ActivityCancelled", non_retryable=True, kind="cancellation", cancelled=True
+        )
+        return "cancelled"
+    except NonRetryableError as exc:
+        await attempt.fail(
+            str(exc) or type(exc).__name__,
+            type(exc).__name__,
+            stack_trace=traceback.format_exc(),
+            non_retryable=True,
+            kind="application",
+        )
+        return "failed"
+    except Exception as exc:
+        await attempt.fail(
+            str(exc) or type(exc).__name__,
+            type(exc).__name__,
+            stack_trace=traceback.format_exc(),
+            kind="application",
+        )
+        return "failed"
+    finally:
+        activity_mod._reset_context(token)
+
+    try:
+        codec.encode(result)
+    except codec.PayloadCodecError as exc:
+        await attempt.fail(
+            f"activity result cannot be encoded: {exc}",
+            "PayloadError",
+            non_retryable=True,
+            kind="malformed_output",
+        )
+        return "failed"
+    try:
+        await worker.client.complete_activity_task(
+            **attempt.fence(), result=result, codec=codec.AVRO, activity_name=attempt.activity_type
+        )
+    except PayloadError as exc:  # e.g. larger than the payload limit: retrying cannot help
+        await attempt.fail(
+            f"activity result cannot be sent: {exc}",
+            type(exc).__name__,
+            non_retryable=True,
+            kind="malformed_output",
+        )
+        return "failed"
+    except DurableWorkflowError as exc:  # stale attempt, run cancelled...: the outcome is moot
+        logger.warning("activity %s completion not recorded: %s", attempt.task_id, exc)
+        return "dropped"
+    logger.info("activity %s (%s) completed", attempt.task_id, attempt.activity_type)
+    return "completed"

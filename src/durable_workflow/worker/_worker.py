@@ -1,0 +1,387 @@
+"""``Worker``: registration, bounded pollers, worker heartbeats and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import activity as activity_mod
+from ..errors import ServerError
+from ..metrics import (
+    WORKER_POLL_DURATION_SECONDS,
+    WORKER_POLLS,
+    WORKER_TASK_DURATION_SECONDS,
+    WORKER_TASKS,
+    NoopMetrics,
+)
+from ..protocol.errors import WORKER_NOT_REGISTERED
+from ..protocol.history import RunStatus
+from ..workflow import WorkflowDefinition, get_definition
+from . import _compat
+from ._activity_tasks import handle_activity_task
+from ._workflow_tasks import handle_workflow_task
+
+logger = logging.getLogger("durable_workflow.worker")
+
+WORKFLOW = "workflow"
+ACTIVITY = "activity"
+
+
+def _sdk_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("durable-workflow")
+    except Exception:  # not installed as a distribution (e.g. vendored)
+        return "0.0.0"
+
+
+class Worker:
+    """Polls one task queue and runs the registered workflows and activities.
+
+    Args:
+        client: A connected ``Client``.
+        task_queue: The task queue to poll.
+        workflows: ``@workflow.defn`` classes or functions.
+        activities: ``@activity.defn`` functions.
+        worker_id: Stable id for this process (default ``py-worker-<8 hex>``).
+        poll_timeout: HTTP timeout of one long poll, in seconds (raised to the server's
+            long-poll hold + 5 s when it advertises one).
+        max_concurrent_workflow_tasks / max_concurrent_activity_tasks: Local slots; a poll
+            is only made while a slot is free.
+        shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
+        metrics: Recorder with ``increment``/``record``; defaults to the client's recorder.
+        interceptors: Wrappers around task execution, outermost first.
+        build_id: Registered build id (routes compatibility-marked tasks).
+        heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        task_queue: str,
+        workflows: Iterable[Any] = (),
+        activities: Iterable[Any] = (),
+        worker_id: str | None = None,
+        poll_timeout: float = 35.0,
+        max_concurrent_workflow_tasks: int = 10,
+        max_concurrent_activity_tasks: int = 10,
+        shutdown_timeout: float = 30.0,
+        metrics: Any = None,
+        interceptors: Sequence[Any] = (),
+        build_id: str | None = None,
+        heartbeat_interval: float = 60.0,
+    ) -> None:
+        if not task_queue:
+            raise ValueError("task_queue is required")
+        if max_concurrent_workflow_tasks < 1 or max_concurrent_activity_tasks < 1:
+            raise ValueError("max_concurrent_* must be >= 1")
+        self.client = client
+        self.task_queue = task_queue
+        self.worker_id = worker_id or f"py-worker-{secrets.token_hex(4)}"
+        self.poll_timeout = poll_timeout
+        self.max_concurrent_workflow_tasks = max_concurrent_workflow_tasks
+        self.max_concurrent_activity_tasks = max_concurrent_activity_tasks
+        self.shutdown_timeout = shutdown_timeout
+        self.build_id = build_id or None
+        self.heartbeat_interval = heartbeat_interval
+        self.interceptors: tuple[Any, ...] = tuple(interceptors)
+        if metrics is None:
+            metrics = getattr(client, "metrics", None) or NoopMetrics()
+        self.metrics: Any = metrics
+        # Backoff after a failed poll, doubling up to the cap; tests shrink these.
+        self.poll_error_backoff = 0.5
+        self.poll_error_backoff_max = 5.0
+
+        self._workflows: dict[str, WorkflowDefinition] = {}
+        for wf in workflows:
+            definition = get_definition(wf)
+            if definition.name in self._workflows:
+                raise ValueError(f"workflow type {definition.name!r} registered twice")
+            self._workflows[definition.name] = definition
+        self._activities: dict[str, activity_mod.ActivityDefinition] = {}
+        for act in activities:
+            adef = activity_mod.get_definition(act)
+            if adef.name in self._activities:
+                raise ValueError(f"activity type {adef.name!r} registered twice")
+            self._activities[adef.name] = adef
+
+        self._started_monotonic = time.monotonic()
+        self._started_at = datetime.now(timezone.utc)
+        self._effective_poll_timeout = poll_timeout
+        self._registered = False
+        self._server_info: Mapping[str, Any] = {}
+        self._wf_slots = asyncio.Semaphore(max_concurrent_workflow_tasks)
+        self._act_slots = asyncio.Semaphore(max_concurrent_activity_tasks)
+        self._wf_busy = 0
+        self._act_busy = 0
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stop_requested = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopped.set()
+        self._progress: dict[str, asyncio.Event] = {}
+
+    # ------------------------------------------------------------------ public API
+
+    async def run(self) -> None:
+        """Register, then poll workflow and activity tasks until :meth:`stop` (or cancellation).
+
+        Raises:
+            RuntimeError: The server's published contract is not compatible with this SDK.
+        """
+        await self._start()
+        await self._serve()
+
+    async def run_until(self, *, workflow_id: str, timeout: float = 60.0, poll_interval: float = 0.5) -> Any:
+        """Drive tasks until ``workflow_id`` reaches a terminal status; return its ``WorkflowExecution``.
+
+        Raises:
+            TimeoutError: The workflow is still open after ``timeout`` seconds.
+            RuntimeError: The server's published contract is not compatible with this SDK.
+        """
+        await self._start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        progress = self._progress.setdefault(workflow_id, asyncio.Event())
+        serving = asyncio.create_task(self._serve())
+        try:
+            while True:
+                progress.clear()
+                execution = await self.client.describe_workflow(workflow_id)
+                status = getattr(execution, "status", None)
+                if status in RunStatus.TERMINAL:
+                    return execution
+                if serving.done():
+                    serving.result()  # surface a crash of the pollers
+                    raise RuntimeError("worker stopped before the workflow finished")
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError(
+                        f"workflow {workflow_id!r} is still {status!r} after {timeout} seconds"
+                    )
+                # Wake early when this worker completes a task of that workflow.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(progress.wait(), timeout=min(poll_interval, remaining))
+        finally:
+            self._progress.pop(workflow_id, None)
+            self._stop_requested.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+
+    async def stop(self) -> None:
+        """Stop polling and wait (up to ``shutdown_timeout``) for in-flight tasks to finish."""
+        self._stop_requested.set()
+        await self._stopped.wait()
+
+    @property
+    def task_slots(self) -> dict[str, int]:
+        """Free local slots, as advertised to the server."""
+        return {
+            "workflow_available": self.max_concurrent_workflow_tasks - self._wf_busy,
+            "activity_available": self.max_concurrent_activity_tasks - self._act_busy,
+        }
+
+    # ------------------------------------------------------------------ startup
+
+    def _process_metrics(self) -> dict[str, Any]:
+        return {
+            "process_uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
+            "process_id": os.getpid(),
+            "process_started_at": self._started_at.isoformat().replace("+00:00", "Z"),
+        }
+
+    async def _start(self) -> None:
+        if self._registered:
+            return
+        info = await self.client.get_cluster_info()
+        _compat.check_server_compatibility(info)
+        self._server_info = info
+        hold = _compat.long_poll_timeout(info)
+        self._effective_poll_timeout = max(self.poll_timeout, hold + 5) if hold else self.poll_timeout
+        await self._register()
+
+    async def _register(self) -> None:
+        response = await self.client.register_worker(
+            worker_id=self.worker_id,
+            task_queue=self.task_queue,
+            runtime="python",
+            sdk_version=f"durable-workflow-python/{_sdk_version()}",
+            build_id=self.build_id,
+            supported_workflow_types=sorted(self._workflows),
+            supported_activity_types=sorted(self._activities),
+            workflow_definition_fingerprints={n: d.fingerprint for n, d in sorted(self._workflows.items())},
+            max_concurrent_workflow_tasks=self.max_concurrent_workflow_tasks,
+            max_concurrent_activity_tasks=self.max_concurrent_activity_tasks,
+            capabilities=[],
+            task_slots=self.task_slots,
+            process_metrics=self._process_metrics(),
+        )
+        interval = response.get("heartbeat_interval_seconds") if isinstance(response, Mapping) else None
+        if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+            self.heartbeat_interval = float(interval)
+        self._registered = True
+        logger.info(
+            "worker %s registered on task queue %r (workflows=%s, activities=%s)",
+            self.worker_id,
+            self.task_queue,
+            sorted(self._workflows),
+            sorted(self._activities),
+        )
+
+    # ------------------------------------------------------------------ serving
+
+    async def _serve(self) -> None:
+        self._stop_requested = asyncio.Event()
+        self._stopped.clear()
+        loops = [asyncio.create_task(self._heartbeat_loop())]
+        if self._workflows:
+            loops.append(asyncio.create_task(self._poll_loop(WORKFLOW)))
+        if self._activities:
+            loops.append(asyncio.create_task(self._poll_loop(ACTIVITY)))
+        try:
+            await self._stop_requested.wait()
+        finally:
+            # Stop new polls first: an in-flight long poll holds no task we have accepted yet.
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self._drain()
+            self._stopped.set()
+            logger.info("worker %s stopped", self.worker_id)
+
+    async def _drain(self) -> None:
+        if not self._inflight:
+            return
+        pending = set(self._inflight)
+        _, still_running = await asyncio.wait(pending, timeout=self.shutdown_timeout)
+        if still_running:
+            logger.warning(
+                "cancelling %d task(s) still running after %ss", len(still_running), self.shutdown_timeout
+            )
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*still_running, return_exceptions=True)
+
+    def _record(self, counter: str, histogram: str, kind: str, started: float, outcome: str) -> None:
+        tags = {"task_kind": kind, "task_queue": self.task_queue, "outcome": outcome}
+        try:
+            self.metrics.increment(counter, 1.0, tags)
+            self.metrics.record(histogram, time.monotonic() - started, tags)
+        except Exception:  # a broken recorder must never stop the worker
+            logger.debug("metrics recorder failed for %s", counter, exc_info=True)
+
+    async def _poll_once(self, kind: str) -> Mapping[str, Any] | None:
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            if kind == WORKFLOW:
+                task = await self.client.poll_workflow_task(
+                    worker_id=self.worker_id,
+                    task_queue=self.task_queue,
+                    build_id=self.build_id,
+                    poll_request_id=f"wf-poll-{uuid.uuid4().hex}",
+                    timeout=self._effective_poll_timeout,
+                )
+            else:
+                task = await self.client.poll_activity_task(
+                    worker_id=self.worker_id,
+                    task_queue=self.task_queue,
+                    build_id=self.build_id,
+                    poll_request_id=f"activity-poll-{uuid.uuid4().hex}",
+                    timeout=self._effective_poll_timeout,
+                )
+            if isinstance(task, Mapping) and "task_id" not in task and "task" in task:
+                task = task["task"]  # tolerate a client that returns the whole response body
+            outcome = "task" if task else "empty"
+            return task if isinstance(task, Mapping) and task else None
+        finally:
+            self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
+
+    async def _poll_loop(self, kind: str) -> None:
+        slots = self._wf_slots if kind == WORKFLOW else self._act_slots
+        backoff = self.poll_error_backoff
+        while not self._stop_requested.is_set():
+            await slots.acquire()
+            handed_off = False
+            try:
+                try:
+                    task = await self._poll_once(kind)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    logger.warning("%s poll failed: %s", kind, exc)
+                    await self._sleep_unless_stopped(backoff)
+                    backoff = min(backoff * 2, self.poll_error_backoff_max)
+                    continue
+                backoff = self.poll_error_backoff
+                if task is None:
+                    continue
+                handed_off = True
+                job = asyncio.create_task(self._execute(kind, task, slots))
+                self._inflight.add(job)
+                job.add_done_callback(self._inflight.discard)
+            finally:
+                if not handed_off:
+                    slots.release()
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
+
+    async def _execute(self, kind: str, task: Mapping[str, Any], slots: asyncio.Semaphore) -> None:
+        handler: Callable[[Worker, Mapping[str, Any]], Awaitable[str]] = (
+            handle_workflow_task if kind == WORKFLOW else handle_activity_task
+        )
+        started = time.monotonic()
+        outcome = "error"
+        if kind == WORKFLOW:
+            self._wf_busy += 1
+        else:
+            self._act_busy += 1
+        try:
+            outcome = await handler(self, task)
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except Exception:
+            logger.exception("%s task %s crashed", kind, task.get("task_id"))
+        finally:
+            if kind == WORKFLOW:
+                self._wf_busy -= 1
+            else:
+                self._act_busy -= 1
+            slots.release()
+            self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                await self.client.heartbeat_worker(
+                    worker_id=self.worker_id,
+                    task_slots=self.task_slots,
+                    process_metrics=self._process_metrics(),
+                )
+            except ServerError as exc:
+                if exc.reason == WORKER_NOT_REGISTERED or exc.status_code == 404:
+                    logger.warning("worker %s unknown to the server; registering again", self.worker_id)
+                    with contextlib.suppress(Exception):
+                        await self._register()
+                else:
+                    logger.warning("worker heartbeat failed: %s", exc)
+            except Exception as exc:
+                logger.warning("worker heartbeat failed: %s", exc)
+
+    def _notify_progress(self, workflow_id: str) -> None:
+        event = self._progress.get(workflow_id)
+        if event is not None:
+            event.set()

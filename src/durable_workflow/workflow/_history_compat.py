@@ -1,0 +1,239 @@
+"""Reading history events of every shape we meet in the wild.
+
+Worker-plane pages use ``event_type`` + ``recorded_at``; control-plane history uses
+``timestamp``; exports use ``type``; hand-written fixtures (``worker-plane.md`` §9) carry no ids
+and no sequences. The replay engine only talks to this module, so those differences stay here.
+
+The central product is :func:`recorded_steps`: the ordered list of steps history recorded,
+each paired with its resolution event **by workflow sequence** when the history has one, and by
+position only when it does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import PayloadError
+from ..protocol import codec
+from ..protocol.history import EventType as E
+
+# Events that define a step, keyed to the step kind they record.
+SCHEDULING_KINDS: dict[str, str] = {
+    E.ACTIVITY_SCHEDULED: "activity",
+    E.TIMER_SCHEDULED: "timer",
+    E.CHILD_WORKFLOW_SCHEDULED: "child_workflow",
+    E.SIDE_EFFECT_RECORDED: "side_effect",
+    E.VERSION_MARKER_RECORDED: "version_marker",
+    E.SEARCH_ATTRIBUTES_UPSERTED: "search_attributes",
+}
+# Steps whose scheduling event is also their resolution.
+SELF_RESOLVING = frozenset({E.SIDE_EFFECT_RECORDED, E.VERSION_MARKER_RECORDED, E.SEARCH_ATTRIBUTES_UPSERTED})
+RESOLUTION_KINDS: dict[str, str] = {
+    E.ACTIVITY_COMPLETED: "activity",
+    E.ACTIVITY_FAILED: "activity",
+    E.ACTIVITY_TIMED_OUT: "activity",
+    E.ACTIVITY_CANCELLED: "activity",
+    E.TIMER_FIRED: "timer",
+    E.CHILD_RUN_COMPLETED: "child_workflow",
+    E.CHILD_RUN_FAILED: "child_workflow",
+    E.CHILD_RUN_CANCELLED: "child_workflow",
+    E.CHILD_RUN_TERMINATED: "child_workflow",
+}
+# Timers the server schedules for its own waits; they are not steps of the workflow code.
+INTERNAL_TIMER_KINDS = frozenset({"condition_timeout", "signal_timeout"})
+
+
+def event_type(event: Mapping[str, Any]) -> str:
+    """``event_type``, or the export alias ``type``."""
+    value = event.get("event_type") or event.get("type") or ""
+    return str(value)
+
+
+def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event payload as a dict (some exports ship it as JSON text)."""
+    payload = event.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return {}
+    return dict(payload) if isinstance(payload, Mapping) else {}
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def workflow_sequence(payload: Mapping[str, Any]) -> int | None:
+    """The step's workflow sequence: ``payload.sequence`` or ``payload.workflow_sequence``.
+
+    The event's own top-level ``sequence`` is the history counter, not a step id, so it is
+    deliberately not read here.
+    """
+    seq = _as_int(payload.get("sequence"))
+    return seq if seq is not None else _as_int(payload.get("workflow_sequence"))
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Parse an ISO-8601 timestamp (``Z`` accepted); naive values are taken as UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        # Python 3.10 rejects fractions that are not 3 or 6 digits; trim to microseconds.
+        head, dot, rest = text.partition(".")
+        if not dot:
+            return None
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        tz = rest[len(digits) :]
+        try:
+            parsed = datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{tz}")
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def event_time(event: Mapping[str, Any]) -> datetime | None:
+    """When the server recorded the event (``recorded_at`` or ``timestamp``)."""
+    return parse_time(event.get("recorded_at")) or parse_time(event.get("timestamp"))
+
+
+def decode_value(raw: Any, payload: Mapping[str, Any], default_codec: str | None) -> Any:
+    """Decode a history value. Codec precedence: envelope > ``payload_codec`` > ``default_codec``."""
+    codec_name = payload.get("payload_codec") or default_codec
+    try:
+        return codec.decode_payload(raw, codec_name)
+    except codec.PayloadCodecError as exc:
+        raise PayloadError(f"cannot decode history payload: {exc}", reason=exc.reason) from exc
+
+
+def is_internal_timer(payload: Mapping[str, Any]) -> bool:
+    """Condition/signal-wait timeout timers belong to the server, not to a code step."""
+    return (
+        payload.get("timer_kind") in INTERNAL_TIMER_KINDS
+        or bool(payload.get("condition_wait_id"))
+        or bool(payload.get("signal_wait_id"))
+    )
+
+
+def step_name_of(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """The name the code's command must match for this kind of step."""
+    if kind == "activity":
+        name = payload.get("activity_type")
+    elif kind == "child_workflow":
+        name = payload.get("child_workflow_type") or payload.get("workflow_type")
+    elif kind == "version_marker":
+        name = payload.get("change_id")
+    else:
+        return None
+    return str(name) if name is not None else None
+
+
+@dataclass
+class RecordedStep:
+    """One step history recorded, with its resolution once it has one."""
+
+    kind: str
+    name: str | None
+    sequence: int | None
+    event_type: str
+    index: int  # position of the defining event in history
+    payload: dict[str, Any]
+    resolution: Mapping[str, Any] | None = None
+    resolution_index: int | None = None
+
+    @property
+    def resolution_type(self) -> str | None:
+        return event_type(self.resolution) if self.resolution is not None else None
+
+    def describe(self) -> str:
+        parts = [self.event_type]
+        if self.name:
+            parts.append(repr(self.name))
+        if self.sequence is not None:
+            parts.append(f"(sequence {self.sequence})")
+        return " ".join(parts)
+
+
+def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
+    """The steps recorded in ``events``, in the order the workflow code scheduled them.
+
+    Scheduling events define steps in history order. A resolution event is attached to the
+    step with the same workflow sequence, so out-of-order completions of a fan-out land on the
+    right step. A resolution without a usable sequence (old or hand-written histories) takes
+    the earliest unresolved step that has no sequence of its own, else it records a new,
+    already-resolved step: that is the positional matching those histories were written for.
+    """
+    steps: list[RecordedStep] = []
+    by_sequence: dict[int, RecordedStep] = {}
+    for index, event in enumerate(events):
+        etype = event_type(event)
+        payload = event_payload(event)
+        if etype in SCHEDULING_KINDS:
+            if etype == E.TIMER_SCHEDULED and is_internal_timer(payload):
+                continue
+            kind = SCHEDULING_KINDS[etype]
+            seq = workflow_sequence(payload)
+            if seq is not None and seq in by_sequence:
+                continue  # the same step reported twice; the first event defines it
+            step = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload)
+            if etype in SELF_RESOLVING:
+                step.resolution, step.resolution_index = event, index
+            steps.append(step)
+            if seq is not None:
+                by_sequence[seq] = step
+        elif etype in RESOLUTION_KINDS:
+            if etype == E.TIMER_FIRED and is_internal_timer(payload):
+                continue
+            kind = RESOLUTION_KINDS[etype]
+            seq = workflow_sequence(payload)
+            target = by_sequence.get(seq) if seq is not None else None
+            if target is None:
+                target = next(
+                    (s for s in steps if s.resolution is None and s.sequence is None and s.kind == kind), None
+                )
+            if target is None:
+                target = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload)
+                steps.append(target)
+                if seq is not None:
+                    by_sequence[seq] = target
+            if target.resolution is None:  # a late duplicate never overrides the first outcome
+                target.resolution, target.resolution_index = event, index
+                if target.name is None:
+                    target.name = step_name_of(kind, payload)
+    return steps
+
+
+def start_time(events: Iterable[Mapping[str, Any]]) -> datetime | None:
+    """The run's logical start: ``WorkflowStarted.payload.timestamp``, else that event's time."""
+    for event in events:
+        if event_type(event) == E.WORKFLOW_STARTED:
+            payload = event_payload(event)
+            return parse_time(payload.get("timestamp")) or event_time(event)
+    return None
+
+
+def start_input(events: Iterable[Mapping[str, Any]], default_codec: str | None) -> Any:
+    """The start input recorded on ``WorkflowStarted`` (``input_envelope``/``input``/``arguments``)."""
+    for event in events:
+        if event_type(event) == E.WORKFLOW_STARTED:
+            payload = event_payload(event)
+            for key in ("input_envelope", "input", "arguments"):
+                if payload.get(key) is not None:
+                    return decode_value(payload[key], payload, default_codec)
+            return None
+    return None

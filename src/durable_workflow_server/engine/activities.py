@@ -1,0 +1,312 @@
+"""Activity attempt outcomes: complete, fail (with retries) and heartbeat (worker-plane.md §2.10, §7.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from durable_workflow.protocol import codec as payload_codec
+from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol.codec import SUPPORTED_CODECS
+from durable_workflow.protocol.history import EventType, RunStatus
+
+from ..store import tables as t
+from . import history as h
+from .dispatch import activity_event_ids
+from .errors import DomainError, ValidationFailed
+from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
+from .util import new_id, rfc3339, seconds
+
+
+def retry_decision(
+    snapshot: Mapping[str, Any] | None, attempt_number: int, failure: Mapping[str, Any]
+) -> tuple[bool, int]:
+    """``(retry?, delay_seconds)`` after attempt ``attempt_number`` failed with ``failure``."""
+    if not snapshot:
+        return False, 0
+    listed = set(snapshot.get("non_retryable_error_types") or [])
+    names = {
+        failure.get("type"),
+        failure.get("class"),
+        failure.get("exception_type"),
+        failure.get("exception_class"),
+    }
+    if failure.get("non_retryable") is True or failure.get("retryable") is False or listed & names:
+        return False, 0
+    if attempt_number >= int(snapshot.get("max_attempts") or 1):
+        return False, 0
+    backoff = list(snapshot.get("backoff_seconds") or [])
+    delay = int(backoff[min(attempt_number - 1, len(backoff) - 1)]) if backoff else 0
+    return True, delay
+
+
+def normalize_result(result: Any, execution_codec: str) -> tuple[str, str]:
+    """An activity result as ``(codec, blob)``: envelope kept, bare blob kept, other JSON encoded."""
+    if isinstance(result, Mapping) and set(result) == {"codec", "blob"}:
+        if result["codec"] not in SUPPORTED_CODECS:
+            raise ValidationFailed(
+                {"result.codec": [f"Unknown payload codec [{result['codec']}]; use avro."]}
+            )
+        if not isinstance(result["blob"], str):
+            raise ValidationFailed({"result.blob": ["The envelope blob must be a string."]})
+        return str(result["codec"]), result["blob"]
+    if isinstance(result, Mapping) and set(result) == {"codec", "external_storage"}:
+        raise ValidationFailed({"result": ["External payload references are not supported by this server."]})
+    if isinstance(result, str):
+        return execution_codec, result
+    return execution_codec, payload_codec.encode(result)
+
+
+async def fence(
+    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt)``."""
+    at, aa = t.activity_tasks, t.activity_attempts
+    task = await tx.one(
+        tx.store.lock(sa.select(at).where(at.c.task_id == task_id, at.c.namespace == namespace))
+    )
+    if task is None:
+        raise DomainError(
+            reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
+        )
+    attempt = await tx.one(sa.select(aa).where(aa.c.attempt_id == attempt_id, aa.c.namespace == namespace))
+    if attempt is None:
+        raise DomainError(
+            reasons.ATTEMPT_NOT_FOUND,
+            f"Activity attempt [{attempt_id}] was not found.",
+            task_id=task_id,
+            activity_attempt_id=attempt_id,
+        )
+    if attempt["task_id"] != task_id:
+        raise DomainError(
+            reasons.TASK_MISMATCH,
+            "The activity attempt does not belong to this task.",
+            task_id=task_id,
+            activity_attempt_id=attempt_id,
+        )
+    if attempt["lease_owner"] != lease_owner:
+        raise DomainError(
+            reasons.LEASE_OWNER_MISMATCH,
+            "The activity attempt is leased to another worker.",
+            task_id=task_id,
+            activity_attempt_id=attempt_id,
+            lease_owner=attempt["lease_owner"],
+        )
+    return task, attempt
+
+
+def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
+    return bool(
+        attempt["status"] == "running"
+        and task["status"] == h.WORKFLOW_TASK_LEASED
+        and task["current_attempt_id"] == attempt["attempt_id"]
+    )
+
+
+def _stale(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> DomainError:
+    return DomainError(
+        reasons.STALE_ATTEMPT,
+        "This activity attempt is no longer current; its outcome was not recorded.",
+        task_id=task["task_id"],
+        activity_attempt_id=attempt["attempt_id"],
+        outcome="rejected",
+        recorded=False,
+        attempt_status=attempt["status"],
+        task_status=task["status"],
+    )
+
+
+async def _execution_and_run(tx: Tx, task: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    ae = t.activity_executions
+    run = await load_run(tx, task["run_id"])
+    execution = await tx.one(sa.select(ae).where(ae.c.activity_execution_id == task["activity_execution_id"]))
+    assert run is not None and execution is not None
+    return execution, run
+
+
+async def _close_attempt(tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: str) -> None:
+    await tx.conn.execute(
+        sa.update(t.activity_attempts)
+        .where(t.activity_attempts.c.attempt_id == attempt["attempt_id"])
+        .values(status=status, closed_at=tx.now)
+    )
+    await tx.conn.execute(
+        sa.update(t.activity_tasks)
+        .where(t.activity_tasks.c.task_id == task["task_id"])
+        .values(
+            status=h.TASK_COMPLETED if status == "completed" else h.TASK_FAILED,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=tx.now,
+        )
+    )
+
+
+async def complete(
+    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
+) -> dict[str, Any]:
+    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    if not _is_current(task, attempt):
+        raise _stale(task, attempt)
+    execution, run = await _execution_and_run(tx, task)
+    codec, blob = normalize_result(result, execution["payload_codec"])
+    if is_terminal_run(run):
+        raise _stale(task, attempt)
+    await _close_attempt(tx, task, attempt, "completed")
+    await tx.conn.execute(
+        sa.update(t.activity_executions)
+        .where(t.activity_executions.c.activity_execution_id == execution["activity_execution_id"])
+        .values(status="completed", result_blob=blob, closed_at=tx.now)
+    )
+    payload = {
+        **activity_event_ids(execution, attempt_id, attempt["attempt_number"]),
+        "result": blob,
+        "payload_codec": codec,
+    }
+    await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)])
+    await after_step_resolved(tx, run, execution["batch_id"])
+    return {
+        "task_id": task_id,
+        "activity_attempt_id": attempt_id,
+        "outcome": "completed",
+        "recorded": True,
+        "reason": None,
+        "next_task_id": None,
+    }
+
+
+async def fail(
+    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
+) -> dict[str, Any]:
+    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    if not _is_current(task, attempt):
+        raise _stale(task, attempt)
+    execution, run = await _execution_and_run(tx, task)
+    if is_terminal_run(run):
+        raise _stale(task, attempt)
+    number = int(attempt["attempt_number"])
+    snapshot = execution["retry_policy"]
+    retry, delay = retry_decision(snapshot, number, failure)
+    await _close_attempt(tx, task, attempt, "failed")
+    ids = activity_event_ids(execution, attempt_id, number)
+    fields = h.failure_fields(failure, "activity")
+    next_task_id = None
+    if retry:
+        next_task_id = new_id()
+        available_at = tx.now + seconds(delay)
+        await tx.conn.execute(
+            sa.insert(t.activity_tasks).values(
+                task_id=next_task_id,
+                activity_execution_id=execution["activity_execution_id"],
+                run_id=run["run_id"],
+                namespace=namespace,
+                task_queue=task["task_queue"],
+                activity_type=execution["activity_type"],
+                status=h.WORKFLOW_TASK_READY,
+                available_at=available_at,
+                created_at=tx.now,
+                updated_at=tx.now,
+            )
+        )
+        await tx.conn.execute(
+            sa.update(t.activity_executions)
+            .where(t.activity_executions.c.activity_execution_id == execution["activity_execution_id"])
+            .values(status="pending", current_attempt_id=None)
+        )
+        payload = {
+            **ids,
+            **fields,
+            "retry_task_id": next_task_id,
+            "retry_of_task_id": task_id,
+            "retry_available_at": rfc3339(available_at),
+            "retry_backoff_seconds": delay,
+            "retry_after_attempt_id": attempt_id,
+            "retry_after_attempt": number,
+            "max_attempts": (snapshot or {}).get("max_attempts", 1),
+            "retry_policy": snapshot,
+        }
+        await append(tx, run, [(EventType.ACTIVITY_RETRY_SCHEDULED, payload)])
+        tx.wakes.add(("activity", namespace, task["task_queue"]))
+    else:
+        await tx.conn.execute(
+            sa.update(t.activity_executions)
+            .where(t.activity_executions.c.activity_execution_id == execution["activity_execution_id"])
+            .values(status="failed", closed_at=tx.now)
+        )
+        payload = {**ids, "failure_id": new_id(), **fields}
+        await append(tx, run, [(EventType.ACTIVITY_FAILED, payload)])
+        await after_step_resolved(tx, run, execution["batch_id"])
+    return {
+        "task_id": task_id,
+        "activity_attempt_id": attempt_id,
+        "outcome": "failed",
+        "recorded": True,
+        "reason": None,
+        "next_task_id": next_task_id,
+    }
+
+
+async def heartbeat(
+    tx: Tx,
+    namespace: str,
+    task_id: str,
+    attempt_id: str,
+    lease_owner: str,
+    progress: Mapping[str, Any],
+    lease_seconds: float,
+) -> dict[str, Any]:
+    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    execution, run = await _execution_and_run(tx, task)
+    body: dict[str, Any] = {
+        "task_id": task_id,
+        "activity_attempt_id": attempt_id,
+        "lease_owner": lease_owner,
+        "cancel_requested": False,
+        "can_continue": True,
+        "reason": None,
+        "run_closed_reason": run["closed_reason"],
+        "run_closed_at": rfc3339(run["closed_at"]),
+        "heartbeat_recorded": False,
+        "lease_expires_at": rfc3339(task["lease_expires_at"]),
+        "last_heartbeat_at": rfc3339(attempt["last_heartbeat_at"]),
+    }
+    if run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED) or execution["status"] == "cancelled":
+        reason = {RunStatus.CANCELLED: "run_cancelled", RunStatus.TERMINATED: "run_terminated"}.get(
+            run["status"], "activity_cancelled"
+        )
+        return {**body, "cancel_requested": True, "can_continue": False, "reason": reason}
+    if is_terminal_run(run):
+        return {**body, "can_continue": False, "reason": "run_closed"}
+    if not _is_current(task, attempt):
+        return {**body, "can_continue": False, "reason": "stale_attempt"}
+    lease_expires_at = tx.now + seconds(lease_seconds)
+    clean = {
+        k: progress.get(k)
+        for k in ("message", "current", "total", "unit", "details")
+        if progress.get(k) is not None
+    }
+    await tx.conn.execute(
+        sa.update(t.activity_tasks)
+        .where(t.activity_tasks.c.task_id == task_id)
+        .values(lease_expires_at=lease_expires_at, updated_at=tx.now)
+    )
+    await tx.conn.execute(
+        sa.update(t.activity_attempts)
+        .where(t.activity_attempts.c.attempt_id == attempt_id)
+        .values(last_heartbeat_at=tx.now, progress=clean or None)
+    )
+    payload = {
+        **activity_event_ids(execution, attempt_id, attempt["attempt_number"]),
+        "heartbeat_at": rfc3339(tx.now),
+        "lease_expires_at": rfc3339(lease_expires_at),
+        "progress": clean,
+    }
+    await append(tx, run, [(EventType.ACTIVITY_HEARTBEAT_RECORDED, payload)])
+    return {
+        **body,
+        "heartbeat_recorded": True,
+        "lease_expires_at": rfc3339(lease_expires_at),
+        "last_heartbeat_at": rfc3339(tx.now),
+    }

@@ -1,0 +1,325 @@
+"""Apply a validated workflow-task completion to a run (worker-plane.md §3.2, §3.3).
+
+Everything happens inside the caller's transaction: history events, the run projection, new
+activity executions/tasks and timers are written together or not at all.
+
+Re-sent steps: SDK 0.4.84 re-emits commands for steps that are scheduled and still unresolved
+(worker-plane.md §5.4, §7.12). Workflow sequences restart at ``last_history_sequence + 1`` on
+every task, so they cannot identify a duplicate; instead the leading blocking commands of the
+batch are compared with the batch of the run's first unresolved step (:func:`count_reemissions`).
+A match is the same step again, so nothing is created for it: one activity execution per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from durable_workflow.protocol import commands as c
+from durable_workflow.protocol.history import EventType, RunStatus
+
+from ..store import tables as t
+from . import history as h
+from .runs import Step, Tx, append, close_run, run_steps, update_run, wait_kind
+from .starts import create_run
+from .util import new_id, rfc3339, seconds
+from .validation import ACTIVITY_TIMEOUTS, BLOCKING
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Applied:
+    run_status: str
+    created_task_ids: list[str] = field(default_factory=list)
+    new_run: dict[str, Any] | None = None
+
+
+def _matches(command: dict[str, Any], step: Step) -> bool:
+    if command["type"] == c.SCHEDULE_ACTIVITY:
+        return step.kind == h.STEP_ACTIVITY and step.activity_type == command["activity_type"]
+    if command["type"] == c.START_TIMER:
+        return step.kind == h.STEP_TIMER and step.delay_seconds == command["delay_seconds"]
+    return False
+
+
+def count_reemissions(blocking: list[dict[str, Any]], steps: list[Step]) -> int:
+    """How many leading blocking commands repeat the batch of the first unresolved step."""
+    unresolved = [s for s in steps if not s.resolved]
+    if not unresolved:
+        return 0
+    batch = [s for s in steps if s.batch_id == unresolved[0].batch_id]
+    count = 0
+    while count < len(blocking) and count < len(batch) and _matches(blocking[count], batch[count]):
+        count += 1
+    return count
+
+
+def retry_snapshot(command: dict[str, Any]) -> dict[str, Any] | None:
+    """The policy frozen at schedule time (worker-plane.md §7.2); ``None`` means one attempt."""
+    policy = command.get("retry_policy")
+    timeouts = {name: command.get(name) for name in ACTIVITY_TIMEOUTS}
+    if policy is None and not any(timeouts.values()):
+        return None
+    policy = policy or {}
+    return {
+        "snapshot_version": 1,
+        "max_attempts": policy.get("max_attempts", 1),
+        "backoff_seconds": policy.get("backoff_seconds", []),
+        "non_retryable_error_types": policy.get("non_retryable_error_types", []),
+        **timeouts,
+    }
+
+
+async def _schedule_activity(
+    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str
+) -> tuple[Event, str]:
+    execution_id, task_id = new_id(), new_id()
+    queue = cmd["queue"] or run["task_queue"]
+    codec, blob = cmd["arguments"] or (run["payload_codec"], None)
+    snapshot = retry_snapshot(cmd)
+    await tx.conn.execute(
+        sa.insert(t.activity_executions).values(
+            activity_execution_id=execution_id,
+            run_id=run["run_id"],
+            workflow_id=run["workflow_id"],
+            namespace=run["namespace"],
+            sequence=seq,
+            batch_id=batch,
+            activity_type=cmd["activity_type"],
+            task_queue=queue,
+            payload_codec=codec,
+            arguments_blob=blob,
+            retry_policy=snapshot,
+            status="pending",
+            attempt_count=0,
+            scheduled_at=tx.now,
+        )
+    )
+    await tx.conn.execute(
+        sa.insert(t.activity_tasks).values(
+            task_id=task_id,
+            activity_execution_id=execution_id,
+            run_id=run["run_id"],
+            namespace=run["namespace"],
+            task_queue=queue,
+            activity_type=cmd["activity_type"],
+            status=h.WORKFLOW_TASK_READY,
+            available_at=tx.now,
+            created_at=tx.now,
+            updated_at=tx.now,
+        )
+    )
+    tx.wakes.add(("activity", run["namespace"], queue))
+    payload = {
+        "activity_execution_id": execution_id,
+        "activity_type": cmd["activity_type"],
+        "activity_class": cmd["activity_type"],
+        "sequence": seq,
+        "task_queue": queue,
+        "activity": {
+            "id": execution_id,
+            "activity_type": cmd["activity_type"],
+            "queue": queue,
+            "status": "pending",
+            "attempt_count": 0,
+            "retry_policy": snapshot,
+            "payload_codec": codec,
+        },
+    }
+    return (EventType.ACTIVITY_SCHEDULED, payload), task_id
+
+
+async def _start_timer(tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str) -> Event:
+    timer_id = new_id()
+    fire_at = tx.now + seconds(cmd["delay_seconds"])
+    await tx.conn.execute(
+        sa.insert(t.timers).values(
+            timer_id=timer_id,
+            run_id=run["run_id"],
+            namespace=run["namespace"],
+            sequence=seq,
+            batch_id=batch,
+            delay_seconds=cmd["delay_seconds"],
+            fire_at=fire_at,
+            status="pending",
+            created_at=tx.now,
+        )
+    )
+    tx.timers_changed = True
+    return EventType.TIMER_SCHEDULED, {
+        "timer_id": timer_id,
+        "sequence": seq,
+        "delay_seconds": cmd["delay_seconds"],
+        "fire_at": rfc3339(fire_at),
+    }
+
+
+def _upsert_attributes(run: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(run.get("search_attributes") or {})
+    for key, value in attributes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def apply_commands(
+    tx: Tx, run: dict[str, Any], task: dict[str, Any], commands: list[dict[str, Any]]
+) -> Applied:
+    """Apply ``commands`` (already validated) for the leased ``task`` of ``run``."""
+    batch_id = task["task_id"]
+    sequence = int(run["last_history_sequence"]) + 1
+    steps = await run_steps(tx, run["run_id"])
+    blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
+    skip = {id(cmd) for cmd in blocking[: count_reemissions(blocking, steps)]}
+    events: list[Event] = []
+    applied = Applied(run_status=RunStatus.WAITING)
+    terminal: dict[str, Any] | None = None
+    for cmd in commands:
+        kind = cmd["type"]
+        if kind in c.TERMINAL_COMMANDS:
+            terminal = cmd
+            continue
+        if id(cmd) in skip:
+            continue
+        seq, sequence = sequence, sequence + 1
+        if kind == c.SCHEDULE_ACTIVITY:
+            event, activity_task_id = await _schedule_activity(tx, run, cmd, seq, batch_id)
+            events.append(event)
+            applied.created_task_ids.append(activity_task_id)
+        elif kind == c.START_TIMER:
+            events.append(await _start_timer(tx, run, cmd, seq, batch_id))
+        elif kind == c.RECORD_SIDE_EFFECT:
+            codec, blob = cmd["result"]
+            events.append(
+                (EventType.SIDE_EFFECT_RECORDED, {"sequence": seq, "result": blob, "payload_codec": codec})
+            )
+        elif kind == c.RECORD_VERSION_MARKER:
+            events.append(
+                (
+                    EventType.VERSION_MARKER_RECORDED,
+                    {
+                        "sequence": seq,
+                        "change_id": cmd["change_id"],
+                        "version": cmd["version"],
+                        "min_supported": cmd["min_supported"],
+                        "max_supported": cmd["max_supported"],
+                    },
+                )
+            )
+        elif kind == c.UPSERT_SEARCH_ATTRIBUTES:
+            merged = _upsert_attributes(run, cmd["attributes"])
+            await update_run(tx, run, search_attributes=merged)
+            events.append(
+                (
+                    EventType.SEARCH_ATTRIBUTES_UPSERTED,
+                    {
+                        "sequence": seq,
+                        "attributes": cmd["attributes"],
+                        "merged": merged,
+                    },
+                )
+            )
+    await append(tx, run, events, workflow_task_id=batch_id)
+
+    if terminal is None:
+        steps = await run_steps(tx, run["run_id"])
+        await update_run(tx, run, status=RunStatus.WAITING, wait_kind=wait_kind(steps))
+        return applied
+    return await _apply_terminal(tx, run, terminal, sequence, batch_id, applied)
+
+
+async def _apply_terminal(
+    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], sequence: int, batch_id: str, applied: Applied
+) -> Applied:
+    kind = cmd["type"]
+    if kind == c.COMPLETE_WORKFLOW:
+        codec, blob = cmd["result"] or (run["payload_codec"], None)
+        await append(
+            tx,
+            run,
+            [(EventType.WORKFLOW_COMPLETED, {"output": blob, "payload_codec": codec})],
+            workflow_task_id=batch_id,
+        )
+        await close_run(
+            tx,
+            run,
+            status=RunStatus.COMPLETED,
+            closed_reason="completed",
+            output_blob=blob,
+            output_codec=codec,
+        )
+        applied.run_status = RunStatus.COMPLETED
+    elif kind == c.FAIL_WORKFLOW:
+        payload = {
+            "failure_id": new_id(),
+            "source_kind": "workflow_run",
+            "source_id": run["run_id"],
+            **h.failure_fields(cmd["failure"], "application"),
+        }
+        await append(tx, run, [(EventType.WORKFLOW_FAILED, payload)], workflow_task_id=batch_id)
+        await close_run(tx, run, status=RunStatus.FAILED, closed_reason="failed")
+        applied.run_status = RunStatus.FAILED
+    else:  # continue_as_new
+        applied.new_run = await _continue_as_new(tx, run, cmd, sequence, batch_id)
+        applied.run_status = RunStatus.COMPLETED
+    return applied
+
+
+async def _continue_as_new(
+    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], sequence: int, batch_id: str
+) -> dict[str, Any]:
+    wi = t.workflow_instances
+    instance = await tx.one(tx.store.lock(sa.select(wi).where(wi.c.workflow_id == run["workflow_id"])))
+    assert instance is not None
+    run_number = int(instance["run_count"]) + 1
+    codec, blob = cmd["arguments"] or (run["payload_codec"], run["input_blob"])
+    new_type = cmd["workflow_type"] or run["workflow_type"]
+    # Close the old run first so the instance never shows two open runs.
+    await close_run(tx, run, status=RunStatus.COMPLETED, closed_reason="continued")
+    new_run = await create_run(
+        tx,
+        namespace=run["namespace"],
+        workflow_id=run["workflow_id"],
+        workflow_type=new_type,
+        task_queue=cmd["queue"] or run["task_queue"],
+        payload_codec=codec,
+        input_blob=blob,
+        run_number=run_number,
+        business_key=run["business_key"],
+        memo=run["memo"],
+        search_attributes=run["search_attributes"],
+        execution_timeout_seconds=run["execution_timeout_seconds"],
+        run_timeout_seconds=run["run_timeout_seconds"],
+        execution_deadline_at=run["execution_deadline_at"],
+        continued_from_run_id=run["run_id"],
+    )
+    await append(
+        tx,
+        run,
+        [
+            (
+                EventType.WORKFLOW_CONTINUED_AS_NEW,
+                {
+                    "sequence": sequence,
+                    "continued_to_run_id": new_run["run_id"],
+                    "continued_to_run_number": run_number,
+                    "closed_reason": "continued",
+                    "workflow_type": new_type,
+                    "arguments": blob,
+                    "payload_codec": codec,
+                },
+            )
+        ],
+        workflow_task_id=batch_id,
+    )
+    await tx.conn.execute(
+        sa.update(wi)
+        .where(wi.c.workflow_id == run["workflow_id"])
+        .values(current_run_id=new_run["run_id"], run_count=run_number, workflow_type=new_type)
+    )
+    return new_run

@@ -1,0 +1,133 @@
+"""The engine's shared core: settings, store, transactions with post-commit wake-ups, lifecycle.
+
+Each state change is one ``Store.write()`` transaction wrapped in :meth:`EngineCore._tx`, which
+announces wake-ups (pollers, history followers, the timer loop) only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..settings import Settings
+from ..store import Store, create_store, head_revision
+from ..store import tables as t
+from . import timers, workers
+from .dispatch import Waiters
+from .runs import Tx
+
+
+class EngineCore:
+    """Settings, store, wake-ups and the background loop shared by both planes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store: Store = create_store(settings.database_url)
+        self.waiters = Waiters()
+        self._loop = timers.TimerLoop(
+            self._sweep, interval=settings.timer_loop_interval, clock=settings.clock
+        )
+
+    # ------------------------------------------------------------------ plumbing
+    def now(self) -> Any:
+        return self.settings.clock()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Tx]:
+        async with self.store.write() as conn:
+            tx = Tx(conn=conn, store=self.store, now=self.now())
+            yield tx
+        for key in tx.wakes:
+            self.waiters.notify(key)
+        for run_id in tx.history_runs:
+            self.waiters.notify(("history", run_id))
+        if tx.timers_changed:
+            self._loop.poke()
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[Tx]:
+        async with self.store.read() as conn:
+            yield Tx(conn=conn, store=self.store, now=self.now())
+
+    async def _sweep(self) -> Any:
+        await timers.fire_due_timers(self._tx, self.store, self.now())
+        await timers.expire_workflow_leases(self._tx)
+        await timers.expire_activity_leases(self._tx)
+        await timers.purge_poll_requests(self._tx)
+        return await timers.next_due_at(self.store)
+
+    async def tick(self) -> None:
+        """Run one pass of the background loop now (tests drive time with an injected clock)."""
+        await self._sweep()
+
+    # ------------------------------------------------------------------ lifecycle / system
+    async def open(self) -> None:
+        await self.store.open()
+        async with self._tx() as tx:
+            for name in {"default", self.settings.default_namespace}:
+                exists = await tx.one(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == name))
+                if exists is None:
+                    await tx.conn.execute(
+                        sa.insert(t.namespaces).values(
+                            name=name,
+                            description="Default namespace",
+                            retention_days=30,
+                            status="active",
+                            created_at=tx.now,
+                            updated_at=tx.now,
+                        )
+                    )
+        self.waiters = Waiters()
+        self._loop.start()
+
+    async def close(self) -> None:
+        self.waiters.close()
+        await self.waiters.drain(timeout=5.0)
+        await self._loop.stop()
+        await self.store.close()
+
+    async def database_ok(self) -> bool:
+        return await self.store.ping()
+
+    async def readiness_checks(self) -> dict[str, dict[str, Any]]:
+        checks: dict[str, dict[str, Any]] = {}
+        ok = await self.database_ok()
+        checks["database"] = {"status": "ok" if ok else "unavailable"}
+        if not ok:
+            checks["migrations"] = {"status": "unavailable"}
+            checks["default_namespace"] = {
+                "status": "unavailable",
+                "namespace": self.settings.default_namespace,
+            }
+            return checks
+        current, head = await self.store.current_revision(), head_revision()
+        missing = await self.store.missing_tables([tbl.name for tbl in t.ALL_TABLES])
+        if current == head and not missing:
+            checks["migrations"] = {"status": "ok"}
+        else:
+            checks["migrations"] = {
+                "status": "missing",
+                "missing_tables": missing,
+                "message": f"schema at {current}, expected {head}",
+            }
+        present = await self.namespace_exists(self.settings.default_namespace)
+        checks["default_namespace"] = {
+            "status": "ok" if present else "missing",
+            "namespace": self.settings.default_namespace,
+        }
+        return checks
+
+    async def namespace_exists(self, name: str) -> bool:
+        async with self._read() as tx:
+            return (
+                await tx.one(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == name.lower()))
+                is not None
+            )
+
+    async def worker_fleet(self, namespace: str) -> dict[str, Any]:
+        async with self._read() as tx:
+            rows = await tx.all(sa.select(t.workers).where(t.workers.c.namespace == namespace))
+            return workers.fleet(namespace, rows, tx.now, self.settings.worker_stale_after_seconds)

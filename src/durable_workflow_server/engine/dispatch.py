@@ -1,0 +1,376 @@
+"""Task queues: claiming workflow/activity tasks under a lease, and long-poll wake-ups.
+
+A claim is one fenced row update (``ready`` → ``leased``, or an expired lease taken over) inside
+a write transaction; on PostgreSQL candidates are selected ``FOR UPDATE SKIP LOCKED`` so
+concurrent pollers never block on each other.
+
+Long-poll: a waiting poll registers an :class:`asyncio.Event` under ``(kind, namespace, queue)``
+*before* probing, so work committed between the probe and the wait still wakes it. Other
+processes' work (shared PostgreSQL) is found by re-probing every ``reprobe_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from durable_workflow.protocol import codec as payload_codec
+from durable_workflow.protocol.history import EventType, RunStatus
+
+from ..store import tables as t
+from . import history as h
+from .runs import Tx, append, is_terminal_run, load_run, update_run
+from .util import encode_token, new_id, rfc3339, seconds
+
+T = TypeVar("T")
+Key = tuple[str, str, str]
+
+RESUME_CONTEXT_KEYS = (
+    "workflow_wait_kind",
+    "open_wait_id",
+    "resume_source_kind",
+    "resume_source_id",
+    "workflow_update_id",
+    "workflow_signal_id",
+    "signal_name",
+    "signal_wait_id",
+    "workflow_command_id",
+    "activity_execution_id",
+    "activity_attempt_id",
+    "activity_type",
+    "child_call_id",
+    "child_workflow_run_id",
+    "workflow_sequence",
+    "workflow_event_type",
+    "timer_id",
+    "condition_wait_id",
+    "condition_key",
+    "condition_definition_fingerprint",
+)
+
+
+class Waiters:
+    """In-process wake-ups for long polls, keyed by arbitrary tuples."""
+
+    def __init__(self) -> None:
+        self._events: dict[Any, set[asyncio.Event]] = {}
+        self.closed = False
+        self.active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextmanager
+    def polling(self) -> Iterator[None]:
+        """Count a running long poll so ``drain`` can wait for it before the store closes."""
+        self.active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            if self.active == 0:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    @contextmanager
+    def watch(self, *keys: Any) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        if self.closed:
+            event.set()
+        for key in keys:
+            self._events.setdefault(key, set()).add(event)
+        try:
+            yield event
+        finally:
+            for key in keys:
+                bucket = self._events.get(key)
+                if bucket is not None:
+                    bucket.discard(event)
+                    if not bucket:
+                        del self._events[key]
+
+    def notify(self, key: Any) -> None:
+        for event in self._events.get(key, ()):
+            event.set()
+
+    def close(self) -> None:
+        self.closed = True
+        for bucket in self._events.values():
+            for event in bucket:
+                event.set()
+
+
+async def long_poll(
+    waiters: Waiters,
+    keys: tuple[Any, ...],
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float,
+    reprobe_interval: float,
+) -> T | None:
+    """Probe now, then again on every wake-up or ``reprobe_interval``, until ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0.0, timeout)
+    with waiters.polling():
+        return await _poll_loop(waiters, keys, probe, deadline, reprobe_interval)
+
+
+async def _poll_loop(
+    waiters: Waiters,
+    keys: tuple[Any, ...],
+    probe: Callable[[], Awaitable[T | None]],
+    deadline: float,
+    reprobe_interval: float,
+) -> T | None:
+    loop = asyncio.get_running_loop()
+    while True:
+        if waiters.closed:
+            return None
+        with waiters.watch(*keys) as woken:
+            result = await probe()
+            if result is not None:
+                return result
+            remaining = deadline - loop.time()
+            if remaining <= 0 or waiters.closed:
+                return None
+            try:
+                await asyncio.wait_for(woken.wait(), min(remaining, reprobe_interval))
+            except asyncio.TimeoutError:
+                pass
+
+
+def _due(table: sa.Table, now: Any) -> Any:
+    return sa.or_(
+        sa.and_(table.c.status == h.WORKFLOW_TASK_READY, table.c.available_at <= now),
+        sa.and_(table.c.status == h.WORKFLOW_TASK_LEASED, table.c.lease_expires_at <= now),
+    )
+
+
+# --------------------------------------------------------------------------- workflow tasks
+
+
+async def claim_workflow_task(
+    tx: Tx, *, namespace: str, queue: str, worker_id: str, workflow_types: list[str], lease_seconds: float
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Lease the next due workflow task on ``queue``; returns ``(task, run)`` or ``None``."""
+    wt = t.workflow_tasks
+    stmt = (
+        sa.select(wt)
+        .where(wt.c.namespace == namespace, wt.c.task_queue == queue, _due(wt, tx.now))
+        .order_by(wt.c.available_at, wt.c.task_id)
+        .limit(10)
+    )
+    if workflow_types:
+        stmt = stmt.where(wt.c.workflow_type.in_(workflow_types))
+    for candidate in await tx.all(tx.store.claim(stmt)):
+        run = await load_run(tx, candidate["run_id"])
+        if run is None or is_terminal_run(run):
+            await tx.conn.execute(
+                sa.update(wt).where(wt.c.task_id == candidate["task_id"]).values(status=h.TASK_CANCELLED)
+            )
+            continue
+        values = {
+            "status": h.WORKFLOW_TASK_LEASED,
+            "lease_owner": worker_id,
+            "lease_expires_at": tx.now + seconds(lease_seconds),
+            "attempt_count": candidate["attempt_count"] + 1,
+            "updated_at": tx.now,
+        }
+        result = await tx.conn.execute(
+            sa.update(wt)
+            .where(
+                wt.c.task_id == candidate["task_id"],
+                wt.c.status == candidate["status"],
+                wt.c.attempt_count == candidate["attempt_count"],
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            continue
+        if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
+            await update_run(tx, run, status=RunStatus.RUNNING)
+        return {**candidate, **values}, run
+    return None
+
+
+async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[dict[str, Any]]:
+    he = t.history_events
+    return await tx.all(
+        sa.select(he).where(he.c.run_id == run_id, he.c.sequence > after).order_by(he.c.sequence).limit(limit)
+    )
+
+
+async def history_page(tx: Tx, run: dict[str, Any], *, after: int, page_size: int) -> dict[str, Any]:
+    """Worker-plane page: ``history_events``, ``total_history_events``, ``next_history_page_token``."""
+    rows = await history_rows(tx, run["run_id"], after=after, limit=page_size)
+    last = rows[-1]["sequence"] if rows else after
+    total = int(run["last_history_sequence"])
+    return {
+        "history_events": [h.worker_event(r) for r in rows],
+        "total_history_events": total,
+        "next_history_page_token": encode_token(last) if rows and last < total else None,
+    }
+
+
+async def workflow_task_payload(
+    tx: Tx, task: dict[str, Any], run: dict[str, Any], page_size: int
+) -> dict[str, Any]:
+    """The ``task`` object of a workflow-task poll (worker-plane.md §2.3)."""
+    page = await history_page(tx, run, after=0, page_size=page_size)
+    arguments = (
+        {"codec": run["payload_codec"], "blob": run["input_blob"]} if run["input_blob"] is not None else None
+    )
+    payload: dict[str, Any] = {
+        "task_id": task["task_id"],
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "workflow_task_attempt": task["attempt_count"],
+        "workflow_type": run["workflow_type"],
+        "payload_codec": run["payload_codec"],
+        "arguments": arguments,
+        "run_status": run["status"],
+        "last_history_sequence": run["last_history_sequence"],
+        **page,
+        "task_queue": task["task_queue"],
+        "connection": None,
+        "compatibility": None,
+        "lease_owner": task["lease_owner"],
+        "lease_expires_at": rfc3339(task["lease_expires_at"]),
+    }
+    payload.update({key: None for key in RESUME_CONTEXT_KEYS})
+    return payload
+
+
+# --------------------------------------------------------------------------- activity tasks
+
+
+def _deadlines(snapshot: dict[str, Any] | None, execution: dict[str, Any], now: Any) -> dict[str, str]:
+    if not snapshot:
+        return {}
+    out: dict[str, str] = {}
+    if snapshot.get("start_to_close_timeout"):
+        out["start_to_close"] = rfc3339(now + seconds(snapshot["start_to_close_timeout"])) or ""
+    if snapshot.get("schedule_to_close_timeout"):
+        out["schedule_to_close"] = (
+            rfc3339(execution["scheduled_at"] + seconds(snapshot["schedule_to_close_timeout"])) or ""
+        )
+    if snapshot.get("heartbeat_timeout"):
+        out["heartbeat"] = rfc3339(now + seconds(snapshot["heartbeat_timeout"])) or ""
+    return out
+
+
+def activity_event_ids(
+    execution: dict[str, Any], attempt_id: str | None, attempt_number: int
+) -> dict[str, Any]:
+    return {
+        "activity_execution_id": execution["activity_execution_id"],
+        "activity_attempt_id": attempt_id,
+        "activity_type": execution["activity_type"],
+        "activity_class": execution["activity_type"],
+        "sequence": execution["sequence"],
+        "attempt_number": attempt_number,
+    }
+
+
+async def claim_activity_task(
+    tx: Tx, *, namespace: str, queue: str, worker_id: str, activity_types: list[str], lease_seconds: float
+) -> dict[str, Any] | None:
+    """Lease the next due activity task as a new attempt; returns the poll ``task`` object."""
+    at, ae, aa = t.activity_tasks, t.activity_executions, t.activity_attempts
+    stmt = (
+        sa.select(at)
+        .where(at.c.namespace == namespace, at.c.task_queue == queue, _due(at, tx.now))
+        .order_by(at.c.available_at, at.c.task_id)
+        .limit(10)
+    )
+    if activity_types:
+        stmt = stmt.where(at.c.activity_type.in_(activity_types))
+    for candidate in await tx.all(tx.store.claim(stmt)):
+        run = await load_run(tx, candidate["run_id"])
+        if run is None or is_terminal_run(run):
+            await tx.conn.execute(
+                sa.update(at).where(at.c.task_id == candidate["task_id"]).values(status=h.TASK_CANCELLED)
+            )
+            continue
+        execution = await tx.one(
+            sa.select(ae).where(ae.c.activity_execution_id == candidate["activity_execution_id"])
+        )
+        assert execution is not None
+        attempt_id = new_id()
+        lease_expires_at = tx.now + seconds(lease_seconds)
+        result = await tx.conn.execute(
+            sa.update(at)
+            .where(
+                at.c.task_id == candidate["task_id"],
+                at.c.status == candidate["status"],
+                sa.func.coalesce(at.c.current_attempt_id, "") == (candidate["current_attempt_id"] or ""),
+            )
+            .values(
+                status=h.WORKFLOW_TASK_LEASED,
+                lease_owner=worker_id,
+                lease_expires_at=lease_expires_at,
+                current_attempt_id=attempt_id,
+                updated_at=tx.now,
+            )
+        )
+        if result.rowcount != 1:
+            continue
+        if candidate["status"] == h.WORKFLOW_TASK_LEASED and candidate["current_attempt_id"]:
+            # The previous holder's lease ran out: its attempt is over, late outcomes are stale.
+            await tx.conn.execute(
+                sa.update(aa)
+                .where(aa.c.attempt_id == candidate["current_attempt_id"], aa.c.status == "running")
+                .values(status="expired", closed_at=tx.now)
+            )
+        attempt_number = int(execution["attempt_count"]) + 1
+        await tx.conn.execute(
+            sa.insert(aa).values(
+                attempt_id=attempt_id,
+                task_id=candidate["task_id"],
+                activity_execution_id=execution["activity_execution_id"],
+                namespace=namespace,
+                attempt_number=attempt_number,
+                status="running",
+                lease_owner=worker_id,
+                started_at=tx.now,
+            )
+        )
+        await tx.conn.execute(
+            sa.update(ae)
+            .where(ae.c.activity_execution_id == execution["activity_execution_id"])
+            .values(status="running", attempt_count=attempt_number, current_attempt_id=attempt_id)
+        )
+        await append(
+            tx, run, [(EventType.ACTIVITY_STARTED, activity_event_ids(execution, attempt_id, attempt_number))]
+        )
+        snapshot = execution["retry_policy"]
+        blob = execution["arguments_blob"]
+        if blob is None:
+            blob = payload_codec.encode([])
+        task: dict[str, Any] = {
+            "task_id": candidate["task_id"],
+            "workflow_id": run["workflow_id"],
+            "run_id": run["run_id"],
+            "activity_execution_id": execution["activity_execution_id"],
+            "activity_attempt_id": attempt_id,
+            "attempt_number": attempt_number,
+            "activity_type": execution["activity_type"],
+            "payload_codec": execution["payload_codec"],
+            "arguments": {"codec": execution["payload_codec"], "blob": blob},
+            "retry_policy": snapshot,
+            "task_queue": candidate["task_queue"],
+            "lease_owner": worker_id,
+            "lease_expires_at": rfc3339(lease_expires_at),
+            "deadlines": _deadlines(snapshot, execution, tx.now) or None,
+        }
+        return {k: v for k, v in task.items() if v is not None}
+    return None

@@ -1,0 +1,197 @@
+"""Pure history helpers: event payload builders, run status rules and event wire shapes.
+
+Nothing here touches the database. Payload builders return the exact dict stored in
+``history_events.payload``; shape functions turn a stored row into the three renderings the
+wire uses (worker plane, control-plane history page, history export).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from durable_workflow.protocol.history import EventType, RunStatus, status_bucket
+
+from .util import rfc3339
+
+# --------------------------------------------------------------------------- statuses
+
+WORKFLOW_TASK_READY = "ready"
+WORKFLOW_TASK_LEASED = "leased"
+TASK_COMPLETED = "completed"
+TASK_FAILED = "failed"
+TASK_CANCELLED = "cancelled"
+
+STEP_ACTIVITY = "activity"
+STEP_TIMER = "timer"
+
+
+def is_open(status: str) -> bool:
+    return status in RunStatus.OPEN
+
+
+def stop_reason(status: str) -> str:
+    """``run_closed.stop_reason`` for a terminal run status (worker-plane.md §2.4)."""
+    return {
+        RunStatus.CANCELLED: "run_cancelled",
+        RunStatus.TERMINATED: "run_terminated",
+        RunStatus.COMPLETED: "run_completed",
+        RunStatus.FAILED: "run_failed",
+    }.get(status, "run_closed")
+
+
+def actions(status: str, is_current: bool) -> dict[str, bool]:
+    """Describe ``actions`` (control-plane.md §8.3.3); every worker-defined type is resolvable."""
+    open_ = is_open(status)
+    live = open_ and is_current
+    return {
+        "can_signal": live,
+        "can_query": open_,
+        "can_update": live,
+        "can_cancel": live,
+        "can_terminate": live,
+        "can_repair": live,
+        "can_archive": not open_,
+    }
+
+
+def bucket(status: str) -> str:
+    return status_bucket(status)
+
+
+# --------------------------------------------------------------------------- payload builders
+
+
+def start_accepted(
+    *,
+    workflow_id: str,
+    run_id: str,
+    command_id: str,
+    workflow_type: str,
+    business_key: str | None,
+    memo: dict[str, Any],
+    search_attributes: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "workflow_command_id": command_id,
+        "workflow_instance_id": workflow_id,
+        "workflow_run_id": run_id,
+        "workflow_type": workflow_type,
+        "business_key": business_key,
+        "memo": memo,
+        "search_attributes": search_attributes,
+        "outcome": "started_new",
+        "rejection_reason": None,
+    }
+
+
+def workflow_started(
+    *,
+    now: datetime,
+    workflow_id: str,
+    run_id: str,
+    command_id: str,
+    workflow_type: str,
+    run_number: int,
+    task_queue: str,
+    payload_codec: str,
+    input_blob: str | None,
+    business_key: str | None,
+    memo: dict[str, Any],
+    search_attributes: dict[str, Any],
+    execution_timeout_seconds: int | None,
+    run_timeout_seconds: int | None,
+    execution_deadline_at: datetime | None,
+    run_deadline_at: datetime | None,
+) -> dict[str, Any]:
+    # ``timestamp`` makes ctx.now() deterministic on replay (DECISIONS: "be correct where the
+    # reference is not"); ``arguments`` lets a replayer find the start input without the task.
+    return {
+        "timestamp": rfc3339(now),
+        "workflow_type": workflow_type,
+        "workflow_instance_id": workflow_id,
+        "workflow_run_id": run_id,
+        "workflow_command_id": command_id,
+        "run_number": run_number,
+        "task_queue": task_queue,
+        "arguments": {"codec": payload_codec, "blob": input_blob} if input_blob is not None else None,
+        "payload_codec": payload_codec,
+        "business_key": business_key,
+        "memo": memo,
+        "search_attributes": search_attributes,
+        "execution_timeout_seconds": execution_timeout_seconds,
+        "run_timeout_seconds": run_timeout_seconds,
+        "execution_deadline_at": rfc3339(execution_deadline_at),
+        "run_deadline_at": rfc3339(run_deadline_at),
+    }
+
+
+def failure_fields(failure: Mapping[str, Any], category: str) -> dict[str, Any]:
+    """Failure keys shared by ``WorkflowFailed`` / ``ActivityFailed`` / ``ActivityRetryScheduled``."""
+    message = str(failure.get("message") or "")
+    exception_type = failure.get("exception_type") or failure.get("type")
+    exception_class = failure.get("exception_class") or failure.get("class") or exception_type
+    exception_class = exception_class or "RuntimeException"
+    return {
+        "failure_category": category,
+        "message": message,
+        "exception_type": exception_type,
+        "exception_class": exception_class,
+        "non_retryable": bool(failure.get("non_retryable", False)),
+        "exception": {
+            "class": exception_class,
+            "type": exception_type,
+            "message": message,
+            "trace": failure.get("stack_trace"),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- wire shapes
+
+
+def worker_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Worker-plane item (workflow-task poll / history page, worker-plane.md §2.3)."""
+    return {
+        "id": row["id"],
+        "sequence": row["sequence"],
+        "event_type": row["event_type"],
+        "namespace": row["namespace"],
+        "payload": row["payload"],
+        "workflow_task_id": row["workflow_task_id"],
+        "workflow_command_id": row["workflow_command_id"],
+        "recorded_at": rfc3339(row["recorded_at"]),
+    }
+
+
+def control_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Control-plane history page item (control-plane.md §8.3.10)."""
+    return {
+        "id": row["id"],
+        "sequence": row["sequence"],
+        "event_type": row["event_type"],
+        "timestamp": rfc3339(row["recorded_at"]),
+        "payload": row["payload"],
+    }
+
+
+def export_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """History export item: ``type`` instead of ``event_type`` (control-plane.md §8.3.11)."""
+    return {
+        "id": row["id"],
+        "sequence": row["sequence"],
+        "type": row["event_type"],
+        "workflow_task_id": row["workflow_task_id"],
+        "workflow_command_id": row["workflow_command_id"],
+        "recorded_at": rfc3339(row["recorded_at"]),
+        "payload": row["payload"],
+    }
+
+
+TERMINAL_EVENT_BY_STATUS = {
+    RunStatus.COMPLETED: EventType.WORKFLOW_COMPLETED,
+    RunStatus.FAILED: EventType.WORKFLOW_FAILED,
+    RunStatus.CANCELLED: EventType.WORKFLOW_CANCELLED,
+    RunStatus.TERMINATED: EventType.WORKFLOW_TERMINATED,
+}

@@ -1,0 +1,26 @@
+"""``Engine``: the facade ``http/`` calls (see :mod:`.api` for the contract of every method).
+
+The implementation is split along the two planes: :mod:`.control` and :mod:`.worker_plane`, over
+the shared :mod:`.core` (store, transactions, wake-ups, the timer loop).
+"""
+
+from __future__ import annotations
+
+from .api import EngineAPI
+from .control import ControlPlane
+from .worker_plane import WorkerPlane
+
+
+class Engine(ControlPlane, WorkerPlane):
+    """The durable-workflow engine over one :class:`~durable_workflow_server.store.Store`.
+
+    ``Engine(settings)``; ``await engine.open()`` before use and ``await engine.close()`` after.
+    """
+
+
+__all__ = ["Engine"]
+
+
+def _conforms(engine: Engine) -> EngineAPI:
+    """Static check (mypy): ``Engine`` implements every method of the ``EngineAPI`` protocol."""
+    return engine

@@ -1,0 +1,237 @@
+"""The one background loop: fire due timers and recover expired leases.
+
+Every process runs this loop. Each due item is claimed with a fenced row update
+(``status = 'pending'`` → ``'fired'``), so two processes sharing a database never fire the same
+timer twice. The loop sleeps until the earliest due time or ``timer_loop_interval``, whichever is
+sooner, and :meth:`TimerLoop.poke` wakes it early when a new, shorter timer is scheduled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from durable_workflow.protocol.history import EventType
+
+from ..store import Store
+from ..store import tables as t
+from . import history as h
+from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
+from .util import rfc3339
+
+log = logging.getLogger(__name__)
+
+OpenTx = Callable[[], AbstractAsyncContextManager[Tx]]
+BATCH = 100
+
+
+async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
+    """Fire every pending timer with ``fire_at <= now``; returns how many fired."""
+    tm = t.timers
+    async with store.read() as conn:
+        due = (
+            (
+                await conn.execute(
+                    sa.select(tm.c.timer_id)
+                    .where(tm.c.status == "pending", tm.c.fire_at <= now)
+                    .order_by(tm.c.fire_at)
+                    .limit(BATCH)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    fired = 0
+    for timer_id in due:
+        async with open_tx() as tx:
+            timer = await tx.one(
+                tx.store.claim(sa.select(tm).where(tm.c.timer_id == timer_id, tm.c.status == "pending"))
+            )
+            if timer is None:
+                continue
+            claimed = await tx.conn.execute(
+                sa.update(tm)
+                .where(tm.c.timer_id == timer_id, tm.c.status == "pending")
+                .values(status="fired", fired_at=tx.now)
+            )
+            if claimed.rowcount != 1:
+                continue  # another process fired it first
+            run = await load_run(tx, timer["run_id"])
+            if run is None or is_terminal_run(run):
+                await tx.conn.execute(
+                    sa.update(tm).where(tm.c.timer_id == timer_id).values(status="cancelled")
+                )
+                continue
+            await append(
+                tx,
+                run,
+                [
+                    (
+                        EventType.TIMER_FIRED,
+                        {
+                            "timer_id": timer_id,
+                            "sequence": timer["sequence"],
+                            "delay_seconds": timer["delay_seconds"],
+                            "fire_at": rfc3339(timer["fire_at"]),
+                            "fired_at": rfc3339(tx.now),
+                        },
+                    )
+                ],
+            )
+            await after_step_resolved(tx, run, timer["batch_id"])
+            fired += 1
+    return fired
+
+
+async def expire_workflow_leases(open_tx: OpenTx) -> int:
+    """Make workflow tasks whose lease ran out claimable again (the old holder is fenced)."""
+    wt = t.workflow_tasks
+    async with open_tx() as tx:
+        expired = await tx.all(
+            tx.store.claim(
+                sa.select(wt)
+                .where(wt.c.status == h.WORKFLOW_TASK_LEASED, wt.c.lease_expires_at <= tx.now)
+                .limit(BATCH)
+            )
+        )
+        for task in expired:
+            ready = await tx.one(
+                sa.select(wt.c.task_id).where(
+                    wt.c.run_id == task["run_id"], wt.c.status == h.WORKFLOW_TASK_READY
+                )
+            )
+            # Keep one ready task per run: if the run already has one, this task is redundant.
+            status = h.TASK_FAILED if ready is not None else h.WORKFLOW_TASK_READY
+            await tx.conn.execute(
+                sa.update(wt)
+                .where(
+                    wt.c.task_id == task["task_id"],
+                    wt.c.status == h.WORKFLOW_TASK_LEASED,
+                    wt.c.attempt_count == task["attempt_count"],
+                )
+                .values(
+                    status=status,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=tx.now,
+                    last_error="workflow task lease expired",
+                )
+            )
+            tx.wakes.add(("workflow", task["namespace"], task["task_queue"]))
+        return len(expired)
+
+
+async def expire_activity_leases(open_tx: OpenTx) -> int:
+    """Close attempts whose lease ran out as ``expired`` and re-ready their tasks."""
+    at, aa = t.activity_tasks, t.activity_attempts
+    async with open_tx() as tx:
+        expired = await tx.all(
+            tx.store.claim(
+                sa.select(at)
+                .where(at.c.status == h.WORKFLOW_TASK_LEASED, at.c.lease_expires_at <= tx.now)
+                .limit(BATCH)
+            )
+        )
+        for task in expired:
+            await tx.conn.execute(
+                sa.update(at)
+                .where(at.c.task_id == task["task_id"], at.c.status == h.WORKFLOW_TASK_LEASED)
+                .values(
+                    status=h.WORKFLOW_TASK_READY, lease_owner=None, lease_expires_at=None, updated_at=tx.now
+                )
+            )
+            if task["current_attempt_id"]:
+                await tx.conn.execute(
+                    sa.update(aa)
+                    .where(aa.c.attempt_id == task["current_attempt_id"], aa.c.status == "running")
+                    .values(status="expired", closed_at=tx.now)
+                )
+            tx.wakes.add(("activity", task["namespace"], task["task_queue"]))
+        return len(expired)
+
+
+async def purge_poll_requests(open_tx: OpenTx) -> None:
+    async with open_tx() as tx:
+        await tx.conn.execute(sa.delete(t.poll_requests).where(t.poll_requests.c.expires_at <= tx.now))
+
+
+async def next_due_at(store: Store) -> datetime | None:
+    """The earliest future due time among pending timers and live leases (the due-time index)."""
+    tm, wt, at = t.timers, t.workflow_tasks, t.activity_tasks
+    async with store.read() as conn:
+        candidates = [
+            (
+                await conn.execute(sa.select(sa.func.min(tm.c.fire_at)).where(tm.c.status == "pending"))
+            ).scalar(),
+            (
+                await conn.execute(
+                    sa.select(sa.func.min(wt.c.lease_expires_at)).where(wt.c.status == h.WORKFLOW_TASK_LEASED)
+                )
+            ).scalar(),
+            (
+                await conn.execute(
+                    sa.select(sa.func.min(at.c.lease_expires_at)).where(at.c.status == h.WORKFLOW_TASK_LEASED)
+                )
+            ).scalar(),
+        ]
+    # min() keeps the column type, so these come back as aware UTC datetimes.
+    values = [v for v in candidates if v is not None]
+    return min(values) if values else None
+
+
+class TimerLoop:
+    """Runs ``sweep`` repeatedly; ``sweep`` returns the next due time (or ``None``)."""
+
+    def __init__(
+        self,
+        sweep: Callable[[], Awaitable[datetime | None]],
+        *,
+        interval: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sweep = sweep
+        self._interval = interval
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="durable-workflow-timer-loop")
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            task, self._task = self._task, None
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            next_due: datetime | None = None
+            try:
+                next_due = await self._sweep()
+            except Exception:  # keep the loop alive; the next pass retries
+                log.exception("timer loop sweep failed")
+            delay = self._interval
+            if next_due is not None:
+                delay = max(0.0, min(delay, (next_due - self._clock()).total_seconds()))
+            if self._stopping:
+                break
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(delay, 0.001))
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,60 @@
+"""Small pure helpers shared by the engine: ids, timestamps, page tokens, canonical JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ulid import ULID
+
+
+def new_id() -> str:
+    """A lower-case ULID (run ids, task ids, event ids, ...)."""
+    return str(ULID()).lower()
+
+
+def new_upper_id() -> str:
+    """An upper-case ULID (server-generated worker ids, as the reference server does)."""
+    return str(ULID()).upper()
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, or ``None``."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def encode_token(number: int) -> str:
+    """Page tokens are base64 of a decimal number (an offset or a sequence)."""
+    return base64.b64encode(str(number).encode("ascii")).decode("ascii")
+
+
+def decode_token(token: str) -> int | None:
+    """The number inside a page token, or ``None`` when the token is not base64-of-digits."""
+    try:
+        text = base64.b64decode(token, validate=True).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not text.isdigit():
+        return None
+    return int(text)
+
+
+def canonical_json(value: Any) -> str:
+    """Recursively key-sorted, compact, non-ASCII-preserving JSON (export checksums)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

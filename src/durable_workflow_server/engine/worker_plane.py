@@ -1,0 +1,393 @@
+"""Worker-plane operations: registry, workflow-task and activity-task polls and outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol.history import RunStatus
+
+from ..store import tables as t
+from . import activities, workers
+from . import history as h
+from .api import RegisterWorkerRequest
+from .commands import apply_commands
+from .core import EngineCore
+from .dispatch import claim_activity_task, claim_workflow_task, history_page, long_poll, workflow_task_payload
+from .errors import DomainError
+from .runs import Tx, ensure_workflow_task, is_terminal_run, load_run
+from .util import decode_token, rfc3339, seconds
+from .validation import validate_commands
+
+
+class WorkerPlane(EngineCore):
+    """``EngineAPI`` worker-plane methods (worker-plane.md §2)."""
+
+    # ------------------------------------------------------------------ worker plane: registry
+    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
+        async with self._tx() as tx:
+            return await workers.register(tx, namespace, request, self.settings.worker_stale_after_seconds)
+
+    async def heartbeat_worker(
+        self,
+        namespace: str,
+        worker_id: str,
+        *,
+        task_slots: dict[str, Any] | None = None,
+        process_metrics: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            return await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics)
+
+    # ------------------------------------------------------------------ worker plane: workflow tasks
+    def _page_size(self, requested: int | None) -> int:
+        size = requested or self.settings.history_page_size_default
+        return max(1, min(int(size), self.settings.history_page_size_max))
+
+    async def _has_due(
+        self, table: sa.Table, namespace: str, queue: str, type_col: str, types: list[str]
+    ) -> bool:
+        async with self._read() as tx:
+            stmt = (
+                sa.select(table.c.task_id)
+                .where(
+                    table.c.namespace == namespace,
+                    table.c.task_queue == queue,
+                    sa.or_(
+                        sa.and_(table.c.status == h.WORKFLOW_TASK_READY, table.c.available_at <= tx.now),
+                        sa.and_(table.c.status == h.WORKFLOW_TASK_LEASED, table.c.lease_expires_at <= tx.now),
+                    ),
+                )
+                .limit(1)
+            )
+            if types:
+                stmt = stmt.where(table.c[type_col].in_(types))
+            return await tx.one(stmt) is not None
+
+    async def poll_workflow_task(
+        self,
+        namespace: str,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None,
+        poll_request_id: str | None,
+        history_page_size: int | None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        async with self._read() as tx:
+            worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
+        types = list(worker["supported_workflow_types"] or [])
+        page_size = self._page_size(history_page_size)
+        if poll_request_id:
+            cached = await self._cached_poll(namespace, worker_id, poll_request_id, page_size)
+            if cached is not None:
+                return cached
+
+        async def probe() -> dict[str, Any] | None:
+            if not await self._has_due(t.workflow_tasks, namespace, task_queue, "workflow_type", types):
+                return None
+            async with self._tx() as tx:
+                claimed = await claim_workflow_task(
+                    tx,
+                    namespace=namespace,
+                    queue=task_queue,
+                    worker_id=worker_id,
+                    workflow_types=types,
+                    lease_seconds=self.settings.workflow_task_lease_seconds,
+                )
+                if claimed is None:
+                    return None
+                task, run = claimed
+                if poll_request_id:
+                    await tx.conn.execute(
+                        sa.insert(t.poll_requests).values(
+                            namespace=namespace,
+                            worker_id=worker_id,
+                            poll_request_id=poll_request_id,
+                            task_id=task["task_id"],
+                            workflow_task_attempt=task["attempt_count"],
+                            expires_at=task["lease_expires_at"] + seconds(5),
+                        )
+                    )
+                return await workflow_task_payload(tx, task, run, page_size)
+
+        return await long_poll(
+            self.waiters,
+            (("workflow", namespace, task_queue),),
+            probe,
+            timeout=self.settings.long_poll_timeout if timeout is None else timeout,
+            reprobe_interval=self.settings.poll_reprobe_interval,
+        )
+
+    async def _cached_poll(
+        self, namespace: str, worker_id: str, poll_request_id: str, page_size: int
+    ) -> dict[str, Any] | None:
+        pr, wt = t.poll_requests, t.workflow_tasks
+        async with self._read() as tx:
+            cached = await tx.one(
+                sa.select(pr).where(
+                    pr.c.namespace == namespace,
+                    pr.c.worker_id == worker_id,
+                    pr.c.poll_request_id == poll_request_id,
+                )
+            )
+            if cached is None:
+                return None
+            task = await tx.one(sa.select(wt).where(wt.c.task_id == cached["task_id"]))
+            if (
+                task is None
+                or task["status"] != h.WORKFLOW_TASK_LEASED
+                or task["lease_owner"] != worker_id
+                or task["attempt_count"] != cached["workflow_task_attempt"]
+                or task["lease_expires_at"] <= tx.now
+            ):
+                return None
+            run = await load_run(tx, task["run_id"], lock=False)
+            assert run is not None
+            return await workflow_task_payload(tx, task, run, page_size)
+
+    async def _fence_workflow_task(
+        self, tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        wt = t.workflow_tasks
+        task = await tx.one(
+            tx.store.lock(sa.select(wt).where(wt.c.task_id == task_id, wt.c.namespace == namespace))
+        )
+        if task is None:
+            raise DomainError(
+                reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
+            )
+        run = await load_run(tx, task["run_id"])
+        assert run is not None
+        if task["status"] != h.WORKFLOW_TASK_LEASED:
+            if is_terminal_run(run):
+                raise DomainError(
+                    reasons.RUN_CLOSED,
+                    "The workflow run is closed.",
+                    task_id=task_id,
+                    stop_reason=h.stop_reason(run["status"]),
+                    cancel_requested=run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED),
+                    can_continue=False,
+                    run_status=run["status"],
+                    run_closed_reason=run["closed_reason"],
+                    run_closed_at=rfc3339(run["closed_at"]),
+                )
+            raise DomainError(
+                reasons.TASK_NOT_LEASED,
+                f"Workflow task [{task_id}] is not leased.",
+                task_id=task_id,
+                task_status=task["status"],
+            )
+        if task["lease_expires_at"] is not None and task["lease_expires_at"] <= tx.now:
+            raise DomainError(
+                reasons.LEASE_EXPIRED,
+                f"The lease on workflow task [{task_id}] has expired.",
+                task_id=task_id,
+                task_status=task["status"],
+                lease_owner=task["lease_owner"],
+                lease_expires_at=rfc3339(task["lease_expires_at"]),
+            )
+        if task["lease_owner"] != lease_owner:
+            raise DomainError(
+                reasons.LEASE_OWNER_MISMATCH,
+                f"Workflow task [{task_id}] is leased to another worker.",
+                task_id=task_id,
+                lease_owner=task["lease_owner"],
+            )
+        if int(task["attempt_count"]) != int(attempt):
+            raise DomainError(
+                reasons.WORKFLOW_TASK_ATTEMPT_MISMATCH,
+                f"Workflow task [{task_id}] is at attempt {task['attempt_count']}, not {attempt}.",
+                task_id=task_id,
+                current_attempt=task["attempt_count"],
+            )
+        return task, run
+
+    async def workflow_task_history(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        next_history_page_token: str,
+        history_page_size: int | None,
+    ) -> dict[str, Any]:
+        after = decode_token(next_history_page_token)
+        if after is None:
+            raise DomainError(
+                reasons.INVALID_PAGE_TOKEN, "The next_history_page_token is not a valid history token."
+            )
+        async with self._tx() as tx:
+            task, run = await self._fence_workflow_task(
+                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            )
+            page = await history_page(tx, run, after=after, page_size=self._page_size(history_page_size))
+        return {"task_id": task_id, "workflow_task_attempt": task["attempt_count"], **page}
+
+    async def heartbeat_workflow_task(
+        self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            task, run = await self._fence_workflow_task(
+                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            )
+            expires = tx.now + seconds(self.settings.workflow_task_lease_seconds)
+            await tx.conn.execute(
+                sa.update(t.workflow_tasks)
+                .where(t.workflow_tasks.c.task_id == task_id)
+                .values(lease_expires_at=expires, updated_at=tx.now)
+            )
+        return {
+            "task_id": task_id,
+            "workflow_task_attempt": task["attempt_count"],
+            "lease_owner": lease_owner,
+            "renewed": True,
+            "lease_expires_at": rfc3339(expires),
+            "run_status": run["status"],
+            "task_status": h.WORKFLOW_TASK_LEASED,
+            "reason": None,
+        }
+
+    async def complete_workflow_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            task, run = await self._fence_workflow_task(
+                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            )
+            normalized = validate_commands(commands, run["payload_codec"])
+            applied = await apply_commands(tx, run, task, normalized)
+            await tx.conn.execute(
+                sa.update(t.workflow_tasks)
+                .where(t.workflow_tasks.c.task_id == task_id)
+                .values(status=h.TASK_COMPLETED, lease_expires_at=None, updated_at=tx.now)
+            )
+        return {
+            "task_id": task_id,
+            "workflow_task_attempt": task["attempt_count"],
+            "outcome": "completed",
+            "recorded": True,
+            "run_id": run["run_id"],
+            "run_status": applied.run_status,
+            "created_task_ids": applied.created_task_ids,
+            "reason": None,
+        }
+
+    async def fail_workflow_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            task, run = await self._fence_workflow_task(
+                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            )
+            await tx.conn.execute(
+                sa.update(t.workflow_tasks)
+                .where(t.workflow_tasks.c.task_id == task_id)
+                .values(
+                    status=h.TASK_FAILED,
+                    lease_expires_at=None,
+                    updated_at=tx.now,
+                    last_error=str(failure.get("message") or "")[:4000],
+                )
+            )
+            # Redeliver after a short delay so a crashing replay does not spin the worker.
+            next_task_id = await ensure_workflow_task(
+                tx, run, available_at=tx.now + seconds(self.settings.workflow_task_retry_delay_seconds)
+            )
+        return {
+            "task_id": task_id,
+            "workflow_task_attempt": task["attempt_count"],
+            "outcome": "failed",
+            "recorded": True,
+            "reason": None,
+            "next_task_id": next_task_id,
+        }
+
+    # ------------------------------------------------------------------ worker plane: activity tasks
+    async def poll_activity_task(
+        self,
+        namespace: str,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None,
+        timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        async with self._read() as tx:
+            worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
+        types = list(worker["supported_activity_types"] or [])
+
+        async def probe() -> dict[str, Any] | None:
+            if not await self._has_due(t.activity_tasks, namespace, task_queue, "activity_type", types):
+                return None
+            async with self._tx() as tx:
+                return await claim_activity_task(
+                    tx,
+                    namespace=namespace,
+                    queue=task_queue,
+                    worker_id=worker_id,
+                    activity_types=types,
+                    lease_seconds=self.settings.activity_task_lease_seconds,
+                )
+
+        return await long_poll(
+            self.waiters,
+            (("activity", namespace, task_queue),),
+            probe,
+            timeout=self.settings.long_poll_timeout if timeout is None else timeout,
+            reprobe_interval=self.settings.poll_reprobe_interval,
+        )
+
+    async def complete_activity_task(
+        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            return await activities.complete(tx, namespace, task_id, activity_attempt_id, lease_owner, result)
+
+    async def fail_activity_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        failure: dict[str, Any],
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            return await activities.fail(tx, namespace, task_id, activity_attempt_id, lease_owner, failure)
+
+    async def heartbeat_activity_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        progress: dict[str, Any],
+    ) -> dict[str, Any]:
+        async with self._tx() as tx:
+            return await activities.heartbeat(
+                tx,
+                namespace,
+                task_id,
+                activity_attempt_id,
+                lease_owner,
+                progress,
+                self.settings.activity_task_lease_seconds,
+            )

@@ -1,0 +1,148 @@
+"""Worker registry: register, heartbeat, and the fleet summary (worker-plane.md §2.1, §2.2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from durable_workflow.protocol import errors as reasons
+
+from ..store import tables as t
+from .api import RegisterWorkerRequest
+from .errors import DomainError
+from .runs import Tx
+from .util import new_upper_id, rfc3339, seconds
+
+
+def is_fresh(worker: dict[str, Any], now: datetime, stale_after: float) -> bool:
+    return bool(worker["last_heartbeat_at"] + seconds(stale_after) > now)
+
+
+async def register(tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float) -> dict[str, Any]:
+    wk = t.workers
+    worker_id = req.worker_id or new_upper_id()
+    existing = await tx.one(
+        tx.store.lock(sa.select(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id))
+    )
+    fingerprints = dict(req.workflow_definition_fingerprints or {})
+    if existing is not None:
+        stored = dict(existing["workflow_definition_fingerprints"] or {})
+        if existing["status"] == "active" and is_fresh(existing, tx.now, stale_after):
+            for wf_type, fingerprint in fingerprints.items():
+                if wf_type in stored and stored[wf_type] != fingerprint:
+                    raise DomainError(
+                        reasons.WORKFLOW_DEFINITION_CHANGED,
+                        f"Worker [{worker_id}] re-registered [{wf_type}] with a different definition.",
+                        worker_id=worker_id,
+                        workflow_type=wf_type,
+                        remediation="Use a new worker_id, or wait until the old registration goes stale.",
+                    )
+        # Fingerprints of still-advertised types that the new registration omits are kept.
+        for wf_type in req.supported_workflow_types:
+            if wf_type not in fingerprints and wf_type in stored:
+                fingerprints[wf_type] = stored[wf_type]
+    values = {
+        "task_queue": req.task_queue,
+        "runtime": req.runtime,
+        "sdk_version": req.sdk_version,
+        "build_id": req.build_id,
+        "supported_workflow_types": list(req.supported_workflow_types),
+        "supported_activity_types": list(req.supported_activity_types),
+        "workflow_definition_fingerprints": fingerprints,
+        "max_concurrent_workflow_tasks": req.max_concurrent_workflow_tasks or 100,
+        "max_concurrent_activity_tasks": req.max_concurrent_activity_tasks or 100,
+        "capabilities": list(req.capabilities),
+        "task_slots": req.task_slots,
+        "process_metrics": req.process_metrics,
+        "status": "active",
+        "last_heartbeat_at": tx.now,
+    }
+    if existing is None:
+        await tx.conn.execute(
+            sa.insert(wk).values(namespace=namespace, worker_id=worker_id, registered_at=tx.now, **values)
+        )
+    else:
+        await tx.conn.execute(
+            sa.update(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id).values(**values)
+        )
+    return {"worker_id": worker_id, "registered": True}
+
+
+async def heartbeat(
+    tx: Tx,
+    namespace: str,
+    worker_id: str,
+    task_slots: dict[str, Any] | None,
+    process_metrics: dict[str, Any] | None,
+) -> dict[str, Any]:
+    wk = t.workers
+    values: dict[str, Any] = {"last_heartbeat_at": tx.now}
+    if task_slots is not None:
+        values["task_slots"] = task_slots
+    if process_metrics is not None:
+        values["process_metrics"] = process_metrics
+    result = await tx.conn.execute(
+        sa.update(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id).values(**values)
+    )
+    if result.rowcount != 1:
+        raise DomainError(
+            reasons.WORKER_NOT_REGISTERED, f"Worker [{worker_id}] is not registered.", worker_id=worker_id
+        )
+    return {"worker_id": worker_id, "acknowledged": True}
+
+
+async def registered_worker(
+    tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None
+) -> dict[str, Any]:
+    """The registration a poll must match (registered, same queue, same build id)."""
+    wk = t.workers
+    worker = await tx.one(sa.select(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id))
+    if worker is None:
+        raise DomainError(
+            reasons.WORKER_NOT_REGISTERED,
+            f"Worker [{worker_id}] must register before polling.",
+            worker_id=worker_id,
+            remediation="POST /api/worker/register first.",
+        )
+    if worker["task_queue"] != task_queue:
+        raise DomainError(
+            reasons.TASK_QUEUE_MISMATCH,
+            f"Worker [{worker_id}] is registered on task queue [{worker['task_queue']}], not [{task_queue}].",
+            worker_id=worker_id,
+            registered_task_queue=worker["task_queue"],
+            requested_task_queue=task_queue,
+        )
+    if build_id and worker["build_id"] and build_id != worker["build_id"]:
+        raise DomainError(
+            reasons.BUILD_ID_MISMATCH,
+            f"Worker [{worker_id}] is registered with build id [{worker['build_id']}].",
+            worker_id=worker_id,
+            registered_build_id=worker["build_id"],
+            requested_build_id=build_id,
+        )
+    return worker
+
+
+def fleet(namespace: str, rows: list[dict[str, Any]], now: datetime, stale_after: float) -> dict[str, Any]:
+    live = [w for w in rows if w["status"] == "active" and is_fresh(w, now, stale_after)]
+    queues = sorted({w["task_queue"] for w in live})
+    build_ids = sorted({w["build_id"] for w in live if w["build_id"]})
+    return {
+        "namespace": namespace,
+        "active_workers": len(live),
+        "active_worker_scopes": len({(w["task_queue"], w["build_id"]) for w in live}),
+        "queues": queues,
+        "build_ids": build_ids,
+        "workers": [
+            {
+                "worker_id": w["worker_id"],
+                "queues": [w["task_queue"]],
+                "build_ids": [w["build_id"]] if w["build_id"] else [],
+                "recorded_at": rfc3339(w["last_heartbeat_at"]),
+                "expires_at": rfc3339(w["last_heartbeat_at"] + seconds(stale_after)),
+            }
+            for w in live
+        ],
+    }

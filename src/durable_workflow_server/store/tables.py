@@ -1,0 +1,261 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+Times are stored as timezone-aware UTC datetimes (:class:`UTCDateTime` keeps SQLite, which has no
+time-zone type, and PostgreSQL returning the same aware values). JSON columns hold plain JSON;
+payload blobs are the base64 text the wire carries, stored verbatim.
+
+Due-time columns (``available_at``, ``lease_expires_at``, ``fire_at``) are indexed together with
+their status so the background loop and the pollers find due work with one index range scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A ``DateTime(timezone=True)`` that always binds and returns aware UTC datetimes."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            # SQLite stores text; a fixed naive-UTC rendering keeps string comparison == time order.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw text from a hand-written SQLite row
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _ts(name: str, nullable: bool = True) -> sa.Column[Any]:
+    return sa.Column(name, UTCDateTime(), nullable=nullable)
+
+
+namespaces = sa.Table(
+    "namespaces",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("description", sa.Text(), nullable=True),
+    sa.Column("retention_days", sa.Integer(), nullable=False, server_default="30"),
+    sa.Column("status", sa.String(32), nullable=False, server_default="active"),
+    sa.Column("external_payload_storage", sa.JSON(), nullable=True),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+workflow_instances = sa.Table(
+    "workflow_instances",
+    metadata,
+    sa.Column("workflow_id", sa.String(191), primary_key=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("workflow_type", sa.String(255), nullable=False),
+    sa.Column("current_run_id", sa.String(64), nullable=True),
+    sa.Column("run_count", sa.Integer(), nullable=False, server_default="0"),
+    _ts("created_at", nullable=False),
+    sa.Index("ix_workflow_instances_namespace", "namespace"),
+)
+
+workflow_runs = sa.Table(
+    "workflow_runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("workflow_id", sa.String(191), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("run_number", sa.Integer(), nullable=False),
+    sa.Column("workflow_type", sa.String(255), nullable=False),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("closed_reason", sa.String(32), nullable=True),
+    sa.Column("business_key", sa.String(255), nullable=True),
+    sa.Column("memo", sa.JSON(), nullable=True),
+    sa.Column("search_attributes", sa.JSON(), nullable=True),
+    sa.Column("payload_codec", sa.String(64), nullable=False),
+    sa.Column("input_blob", sa.Text(), nullable=True),
+    sa.Column("output_codec", sa.String(64), nullable=True),
+    sa.Column("output_blob", sa.Text(), nullable=True),
+    sa.Column("execution_timeout_seconds", sa.Integer(), nullable=True),
+    sa.Column("run_timeout_seconds", sa.Integer(), nullable=True),
+    _ts("execution_deadline_at"),
+    _ts("run_deadline_at"),
+    _ts("started_at", nullable=False),
+    _ts("closed_at"),
+    _ts("last_progress_at"),
+    sa.Column("last_history_sequence", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("wait_kind", sa.String(32), nullable=True),
+    sa.Column("wait_reason", sa.Text(), nullable=True),
+    sa.UniqueConstraint("workflow_id", "run_number", name="uq_workflow_runs_workflow_run_number"),
+    sa.Index("ix_workflow_runs_namespace_started", "namespace", "started_at", "run_id"),
+)
+
+history_events = sa.Table(
+    "history_events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("workflow_task_id", sa.String(64), nullable=True),
+    sa.Column("workflow_command_id", sa.String(64), nullable=True),
+    _ts("recorded_at", nullable=False),
+    # Gap-free, duplicate-free per run: two writers racing for a sequence fail here, not silently.
+    sa.UniqueConstraint("run_id", "sequence", name="uq_history_events_run_sequence"),
+)
+
+workflow_tasks = sa.Table(
+    "workflow_tasks",
+    metadata,
+    sa.Column("task_id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("workflow_id", sa.String(191), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("workflow_type", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # ready | leased | completed | failed | cancelled
+    _ts("available_at", nullable=False),
+    sa.Column("lease_owner", sa.String(255), nullable=True),
+    _ts("lease_expires_at"),
+    sa.Column("attempt_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
+    sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
+    sa.Index("ix_workflow_tasks_run", "run_id", "status"),
+)
+
+activity_executions = sa.Table(
+    "activity_executions",
+    metadata,
+    sa.Column("activity_execution_id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("workflow_id", sa.String(191), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("activity_type", sa.String(255), nullable=False),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("payload_codec", sa.String(64), nullable=False),
+    sa.Column("arguments_blob", sa.Text(), nullable=True),
+    sa.Column("retry_policy", sa.JSON(), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),  # pending | running | completed | failed | cancelled
+    sa.Column("attempt_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("current_attempt_id", sa.String(64), nullable=True),
+    sa.Column("result_blob", sa.Text(), nullable=True),
+    _ts("scheduled_at", nullable=False),
+    _ts("closed_at"),
+    sa.Index("ix_activity_executions_run", "run_id", "sequence"),
+)
+
+activity_tasks = sa.Table(
+    "activity_tasks",
+    metadata,
+    sa.Column("task_id", sa.String(64), primary_key=True),
+    sa.Column("activity_execution_id", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("activity_type", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # ready | leased | completed | failed | cancelled
+    _ts("available_at", nullable=False),
+    sa.Column("lease_owner", sa.String(255), nullable=True),
+    _ts("lease_expires_at"),
+    sa.Column("current_attempt_id", sa.String(64), nullable=True),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    sa.Index("ix_activity_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
+    sa.Index("ix_activity_tasks_lease_due", "status", "lease_expires_at"),
+)
+
+activity_attempts = sa.Table(
+    "activity_attempts",
+    metadata,
+    sa.Column("attempt_id", sa.String(64), primary_key=True),
+    sa.Column("task_id", sa.String(64), nullable=False),
+    sa.Column("activity_execution_id", sa.String(64), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("attempt_number", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # running | completed | failed | expired | cancelled
+    sa.Column("lease_owner", sa.String(255), nullable=False),
+    _ts("started_at", nullable=False),
+    _ts("closed_at"),
+    _ts("last_heartbeat_at"),
+    sa.Column("progress", sa.JSON(), nullable=True),
+    sa.Index("ix_activity_attempts_execution", "activity_execution_id"),
+)
+
+timers = sa.Table(
+    "timers",
+    metadata,
+    sa.Column("timer_id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("delay_seconds", sa.Integer(), nullable=False),
+    _ts("fire_at", nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # pending | fired | cancelled
+    _ts("fired_at"),
+    _ts("created_at", nullable=False),
+    sa.Index("ix_timers_due", "status", "fire_at"),
+    sa.Index("ix_timers_run", "run_id", "sequence"),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("namespace", sa.String(128), primary_key=True),
+    sa.Column("worker_id", sa.String(255), primary_key=True),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("runtime", sa.String(64), nullable=False),
+    sa.Column("sdk_version", sa.String(64), nullable=True),
+    sa.Column("build_id", sa.String(255), nullable=True),
+    sa.Column("supported_workflow_types", sa.JSON(), nullable=False),
+    sa.Column("supported_activity_types", sa.JSON(), nullable=False),
+    sa.Column("workflow_definition_fingerprints", sa.JSON(), nullable=False),
+    sa.Column("max_concurrent_workflow_tasks", sa.Integer(), nullable=False),
+    sa.Column("max_concurrent_activity_tasks", sa.Integer(), nullable=False),
+    sa.Column("capabilities", sa.JSON(), nullable=False),
+    sa.Column("task_slots", sa.JSON(), nullable=True),
+    sa.Column("process_metrics", sa.JSON(), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    _ts("last_heartbeat_at", nullable=False),
+    _ts("registered_at", nullable=False),
+    sa.Index("ix_workers_queue", "namespace", "task_queue"),
+)
+
+# A poll retried by the transport with the same poll_request_id gets the task it already leased.
+poll_requests = sa.Table(
+    "poll_requests",
+    metadata,
+    sa.Column("namespace", sa.String(128), primary_key=True),
+    sa.Column("worker_id", sa.String(255), primary_key=True),
+    sa.Column("poll_request_id", sa.String(255), primary_key=True),
+    sa.Column("task_id", sa.String(64), nullable=False),
+    sa.Column("workflow_task_attempt", sa.Integer(), nullable=False),
+    _ts("expires_at", nullable=False),
+    sa.Index("ix_poll_requests_expires", "expires_at"),
+)
+
+ALL_TABLES = tuple(metadata.sorted_tables)

@@ -1,0 +1,311 @@
+"""An in-memory stand-in for ``Client`` (the unit seam of the worker tests).
+
+It implements the worker-plane methods the Worker calls, over a tiny run model: workflow
+tasks, activity tasks and a history with workflow sequences, enough to drive a workflow from
+start to ``complete_workflow`` the way the server would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from durable_workflow.errors import ServerError
+from durable_workflow.metrics import InMemoryMetrics
+from durable_workflow.protocol import codec
+
+GOOD_CLUSTER_INFO: dict[str, Any] = {
+    "control_plane": {
+        "version": "2",
+        "request_contract": {"schema": "durable-workflow.v2.control-plane-request.contract", "version": 1},
+    },
+    "worker_protocol": {
+        "version": "1.1",
+        "server_capabilities": {"long_poll_timeout": 30, "query_tasks": True},
+    },
+    "auth_composition_contract": {
+        "schema": "durable-workflow.v2.auth-composition.contract",
+        "version": 1,
+        "precedence": {"connection_values": ["flag", "environment"], "profile_selection": ["flag_env"]},
+        "canonical_environment": {
+            "server_url": "DURABLE_WORKFLOW_SERVER_URL",
+            "namespace": "DURABLE_WORKFLOW_NAMESPACE",
+            "auth_token": "DURABLE_WORKFLOW_AUTH_TOKEN",
+            "tls_verify": "DURABLE_WORKFLOW_TLS_VERIFY",
+            "profile": "DW_ENV",
+        },
+        "auth_material": {
+            "token": {"status": "supported", "effective_config_value": "redacted"},
+            "mtls": {"status": "reserved"},
+            "signed_headers": {"status": "reserved"},
+        },
+        "effective_config": {
+            "required_fields": ["server_url", "namespace", "profile", "auth", "tls", "identity"]
+        },
+        "redaction": {"never_echo": ["bearer_tokens", "private_keys", "raw_authorization_headers"]},
+    },
+}
+
+
+@dataclass
+class Execution:
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str = "pending"
+    output: Any = None
+
+
+@dataclass
+class Run:
+    execution: Execution
+    input: list[Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    open_steps: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+class FakeClient:
+    def __init__(
+        self,
+        *,
+        cluster_info: dict[str, Any] | None = None,
+        poll_wait: float = 0.02,
+        history_page_size: int = 1000,
+    ) -> None:
+        self.cluster_info = cluster_info if cluster_info is not None else GOOD_CLUSTER_INFO
+        self.poll_wait = poll_wait
+        self.history_page_size = history_page_size
+        self.metrics = InMemoryMetrics()
+        self.runs: dict[str, Run] = {}
+        self.workflow_tasks: list[dict[str, Any]] = []
+        self.activity_tasks: list[dict[str, Any]] = []
+        self.leased_activities: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.cancel_requested = False
+        self.complete_workflow_error: ServerError | None = None
+        self.active_activity_leases = 0
+        self.max_active_activity_leases = 0
+        self._ids = itertools.count(1)
+        self._wake = asyncio.Event()
+
+    # ------------------------------------------------------------------ test helpers
+
+    def calls_to(self, name: str) -> list[dict[str, Any]]:
+        return [kwargs for call, kwargs in self.calls if call == name]
+
+    def _event(self, run: Run, etype: str, payload: dict[str, Any]) -> None:
+        run.events.append(
+            {
+                "id": f"e{len(run.events) + 1}",
+                "sequence": len(run.events) + 1,
+                "event_type": etype,
+                "payload": payload,
+                "recorded_at": f"2026-01-01T00:00:{len(run.events):02d}.000000Z",
+            }
+        )
+
+    def start(self, workflow_type: str, workflow_id: str, args: list[Any]) -> Run:
+        run = Run(Execution(workflow_id, f"run-{workflow_id}", workflow_type), args)
+        self._event(run, "StartAccepted", {"workflow_type": workflow_type})
+        self._event(
+            run, "WorkflowStarted", {"workflow_type": workflow_type, "timestamp": "2026-01-01T00:00:00Z"}
+        )
+        self.runs[workflow_id] = run
+        self._add_workflow_task(run)
+        return run
+
+    def _add_workflow_task(self, run: Run) -> None:
+        self.workflow_tasks.append({"workflow_id": run.execution.workflow_id})
+        self._wake.set()
+
+    def add_activity_task(
+        self, activity_type: str, args: list[Any], workflow_id: str = "", sequence: int | None = None
+    ) -> str:
+        task_id = f"at-{next(self._ids)}"
+        self.activity_tasks.append(
+            {
+                "task_id": task_id,
+                "workflow_id": workflow_id,
+                "run_id": f"run-{workflow_id}",
+                "activity_execution_id": f"ae-{task_id}",
+                "activity_type": activity_type,
+                "attempt_number": 1,
+                "payload_codec": "avro",
+                "arguments": codec.envelope(args),
+                "task_queue": "default",
+                "sequence": sequence,
+            }
+        )
+        self._wake.set()
+        return task_id
+
+    async def _wait_for(self, queue: list[dict[str, Any]]) -> dict[str, Any] | None:
+        if not queue:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_wait)
+            except asyncio.TimeoutError:
+                return None
+        return queue.pop(0) if queue else None
+
+    # ------------------------------------------------------------------ Client surface
+
+    async def get_cluster_info(self) -> dict[str, Any]:
+        return self.cluster_info
+
+    async def describe_workflow(self, workflow_id: str) -> Execution:
+        return self.runs[workflow_id].execution
+
+    async def register_worker(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("register_worker", kwargs))
+        return {"worker_id": kwargs["worker_id"], "registered": True}
+
+    async def heartbeat_worker(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("heartbeat_worker", kwargs))
+        return {"acknowledged": True}
+
+    async def poll_workflow_task(self, **kwargs: Any) -> dict[str, Any] | None:
+        self.calls.append(("poll_workflow_task", kwargs))
+        item = await self._wait_for(self.workflow_tasks)
+        if item is None:
+            return None
+        run = self.runs[item["workflow_id"]]
+        run.execution.status = "running"
+        task_id = f"wt-{next(self._ids)}"
+        first = run.events[: self.history_page_size]
+        more = len(run.events) > self.history_page_size
+        return {
+            "task_id": task_id,
+            "workflow_id": run.execution.workflow_id,
+            "run_id": run.execution.run_id,
+            "workflow_type": run.execution.workflow_type,
+            "workflow_task_attempt": 1,
+            "payload_codec": "avro",
+            "arguments": codec.envelope(run.input),
+            "history_events": list(first),
+            "next_history_page_token": base64.b64encode(str(len(first)).encode()).decode() if more else None,
+            "lease_owner": kwargs["worker_id"],
+            "task_queue": kwargs["task_queue"],
+        }
+
+    async def workflow_task_history(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("workflow_task_history", kwargs))
+        after = int(base64.b64decode(kwargs["next_history_page_token"]))
+        run = next(r for r in self.runs.values() if len(r.events) > after)
+        page = run.events[after : after + self.history_page_size]
+        end = after + len(page)
+        return {
+            "history_events": page,
+            "next_history_page_token": base64.b64encode(str(end).encode()).decode()
+            if end < len(run.events)
+            else None,
+        }
+
+    async def complete_workflow_task(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("complete_workflow_task", kwargs))
+        if self.complete_workflow_error is not None:
+            raise self.complete_workflow_error
+        run = next(iter(self.runs.values())) if len(self.runs) == 1 else None
+        assert run is not None, "the fake drives one run at a time"
+        commands = kwargs["commands"]
+        assert commands, "a completion must carry commands"
+        # Re-sent commands for steps that are still open are the same steps (DECISIONS "Replay").
+        resend = bool(run.open_steps)
+        seq = len(run.events) + 1
+        for command in commands:
+            ctype = command["type"]
+            if ctype == "schedule_activity" and not resend:
+                self._event(
+                    run, "ActivityScheduled", {"sequence": seq, "activity_type": command["activity_type"]}
+                )
+                run.open_steps[seq] = command
+                self.add_activity_task(
+                    command["activity_type"],
+                    codec.decode_envelope(command["arguments"]),
+                    run.execution.workflow_id,
+                    seq,
+                )
+                seq += 1
+            elif ctype == "start_timer" and not resend:
+                self._event(
+                    run, "TimerScheduled", {"sequence": seq, "delay_seconds": command["delay_seconds"]}
+                )
+                self._event(run, "TimerFired", {"sequence": seq})
+                self._add_workflow_task(run)
+                seq += 1
+            elif ctype == "record_side_effect":
+                self._event(
+                    run,
+                    "SideEffectRecorded",
+                    {"sequence": seq, "result": command["result"]["blob"], "payload_codec": "avro"},
+                )
+                seq += 1
+            elif ctype == "complete_workflow":
+                run.execution.status = "completed"
+                run.execution.output = codec.decode_envelope(command["result"])
+                self._event(run, "WorkflowCompleted", {"output": command["result"]["blob"]})
+            elif ctype == "fail_workflow":
+                run.execution.status = "failed"
+                run.execution.output = command["message"]
+                self._event(run, "WorkflowFailed", {"message": command["message"]})
+        if run.execution.status not in ("completed", "failed"):
+            run.execution.status = "waiting"
+        return {"outcome": "completed", "recorded": True}
+
+    async def fail_workflow_task(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("fail_workflow_task", kwargs))
+        return {"outcome": "failed"}
+
+    async def poll_activity_task(self, **kwargs: Any) -> dict[str, Any] | None:
+        self.calls.append(("poll_activity_task", kwargs))
+        task = await self._wait_for(self.activity_tasks)
+        if task is None:
+            return None
+        task = dict(task)
+        task["activity_attempt_id"] = f"att-{task['task_id']}"
+        task["lease_owner"] = kwargs["worker_id"]
+        self.leased_activities[task["task_id"]] = task
+        self.active_activity_leases += 1
+        self.max_active_activity_leases = max(self.max_active_activity_leases, self.active_activity_leases)
+        return task
+
+    def _resolve_activity(self, task_id: str, etype: str, payload: dict[str, Any]) -> None:
+        task = self.leased_activities.pop(task_id)
+        self.active_activity_leases -= 1
+        run = self.runs.get(task["workflow_id"])
+        if run is None or task.get("sequence") is None:
+            return
+        run.open_steps.pop(task["sequence"], None)
+        self._event(
+            run, etype, {"sequence": task["sequence"], "activity_type": task["activity_type"], **payload}
+        )
+        self._add_workflow_task(run)
+
+    async def complete_activity_task(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("complete_activity_task", kwargs))
+        self._resolve_activity(
+            kwargs["task_id"],
+            "ActivityCompleted",
+            {"result": codec.encode(kwargs["result"]), "payload_codec": "avro"},
+        )
+        return {"outcome": "completed"}
+
+    async def fail_activity_task(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("fail_activity_task", kwargs))
+        self._resolve_activity(
+            kwargs["task_id"],
+            "ActivityFailed",
+            {
+                "message": kwargs["message"],
+                "exception_type": kwargs.get("failure_type"),
+                "non_retryable": kwargs.get("non_retryable"),
+            },
+        )
+        return {"outcome": "failed"}
+
+    async def heartbeat_activity_task(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("heartbeat_activity_task", kwargs))
+        return {"cancel_requested": self.cancel_requested, "can_continue": not self.cancel_requested}

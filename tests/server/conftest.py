@@ -1,0 +1,85 @@
+"""Server-suite fixtures: the database matrix, an injectable clock and a started Engine.
+
+Every server test runs on a real SQLite file in ``tmp_path``; when ``DW_TEST_POSTGRES_URL`` is
+set it runs again on PostgreSQL, each test in a freshly created database that is dropped after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbmatrix import DATABASES, fresh_postgres_url
+
+from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.settings import Settings
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL: a real SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dw.sqlite3'}"
+    return fresh_postgres_url(request)
+
+
+class FakeClock:
+    """A settable UTC clock: the engine's only source of time in tests."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> datetime:
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def engine_settings(db_url: str, clock: Callable[[], datetime], **overrides: Any) -> Settings:
+    """Millisecond-scale timings so polls, loops and retries never make a test wait seconds."""
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "long_poll_timeout": 0.5,
+        "poll_reprobe_interval": 0.05,
+        "timer_loop_interval": 0.05,
+        "workflow_task_retry_delay_seconds": 0.0,
+        "workflow_task_lease_seconds": 30.0,
+        "activity_task_lease_seconds": 30.0,
+        "clock": clock,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+EngineFactory = Callable[..., Awaitable[Engine]]
+
+
+@pytest.fixture
+async def make_engine(db_url: str, clock: FakeClock) -> AsyncIterator[EngineFactory]:
+    """Open engines on the test database (``make_engine(**settings_overrides)``); all closed at the end."""
+    opened: list[Engine] = []
+
+    async def factory(**overrides: Any) -> Engine:
+        engine = Engine(engine_settings(db_url, clock, **overrides))
+        await engine.open()
+        opened.append(engine)
+        return engine
+
+    yield factory
+    for engine in opened:
+        await engine.close()
+
+
+@pytest.fixture
+async def engine(make_engine: EngineFactory) -> Engine:
+    return await make_engine()

@@ -1,0 +1,236 @@
+"""Helpers for HTTP-layer tests: a recording fake engine, request header sets, and the
+SDK 0.4.84 cluster-info compatibility check (worker-plane.md §1.4) written out as a function.
+
+A uniquely named module (not ``conftest``) so test modules can import it unambiguously.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durable_workflow.protocol import versions
+from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
+
+TOKEN = "test-token"
+READS = frozenset({"open", "close", "database_ok", "readiness_checks", "namespace_exists", "worker_fleet"})
+
+
+class FakeEngine:
+    """An in-memory stand-in for ``EngineAPI`` that records every call (the unit seam)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.namespaces = {"default"}
+        self.errors: dict[str, Exception] = {}
+        self.results: dict[str, Any] = {}
+        self.opened = False
+        self.closed = False
+
+    # helpers -------------------------------------------------------------
+    @property
+    def engine_calls(self) -> list[str]:
+        """Names of calls that reach the engine beyond lifecycle and namespace lookups."""
+        return [name for name, _, _ in self.calls if name not in READS]
+
+    def called(self, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        return [(args, kwargs) for n, args, kwargs in self.calls if n == name]
+
+    def _record(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((name, args, kwargs))
+        if name in self.errors:
+            raise self.errors[name]
+        return self.results.get(name)
+
+    # lifecycle / system --------------------------------------------------
+    async def open(self) -> None:
+        self.opened = True
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def database_ok(self) -> bool:
+        result = self._record("database_ok")
+        return True if result is None else bool(result)
+
+    async def readiness_checks(self) -> dict[str, dict[str, Any]]:
+        result = self._record("readiness_checks")
+        return result or {
+            "database": {"status": "ok"},
+            "migrations": {"status": "ok"},
+            "default_namespace": {"status": "ok", "namespace": "default"},
+        }
+
+    async def namespace_exists(self, name: str) -> bool:
+        self._record("namespace_exists", name)
+        return name in self.namespaces
+
+    async def worker_fleet(self, namespace: str) -> dict[str, Any]:
+        self._record("worker_fleet", namespace)
+        return {
+            "namespace": namespace,
+            "active_workers": 0,
+            "active_worker_scopes": 0,
+            "queues": [],
+            "build_ids": [],
+            "workers": [],
+        }
+
+    # control plane -------------------------------------------------------
+    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
+        result = self._record("start_workflow", namespace, request)
+        return result or {
+            "workflow_id": request.workflow_id or "01generated",
+            "run_id": "run-1",
+            "workflow_type": request.workflow_type,
+            "namespace": namespace,
+            "status": "pending",
+            "business_key": request.business_key,
+            "payload_codec": "avro",
+            "outcome": "started_new",
+            "command_status": "accepted",
+        }
+
+    async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+        result = self._record("describe_workflow", namespace, workflow_id)
+        return result or {
+            "workflow_id": workflow_id,
+            "run_id": "run-1",
+            "status": "running",
+            "namespace": namespace,
+        }
+
+    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+        result = self._record("describe_run", namespace, workflow_id, run_id)
+        return result or {"workflow_id": workflow_id, "run_id": run_id, "status": "running"}
+
+    async def list_workflows(self, namespace: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("list_workflows", namespace, **kwargs)
+        return result or {"workflows": [], "workflow_count": 0, "next_page_token": None}
+
+    async def list_runs(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+        result = self._record("list_runs", namespace, workflow_id)
+        return result or {"workflow_id": workflow_id, "run_count": 0, "runs": []}
+
+    async def history_page(
+        self, namespace: str, workflow_id: str, run_id: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        result = self._record("history_page", namespace, workflow_id, run_id, **kwargs)
+        return result or {"workflow_id": workflow_id, "run_id": run_id, "events": [], "next_page_token": None}
+
+    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+        result = self._record("export_history", namespace, workflow_id, run_id)
+        return result or {"schema": versions.HISTORY_EXPORT_SCHEMA, "schema_version": 1}
+
+    # worker plane --------------------------------------------------------
+    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
+        result = self._record("register_worker", namespace, request)
+        return result or {"worker_id": request.worker_id or "W1", "registered": True}
+
+    async def heartbeat_worker(self, namespace: str, worker_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("heartbeat_worker", namespace, worker_id, **kwargs)
+        return result or {"worker_id": worker_id, "acknowledged": True}
+
+    async def poll_workflow_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
+        return self._record("poll_workflow_task", namespace, **kwargs)  # type: ignore[no-any-return]
+
+    async def workflow_task_history(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("workflow_task_history", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "history_events": [], "next_history_page_token": None}
+
+    async def heartbeat_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("heartbeat_workflow_task", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "renewed": True, "reason": None}
+
+    async def complete_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("complete_workflow_task", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "outcome": "completed", "recorded": True, "reason": None}
+
+    async def fail_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("fail_workflow_task", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "outcome": "failed", "recorded": True, "reason": None}
+
+    async def poll_activity_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
+        return self._record("poll_activity_task", namespace, **kwargs)  # type: ignore[no-any-return]
+
+    async def complete_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("complete_activity_task", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "outcome": "completed", "recorded": True, "reason": None}
+
+    async def fail_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("fail_activity_task", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "outcome": "failed", "recorded": True, "reason": None}
+
+    async def heartbeat_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
+        result = self._record("heartbeat_activity_task", namespace, task_id, **kwargs)
+        return result or {"task_id": task_id, "cancel_requested": False, "can_continue": True, "reason": None}
+
+
+def control_headers(token: str | None = TOKEN, **extra: str) -> dict[str, str]:
+    headers = {
+        versions.CONTROL_PLANE_HEADER: versions.CONTROL_PLANE_VERSION,
+        "Content-Type": "application/json",
+    }
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    headers.update(extra)
+    return headers
+
+
+def worker_headers(token: str | None = TOKEN, **extra: str) -> dict[str, str]:
+    headers = {
+        versions.WORKER_PROTOCOL_HEADER: versions.WORKER_PROTOCOL_VERSION,
+        "Content-Type": "application/json",
+    }
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    headers.update(extra)
+    return headers
+
+
+# ---------------------------------------------------------------------- SDK 0.4.84 compatibility
+
+
+def check_cluster_info_compatible(info: dict[str, Any]) -> None:
+    """Every check SDK 0.4.84's ``Worker.run()`` makes on ``/cluster/info`` (worker-plane.md §1.4)."""
+    control_plane = info["control_plane"]
+    assert isinstance(control_plane, dict)
+    assert str(control_plane["version"]) == "2"
+    request_contract = control_plane["request_contract"]
+    assert isinstance(request_contract, dict)
+    assert request_contract["schema"] == "durable-workflow.v2.control-plane-request.contract"
+    assert str(request_contract["version"]) == "1"
+
+    worker_protocol = info["worker_protocol"]
+    assert isinstance(worker_protocol, dict)
+    major, _, minor = str(worker_protocol["version"]).partition(".")
+    assert major == "1" and minor.isdigit() and int(minor) >= 1
+
+    auth = info["auth_composition_contract"]
+    assert auth["schema"] == "durable-workflow.v2.auth-composition.contract"
+    assert auth["version"] == 1 and isinstance(auth["version"], int)
+    precedence = auth["precedence"]
+    for key in ("connection_values", "profile_selection"):
+        assert isinstance(precedence[key], list) and all(isinstance(v, str) for v in precedence[key])
+    env = auth["canonical_environment"]
+    assert all(isinstance(v, str) for v in env.values())
+    assert env["server_url"] == "DURABLE_WORKFLOW_SERVER_URL"
+    assert env["namespace"] == "DURABLE_WORKFLOW_NAMESPACE"
+    assert env["auth_token"] == "DURABLE_WORKFLOW_AUTH_TOKEN"
+    assert env["tls_verify"] == "DURABLE_WORKFLOW_TLS_VERIFY"
+    assert env["profile"] == "DW_ENV"
+    material = auth["auth_material"]
+    assert all(isinstance(v, dict) for v in material.values())
+    assert material["token"]["status"] == "supported"
+    assert material["token"]["effective_config_value"] == "redacted"
+    assert material["mtls"]["status"] == "reserved"
+    assert material["signed_headers"]["status"] == "reserved"
+    required = auth["effective_config"]["required_fields"]
+    assert {"server_url", "namespace", "profile", "auth", "tls", "identity"} <= set(required)
+    never_echo = auth["redaction"]["never_echo"]
+    assert {"bearer_tokens", "private_keys", "raw_authorization_headers"} <= set(never_echo)
+
+    capabilities = worker_protocol["server_capabilities"]
+    assert (
+        isinstance(capabilities["long_poll_timeout"], (int, float)) and capabilities["long_poll_timeout"] > 0
+    )
+    assert isinstance(capabilities["query_tasks"], bool)

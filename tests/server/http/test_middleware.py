@@ -1,0 +1,352 @@
+"""Guard order, statuses and envelopes of rejected requests (control-plane.md §1, §4, §5)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from http_helpers import TOKEN, FakeEngine, control_headers, worker_headers
+
+from durable_workflow.protocol import versions
+from durable_workflow_server import Settings
+
+START = {"workflow_type": "greeter", "workflow_id": "wf-1", "input": ["world"]}
+
+
+def assert_rejected(response: httpx.Response, status: int, reason: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["reason"] == reason
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+def assert_nothing_written(engine: FakeEngine) -> None:
+    assert engine.engine_calls == []
+
+
+# ---------------------------------------------------------------------- payload limits
+
+
+async def test_malformed_json_is_400_with_parser_message(client, fake_engine):
+    response = await client.post("/api/workflows", content=b'{"workflow_type": ', headers=control_headers())
+    body = assert_rejected(response, 400, "malformed_json")
+    assert body["json_error"]
+    assert response.headers[versions.CONTROL_PLANE_HEADER] == "2"
+    assert body["control_plane"]["operation"] == "start"
+    assert_nothing_written(fake_engine)
+    assert fake_engine.called("namespace_exists") == []
+
+
+async def test_oversized_body_is_413_with_limit_before_auth(make_client, fake_engine):
+    client = await make_client(max_payload_bytes=200)
+    payload = {"workflow_type": "x" * 500}
+    response = await client.post("/api/workflows", json=payload, headers={"Content-Type": "application/json"})
+    body = assert_rejected(response, 413, "payload_too_large")
+    assert body["limit"] == 200
+    assert_nothing_written(fake_engine)
+
+
+async def test_oversized_chunked_body_without_content_length_is_413(make_client, fake_engine):
+    client = await make_client(max_payload_bytes=100)
+
+    async def chunks():
+        for _ in range(10):
+            yield b"[" + b"1," * 20 + b"1]"
+
+    response = await client.post("/api/workflows", content=chunks(), headers=control_headers())
+    assert_rejected(response, 413, "payload_too_large")
+    assert_nothing_written(fake_engine)
+
+
+async def test_non_json_media_type_is_415(client, fake_engine):
+    headers = control_headers()
+    headers["Content-Type"] = "text/plain"
+    response = await client.post("/api/workflows", content=b"workflow_type=x", headers=headers)
+    body = assert_rejected(response, 415, "unsupported_media_type")
+    assert body["accepted_content_types"] == ["application/json", "application/*+json"]
+    assert_nothing_written(fake_engine)
+
+
+async def test_vendor_json_media_type_is_accepted(client, fake_engine):
+    headers = control_headers()
+    headers["Content-Type"] = "application/vnd.dw+json; charset=utf-8"
+    response = await client.post("/api/workflows", json=START, headers=headers)
+    assert response.status_code == 201
+    assert fake_engine.engine_calls == ["start_workflow"]
+
+
+# ---------------------------------------------------------------------- auth and roles
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+async def test_missing_or_unknown_token_is_401(client, fake_engine, token):
+    response = await client.post("/api/workflows", json=START, headers=control_headers(token))
+    assert_rejected(response, 401, "unauthorized")
+    assert response.json()["control_plane"]["operation"] == "start"
+    assert_nothing_written(fake_engine)
+
+
+async def test_bearer_token_is_taken_after_the_last_bearer_and_cut_at_comma(client, fake_engine):
+    headers = control_headers(None, Authorization=f"Basic abc, Bearer {TOKEN}, other")
+    response = await client.get("/api/workflows", headers=headers)
+    assert response.status_code == 200
+
+
+async def test_token_driver_without_any_token_is_500(make_client, fake_engine):
+    client = await make_client(auth_token=None)
+    response = await client.get("/api/workflows", headers=control_headers())
+    assert_rejected(response, 500, "server_error")
+    assert_nothing_written(fake_engine)
+
+
+async def test_unknown_driver_is_500(make_client, fake_engine):
+    client = await make_client(auth_driver="ldap")
+    response = await client.get("/api/cluster/info", headers=control_headers())
+    assert_rejected(response, 500, "server_error")
+
+
+async def test_driver_none_needs_no_token(make_client, fake_engine):
+    client = await make_client(auth_driver="none", auth_token=None)
+    assert (await client.get("/api/workflows", headers=control_headers(None))).status_code == 200
+    assert (
+        await client.post("/api/worker/heartbeat", json={"worker_id": "w"}, headers=worker_headers(None))
+    ).status_code == 200
+
+
+async def test_worker_token_on_control_plane_is_403_with_roles(make_client, fake_engine):
+    client = await make_client(worker_token="w-tok", operator_token="o-tok")
+    response = await client.post("/api/workflows", json=START, headers=control_headers("w-tok"))
+    body = assert_rejected(response, 403, "forbidden")
+    assert body["role"] == "worker"
+    assert body["allowed_roles"] == ["operator", "admin"]
+    assert_nothing_written(fake_engine)
+
+
+async def test_operator_token_on_worker_plane_is_403(make_client, fake_engine):
+    client = await make_client(worker_token="w-tok", operator_token="o-tok")
+    response = await client.post("/api/worker/register", json={}, headers=worker_headers("o-tok"))
+    body = assert_rejected(response, 403, "forbidden")
+    assert body["role"] == "operator" and body["allowed_roles"] == ["worker"]
+    assert response.headers[versions.WORKER_PROTOCOL_HEADER] == "1.1"
+    assert body["protocol_version"] == "1.1"
+    assert_nothing_written(fake_engine)
+
+
+async def test_legacy_token_has_full_access_only_without_role_tokens(make_client, fake_engine):
+    legacy_only = await make_client()
+    ok = await legacy_only.post("/api/worker/heartbeat", json={"worker_id": "w"}, headers=worker_headers())
+    assert ok.status_code == 200
+    with_roles = await make_client(worker_token="w-tok")
+    denied = await with_roles.post("/api/worker/heartbeat", json={"worker_id": "w"}, headers=worker_headers())
+    body = assert_rejected(denied, 403, "forbidden")
+    assert body["role"] == "admin"
+    allowed = await with_roles.get("/api/workflows", headers=control_headers())
+    assert allowed.status_code == 200
+
+
+async def test_backward_compat_off_ignores_legacy_token(make_client, fake_engine):
+    client = await make_client(auth_backward_compatible=False, admin_token="adm")
+    response = await client.get("/api/workflows", headers=control_headers(TOKEN))
+    assert_rejected(response, 401, "unauthorized")
+    assert (await client.get("/api/workflows", headers=control_headers("adm"))).status_code == 200
+
+
+@dataclass(frozen=True)
+class SignedSettings(Settings):
+    """Settings with the optional signature keys the signature driver reads."""
+
+    signature_key: str | None = None
+    operator_signature_key: str | None = None
+
+
+async def test_signature_driver_checks_hmac_of_raw_body(make_client, fake_engine):
+    client = await make_client(SignedSettings, auth_driver="signature", operator_signature_key="op-key")
+    raw = json.dumps(START).encode()
+    good = hmac.new(b"op-key", raw, hashlib.sha256).hexdigest()
+    headers = control_headers(None, **{"X-Signature": good})
+    assert (await client.post("/api/workflows", content=raw, headers=headers)).status_code == 201
+    headers["X-Signature"] = hmac.new(b"other", raw, hashlib.sha256).hexdigest()
+    assert_rejected(await client.post("/api/workflows", content=raw, headers=headers), 401, "unauthorized")
+    del headers["X-Signature"]
+    assert_rejected(await client.post("/api/workflows", content=raw, headers=headers), 401, "unauthorized")
+    assert fake_engine.engine_calls == ["start_workflow"]
+
+
+async def test_signature_driver_without_keys_is_500(make_client):
+    client = await make_client(auth_driver="signature")
+    assert_rejected(await client.get("/api/workflows", headers=control_headers()), 500, "server_error")
+
+
+# ---------------------------------------------------------------------- version headers
+
+
+async def test_missing_control_plane_version_is_400(client, fake_engine):
+    headers = control_headers()
+    del headers[versions.CONTROL_PLANE_HEADER]
+    response = await client.post("/api/workflows", json=START, headers=headers)
+    body = assert_rejected(response, 400, "missing_control_plane_version")
+    assert body["supported_version"] == "2" and body["requested_version"] is None and body["remediation"]
+    assert body["control_plane"]["reason"] == "missing_control_plane_version"
+    assert_nothing_written(fake_engine)
+
+
+async def test_unsupported_control_plane_version_is_400(client, fake_engine):
+    response = await client.get(
+        "/api/workflows", headers=control_headers(**{versions.CONTROL_PLANE_HEADER: "3"})
+    )
+    body = assert_rejected(response, 400, "unsupported_control_plane_version")
+    assert body["requested_version"] == "3"
+    assert_nothing_written(fake_engine)
+
+
+async def test_control_plane_version_is_trimmed(client):
+    response = await client.get(
+        "/api/workflows", headers=control_headers(**{versions.CONTROL_PLANE_HEADER: " 2 "})
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(None, "missing_protocol_version"), ("2.0", "unsupported_protocol_version"),
+     ("1.2", "unsupported_protocol_version"), ("one", "unsupported_protocol_version")],
+)  # fmt: skip
+async def test_bad_worker_protocol_header_is_400_with_envelope(client, fake_engine, value, reason):
+    headers = worker_headers()
+    if value is None:
+        del headers[versions.WORKER_PROTOCOL_HEADER]
+    else:
+        headers[versions.WORKER_PROTOCOL_HEADER] = value
+    response = await client.post(
+        "/api/worker/register", json={"task_queue": "q", "runtime": "python"}, headers=headers
+    )
+    body = assert_rejected(response, 400, reason)
+    assert body["supported_version"] == "1.1"
+    assert body["requested_version"] == value
+    assert body["protocol_version"] == "1.1" and "server_capabilities" in body
+    assert response.headers[versions.WORKER_PROTOCOL_HEADER] == "1.1"
+    assert versions.CONTROL_PLANE_HEADER not in response.headers
+    assert_nothing_written(fake_engine)
+
+
+@pytest.mark.parametrize("value", ["1.0", "1.1"])
+async def test_worker_protocol_minor_range_is_accepted(client, value):
+    headers = worker_headers(**{versions.WORKER_PROTOCOL_HEADER: value})
+    response = await client.post("/api/worker/heartbeat", json={"worker_id": "w"}, headers=headers)
+    assert response.status_code == 200
+
+
+# ---------------------------------------------------------------------- namespace
+
+
+async def test_unknown_namespace_is_404(client, fake_engine):
+    response = await client.get("/api/workflows/wf-1", headers=control_headers(**{"X-Namespace": "Nope"}))
+    body = assert_rejected(response, 404, "namespace_not_found")
+    assert body["namespace"] == "nope" and body["remediation"]
+    assert body["control_plane"]["operation"] == "describe"
+    assert body["workflow_id"] == "wf-1"
+    assert_nothing_written(fake_engine)
+
+
+async def test_namespace_from_query_then_default_lower_cased(client, fake_engine):
+    fake_engine.namespaces.add("billing")
+    response = await client.get("/api/workflows?namespace=BILLING", headers=control_headers())
+    assert response.status_code == 200
+    assert fake_engine.called("list_workflows")[0][0][0] == "billing"
+    await client.get("/api/workflows", headers=control_headers())
+    assert fake_engine.called("list_workflows")[1][0][0] == "default"
+
+
+async def test_unknown_namespace_on_worker_plane_is_404(client, fake_engine):
+    response = await client.post(
+        "/api/worker/heartbeat", json={"worker_id": "w"}, headers=worker_headers(**{"X-Namespace": "ghost"})
+    )
+    assert_rejected(response, 404, "namespace_not_found")
+    assert response.json()["protocol_version"] == "1.1"
+    assert_nothing_written(fake_engine)
+
+
+# ---------------------------------------------------------------------- precedence (§4.4)
+
+
+async def test_bad_token_beats_missing_version_and_unknown_namespace(client, fake_engine):
+    headers = {"Authorization": "Bearer nope", "X-Namespace": "ghost"}
+    response = await client.get("/api/workflows", headers=headers)
+    assert_rejected(response, 401, "unauthorized")
+    assert fake_engine.called("namespace_exists") == []
+
+
+async def test_wrong_role_beats_version_and_namespace(make_client, fake_engine):
+    client = await make_client(worker_token="w-tok")
+    response = await client.get(
+        "/api/workflows", headers={"Authorization": "Bearer w-tok", "X-Namespace": "ghost"}
+    )
+    assert_rejected(response, 403, "forbidden")
+    assert fake_engine.called("namespace_exists") == []
+
+
+async def test_bad_version_beats_unknown_namespace(client, fake_engine):
+    headers = control_headers(**{versions.CONTROL_PLANE_HEADER: "1", "X-Namespace": "ghost"})
+    response = await client.get("/api/workflows", headers=headers)
+    assert_rejected(response, 400, "unsupported_control_plane_version")
+    assert fake_engine.called("namespace_exists") == []
+
+
+async def test_worker_version_beats_unknown_namespace(client, fake_engine):
+    headers = worker_headers(**{versions.WORKER_PROTOCOL_HEADER: "9.9", "X-Namespace": "ghost"})
+    response = await client.post("/api/worker/heartbeat", json={"worker_id": "w"}, headers=headers)
+    assert_rejected(response, 400, "unsupported_protocol_version")
+
+
+async def test_payload_limits_beat_auth(client, fake_engine):
+    response = await client.post("/api/workflows", content=b"{", headers={"Content-Type": "application/json"})
+    assert_rejected(response, 400, "malformed_json")
+
+
+async def test_unknown_route_is_404_before_auth(client):
+    response = await client.get("/api/nothing-here")
+    assert_rejected(response, 404, "not_found")
+    assert response.headers[versions.CONTROL_PLANE_HEADER] == "2"
+
+
+async def test_wrong_method_is_405_before_auth(client):
+    response = await client.delete("/api/workflows")
+    assert_rejected(response, 405, "method_not_allowed")
+
+
+async def test_unknown_worker_route_gets_worker_envelope(client):
+    response = await client.post("/api/worker/nothing", json={})
+    body = assert_rejected(response, 404, "not_found")
+    assert body["protocol_version"] == "1.1"
+
+
+# ---------------------------------------------------------------------- failures inside the app
+
+
+async def test_unhandled_exception_is_500_server_error(client, fake_engine, caplog):
+    fake_engine.errors["describe_workflow"] = RuntimeError("boom")
+    response = await client.get("/api/workflows/wf-1", headers=control_headers())
+    assert response.status_code == 500
+    body = response.json()
+    assert body["message"] == "Server Error" and body["reason"] == "server_error"
+    assert "RuntimeError: boom" in caplog.text
+
+
+async def test_large_responses_are_gzipped_when_accepted(client, fake_engine):
+    fake_engine.results["describe_workflow"] = {"workflow_id": "wf-1", "memo": {"text": "x" * 5000}}
+    response = await client.get("/api/workflows/wf-1", headers=control_headers(**{"Accept-Encoding": "gzip"}))
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.json()["memo"]["text"] == "x" * 5000
+
+
+async def test_compression_can_be_disabled(make_client, fake_engine):
+    client = await make_client(compression_enabled=False)
+    fake_engine.results["describe_workflow"] = {"workflow_id": "wf-1", "memo": {"text": "x" * 5000}}
+    response = await client.get("/api/workflows/wf-1", headers=control_headers(**{"Accept-Encoding": "gzip"}))
+    assert "content-encoding" not in response.headers

@@ -1,0 +1,168 @@
+"""Store: migrations match the table definitions, URLs map to drivers, SQLite writers serialise."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from durable_workflow_server.store import PostgresStore, SQLiteStore, create_store, head_revision
+from durable_workflow_server.store import tables as t
+from durable_workflow_server.store.postgres import async_postgres_url
+from durable_workflow_server.store.sqlite import async_sqlite_url, is_memory_url
+
+
+def _columns(connection: sa.Connection) -> dict[str, dict[str, str]]:
+    inspector = sa.inspect(connection)
+    return {
+        name: {col["name"]: type(col["type"]).__name__ for col in inspector.get_columns(name)}
+        for name in inspector.get_table_names()
+        if name != "alembic_version"
+    }
+
+
+def _indexes(connection: sa.Connection) -> dict[str, set[str]]:
+    inspector = sa.inspect(connection)
+    return {
+        name: {ix["name"] for ix in inspector.get_indexes(name)}
+        for name in inspector.get_table_names()
+        if name != "alembic_version"
+    }
+
+
+async def test_migrations_match_create_all(db_url: str) -> None:
+    store = create_store(db_url)
+    await store.open()
+    try:
+        assert await store.current_revision() == head_revision()
+        async with store.read() as conn:
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), t.metadata
+                )
+            )
+            migrated_cols = await conn.run_sync(_columns)
+            migrated_ix = await conn.run_sync(_indexes)
+        assert diff == []
+
+        # Rebuild the same database from metadata.create_all and compare the shapes.
+        async with store.write() as conn:
+            await conn.run_sync(t.metadata.drop_all)
+            await conn.execute(sa.text("DROP TABLE alembic_version"))
+            await conn.run_sync(t.metadata.create_all)
+        async with store.read() as conn:
+            created_cols = await conn.run_sync(_columns)
+            created_ix = await conn.run_sync(_indexes)
+    finally:
+        await store.close()
+    assert set(migrated_cols) == {table.name for table in t.ALL_TABLES}
+    assert created_cols == migrated_cols
+    assert created_ix == migrated_ix
+
+
+async def test_open_is_idempotent(db_url: str) -> None:
+    store = create_store(db_url)
+    await store.open()
+    await store.close()
+    again = create_store(db_url)
+    await again.open()  # already at head: nothing to do, no error
+    try:
+        assert await again.ping() is True
+        assert await again.missing_tables([table.name for table in t.ALL_TABLES]) == []
+    finally:
+        await again.close()
+
+
+def test_url_mapping() -> None:
+    assert isinstance(create_store("sqlite:///x.db"), SQLiteStore)
+    assert isinstance(create_store("postgresql://u@h/db"), PostgresStore)
+    with pytest.raises(ValueError):
+        create_store("mysql://u@h/db")
+    assert async_sqlite_url("sqlite:////tmp/a.db") == "sqlite+aiosqlite:////tmp/a.db"
+    assert async_sqlite_url("sqlite://") == "sqlite+aiosqlite://"
+    assert async_sqlite_url("sqlite:///:memory:") == "sqlite+aiosqlite://"
+    assert (
+        is_memory_url("sqlite://")
+        and is_memory_url("sqlite:///:memory:")
+        and not is_memory_url("sqlite:///a")
+    )
+    assert async_postgres_url("postgresql://u@h:5432/db") == "postgresql+asyncpg://u@h:5432/db"
+    assert async_postgres_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+async def test_in_memory_sqlite_works() -> None:
+    store = create_store("sqlite://")
+    await store.open()
+    try:
+        async with store.write() as conn:
+            await conn.execute(
+                sa.insert(t.namespaces).values(
+                    name="x",
+                    retention_days=30,
+                    status="active",
+                    created_at=sa.func.current_timestamp(),
+                    updated_at=sa.func.current_timestamp(),
+                )
+            )
+        async with store.read() as conn:
+            assert (await conn.execute(sa.select(t.namespaces.c.name))).scalars().all() == ["x"]
+    finally:
+        await store.close()
+
+
+async def test_concurrent_sqlite_writers_never_hit_database_locked(tmp_path: Path) -> None:
+    store = create_store(f"sqlite:///{tmp_path / 'busy.sqlite3'}")
+    await store.open()
+
+    async def writer(i: int) -> None:
+        for j in range(10):
+            async with store.write() as conn:
+                await conn.execute(
+                    sa.insert(t.namespaces).values(
+                        name=f"ns-{i}-{j}",
+                        retention_days=30,
+                        status="active",
+                        created_at=sa.func.current_timestamp(),
+                        updated_at=sa.func.current_timestamp(),
+                    )
+                )
+
+    async def reader() -> None:
+        for _ in range(20):
+            async with store.read() as conn:
+                await conn.execute(sa.select(sa.func.count()).select_from(t.namespaces))
+
+    try:
+        await asyncio.gather(*(writer(i) for i in range(8)), *(reader() for _ in range(4)))
+        async with store.read() as conn:
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(t.namespaces))).scalar_one()
+        assert count == 80
+    finally:
+        await store.close()
+
+
+async def test_write_rolls_back_on_error(db_url: str) -> None:
+    store = create_store(db_url)
+    await store.open()
+    try:
+        with pytest.raises(RuntimeError):
+            async with store.write() as conn:
+                await conn.execute(
+                    sa.insert(t.namespaces).values(
+                        name="gone",
+                        retention_days=30,
+                        status="active",
+                        created_at=sa.func.current_timestamp(),
+                        updated_at=sa.func.current_timestamp(),
+                    )
+                )
+                raise RuntimeError("abort")
+        async with store.read() as conn:
+            names = (await conn.execute(sa.select(t.namespaces.c.name))).scalars().all()
+        assert "gone" not in names
+    finally:
+        await store.close()
