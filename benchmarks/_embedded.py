@@ -34,7 +34,9 @@ async def embedded_server() -> AsyncIterator[str]:
         async with httpx.AsyncClient() as http:
             for _ in range(300):
                 if child.poll() is not None:
-                    raise SystemExit(f"server failed to start: {child.stderr.read().decode() if child.stderr else ''}")
+                    raise SystemExit(
+                        f"server failed to start: {child.stderr.read().decode() if child.stderr else ''}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     if (await http.get(f"{url}/api/ready")).status_code == 200:
                         break

@@ -31,7 +31,9 @@ async def measure(runs: int) -> list[float]:
             )
             await asyncio.sleep(0.05)  # let the poll reach the server and park
             sent = time.perf_counter()
-            await client.start_workflow(workflow_type="noop", task_queue="latency", workflow_id=f"latency-{i}")
+            await client.start_workflow(
+                workflow_type="noop", task_queue="latency", workflow_id=f"latency-{i}"
+            )
             task = await poll
             latencies.append(time.perf_counter() - sent)
             if task is None:

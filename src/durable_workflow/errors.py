@@ -154,8 +154,14 @@ class PayloadSizeWarning(UserWarning):
 class WorkflowFailed(DurableWorkflowError):
     """The workflow ended in the ``failed`` state."""
 
-    def __init__(self, message: str, exception_type: str | None = None, *, workflow_id: str | None = None,
-                 run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        exception_type: str | None = None,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exception_type = exception_type
@@ -223,7 +229,7 @@ class NonDeterministicReplayError(DurableWorkflowError):
     """Workflow code yielded something other than what its history recorded."""
 
 
-class WorkflowCancelled(BaseException):  # noqa: N818 - documented name
+class WorkflowCancelled(BaseException):
     """The workflow was cancelled. A BaseException so ``except Exception`` does not swallow it."""
 
     def __init__(self, message: str = "workflow cancelled", reason: str | None = None) -> None:
@@ -232,7 +238,7 @@ class WorkflowCancelled(BaseException):  # noqa: N818 - documented name
         self.reason = reason
 
 
-class WorkflowTerminated(BaseException):  # noqa: N818 - documented name
+class WorkflowTerminated(BaseException):
     """The workflow was terminated. A BaseException so ``except Exception`` does not swallow it."""
 
     def __init__(self, message: str = "workflow terminated", reason: str | None = None) -> None:
@@ -241,7 +247,7 @@ class WorkflowTerminated(BaseException):  # noqa: N818 - documented name
         self.reason = reason
 
 
-class ActivityCancelled(BaseException):  # noqa: N818 - documented name
+class ActivityCancelled(BaseException):
     """The running activity was asked to stop (seen on heartbeat). Catch by name to clean up."""
 
 

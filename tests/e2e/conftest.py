@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from dbmatrix import DATABASES, fresh_postgres_url
 
+from dbmatrix import DATABASES, fresh_postgres_url
 from durable_workflow import Client
 from durable_workflow_server import Settings, create_app
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbmatrix import DATABASES, fresh_postgres_url
 
+from dbmatrix import DATABASES, fresh_postgres_url
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.settings import Settings
 

@@ -45,7 +45,11 @@ VALUE_V1_SCHEMA: dict[str, Any] = {
             "name": "value",
             "type": [
                 "null",
-                {"type": "record", "name": "BooleanValue", "fields": [{"name": "boolean", "type": "boolean"}]},
+                {
+                    "type": "record",
+                    "name": "BooleanValue",
+                    "fields": [{"name": "boolean", "type": "boolean"}],
+                },
                 {"type": "record", "name": "LongValue", "fields": [{"name": "long", "type": "long"}]},
                 {"type": "record", "name": "DoubleValue", "fields": [{"name": "double", "type": "double"}]},
                 {"type": "record", "name": "BytesValue", "fields": [{"name": "bytes", "type": "bytes"}]},
@@ -86,7 +90,9 @@ def _json_text(value: Any) -> str:
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, f"value is not JSON-encodable: {exc}") from exc
+        raise PayloadCodecError(
+            reasons.INVALID_PAYLOAD_FRAMING, f"value is not JSON-encodable: {exc}"
+        ) from exc
 
 
 def encode(value: Any) -> str:
@@ -116,7 +122,9 @@ def _decode_generic(data: bytes) -> Any:
     try:
         return json.loads(record["json"])
     except ValueError as exc:
-        raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "generic wrapper holds invalid JSON") from exc
+        raise PayloadCodecError(
+            reasons.INVALID_PAYLOAD_FRAMING, "generic wrapper holds invalid JSON"
+        ) from exc
 
 
 # --------------------------------------------------------------------------- Value v1
@@ -194,7 +202,9 @@ def decode_value_v1_bytes(data: bytes) -> Any:
     if len(data) < 11 or data[:2] != VALUE_V1_MAGIC:
         raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "not a Value v1 single-object frame")
     if data[2:10] != VALUE_V1_FINGERPRINT:
-        raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_SCHEMA, f"unknown schema fingerprint {data[2:10].hex()}")
+        raise PayloadCodecError(
+            reasons.UNSUPPORTED_PAYLOAD_SCHEMA, f"unknown schema fingerprint {data[2:10].hex()}"
+        )
     buf = io.BytesIO(data[10:])
     try:
         record = fastavro.schemaless_reader(buf, _VALUE_SCHEMA, None, return_record_name=True)
@@ -226,7 +236,9 @@ def decode(blob: str, codec: str | None = AVRO) -> Any:
         except ValueError as exc:
             raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "untagged payload is not JSON") from exc
     if codec != AVRO:
-        raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_CODEC, f"payload codec {codec!r} is not supported")
+        raise PayloadCodecError(
+            reasons.UNSUPPORTED_PAYLOAD_CODEC, f"payload codec {codec!r} is not supported"
+        )
     if not isinstance(blob, str):
         raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "avro blob must be a base64 string")
     data = _b64decode(blob)

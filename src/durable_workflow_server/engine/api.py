@@ -66,7 +66,10 @@ class EngineAPI(Protocol):
         """A cheap ``SELECT 1`` for ``/api/health``."""
 
     async def readiness_checks(self) -> dict[str, dict[str, Any]]:
-        """``database``, ``migrations``, ``default_namespace`` checks for ``/api/ready`` (auth/cache added by http)."""
+        """``database``, ``migrations``, ``default_namespace`` checks for ``/api/ready``.
+
+        The ``auth`` and ``cache`` checks are added by ``http/``.
+        """
 
     async def namespace_exists(self, name: str) -> bool: ...
 

@@ -183,11 +183,11 @@ async def poll_workflow_task(ctx: Ctx) -> JSONResponse:
         ctx.request,
         _call(
             ctx.engine.poll_workflow_task(
-            ctx.namespace,
-            worker_id=worker_id or "",
-            task_queue=task_queue or "",
-            build_id=build_id,
-            poll_request_id=poll_request_id,
+                ctx.namespace,
+                worker_id=worker_id or "",
+                task_queue=task_queue or "",
+                build_id=build_id,
+                poll_request_id=poll_request_id,
                 history_page_size=page_size,
                 timeout=timeout,
             ),
