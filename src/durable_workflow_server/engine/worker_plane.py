@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +45,47 @@ class WorkerPlane(EngineCore):
             return await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics)
 
     # ------------------------------------------------------------------ worker plane: workflow tasks
+    async def _cancel_safe(
+        self, claim: Callable[[], Awaitable[dict[str, Any] | None]], table: sa.Table, namespace: str
+    ) -> dict[str, Any] | None:
+        """Run ``claim``; if the poll is cancelled once the lease is committed, hand the task back.
+
+        A poller that disconnects (or an HTTP client that times out) mid-claim would otherwise
+        leave the task leased to a worker that never saw it until the lease expires.
+        """
+        inner = asyncio.ensure_future(claim())
+        try:
+            return await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                task = await inner
+                if task is not None:
+                    await asyncio.shield(self._release(table, task, namespace))
+            raise
+
+    async def _release(self, table: sa.Table, task: dict[str, Any], namespace: str) -> None:
+        async with self._tx() as tx:
+            await tx.conn.execute(
+                sa.update(table)
+                .where(
+                    table.c.task_id == task["task_id"],
+                    table.c.status == h.WORKFLOW_TASK_LEASED,
+                    table.c.lease_owner == task["lease_owner"],
+                )
+                .values(
+                    status=h.WORKFLOW_TASK_READY, lease_owner=None, lease_expires_at=None, updated_at=tx.now
+                )
+            )
+            if table is t.activity_tasks:
+                aa = t.activity_attempts
+                await tx.conn.execute(
+                    sa.update(aa)
+                    .where(aa.c.attempt_id == task["activity_attempt_id"], aa.c.status == "running")
+                    .values(status="expired", closed_at=tx.now)
+                )
+            kind = "activity" if table is t.activity_tasks else "workflow"
+            tx.wakes.add((kind, namespace, task["task_queue"]))
+
     def _page_size(self, requested: int | None) -> int:
         size = requested or self.settings.history_page_size_default
         return max(1, min(int(size), self.settings.history_page_size_max))
@@ -86,7 +130,7 @@ class WorkerPlane(EngineCore):
             if cached is not None:
                 return cached
 
-        async def probe() -> dict[str, Any] | None:
+        async def claim() -> dict[str, Any] | None:
             if not await self._has_due(t.workflow_tasks, namespace, task_queue, "workflow_type", types):
                 return None
             async with self._tx() as tx:
@@ -113,6 +157,9 @@ class WorkerPlane(EngineCore):
                         )
                     )
                 return await workflow_task_payload(tx, task, run, page_size)
+
+        async def probe() -> dict[str, Any] | None:
+            return await self._cancel_safe(claim, t.workflow_tasks, namespace)
 
         return await long_poll(
             self.waiters,
@@ -333,7 +380,7 @@ class WorkerPlane(EngineCore):
             worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
         types = list(worker["supported_activity_types"] or [])
 
-        async def probe() -> dict[str, Any] | None:
+        async def claim() -> dict[str, Any] | None:
             if not await self._has_due(t.activity_tasks, namespace, task_queue, "activity_type", types):
                 return None
             async with self._tx() as tx:
@@ -345,6 +392,9 @@ class WorkerPlane(EngineCore):
                     activity_types=types,
                     lease_seconds=self.settings.activity_task_lease_seconds,
                 )
+
+        async def probe() -> dict[str, Any] | None:
+            return await self._cancel_safe(claim, t.activity_tasks, namespace)
 
         return await long_poll(
             self.waiters,

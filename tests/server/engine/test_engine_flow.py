@@ -170,3 +170,30 @@ async def test_history_pages_for_a_leased_task(driver: Driver) -> None:
             history_page_size=None,
         )
     assert err.value.reason == "invalid_page_token"
+
+
+async def test_a_poll_cancelled_mid_claim_hands_the_task_back(driver: Driver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from durable_workflow_server.engine import worker_plane
+
+    await driver.start()
+    real_claim = worker_plane.claim_workflow_task
+    claimed = asyncio.Event()
+    proceed = asyncio.Event()
+
+    async def slow_claim(tx, **kwargs):  # type: ignore[no-untyped-def]
+        result = await real_claim(tx, **kwargs)
+        claimed.set()
+        await proceed.wait()  # the poller gives up while the claim is in flight
+        return result
+
+    monkeypatch.setattr(worker_plane, "claim_workflow_task", slow_claim)
+    poll = asyncio.create_task(driver.poll_wf(timeout=5.0))
+    await asyncio.wait_for(claimed.wait(), 5.0)
+    poll.cancel()
+    await asyncio.sleep(0)
+    proceed.set()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    monkeypatch.setattr(worker_plane, "claim_workflow_task", real_claim)
+    again = await driver.poll_wf()
+    assert again is not None and again["workflow_task_attempt"] == 2
