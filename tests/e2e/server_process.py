@@ -21,19 +21,26 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """One `dw server:start-dev` child process; start it, wait for /api/ready, kill it."""
+    """One `dw server:start-dev` (or `dw server:start --database`) child process."""
 
-    def __init__(self, port: int, db_file: Path | None, token: str = "dev-token") -> None:
+    def __init__(
+        self, port: int, db_file: Path | None, token: str = "dev-token", *, database_url: str | None = None
+    ) -> None:
         self.port = port
         self.db_file = db_file
+        self.database_url = database_url
         self.token = token
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"dw-server-{port}.log"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        args = [str(DW), "server:start-dev", "--port", str(self.port)]
-        args += ["--db-file", str(self.db_file)] if self.db_file else ["--in-memory"]
+        if self.database_url:  # the production command, e.g. on a shared PostgreSQL
+            args = [str(DW), "server:start", "--host", "127.0.0.1", "--port", str(self.port)]
+            args += ["--database", self.database_url]
+        else:
+            args = [str(DW), "server:start-dev", "--port", str(self.port)]
+            args += ["--db-file", str(self.db_file)] if self.db_file else ["--in-memory"]
         env = dict(os.environ, DW_AUTH_TOKEN=self.token)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)

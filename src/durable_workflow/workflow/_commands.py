@@ -12,6 +12,7 @@ attribute upserts) resolve at once.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -290,6 +291,91 @@ class UpsertSearchAttributes(Command):
         return {"type": self.wire_type, "attributes": dict(self.attributes)}
 
 
+def predicate_fingerprint(predicate: Callable[[], Any]) -> str:
+    """A stable identity of a wait predicate: its qualified name and the names it reads.
+
+    Deliberately not the bytecode (which changes between Python versions) nor the source text
+    (which changes with formatting): a worker upgrade must not make old runs non-deterministic.
+    """
+    code = getattr(predicate, "__code__", None)
+    names = ",".join(code.co_names) if code is not None else ""
+    qualname = getattr(predicate, "__qualname__", type(predicate).__qualname__)
+    digest = hashlib.sha256(f"{qualname}|{names}".encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+@dataclass
+class WaitCondition(Command):
+    """Suspend until ``predicate()`` is true (``ctx.wait_condition``); resolves to ``True``,
+    or ``False`` when ``timeout_seconds`` elapsed first.
+
+    A wait whose predicate already holds when the code reaches it records nothing. A wait that
+    blocks is a step (``open_condition_wait`` → ``ConditionWaitOpened``); ``condition_key``
+    identifies it across code changes, the predicate fingerprint only when no key is given.
+    """
+
+    predicate: Callable[[], Any] | None = field(default=None, compare=False, repr=False)
+    condition_key: str | None = None
+    fingerprint: str = ""
+    timeout_seconds: int | None = None
+
+    step_kind: ClassVar[str | None] = "condition_wait"
+    blocking: ClassVar[bool] = True
+    wire_type: ClassVar[str] = wire.OPEN_CONDITION_WAIT
+
+    def step_name(self) -> str | None:
+        return self.condition_key
+
+    def describe(self) -> str:
+        what = f"{self.wire_type} {self.condition_key!r}" if self.condition_key else self.wire_type
+        return f"{what} (timeout {self.timeout_seconds}s)" if self.timeout_seconds is not None else what
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.wire_type}
+        if self.condition_key:
+            out["condition_key"] = self.condition_key
+        out["condition_definition_fingerprint"] = self.fingerprint
+        if self.timeout_seconds is not None:
+            out["timeout_seconds"] = self.timeout_seconds
+        return out
+
+
+# --------------------------------------------------------------------------- update answers
+
+
+@dataclass
+class CompleteUpdate(Command):
+    """Answer an accepted update with the handler's result."""
+
+    update_id: str
+    result: Any = None
+
+    wire_type: ClassVar[str] = wire.COMPLETE_UPDATE
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": self.wire_type, "update_id": self.update_id, "result": codec.envelope(self.result)}
+
+
+@dataclass
+class FailUpdate(Command):
+    """Answer an accepted update with a failure (validator refused it, or the handler raised)."""
+
+    update_id: str
+    message: str
+    exception_type: str | None = None
+    non_retryable: bool = True
+
+    wire_type: ClassVar[str] = wire.FAIL_UPDATE
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.wire_type, "update_id": self.update_id, "message": self.message}
+        if self.exception_type:
+            out["exception_type"] = self.exception_type
+            out["exception_class"] = self.exception_type
+        out["non_retryable"] = self.non_retryable
+        return out
+
+
 # --------------------------------------------------------------------------- terminal commands
 
 
@@ -386,8 +472,10 @@ __all__ = [
     "ActivityRetryPolicy",
     "ChildWorkflowRetryPolicy",
     "Command",
+    "CompleteUpdate",
     "CompleteWorkflow",
     "ContinueAsNew",
+    "FailUpdate",
     "FailWorkflow",
     "RecordSideEffect",
     "RecordVersionMarker",
@@ -395,5 +483,7 @@ __all__ = [
     "StartChildWorkflow",
     "StartTimer",
     "UpsertSearchAttributes",
+    "WaitCondition",
     "commands_to_wire",
+    "predicate_fingerprint",
 ]
