@@ -1,30 +1,81 @@
-"""Start `dw server:start-dev --in-memory` on a free port for a benchmark run."""
+"""Start a server on a free port for a benchmark run (or use one that is already running).
+
+* default: ``dw server:start-dev --in-memory``;
+* ``--database URL``: ``dw server:start --database URL`` (a SQLite file or PostgreSQL);
+* ``--url URL``: an already running server (e.g. one started under ``py-spy record``).
+
+Every run uses fresh workflow ids and a fresh task queue, so a reused database (PostgreSQL, a
+SQLite file) never mixes old work into the figures.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 
-TOKEN = "bench-token"
+TOKEN = os.environ.get("DW_AUTH_TOKEN", "bench-token")
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """``--database`` / ``--url``: where the benchmark's server keeps its data."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--database",
+        metavar="URL",
+        help="run `dw server:start --database URL` instead of the in-memory dev server",
+    )
+    where.add_argument("--url", help="use an already running server at this URL (token: $DW_AUTH_TOKEN)")
+
+
+def describe(args: argparse.Namespace) -> str:
+    """A short label of the database the figures were taken on."""
+    if args.url:
+        return f"server at {args.url}"
+    if args.database:
+        return args.database.split("://", 1)[0] + " " + _redact(args.database)
+    return "sqlite in-memory (dw server:start-dev --in-memory)"
+
+
+def _redact(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    return f"{scheme}://{userinfo}{at}{host}"
+
+
+def run_tag() -> str:
+    """A short unique tag for this run's workflow ids and task queue."""
+    return uuid.uuid4().hex[:8]
 
 
 @contextlib.asynccontextmanager
-async def embedded_server() -> AsyncIterator[str]:
-    """Yield the base URL of a fresh embedded server; stop it afterwards."""
+async def embedded_server(args: argparse.Namespace | None = None) -> AsyncIterator[str]:
+    """Yield the base URL of a fresh server (or the given one); stop it afterwards."""
+    if args is not None and args.url:
+        yield args.url.rstrip("/")
+        return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     dw = Path(sys.executable).with_name("dw")
+    if args is not None and args.database:
+        command = [str(dw), "server:start", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--database", args.database]
+    else:
+        command = [str(dw), "server:start-dev", "--port", str(port), "--in-memory"]
     child = subprocess.Popen(
-        [str(dw), "server:start-dev", "--port", str(port), "--in-memory"],
+        command,
         env=dict(os.environ, DW_AUTH_TOKEN=TOKEN),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -11,12 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from e2e_env import TOKEN
 
 from dbmatrix import DATABASES, fresh_postgres_url
 from durable_workflow import Client
 from durable_workflow_server import Settings, create_app
-
-TOKEN = "e2e-token"
 
 
 def e2e_settings(database_url: str, **overrides: Any) -> Settings:

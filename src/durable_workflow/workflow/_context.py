@@ -25,8 +25,10 @@ from ._commands import (
     StartChildWorkflow,
     StartTimer,
     UpsertSearchAttributes,
+    WaitCondition,
     _arguments,
     _ceil_seconds,
+    predicate_fingerprint,
 )
 from ._commands import _optional_timeout as _timeout
 
@@ -216,3 +218,30 @@ class WorkflowContext:
     ) -> ContinueAsNew:
         """Build a :class:`ContinueAsNew`; ``return`` it from ``run``."""
         return ContinueAsNew(*args, workflow_type=workflow_type, task_queue=task_queue)
+
+    def wait_condition(
+        self, predicate: Callable[[], Any], *, key: str | None = None, timeout: float | None = None
+    ) -> WaitCondition:
+        """Wait until ``predicate()`` is true; ``yield`` it to get ``True`` (or ``False`` on timeout).
+
+        The predicate reads workflow state that signal and update handlers change. It is
+        evaluated when the code reaches the wait and again whenever a signal or update arrives.
+
+        Args:
+            predicate: A zero-argument callable over workflow state; it must not have effects.
+            key: A stable name for this wait. Give one: history matches the wait by it, so the
+                predicate can be refactored freely. Without a key the predicate's identity is
+                used instead.
+            timeout: Seconds (rounded up) after which the wait gives up and yields ``False``.
+        """
+        if not callable(predicate):
+            raise TypeError("wait_condition takes a zero-argument callable")
+        if key is not None and (not isinstance(key, str) or not key):
+            raise TypeError("key must be a non-empty string")
+        timeout_seconds = None if timeout is None else _ceil_seconds(timeout, "timeout")
+        return WaitCondition(
+            predicate=predicate,
+            condition_key=key,
+            fingerprint=predicate_fingerprint(predicate),
+            timeout_seconds=timeout_seconds,
+        )

@@ -29,6 +29,7 @@ SCHEDULING_KINDS: dict[str, str] = {
     E.SIDE_EFFECT_RECORDED: "side_effect",
     E.VERSION_MARKER_RECORDED: "version_marker",
     E.SEARCH_ATTRIBUTES_UPSERTED: "search_attributes",
+    E.CONDITION_WAIT_OPENED: "condition_wait",
 }
 # Steps whose scheduling event is also their resolution.
 SELF_RESOLVING = frozenset({E.SIDE_EFFECT_RECORDED, E.VERSION_MARKER_RECORDED, E.SEARCH_ATTRIBUTES_UPSERTED})
@@ -42,6 +43,8 @@ RESOLUTION_KINDS: dict[str, str] = {
     E.CHILD_RUN_FAILED: "child_workflow",
     E.CHILD_RUN_CANCELLED: "child_workflow",
     E.CHILD_RUN_TERMINATED: "child_workflow",
+    E.CONDITION_WAIT_SATISFIED: "condition_wait",
+    E.CONDITION_WAIT_TIMED_OUT: "condition_wait",
 }
 # Timers the server schedules for its own waits; they are not steps of the workflow code.
 INTERNAL_TIMER_KINDS = frozenset({"condition_timeout", "signal_timeout"})
@@ -118,7 +121,13 @@ def decode_value(raw: Any, payload: Mapping[str, Any], default_codec: str | None
     try:
         return codec.decode_payload(raw, codec_name)
     except codec.PayloadCodecError as exc:
-        raise PayloadError(f"cannot decode history payload: {exc}", reason=exc.reason) from exc
+        hint = ""
+        if codec_name is None:
+            hint = (
+                " (the history names no codec, so values are read as JSON text;"
+                " pass payload_codec='avro' if it holds Avro blobs)"
+            )
+        raise PayloadError(f"cannot decode history payload: {exc}{hint}", reason=exc.reason) from exc
 
 
 def is_internal_timer(payload: Mapping[str, Any]) -> bool:
@@ -138,6 +147,8 @@ def step_name_of(kind: str, payload: Mapping[str, Any]) -> str | None:
         name = payload.get("child_workflow_type") or payload.get("workflow_type")
     elif kind == "version_marker":
         name = payload.get("change_id")
+    elif kind == "condition_wait":
+        name = payload.get("condition_key")
     else:
         return None
     return str(name) if name is not None else None
@@ -164,27 +175,45 @@ class RecordedStep:
         parts = [self.event_type]
         if self.name:
             parts.append(repr(self.name))
+        if self.kind == "timer" and self.payload.get("delay_seconds") is not None:
+            parts.append(f"({self.payload['delay_seconds']}s)")
         if self.sequence is not None:
             parts.append(f"(sequence {self.sequence})")
         return " ".join(parts)
+
+
+def _condition_timer(payload: Mapping[str, Any], waits: Mapping[int, RecordedStep]) -> bool:
+    """A timer the server scheduled for a condition wait's timeout (tagged, or sharing its sequence)."""
+    if payload.get("timer_kind") == "condition_timeout" or payload.get("condition_wait_id"):
+        return True
+    seq = workflow_sequence(payload)
+    return seq is not None and seq in waits
 
 
 def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
     """The steps recorded in ``events``, in the order the workflow code scheduled them.
 
     Scheduling events define steps in history order. A resolution event is attached to the
-    step with the same workflow sequence, so out-of-order completions of a fan-out land on the
-    right step. A resolution without a usable sequence (old or hand-written histories) takes
-    the earliest unresolved step that has no sequence of its own, else it records a new,
-    already-resolved step: that is the positional matching those histories were written for.
+    step with the same identity (workflow sequence, or condition-wait id), so out-of-order
+    completions of a fan-out land on the right step. A resolution without a usable identity
+    (old or hand-written histories) takes the earliest unresolved step of its kind that has no
+    sequence of its own, else it records a new, already-resolved step: that is the positional
+    matching those histories were written for.
+
+    Timers the server schedules for a condition wait's timeout are not steps; their firing
+    resolves the wait as timed out.
     """
     steps: list[RecordedStep] = []
     by_sequence: dict[int, RecordedStep] = {}
+    waits_by_sequence: dict[int, RecordedStep] = {}
+    waits_by_id: dict[str, RecordedStep] = {}
     for index, event in enumerate(events):
         etype = event_type(event)
         payload = event_payload(event)
         if etype in SCHEDULING_KINDS:
-            if etype == E.TIMER_SCHEDULED and is_internal_timer(payload):
+            if etype == E.TIMER_SCHEDULED and (
+                is_internal_timer(payload) or _condition_timer(payload, waits_by_sequence)
+            ):
                 continue
             kind = SCHEDULING_KINDS[etype]
             seq = workflow_sequence(payload)
@@ -196,26 +225,53 @@ def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
             steps.append(step)
             if seq is not None:
                 by_sequence[seq] = step
-        elif etype in RESOLUTION_KINDS:
-            if etype == E.TIMER_FIRED and is_internal_timer(payload):
-                continue
-            kind = RESOLUTION_KINDS[etype]
-            seq = workflow_sequence(payload)
-            target = by_sequence.get(seq) if seq is not None else None
+            if kind == "condition_wait":
+                if seq is not None:
+                    waits_by_sequence[seq] = step
+                if payload.get("condition_wait_id"):
+                    waits_by_id[str(payload["condition_wait_id"])] = step
+        elif etype in RESOLUTION_KINDS or etype == E.TIMER_FIRED:
+            if etype == E.TIMER_FIRED:
+                if payload.get("timer_kind") == "signal_timeout" or payload.get("signal_wait_id"):
+                    continue
+                kind = "condition_wait" if _condition_timer(payload, waits_by_sequence) else "timer"
+            else:
+                kind = RESOLUTION_KINDS[etype]
+            target = _resolution_target(kind, payload, steps, by_sequence, waits_by_id)
             if target is None:
-                target = next(
-                    (s for s in steps if s.resolution is None and s.sequence is None and s.kind == kind), None
-                )
-            if target is None:
+                seq = workflow_sequence(payload)
                 target = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload)
                 steps.append(target)
                 if seq is not None:
-                    by_sequence[seq] = target
+                    by_sequence.setdefault(seq, target)
             if target.resolution is None:  # a late duplicate never overrides the first outcome
                 target.resolution, target.resolution_index = event, index
                 if target.name is None:
                     target.name = step_name_of(kind, payload)
     return steps
+
+
+def _resolution_target(
+    kind: str,
+    payload: Mapping[str, Any],
+    steps: list[RecordedStep],
+    by_sequence: Mapping[int, RecordedStep],
+    waits_by_id: Mapping[str, RecordedStep],
+) -> RecordedStep | None:
+    if kind == "condition_wait" and payload.get("condition_wait_id"):
+        found = waits_by_id.get(str(payload["condition_wait_id"]))
+        if found is not None:
+            return found
+    seq = workflow_sequence(payload)
+    found = by_sequence.get(seq) if seq is not None else None
+    if found is not None and found.kind == kind:
+        return found
+    candidates = [s for s in steps if s.resolution is None and s.sequence is None and s.kind == kind]
+    if not candidates:
+        return None
+    # A satisfied/timed-out wait answers the latest open one (re-opened waits leave earlier
+    # opens unresolved); every other kind resolves in scheduling order.
+    return candidates[-1] if kind == "condition_wait" else candidates[0]
 
 
 def start_time(events: Iterable[Mapping[str, Any]]) -> datetime | None:
@@ -236,4 +292,12 @@ def start_input(events: Iterable[Mapping[str, Any]], default_codec: str | None) 
                 if payload.get(key) is not None:
                     return decode_value(payload[key], payload, default_codec)
             return None
+    return None
+
+
+def started_payload(events: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The payload of the first ``WorkflowStarted`` event, if history has one."""
+    for event in events:
+        if event_type(event) == E.WORKFLOW_STARTED:
+            return event_payload(event)
     return None

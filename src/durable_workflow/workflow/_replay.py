@@ -1,20 +1,24 @@
 """The replay engine: history + workflow code → the commands the code wants next.
 
 A pure function over data (no I/O, no asyncio, no clock reads while history holds a time), so
-the worker, the test harness and the replayer all drive the same code.
+the worker, the test harness (:mod:`durable_workflow.testing`) and the replayer all drive the
+same code.
 
 How a replay goes:
 
 1. :func:`recorded_steps` turns history into the ordered list of steps the code scheduled
-   before, each paired with its resolution **by workflow sequence** (position only for
-   histories that carry no sequences).
+   before, each paired with its resolution **by identity** (workflow sequence, condition-wait
+   id; position only for histories that carry none).
 2. The workflow generator runs. The k-th step it yields must be the k-th recorded step (same
-   kind, same activity/child type, same change id); otherwise the replay stops with a
-   :class:`NonDeterministicReplayError` that says what history holds, what the code yields
-   now, and where in the code.
+   kind, same activity/child type, same change id, same condition key); otherwise the replay
+   stops with a :class:`NonDeterministicReplayError` that says what history holds, what the
+   code yields now, and on which line.
 3. A yield whose steps are all resolved gets the recorded values (failures are thrown into the
    code); a yield with an unresolved step blocks, and the replay ends there. Steps history has
    not seen yet become the output commands.
+4. Signals and applied updates (*receivers*) run their handlers in history order, each at the
+   first point where the code observes something history recorded after it, so every replay
+   applies them at the same place.
 """
 
 from __future__ import annotations
@@ -44,9 +48,11 @@ from ._commands import (
     FailWorkflow,
     RecordSideEffect,
     RecordVersionMarker,
+    WaitCondition,
 )
 from ._context import WorkflowContext
 from ._definition import WorkflowDefinition, get_definition
+from ._diagnostics import UNKNOWN_SITE, YieldSite, blocked_early, step_mismatch, unconsumed, yield_site
 from ._history_compat import (
     RecordedStep,
     decode_value,
@@ -56,6 +62,7 @@ from ._history_compat import (
     recorded_steps,
     start_time,
 )
+from ._receivers import Receiver, answer_update, apply_receiver, as_args, collect_receivers
 
 _NEVER = math.inf
 
