@@ -76,10 +76,17 @@ class ReplayOutcome:
             command). Never empty for a workflow that is blocked or finished.
         workflow_instance: The workflow object after replay (``None`` for function
             workflows); query handlers read their state from it.
+        resent: ``True`` when the code is blocked on steps history already holds and
+            ``commands`` re-send that yield (a completion must carry at least one command; the
+            server maps them onto the open steps, so nothing runs twice).
+        sites: For each command, the workflow code line that yielded it (``None`` for the
+            terminal command).
     """
 
     commands: list[Command] = field(default_factory=list)
     workflow_instance: Any = None
+    resent: bool = False
+    sites: list[YieldSite | None] = field(default_factory=list)
 
     @property
     def terminal(self) -> Command | None:
@@ -87,31 +94,6 @@ class ReplayOutcome:
         if self.commands and isinstance(self.commands[-1], (CompleteWorkflow, FailWorkflow, ContinueAsNew)):
             return self.commands[-1]
         return None
-
-
-@dataclass
-class _Signal:
-    index: int
-    name: str
-    args: list[Any]
-
-
-def _as_args(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def _yield_location(gen: Any) -> str:
-    """``file:line`` of the innermost ``yield`` the generator is suspended at."""
-    while inspect.isgenerator(getattr(gen, "gi_yieldfrom", None)):
-        gen = gen.gi_yieldfrom
-    frame = getattr(gen, "gi_frame", None)
-    if frame is None:
-        return "<unknown location>"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 def _close(gen: Any) -> None:
@@ -128,6 +110,10 @@ def _failure_message(payload: Mapping[str, Any], default: str) -> str:
     return str(payload.get("message") or exc_message or payload.get("closed_reason") or default)
 
 
+class _Blocked(Exception):
+    """Internal: the current yield cannot be answered from history."""
+
+
 class _Engine:
     def __init__(
         self,
@@ -141,69 +127,42 @@ class _Engine:
         self.ctx = ctx
         self.codec = payload_codec
         self.steps = recorded_steps(events)
-        self.signals = self._collect_signals()
+        self.receivers: list[Receiver] = collect_receivers(events, payload_codec)
         self.cursor = 0
         self.new_commands: list[Command] = []
+        self.new_sites: list[YieldSite | None] = []
         self.blocking_group: list[Command] = []  # the step commands of the latest yield
+        self.site: YieldSite = UNKNOWN_SITE
         self.instance = definition.new_instance()
 
-    # -- history helpers --------------------------------------------------------------------
+    # -- receivers --------------------------------------------------------------------------
 
-    def _collect_signals(self) -> list[_Signal]:
-        signals: list[_Signal] = []
-        for index, event in enumerate(self.events):
-            if event_type(event) != E.SIGNAL_RECEIVED:
-                continue
-            payload = event_payload(event)
-            name = payload.get("signal_name")
-            if not name:
-                continue
-            keys = ("value", "input", "arguments")
-            raw = next((payload[k] for k in keys if payload.get(k) is not None), None)
-            signals.append(_Signal(index, str(name), _as_args(decode_value(raw, payload, self.codec))))
-        return signals
+    def _apply_receivers(self, before: float) -> None:
+        """Run handlers of signals/updates recorded before history position ``before``.
 
-    def _apply_signals(self, before: float) -> None:
-        """Run handlers of signals recorded before history position ``before``.
-
-        A signal is applied at the yield the code was waiting on when the signal arrived: the
-        first yield whose result history recorded after the signal. That point depends only on
-        history, so every replay applies each signal at the same place.
+        A receiver is applied at the first point where the code observes something history
+        recorded after it (a resolution, or the next recorded step). That point depends only on
+        history, so every replay applies each receiver at the same place.
         """
-        while self.signals and self.signals[0].index < before:
-            sig = self.signals.pop(0)
-            attr = self.definition.signals.get(sig.name)
-            if attr is None or self.instance is None:
-                continue  # unknown signals are ignored, as the reference SDK does
-            getattr(self.instance, attr)(*sig.args)
+        while self.receivers and self.receivers[0].index < before:
+            apply_receiver(self.definition, self.instance, self.receivers.pop(0))
 
     def _set_replaying(self) -> None:
         self.ctx._replaying = self.cursor < len(self.steps)
 
     # -- determinism ------------------------------------------------------------------------
 
-    def _check(self, cmd: Command, recorded: RecordedStep, k: int, location: str) -> None:
+    def _check(self, cmd: Command, recorded: RecordedStep, k: int) -> None:
         name = cmd.step_name()
         same_name = name is None or recorded.name is None or name == recorded.name
         if cmd.step_kind == recorded.kind and same_name:
-            return
-        raise NonDeterministicReplayError(
-            f"workflow {self.definition.name!r} (run {self.ctx.run_id or '?'}) is not deterministic "
-            f"at step #{k + 1}: history recorded {recorded.describe()}, but the code now yields "
-            f"{cmd.describe()} at {location}. Workflow code must yield the same steps in the same "
-            f"order on every replay; guard changed code with ctx.get_version(...) or deploy it "
-            f"under a new workflow type."
-        )
-
-    def _unconsumed_error(self, where: str) -> NonDeterministicReplayError:
-        remaining = self.steps[self.cursor :]
-        listed = ", ".join(step.describe() for step in remaining[:5])
-        more = f" and {len(remaining) - 5} more" if len(remaining) > 5 else ""
-        return NonDeterministicReplayError(
-            f"workflow {self.definition.name!r} (run {self.ctx.run_id or '?'}) {where} after "
-            f"{self.cursor} step(s), but history recorded {len(remaining)} more: {listed}{more}. "
-            f"The workflow code no longer schedules steps it scheduled when this history was written."
-        )
+            if not isinstance(cmd, WaitCondition) or cmd.condition_key or recorded.name:
+                return
+            # Waits without a key are matched by their predicate's identity.
+            fingerprint = recorded.payload.get("condition_definition_fingerprint")
+            if not fingerprint or fingerprint == cmd.fingerprint:
+                return
+        raise step_mismatch(self.definition.name, self.ctx.run_id, k + 1, recorded, cmd, self.site)
 
     # -- resolution -------------------------------------------------------------------------
 
@@ -212,29 +171,20 @@ class _Engine:
         assert event is not None
         etype = event_type(event)
         payload = event_payload(event)
-        if etype == E.ACTIVITY_COMPLETED:
+        if etype in (E.ACTIVITY_COMPLETED, E.CHILD_RUN_COMPLETED):
             raw = payload.get("result") if payload.get("result") is not None else payload.get("output")
             return decode_value(raw, payload, self.codec), None
         if etype in (E.ACTIVITY_FAILED, E.ACTIVITY_TIMED_OUT, E.ACTIVITY_CANCELLED):
             default = {E.ACTIVITY_TIMED_OUT: "activity timed out", E.ACTIVITY_CANCELLED: "activity cancelled"}
-            category = payload.get("failure_category") or (
-                "timeout"
-                if etype == E.ACTIVITY_TIMED_OUT
-                else "cancelled"
-                if etype == E.ACTIVITY_CANCELLED
-                else None
-            )
+            implied = {E.ACTIVITY_TIMED_OUT: "timeout", E.ACTIVITY_CANCELLED: "cancelled"}
             return None, ActivityFailed(
                 _failure_message(payload, default.get(etype, "activity failed")),
                 activity_type=step.name,
                 exception_type=payload.get("exception_type"),
                 exception_class=payload.get("exception_class"),
-                failure_category=category,
+                failure_category=payload.get("failure_category") or implied.get(etype),
                 non_retryable=bool(payload.get("non_retryable")),
             )
-        if etype == E.CHILD_RUN_COMPLETED:
-            raw = payload.get("result") if payload.get("result") is not None else payload.get("output")
-            return decode_value(raw, payload, self.codec), None
         if etype in (E.CHILD_RUN_FAILED, E.CHILD_RUN_CANCELLED, E.CHILD_RUN_TERMINATED):
             cls: type[ChildWorkflowFailed] = {
                 E.CHILD_RUN_FAILED: ChildWorkflowFailed,
@@ -256,6 +206,10 @@ class _Engine:
         if etype == E.VERSION_MARKER_RECORDED:
             version = payload.get("version", 0)
             return int(version) if version is not None else 0, None
+        if etype == E.CONDITION_WAIT_SATISFIED:
+            return True, None
+        if etype in (E.CONDITION_WAIT_TIMED_OUT, E.TIMER_FIRED) and step.kind == "condition_wait":
+            return False, None
         return None, None  # TimerFired, SearchAttributesUpserted
 
     def _run_new(self, cmd: Command) -> tuple[Any, BaseException | None]:
@@ -274,13 +228,13 @@ class _Engine:
         except PayloadCodecError as exc:
             return None, PayloadError(f"{cmd.describe()}: {exc}", reason=exc.reason)
         self.new_commands.append(cmd)
+        self.new_sites.append(self.site)
         return value, None
 
-    # -- driving the code -------------------------------------------------------------------
+    # -- one yield --------------------------------------------------------------------------
 
-    def _process(self, group: list[Command], gen: Any) -> tuple[bool, list[Any], BaseException | None]:
+    def _process(self, group: list[Command]) -> tuple[bool, list[Any], BaseException | None]:
         """Match one yield to history. Returns ``(blocked, values, exception_to_throw)``."""
-        location = _yield_location(gen)
         values: list[Any] = []
         error: BaseException | None = None
         blocked = False
@@ -307,7 +261,7 @@ class _Engine:
                     latest = _NEVER
             else:
                 self.blocking_group.append(cmd)
-                self._check(cmd, recorded, k, location)
+                self._check(cmd, recorded, k)
                 if recorded.resolution is None:
                     blocked = True
                     values.append(None)
@@ -324,15 +278,69 @@ class _Engine:
         self._set_replaying()
         if blocked:
             return True, values, None
-        self._apply_signals(before=latest)
+        self._apply_receivers(before=latest)
         self.ctx._advance_clock(clock)
         return False, values, error
+
+    def _next_boundary(self) -> float:
+        """History position of the next recorded step: receivers before it were seen by now."""
+        return float(self.steps[self.cursor].index) if self.cursor < len(self.steps) else _NEVER
+
+    def _holds(self, cmd: WaitCondition) -> bool:
+        assert cmd.predicate is not None
+        return bool(cmd.predicate())
+
+    def _process_wait(self, cmd: WaitCondition) -> tuple[bool, Any]:
+        """Answer ``yield ctx.wait_condition(...)``. Returns ``(blocked, value)``.
+
+        Predicate exceptions propagate to the caller, which throws them into the code.
+        """
+        self.blocking_group = [cmd]
+        while True:
+            k = self.cursor
+            recorded = self.steps[k] if k < len(self.steps) else None
+            if recorded is None or recorded.kind != "condition_wait":
+                # History never opened this wait: the predicate held when the code got here, or
+                # this is the first time the code gets here.
+                self._apply_receivers(before=self._next_boundary())
+                if self._holds(cmd):
+                    return False, True
+                if recorded is not None:
+                    raise blocked_early(self.definition.name, self.ctx.run_id, k + 1, recorded, [cmd], self.site)
+                self.cursor += 1
+                _, exc = self._run_new(cmd)
+                if exc is not None:
+                    raise exc
+                self._set_replaying()
+                return True, None
+            self._check(cmd, recorded, k)
+            self.cursor += 1
+            self._set_replaying()
+            if recorded.resolution is not None:
+                self._apply_receivers(before=float(recorded.resolution_index or 0))
+                self.ctx._advance_clock(event_time(recorded.resolution))
+                value, _ = self._resolved_value(cmd, recorded)
+                return False, value
+            # Open and unresolved: what arrived since decides.
+            self._apply_receivers(before=self._next_boundary())
+            if self._holds(cmd):
+                return False, True
+            following = self.steps[self.cursor] if self.cursor < len(self.steps) else None
+            if following is None:
+                return True, None
+            if following.kind != "condition_wait":
+                raise blocked_early(
+                    self.definition.name, self.ctx.run_id, self.cursor + 1, following, [cmd], self.site
+                )
+            # A re-opened wait (the reference SDK re-sends the wait on every wake-up): loop.
+
+    # -- driving the code -------------------------------------------------------------------
 
     def run(self, start_input: Any) -> ReplayOutcome:
         self._set_replaying()
         entry = self.definition.entry_point(self.instance)
         try:
-            produced = entry(self.ctx, *_as_args(start_input))
+            produced = entry(self.ctx, *as_args(start_input))
         except NonDeterministicReplayError:
             raise
         except Exception as exc:
@@ -355,6 +363,7 @@ class _Engine:
             send, throw = None, None
             if isinstance(yielded, ContinueAsNew):
                 return self._finish(yielded)
+            self.site = yield_site(gen)
             is_list = isinstance(yielded, (list, tuple))
             group: list[Any] = list(yielded) if is_list else [yielded]
             bad = next((c for c in group if not isinstance(c, Command) or c.step_kind is None), _NEVER)
@@ -363,12 +372,25 @@ class _Engine:
                     f"workflow code yielded {bad!r}: yield a command from ctx (or a non-empty list of them)"
                 )
                 continue
+            if is_list and any(isinstance(c, WaitCondition) for c in group):
+                throw = TypeError("yield ctx.wait_condition(...) on its own, not inside a list")
+                continue
             try:
-                blocked, values, error = self._process(group, gen)
+                if isinstance(group[0], WaitCondition):
+                    error = None
+                    try:
+                        blocked, value = self._process_wait(group[0])
+                    except (NonDeterministicReplayError, PayloadError):
+                        raise
+                    except Exception as exc:  # the predicate raised: the code sees it at the yield
+                        blocked, value, error = False, None, exc
+                    values = [value]
+                else:
+                    blocked, values, error = self._process(group)
             except (NonDeterministicReplayError, PayloadError):
                 _close(gen)
                 raise
-            except Exception as exc:  # a signal handler raised: the workflow fails
+            except Exception as exc:  # a signal/update handler raised: the workflow fails
                 _close(gen)
                 return self._fail(exc)
             if blocked:
@@ -380,8 +402,19 @@ class _Engine:
 
     def _blocked(self, gen: Any) -> ReplayOutcome:
         _close(gen)
+        if self.cursor < len(self.steps):
+            raise blocked_early(
+                self.definition.name,
+                self.ctx.run_id,
+                self.cursor + 1,
+                self.steps[self.cursor],
+                self.blocking_group,
+                self.site,
+            )
         try:
-            self._apply_signals(before=_NEVER)
+            self._apply_receivers(before=_NEVER)
+        except NonDeterministicReplayError:
+            raise
         except Exception as exc:
             return self._fail(exc)
         if not self.new_commands:
@@ -389,24 +422,59 @@ class _Engine:
             # must carry at least one command, so re-send that yield exactly as the code yielded
             # it; the server maps a command for an already-open step onto that step (one
             # execution per step, DECISIONS "Replay"), so nothing runs twice.
-            self.new_commands = list(self.blocking_group)
-        return ReplayOutcome(list(self.new_commands), self.instance)
+            group = list(self.blocking_group)
+            return ReplayOutcome(group, self.instance, resent=True, sites=[self.site] * len(group))
+        return ReplayOutcome(list(self.new_commands), self.instance, sites=list(self.new_sites))
 
     def _finish(self, result: Any) -> ReplayOutcome:
         if self.cursor < len(self.steps):
-            raise self._unconsumed_error("finished")
-        self._apply_signals(before=_NEVER)
+            raise unconsumed(
+                self.definition.name, self.ctx.run_id, self.cursor, self.steps[self.cursor :], self.site
+            )
+        try:
+            self._apply_receivers(before=_NEVER)
+        except NonDeterministicReplayError:
+            raise
+        except Exception as exc:
+            return self._fail(exc)
         terminal: Command = result if isinstance(result, ContinueAsNew) else CompleteWorkflow(result)
         try:
             terminal.to_wire()
         except PayloadCodecError as exc:
             terminal = FailWorkflow(f"workflow result cannot be encoded: {exc}", "PayloadError")
-        return ReplayOutcome([*self.new_commands, terminal], self.instance)
+        return self._outcome(terminal)
 
     def _fail(self, exc: BaseException) -> ReplayOutcome:
         message = str(exc) or type(exc).__name__
-        terminal = FailWorkflow(message, type(exc).__name__, non_retryable=isinstance(exc, NonRetryableError))
-        return ReplayOutcome([*self.new_commands, terminal], self.instance)
+        return self._outcome(
+            FailWorkflow(message, type(exc).__name__, non_retryable=isinstance(exc, NonRetryableError))
+        )
+
+    def _outcome(self, terminal: Command) -> ReplayOutcome:
+        return ReplayOutcome(
+            [*self.new_commands, terminal], self.instance, sites=[*self.new_sites, None]
+        )
+
+
+def _engine(
+    workflow: Any,
+    history_events: Iterable[Mapping[str, Any]],
+    *,
+    run_id: str,
+    workflow_id: str,
+    task_queue: str | None,
+    payload_codec: str | None,
+) -> _Engine:
+    definition = get_definition(workflow)
+    events = list(history_events)
+    ctx = WorkflowContext(
+        workflow_type=definition.name,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        task_queue=task_queue,
+        start_time=start_time(events),
+    )
+    return _Engine(definition, events, ctx, payload_codec)
 
 
 def replay(
@@ -418,6 +486,7 @@ def replay(
     workflow_id: str = "",
     task_queue: str | None = None,
     payload_codec: str | None = "avro",
+    update_id: str | None = None,
 ) -> ReplayOutcome:
     """Replay ``history_events`` through ``workflow`` and return the commands it emits next.
 
@@ -432,18 +501,66 @@ def replay(
         task_queue: Exposed as ``ctx.task_queue``.
         payload_codec: The run's codec, used for history values whose event names none;
             ``None`` reads untagged values as JSON text (old histories).
+        update_id: Answer this accepted update instead of advancing the workflow: the
+            outcome's only command is ``CompleteUpdate`` or ``FailUpdate``.
 
     Raises:
         NonDeterministicReplayError: The code no longer matches the recorded steps.
         PayloadError: A recorded value cannot be decoded.
     """
-    definition = get_definition(workflow)
-    events = list(history_events)
-    ctx = WorkflowContext(
-        workflow_type=definition.name,
-        workflow_id=workflow_id,
+    engine = _engine(
+        workflow,
+        history_events,
         run_id=run_id,
+        workflow_id=workflow_id,
         task_queue=task_queue,
-        start_time=start_time(events),
+        payload_codec=payload_codec,
     )
-    return _Engine(definition, events, ctx, payload_codec).run(start_input)
+    outcome = engine.run(start_input)
+    if update_id is None:
+        return outcome
+    # The update is applied to the state the replay rebuilt; the workflow itself advances in
+    # the next task, as the reference worker does (one update command per update task).
+    answer = answer_update(engine.definition, engine.instance, engine.events, update_id, payload_codec)
+    return ReplayOutcome([answer], engine.instance, sites=[None])
+
+
+class UnknownQuery(LookupError):
+    """The workflow has no ``@workflow.query`` handler of that name."""
+
+
+def query_workflow(
+    workflow: Any,
+    history_events: Iterable[Mapping[str, Any]],
+    start_input: Any,
+    query_name: str,
+    query_args: Sequence[Any] = (),
+    *,
+    run_id: str = "",
+    workflow_id: str = "",
+    payload_codec: str | None = "avro",
+) -> Any:
+    """Replay the history, then answer query ``query_name`` from the rebuilt workflow state.
+
+    Queries never change history: the commands of the replay are discarded.
+
+    Raises:
+        UnknownQuery: No ``@workflow.query`` handler has that name.
+        NonDeterministicReplayError: The history no longer replays.
+    """
+    definition = get_definition(workflow)
+    attr = definition.queries.get(query_name)
+    if attr is None:
+        raise UnknownQuery(
+            f"workflow {definition.name!r} has no query handler {query_name!r} "
+            f"(known: {sorted(definition.queries)})"
+        )
+    outcome = replay(
+        definition,
+        history_events,
+        start_input,
+        run_id=run_id,
+        workflow_id=workflow_id,
+        payload_codec=payload_codec,
+    )
+    return getattr(outcome.workflow_instance, attr)(*query_args)
