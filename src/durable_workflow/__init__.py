@@ -59,6 +59,7 @@ from .interceptors import (
 )
 from .metrics import InMemoryMetrics, MetricsRecorder, NoopMetrics, PrometheusMetrics
 from .retry_policy import TransportRetryPolicy
+from .testing import Replayer
 from .worker import Worker
 from .workflow import (
     ActivityRetryPolicy,
@@ -96,6 +97,7 @@ __all__ = [
     "QueryFailed",
     "QueryTaskInterceptorContext",
     "ReplayOutcome",
+    "Replayer",
     "ScheduleAlreadyExists",
     "ScheduleNotFound",
     "SearchAttributeNotFound",

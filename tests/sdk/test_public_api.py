@@ -22,6 +22,7 @@ DOCUMENTED_TOP_LEVEL = {
     "PassthroughWorkerInterceptor",
     "ActivityInterceptorContext",
     "ReplayOutcome",
+    "Replayer",
     # error table of the docs
     "WorkflowNotFound",
     "WorkflowAlreadyStarted",
@@ -61,6 +62,14 @@ def test_module_paths_users_import() -> None:
         "durable_workflow.worker": ["Worker"],
         "durable_workflow.workflow": ["defn", "signal", "query", "update", "WorkflowContext"],
         "durable_workflow.activity": ["defn", "context"],
+        "durable_workflow.testing": [
+            "WorkflowEnvironment",
+            "WorkflowRunRecord",
+            "replay_history",
+            "replay_history_file",
+            "Replayer",
+            "ReplayOutcome",
+        ],
     }.items():
         loaded = importlib.import_module(module)
         for name in names:

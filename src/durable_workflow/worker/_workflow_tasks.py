@@ -155,6 +155,8 @@ async def handle_workflow_task(worker: Worker, task: Mapping[str, Any]) -> str:
             workflow_id=str(current.get("workflow_id") or ""),
             task_queue=current.get("task_queue") or worker.task_queue,
             payload_codec=codec_name,
+            # An update-carrying task is answered with exactly one complete/fail_update command.
+            update_id=str(current["workflow_update_id"]) if current.get("workflow_update_id") else None,
         )
         return commands_to_wire(outcome.commands)
 

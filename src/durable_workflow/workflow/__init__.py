@@ -17,8 +17,10 @@ from ._commands import (
     ActivityRetryPolicy,
     ChildWorkflowRetryPolicy,
     Command,
+    CompleteUpdate,
     CompleteWorkflow,
     ContinueAsNew,
+    FailUpdate,
     FailWorkflow,
     RecordSideEffect,
     RecordVersionMarker,
@@ -26,18 +28,23 @@ from ._commands import (
     StartChildWorkflow,
     StartTimer,
     UpsertSearchAttributes,
+    WaitCondition,
     commands_to_wire,
 )
 from ._context import WorkflowContext
 from ._definition import WorkflowDefinition, defn, get_definition, query, signal, update
+from ._diagnostics import YieldSite
+from ._query import UnknownQuery, query_workflow
 from ._replay import ReplayOutcome, replay
 
 __all__ = [
     "ActivityRetryPolicy",
     "ChildWorkflowRetryPolicy",
     "Command",
+    "CompleteUpdate",
     "CompleteWorkflow",
     "ContinueAsNew",
+    "FailUpdate",
     "FailWorkflow",
     "RecordSideEffect",
     "RecordVersionMarker",
@@ -45,13 +52,17 @@ __all__ = [
     "ScheduleActivity",
     "StartChildWorkflow",
     "StartTimer",
+    "UnknownQuery",
     "UpsertSearchAttributes",
+    "WaitCondition",
     "WorkflowContext",
     "WorkflowDefinition",
+    "YieldSite",
     "commands_to_wire",
     "defn",
     "get_definition",
     "query",
+    "query_workflow",
     "replay",
     "signal",
     "update",

@@ -65,7 +65,12 @@ def _header(workflow_type: str, run_id: str, step_number: int) -> str:
 
 
 def step_mismatch(
-    workflow_type: str, run_id: str, step_number: int, recorded: RecordedStep, yielded: Command, site: YieldSite
+    workflow_type: str,
+    run_id: str,
+    step_number: int,
+    recorded: RecordedStep,
+    yielded: Command,
+    site: YieldSite,
 ) -> NonDeterministicReplayError:
     """The code yields a different step than history recorded at the same place."""
     return NonDeterministicReplayError(

@@ -166,6 +166,7 @@ class RecordedStep:
     payload: dict[str, Any]
     resolution: Mapping[str, Any] | None = None
     resolution_index: int | None = None
+    batch: int = 0  # which contiguous run of scheduling events (one task completion) defined it
 
     @property
     def resolution_type(self) -> str | None:
@@ -207,9 +208,15 @@ def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
     by_sequence: dict[int, RecordedStep] = {}
     waits_by_sequence: dict[int, RecordedStep] = {}
     waits_by_id: dict[str, RecordedStep] = {}
+    batch, in_batch = 0, False
+    aliased: set[int] = set()  # ids of steps already matched by a re-emission in this batch
     for index, event in enumerate(events):
         etype = event_type(event)
         payload = event_payload(event)
+        if etype not in SCHEDULING_KINDS:
+            in_batch = False
+        elif not in_batch:
+            batch, in_batch, aliased = batch + 1, True, set()
         if etype in SCHEDULING_KINDS:
             if etype == E.TIMER_SCHEDULED and (
                 is_internal_timer(payload) or _condition_timer(payload, waits_by_sequence)
@@ -219,7 +226,15 @@ def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
             seq = workflow_sequence(payload)
             if seq is not None and seq in by_sequence:
                 continue  # the same step reported twice; the first event defines it
-            step = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload)
+            original = _reemitted(kind, step_name_of(kind, payload), batch, steps, aliased)
+            if original is not None:
+                # SDK 0.4.84 re-sends still-open steps on every wake-up and the reference server
+                # records them again; the re-sent step is the open one, under a second sequence.
+                aliased.add(id(original))
+                if seq is not None:
+                    by_sequence[seq] = original
+                continue
+            step = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload, batch=batch)
             if etype in SELF_RESOLVING:
                 step.resolution, step.resolution_index = event, index
             steps.append(step)
@@ -251,6 +266,33 @@ def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
     return steps
 
 
+BLOCKING_KINDS = frozenset({"activity", "timer", "child_workflow"})
+
+
+def _reemitted(
+    kind: str, name: str | None, batch: int, steps: list[RecordedStep], aliased: set[int]
+) -> RecordedStep | None:
+    """The step a scheduling event re-sends, if it is a re-send.
+
+    Workflow code cannot get past a yield until all of its steps are resolved, so a blocking
+    step scheduled by a *later* completion while the group of an earlier completion still has
+    an open step can only be a member of that group sent again (the reference SDK re-sends the
+    whole group, resolved members included).
+    """
+    if kind not in BLOCKING_KINDS:
+        return None
+    open_batches = [
+        s.batch for s in steps if s.kind in BLOCKING_KINDS and s.resolution is None and s.batch < batch
+    ]
+    if not open_batches:
+        return None
+    group = max(open_batches)
+    for step in steps:
+        if step.batch == group and step.kind == kind and step.name == name and id(step) not in aliased:
+            return step
+    return None
+
+
 def _resolution_target(
     kind: str,
     payload: Mapping[str, Any],
@@ -266,12 +308,13 @@ def _resolution_target(
     found = by_sequence.get(seq) if seq is not None else None
     if found is not None and found.kind == kind:
         return found
+    if kind == "condition_wait":
+        # An unidentified satisfied/timed-out event answers the latest open wait: re-opened
+        # waits leave the earlier opens unresolved.
+        waits = [s for s in steps if s.resolution is None and s.kind == kind]
+        return waits[-1] if waits else None
     candidates = [s for s in steps if s.resolution is None and s.sequence is None and s.kind == kind]
-    if not candidates:
-        return None
-    # A satisfied/timed-out wait answers the latest open one (re-opened waits leave earlier
-    # opens unresolved); every other kind resolves in scheduling order.
-    return candidates[-1] if kind == "condition_wait" else candidates[0]
+    return candidates[0] if candidates else None
 
 
 def start_time(events: Iterable[Mapping[str, Any]]) -> datetime | None:

@@ -47,7 +47,7 @@ def collect_receivers(events: Sequence[Mapping[str, Any]], codec: str | None) ->
         if etype == E.SIGNAL_RECEIVED:
             payload = event_payload(event)
             name = payload.get("signal_name")
-            keys = ("value", "input", "arguments")
+            keys: tuple[str, ...] = ("value", "input", "arguments")
             kind = "signal"
         elif etype == E.UPDATE_APPLIED:
             payload = event_payload(event)
@@ -113,7 +113,9 @@ def answer_update(
     """
     payload = _accepted_update(events, update_id)
     if payload is None:
-        return FailUpdate(update_id, f"update {update_id!r} is not accepted in this history", "UpdateNotFound")
+        return FailUpdate(
+            update_id, f"update {update_id!r} is not accepted in this history", "UpdateNotFound"
+        )
     name = str(payload.get("update_name") or "")
     attr = definition.updates.get(name)
     if attr is None or instance is None:

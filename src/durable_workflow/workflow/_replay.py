@@ -31,16 +31,11 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import (
-    ActivityFailed,
-    ChildWorkflowCancelled,
-    ChildWorkflowFailed,
-    ChildWorkflowTerminated,
     NonDeterministicReplayError,
     NonRetryableError,
     PayloadError,
 )
 from ..protocol.codec import PayloadCodecError
-from ..protocol.history import EventType as E
 from ._commands import (
     Command,
     CompleteWorkflow,
@@ -55,14 +50,12 @@ from ._definition import WorkflowDefinition, get_definition
 from ._diagnostics import UNKNOWN_SITE, YieldSite, blocked_early, step_mismatch, unconsumed, yield_site
 from ._history_compat import (
     RecordedStep,
-    decode_value,
-    event_payload,
     event_time,
-    event_type,
     recorded_steps,
     start_time,
 )
 from ._receivers import Receiver, answer_update, apply_receiver, as_args, collect_receivers
+from ._resolutions import resolved_value
 
 _NEVER = math.inf
 
@@ -104,14 +97,12 @@ def _close(gen: Any) -> None:
         pass
 
 
-def _failure_message(payload: Mapping[str, Any], default: str) -> str:
-    exc = payload.get("exception")
-    exc_message = exc.get("message") if isinstance(exc, Mapping) else None
-    return str(payload.get("message") or exc_message or payload.get("closed_reason") or default)
+class _PredicateFailed(Exception):
+    """Internal: a wait predicate raised ``error`` (a signal handler raising is different)."""
 
-
-class _Blocked(Exception):
-    """Internal: the current yield cannot be answered from history."""
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Engine:
@@ -152,65 +143,21 @@ class _Engine:
 
     # -- determinism ------------------------------------------------------------------------
 
-    def _check(self, cmd: Command, recorded: RecordedStep, k: int) -> None:
+    @staticmethod
+    def _matches(cmd: Command, recorded: RecordedStep) -> bool:
         name = cmd.step_name()
         same_name = name is None or recorded.name is None or name == recorded.name
-        if cmd.step_kind == recorded.kind and same_name:
-            if not isinstance(cmd, WaitCondition) or cmd.condition_key or recorded.name:
-                return
-            # Waits without a key are matched by their predicate's identity.
-            fingerprint = recorded.payload.get("condition_definition_fingerprint")
-            if not fingerprint or fingerprint == cmd.fingerprint:
-                return
-        raise step_mismatch(self.definition.name, self.ctx.run_id, k + 1, recorded, cmd, self.site)
+        if cmd.step_kind != recorded.kind or not same_name:
+            return False
+        if not isinstance(cmd, WaitCondition) or cmd.condition_key or recorded.name:
+            return True
+        # Waits without a key are matched by their predicate's identity.
+        fingerprint = recorded.payload.get("condition_definition_fingerprint")
+        return not fingerprint or fingerprint == cmd.fingerprint
 
-    # -- resolution -------------------------------------------------------------------------
-
-    def _resolved_value(self, cmd: Command, step: RecordedStep) -> tuple[Any, BaseException | None]:
-        event = step.resolution
-        assert event is not None
-        etype = event_type(event)
-        payload = event_payload(event)
-        if etype in (E.ACTIVITY_COMPLETED, E.CHILD_RUN_COMPLETED):
-            raw = payload.get("result") if payload.get("result") is not None else payload.get("output")
-            return decode_value(raw, payload, self.codec), None
-        if etype in (E.ACTIVITY_FAILED, E.ACTIVITY_TIMED_OUT, E.ACTIVITY_CANCELLED):
-            default = {E.ACTIVITY_TIMED_OUT: "activity timed out", E.ACTIVITY_CANCELLED: "activity cancelled"}
-            implied = {E.ACTIVITY_TIMED_OUT: "timeout", E.ACTIVITY_CANCELLED: "cancelled"}
-            return None, ActivityFailed(
-                _failure_message(payload, default.get(etype, "activity failed")),
-                activity_type=step.name,
-                exception_type=payload.get("exception_type"),
-                exception_class=payload.get("exception_class"),
-                failure_category=payload.get("failure_category") or implied.get(etype),
-                non_retryable=bool(payload.get("non_retryable")),
-            )
-        if etype in (E.CHILD_RUN_FAILED, E.CHILD_RUN_CANCELLED, E.CHILD_RUN_TERMINATED):
-            cls: type[ChildWorkflowFailed] = {
-                E.CHILD_RUN_FAILED: ChildWorkflowFailed,
-                E.CHILD_RUN_CANCELLED: ChildWorkflowCancelled,
-                E.CHILD_RUN_TERMINATED: ChildWorkflowTerminated,
-            }[etype]
-            return None, cls(
-                _failure_message(payload, "child workflow failed"),
-                workflow_type=step.name,
-                exception_type=payload.get("exception_type"),
-                exception_class=payload.get("exception_class"),
-                failure_category=payload.get("failure_category"),
-            )
-        if etype == E.SIDE_EFFECT_RECORDED:
-            value = decode_value(payload.get("result"), payload, self.codec)
-            if isinstance(cmd, RecordSideEffect):
-                cmd.result = value  # so a re-emitted group can still be put on the wire
-            return value, None
-        if etype == E.VERSION_MARKER_RECORDED:
-            version = payload.get("version", 0)
-            return int(version) if version is not None else 0, None
-        if etype == E.CONDITION_WAIT_SATISFIED:
-            return True, None
-        if etype in (E.CONDITION_WAIT_TIMED_OUT, E.TIMER_FIRED) and step.kind == "condition_wait":
-            return False, None
-        return None, None  # TimerFired, SearchAttributesUpserted
+    def _check(self, cmd: Command, recorded: RecordedStep, k: int) -> None:
+        if not self._matches(cmd, recorded):
+            raise step_mismatch(self.definition.name, self.ctx.run_id, k + 1, recorded, cmd, self.site)
 
     def _run_new(self, cmd: Command) -> tuple[Any, BaseException | None]:
         """A step history has not seen: compute non-blocking values, queue the command."""
@@ -266,7 +213,7 @@ class _Engine:
                     blocked = True
                     values.append(None)
                     continue
-                value, exc = self._resolved_value(cmd, recorded)
+                value, exc = resolved_value(cmd, recorded, self.codec)
                 latest = max(latest, float(recorded.resolution_index or 0))
                 if cmd.blocking:
                     moment = event_time(recorded.resolution)
@@ -288,25 +235,35 @@ class _Engine:
 
     def _holds(self, cmd: WaitCondition) -> bool:
         assert cmd.predicate is not None
-        return bool(cmd.predicate())
+        try:
+            return bool(cmd.predicate())
+        except Exception as exc:
+            raise _PredicateFailed(exc) from exc
 
     def _process_wait(self, cmd: WaitCondition) -> tuple[bool, Any]:
         """Answer ``yield ctx.wait_condition(...)``. Returns ``(blocked, value)``.
 
-        Predicate exceptions propagate to the caller, which throws them into the code.
+        A predicate that raises surfaces as :class:`_PredicateFailed`; the caller throws the
+        original exception into the code at the yield.
         """
         self.blocking_group = [cmd]
         while True:
             k = self.cursor
             recorded = self.steps[k] if k < len(self.steps) else None
-            if recorded is None or recorded.kind != "condition_wait":
+            if recorded is None or not self._matches(cmd, recorded):
                 # History never opened this wait: the predicate held when the code got here, or
-                # this is the first time the code gets here.
+                # this is the first time the code gets here. (A recorded open of this very wait
+                # is trusted even if the predicate holds now: a signal may have arrived while
+                # the task that opened it was running.)
                 self._apply_receivers(before=self._next_boundary())
                 if self._holds(cmd):
                     return False, True
+                if recorded is not None and recorded.kind == "condition_wait":
+                    self._check(cmd, recorded, k)  # another wait: a mismatch
                 if recorded is not None:
-                    raise blocked_early(self.definition.name, self.ctx.run_id, k + 1, recorded, [cmd], self.site)
+                    raise blocked_early(
+                        self.definition.name, self.ctx.run_id, k + 1, recorded, [cmd], self.site
+                    )
                 self.cursor += 1
                 _, exc = self._run_new(cmd)
                 if exc is not None:
@@ -319,7 +276,7 @@ class _Engine:
             if recorded.resolution is not None:
                 self._apply_receivers(before=float(recorded.resolution_index or 0))
                 self.ctx._advance_clock(event_time(recorded.resolution))
-                value, _ = self._resolved_value(cmd, recorded)
+                value, _ = resolved_value(cmd, recorded, self.codec)
                 return False, value
             # Open and unresolved: what arrived since decides.
             self._apply_receivers(before=self._next_boundary())
@@ -377,13 +334,11 @@ class _Engine:
                 continue
             try:
                 if isinstance(group[0], WaitCondition):
-                    error = None
+                    error: BaseException | None = None
                     try:
                         blocked, value = self._process_wait(group[0])
-                    except (NonDeterministicReplayError, PayloadError):
-                        raise
-                    except Exception as exc:  # the predicate raised: the code sees it at the yield
-                        blocked, value, error = False, None, exc
+                    except _PredicateFailed as failed:  # the code sees it at the yield
+                        blocked, value, error = False, None, failed.error
                     values = [value]
                 else:
                     blocked, values, error = self._process(group)
@@ -451,9 +406,7 @@ class _Engine:
         )
 
     def _outcome(self, terminal: Command) -> ReplayOutcome:
-        return ReplayOutcome(
-            [*self.new_commands, terminal], self.instance, sites=[*self.new_sites, None]
-        )
+        return ReplayOutcome([*self.new_commands, terminal], self.instance, sites=[*self.new_sites, None])
 
 
 def _engine(
@@ -523,44 +476,3 @@ def replay(
     # the next task, as the reference worker does (one update command per update task).
     answer = answer_update(engine.definition, engine.instance, engine.events, update_id, payload_codec)
     return ReplayOutcome([answer], engine.instance, sites=[None])
-
-
-class UnknownQuery(LookupError):
-    """The workflow has no ``@workflow.query`` handler of that name."""
-
-
-def query_workflow(
-    workflow: Any,
-    history_events: Iterable[Mapping[str, Any]],
-    start_input: Any,
-    query_name: str,
-    query_args: Sequence[Any] = (),
-    *,
-    run_id: str = "",
-    workflow_id: str = "",
-    payload_codec: str | None = "avro",
-) -> Any:
-    """Replay the history, then answer query ``query_name`` from the rebuilt workflow state.
-
-    Queries never change history: the commands of the replay are discarded.
-
-    Raises:
-        UnknownQuery: No ``@workflow.query`` handler has that name.
-        NonDeterministicReplayError: The history no longer replays.
-    """
-    definition = get_definition(workflow)
-    attr = definition.queries.get(query_name)
-    if attr is None:
-        raise UnknownQuery(
-            f"workflow {definition.name!r} has no query handler {query_name!r} "
-            f"(known: {sorted(definition.queries)})"
-        )
-    outcome = replay(
-        definition,
-        history_events,
-        start_input,
-        run_id=run_id,
-        workflow_id=workflow_id,
-        payload_codec=payload_codec,
-    )
-    return getattr(outcome.workflow_instance, attr)(*query_args)
