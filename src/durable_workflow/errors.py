@@ -226,7 +226,32 @@ class NonRetryableError(DurableWorkflowError):
 
 
 class NonDeterministicReplayError(DurableWorkflowError):
-    """Workflow code yielded something other than what its history recorded."""
+    """Workflow code yielded something other than what its history recorded.
+
+    The message is written for a person; the same facts are attributes for programs:
+    ``workflow_type``, ``run_id``, ``step`` (1-based step number), ``recorded`` and ``yielded``
+    (descriptions of what history holds and what the code does now) and ``location``
+    (``file:line`` of the workflow code), each ``None`` when not known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        workflow_type: str | None = None,
+        run_id: str | None = None,
+        step: int | None = None,
+        recorded: str | None = None,
+        yielded: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.workflow_type = workflow_type
+        self.run_id = run_id
+        self.step = step
+        self.recorded = recorded
+        self.yielded = yielded
+        self.location = location
 
 
 class WorkflowCancelled(BaseException):

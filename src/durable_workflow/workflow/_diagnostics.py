@@ -60,6 +60,12 @@ def yield_site(gen: Any) -> YieldSite:
     return YieldSite(filename, lineno, frame.f_code.co_name, source)
 
 
+def _location(site: YieldSite | None) -> str | None:
+    if site is None or site is UNKNOWN_SITE:
+        return None
+    return f"{site.filename}:{site.lineno}"
+
+
 def _header(workflow_type: str, run_id: str, step_number: int) -> str:
     return f"workflow {workflow_type!r} (run {run_id or '?'}) is not deterministic at step #{step_number}:"
 
@@ -78,7 +84,13 @@ def step_mismatch(
         f"  history recorded: {recorded.describe()}\n"
         f"  the code now yields: {yielded.describe()}\n"
         f"  at {site}\n"
-        f"{ADVICE}"
+        f"{ADVICE}",
+        workflow_type=workflow_type,
+        run_id=run_id or None,
+        step=step_number,
+        recorded=recorded.describe(),
+        yielded=yielded.describe(),
+        location=_location(site),
     )
 
 
@@ -97,7 +109,13 @@ def blocked_early(
         f"  history recorded: {recorded.describe()}\n"
         f"  the code now waits on: {what} (not resolved in this history)\n"
         f"  at {site}\n"
-        f"{ADVICE}"
+        f"{ADVICE}",
+        workflow_type=workflow_type,
+        run_id=run_id or None,
+        step=step_number,
+        recorded=recorded.describe(),
+        yielded=what,
+        location=_location(site),
     )
 
 
@@ -112,7 +130,13 @@ def unconsumed(
         f"{_header(workflow_type, run_id, consumed + 1)}\n"
         f"  the code finished after {consumed} step(s), but history recorded {len(remaining)} more:\n"
         f"{listed}{more}{last}\n"
-        f"{ADVICE}"
+        f"{ADVICE}",
+        workflow_type=workflow_type,
+        run_id=run_id or None,
+        step=consumed + 1,
+        recorded=remaining[0].describe() if remaining else None,
+        yielded="the workflow finished",
+        location=_location(site),
     )
 
 
@@ -125,5 +149,11 @@ def terminal_mismatch(
         f"{_header(workflow_type, run_id, step_number)}\n"
         f"  history recorded: {recorded}\n"
         f"  the code now: {now}{at}\n"
-        f"{ADVICE}"
+        f"{ADVICE}",
+        workflow_type=workflow_type,
+        run_id=run_id or None,
+        step=step_number,
+        recorded=recorded,
+        yielded=now,
+        location=_location(site),
     )

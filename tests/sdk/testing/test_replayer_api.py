@@ -114,6 +114,13 @@ def test_completed_run_that_now_schedules_more_is_non_deterministic() -> None:
     assert "history recorded: WorkflowCompleted after 2 step(s)" in message
     assert "waits on schedule_activity 'send_receipt'" in message
     assert "NEW-STEP" in message  # the source line is quoted
+    # the same facts, for programs
+    error = info.value
+    assert error.workflow_type == "order"
+    assert error.step == 3
+    assert error.recorded is not None and "WorkflowCompleted" in error.recorded
+    assert error.yielded is not None and "send_receipt" in error.yielded
+    assert error.location is not None and error.location.startswith(__file__)
 
 
 def test_completed_run_that_now_fails_is_non_deterministic() -> None:
