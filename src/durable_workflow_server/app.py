@@ -20,6 +20,7 @@ from durable_workflow.protocol import routes
 
 from .engine.api import EngineAPI
 from .http import health, system, worker_plane, workflows
+from .http.direct import DirectRouter, direct_routes
 from .http.envelope import render
 from .http.errors import ApiError, validation_error
 from .http.middleware import CatchAllMiddleware
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     app.state.settings = settings
     app.state.engine = active_engine
 
-    for router in (health.router, system.router, workflows.router, worker_plane.router):
+    api_routers = (health.router, system.router, workflows.router, worker_plane.router)
+    for router in api_routers:
         app.include_router(router, prefix=routes.API_PREFIX)
 
     _install_error_handlers(app, settings)
@@ -75,6 +77,11 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     def render_scope(scope: Scope, status: int, body: dict[str, Any]) -> ASGIApp:
         return render(scope.get("method", "GET"), scope.get("path", ""), status, body, settings)
 
+    # Innermost of ours: serves the API routes without FastAPI's per-request routing and
+    # dependency machinery (see http/direct.py); everything else falls through to FastAPI.
+    app.add_middleware(
+        DirectRouter, routes=direct_routes(routes.API_PREFIX, api_routers), render=render_scope
+    )
     app.add_middleware(CatchAllMiddleware, render=render_scope)
     if settings.compression_enabled:
         # Added last so it is outermost and also compresses error bodies.

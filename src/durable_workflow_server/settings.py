@@ -43,6 +43,9 @@ class Settings:
     poll_reprobe_interval: float = 1.0
     # a failed workflow task is redelivered after this delay
     workflow_task_retry_delay_seconds: float = 1.0
+    # how long a process trusts "namespace exists" without asking the database again (other
+    # processes sharing PostgreSQL may remove one); "does not exist" is never cached
+    namespace_cache_seconds: float = 5.0
     history_page_size_default: int = 500
     history_page_size_max: int = 1000
     compression_enabled: bool = True

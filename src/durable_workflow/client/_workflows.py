@@ -365,8 +365,10 @@ class WorkflowsMixin(BaseClient):
     ) -> Any:
         """Wait until the workflow is closed and return its decoded output.
 
-        Polls ``describe`` every ``poll_interval`` seconds; once the current run is terminal,
-        reads that run's history through *every* page to find the closing event.
+        Polls ``describe`` every ``poll_interval`` seconds. A completed run whose description
+        carries the recorded ``output_envelope`` is answered from it; otherwise (failures,
+        cancellations, servers that omit the envelope) the run's history is read through *every*
+        page to find the closing event.
 
         Raises:
             WorkflowFailed: The workflow failed (or timed out).
@@ -386,6 +388,9 @@ class WorkflowsMixin(BaseClient):
                     f"workflow {handle.workflow_id} still {execution.status or 'open'} after {timeout}s"
                 )
             await asyncio.sleep(min(poll_interval, remaining))
+        if execution.status == "completed" and execution.raw.get("output_envelope"):
+            # The envelope is the value the closing event recorded: no history round trip needed.
+            return execution.output
         run_id = execution.run_id or handle.run_id
         event = await self._terminal_event(handle.workflow_id, run_id) if run_id else None
         return self._outcome(handle.workflow_id, execution, event)

@@ -23,7 +23,6 @@ _SERVER_MODULES = {
     "uvicorn",
     "sqlalchemy",
     "alembic",
-    "aiosqlite",
     "pydantic",
     "ulid",
 }

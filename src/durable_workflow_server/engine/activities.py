@@ -19,6 +19,19 @@ from .errors import DomainError, ValidationFailed
 from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
 from .util import new_id, rfc3339, seconds
 
+_at, _aa, _ae = t.activity_tasks, t.activity_attempts, t.activity_executions
+_TASK_IN = sa.select(_at).where(
+    _at.c.task_id == sa.bindparam("b_task_id"), _at.c.namespace == sa.bindparam("b_namespace")
+)
+_ATTEMPT_IN = sa.select(_aa).where(
+    _aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.namespace == sa.bindparam("b_namespace")
+)
+_EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
+_UPDATE_TASK = sa.update(_at).where(_at.c.task_id == sa.bindparam("b_task_id"))
+_UPDATE_ATTEMPT = sa.update(_aa).where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"))
+_UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
+_INSERT_TASK = sa.insert(_at)
+
 
 def retry_decision(
     snapshot: Mapping[str, Any] | None, attempt_number: int, failure: Mapping[str, Any]
@@ -63,15 +76,12 @@ async def fence(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt)``."""
-    at, aa = t.activity_tasks, t.activity_attempts
-    task = await tx.one(
-        tx.store.lock(sa.select(at).where(at.c.task_id == task_id, at.c.namespace == namespace))
-    )
+    task = await tx.one(tx.store.lock(_TASK_IN), {"b_task_id": task_id, "b_namespace": namespace})
     if task is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
-    attempt = await tx.one(sa.select(aa).where(aa.c.attempt_id == attempt_id, aa.c.namespace == namespace))
+    attempt = await tx.one(_ATTEMPT_IN, {"b_attempt_id": attempt_id, "b_namespace": namespace})
     if attempt is None:
         raise DomainError(
             reasons.ATTEMPT_NOT_FOUND,
@@ -119,28 +129,25 @@ def _stale(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> DomainError:
 
 
 async def _execution_and_run(tx: Tx, task: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    ae = t.activity_executions
     run = await load_run(tx, task["run_id"])
-    execution = await tx.one(sa.select(ae).where(ae.c.activity_execution_id == task["activity_execution_id"]))
+    execution = await tx.one(_EXECUTION, {"b_execution_id": task["activity_execution_id"]})
     assert run is not None and execution is not None
     return execution, run
 
 
 async def _close_attempt(tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: str) -> None:
     await tx.conn.execute(
-        sa.update(t.activity_attempts)
-        .where(t.activity_attempts.c.attempt_id == attempt["attempt_id"])
-        .values(status=status, closed_at=tx.now)
+        _UPDATE_ATTEMPT, {"b_attempt_id": attempt["attempt_id"], "status": status, "closed_at": tx.now}
     )
     await tx.conn.execute(
-        sa.update(t.activity_tasks)
-        .where(t.activity_tasks.c.task_id == task["task_id"])
-        .values(
-            status=h.TASK_COMPLETED if status == "completed" else h.TASK_FAILED,
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=tx.now,
-        )
+        _UPDATE_TASK,
+        {
+            "b_task_id": task["task_id"],
+            "status": h.TASK_COMPLETED if status == "completed" else h.TASK_FAILED,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": tx.now,
+        },
     )
 
 
@@ -156,16 +163,21 @@ async def complete(
         raise _stale(task, attempt)
     await _close_attempt(tx, task, attempt, "completed")
     await tx.conn.execute(
-        sa.update(t.activity_executions)
-        .where(t.activity_executions.c.activity_execution_id == execution["activity_execution_id"])
-        .values(status="completed", result_blob=blob, closed_at=tx.now)
+        _UPDATE_EXECUTION,
+        {
+            "b_execution_id": execution["activity_execution_id"],
+            "status": "completed",
+            "result_blob": blob,
+            "closed_at": tx.now,
+        },
     )
     payload = {
         **activity_event_ids(execution, attempt_id, attempt["attempt_number"]),
         "result": blob,
         "payload_codec": codec,
     }
-    await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)])
+    # after_step_resolved writes the run (wait kind and the progress append deferred).
+    await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)], write_run=False)
     await after_step_resolved(tx, run, execution["batch_id"])
     return {
         "task_id": task_id,
@@ -197,23 +209,27 @@ async def fail(
         next_task_id = new_id()
         available_at = tx.now + seconds(delay)
         await tx.conn.execute(
-            sa.insert(t.activity_tasks).values(
-                task_id=next_task_id,
-                activity_execution_id=execution["activity_execution_id"],
-                run_id=run["run_id"],
-                namespace=namespace,
-                task_queue=task["task_queue"],
-                activity_type=execution["activity_type"],
-                status=h.WORKFLOW_TASK_READY,
-                available_at=available_at,
-                created_at=tx.now,
-                updated_at=tx.now,
-            )
+            _INSERT_TASK,
+            {
+                "task_id": next_task_id,
+                "activity_execution_id": execution["activity_execution_id"],
+                "run_id": run["run_id"],
+                "namespace": namespace,
+                "task_queue": task["task_queue"],
+                "activity_type": execution["activity_type"],
+                "status": h.WORKFLOW_TASK_READY,
+                "available_at": available_at,
+                "created_at": tx.now,
+                "updated_at": tx.now,
+            },
         )
         await tx.conn.execute(
-            sa.update(t.activity_executions)
-            .where(t.activity_executions.c.activity_execution_id == execution["activity_execution_id"])
-            .values(status="pending", current_attempt_id=None)
+            _UPDATE_EXECUTION,
+            {
+                "b_execution_id": execution["activity_execution_id"],
+                "status": "pending",
+                "current_attempt_id": None,
+            },
         )
         payload = {
             **ids,
@@ -231,12 +247,11 @@ async def fail(
         tx.wakes.add(("activity", namespace, task["task_queue"]))
     else:
         await tx.conn.execute(
-            sa.update(t.activity_executions)
-            .where(t.activity_executions.c.activity_execution_id == execution["activity_execution_id"])
-            .values(status="failed", closed_at=tx.now)
+            _UPDATE_EXECUTION,
+            {"b_execution_id": execution["activity_execution_id"], "status": "failed", "closed_at": tx.now},
         )
         payload = {**ids, "failure_id": new_id(), **fields}
-        await append(tx, run, [(EventType.ACTIVITY_FAILED, payload)])
+        await append(tx, run, [(EventType.ACTIVITY_FAILED, payload)], write_run=False)
         await after_step_resolved(tx, run, execution["batch_id"])
     return {
         "task_id": task_id,
@@ -288,14 +303,10 @@ async def heartbeat(
         if progress.get(k) is not None
     }
     await tx.conn.execute(
-        sa.update(t.activity_tasks)
-        .where(t.activity_tasks.c.task_id == task_id)
-        .values(lease_expires_at=lease_expires_at, updated_at=tx.now)
+        _UPDATE_TASK, {"b_task_id": task_id, "lease_expires_at": lease_expires_at, "updated_at": tx.now}
     )
     await tx.conn.execute(
-        sa.update(t.activity_attempts)
-        .where(t.activity_attempts.c.attempt_id == attempt_id)
-        .values(last_heartbeat_at=tx.now, progress=clean or None)
+        _UPDATE_ATTEMPT, {"b_attempt_id": attempt_id, "last_heartbeat_at": tx.now, "progress": clean or None}
     )
     payload = {
         **activity_event_ids(execution, attempt_id, attempt["attempt_number"]),

@@ -22,12 +22,16 @@ from durable_workflow.protocol.history import EventType, RunStatus
 
 from ..store import tables as t
 from . import history as h
-from .runs import Step, Tx, append, close_run, run_steps, update_run, wait_kind
+from .runs import Step, Tx, append, close_run, progress, run_steps, update_run, wait_kind
 from .starts import create_run
 from .util import new_id, rfc3339, seconds
 from .validation import ACTIVITY_TIMEOUTS, BLOCKING
 
 Event = tuple[str, dict[str, Any]]
+
+_INSERT_EXECUTION = sa.insert(t.activity_executions)
+_INSERT_ACTIVITY_TASK = sa.insert(t.activity_tasks)
+_INSERT_TIMER = sa.insert(t.timers)
 
 
 @dataclass
@@ -74,44 +78,47 @@ def retry_snapshot(command: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def _schedule_activity(
-    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str
+    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str, steps: list[Step]
 ) -> tuple[Event, str]:
     execution_id, task_id = new_id(), new_id()
     queue = cmd["queue"] or run["task_queue"]
     codec, blob = cmd["arguments"] or (run["payload_codec"], None)
     snapshot = retry_snapshot(cmd)
     await tx.conn.execute(
-        sa.insert(t.activity_executions).values(
-            activity_execution_id=execution_id,
-            run_id=run["run_id"],
-            workflow_id=run["workflow_id"],
-            namespace=run["namespace"],
-            sequence=seq,
-            batch_id=batch,
-            activity_type=cmd["activity_type"],
-            task_queue=queue,
-            payload_codec=codec,
-            arguments_blob=blob,
-            retry_policy=snapshot,
-            status="pending",
-            attempt_count=0,
-            scheduled_at=tx.now,
-        )
+        _INSERT_EXECUTION,
+        {
+            "activity_execution_id": execution_id,
+            "run_id": run["run_id"],
+            "workflow_id": run["workflow_id"],
+            "namespace": run["namespace"],
+            "sequence": seq,
+            "batch_id": batch,
+            "activity_type": cmd["activity_type"],
+            "task_queue": queue,
+            "payload_codec": codec,
+            "arguments_blob": blob,
+            "retry_policy": snapshot,
+            "status": "pending",
+            "attempt_count": 0,
+            "scheduled_at": tx.now,
+        },
     )
     await tx.conn.execute(
-        sa.insert(t.activity_tasks).values(
-            task_id=task_id,
-            activity_execution_id=execution_id,
-            run_id=run["run_id"],
-            namespace=run["namespace"],
-            task_queue=queue,
-            activity_type=cmd["activity_type"],
-            status=h.WORKFLOW_TASK_READY,
-            available_at=tx.now,
-            created_at=tx.now,
-            updated_at=tx.now,
-        )
+        _INSERT_ACTIVITY_TASK,
+        {
+            "task_id": task_id,
+            "activity_execution_id": execution_id,
+            "run_id": run["run_id"],
+            "namespace": run["namespace"],
+            "task_queue": queue,
+            "activity_type": cmd["activity_type"],
+            "status": h.WORKFLOW_TASK_READY,
+            "available_at": tx.now,
+            "created_at": tx.now,
+            "updated_at": tx.now,
+        },
     )
+    steps.append(Step(h.STEP_ACTIVITY, execution_id, seq, batch, False, activity_type=cmd["activity_type"]))
     tx.wakes.add(("activity", run["namespace"], queue))
     payload = {
         "activity_execution_id": execution_id,
@@ -132,22 +139,26 @@ async def _schedule_activity(
     return (EventType.ACTIVITY_SCHEDULED, payload), task_id
 
 
-async def _start_timer(tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str) -> Event:
+async def _start_timer(
+    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str, steps: list[Step]
+) -> Event:
     timer_id = new_id()
     fire_at = tx.now + seconds(cmd["delay_seconds"])
     await tx.conn.execute(
-        sa.insert(t.timers).values(
-            timer_id=timer_id,
-            run_id=run["run_id"],
-            namespace=run["namespace"],
-            sequence=seq,
-            batch_id=batch,
-            delay_seconds=cmd["delay_seconds"],
-            fire_at=fire_at,
-            status="pending",
-            created_at=tx.now,
-        )
+        _INSERT_TIMER,
+        {
+            "timer_id": timer_id,
+            "run_id": run["run_id"],
+            "namespace": run["namespace"],
+            "sequence": seq,
+            "batch_id": batch,
+            "delay_seconds": cmd["delay_seconds"],
+            "fire_at": fire_at,
+            "status": "pending",
+            "created_at": tx.now,
+        },
     )
+    steps.append(Step(h.STEP_TIMER, timer_id, seq, batch, False, delay_seconds=cmd["delay_seconds"]))
     tx.timers_changed = True
     return EventType.TIMER_SCHEDULED, {
         "timer_id": timer_id,
@@ -170,7 +181,12 @@ def _upsert_attributes(run: dict[str, Any], attributes: dict[str, Any]) -> dict[
 async def apply_commands(
     tx: Tx, run: dict[str, Any], task: dict[str, Any], commands: list[dict[str, Any]]
 ) -> Applied:
-    """Apply ``commands`` (already validated) for the leased ``task`` of ``run``."""
+    """Apply ``commands`` (already validated) for the leased ``task`` of ``run``.
+
+    The run's steps are read once; steps created by this batch are added in memory, so the
+    wait kind and the close-out see them without reading the tables again. The history events
+    of the whole batch go in with one multi-row insert, and the run row is written once.
+    """
     batch_id = task["task_id"]
     sequence = int(run["last_history_sequence"]) + 1
     steps = await run_steps(tx, run["run_id"])
@@ -179,6 +195,7 @@ async def apply_commands(
     events: list[Event] = []
     applied = Applied(run_status=RunStatus.WAITING)
     terminal: dict[str, Any] | None = None
+    run_values: dict[str, Any] = {}
     for cmd in commands:
         kind = cmd["type"]
         if kind in c.TERMINAL_COMMANDS:
@@ -188,11 +205,11 @@ async def apply_commands(
             continue
         seq, sequence = sequence, sequence + 1
         if kind == c.SCHEDULE_ACTIVITY:
-            event, activity_task_id = await _schedule_activity(tx, run, cmd, seq, batch_id)
+            event, activity_task_id = await _schedule_activity(tx, run, cmd, seq, batch_id, steps)
             events.append(event)
             applied.created_task_ids.append(activity_task_id)
         elif kind == c.START_TIMER:
-            events.append(await _start_timer(tx, run, cmd, seq, batch_id))
+            events.append(await _start_timer(tx, run, cmd, seq, batch_id, steps))
         elif kind == c.RECORD_SIDE_EFFECT:
             codec, blob = cmd["result"]
             events.append(
@@ -213,7 +230,7 @@ async def apply_commands(
             )
         elif kind == c.UPSERT_SEARCH_ATTRIBUTES:
             merged = _upsert_attributes(run, cmd["attributes"])
-            await update_run(tx, run, search_attributes=merged)
+            run["search_attributes"] = run_values["search_attributes"] = merged
             events.append(
                 (
                     EventType.SEARCH_ATTRIBUTES_UPSERTED,
@@ -224,50 +241,46 @@ async def apply_commands(
                     },
                 )
             )
-    await append(tx, run, events, workflow_task_id=batch_id)
+    steps.sort(key=lambda s: s.sequence)
 
     if terminal is None:
-        steps = await run_steps(tx, run["run_id"])
-        await update_run(tx, run, status=RunStatus.WAITING, wait_kind=wait_kind(steps))
+        await append(tx, run, events, workflow_task_id=batch_id, write_run=False)
+        await update_run(
+            tx, run, status=RunStatus.WAITING, wait_kind=wait_kind(steps), **run_values, **progress(run)
+        )
         return applied
-    return await _apply_terminal(tx, run, terminal, sequence, batch_id, applied)
-
-
-async def _apply_terminal(
-    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], sequence: int, batch_id: str, applied: Applied
-) -> Applied:
-    kind = cmd["type"]
-    if kind == c.COMPLETE_WORKFLOW:
-        codec, blob = cmd["result"] or (run["payload_codec"], None)
-        await append(
-            tx,
-            run,
-            [(EventType.WORKFLOW_COMPLETED, {"output": blob, "payload_codec": codec})],
-            workflow_task_id=batch_id,
-        )
-        await close_run(
-            tx,
-            run,
-            status=RunStatus.COMPLETED,
-            closed_reason="completed",
-            output_blob=blob,
-            output_codec=codec,
-        )
+    if terminal["type"] == c.CONTINUE_AS_NEW:
+        # Rare: keeps its own ordering (old run closed before the new one exists).
+        await append(tx, run, events, workflow_task_id=batch_id, write_run=False)
+        await update_run(tx, run, **run_values, **progress(run))
+        applied.new_run = await _continue_as_new(tx, run, terminal, sequence, batch_id)
         applied.run_status = RunStatus.COMPLETED
-    elif kind == c.FAIL_WORKFLOW:
-        payload = {
-            "failure_id": new_id(),
-            "source_kind": "workflow_run",
-            "source_id": run["run_id"],
-            **h.failure_fields(cmd["failure"], "application"),
-        }
-        await append(tx, run, [(EventType.WORKFLOW_FAILED, payload)], workflow_task_id=batch_id)
-        await close_run(tx, run, status=RunStatus.FAILED, closed_reason="failed")
-        applied.run_status = RunStatus.FAILED
-    else:  # continue_as_new
-        applied.new_run = await _continue_as_new(tx, run, cmd, sequence, batch_id)
-        applied.run_status = RunStatus.COMPLETED
+        return applied
+    closing, close_values = _closing_event(run, terminal)
+    await append(tx, run, [*events, closing], workflow_task_id=batch_id, write_run=False)
+    await close_run(tx, run, steps=steps, **close_values, **run_values)
+    applied.run_status = close_values["status"]
     return applied
+
+
+def _closing_event(run: dict[str, Any], cmd: dict[str, Any]) -> tuple[Event, dict[str, Any]]:
+    """The event and the run values of ``complete_workflow`` / ``fail_workflow``."""
+    if cmd["type"] == c.COMPLETE_WORKFLOW:
+        codec, blob = cmd["result"] or (run["payload_codec"], None)
+        values = {
+            "status": RunStatus.COMPLETED,
+            "closed_reason": "completed",
+            "output_blob": blob,
+            "output_codec": codec,
+        }
+        return (EventType.WORKFLOW_COMPLETED, {"output": blob, "payload_codec": codec}), values
+    payload = {
+        "failure_id": new_id(),
+        "source_kind": "workflow_run",
+        "source_id": run["run_id"],
+        **h.failure_fields(cmd["failure"], "application"),
+    }
+    return (EventType.WORKFLOW_FAILED, payload), {"status": RunStatus.FAILED, "closed_reason": "failed"}
 
 
 async def _continue_as_new(

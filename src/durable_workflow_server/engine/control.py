@@ -31,6 +31,24 @@ LIST_STATUSES = {
 }
 
 
+_wi, _wr = t.workflow_instances, t.workflow_runs
+_INSTANCE = sa.select(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+_INSTANCE_IN_NAMESPACE = sa.select(_wi).where(
+    _wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace")
+)
+_INSERT_INSTANCE = sa.insert(_wi)
+_UPDATE_INSTANCE = sa.update(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+_RUN_OF_WORKFLOW = sa.select(_wr).where(
+    _wr.c.run_id == sa.bindparam("b_run_id"), _wr.c.workflow_id == sa.bindparam("b_workflow_id")
+)
+# Describe: the instance's current run and the two instance fields the answer needs, in one query.
+_CURRENT_RUN = (
+    sa.select(_wr, _wi.c.current_run_id.label("i_current_run_id"), _wi.c.run_count.label("i_run_count"))
+    .select_from(_wi.join(_wr, _wr.c.run_id == _wi.c.current_run_id))
+    .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace"))
+)
+
+
 class ControlPlane(EngineCore):
     """``EngineAPI`` control-plane methods (control-plane.md §8.3)."""
 
@@ -88,10 +106,9 @@ class ControlPlane(EngineCore):
     async def _start(
         self, namespace: str, request: StartWorkflowRequest, codec: str, blob: str
     ) -> dict[str, Any]:
-        wi = t.workflow_instances
         workflow_id = request.workflow_id or new_id()
         async with self._tx() as tx:
-            instance = await tx.one(tx.store.lock(sa.select(wi).where(wi.c.workflow_id == workflow_id)))
+            instance = await tx.one(tx.store.lock(_INSTANCE), {"b_workflow_id": workflow_id})
             if instance is not None and instance["namespace"] != namespace:
                 raise DomainError(
                     reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
@@ -100,6 +117,7 @@ class ControlPlane(EngineCore):
                     namespace=namespace,
                 )
             run_number = 1
+            run_id = new_id()
             if instance is not None:
                 current = (
                     await load_run(tx, instance["current_run_id"]) if instance["current_run_id"] else None
@@ -126,16 +144,27 @@ class ControlPlane(EngineCore):
                         payload_codec=current["payload_codec"],
                     )
                 run_number = int(instance["run_count"]) + 1
-            else:
                 await tx.conn.execute(
-                    sa.insert(wi).values(
-                        workflow_id=workflow_id,
-                        namespace=namespace,
-                        workflow_type=request.workflow_type,
-                        current_run_id=None,
-                        run_count=0,
-                        created_at=tx.now,
-                    )
+                    _UPDATE_INSTANCE,
+                    {
+                        "b_workflow_id": workflow_id,
+                        "current_run_id": run_id,
+                        "run_count": run_number,
+                        "workflow_type": request.workflow_type,
+                    },
+                )
+            else:
+                # Written once, already pointing at the run created below (same transaction).
+                await tx.conn.execute(
+                    _INSERT_INSTANCE,
+                    {
+                        "workflow_id": workflow_id,
+                        "namespace": namespace,
+                        "workflow_type": request.workflow_type,
+                        "current_run_id": run_id,
+                        "run_count": run_number,
+                        "created_at": tx.now,
+                    },
                 )
             run = await create_run(
                 tx,
@@ -151,29 +180,21 @@ class ControlPlane(EngineCore):
                 search_attributes=request.search_attributes,
                 execution_timeout_seconds=request.execution_timeout_seconds,
                 run_timeout_seconds=request.run_timeout_seconds,
-            )
-            await tx.conn.execute(
-                sa.update(wi)
-                .where(wi.c.workflow_id == workflow_id)
-                .values(
-                    current_run_id=run["run_id"], run_count=run_number, workflow_type=request.workflow_type
-                )
+                run_id=run_id,
             )
             return self._start_body(namespace, run, "started_new")
 
     # ------------------------------------------------------------------ control plane: reads
     async def _instance(self, tx: Tx, namespace: str, workflow_id: str) -> dict[str, Any] | None:
-        wi = t.workflow_instances
-        return await tx.one(sa.select(wi).where(wi.c.workflow_id == workflow_id, wi.c.namespace == namespace))
+        return await tx.one(_INSTANCE_IN_NAMESPACE, {"b_workflow_id": workflow_id, "b_namespace": namespace})
 
     async def _run_of(
         self, tx: Tx, namespace: str, workflow_id: str, run_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         instance = await self._instance(tx, namespace, workflow_id)
-        wr = t.workflow_runs
         run = None
         if instance is not None:
-            run = await tx.one(sa.select(wr).where(wr.c.run_id == run_id, wr.c.workflow_id == workflow_id))
+            run = await tx.one(_RUN_OF_WORKFLOW, {"b_run_id": run_id, "b_workflow_id": workflow_id})
         if instance is None or run is None:
             raise DomainError(
                 reasons.RUN_NOT_FOUND,
@@ -185,16 +206,15 @@ class ControlPlane(EngineCore):
 
     async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
         async with self._read() as tx:
-            instance = await self._instance(tx, namespace, workflow_id)
-            if instance is None or instance["current_run_id"] is None:
-                raise DomainError(
-                    reasons.INSTANCE_NOT_FOUND,
-                    f"Workflow [{workflow_id}] was not found.",
-                    workflow_id=workflow_id,
-                )
-            run = await load_run(tx, instance["current_run_id"], lock=False)
-            assert run is not None
-            return views.describe(run, instance)
+            row = await tx.one(_CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
+        if row is None:  # no such instance here, or it has no run yet
+            raise DomainError(
+                reasons.INSTANCE_NOT_FOUND,
+                f"Workflow [{workflow_id}] was not found.",
+                workflow_id=workflow_id,
+            )
+        instance = {"current_run_id": row.pop("i_current_run_id"), "run_count": row.pop("i_run_count")}
+        return views.describe(row, instance)
 
     async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
         async with self._read() as tx:
@@ -277,16 +297,8 @@ class ControlPlane(EngineCore):
                 )
             after = decoded
         page_size = max(1, min(int(page_size), 1000))
-        async with self._read() as tx:
-            await self._run_of(tx, namespace, workflow_id, run_id)
 
-        async def probe(require_events: bool) -> dict[str, Any] | None:
-            async with self._read() as tx:
-                run = await load_run(tx, run_id, lock=False)
-                assert run is not None
-                rows = await history_rows(tx, run_id, after=after, limit=page_size)
-            if require_events and not rows and not is_terminal_run(run):
-                return None
+        def shape(run: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
             last = rows[-1]["sequence"] if rows else after
             more = last < int(run["last_history_sequence"])
             # A follower of a live run keeps a cursor even when it has caught up.
@@ -298,16 +310,29 @@ class ControlPlane(EngineCore):
                 "next_page_token": encode_token(last) if (more or (follow and last > 0)) else None,
             }
 
-        if wait_new_event:
-            result = await long_poll(
-                self.waiters,
-                (("history", run_id),),
-                lambda: probe(True),
-                timeout=self.settings.long_poll_timeout,
-                reprobe_interval=self.settings.poll_reprobe_interval,
-            )
-            if result is not None:
-                return result
+        async with self._read() as tx:
+            _, run = await self._run_of(tx, namespace, workflow_id, run_id)
+            if not wait_new_event:  # the common case: one snapshot answers it
+                return shape(run, await history_rows(tx, run_id, after=after, limit=page_size))
+
+        async def probe(require_events: bool) -> dict[str, Any] | None:
+            async with self._read() as tx:
+                run = await load_run(tx, run_id, lock=False)
+                assert run is not None
+                rows = await history_rows(tx, run_id, after=after, limit=page_size)
+            if require_events and not rows and not is_terminal_run(run):
+                return None
+            return shape(run, rows)
+
+        result = await long_poll(
+            self.waiters,
+            (("history", run_id),),
+            lambda: probe(True),
+            timeout=self.settings.long_poll_timeout,
+            reprobe_interval=self.settings.poll_reprobe_interval,
+        )
+        if result is not None:
+            return result
         page = await probe(False)
         assert page is not None
         return page

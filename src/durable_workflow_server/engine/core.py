@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +19,9 @@ from ..store import tables as t
 from . import timers, workers
 from .dispatch import Waiters
 from .runs import Tx
+from .util import seconds
+
+_NAMESPACE_EXISTS = sa.select(t.namespaces.c.name).where(t.namespaces.c.name == sa.bindparam("b_name"))
 
 
 class EngineCore:
@@ -30,6 +34,8 @@ class EngineCore:
         self._loop = timers.TimerLoop(
             self._sweep, interval=settings.timer_loop_interval, clock=settings.clock
         )
+        # Namespaces known to exist -> when that answer stops being trusted (see namespace_exists).
+        self._known_namespaces: dict[str, datetime] = {}
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> Any:
@@ -40,6 +46,8 @@ class EngineCore:
         async with self.store.write() as conn:
             tx = Tx(conn=conn, store=self.store, now=self.now())
             yield tx
+        if tx.namespaces_changed:
+            self._known_namespaces.clear()
         for key in tx.wakes:
             self.waiters.notify(key)
         for run_id in tx.history_runs:
@@ -70,6 +78,7 @@ class EngineCore:
             for name in {"default", self.settings.default_namespace}:
                 exists = await tx.one(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == name))
                 if exists is None:
+                    tx.namespaces_changed = True
                     await tx.conn.execute(
                         sa.insert(t.namespaces).values(
                             name=name,
@@ -121,11 +130,25 @@ class EngineCore:
         return checks
 
     async def namespace_exists(self, name: str) -> bool:
+        """Whether ``name`` exists; asked on every request, so positive answers are cached.
+
+        A "yes" is trusted for ``namespace_cache_seconds`` (a namespace removed by another process
+        sharing the database is noticed within that time; this process forgets its cache as soon
+        as one of its own transactions changes namespaces). A "no" is never cached, so a namespace
+        created anywhere is usable at once.
+        """
+        name = name.lower()
+        now = self.now()
+        trusted_until = self._known_namespaces.get(name)
+        if trusted_until is not None and now < trusted_until:
+            return True
         async with self._read() as tx:
-            return (
-                await tx.one(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == name.lower()))
-                is not None
-            )
+            exists = await tx.one(_NAMESPACE_EXISTS, {"b_name": name}) is not None
+        if exists:
+            self._known_namespaces[name] = now + seconds(self.settings.namespace_cache_seconds)
+        else:
+            self._known_namespaces.pop(name, None)
+        return exists
 
     async def worker_fleet(self, namespace: str) -> dict[str, Any]:
         async with self._read() as tx:

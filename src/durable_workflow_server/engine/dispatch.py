@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -148,11 +149,106 @@ async def _poll_loop(
                 pass
 
 
-def _due(table: sa.Table, now: Any) -> Any:
-    return sa.or_(
-        sa.and_(table.c.status == h.WORKFLOW_TASK_READY, table.c.available_at <= now),
-        sa.and_(table.c.status == h.WORKFLOW_TASK_LEASED, table.c.lease_expires_at <= now),
-    )
+@dataclass(frozen=True)
+class _Candidates:
+    """Claim candidates of one task table, as two index-ordered queries.
+
+    Ready tasks come from ``(namespace, task_queue, status, available_at)`` in index order, so
+    ``LIMIT`` stops after a few rows however long the backlog is (one query with ``OR`` over both
+    kinds had to sort every due row first); tasks whose lease ran out are a separate, usually
+    empty, query. Each has a variant restricted to the types in ``b_types``.
+    """
+
+    ready: sa.Select[Any]
+    ready_typed: sa.Select[Any]
+    expired: sa.Select[Any]
+    expired_typed: sa.Select[Any]
+
+    @classmethod
+    def of(cls, table: sa.Table, type_column: str) -> _Candidates:
+        queue = (
+            table.c.namespace == sa.bindparam("b_namespace"),
+            table.c.task_queue == sa.bindparam("b_queue"),
+        )
+        ready = (
+            sa.select(table)
+            .where(
+                *queue,
+                table.c.status == h.WORKFLOW_TASK_READY,
+                table.c.available_at <= sa.bindparam("b_now"),
+            )
+            .order_by(table.c.available_at, table.c.task_id)
+            .limit(10)
+        )
+        expired = (
+            sa.select(table)
+            .where(
+                *queue,
+                table.c.status == h.WORKFLOW_TASK_LEASED,
+                table.c.lease_expires_at <= sa.bindparam("b_now"),
+            )
+            .order_by(table.c.available_at, table.c.task_id)
+            .limit(10)
+        )
+        typed = table.c[type_column].in_(sa.bindparam("b_types", expanding=True))
+        return cls(ready, ready.where(typed), expired, expired.where(typed))
+
+
+_wt, _at, _ae, _aa, _he = (
+    t.workflow_tasks,
+    t.activity_tasks,
+    t.activity_executions,
+    t.activity_attempts,
+    t.history_events,
+)
+_WORKFLOW_CANDIDATES = _Candidates.of(_wt, "workflow_type")
+_ACTIVITY_CANDIDATES = _Candidates.of(_at, "activity_type")
+_CANCEL_WORKFLOW_TASK = (
+    sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id")).values(status=h.TASK_CANCELLED)
+)
+_CANCEL_ACTIVITY_TASK = (
+    sa.update(_at).where(_at.c.task_id == sa.bindparam("b_task_id")).values(status=h.TASK_CANCELLED)
+)
+# Fenced lease: only if the row is still exactly what the claimer saw.
+_LEASE_WORKFLOW_TASK = sa.update(_wt).where(
+    _wt.c.task_id == sa.bindparam("b_task_id"),
+    _wt.c.status == sa.bindparam("b_status"),
+    _wt.c.attempt_count == sa.bindparam("b_attempt_count"),
+)
+_LEASE_ACTIVITY_TASK = sa.update(_at).where(
+    _at.c.task_id == sa.bindparam("b_task_id"),
+    _at.c.status == sa.bindparam("b_status"),
+    sa.func.coalesce(_at.c.current_attempt_id, "") == sa.bindparam("b_current_attempt_id"),
+)
+_EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
+_UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
+_EXPIRE_ATTEMPT = (
+    sa.update(_aa)
+    .where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.status == "running")
+    .values(status="expired", closed_at=sa.bindparam("b_now"))
+)
+_INSERT_ATTEMPT = sa.insert(_aa)
+_HISTORY_ROWS = (
+    sa.select(_he)
+    .where(_he.c.run_id == sa.bindparam("b_run_id"), _he.c.sequence > sa.bindparam("b_after"))
+    .order_by(_he.c.sequence)
+    .limit(sa.bindparam("b_limit"))
+)
+
+
+async def _candidates(
+    tx: Tx, queries: _Candidates, namespace: str, queue: str, types: list[str]
+) -> list[dict[str, Any]]:
+    """Due tasks of ``queue``: expired leases first (older work), then ready tasks, oldest first."""
+    params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now}
+    if types:
+        params["b_types"] = types
+    expired = queries.expired_typed if types else queries.expired
+    ready = queries.ready_typed if types else queries.ready
+    return [
+        *await tx.all(tx.store.claim(expired), params),
+        *await tx.all(tx.store.claim(ready), params),
+    ]
 
 
 # --------------------------------------------------------------------------- workflow tasks
@@ -162,21 +258,10 @@ async def claim_workflow_task(
     tx: Tx, *, namespace: str, queue: str, worker_id: str, workflow_types: list[str], lease_seconds: float
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Lease the next due workflow task on ``queue``; returns ``(task, run)`` or ``None``."""
-    wt = t.workflow_tasks
-    stmt = (
-        sa.select(wt)
-        .where(wt.c.namespace == namespace, wt.c.task_queue == queue, _due(wt, tx.now))
-        .order_by(wt.c.available_at, wt.c.task_id)
-        .limit(10)
-    )
-    if workflow_types:
-        stmt = stmt.where(wt.c.workflow_type.in_(workflow_types))
-    for candidate in await tx.all(tx.store.claim(stmt)):
+    for candidate in await _candidates(tx, _WORKFLOW_CANDIDATES, namespace, queue, workflow_types):
         run = await load_run(tx, candidate["run_id"])
         if run is None or is_terminal_run(run):
-            await tx.conn.execute(
-                sa.update(wt).where(wt.c.task_id == candidate["task_id"]).values(status=h.TASK_CANCELLED)
-            )
+            await tx.conn.execute(_CANCEL_WORKFLOW_TASK, {"b_task_id": candidate["task_id"]})
             continue
         values = {
             "status": h.WORKFLOW_TASK_LEASED,
@@ -186,13 +271,13 @@ async def claim_workflow_task(
             "updated_at": tx.now,
         }
         result = await tx.conn.execute(
-            sa.update(wt)
-            .where(
-                wt.c.task_id == candidate["task_id"],
-                wt.c.status == candidate["status"],
-                wt.c.attempt_count == candidate["attempt_count"],
-            )
-            .values(**values)
+            _LEASE_WORKFLOW_TASK,
+            {
+                "b_task_id": candidate["task_id"],
+                "b_status": candidate["status"],
+                "b_attempt_count": candidate["attempt_count"],
+                **values,
+            },
         )
         if result.rowcount != 1:
             continue
@@ -203,10 +288,7 @@ async def claim_workflow_task(
 
 
 async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[dict[str, Any]]:
-    he = t.history_events
-    return await tx.all(
-        sa.select(he).where(he.c.run_id == run_id, he.c.sequence > after).order_by(he.c.sequence).limit(limit)
-    )
+    return await tx.all(_HISTORY_ROWS, {"b_run_id": run_id, "b_after": after, "b_limit": limit})
 
 
 async def history_page(tx: Tx, run: dict[str, Any], *, after: int, page_size: int) -> dict[str, Any]:
@@ -285,69 +367,57 @@ async def claim_activity_task(
     tx: Tx, *, namespace: str, queue: str, worker_id: str, activity_types: list[str], lease_seconds: float
 ) -> dict[str, Any] | None:
     """Lease the next due activity task as a new attempt; returns the poll ``task`` object."""
-    at, ae, aa = t.activity_tasks, t.activity_executions, t.activity_attempts
-    stmt = (
-        sa.select(at)
-        .where(at.c.namespace == namespace, at.c.task_queue == queue, _due(at, tx.now))
-        .order_by(at.c.available_at, at.c.task_id)
-        .limit(10)
-    )
-    if activity_types:
-        stmt = stmt.where(at.c.activity_type.in_(activity_types))
-    for candidate in await tx.all(tx.store.claim(stmt)):
+    for candidate in await _candidates(tx, _ACTIVITY_CANDIDATES, namespace, queue, activity_types):
         run = await load_run(tx, candidate["run_id"])
         if run is None or is_terminal_run(run):
-            await tx.conn.execute(
-                sa.update(at).where(at.c.task_id == candidate["task_id"]).values(status=h.TASK_CANCELLED)
-            )
+            await tx.conn.execute(_CANCEL_ACTIVITY_TASK, {"b_task_id": candidate["task_id"]})
             continue
-        execution = await tx.one(
-            sa.select(ae).where(ae.c.activity_execution_id == candidate["activity_execution_id"])
-        )
+        execution = await tx.one(_EXECUTION, {"b_execution_id": candidate["activity_execution_id"]})
         assert execution is not None
         attempt_id = new_id()
         lease_expires_at = tx.now + seconds(lease_seconds)
         result = await tx.conn.execute(
-            sa.update(at)
-            .where(
-                at.c.task_id == candidate["task_id"],
-                at.c.status == candidate["status"],
-                sa.func.coalesce(at.c.current_attempt_id, "") == (candidate["current_attempt_id"] or ""),
-            )
-            .values(
-                status=h.WORKFLOW_TASK_LEASED,
-                lease_owner=worker_id,
-                lease_expires_at=lease_expires_at,
-                current_attempt_id=attempt_id,
-                updated_at=tx.now,
-            )
+            _LEASE_ACTIVITY_TASK,
+            {
+                "b_task_id": candidate["task_id"],
+                "b_status": candidate["status"],
+                "b_current_attempt_id": candidate["current_attempt_id"] or "",
+                "status": h.WORKFLOW_TASK_LEASED,
+                "lease_owner": worker_id,
+                "lease_expires_at": lease_expires_at,
+                "current_attempt_id": attempt_id,
+                "updated_at": tx.now,
+            },
         )
         if result.rowcount != 1:
             continue
         if candidate["status"] == h.WORKFLOW_TASK_LEASED and candidate["current_attempt_id"]:
             # The previous holder's lease ran out: its attempt is over, late outcomes are stale.
             await tx.conn.execute(
-                sa.update(aa)
-                .where(aa.c.attempt_id == candidate["current_attempt_id"], aa.c.status == "running")
-                .values(status="expired", closed_at=tx.now)
+                _EXPIRE_ATTEMPT, {"b_attempt_id": candidate["current_attempt_id"], "b_now": tx.now}
             )
         attempt_number = int(execution["attempt_count"]) + 1
         await tx.conn.execute(
-            sa.insert(aa).values(
-                attempt_id=attempt_id,
-                task_id=candidate["task_id"],
-                activity_execution_id=execution["activity_execution_id"],
-                namespace=namespace,
-                attempt_number=attempt_number,
-                status="running",
-                lease_owner=worker_id,
-                started_at=tx.now,
-            )
+            _INSERT_ATTEMPT,
+            {
+                "attempt_id": attempt_id,
+                "task_id": candidate["task_id"],
+                "activity_execution_id": execution["activity_execution_id"],
+                "namespace": namespace,
+                "attempt_number": attempt_number,
+                "status": "running",
+                "lease_owner": worker_id,
+                "started_at": tx.now,
+            },
         )
         await tx.conn.execute(
-            sa.update(ae)
-            .where(ae.c.activity_execution_id == execution["activity_execution_id"])
-            .values(status="running", attempt_count=attempt_number, current_attempt_id=attempt_id)
+            _UPDATE_EXECUTION,
+            {
+                "b_execution_id": execution["activity_execution_id"],
+                "status": "running",
+                "attempt_count": attempt_number,
+                "current_attempt_id": attempt_id,
+            },
         )
         await append(
             tx, run, [(EventType.ACTIVITY_STARTED, activity_event_ids(execution, attempt_id, attempt_number))]

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from durable_workflow.protocol.history import EventType, RunStatus
 
-from ..store import tables as t
 from . import history as h
-from .runs import Tx, append, ensure_workflow_task
+from .runs import INSERT_RUN, Tx, append, ensure_workflow_task
 from .util import new_id, seconds
 
 
@@ -31,12 +28,14 @@ async def create_run(
     run_timeout_seconds: int | None = None,
     execution_deadline_at: Any = None,
     continued_from_run_id: str | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """Insert a run in ``pending``, write its opening events and queue its first workflow task.
 
-    The caller owns the instance row (created or updated in the same transaction).
+    The caller owns the instance row (created or updated in the same transaction); it may pick
+    ``run_id`` up front to write the instance row once.
     """
-    run_id = new_id()
+    run_id = run_id or new_id()
     command_id = new_id()
     memo = dict(memo or {})
     search_attributes = dict(search_attributes or {})
@@ -70,7 +69,6 @@ async def create_run(
         "wait_kind": None,
         "wait_reason": None,
     }
-    await tx.conn.execute(sa.insert(t.workflow_runs).values(**run))
     events: list[tuple[str, dict[str, Any]]] = []
     if continued_from_run_id is None:
         events.append(
@@ -108,6 +106,8 @@ async def create_run(
     if continued_from_run_id is not None:
         started["continued_from_run_id"] = continued_from_run_id
     events.append((EventType.WORKFLOW_STARTED, started))
-    await append(tx, run, events)
-    await ensure_workflow_task(tx, run)
+    # The events first, so the run row is inserted once, already at its last sequence.
+    await append(tx, run, events, write_run=False)
+    await tx.conn.execute(INSERT_RUN, run)
+    await ensure_workflow_task(tx, run, new_run=True)
     return run

@@ -82,6 +82,7 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
                         },
                     )
                 ],
+                write_run=False,  # after_step_resolved writes the run once
             )
             await after_step_resolved(tx, run, timer["batch_id"])
             fired += 1

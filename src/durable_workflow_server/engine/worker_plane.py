@@ -24,6 +24,19 @@ from .runs import Tx, ensure_workflow_task, is_terminal_run, load_run
 from .util import decode_token, rfc3339, seconds
 from .validation import validate_commands
 
+_wt, _pr = t.workflow_tasks, t.poll_requests
+_WORKFLOW_TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
+_WORKFLOW_TASK_IN = sa.select(_wt).where(
+    _wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace")
+)
+_UPDATE_WORKFLOW_TASK = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
+_POLL_REQUEST = sa.select(_pr).where(
+    _pr.c.namespace == sa.bindparam("b_namespace"),
+    _pr.c.worker_id == sa.bindparam("b_worker_id"),
+    _pr.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+)
+_INSERT_POLL_REQUEST = sa.insert(_pr)
+
 
 class WorkerPlane(EngineCore):
     """``EngineAPI`` worker-plane methods (worker-plane.md §2)."""
@@ -90,26 +103,6 @@ class WorkerPlane(EngineCore):
         size = requested or self.settings.history_page_size_default
         return max(1, min(int(size), self.settings.history_page_size_max))
 
-    async def _has_due(
-        self, table: sa.Table, namespace: str, queue: str, type_col: str, types: list[str]
-    ) -> bool:
-        async with self._read() as tx:
-            stmt = (
-                sa.select(table.c.task_id)
-                .where(
-                    table.c.namespace == namespace,
-                    table.c.task_queue == queue,
-                    sa.or_(
-                        sa.and_(table.c.status == h.WORKFLOW_TASK_READY, table.c.available_at <= tx.now),
-                        sa.and_(table.c.status == h.WORKFLOW_TASK_LEASED, table.c.lease_expires_at <= tx.now),
-                    ),
-                )
-                .limit(1)
-            )
-            if types:
-                stmt = stmt.where(table.c[type_col].in_(types))
-            return await tx.one(stmt) is not None
-
     async def poll_workflow_task(
         self,
         namespace: str,
@@ -121,19 +114,21 @@ class WorkerPlane(EngineCore):
         history_page_size: int | None,
         timeout: float | None = None,
     ) -> dict[str, Any] | None:
-        async with self._read() as tx:
-            worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
-        types = list(worker["supported_workflow_types"] or [])
         page_size = self._page_size(history_page_size)
-        if poll_request_id:
-            cached = await self._cached_poll(namespace, worker_id, poll_request_id, page_size)
-            if cached is not None:
-                return cached
+        types: list[str] | None = None  # known after the first probe checked the registration
 
         async def claim() -> dict[str, Any] | None:
-            if not await self._has_due(t.workflow_tasks, namespace, task_queue, "workflow_type", types):
-                return None
+            nonlocal types
             async with self._tx() as tx:
+                if types is None:
+                    # The first probe also checks the registration and answers a retried poll,
+                    # all in the transaction that tries to claim.
+                    worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
+                    types = list(worker["supported_workflow_types"] or [])
+                    if poll_request_id:
+                        cached = await self._cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
+                        if cached is not None:
+                            return cached
                 claimed = await claim_workflow_task(
                     tx,
                     namespace=namespace,
@@ -147,14 +142,15 @@ class WorkerPlane(EngineCore):
                 task, run = claimed
                 if poll_request_id:
                     await tx.conn.execute(
-                        sa.insert(t.poll_requests).values(
-                            namespace=namespace,
-                            worker_id=worker_id,
-                            poll_request_id=poll_request_id,
-                            task_id=task["task_id"],
-                            workflow_task_attempt=task["attempt_count"],
-                            expires_at=task["lease_expires_at"] + seconds(5),
-                        )
+                        _INSERT_POLL_REQUEST,
+                        {
+                            "namespace": namespace,
+                            "worker_id": worker_id,
+                            "poll_request_id": poll_request_id,
+                            "task_id": task["task_id"],
+                            "workflow_task_attempt": task["attempt_count"],
+                            "expires_at": task["lease_expires_at"] + seconds(5),
+                        },
                     )
                 return await workflow_task_payload(tx, task, run, page_size)
 
@@ -170,38 +166,33 @@ class WorkerPlane(EngineCore):
         )
 
     async def _cached_poll(
-        self, namespace: str, worker_id: str, poll_request_id: str, page_size: int
+        self, tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
     ) -> dict[str, Any] | None:
-        pr, wt = t.poll_requests, t.workflow_tasks
-        async with self._read() as tx:
-            cached = await tx.one(
-                sa.select(pr).where(
-                    pr.c.namespace == namespace,
-                    pr.c.worker_id == worker_id,
-                    pr.c.poll_request_id == poll_request_id,
-                )
-            )
-            if cached is None:
-                return None
-            task = await tx.one(sa.select(wt).where(wt.c.task_id == cached["task_id"]))
-            if (
-                task is None
-                or task["status"] != h.WORKFLOW_TASK_LEASED
-                or task["lease_owner"] != worker_id
-                or task["attempt_count"] != cached["workflow_task_attempt"]
-                or task["lease_expires_at"] <= tx.now
-            ):
-                return None
-            run = await load_run(tx, task["run_id"], lock=False)
-            assert run is not None
-            return await workflow_task_payload(tx, task, run, page_size)
+        """The task a poll with this ``poll_request_id`` already leased, while that lease holds."""
+        cached = await tx.one(
+            _POLL_REQUEST,
+            {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id},
+        )
+        if cached is None:
+            return None
+        task = await tx.one(_WORKFLOW_TASK, {"b_task_id": cached["task_id"]})
+        if (
+            task is None
+            or task["status"] != h.WORKFLOW_TASK_LEASED
+            or task["lease_owner"] != worker_id
+            or task["attempt_count"] != cached["workflow_task_attempt"]
+            or task["lease_expires_at"] <= tx.now
+        ):
+            return None
+        run = await load_run(tx, task["run_id"], lock=False)
+        assert run is not None
+        return await workflow_task_payload(tx, task, run, page_size)
 
     async def _fence_workflow_task(
         self, tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        wt = t.workflow_tasks
         task = await tx.one(
-            tx.store.lock(sa.select(wt).where(wt.c.task_id == task_id, wt.c.namespace == namespace))
+            tx.store.lock(_WORKFLOW_TASK_IN), {"b_task_id": task_id, "b_namespace": namespace}
         )
         if task is None:
             raise DomainError(
@@ -284,9 +275,8 @@ class WorkerPlane(EngineCore):
             )
             expires = tx.now + seconds(self.settings.workflow_task_lease_seconds)
             await tx.conn.execute(
-                sa.update(t.workflow_tasks)
-                .where(t.workflow_tasks.c.task_id == task_id)
-                .values(lease_expires_at=expires, updated_at=tx.now)
+                _UPDATE_WORKFLOW_TASK,
+                {"b_task_id": task_id, "lease_expires_at": expires, "updated_at": tx.now},
             )
         return {
             "task_id": task_id,
@@ -315,9 +305,13 @@ class WorkerPlane(EngineCore):
             normalized = validate_commands(commands, run["payload_codec"])
             applied = await apply_commands(tx, run, task, normalized)
             await tx.conn.execute(
-                sa.update(t.workflow_tasks)
-                .where(t.workflow_tasks.c.task_id == task_id)
-                .values(status=h.TASK_COMPLETED, lease_expires_at=None, updated_at=tx.now)
+                _UPDATE_WORKFLOW_TASK,
+                {
+                    "b_task_id": task_id,
+                    "status": h.TASK_COMPLETED,
+                    "lease_expires_at": None,
+                    "updated_at": tx.now,
+                },
             )
         return {
             "task_id": task_id,
@@ -344,14 +338,14 @@ class WorkerPlane(EngineCore):
                 tx, namespace, task_id, lease_owner, workflow_task_attempt
             )
             await tx.conn.execute(
-                sa.update(t.workflow_tasks)
-                .where(t.workflow_tasks.c.task_id == task_id)
-                .values(
-                    status=h.TASK_FAILED,
-                    lease_expires_at=None,
-                    updated_at=tx.now,
-                    last_error=str(failure.get("message") or "")[:4000],
-                )
+                _UPDATE_WORKFLOW_TASK,
+                {
+                    "b_task_id": task_id,
+                    "status": h.TASK_FAILED,
+                    "lease_expires_at": None,
+                    "updated_at": tx.now,
+                    "last_error": str(failure.get("message") or "")[:4000],
+                },
             )
             # Redeliver after a short delay so a crashing replay does not spin the worker.
             next_task_id = await ensure_workflow_task(
@@ -376,14 +370,14 @@ class WorkerPlane(EngineCore):
         build_id: str | None,
         timeout: float | None = None,
     ) -> dict[str, Any] | None:
-        async with self._read() as tx:
-            worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
-        types = list(worker["supported_activity_types"] or [])
+        types: list[str] | None = None  # known after the first probe checked the registration
 
         async def claim() -> dict[str, Any] | None:
-            if not await self._has_due(t.activity_tasks, namespace, task_queue, "activity_type", types):
-                return None
+            nonlocal types
             async with self._tx() as tx:
+                if types is None:
+                    worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
+                    types = list(worker["supported_activity_types"] or [])
                 return await claim_activity_task(
                     tx,
                     namespace=namespace,

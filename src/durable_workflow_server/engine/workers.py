@@ -15,6 +15,11 @@ from .errors import DomainError
 from .runs import Tx
 from .util import new_upper_id, rfc3339, seconds
 
+_wk = t.workers
+_WORKER = sa.select(_wk).where(
+    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
+)
+
 
 def is_fresh(worker: dict[str, Any], now: datetime, stale_after: float) -> bool:
     return bool(worker["last_heartbeat_at"] + seconds(stale_after) > now)
@@ -97,8 +102,7 @@ async def registered_worker(
     tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None
 ) -> dict[str, Any]:
     """The registration a poll must match (registered, same queue, same build id)."""
-    wk = t.workers
-    worker = await tx.one(sa.select(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id))
+    worker = await tx.one(_WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
     if worker is None:
         raise DomainError(
             reasons.WORKER_NOT_REGISTERED,

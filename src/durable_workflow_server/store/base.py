@@ -1,9 +1,14 @@
-"""The Store: one async SQLAlchemy engine, migrations, and the two kinds of transaction.
+"""The Store: migrations, and the two kinds of transaction over one database.
 
 ``write()`` is the only way to change data: one database transaction, serialised the way the
-dialect needs (see :mod:`.sqlite` and :mod:`.postgres`). ``read()`` is a consistent snapshot for
-queries. Row-locking helpers (``lock``/``claim``) turn into ``FOR UPDATE [SKIP LOCKED]`` where the
-database has them and into no-ops where a process-wide write lock already serialises writers.
+dialect needs (see :mod:`.sqlite` and :mod:`.postgres`). ``read()`` is for queries: one snapshot
+on SQLite; on PostgreSQL plain autocommit statements, which is no weaker than a READ COMMITTED
+transaction (every statement takes its own snapshot there either way). Both yield a
+:class:`Conn`, the small async surface the engine uses (``execute`` and ``run_sync``); how
+statements reach the database (an asyncpg pool, or SQLite on the event-loop thread) is the
+dialect's business. Row-locking helpers (``lock``/``claim``) turn into
+``FOR UPDATE [SKIP LOCKED]`` where the database has them and into no-ops where a process-wide
+write lock already serialises writers.
 
 The store knows tables and transactions; it knows nothing about workflows.
 """
@@ -11,21 +16,33 @@ The store knows tables and transactions; it knows nothing about workflows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 _S = TypeVar("_S", bound=sa.Select[Any])
+_T = TypeVar("_T")
+
+
+class Conn(Protocol):
+    """A connection inside one transaction, as the engine sees it.
+
+    ``sqlalchemy.ext.asyncio.AsyncConnection`` is one; :class:`~.sqlite.LoopConnection` (a
+    synchronous SQLite connection driven on the event-loop thread) is the other.
+    """
+
+    async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]: ...
+
+    async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T: ...
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -41,7 +58,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _upgrade(connection: sa.Connection) -> None:
+def upgrade(connection: sa.Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
@@ -49,77 +66,59 @@ def _current_revision(connection: sa.Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def _table_names(connection: sa.Connection) -> set[str]:
+    return set(sa.inspect(connection).get_table_names())
+
+
 class Store:
-    """Base class; :func:`durable_workflow_server.store.create_store` picks the dialect subclass."""
+    """Base class; :func:`durable_workflow_server.store.create_store` picks the dialect subclass.
+
+    Subclasses implement ``_open``/``close`` and the two transaction context managers.
+    """
 
     dialect: str = "generic"
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._engine: AsyncEngine | None = None
+        self._opened = False
         self._write_lock: asyncio.Lock | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def _create_engine(self) -> AsyncEngine:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    @property
-    def engine(self) -> AsyncEngine:
-        if self._engine is None:
-            raise RuntimeError("store is not open")
-        return self._engine
-
     async def open(self) -> None:
-        """Create the engine and bring the schema to the latest migration."""
-        if self._engine is not None:
+        """Connect and bring the schema to the latest migration."""
+        if self._opened:
             return
         self._write_lock = asyncio.Lock()
-        self._engine = self._create_engine()
+        await self._open()
+        self._opened = True
         await self.migrate()
+
+    async def _open(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     async def migrate(self) -> None:
         async with self.write() as conn:
             await self._before_migrate(conn)
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(upgrade)
 
-    async def _before_migrate(self, conn: AsyncConnection) -> None:
+    async def _before_migrate(self, conn: Conn) -> None:
         """Hook: PostgreSQL takes an advisory lock so concurrent processes migrate once."""
 
-    async def close(self) -> None:
-        if self._engine is not None:
-            engine, self._engine = self._engine, None
-            await engine.dispose()
+    async def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _require_open(self) -> None:
+        if not self._opened:
+            raise RuntimeError("store is not open")
 
     # ------------------------------------------------------------------ transactions
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    def write(self) -> AbstractAsyncContextManager[Conn]:
         """One read-write transaction; commits on success, rolls back on any exception."""
-        async with self._write_guard(), self.engine.connect() as conn:
-            await self._prepare_write(conn)
-            async with conn.begin():
-                yield conn
+        raise NotImplementedError  # pragma: no cover - overridden
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only snapshot transaction."""
-        async with self._read_guard(), self.engine.connect() as conn:
-            await self._prepare_read(conn)
-            async with conn.begin():
-                yield conn
-
-    @asynccontextmanager
-    async def _write_guard(self) -> AsyncIterator[None]:
-        yield
-
-    @asynccontextmanager
-    async def _read_guard(self) -> AsyncIterator[None]:
-        yield
-
-    async def _prepare_write(self, conn: AsyncConnection) -> None:
-        """Hook run on a fresh connection before ``BEGIN`` of a write transaction."""
-
-    async def _prepare_read(self, conn: AsyncConnection) -> None:
-        """Hook run on a fresh connection before ``BEGIN`` of a read transaction."""
+    def read(self) -> AbstractAsyncContextManager[Conn]:
+        """A read-only unit of work (SQLite: one snapshot; PostgreSQL: autocommit statements)."""
+        raise NotImplementedError  # pragma: no cover - overridden
 
     # ------------------------------------------------------------------ dialect helpers
     def lock(self, stmt: _S) -> _S:
@@ -133,7 +132,7 @@ class Store:
     # ------------------------------------------------------------------ health
     async def ping(self) -> bool:
         try:
-            async with self.engine.connect() as conn:
+            async with self.read() as conn:
                 await conn.execute(sa.text("SELECT 1"))
             return True
         except Exception:
@@ -144,9 +143,6 @@ class Store:
             return await conn.run_sync(_current_revision)
 
     async def missing_tables(self, expected: list[str]) -> list[str]:
-        def _names(connection: sa.Connection) -> set[str]:
-            return set(sa.inspect(connection).get_table_names())
-
         async with self.read() as conn:
-            present = await conn.run_sync(_names)
+            present = await conn.run_sync(_table_names)
         return [name for name in expected if name not in present]

@@ -1,26 +1,40 @@
-"""SQLite: WAL, ``busy_timeout``, ``BEGIN IMMEDIATE`` and one write lock per process.
+"""SQLite on the event-loop thread: WAL, ``BEGIN IMMEDIATE`` and one write lock per process.
 
-SQLite allows one writer at a time. Serialising writers inside the process with an asyncio lock
-means concurrent polls and completions queue up in Python instead of failing with
-"database is locked"; ``BEGIN IMMEDIATE`` plus ``busy_timeout`` covers other processes sharing
-the file. An in-memory database lives on one shared connection, so every access takes the lock.
+SQLite statements on a local file or in memory take microseconds. Running them through a
+driver thread (aiosqlite) cost far more than the statements themselves: every statement was a
+thread hop plus a GIL hand-off, paid while the process-wide write lock was held. So this store
+drives the stdlib ``sqlite3`` driver (through SQLAlchemy's synchronous API) directly on the
+event-loop thread and presents it through the same async :class:`~.base.Conn` surface.
+
+Nothing here may block the loop for long, so waiting is never left to SQLite's busy handler
+where it can be avoided:
+
+* Writers inside this process queue on an asyncio lock, so they never meet each other in SQLite.
+* Another *process* holding the write lock makes ``BEGIN IMMEDIATE`` (or, outside WAL mode,
+  ``COMMIT``) fail fast with "database is locked" on the writer connection (``busy_timeout = 0``);
+  the store then retries after an ``asyncio.sleep`` until :data:`BUSY_TIMEOUT_MS` has passed.
+* Readers of a file database use pooled connections outside the lock; in WAL mode readers never
+  wait for writers, and their busy timeout only covers SQLite's brief recovery windows.
+
+An in-memory database lives on one shared connection, so every access takes the lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from .base import Store
+from .base import Conn, Store
 
 BUSY_TIMEOUT_MS = 10_000
-_READ_ONLY = "dw_read_only"
+_T = TypeVar("_T")
 
 
 def is_memory_url(url: str) -> bool:
@@ -28,13 +42,63 @@ def is_memory_url(url: str) -> bool:
     return rest in ("", "/", "/:memory:") or rest.startswith("/:memory:?")
 
 
-def async_sqlite_url(url: str) -> str:
+def sync_sqlite_url(url: str) -> str:
+    """The URL for SQLAlchemy's stdlib ``sqlite3`` dialect (``sqlite+aiosqlite`` accepted too)."""
     scheme, _, rest = url.partition("://")
     if is_memory_url(url):
-        return "sqlite+aiosqlite://"
-    if scheme == "sqlite":
-        return f"sqlite+aiosqlite://{rest}"
+        return "sqlite://"
+    if scheme.startswith("sqlite"):
+        return f"sqlite://{rest}"
     return url
+
+
+class LoopConnection:
+    """A synchronous SQLAlchemy connection with the async :class:`~.base.Conn` surface.
+
+    The coroutines never suspend: a statement runs to completion when awaited.
+    """
+
+    __slots__ = ("sync_connection",)
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.sync_connection = connection
+
+    async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
+        return self.sync_connection.execute(statement, parameters)
+
+    async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
+        return fn(self.sync_connection, *arg, **kw)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+async def _retry_busy(step: Callable[[], object]) -> None:
+    """Run ``step``; while SQLite answers "busy", retry after an async sleep (never block the loop).
+
+    Gives up (re-raising "database is locked") after :data:`BUSY_TIMEOUT_MS`.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _dbapi(conn: sa.Connection) -> sqlite3.Connection:
+    return cast(sqlite3.Connection, conn.connection.dbapi_connection)
 
 
 class SQLiteStore(Store):
@@ -43,17 +107,24 @@ class SQLiteStore(Store):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.memory = is_memory_url(url)
+        self._engine: sa.Engine | None = None
+        self._writer: sa.Connection | None = None
 
-    def _create_engine(self) -> AsyncEngine:
-        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    # ------------------------------------------------------------------ lifecycle
+    async def _open(self) -> None:
+        kwargs: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False},
+            # Every transaction ends in an explicit COMMIT or ROLLBACK; no reset round trip.
+            "pool_reset_on_return": None,
+        }
         if self.memory:
             kwargs["poolclass"] = StaticPool
-        engine = create_async_engine(async_sqlite_url(self.url), **kwargs)
+        engine = sa.create_engine(sync_sqlite_url(self.url), **kwargs)
         memory = self.memory
 
-        @event.listens_for(engine.sync_engine, "connect")
+        @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Take over transaction control from the driver so BEGIN IMMEDIATE is ours to emit.
+            # Take over transaction control from the driver so BEGIN [IMMEDIATE] is ours to emit.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -62,32 +133,67 @@ class SQLiteStore(Store):
                 cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
 
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            if conn.get_execution_options().get(_READ_ONLY):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        self._engine = engine
+        writer = engine.connect()
+        if not memory:
+            # The writer must fail fast when another process holds the lock (see module doc).
+            _dbapi(writer).execute("PRAGMA busy_timeout = 0")
+        self._writer = writer
 
-        return engine
+    async def close(self) -> None:
+        self._opened = False
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
 
+    def _parts(self) -> tuple[sa.Engine, sa.Connection, asyncio.Lock]:
+        self._require_open()
+        assert self._engine is not None and self._writer is not None and self._write_lock is not None
+        return self._engine, self._writer, self._write_lock
+
+    # ------------------------------------------------------------------ transactions
     @asynccontextmanager
-    async def _write_guard(self) -> AsyncIterator[None]:
-        assert self._write_lock is not None
-        async with self._write_lock:
-            yield
-
-    @asynccontextmanager
-    async def _read_guard(self) -> AsyncIterator[None]:
-        if self.memory:
-            assert self._write_lock is not None
-            async with self._write_lock:
-                yield
+    async def _transaction(self, conn: sa.Connection, *, immediate: bool) -> AsyncIterator[Conn]:
+        dbapi = _dbapi(conn)
+        if immediate:
+            await _retry_busy(lambda: dbapi.execute("BEGIN IMMEDIATE"))
         else:
-            yield
+            dbapi.execute("BEGIN")
+        # SQLAlchemy's own transaction marker; the sqlite3 dialect emits nothing for it.
+        transaction = conn.begin()
+        try:
+            yield LoopConnection(conn)
+        except BaseException:
+            transaction.rollback()
+            dbapi.rollback()  # covers a BEGIN that SQLAlchemy never saw used
+            raise
+        try:
+            # Outside WAL mode COMMIT may have to wait for readers: retry it without blocking.
+            await _retry_busy(dbapi.commit)
+        except BaseException:
+            transaction.rollback()
+            raise
+        transaction.commit()  # bookkeeping only; the DBAPI transaction is already committed
 
-    async def _prepare_write(self, conn: AsyncConnection) -> None:
-        await conn.execution_options(**{_READ_ONLY: False})
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        _, writer, lock = self._parts()
+        async with lock, self._transaction(writer, immediate=True) as conn:
+            yield conn
 
-    async def _prepare_read(self, conn: AsyncConnection) -> None:
-        await conn.execution_options(**{_READ_ONLY: True})
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        engine, writer, lock = self._parts()
+        if self.memory:
+            async with lock, self._transaction(writer, immediate=False) as conn:
+                yield conn
+            return
+        reader = engine.connect()
+        try:
+            async with self._transaction(reader, immediate=False) as conn:
+                yield conn
+        finally:
+            reader.close()

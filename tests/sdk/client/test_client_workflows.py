@@ -359,6 +359,26 @@ async def test_get_result_timed_out_run_is_a_failure(fake: Any, make_client: Cal
     assert info.value.exception_type == "WorkflowTimedOut"
 
 
+async def test_completed_run_with_its_output_envelope_needs_no_history(
+    fake: Any, make_client: Callable[..., Client]
+) -> None:
+    describes = iter(["running", "completed"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert not request.url.path.endswith("/history"), "the describe answer already had the output"
+        status = next(describes)
+        body: dict[str, Any] = {"workflow_id": "wf", "run_id": "r", "workflow_type": "t", "status": status}
+        if status == "completed":
+            body["output_envelope"] = codec.envelope({"greeting": "hi"})
+            body["output"] = "a plain value the envelope overrides"
+        return httpx.Response(200, json=body)
+
+    fake.handler = handler
+    client = make_client()
+    assert await client.get_result(client.get_workflow_handle("wf"), poll_interval=0) == {"greeting": "hi"}
+    assert [r.url.path for r in fake.requests] == ["/api/workflows/wf", "/api/workflows/wf"]
+
+
 async def test_get_result_falls_back_to_describe_output(
     fake: Any, make_client: Callable[..., Client]
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from dbmatrix import POSTGRES_ENV, fresh_postgres_url
 from durable_workflow_server.store import PostgresStore, SQLiteStore, create_store, head_revision
+from durable_workflow_server.store import postgres as postgres_store
+from durable_workflow_server.store import sqlite as sqlite_store
 from durable_workflow_server.store import tables as t
 from durable_workflow_server.store.postgres import async_postgres_url
-from durable_workflow_server.store.sqlite import async_sqlite_url, is_memory_url
+from durable_workflow_server.store.sqlite import is_memory_url, sync_sqlite_url
 
 
 def _columns(connection: sa.Connection) -> dict[str, dict[str, str]]:
@@ -82,9 +87,10 @@ def test_url_mapping() -> None:
     assert isinstance(create_store("postgresql://u@h/db"), PostgresStore)
     with pytest.raises(ValueError):
         create_store("mysql://u@h/db")
-    assert async_sqlite_url("sqlite:////tmp/a.db") == "sqlite+aiosqlite:////tmp/a.db"
-    assert async_sqlite_url("sqlite://") == "sqlite+aiosqlite://"
-    assert async_sqlite_url("sqlite:///:memory:") == "sqlite+aiosqlite://"
+    assert sync_sqlite_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+    assert sync_sqlite_url("sqlite+aiosqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+    assert sync_sqlite_url("sqlite://") == "sqlite://"
+    assert sync_sqlite_url("sqlite:///:memory:") == "sqlite://"
     assert (
         is_memory_url("sqlite://")
         and is_memory_url("sqlite:///:memory:")
@@ -164,5 +170,115 @@ async def test_write_rolls_back_on_error(db_url: str) -> None:
         async with store.read() as conn:
             names = (await conn.execute(sa.select(t.namespaces.c.name))).scalars().all()
         assert "gone" not in names
+    finally:
+        await store.close()
+
+
+def _namespace_row(name: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "retention_days": 30,
+        "status": "active",
+        "created_at": sa.func.current_timestamp(),
+        "updated_at": sa.func.current_timestamp(),
+    }
+
+
+async def test_sqlite_writer_waits_for_another_process_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    store = create_store(f"sqlite:///{path}")
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None)  # "another process" holding the write lock
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def write() -> None:
+        async with store.write() as conn:
+            await conn.execute(sa.insert(t.namespaces).values(**_namespace_row("waited")))
+
+    running = asyncio.create_task(ticker())
+    writer = asyncio.create_task(write())
+    try:
+        await asyncio.sleep(0.15)
+        assert not writer.done()
+        assert ticks >= 10  # the event loop kept serving while the writer waited for the lock
+        other.execute("COMMIT")
+        await asyncio.wait_for(writer, 5)
+        async with store.read() as conn:
+            names = (await conn.execute(sa.select(t.namespaces.c.name))).scalars().all()
+        assert "waited" in names
+    finally:
+        running.cancel()
+        other.close()
+        await store.close()
+
+
+async def test_sqlite_writer_gives_up_after_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "held.sqlite3"
+    store = create_store(f"sqlite:///{path}")
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with store.write() as conn:
+                await conn.execute(sa.insert(t.namespaces).values(**_namespace_row("never")))
+        other.execute("ROLLBACK")
+        async with store.write() as conn:  # the store is usable again once the lock is free
+            await conn.execute(sa.insert(t.namespaces).values(**_namespace_row("later")))
+        async with store.read() as conn:
+            names = (await conn.execute(sa.select(t.namespaces.c.name))).scalars().all()
+        assert "later" in names and "never" not in names
+    finally:
+        other.close()
+        await store.close()
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason="needs DW_TEST_POSTGRES_URL (PostgreSQL)")
+async def test_postgres_replaces_a_dead_idle_connection(request: pytest.FixtureRequest) -> None:
+    import asyncpg
+
+    url = fresh_postgres_url(request)
+    store = create_store(url)
+    await store.open()
+    try:
+        async with store.write() as conn:
+            pid = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(url)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid) is True
+        finally:
+            await admin.close()
+        # Pretend the pooled connection sat idle long enough to be checked before use.
+        original = postgres_store.IDLE_PING_SECONDS
+        postgres_store.IDLE_PING_SECONDS = 0.0
+        try:
+            async with store.write() as conn:
+                assert (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        finally:
+            postgres_store.IDLE_PING_SECONDS = original
+    finally:
+        await store.close()
+
+
+async def test_reads_see_committed_writes(db_url: str) -> None:
+    store = create_store(db_url)
+    await store.open()
+    try:
+        async with store.write() as conn:
+            await conn.execute(sa.insert(t.namespaces).values(**_namespace_row("seen")))
+        async with store.read() as conn:
+            assert (
+                await conn.execute(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == "seen"))
+            ).scalar_one() == "seen"
     finally:
         await store.close()
