@@ -16,9 +16,11 @@ argument list and reports the return value (or the exception) back to the server
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -113,20 +115,42 @@ class ActivityInfo:
 HeartbeatFn = Callable[..., Awaitable[Mapping[str, Any] | None]]
 
 
-class ActivityContext:
-    """Per-attempt handle: ``info``, ``heartbeat()`` and ``is_cancelled``."""
+class _Done:
+    """An awaitable that is already finished: what a blocking ``heartbeat()`` returns."""
 
-    def __init__(self, info: ActivityInfo, heartbeat: HeartbeatFn | None = None) -> None:
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield  # makes this a generator, as ``__await__`` must be
+
+
+class ActivityContext:
+    """Per-attempt handle: ``info``, ``heartbeat()`` and ``is_cancelled``.
+
+    Created by the worker on its event loop. Plain ``def`` activities run in a worker thread
+    and may still call :meth:`heartbeat`: the call is carried over to that loop.
+    """
+
+    def __init__(
+        self,
+        info: ActivityInfo,
+        heartbeat: HeartbeatFn | None = None,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.info = info
         self._heartbeat = heartbeat
         self._cancelled = False
+        if loop is None:
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+        self._loop = loop
 
     @property
     def is_cancelled(self) -> bool:
         """True once a heartbeat response said the server wants this attempt to stop."""
         return self._cancelled
 
-    async def heartbeat(
+    def heartbeat(
         self,
         details: Any = None,
         *,
@@ -134,13 +158,33 @@ class ActivityContext:
         current: float | None = None,
         total: float | None = None,
         unit: str | None = None,
-    ) -> None:
+    ) -> Awaitable[None]:
         """Report liveness (and optional progress) to the server.
+
+        In an ``async def`` activity, ``await ctx.heartbeat(...)``. In a plain ``def`` activity
+        (run in a worker thread), call ``ctx.heartbeat(...)``: it blocks until the server has
+        answered (awaiting its return value is harmless).
 
         Raises:
             ActivityCancelled: The workflow was cancelled or the activity is no longer wanted.
                 It is a ``BaseException``; catch it by name to clean up, then re-raise.
         """
+        send = self._send(details, message=message, current=current, total=total, unit=unit)
+        if self._loop is None or _running_loop() is self._loop:
+            return send
+        # A worker thread: run the call on the worker's loop and wait for it here.
+        asyncio.run_coroutine_threadsafe(send, self._loop).result()
+        return _Done()
+
+    async def _send(
+        self,
+        details: Any,
+        *,
+        message: str | None,
+        current: float | None,
+        total: float | None,
+        unit: str | None,
+    ) -> None:
         if self._heartbeat is None:
             return
         if details is not None and not isinstance(details, Mapping):
@@ -169,6 +213,13 @@ def context() -> ActivityContext:
         return _current.get()
     except LookupError:
         raise RuntimeError("activity.context() called outside of an activity") from None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _set_context(ctx: ActivityContext) -> contextvars.Token[ActivityContext]:

@@ -14,6 +14,7 @@ Counters go through ``increment`` and histograms through ``record``. Tag values 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -151,6 +152,12 @@ class InMemoryMetrics:
             self.histograms.clear()
 
 
+_SHARED_LOCK = threading.Lock()
+_SHARED_COLLECTORS: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, tuple[str, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class PrometheusMetrics:
     """Forwards to ``prometheus_client`` counters and histograms.
 
@@ -177,8 +184,10 @@ class PrometheusMetrics:
         self._prom = prometheus_client
         self._registry = registry if registry is not None else prometheus_client.REGISTRY
         self._buckets = buckets
-        self._lock = threading.Lock()
-        self._metrics: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self._lock = _SHARED_LOCK
+        # Collectors are shared per registry: a registry refuses a second collector of the same
+        # name, and a process commonly builds several clients (each with its own recorder).
+        self._metrics = _SHARED_COLLECTORS.setdefault(self._registry, {})
 
     def _get(self, kind: str, name: str, tags: Mapping[str, str] | None) -> tuple[Any, tuple[str, ...]]:
         with self._lock:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from . import Settings, serve
+from .app import ServerStartError
 
 
 def main() -> None:
     settings = Settings.from_env()
-    serve(settings, host=os.environ.get("DW_HOST", "0.0.0.0"), port=int(os.environ.get("DW_PORT", "8080")))
+    try:
+        serve(
+            settings, host=os.environ.get("DW_HOST", "0.0.0.0"), port=int(os.environ.get("DW_PORT", "8080"))
+        )
+    except ServerStartError as exc:
+        # One clear line, not a traceback: the address is taken or the database cannot be opened.
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
@@ -29,6 +30,7 @@ from .settings import Settings
 logger = logging.getLogger("durable_workflow_server")
 
 GZIP_MINIMUM_SIZE = 1024
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = None) -> FastAPI:
@@ -125,13 +127,98 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_error)
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info") -> None:
-    """Run the server in this process until SIGINT/SIGTERM (uvicorn shuts down gracefully)."""
+class ServerStartError(RuntimeError):
+    """The server could not start: its address is unavailable or its database cannot be opened."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind a listening TCP socket on ``host:port`` (port ``0`` picks a free port).
+
+    Binding before anything else starts lets a taken port be reported in one line, before any
+    log output, and lets the caller print the port actually used.
+
+    Raises:
+        ServerStartError: The address is in use, not available on this machine, or not permitted.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+class _StartupWatch:
+    """ASGI wrapper that tells :func:`serve` how the app's lifespan startup went.
+
+    A failed startup (the database cannot be opened) is reported by :func:`serve` as one
+    :class:`ServerStartError` line, so the traceback uvicorn would log is withheld.
+    """
+
+    def __init__(self, app: ASGIApp, on_started: Callable[[], None] | None) -> None:
+        self.app = app
+        self.on_started = on_started
+        self.failed = False
+        self.error: BaseException | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def watched_send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                self.failed = True
+                message = {**message, "message": ""}
+            elif message["type"] == "lifespan.startup.complete" and self.on_started is not None:
+                self.on_started()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            if self.failed:
+                self.error = exc
+            raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    log_level: str = "info",
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run the server in this process until SIGINT/SIGTERM (uvicorn shuts down gracefully).
+
+    Args:
+        settings: Server configuration.
+        host: Interface to listen on.
+        port: TCP port; ``0`` picks a free one.
+        log_level: uvicorn's log level.
+        announce: Called with the server's URL (``http://host:port``, the real port) once the
+            socket is bound and the database is open, just before requests are served.
+
+    Raises:
+        ServerStartError: The address cannot be bound or the database cannot be opened.
+    """
     import uvicorn
 
-    app = create_app(settings)
+    sock = listen(host, port)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    watch = _StartupWatch(create_app(settings), (lambda: announce(url)) if announce else None)
     config = uvicorn.Config(
-        app,
+        watch,
         host=host,
         port=port,
         log_level=log_level,
@@ -141,4 +228,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, *, log_
         # Parked long polls of vanished workers must not hold a shutdown hostage.
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except SystemExit:
+        if not watch.failed:
+            raise
+        # uvicorn exits (status 3) after a failed startup: report the cause instead, below.
+    finally:
+        sock.close()
+    if watch.failed:
+        detail = _first_line(watch.error) if watch.error is not None else "application startup failed"
+        raise ServerStartError(f"cannot open the database: {detail}") from watch.error

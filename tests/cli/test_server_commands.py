@@ -26,8 +26,10 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the real ``serve`` so commands return at once; records what it was given."""
     calls: list[dict[str, Any]] = []
 
-    def fake_serve(settings: Any, host: str, port: int) -> None:
+    def fake_serve(settings: Any, host: str, port: int, announce: Any = None) -> None:
         calls.append({"settings": settings, "host": host, "port": port})
+        if announce is not None:
+            announce(f"http://{host}:{port}")
 
     monkeypatch.setattr(durable_workflow_server, "serve", fake_serve)
     return calls
@@ -102,6 +104,40 @@ def test_start_dev_rejects_bad_options(args: list[str], served: list[dict[str, A
     result = run(args)
     assert result.exit_code == 2
     assert served == []
+
+
+def test_start_dev_db_file_in_an_uncreatable_directory_is_one_line(
+    tmp_path: Path, served: list[dict[str, Any]]
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    result = run(["server:start-dev", "--db-file", str(blocker / "sub" / "dev.sqlite3")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot create the directory of the database file")
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert served == []
+
+
+def test_start_dev_on_a_taken_port_is_one_line_and_exit_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["server:start-dev", "--in-memory", "--port", str(port)], env={"DW_AUTH_TOKEN": "t"})
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_start_dev_with_an_unusable_database_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    db = tmp_path / "corrupt.sqlite3"
+    db.write_bytes(b"this is not a database" * 500)
+    result = CliRunner().invoke(
+        dw, ["server:start-dev", "--db-file", str(db), "--port", "0"], env={"DW_AUTH_TOKEN": "t"}
+    )
+    assert result.exit_code == 1, result.output
+    assert "Error: cannot open the database: " in result.output
+    assert "file is not a database" in result.output
+    assert "Traceback" not in result.output and "listening on" not in result.output
 
 
 def test_start_requires_a_database(served: list[dict[str, Any]]) -> None:

@@ -70,3 +70,15 @@ def test_prometheus_exports_counters_and_histograms() -> None:
         )
         == 1.0
     )
+
+
+def test_two_prometheus_recorders_share_one_registry() -> None:
+    import prometheus_client
+
+    registry = prometheus_client.CollectorRegistry()
+    tags = {"task_kind": "workflow", "task_queue": "q", "outcome": "completed"}
+    first = m.PrometheusMetrics(registry=registry)
+    second = m.PrometheusMetrics(registry=registry)  # e.g. a second Client in the same process
+    first.increment(m.WORKER_TASKS, tags=tags)
+    second.increment(m.WORKER_TASKS, tags=tags)
+    assert registry.get_sample_value("durable_workflow_worker_tasks_total", tags) == 2.0

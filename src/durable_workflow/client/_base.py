@@ -291,9 +291,16 @@ class BaseClient:
             except httpx.TransportError as exc:
                 self._observe(method, route, plane, None, started)
                 attempt += 1
+                if isinstance(exc, httpx.UnsupportedProtocol):
+                    # A base URL without http:// or https:// cannot start working on a retry.
+                    raise TransportError(
+                        f"{method} {self.base_url}{url}: {exc} (base_url must be an http:// or "
+                        "https:// origin, e.g. http://localhost:8080)"
+                    ) from exc
                 if attempt >= policy.max_attempts:
                     raise TransportError(
-                        f"{method} {url} failed after {attempt} attempt(s): {type(exc).__name__}: {exc}"
+                        f"{method} {self.base_url}{url} failed after {attempt} attempt(s): "
+                        f"{type(exc).__name__}: {exc}"
                     ) from exc
                 logger.warning("%s %s failed (%s); retrying", method, url, type(exc).__name__)
                 await policy.sleep(policy.delay(attempt - 1))
@@ -305,6 +312,16 @@ class BaseClient:
                 await policy.sleep(policy.delay(attempt - 1))
                 continue
             break
+        if 300 <= response.status_code < 400:
+            # Redirects are not followed: a POST would be replayed as a GET, and treating the
+            # empty answer as success would make a call look done when nothing happened.
+            location = response.headers.get("location") or "another URL"
+            raise ServerError(
+                f"{method} {url} was redirected ({response.status_code}) to {location}; "
+                "configure the client with the server's final origin",
+                status_code=response.status_code,
+                body=response.text,
+            )
         decoded = self._parse(response)
         if response.status_code >= 400:
             raise exception_for(response.status_code, decoded, operation=operation)

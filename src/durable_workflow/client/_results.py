@@ -66,6 +66,28 @@ def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
     return data.get(name)
 
 
+def _run_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields :class:`WorkflowExecution` and :class:`WorkflowRun` read alike."""
+    return {
+        "workflow_type": _str(data, "workflow_type"),
+        "status": _str(data, "status"),
+        "namespace": _opt_str(data, "namespace"),
+        "task_queue": _opt_str(data, "task_queue"),
+        "payload_codec": _opt_str(data, "payload_codec"),
+        "input": decode_described_payload(data, "input"),
+        "output": decode_described_payload(data, "output"),
+        "business_key": _opt_str(data, "business_key"),
+        "status_bucket": _opt_str(data, "status_bucket"),
+        "closed_reason": _opt_str(data, "closed_reason"),
+        "run_number": _opt_int(data, "run_number"),
+        "started_at": _opt_str(data, "started_at"),
+        "closed_at": _opt_str(data, "closed_at"),
+        "memo": _map(data, "memo"),
+        "search_attributes": _map(data, "search_attributes"),
+        "raw": dict(data),
+    }
+
+
 @dataclass(frozen=True)
 class WorkflowExecution:
     """A workflow as described by the server (its current run, or one specific run).
@@ -105,24 +127,9 @@ class WorkflowExecution:
         return cls(
             workflow_id=_str(data, "workflow_id"),
             run_id=_opt_str(data, "run_id"),
-            workflow_type=_str(data, "workflow_type"),
-            status=_str(data, "status"),
-            namespace=_opt_str(data, "namespace"),
-            task_queue=_opt_str(data, "task_queue"),
-            payload_codec=_opt_str(data, "payload_codec"),
-            input=decode_described_payload(data, "input"),
-            output=decode_described_payload(data, "output"),
-            business_key=_opt_str(data, "business_key"),
-            status_bucket=_opt_str(data, "status_bucket"),
             is_terminal=_opt_bool(data, "is_terminal"),
-            closed_reason=_opt_str(data, "closed_reason"),
-            run_number=_opt_int(data, "run_number"),
             run_count=_opt_int(data, "run_count"),
-            started_at=_opt_str(data, "started_at"),
-            closed_at=_opt_str(data, "closed_at"),
-            memo=_map(data, "memo"),
-            search_attributes=_map(data, "search_attributes"),
-            raw=dict(data),
+            **_run_fields(data),
         )
 
 
@@ -182,23 +189,8 @@ class WorkflowRun:
         return cls(
             workflow_id=_str(data, "workflow_id", workflow_id),
             run_id=_str(data, "run_id"),
-            workflow_type=_str(data, "workflow_type"),
-            status=_str(data, "status"),
-            run_number=_opt_int(data, "run_number"),
-            status_bucket=_opt_str(data, "status_bucket"),
-            task_queue=_opt_str(data, "task_queue"),
-            business_key=_opt_str(data, "business_key"),
             is_current_run=_opt_bool(data, "is_current_run"),
-            closed_reason=_opt_str(data, "closed_reason"),
-            started_at=_opt_str(data, "started_at"),
-            closed_at=_opt_str(data, "closed_at"),
-            namespace=_opt_str(data, "namespace"),
-            payload_codec=_opt_str(data, "payload_codec"),
-            input=decode_described_payload(data, "input"),
-            output=decode_described_payload(data, "output"),
-            memo=_map(data, "memo"),
-            search_attributes=_map(data, "search_attributes"),
-            raw=dict(data),
+            **_run_fields(data),
         )
 
 

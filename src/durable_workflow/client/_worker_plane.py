@@ -29,6 +29,15 @@ def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _list_or_none(values: Sequence[str] | None) -> list[str] | None:
+    return list(values) if values is not None else None
+
+
+def _dict_or_none(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    # Empty maps are left out too: the server treats "absent" and "{}" alike here.
+    return dict(values) if values else None
+
+
 class WorkerPlaneMixin(BaseClient):
     """Worker-plane methods of :class:`durable_workflow.Client`."""
 
@@ -37,9 +46,9 @@ class WorkerPlaneMixin(BaseClient):
         route: str,
         body: Mapping[str, Any],
         *,
+        operation: str,
         path_params: Mapping[str, str] | None = None,
         timeout: float | None = None,
-        operation: str | None = None,
     ) -> dict[str, Any]:
         return await self._request_object(
             "POST",
@@ -51,8 +60,19 @@ class WorkerPlaneMixin(BaseClient):
             operation=operation,
         )
 
-    @staticmethod
-    def _task_of(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def _task_call(
+        self, route: str, task_id: str, body: Mapping[str, Any], operation: str, *, key: str = "task_id"
+    ) -> dict[str, Any]:
+        """A call about one leased task; ``key`` is the route's placeholder for its id."""
+        return await self._worker_call(route, body, path_params={key: task_id}, operation=operation)
+
+    async def _poll(
+        self, route: str, operation: str, timeout: float | None, **fields: Any
+    ) -> dict[str, Any] | None:
+        """One long poll; returns the ``task`` object or ``None`` when the hold time passed empty."""
+        data = await self._worker_call(
+            route, _without_none(fields), timeout=self.poll_timeout(timeout), operation=operation
+        )
         task = data.get("task")
         return dict(task) if isinstance(task, Mapping) else None
 
@@ -90,20 +110,16 @@ class WorkerPlaneMixin(BaseClient):
                 "runtime": runtime,
                 "sdk_version": sdk_version or sdk_version_string(),
                 "build_id": build_id or None,
-                "supported_workflow_types": list(supported_workflow_types)
-                if supported_workflow_types is not None
-                else None,
-                "supported_activity_types": list(supported_activity_types)
-                if supported_activity_types is not None
-                else None,
+                "supported_workflow_types": _list_or_none(supported_workflow_types),
+                "supported_activity_types": _list_or_none(supported_activity_types),
                 "workflow_definition_fingerprints": dict(workflow_definition_fingerprints)
                 if workflow_definition_fingerprints is not None
                 else None,
                 "max_concurrent_workflow_tasks": max_concurrent_workflow_tasks,
                 "max_concurrent_activity_tasks": max_concurrent_activity_tasks,
-                "capabilities": list(capabilities) if capabilities is not None else None,
-                "task_slots": dict(task_slots) if task_slots else None,
-                "process_metrics": dict(process_metrics) if process_metrics else None,
+                "capabilities": _list_or_none(capabilities),
+                "task_slots": _dict_or_none(task_slots),
+                "process_metrics": _dict_or_none(process_metrics),
             }
         )
         return await self._worker_call(routes.WORKER_REGISTER, body, operation="worker_register")
@@ -123,8 +139,8 @@ class WorkerPlaneMixin(BaseClient):
         body = _without_none(
             {
                 "worker_id": worker_id,
-                "task_slots": dict(task_slots) if task_slots else None,
-                "process_metrics": dict(process_metrics) if process_metrics else None,
+                "task_slots": _dict_or_none(task_slots),
+                "process_metrics": _dict_or_none(process_metrics),
             }
         )
         return await self._worker_call(routes.WORKER_HEARTBEAT, body, operation="worker_heartbeat")
@@ -151,22 +167,16 @@ class WorkerPlaneMixin(BaseClient):
             history_page_size: Events in the first history page.
             timeout: HTTP read timeout; default max(35, advertised hold time + 5) seconds.
         """
-        body = _without_none(
-            {
-                "worker_id": worker_id,
-                "task_queue": task_queue,
-                "build_id": build_id or None,
-                "poll_request_id": poll_request_id,
-                "history_page_size": history_page_size,
-            }
-        )
-        data = await self._worker_call(
+        return await self._poll(
             routes.WORKFLOW_TASK_POLL,
-            body,
-            timeout=self.poll_timeout(timeout),
-            operation="workflow_task_poll",
+            "workflow_task_poll",
+            timeout,
+            worker_id=worker_id,
+            task_queue=task_queue,
+            build_id=build_id or None,
+            poll_request_id=poll_request_id,
+            history_page_size=history_page_size,
         )
-        return self._task_of(data)
 
     async def workflow_task_history(
         self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
@@ -181,24 +191,14 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
         }
-        return await self._worker_call(
-            routes.WORKFLOW_TASK_HISTORY,
-            body,
-            path_params={"task_id": task_id},
-            operation="workflow_task_history",
-        )
+        return await self._task_call(routes.WORKFLOW_TASK_HISTORY, task_id, body, "workflow_task_history")
 
     async def heartbeat_workflow_task(
         self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
     ) -> dict[str, Any]:
         """Extend the lease of a workflow task that takes long to process."""
         body = {"lease_owner": lease_owner, "workflow_task_attempt": workflow_task_attempt}
-        return await self._worker_call(
-            routes.WORKFLOW_TASK_HEARTBEAT,
-            body,
-            path_params={"task_id": task_id},
-            operation="workflow_task_heartbeat",
-        )
+        return await self._task_call(routes.WORKFLOW_TASK_HEARTBEAT, task_id, body, "workflow_task_heartbeat")
 
     async def complete_workflow_task(
         self,
@@ -219,12 +219,7 @@ class WorkerPlaneMixin(BaseClient):
             "workflow_task_attempt": workflow_task_attempt,
             "commands": [dict(c) for c in commands],
         }
-        return await self._worker_call(
-            routes.WORKFLOW_TASK_COMPLETE,
-            body,
-            path_params={"task_id": task_id},
-            operation="workflow_task_complete",
-        )
+        return await self._task_call(routes.WORKFLOW_TASK_COMPLETE, task_id, body, "workflow_task_complete")
 
     async def fail_workflow_task(
         self,
@@ -243,9 +238,7 @@ class WorkerPlaneMixin(BaseClient):
             "workflow_task_attempt": workflow_task_attempt,
             "failure": failure,
         }
-        return await self._worker_call(
-            routes.WORKFLOW_TASK_FAIL, body, path_params={"task_id": task_id}, operation="workflow_task_fail"
-        )
+        return await self._task_call(routes.WORKFLOW_TASK_FAIL, task_id, body, "workflow_task_fail")
 
     # ------------------------------------------------------------------ activity tasks
 
@@ -259,21 +252,15 @@ class WorkerPlaneMixin(BaseClient):
         timeout: float | None = None,
     ) -> dict[str, Any] | None:
         """Long-poll for an activity task; returns the ``task`` object or ``None``."""
-        body = _without_none(
-            {
-                "worker_id": worker_id,
-                "task_queue": task_queue,
-                "build_id": build_id or None,
-                "poll_request_id": poll_request_id,
-            }
-        )
-        data = await self._worker_call(
+        return await self._poll(
             routes.ACTIVITY_TASK_POLL,
-            body,
-            timeout=self.poll_timeout(timeout),
-            operation="activity_task_poll",
+            "activity_task_poll",
+            timeout,
+            worker_id=worker_id,
+            task_queue=task_queue,
+            build_id=build_id or None,
+            poll_request_id=poll_request_id,
         )
-        return self._task_of(data)
 
     async def complete_activity_task(
         self,
@@ -298,12 +285,7 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "result": self._envelope(result, what=what),
         }
-        return await self._worker_call(
-            routes.ACTIVITY_TASK_COMPLETE,
-            body,
-            path_params={"task_id": task_id},
-            operation="activity_complete",
-        )
+        return await self._task_call(routes.ACTIVITY_TASK_COMPLETE, task_id, body, "activity_complete")
 
     async def fail_activity_task(
         self,
@@ -349,9 +331,7 @@ class WorkerPlaneMixin(BaseClient):
         if details is not None:
             failure["details"] = self._envelope(details, what=f"failure details of activity task {task_id}")
         body = {"activity_attempt_id": activity_attempt_id, "lease_owner": lease_owner, "failure": failure}
-        return await self._worker_call(
-            routes.ACTIVITY_TASK_FAIL, body, path_params={"task_id": task_id}, operation="activity_fail"
-        )
+        return await self._task_call(routes.ACTIVITY_TASK_FAIL, task_id, body, "activity_fail")
 
     async def heartbeat_activity_task(
         self,
@@ -380,12 +360,7 @@ class WorkerPlaneMixin(BaseClient):
                 "unit": unit,
             }
         )
-        return await self._worker_call(
-            routes.ACTIVITY_TASK_HEARTBEAT,
-            body,
-            path_params={"task_id": task_id},
-            operation="activity_heartbeat",
-        )
+        return await self._task_call(routes.ACTIVITY_TASK_HEARTBEAT, task_id, body, "activity_heartbeat")
 
     # ------------------------------------------------------------------ query tasks
 
@@ -398,13 +373,14 @@ class WorkerPlaneMixin(BaseClient):
         timeout: float | None = None,
     ) -> dict[str, Any] | None:
         """Long-poll for a query task; returns the ``task`` object or ``None``."""
-        body = _without_none(
-            {"worker_id": worker_id, "task_queue": task_queue, "poll_request_id": poll_request_id}
+        return await self._poll(
+            routes.QUERY_TASK_POLL,
+            "query_task_poll",
+            timeout,
+            worker_id=worker_id,
+            task_queue=task_queue,
+            poll_request_id=poll_request_id,
         )
-        data = await self._worker_call(
-            routes.QUERY_TASK_POLL, body, timeout=self.poll_timeout(timeout), operation="query_task_poll"
-        )
-        return self._task_of(data)
 
     async def complete_query_task(
         self,
@@ -432,11 +408,8 @@ class WorkerPlaneMixin(BaseClient):
             "result": result,
             "result_envelope": self._envelope(result, what=label),
         }
-        return await self._worker_call(
-            routes.QUERY_TASK_COMPLETE,
-            body,
-            path_params={"query_task_id": query_task_id},
-            operation="query_task_complete",
+        return await self._task_call(
+            routes.QUERY_TASK_COMPLETE, query_task_id, body, "query_task_complete", key="query_task_id"
         )
 
     async def fail_query_task(
@@ -455,11 +428,8 @@ class WorkerPlaneMixin(BaseClient):
             {"message": message, "reason": reason, "type": failure_type, "stack_trace": stack_trace}
         )
         body = {"lease_owner": lease_owner, "query_task_attempt": query_task_attempt, "failure": failure}
-        return await self._worker_call(
-            routes.QUERY_TASK_FAIL,
-            body,
-            path_params={"query_task_id": query_task_id},
-            operation="query_task_fail",
+        return await self._task_call(
+            routes.QUERY_TASK_FAIL, query_task_id, body, "query_task_fail", key="query_task_id"
         )
 
     @staticmethod

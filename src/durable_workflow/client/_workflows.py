@@ -303,13 +303,7 @@ class WorkflowsMixin(BaseClient):
         Raises:
             WorkflowNotFound: No workflow with this id.
         """
-        await self._request(
-            "POST",
-            routes.WORKFLOW_CANCEL,
-            path_params={"workflow_id": workflow_id},
-            body={} if reason is None else {"reason": reason},
-            operation="cancel",
-        )
+        await self._command(routes.WORKFLOW_CANCEL, workflow_id, "cancel", reason)
 
     async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         """Terminate the workflow's current run at once.
@@ -317,35 +311,36 @@ class WorkflowsMixin(BaseClient):
         Raises:
             WorkflowNotFound: No workflow with this id.
         """
-        await self._request(
-            "POST",
-            routes.WORKFLOW_TERMINATE,
-            path_params={"workflow_id": workflow_id},
-            body={} if reason is None else {"reason": reason},
-            operation="terminate",
-        )
+        await self._command(routes.WORKFLOW_TERMINATE, workflow_id, "terminate", reason)
 
     async def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
-        """Ask the server to re-dispatch lost work for the workflow's current run."""
-        data = await self._request_object(
-            "POST",
-            WORKFLOW_ROUTE_REPAIR,
-            path_params={"workflow_id": workflow_id},
-            body={},
-            operation="repair",
-        )
+        """Ask the server to re-dispatch lost work for the workflow's current run.
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+        """
+        data = await self._command(WORKFLOW_ROUTE_REPAIR, workflow_id, "repair")
         return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
     async def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
-        """Archive a closed workflow."""
-        data = await self._request_object(
+        """Archive a closed workflow.
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+        """
+        data = await self._command(WORKFLOW_ROUTE_ARCHIVE, workflow_id, "archive", reason)
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
+
+    async def _command(
+        self, route: str, workflow_id: str, operation: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        return await self._request_object(
             "POST",
-            WORKFLOW_ROUTE_ARCHIVE,
+            route,
             path_params={"workflow_id": workflow_id},
             body={} if reason is None else {"reason": reason},
-            operation="archive",
+            operation=operation,
         )
-        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
     def _message_body(self, args: Sequence[Any] | None, *, what: str) -> dict[str, Any]:
         # Like the reference SDK: no ``input`` key at all when there are no arguments.

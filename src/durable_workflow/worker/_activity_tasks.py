@@ -12,6 +12,7 @@ from .. import activity as activity_mod
 from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
+from ._delivery import deliver
 
 if TYPE_CHECKING:
     from ._worker import Worker
@@ -44,8 +45,8 @@ class _Attempt:
         kind: str | None = None,
         cancelled: bool | None = None,
     ) -> None:
-        try:
-            await self.worker.client.fail_activity_task(
+        async def send() -> object:
+            return await self.worker.client.fail_activity_task(
                 **self.fence(),
                 message=message,
                 failure_type=failure_type,
@@ -54,8 +55,29 @@ class _Attempt:
                 kind=kind,
                 cancelled=cancelled,
             )
+
+        try:
+            await deliver(self.worker, send, f"activity {self.task_id} failure")
         except DurableWorkflowError as exc:  # stale attempt, run closed...: nothing left to do
             logger.warning("could not report activity %s failure: %s", self.task_id, exc)
+
+    async def fail_with(self, exc: BaseException, *, non_retryable: bool) -> None:
+        """Report the exception the activity raised (with its traceback)."""
+        await self.fail(
+            str(exc) or type(exc).__name__,
+            type(exc).__name__,
+            stack_trace="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            non_retryable=non_retryable,
+            kind="application",
+        )
+
+    async def complete(self, result: Any) -> None:
+        async def send() -> object:
+            return await self.worker.client.complete_activity_task(
+                **self.fence(), result=result, codec=codec.AVRO, activity_name=self.activity_type
+            )
+
+        await deliver(self.worker, send, f"activity {self.task_id} completion")
 
     async def heartbeat(self, **kwargs: Any) -> Mapping[str, Any] | None:
         try:
@@ -119,22 +141,8 @@ async def handle_activity_task(worker: Worker, task: Mapping[str, Any]) -> str:
             "activity cancelled", "ActivityCancelled", non_retryable=True, kind="cancellation", cancelled=True
         )
         return "cancelled"
-    except NonRetryableError as exc:
-        await attempt.fail(
-            str(exc) or type(exc).__name__,
-            type(exc).__name__,
-            stack_trace=traceback.format_exc(),
-            non_retryable=True,
-            kind="application",
-        )
-        return "failed"
     except Exception as exc:
-        await attempt.fail(
-            str(exc) or type(exc).__name__,
-            type(exc).__name__,
-            stack_trace=traceback.format_exc(),
-            kind="application",
-        )
+        await attempt.fail_with(exc, non_retryable=isinstance(exc, NonRetryableError))
         return "failed"
     finally:
         activity_mod._reset_context(token)
@@ -150,9 +158,7 @@ async def handle_activity_task(worker: Worker, task: Mapping[str, Any]) -> str:
         )
         return "failed"
     try:
-        await worker.client.complete_activity_task(
-            **attempt.fence(), result=result, codec=codec.AVRO, activity_name=attempt.activity_type
-        )
+        await attempt.complete(result)
     except PayloadError as exc:  # e.g. larger than the payload limit: retrying cannot help
         await attempt.fail(
             f"activity result cannot be sent: {exc}",

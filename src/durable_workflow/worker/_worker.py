@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import activity as activity_mod
+from ..client._worker_plane import sdk_version_string
+from ..client._workflows import TERMINAL_STATUSES
 from ..errors import ServerError
 from ..metrics import (
     WORKER_POLL_DURATION_SECONDS,
@@ -23,7 +25,6 @@ from ..metrics import (
     NoopMetrics,
 )
 from ..protocol.errors import WORKER_NOT_REGISTERED
-from ..protocol.history import RunStatus
 from ..workflow import WorkflowDefinition, get_definition
 from . import _compat
 from ._activity_tasks import handle_activity_task
@@ -33,15 +34,6 @@ logger = logging.getLogger("durable_workflow.worker")
 
 WORKFLOW = "workflow"
 ACTIVITY = "activity"
-
-
-def _sdk_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("durable-workflow")
-    except Exception:  # not installed as a distribution (e.g. vendored)
-        return "0.0.0"
 
 
 class Worker:
@@ -62,6 +54,11 @@ class Worker:
         interceptors: Wrappers around task execution, outermost first.
         build_id: Registered build id (routes compatibility-marked tasks).
         heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
+
+    Attributes:
+        report_retry_timeout: Seconds a task's outcome is retried while the server cannot be
+            reached (default 60), so a server restart loses no completed work; after that the
+            task's lease expires and the server hands it out again.
     """
 
     def __init__(
@@ -101,6 +98,10 @@ class Worker:
         # Backoff after a failed poll, doubling up to the cap; tests shrink these.
         self.poll_error_backoff = 0.5
         self.poll_error_backoff_max = 5.0
+        # How long a task outcome is retried while the server is unreachable (see _delivery.py).
+        self.report_retry_timeout = 60.0
+        self.report_retry_backoff = 0.5
+        self.report_retry_backoff_max = 5.0
 
         self._workflows: dict[str, WorkflowDefinition] = {}
         for wf in workflows:
@@ -120,14 +121,18 @@ class Worker:
         self._effective_poll_timeout = poll_timeout
         self._registered = False
         self._server_info: Mapping[str, Any] = {}
-        self._wf_slots = asyncio.Semaphore(max_concurrent_workflow_tasks)
-        self._act_slots = asyncio.Semaphore(max_concurrent_activity_tasks)
-        self._wf_busy = 0
-        self._act_busy = 0
+        self._slots = {
+            WORKFLOW: asyncio.Semaphore(max_concurrent_workflow_tasks),
+            ACTIVITY: asyncio.Semaphore(max_concurrent_activity_tasks),
+        }
+        self._busy = {WORKFLOW: 0, ACTIVITY: 0}
         self._inflight: set[asyncio.Task[None]] = set()
+        self._running = False
+        # Replaced by _begin() for each run, so they belong to the loop the worker runs on.
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopped.set()
+        self._register_lock = asyncio.Lock()
         self._progress: dict[str, asyncio.Event] = {}
 
     # ------------------------------------------------------------------ public API
@@ -136,19 +141,64 @@ class Worker:
         """Register, then poll workflow and activity tasks until :meth:`stop` (or cancellation).
 
         Raises:
-            RuntimeError: The server's published contract is not compatible with this SDK.
+            RuntimeError: The server's published contract is not compatible with this SDK, or
+                this worker is already running.
         """
-        await self._start()
-        await self._serve()
+        self._begin()
+        try:
+            await self._start()
+            await self._serve()
+        finally:
+            self._end()
 
     async def run_until(self, *, workflow_id: str, timeout: float = 60.0, poll_interval: float = 0.5) -> Any:
         """Drive tasks until ``workflow_id`` reaches a terminal status; return its ``WorkflowExecution``.
 
         Raises:
             TimeoutError: The workflow is still open after ``timeout`` seconds.
-            RuntimeError: The server's published contract is not compatible with this SDK.
+            RuntimeError: The server's published contract is not compatible with this SDK, this
+                worker is already running, or it was stopped before the workflow finished.
         """
-        await self._start()
+        self._begin()
+        try:
+            await self._start()
+            return await self._drive(workflow_id, timeout, poll_interval)
+        finally:
+            self._end()
+
+    async def stop(self) -> None:
+        """Stop polling and wait (up to ``shutdown_timeout``) for in-flight tasks to finish.
+
+        Safe to call at any time: a stop requested while the worker is still registering ends
+        :meth:`run` as soon as registration is over; on a worker that is not running it does nothing.
+        """
+        self._stop_requested.set()
+        await self._stopped.wait()
+
+    @property
+    def task_slots(self) -> dict[str, int]:
+        """Free local slots, as advertised to the server."""
+        return {
+            "workflow_available": self.max_concurrent_workflow_tasks - self._busy[WORKFLOW],
+            "activity_available": self.max_concurrent_activity_tasks - self._busy[ACTIVITY],
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _begin(self) -> None:
+        # Synchronous, so a stop() issued while _start() awaits the server is not lost.
+        if self._running:
+            raise RuntimeError(f"worker {self.worker_id} is already running")
+        self._running = True
+        self._stop_requested = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._register_lock = asyncio.Lock()
+
+    def _end(self) -> None:
+        self._running = False
+        self._stopped.set()
+
+    async def _drive(self, workflow_id: str, timeout: float, poll_interval: float) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         progress = self._progress.setdefault(workflow_id, asyncio.Event())
@@ -158,7 +208,7 @@ class Worker:
                 progress.clear()
                 execution = await self.client.describe_workflow(workflow_id)
                 status = getattr(execution, "status", None)
-                if status in RunStatus.TERMINAL:
+                if status in TERMINAL_STATUSES:
                     return execution
                 if serving.done():
                     serving.result()  # surface a crash of the pollers
@@ -174,21 +224,9 @@ class Worker:
         finally:
             self._progress.pop(workflow_id, None)
             self._stop_requested.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-
-    async def stop(self) -> None:
-        """Stop polling and wait (up to ``shutdown_timeout``) for in-flight tasks to finish."""
-        self._stop_requested.set()
-        await self._stopped.wait()
-
-    @property
-    def task_slots(self) -> dict[str, int]:
-        """Free local slots, as advertised to the server."""
-        return {
-            "workflow_available": self.max_concurrent_workflow_tasks - self._wf_busy,
-            "activity_available": self.max_concurrent_activity_tasks - self._act_busy,
-        }
+            # gather (not a bare await) so a cancellation of run_until reaches the pollers and
+            # the drain instead of being swallowed here; their outcome was surfaced above.
+            await asyncio.gather(serving, return_exceptions=True)
 
     # ------------------------------------------------------------------ startup
 
@@ -214,7 +252,7 @@ class Worker:
             worker_id=self.worker_id,
             task_queue=self.task_queue,
             runtime="python",
-            sdk_version=f"durable-workflow-python/{_sdk_version()}",
+            sdk_version=sdk_version_string(),
             build_id=self.build_id,
             supported_workflow_types=sorted(self._workflows),
             supported_activity_types=sorted(self._activities),
@@ -240,36 +278,38 @@ class Worker:
     # ------------------------------------------------------------------ serving
 
     async def _serve(self) -> None:
-        self._stop_requested = asyncio.Event()
-        self._stopped.clear()
         loops = [asyncio.create_task(self._heartbeat_loop())]
-        if self._workflows:
-            loops.append(asyncio.create_task(self._poll_loop(WORKFLOW)))
-        if self._activities:
-            loops.append(asyncio.create_task(self._poll_loop(ACTIVITY)))
+        loops += [asyncio.create_task(self._poll_loop(kind)) for kind in self._kinds()]
         try:
             await self._stop_requested.wait()
         finally:
             # Stop new polls first: an in-flight long poll holds no task we have accepted yet.
             for task in loops:
                 task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-            await self._drain()
-            self._stopped.set()
-            logger.info("worker %s stopped", self.worker_id)
+            try:
+                await asyncio.gather(*loops, return_exceptions=True)
+            finally:
+                await self._drain()
+                logger.info("worker %s stopped", self.worker_id)
+
+    def _kinds(self) -> list[str]:
+        return [kind for kind, types in ((WORKFLOW, self._workflows), (ACTIVITY, self._activities)) if types]
 
     async def _drain(self) -> None:
-        if not self._inflight:
-            return
         pending = set(self._inflight)
-        _, still_running = await asyncio.wait(pending, timeout=self.shutdown_timeout)
+        if not pending:
+            return
+        try:
+            _, still_running = await asyncio.wait(pending, timeout=self.shutdown_timeout)
+        except asyncio.CancelledError:
+            # Cancelled while draining: skip the grace period but leave no task running behind.
+            await _cancel_all(pending)
+            raise
         if still_running:
             logger.warning(
                 "cancelling %d task(s) still running after %ss", len(still_running), self.shutdown_timeout
             )
-            for task in still_running:
-                task.cancel()
-            await asyncio.gather(*still_running, return_exceptions=True)
+            await _cancel_all(still_running)
 
     def _record(self, counter: str, histogram: str, kind: str, started: float, outcome: str) -> None:
         tags = {"task_kind": kind, "task_queue": self.task_queue, "outcome": outcome}
@@ -282,23 +322,15 @@ class Worker:
     async def _poll_once(self, kind: str) -> Mapping[str, Any] | None:
         started = time.monotonic()
         outcome = "error"
+        poll = self.client.poll_workflow_task if kind == WORKFLOW else self.client.poll_activity_task
         try:
-            if kind == WORKFLOW:
-                task = await self.client.poll_workflow_task(
-                    worker_id=self.worker_id,
-                    task_queue=self.task_queue,
-                    build_id=self.build_id,
-                    poll_request_id=f"wf-poll-{uuid.uuid4().hex}",
-                    timeout=self._effective_poll_timeout,
-                )
-            else:
-                task = await self.client.poll_activity_task(
-                    worker_id=self.worker_id,
-                    task_queue=self.task_queue,
-                    build_id=self.build_id,
-                    poll_request_id=f"activity-poll-{uuid.uuid4().hex}",
-                    timeout=self._effective_poll_timeout,
-                )
+            task = await poll(
+                worker_id=self.worker_id,
+                task_queue=self.task_queue,
+                build_id=self.build_id,
+                poll_request_id=f"{_POLL_ID_PREFIX[kind]}-{uuid.uuid4().hex}",
+                timeout=self._effective_poll_timeout,
+            )
             if isinstance(task, Mapping) and "task_id" not in task and "task" in task:
                 task = task["task"]  # tolerate a client that returns the whole response body
             outcome = "task" if task else "empty"
@@ -307,7 +339,7 @@ class Worker:
             self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
 
     async def _poll_loop(self, kind: str) -> None:
-        slots = self._wf_slots if kind == WORKFLOW else self._act_slots
+        slots = self._slots[kind]
         backoff = self.poll_error_backoff
         while not self._stop_requested.is_set():
             await slots.acquire()
@@ -315,10 +347,12 @@ class Worker:
             try:
                 try:
                     task = await self._poll_once(kind)
-                except asyncio.CancelledError:
-                    raise
                 except Exception as exc:
                     logger.warning("%s poll failed: %s", kind, exc)
+                    if _is_unregistered(exc, 412):
+                        # The server forgot us (restarted on a fresh database, pruned a stale
+                        # worker): register again now rather than at the next heartbeat.
+                        await self._register_again()
                     await self._sleep_unless_stopped(backoff)
                     backoff = min(backoff * 2, self.poll_error_backoff_max)
                     continue
@@ -343,10 +377,7 @@ class Worker:
         )
         started = time.monotonic()
         outcome = "error"
-        if kind == WORKFLOW:
-            self._wf_busy += 1
-        else:
-            self._act_busy += 1
+        self._busy[kind] += 1
         try:
             outcome = await handler(self, task)
         except asyncio.CancelledError:
@@ -355,10 +386,7 @@ class Worker:
         except Exception:
             logger.exception("%s task %s crashed", kind, task.get("task_id"))
         finally:
-            if kind == WORKFLOW:
-                self._wf_busy -= 1
-            else:
-                self._act_busy -= 1
+            self._busy[kind] -= 1
             slots.release()
             self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
 
@@ -371,17 +399,44 @@ class Worker:
                     task_slots=self.task_slots,
                     process_metrics=self._process_metrics(),
                 )
-            except ServerError as exc:
-                if exc.reason == WORKER_NOT_REGISTERED or exc.status_code == 404:
-                    logger.warning("worker %s unknown to the server; registering again", self.worker_id)
-                    with contextlib.suppress(Exception):
-                        await self._register()
-                else:
-                    logger.warning("worker heartbeat failed: %s", exc)
             except Exception as exc:
                 logger.warning("worker heartbeat failed: %s", exc)
+                if _is_unregistered(exc, 404):
+                    await self._register_again()
+
+    async def _register_again(self) -> None:
+        # Both poll loops and the heartbeat may notice at once; one registration is enough.
+        if self._register_lock.locked():
+            async with self._register_lock:
+                return
+        async with self._register_lock:
+            logger.warning("worker %s unknown to the server; registering again", self.worker_id)
+            try:
+                await self._register()
+            except Exception as exc:  # the next poll or heartbeat tries again
+                logger.warning("worker %s could not register again: %s", self.worker_id, exc)
 
     def _notify_progress(self, workflow_id: str) -> None:
         event = self._progress.get(workflow_id)
         if event is not None:
             event.set()
+
+
+_POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll"}
+
+
+def _is_unregistered(exc: BaseException, status_code: int) -> bool:
+    """True for the answer by which the server says it does not know this worker.
+
+    ``status_code`` is the status that route documents for it (412 on polls, 404 on heartbeats),
+    recognised even from a server that sends no ``reason``.
+    """
+    if not isinstance(exc, ServerError):
+        return False
+    return exc.reason == WORKER_NOT_REGISTERED or (exc.reason is None and exc.status_code == status_code)
+
+
+async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

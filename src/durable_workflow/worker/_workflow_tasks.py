@@ -18,15 +18,12 @@ from ..protocol import codec
 from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
 from ..workflow import commands_to_wire, replay
 from ..workflow._history_compat import start_input as history_start_input
+from ._delivery import deliver, is_transient_answer
 
 if TYPE_CHECKING:
     from ._worker import Worker
 
 logger = logging.getLogger("durable_workflow.worker")
-
-# Delays before the 2nd and 3rd completion attempts when the server answers 5xx/429 or the
-# network fails; a definite 4xx is never retried.
-COMPLETION_RETRY_DELAYS = (0.05, 0.2)
 
 
 def _decompress_events(task: Mapping[str, Any], key: str = "history_events") -> list[dict[str, Any]]:
@@ -73,40 +70,42 @@ async def _load_history(worker: Worker, task: Mapping[str, Any], fence: _Fence) 
 async def _fail_task(
     worker: Worker, fence: _Fence, message: str, failure_type: str, stack_trace: str | None = None
 ) -> None:
-    try:
-        await worker.client.fail_workflow_task(
+    async def send() -> object:
+        return await worker.client.fail_workflow_task(
             **fence.kwargs(), message=message, failure_type=failure_type, stack_trace=stack_trace
         )
+
+    try:
+        await deliver(worker, send, f"workflow task {fence.task_id} failure")
     except DurableWorkflowError as exc:
         logger.warning("could not report workflow task %s failure: %s", fence.task_id, exc)
 
 
 async def _complete(worker: Worker, fence: _Fence, commands: list[dict[str, Any]]) -> str:
-    last: Exception | None = None
-    for delay in (0.0, *COMPLETION_RETRY_DELAYS):
-        if delay:
-            await asyncio.sleep(delay)
-        try:
-            await worker.client.complete_workflow_task(**fence.kwargs(), commands=commands)
-            return "completed"
-        except ServerError as exc:
-            if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
-                # Someone else owns the task now (lease expired, run closed...): our result is
-                # moot and reporting a failure would be fenced off anyway.
-                logger.info("workflow task %s completion dropped: %s", fence.task_id, exc.reason)
-                return "dropped"
-            status = exc.status_code or 0
-            if 400 <= status < 500 and status != 429:
-                await _fail_task(
-                    worker,
-                    fence,
-                    f"workflow task completion failed after commands were produced: {exc}",
-                    type(exc).__name__,
-                )
-                return "failed"
-            last = exc
-        except TransportError as exc:
-            last = exc
+    async def send() -> object:
+        return await worker.client.complete_workflow_task(**fence.kwargs(), commands=commands)
+
+    try:
+        await deliver(worker, send, f"workflow task {fence.task_id} completion")
+        return "completed"
+    except ServerError as exc:
+        if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
+            # Someone else owns the task now (lease expired, run closed...): our result is
+            # moot and reporting a failure would be fenced off anyway.
+            logger.info("workflow task %s completion dropped: %s", fence.task_id, exc.reason)
+            return "dropped"
+        if not is_transient_answer(exc):
+            await _fail_task(
+                worker,
+                fence,
+                f"workflow task completion failed after commands were produced: {exc}",
+                type(exc).__name__,
+            )
+            return "failed"
+        last: Exception = exc
+    except TransportError as exc:
+        last = exc
+    # The lease expires and the task is handed out again: nothing is lost.
     logger.error("workflow task %s completion failed after retries: %s", fence.task_id, last)
     return "error"
 
@@ -123,6 +122,9 @@ async def handle_workflow_task(worker: Worker, task: Mapping[str, Any]) -> str:
         # Replaying a partial history could emit commands for steps already taken: refuse.
         await _fail_task(worker, fence, f"could not load the full history: {exc}", "HistoryUnavailable")
         return "failed"
+    except TransportError as exc:  # the lease expires and the task comes back: nothing is lost
+        logger.warning("workflow task %s: history unavailable: %s", fence.task_id, exc)
+        return "error"
 
     definition = worker._workflows.get(workflow_type)
     if definition is None:

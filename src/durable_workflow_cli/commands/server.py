@@ -7,8 +7,9 @@ The server package is imported only inside the commands, so ``dw`` works without
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +17,7 @@ from .. import output
 
 SERVER_INSTALL_HINT = "the embedded server needs the server extra: pip install 'durable-workflow[server]'"
 DEV_TOKEN = "dev-token"
+F = TypeVar("F", bound=Callable[..., Any])
 _SERVER_MODULES = {
     "durable_workflow_server",
     "fastapi",
@@ -59,7 +61,12 @@ def dev_settings_overrides(
         database_url, where = "sqlite:///:memory:", "in memory (nothing is kept)"
     else:
         path = (db_file or default_dev_database(env)).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot create the directory of the database file {path}: {exc.strerror or exc}"
+            ) from exc
         database_url, where = sqlite_url(path), str(path)
     token = env.get("DW_AUTH_TOKEN") or None
     overrides: dict[str, Any] = {
@@ -70,11 +77,23 @@ def dev_settings_overrides(
     return overrides, where, token is None
 
 
-@click.command("server:start-dev")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--port", "-p", type=click.IntRange(0, 65535), default=8080, show_default=True, help="TCP port."
+_PORT_OPTION = click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="TCP port (0: any free one).",
 )
+
+
+def _host_option(default: str) -> Callable[[F], F]:
+    return click.option("--host", default=default, show_default=True, help="Interface to listen on.")
+
+
+@click.command("server:start-dev")
+@_host_option("127.0.0.1")
+@_PORT_OPTION
 @click.option(
     "--db-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -92,15 +111,12 @@ def start_dev(host: str, port: int, db_file: Path | None, in_memory: bool) -> No
     settings = server.Settings.from_env(env, **overrides)
     if token_defaulted:
         output.line(f"DW_AUTH_TOKEN is not set; using the development token '{DEV_TOKEN}'.")
-    output.line(f"Durable Workflow dev server listening on http://{host}:{port} (database: {where})")
-    server.serve(settings, host=host, port=port)
+    _serve(server, settings, host, port, what="Durable Workflow dev server", database=where)
 
 
 @click.command("server:start")
-@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--port", "-p", type=click.IntRange(0, 65535), default=8080, show_default=True, help="TCP port."
-)
+@_host_option("0.0.0.0")
+@_PORT_OPTION
 @click.option(
     "--database",
     envvar="DW_DATABASE_URL",
@@ -115,8 +131,25 @@ def start(host: str, port: int, database: str | None) -> None:
         raise click.BadParameter("use sqlite:///PATH or postgresql://...", param_hint="--database")
     server = _load_server()
     settings = server.Settings.from_env(database_url=database)
-    output.line(f"Durable Workflow server listening on http://{host}:{port} (database: {_redact(database)})")
-    server.serve(settings, host=host, port=port)
+    _serve(server, settings, host, port, what="Durable Workflow server", database=_redact(database))
+
+
+def _serve(server: Any, settings: Any, host: str, port: int, *, what: str, database: str) -> None:
+    """Run the server; a start-up failure (port taken, database unusable) is one line and exit 1.
+
+    The "listening" line is printed only once the server really listens, with the real port.
+    """
+    from durable_workflow_server.app import ServerStartError
+
+    def announce(url: str) -> None:
+        output.line(f"{what} listening on {url} (database: {database})")
+
+    try:
+        server.serve(settings, host=host, port=port, announce=announce)
+    except ServerStartError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:  # Ctrl-C before uvicorn took over the signals
+        raise SystemExit(130) from None
 
 
 def _redact(url: str) -> str:

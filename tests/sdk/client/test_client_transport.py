@@ -309,3 +309,36 @@ def test_invalid_payload_settings_are_refused() -> None:
         Client("http://x", payload_size_limit_bytes=0)
     with pytest.raises(ValueError):
         Client("http://x", payload_size_warning_threshold_percent=0)
+
+
+async def test_a_redirect_is_an_error_not_an_empty_success(
+    fake: Any, make_client: Callable[..., Client]
+) -> None:
+    # e.g. a proxy sending http:// to https://: nothing was started, so say so.
+    fake.queue.append(httpx.Response(301, headers={"location": "https://wf.example.com/api/workflows"}))
+    client = make_client()
+    with pytest.raises(ServerError, match=r"redirected \(301\) to https://wf\.example\.com") as info:
+        await client.start_workflow(workflow_type="greeter", task_queue="default", input=["x"])
+    assert info.value.status_code == 301
+    assert len(fake.requests) == 1
+
+
+async def test_a_base_url_without_scheme_fails_at_once_and_names_the_url(sleeps: Any) -> None:
+    client = Client("localhost:8080", retry_policy=TransportRetryPolicy(sleep=sleeps))
+    try:
+        with pytest.raises(TransportError, match=r"localhost:8080/api/cluster/info") as info:
+            await client.get_cluster_info()
+    finally:
+        await client.aclose()
+    assert "http://" in str(info.value)
+    assert sleeps.delays == []  # a configuration error is not retried
+
+
+async def test_an_unreachable_server_is_a_transport_error_naming_it(sleeps: Any) -> None:
+    client = Client("http://127.0.0.1:9", retry_policy=TransportRetryPolicy(max_attempts=2, sleep=sleeps))
+    try:
+        with pytest.raises(TransportError, match=r"GET http://127.0.0.1:9/api/health failed after 2"):
+            await client.health()
+    finally:
+        await client.aclose()
+    assert len(sleeps.delays) == 1

@@ -1,0 +1,196 @@
+"""Worker lifecycle edge cases: stop during startup, re-registration, outages, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from worker_fakes import FakeClient
+
+from durable_workflow import activity, workflow
+from durable_workflow.errors import ServerError, TransportError
+from durable_workflow.worker import Worker
+
+
+@activity.defn(name="greet")
+async def greet(name: str) -> dict:
+    return {"greeting": f"Hello, {name}!", "length": len(name)}
+
+
+@workflow.defn(name="greeter")
+class GreeterWorkflow:
+    def run(self, ctx, *args):
+        return (yield ctx.schedule_activity("greet", list(args)))
+
+
+def make_worker(client: Any, **kwargs: Any) -> Worker:
+    kwargs.setdefault("workflows", [GreeterWorkflow])
+    kwargs.setdefault("activities", [greet])
+    worker = Worker(client, task_queue="default", **kwargs)
+    worker.poll_error_backoff = 0.01
+    worker.poll_error_backoff_max = 0.02
+    worker.report_retry_backoff = 0.01
+    worker.report_retry_backoff_max = 0.02
+    return worker
+
+
+class SlowStartClient(FakeClient):
+    """``/cluster/info`` answers only when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def get_cluster_info(self) -> dict[str, Any]:
+        self.asked.set()
+        await self.answer.wait()
+        return await super().get_cluster_info()
+
+
+async def test_stop_while_registering_ends_run() -> None:
+    client = SlowStartClient()
+    worker = make_worker(client)
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(client.asked.wait(), 2)
+    stopping = asyncio.create_task(worker.stop())
+    await asyncio.sleep(0.01)
+    assert not stopping.done()  # stop() waits for run() to wind down
+    client.answer.set()
+    await asyncio.wait_for(asyncio.gather(runner, stopping), 2)
+    assert client.calls_to("poll_workflow_task") == []
+
+
+async def test_a_worker_cannot_run_twice_at_once() -> None:
+    client = FakeClient()
+    worker = make_worker(client)
+    runner = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.02)
+    with pytest.raises(RuntimeError, match="already running"):
+        await worker.run()
+    await worker.stop()
+    await runner
+    # Once stopped it may run again.
+    runner = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.02)
+    await worker.stop()
+    await runner
+
+
+class ForgetfulClient(FakeClient):
+    """Answers the first workflow poll with 412 ``worker_not_registered``, like a restarted server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forgot = False
+
+    async def poll_workflow_task(self, **kwargs: Any) -> dict[str, Any] | None:
+        if not self.forgot:
+            self.forgot = True
+            raise ServerError("must register", status_code=412, reason="worker_not_registered")
+        return await super().poll_workflow_task(**kwargs)
+
+
+async def test_a_poll_refused_as_unregistered_registers_again_at_once() -> None:
+    client = ForgetfulClient()
+    client.start("greeter", "wf-re", ["Ada"])
+    worker = make_worker(client, heartbeat_interval=3600)
+    execution = await worker.run_until(workflow_id="wf-re", timeout=5.0, poll_interval=0.02)
+    assert execution.status == "completed"
+    assert len(client.calls_to("register_worker")) == 2
+
+
+class OutageClient(FakeClient):
+    """Every outcome report fails with a transport error ``outage`` times before getting through."""
+
+    def __init__(self, outage: int) -> None:
+        super().__init__()
+        self.outage = {"complete_activity_task": outage, "complete_workflow_task": outage}
+
+    async def _down(self, name: str, kwargs: dict[str, Any]) -> None:
+        if self.outage[name] > 0:
+            self.outage[name] -= 1
+            self.calls.append((name + ":unreachable", kwargs))
+            raise TransportError("connection refused")
+
+    async def complete_activity_task(self, **kwargs: Any) -> dict[str, Any]:
+        await self._down("complete_activity_task", kwargs)
+        return await super().complete_activity_task(**kwargs)
+
+    async def complete_workflow_task(self, **kwargs: Any) -> dict[str, Any]:
+        await self._down("complete_workflow_task", kwargs)
+        return await super().complete_workflow_task(**kwargs)
+
+
+async def test_outcomes_are_retried_while_the_server_is_unreachable() -> None:
+    client = OutageClient(outage=4)
+    client.start("greeter", "wf-out", ["Bo"])
+    worker = make_worker(client)
+    execution = await worker.run_until(workflow_id="wf-out", timeout=5.0, poll_interval=0.02)
+    assert execution.status == "completed"
+    assert execution.output == {"greeting": "Hello, Bo!", "length": 2}
+    assert len(client.calls_to("complete_activity_task:unreachable")) == 4
+    assert len(client.calls_to("complete_activity_task")) == 1
+
+
+async def test_an_outcome_is_given_up_after_the_report_retry_timeout() -> None:
+    client = OutageClient(outage=10_000)
+    client.add_activity_task("greet", ["Cy"])
+    worker = make_worker(client, workflows=[])
+    worker.report_retry_timeout = 0.1
+    runner = asyncio.create_task(worker.run())
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if client.metrics.counter("durable_workflow_worker_tasks", {"outcome": "dropped"}):
+            break
+    await worker.stop()
+    await runner
+    assert client.metrics.counter("durable_workflow_worker_tasks", {"outcome": "dropped"}) == 1
+    assert 2 <= len(client.calls_to("complete_activity_task:unreachable")) <= 20
+
+
+async def test_cancelling_again_during_the_drain_leaves_no_task_behind() -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    @activity.defn(name="slow")
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    client = FakeClient()
+    client.add_activity_task("slow", [])
+    worker = make_worker(client, workflows=[], activities=[slow], shutdown_timeout=30)
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(started.wait(), 2)
+    runner.cancel()  # first cancellation: graceful drain (up to 30 s)
+    await asyncio.sleep(0.02)
+    assert not runner.done()
+    runner.cancel()  # second cancellation: stop waiting, but cancel the activity too
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(runner, 2)
+    assert cancelled.is_set()
+    assert not worker._inflight
+    await asyncio.wait_for(worker.stop(), 1)  # nobody waits forever on a dead worker
+
+
+async def test_cancelling_run_until_is_not_swallowed() -> None:
+    client = FakeClient()
+    client.start("greeter", "wf-never", ["x"])
+    worker = make_worker(client, activities=[])  # the activity never runs: the workflow stays open
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(worker.run_until(workflow_id="wf-never", timeout=30), 0.2)
+
+
+async def test_run_until_accepts_the_canceled_spelling() -> None:
+    client = FakeClient()
+    run = client.start("greeter", "wf-canceled", ["x"])
+    run.execution.status = "canceled"  # seen from peer servers (control-plane.md §7.4)
+    worker = make_worker(client)
+    execution = await asyncio.wait_for(worker.run_until(workflow_id="wf-canceled", timeout=5), 2)
+    assert execution.status == "canceled"
