@@ -13,6 +13,7 @@ from durable_workflow.protocol.codec import SUPPORTED_CODECS
 from durable_workflow.protocol.history import EventType, RunStatus
 
 from ..store import tables as t
+from . import deadlines
 from . import history as h
 from .dispatch import activity_event_ids
 from .errors import DomainError, ValidationFailed
@@ -115,17 +116,37 @@ def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
     )
 
 
-def _stale(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> DomainError:
+def _stale(
+    task: Mapping[str, Any], attempt: Mapping[str, Any], timeout_kind: str | None = None
+) -> DomainError:
+    extra = {"timeout_kind": timeout_kind} if timeout_kind else {}
     return DomainError(
         reasons.STALE_ATTEMPT,
-        "This activity attempt is no longer current; its outcome was not recorded.",
+        "This activity attempt is no longer current; its outcome was not recorded."
+        if timeout_kind is None
+        else f"This activity attempt timed out ({timeout_kind}); its outcome was not recorded.",
         task_id=task["task_id"],
         activity_attempt_id=attempt["attempt_id"],
         outcome="rejected",
         recorded=False,
         attempt_status=attempt["status"],
         task_status=task["status"],
+        **extra,
     )
+
+
+def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any) -> None:
+    """Refuse an outcome of an attempt that is over, or whose deadline has already passed.
+
+    Past a deadline the attempt has timed out even if the background loop has not recorded it
+    yet (it will, at once): accepting a late result would contradict the timeout it is about to
+    record.
+    """
+    if not _is_current(task, attempt):
+        raise _stale(task, attempt)
+    kind = deadlines.fired(task, now)
+    if kind is not None:
+        raise _stale(task, attempt, kind)
 
 
 async def _execution_and_run(tx: Tx, task: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -146,17 +167,77 @@ async def _close_attempt(tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, 
             "status": h.TASK_COMPLETED if status == "completed" else h.TASK_FAILED,
             "lease_owner": None,
             "lease_expires_at": None,
+            "timeout_at": None,
             "updated_at": tx.now,
         },
     )
+
+
+async def schedule_retry(
+    tx: Tx,
+    run: dict[str, Any],
+    execution: Mapping[str, Any],
+    task: Mapping[str, Any],
+    *,
+    delay: int,
+    event: Mapping[str, Any],
+) -> str:
+    """Queue the next attempt of ``execution`` in ``delay`` seconds; append ``ActivityRetryScheduled``.
+
+    ``event`` holds the ids and failure keys of the event (an attempt failure or a timeout); the
+    retry keys are added here. The new task is a new row with its own schedule-to-start deadline;
+    the execution's schedule-to-close deadline carries over. Returns the new task id.
+    """
+    next_task_id = new_id()
+    available_at = tx.now + seconds(delay)
+    snapshot = execution["retry_policy"]
+    waiting = deadlines.waiting(snapshot, available_at=available_at, schedule_to_close_at=task[deadlines.S2C])
+    await tx.conn.execute(
+        _INSERT_TASK,
+        {
+            "task_id": next_task_id,
+            "activity_execution_id": execution["activity_execution_id"],
+            "run_id": run["run_id"],
+            "namespace": run["namespace"],
+            "task_queue": task["task_queue"],
+            "activity_type": execution["activity_type"],
+            "status": h.WORKFLOW_TASK_READY,
+            "available_at": available_at,
+            "created_at": tx.now,
+            "updated_at": tx.now,
+            **waiting,
+        },
+    )
+    await tx.conn.execute(
+        _UPDATE_EXECUTION,
+        {
+            "b_execution_id": execution["activity_execution_id"],
+            "status": "pending",
+            "current_attempt_id": None,
+        },
+    )
+    payload = {
+        **event,
+        "retry_task_id": next_task_id,
+        "retry_of_task_id": task["task_id"],
+        "retry_available_at": rfc3339(available_at),
+        "retry_backoff_seconds": delay,
+        "retry_after_attempt_id": event.get("activity_attempt_id"),
+        "retry_after_attempt": event.get("attempt_number"),
+        "max_attempts": (snapshot or {}).get("max_attempts", 1),
+        "retry_policy": snapshot,
+    }
+    await append(tx, run, [(EventType.ACTIVITY_RETRY_SCHEDULED, payload)])
+    tx.wakes.add(("activity", run["namespace"], task["task_queue"]))
+    tx.due(waiting["timeout_at"])
+    return next_task_id
 
 
 async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
 ) -> dict[str, Any]:
     task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    if not _is_current(task, attempt):
-        raise _stale(task, attempt)
+    _check_current(task, attempt, tx.now)
     execution, run = await _execution_and_run(tx, task)
     codec, blob = normalize_result(result, execution["payload_codec"])
     if is_terminal_run(run):
@@ -193,8 +274,7 @@ async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
 ) -> dict[str, Any]:
     task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    if not _is_current(task, attempt):
-        raise _stale(task, attempt)
+    _check_current(task, attempt, tx.now)
     execution, run = await _execution_and_run(tx, task)
     if is_terminal_run(run):
         raise _stale(task, attempt)
@@ -206,45 +286,7 @@ async def fail(
     fields = h.failure_fields(failure, "activity")
     next_task_id = None
     if retry:
-        next_task_id = new_id()
-        available_at = tx.now + seconds(delay)
-        await tx.conn.execute(
-            _INSERT_TASK,
-            {
-                "task_id": next_task_id,
-                "activity_execution_id": execution["activity_execution_id"],
-                "run_id": run["run_id"],
-                "namespace": namespace,
-                "task_queue": task["task_queue"],
-                "activity_type": execution["activity_type"],
-                "status": h.WORKFLOW_TASK_READY,
-                "available_at": available_at,
-                "created_at": tx.now,
-                "updated_at": tx.now,
-            },
-        )
-        await tx.conn.execute(
-            _UPDATE_EXECUTION,
-            {
-                "b_execution_id": execution["activity_execution_id"],
-                "status": "pending",
-                "current_attempt_id": None,
-            },
-        )
-        payload = {
-            **ids,
-            **fields,
-            "retry_task_id": next_task_id,
-            "retry_of_task_id": task_id,
-            "retry_available_at": rfc3339(available_at),
-            "retry_backoff_seconds": delay,
-            "retry_after_attempt_id": attempt_id,
-            "retry_after_attempt": number,
-            "max_attempts": (snapshot or {}).get("max_attempts", 1),
-            "retry_policy": snapshot,
-        }
-        await append(tx, run, [(EventType.ACTIVITY_RETRY_SCHEDULED, payload)])
-        tx.wakes.add(("activity", namespace, task["task_queue"]))
+        next_task_id = await schedule_retry(tx, run, execution, task, delay=delay, event={**ids, **fields})
     else:
         await tx.conn.execute(
             _UPDATE_EXECUTION,
@@ -294,16 +336,19 @@ async def heartbeat(
         return {**body, "cancel_requested": True, "can_continue": False, "reason": reason}
     if is_terminal_run(run):
         return {**body, "can_continue": False, "reason": "run_closed"}
-    if not _is_current(task, attempt):
+    if not _is_current(task, attempt) or deadlines.fired(task, tx.now) is not None:
+        # Too late: a heartbeat cannot revive an attempt whose deadline has passed.
         return {**body, "can_continue": False, "reason": "stale_attempt"}
-    lease_expires_at = tx.now + seconds(lease_seconds)
+    lease_expires_at = deadlines.lease_until(tx.now + seconds(lease_seconds), task)
+    renewed = deadlines.heartbeat(execution["retry_policy"], task, tx.now)
     clean = {
         k: progress.get(k)
         for k in ("message", "current", "total", "unit", "details")
         if progress.get(k) is not None
     }
     await tx.conn.execute(
-        _UPDATE_TASK, {"b_task_id": task_id, "lease_expires_at": lease_expires_at, "updated_at": tx.now}
+        _UPDATE_TASK,
+        {"b_task_id": task_id, "lease_expires_at": lease_expires_at, "updated_at": tx.now, **renewed},
     )
     await tx.conn.execute(
         _UPDATE_ATTEMPT, {"b_attempt_id": attempt_id, "last_heartbeat_at": tx.now, "progress": clean or None}

@@ -149,6 +149,16 @@ class EngineAPI(Protocol):
     ) -> dict[str, Any] | None:
         """Long-poll and lease a workflow task (§2.3); ``None`` when the poll times out."""
 
+    async def release_workflow_task(
+        self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+    ) -> bool:
+        """Hand a leased workflow task back at once (its poller hung up before receiving it).
+
+        Fenced by ``lease_owner`` + ``workflow_task_attempt``: only that exact lease is released,
+        the task goes back to ``ready`` and the next claim is attempt + 1. ``False`` when the lease
+        no longer holds (completed, expired, re-leased) and nothing changed.
+        """
+
     async def workflow_task_history(
         self,
         namespace: str,
@@ -198,6 +208,16 @@ class EngineAPI(Protocol):
         timeout: float | None = None,
     ) -> dict[str, Any] | None:
         """Long-poll and lease an activity attempt (§2.10); ``None`` on timeout."""
+
+    async def release_activity_task(
+        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str
+    ) -> bool:
+        """Hand a leased activity attempt back at once (its poller hung up before receiving it).
+
+        Fenced by ``activity_attempt_id`` + ``lease_owner``: the attempt closes as ``expired``, the
+        task goes back to ``ready`` and the next claim is a new attempt. ``False`` when that attempt
+        is no longer the current lease and nothing changed.
+        """
 
     async def complete_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any

@@ -21,6 +21,7 @@ from durable_workflow.protocol import commands as c
 from durable_workflow.protocol.history import EventType, RunStatus
 
 from ..store import tables as t
+from . import deadlines
 from . import history as h
 from .runs import Step, Tx, append, close_run, progress, run_steps, update_run, wait_kind
 from .starts import create_run
@@ -84,6 +85,7 @@ async def _schedule_activity(
     queue = cmd["queue"] or run["task_queue"]
     codec, blob = cmd["arguments"] or (run["payload_codec"], None)
     snapshot = retry_snapshot(cmd)
+    waiting = deadlines.scheduled(snapshot, tx.now)
     await tx.conn.execute(
         _INSERT_EXECUTION,
         {
@@ -116,10 +118,12 @@ async def _schedule_activity(
             "available_at": tx.now,
             "created_at": tx.now,
             "updated_at": tx.now,
+            **waiting,
         },
     )
     steps.append(Step(h.STEP_ACTIVITY, execution_id, seq, batch, False, activity_type=cmd["activity_type"]))
     tx.wakes.add(("activity", run["namespace"], queue))
+    tx.due(waiting["timeout_at"])
     payload = {
         "activity_execution_id": execution_id,
         "activity_type": cmd["activity_type"],

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ..settings import Settings
 from ..store import Store, create_store, head_revision
 from ..store import tables as t
-from . import timers, workers
+from . import activity_timeouts, timers, workers
 from .dispatch import Waiters
 from .runs import Tx
 from .util import seconds
@@ -54,6 +54,8 @@ class EngineCore:
             self.waiters.notify(("history", run_id))
         if tx.timers_changed:
             self._loop.poke()
+        elif tx.due_at is not None:
+            self._loop.poke_before(tx.due_at)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[Tx]:
@@ -62,6 +64,9 @@ class EngineCore:
 
     async def _sweep(self) -> Any:
         await timers.fire_due_timers(self._tx, self.store, self.now())
+        # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
+        # as a lost lease.
+        await activity_timeouts.enforce(self._tx, self.store, self.now())
         await timers.expire_workflow_leases(self._tx)
         await timers.expire_activity_leases(self._tx)
         await timers.purge_poll_requests(self._tx)

@@ -23,6 +23,7 @@ from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import EventType, RunStatus
 
 from ..store import tables as t
+from . import deadlines
 from . import history as h
 from .runs import Tx, append, is_terminal_run, load_run, update_run
 from .util import encode_token, new_id, rfc3339, seconds
@@ -335,21 +336,6 @@ async def workflow_task_payload(
 # --------------------------------------------------------------------------- activity tasks
 
 
-def _deadlines(snapshot: dict[str, Any] | None, execution: dict[str, Any], now: Any) -> dict[str, str]:
-    if not snapshot:
-        return {}
-    out: dict[str, str] = {}
-    if snapshot.get("start_to_close_timeout"):
-        out["start_to_close"] = rfc3339(now + seconds(snapshot["start_to_close_timeout"])) or ""
-    if snapshot.get("schedule_to_close_timeout"):
-        out["schedule_to_close"] = (
-            rfc3339(execution["scheduled_at"] + seconds(snapshot["schedule_to_close_timeout"])) or ""
-        )
-    if snapshot.get("heartbeat_timeout"):
-        out["heartbeat"] = rfc3339(now + seconds(snapshot["heartbeat_timeout"])) or ""
-    return out
-
-
 def activity_event_ids(
     execution: dict[str, Any], attempt_id: str | None, attempt_number: int
 ) -> dict[str, Any]:
@@ -368,14 +354,18 @@ async def claim_activity_task(
 ) -> dict[str, Any] | None:
     """Lease the next due activity task as a new attempt; returns the poll ``task`` object."""
     for candidate in await _candidates(tx, _ACTIVITY_CANDIDATES, namespace, queue, activity_types):
+        if deadlines.fired(candidate, tx.now) is not None:
+            continue  # timed out: the background loop records it (it is due now), nobody runs it
         run = await load_run(tx, candidate["run_id"])
         if run is None or is_terminal_run(run):
             await tx.conn.execute(_CANCEL_ACTIVITY_TASK, {"b_task_id": candidate["task_id"]})
             continue
         execution = await tx.one(_EXECUTION, {"b_execution_id": candidate["activity_execution_id"]})
         assert execution is not None
+        snapshot = execution["retry_policy"]
         attempt_id = new_id()
-        lease_expires_at = tx.now + seconds(lease_seconds)
+        timing = deadlines.claimed(snapshot, candidate, tx.now)
+        lease_expires_at = deadlines.lease_until(tx.now + seconds(lease_seconds), timing)
         result = await tx.conn.execute(
             _LEASE_ACTIVITY_TASK,
             {
@@ -387,10 +377,12 @@ async def claim_activity_task(
                 "lease_expires_at": lease_expires_at,
                 "current_attempt_id": attempt_id,
                 "updated_at": tx.now,
+                **timing,
             },
         )
         if result.rowcount != 1:
             continue
+        tx.due(timing["timeout_at"])
         if candidate["status"] == h.WORKFLOW_TASK_LEASED and candidate["current_attempt_id"]:
             # The previous holder's lease ran out: its attempt is over, late outcomes are stale.
             await tx.conn.execute(
@@ -422,7 +414,6 @@ async def claim_activity_task(
         await append(
             tx, run, [(EventType.ACTIVITY_STARTED, activity_event_ids(execution, attempt_id, attempt_number))]
         )
-        snapshot = execution["retry_policy"]
         blob = execution["arguments_blob"]
         if blob is None:
             blob = payload_codec.encode([])
@@ -440,7 +431,7 @@ async def claim_activity_task(
             "task_queue": candidate["task_queue"],
             "lease_owner": worker_id,
             "lease_expires_at": rfc3339(lease_expires_at),
-            "deadlines": _deadlines(snapshot, execution, tx.now) or None,
+            "deadlines": deadlines.wire({**candidate, **timing}) or None,
         }
         return {k: v for k, v in task.items() if v is not None}
     return None

@@ -108,8 +108,16 @@ class Tx:
     wakes: set[WakeKey] = field(default_factory=set)
     history_runs: set[str] = field(default_factory=set)
     timers_changed: bool = False
+    # The earliest new due time this transaction wrote (an activity deadline); the background
+    # loop is woken only if it would otherwise sleep past it.
+    due_at: datetime | None = None
     # Set by anything that creates, changes or removes a namespace (drops the existence cache).
     namespaces_changed: bool = False
+
+    def due(self, at: datetime | None) -> None:
+        """Note a new due time for the background loop."""
+        if at is not None and (self.due_at is None or at < self.due_at):
+            self.due_at = at
 
     async def one(self, stmt: Any, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         row = (await self.conn.execute(stmt, params)).mappings().first()

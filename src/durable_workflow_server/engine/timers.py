@@ -1,9 +1,11 @@
-"""The one background loop: fire due timers and recover expired leases.
+"""The one background loop: fire due timers, enforce activity timeouts, recover expired leases.
 
 Every process runs this loop. Each due item is claimed with a fenced row update
 (``status = 'pending'`` → ``'fired'``), so two processes sharing a database never fire the same
-timer twice. The loop sleeps until the earliest due time or ``timer_loop_interval``, whichever is
-sooner, and :meth:`TimerLoop.poke` wakes it early when a new, shorter timer is scheduled.
+timer twice (activity timeouts: :mod:`.activity_timeouts`). The loop sleeps until the earliest due
+time or ``timer_loop_interval``, whichever is sooner; :meth:`TimerLoop.poke` wakes it early when a
+new, shorter timer is scheduled, :meth:`TimerLoop.poke_before` when a new activity deadline falls
+before its planned wake-up.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -20,7 +22,9 @@ from durable_workflow.protocol.history import EventType
 
 from ..store import Store
 from ..store import tables as t
+from . import deadlines
 from . import history as h
+from .releases import requeue_workflow_task
 from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
 from .util import rfc3339
 
@@ -101,35 +105,16 @@ async def expire_workflow_leases(open_tx: OpenTx) -> int:
             )
         )
         for task in expired:
-            ready = await tx.one(
-                sa.select(wt.c.task_id).where(
-                    wt.c.run_id == task["run_id"], wt.c.status == h.WORKFLOW_TASK_READY
-                )
-            )
-            # Keep one ready task per run: if the run already has one, this task is redundant.
-            status = h.TASK_FAILED if ready is not None else h.WORKFLOW_TASK_READY
-            await tx.conn.execute(
-                sa.update(wt)
-                .where(
-                    wt.c.task_id == task["task_id"],
-                    wt.c.status == h.WORKFLOW_TASK_LEASED,
-                    wt.c.attempt_count == task["attempt_count"],
-                )
-                .values(
-                    status=status,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=tx.now,
-                    last_error="workflow task lease expired",
-                )
-            )
-            tx.wakes.add(("workflow", task["namespace"], task["task_queue"]))
+            await requeue_workflow_task(tx, task, "workflow task lease expired")
         return len(expired)
 
 
 async def expire_activity_leases(open_tx: OpenTx) -> int:
-    """Close attempts whose lease ran out as ``expired`` and re-ready their tasks."""
-    at, aa = t.activity_tasks, t.activity_attempts
+    """Close attempts whose lease ran out as ``expired`` and re-ready their tasks.
+
+    A re-readied task waits again like a retry: its schedule-to-start deadline restarts now.
+    """
+    at, aa, ae = t.activity_tasks, t.activity_attempts, t.activity_executions
     async with open_tx() as tx:
         expired = await tx.all(
             tx.store.claim(
@@ -138,14 +123,30 @@ async def expire_activity_leases(open_tx: OpenTx) -> int:
                 .limit(BATCH)
             )
         )
+        expired = [task for task in expired if deadlines.fired(task, tx.now) is None]  # timeouts win
         for task in expired:
+            snapshot = (
+                await tx.conn.execute(
+                    sa.select(ae.c.retry_policy).where(
+                        ae.c.activity_execution_id == task["activity_execution_id"]
+                    )
+                )
+            ).scalar()
+            waiting = deadlines.waiting(
+                snapshot, available_at=tx.now, schedule_to_close_at=task[deadlines.S2C]
+            )
             await tx.conn.execute(
                 sa.update(at)
                 .where(at.c.task_id == task["task_id"], at.c.status == h.WORKFLOW_TASK_LEASED)
                 .values(
-                    status=h.WORKFLOW_TASK_READY, lease_owner=None, lease_expires_at=None, updated_at=tx.now
+                    status=h.WORKFLOW_TASK_READY,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=tx.now,
+                    **waiting,
                 )
             )
+            tx.due(waiting["timeout_at"])
             if task["current_attempt_id"]:
                 await tx.conn.execute(
                     sa.update(aa)
@@ -162,7 +163,7 @@ async def purge_poll_requests(open_tx: OpenTx) -> None:
 
 
 async def next_due_at(store: Store) -> datetime | None:
-    """The earliest future due time among pending timers and live leases (the due-time index)."""
+    """The earliest due time among pending timers, live leases and activity deadlines."""
     tm, wt, at = t.timers, t.workflow_tasks, t.activity_tasks
     async with store.read() as conn:
         candidates = [
@@ -179,6 +180,13 @@ async def next_due_at(store: Store) -> datetime | None:
                     sa.select(sa.func.min(at.c.lease_expires_at)).where(at.c.status == h.WORKFLOW_TASK_LEASED)
                 )
             ).scalar(),
+            # Activity deadlines: one min() per status so each is a single index range scan.
+            *[
+                (
+                    await conn.execute(sa.select(sa.func.min(at.c.timeout_at)).where(at.c.status == status))
+                ).scalar()
+                for status in (h.WORKFLOW_TASK_READY, h.WORKFLOW_TASK_LEASED)
+            ],
         ]
     # min() keeps the column type, so these come back as aware UTC datetimes.
     values = [v for v in candidates if v is not None]
@@ -201,6 +209,8 @@ class TimerLoop:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # When the loop plans to sweep next (by ``clock``); ``None`` while sweeping or stopped.
+        self._wake_at: datetime | None = None
 
     def start(self) -> None:
         self._stopping = False
@@ -208,6 +218,11 @@ class TimerLoop:
 
     def poke(self) -> None:
         self._wake.set()
+
+    def poke_before(self, due: datetime) -> None:
+        """Wake the loop only if it would otherwise sleep past ``due`` (cheap to call often)."""
+        if self._wake_at is None or due < self._wake_at:
+            self._wake.set()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -222,6 +237,7 @@ class TimerLoop:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            self._wake_at = None
             next_due: datetime | None = None
             try:
                 next_due = await self._sweep()
@@ -232,6 +248,7 @@ class TimerLoop:
                 delay = max(0.0, min(delay, (next_due - self._clock()).total_seconds()))
             if self._stopping:
                 break
+            self._wake_at = self._clock() + timedelta(seconds=delay)
             try:
                 await asyncio.wait_for(self._wake.wait(), max(delay, 0.001))
             except asyncio.TimeoutError:

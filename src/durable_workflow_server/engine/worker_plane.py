@@ -13,7 +13,7 @@ from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.history import RunStatus
 
 from ..store import tables as t
-from . import activities, workers
+from . import activities, releases, workers
 from . import history as h
 from .api import RegisterWorkerRequest
 from .commands import apply_commands
@@ -59,7 +59,9 @@ class WorkerPlane(EngineCore):
 
     # ------------------------------------------------------------------ worker plane: workflow tasks
     async def _cancel_safe(
-        self, claim: Callable[[], Awaitable[dict[str, Any] | None]], table: sa.Table, namespace: str
+        self,
+        claim: Callable[[], Awaitable[dict[str, Any] | None]],
+        release: Callable[[dict[str, Any]], Awaitable[bool]],
     ) -> dict[str, Any] | None:
         """Run ``claim``; if the poll is cancelled once the lease is committed, hand the task back.
 
@@ -73,31 +75,40 @@ class WorkerPlane(EngineCore):
             with contextlib.suppress(Exception):
                 task = await inner
                 if task is not None:
-                    await asyncio.shield(self._release(table, task, namespace))
+                    await asyncio.shield(release(task))
             raise
 
-    async def _release(self, table: sa.Table, task: dict[str, Any], namespace: str) -> None:
+    async def release_workflow_task(
+        self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+    ) -> bool:
         async with self._tx() as tx:
-            await tx.conn.execute(
-                sa.update(table)
-                .where(
-                    table.c.task_id == task["task_id"],
-                    table.c.status == h.WORKFLOW_TASK_LEASED,
-                    table.c.lease_owner == task["lease_owner"],
-                )
-                .values(
-                    status=h.WORKFLOW_TASK_READY, lease_owner=None, lease_expires_at=None, updated_at=tx.now
-                )
+            return await releases.release_workflow_task(
+                tx, namespace, task_id, lease_owner=lease_owner, workflow_task_attempt=workflow_task_attempt
             )
-            if table is t.activity_tasks:
-                aa = t.activity_attempts
-                await tx.conn.execute(
-                    sa.update(aa)
-                    .where(aa.c.attempt_id == task["activity_attempt_id"], aa.c.status == "running")
-                    .values(status="expired", closed_at=tx.now)
-                )
-            kind = "activity" if table is t.activity_tasks else "workflow"
-            tx.wakes.add((kind, namespace, task["task_queue"]))
+
+    async def release_activity_task(
+        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str
+    ) -> bool:
+        async with self._tx() as tx:
+            return await releases.release_activity_task(
+                tx, namespace, task_id, activity_attempt_id=activity_attempt_id, lease_owner=lease_owner
+            )
+
+    async def _release_polled(self, namespace: str, kind: str, task: dict[str, Any]) -> bool:
+        """Release ``task`` exactly as a poll of ``kind`` (``workflow``/``activity``) returned it."""
+        if kind == "activity":
+            return await self.release_activity_task(
+                namespace,
+                task["task_id"],
+                activity_attempt_id=task["activity_attempt_id"],
+                lease_owner=task["lease_owner"],
+            )
+        return await self.release_workflow_task(
+            namespace,
+            task["task_id"],
+            lease_owner=task["lease_owner"],
+            workflow_task_attempt=task["workflow_task_attempt"],
+        )
 
     def _page_size(self, requested: int | None) -> int:
         size = requested or self.settings.history_page_size_default
@@ -154,8 +165,11 @@ class WorkerPlane(EngineCore):
                     )
                 return await workflow_task_payload(tx, task, run, page_size)
 
+        async def release(task: dict[str, Any]) -> bool:
+            return await self._release_polled(namespace, "workflow", task)
+
         async def probe() -> dict[str, Any] | None:
-            return await self._cancel_safe(claim, t.workflow_tasks, namespace)
+            return await self._cancel_safe(claim, release)
 
         return await long_poll(
             self.waiters,
@@ -387,8 +401,11 @@ class WorkerPlane(EngineCore):
                     lease_seconds=self.settings.activity_task_lease_seconds,
                 )
 
+        async def release(task: dict[str, Any]) -> bool:
+            return await self._release_polled(namespace, "activity", task)
+
         async def probe() -> dict[str, Any] | None:
-            return await self._cancel_safe(claim, t.activity_tasks, namespace)
+            return await self._cancel_safe(claim, release)
 
         return await long_poll(
             self.waiters,

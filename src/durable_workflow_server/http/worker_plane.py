@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -42,12 +43,18 @@ async def _call(coro: Any, *, status_overrides: dict[str, int] | None = None) ->
     return None if result is None else dict(result)
 
 
-async def _unless_disconnected(request: Request, poll: Awaitable[Any]) -> Any:
+async def _unless_disconnected(
+    request: Request, poll: Awaitable[Any], release: Callable[[dict[str, Any]], Awaitable[Any]]
+) -> Any:
     """Run a long poll, abandoning it when the worker hangs up.
 
     A worker that stops (or a client whose process exits) drops its parked poll; without this
     the handler would sit out the whole long-poll timeout, and a shutting-down server would wait
     for it. The request body is already read, so the next ASGI message is the disconnect.
+
+    A task the poll leased for a worker that has hung up (the poll answered in the same instant,
+    or while being cancelled) is handed back with ``release`` at once, so it is redelivered now
+    instead of after its lease runs out.
     """
     polling = asyncio.ensure_future(poll)
 
@@ -65,11 +72,20 @@ async def _unless_disconnected(request: Request, poll: Awaitable[Any]) -> Any:
         raise
     finally:
         watcher.cancel()
+    # Any end of the watcher (a disconnect, or a receive channel that broke) means nobody is
+    # listening any more.
+    hung_up = watcher.done() and not watcher.cancelled()
+    if not hung_up and polling.done():
+        return polling.result()
+    if hung_up:
+        watcher.exception()  # retrieved, so a broken receive is not reported as unhandled
     if not polling.done():
         polling.cancel()
-        await asyncio.gather(polling, return_exceptions=True)
-        return None
-    return polling.result()
+    outcome: Any = (await asyncio.gather(polling, return_exceptions=True))[0]
+    if isinstance(outcome, dict):
+        with contextlib.suppress(Exception):
+            await asyncio.shield(release(outcome))
+    return None
 
 
 def _outcome_status(body: dict[str, Any]) -> int:
@@ -193,6 +209,12 @@ async def poll_workflow_task(ctx: Ctx) -> JSONResponse:
             ),
             status_overrides=_POLL_OVERRIDES,
         ),
+        lambda leased: ctx.engine.release_workflow_task(
+            ctx.namespace,
+            leased["task_id"],
+            lease_owner=leased["lease_owner"],
+            workflow_task_attempt=leased["workflow_task_attempt"],
+        ),
     )
     return respond(ctx.request, {"task": task})
 
@@ -299,6 +321,12 @@ async def poll_activity_task(ctx: Ctx) -> JSONResponse:
                 timeout=timeout,
             ),
             status_overrides=_POLL_OVERRIDES,
+        ),
+        lambda leased: ctx.engine.release_activity_task(
+            ctx.namespace,
+            leased["task_id"],
+            activity_attempt_id=leased["activity_attempt_id"],
+            lease_owner=leased["lease_owner"],
         ),
     )
     return respond(ctx.request, {"task": task})

@@ -4,8 +4,9 @@ Times are stored as timezone-aware UTC datetimes (:class:`UTCDateTime` keeps SQL
 time-zone type, and PostgreSQL returning the same aware values). JSON columns hold plain JSON;
 payload blobs are the base64 text the wire carries, stored verbatim.
 
-Due-time columns (``available_at``, ``lease_expires_at``, ``fire_at``) are indexed together with
-their status so the background loop and the pollers find due work with one index range scan.
+Due-time columns (``available_at``, ``lease_expires_at``, ``fire_at``, ``timeout_at``) are indexed
+together with their status so the background loop and the pollers find due work with one index
+range scan.
 """
 
 from __future__ import annotations
@@ -184,8 +185,16 @@ activity_tasks = sa.Table(
     sa.Column("current_attempt_id", sa.String(64), nullable=True),
     _ts("created_at", nullable=False),
     _ts("updated_at", nullable=False),
+    # Activity timeout deadlines (worker-plane.md §7.3) of this task and its current attempt, and
+    # ``timeout_at``: the earliest of them that can fire in the task's current status.
+    _ts("schedule_to_start_deadline_at"),
+    _ts("start_to_close_deadline_at"),
+    _ts("schedule_to_close_deadline_at"),
+    _ts("heartbeat_deadline_at"),
+    _ts("timeout_at"),
     sa.Index("ix_activity_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
     sa.Index("ix_activity_tasks_lease_due", "status", "lease_expires_at"),
+    sa.Index("ix_activity_tasks_timeout_due", "status", "timeout_at"),
 )
 
 activity_attempts = sa.Table(

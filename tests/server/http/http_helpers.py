@@ -133,6 +133,10 @@ class FakeEngine:
     async def poll_workflow_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
         return self._record("poll_workflow_task", namespace, **kwargs)  # type: ignore[no-any-return]
 
+    async def release_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> bool:
+        result = self._record("release_workflow_task", namespace, task_id, **kwargs)
+        return True if result is None else bool(result)
+
     async def workflow_task_history(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
         result = self._record("workflow_task_history", namespace, task_id, **kwargs)
         return result or {"task_id": task_id, "history_events": [], "next_history_page_token": None}
@@ -151,6 +155,10 @@ class FakeEngine:
 
     async def poll_activity_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
         return self._record("poll_activity_task", namespace, **kwargs)  # type: ignore[no-any-return]
+
+    async def release_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> bool:
+        result = self._record("release_activity_task", namespace, task_id, **kwargs)
+        return True if result is None else bool(result)
 
     async def complete_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
         result = self._record("complete_activity_task", namespace, task_id, **kwargs)
