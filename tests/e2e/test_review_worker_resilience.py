@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e_env import TOKEN
+from e2e_env import TOKEN, e2e_settings, running_app
 
-from conftest import e2e_settings, running_app
 from durable_workflow import Client, Worker, activity, workflow
 from durable_workflow.retry_policy import TransportRetryPolicy
 
