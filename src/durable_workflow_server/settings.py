@@ -39,8 +39,10 @@ class Settings:
     activity_task_lease_seconds: float = 300.0
     worker_stale_after_seconds: float = 60.0
     timer_loop_interval: float = 1.0
-    # how often a waiting long poll re-probes the database (finds other processes' work)
-    poll_reprobe_interval: float = 1.0
+    # how often a waiting long poll re-probes the database; None: the dialect's default (10 s on
+    # PostgreSQL, where LISTEN/NOTIFY wakes polls across processes and re-probing is a safety net;
+    # 1 s on SQLite, where it is how other processes sharing the file find work)
+    poll_reprobe_interval: float | None = None
     # a failed workflow task is redelivered after this delay
     workflow_task_retry_delay_seconds: float = 1.0
     # how long a process trusts "namespace exists" without asking the database again (other

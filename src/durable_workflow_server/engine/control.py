@@ -329,7 +329,7 @@ class ControlPlane(EngineCore):
             (("history", run_id),),
             lambda: probe(True),
             timeout=self.settings.long_poll_timeout,
-            reprobe_interval=self.settings.poll_reprobe_interval,
+            reprobe_interval=self.reprobe_interval,
         )
         if result is not None:
             return result

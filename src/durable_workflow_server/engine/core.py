@@ -1,7 +1,8 @@
 """The engine's shared core: settings, store, transactions with post-commit wake-ups, lifecycle.
 
 Each state change is one ``Store.write()`` transaction wrapped in :meth:`EngineCore._tx`, which
-announces wake-ups (pollers, history followers, the timer loop) only after the commit.
+announces wake-ups (pollers, history followers, the timer loop) only after the commit, in this
+process and (through :mod:`.broadcast`) in every other process sharing the database.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from ..settings import Settings
 from ..store import Store, create_store, head_revision
 from ..store import tables as t
 from . import activity_timeouts, timers, workers
+from .broadcast import Broadcast, WakeTargets
 from .dispatch import Waiters
 from .runs import Tx
 from .util import seconds
+
+# How often a parked long poll re-probes the database when settings leave it to the dialect. Where
+# the store notifies other processes (PostgreSQL LISTEN/NOTIFY) the re-probe is only a safety net
+# for a notification lost to a crash between commit and NOTIFY or to a listener reconnect, so it
+# can be long; without notifications (SQLite files shared by several processes) it is how other
+# processes' work is found at all.
+REPROBE_WITH_NOTIFY, REPROBE_WITHOUT_NOTIFY = 10.0, 1.0
 
 _NAMESPACE_EXISTS = sa.select(t.namespaces.c.name).where(t.namespaces.c.name == sa.bindparam("b_name"))
 
@@ -33,6 +42,23 @@ class EngineCore:
         self.waiters = Waiters()
         self._loop = timers.TimerLoop(
             self._sweep, interval=settings.timer_loop_interval, clock=settings.clock
+        )
+        self.broadcast = Broadcast(
+            self.store,
+            WakeTargets(
+                notify=lambda key: self.waiters.notify(key),
+                notify_all=lambda: self.waiters.notify_all(),
+                poke=self._loop.poke,
+                poke_before=self._loop.poke_before,
+            ),
+        )
+        configured = settings.poll_reprobe_interval
+        self.reprobe_interval = (
+            configured
+            if configured is not None
+            else REPROBE_WITH_NOTIFY
+            if self.store.notifies
+            else REPROBE_WITHOUT_NOTIFY
         )
         # Namespaces known to exist -> when that answer stops being trusted (see namespace_exists).
         self._known_namespaces: dict[str, datetime] = {}
@@ -56,6 +82,7 @@ class EngineCore:
             self._loop.poke()
         elif tx.due_at is not None:
             self._loop.poke_before(tx.due_at)
+        self.broadcast.publish(tx)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[Tx]:
@@ -96,11 +123,13 @@ class EngineCore:
                     )
         self.waiters = Waiters()
         self._loop.start()
+        await self.broadcast.open()
 
     async def close(self) -> None:
         self.waiters.close()
         await self.waiters.drain(timeout=5.0)
         await self._loop.stop()
+        await self.broadcast.close()
         await self.store.close()
 
     async def database_ok(self) -> bool:

@@ -6,7 +6,9 @@ concurrent pollers never block on each other.
 
 Long-poll: a waiting poll registers an :class:`asyncio.Event` under ``(kind, namespace, queue)``
 *before* probing, so work committed between the probe and the wait still wakes it. Other
-processes' work (shared PostgreSQL) is found by re-probing every ``reprobe_interval`` seconds.
+processes' work (shared PostgreSQL) wakes it through ``LISTEN``/``NOTIFY`` (:mod:`.broadcast`);
+re-probing every ``reprobe_interval`` seconds is the safety net, and the only way across SQLite
+processes.
 """
 
 from __future__ import annotations
@@ -103,6 +105,12 @@ class Waiters:
     def notify(self, key: Any) -> None:
         for event in self._events.get(key, ()):
             event.set()
+
+    def notify_all(self) -> None:
+        """Wake every waiting poll (each re-probes; used when specific wake-ups may be lost)."""
+        for bucket in self._events.values():
+            for event in bucket:
+                event.set()
 
     def close(self) -> None:
         self.closed = True

@@ -176,7 +176,7 @@ class WorkerPlane(EngineCore):
             (("workflow", namespace, task_queue),),
             probe,
             timeout=self.settings.long_poll_timeout if timeout is None else timeout,
-            reprobe_interval=self.settings.poll_reprobe_interval,
+            reprobe_interval=self.reprobe_interval,
         )
 
     async def _cached_poll(
@@ -412,7 +412,7 @@ class WorkerPlane(EngineCore):
             (("activity", namespace, task_queue),),
             probe,
             timeout=self.settings.long_poll_timeout if timeout is None else timeout,
-            reprobe_interval=self.settings.poll_reprobe_interval,
+            reprobe_interval=self.reprobe_interval,
         )
 
     async def complete_activity_task(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Conn, Store, head_revision
+from .base import Conn, NotificationCallback, Store, head_revision
 from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
@@ -17,4 +17,12 @@ def create_store(url: str) -> Store:
     raise ValueError(f"unsupported database URL scheme {scheme!r} (use sqlite:// or postgresql://)")
 
 
-__all__ = ["Conn", "PostgresStore", "SQLiteStore", "Store", "create_store", "head_revision"]
+__all__ = [
+    "Conn",
+    "NotificationCallback",
+    "PostgresStore",
+    "SQLiteStore",
+    "Store",
+    "create_store",
+    "head_revision",
+]

@@ -31,6 +31,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 _S = TypeVar("_S", bound=sa.Select[Any])
 _T = TypeVar("_T")
+# Receives another process's notification payload, or ``None`` for "notifications may have been
+# missed" (the listener has just (re)connected): the receiver should then wake everything.
+NotificationCallback = Callable[[str | None], None]
 
 
 class Conn(Protocol):
@@ -128,6 +131,20 @@ class Store:
     def claim(self, stmt: _S) -> _S:
         """Lock the selected rows, skipping rows another transaction holds (claiming work)."""
         return stmt
+
+    # ------------------------------------------------------------------ cross-process wake-ups
+    #: Whether :meth:`notify` reaches other processes (so callers may skip building payloads).
+    notifies: bool = False
+
+    async def listen(self, callback: NotificationCallback) -> None:
+        """Deliver other processes' :meth:`notify` payloads to ``callback`` until :meth:`close`.
+
+        A no-op where the database has no notification channel (SQLite: one process per file is
+        the normal case, and long polls re-probe anyway).
+        """
+
+    async def notify(self, payload: str) -> None:
+        """Send ``payload`` to every listening process (including this one); best effort."""
 
     # ------------------------------------------------------------------ health
     async def ping(self) -> bool:

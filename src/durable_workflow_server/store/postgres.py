@@ -3,23 +3,32 @@
 Several server processes may share one database, so nothing here relies on in-process state:
 claims skip rows another transaction holds, per-run writers lock the run row, and migrations run
 under a transaction-scoped advisory lock.
+
+Cross-process wake-ups use ``LISTEN``/``NOTIFY`` on one channel. Each process keeps one dedicated
+asyncpg connection outside the pool that only listens; it reconnects with backoff when it drops
+(and reports ``None`` to the callback then, since notifications sent meanwhile are lost).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from .base import Conn, Store
+from .base import Conn, NotificationCallback, Store
 
+log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
 _MIGRATION_LOCK_KEY = 0x44575F4D  # "DW_M"
 # Enough pooled connections for the pollers and handlers of one busy process: connections beyond
@@ -29,6 +38,15 @@ POOL_SIZE, POOL_OVERFLOW = 20, 20
 # A pooled connection idle for longer than this is pinged before use (see _open).
 IDLE_PING_SECONDS = 5.0
 _IDLE_SINCE = "dw_idle_since"
+NOTIFY_CHANNEL = "durable_workflow_wake"
+LISTENER_APPLICATION_NAME = "durable-workflow-listener"
+_NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
+# Reconnect backoff of the listener connection, and how often an idle listener checks that its
+# socket is still alive (a dropped connection without a FIN is otherwise never noticed).
+LISTEN_RETRY_MIN, LISTEN_RETRY_MAX = 0.05, 5.0
+LISTEN_PING_SECONDS, LISTEN_PING_TIMEOUT = 30.0, 10.0
+# open() waits this long for the first LISTEN; past it the listener keeps retrying in the background.
+LISTEN_FIRST_CONNECT_SECONDS = 5.0
 
 
 def async_postgres_url(url: str) -> str:
@@ -38,8 +56,15 @@ def async_postgres_url(url: str) -> str:
     return url
 
 
+def asyncpg_dsn(url: str) -> str:
+    """A ``postgresql://`` DSN for asyncpg itself (it does not know SQLAlchemy driver suffixes)."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
+    notifies = True
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -49,6 +74,9 @@ class PostgresStore(Store):
         # per call would be hashed for the compiled cache on every execution.
         self._locked: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._claiming: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._listener: asyncio.Task[None] | None = None
+        #: How many times the listener connection has (re)connected (observability, tests).
+        self.listen_connects = 0
 
     async def _open(self) -> None:
         engine = create_async_engine(
@@ -79,6 +107,11 @@ class PostgresStore(Store):
 
     async def close(self) -> None:
         self._opened = False
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         self._read_engine = None
         if self._engine is not None:
             engine, self._engine = self._engine, None
@@ -121,3 +154,64 @@ class PostgresStore(Store):
         if variant is None:
             variant = self._claiming[stmt] = stmt.with_for_update(skip_locked=True)
         return variant
+
+    # ------------------------------------------------------------------ LISTEN / NOTIFY
+    async def notify(self, payload: str) -> None:
+        async with self._read_engine_or_fail().connect() as conn, conn.begin():
+            await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
+
+    def _read_engine_or_fail(self) -> AsyncEngine:
+        if self._read_engine is None:
+            raise RuntimeError("store is not open")
+        return self._read_engine
+
+    async def listen(self, callback: NotificationCallback) -> None:
+        """Start the listener task; waits (bounded) for the first ``LISTEN`` so work is not missed.
+
+        If the database refuses the listener connection, ``open()`` still succeeds: the task keeps
+        retrying, and long polls find other processes' work by re-probing meanwhile.
+        """
+        if self._listener is not None:
+            return
+        ready = asyncio.get_running_loop().create_future()
+        self._listener = asyncio.create_task(self._listen_forever(callback, ready), name="dw-pg-listener")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(ready), LISTEN_FIRST_CONNECT_SECONDS)
+
+    async def _listen_forever(self, callback: NotificationCallback, ready: asyncio.Future[None]) -> None:
+        delay = LISTEN_RETRY_MIN
+        while True:
+            try:
+                await self._listen_once(callback, ready)
+                delay = LISTEN_RETRY_MIN  # it was connected: reconnect at once (after a short pause)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # unreachable database, refused login, dropped socket...
+                log.warning("PostgreSQL listener connection failed (%s); retrying in %.2fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LISTEN_RETRY_MAX)
+
+    async def _listen_once(self, callback: NotificationCallback, ready: asyncio.Future[None]) -> None:
+        """One listener connection's life: connect, LISTEN, wait until it drops."""
+        conn = await asyncpg.connect(
+            asyncpg_dsn(self.url),
+            timeout=LISTEN_PING_TIMEOUT,
+            server_settings={"application_name": LISTENER_APPLICATION_NAME},
+        )
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(NOTIFY_CHANNEL, lambda _conn, _pid, _channel, payload: callback(payload))
+            self.listen_connects += 1
+            if not ready.done():
+                ready.set_result(None)
+            # Anything sent while no listener was connected is lost: let the receiver re-check.
+            callback(None)
+            while not lost.is_set():
+                try:
+                    await asyncio.wait_for(lost.wait(), LISTEN_PING_SECONDS)
+                except asyncio.TimeoutError:
+                    await conn.fetchval("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
+        finally:
+            # terminate(), not close(): no round trip to a server that may be gone.
+            conn.terminate()
