@@ -165,19 +165,7 @@ class WorkerPlane(EngineCore):
                     )
                 return await workflow_task_payload(tx, task, run, page_size)
 
-        async def release(task: dict[str, Any]) -> bool:
-            return await self._release_polled(namespace, "workflow", task)
-
-        async def probe() -> dict[str, Any] | None:
-            return await self._cancel_safe(claim, release)
-
-        return await long_poll(
-            self.waiters,
-            (("workflow", namespace, task_queue),),
-            probe,
-            timeout=self.settings.long_poll_timeout if timeout is None else timeout,
-            reprobe_interval=self.reprobe_interval,
-        )
+        return await self._long_poll_claims("workflow", namespace, task_queue, claim, timeout)
 
     async def _cached_poll(
         self, tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
@@ -401,15 +389,27 @@ class WorkerPlane(EngineCore):
                     lease_seconds=self.settings.activity_task_lease_seconds,
                 )
 
+        return await self._long_poll_claims("activity", namespace, task_queue, claim, timeout)
+
+    async def _long_poll_claims(
+        self,
+        kind: str,
+        namespace: str,
+        task_queue: str,
+        claim: Callable[[], Awaitable[dict[str, Any] | None]],
+        timeout: float | None,
+    ) -> dict[str, Any] | None:
+        """Long-poll ``claim`` for one task kind; a claim cancelled midway hands its task back."""
+
         async def release(task: dict[str, Any]) -> bool:
-            return await self._release_polled(namespace, "activity", task)
+            return await self._release_polled(namespace, kind, task)
 
         async def probe() -> dict[str, Any] | None:
             return await self._cancel_safe(claim, release)
 
         return await long_poll(
             self.waiters,
-            (("activity", namespace, task_queue),),
+            ((kind, namespace, task_queue),),
             probe,
             timeout=self.settings.long_poll_timeout if timeout is None else timeout,
             reprobe_interval=self.reprobe_interval,
