@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ..settings import Settings
 from ..store import Store, create_store, head_revision
 from ..store import tables as t
-from . import activity_timeouts, timers, workers
+from . import activity_timeouts, run_timeouts, timers, workers
 from .broadcast import Broadcast, WakeTargets
 from .dispatch import Waiters
 from .runs import Tx
@@ -90,6 +90,8 @@ class EngineCore:
             yield Tx(conn=conn, store=self.store, now=self.now())
 
     async def _sweep(self) -> Any:
+        # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
+        await run_timeouts.enforce(self._tx, self.store, self.now())
         await timers.fire_due_timers(self._tx, self.store, self.now())
         # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
         # as a lost lease.

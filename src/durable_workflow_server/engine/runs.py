@@ -294,6 +294,7 @@ async def close_run(
         status=status,
         closed_reason=closed_reason,
         closed_at=tx.now,
+        timeout_at=None,  # a closed run has no deadline left to enforce
         wait_kind=None,
         wait_reason=None,
         **progress(run),

@@ -7,6 +7,7 @@ from typing import Any
 from durable_workflow.protocol.history import EventType, RunStatus
 
 from . import history as h
+from .deadlines import earliest
 from .runs import INSERT_RUN, Tx, append, ensure_workflow_task
 from .util import new_id, seconds
 
@@ -41,7 +42,9 @@ async def create_run(
     search_attributes = dict(search_attributes or {})
     if execution_deadline_at is None and execution_timeout_seconds:
         execution_deadline_at = tx.now + seconds(execution_timeout_seconds)
+    # A continue-as-new run inherits the execution deadline but gets a fresh run deadline.
     run_deadline_at = tx.now + seconds(run_timeout_seconds) if run_timeout_seconds else None
+    timeout_at = earliest(execution_deadline_at, run_deadline_at)
     run: dict[str, Any] = {
         "run_id": run_id,
         "workflow_id": workflow_id,
@@ -62,6 +65,7 @@ async def create_run(
         "run_timeout_seconds": run_timeout_seconds,
         "execution_deadline_at": execution_deadline_at,
         "run_deadline_at": run_deadline_at,
+        "timeout_at": timeout_at,
         "started_at": tx.now,
         "closed_at": None,
         "last_progress_at": tx.now,
@@ -110,4 +114,5 @@ async def create_run(
     await append(tx, run, events, write_run=False)
     await tx.conn.execute(INSERT_RUN, run)
     await ensure_workflow_task(tx, run, new_run=True)
+    tx.due(timeout_at)  # wakes the background loop (here and, via NOTIFY, elsewhere) in time
     return run

@@ -1,11 +1,11 @@
-"""The one background loop: fire due timers, enforce activity timeouts, recover expired leases.
+"""The one background loop: time out runs, fire due timers, enforce activity timeouts, recover leases.
 
 Every process runs this loop. Each due item is claimed with a fenced row update
 (``status = 'pending'`` → ``'fired'``), so two processes sharing a database never fire the same
-timer twice (activity timeouts: :mod:`.activity_timeouts`). The loop sleeps until the earliest due
-time or ``timer_loop_interval``, whichever is sooner; :meth:`TimerLoop.poke` wakes it early when a
-new, shorter timer is scheduled, :meth:`TimerLoop.poke_before` when a new activity deadline falls
-before its planned wake-up.
+timer twice (activity timeouts: :mod:`.activity_timeouts`; run timeouts: :mod:`.run_timeouts`).
+The loop sleeps until the earliest due time or ``timer_loop_interval``, whichever is sooner;
+:meth:`TimerLoop.poke` wakes it early when a new, shorter timer is scheduled,
+:meth:`TimerLoop.poke_before` when a new activity or run deadline falls before its planned wake-up.
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ async def purge_poll_requests(open_tx: OpenTx) -> None:
 
 
 async def next_due_at(store: Store) -> datetime | None:
-    """The earliest due time among pending timers, live leases and activity deadlines."""
-    tm, wt, at = t.timers, t.workflow_tasks, t.activity_tasks
+    """The earliest due time among pending timers, live leases, activity and run deadlines."""
+    tm, wt, at, wr = t.timers, t.workflow_tasks, t.activity_tasks, t.workflow_runs
     async with store.read() as conn:
         candidates = [
             (
@@ -187,6 +187,8 @@ async def next_due_at(store: Store) -> datetime | None:
                 ).scalar()
                 for status in (h.WORKFLOW_TASK_READY, h.WORKFLOW_TASK_LEASED)
             ],
+            # Workflow execution / run deadlines (``NULL`` once the run closed).
+            (await conn.execute(sa.select(sa.func.min(wr.c.timeout_at)))).scalar(),
         ]
     # min() keeps the column type, so these come back as aware UTC datetimes.
     values = [v for v in candidates if v is not None]

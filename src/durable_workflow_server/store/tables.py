@@ -5,8 +5,8 @@ time-zone type, and PostgreSQL returning the same aware values). JSON columns ho
 payload blobs are the base64 text the wire carries, stored verbatim.
 
 Due-time columns (``available_at``, ``lease_expires_at``, ``fire_at``, ``timeout_at``) are indexed
-together with their status so the background loop and the pollers find due work with one index
-range scan.
+(on tasks and timers together with their status) so the background loop and the pollers find due
+work with one index range scan.
 """
 
 from __future__ import annotations
@@ -98,6 +98,9 @@ workflow_runs = sa.Table(
     sa.Column("run_timeout_seconds", sa.Integer(), nullable=True),
     _ts("execution_deadline_at"),
     _ts("run_deadline_at"),
+    # The earlier of the two deadlines while the run is open, ``NULL`` once it closed: the
+    # background loop finds runs to time out with one range scan over this index.
+    _ts("timeout_at"),
     _ts("started_at", nullable=False),
     _ts("closed_at"),
     _ts("last_progress_at"),
@@ -106,6 +109,7 @@ workflow_runs = sa.Table(
     sa.Column("wait_reason", sa.Text(), nullable=True),
     sa.UniqueConstraint("workflow_id", "run_number", name="uq_workflow_runs_workflow_run_number"),
     sa.Index("ix_workflow_runs_namespace_started", "namespace", "started_at", "run_id"),
+    sa.Index("ix_workflow_runs_timeout_at", "timeout_at"),
 )
 
 history_events = sa.Table(
