@@ -12,6 +12,7 @@ A match is the same step again, so nothing is created for it: one activity execu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,41 @@ def count_reemissions(blocking: list[dict[str, Any]], steps: list[Step]) -> int:
     while count < len(blocking) and count < len(batch) and _matches(blocking[count], batch[count]):
         count += 1
     return count
+
+
+_RESOLUTIONS = (
+    EventType.ACTIVITY_COMPLETED,
+    EventType.ACTIVITY_FAILED,
+    EventType.ACTIVITY_TIMED_OUT,
+    EventType.ACTIVITY_CANCELLED,
+    EventType.TIMER_FIRED,
+    EventType.TIMER_CANCELLED,
+)
+_he = t.history_events
+_RESOLVED_AFTER = sa.select(_he.c.payload).where(
+    _he.c.run_id == sa.bindparam("b_run_id"),
+    _he.c.sequence > sa.bindparam("b_after"),
+    _he.c.event_type.in_(_RESOLUTIONS),
+)
+
+
+async def _as_seen(tx: Tx, run: dict[str, Any], task: dict[str, Any], steps: list[Step]) -> list[Step]:
+    """``steps`` as the worker saw them: a step resolved after its task was leased is still open.
+
+    A step can resolve while a workflow task of the run is leased (a wake-up delivered it while
+    the step was open). That worker replayed a history without the result and re-sends the step;
+    judged against the current state it would look new and be scheduled a second time.
+    """
+    handed = task.get("history_sequence")
+    if handed is None or int(handed) >= int(run["last_history_sequence"]):
+        return steps
+    rows = await tx.all(_RESOLVED_AFTER, {"b_run_id": run["run_id"], "b_after": int(handed)})
+    late = {(r["payload"] or {}).get("activity_execution_id") for r in rows}
+    late |= {(r["payload"] or {}).get("timer_id") for r in rows}
+    late.discard(None)
+    if not late:
+        return steps
+    return [dataclasses.replace(s, resolved=False) if s.step_id in late else s for s in steps]
 
 
 def retry_snapshot(command: dict[str, Any]) -> dict[str, Any] | None:
@@ -195,7 +231,8 @@ async def apply_commands(
     sequence = int(run["last_history_sequence"]) + 1
     steps = await run_steps(tx, run["run_id"])
     blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
-    skip = {id(cmd) for cmd in blocking[: count_reemissions(blocking, steps)]}
+    seen = await _as_seen(tx, run, task, steps)
+    skip = {id(cmd) for cmd in blocking[: count_reemissions(blocking, seen)]}
     events: list[Event] = []
     applied = Applied(run_status=RunStatus.WAITING)
     terminal: dict[str, Any] | None = None

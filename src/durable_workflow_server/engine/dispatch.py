@@ -278,6 +278,7 @@ async def claim_workflow_task(
             "lease_expires_at": tx.now + seconds(lease_seconds),
             "attempt_count": candidate["attempt_count"] + 1,
             "updated_at": tx.now,
+            "history_sequence": run["last_history_sequence"],
         }
         result = await tx.conn.execute(
             _LEASE_WORKFLOW_TASK,

@@ -145,6 +145,8 @@ workflow_tasks = sa.Table(
     sa.Column("last_error", sa.Text(), nullable=True),
     _ts("created_at", nullable=False),
     _ts("updated_at", nullable=False),
+    # The run's last_history_sequence when the current lease was taken (what the worker replays).
+    sa.Column("history_sequence", sa.Integer(), nullable=True),
     sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_workflow_tasks_run", "run_id", "status"),

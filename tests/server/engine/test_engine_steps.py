@@ -236,3 +236,50 @@ async def test_continue_as_new_starts_the_next_run(driver: Driver) -> None:
     nxt = await driver.poll_wf()
     assert nxt is not None and nxt["run_id"] == described["run_id"]
     assert nxt["history_events"][0]["payload"]["continued_from_run_id"] == started["run_id"]
+
+
+async def test_step_resolved_while_a_task_is_leased_is_not_scheduled_again(driver: Driver) -> None:
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [activity("greet", ["one"])])
+    # A task delivered while the step is open (a signal, a repair) is leased...
+    await _wake(driver.engine, started["run_id"])
+    leased = await driver.poll_wf()
+    assert leased is not None
+    # ...and the step resolves before that worker answers: a fresh task is queued for it.
+    act = await driver.poll_act()
+    assert act is not None
+    await driver.complete_act(act, "one")
+    assert await _ready_tasks(driver.engine) == 1
+    # The worker replayed a history where the step was open, so it re-sends it: not a new step.
+    result = await driver.complete_wf(leased, [activity("greet", ["one"])])
+    assert result["created_task_ids"] == []
+    assert await _count(driver.engine, t.activity_executions) == 1
+    # The next task sees the result; its `greet` is the genuinely new second step.
+    task3 = await driver.poll_wf()
+    assert task3 is not None
+    assert task3["history_events"][-1]["event_type"] == "ActivityCompleted"
+    result = await driver.complete_wf(task3, [activity("greet", ["two"])])
+    assert len(result["created_task_ids"]) == 1
+    assert await _count(driver.engine, t.activity_executions) == 2
+
+
+async def test_fan_out_finished_while_a_task_is_leased_is_not_duplicated(driver: Driver) -> None:
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [activity("a"), activity("b")])
+    acts = [await driver.poll_act() for _ in range(2)]
+    await driver.complete_act(acts[0], "A")  # type: ignore[arg-type]
+    await _wake(driver.engine, started["run_id"])
+    leased = await driver.poll_wf()
+    assert leased is not None
+    await driver.complete_act(acts[1], "B")  # type: ignore[arg-type]
+    result = await driver.complete_wf(leased, [activity("a"), activity("b")])
+    assert result["created_task_ids"] == []
+    assert await _count(driver.engine, t.activity_executions) == 2
+    task3 = await driver.poll_wf()
+    assert task3 is not None
+    await driver.complete_wf(task3, [complete(["A", "B"])])
+    assert (await driver.engine.describe_run(NS, "wf-1", started["run_id"]))["status"] == "completed"
