@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -193,6 +192,10 @@ class PostgresStore(Store):
 
     async def _listen_once(self, callback: NotificationCallback, ready: asyncio.Future[None]) -> None:
         """One listener connection's life: connect, LISTEN, wait until it drops."""
+        # Imported here, not at module level: the store package imports this module, and a
+        # SQLite-only install (`durable-workflow[server]` without `[postgres]`) has no asyncpg.
+        import asyncpg
+
         conn = await asyncpg.connect(
             asyncpg_dsn(self.url),
             timeout=LISTEN_PING_TIMEOUT,
