@@ -26,6 +26,12 @@ class Settings:
     worker_token: str | None = None
     operator_token: str | None = None
     admin_token: str | None = None
+    # HMAC-SHA256 keys of the ``signature`` driver: the caller sends the lowercase hex digest of
+    # the raw request body in ``X-Signature``; the legacy single key and one key per role, like tokens
+    signature_key: str | None = None
+    worker_signature_key: str | None = None
+    operator_signature_key: str | None = None
+    admin_signature_key: str | None = None
     auth_backward_compatible: bool = True
     default_namespace: str = "default"
     server_id: str = "durable-workflow-python"
@@ -76,6 +82,10 @@ class Settings:
             ("worker_token", "WORKER_TOKEN"),
             ("operator_token", "OPERATOR_TOKEN"),
             ("admin_token", "ADMIN_TOKEN"),
+            ("signature_key", "SIGNATURE_KEY"),
+            ("worker_signature_key", "WORKER_SIGNATURE_KEY"),
+            ("operator_signature_key", "OPERATOR_SIGNATURE_KEY"),
+            ("admin_signature_key", "ADMIN_SIGNATURE_KEY"),
             ("default_namespace", "DEFAULT_NAMESPACE"),
             ("server_id", "SERVER_ID"),
         ):
