@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_process import ServerProcess, free_port
 
 from durable_workflow import Client, Worker, activity, workflow
+from tests.helpers.server_process import ServerProcess, free_port
 
 pytestmark = pytest.mark.smoke
 

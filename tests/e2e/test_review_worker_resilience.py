@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from e2e_env import TOKEN, e2e_settings, running_app
 
 from durable_workflow import Client, Worker, activity, workflow
 from durable_workflow.retry_policy import TransportRetryPolicy
+from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app
 
 
 class SwitchableTransport(httpx.AsyncBaseTransport):
