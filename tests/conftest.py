@@ -28,9 +28,3 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     if path == contract.CONFORMANCE_TESTS and contract.missing_reason() is not None:
         return ContractDataMissing.from_parent(parent, path=path)
     return None
-
-
-@pytest.fixture(scope="session")
-def contract_dir() -> Path:
-    """The shared contract data folder (read-only); only conformance tests use it."""
-    return contract.contract_dir()

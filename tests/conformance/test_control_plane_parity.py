@@ -205,8 +205,8 @@ async def test_sdk_request_matches_fixture(fixture: dict[str, Any]) -> None:
     body = json.loads(request.content) if request.content else {}
     if "request_body" in sdk:
         want = dict(sdk["request_body"])
-        # Envelopes are compared by meaning: we encode with the generic wrapper (DECISIONS.md),
-        # the fixture shows the Value v1 framing of the same value.
+        # Envelopes are compared by meaning: we encode with the generic wrapper (what SDK 0.4.84
+        # reads), the fixture shows the Value v1 framing of the same value.
         want_env, got_env = want.pop("result_envelope", None), body.get("result_envelope")
         got = {k: v for k, v in body.items() if k != "result_envelope"}
         assert got == want
