@@ -25,6 +25,6 @@ class ContractDataMissing(pytest.Directory):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if path == contract.CONFORMANCE_TESTS and contract.missing_reason() is not None:
+    if path.resolve() == contract.CONFORMANCE_TESTS and contract.missing_reason() is not None:
         return ContractDataMissing.from_parent(parent, path=path)
     return None
