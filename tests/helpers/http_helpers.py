@@ -1,6 +1,7 @@
 """Helpers for HTTP-layer tests: a recording fake engine, request header sets, and the
-SDK 0.4.84 cluster-info compatibility check (what its ``Worker.run()`` requires of
-``/api/cluster/info`` before it polls) written out as a function.
+SDK 0.4.84 cluster-info compatibility check (worker-plane.md §1.4) written out as a function.
+
+A uniquely named module (not ``conftest``) so test modules can import it unambiguously.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def worker_headers(token: str | None = TOKEN, **extra: str) -> dict[str, str]:
 
 
 def check_cluster_info_compatible(info: dict[str, Any]) -> None:
-    """Every check SDK 0.4.84's ``Worker.run()`` makes on ``/cluster/info`` before it polls."""
+    """Every check SDK 0.4.84's ``Worker.run()`` makes on ``/cluster/info`` (worker-plane.md §1.4)."""
     control_plane = info["control_plane"]
     assert isinstance(control_plane, dict)
     assert str(control_plane["version"]) == "2"
