@@ -4,8 +4,12 @@ quickstart:
 	@EXTRAS=server,cli scripts/bootstrap.sh
 	@scripts/quickstart.sh
 
+# Static checks, then the suite (SQLite, and PostgreSQL when reachable), then interop with the
+# official SDK. Each script also runs on its own; see CONTRIBUTING.md.
 test:
-	@scripts/test.sh
+	@scripts/check
+	@scripts/test
+	@scripts/interop
 
 bench:
 	@scripts/bootstrap.sh

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_env import e2e_settings, running_app, sdk_client
 
-from dbmatrix import DATABASES, fresh_postgres_url
 from durable_workflow import Client
+from tests.helpers.dbmatrix import DATABASES, fresh_postgres_url
+from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
 
 
 @pytest.fixture(params=DATABASES)

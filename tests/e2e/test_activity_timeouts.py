@@ -1,4 +1,4 @@
-"""Activity timeouts against the real server and our real Worker (worker-plane.md §7.3).
+"""Activity timeouts (start-to-close, heartbeat) against the real server and our real Worker.
 
 Timeouts are whole seconds, so each test waits about one second of real time for its deadline.
 """

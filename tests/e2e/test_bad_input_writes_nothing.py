@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_env import TOKEN
+
+from tests.helpers.e2e_env import TOKEN
 
 CONTROL = {"X-Durable-Workflow-Control-Plane-Version": "2", "Authorization": f"Bearer {TOKEN}"}
 JSON_CONTROL = {**CONTROL, "Content-Type": "application/json"}

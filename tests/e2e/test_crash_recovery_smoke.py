@@ -7,14 +7,16 @@ completes, and no activity ran twice.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server_process import ServerProcess, free_port
 
 from durable_workflow import Client, Worker, activity, workflow
+from tests.helpers.server_process import ServerProcess, free_port
 
 pytestmark = pytest.mark.smoke
 
@@ -41,13 +43,23 @@ class Sleeper:
         return (yield ctx.schedule_activity("after-sleep", [prepared]))
 
 
-async def _wait_for_event(client: Client, workflow_id: str, run_id: str, event_type: str) -> None:
-    for _ in range(600):
+async def _wait_for_event(
+    client: Client, workflow_id: str, run_id: str, event_type: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    """The first ``event_type`` event of the run's history, once the server has recorded it.
+
+    The server is another process, so there is no in-process event to wait on: poll the
+    history (an observable condition) until a deadline.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
         history = await client.get_history(workflow_id, run_id)
-        if any(event["event_type"] == event_type for event in history["events"]):
-            return
+        for event in history["events"]:
+            if event["event_type"] == event_type:
+                return dict(event)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{event_type} not recorded within {timeout}s")
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{event_type} never recorded")
 
 
 async def test_kill_9_while_waiting_on_a_timer(tmp_path: Path) -> None:
@@ -67,10 +79,14 @@ async def test_kill_9_while_waiting_on_a_timer(tmp_path: Path) -> None:
                 poll_timeout=2.0,
             )
             running = asyncio.create_task(worker.run())
-            await _wait_for_event(client, "crash-1", handle.run_id, "TimerScheduled")
+            scheduled = await _wait_for_event(client, "crash-1", handle.run_id, "TimerScheduled")
+            fire_at = datetime.fromisoformat(scheduled["payload"]["fire_at"].replace("Z", "+00:00"))
 
             server.kill_hard()
-            await asyncio.sleep(2.5)  # the timer falls due while nothing is running
+            # The timer must fall due while nothing is running. That is the wall clock passing
+            # the recorded fire time, which no event stands for, so wait for exactly that.
+            await asyncio.sleep(max(0.0, (fire_at - datetime.now(timezone.utc)).total_seconds()) + 0.1)
+            assert datetime.now(timezone.utc) > fire_at
             server.start()
 
             result = await handle.result(timeout=30.0)

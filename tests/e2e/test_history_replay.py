@@ -16,6 +16,7 @@ import pytest
 import durable_workflow
 from durable_workflow import Client, Replayer, Worker, activity, workflow
 from durable_workflow.errors import NonDeterministicReplayError
+from durable_workflow.protocol import codec
 from durable_workflow.testing import replay_history_file
 from durable_workflow.workflow import CompleteWorkflow
 
@@ -32,22 +33,44 @@ async def validate_order(order_id: str) -> dict[str, Any]:
     return {"order": order_id, "valid": True}
 
 
-finished: dict[int, asyncio.Event] = {}
+# Results the server has accepted from activity completions, by value (see ResultWatch).
+accepted: dict[Any, asyncio.Event] = {}
+
+
+def accepted_event(result: Any) -> asyncio.Event:
+    return accepted.setdefault(result, asyncio.Event())
+
+
+class ResultWatch(httpx.AsyncBaseTransport):
+    """The in-process app, plus an event per activity result the server has accepted."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        path = request.url.path
+        completion = path.startswith("/api/worker/activity-tasks/") and path.endswith("/complete")
+        if completion and response.status_code < 300:
+            accepted_event(codec.decode_payload(json.loads(request.content)["result"])).set()
+        return response
+
+
+def line_price(index: int) -> int:
+    return (index + 1) * 10
 
 
 @activity.defn(name="price_line")
 async def price_line(index: int) -> int:
-    # Later lines finish first, so the fan-out completes in reverse order: each line waits for
-    # the next one (bounded, so a worker that runs them one at a time cannot deadlock).
-    later = finished.setdefault(index + 1, asyncio.Event()) if index < 2 else None
-    if later is not None:
+    # Later lines finish first, so the fan-out completes in reverse order: each line returns
+    # once the server has accepted the next line's result. The wait is bounded so that a
+    # worker running the lines one at a time fails the order assertion instead of hanging.
+    if index < 2:
         try:
-            await asyncio.wait_for(later.wait(), timeout=2.0)
+            await asyncio.wait_for(accepted_event(line_price(index + 1)).wait(), timeout=5.0)
         except asyncio.TimeoutError:
             pass
-        await asyncio.sleep(0.1)  # let the later line's completion reach the server first
-    finished.setdefault(index, asyncio.Event()).set()
-    return (index + 1) * 10
+    return line_price(index)
 
 
 @activity.defn(name="process_payment")
@@ -65,18 +88,19 @@ class OrderWorkflow:
         return {"validated": validated, "prices": prices, "note": note, "receipt": receipt}
 
 
-async def run_order(client: Client, workflow_id: str) -> tuple[Any, str]:
-    finished.clear()
+async def run_order(app: Any, client: Client, workflow_id: str) -> tuple[Any, str]:
+    accepted.clear()
     handle = await client.start_workflow(
         workflow_type="order", task_queue=TASK_QUEUE, workflow_id=workflow_id, input=[workflow_id]
     )
-    worker = Worker(
-        client,
-        task_queue=TASK_QUEUE,
-        workflows=[OrderWorkflow],
-        activities=[validate_order, price_line, process_payment],
-    )
-    await worker.run_until(workflow_id=workflow_id, timeout=30.0)
+    async with Client("http://testserver", token=E2E_TOKEN, transport=ResultWatch(app)) as worker_client:
+        worker = Worker(
+            worker_client,
+            task_queue=TASK_QUEUE,
+            workflows=[OrderWorkflow],
+            activities=[validate_order, price_line, process_payment],
+        )
+        await worker.run_until(workflow_id=workflow_id, timeout=30.0)
     result = await handle.result(timeout=10.0)
     run_id = (await client.describe_workflow(workflow_id)).run_id
     assert run_id
@@ -103,9 +127,9 @@ EXPECTED = {
 
 
 async def test_server_history_replays_from_a_file_and_explains_a_code_change(
-    client: Client, tmp_path: Path
+    app: Any, client: Client, tmp_path: Path
 ) -> None:
-    result, run_id = await run_order(client, "order-7")
+    result, run_id = await run_order(app, client, "order-7")
     assert result == EXPECTED
 
     events = await full_history(client, "order-7", run_id)
@@ -160,7 +184,7 @@ replay_history(OrderWorkflow, history["events"], start_input=["order-42"])
 async def test_docs_replay_snippet_against_the_server(
     app: Any, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, run_id = await run_order(client, "order-42")
+    _, run_id = await run_order(app, client, "order-42")
     # The snippet runs as printed, except for the "..." placeholder, which we fill in, and
     # Client, which talks to the in-process server instead of localhost:8080.
     monkeypatch.setattr(durable_workflow, "Client", lambda url: in_process_client(app))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from e2e_env import TOKEN
-from test_quickstart_in_process import GreeterWorkflow, greet
 
 from durable_workflow import Client, InMemoryMetrics, Worker
+from tests.e2e.test_quickstart_in_process import GreeterWorkflow, greet
+from tests.helpers.e2e_env import TOKEN
 
 DOCUMENTED = {
     "durable_workflow_client_requests": {"method", "route", "plane", "status_code", "outcome"},

@@ -9,10 +9,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from server_process import ServerProcess, free_port
 
-from dbmatrix import DATABASES, fresh_postgres_url
 from durable_workflow import Client, Worker, activity, workflow
+from tests.helpers.dbmatrix import DATABASES, fresh_postgres_url
+from tests.helpers.server_process import ServerProcess, free_port
 
 pytestmark = pytest.mark.smoke
 

@@ -12,13 +12,21 @@ from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, work
 from durable_workflow.errors import ActivityFailed, NonRetryableError, WorkflowFailed
 
 calls: Counter[str] = Counter()
+# value -> set once double(value) has its result; a fan-out test fills this in beforehand.
+doubled: dict[int, asyncio.Event] = {}
 
 
 @activity.defn(name="double")
 async def double(value: int) -> int:
     calls["double"] += 1
-    # finish in reverse order of scheduling so out-of-order completion is exercised
-    await asyncio.sleep(0.01 * (5 - value))
+    # Finish in reverse order of scheduling so out-of-order completion is exercised: each item
+    # of a fan-out waits until the next item is done. A worker that ran them one at a time
+    # would time out here and fail the test (the failed attempt adds to the call count).
+    later = doubled.get(value + 1)
+    if later is not None:
+        await asyncio.wait_for(later.wait(), timeout=10.0)
+    if value in doubled:
+        doubled[value].set()
     return value * 2
 
 
@@ -96,7 +104,11 @@ async def run_one(client: Client, workflow_type: str, workflow_id: str, args: li
 
 async def test_fan_out_returns_results_in_the_order_yielded(client: Client) -> None:
     calls.clear()
-    assert await run_one(client, "fan-out", "fan-1", [[1, 2, 3, 4]]) == [2, 4, 6, 8]
+    doubled.update({item: asyncio.Event() for item in (1, 2, 3, 4)})
+    try:
+        assert await run_one(client, "fan-out", "fan-1", [[1, 2, 3, 4]]) == [2, 4, 6, 8]
+    finally:
+        doubled.clear()
     assert calls["double"] == 4  # one execution per step
 
 

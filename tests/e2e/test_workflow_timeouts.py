@@ -1,4 +1,5 @@
-"""Workflow run timeouts against the real server and our real Worker (control-plane.md §8.3.2).
+"""Workflow run timeouts (``run_timeout_seconds`` of a start) against the real server and our
+real Worker.
 
 Timeouts are whole seconds, so the test waits about one second of real time for the deadline.
 """

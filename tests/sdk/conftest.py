@@ -1,11 +1,10 @@
-"""Helpers for SDK tests: contract data location and a recording fake HTTP server."""
+"""Helpers for SDK tests: a recording fake HTTP server and clients that use it."""
 
 from __future__ import annotations
 
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +12,6 @@ import pytest
 
 from durable_workflow.client import Client
 from durable_workflow.retry_policy import TransportRetryPolicy
-
-CONTRACT = (Path(__file__).resolve().parents[2] / ".." / "shared" / "contract").resolve()
 
 Responder = Callable[[httpx.Request], httpx.Response]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from dbmatrix import DATABASES, fresh_postgres_url
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.settings import Settings
+from tests.helpers.dbmatrix import DATABASES, fresh_postgres_url
 
 
 @pytest.fixture(params=DATABASES)

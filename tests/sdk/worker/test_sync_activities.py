@@ -7,11 +7,10 @@ import threading
 import time
 from typing import Any
 
-from worker_fakes import FakeClient
-
 from durable_workflow import activity
 from durable_workflow.errors import ActivityCancelled
 from durable_workflow.worker import Worker
+from tests.helpers.worker_fakes import FakeClient
 
 
 async def _run_until_reported(client: FakeClient, worker: Worker) -> None:

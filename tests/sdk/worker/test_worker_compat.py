@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-from worker_fakes import GOOD_CLUSTER_INFO
 
 from durable_workflow.worker._compat import (
     ServerCompatibilityError,
@@ -14,6 +13,7 @@ from durable_workflow.worker._compat import (
     long_poll_timeout,
     supports_query_tasks,
 )
+from tests.helpers.worker_fakes import GOOD_CLUSTER_INFO
 
 
 def manifest() -> dict[str, Any]:

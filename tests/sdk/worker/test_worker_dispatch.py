@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 import pytest
-from worker_fakes import FakeClient
 
 from durable_workflow import activity, workflow
 from durable_workflow.errors import InvalidArgument, NonRetryableError, ServerError
 from durable_workflow.interceptors import ActivityInterceptorContext, PassthroughWorkerInterceptor
 from durable_workflow.worker import Worker
+from tests.helpers.worker_fakes import FakeClient
 
 
 @activity.defn(name="greet")

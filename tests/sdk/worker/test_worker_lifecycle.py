@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from worker_fakes import FakeClient
 
 from durable_workflow import activity, workflow
 from durable_workflow.errors import ServerError, TransportError
 from durable_workflow.worker import Worker
+from tests.helpers.worker_fakes import FakeClient
 
 
 @activity.defn(name="greet")

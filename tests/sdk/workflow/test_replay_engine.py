@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import pytest
-from wf_history_builders import HistoryBuilder
 
 from durable_workflow import workflow
 from durable_workflow.errors import ActivityFailed, NonDeterministicReplayError, PayloadError
@@ -21,6 +20,7 @@ from durable_workflow.workflow import (
     commands_to_wire,
     replay,
 )
+from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
 
 @workflow.defn(name="greeter")

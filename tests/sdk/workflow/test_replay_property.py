@@ -12,10 +12,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wf_history_builders import HistoryBuilder
 
 from durable_workflow import workflow
 from durable_workflow.workflow import CompleteWorkflow, ScheduleActivity, StartTimer, replay
+from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
 NAMES = ["a", "b", "c"]
 ops_strategy = st.lists(

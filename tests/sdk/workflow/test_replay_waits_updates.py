@@ -6,7 +6,6 @@ import inspect
 from typing import Any
 
 import pytest
-from wf_history_builders import HistoryBuilder
 
 from durable_workflow import workflow
 from durable_workflow.errors import ChildWorkflowCancelled, ChildWorkflowFailed, NonDeterministicReplayError
@@ -22,6 +21,7 @@ from durable_workflow.workflow import (
     query_workflow,
     replay,
 )
+from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
 
 @workflow.defn(name="gate")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from engine_driver import Driver
 
-from dbmatrix import POSTGRES_ENV
 from durable_workflow_server.engine.service import Engine
+from tests.helpers.dbmatrix import POSTGRES_ENV
+from tests.server.engine.engine_driver import Driver
 
 # Like the db_url matrix: the PostgreSQL-only tests do not exist at all without PostgreSQL.
 collect_ignore = [] if os.environ.get(POSTGRES_ENV) else ["test_engine_cross_process.py"]

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity
 
 from durable_workflow_server.engine import activity_timeouts, deadlines
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, activity
 
 
 async def _scheduled(driver: Driver, **command: Any) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from engine_driver import Driver, activity, timer
 
-from dbmatrix import fresh_postgres_url
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.settings import Settings
 from durable_workflow_server.store.postgres import LISTENER_APPLICATION_NAME, PostgresStore, asyncpg_dsn
+from tests.helpers.dbmatrix import fresh_postgres_url
+from tests.server.engine.engine_driver import Driver, activity, timer
 
 SLOW = 600.0  # re-probe / background-loop interval and long-poll timeout: never reached
 WITHIN = 20.0  # generous bound on a wake-up that takes milliseconds

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity, complete, timer
 
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.runs import ensure_workflow_task, load_run
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
 
 
 async def _rows(engine: Engine, table: sa.Table, **where: Any) -> list[dict[str, Any]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engine_driver import NS, Driver, activity, complete
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.errors import DomainError
+from tests.server.engine.engine_driver import NS, Driver, activity, complete
 
 
 async def test_one_activity_flow_end_to_end(driver: Driver) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity, complete
 
 from durable_workflow_server.engine.errors import DomainError, ValidationFailed
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, activity, complete
 
 
 async def _leased(driver: Driver) -> dict:  # type: ignore[type-arg]

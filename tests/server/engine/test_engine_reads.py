@@ -8,9 +8,9 @@ import hashlib
 import json
 
 import pytest
-from engine_driver import NS, Driver, activity, complete
 
 from durable_workflow_server.engine.errors import DomainError, ValidationFailed
+from tests.server.engine.engine_driver import NS, Driver, activity, complete
 
 
 async def test_describe_shape(driver: Driver) -> None:

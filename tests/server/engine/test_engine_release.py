@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity
 
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, activity
 
 
 async def _reason(coro: Any) -> str:

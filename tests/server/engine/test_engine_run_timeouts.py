@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity, complete, timer
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine import run_timeouts, timers
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
 
 
 async def _timed_out(driver: Driver, run_id: str, workflow_id: str = "wf-1") -> list[dict[str, Any]]:

@@ -6,13 +6,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, complete
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.api import StartWorkflowRequest
 from durable_workflow_server.engine.errors import DomainError, ValidationFailed
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, complete
 
 
 async def _row_counts(engine: Engine) -> dict[str, int]:

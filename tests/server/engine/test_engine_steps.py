@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity, complete, timer
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.runs import ensure_workflow_task, load_run
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
+from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
 
 
 async def _count(engine: Engine, table: sa.Table) -> int:

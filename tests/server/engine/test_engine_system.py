@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from engine_driver import NS, Driver
 
 from durable_workflow_server.engine.api import RegisterWorkerRequest
 from durable_workflow_server.engine.errors import DomainError
+from tests.server.engine.engine_driver import NS, Driver
 
 
 async def test_readiness_and_default_namespace(driver: Driver) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from http_helpers import TOKEN, FakeEngine, check_cluster_info_compatible
 
 from durable_workflow_server import Settings, create_app
+from tests.helpers.http_helpers import TOKEN, FakeEngine, check_cluster_info_compatible
 
 AppFactory = Callable[..., Any]
 

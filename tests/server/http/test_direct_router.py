@@ -9,7 +9,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
-from http_helpers import TOKEN, FakeEngine, control_headers, worker_headers
 from starlette.responses import JSONResponse
 
 from durable_workflow.protocol import routes
@@ -18,6 +17,7 @@ from durable_workflow_server import app as app_module
 from durable_workflow_server.http import health, system, worker_plane, workflows
 from durable_workflow_server.http.direct import direct_routes
 from durable_workflow_server.http.middleware import PUBLIC, RequestContext
+from tests.helpers.http_helpers import TOKEN, FakeEngine, control_headers, worker_headers
 
 API_ROUTERS = (health.router, system.router, workflows.router, worker_plane.router)
 PublicCtx = Annotated[RequestContext, Depends(PUBLIC)]

@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 from asgi_lifespan import LifespanManager
-from http_helpers import TOKEN, FakeEngine
 
 from durable_workflow.protocol import codec
 from durable_workflow_server import Settings, create_app
 from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
 from durable_workflow_server.engine.service import Engine
+from tests.helpers.http_helpers import TOKEN, FakeEngine
 
 
 class ParkedPollEngine(FakeEngine):

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from http_helpers import TOKEN, FakeEngine, control_headers, worker_headers
 
 from durable_workflow.protocol import versions
 from durable_workflow_server import Settings
+from tests.helpers.http_helpers import TOKEN, FakeEngine, control_headers, worker_headers
 
 START = {"workflow_type": "greeter", "workflow_id": "wf-1", "input": ["world"]}
 

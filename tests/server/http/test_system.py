@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from http_helpers import control_headers, worker_headers
-
 from durable_workflow.protocol import versions
+from tests.helpers.http_helpers import control_headers, worker_headers
 
 
 async def test_health_needs_no_auth_and_is_plain(client, fake_engine):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from http_helpers import worker_headers
 
 from durable_workflow.protocol import versions
 from durable_workflow_server.engine.errors import DomainError
+from tests.helpers.http_helpers import worker_headers
 
 REGISTER = {
     "worker_id": "py-worker-1",

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from http_helpers import check_cluster_info_compatible, control_headers, worker_headers
 
 from durable_workflow.protocol import codec
 from durable_workflow_server import Settings, create_app
+from tests.helpers.http_helpers import check_cluster_info_compatible, control_headers, worker_headers
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from http_helpers import control_headers
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.errors import DomainError
+from tests.helpers.http_helpers import control_headers
 
 START = {"workflow_type": "greeter", "workflow_id": "wf-1"}
 

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from dbmatrix import POSTGRES_ENV, fresh_postgres_url
 from durable_workflow_server.store import PostgresStore, SQLiteStore, create_store, head_revision
 from durable_workflow_server.store import postgres as postgres_store
 from durable_workflow_server.store import sqlite as sqlite_store
 from durable_workflow_server.store import tables as t
 from durable_workflow_server.store.postgres import async_postgres_url
 from durable_workflow_server.store.sqlite import is_memory_url, sync_sqlite_url
+from tests.helpers.dbmatrix import POSTGRES_ENV, fresh_postgres_url
 
 
 def _columns(connection: sa.Connection) -> dict[str, dict[str, str]]:

@@ -1,4 +1,6 @@
-"""Control-plane / worker-plane parity fixtures (``shared/contract/control-plane``, README §1).
+"""Conformance: the control-plane / worker-plane parity fixtures of the shared contract data.
+
+The fixtures live in ``$DW_CONTRACT_DIR/control-plane`` (see ``tests/helpers/contract.py``).
 
 For every fixture whose operation the SDK implements: call ``sdk_python.method`` with the
 fixture's ``args``/``kwargs`` against a fake transport answering ``response_body`` (plus the
@@ -20,11 +22,13 @@ import pytest
 
 from durable_workflow.client import Client
 from durable_workflow.protocol import codec
+from tests.helpers.contract import contract_dir
 
-CONTRACT = (Path(__file__).resolve().parents[2] / ".." / "shared" / "contract").resolve()
-FIXTURES = sorted((CONTRACT / "control-plane").glob("*-parity.json"))
+pytestmark = pytest.mark.conformance
 
-# operation → Client method (README table 1.4; ★ entries have no method name in the file).
+FIXTURES = sorted((contract_dir() / "control-plane").glob("*-parity.json"))
+
+# operation → Client method (some fixtures name no method; the table is the source of truth).
 IMPLEMENTED: dict[str, str] = {
     "workflow.start": "start_workflow",
     "workflow.list": "list_workflows",
@@ -139,7 +143,7 @@ def test_every_operation_is_accounted_for() -> None:
 
 
 def server_answer(fixture: dict[str, Any]) -> httpx.Response:
-    """``response_body`` plus what a live server adds (mock-fidelity note, README §1.3)."""
+    """``response_body`` plus what a live server adds (version headers, envelope metadata)."""
     body = dict(fixture.get("response_body") or {})
     path = fixture["request"]["path"]
     if path.startswith("/worker"):
@@ -201,8 +205,8 @@ async def test_sdk_request_matches_fixture(fixture: dict[str, Any]) -> None:
     body = json.loads(request.content) if request.content else {}
     if "request_body" in sdk:
         want = dict(sdk["request_body"])
-        # Envelopes are compared by meaning: we encode with the generic wrapper (DECISIONS.md),
-        # the fixture shows the Value v1 framing of the same value.
+        # Envelopes are compared by meaning: we encode with the generic wrapper (what SDK 0.4.84
+        # reads), the fixture shows the Value v1 framing of the same value.
         want_env, got_env = want.pop("result_envelope", None), body.get("result_envelope")
         got = {k: v for k, v in body.items() if k != "result_envelope"}
         assert got == want

@@ -1,7 +1,7 @@
-"""Helpers shared by the end-to-end tests and their fixtures (importable as ``e2e_env``).
+"""Helpers shared by the end-to-end tests and their fixtures (``tests.helpers.e2e_env``).
 
-They live here rather than in ``conftest.py`` because several folders have a ``conftest``
-module, and which one ``import conftest`` finds depends on collection order.
+They live in a module rather than in ``conftest.py`` so that tests can import them by name;
+fixtures that use them are in ``tests/e2e/conftest.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Helpers shared by the test folders, imported by full name (``tests.helpers.<module>``)."""
