@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import PayloadError
 from ..protocol import codec, routes
+from ..protocol.text import replace_surrogates, replace_surrogates_or_none
 from ._base import BaseClient
 
 
@@ -36,6 +37,17 @@ def _list_or_none(values: Sequence[str] | None) -> list[str] | None:
 def _dict_or_none(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     # Empty maps are left out too: the server treats "absent" and "{}" alike here.
     return dict(values) if values else None
+
+
+def _failure_text(message: str, failure_type: str | None, stack_trace: str | None) -> dict[str, Any]:
+    """The free-text fields of a failure, made sendable (see ``protocol/text.py``)."""
+    return _without_none(
+        {
+            "message": replace_surrogates(message),
+            "type": replace_surrogates_or_none(failure_type),
+            "stack_trace": replace_surrogates_or_none(stack_trace),
+        }
+    )
 
 
 class WorkerPlaneMixin(BaseClient):
@@ -232,7 +244,7 @@ class WorkerPlaneMixin(BaseClient):
         stack_trace: str | None = None,
     ) -> dict[str, Any]:
         """Report that a workflow task could not be processed (replay error, crash)."""
-        failure = _without_none({"message": message, "type": failure_type, "stack_trace": stack_trace})
+        failure = _failure_text(message, failure_type, stack_trace)
         body = {
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
@@ -317,15 +329,15 @@ class WorkerPlaneMixin(BaseClient):
             timeout_type: For timeouts: ``start_to_close``, ``heartbeat``, ...
             cancelled: ``True`` for a cancellation outcome.
         """
-        failure: dict[str, Any] = _without_none(
-            {
-                "message": message,
-                "type": failure_type,
-                "stack_trace": stack_trace,
-                "kind": kind,
-                "timeout_type": timeout_type,
-                "cancelled": cancelled,
-            }
+        failure: dict[str, Any] = _failure_text(message, failure_type, stack_trace)
+        failure.update(
+            _without_none(
+                {
+                    "kind": kind,
+                    "timeout_type": timeout_type,
+                    "cancelled": cancelled,
+                }
+            )
         )
         failure["non_retryable"] = bool(non_retryable)
         if details is not None:
@@ -354,7 +366,7 @@ class WorkerPlaneMixin(BaseClient):
                 "activity_attempt_id": activity_attempt_id,
                 "lease_owner": lease_owner,
                 "details": dict(details) if details is not None else None,
-                "message": message,
+                "message": replace_surrogates_or_none(message),
                 "current": current,
                 "total": total,
                 "unit": unit,
@@ -424,9 +436,7 @@ class WorkerPlaneMixin(BaseClient):
         stack_trace: str | None = None,
     ) -> dict[str, Any]:
         """Fail a query task; ``reason`` (e.g. ``rejected_unknown_query``) reaches the caller."""
-        failure = _without_none(
-            {"message": message, "reason": reason, "type": failure_type, "stack_trace": stack_trace}
-        )
+        failure = {**_failure_text(message, failure_type, stack_trace), **_without_none({"reason": reason})}
         body = {"lease_owner": lease_owner, "query_task_attempt": query_task_attempt, "failure": failure}
         return await self._task_call(
             routes.QUERY_TASK_FAIL, query_task_id, body, "query_task_fail", key="query_task_id"

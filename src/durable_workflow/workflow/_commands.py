@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ..protocol import codec
 from ..protocol import commands as wire
+from ..protocol.text import replace_surrogates
 
 
 def _ceil_seconds(seconds: float, what: str) -> int:
@@ -368,10 +369,14 @@ class FailUpdate(Command):
     wire_type: ClassVar[str] = wire.FAIL_UPDATE
 
     def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "update_id": self.update_id, "message": self.message}
+        out: dict[str, Any] = {
+            "type": self.wire_type,
+            "update_id": self.update_id,
+            "message": replace_surrogates(self.message),
+        }
         if self.exception_type:
-            out["exception_type"] = self.exception_type
-            out["exception_class"] = self.exception_type
+            out["exception_type"] = replace_surrogates(self.exception_type)
+            out["exception_class"] = out["exception_type"]
         out["non_retryable"] = self.non_retryable
         return out
 
@@ -402,9 +407,9 @@ class FailWorkflow(Command):
     wire_type: ClassVar[str] = wire.FAIL_WORKFLOW
 
     def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "message": self.message}
+        out: dict[str, Any] = {"type": self.wire_type, "message": replace_surrogates(self.message)}
         if self.exception_type:
-            out["exception_type"] = self.exception_type
+            out["exception_type"] = replace_surrogates(self.exception_type)
         if self.non_retryable:
             out["non_retryable"] = True
         return out
