@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 from ..errors import PayloadError
 from ..protocol import codec, routes
 from ..protocol.text import replace_surrogates, replace_surrogates_or_none
+from ..protocol.wire import ActivityTask, HistoryPage, QueryTask, WorkflowTask
 from ._base import BaseClient
 
 
@@ -168,7 +169,7 @@ class WorkerPlaneMixin(BaseClient):
         poll_request_id: str | None = None,
         history_page_size: int | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> WorkflowTask | None:
         """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
 
         Args:
@@ -179,7 +180,7 @@ class WorkerPlaneMixin(BaseClient):
             history_page_size: Events in the first history page.
             timeout: HTTP read timeout; default max(35, advertised hold time + 5) seconds.
         """
-        return await self._poll(
+        task = await self._poll(
             routes.WORKFLOW_TASK_POLL,
             "workflow_task_poll",
             timeout,
@@ -189,10 +190,11 @@ class WorkerPlaneMixin(BaseClient):
             poll_request_id=poll_request_id,
             history_page_size=history_page_size,
         )
+        return cast("WorkflowTask | None", task)
 
     async def workflow_task_history(
         self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         """Fetch the next history page of a leased workflow task.
 
         Returns the response with ``history_events``, ``total_history_events`` and
@@ -203,7 +205,8 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
         }
-        return await self._task_call(routes.WORKFLOW_TASK_HISTORY, task_id, body, "workflow_task_history")
+        page = await self._task_call(routes.WORKFLOW_TASK_HISTORY, task_id, body, "workflow_task_history")
+        return cast("HistoryPage", page)
 
     async def heartbeat_workflow_task(
         self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
@@ -262,9 +265,9 @@ class WorkerPlaneMixin(BaseClient):
         build_id: str | None = None,
         poll_request_id: str | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> ActivityTask | None:
         """Long-poll for an activity task; returns the ``task`` object or ``None``."""
-        return await self._poll(
+        task = await self._poll(
             routes.ACTIVITY_TASK_POLL,
             "activity_task_poll",
             timeout,
@@ -273,6 +276,7 @@ class WorkerPlaneMixin(BaseClient):
             build_id=build_id or None,
             poll_request_id=poll_request_id,
         )
+        return cast("ActivityTask | None", task)
 
     async def complete_activity_task(
         self,
@@ -383,9 +387,9 @@ class WorkerPlaneMixin(BaseClient):
         task_queue: str,
         poll_request_id: str | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> QueryTask | None:
         """Long-poll for a query task; returns the ``task`` object or ``None``."""
-        return await self._poll(
+        task = await self._poll(
             routes.QUERY_TASK_POLL,
             "query_task_poll",
             timeout,
@@ -393,6 +397,7 @@ class WorkerPlaneMixin(BaseClient):
             task_queue=task_queue,
             poll_request_id=poll_request_id,
         )
+        return cast("QueryTask | None", task)
 
     async def complete_query_task(
         self,
