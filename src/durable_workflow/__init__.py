@@ -66,13 +66,12 @@ if TYPE_CHECKING:
     )
     from .metrics import InMemoryMetrics, MetricsRecorder, NoopMetrics, PrometheusMetrics
     from .retry_policy import TransportRetryPolicy
-    from .testing import Replayer
+    from .testing import Replayer, ReplayOutcome
     from .worker import Worker
     from .workflow import (
         ActivityRetryPolicy,
         ChildWorkflowRetryPolicy,
         ContinueAsNew,
-        ReplayOutcome,
         WorkflowContext,
     )
 

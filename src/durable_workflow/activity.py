@@ -246,4 +246,5 @@ def _reset_context(token: contextvars.Token[ActivityContext]) -> None:
     _current.reset(token)
 
 
-__all__ = ["ActivityContext", "ActivityDefinition", "ActivityInfo", "context", "defn", "get_definition"]
+# ActivityDefinition / get_definition are what the worker registers; not for activity authors.
+__all__ = ["ActivityContext", "ActivityInfo", "context", "defn"]

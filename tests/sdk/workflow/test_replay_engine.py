@@ -18,9 +18,9 @@ from durable_workflow.workflow import (
     RecordSideEffect,
     ScheduleActivity,
     StartTimer,
-    commands_to_wire,
-    replay,
 )
+from durable_workflow.workflow._commands import commands_to_wire
+from durable_workflow.workflow._replay import replay
 
 
 @workflow.defn(name="greeter")

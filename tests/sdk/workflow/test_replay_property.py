@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from wf_history_builders import HistoryBuilder
 
 from durable_workflow import workflow
-from durable_workflow.workflow import CompleteWorkflow, ScheduleActivity, StartTimer, replay
+from durable_workflow.workflow import CompleteWorkflow, ScheduleActivity, StartTimer
+from durable_workflow.workflow._replay import replay
 
 NAMES = ["a", "b", "c"]
 ops_strategy = st.lists(

@@ -17,11 +17,10 @@ from durable_workflow.workflow import (
     FailUpdate,
     FailWorkflow,
     ScheduleActivity,
-    UnknownQuery,
     WaitCondition,
-    query_workflow,
-    replay,
 )
+from durable_workflow.workflow._query import UnknownQuery, query_workflow
+from durable_workflow.workflow._replay import replay
 
 
 @workflow.defn(name="gate")
