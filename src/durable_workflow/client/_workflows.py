@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._wire import event_payload, event_type
 from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
 from ..protocol import routes
 from ..protocol.history import EventType
@@ -398,7 +399,7 @@ class WorkflowsMixin(BaseClient):
             page = await self.get_history(workflow_id, run_id, next_page_token=token)
             events = page.get("events")
             for event in events if isinstance(events, list) else []:
-                if isinstance(event, dict) and event.get("event_type", event.get("type")) in _TERMINAL_EVENTS:
+                if isinstance(event, dict) and event_type(event) in _TERMINAL_EVENTS:
                     last = event
             nxt = page.get("next_page_token")
             if not isinstance(nxt, str) or not nxt:
@@ -412,9 +413,8 @@ class WorkflowsMixin(BaseClient):
         self, workflow_id: str, execution: WorkflowExecution, event: Mapping[str, Any] | None
     ) -> Any:
         status = execution.status
-        kind = event.get("event_type", event.get("type")) if event else None
-        payload = event.get("payload") if event else None
-        payload = payload if isinstance(payload, Mapping) else {}
+        kind = event_type(event) if event else None
+        payload = event_payload(event) if event else {}
         if kind == EventType.WORKFLOW_COMPLETED or (kind is None and status == "completed"):
             if kind is None:
                 return execution.output

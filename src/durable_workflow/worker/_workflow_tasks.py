@@ -13,7 +13,7 @@ from ..errors import DurableWorkflowError, PayloadError, ServerError, TransportE
 from ..interceptors import WorkflowTaskInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
-from ..protocol.wire import HistoryEvent
+from ..protocol.wire import CommandBody, HistoryEvent
 from ..workflow._commands import commands_to_wire
 from ..workflow._history_compat import start_input as history_start_input
 from ..workflow._replay import replay
@@ -70,7 +70,7 @@ async def _fail_task(
         logger.warning("could not report workflow task %s failure: %s", fence.task_id, exc)
 
 
-async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[dict[str, Any]]) -> str:
+async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody]) -> str:
     async def send() -> object:
         return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands)
 
@@ -128,7 +128,7 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> 
         )
         return "failed"
 
-    async def run_replay(context: WorkflowTaskInterceptorContext) -> list[dict[str, Any]] | None:
+    async def run_replay(context: WorkflowTaskInterceptorContext) -> list[CommandBody] | None:
         # An interceptor may hand on a changed task: read it again, through the same parser.
         current = WorkflowTaskRead.from_wire(
             context.task, worker_id=runtime.worker_id, task_queue=runtime.task_queue
