@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .._wire import event_payload, event_type
 from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
 from ..protocol import routes
 from ..protocol.history import EventType
+from ..protocol.wire import StartWorkflowResponse
 from ._base import BaseClient
 from ._handle import WorkflowHandle
 from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
@@ -92,11 +93,13 @@ class WorkflowsMixin(BaseClient):
             "run_timeout_seconds": run_timeout_seconds,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        data = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+        answer = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+        data = cast("StartWorkflowResponse", answer)
+        run_id = data.get("run_id")
         return WorkflowHandle(
             self,
             str(data.get("workflow_id") or wid),
-            run_id=data.get("run_id") if isinstance(data.get("run_id"), str) else None,
+            run_id=run_id if isinstance(run_id, str) else None,
             workflow_type=str(data.get("workflow_type") or workflow_type),
         )
 

@@ -50,7 +50,7 @@ class Worker:
     """Polls one task queue and runs the registered workflows and activities.
 
     Args:
-        client: A connected ``Client``.
+        client: A connected ``Client`` (anything that is a :class:`WorkerPlaneClient`).
         task_queue: The task queue to poll.
         workflows: ``@workflow.defn`` classes or functions.
         activities: ``@activity.defn`` functions.
@@ -60,7 +60,7 @@ class Worker:
         max_concurrent_workflow_tasks / max_concurrent_activity_tasks: Local slots; a poll
             is only made while a slot is free.
         shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
-        metrics: Recorder with ``increment``/``record``; defaults to the client's recorder.
+        metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's.
         interceptors: Wrappers around task execution, outermost first.
         build_id: Registered build id (routes compatibility-marked tasks).
         heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
