@@ -7,6 +7,7 @@ process has long imported all of them.
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -71,3 +72,14 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
         durable_workflow.NoSuchThing  # noqa: B018
+
+
+def test_the_lazy_table_covers_exactly_the_exported_names() -> None:
+    import durable_workflow
+
+    table = durable_workflow._EXPORTS
+    assert set(table) == set(durable_workflow.__all__)
+    for name, module in table.items():
+        loaded = importlib.import_module(module, "durable_workflow")
+        # Each name is defined where the table says (a submodule entry is the module itself).
+        assert getattr(durable_workflow, name) is (loaded if module == f".{name}" else getattr(loaded, name))
