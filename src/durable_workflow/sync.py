@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from ._sync_methods import ClientMethods, WorkflowHandleMethods
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .metrics import MetricsRecorder
 
 __all__ = ["Client", "WorkflowHandle"]
 
@@ -96,6 +97,21 @@ class Client(ClientMethods):
     def async_client(self) -> AsyncClient:
         """The wrapped async client (its methods must run on the wrapper's loop)."""
         return self._target
+
+    @property
+    def base_url(self) -> str:
+        """The server origin, as given."""
+        return self._target.base_url
+
+    @property
+    def namespace(self) -> str:
+        """The namespace every call is made in."""
+        return self._target.namespace
+
+    @property
+    def metrics(self) -> MetricsRecorder:
+        """The recorder of request metrics."""
+        return self._target.metrics
 
     def _wrap_handle(self, handle: AsyncWorkflowHandle) -> WorkflowHandle:
         return WorkflowHandle(self._runner, handle)

@@ -34,6 +34,8 @@ def test_sync_client_round_trip() -> None:
         assert handle.result(poll_interval=0, timeout=1) == "hi"
         assert client.get_workflow_handle("sync-1").describe().run_id == "r1"
         assert "start_workflow" in dir(client)
+        assert (client.base_url, client.namespace) == (client.async_client.base_url, "default")
+        assert client.metrics is client.async_client.metrics
         with pytest.raises(WorkflowNotFound):
             client.describe_workflow("other")
     client.close()  # idempotent
