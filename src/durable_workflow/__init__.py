@@ -6,68 +6,133 @@ restarts. Start here::
 
     from durable_workflow import Client, Worker, activity, workflow
 
-This module only re-exports; everything is defined in the submodules.
+This module only re-exports, lazily (PEP 562): ``import durable_workflow.protocol`` (what the
+server does) must not pull in the HTTP client, the worker or the testing harness.
 """
 
-from . import activity, workflow
-from .client import (
-    Client,
-    WorkflowCommandResult,
-    WorkflowExecution,
-    WorkflowHandle,
-    WorkflowList,
-    WorkflowRun,
-    WorkflowRunList,
-)
-from .errors import (
-    ActivityCancelled,
-    ActivityFailed,
-    ChildWorkflowCancelled,
-    ChildWorkflowFailed,
-    ChildWorkflowTerminated,
-    DurableWorkflowError,
-    Forbidden,
-    InvalidArgument,
-    NamespaceNotFound,
-    NonDeterministicReplayError,
-    NonRetryableError,
-    PayloadError,
-    PayloadSizeWarning,
-    PayloadTooLarge,
-    QueryFailed,
-    ScheduleAlreadyExists,
-    ScheduleNotFound,
-    SearchAttributeNotFound,
-    ServerError,
-    SignalFailed,
-    TransportError,
-    Unauthorized,
-    UpdateRejected,
-    WorkerNotFound,
-    WorkflowAlreadyStarted,
-    WorkflowCancelled,
-    WorkflowFailed,
-    WorkflowNotFound,
-    WorkflowTerminated,
-)
-from .interceptors import (
-    ActivityInterceptorContext,
-    PassthroughWorkerInterceptor,
-    QueryTaskInterceptorContext,
-    WorkerInterceptor,
-    WorkflowTaskInterceptorContext,
-)
-from .metrics import InMemoryMetrics, MetricsRecorder, NoopMetrics, PrometheusMetrics
-from .retry_policy import TransportRetryPolicy
-from .testing import Replayer
-from .worker import Worker
-from .workflow import (
-    ActivityRetryPolicy,
-    ChildWorkflowRetryPolicy,
-    ContinueAsNew,
-    ReplayOutcome,
-    WorkflowContext,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import activity, workflow
+    from .client import (
+        Client,
+        WorkflowCommandResult,
+        WorkflowExecution,
+        WorkflowHandle,
+        WorkflowList,
+        WorkflowRun,
+        WorkflowRunList,
+    )
+    from .errors import (
+        ActivityCancelled,
+        ActivityFailed,
+        ChildWorkflowCancelled,
+        ChildWorkflowFailed,
+        ChildWorkflowTerminated,
+        DurableWorkflowError,
+        Forbidden,
+        InvalidArgument,
+        NamespaceNotFound,
+        NonDeterministicReplayError,
+        NonRetryableError,
+        PayloadError,
+        PayloadSizeWarning,
+        PayloadTooLarge,
+        QueryFailed,
+        ScheduleAlreadyExists,
+        ScheduleNotFound,
+        SearchAttributeNotFound,
+        ServerError,
+        SignalFailed,
+        TransportError,
+        Unauthorized,
+        UpdateRejected,
+        WorkerNotFound,
+        WorkflowAlreadyStarted,
+        WorkflowCancelled,
+        WorkflowFailed,
+        WorkflowNotFound,
+        WorkflowTerminated,
+    )
+    from .interceptors import (
+        ActivityInterceptorContext,
+        PassthroughWorkerInterceptor,
+        QueryTaskInterceptorContext,
+        WorkerInterceptor,
+        WorkflowTaskInterceptorContext,
+    )
+    from .metrics import InMemoryMetrics, MetricsRecorder, NoopMetrics, PrometheusMetrics
+    from .retry_policy import TransportRetryPolicy
+    from .testing import Replayer, ReplayOutcome
+    from .worker import Worker
+    from .workflow import (
+        ActivityRetryPolicy,
+        ChildWorkflowRetryPolicy,
+        ContinueAsNew,
+        WorkflowContext,
+    )
+
+# Public name -> the module that defines it (a submodule name maps to itself).
+_EXPORTS: dict[str, str] = {
+    "ActivityCancelled": ".errors",
+    "ActivityFailed": ".errors",
+    "ActivityInterceptorContext": ".interceptors",
+    "ActivityRetryPolicy": ".workflow",
+    "ChildWorkflowCancelled": ".errors",
+    "ChildWorkflowFailed": ".errors",
+    "ChildWorkflowRetryPolicy": ".workflow",
+    "ChildWorkflowTerminated": ".errors",
+    "Client": ".client",
+    "ContinueAsNew": ".workflow",
+    "DurableWorkflowError": ".errors",
+    "Forbidden": ".errors",
+    "InMemoryMetrics": ".metrics",
+    "InvalidArgument": ".errors",
+    "MetricsRecorder": ".metrics",
+    "NamespaceNotFound": ".errors",
+    "NonDeterministicReplayError": ".errors",
+    "NonRetryableError": ".errors",
+    "NoopMetrics": ".metrics",
+    "PassthroughWorkerInterceptor": ".interceptors",
+    "PayloadError": ".errors",
+    "PayloadSizeWarning": ".errors",
+    "PayloadTooLarge": ".errors",
+    "PrometheusMetrics": ".metrics",
+    "QueryFailed": ".errors",
+    "QueryTaskInterceptorContext": ".interceptors",
+    "ReplayOutcome": ".testing",
+    "Replayer": ".testing",
+    "ScheduleAlreadyExists": ".errors",
+    "ScheduleNotFound": ".errors",
+    "SearchAttributeNotFound": ".errors",
+    "ServerError": ".errors",
+    "SignalFailed": ".errors",
+    "TransportError": ".errors",
+    "TransportRetryPolicy": ".retry_policy",
+    "Unauthorized": ".errors",
+    "UpdateRejected": ".errors",
+    "Worker": ".worker",
+    "WorkerInterceptor": ".interceptors",
+    "WorkerNotFound": ".errors",
+    "WorkflowAlreadyStarted": ".errors",
+    "WorkflowCancelled": ".errors",
+    "WorkflowCommandResult": ".client",
+    "WorkflowContext": ".workflow",
+    "WorkflowExecution": ".client",
+    "WorkflowFailed": ".errors",
+    "WorkflowHandle": ".client",
+    "WorkflowList": ".client",
+    "WorkflowNotFound": ".errors",
+    "WorkflowRun": ".client",
+    "WorkflowRunList": ".client",
+    "WorkflowTaskInterceptorContext": ".interceptors",
+    "WorkflowTerminated": ".errors",
+    "activity": ".activity",
+    "workflow": ".workflow",
+}
 
 __all__ = [
     "ActivityCancelled",
@@ -126,3 +191,18 @@ __all__ = [
     "activity",
     "workflow",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access and cache the value."""
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(module_name, __name__)
+    value = module if module_name == f".{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

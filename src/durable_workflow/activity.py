@@ -21,9 +21,10 @@ import contextlib
 import contextvars
 import inspect
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar, overload
 
+from ._wire import ActivityTaskRead
 from .errors import ActivityCancelled
 
 DEFINITION_ATTR = "__durable_activity_definition__"
@@ -40,8 +41,16 @@ class ActivityDefinition:
     is_async: bool
 
 
+@overload
+def defn(fn: F, /) -> F: ...
+
+
+@overload
+def defn(*, name: str | None = None) -> Callable[[F], F]: ...
+
+
 def defn(fn: Any = None, *, name: str | None = None) -> Any:
-    """Declare an activity type.
+    """Declare an activity type; the decorated function is returned unchanged (signature intact).
 
     Args:
         fn: The function (when used as ``@activity.defn`` without arguments).
@@ -94,21 +103,28 @@ class ActivityInfo:
 
     @classmethod
     def from_task(cls, task: Mapping[str, Any], default_task_queue: str | None = None) -> ActivityInfo:
-        """Build from an activity-task poll response (``worker-plane.md`` §2.10)."""
-        attempt = task.get("attempt_number")
+        """Build from an activity-task poll response (the ``task`` object)."""
+        read = ActivityTaskRead.from_wire(task, worker_id="", task_queue=default_task_queue or "")
+        info = cls.from_read(read)
+        # The raw task may name no queue and the caller may give none: keep that visible.
+        return info if info.task_queue else replace(info, task_queue=None)
+
+    @classmethod
+    def from_read(cls, task: ActivityTaskRead) -> ActivityInfo:
+        """Build from a parsed activity task."""
         return cls(
-            task_id=str(task.get("task_id", "")),
-            activity_type=str(task.get("activity_type", "")),
-            attempt_number=int(attempt) if isinstance(attempt, (int, str)) and str(attempt).isdigit() else 1,
-            activity_attempt_id=task.get("activity_attempt_id") or task.get("attempt_id"),
-            activity_execution_id=task.get("activity_execution_id"),
-            workflow_id=task.get("workflow_id"),
-            run_id=task.get("run_id"),
-            task_queue=task.get("task_queue") or default_task_queue,
-            payload_codec=task.get("payload_codec"),
-            lease_expires_at=task.get("lease_expires_at"),
-            deadlines=dict(task.get("deadlines") or {}),
-            retry_policy=task.get("retry_policy"),
+            task_id=task.task_id,
+            activity_type=task.activity_type,
+            attempt_number=task.attempt_number,
+            activity_attempt_id=task.attempt_id or None,
+            activity_execution_id=task.activity_execution_id,
+            workflow_id=task.workflow_id,
+            run_id=task.run_id,
+            task_queue=task.task_queue,
+            payload_codec=task.payload_codec,
+            lease_expires_at=task.lease_expires_at,
+            deadlines=dict(task.deadlines),
+            retry_policy=task.retry_policy,
         )
 
 
@@ -230,4 +246,5 @@ def _reset_context(token: contextvars.Token[ActivityContext]) -> None:
     _current.reset(token)
 
 
-__all__ = ["ActivityContext", "ActivityDefinition", "ActivityInfo", "context", "defn", "get_definition"]
+# ActivityDefinition / get_definition are what the worker registers; not for activity authors.
+__all__ = ["ActivityContext", "ActivityInfo", "context", "defn"]

@@ -119,5 +119,4 @@ __all__ = [
     "QueryTaskInterceptorContext",
     "WorkerInterceptor",
     "WorkflowTaskInterceptorContext",
-    "build_chain",
 ]

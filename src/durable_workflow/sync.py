@@ -9,21 +9,22 @@ For scripts and notebooks::
         print(handle.result(timeout=10.0))
 
 Every async client method is available under the same name and signature, returning the result
-instead of an awaitable. The calls run on a private event loop in a background thread, so the
-wrapper also works where an event loop is already running (e.g. Jupyter).
+instead of an awaitable (the methods are explicit and typed: see ``_sync_methods.py``). The
+calls run on a private event loop in a background thread, so the wrapper also works where an
+event loop is already running (e.g. Jupyter).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ._sync_methods import ClientMethods, WorkflowHandleMethods
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .metrics import MetricsRecorder
 
 __all__ = ["Client", "WorkflowHandle"]
 
@@ -54,55 +55,29 @@ class _LoopThread:
         self.loop.close()
 
 
-def _wrap_result(runner: _LoopThread, value: Any) -> Any:
-    if isinstance(value, AsyncWorkflowHandle):
-        return WorkflowHandle(runner, value)
-    return value
-
-
-class _SyncProxy:
-    """Forwards attribute access to an async object, running coroutine methods to completion."""
-
-    def __init__(self, runner: _LoopThread, target: Any) -> None:
-        self._runner = runner
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr) or name.startswith("_"):
-            return attr
-        if inspect.iscoroutinefunction(attr):
-
-            @functools.wraps(attr)
-            def call_async(*args: Any, **kwargs: Any) -> Any:
-                return _wrap_result(self._runner, self._runner.run(attr(*args, **kwargs)))
-
-            return call_async
-
-        @functools.wraps(attr)
-        def call_sync(*args: Any, **kwargs: Any) -> Any:
-            return _wrap_result(self._runner, attr(*args, **kwargs))
-
-        return call_sync
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | {n for n in dir(self._target) if not n.startswith("_")})
-
-
-class WorkflowHandle(_SyncProxy):
+class WorkflowHandle(WorkflowHandleMethods):
     """Blocking counterpart of :class:`durable_workflow.client.WorkflowHandle`."""
 
     def __init__(self, runner: _LoopThread, handle: AsyncWorkflowHandle) -> None:
-        super().__init__(runner, handle)
+        self._runner = runner
+        self._target = handle
         self.workflow_id = handle.workflow_id
         self.run_id = handle.run_id
         self.workflow_type = handle.workflow_type
+
+    @property
+    def async_handle(self) -> AsyncWorkflowHandle:
+        """The wrapped async handle (its methods must run on the wrapper's loop)."""
+        return self._target
+
+    def _wrap_handle(self, handle: AsyncWorkflowHandle) -> WorkflowHandle:
+        return WorkflowHandle(self._runner, handle)
 
     def __repr__(self) -> str:
         return f"sync.{self._target!r}"
 
 
-class Client(_SyncProxy):
+class Client(ClientMethods):
     """Blocking client; same constructor arguments as :class:`durable_workflow.Client`.
 
     Call :meth:`close` (or use ``with``) to release the connection pool and the loop thread.
@@ -115,13 +90,31 @@ class Client(_SyncProxy):
         except BaseException:
             runner.stop()
             raise
-        super().__init__(runner, client)
+        self._runner = runner
+        self._target = client
 
     @property
     def async_client(self) -> AsyncClient:
         """The wrapped async client (its methods must run on the wrapper's loop)."""
-        client: AsyncClient = self._target
-        return client
+        return self._target
+
+    @property
+    def base_url(self) -> str:
+        """The server origin, as given."""
+        return self._target.base_url
+
+    @property
+    def namespace(self) -> str:
+        """The namespace every call is made in."""
+        return self._target.namespace
+
+    @property
+    def metrics(self) -> MetricsRecorder:
+        """The recorder of request metrics."""
+        return self._target.metrics
+
+    def _wrap_handle(self, handle: AsyncWorkflowHandle) -> WorkflowHandle:
+        return WorkflowHandle(self._runner, handle)
 
     def close(self) -> None:
         """Close the connection pool and stop the background loop. Safe to call twice."""

@@ -1,8 +1,8 @@
 """An in-memory stand-in for ``Client`` (the unit seam of the worker tests).
 
-It implements the worker-plane methods the Worker calls, over a tiny run model: workflow
-tasks, activity tasks and a history with workflow sequences, enough to drive a workflow from
-start to ``complete_workflow`` the way the server would.
+It implements ``WorkerPlaneClient`` (the worker-plane calls of the Worker) over a tiny run
+model: workflow tasks, activity tasks and a history with workflow sequences, enough to drive a
+workflow from start to ``complete_workflow`` the way the server would.
 """
 
 from __future__ import annotations
@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from durable_workflow.client import WorkflowExecution
 from durable_workflow.errors import ServerError
 from durable_workflow.metrics import InMemoryMetrics
 from durable_workflow.protocol import codec
+from durable_workflow.protocol import codec as payload_codec
+from durable_workflow.protocol.wire import ActivityTask, HistoryEvent, HistoryPage, WorkflowTask
 
 GOOD_CLUSTER_INFO: dict[str, Any] = {
     "control_plane": {
@@ -63,7 +67,7 @@ class Execution:
 class Run:
     execution: Execution
     input: list[Any]
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[HistoryEvent] = field(default_factory=list)
     open_steps: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -152,23 +156,90 @@ class FakeClient:
         return queue.pop(0) if queue else None
 
     # ------------------------------------------------------------------ Client surface
+    # Signatures mirror WorkerPlaneClient exactly: tests/sdk/test_typing.py runs mypy to check
+    # that this fake is one, so it cannot drift from what the real Client offers the worker.
+
+    def _record(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append((name, kwargs))
+        return kwargs
 
     async def get_cluster_info(self) -> dict[str, Any]:
         return self.cluster_info
 
-    async def describe_workflow(self, workflow_id: str) -> Execution:
-        return self.runs[workflow_id].execution
+    async def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
+        execution = self.runs[workflow_id].execution
+        return WorkflowExecution(
+            workflow_id=execution.workflow_id,
+            run_id=execution.run_id,
+            workflow_type=execution.workflow_type,
+            status=execution.status,
+            output=execution.output,
+        )
 
-    async def register_worker(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("register_worker", kwargs))
-        return {"worker_id": kwargs["worker_id"], "registered": True}
+    async def register_worker(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        runtime: str = "python",
+        sdk_version: str | None = None,
+        build_id: str | None = None,
+        supported_workflow_types: Sequence[str] | None = None,
+        supported_activity_types: Sequence[str] | None = None,
+        workflow_definition_fingerprints: Mapping[str, str] | None = None,
+        max_concurrent_workflow_tasks: int | None = None,
+        max_concurrent_activity_tasks: int | None = None,
+        capabilities: Sequence[str] | None = None,
+        task_slots: Mapping[str, Any] | None = None,
+        process_metrics: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        self._record(
+            "register_worker",
+            worker_id=worker_id,
+            task_queue=task_queue,
+            runtime=runtime,
+            sdk_version=sdk_version,
+            build_id=build_id,
+            supported_workflow_types=supported_workflow_types,
+            supported_activity_types=supported_activity_types,
+            workflow_definition_fingerprints=workflow_definition_fingerprints,
+            max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+            max_concurrent_activity_tasks=max_concurrent_activity_tasks,
+            capabilities=capabilities,
+            task_slots=task_slots,
+            process_metrics=process_metrics,
+        )
+        return {"worker_id": worker_id, "registered": True}
 
-    async def heartbeat_worker(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("heartbeat_worker", kwargs))
+    async def heartbeat_worker(
+        self,
+        *,
+        worker_id: str,
+        task_slots: Mapping[str, Any] | None = None,
+        process_metrics: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        self._record(
+            "heartbeat_worker", worker_id=worker_id, task_slots=task_slots, process_metrics=process_metrics
+        )
         return {"acknowledged": True}
 
-    async def poll_workflow_task(self, **kwargs: Any) -> dict[str, Any] | None:
-        self.calls.append(("poll_workflow_task", kwargs))
+    async def poll_workflow_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None = None,
+        poll_request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> WorkflowTask | None:
+        self._record(
+            "poll_workflow_task",
+            worker_id=worker_id,
+            task_queue=task_queue,
+            build_id=build_id,
+            poll_request_id=poll_request_id,
+            timeout=timeout,
+        )
         item = await self._wait_for(self.workflow_tasks)
         if item is None:
             return None
@@ -184,16 +255,24 @@ class FakeClient:
             "workflow_type": run.execution.workflow_type,
             "workflow_task_attempt": 1,
             "payload_codec": "avro",
-            "arguments": codec.envelope(run.input),
+            "arguments": {"codec": "avro", "blob": codec.encode(run.input)},
             "history_events": list(first),
             "next_history_page_token": base64.b64encode(str(len(first)).encode()).decode() if more else None,
-            "lease_owner": kwargs["worker_id"],
-            "task_queue": kwargs["task_queue"],
+            "lease_owner": worker_id,
+            "task_queue": task_queue,
         }
 
-    async def workflow_task_history(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("workflow_task_history", kwargs))
-        after = int(base64.b64decode(kwargs["next_history_page_token"]))
+    async def workflow_task_history(
+        self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
+    ) -> HistoryPage:
+        self._record(
+            "workflow_task_history",
+            task_id=task_id,
+            next_history_page_token=next_history_page_token,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+        )
+        after = int(base64.b64decode(next_history_page_token))
         run = next(r for r in self.runs.values() if len(r.events) > after)
         page = run.events[after : after + self.history_page_size]
         end = after + len(page)
@@ -204,13 +283,25 @@ class FakeClient:
             else None,
         }
 
-    async def complete_workflow_task(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("complete_workflow_task", kwargs))
+    async def complete_workflow_task(
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        self._record(
+            "complete_workflow_task",
+            task_id=task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+            commands=commands,
+        )
         if self.complete_workflow_error is not None:
             raise self.complete_workflow_error
         run = next(iter(self.runs.values())) if len(self.runs) == 1 else None
         assert run is not None, "the fake drives one run at a time"
-        commands = kwargs["commands"]
         assert commands, "a completion must carry commands"
         # Re-sent commands for steps that are still open are the same steps (DECISIONS "Replay").
         resend = bool(run.open_steps)
@@ -221,7 +312,7 @@ class FakeClient:
                 self._event(
                     run, "ActivityScheduled", {"sequence": seq, "activity_type": command["activity_type"]}
                 )
-                run.open_steps[seq] = command
+                run.open_steps[seq] = dict(command)
                 self.add_activity_task(
                     command["activity_type"],
                     codec.decode_envelope(command["arguments"]),
@@ -255,22 +346,67 @@ class FakeClient:
             run.execution.status = "waiting"
         return {"outcome": "completed", "recorded": True}
 
-    async def fail_workflow_task(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("fail_workflow_task", kwargs))
+    async def fail_workflow_task(
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        message: str,
+        failure_type: str | None = None,
+        stack_trace: str | None = None,
+    ) -> dict[str, Any]:
+        self._record(
+            "fail_workflow_task",
+            task_id=task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+            message=message,
+            failure_type=failure_type,
+            stack_trace=stack_trace,
+        )
         return {"outcome": "failed"}
 
-    async def poll_activity_task(self, **kwargs: Any) -> dict[str, Any] | None:
-        self.calls.append(("poll_activity_task", kwargs))
-        task = await self._wait_for(self.activity_tasks)
-        if task is None:
+    async def poll_activity_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None = None,
+        poll_request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> ActivityTask | None:
+        self._record(
+            "poll_activity_task",
+            worker_id=worker_id,
+            task_queue=task_queue,
+            build_id=build_id,
+            poll_request_id=poll_request_id,
+            timeout=timeout,
+        )
+        queued = await self._wait_for(self.activity_tasks)
+        if queued is None:
             return None
-        task = dict(task)
+        task = dict(queued)
         task["activity_attempt_id"] = f"att-{task['task_id']}"
-        task["lease_owner"] = kwargs["worker_id"]
+        task["lease_owner"] = worker_id
         self.leased_activities[task["task_id"]] = task
         self.active_activity_leases += 1
         self.max_active_activity_leases = max(self.max_active_activity_leases, self.active_activity_leases)
-        return task
+        leased: ActivityTask = {
+            "task_id": task["task_id"],
+            "workflow_id": task["workflow_id"],
+            "run_id": task["run_id"],
+            "activity_execution_id": task["activity_execution_id"],
+            "activity_attempt_id": task["activity_attempt_id"],
+            "attempt_number": task["attempt_number"],
+            "activity_type": task["activity_type"],
+            "payload_codec": task["payload_codec"],
+            "arguments": task["arguments"],
+            "task_queue": task["task_queue"],
+            "lease_owner": worker_id,
+        }
+        return leased
 
     def _resolve_activity(self, task_id: str, etype: str, payload: dict[str, Any]) -> None:
         task = self.leased_activities.pop(task_id)
@@ -284,28 +420,87 @@ class FakeClient:
         )
         self._add_workflow_task(run)
 
-    async def complete_activity_task(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("complete_activity_task", kwargs))
+    async def complete_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        result: Any,
+        codec: str = "avro",
+        activity_name: str | None = None,
+    ) -> dict[str, Any]:
+        self._record(
+            "complete_activity_task",
+            task_id=task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+            result=result,
+            codec=codec,
+            activity_name=activity_name,
+        )
         self._resolve_activity(
-            kwargs["task_id"],
-            "ActivityCompleted",
-            {"result": codec.encode(kwargs["result"]), "payload_codec": "avro"},
+            task_id, "ActivityCompleted", {"result": payload_codec.encode(result), "payload_codec": "avro"}
         )
         return {"outcome": "completed"}
 
-    async def fail_activity_task(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("fail_activity_task", kwargs))
+    async def fail_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        message: str,
+        failure_type: str | None = None,
+        stack_trace: str | None = None,
+        non_retryable: bool = False,
+        details: Any = None,
+        kind: str | None = None,
+        timeout_type: str | None = None,
+        cancelled: bool | None = None,
+    ) -> dict[str, Any]:
+        self._record(
+            "fail_activity_task",
+            task_id=task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+            message=message,
+            failure_type=failure_type,
+            stack_trace=stack_trace,
+            non_retryable=non_retryable,
+            details=details,
+            kind=kind,
+            timeout_type=timeout_type,
+            cancelled=cancelled,
+        )
         self._resolve_activity(
-            kwargs["task_id"],
+            task_id,
             "ActivityFailed",
-            {
-                "message": kwargs["message"],
-                "exception_type": kwargs.get("failure_type"),
-                "non_retryable": kwargs.get("non_retryable"),
-            },
+            {"message": message, "exception_type": failure_type, "non_retryable": non_retryable},
         )
         return {"outcome": "failed"}
 
-    async def heartbeat_activity_task(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(("heartbeat_activity_task", kwargs))
+    async def heartbeat_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        details: Mapping[str, Any] | None = None,
+        message: str | None = None,
+        current: float | None = None,
+        total: float | None = None,
+        unit: str | None = None,
+    ) -> dict[str, Any]:
+        self._record(
+            "heartbeat_activity_task",
+            task_id=task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+            details=details,
+            message=message,
+            current=current,
+            total=total,
+            unit=unit,
+        )
         return {"cancel_requested": self.cancel_requested, "can_continue": not self.cancel_requested}

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from ._base import (
-    DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES,
-    DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT,
-    OUTCOME_HTTP_ERROR,
-    OUTCOME_SUCCESS,
-    OUTCOME_TRANSPORT_ERROR,
-)
 from ._client import Client
-from ._errors import REASON_TABLE, exception_for
 from ._handle import WorkflowHandle
 from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
-from ._workflows import TERMINAL_STATUSES
 
+# The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
+# payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
-    "DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES",
-    "DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT",
-    "OUTCOME_HTTP_ERROR",
-    "OUTCOME_SUCCESS",
-    "OUTCOME_TRANSPORT_ERROR",
-    "REASON_TABLE",
-    "TERMINAL_STATUSES",
     "Client",
     "WorkflowCommandResult",
     "WorkflowExecution",
@@ -30,5 +16,4 @@ __all__ = [
     "WorkflowList",
     "WorkflowRun",
     "WorkflowRunList",
-    "exception_for",
 ]

@@ -37,6 +37,20 @@ OUTCOME_TRANSPORT_ERROR = "transport_error"
 _JSON = "application/json"
 
 
+def _json_body(body: Any, route: str) -> bytes:
+    """The UTF-8 JSON of a request body; a string that UTF-8 cannot hold is a ``PayloadError``."""
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Free text (failure messages) is cleaned before it gets here; what is left is an
+        # identifier or a value the caller chose, which must not be altered silently.
+        raise PayloadError(
+            f"the request body of {route} holds a string that is not valid Unicode "
+            f"(a lone surrogate such as {text[exc.start : exc.end]!a})"
+        ) from exc
+
+
 def _fill(route: str, params: Mapping[str, str] | None) -> str:
     """Put percent-encoded identifiers into a route template such as ``/workflows/{workflow_id}``."""
     if not params:
@@ -272,7 +286,7 @@ class BaseClient:
         headers = self._headers(plane)
         content = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+            content = _json_body(body, route)
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         request_timeout = httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
         policy = self.retry_policy

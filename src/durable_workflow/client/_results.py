@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import PayloadError
 from ..protocol import codec
+from ..protocol.wire import DescribeWorkflowResponse
 
 __all__ = [
     "WorkflowCommandResult",
@@ -118,7 +119,7 @@ class WorkflowExecution:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> WorkflowExecution:
+    def from_dict(cls, data: DescribeWorkflowResponse | Mapping[str, Any]) -> WorkflowExecution:
         """Build from a describe / list-row body.
 
         Raises:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 from ..errors import PayloadError
 from ..protocol import codec, routes
+from ..protocol.text import replace_surrogates, replace_surrogates_or_none
+from ..protocol.wire import ActivityTask, HistoryPage, QueryTask, WorkflowTask
 from ._base import BaseClient
 
 
@@ -36,6 +38,17 @@ def _list_or_none(values: Sequence[str] | None) -> list[str] | None:
 def _dict_or_none(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     # Empty maps are left out too: the server treats "absent" and "{}" alike here.
     return dict(values) if values else None
+
+
+def _failure_text(message: str, failure_type: str | None, stack_trace: str | None) -> dict[str, Any]:
+    """The free-text fields of a failure, made sendable (see ``protocol/text.py``)."""
+    return _without_none(
+        {
+            "message": replace_surrogates(message),
+            "type": replace_surrogates_or_none(failure_type),
+            "stack_trace": replace_surrogates_or_none(stack_trace),
+        }
+    )
 
 
 class WorkerPlaneMixin(BaseClient):
@@ -156,7 +169,7 @@ class WorkerPlaneMixin(BaseClient):
         poll_request_id: str | None = None,
         history_page_size: int | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> WorkflowTask | None:
         """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
 
         Args:
@@ -167,7 +180,7 @@ class WorkerPlaneMixin(BaseClient):
             history_page_size: Events in the first history page.
             timeout: HTTP read timeout; default max(35, advertised hold time + 5) seconds.
         """
-        return await self._poll(
+        task = await self._poll(
             routes.WORKFLOW_TASK_POLL,
             "workflow_task_poll",
             timeout,
@@ -177,10 +190,11 @@ class WorkerPlaneMixin(BaseClient):
             poll_request_id=poll_request_id,
             history_page_size=history_page_size,
         )
+        return cast("WorkflowTask | None", task)
 
     async def workflow_task_history(
         self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         """Fetch the next history page of a leased workflow task.
 
         Returns the response with ``history_events``, ``total_history_events`` and
@@ -191,7 +205,8 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
         }
-        return await self._task_call(routes.WORKFLOW_TASK_HISTORY, task_id, body, "workflow_task_history")
+        page = await self._task_call(routes.WORKFLOW_TASK_HISTORY, task_id, body, "workflow_task_history")
+        return cast("HistoryPage", page)
 
     async def heartbeat_workflow_task(
         self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
@@ -232,7 +247,7 @@ class WorkerPlaneMixin(BaseClient):
         stack_trace: str | None = None,
     ) -> dict[str, Any]:
         """Report that a workflow task could not be processed (replay error, crash)."""
-        failure = _without_none({"message": message, "type": failure_type, "stack_trace": stack_trace})
+        failure = _failure_text(message, failure_type, stack_trace)
         body = {
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
@@ -250,9 +265,9 @@ class WorkerPlaneMixin(BaseClient):
         build_id: str | None = None,
         poll_request_id: str | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> ActivityTask | None:
         """Long-poll for an activity task; returns the ``task`` object or ``None``."""
-        return await self._poll(
+        task = await self._poll(
             routes.ACTIVITY_TASK_POLL,
             "activity_task_poll",
             timeout,
@@ -261,6 +276,7 @@ class WorkerPlaneMixin(BaseClient):
             build_id=build_id or None,
             poll_request_id=poll_request_id,
         )
+        return cast("ActivityTask | None", task)
 
     async def complete_activity_task(
         self,
@@ -317,15 +333,15 @@ class WorkerPlaneMixin(BaseClient):
             timeout_type: For timeouts: ``start_to_close``, ``heartbeat``, ...
             cancelled: ``True`` for a cancellation outcome.
         """
-        failure: dict[str, Any] = _without_none(
-            {
-                "message": message,
-                "type": failure_type,
-                "stack_trace": stack_trace,
-                "kind": kind,
-                "timeout_type": timeout_type,
-                "cancelled": cancelled,
-            }
+        failure: dict[str, Any] = _failure_text(message, failure_type, stack_trace)
+        failure.update(
+            _without_none(
+                {
+                    "kind": kind,
+                    "timeout_type": timeout_type,
+                    "cancelled": cancelled,
+                }
+            )
         )
         failure["non_retryable"] = bool(non_retryable)
         if details is not None:
@@ -354,7 +370,7 @@ class WorkerPlaneMixin(BaseClient):
                 "activity_attempt_id": activity_attempt_id,
                 "lease_owner": lease_owner,
                 "details": dict(details) if details is not None else None,
-                "message": message,
+                "message": replace_surrogates_or_none(message),
                 "current": current,
                 "total": total,
                 "unit": unit,
@@ -371,9 +387,9 @@ class WorkerPlaneMixin(BaseClient):
         task_queue: str,
         poll_request_id: str | None = None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> QueryTask | None:
         """Long-poll for a query task; returns the ``task`` object or ``None``."""
-        return await self._poll(
+        task = await self._poll(
             routes.QUERY_TASK_POLL,
             "query_task_poll",
             timeout,
@@ -381,6 +397,7 @@ class WorkerPlaneMixin(BaseClient):
             task_queue=task_queue,
             poll_request_id=poll_request_id,
         )
+        return cast("QueryTask | None", task)
 
     async def complete_query_task(
         self,
@@ -424,9 +441,7 @@ class WorkerPlaneMixin(BaseClient):
         stack_trace: str | None = None,
     ) -> dict[str, Any]:
         """Fail a query task; ``reason`` (e.g. ``rejected_unknown_query``) reaches the caller."""
-        failure = _without_none(
-            {"message": message, "reason": reason, "type": failure_type, "stack_trace": stack_trace}
-        )
+        failure = {**_failure_text(message, failure_type, stack_trace), **_without_none({"reason": reason})}
         body = {"lease_owner": lease_owner, "query_task_attempt": query_task_attempt, "failure": failure}
         return await self._task_call(
             routes.QUERY_TASK_FAIL, query_task_id, body, "query_task_fail", key="query_task_id"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from .._wire import event_payload, event_type
 from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
 from ..protocol import routes
 from ..protocol.history import EventType
+from ..protocol.wire import StartWorkflowResponse
 from ._base import BaseClient
 from ._handle import WorkflowHandle
 from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
@@ -91,11 +93,13 @@ class WorkflowsMixin(BaseClient):
             "run_timeout_seconds": run_timeout_seconds,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        data = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+        answer = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+        data = cast("StartWorkflowResponse", answer)
+        run_id = data.get("run_id")
         return WorkflowHandle(
             self,
             str(data.get("workflow_id") or wid),
-            run_id=data.get("run_id") if isinstance(data.get("run_id"), str) else None,
+            run_id=run_id if isinstance(run_id, str) else None,
             workflow_type=str(data.get("workflow_type") or workflow_type),
         )
 
@@ -398,7 +402,7 @@ class WorkflowsMixin(BaseClient):
             page = await self.get_history(workflow_id, run_id, next_page_token=token)
             events = page.get("events")
             for event in events if isinstance(events, list) else []:
-                if isinstance(event, dict) and event.get("event_type", event.get("type")) in _TERMINAL_EVENTS:
+                if isinstance(event, dict) and event_type(event) in _TERMINAL_EVENTS:
                     last = event
             nxt = page.get("next_page_token")
             if not isinstance(nxt, str) or not nxt:
@@ -412,9 +416,8 @@ class WorkflowsMixin(BaseClient):
         self, workflow_id: str, execution: WorkflowExecution, event: Mapping[str, Any] | None
     ) -> Any:
         status = execution.status
-        kind = event.get("event_type", event.get("type")) if event else None
-        payload = event.get("payload") if event else None
-        payload = payload if isinstance(payload, Mapping) else {}
+        kind = event_type(event) if event else None
+        payload = event_payload(event) if event else {}
         if kind == EventType.WORKFLOW_COMPLETED or (kind is None and status == "completed"):
             if kind is None:
                 return execution.output

@@ -3,7 +3,17 @@
 Imports nothing else from the project and does no I/O.
 """
 
-from . import codec, commands, errors, history, routes, versions
+from . import codec, commands, errors, history, routes, text, versions, wire
 from .codec import PayloadCodecError
 
-__all__ = ["PayloadCodecError", "codec", "commands", "errors", "history", "routes", "versions"]
+__all__ = [
+    "PayloadCodecError",
+    "codec",
+    "commands",
+    "errors",
+    "history",
+    "routes",
+    "text",
+    "versions",
+    "wire",
+]

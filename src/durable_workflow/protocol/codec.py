@@ -88,11 +88,14 @@ class PayloadCodecError(ValueError):
 
 def _json_text(value: Any) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        # A lone surrogate is valid in a Python str but cannot become the UTF-8 of the blob.
+        text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise PayloadCodecError(
             reasons.INVALID_PAYLOAD_FRAMING, f"value is not JSON-encodable: {exc}"
         ) from exc
+    return text
 
 
 def encode(value: Any) -> str:

@@ -19,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from ..workflow import ReplayOutcome
+from ..workflow._replay import ReplayOutcome
 from ._environment import WorkflowEnvironment, WorkflowRunRecord
 from ._replay import Replayer, load_history_file, replay_history, replay_history_file
 

@@ -28,11 +28,10 @@ from ..workflow import (
     StartChildWorkflow,
     StartTimer,
     WaitCondition,
-    WorkflowDefinition,
-    get_definition,
-    query_workflow,
-    replay,
 )
+from ..workflow._definition import WorkflowDefinition, get_definition
+from ..workflow._query import query_workflow
+from ..workflow._replay import replay
 from ._history import OpenStep, RunHistory
 
 

@@ -17,8 +17,10 @@ from ..protocol import codec
 from ..protocol.history import EventType as E
 from ..workflow import (
     Command,
+    CompleteUpdate,
     CompleteWorkflow,
     ContinueAsNew,
+    FailUpdate,
     FailWorkflow,
     RecordSideEffect,
     RecordVersionMarker,
@@ -251,13 +253,15 @@ class RunHistory:
     def update_answered(self, update_id: str, name: str, args: list[Any], answer: Command) -> None:
         seq = len(self.events) + 1
         base = {"sequence": seq, "update_id": update_id, "update_name": name}
-        wire = answer.to_wire()
-        if wire["type"] == "complete_update":
+        if isinstance(answer, CompleteUpdate):
+            completed = answer.to_wire()
             self.add(E.UPDATE_APPLIED, {**base, "arguments": codec.encode(args), "payload_codec": codec.AVRO})
             self.add(
-                E.UPDATE_COMPLETED, {**base, "result": wire["result"]["blob"], "payload_codec": codec.AVRO}
+                E.UPDATE_COMPLETED,
+                {**base, "result": completed["result"]["blob"], "payload_codec": codec.AVRO},
             )
-        else:
+        elif isinstance(answer, FailUpdate):
+            wire = answer.to_wire()
             self.add(
                 E.UPDATE_COMPLETED,
                 {
@@ -267,6 +271,8 @@ class RunHistory:
                     "exception_type": wire.get("exception_type"),
                 },
             )
+        else:
+            raise TypeError(f"an update is answered with complete_update or fail_update, not {answer!r}")
 
     # -- terminal -----------------------------------------------------------------------------
 

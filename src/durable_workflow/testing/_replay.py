@@ -15,16 +15,8 @@ from typing import Any
 
 from ..protocol import codec
 from ..protocol.history import EventType as E
-from ..workflow import (
-    Command,
-    CompleteWorkflow,
-    ContinueAsNew,
-    FailWorkflow,
-    ReplayOutcome,
-    WorkflowDefinition,
-    get_definition,
-    replay,
-)
+from ..workflow import Command, CompleteWorkflow, ContinueAsNew, FailWorkflow
+from ..workflow._definition import WorkflowDefinition, get_definition
 from ..workflow._diagnostics import terminal_mismatch
 from ..workflow._history_compat import (
     decode_value,
@@ -36,6 +28,7 @@ from ..workflow._history_compat import (
 from ..workflow._history_compat import (
     start_input as recorded_start_input,
 )
+from ..workflow._replay import ReplayOutcome, replay
 
 _TERMINAL_EVENTS = frozenset({E.WORKFLOW_COMPLETED, E.WORKFLOW_FAILED, E.WORKFLOW_CONTINUED_AS_NEW})
 _EVENT_KEYS = ("events", "history_events", "history")

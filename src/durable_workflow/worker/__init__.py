@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._compat import ServerCompatibilityError, check_server_compatibility
+from ._compat import ServerCompatibilityError
+from ._plane import WorkerPlaneClient
 from ._worker import Worker
 
-__all__ = ["ServerCompatibilityError", "Worker", "check_server_compatibility"]
+__all__ = ["ServerCompatibilityError", "Worker", "WorkerPlaneClient"]

@@ -6,27 +6,28 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import activity as activity_mod
+from .._wire import ActivityTaskRead
 from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
 from ._delivery import deliver
-
-if TYPE_CHECKING:
-    from ._worker import Worker
+from ._runtime import TaskRuntime
 
 logger = logging.getLogger("durable_workflow.worker")
 
 
 class _Attempt:
-    def __init__(self, worker: Worker, task: Mapping[str, Any]) -> None:
-        self.worker = worker
-        self.task_id = str(task.get("task_id", ""))
-        self.attempt_id = str(task.get("activity_attempt_id") or task.get("attempt_id") or "")
-        self.lease_owner = str(task.get("lease_owner") or worker.worker_id)
-        self.activity_type = str(task.get("activity_type") or "")
+    """One leased attempt: its fence and the calls that report on it."""
+
+    def __init__(self, runtime: TaskRuntime, task: ActivityTaskRead) -> None:
+        self.runtime = runtime
+        self.task_id = task.task_id
+        self.attempt_id = task.attempt_id
+        self.lease_owner = task.lease_owner
+        self.activity_type = task.activity_type
 
     def fence(self) -> dict[str, Any]:
         return {
@@ -46,7 +47,7 @@ class _Attempt:
         cancelled: bool | None = None,
     ) -> None:
         async def send() -> object:
-            return await self.worker.client.fail_activity_task(
+            return await self.runtime.client.fail_activity_task(
                 **self.fence(),
                 message=message,
                 failure_type=failure_type,
@@ -57,7 +58,7 @@ class _Attempt:
             )
 
         try:
-            await deliver(self.worker, send, f"activity {self.task_id} failure")
+            await deliver(self.runtime.delivery, send, f"activity {self.task_id} failure")
         except DurableWorkflowError as exc:  # stale attempt, run closed...: nothing left to do
             logger.warning("could not report activity %s failure: %s", self.task_id, exc)
 
@@ -73,15 +74,15 @@ class _Attempt:
 
     async def complete(self, result: Any) -> None:
         async def send() -> object:
-            return await self.worker.client.complete_activity_task(
+            return await self.runtime.client.complete_activity_task(
                 **self.fence(), result=result, codec=codec.AVRO, activity_name=self.activity_type
             )
 
-        await deliver(self.worker, send, f"activity {self.task_id} completion")
+        await deliver(self.runtime.delivery, send, f"activity {self.task_id} completion")
 
     async def heartbeat(self, **kwargs: Any) -> Mapping[str, Any] | None:
         try:
-            response = await self.worker.client.heartbeat_activity_task(**self.fence(), **kwargs)
+            response = await self.runtime.client.heartbeat_activity_task(**self.fence(), **kwargs)
         except DurableWorkflowError as exc:
             # A lost heartbeat must not kill the activity; the server's heartbeat timeout decides.
             logger.warning("activity %s heartbeat failed: %s", self.task_id, exc)
@@ -99,19 +100,20 @@ async def _call(defn: activity_mod.ActivityDefinition, args: list[Any]) -> Any:
     return result
 
 
-async def handle_activity_task(worker: Worker, task: Mapping[str, Any]) -> str:
+async def handle_activity_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> str:
     """Run one activity attempt and report it; returns the metrics outcome tag."""
-    attempt = _Attempt(worker, task)
-    defn = worker._activities.get(attempt.activity_type)
+    task = ActivityTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+    attempt = _Attempt(runtime, task)
+    defn = runtime.activities.get(attempt.activity_type)
     if defn is None:
         logger.warning("no activity registered for %r (task %s)", attempt.activity_type, attempt.task_id)
         await attempt.fail(f"no activity registered for '{attempt.activity_type}'", "UnknownActivityType")
         return "failed"
 
-    codec_name = task.get("payload_codec")
+    codec_name = task.payload_codec
     try:
-        codec_name = codec.task_payload_codec(task)
-        decoded = codec.decode_payload(task.get("arguments"), codec_name)
+        codec_name = codec.task_payload_codec(raw)
+        decoded = codec.decode_payload(task.arguments, codec_name)
     except codec.PayloadCodecError as exc:
         await attempt.fail(
             f"cannot decode activity arguments (codec {codec_name!r}): {exc}",
@@ -122,19 +124,19 @@ async def handle_activity_task(worker: Worker, task: Mapping[str, Any]) -> str:
         return "failed"
     args = list(decoded) if isinstance(decoded, (list, tuple)) else ([] if decoded is None else [decoded])
 
-    ctx = activity_mod.ActivityContext(
-        activity_mod.ActivityInfo.from_task(task, worker.task_queue), heartbeat=attempt.heartbeat
-    )
+    info = activity_mod.ActivityInfo.from_read(task)
+    ctx = activity_mod.ActivityContext(info, heartbeat=attempt.heartbeat)
 
     async def run_activity(context: ActivityInterceptorContext) -> Any:
         return await _call(defn, list(context.args))
 
-    chain = build_chain(worker.interceptors, "execute_activity", run_activity)
+    chain = build_chain(runtime.interceptors, "execute_activity", run_activity)
     token = activity_mod._set_context(ctx)
     try:
-        result = await chain(
-            ActivityInterceptorContext(worker.worker_id, worker.task_queue, task, attempt.activity_type, args)
+        context = ActivityInterceptorContext(
+            runtime.worker_id, runtime.task_queue, raw, attempt.activity_type, args
         )
+        result = await chain(context)
     except ActivityCancelled:
         ctx._mark_cancelled()
         await attempt.fail(

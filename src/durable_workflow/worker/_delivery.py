@@ -4,8 +4,8 @@ An outcome that never arrives costs a lot: the server only hands the task out ag
 lease expires (minutes), and an activity then runs a second time. So the worker keeps trying:
 
 * the server cannot be reached (``TransportError``, after the client's own quick retries):
-  retry with backoff until ``Worker.report_retry_timeout`` seconds have passed, which outlasts a
-  server restart;
+  retry with backoff until ``DeliveryPolicy.retry_timeout`` seconds (``Worker.report_retry_timeout``)
+  have passed, which outlasts a server restart;
 * the server answers 5xx or 429: retry a couple of times (``SERVER_ERROR_RETRY_DELAYS``), since
   a server that answers but keeps failing is unlikely to change its mind soon;
 * any other answer is definite and is raised to the caller at once.
@@ -18,12 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from ..errors import ServerError, TransportError
-
-if TYPE_CHECKING:
-    from ._worker import Worker
+from ._runtime import DeliveryPolicy
 
 logger = logging.getLogger("durable_workflow.worker")
 
@@ -39,16 +37,16 @@ def is_transient_answer(exc: ServerError) -> bool:
     return status == 429 or status >= 500
 
 
-async def deliver(worker: Worker, send: Callable[[], Awaitable[T]], what: str) -> T:
+async def deliver(policy: DeliveryPolicy, send: Callable[[], Awaitable[T]], what: str) -> T:
     """Await ``send()`` until it succeeds or fails for good (see the module docstring).
 
     Raises:
-        TransportError: The server stayed unreachable for ``worker.report_retry_timeout`` seconds.
+        TransportError: The server stayed unreachable for ``policy.retry_timeout`` seconds.
         ServerError: A definite refusal, or a 5xx/429 that outlived its retries.
     """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + worker.report_retry_timeout
-    backoff = worker.report_retry_backoff
+    deadline = loop.time() + policy.retry_timeout
+    backoff = policy.backoff
     server_errors = 0
     while True:
         try:
@@ -56,7 +54,7 @@ async def deliver(worker: Worker, send: Callable[[], Awaitable[T]], what: str) -
         except TransportError as exc:
             if loop.time() + backoff > deadline:
                 raise
-            delay, backoff = backoff, min(backoff * 2, worker.report_retry_backoff_max)
+            delay, backoff = backoff, min(backoff * 2, policy.backoff_max)
             logger.warning("%s: server unreachable (%s); retrying in %.2fs", what, exc, delay)
         except ServerError as exc:
             if not is_transient_answer(exc) or server_errors >= len(SERVER_ERROR_RETRY_DELAYS):

@@ -11,24 +11,34 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import activity as activity_mod
+from ..client._results import WorkflowExecution
 from ..client._worker_plane import sdk_version_string
 from ..client._workflows import TERMINAL_STATUSES
 from ..errors import ServerError
+from ..interceptors import WorkerInterceptor
 from ..metrics import (
     WORKER_POLL_DURATION_SECONDS,
     WORKER_POLLS,
     WORKER_TASK_DURATION_SECONDS,
     WORKER_TASKS,
-    NoopMetrics,
+    MetricsRecorder,
 )
 from ..protocol.errors import WORKER_NOT_REGISTERED
-from ..workflow import WorkflowDefinition, get_definition
+from ..workflow._definition import WorkflowDefinition, get_definition
 from . import _compat
 from ._activity_tasks import handle_activity_task
+from ._plane import WorkerPlaneClient
+from ._runtime import DeliveryPolicy, TaskRuntime
 from ._workflow_tasks import handle_workflow_task
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+    # Static proof that the real client is what a Worker needs (mypy checks this; it never runs).
+    _CLIENT_IS_A_WORKER_PLANE_CLIENT: type[WorkerPlaneClient] = Client
 
 logger = logging.getLogger("durable_workflow.worker")
 
@@ -40,7 +50,7 @@ class Worker:
     """Polls one task queue and runs the registered workflows and activities.
 
     Args:
-        client: A connected ``Client``.
+        client: A connected ``Client`` (anything that is a :class:`WorkerPlaneClient`).
         task_queue: The task queue to poll.
         workflows: ``@workflow.defn`` classes or functions.
         activities: ``@activity.defn`` functions.
@@ -50,7 +60,7 @@ class Worker:
         max_concurrent_workflow_tasks / max_concurrent_activity_tasks: Local slots; a poll
             is only made while a slot is free.
         shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
-        metrics: Recorder with ``increment``/``record``; defaults to the client's recorder.
+        metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's.
         interceptors: Wrappers around task execution, outermost first.
         build_id: Registered build id (routes compatibility-marked tasks).
         heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
@@ -63,18 +73,18 @@ class Worker:
 
     def __init__(
         self,
-        client: Any,
+        client: WorkerPlaneClient,
         *,
         task_queue: str,
-        workflows: Iterable[Any] = (),
-        activities: Iterable[Any] = (),
+        workflows: Iterable[type[Any] | Callable[..., Any] | WorkflowDefinition] = (),
+        activities: Iterable[Callable[..., Any] | activity_mod.ActivityDefinition] = (),
         worker_id: str | None = None,
         poll_timeout: float = 35.0,
         max_concurrent_workflow_tasks: int = 10,
         max_concurrent_activity_tasks: int = 10,
         shutdown_timeout: float = 30.0,
-        metrics: Any = None,
-        interceptors: Sequence[Any] = (),
+        metrics: MetricsRecorder | None = None,
+        interceptors: Sequence[WorkerInterceptor] = (),
         build_id: str | None = None,
         heartbeat_interval: float = 60.0,
     ) -> None:
@@ -91,10 +101,8 @@ class Worker:
         self.shutdown_timeout = shutdown_timeout
         self.build_id = build_id or None
         self.heartbeat_interval = heartbeat_interval
-        self.interceptors: tuple[Any, ...] = tuple(interceptors)
-        if metrics is None:
-            metrics = getattr(client, "metrics", None) or NoopMetrics()
-        self.metrics: Any = metrics
+        self.interceptors: tuple[WorkerInterceptor, ...] = tuple(interceptors)
+        self.metrics: MetricsRecorder = metrics if metrics is not None else client.metrics
         # Backoff after a failed poll, doubling up to the cap; tests shrink these.
         self.poll_error_backoff = 0.5
         self.poll_error_backoff_max = 5.0
@@ -151,7 +159,9 @@ class Worker:
         finally:
             self._end()
 
-    async def run_until(self, *, workflow_id: str, timeout: float = 60.0, poll_interval: float = 0.5) -> Any:
+    async def run_until(
+        self, *, workflow_id: str, timeout: float = 60.0, poll_interval: float = 0.5
+    ) -> WorkflowExecution:
         """Drive tasks until ``workflow_id`` reaches a terminal status; return its ``WorkflowExecution``.
 
         Raises:
@@ -198,7 +208,7 @@ class Worker:
         self._running = False
         self._stopped.set()
 
-    async def _drive(self, workflow_id: str, timeout: float, poll_interval: float) -> Any:
+    async def _drive(self, workflow_id: str, timeout: float, poll_interval: float) -> WorkflowExecution:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         progress = self._progress.setdefault(workflow_id, asyncio.Event())
@@ -207,7 +217,7 @@ class Worker:
             while True:
                 progress.clear()
                 execution = await self.client.describe_workflow(workflow_id)
-                status = getattr(execution, "status", None)
+                status = execution.status
                 if status in TERMINAL_STATUSES:
                     return execution
                 if serving.done():
@@ -263,7 +273,7 @@ class Worker:
             task_slots=self.task_slots,
             process_metrics=self._process_metrics(),
         )
-        interval = response.get("heartbeat_interval_seconds") if isinstance(response, Mapping) else None
+        interval = response.get("heartbeat_interval_seconds")
         if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
             self.heartbeat_interval = float(interval)
         self._registered = True
@@ -331,10 +341,8 @@ class Worker:
                 poll_request_id=f"{_POLL_ID_PREFIX[kind]}-{uuid.uuid4().hex}",
                 timeout=self._effective_poll_timeout,
             )
-            if isinstance(task, Mapping) and "task_id" not in task and "task" in task:
-                task = task["task"]  # tolerate a client that returns the whole response body
             outcome = "task" if task else "empty"
-            return task if isinstance(task, Mapping) and task else None
+            return task or None
         finally:
             self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
 
@@ -372,14 +380,14 @@ class Worker:
             await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
 
     async def _execute(self, kind: str, task: Mapping[str, Any], slots: asyncio.Semaphore) -> None:
-        handler: Callable[[Worker, Mapping[str, Any]], Awaitable[str]] = (
+        handler: Callable[[TaskRuntime, Mapping[str, Any]], Awaitable[str]] = (
             handle_workflow_task if kind == WORKFLOW else handle_activity_task
         )
         started = time.monotonic()
         outcome = "error"
         self._busy[kind] += 1
         try:
-            outcome = await handler(self, task)
+            outcome = await handler(self._runtime(), task)
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
@@ -415,6 +423,23 @@ class Worker:
                 await self._register()
             except Exception as exc:  # the next poll or heartbeat tries again
                 logger.warning("worker %s could not register again: %s", self.worker_id, exc)
+
+    def _runtime(self) -> TaskRuntime:
+        # Built per task: the delivery knobs are plain attributes that tests (and users) may set.
+        return TaskRuntime(
+            client=self.client,
+            worker_id=self.worker_id,
+            task_queue=self.task_queue,
+            workflows=self._workflows,
+            activities=self._activities,
+            interceptors=self.interceptors,
+            delivery=DeliveryPolicy(
+                retry_timeout=self.report_retry_timeout,
+                backoff=self.report_retry_backoff,
+                backoff_max=self.report_retry_backoff_max,
+            ),
+            notify_progress=self._notify_progress,
+        )
 
     def _notify_progress(self, workflow_id: str) -> None:
         event = self._progress.get(workflow_id)

@@ -3,46 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import gzip
-import json
 import logging
 import traceback
-import zlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._wire import HistoryPageRead, WorkflowTaskRead
 from ..errors import DurableWorkflowError, PayloadError, ServerError, TransportError
 from ..interceptors import WorkflowTaskInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
-from ..workflow import commands_to_wire, replay
+from ..protocol.wire import CommandBody, HistoryEvent
+from ..workflow._commands import commands_to_wire
 from ..workflow._history_compat import start_input as history_start_input
+from ..workflow._replay import replay
 from ._delivery import deliver, is_transient_answer
-
-if TYPE_CHECKING:
-    from ._worker import Worker
+from ._runtime import TaskRuntime
 
 logger = logging.getLogger("durable_workflow.worker")
 
 
-def _decompress_events(task: Mapping[str, Any], key: str = "history_events") -> list[dict[str, Any]]:
-    encoding = task.get("history_events_encoding")
-    blob = task.get("history_events_compressed")
-    if not blob or not encoding:
-        return list(task.get(key) or [])
-    raw = base64.b64decode(blob)
-    data = gzip.decompress(raw) if encoding == "gzip" else zlib.decompress(raw, -zlib.MAX_WBITS)
-    events = json.loads(data)
-    return list(events) if isinstance(events, list) else []
-
-
 class _Fence:
-    def __init__(self, worker: Worker, task: Mapping[str, Any]) -> None:
-        self.task_id = str(task.get("task_id", ""))
-        self.lease_owner = str(task.get("lease_owner") or worker.worker_id)
-        attempt = task.get("workflow_task_attempt")
-        self.attempt = int(attempt) if isinstance(attempt, (int, str)) and str(attempt).isdigit() else 1
+    """The lease a workflow task's calls are fenced by."""
+
+    def __init__(self, task: WorkflowTaskRead) -> None:
+        self.task_id = task.task_id
+        self.lease_owner = task.lease_owner
+        self.attempt = task.attempt
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -52,41 +39,43 @@ class _Fence:
         }
 
 
-async def _load_history(worker: Worker, task: Mapping[str, Any], fence: _Fence) -> list[dict[str, Any]]:
-    events = _decompress_events(task)
-    token = task.get("next_history_page_token")
+async def _load_history(runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fence) -> list[HistoryEvent]:
+    events = list(task.first_page.events)
+    token = task.first_page.next_page_token
     while token:
-        page = await worker.client.workflow_task_history(
-            task_id=fence.task_id,
-            next_history_page_token=token,
-            lease_owner=fence.lease_owner,
-            workflow_task_attempt=fence.attempt,
+        page = HistoryPageRead.from_wire(
+            await runtime.client.workflow_task_history(
+                task_id=fence.task_id,
+                next_history_page_token=token,
+                lease_owner=fence.lease_owner,
+                workflow_task_attempt=fence.attempt,
+            )
         )
-        events.extend(_decompress_events(page))
-        token = page.get("next_history_page_token")
+        events.extend(page.events)
+        token = page.next_page_token
     return events
 
 
 async def _fail_task(
-    worker: Worker, fence: _Fence, message: str, failure_type: str, stack_trace: str | None = None
+    runtime: TaskRuntime, fence: _Fence, message: str, failure_type: str, stack_trace: str | None = None
 ) -> None:
     async def send() -> object:
-        return await worker.client.fail_workflow_task(
+        return await runtime.client.fail_workflow_task(
             **fence.kwargs(), message=message, failure_type=failure_type, stack_trace=stack_trace
         )
 
     try:
-        await deliver(worker, send, f"workflow task {fence.task_id} failure")
+        await deliver(runtime.delivery, send, f"workflow task {fence.task_id} failure")
     except DurableWorkflowError as exc:
         logger.warning("could not report workflow task %s failure: %s", fence.task_id, exc)
 
 
-async def _complete(worker: Worker, fence: _Fence, commands: list[dict[str, Any]]) -> str:
+async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody]) -> str:
     async def send() -> object:
-        return await worker.client.complete_workflow_task(**fence.kwargs(), commands=commands)
+        return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands)
 
     try:
-        await deliver(worker, send, f"workflow task {fence.task_id} completion")
+        await deliver(runtime.delivery, send, f"workflow task {fence.task_id} completion")
         return "completed"
     except ServerError as exc:
         if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
@@ -96,7 +85,7 @@ async def _complete(worker: Worker, fence: _Fence, commands: list[dict[str, Any]
             return "dropped"
         if not is_transient_answer(exc):
             await _fail_task(
-                worker,
+                runtime,
                 fence,
                 f"workflow task completion failed after commands were produced: {exc}",
                 type(exc).__name__,
@@ -110,40 +99,44 @@ async def _complete(worker: Worker, fence: _Fence, commands: list[dict[str, Any]
     return "error"
 
 
-async def handle_workflow_task(worker: Worker, task: Mapping[str, Any]) -> str:
+async def handle_workflow_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> str:
     """Replay one workflow task and report the outcome; returns the metrics outcome tag."""
-    fence = _Fence(worker, task)
-    workflow_type = str(task.get("workflow_type") or "")
+    task = WorkflowTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+    fence = _Fence(task)
+    workflow_type = task.workflow_type
     try:
-        events = await _load_history(worker, task, fence)
+        events = await _load_history(runtime, task, fence)
     except ServerError as exc:
         if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
             return "dropped"
         # Replaying a partial history could emit commands for steps already taken: refuse.
-        await _fail_task(worker, fence, f"could not load the full history: {exc}", "HistoryUnavailable")
+        await _fail_task(runtime, fence, f"could not load the full history: {exc}", "HistoryUnavailable")
         return "failed"
     except TransportError as exc:  # the lease expires and the task comes back: nothing is lost
         logger.warning("workflow task %s: history unavailable: %s", fence.task_id, exc)
         return "error"
 
-    definition = worker._workflows.get(workflow_type)
+    definition = runtime.workflows.get(workflow_type)
     if definition is None:
         logger.warning("no workflow registered for type %r (task %s)", workflow_type, fence.task_id)
         await _fail_task(
-            worker,
+            runtime,
             fence,
-            f"no workflow registered for '{workflow_type}' on worker {worker.worker_id} "
-            f"(registered: {sorted(worker._workflows)})",
+            f"no workflow registered for '{workflow_type}' on worker {runtime.worker_id} "
+            f"(registered: {sorted(runtime.workflows)})",
             "UnknownWorkflowType",
         )
         return "failed"
 
-    async def run_replay(context: WorkflowTaskInterceptorContext) -> list[dict[str, Any]] | None:
-        current = context.task
+    async def run_replay(context: WorkflowTaskInterceptorContext) -> list[CommandBody] | None:
+        # An interceptor may hand on a changed task: read it again, through the same parser.
+        current = WorkflowTaskRead.from_wire(
+            context.task, worker_id=runtime.worker_id, task_queue=runtime.task_queue
+        )
         try:
-            codec_name = codec.task_payload_codec(current)
-            if current.get("arguments") is not None:
-                start_input = codec.decode_payload(current.get("arguments"), codec_name)
+            codec_name = codec.task_payload_codec(current.raw)
+            if current.raw.get("arguments") is not None:
+                start_input = codec.decode_payload(current.raw.get("arguments"), codec_name)
             else:
                 start_input = history_start_input(events, codec_name)
         except codec.PayloadCodecError as exc:
@@ -153,27 +146,26 @@ async def handle_workflow_task(worker: Worker, task: Mapping[str, Any]) -> str:
             definition,
             events,
             start_input,
-            run_id=str(current.get("run_id") or ""),
-            workflow_id=str(current.get("workflow_id") or ""),
-            task_queue=current.get("task_queue") or worker.task_queue,
+            run_id=current.run_id,
+            workflow_id=current.workflow_id,
+            task_queue=current.task_queue,
             payload_codec=codec_name,
-            # An update-carrying task is answered with exactly one complete/fail_update command.
-            update_id=str(current["workflow_update_id"]) if current.get("workflow_update_id") else None,
+            update_id=current.update_id,
         )
         return commands_to_wire(outcome.commands)
 
-    chain = build_chain(worker.interceptors, "execute_workflow_task", run_replay)
-    context = WorkflowTaskInterceptorContext(worker.worker_id, worker.task_queue, task)
+    chain = build_chain(runtime.interceptors, "execute_workflow_task", run_replay)
+    context = WorkflowTaskInterceptorContext(runtime.worker_id, runtime.task_queue, raw)
     try:
         commands = await chain(context)
     except Exception as exc:
         logger.error("replay of %s (task %s) failed: %s", workflow_type, fence.task_id, exc)
-        await _fail_task(worker, fence, f"replay failed: {exc}", type(exc).__name__, traceback.format_exc())
+        await _fail_task(runtime, fence, f"replay failed: {exc}", type(exc).__name__, traceback.format_exc())
         return "failed"
     if not commands:
         logger.info("workflow task %s produced no commands; leaving it to the lease", fence.task_id)
         return "skipped"
-    outcome = await _complete(worker, fence, commands)
+    outcome = await _complete(runtime, fence, commands)
     if outcome == "completed":
         logger.info(
             "workflow task %s (%s) completed with %s",
@@ -181,5 +173,5 @@ async def handle_workflow_task(worker: Worker, task: Mapping[str, Any]) -> str:
             workflow_type,
             [c.get("type") for c in commands],
         )
-        worker._notify_progress(str(task.get("workflow_id") or ""))
+        runtime.notify_progress(task.workflow_id)
     return outcome

@@ -29,14 +29,14 @@ from ._commands import (
     StartTimer,
     UpsertSearchAttributes,
     WaitCondition,
-    commands_to_wire,
 )
 from ._context import WorkflowContext
-from ._definition import WorkflowDefinition, defn, get_definition, query, signal, update
-from ._diagnostics import YieldSite
-from ._query import UnknownQuery, query_workflow
-from ._replay import ReplayOutcome, replay
+from ._definition import defn, query, signal, update
 
+# Author-facing only. The replay engine (``_replay.replay``, ``ReplayOutcome``), query
+# evaluation (``_query``), definitions (``_definition.get_definition``) and the wire encoding
+# of commands (``_commands.commands_to_wire``) stay in their private modules; tests and the
+# worker import them from there. ``durable_workflow.testing`` is the public way to replay.
 __all__ = [
     "ActivityRetryPolicy",
     "ChildWorkflowRetryPolicy",
@@ -48,22 +48,14 @@ __all__ = [
     "FailWorkflow",
     "RecordSideEffect",
     "RecordVersionMarker",
-    "ReplayOutcome",
     "ScheduleActivity",
     "StartChildWorkflow",
     "StartTimer",
-    "UnknownQuery",
     "UpsertSearchAttributes",
     "WaitCondition",
     "WorkflowContext",
-    "WorkflowDefinition",
-    "YieldSite",
-    "commands_to_wire",
     "defn",
-    "get_definition",
     "query",
-    "query_workflow",
-    "replay",
     "signal",
     "update",
 ]

@@ -20,6 +20,24 @@ from typing import Any, ClassVar
 
 from ..protocol import codec
 from ..protocol import commands as wire
+from ..protocol.text import replace_surrogates
+from ..protocol.wire import (
+    CommandBody,
+    CompleteUpdateCommand,
+    CompleteWorkflowCommand,
+    ContinueAsNewCommand,
+    Envelope,
+    FailUpdateCommand,
+    FailWorkflowCommand,
+    OpenConditionWaitCommand,
+    RecordSideEffectCommand,
+    RecordVersionMarkerCommand,
+    RetryPolicyBody,
+    ScheduleActivityCommand,
+    StartChildWorkflowCommand,
+    StartTimerCommand,
+    UpsertSearchAttributesCommand,
+)
 
 
 def _ceil_seconds(seconds: float, what: str) -> int:
@@ -71,7 +89,7 @@ class _RetryPolicy:
             delays.append(math.ceil(delay))
         return delays
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RetryPolicyBody:
         """The wire form: ``{max_attempts, backoff_seconds, non_retryable_error_types}``."""
         return {
             "max_attempts": self.max_attempts,
@@ -123,9 +141,13 @@ class Command:
         name = self.step_name()
         return f"{self.wire_type} {name!r}" if name else self.wire_type
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> CommandBody:
         """The command as the JSON object of a workflow-task completion."""
         raise NotImplementedError
+
+
+def _envelope(value: Any) -> Envelope:
+    return {"codec": codec.AVRO, "blob": codec.encode(value)}
 
 
 def _arguments(args: Sequence[Any] | None) -> list[Any]:
@@ -159,22 +181,21 @@ class ScheduleActivity(Command):
     def step_name(self) -> str | None:
         return self.activity_type
 
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "activity_type": self.activity_type}
+    def to_wire(self) -> ScheduleActivityCommand:
+        out: ScheduleActivityCommand = {"type": self.wire_type, "activity_type": self.activity_type}
         if self.task_queue:
             out["queue"] = self.task_queue
-        out["arguments"] = codec.envelope(self.arguments)
+        out["arguments"] = _envelope(self.arguments)
         if self.retry_policy is not None:
             out["retry_policy"] = self.retry_policy.to_dict()
-        for key in (
-            "start_to_close_timeout",
-            "schedule_to_close_timeout",
-            "schedule_to_start_timeout",
-            "heartbeat_timeout",
-        ):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+        if self.start_to_close_timeout is not None:
+            out["start_to_close_timeout"] = self.start_to_close_timeout
+        if self.schedule_to_close_timeout is not None:
+            out["schedule_to_close_timeout"] = self.schedule_to_close_timeout
+        if self.schedule_to_start_timeout is not None:
+            out["schedule_to_start_timeout"] = self.schedule_to_start_timeout
+        if self.heartbeat_timeout is not None:
+            out["heartbeat_timeout"] = self.heartbeat_timeout
         return out
 
 
@@ -191,7 +212,7 @@ class StartTimer(Command):
     def describe(self) -> str:
         return f"{self.wire_type}({self.delay_seconds}s)"
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> StartTimerCommand:
         return {"type": self.wire_type, "delay_seconds": self.delay_seconds}
 
 
@@ -214,11 +235,11 @@ class StartChildWorkflow(Command):
     def step_name(self) -> str | None:
         return self.workflow_type
 
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "workflow_type": self.workflow_type}
+    def to_wire(self) -> StartChildWorkflowCommand:
+        out: StartChildWorkflowCommand = {"type": self.wire_type, "workflow_type": self.workflow_type}
         if self.task_queue:
             out["queue"] = self.task_queue
-        out["arguments"] = codec.envelope(self.arguments)
+        out["arguments"] = _envelope(self.arguments)
         if self.parent_close_policy is not None:
             out["parent_close_policy"] = self.parent_close_policy
         if self.retry_policy is not None:
@@ -247,10 +268,10 @@ class RecordSideEffect(Command):
     step_kind: ClassVar[str | None] = "side_effect"
     wire_type: ClassVar[str] = wire.RECORD_SIDE_EFFECT
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> RecordSideEffectCommand:
         if self.result is _UNSET:
             raise RuntimeError("side effect has no value yet")
-        return {"type": self.wire_type, "result": codec.envelope(self.result)}
+        return {"type": self.wire_type, "result": _envelope(self.result)}
 
 
 @dataclass
@@ -268,7 +289,7 @@ class RecordVersionMarker(Command):
     def step_name(self) -> str | None:
         return self.change_id
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> RecordVersionMarkerCommand:
         return {
             "type": self.wire_type,
             "change_id": self.change_id,
@@ -287,7 +308,7 @@ class UpsertSearchAttributes(Command):
     step_kind: ClassVar[str | None] = "search_attributes"
     wire_type: ClassVar[str] = wire.UPSERT_SEARCH_ATTRIBUTES
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> UpsertSearchAttributesCommand:
         return {"type": self.wire_type, "attributes": dict(self.attributes)}
 
 
@@ -330,8 +351,8 @@ class WaitCondition(Command):
         what = f"{self.wire_type} {self.condition_key!r}" if self.condition_key else self.wire_type
         return f"{what} (timeout {self.timeout_seconds}s)" if self.timeout_seconds is not None else what
 
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type}
+    def to_wire(self) -> OpenConditionWaitCommand:
+        out: OpenConditionWaitCommand = {"type": self.wire_type}
         if self.condition_key:
             out["condition_key"] = self.condition_key
         out["condition_definition_fingerprint"] = self.fingerprint
@@ -352,8 +373,8 @@ class CompleteUpdate(Command):
 
     wire_type: ClassVar[str] = wire.COMPLETE_UPDATE
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"type": self.wire_type, "update_id": self.update_id, "result": codec.envelope(self.result)}
+    def to_wire(self) -> CompleteUpdateCommand:
+        return {"type": self.wire_type, "update_id": self.update_id, "result": _envelope(self.result)}
 
 
 @dataclass
@@ -367,11 +388,15 @@ class FailUpdate(Command):
 
     wire_type: ClassVar[str] = wire.FAIL_UPDATE
 
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "update_id": self.update_id, "message": self.message}
+    def to_wire(self) -> FailUpdateCommand:
+        out: FailUpdateCommand = {
+            "type": self.wire_type,
+            "update_id": self.update_id,
+            "message": replace_surrogates(self.message),
+        }
         if self.exception_type:
-            out["exception_type"] = self.exception_type
-            out["exception_class"] = self.exception_type
+            out["exception_type"] = replace_surrogates(self.exception_type)
+            out["exception_class"] = out["exception_type"]
         out["non_retryable"] = self.non_retryable
         return out
 
@@ -387,8 +412,8 @@ class CompleteWorkflow(Command):
 
     wire_type: ClassVar[str] = wire.COMPLETE_WORKFLOW
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"type": self.wire_type, "result": codec.envelope(self.result)}
+    def to_wire(self) -> CompleteWorkflowCommand:
+        return {"type": self.wire_type, "result": _envelope(self.result)}
 
 
 @dataclass
@@ -401,10 +426,10 @@ class FailWorkflow(Command):
 
     wire_type: ClassVar[str] = wire.FAIL_WORKFLOW
 
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "message": self.message}
+    def to_wire(self) -> FailWorkflowCommand:
+        out: FailWorkflowCommand = {"type": self.wire_type, "message": replace_surrogates(self.message)}
         if self.exception_type:
-            out["exception_type"] = self.exception_type
+            out["exception_type"] = replace_surrogates(self.exception_type)
         if self.non_retryable:
             out["non_retryable"] = True
         return out
@@ -450,8 +475,8 @@ class ContinueAsNew(Command):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.wire_type, "arguments": codec.envelope(self.arguments)}
+    def to_wire(self) -> ContinueAsNewCommand:
+        out: ContinueAsNewCommand = {"type": self.wire_type, "arguments": _envelope(self.arguments)}
         if self.workflow_type:
             out["workflow_type"] = self.workflow_type
         if self.task_queue:
@@ -462,7 +487,7 @@ class ContinueAsNew(Command):
 TERMINAL_COMMANDS = (CompleteWorkflow, FailWorkflow, ContinueAsNew)
 
 
-def commands_to_wire(commands: Sequence[Command]) -> list[dict[str, Any]]:
+def commands_to_wire(commands: Sequence[Command]) -> list[CommandBody]:
     """Turn replay output into the ``commands`` array of a workflow-task completion."""
     return [command.to_wire() for command in commands]
 

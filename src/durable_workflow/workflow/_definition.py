@@ -11,7 +11,7 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 DEFINITION_ATTR = "__durable_workflow_definition__"
 _HANDLER_ATTR = "__durable_workflow_handler__"
@@ -82,8 +82,16 @@ def _collect_handlers(cls: type) -> tuple[dict[str, str], dict[str, str], dict[s
     return signals, queries, updates, validators
 
 
+@overload
+def defn(target: T, /) -> T: ...
+
+
+@overload
+def defn(*, name: str | None = None) -> Callable[[T], T]: ...
+
+
 def defn(target: Any = None, *, name: str | None = None) -> Any:
-    """Declare a workflow type.
+    """Declare a workflow type; the decorated class or function is returned unchanged.
 
     Use on a class with a ``run(self, ctx, *args)`` method, or on a plain ``run(ctx, *args)``
     function. ``run`` is usually a generator that yields commands::
@@ -160,6 +168,14 @@ def _handler_decorator(kind: str, name_or_fn: Any) -> Any:
     return decorate
 
 
+@overload
+def signal(name: F, /) -> F: ...
+
+
+@overload
+def signal(name: str | None = None) -> Callable[[F], F]: ...
+
+
 def signal(name: Any = None) -> Any:
     """Mark a method as the handler of signal ``name`` (default: the method name).
 
@@ -167,6 +183,14 @@ def signal(name: Any = None) -> Any:
     change workflow state.
     """
     return _handler_decorator("signal", name)
+
+
+@overload
+def query(name: F, /) -> F: ...
+
+
+@overload
+def query(name: str | None = None) -> Callable[[F], F]: ...
 
 
 def query(name: Any = None) -> Any:

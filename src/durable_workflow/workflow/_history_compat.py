@@ -1,8 +1,9 @@
 """Reading history events of every shape we meet in the wild.
 
 Worker-plane pages use ``event_type`` + ``recorded_at``; control-plane history uses
-``timestamp``; exports use ``type``; hand-written fixtures (``worker-plane.md`` §9) carry no ids
-and no sequences. The replay engine only talks to this module, so those differences stay here.
+``timestamp``; exports use ``type`` (an event's type and payload are read by
+``durable_workflow._wire``, re-exported here); hand-written fixtures (``worker-plane.md`` §9)
+carry no ids and no sequences. The replay engine only talks to this module, so those differences stay here.
 
 The central product is :func:`recorded_steps`: the ordered list of steps history recorded,
 each paired with its resolution event **by workflow sequence** when the history has one, and by
@@ -11,12 +12,13 @@ position only when it does not.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .._wire import event_payload as event_payload
+from .._wire import event_type as event_type
 from ..errors import PayloadError
 from ..protocol import codec
 from ..protocol.history import EventType as E
@@ -48,23 +50,6 @@ RESOLUTION_KINDS: dict[str, str] = {
 }
 # Timers the server schedules for its own waits; they are not steps of the workflow code.
 INTERNAL_TIMER_KINDS = frozenset({"condition_timeout", "signal_timeout"})
-
-
-def event_type(event: Mapping[str, Any]) -> str:
-    """``event_type``, or the export alias ``type``."""
-    value = event.get("event_type") or event.get("type") or ""
-    return str(value)
-
-
-def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event payload as a dict (some exports ship it as JSON text)."""
-    payload = event.get("payload")
-    if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except ValueError:
-            return {}
-    return dict(payload) if isinstance(payload, Mapping) else {}
 
 
 def _as_int(value: Any) -> int | None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from durable_workflow import errors as e
-from durable_workflow.client import Client, exception_for
+from durable_workflow.client import Client
+from durable_workflow.client._errors import exception_for
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ from durable_workflow.workflow import (
     RecordSideEffect,
     ScheduleActivity,
     StartTimer,
-    commands_to_wire,
-    replay,
 )
+from durable_workflow.workflow._commands import commands_to_wire
+from durable_workflow.workflow._replay import replay
 from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
 

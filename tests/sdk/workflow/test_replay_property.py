@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from durable_workflow import workflow
-from durable_workflow.workflow import CompleteWorkflow, ScheduleActivity, StartTimer, replay
+from durable_workflow.workflow import CompleteWorkflow, ScheduleActivity, StartTimer
+from durable_workflow.workflow._replay import replay
 from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
 NAMES = ["a", "b", "c"]

@@ -16,11 +16,10 @@ from durable_workflow.workflow import (
     FailUpdate,
     FailWorkflow,
     ScheduleActivity,
-    UnknownQuery,
     WaitCondition,
-    query_workflow,
-    replay,
 )
+from durable_workflow.workflow._query import UnknownQuery, query_workflow
+from durable_workflow.workflow._replay import replay
 from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
 

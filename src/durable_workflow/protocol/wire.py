@@ -1,0 +1,298 @@
+"""The JSON bodies the SDK and the server exchange, as ``TypedDict``s.
+
+These are the shapes *as sent*: the server builds them and the SDK's encoders produce them.
+Almost every key is optional here (``total=False``) because older and foreign servers leave
+fields out; the SDK reads each received body once, in one parsing function per kind
+(``durable_workflow.worker._tasks``), which owns every fallback. See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from .history import HistoryEvent
+
+__all__ = [
+    "ActivityTask",
+    "CommandBody",
+    "CompleteUpdateCommand",
+    "CompleteWorkflowCommand",
+    "ContinueAsNewCommand",
+    "DescribeWorkflowResponse",
+    "Envelope",
+    "FailUpdateCommand",
+    "FailWorkflowCommand",
+    "HistoryEvent",
+    "HistoryPage",
+    "NullableEnvelope",
+    "OpenConditionWaitCommand",
+    "PollResponse",
+    "QueryTask",
+    "RecordSideEffectCommand",
+    "RecordVersionMarkerCommand",
+    "RetryPolicyBody",
+    "ScheduleActivityCommand",
+    "StartChildWorkflowCommand",
+    "StartTimerCommand",
+    "StartWorkflowResponse",
+    "UpsertSearchAttributesCommand",
+    "WorkflowTask",
+]
+
+
+class Envelope(TypedDict):
+    """A payload: the codec name and its base64 blob."""
+
+    codec: str
+    blob: str
+
+
+class RetryPolicyBody(TypedDict, total=False):
+    """A retry policy snapped onto an activity or a child workflow."""
+
+    max_attempts: int
+    backoff_seconds: list[int]
+    non_retryable_error_types: list[str]
+
+
+# --------------------------------------------------------------------------- worker-plane tasks
+
+
+class HistoryPage(TypedDict, total=False):
+    """One page of a leased workflow task's history (also the first page inside the task)."""
+
+    task_id: str
+    workflow_task_attempt: int
+    history_events: list[HistoryEvent]
+    total_history_events: int
+    next_history_page_token: str | None
+    # Compressed pages: base64 of the gzip/deflate JSON array of events.
+    history_events_encoding: str | None
+    history_events_compressed: str | None
+
+
+class WorkflowTask(HistoryPage, total=False):
+    """The ``task`` object of a workflow-task poll."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    payload_codec: str | None
+    arguments: Envelope | None
+    run_status: str
+    last_history_sequence: int
+    task_queue: str
+    lease_owner: str
+    lease_expires_at: str
+    connection: Any
+    compatibility: Any
+    workflow_wait_kind: str | None
+    open_wait_id: str | None
+    resume_source_kind: str | None
+    resume_source_id: str | None
+    workflow_update_id: str | None
+    workflow_signal_id: str | None
+    signal_name: str | None
+    signal_wait_id: str | None
+    activity_execution_id: str | None
+    activity_attempt_id: str | None
+    timer_id: str | None
+    child_call_id: str | None
+    child_workflow_run_id: str | None
+    workflow_sequence: int | None
+    workflow_event_type: str | None
+
+
+class ActivityTask(TypedDict, total=False):
+    """The ``task`` object of an activity-task poll."""
+
+    task_id: str
+    workflow_id: str
+    run_id: str
+    activity_execution_id: str
+    activity_attempt_id: str
+    attempt_id: str  # the attempt id under its older name
+    attempt_number: int
+    activity_type: str
+    payload_codec: str | None
+    arguments: Envelope | None
+    retry_policy: RetryPolicyBody | None
+    task_queue: str
+    lease_owner: str
+    lease_expires_at: str
+    deadlines: dict[str, Any] | None
+
+
+class NullableEnvelope(TypedDict):
+    """An envelope whose fields may both be null (a query sent without arguments)."""
+
+    codec: str | None
+    blob: str | None
+
+
+class QueryTask(TypedDict, total=False):
+    """The ``task`` object of a query-task poll."""
+
+    query_task_id: str
+    query_task_attempt: int
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    query_name: str
+    payload_codec: str | None
+    workflow_arguments: Envelope | None
+    query_arguments: NullableEnvelope | None
+    run_status: str
+    last_history_sequence: int
+    history_events: list[HistoryEvent]
+    lease_owner: str
+    lease_expires_at: str
+
+
+class PollResponse(TypedDict, total=False):
+    """The body of any task poll: ``task`` is ``None`` when the hold time passed empty."""
+
+    task: dict[str, Any] | None
+    protocol_version: str
+
+
+# --------------------------------------------------------------------------- workflow-task commands
+
+
+class _Command(TypedDict):
+    type: str
+
+
+class ScheduleActivityCommand(_Command, total=False):
+    activity_type: str
+    queue: str
+    arguments: Envelope
+    retry_policy: RetryPolicyBody
+    start_to_close_timeout: int
+    schedule_to_close_timeout: int
+    schedule_to_start_timeout: int
+    heartbeat_timeout: int
+
+
+class StartTimerCommand(_Command):
+    delay_seconds: int
+
+
+class StartChildWorkflowCommand(_Command, total=False):
+    workflow_type: str
+    queue: str
+    arguments: Envelope
+    parent_close_policy: str
+    retry_policy: RetryPolicyBody
+    execution_timeout_seconds: int
+    run_timeout_seconds: int
+
+
+class RecordSideEffectCommand(_Command):
+    result: Envelope
+
+
+class RecordVersionMarkerCommand(_Command):
+    change_id: str
+    version: int
+    min_supported: int
+    max_supported: int
+
+
+class UpsertSearchAttributesCommand(_Command):
+    attributes: dict[str, Any]
+
+
+class OpenConditionWaitCommand(_Command, total=False):
+    condition_key: str
+    condition_definition_fingerprint: str
+    timeout_seconds: int
+
+
+class CompleteUpdateCommand(_Command):
+    update_id: str
+    result: Envelope
+
+
+class FailUpdateCommand(_Command, total=False):
+    update_id: str
+    message: str
+    exception_type: str
+    exception_class: str
+    non_retryable: bool
+
+
+class CompleteWorkflowCommand(_Command):
+    result: Envelope
+
+
+class FailWorkflowCommand(_Command, total=False):
+    message: str
+    exception_type: str
+    non_retryable: bool
+
+
+class ContinueAsNewCommand(_Command, total=False):
+    arguments: Envelope
+    workflow_type: str
+    queue: str
+
+
+CommandBody = (
+    ScheduleActivityCommand
+    | StartTimerCommand
+    | StartChildWorkflowCommand
+    | RecordSideEffectCommand
+    | RecordVersionMarkerCommand
+    | UpsertSearchAttributesCommand
+    | OpenConditionWaitCommand
+    | CompleteUpdateCommand
+    | FailUpdateCommand
+    | CompleteWorkflowCommand
+    | FailWorkflowCommand
+    | ContinueAsNewCommand
+)
+"""Any element of a workflow-task completion's ``commands`` array."""
+
+
+# --------------------------------------------------------------------------- control-plane answers
+
+
+class StartWorkflowResponse(TypedDict, total=False):
+    """The answer of ``POST /workflows``."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    namespace: str
+    status: str
+    outcome: str
+    task_queue: str
+    business_key: str | None
+
+
+class DescribeWorkflowResponse(TypedDict, total=False):
+    """The answer of ``GET /workflows/{workflow_id}`` (and of one run's describe)."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    namespace: str
+    status: str
+    status_bucket: str
+    is_terminal: bool
+    task_queue: str
+    payload_codec: str
+    input: Any
+    input_envelope: Envelope | None
+    output: Any
+    output_envelope: Envelope | None
+    business_key: str | None
+    closed_reason: str | None
+    run_number: int
+    run_count: int
+    started_at: str | None
+    closed_at: str | None
+    memo: dict[str, Any]
+    search_attributes: dict[str, Any]

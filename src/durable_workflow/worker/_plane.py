@@ -1,0 +1,148 @@
+"""``WorkerPlaneClient``: what a ``Worker`` needs from its client.
+
+:class:`durable_workflow.Client` implements it (checked statically in ``_worker.py``); the
+worker's unit tests implement it with an in-memory fake that is type-checked against it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from ..client._results import WorkflowExecution
+from ..metrics import MetricsRecorder
+from ..protocol.wire import ActivityTask, HistoryPage, WorkflowTask
+
+
+class WorkerPlaneClient(Protocol):
+    """The calls a worker makes: discovery, registration, polls and task outcomes."""
+
+    @property
+    def metrics(self) -> MetricsRecorder:
+        """Where the worker records poll and task metrics unless it is given its own recorder."""
+
+    async def get_cluster_info(self) -> dict[str, Any]:
+        """The server's manifest (checked for compatibility before registering)."""
+
+    async def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
+        """The workflow's current run (``Worker.run_until`` waits for a terminal status)."""
+
+    async def register_worker(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        runtime: str = ...,
+        sdk_version: str | None = ...,
+        build_id: str | None = ...,
+        supported_workflow_types: Sequence[str] | None = ...,
+        supported_activity_types: Sequence[str] | None = ...,
+        workflow_definition_fingerprints: Mapping[str, str] | None = ...,
+        max_concurrent_workflow_tasks: int | None = ...,
+        max_concurrent_activity_tasks: int | None = ...,
+        capabilities: Sequence[str] | None = ...,
+        task_slots: Mapping[str, Any] | None = ...,
+        process_metrics: Mapping[str, Any] | None = ...,
+    ) -> dict[str, Any]:
+        """Register (or re-register) the worker."""
+
+    async def heartbeat_worker(
+        self,
+        *,
+        worker_id: str,
+        task_slots: Mapping[str, Any] | None = ...,
+        process_metrics: Mapping[str, Any] | None = ...,
+    ) -> dict[str, Any]:
+        """Report liveness and free slots."""
+
+    async def poll_workflow_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None = ...,
+        poll_request_id: str | None = ...,
+        timeout: float | None = ...,
+    ) -> WorkflowTask | None:
+        """Long-poll for a workflow task; ``None`` when the hold time passed empty."""
+
+    async def workflow_task_history(
+        self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
+    ) -> HistoryPage:
+        """The next history page of a leased workflow task."""
+
+    async def complete_workflow_task(
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        """Submit a workflow task's commands."""
+
+    async def fail_workflow_task(
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        message: str,
+        failure_type: str | None = ...,
+        stack_trace: str | None = ...,
+    ) -> dict[str, Any]:
+        """Report that a workflow task could not be processed."""
+
+    async def poll_activity_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None = ...,
+        poll_request_id: str | None = ...,
+        timeout: float | None = ...,
+    ) -> ActivityTask | None:
+        """Long-poll for an activity task; ``None`` when the hold time passed empty."""
+
+    async def complete_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        result: Any,
+        codec: str = ...,
+        activity_name: str | None = ...,
+    ) -> dict[str, Any]:
+        """Report an activity attempt's result."""
+
+    async def fail_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        message: str,
+        failure_type: str | None = ...,
+        stack_trace: str | None = ...,
+        non_retryable: bool = ...,
+        details: Any = ...,
+        kind: str | None = ...,
+        timeout_type: str | None = ...,
+        cancelled: bool | None = ...,
+    ) -> dict[str, Any]:
+        """Report a failed activity attempt."""
+
+    async def heartbeat_activity_task(
+        self,
+        *,
+        task_id: str,
+        activity_attempt_id: str,
+        lease_owner: str,
+        details: Mapping[str, Any] | None = ...,
+        message: str | None = ...,
+        current: float | None = ...,
+        total: float | None = ...,
+        unit: str | None = ...,
+    ) -> dict[str, Any]:
+        """Record activity progress and renew its lease."""
