@@ -52,6 +52,7 @@ class Principal:
 class RequestState:
     """What the guards learnt about one request, for the steps after them."""
 
+    headers: Headers
     raw: bytes = b""
     body: Any = None  # parsed JSON, or None for an empty body
     principal: Principal | None = None
@@ -87,7 +88,8 @@ class PayloadLimits:
         self.limit = settings.max_payload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
+        state = state_of(scope)
+        headers = state.headers
         declared = headers.get("content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > self.limit:
             raise _too_large(self.limit)
@@ -105,7 +107,6 @@ class PayloadLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         raw = b"".join(chunks)
-        state = state_of(scope)
         state.raw = raw
         if raw.strip():
             if scope["method"] in _BODY_METHODS and not _is_json_media_type(headers.get("content-type")):
@@ -212,7 +213,7 @@ class Authenticate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = state_of(scope)
-        state.principal = authenticate(Headers(scope=scope), state.raw, self.settings)
+        state.principal = authenticate(state.headers, state.raw, self.settings)
         await self.app(scope, receive, send)
 
 
@@ -309,7 +310,7 @@ class RequireVersion:
         self.check = check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.check(Headers(scope=scope))
+        self.check(state_of(scope).headers)
         await self.app(scope, receive, send)
 
 
@@ -318,7 +319,7 @@ class RequireVersion:
 
 def resolve_namespace(scope: Scope, settings: Settings) -> str:
     """``X-Namespace``, else ``?namespace=``, else the configured default; lower-cased."""
-    header = Headers(scope=scope).get(versions.NAMESPACE_HEADER)
+    header = state_of(scope).headers.get(versions.NAMESPACE_HEADER)
     for candidate in (header, QueryParams(scope.get("query_string", b"")).get("namespace")):
         if candidate is not None and candidate.strip():
             return candidate.strip().lower()

@@ -540,3 +540,12 @@ async def test_refused_runs_still_read_back(live: Live) -> None:
         run_id = described.json()["run_id"]
         history = await live.http.get(f"/api/workflows/{workflow_id}/runs/{run_id}/history", headers=CONTROL)
         assert history.status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+async def test_other_json_encodings_are_checked_too(live: Live, encoding: str) -> None:
+    before = await snapshot(live.db_url)
+    text = '{"worker_id": "w1", "process_metrics": {"k": "bad \\u0000 text"}}'
+    response = await live.http.post("/api/worker/heartbeat", content=text.encode(encoding), headers=WORKER)
+    refused = await _assert_refused(live, before, response, 422, "validation_failed")
+    assert list(refused["errors"]) == ["process_metrics.k"]
