@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainValidator, ValidationInfo, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from . import limits
 
@@ -78,49 +87,71 @@ def text_check(
     pattern: re.Pattern[str] | None = None,
     choices: Sequence[str] | None = None,
 ) -> Callable[[Any], str | None]:
-    """The validator of a string field (see :func:`text`)."""
+    """The validator of a string field (see :class:`Text`)."""
+    rule = Text(required, max_len, pattern, None if choices is None else tuple(choices))
+    return rule.validate
 
-    def validate(value: Any) -> str | None:
+
+class _Rule:
+    """A field annotation carrying its own validator and JSON schema.
+
+    ``Annotated[str | None, Text(max_len=255)]`` keeps the field's Python type visible to the
+    type checker while pydantic validates with :meth:`validate` and documents with :meth:`schema`.
+    """
+
+    def validate(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.validate)
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return self.schema()
+
+
+@dataclass(frozen=True)
+class Text(_Rule):
+    """A string field: ``str`` when ``required``, else ``str | None`` (``null`` is absent)."""
+
+    required: bool = False
+    max_len: int | None = None
+    pattern: re.Pattern[str] | None = None
+    choices: tuple[str, ...] | None = None
+
+    def validate(self, value: Any) -> str | None:
         if value is None:
-            if required:
+            if self.required:
                 raise problem("required")
             return None
         if not isinstance(value, str):
             raise problem("string")
-        if required and not value.strip():
+        if self.required and not value.strip():
             raise problem("required")
-        if max_len is not None and len(value) > max_len:
-            raise problem("too_long", max=max_len)
-        if pattern is not None and not pattern.fullmatch(value):
+        if self.max_len is not None and len(value) > self.max_len:
+            raise problem("too_long", max=self.max_len)
+        if self.pattern is not None and not self.pattern.fullmatch(value):
             raise problem("format")
-        if choices is not None and value not in choices:
-            raise problem("choice", allowed=", ".join(choices))
+        if self.choices is not None and value not in self.choices:
+            raise problem("choice", allowed=", ".join(self.choices))
         check_text(value)
         return value
 
-    return validate
-
-
-def text(
-    *,
-    required: bool = False,
-    max_len: int | None = None,
-    pattern: re.Pattern[str] | None = None,
-    choices: Sequence[str] | None = None,
-) -> Any:
-    """A string field (``str`` when required, else ``str | None``)."""
-    validate = text_check(required=required, max_len=max_len, pattern=pattern, choices=choices)
-    schema: dict[str, Any] = {"type": "string"}
-    if required:
-        schema["minLength"] = 1
-    if max_len is not None:
-        schema["maxLength"] = max_len
-    if pattern is not None:
-        schema["pattern"] = f"^{pattern.pattern}$"
-    if choices is not None:
-        schema["enum"] = list(choices)
-    python_type: Any = str if required else str | None
-    return Annotated[python_type, PlainValidator(validate), _schema(schema, not required)]
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string"}
+        if self.required:
+            schema["minLength"] = 1
+        if self.max_len is not None:
+            schema["maxLength"] = self.max_len
+        if self.pattern is not None:
+            schema["pattern"] = f"^{self.pattern.pattern}$"
+        if self.choices is not None:
+            schema["enum"] = list(self.choices)
+        return schema if self.required else {"anyOf": [schema, {"type": "null"}]}
 
 
 # ---------------------------------------------------------------------- numbers
@@ -129,42 +160,44 @@ def text(
 def integer_check(
     *, required: bool = False, minimum: int | None = None, maximum: int | None = None
 ) -> Callable[[Any], int | None]:
-    """The validator of an integer field (see :func:`integer`)."""
-    upper = limits.MAX_INT32 if maximum is None else maximum
-    lower = limits.MIN_INT32 if minimum is None else minimum
+    """The validator of an integer field (see :class:`Integer`)."""
+    return Integer(required, minimum, maximum).validate
 
-    def validate(value: Any) -> int | None:
+
+@dataclass(frozen=True)
+class Integer(_Rule):
+    """An integer field bounded by ``maximum`` or, when not given, by the ``INTEGER`` column."""
+
+    required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def validate(self, value: Any) -> int | None:
         if value is None:
-            if required:
+            if self.required:
                 raise problem("required")
             return None
         number = as_int(value)
         if number is None:
             raise problem("integer")
+        lower = limits.MIN_INT32 if self.minimum is None else self.minimum
         if number < lower:
             raise problem("min", min=lower)
+        upper = limits.MAX_INT32 if self.maximum is None else self.maximum
         if number > upper:
             raise problem("max", max=upper)
         return number
 
-    return validate
-
-
-def integer(*, required: bool = False, minimum: int | None = None, maximum: int | None = None) -> Any:
-    """An integer field bounded by ``maximum`` or, when not given, by the ``INTEGER`` column."""
-    upper = limits.MAX_INT32 if maximum is None else maximum
-    lower = limits.MIN_INT32 if minimum is None else minimum
-    validate = integer_check(required=required, minimum=minimum, maximum=maximum)
-    schema: dict[str, Any] = {
-        "anyOf": [
+    def schema(self) -> dict[str, Any]:
+        upper = limits.MAX_INT32 if self.maximum is None else self.maximum
+        lower = limits.MIN_INT32 if self.minimum is None else self.minimum
+        options: list[dict[str, Any]] = [
             {"type": "integer", "minimum": lower, "maximum": upper},
             {"type": "string", "pattern": r"^\s*[-+]?[0-9]+\s*$"},
         ]
-    }
-    if not required:
-        schema["anyOf"].append({"type": "null"})
-    python_type: Any = int if required else int | None
-    return Annotated[python_type, PlainValidator(validate), WithJsonSchema(schema)]
+        if not self.required:
+            options.append({"type": "null"})
+        return {"anyOf": options}
 
 
 def _number(value: Any) -> float | int | None:
@@ -178,15 +211,22 @@ def _number(value: Any) -> float | int | None:
 Number = Annotated[float | int | None, PlainValidator(_number), _schema({"type": "number"}, True)]
 
 
-def number_unless(other: str) -> Any:
+@dataclass(frozen=True)
+class NumberUnless(_Rule):
     """A number that is not looked at when the field ``other`` already gave a valid number."""
 
-    def validate(value: Any, info: ValidationInfo) -> float | int | None:
-        if info.data.get(other) is not None:
+    other: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_plain_validator_function(self.validate_with_info)
+
+    def validate_with_info(self, value: Any, info: ValidationInfo) -> float | int | None:
+        if info.data.get(self.other) is not None:
             return None
         return _number(value)
 
-    return Annotated[float | int | None, PlainValidator(validate), _schema({"type": "number"}, True)]
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number"}, {"type": "null"}]}
 
 
 def _boolean(value: Any) -> bool | None:
@@ -254,18 +294,24 @@ def none_as(default: Callable[[], Any]) -> BeforeValidator:
     return BeforeValidator(lambda value: default() if value is None else value)
 
 
-def _list_item(max_len: int) -> Any:
-    def validate(value: Any) -> str:
+@dataclass(frozen=True)
+class TextItem(_Rule):
+    """A string inside an array or a map (never ``null``)."""
+
+    max_len: int
+
+    def validate(self, value: Any) -> str:
         if not isinstance(value, str):
             raise problem("string")
-        if len(value) > max_len:
-            raise problem("too_long", max=max_len)
+        if len(value) > self.max_len:
+            raise problem("too_long", max=self.max_len)
         check_text(value)
         return value
 
-    return Annotated[str, PlainValidator(validate), WithJsonSchema({"type": "string", "maxLength": max_len})]
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.max_len}
 
 
-NameItem = _list_item(limits.NAME_LENGTH)
-NameList = Annotated[list[NameItem], none_as(list)]  # type: ignore[valid-type]
-NameMap = Annotated[dict[str, NameItem], none_as(dict)]  # type: ignore[valid-type]
+NameItem = Annotated[str, TextItem(limits.NAME_LENGTH)]
+NameList = Annotated[list[NameItem], none_as(list)]
+NameMap = Annotated[dict[str, NameItem], none_as(dict)]

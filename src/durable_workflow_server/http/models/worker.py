@@ -36,16 +36,16 @@ HistoryPageSize = Annotated[
 class RegisterWorkerBody(RequestModel):
     """``POST /api/worker/register``."""
 
-    worker_id: f.text(max_len=NAME) = None  # type: ignore[valid-type]
-    task_queue: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
-    runtime: f.text(required=True, choices=RUNTIMES)  # type: ignore[valid-type]
-    sdk_version: f.text(max_len=64) = None  # type: ignore[valid-type]
-    build_id: f.text(max_len=NAME) = None  # type: ignore[valid-type]
+    worker_id: Annotated[str | None, f.Text(max_len=NAME)] = None
+    task_queue: Annotated[str, f.Text(required=True, max_len=NAME)]
+    runtime: Annotated[str, f.Text(required=True, choices=tuple(RUNTIMES))]
+    sdk_version: Annotated[str | None, f.Text(max_len=64)] = None
+    build_id: Annotated[str | None, f.Text(max_len=NAME)] = None
     supported_workflow_types: f.NameList = Field(default_factory=list)
     workflow_definition_fingerprints: f.NameMap = Field(default_factory=dict)
     supported_activity_types: f.NameList = Field(default_factory=list)
-    max_concurrent_workflow_tasks: f.integer(minimum=1) = None  # type: ignore[valid-type]
-    max_concurrent_activity_tasks: f.integer(minimum=1) = None  # type: ignore[valid-type]
+    max_concurrent_workflow_tasks: Annotated[int | None, f.Integer(minimum=1)] = None
+    max_concurrent_activity_tasks: Annotated[int | None, f.Integer(minimum=1)] = None
     capabilities: f.NameList = Field(default_factory=list)
     task_slots: f.Object = None
     process_metrics: f.Object = None
@@ -54,7 +54,7 @@ class RegisterWorkerBody(RequestModel):
 class WorkerHeartbeatBody(RequestModel):
     """``POST /api/worker/heartbeat``."""
 
-    worker_id: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
+    worker_id: Annotated[str, f.Text(required=True, max_len=NAME)]
     task_slots: f.Object = None
     process_metrics: f.Object = None
 
@@ -62,42 +62,42 @@ class WorkerHeartbeatBody(RequestModel):
 class PollBody(RequestModel):
     """Fields both long polls share."""
 
-    worker_id: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
-    task_queue: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
-    build_id: f.text(max_len=NAME) = None  # type: ignore[valid-type]
-    poll_request_id: f.text(max_len=NAME) = None  # type: ignore[valid-type]
+    worker_id: Annotated[str, f.Text(required=True, max_len=NAME)]
+    task_queue: Annotated[str, f.Text(required=True, max_len=NAME)]
+    build_id: Annotated[str | None, f.Text(max_len=NAME)] = None
+    poll_request_id: Annotated[str | None, f.Text(max_len=NAME)] = None
 
 
 class PollWorkflowTaskBody(PollBody):
     """``POST /api/worker/workflow-tasks/poll``."""
 
     history_page_size: HistoryPageSize = None
-    accept_history_encoding: f.text(max_len=64) = None  # type: ignore[valid-type]
+    accept_history_encoding: Annotated[str | None, f.Text(max_len=64)] = None
     # ``poll_timeout_seconds`` is the later specs' name; it is read only without ``timeout_seconds``.
     timeout_seconds: f.Number = None
-    poll_timeout_seconds: f.number_unless("timeout_seconds") = None  # type: ignore[valid-type]
+    poll_timeout_seconds: Annotated[float | int | None, f.NumberUnless("timeout_seconds")] = None
 
 
 class PollActivityTaskBody(PollBody):
     """``POST /api/worker/activity-tasks/poll``."""
 
     timeout_seconds: f.Number = None
-    poll_timeout_seconds: f.number_unless("timeout_seconds") = None  # type: ignore[valid-type]
+    poll_timeout_seconds: Annotated[float | int | None, f.NumberUnless("timeout_seconds")] = None
 
 
 class WorkflowTaskFence(RequestModel):
     """The lease a workflow-task call must still hold."""
 
-    lease_owner: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
-    workflow_task_attempt: f.integer(required=True, minimum=1)  # type: ignore[valid-type]
+    lease_owner: Annotated[str, f.Text(required=True, max_len=NAME)]
+    workflow_task_attempt: Annotated[int, f.Integer(required=True, minimum=1)]
 
 
 class WorkflowTaskHistoryBody(WorkflowTaskFence):
     """``POST /api/worker/workflow-tasks/{task_id}/history``."""
 
-    next_history_page_token: f.text(required=True, max_len=512)  # type: ignore[valid-type]
+    next_history_page_token: Annotated[str, f.Text(required=True, max_len=512)]
     history_page_size: HistoryPageSize = None
-    accept_history_encoding: f.text(max_len=64) = None  # type: ignore[valid-type]
+    accept_history_encoding: Annotated[str | None, f.Text(max_len=64)] = None
 
 
 def _retry_policy(value: Any) -> Any:
@@ -173,9 +173,9 @@ class CompleteWorkflowTaskBody(WorkflowTaskFence):
 class WorkflowFailure(WireObject):
     """A workflow task's failure report."""
 
-    message: f.text(required=True)  # type: ignore[valid-type]
-    type: f.text(max_len=NAME) = None  # type: ignore[valid-type]
-    stack_trace: f.text() = None  # type: ignore[valid-type]
+    message: Annotated[str, f.Text(required=True)]
+    type: Annotated[str | None, f.Text(max_len=NAME)] = None
+    stack_trace: Annotated[str | None, f.Text()] = None
 
 
 class ActivityFailure(WorkflowFailure):
@@ -185,8 +185,8 @@ class ActivityFailure(WorkflowFailure):
     retryable: f.Boolean = None
     cancelled: f.Boolean = None
     malformed_output: f.Boolean = None
-    kind: f.text(choices=FAILURE_KINDS) = None  # type: ignore[valid-type]
-    timeout_type: f.text(choices=TIMEOUT_TYPES) = None  # type: ignore[valid-type]
+    kind: Annotated[str | None, f.Text(choices=tuple(FAILURE_KINDS))] = None
+    timeout_type: Annotated[str | None, f.Text(choices=tuple(TIMEOUT_TYPES))] = None
 
 
 class FailWorkflowTaskBody(WorkflowTaskFence):
@@ -198,8 +198,8 @@ class FailWorkflowTaskBody(WorkflowTaskFence):
 class ActivityFence(RequestModel):
     """The attempt an activity call must still hold."""
 
-    activity_attempt_id: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
-    lease_owner: f.text(required=True, max_len=NAME)  # type: ignore[valid-type]
+    activity_attempt_id: Annotated[str, f.Text(required=True, max_len=NAME)]
+    lease_owner: Annotated[str, f.Text(required=True, max_len=NAME)]
 
 
 def _result(value: Any) -> Any:
@@ -234,8 +234,8 @@ class FailActivityTaskBody(ActivityFence):
 class HeartbeatActivityTaskBody(ActivityFence):
     """``POST /api/worker/activity-tasks/{task_id}/heartbeat``."""
 
-    message: f.text(max_len=1000) = None  # type: ignore[valid-type]
+    message: Annotated[str | None, f.Text(max_len=1000)] = None
     current: f.Number = None
     total: f.Number = None
-    unit: f.text(max_len=64) = None  # type: ignore[valid-type]
+    unit: Annotated[str | None, f.Text(max_len=64)] = None
     details: f.Object = None

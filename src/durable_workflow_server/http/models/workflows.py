@@ -152,10 +152,10 @@ class StartWorkflowBody(RequestModel):
     retry_policy: Unsupported = None
     idempotency_key: Unsupported = None
     request_id: Unsupported = None
-    workflow_id: f.text(max_len=128, pattern=WORKFLOW_ID_PATTERN) = None  # type: ignore[valid-type]
-    workflow_type: f.text(required=True, max_len=255)  # type: ignore[valid-type]
-    task_queue: f.text(max_len=255) = None  # type: ignore[valid-type]
-    business_key: f.text(max_len=255) = None  # type: ignore[valid-type]
+    workflow_id: Annotated[str | None, f.Text(max_len=128, pattern=WORKFLOW_ID_PATTERN)] = None
+    workflow_type: Annotated[str, f.Text(required=True, max_len=255)]
+    task_queue: Annotated[str | None, f.Text(max_len=255)] = None
+    business_key: Annotated[str | None, f.Text(max_len=255)] = None
     duplicate_policy: Annotated[
         str | None,
         PlainValidator(_duplicate_policy),
@@ -163,8 +163,8 @@ class StartWorkflowBody(RequestModel):
             {"anyOf": [{"type": "string", "enum": list(contracts.DUPLICATE_POLICIES)}, {"type": "null"}]}
         ),
     ] = None
-    execution_timeout_seconds: f.integer(minimum=1) = None  # type: ignore[valid-type]
-    run_timeout_seconds: f.integer(minimum=1) = None  # type: ignore[valid-type]
+    execution_timeout_seconds: Annotated[int | None, f.Integer(minimum=1)] = None
+    run_timeout_seconds: Annotated[int | None, f.Integer(minimum=1)] = None
     memo: Annotated[dict[str, Any] | None, PlainValidator(_memo), WithJsonSchema(_OBJECT_SCHEMA)] = None
     search_attributes: Annotated[
         dict[str, Any] | None, PlainValidator(_search_attributes), WithJsonSchema(_OBJECT_SCHEMA)
@@ -191,15 +191,15 @@ _status_text = f.text_check(choices=contracts.LIST_STATUS_VALUES)
 class ListWorkflowsQuery(RequestModel):
     """``GET /api/workflows`` query parameters."""
 
-    workflow_type: f.text(max_len=255) = None  # type: ignore[valid-type]
+    workflow_type: Annotated[str | None, f.Text(max_len=255)] = None
     status: Annotated[
         str | None,
         PlainValidator(_list_status),
         WithJsonSchema({"type": "string", "enum": list(contracts.LIST_STATUS_VALUES)}),
     ] = None
-    query: f.text(max_len=1000) = None  # type: ignore[valid-type]
-    page_size: f.integer(minimum=1, maximum=LIST_PAGE_SIZE_MAX) = None  # type: ignore[valid-type]
-    next_page_token: f.text(max_len=512) = None  # type: ignore[valid-type]
+    query: Annotated[str | None, f.Text(max_len=1000)] = None
+    page_size: Annotated[int | None, f.Integer(minimum=1, maximum=LIST_PAGE_SIZE_MAX)] = None
+    next_page_token: Annotated[str | None, f.Text(max_len=512)] = None
 
 
 def _wait_flag(value: Any) -> bool | None:
@@ -214,8 +214,8 @@ def _wait_flag(value: Any) -> bool | None:
 class HistoryQuery(RequestModel):
     """``GET /api/workflows/{workflow_id}/runs/{run_id}/history`` query parameters."""
 
-    page_size: f.integer(minimum=1, maximum=HISTORY_PAGE_SIZE_MAX) = None  # type: ignore[valid-type]
-    next_page_token: f.text(max_len=512) = None  # type: ignore[valid-type]
+    page_size: Annotated[int | None, f.Integer(minimum=1, maximum=HISTORY_PAGE_SIZE_MAX)] = None
+    next_page_token: Annotated[str | None, f.Text(max_len=512)] = None
     wait_new_event: Annotated[
         bool | None,
         PlainValidator(_wait_flag),
