@@ -6,31 +6,26 @@ the OpenAPI document is generated from them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
-from pydantic.functional_validators import ModelWrapValidatorHandler
-from typing_extensions import Self
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 
 class RequestModel(BaseModel):
     """A request body or query: unknown keys are ignored, as the contract asks."""
 
-    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True, validate_default=False)
+    model_config = ConfigDict(extra="ignore")
 
 
 class WireObject(BaseModel):
-    """A nested object the engine takes as sent: checked field by field, handed on verbatim."""
+    """A nested object the engine takes as sent: checked field by field, handed on whole.
+
+    Its validators return values unchanged and unknown keys are kept, so :meth:`wire` gives the
+    engine every key the client sent, with the client's values.
+    """
 
     model_config = ConfigDict(extra="allow")
-    _raw: dict[str, object] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_raw(cls, data: object, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        model = handler(data)
-        if isinstance(data, dict):
-            model._raw = data
-        return model
-
-    def wire(self) -> dict[str, object]:
-        """The object exactly as the client sent it (same keys, order and values)."""
-        return self._raw
+    def wire(self) -> dict[str, Any]:
+        """The object's keys and values as the client sent them."""
+        return self.model_dump(exclude_unset=True)
