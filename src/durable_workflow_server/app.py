@@ -8,32 +8,31 @@ from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable_workflow.protocol import errors as reasons
-from durable_workflow.protocol import routes
 
 from .engine.api import EngineAPI
-from .http import health, system, worker_plane, workflows
-from .http.direct import DirectRouter, direct_routes
-from .http.envelope import render
-from .http.errors import ApiError, validation_error
+from .http.envelope import Envelope, unrouted_plane
 from .http.middleware import CatchAllMiddleware
+from .http.routing import PLANE_KEY, ROUTE_KEY, ServedRoute, build_planes
+from .http.table import PLANES
 from .settings import Settings
 
 logger = logging.getLogger("durable_workflow_server")
 
 GZIP_MINIMUM_SIZE = 1024
 LISTEN_BACKLOG = 2048  # uvicorn's default
+_ROUTING_REASONS = {404: reasons.NOT_FOUND, 405: reasons.METHOD_NOT_ALLOWED}
 
 
-def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = None) -> Starlette:
     """Build the server's ASGI app.
 
     Args:
@@ -41,7 +40,8 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
         engine: the engine facade to serve; a real ``Engine(settings)`` when omitted. Tests pass a
             fake here to exercise the HTTP layer alone.
 
-    The app opens the engine on startup and closes it on shutdown (ASGI lifespan).
+    The app opens the engine on startup and closes it on shutdown (ASGI lifespan). Its routes
+    are the declarative table of ``http/table.py``.
     """
     settings = settings if settings is not None else Settings.from_env()
     if engine is None:
@@ -52,79 +52,47 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     active_engine: EngineAPI = engine
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await active_engine.open()
         try:
             yield
         finally:
             await active_engine.close()
 
-    app = FastAPI(
-        title="Durable Workflow server",
-        version=settings.version,
+    def envelope_of(scope: Scope) -> Envelope:
+        route = scope.get(ROUTE_KEY)
+        if isinstance(route, ServedRoute):
+            return Envelope(scope[PLANE_KEY], route.operation.envelope)
+        return Envelope(unrouted_plane(scope.get("path", "")))
+
+    def render_scope(scope: Scope, status: int, body: dict[str, Any]) -> ASGIApp:
+        return envelope_of(scope).render(status, body, settings, scope.get("path_params"))
+
+    async def routing_error(request: Request, exc: Exception) -> Response:
+        # 404 / 405 from routing: the plane's envelope, but no operation (none was matched).
+        assert isinstance(exc, HTTPException)
+        scope = request.scope
+        plane = scope.get(PLANE_KEY) or unrouted_plane(scope["path"])
+        body: dict[str, Any] = {"message": str(exc.detail)}
+        reason = _ROUTING_REASONS.get(exc.status_code)
+        if reason is not None:
+            body["reason"] = reason
+        return Envelope(plane).render(exc.status_code, body, settings, None, headers=exc.headers)
+
+    middleware = []
+    if settings.compression_enabled:
+        # Outermost of ours, so it also compresses error bodies.
+        middleware.append(Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE))
+    middleware.append(Middleware(CatchAllMiddleware, render=render_scope))
+    app = Starlette(
+        routes=build_planes(PLANES, settings, active_engine),
+        middleware=middleware,
+        exception_handlers={HTTPException: routing_error},
         lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
     )
     app.state.settings = settings
     app.state.engine = active_engine
-
-    api_routers = (health.router, system.router, workflows.router, worker_plane.router)
-    for router in api_routers:
-        app.include_router(router, prefix=routes.API_PREFIX)
-
-    _install_error_handlers(app, settings)
-
-    def render_scope(scope: Scope, status: int, body: dict[str, Any]) -> ASGIApp:
-        return render(scope.get("method", "GET"), scope.get("path", ""), status, body, settings)
-
-    # Innermost of ours: serves the API routes without FastAPI's per-request routing and
-    # dependency machinery (see http/direct.py); everything else falls through to FastAPI.
-    app.add_middleware(
-        DirectRouter, routes=direct_routes(routes.API_PREFIX, api_routers), render=render_scope
-    )
-    app.add_middleware(CatchAllMiddleware, render=render_scope)
-    if settings.compression_enabled:
-        # Added last so it is outermost and also compresses error bodies.
-        app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
     return app
-
-
-def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
-    def reply(request: Request, status: int, body: dict[str, Any]) -> JSONResponse:
-        return render(request.method, request.scope["path"], status, body, settings)
-
-    async def api_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
-        return reply(request, exc.status, exc.body())
-
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        reason = {404: reasons.NOT_FOUND, 405: reasons.METHOD_NOT_ALLOWED, 401: reasons.UNAUTHORIZED}.get(
-            exc.status_code, reasons.FORBIDDEN if exc.status_code == 403 else None
-        )
-        body: dict[str, Any] = {"message": str(exc.detail)}
-        if reason is not None:
-            body["reason"] = reason
-        response = reply(request, exc.status_code, body)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
-
-    async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-        # Only reachable for path/query parameters FastAPI itself parses; bodies are validated by hand.
-        assert isinstance(exc, RequestValidationError)
-        errors: dict[str, list[str]] = {}
-        for error in exc.errors():
-            location = [str(part) for part in error.get("loc", ()) if part not in ("path", "query", "body")]
-            errors.setdefault(".".join(location) or "request", []).append(str(error.get("msg", "is invalid")))
-        failure = validation_error(errors)
-        return reply(request, failure.status, failure.body())
-
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, request_validation_error)
 
 
 class ServerStartError(RuntimeError):

@@ -20,7 +20,6 @@ DEV_TOKEN = "dev-token"
 F = TypeVar("F", bound=Callable[..., Any])
 _SERVER_MODULES = {
     "durable_workflow_server",
-    "fastapi",
     "starlette",
     "uvicorn",
     "sqlalchemy",

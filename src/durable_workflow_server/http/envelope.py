@@ -1,21 +1,22 @@
 """Response envelopes per plane.
 
 * control plane: header ``X-Durable-Workflow-Control-Plane-Version: 2`` on every response and
-  the ``control_plane`` block on workflow-operation responses, success or error (control-plane.md §5.4);
-* worker plane: header ``X-Durable-Workflow-Protocol-Version`` and body keys ``protocol_version`` /
-  ``server_capabilities`` on every response, success or error (worker-plane.md §1.2);
-* ``/health``, ``/ready``, ``/cluster/info``: plain JSON.
+  the ``control_plane`` block on workflow-operation responses, success or error;
+* worker plane: header ``X-Durable-Workflow-Protocol-Version`` and body keys ``protocol_version``
+  / ``server_capabilities`` on every response, success or error;
+* plain (``/health``, ``/ready``, ``/cluster/info``, ``/openapi.json``): plain JSON.
 
-The plane and the operation are derived from the request path, so error responses raised
-anywhere (guards, handlers, routing, the catch-all) get the same envelope as successes.
+The plane and the workflow operation come from the matched route (see ``routing.py``), so
+errors raised anywhere on a route (guards, handlers, the catch-all) carry the same envelope as
+its successes. A request no route matched gets its plane from :func:`unrouted_plane`.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from durable_workflow.protocol import routes, versions
@@ -23,59 +24,53 @@ from durable_workflow.protocol import routes, versions
 from ..settings import Settings
 from . import contracts
 
-Plane = Literal["control", "worker", "plain"]
-
-_PLAIN_PATHS = frozenset(routes.API_PREFIX + p for p in (routes.HEALTH, routes.READY, routes.CLUSTER_INFO))
-_WORKER_PREFIX = routes.API_PREFIX + "/worker/"
-
-_SEG = r"([^/]+)"
-_RUN = rf"(?:/runs/{_SEG})?"
-# (method, pattern, operation); a ``name`` group carries a signal/query/update name.
-_OPERATION_PATTERNS: list[tuple[str, re.Pattern[str], str | None]] = [
-    ("GET", re.compile(r"^/workflows/?$"), "list"),
-    ("POST", re.compile(r"^/workflows/?$"), "start"),
-    ("GET", re.compile(rf"^/workflows/{_SEG}$"), "describe"),
-    ("GET", re.compile(rf"^/workflows/{_SEG}/runs$"), "list_runs"),
-    ("GET", re.compile(rf"^/workflows/{_SEG}/runs/{_SEG}$"), "describe_run"),
-    ("GET", re.compile(rf"^/workflows/{_SEG}{_RUN}/debug$"), "debug_workflow"),
-    ("GET", re.compile(rf"^/workflows/{_SEG}/runs/{_SEG}/history$"), "history"),
-    ("POST", re.compile(rf"^/workflows/{_SEG}{_RUN}/(signal|query|update)/(?P<name>.*)$"), None),
-    ("POST", re.compile(rf"^/workflows/{_SEG}{_RUN}/(cancel|terminate|repair|archive)$"), None),
-]
+PlaneName = Literal["control", "worker", "plain"]
+_WORKER_PREFIX = routes.API_PREFIX + "/worker"
 
 
-def plane_of(path: str) -> Plane:
-    if path in _PLAIN_PATHS:
-        return "plain"
-    if path.startswith(_WORKER_PREFIX) or path == _WORKER_PREFIX.rstrip("/"):
+def unrouted_plane(path: str) -> PlaneName:
+    """The plane of a path no route matched: the worker plane's prefix, else the control plane."""
+    if path == _WORKER_PREFIX or path.startswith(_WORKER_PREFIX + "/"):
         return "worker"
     return "control"
 
 
-def operation_for(method: str, path: str) -> tuple[str, str | None, str | None, str | None] | None:
-    """``(operation, workflow_id, run_id, operation_name)`` when the request is a workflow operation."""
-    if not path.startswith(routes.API_PREFIX):
-        return None
-    sub = path[len(routes.API_PREFIX) :]
-    for verb, pattern, operation in _OPERATION_PATTERNS:
-        if verb != method:
-            continue
-        match = pattern.match(sub)
-        if match is None:
-            continue
-        groups = match.groups()
-        workflow_id = groups[0] if groups else None
-        run_id = groups[1] if len(groups) > 1 else None
-        name = match.groupdict().get("name")
-        op = operation if operation is not None else groups[2]
-        return op, workflow_id, run_id, name
-    return None
+@dataclass(frozen=True)
+class Envelope:
+    """What a route's responses are wrapped in: its plane and, for workflow operations, its name."""
+
+    plane: PlaneName
+    operation: str | None = None  # a key of ``contracts.OPERATIONS``
+
+    def render(
+        self,
+        status: int,
+        body: dict[str, Any],
+        settings: Settings,
+        path_params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> JSONResponse:
+        """Wrap ``body`` (mutated in place) and build the response."""
+        headers = dict(headers or {})
+        if self.plane == "worker":
+            body.setdefault("protocol_version", versions.WORKER_PROTOCOL_VERSION)
+            body.setdefault("server_capabilities", contracts.server_capabilities(settings))
+            headers[versions.WORKER_PROTOCOL_HEADER] = versions.WORKER_PROTOCOL_VERSION
+        elif self.plane == "control":
+            headers[versions.CONTROL_PLANE_HEADER] = versions.CONTROL_PLANE_VERSION
+            if self.operation is not None:
+                params = path_params or {}
+                for key in ("workflow_id", "run_id"):
+                    if key in params and key not in body:
+                        body[key] = params[key]
+                body["control_plane"] = control_plane_block(self.operation, body, params.get("name"))
+        return JSONResponse(body, status_code=status, headers=headers)
 
 
 def control_plane_block(
     operation: str, body: dict[str, Any], operation_name: str | None = None
 ) -> dict[str, Any]:
-    """Build the ``control_plane`` object for a workflow-operation body (control-plane.md §5.4)."""
+    """Build the ``control_plane`` object for a workflow-operation body."""
     name_field, required, success = contracts.OPERATIONS[operation]
     block: dict[str, Any] = {
         "schema": versions.RESPONSE_SCHEMA,
@@ -95,30 +90,3 @@ def control_plane_block(
         if field in body:
             block[field] = body[field]
     return block
-
-
-def render(method: str, path: str, status: int, body: dict[str, Any], settings: Settings) -> JSONResponse:
-    """Wrap ``body`` in the envelope of the plane ``path`` belongs to."""
-    plane = plane_of(path)
-    headers: dict[str, str] = {}
-    if plane == "worker":
-        body.setdefault("protocol_version", versions.WORKER_PROTOCOL_VERSION)
-        body.setdefault("server_capabilities", contracts.server_capabilities(settings))
-        headers[versions.WORKER_PROTOCOL_HEADER] = versions.WORKER_PROTOCOL_VERSION
-    elif plane == "control":
-        headers[versions.CONTROL_PLANE_HEADER] = versions.CONTROL_PLANE_VERSION
-        found = operation_for(method, path)
-        if found is not None:
-            operation, workflow_id, run_id, name = found
-            if workflow_id is not None and "workflow_id" not in body:
-                body["workflow_id"] = workflow_id
-            if run_id is not None and "run_id" not in body:
-                body["run_id"] = run_id
-            body["control_plane"] = control_plane_block(operation, body, name)
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def respond(request: Request, body: dict[str, Any], status: int = 200) -> JSONResponse:
-    """Render a route's body with its plane's envelope."""
-    settings: Settings = request.app.state.settings
-    return render(request.method, request.scope["path"], status, body, settings)

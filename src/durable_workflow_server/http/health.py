@@ -1,63 +1,57 @@
-"""``GET /api/health`` and ``GET /api/ready`` (control-plane.md §3.1, §3.2): no auth, plain JSON."""
+"""``GET /api/health`` and ``GET /api/ready``: no auth, plain JSON."""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
-from starlette.responses import JSONResponse
+from durable_workflow.protocol import routes
 
 from ..settings import Settings
-from .envelope import respond
-from .middleware import PUBLIC, RequestContext
+from .routing import Call, Operation, Reply
 
 logger = logging.getLogger("durable_workflow_server")
-router = APIRouter()
-Ctx = Annotated[RequestContext, Depends(PUBLIC)]
 
 
 def _timestamp(settings: Settings) -> str:
     return settings.clock().replace(microsecond=0).isoformat()
 
 
-@router.get("/health")
-async def health(ctx: Ctx) -> JSONResponse:
+async def health(call: Call[Any]) -> Reply:
     try:
-        ok = await ctx.engine.database_ok()
+        ok = await call.engine.database_ok()
     except Exception:  # a broken database is a health answer, not a server error
         logger.exception("health check: database probe failed")
         ok = False
     body = {
         "status": "serving" if ok else "degraded",
-        "timestamp": _timestamp(ctx.settings),
+        "timestamp": _timestamp(call.settings),
         "checks": {"database": "ok" if ok else "unavailable"},
     }
-    return respond(ctx.request, body, 200 if ok else 503)
+    return Reply(body, 200 if ok else 503)
 
 
-@router.get("/ready")
-async def ready(ctx: Ctx) -> JSONResponse:
+async def ready(call: Call[Any]) -> Reply:
     checks: dict[str, dict[str, Any]]
     try:
-        checks = dict(await ctx.engine.readiness_checks())
+        checks = dict(await call.engine.readiness_checks())
     except Exception as exc:
         logger.exception("readiness check failed")
         checks = {
             "database": {"status": "unavailable", "message": str(exc) or type(exc).__name__},
             "migrations": {"status": "unavailable"},
-            "default_namespace": {"status": "unavailable", "namespace": ctx.settings.default_namespace},
+            "default_namespace": {"status": "unavailable", "namespace": call.settings.default_namespace},
         }
     # The server keeps its wake-ups and caches in process memory, so there is nothing to probe.
     checks["cache"] = {"status": "ok", "store": "memory"}
-    checks["auth"] = auth_readiness(ctx.settings)
+    checks["auth"] = auth_readiness(call.settings)
     is_ready = all(isinstance(check, dict) and check.get("status") == "ok" for check in checks.values())
     body = {
         "status": "ready" if is_ready else "not_ready",
-        "timestamp": _timestamp(ctx.settings),
+        "timestamp": _timestamp(call.settings),
         "checks": checks,
     }
-    return respond(ctx.request, body, 200 if is_ready else 503)
+    return Reply(body, 200 if is_ready else 503)
 
 
 def auth_readiness(settings: Settings) -> dict[str, Any]:
@@ -92,3 +86,23 @@ def auth_readiness(settings: Settings) -> dict[str, Any]:
         "message": f"Unknown auth driver {driver!r}.",
         "remediation": "Set DW_AUTH_DRIVER to none, token or signature.",
     }
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        routes.HEALTH,
+        "health",
+        health,
+        summary="Liveness and database reachability.",
+        responses=(200, 503),
+    ),
+    Operation(
+        "GET",
+        routes.READY,
+        "ready",
+        ready,
+        summary="Readiness: database, migrations, auth.",
+        responses=(200, 503),
+    ),
+]

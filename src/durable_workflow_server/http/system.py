@@ -1,26 +1,20 @@
-"""``GET /api/cluster/info`` (control-plane.md §3.3): the manifest clients check before talking to us."""
+"""``GET /api/cluster/info``: the manifest clients check before talking to us."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
-from starlette.responses import JSONResponse
+from durable_workflow.protocol import routes
 
 from ..settings import Settings
 from . import contracts
-from .envelope import respond
-from .middleware import CLUSTER_INFO, RequestContext
-
-router = APIRouter()
-Ctx = Annotated[RequestContext, Depends(CLUSTER_INFO)]
+from .routing import Call, Operation, Reply
 
 
-@router.get("/cluster/info")
-async def cluster_info(ctx: Ctx) -> JSONResponse:
-    # The namespace is used for the fleet view but deliberately not validated here (§3.3).
-    fleet = await ctx.engine.worker_fleet(ctx.namespace)
-    return respond(ctx.request, cluster_info_body(ctx.settings, fleet))
+async def cluster_info(call: Call[Any]) -> Reply:
+    # The namespace is used for the fleet view but deliberately not required to exist.
+    fleet = await call.engine.worker_fleet(call.namespace)
+    return Reply(cluster_info_body(call.settings, fleet))
 
 
 def cluster_info_body(settings: Settings, worker_fleet: dict[str, Any]) -> dict[str, Any]:
@@ -41,3 +35,14 @@ def cluster_info_body(settings: Settings, worker_fleet: dict[str, Any]) -> dict[
         "worker_protocol": contracts.worker_protocol(settings),
         "bridge_adapter_outcome_contract": contracts.bridge_adapter_outcome_contract(),
     }
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "GET",
+        routes.CLUSTER_INFO,
+        "cluster_info",
+        cluster_info,
+        summary="The server's manifest: versions, capabilities, limits, worker fleet.",
+    ),
+]

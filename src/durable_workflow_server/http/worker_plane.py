@@ -1,37 +1,40 @@
-"""Worker-plane routes (worker-plane.md §2). Every response gets the worker envelope (envelope.py)."""
+"""Worker-plane routes. Every response gets the worker envelope (see envelope.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.types import Receive
 
 from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol import routes
 
 from ..engine.api import RegisterWorkerRequest
 from ..engine.errors import DomainError
-from .envelope import respond
+from . import limits
 from .errors import ApiError
-from .middleware import WORKER_PLANE, RequestContext
-from .validation import Fields, check_result_payload
+from .models.worker import (
+    CompleteActivityTaskBody,
+    CompleteWorkflowTaskBody,
+    FailActivityTaskBody,
+    FailWorkflowTaskBody,
+    HeartbeatActivityTaskBody,
+    PollActivityTaskBody,
+    PollWorkflowTaskBody,
+    RegisterWorkerBody,
+    WorkerHeartbeatBody,
+    WorkflowTaskFence,
+    WorkflowTaskHistoryBody,
+)
+from .routing import Call, Operation, Reply
 
-router = APIRouter(prefix="/worker")
-Ctx = Annotated[RequestContext, Depends(WORKER_PLANE)]
-
-RUNTIMES = ("php", "python", "typescript", "go", "java", "external")
 MAX_POLL_TIMEOUT = 60.0
 _NOT_FOUND_REASONS = frozenset({reasons.TASK_NOT_FOUND, reasons.ATTEMPT_NOT_FOUND})
 _ACTIVITY_FENCE_REASONS = frozenset({reasons.TASK_MISMATCH, reasons.LEASE_OWNER_MISMATCH})
-FAILURE_KINDS = (
-    "application", "timeout", "cancellation", "malformed_output", "handler_crash", "decode_failure",
-    "unsupported_payload",
-)  # fmt: skip
-TIMEOUT_TYPES = ("schedule_to_start", "start_to_close", "schedule_to_close", "heartbeat", "deadline_exceeded")
+_POLL_OVERRIDES = {reasons.WORKER_NOT_REGISTERED: 412}
 
 
 async def _call(coro: Any, *, status_overrides: dict[str, int] | None = None) -> dict[str, Any] | None:
@@ -44,7 +47,7 @@ async def _call(coro: Any, *, status_overrides: dict[str, int] | None = None) ->
 
 
 async def _unless_disconnected(
-    request: Request, poll: Awaitable[Any], release: Callable[[dict[str, Any]], Awaitable[Any]]
+    receive: Receive, poll: Awaitable[Any], release: Callable[[dict[str, Any]], Awaitable[Any]]
 ) -> Any:
     """Run a long poll, abandoning it when the worker hangs up.
 
@@ -59,7 +62,7 @@ async def _unless_disconnected(
     polling = asyncio.ensure_future(poll)
 
     async def hang_up() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
+        while (await receive())["type"] != "http.disconnect":
             pass
 
     watcher = asyncio.ensure_future(hang_up())
@@ -89,303 +92,340 @@ async def _unless_disconnected(
 
 
 def _outcome_status(body: dict[str, Any]) -> int:
-    """Outcome endpoints answer 200 iff ``reason`` is null (worker-plane.md §2.7, §2.10)."""
+    """Outcome endpoints answer 200 iff ``reason`` is null."""
     reason = body.get("reason")
     if reason is None:
         return 200
     return 404 if reason in _NOT_FOUND_REASONS else 409
 
 
-def _poll_timeout(fields: Fields) -> float | None:
-    """Optional ``timeout_seconds`` / ``poll_timeout_seconds`` (later specs), clamped to [0, 60]."""
-    for name in ("timeout_seconds", "poll_timeout_seconds"):
-        value = fields.number(name)
+def _outcome(body: dict[str, Any] | None) -> Reply:
+    result = body or {}
+    return Reply(result, _outcome_status(result))
+
+
+def _poll_timeout(body: PollWorkflowTaskBody | PollActivityTaskBody) -> float | None:
+    """Optional ``timeout_seconds`` / ``poll_timeout_seconds``, clamped to [0, 60]."""
+    for value in (body.timeout_seconds, body.poll_timeout_seconds):
         if value is not None:
             return min(max(value, 0.0), MAX_POLL_TIMEOUT)
     return None
 
 
-def _fence(fields: Fields) -> tuple[str, int]:
-    lease_owner = fields.string("lease_owner", required=True, max_len=255)
-    attempt = fields.integer("workflow_task_attempt", required=True, minimum=1)
-    return lease_owner or "", attempt or 0
-
-
-def _activity_fence(fields: Fields) -> tuple[str, str]:
-    attempt_id = fields.string("activity_attempt_id", required=True, max_len=255)
-    lease_owner = fields.string("lease_owner", required=True, max_len=255)
-    return attempt_id or "", lease_owner or ""
-
-
-def _failure(fields: Fields, *, activity: bool) -> dict[str, Any]:
-    failure = fields.obj("failure", required=True)
-    if failure is None:
-        return {}
-    nested = Fields(failure)
-    nested.string("message", required=True)
-    nested.string("type", max_len=255)
-    nested.string("stack_trace")
-    if activity:
-        nested.boolean("non_retryable")
-        nested.boolean("retryable")
-        nested.boolean("cancelled")
-        nested.boolean("malformed_output")
-        nested.string("kind", choices=FAILURE_KINDS)
-        nested.string("timeout_type", choices=TIMEOUT_TYPES)
-    for field, messages in nested.errors.items():
-        for message in messages:
-            fields.add(f"failure.{field}", message.replace("The ", "The failure ", 1))
-    return failure
-
-
 # ---------------------------------------------------------------------- workers
 
 
-@router.post("/register")
-async def register(ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
+async def register(call: Call[RegisterWorkerBody]) -> Reply:
+    body = call.input
     request = RegisterWorkerRequest(
-        worker_id=fields.string("worker_id", max_len=255),
-        task_queue=fields.string("task_queue", required=True, max_len=255) or "",
-        runtime=fields.string("runtime", required=True, choices=RUNTIMES) or "",
-        sdk_version=fields.string("sdk_version", max_len=64),
-        build_id=fields.string("build_id", max_len=255),
-        supported_workflow_types=fields.string_list("supported_workflow_types"),
-        workflow_definition_fingerprints=fields.string_map("workflow_definition_fingerprints"),
-        supported_activity_types=fields.string_list("supported_activity_types"),
-        max_concurrent_workflow_tasks=fields.integer("max_concurrent_workflow_tasks", minimum=1),
-        max_concurrent_activity_tasks=fields.integer("max_concurrent_activity_tasks", minimum=1),
-        capabilities=fields.string_list("capabilities"),
-        task_slots=fields.obj("task_slots"),
-        process_metrics=fields.obj("process_metrics"),
+        worker_id=body.worker_id,
+        task_queue=body.task_queue,
+        runtime=body.runtime,
+        sdk_version=body.sdk_version,
+        build_id=body.build_id,
+        supported_workflow_types=body.supported_workflow_types,
+        workflow_definition_fingerprints=body.workflow_definition_fingerprints,
+        supported_activity_types=body.supported_activity_types,
+        max_concurrent_workflow_tasks=body.max_concurrent_workflow_tasks,
+        max_concurrent_activity_tasks=body.max_concurrent_activity_tasks,
+        capabilities=body.capabilities,
+        task_slots=body.task_slots,
+        process_metrics=body.process_metrics,
     )
-    fields.check()
-    body = await _call(ctx.engine.register_worker(ctx.namespace, request))
-    return respond(ctx.request, body or {}, 201)
+    result = await _call(call.engine.register_worker(call.namespace, request))
+    return Reply(result or {}, 201)
 
 
-@router.post("/heartbeat")
-async def heartbeat(ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    worker_id = fields.string("worker_id", required=True, max_len=255)
-    task_slots = fields.obj("task_slots")
-    process_metrics = fields.obj("process_metrics")
-    fields.check()
-    body = await _call(
-        ctx.engine.heartbeat_worker(
-            ctx.namespace, worker_id or "", task_slots=task_slots, process_metrics=process_metrics
+async def heartbeat(call: Call[WorkerHeartbeatBody]) -> Reply:
+    body = call.input
+    result = await _call(
+        call.engine.heartbeat_worker(
+            call.namespace, body.worker_id, task_slots=body.task_slots, process_metrics=body.process_metrics
         )
     )
-    return respond(ctx.request, body or {})
+    return Reply(result or {})
 
 
 # ---------------------------------------------------------------------- workflow tasks
 
-_POLL_OVERRIDES = {reasons.WORKER_NOT_REGISTERED: 412}
 
-
-@router.post("/workflow-tasks/poll")
-async def poll_workflow_task(ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    worker_id = fields.string("worker_id", required=True, max_len=255)
-    task_queue = fields.string("task_queue", required=True, max_len=255)
-    build_id = fields.string("build_id", max_len=255)
-    poll_request_id = fields.string("poll_request_id", max_len=255)
-    page_size = fields.integer("history_page_size", minimum=1, maximum=ctx.settings.history_page_size_max)
-    fields.string("accept_history_encoding", max_len=64)
-    timeout = _poll_timeout(fields)
-    fields.check()
+async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
+    body = call.input
+    engine, namespace = call.engine, call.namespace
     task = await _unless_disconnected(
-        ctx.request,
+        call.receive,
         _call(
-            ctx.engine.poll_workflow_task(
-                ctx.namespace,
-                worker_id=worker_id or "",
-                task_queue=task_queue or "",
-                build_id=build_id,
-                poll_request_id=poll_request_id,
-                history_page_size=page_size,
-                timeout=timeout,
+            engine.poll_workflow_task(
+                namespace,
+                worker_id=body.worker_id,
+                task_queue=body.task_queue,
+                build_id=body.build_id,
+                poll_request_id=body.poll_request_id,
+                history_page_size=body.history_page_size,
+                timeout=_poll_timeout(body),
             ),
             status_overrides=_POLL_OVERRIDES,
         ),
-        lambda leased: ctx.engine.release_workflow_task(
-            ctx.namespace,
+        lambda leased: engine.release_workflow_task(
+            namespace,
             leased["task_id"],
             lease_owner=leased["lease_owner"],
             workflow_task_attempt=leased["workflow_task_attempt"],
         ),
     )
-    return respond(ctx.request, {"task": task})
+    return Reply({"task": task})
 
 
-@router.post("/workflow-tasks/{task_id}/history")
-async def workflow_task_history(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    lease_owner, attempt = _fence(fields)
-    token = fields.string("next_history_page_token", required=True, max_len=512)
-    page_size = fields.integer("history_page_size", minimum=1, maximum=ctx.settings.history_page_size_max)
-    fields.string("accept_history_encoding", max_len=64)
-    fields.check()
-    body = await _call(
-        ctx.engine.workflow_task_history(
-            ctx.namespace,
-            task_id,
-            lease_owner=lease_owner,
-            workflow_task_attempt=attempt,
-            next_history_page_token=token or "",
-            history_page_size=page_size,
+async def workflow_task_history(call: Call[WorkflowTaskHistoryBody]) -> Reply:
+    body = call.input
+    if not limits.page_token_in_range(body.next_history_page_token):
+        raise ApiError(400, reasons.INVALID_PAGE_TOKEN, "The next_history_page_token is out of range.")
+    result = await _call(
+        call.engine.workflow_task_history(
+            call.namespace,
+            call.path["task_id"],
+            lease_owner=body.lease_owner,
+            workflow_task_attempt=body.workflow_task_attempt,
+            next_history_page_token=body.next_history_page_token,
+            history_page_size=body.history_page_size,
         )
     )
-    return respond(ctx.request, body or {})
+    return Reply(result or {})
 
 
-@router.post("/workflow-tasks/{task_id}/heartbeat")
-async def heartbeat_workflow_task(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    lease_owner, attempt = _fence(fields)
-    fields.check()
-    body = await _call(
-        ctx.engine.heartbeat_workflow_task(
-            ctx.namespace, task_id, lease_owner=lease_owner, workflow_task_attempt=attempt
+async def heartbeat_workflow_task(call: Call[WorkflowTaskFence]) -> Reply:
+    body = call.input
+    result = await _call(
+        call.engine.heartbeat_workflow_task(
+            call.namespace,
+            call.path["task_id"],
+            lease_owner=body.lease_owner,
+            workflow_task_attempt=body.workflow_task_attempt,
         )
     )
-    body = body or {}
-    return respond(ctx.request, body, _outcome_status(body))
+    return _outcome(result)
 
 
-@router.post("/workflow-tasks/{task_id}/complete")
-async def complete_workflow_task(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    lease_owner, attempt = _fence(fields)
-    commands = _commands(fields)
-    fields.check()
-    body = await _call(
-        ctx.engine.complete_workflow_task(
-            ctx.namespace, task_id, lease_owner=lease_owner, workflow_task_attempt=attempt, commands=commands
+async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
+    body = call.input
+    result = await _call(
+        call.engine.complete_workflow_task(
+            call.namespace,
+            call.path["task_id"],
+            lease_owner=body.lease_owner,
+            workflow_task_attempt=body.workflow_task_attempt,
+            commands=[command.wire() for command in body.commands],
         )
     )
-    body = body or {}
-    return respond(ctx.request, body, _outcome_status(body))
+    return _outcome(result)
 
 
-def _commands(fields: Fields) -> list[dict[str, Any]]:
-    value = fields.raw("commands")
-    if not isinstance(value, list) or not value:
-        message = "The commands field is required." if value is None or value == [] else None
-        fields.add("commands", message or "The commands field must be an array.")
-        return []
-    for index, command in enumerate(value):
-        if not isinstance(command, dict):
-            fields.add(f"commands.{index}", f"The commands.{index} field must be an object.")
-        elif not isinstance(command.get("type"), str) or not command["type"]:
-            fields.add(f"commands.{index}.type", f"The commands.{index}.type field is required.")
-    return list(value)
-
-
-@router.post("/workflow-tasks/{task_id}/fail")
-async def fail_workflow_task(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    lease_owner, attempt = _fence(fields)
-    failure = _failure(fields, activity=False)
-    fields.check()
-    body = await _call(
-        ctx.engine.fail_workflow_task(
-            ctx.namespace, task_id, lease_owner=lease_owner, workflow_task_attempt=attempt, failure=failure
+async def fail_workflow_task(call: Call[FailWorkflowTaskBody]) -> Reply:
+    body = call.input
+    result = await _call(
+        call.engine.fail_workflow_task(
+            call.namespace,
+            call.path["task_id"],
+            lease_owner=body.lease_owner,
+            workflow_task_attempt=body.workflow_task_attempt,
+            failure=body.failure.wire(),
         )
     )
-    body = body or {}
-    return respond(ctx.request, body, _outcome_status(body))
+    return _outcome(result)
 
 
 # ---------------------------------------------------------------------- activity tasks
 
 
-@router.post("/activity-tasks/poll")
-async def poll_activity_task(ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    worker_id = fields.string("worker_id", required=True, max_len=255)
-    task_queue = fields.string("task_queue", required=True, max_len=255)
-    build_id = fields.string("build_id", max_len=255)
-    fields.string("poll_request_id", max_len=255)
-    timeout = _poll_timeout(fields)
-    fields.check()
+async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
+    body = call.input
+    engine, namespace = call.engine, call.namespace
     task = await _unless_disconnected(
-        ctx.request,
+        call.receive,
         _call(
-            ctx.engine.poll_activity_task(
-                ctx.namespace,
-                worker_id=worker_id or "",
-                task_queue=task_queue or "",
-                build_id=build_id,
-                timeout=timeout,
+            engine.poll_activity_task(
+                namespace,
+                worker_id=body.worker_id,
+                task_queue=body.task_queue,
+                build_id=body.build_id,
+                timeout=_poll_timeout(body),
             ),
             status_overrides=_POLL_OVERRIDES,
         ),
-        lambda leased: ctx.engine.release_activity_task(
-            ctx.namespace,
+        lambda leased: engine.release_activity_task(
+            namespace,
             leased["task_id"],
             activity_attempt_id=leased["activity_attempt_id"],
             lease_owner=leased["lease_owner"],
         ),
     )
-    return respond(ctx.request, {"task": task})
+    return Reply({"task": task})
 
 
-@router.post("/activity-tasks/{task_id}/complete")
-async def complete_activity_task(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    attempt_id, lease_owner = _activity_fence(fields)
-    result = check_result_payload(fields, "result")
-    fields.check()
-    body = await _call(
-        ctx.engine.complete_activity_task(
-            ctx.namespace, task_id, activity_attempt_id=attempt_id, lease_owner=lease_owner, result=result
+async def complete_activity_task(call: Call[CompleteActivityTaskBody]) -> Reply:
+    body = call.input
+    result = await _call(
+        call.engine.complete_activity_task(
+            call.namespace,
+            call.path["task_id"],
+            activity_attempt_id=body.activity_attempt_id,
+            lease_owner=body.lease_owner,
+            result=body.result,
         )
     )
-    body = body or {}
-    return respond(ctx.request, body, _outcome_status(body))
+    return _outcome(result)
 
 
-@router.post("/activity-tasks/{task_id}/fail")
-async def fail_activity_task(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    attempt_id, lease_owner = _activity_fence(fields)
-    failure = _failure(fields, activity=True)
-    fields.check()
-    body = await _call(
-        ctx.engine.fail_activity_task(
-            ctx.namespace, task_id, activity_attempt_id=attempt_id, lease_owner=lease_owner, failure=failure
+async def fail_activity_task(call: Call[FailActivityTaskBody]) -> Reply:
+    body = call.input
+    result = await _call(
+        call.engine.fail_activity_task(
+            call.namespace,
+            call.path["task_id"],
+            activity_attempt_id=body.activity_attempt_id,
+            lease_owner=body.lease_owner,
+            failure=body.failure.wire(),
         )
     )
-    body = body or {}
-    return respond(ctx.request, body, _outcome_status(body))
+    return _outcome(result)
 
 
-@router.post("/activity-tasks/{task_id}/heartbeat")
-async def heartbeat_activity_task(task_id: str, ctx: Ctx) -> JSONResponse:
-    fields = Fields(ctx.body)
-    attempt_id, lease_owner = _activity_fence(fields)
+async def heartbeat_activity_task(call: Call[HeartbeatActivityTaskBody]) -> Reply:
+    body = call.input
     progress: dict[str, Any] = {}
-    message = fields.string("message", max_len=1000)
-    current = fields.number("current")
-    total = fields.number("total")
-    unit = fields.string("unit", max_len=64)
-    details = fields.obj("details")
-    for key, value in (("message", message), ("current", current), ("total", total), ("unit", unit)):
+    for key, value in (
+        ("message", body.message),
+        ("current", body.current),
+        ("total", body.total),
+        ("unit", body.unit),
+    ):
         if value is not None:
             progress[key] = value
-    if details is not None:
-        progress["details"] = details
-    fields.check()
-    body = await _call(
-        ctx.engine.heartbeat_activity_task(
-            ctx.namespace, task_id, activity_attempt_id=attempt_id, lease_owner=lease_owner, progress=progress
+    if body.details is not None:
+        progress["details"] = body.details
+    result = await _call(
+        call.engine.heartbeat_activity_task(
+            call.namespace,
+            call.path["task_id"],
+            activity_attempt_id=body.activity_attempt_id,
+            lease_owner=body.lease_owner,
+            progress=progress,
         )
     )
-    body = body or {}
+    result = result or {}
     # A heartbeat that tells the worker to stop is still a successful heartbeat (200); only a
     # missing task/attempt or a fence violation is an error.
-    reason = body.get("reason")
+    reason = result.get("reason")
     status = 404 if reason in _NOT_FOUND_REASONS else 409 if reason in _ACTIVITY_FENCE_REASONS else 200
-    return respond(ctx.request, body, status)
+    return Reply(result, status)
+
+
+_OUTCOME = (200, 404, 409)
+OPERATIONS: list[Operation] = [
+    Operation(
+        "POST",
+        routes.WORKER_REGISTER,
+        "register_worker",
+        register,
+        body=RegisterWorkerBody,
+        summary="Register a worker.",
+        responses=(201,),
+    ),
+    Operation(
+        "POST",
+        routes.WORKER_HEARTBEAT,
+        "heartbeat_worker",
+        heartbeat,
+        body=WorkerHeartbeatBody,
+        summary="Report a worker alive.",
+        responses=(200, 404),
+    ),
+    Operation(
+        "POST",
+        routes.WORKFLOW_TASK_POLL,
+        "poll_workflow_task",
+        poll_workflow_task,
+        body=PollWorkflowTaskBody,
+        summary="Long-poll and lease a workflow task.",
+        responses=(200, 409, 412),
+    ),
+    Operation(
+        "POST",
+        routes.WORKFLOW_TASK_HISTORY,
+        "workflow_task_history",
+        workflow_task_history,
+        body=WorkflowTaskHistoryBody,
+        summary="Next history page of a leased workflow task.",
+        responses=_OUTCOME,
+    ),
+    Operation(
+        "POST",
+        routes.WORKFLOW_TASK_HEARTBEAT,
+        "heartbeat_workflow_task",
+        heartbeat_workflow_task,
+        body=WorkflowTaskFence,
+        summary="Renew a workflow-task lease.",
+        responses=_OUTCOME,
+    ),
+    Operation(
+        "POST",
+        routes.WORKFLOW_TASK_COMPLETE,
+        "complete_workflow_task",
+        complete_workflow_task,
+        body=CompleteWorkflowTaskBody,
+        summary="Complete a workflow task with commands.",
+        responses=_OUTCOME,
+    ),
+    Operation(
+        "POST",
+        routes.WORKFLOW_TASK_FAIL,
+        "fail_workflow_task",
+        fail_workflow_task,
+        body=FailWorkflowTaskBody,
+        summary="Report a workflow task's failure.",
+        responses=_OUTCOME,
+    ),
+    Operation(
+        "POST",
+        routes.ACTIVITY_TASK_POLL,
+        "poll_activity_task",
+        poll_activity_task,
+        body=PollActivityTaskBody,
+        summary="Long-poll and lease an activity attempt.",
+        responses=(200, 409, 412),
+    ),
+    Operation(
+        "POST",
+        routes.ACTIVITY_TASK_COMPLETE,
+        "complete_activity_task",
+        complete_activity_task,
+        body=CompleteActivityTaskBody,
+        summary="Record an activity attempt's result.",
+        responses=_OUTCOME,
+    ),
+    Operation(
+        "POST",
+        routes.ACTIVITY_TASK_FAIL,
+        "fail_activity_task",
+        fail_activity_task,
+        body=FailActivityTaskBody,
+        summary="Record an activity attempt's failure.",
+        responses=_OUTCOME,
+    ),
+    Operation(
+        "POST",
+        routes.ACTIVITY_TASK_HEARTBEAT,
+        "heartbeat_activity_task",
+        heartbeat_activity_task,
+        body=HeartbeatActivityTaskBody,
+        summary="Renew an activity attempt's lease.",
+        responses=_OUTCOME,
+    ),
+]
+
+# Query tasks arrive in a later issue; until then routing answers these 404.
+RESERVED: list[Operation] = [
+    Operation("POST", routes.QUERY_TASK_POLL, "poll_query_task"),
+    Operation("POST", routes.QUERY_TASK_COMPLETE, "complete_query_task"),
+    Operation("POST", routes.QUERY_TASK_FAIL, "fail_query_task"),
+]

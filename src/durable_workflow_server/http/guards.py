@@ -1,0 +1,359 @@
+"""Request guards: small pure-ASGI middlewares, composed per route in the documented order
+
+payload limits (413/415/400) → authentication (401) → role (403) → version header (400)
+→ namespace (404).
+
+They wrap each route's endpoint *after* routing has matched, so a 404/405 from routing wins
+over all of them, and nothing reaches the engine before every step has passed (rejected
+requests write nothing). Each step raises :class:`~.errors.ApiError`; the route's
+:class:`~.routing.Answer` renders it with the route's envelope. What the steps learn (the
+body, the caller, the namespace) is kept on :class:`RequestState` in the ASGI scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol import versions
+
+from ..engine.api import EngineAPI
+from ..settings import Settings
+from . import limits
+from .errors import ApiError
+
+WORKER, OPERATOR, ADMIN = "worker", "operator", "admin"
+ANY_ROLE = frozenset({WORKER, OPERATOR, ADMIN})
+OPERATOR_ROLES = frozenset({OPERATOR, ADMIN})
+WORKER_ROLES = frozenset({WORKER})
+_ROLE_ORDER = (WORKER, OPERATOR, ADMIN)
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ACCEPTED_CONTENT_TYPES = ["application/json", "application/*+json"]
+STATE = "durable_workflow.request"  # the scope key holding the RequestState
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. ``legacy_full_access`` passes every role gate (legacy single token / no auth)."""
+
+    role: str | None
+    legacy_full_access: bool = False
+
+
+@dataclass
+class RequestState:
+    """What the guards learnt about one request, for the steps after them."""
+
+    headers: Headers
+    raw: bytes = b""
+    body: Any = None  # parsed JSON, or None for an empty body
+    principal: Principal | None = None
+    namespace: str = ""
+
+
+def state_of(scope: Scope) -> RequestState:
+    state: RequestState = scope[STATE]
+    return state
+
+
+# ---------------------------------------------------------------------- 1. payload limits
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413, reasons.PAYLOAD_TOO_LARGE, f"The request body exceeds the limit of {limit} bytes.", limit=limit
+    )
+
+
+def _is_json_media_type(value: str | None) -> bool:
+    if not value:
+        return False
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class PayloadLimits:
+    """Size (413), media type (415) and JSON the server can store (400 ``malformed_json``)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.limit = settings.max_payload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = state_of(scope)
+        headers = state.headers
+        declared = headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.limit:
+            raise _too_large(self.limit)
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                raise _too_large(self.limit)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        state.raw = raw
+        if raw.strip():
+            if scope["method"] in _BODY_METHODS and not _is_json_media_type(headers.get("content-type")):
+                raise ApiError(
+                    415,
+                    reasons.UNSUPPORTED_MEDIA_TYPE,
+                    "Request bodies must be JSON (Content-Type: application/json).",
+                    accepted_content_types=list(ACCEPTED_CONTENT_TYPES),
+                )
+            try:
+                state.body = limits.parse_json(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ApiError(
+                    400, reasons.MALFORMED_JSON, "The request body is not valid JSON.", json_error=str(exc)
+                ) from exc
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------------- 2. authentication
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The text after the last case-insensitive ``Bearer ``, cut at the first comma."""
+    if not header:
+        return None
+    index = header.lower().rfind("bearer ")
+    if index < 0:
+        return None
+    token = header[index + len("bearer ") :].split(",", 1)[0].strip()
+    return token or None
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Principal:
+    """Resolve the caller (drivers ``none``, ``token``, ``signature``)."""
+    driver = (settings.auth_driver or "token").strip().lower()
+    if driver == "none":
+        return Principal(ADMIN, legacy_full_access=True)
+    if driver == "token":
+        role_secrets = {
+            WORKER: settings.worker_token,
+            OPERATOR: settings.operator_token,
+            ADMIN: settings.admin_token,
+        }
+        legacy = settings.auth_token if settings.auth_backward_compatible else None
+        given = bearer_token(headers.get("authorization"))
+        return _match(role_secrets, legacy, given, lambda secret: given is not None and _same(given, secret))
+    if driver == "signature":
+        # Signature keys are optional settings; a server without them is misconfigured (500).
+        role_keys = {
+            WORKER: getattr(settings, "worker_signature_key", None),
+            OPERATOR: getattr(settings, "operator_signature_key", None),
+            ADMIN: getattr(settings, "admin_signature_key", None),
+        }
+        legacy_key = getattr(settings, "signature_key", None) if settings.auth_backward_compatible else None
+        signature = (headers.get("x-signature") or "").strip().lower() or None
+
+        def verify(key: str) -> bool:
+            if signature is None:
+                return False
+            digest = hmac.new(key.encode(), raw_body, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(digest, signature)
+
+        return _match(role_keys, legacy_key, signature, verify)
+    raise ApiError(
+        500, reasons.SERVER_ERROR, f"Unknown auth driver {driver!r}; use none, token or signature."
+    )
+
+
+def _match(
+    role_secrets: dict[str, str | None],
+    legacy: str | None,
+    given: str | None,
+    matches: Callable[[str], bool],
+) -> Principal:
+    configured = {role: secret for role, secret in role_secrets.items() if secret}
+    if not configured and not legacy:
+        raise ApiError(
+            500,
+            reasons.SERVER_ERROR,
+            "Authentication is enabled but no credential is configured (set DW_AUTH_TOKEN or a role token).",
+        )
+    if given is None:
+        raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: missing credentials.")
+    for role in _ROLE_ORDER:
+        secret = configured.get(role)
+        if secret and matches(secret):
+            return Principal(role)
+    if legacy and matches(legacy):
+        # The legacy single credential passes every gate only while no role credential exists.
+        return Principal(ADMIN, legacy_full_access=not configured)
+    raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: invalid credentials.")
+
+
+class Authenticate:
+    """401 unless the request carries a credential the server knows."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = state_of(scope)
+        state.principal = authenticate(state.headers, state.raw, self.settings)
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------------- 3. role
+
+
+def authorize(principal: Principal, allowed: frozenset[str]) -> None:
+    if principal.legacy_full_access or principal.role in allowed:
+        return
+    extra: dict[str, Any] = {"allowed_roles": [role for role in _ROLE_ORDER if role in allowed]}
+    if principal.role is not None:
+        extra = {"role": principal.role, **extra}
+    raise ApiError(
+        403, reasons.FORBIDDEN, "Forbidden: this credential's role may not call this route.", **extra
+    )
+
+
+class Authorize:
+    """403 unless the caller's role may call this route."""
+
+    def __init__(self, app: ASGIApp, roles: frozenset[str]) -> None:
+        self.app = app
+        self.roles = roles
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal = state_of(scope).principal
+        assert principal is not None, "Authorize runs after Authenticate"
+        authorize(principal, self.roles)
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------------- 4. version headers
+
+
+def check_control_plane_version(headers: Headers) -> None:
+    requested = (headers.get(versions.CONTROL_PLANE_HEADER) or "").strip()
+    supported = versions.CONTROL_PLANE_VERSION
+    remediation = (
+        f"Send the header {versions.CONTROL_PLANE_HEADER}: {supported} on every control-plane request."
+    )
+    if not requested:
+        raise ApiError(
+            400,
+            reasons.MISSING_CONTROL_PLANE_VERSION,
+            f"Missing {versions.CONTROL_PLANE_HEADER} header.",
+            supported_version=supported,
+            requested_version=None,
+            remediation=remediation,
+        )
+    if requested != supported:
+        raise ApiError(
+            400,
+            reasons.UNSUPPORTED_CONTROL_PLANE_VERSION,
+            f"Unsupported control-plane version {requested!r}; this server speaks {supported}.",
+            supported_version=supported,
+            requested_version=requested,
+            remediation=remediation,
+        )
+
+
+def check_worker_protocol_version(headers: Headers) -> None:
+    requested = (headers.get(versions.WORKER_PROTOCOL_HEADER) or "").strip()
+    supported = versions.WORKER_PROTOCOL_VERSION
+    remediation = (
+        f"Send the header {versions.WORKER_PROTOCOL_HEADER} with a version 1.x where x <= 1 "
+        f"(this server speaks {supported})."
+    )
+    if not requested:
+        raise ApiError(
+            400,
+            reasons.MISSING_PROTOCOL_VERSION,
+            f"Missing {versions.WORKER_PROTOCOL_HEADER} header.",
+            supported_version=supported,
+            requested_version=None,
+            remediation=remediation,
+        )
+    # Only ASCII digits are a version: "¹.¹" passes str.isdigit() but is not a number int() reads.
+    if not requested.isascii() or not versions.accepts_worker_protocol(requested, supported):
+        raise ApiError(
+            400,
+            reasons.UNSUPPORTED_PROTOCOL_VERSION,
+            f"Unsupported worker protocol version {requested!r}; this server speaks {supported}.",
+            supported_version=supported,
+            requested_version=requested,
+            remediation=remediation,
+        )
+
+
+class RequireVersion:
+    """400 unless the plane's version header names a version this server speaks."""
+
+    def __init__(self, app: ASGIApp, check: Callable[[Headers], None]) -> None:
+        self.app = app
+        self.check = check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.check(state_of(scope).headers)
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------------- 5. namespace
+
+
+def resolve_namespace(scope: Scope, settings: Settings) -> str:
+    """``X-Namespace``, else ``?namespace=``, else the configured default; lower-cased."""
+    header = state_of(scope).headers.get(versions.NAMESPACE_HEADER)
+    for candidate in (header, QueryParams(scope.get("query_string", b"")).get("namespace")):
+        if candidate is not None and candidate.strip():
+            return candidate.strip().lower()
+    return settings.default_namespace.lower()
+
+
+def namespace_not_found(namespace: str) -> ApiError:
+    return ApiError(
+        404,
+        reasons.NAMESPACE_NOT_FOUND,
+        f"Namespace '{namespace}' does not exist.",
+        namespace=namespace,
+        remediation="Create the namespace first (dw namespace:create) or send an existing X-Namespace.",
+    )
+
+
+class ResolveNamespace:
+    """Find the request's namespace; with ``must_exist``, 404 unless it exists.
+
+    A name that could not be stored (too long for its column, NUL, unpaired surrogate) cannot
+    name a namespace: it is answered as unknown without asking the database.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, engine: EngineAPI, *, must_exist: bool) -> None:
+        self.app = app
+        self.settings = settings
+        self.engine = engine
+        self.must_exist = must_exist
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        namespace = resolve_namespace(scope, self.settings)
+        if len(namespace) > limits.NAMESPACE_LENGTH or limits.text_problem(namespace) is not None:
+            raise namespace_not_found(namespace)
+        if self.must_exist and not await self.engine.namespace_exists(namespace):
+            raise namespace_not_found(namespace)
+        state_of(scope).namespace = namespace
+        await self.app(scope, receive, send)

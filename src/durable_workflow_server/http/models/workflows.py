@@ -1,0 +1,223 @@
+"""Control-plane request models: start a workflow, list workflows, read a history page."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from typing import Annotated, Any
+
+from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
+
+from durable_workflow.protocol import codec
+
+from .. import contracts
+from .. import fields as f
+from ..problems import UNSUPPORTED_CODEC
+from . import RequestModel
+
+WORKFLOW_ID_PATTERN = re.compile(r"[a-zA-Z0-9._:-]+")
+SEARCH_ATTRIBUTE_KEY_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
+MAX_SEARCH_ATTRIBUTE_KEY_BYTES = 128
+MAX_SEARCH_ATTRIBUTE_VALUE_BYTES = 2048
+LIST_PAGE_SIZE_DEFAULT, LIST_PAGE_SIZE_MAX = 50, 200
+HISTORY_PAGE_SIZE_DEFAULT, HISTORY_PAGE_SIZE_MAX = 100, 1000
+
+_PAYLOAD_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "array", "description": "The arguments as plain JSON; stored as avro."},
+        {
+            "type": "object",
+            "properties": {
+                "codec": {"type": "string", "enum": list(codec.SUPPORTED_CODECS)},
+                "blob": {"type": "string"},
+            },
+            "required": ["codec", "blob"],
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ]
+}
+
+
+def _keyed(key: str, message: str) -> Exception:
+    return f.problem("message", key=key, message=message)
+
+
+def normalize_arguments(value: Any) -> dict[str, str]:
+    """A caller ``input`` as a ``{codec: "avro", blob}`` envelope.
+
+    absent / ``null`` / ``[]`` → envelope of ``[]``; a JSON array → envelope of that list; an
+    ``{codec, blob}`` envelope with codec ``avro`` whose blob decodes → kept verbatim; another
+    codec → ``unsupported_payload_codec``; anything else → a field error.
+    """
+    if value is None or value == []:
+        return codec.envelope([])
+    if isinstance(value, list):
+        try:
+            return codec.envelope(value)
+        except codec.PayloadCodecError as exc:
+            raise _keyed("input", f"The input field could not be encoded: {exc}") from exc
+    if isinstance(value, dict) and set(value) == {"codec", "blob"}:
+        payload_codec, blob = value["codec"], value["blob"]
+        if not isinstance(payload_codec, str) or payload_codec not in codec.SUPPORTED_CODECS:
+            raise f.problem(UNSUPPORTED_CODEC, field="input", given=payload_codec)
+        if not isinstance(blob, str):
+            raise _keyed("input.blob", "The input.blob field must be a string.")
+        try:
+            codec.decode(blob, payload_codec)
+        except (codec.PayloadCodecError, binascii.Error, ValueError, json.JSONDecodeError) as exc:
+            message = f"The input.blob field is not a valid {payload_codec} payload: {exc}"
+            raise _keyed("input.blob", message) from exc
+        return {"codec": payload_codec, "blob": blob}
+    if isinstance(value, dict) and set(value) == {"codec", "external_storage"}:
+        message = "External payload storage is not configured for this namespace; send the blob inline."
+        raise _keyed("input.external_storage", message)
+    if isinstance(value, dict):
+        raise _keyed(
+            "input", "The input field must be a JSON array of arguments or a {codec, blob} envelope."
+        )
+    raise _keyed("input", "The input field must be an array or a {codec, blob} envelope.")
+
+
+def _duplicate_policy(value: Any) -> str | None:
+    if isinstance(value, str) and value in contracts.DUPLICATE_POLICY_ALIASES:
+        canonical = contracts.DUPLICATE_POLICY_ALIASES[value]
+        raise f.problem(
+            "message", message=f"The duplicate policy '{value}' is not canonical; use '{canonical}'."
+        )
+    return _policy_text(value)
+
+
+_policy_text = f.text_check(choices=contracts.DUPLICATE_POLICIES)
+
+
+def _memo(value: Any, info: ValidationInfo) -> dict[str, Any] | None:
+    memo = f.check_object(value)
+    if memo is None:
+        return None
+    limit: int = info.context["settings"].max_memo_bytes if info.context else 262_144
+    size = len(json.dumps(memo, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > limit:
+        raise f.problem(
+            "message", message=f"The memo must not be larger than {limit} bytes of JSON (got {size})."
+        )
+    return memo
+
+
+def _search_attributes(value: Any) -> dict[str, Any] | None:
+    attributes = f.check_object(value)
+    if attributes is None:
+        return None
+    problems: list[str] = []
+    for key, item in attributes.items():
+        if not key:
+            problems.append("Search attribute keys must not be empty.")
+            continue
+        if len(key.encode()) > MAX_SEARCH_ATTRIBUTE_KEY_BYTES:
+            problems.append(
+                f"Search attribute key '{key[:40]}' exceeds {MAX_SEARCH_ATTRIBUTE_KEY_BYTES} bytes."
+            )
+        elif not SEARCH_ATTRIBUTE_KEY_PATTERN.fullmatch(key):
+            problems.append(
+                f"Search attribute key '{key}' must start with a letter and use only letters, digits, _."
+            )
+        values = item if isinstance(item, list) else [item]
+        for entry in values:
+            if isinstance(entry, str) and len(entry.encode()) > MAX_SEARCH_ATTRIBUTE_VALUE_BYTES:
+                problems.append(
+                    f"Search attribute '{key}' has a value over {MAX_SEARCH_ATTRIBUTE_VALUE_BYTES} bytes."
+                )
+                break
+    if problems:
+        raise f.problem("messages", messages=problems)
+    return attributes
+
+
+def _unsupported(value: Any) -> None:
+    raise f.problem("unsupported")
+
+
+Unsupported = Annotated[Any, PlainValidator(_unsupported), WithJsonSchema({"not": {}})]
+_OBJECT_SCHEMA = {"anyOf": [{"type": "object", "additionalProperties": True}, {"type": "null"}]}
+
+
+class StartWorkflowBody(RequestModel):
+    """``POST /api/workflows``: start a workflow run."""
+
+    # Fields the contract names but this endpoint refuses (present at all → an error), first.
+    workflow_execution_timeout: Unsupported = None
+    workflow_run_timeout: Unsupported = None
+    workflow_task_timeout: Unsupported = None
+    retry_policy: Unsupported = None
+    idempotency_key: Unsupported = None
+    request_id: Unsupported = None
+    workflow_id: Annotated[str | None, f.Text(max_len=128, pattern=WORKFLOW_ID_PATTERN)] = None
+    workflow_type: Annotated[str, f.Text(required=True, max_len=255)]
+    task_queue: Annotated[str | None, f.Text(max_len=255)] = None
+    business_key: Annotated[str | None, f.Text(max_len=255)] = None
+    duplicate_policy: Annotated[
+        str | None,
+        PlainValidator(_duplicate_policy),
+        WithJsonSchema(
+            {"anyOf": [{"type": "string", "enum": list(contracts.DUPLICATE_POLICIES)}, {"type": "null"}]}
+        ),
+    ] = None
+    execution_timeout_seconds: Annotated[int | None, f.Integer(minimum=1)] = None
+    run_timeout_seconds: Annotated[int | None, f.Integer(minimum=1)] = None
+    memo: Annotated[dict[str, Any] | None, PlainValidator(_memo), WithJsonSchema(_OBJECT_SCHEMA)] = None
+    search_attributes: Annotated[
+        dict[str, Any] | None, PlainValidator(_search_attributes), WithJsonSchema(_OBJECT_SCHEMA)
+    ] = None
+    input: Annotated[dict[str, str], PlainValidator(normalize_arguments), WithJsonSchema(_PAYLOAD_SCHEMA)] = (
+        Field(default=None, validate_default=True)
+    )
+
+
+def _list_status(value: Any) -> str | None:
+    if isinstance(value, str) and value in contracts.LIST_STATUS_ALIASES:
+        bucket = contracts.LIST_STATUS_ALIASES[value]
+        raise f.problem(
+            "message", message=f"The status filter '{value}' is not canonical; use the bucket '{bucket}'."
+        )
+    if value is None or value == "":
+        return None
+    return _status_text(value)
+
+
+_status_text = f.text_check(choices=contracts.LIST_STATUS_VALUES)
+
+
+class ListWorkflowsQuery(RequestModel):
+    """``GET /api/workflows`` query parameters."""
+
+    workflow_type: Annotated[str | None, f.Text(max_len=255)] = None
+    status: Annotated[
+        str | None,
+        PlainValidator(_list_status),
+        WithJsonSchema({"type": "string", "enum": list(contracts.LIST_STATUS_VALUES)}),
+    ] = None
+    query: Annotated[str | None, f.Text(max_len=1000)] = None
+    page_size: Annotated[int | None, f.Integer(minimum=1, maximum=LIST_PAGE_SIZE_MAX)] = None
+    next_page_token: Annotated[str | None, f.Text(max_len=512)] = None
+
+
+def _wait_flag(value: Any) -> bool | None:
+    if not isinstance(value, str):
+        return None
+    flag = f.parse_bool(value)
+    if flag is None:
+        raise f.problem("boolean")
+    return flag
+
+
+class HistoryQuery(RequestModel):
+    """``GET /api/workflows/{workflow_id}/runs/{run_id}/history`` query parameters."""
+
+    page_size: Annotated[int | None, f.Integer(minimum=1, maximum=HISTORY_PAGE_SIZE_MAX)] = None
+    next_page_token: Annotated[str | None, f.Text(max_len=512)] = None
+    wait_new_event: Annotated[
+        bool | None,
+        PlainValidator(_wait_flag),
+        WithJsonSchema({"type": "string", "enum": ["1", "0", "true", "false", "yes", "no", "on", "off"]}),
+    ] = None

@@ -1,0 +1,315 @@
+"""The declarative route table: operations, planes, and the ASGI pieces that serve them.
+
+Each route module (``workflows.py``, ``worker_plane.py``, ``health.py``, ``system.py``)
+declares its :class:`Operation` s: method, path (a constant of
+:mod:`durable_workflow.protocol.routes`), operation id, request model and handler. A
+:class:`Plane` groups the operations of one plane with their guard chain and envelope;
+:func:`build_planes` turns them into Starlette routes.
+
+Why a :class:`PlaneRoutes` rather than Starlette's ``Mount``: every plane lives under ``/api``,
+and a ``Mount`` claims its whole prefix, so the first plane would answer (404) for paths that
+belong to the next, and trailing-slash redirects would fire for paths no route serves. A
+``PlaneRoutes`` claims exactly the paths its routes match, so routing (404, 405, redirects)
+behaves as one flat table while each plane keeps its own guards and envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import Headers, QueryParams
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol import routes
+
+from ..engine.api import EngineAPI
+from ..settings import Settings
+from . import guards, limits
+from .envelope import Envelope, PlaneName
+from .errors import ApiError, validation_error
+from .problems import BODY_NOT_OBJECT, field_errors, render
+
+M = TypeVar("M", bound=BaseModel)
+PLANE_KEY = "durable_workflow.plane"  # the scope key naming the plane of a routed request
+ROUTE_KEY = "durable_workflow.route"  # the scope key holding the matched ServedRoute
+
+
+@dataclass(frozen=True)
+class Call(Generic[M]):
+    """What a handler receives: the validated request and where it runs."""
+
+    input: M
+    path: Mapping[str, str]
+    namespace: str
+    engine: EngineAPI
+    settings: Settings
+    receive: Receive  # for long polls that watch for the caller hanging up
+
+
+@dataclass
+class Reply:
+    """A handler's answer: the body (before the envelope) and its status."""
+
+    body: dict[str, Any]
+    status: int = 200
+
+
+Handler = Callable[[Call[Any]], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route of the table.
+
+    Attributes:
+        method: the HTTP method.
+        path: the path below ``/api`` (a constant of ``durable_workflow.protocol.routes``).
+        operation_id: a stable name (OpenAPI ``operationId``).
+        handler: the coroutine serving it; ``None`` for a *reserved* route the contract names
+            but this server does not serve yet (answered 404 before any guard, as routing would).
+        body: the pydantic model of the JSON body.
+        query: the pydantic model of the query string.
+        envelope: the workflow operation named in the ``control_plane`` block, if any.
+        summary: one line for the OpenAPI document.
+        responses: the success statuses it answers.
+    """
+
+    method: str
+    path: str
+    operation_id: str
+    handler: Handler | None = None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    envelope: str | None = None
+    summary: str = ""
+    responses: tuple[int, ...] = (200,)
+
+    @property
+    def served(self) -> bool:
+        return self.handler is not None
+
+
+@dataclass(frozen=True)
+class Plane:
+    """A group of operations sharing one guard chain and one envelope."""
+
+    name: PlaneName
+    operations: Sequence[Operation]
+    roles: frozenset[str] | None = None  # None: no authentication
+    version: Callable[..., None] | None = None  # the version-header check
+    namespace_must_exist: bool = False
+    resolve_namespace: bool = True
+    title: str = ""
+
+
+# ---------------------------------------------------------------------- the endpoint
+
+
+def _body_of(operation: Operation, state: guards.RequestState) -> tuple[Any, dict[str, list[str]]]:
+    if state.body is None:
+        return {}, {}
+    if not isinstance(state.body, dict):
+        return {}, {"body": [BODY_NOT_OBJECT]}
+    return state.body, {}
+
+
+def _unstorable(
+    model: type[BaseModel] | None, value: Any, prefix: tuple[str | int, ...] = ()
+) -> dict[str, list[str]]:
+    found = [{"loc": loc, "type": kind} for loc, kind in limits.bad_strings(value, prefix)]
+    return field_errors(model, found)
+
+
+class Endpoint:
+    """The innermost ASGI app of a route: validate into the model, call the handler, render."""
+
+    def __init__(self, operation: Operation, plane: Plane, engine: EngineAPI, settings: Settings) -> None:
+        assert operation.handler is not None
+        self.operation = operation
+        self.handler = operation.handler
+        self.envelope = Envelope(plane.name, operation.envelope)
+        self.engine = engine
+        self.settings = settings
+        self.context = {"settings": settings}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = guards.state_of(scope)
+        path: dict[str, str] = scope.get("path_params", {})
+        model = self.operation.body or self.operation.query
+        data: Any = {}
+        prefix: dict[str, list[str]] = {}
+        if self.operation.body is not None:
+            data, prefix = _body_of(self.operation, state)
+        elif self.operation.query is not None:
+            data = dict(QueryParams(scope.get("query_string", b"")))
+        # Text that could not be stored and read back is refused wherever it is (path ids too).
+        # In a UTF-8 JSON body such text can only be spelled as a \u escape, so most bodies skip
+        # the walk; UTF-16/32 bodies (which json accepts) always hold NUL bytes and are walked.
+        raw = state.raw
+        scan_body = self.operation.body is None or b"\\u" in raw or b"\x00" in raw
+        unstorable = {**_unstorable(None, path), **(_unstorable(model, data) if scan_body else {})}
+        if unstorable:
+            raise validation_error(unstorable)
+        validated: Any = None
+        if model is not None:
+            try:
+                validated = model.model_validate(data, context=self.context)
+            except ValidationError as exc:
+                raise render(model, exc, prefix) from exc
+            if prefix:
+                raise validation_error(prefix)
+        call = Call(validated, path, state.namespace, self.engine, self.settings, receive)
+        reply = await self.handler(call)
+        await self.envelope.render(reply.status, reply.body, self.settings, path)(scope, receive, send)
+
+
+class Answer:
+    """The outermost ASGI app of a route: keeps the request state and renders guard refusals."""
+
+    def __init__(self, app: ASGIApp, envelope: Envelope, settings: Settings) -> None:
+        self.app = app
+        self.envelope = envelope
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[guards.STATE] = guards.RequestState(Headers(scope=scope))
+        try:
+            await self.app(scope, receive, send)
+        except ApiError as exc:
+            response = self.envelope.render(exc.status, exc.body(), self.settings, scope.get("path_params"))
+            await response(scope, receive, send)
+
+
+class Reserved:
+    """A contract route this server does not serve yet: the routing 404, in the route's envelope."""
+
+    def __init__(self, operation: Operation, plane: Plane, settings: Settings) -> None:
+        self.method = operation.method
+        self.envelope = Envelope(plane.name, operation.envelope)
+        self.plain = Envelope(plane.name)
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        envelope = self.envelope if scope["method"] == self.method else self.plain
+        body = {"message": "Not Found", "reason": reasons.NOT_FOUND}
+        await envelope.render(404, body, self.settings, scope.get("path_params"))(scope, receive, send)
+
+
+class ServedRoute(Route):
+    """A Starlette route that keeps its :class:`Operation` and answers exactly its method.
+
+    Starlette adds ``HEAD`` to every ``GET`` route; this API has never answered ``HEAD``.
+    """
+
+    def __init__(self, operation: Operation, app: ASGIApp, methods: list[str] | None) -> None:
+        # A signal/query/update name may contain slashes: the whole rest of the path.
+        path = routes.API_PREFIX + operation.path.replace("{name}", "{name:path}")
+        super().__init__(path, app, methods=methods, name=operation.operation_id)
+        self.operation = operation
+        if self.methods is not None:
+            self.methods.discard("HEAD")
+
+
+def _common_prefix(texts: Sequence[str]) -> str:
+    """The longest string every one of ``texts`` starts with (character by character)."""
+    if not texts:
+        return ""
+    first, last = min(texts), max(texts)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def _route_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+class PlaneRoutes(BaseRoute):
+    """The routes of one plane; claims a request only when one of them matches it.
+
+    Matching is Starlette's (first full match wins; otherwise the first path-only match, which
+    answers 405), narrowed for speed: a plane whose paths share a prefix skips other requests,
+    and full matches are looked for only among the routes of the request's method.
+    """
+
+    def __init__(self, plane: Plane, served: Sequence[ServedRoute]) -> None:
+        self.plane = plane
+        self.routes = list(served)
+        self.prefix = _common_prefix([route.path.split("{", 1)[0] for route in self.routes])
+        self.by_method: dict[str, list[ServedRoute]] = {}
+        for method in {m for route in self.routes for m in (route.methods or ())}:
+            self.by_method[method] = [r for r in self.routes if r.methods is None or method in r.methods]
+        self.any_method = [r for r in self.routes if r.methods is None]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = _route_path(scope) if scope["type"] == "http" else ""
+        if not path.startswith(self.prefix):
+            return Match.NONE, {}
+        for candidates in (self.by_method.get(scope["method"], self.any_method), self.routes):
+            for route in candidates:
+                if route.path_regex.match(path) is None:
+                    continue
+                match, child = route.matches(scope)
+                if match is not Match.NONE:
+                    return match, {**child, ROUTE_KEY: route, PLANE_KEY: self.plane.name}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route: ServedRoute = scope[ROUTE_KEY]
+        scope["route"] = route
+        await route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for route in self.routes:
+            if route.name == name:
+                return route.url_path_for(name, **path_params)
+        raise NoMatchFound(name, path_params)
+
+
+def _guard_chain(plane: Plane, settings: Settings, engine: EngineAPI) -> list[Middleware]:
+    chain = [Middleware(guards.PayloadLimits, settings=settings)]
+    if plane.roles is not None:
+        chain.append(Middleware(guards.Authenticate, settings=settings))
+        chain.append(Middleware(guards.Authorize, roles=plane.roles))
+    if plane.version is not None:
+        chain.append(Middleware(guards.RequireVersion, check=plane.version))
+    if plane.resolve_namespace:
+        chain.append(
+            Middleware(
+                guards.ResolveNamespace,
+                settings=settings,
+                engine=engine,
+                must_exist=plane.namespace_must_exist,
+            )
+        )
+    return chain
+
+
+def _serve(operation: Operation, plane: Plane, settings: Settings, engine: EngineAPI) -> ServedRoute:
+    if not operation.served:
+        return ServedRoute(operation, Reserved(operation, plane, settings), methods=None)
+    app: ASGIApp = Endpoint(operation, plane, engine, settings)
+    for middleware in reversed(_guard_chain(plane, settings, engine)):
+        cls, args, kwargs = middleware
+        app = cls(app, *args, **kwargs)
+    app = Answer(app, Envelope(plane.name, operation.envelope), settings)
+    return ServedRoute(operation, app, methods=[operation.method])
+
+
+def build_planes(planes: Sequence[Plane], settings: Settings, engine: EngineAPI) -> list[PlaneRoutes]:
+    """Starlette routes for ``planes``, in order (served routes before reserved ones)."""
+    built = []
+    for plane in planes:
+        served = [_serve(op, plane, settings, engine) for op in plane.operations if op.served]
+        reserved = [_serve(op, plane, settings, engine) for op in plane.operations if not op.served]
+        built.append(PlaneRoutes(plane, served + reserved))
+    return built

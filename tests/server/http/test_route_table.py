@@ -1,0 +1,108 @@
+"""The route table is one list: the protocol's paths, the app's routes and the OpenAPI document agree."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from durable_workflow.protocol import routes
+from durable_workflow_server import Settings, create_app
+from durable_workflow_server.http.routing import PlaneRoutes, ServedRoute
+from durable_workflow_server.http.table import PLANES
+from tests.helpers.http_helpers import TOKEN, FakeEngine
+
+
+def test_the_table_is_exactly_the_protocol_list() -> None:
+    declared = [(op.method, op.path) for plane in PLANES for op in plane.operations]
+    assert sorted(declared) == sorted(routes.ALL)
+    assert len(set(declared)) == len(declared)
+
+
+def test_the_app_serves_the_table_in_order() -> None:
+    app = create_app(Settings(auth_token=TOKEN, database_url="sqlite:///unused.sqlite3"), engine=FakeEngine())
+    served = [
+        (route.operation.method, route.path)
+        for group in app.routes
+        if isinstance(group, PlaneRoutes)
+        for route in group.routes
+        if isinstance(route, ServedRoute) and route.operation.served
+    ]
+    table = [
+        (op.method, routes.API_PREFIX + op.path) for plane in PLANES for op in plane.operations if op.served
+    ]
+    assert served == table
+    assert all(isinstance(group, PlaneRoutes) for group in app.routes)
+
+
+def test_operation_ids_are_unique() -> None:
+    ids = [op.operation_id for plane in PLANES for op in plane.operations]
+    assert len(set(ids)) == len(ids)
+
+
+def test_the_server_app_does_not_load_fastapi() -> None:
+    # The routes are plain Starlette; FastAPI is no longer a dependency of the server.
+    code = "import sys, durable_workflow_server.app; print('fastapi' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.fixture
+async def openapi(client: httpx.AsyncClient) -> dict[str, object]:
+    response = await client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    document: dict[str, object] = response.json()
+    return document
+
+
+async def test_openapi_document_validates(openapi: dict[str, object]) -> None:
+    validate(openapi)  # raises on any violation of the OpenAPI 3.1 schema
+    assert openapi["openapi"] == "3.1.0"
+
+
+async def test_every_served_route_is_described_with_its_request_schema(openapi: dict[str, object]) -> None:
+    paths = openapi["paths"]
+    assert isinstance(paths, dict)
+    components = openapi["components"]
+    assert isinstance(components, dict)
+    schemas = components["schemas"]
+    for plane in PLANES:
+        for op in plane.operations:
+            path = routes.API_PREFIX + op.path
+            if not op.served:
+                assert op.method.lower() not in paths.get(path, {}), path
+                continue
+            item = paths[path][op.method.lower()]
+            assert item["operationId"] == op.operation_id
+            for status in op.responses:
+                assert str(status) in item["responses"], (path, status)
+            if op.body is not None:
+                ref = item["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                name = ref.rsplit("/", 1)[-1]
+                assert name == op.body.__name__
+                assert set(schemas[name]["properties"]) == set(op.body.model_fields)
+            if op.query is not None:
+                query = {p["name"] for p in item["parameters"] if p["in"] == "query"}
+                assert query == set(op.query.model_fields)
+            for status in ("400", "404", "405", "413", "415", "500"):
+                assert status in item["responses"], (path, status)
+            if plane.roles is not None:
+                assert {"401", "403"} <= set(item["responses"]), path
+            if op.body is not None or op.query is not None or "{" in op.path:
+                assert item["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
+                    "/ValidationError"
+                )
+
+
+async def test_required_fields_are_required_in_the_schema(openapi: dict[str, object]) -> None:
+    schemas = openapi["components"]["schemas"]  # type: ignore[index]
+    assert "workflow_type" in schemas["StartWorkflowBody"]["required"]
+    assert set(schemas["RegisterWorkerBody"]["required"]) == {"task_queue", "runtime"}
+    assert {"lease_owner", "workflow_task_attempt", "commands"} <= set(
+        schemas["CompleteWorkflowTaskBody"]["required"]
+    )
+    assert "message" in schemas["ActivityFailure"]["required"]
