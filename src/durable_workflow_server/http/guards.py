@@ -158,13 +158,13 @@ def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Princ
         given = bearer_token(headers.get("authorization"))
         return _match(role_secrets, legacy, given, lambda secret: given is not None and _same(given, secret))
     if driver == "signature":
-        # Signature keys are optional settings; a server without them is misconfigured (500).
+        # A server with the signature driver but no key is misconfigured: 500, never open.
         role_keys = {
-            WORKER: getattr(settings, "worker_signature_key", None),
-            OPERATOR: getattr(settings, "operator_signature_key", None),
-            ADMIN: getattr(settings, "admin_signature_key", None),
+            WORKER: settings.worker_signature_key,
+            OPERATOR: settings.operator_signature_key,
+            ADMIN: settings.admin_signature_key,
         }
-        legacy_key = getattr(settings, "signature_key", None) if settings.auth_backward_compatible else None
+        legacy_key = settings.signature_key if settings.auth_backward_compatible else None
         signature = (headers.get("x-signature") or "").strip().lower() or None
 
         def verify(key: str) -> bool:

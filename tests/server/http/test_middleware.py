@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -156,16 +155,8 @@ async def test_backward_compat_off_ignores_legacy_token(make_client, fake_engine
     assert (await client.get("/api/workflows", headers=control_headers("adm"))).status_code == 200
 
 
-@dataclass(frozen=True)
-class SignedSettings(Settings):
-    """Settings with the optional signature keys the signature driver reads."""
-
-    signature_key: str | None = None
-    operator_signature_key: str | None = None
-
-
 async def test_signature_driver_checks_hmac_of_raw_body(make_client, fake_engine):
-    client = await make_client(SignedSettings, auth_driver="signature", operator_signature_key="op-key")
+    client = await make_client(auth_driver="signature", operator_signature_key="op-key")
     raw = json.dumps(START).encode()
     good = hmac.new(b"op-key", raw, hashlib.sha256).hexdigest()
     headers = control_headers(None, **{"X-Signature": good})
@@ -174,6 +165,29 @@ async def test_signature_driver_checks_hmac_of_raw_body(make_client, fake_engine
     assert_rejected(await client.post("/api/workflows", content=raw, headers=headers), 401, "unauthorized")
     del headers["X-Signature"]
     assert_rejected(await client.post("/api/workflows", content=raw, headers=headers), 401, "unauthorized")
+    assert fake_engine.engine_calls == ["start_workflow"]
+
+
+async def test_signature_driver_roles_follow_their_keys(make_client, fake_engine):
+    client = await make_client(
+        auth_driver="signature", worker_signature_key="w-key", operator_signature_key="op-key"
+    )
+    raw = json.dumps(START).encode()
+    signed_by_worker = hmac.new(b"w-key", raw, hashlib.sha256).hexdigest()
+    headers = control_headers(None, **{"X-Signature": signed_by_worker})
+    body = assert_rejected(
+        await client.post("/api/workflows", content=raw, headers=headers), 403, "forbidden"
+    )
+    assert body["role"] == "worker"
+    assert fake_engine.engine_calls == []
+
+
+async def test_signature_driver_legacy_key_from_the_environment(make_client, fake_engine):
+    settings = Settings.from_env({"DW_AUTH_DRIVER": "signature", "DW_SIGNATURE_KEY": "legacy"})
+    client = await make_client(auth_driver=settings.auth_driver, signature_key=settings.signature_key)
+    raw = json.dumps(START).encode()
+    headers = control_headers(None, **{"X-Signature": hmac.new(b"legacy", raw, hashlib.sha256).hexdigest()})
+    assert (await client.post("/api/workflows", content=raw, headers=headers)).status_code == 201
     assert fake_engine.engine_calls == ["start_workflow"]
 
 
