@@ -36,8 +36,14 @@ _NAMESPACE_EXISTS = sa.select(t.namespaces.c.name).where(t.namespaces.c.name == 
 class EngineCore:
     """Settings, store, wake-ups and the background loop shared by both planes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, background_loop: bool = True) -> None:
+        """``background_loop=False`` leaves sweeping to :meth:`tick` (tests that drive time by hand).
+
+        With an injected clock that a test advances, a loop sweeping on its own would see the new
+        time at an arbitrary moment, in the middle of the test's own steps.
+        """
         self.settings = settings
+        self.background_loop = background_loop
         self.store: Store = create_store(settings.database_url)
         self.waiters = Waiters()
         self._loop = timers.TimerLoop(
@@ -124,7 +130,8 @@ class EngineCore:
                         )
                     )
         self.waiters = Waiters()
-        self._loop.start()
+        if self.background_loop:
+            self._loop.start()
         await self.broadcast.open()
 
     async def close(self) -> None:

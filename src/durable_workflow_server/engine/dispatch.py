@@ -102,6 +102,10 @@ class Waiters:
                     if not bucket:
                         del self._events[key]
 
+    def watching(self, key: Any) -> int:
+        """How many polls are waiting on ``key`` right now (lets tests wait until a poll parked)."""
+        return len(self._events.get(key, ()))
+
     def notify(self, key: Any) -> None:
         for event in self._events.get(key, ()):
             event.set()

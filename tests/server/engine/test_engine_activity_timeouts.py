@@ -260,8 +260,7 @@ async def test_heartbeat_beats_start_to_close_when_both_are_due(driver: Driver, 
 
 
 async def test_outcomes_past_a_deadline_are_refused_before_the_loop_records_it(make_engine, clock) -> None:  # type: ignore[no-untyped-def]
-    engine = await make_engine()
-    await engine._loop.stop()  # only tick() sweeps: the loop must not record the timeout first
+    engine = await make_engine()  # only tick() sweeps: no loop records the timeout first
     driver = Driver(engine)
     await driver.register()
     wf = await _scheduled(driver, heartbeat_timeout=3)
@@ -317,7 +316,7 @@ async def test_a_timeout_is_recorded_once_when_processes_race(make_engine, clock
 
 
 async def test_the_loop_wakes_for_a_new_deadline(make_engine, clock) -> None:  # type: ignore[no-untyped-def]
-    engine: Engine = await make_engine(timer_loop_interval=30.0)
+    engine: Engine = await make_engine(background_loop=True, timer_loop_interval=30.0)
     driver = Driver(engine)
     await driver.register()
     wf = await _scheduled(driver, start_to_close_timeout=1)
