@@ -17,7 +17,7 @@ from . import deadlines
 from . import history as h
 from .dispatch import activity_event_ids
 from .errors import DomainError, ValidationFailed
-from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
+from .runs import Tx, after_step_resolved, append, is_terminal_run, run_of
 from .util import new_id, rfc3339, seconds
 
 _at, _aa, _ae = t.activity_tasks, t.activity_attempts, t.activity_executions
@@ -28,6 +28,7 @@ _ATTEMPT_IN = sa.select(_aa).where(
     _aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.namespace == sa.bindparam("b_namespace")
 )
 _EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
+_RUN_OF_TASK_IN = run_of(_at, "task_id", in_namespace=True)
 _UPDATE_TASK = sa.update(_at).where(_at.c.task_id == sa.bindparam("b_task_id"))
 _UPDATE_ATTEMPT = sa.update(_aa).where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"))
 _UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
@@ -75,10 +76,15 @@ def normalize_result(result: Any, execution_codec: str) -> tuple[str, str]:
 
 async def fence(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt)``."""
-    task = await tx.one(tx.store.lock(_TASK_IN), {"b_task_id": task_id, "b_namespace": namespace})
-    if task is None:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt, run)``, locked.
+
+    The run is locked before the task (the engine's lock order, see ``runs.run_of``).
+    """
+    params = {"b_task_id": task_id, "b_namespace": namespace}
+    run = await tx.one(tx.store.lock(_RUN_OF_TASK_IN), params)
+    task = await tx.one(tx.store.lock(_TASK_IN), params)
+    if task is None or run is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
@@ -105,7 +111,7 @@ async def fence(
             activity_attempt_id=attempt_id,
             lease_owner=attempt["lease_owner"],
         )
-    return task, attempt
+    return task, attempt, run
 
 
 def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
@@ -149,11 +155,10 @@ def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any
         raise _stale(task, attempt, kind)
 
 
-async def _execution_and_run(tx: Tx, task: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    run = await load_run(tx, task["run_id"])
+async def _execution(tx: Tx, task: Mapping[str, Any]) -> dict[str, Any]:
     execution = await tx.one(_EXECUTION, {"b_execution_id": task["activity_execution_id"]})
-    assert run is not None and execution is not None
-    return execution, run
+    assert execution is not None
+    return execution
 
 
 async def _close_attempt(tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: str) -> None:
@@ -236,9 +241,9 @@ async def schedule_retry(
 async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
 ) -> dict[str, Any]:
-    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
-    execution, run = await _execution_and_run(tx, task)
+    execution = await _execution(tx, task)
     codec, blob = normalize_result(result, execution["payload_codec"])
     if is_terminal_run(run):
         raise _stale(task, attempt)
@@ -273,9 +278,9 @@ async def complete(
 async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
 ) -> dict[str, Any]:
-    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
-    execution, run = await _execution_and_run(tx, task)
+    execution = await _execution(tx, task)
     if is_terminal_run(run):
         raise _stale(task, attempt)
     number = int(attempt["attempt_number"])
@@ -314,8 +319,8 @@ async def heartbeat(
     progress: Mapping[str, Any],
     lease_seconds: float,
 ) -> dict[str, Any]:
-    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    execution, run = await _execution_and_run(tx, task)
+    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    execution = await _execution(tx, task)
     body: dict[str, Any] = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,

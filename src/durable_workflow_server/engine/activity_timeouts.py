@@ -30,7 +30,7 @@ from . import deadlines
 from . import history as h
 from .activities import retry_decision, schedule_retry
 from .dispatch import activity_event_ids
-from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
+from .runs import Tx, after_step_resolved, append, is_terminal_run, run_of
 from .util import new_id
 
 OpenTx = Callable[[], AbstractAsyncContextManager[Tx]]
@@ -68,6 +68,7 @@ _EXPIRE_ATTEMPT = (
     .where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.status == "running")
     .values(status="expired", closed_at=sa.bindparam("b_now"))
 )
+_RUN_OF_TASK = run_of(_at, "task_id")
 _ATTEMPT = sa.select(_aa).where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"))
 _EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
 _UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
@@ -93,6 +94,8 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     """Time out ``task_id`` if one of its deadlines has passed; ``False`` if nothing was due."""
     # Wait for (rather than skip) a row another transaction holds: once that one commits, the
     # task is seen closed or re-timed, and a sweep that returns has left nothing due behind it.
+    # The run before the task: the engine's lock order (see runs.run_of).
+    run = await tx.one(tx.store.lock(_RUN_OF_TASK), {"b_task_id": task_id})
     task = await tx.one(tx.store.lock(_TASK), {"b_task_id": task_id})
     if task is None:
         return False  # closed meanwhile
@@ -111,7 +114,6 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     )
     if closed.rowcount != 1:
         return False  # another process got there first
-    run = await load_run(tx, task["run_id"])
     execution = await tx.one(_EXECUTION, {"b_execution_id": task["activity_execution_id"]})
     if (
         run is None

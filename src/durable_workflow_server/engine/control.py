@@ -36,6 +36,14 @@ _INSTANCE = sa.select(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_i
 _INSTANCE_IN_NAMESPACE = sa.select(_wi).where(
     _wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace")
 )
+# The instance's current run, locked before the instance itself (the engine's lock order: run
+# first, as continue-as-new holds its run while it moves the instance on).
+_CURRENT_RUN_LOCKING = sa.select(_wr).where(
+    _wr.c.run_id
+    == sa.select(_wi.c.current_run_id)
+    .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+    .scalar_subquery()
+)
 _INSERT_INSTANCE = sa.insert(_wi)
 _UPDATE_INSTANCE = sa.update(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
 _RUN_OF_WORKFLOW = sa.select(_wr).where(
@@ -47,6 +55,10 @@ _CURRENT_RUN = (
     .select_from(_wi.join(_wr, _wr.c.run_id == _wi.c.current_run_id))
     .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace"))
 )
+
+
+class _InstanceMoved(Exception):
+    """The instance moved to another run between locking its current run and the instance."""
 
 
 class ControlPlane(EngineCore):
@@ -97,8 +109,9 @@ class ControlPlane(EngineCore):
         for attempt in range(3):
             try:
                 return await self._start(namespace, request, codec, blob)
-            except IntegrityError:
-                # Another process created the same workflow id concurrently; re-read and decide again.
+            except (IntegrityError, _InstanceMoved):
+                # Another process created the same workflow id concurrently, or moved it to a new
+                # run meanwhile; re-read and decide again.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -108,7 +121,11 @@ class ControlPlane(EngineCore):
     ) -> dict[str, Any]:
         workflow_id = request.workflow_id or new_id()
         async with self._tx() as tx:
-            instance = await tx.one(tx.store.lock(_INSTANCE), {"b_workflow_id": workflow_id})
+            params = {"b_workflow_id": workflow_id}
+            current = await tx.one(tx.store.lock(_CURRENT_RUN_LOCKING), params)
+            instance = await tx.one(tx.store.lock(_INSTANCE), params)
+            if instance is not None and instance["current_run_id"] != (current or {}).get("run_id"):
+                raise _InstanceMoved(workflow_id)
             if instance is not None and instance["namespace"] != namespace:
                 raise DomainError(
                     reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
@@ -119,9 +136,6 @@ class ControlPlane(EngineCore):
             run_number = 1
             run_id = new_id()
             if instance is not None:
-                current = (
-                    await load_run(tx, instance["current_run_id"]) if instance["current_run_id"] else None
-                )
                 if current is not None and not is_terminal_run(current):
                     if current["workflow_type"] != request.workflow_type:
                         bound = current["workflow_type"]

@@ -27,7 +27,7 @@ from durable_workflow.protocol.history import EventType, RunStatus
 from ..store import tables as t
 from . import deadlines
 from . import history as h
-from .runs import Tx, append, is_terminal_run, load_run, update_run
+from .runs import Tx, append, is_terminal_run, load_run, try_lock_run, update_run
 from .util import encode_token, new_id, rfc3339, seconds
 
 T = TypeVar("T")
@@ -222,16 +222,30 @@ _CANCEL_WORKFLOW_TASK = (
 _CANCEL_ACTIVITY_TASK = (
     sa.update(_at).where(_at.c.task_id == sa.bindparam("b_task_id")).values(status=h.TASK_CANCELLED)
 )
-# Fenced lease: only if the row is still exactly what the claimer saw.
+
+
+def _still_due(table: sa.Table) -> sa.ColumnElement[bool]:
+    """The row is still claimable at ``b_now``: ready and available, or leased past its lease."""
+    return sa.or_(
+        sa.and_(table.c.status == h.WORKFLOW_TASK_READY, table.c.available_at <= sa.bindparam("b_now")),
+        sa.and_(table.c.status == h.WORKFLOW_TASK_LEASED, table.c.lease_expires_at <= sa.bindparam("b_now")),
+    )
+
+
+# Fenced lease: only if the row is still exactly what the claimer saw, and still due. Candidates
+# are read without a row lock (the run is locked first, see runs.run_of), so this is the fence
+# against a lease renewed or taken in between.
 _LEASE_WORKFLOW_TASK = sa.update(_wt).where(
     _wt.c.task_id == sa.bindparam("b_task_id"),
     _wt.c.status == sa.bindparam("b_status"),
     _wt.c.attempt_count == sa.bindparam("b_attempt_count"),
+    _still_due(_wt),
 )
 _LEASE_ACTIVITY_TASK = sa.update(_at).where(
     _at.c.task_id == sa.bindparam("b_task_id"),
     _at.c.status == sa.bindparam("b_status"),
     sa.func.coalesce(_at.c.current_attempt_id, "") == sa.bindparam("b_current_attempt_id"),
+    _still_due(_at),
 )
 _EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
 _UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
@@ -258,10 +272,35 @@ async def _candidates(
         params["b_types"] = types
     expired = queries.expired_typed if types else queries.expired
     ready = queries.ready_typed if types else queries.ready
-    return [
-        *await tx.all(tx.store.claim(expired), params),
-        *await tx.all(tx.store.claim(ready), params),
-    ]
+    return [*await tx.all(expired, params), *await tx.all(ready, params)]
+
+
+async def _claim_first(
+    tx: Tx,
+    candidates: list[dict[str, Any]],
+    attempt: Callable[[dict[str, Any], dict[str, Any] | None], Awaitable[T | None]],
+) -> T | None:
+    """``attempt(candidate, locked run or None if the run is gone)`` in order until one claims.
+
+    The run is locked before the task is touched (the engine's lock order). A candidate whose run
+    another transaction holds (usually another poller claiming the same task) is passed over at
+    first so concurrent pollers spread over the backlog; if nothing else could be claimed, those
+    candidates are tried again waiting for their runs, so no due task is missed.
+    """
+    busy: list[dict[str, Any]] = []
+    for candidate in candidates:
+        run = await try_lock_run(tx, candidate["run_id"])
+        if run is None:
+            busy.append(candidate)
+            continue
+        claimed = await attempt(candidate, run)
+        if claimed is not None:
+            return claimed
+    for candidate in busy:
+        claimed = await attempt(candidate, await load_run(tx, candidate["run_id"]))
+        if claimed is not None:
+            return claimed
+    return None
 
 
 # --------------------------------------------------------------------------- workflow tasks
@@ -271,11 +310,13 @@ async def claim_workflow_task(
     tx: Tx, *, namespace: str, queue: str, worker_id: str, workflow_types: list[str], lease_seconds: float
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Lease the next due workflow task on ``queue``; returns ``(task, run)`` or ``None``."""
-    for candidate in await _candidates(tx, _WORKFLOW_CANDIDATES, namespace, queue, workflow_types):
-        run = await load_run(tx, candidate["run_id"])
+
+    async def attempt(
+        candidate: dict[str, Any], run: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         if run is None or is_terminal_run(run):
             await tx.conn.execute(_CANCEL_WORKFLOW_TASK, {"b_task_id": candidate["task_id"]})
-            continue
+            return None
         values = {
             "status": h.WORKFLOW_TASK_LEASED,
             "lease_owner": worker_id,
@@ -290,15 +331,18 @@ async def claim_workflow_task(
                 "b_task_id": candidate["task_id"],
                 "b_status": candidate["status"],
                 "b_attempt_count": candidate["attempt_count"],
+                "b_now": tx.now,
                 **values,
             },
         )
         if result.rowcount != 1:
-            continue
+            return None
         if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
             await update_run(tx, run, status=RunStatus.RUNNING)
         return {**candidate, **values}, run
-    return None
+
+    candidates = await _candidates(tx, _WORKFLOW_CANDIDATES, namespace, queue, workflow_types)
+    return await _claim_first(tx, candidates, attempt)
 
 
 async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[dict[str, Any]]:
@@ -366,13 +410,17 @@ async def claim_activity_task(
     tx: Tx, *, namespace: str, queue: str, worker_id: str, activity_types: list[str], lease_seconds: float
 ) -> dict[str, Any] | None:
     """Lease the next due activity task as a new attempt; returns the poll ``task`` object."""
-    for candidate in await _candidates(tx, _ACTIVITY_CANDIDATES, namespace, queue, activity_types):
-        if deadlines.fired(candidate, tx.now) is not None:
-            continue  # timed out: the background loop records it (it is due now), nobody runs it
-        run = await load_run(tx, candidate["run_id"])
+    candidates = [
+        candidate
+        for candidate in await _candidates(tx, _ACTIVITY_CANDIDATES, namespace, queue, activity_types)
+        # Timed out: the background loop records it (it is due now), nobody runs it.
+        if deadlines.fired(candidate, tx.now) is None
+    ]
+
+    async def attempt(candidate: dict[str, Any], run: dict[str, Any] | None) -> dict[str, Any] | None:
         if run is None or is_terminal_run(run):
             await tx.conn.execute(_CANCEL_ACTIVITY_TASK, {"b_task_id": candidate["task_id"]})
-            continue
+            return None
         execution = await tx.one(_EXECUTION, {"b_execution_id": candidate["activity_execution_id"]})
         assert execution is not None
         snapshot = execution["retry_policy"]
@@ -385,6 +433,7 @@ async def claim_activity_task(
                 "b_task_id": candidate["task_id"],
                 "b_status": candidate["status"],
                 "b_current_attempt_id": candidate["current_attempt_id"] or "",
+                "b_now": tx.now,
                 "status": h.WORKFLOW_TASK_LEASED,
                 "lease_owner": worker_id,
                 "lease_expires_at": lease_expires_at,
@@ -394,7 +443,7 @@ async def claim_activity_task(
             },
         )
         if result.rowcount != 1:
-            continue
+            return None
         tx.due(timing["timeout_at"])
         if candidate["status"] == h.WORKFLOW_TASK_LEASED and candidate["current_attempt_id"]:
             # The previous holder's lease ran out: its attempt is over, late outcomes are stale.
@@ -447,4 +496,5 @@ async def claim_activity_task(
             "deadlines": deadlines.wire({**candidate, **timing}) or None,
         }
         return {k: v for k, v in task.items() if v is not None}
-    return None
+
+    return await _claim_first(tx, candidates, attempt)

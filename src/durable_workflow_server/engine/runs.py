@@ -36,6 +36,23 @@ _wr, _wt, _ae, _at, _aa, _tm = (
 _OPEN_TASK = (h.WORKFLOW_TASK_READY, h.WORKFLOW_TASK_LEASED)
 
 SELECT_RUN = sa.select(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
+
+
+def run_of(table: sa.Table, key: str, *, in_namespace: bool = False) -> sa.Select[Any]:
+    """The run owning the ``table`` row whose ``key`` is ``b_<key>`` (optionally in ``b_namespace``).
+
+    Lock order: every transaction that writes a run's rows locks the run row *first* and its
+    task, timer or attempt rows after it (closing a run, timing it out and every completion all
+    do), so two of them can never wait for each other in opposite orders. A caller that knows a
+    task id but not yet its run locks the run through this one statement (the subquery locks
+    nothing), then the task.
+    """
+    owner = sa.select(table.c.run_id).where(table.c[key] == sa.bindparam(f"b_{key}"))
+    if in_namespace:
+        owner = owner.where(table.c.namespace == sa.bindparam("b_namespace"))
+    return sa.select(_wr).where(_wr.c.run_id == owner.scalar_subquery())
+
+
 UPDATE_RUN = sa.update(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
 INSERT_RUN = sa.insert(_wr)
 INSERT_EVENTS = sa.insert(t.history_events)
@@ -129,6 +146,11 @@ class Tx:
 
 async def load_run(tx: Tx, run_id: str, *, lock: bool = True) -> dict[str, Any] | None:
     return await tx.one(tx.store.lock(SELECT_RUN) if lock else SELECT_RUN, {"b_run_id": run_id})
+
+
+async def try_lock_run(tx: Tx, run_id: str) -> dict[str, Any] | None:
+    """The run, locked, or ``None`` if another transaction holds it (or it does not exist)."""
+    return await tx.one(tx.store.claim(SELECT_RUN), {"b_run_id": run_id})
 
 
 async def update_run(tx: Tx, run: dict[str, Any], **values: Any) -> None:

@@ -25,13 +25,14 @@ from ..store import tables as t
 from . import deadlines
 from . import history as h
 from .releases import requeue_workflow_task
-from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
+from .runs import Tx, after_step_resolved, append, is_terminal_run, run_of
 from .util import rfc3339
 
 log = logging.getLogger(__name__)
 
 OpenTx = Callable[[], AbstractAsyncContextManager[Tx]]
 BATCH = 100
+_RUN_OF_TIMER = run_of(t.timers, "timer_id")
 
 
 async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
@@ -53,9 +54,10 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
     fired = 0
     for timer_id in due:
         async with open_tx() as tx:
-            timer = await tx.one(
-                tx.store.claim(sa.select(tm).where(tm.c.timer_id == timer_id, tm.c.status == "pending"))
-            )
+            # The run before the timer: the engine's lock order (see runs.run_of). The fenced
+            # update below is what claims the timer.
+            run = await tx.one(tx.store.lock(_RUN_OF_TIMER), {"b_timer_id": timer_id})
+            timer = await tx.one(sa.select(tm).where(tm.c.timer_id == timer_id, tm.c.status == "pending"))
             if timer is None:
                 continue
             claimed = await tx.conn.execute(
@@ -65,7 +67,6 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
             )
             if claimed.rowcount != 1:
                 continue  # another process fired it first
-            run = await load_run(tx, timer["run_id"])
             if run is None or is_terminal_run(run):
                 await tx.conn.execute(
                     sa.update(tm).where(tm.c.timer_id == timer_id).values(status="cancelled")

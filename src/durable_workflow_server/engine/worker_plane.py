@@ -20,7 +20,7 @@ from .commands import apply_commands
 from .core import EngineCore
 from .dispatch import claim_activity_task, claim_workflow_task, history_page, long_poll, workflow_task_payload
 from .errors import DomainError
-from .runs import Tx, ensure_workflow_task, is_terminal_run, load_run
+from .runs import Tx, ensure_workflow_task, is_terminal_run, load_run, run_of
 from .util import decode_token, rfc3339, seconds
 from .validation import validate_commands
 
@@ -29,6 +29,7 @@ _WORKFLOW_TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id")
 _WORKFLOW_TASK_IN = sa.select(_wt).where(
     _wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace")
 )
+_RUN_OF_WORKFLOW_TASK_IN = run_of(_wt, "task_id", in_namespace=True)
 _UPDATE_WORKFLOW_TASK = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
 _POLL_REQUEST = sa.select(_pr).where(
     _pr.c.namespace == sa.bindparam("b_namespace"),
@@ -193,15 +194,14 @@ class WorkerPlane(EngineCore):
     async def _fence_workflow_task(
         self, tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        task = await tx.one(
-            tx.store.lock(_WORKFLOW_TASK_IN), {"b_task_id": task_id, "b_namespace": namespace}
-        )
-        if task is None:
+        # The run before the task: the engine's lock order (see runs.run_of).
+        params = {"b_task_id": task_id, "b_namespace": namespace}
+        run = await tx.one(tx.store.lock(_RUN_OF_WORKFLOW_TASK_IN), params)
+        task = await tx.one(tx.store.lock(_WORKFLOW_TASK_IN), params)
+        if task is None or run is None:
             raise DomainError(
                 reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
             )
-        run = await load_run(tx, task["run_id"])
-        assert run is not None
         if task["status"] != h.WORKFLOW_TASK_LEASED:
             if is_terminal_run(run):
                 raise DomainError(
