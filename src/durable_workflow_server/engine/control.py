@@ -19,6 +19,7 @@ from .api import StartWorkflowRequest
 from .core import EngineCore
 from .dispatch import history_rows, long_poll
 from .errors import DomainError, ValidationFailed
+from .rendering import renderable, unrenderable_run
 from .runs import Tx, is_terminal_run, load_run
 from .starts import create_run
 from .util import decode_token, encode_token, new_id
@@ -313,6 +314,9 @@ class ControlPlane(EngineCore):
         page_size = max(1, min(int(page_size), 1000))
 
         def shape(run: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+            bad = [f"history event {r['sequence']}" for r in rows if not renderable(r["payload"])]
+            if bad:
+                raise unrenderable_run(workflow_id, run_id, bad)
             last = rows[-1]["sequence"] if rows else after
             more = last < int(run["last_history_sequence"])
             # A follower of a live run keeps a cursor even when it has caught up.

@@ -7,6 +7,7 @@ Functions take plain row dicts and return wire dicts (control-plane.md §8.3). E
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,10 @@ from durable_workflow.protocol.history import is_terminal
 from durable_workflow.protocol.versions import HISTORY_EXPORT_SCHEMA
 
 from . import history as h
+from .rendering import bad_fields, renderable, unrenderable_run
 from .util import canonical_json, rfc3339, sha256_hex
+
+log = logging.getLogger(__name__)
 
 
 def _decode(blob: str | None, codec: str | None) -> Any:
@@ -32,8 +36,23 @@ def _envelope(blob: str | None, codec: str | None) -> dict[str, str] | None:
     return {"codec": codec, "blob": blob} if blob is not None and codec else None
 
 
+_DESCRIBE_STORED = ("memo", "search_attributes", "input", "output")
+
+
 def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
-    """Describe body of a run (control-plane.md §8.3.3 / §8.3.5)."""
+    """Describe body of a run (control-plane.md §8.3.3 / §8.3.5).
+
+    A run whose stored memo, search attributes or decoded input/output cannot be rendered as JSON
+    (see :mod:`.rendering`) raises a ``server_error`` naming the fields, not a bare 500.
+    """
+    body = _describe(run, instance)
+    bad = bad_fields(body, _DESCRIBE_STORED)
+    if bad:
+        raise unrenderable_run(run["workflow_id"], run["run_id"], bad)
+    return body
+
+
+def _describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
     status = run["status"]
     current = instance["current_run_id"] == run["run_id"]
     output_codec = run["output_codec"] or run["payload_codec"]
@@ -74,7 +93,25 @@ def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, A
 
 
 def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of ``GET /workflows`` (control-plane.md §8.3.1)."""
+    """One row of ``GET /workflows`` (control-plane.md §8.3.1).
+
+    A row whose stored search attributes cannot be rendered as JSON (see :mod:`.rendering`) stays
+    in the list, so the run can still be found and opened, with ``search_attributes: null`` and a
+    ``render_error`` naming the field; a warning is logged. One such row never fails the list.
+    """
+    row = _list_row(run)
+    bad = bad_fields(row, ("search_attributes",))
+    if bad:
+        log.warning("workflow run %s/%s: cannot render %s", run["workflow_id"], run["run_id"], bad)
+        row.update({name: None for name in bad})
+        row["render_error"] = {
+            "fields": bad,
+            "message": f"Stored {', '.join(bad)} of this run cannot be rendered as JSON.",
+        }
+    return row
+
+
+def _list_row(run: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "workflow_id": run["workflow_id"],
         "run_id": run["run_id"],
@@ -260,6 +297,11 @@ def export_bundle(
     }
     if output_codec and run["output_blob"] is not None:
         bundle["payloads"]["output"]["codec"] = output_codec
+    bad = bad_fields(bundle["workflow"], ("memo", "search_attributes"))
+    bad += [f"history event {e['sequence']}" for e in history_events if not renderable(e["payload"])]
+    bad += ["activities"] if not renderable(bundle["activities"]) else []
+    if bad:
+        raise unrenderable_run(run["workflow_id"], run["run_id"], bad)
     bundle["integrity"] = {
         "canonicalization": "json-recursive-ksort-v1",
         "checksum_algorithm": "sha256",
