@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from engine_driver import NS, Driver, activity
 
-from durable_workflow_server.engine import activity_timeouts, deadlines
+from durable_workflow_server.engine.activities import deadlines
+from durable_workflow_server.engine.activities import timeouts as activity_timeouts
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t

@@ -17,8 +17,10 @@ import pytest
 import sqlalchemy as sa
 from engine_driver import NS, WAKE_WITHIN, Driver, activity, timer
 
-from durable_workflow_server.engine import activities, run_timeouts, timers
+from durable_workflow_server.engine.activities import outcomes as activities
+from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.engine.timers import firing as timers
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from engine_driver import NS, POLL_LONGER, WAKE_WITHIN, Driver, activity, complete, timer
 
 from durable_workflow.protocol import codec
-from durable_workflow_server.engine.runs import ensure_workflow_task, load_run
+from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.engine.workflow_tasks.rows import ensure_workflow_task
 from durable_workflow_server.store import tables as t
 
 

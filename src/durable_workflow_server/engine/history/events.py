@@ -11,34 +11,27 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from durable_workflow.protocol.history import EventType, RunStatus, status_bucket
+from durable_workflow.protocol.history import EventType, status_bucket
 
-from .util import rfc3339
+from ...store.statuses import OPEN_RUN_STATUSES, RunStatus
+from ..util import rfc3339
 
-# --------------------------------------------------------------------------- statuses
-
-WORKFLOW_TASK_READY = "ready"
-WORKFLOW_TASK_LEASED = "leased"
-TASK_COMPLETED = "completed"
-TASK_FAILED = "failed"
-TASK_CANCELLED = "cancelled"
-
-STEP_ACTIVITY = "activity"
-STEP_TIMER = "timer"
+# --------------------------------------------------------------------------- run status rules
 
 
 def is_open(status: str) -> bool:
-    return status in RunStatus.OPEN
+    return status in OPEN_RUN_STATUSES
 
 
 def stop_reason(status: str) -> str:
     """``run_closed.stop_reason`` for a terminal run status (worker-plane.md §2.4)."""
-    return {
+    reasons: dict[str, str] = {
         RunStatus.CANCELLED: "run_cancelled",
         RunStatus.TERMINATED: "run_terminated",
         RunStatus.COMPLETED: "run_completed",
         RunStatus.FAILED: "run_failed",
-    }.get(status, "run_closed")
+    }
+    return reasons.get(status, "run_closed")
 
 
 def actions(status: str, is_current: bool) -> dict[str, bool]:

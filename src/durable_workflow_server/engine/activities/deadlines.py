@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from . import history as h
-from .util import rfc3339, seconds
+from ...store.statuses import ActivityTaskStatus
+from ..util import rfc3339, seconds
 
 SCHEDULE_TO_CLOSE = "schedule_to_close"
 SCHEDULE_TO_START = "schedule_to_start"
@@ -111,9 +111,9 @@ def fired(task: Mapping[str, Any], now: datetime) -> str | None:
     if due(S2C):
         return SCHEDULE_TO_CLOSE
     status = task.get("status")
-    if status == h.WORKFLOW_TASK_READY and due(S2S):
+    if status == ActivityTaskStatus.READY and due(S2S):
         return SCHEDULE_TO_START
-    if status == h.WORKFLOW_TASK_LEASED:
+    if status == ActivityTaskStatus.LEASED:
         if due(HB):
             return HEARTBEAT
         if due(STC):
