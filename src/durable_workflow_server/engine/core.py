@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ..settings import Settings
 from ..store import Store, create_store, head_revision
 from ..store import tables as t
+from ..store.rows import WorkerRow
 from . import namespaces
 from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
@@ -170,5 +171,5 @@ class EngineCore:
 
     async def worker_fleet(self, namespace: str) -> dict[str, Any]:
         async with self._read() as tx:
-            rows = await tx.all(WORKERS_IN_NAMESPACE, {"b_namespace": namespace})
+            rows = cast(list[WorkerRow], await tx.all(WORKERS_IN_NAMESPACE, {"b_namespace": namespace}))
             return workers.fleet(namespace, rows, tx.now, self.settings.worker_stale_after_seconds)

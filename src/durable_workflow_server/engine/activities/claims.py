@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import EventType
 
-from ...store.rows import RunRow
+from ...store.rows import ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import ActivityAttemptStatus, ActivityExecutionStatus, ActivityTaskStatus
 from ..history.rows import append
 from ..queues import claim_first
@@ -17,12 +18,12 @@ from ..util import new_id, rfc3339, seconds
 from . import deadlines, rows
 
 
-def _run_id(candidate: dict[str, Any]) -> str:
+def _run_id(candidate: ActivityTaskRow) -> str:
     return str(candidate["run_id"])
 
 
 def activity_event_ids(
-    execution: dict[str, Any], attempt_id: str | None, attempt_number: int
+    execution: Mapping[str, Any], attempt_id: str | None, attempt_number: int
 ) -> dict[str, Any]:
     return {
         "activity_execution_id": execution["activity_execution_id"],
@@ -40,16 +41,21 @@ async def claim_activity_task(
     """Lease the next due activity task as a new attempt; returns the poll ``task`` object."""
     candidates = [
         candidate
-        for candidate in await rows.CANDIDATES.due(tx, namespace, queue, activity_types)
+        for candidate in cast(
+            list[ActivityTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, activity_types)
+        )
         # Timed out: the background loop records it (it is due now), nobody runs it.
         if deadlines.fired(candidate, tx.now) is None
     ]
 
-    async def attempt(candidate: dict[str, Any], run: RunRow | None) -> dict[str, Any] | None:
+    async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> dict[str, Any] | None:
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL_TASK, {"b_task_id": candidate["task_id"]})
             return None
-        execution = await tx.one(rows.EXECUTION, {"b_execution_id": candidate["activity_execution_id"]})
+        execution = cast(
+            ActivityExecutionRow | None,
+            await tx.one(rows.EXECUTION, {"b_execution_id": candidate["activity_execution_id"]}),
+        )
         assert execution is not None
         snapshot = execution["retry_policy"]
         attempt_id = new_id()

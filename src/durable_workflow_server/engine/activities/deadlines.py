@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from ...store.statuses import ActivityTaskStatus
 from ..util import rfc3339, seconds
@@ -28,12 +28,11 @@ SCHEDULE_TO_START = "schedule_to_start"
 HEARTBEAT = "heartbeat"
 START_TO_CLOSE = "start_to_close"
 
-S2S, STC, S2C, HB = (
-    "schedule_to_start_deadline_at",
-    "start_to_close_deadline_at",
-    "schedule_to_close_deadline_at",
-    "heartbeat_deadline_at",
-)
+# The deadline columns of ``activity_tasks`` (literal types, so rows can be indexed with them).
+S2S: Final = "schedule_to_start_deadline_at"
+STC: Final = "start_to_close_deadline_at"
+S2C: Final = "schedule_to_close_deadline_at"
+HB: Final = "heartbeat_deadline_at"
 
 
 def _after(start: datetime, snapshot: Mapping[str, Any] | None, kind: str) -> datetime | None:

@@ -7,6 +7,9 @@ vanished holder might still send.
 
 from __future__ import annotations
 
+from typing import cast
+
+from ...store.rows import ActivityTaskRow
 from ...store.statuses import ActivityTaskStatus
 from ..transaction import OpenTx, Tx
 from . import deadlines, rows
@@ -22,7 +25,10 @@ async def release_activity_task(
     The attempt closes as ``expired`` (it never ran); the task waits again under its original
     schedule-to-start / schedule-to-close deadlines.
     """
-    task = await tx.one(tx.store.lock(rows.TASK_IN), {"b_task_id": task_id, "b_namespace": namespace})
+    task = cast(
+        ActivityTaskRow | None,
+        await tx.one(tx.store.lock(rows.TASK_IN), {"b_task_id": task_id, "b_namespace": namespace}),
+    )
     if task is None:
         return False
     result = await tx.conn.execute(
@@ -52,7 +58,10 @@ async def expire_leases(open_tx: OpenTx) -> int:
     A re-readied task waits again like a retry: its schedule-to-start deadline restarts now.
     """
     async with open_tx() as tx:
-        expired = await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH})
+        expired = cast(
+            list[ActivityTaskRow],
+            await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH}),
+        )
         expired = [task for task in expired if deadlines.fired(task, tx.now) is None]  # timeouts win
         for task in expired:
             snapshot = (

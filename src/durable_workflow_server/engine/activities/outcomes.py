@@ -7,14 +7,14 @@ the currency check (the attempt is the task's current one and no deadline has pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.codec import SUPPORTED_CODECS
 from durable_workflow.protocol.history import EventType
 
-from ...store.rows import RunRow
+from ...store.rows import ActivityAttemptRow, ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import (
     ActivityAttemptStatus,
     ActivityExecutionStatus,
@@ -52,19 +52,22 @@ def normalize_result(result: Any, execution_codec: str) -> tuple[str, str]:
 
 async def fence(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
-) -> tuple[dict[str, Any], dict[str, Any], RunRow]:
+) -> tuple[ActivityTaskRow, ActivityAttemptRow, RunRow]:
     """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt, run)``, locked.
 
     The run is locked before the task (the engine's lock order, see ``runs.rows``).
     """
     params = {"b_task_id": task_id, "b_namespace": namespace}
     run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
-    task = await tx.one(tx.store.lock(rows.TASK_IN), params)
+    task = cast(ActivityTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
     if task is None or run is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
-    attempt = await tx.one(rows.ATTEMPT_IN, {"b_attempt_id": attempt_id, "b_namespace": namespace})
+    attempt = cast(
+        ActivityAttemptRow | None,
+        await tx.one(rows.ATTEMPT_IN, {"b_attempt_id": attempt_id, "b_namespace": namespace}),
+    )
     if attempt is None:
         raise DomainError(
             reasons.ATTEMPT_NOT_FOUND,
@@ -131,8 +134,11 @@ def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any
         raise _stale(task, attempt, kind)
 
 
-async def _execution(tx: Tx, task: Mapping[str, Any]) -> dict[str, Any]:
-    execution = await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]})
+async def _execution(tx: Tx, task: Mapping[str, Any]) -> ActivityExecutionRow:
+    execution = cast(
+        ActivityExecutionRow | None,
+        await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
+    )
     assert execution is not None
     return execution
 

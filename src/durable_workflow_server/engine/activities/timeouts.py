@@ -17,11 +17,12 @@ queue nobody serves must not retry forever).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol.history import EventType
 
 from ...store import Store
+from ...store.rows import ActivityAttemptRow, ActivityExecutionRow, ActivityTaskRow
 from ...store.statuses import ActivityExecutionStatus, ActivityTaskStatus
 from ..history import events as h
 from ..history.rows import append
@@ -60,7 +61,7 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     # task is seen closed or re-timed, and a sweep that returns has left nothing due behind it.
     # The run before the task: the engine's lock order (see runs.rows).
     run = await lock_run_of(tx, rows.RUN_OF_TASK, {"b_task_id": task_id})
-    task = await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": task_id})
+    task = cast(ActivityTaskRow | None, await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": task_id}))
     if task is None:
         return False  # closed meanwhile
     kind = deadlines.fired(task, tx.now)
@@ -78,7 +79,10 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     )
     if closed.rowcount != 1:
         return False  # another process got there first
-    execution = await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]})
+    execution = cast(
+        ActivityExecutionRow | None,
+        await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
+    )
     if (
         run is None
         or execution is None
@@ -90,7 +94,7 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     attempt_id: str | None = None
     if task["status"] == ActivityTaskStatus.LEASED and task["current_attempt_id"]:
         attempt_id = task["current_attempt_id"]
-        attempt = await tx.one(rows.ATTEMPT, {"b_attempt_id": attempt_id})
+        attempt = cast(ActivityAttemptRow | None, await tx.one(rows.ATTEMPT, {"b_attempt_id": attempt_id}))
         assert attempt is not None
         number = int(attempt["attempt_number"])
         # The attempt is over: its late complete / fail / heartbeat meets the stale-attempt fence.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol import errors as reasons
 
+from ...store.rows import WorkerRow
 from ...store.statuses import WorkerStatus
 from ..api import RegisterWorkerRequest
 from ..errors import DomainError
@@ -15,14 +17,14 @@ from ..util import new_upper_id, rfc3339, seconds
 from . import rows
 
 
-def is_fresh(worker: dict[str, Any], now: datetime, stale_after: float) -> bool:
+def is_fresh(worker: Mapping[str, Any], now: datetime, stale_after: float) -> bool:
     return bool(worker["last_heartbeat_at"] + seconds(stale_after) > now)
 
 
 async def register(tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float) -> dict[str, Any]:
     worker_id = req.worker_id or new_upper_id()
     key = {"b_namespace": namespace, "b_worker_id": worker_id}
-    existing = await tx.one(tx.store.lock(rows.WORKER), key)
+    existing = cast(WorkerRow | None, await tx.one(tx.store.lock(rows.WORKER), key))
     fingerprints = dict(req.workflow_definition_fingerprints or {})
     if existing is not None:
         stored = dict(existing["workflow_definition_fingerprints"] or {})
@@ -89,9 +91,11 @@ async def heartbeat(
 
 async def registered_worker(
     tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None
-) -> dict[str, Any]:
+) -> WorkerRow:
     """The registration a poll must match (registered, same queue, same build id)."""
-    worker = await tx.one(rows.WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    worker = cast(
+        WorkerRow | None, await tx.one(rows.WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    )
     if worker is None:
         raise DomainError(
             reasons.WORKER_NOT_REGISTERED,
@@ -118,7 +122,7 @@ async def registered_worker(
     return worker
 
 
-def fleet(namespace: str, workers: list[dict[str, Any]], now: datetime, stale_after: float) -> dict[str, Any]:
+def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: float) -> dict[str, Any]:
     live = [w for w in workers if w["status"] == WorkerStatus.ACTIVE and is_fresh(w, now, stale_after)]
     queues = sorted({w["task_queue"] for w in live})
     build_ids = sorted({w["build_id"] for w in live if w["build_id"]})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from ...store.rows import RunRow
+from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..history.pages import history_page
 from ..queues import claim_first
@@ -37,16 +37,18 @@ RESUME_CONTEXT_KEYS = (
 )
 
 
-def _run_id(candidate: dict[str, Any]) -> str:
+def _run_id(candidate: WorkflowTaskRow) -> str:
     return str(candidate["run_id"])
 
 
 async def claim_workflow_task(
     tx: Tx, *, namespace: str, queue: str, worker_id: str, workflow_types: list[str], lease_seconds: float
-) -> tuple[dict[str, Any], RunRow] | None:
+) -> tuple[WorkflowTaskRow, RunRow] | None:
     """Lease the next due workflow task on ``queue``; returns ``(task, run)`` or ``None``."""
 
-    async def attempt(candidate: dict[str, Any], run: RunRow | None) -> tuple[dict[str, Any], RunRow] | None:
+    async def attempt(
+        candidate: WorkflowTaskRow, run: RunRow | None
+    ) -> tuple[WorkflowTaskRow, RunRow] | None:
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL, {"b_task_id": candidate["task_id"]})
             return None
@@ -72,13 +74,13 @@ async def claim_workflow_task(
             return None
         if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
             await update_run(tx, run, status=RunStatus.RUNNING)
-        return {**candidate, **values}, run
+        return cast(WorkflowTaskRow, {**candidate, **values}), run
 
-    candidates = await rows.CANDIDATES.due(tx, namespace, queue, workflow_types)
+    candidates = cast(list[WorkflowTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, workflow_types))
     return await claim_first(tx, candidates, _run_id, attempt)
 
 
-async def workflow_task_payload(tx: Tx, task: dict[str, Any], run: RunRow, page_size: int) -> dict[str, Any]:
+async def workflow_task_payload(tx: Tx, task: WorkflowTaskRow, run: RunRow, page_size: int) -> dict[str, Any]:
     """The ``task`` object of a workflow-task poll (see docs/protocol.md)."""
     page = await history_page(tx, run, after=0, page_size=page_size)
     arguments = (
@@ -106,9 +108,11 @@ async def workflow_task_payload(tx: Tx, task: dict[str, Any], run: RunRow, page_
 
 
 async def record_poll(
-    tx: Tx, namespace: str, worker_id: str, poll_request_id: str, task: dict[str, Any]
+    tx: Tx, namespace: str, worker_id: str, poll_request_id: str, task: WorkflowTaskRow
 ) -> None:
     """Remember which lease a poll got, so a retry of that poll gets the same one."""
+    lease_expires_at = task["lease_expires_at"]
+    assert lease_expires_at is not None  # just leased
     await tx.conn.execute(
         rows.INSERT_POLL_REQUEST,
         {
@@ -117,7 +121,7 @@ async def record_poll(
             "poll_request_id": poll_request_id,
             "task_id": task["task_id"],
             "workflow_task_attempt": task["attempt_count"],
-            "expires_at": task["lease_expires_at"] + seconds(5),
+            "expires_at": lease_expires_at + seconds(5),
         },
     )
 
@@ -126,18 +130,17 @@ async def cached_poll(
     tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
 ) -> dict[str, Any] | None:
     """The task a poll with this ``poll_request_id`` already leased, while that lease holds."""
-    cached = await tx.one(
-        rows.POLL_REQUEST,
-        {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id},
-    )
+    key = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
+    cached = cast(PollRequestRow | None, await tx.one(rows.POLL_REQUEST, key))
     if cached is None:
         return None
-    task = await tx.one(rows.TASK, {"b_task_id": cached["task_id"]})
+    task = cast(WorkflowTaskRow | None, await tx.one(rows.TASK, {"b_task_id": cached["task_id"]}))
     if (
         task is None
         or task["status"] != WorkflowTaskStatus.LEASED
         or task["lease_owner"] != worker_id
         or task["attempt_count"] != cached["workflow_task_attempt"]
+        or task["lease_expires_at"] is None
         or task["lease_expires_at"] <= tx.now
     ):
         return None

@@ -19,7 +19,7 @@ from typing import Any
 from durable_workflow.protocol import commands as c
 from durable_workflow.protocol.history import EventType
 
-from ...store.rows import RunRow
+from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus
 from ..activities.scheduling import schedule as schedule_activity
 from ..history import events as h
@@ -75,7 +75,7 @@ _RESOLUTIONS = (
 _RESOLVED_AFTER = history_rows.payloads_after(_RESOLUTIONS)
 
 
-async def _as_seen(tx: Tx, run: RunRow, task: dict[str, Any], steps: list[Step]) -> list[Step]:
+async def _as_seen(tx: Tx, run: RunRow, task: WorkflowTaskRow, steps: list[Step]) -> list[Step]:
     """``steps`` as the worker saw them: a step resolved after its task was leased is still open.
 
     A step can resolve while a workflow task of the run is leased (a wake-up delivered it while
@@ -105,7 +105,7 @@ def _upsert_attributes(run: RunRow, attributes: dict[str, Any]) -> dict[str, Any
 
 
 async def apply_commands(
-    tx: Tx, run: RunRow, task: dict[str, Any], commands: list[dict[str, Any]]
+    tx: Tx, run: RunRow, task: WorkflowTaskRow, commands: list[dict[str, Any]]
 ) -> Applied:
     """Apply ``commands`` (already validated) for the leased ``task`` of ``run``.
 

@@ -8,11 +8,11 @@ still send.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from durable_workflow.protocol import errors as reasons
 
-from ...store.rows import RunRow
+from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..errors import DomainError
 from ..history.events import stop_reason
@@ -26,12 +26,12 @@ BATCH = 100
 
 async def fence(
     tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
-) -> tuple[dict[str, Any], RunRow]:
+) -> tuple[WorkflowTaskRow, RunRow]:
     """The leased task and its run, both locked, if ``(lease_owner, attempt)`` holds the lease."""
     # The run before the task: the engine's lock order (see runs.rows).
     params = {"b_task_id": task_id, "b_namespace": namespace}
     run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
-    task = await tx.one(tx.store.lock(rows.TASK_IN), params)
+    task = cast(WorkflowTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
     if task is None or run is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
@@ -81,7 +81,7 @@ async def fence(
     return task, run
 
 
-async def requeue_workflow_task(tx: Tx, task: dict[str, Any], reason: str) -> bool:
+async def requeue_workflow_task(tx: Tx, task: WorkflowTaskRow, reason: str) -> bool:
     """Put the leased workflow ``task`` (as read) back to ``ready``; ``False`` if its lease changed.
 
     One ready task per run is enough: if the run already has another, this one retires instead
@@ -109,7 +109,8 @@ async def release_workflow_task(
     tx: Tx, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
 ) -> bool:
     """Release the lease ``(lease_owner, workflow_task_attempt)`` on ``task_id`` if it still holds."""
-    task = await tx.one(tx.store.lock(rows.TASK_IN), {"b_task_id": task_id, "b_namespace": namespace})
+    key = {"b_task_id": task_id, "b_namespace": namespace}
+    task = cast(WorkflowTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), key))
     if (
         task is None
         or task["status"] != WorkflowTaskStatus.LEASED
@@ -123,7 +124,8 @@ async def release_workflow_task(
 async def expire_leases(open_tx: OpenTx) -> int:
     """Make workflow tasks whose lease ran out claimable again (the old holder is fenced)."""
     async with open_tx() as tx:
-        expired = await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH})
+        params = {"b_now": tx.now, "b_limit": BATCH}
+        expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
         for task in expired:
             await requeue_workflow_task(tx, task, "workflow task lease expired")
         return len(expired)
