@@ -42,7 +42,7 @@ class _InstanceMoved(Exception):
 
 
 class ControlPlane(EngineCore):
-    """``EngineAPI`` control-plane methods (control-plane.md §8.3)."""
+    """``EngineAPI`` control-plane methods (see docs/protocol.md)."""
 
     # ------------------------------------------------------------------ control plane: start
     @staticmethod

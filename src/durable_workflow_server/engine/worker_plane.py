@@ -29,7 +29,7 @@ from .workflow_tasks.rows import ensure_workflow_task
 
 
 class WorkerPlane(EngineCore):
-    """``EngineAPI`` worker-plane methods (worker-plane.md §2)."""
+    """``EngineAPI`` worker-plane methods (see docs/protocol.md)."""
 
     # ------------------------------------------------------------------ worker plane: registry
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Activity timeout deadlines (worker-plane.md §7.3): when each one falls, and which one fired.
+"""Activity timeout deadlines (see docs/protocol.md): when each one falls, and which one fired.
 
 Every activity task row carries the deadlines that apply to it (``*_deadline_at``) and
 ``timeout_at``, the earliest one that can fire while the task is in its current status; the
@@ -121,13 +121,13 @@ def fired(task: Mapping[str, Any], now: datetime) -> str | None:
 
 
 def wire(task: Mapping[str, Any]) -> dict[str, str]:
-    """The ``deadlines`` object of an activity poll (worker-plane.md §2.10) for a leased task."""
+    """The ``deadlines`` object of an activity poll (see docs/protocol.md) for a leased task."""
     names = ((START_TO_CLOSE, STC), (SCHEDULE_TO_CLOSE, S2C), (HEARTBEAT, HB))
     return {kind: rfc3339(task[column]) or "" for kind, column in names if task.get(column) is not None}
 
 
 def event_fields(task: Mapping[str, Any]) -> dict[str, str | None]:
-    """The deadline keys of ``ActivityTimedOut`` (worker-plane.md §4.2)."""
+    """The deadline keys of ``ActivityTimedOut`` (see docs/protocol.md)."""
     return {
         "schedule_deadline_at": rfc3339(task.get(S2S)),
         "close_deadline_at": rfc3339(task.get(STC)),

@@ -35,7 +35,7 @@ from .claims import activity_event_ids
 from .retries import retry_decision, schedule_retry
 
 BATCH = 100
-# The exception class the protocol names for activity timeouts (worker-plane.md §4.2).
+# The exception class the protocol names for activity timeouts (see docs/protocol.md).
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\ActivityTimeoutException"
 
 

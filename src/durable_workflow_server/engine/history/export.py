@@ -50,7 +50,7 @@ def export_bundle(
     timers: Sequence[Mapping[str, Any]],
     exported_at: datetime,
 ) -> dict[str, Any]:
-    """The history export bundle with its integrity block (control-plane.md §8.3.11)."""
+    """The history export bundle with its integrity block (see docs/protocol.md)."""
     status = run["status"]
     output_codec = run["output_codec"] or run["payload_codec"]
     history_events = [h.export_event(e) for e in events]

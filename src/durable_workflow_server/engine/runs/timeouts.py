@@ -3,8 +3,8 @@
 A run carries ``execution_deadline_at`` (inherited by continue-as-new runs) and
 ``run_deadline_at`` (fresh for every run), and, while it is open, ``timeout_at``: the earlier of
 the two. The loop scans ``workflow_runs`` by ``timeout_at`` like timers by ``fire_at`` and times
-each due run out in its own transaction: ``WorkflowTimedOut`` (worker-plane.md §4.2), the run
-closed as ``failed`` / ``timed_out`` (control-plane.md §7.4), and its open work retired the way
+each due run out in its own transaction: ``WorkflowTimedOut`` (see docs/protocol.md), the run
+closed as ``failed`` / ``timed_out`` (see docs/protocol.md), and its open work retired the way
 every other close retires it. A worker that later completes one of its tasks meets the usual
 closed-run fence.
 
@@ -31,7 +31,7 @@ from .rows import CLAIM_TIMEOUT, DUE_TIMEOUTS, load_run
 BATCH = 100
 EXECUTION = "execution"
 RUN = "run"
-# Named like the protocol's other timeout exception classes (worker-plane.md §4.2).
+# Named like the protocol's other timeout exception classes (see docs/protocol.md).
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\WorkflowTimeoutException"
 
 

@@ -1,7 +1,7 @@
 """Read-side shapes of runs on the control plane: describe, list rows and run rows (pure).
 
-Functions take plain row dicts and return wire dicts (control-plane.md §8.3). Empty maps are
-``{}`` (DECISIONS D16).
+Functions take plain row dicts and return wire dicts (see docs/protocol.md). Empty maps are
+``{}``, never ``null``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _DESCRIBE_STORED = ("memo", "search_attributes", "input", "output")
 
 
 def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
-    """Describe body of a run (control-plane.md §8.3.3 / §8.3.5).
+    """Describe body of a run (see docs/protocol.md).
 
     A run whose stored memo, search attributes or decoded input/output cannot be rendered as JSON
     (see :mod:`.rendering`) raises a ``server_error`` naming the fields, not a bare 500.
@@ -90,7 +90,7 @@ def _describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, 
 
 
 def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of ``GET /workflows`` (control-plane.md §8.3.1).
+    """One row of ``GET /workflows`` (see docs/protocol.md).
 
     A row whose stored search attributes cannot be rendered as JSON (see :mod:`.rendering`) stays
     in the list, so the run can still be found and opened, with ``search_attributes: null`` and a
@@ -125,7 +125,7 @@ def _list_row(run: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_row(run: Mapping[str, Any], current_run_id: str | None) -> dict[str, Any]:
-    """One entry of ``GET /workflows/{id}/runs`` (control-plane.md §8.3.4)."""
+    """One entry of ``GET /workflows/{id}/runs`` (see docs/protocol.md)."""
     return {
         "workflow_id": run["workflow_id"],
         "run_id": run["run_id"],
