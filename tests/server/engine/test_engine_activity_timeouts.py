@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from engine_driver import NS, Driver, activity
+from engine_driver import NS, WAKE_WITHIN, Driver, activity
 
 from durable_workflow_server.engine.activities import deadlines
 from durable_workflow_server.engine.activities import timeouts as activity_timeouts
@@ -321,12 +321,12 @@ async def test_the_loop_wakes_for_a_new_deadline(make_engine, clock) -> None:  #
     driver = Driver(engine)
     await driver.register()
     wf = await _scheduled(driver, start_to_close_timeout=1)
-    assert await driver.poll_act() is not None  # the claim tells the sleeping loop its deadline
-    clock.advance(1)
-    for _ in range(100):  # well under the 30 s the loop would otherwise sleep
-        if await _events(driver, wf["run_id"], "ActivityTimedOut"):
-            break
-        await asyncio.sleep(0.05)
+    with engine.waiters.watch(("history", wf["run_id"])) as appended:
+        assert await driver.poll_act() is not None  # the claim tells the sleeping loop its deadline
+        appended.clear()  # the claim's own ActivityStarted
+        clock.advance(1)
+        # The loop's next history append is the timeout, well within the 30 s it would otherwise sleep.
+        await asyncio.wait_for(appended.wait(), WAKE_WITHIN)
     (timed_out,) = await _events(driver, wf["run_id"], "ActivityTimedOut")
     assert timed_out["timeout_kind"] == "start_to_close"
 
