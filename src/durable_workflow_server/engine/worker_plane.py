@@ -9,7 +9,6 @@ from typing import Any
 
 from durable_workflow.protocol import errors as reasons
 
-from ..store.statuses import WorkflowTaskStatus
 from .activities import leases as activity_leases
 from .activities import outcomes as activities
 from .activities.claims import claim_activity_task
@@ -17,15 +16,12 @@ from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
-from .util import decode_token, rfc3339, seconds
-from .validation import validate_commands
+from .util import decode_token
 from .waiters import long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
-from .workflow_tasks import rows as workflow_task_rows
+from .workflow_tasks import outcomes as workflow_task_outcomes
 from .workflow_tasks.claims import cached_poll, claim_workflow_task, record_poll, workflow_task_payload
-from .workflow_tasks.completion import apply_commands
-from .workflow_tasks.rows import ensure_workflow_task
 
 
 class WorkerPlane(EngineCore):
@@ -173,24 +169,14 @@ class WorkerPlane(EngineCore):
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
     ) -> dict[str, Any]:
         async with self._tx() as tx:
-            task, run = await workflow_task_leases.fence(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            return await workflow_task_outcomes.heartbeat(
+                tx,
+                namespace,
+                task_id,
+                lease_owner,
+                workflow_task_attempt,
+                self.settings.workflow_task_lease_seconds,
             )
-            expires = tx.now + seconds(self.settings.workflow_task_lease_seconds)
-            await tx.conn.execute(
-                workflow_task_rows.UPDATE,
-                {"b_task_id": task_id, "lease_expires_at": expires, "updated_at": tx.now},
-            )
-        return {
-            "task_id": task_id,
-            "workflow_task_attempt": task["attempt_count"],
-            "lease_owner": lease_owner,
-            "renewed": True,
-            "lease_expires_at": rfc3339(expires),
-            "run_status": run["status"],
-            "task_status": WorkflowTaskStatus.LEASED,
-            "reason": None,
-        }
 
     async def complete_workflow_task(
         self,
@@ -202,30 +188,9 @@ class WorkerPlane(EngineCore):
         commands: list[dict[str, Any]],
     ) -> dict[str, Any]:
         async with self._tx() as tx:
-            task, run = await workflow_task_leases.fence(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            return await workflow_task_outcomes.complete(
+                tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
             )
-            normalized = validate_commands(commands, run["payload_codec"])
-            applied = await apply_commands(tx, run, task, normalized)
-            await tx.conn.execute(
-                workflow_task_rows.UPDATE,
-                {
-                    "b_task_id": task_id,
-                    "status": WorkflowTaskStatus.COMPLETED,
-                    "lease_expires_at": None,
-                    "updated_at": tx.now,
-                },
-            )
-        return {
-            "task_id": task_id,
-            "workflow_task_attempt": task["attempt_count"],
-            "outcome": "completed",
-            "recorded": True,
-            "run_id": run["run_id"],
-            "run_status": applied.run_status,
-            "created_task_ids": applied.created_task_ids,
-            "reason": None,
-        }
 
     async def fail_workflow_task(
         self,
@@ -237,31 +202,15 @@ class WorkerPlane(EngineCore):
         failure: dict[str, Any],
     ) -> dict[str, Any]:
         async with self._tx() as tx:
-            task, run = await workflow_task_leases.fence(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            return await workflow_task_outcomes.fail(
+                tx,
+                namespace,
+                task_id,
+                lease_owner,
+                workflow_task_attempt,
+                failure,
+                retry_delay_seconds=self.settings.workflow_task_retry_delay_seconds,
             )
-            await tx.conn.execute(
-                workflow_task_rows.UPDATE,
-                {
-                    "b_task_id": task_id,
-                    "status": WorkflowTaskStatus.FAILED,
-                    "lease_expires_at": None,
-                    "updated_at": tx.now,
-                    "last_error": str(failure.get("message") or "")[:4000],
-                },
-            )
-            # Redeliver after a short delay so a crashing replay does not spin the worker.
-            next_task_id = await ensure_workflow_task(
-                tx, run, available_at=tx.now + seconds(self.settings.workflow_task_retry_delay_seconds)
-            )
-        return {
-            "task_id": task_id,
-            "workflow_task_attempt": task["attempt_count"],
-            "outcome": "failed",
-            "recorded": True,
-            "reason": None,
-            "next_task_id": next_task_id,
-        }
 
     # ------------------------------------------------------------------ worker plane: activity tasks
     async def poll_activity_task(

@@ -1,4 +1,4 @@
-"""Workflow-task leases: the ownership fence, renewal, handing a lease back and lease expiry.
+"""Workflow-task leases: the ownership fence, handing a lease back and lease expiry.
 
 Every release is fenced on the exact lease handed out (owner and attempt), so a release that
 arrives late can never take a task back from the worker that holds it now. The next claim is a
