@@ -1,10 +1,11 @@
 """Claiming from a task queue: the candidate queries and the claim order shared by both task tables.
 
 A claim is one fenced row update (``ready`` → ``leased``, or an expired lease taken over) inside
-a write transaction. Candidates are read without row locks; for each, the run is locked first
-(the engine's lock order, see ``runs.rows``) and the task is then leased with an update fenced on
-exactly what the claimer read and on the task still being due, so a lease renewed or taken in
-between is never stolen.
+a write transaction. On PostgreSQL candidates are selected ``FOR UPDATE SKIP LOCKED`` so
+concurrent pollers never block on each other; the run of each is then tried without waiting
+(:func:`claim_first`), and only if every candidate's run was busy are those tried again in a
+fresh transaction that locks the run first and waits (:func:`claim_waiting`). The lease itself is
+an update fenced on what the claimer read and on the task still being due.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class Candidates:
             params["b_types"] = types
         expired = self.expired_typed if types else self.expired
         ready = self.ready_typed if types else self.ready
-        return [*await tx.all(expired, params), *await tx.all(ready, params)]
+        return [
+            *await tx.all(tx.store.claim(expired), params),
+            *await tx.all(tx.store.claim(ready), params),
+        ]
 
 
 async def claim_first(
@@ -81,13 +85,15 @@ async def claim_first(
     candidates: list[Row],
     run_id: Callable[[Row], str],
     attempt: Callable[[Row, Any], Awaitable[T | None]],
-) -> T | None:
-    """``attempt(candidate, locked run or None if the run is gone)`` in order until one claims.
+) -> tuple[T | None, list[Row]]:
+    """The fast pass: ``attempt(candidate, locked run)`` in order until one claims.
 
-    A candidate whose run another transaction holds (usually another poller claiming the same
-    task) is passed over at first so concurrent pollers spread over the backlog; if nothing else
-    could be claimed, those candidates are tried again waiting for their runs, so no due task is
-    missed.
+    The candidates are row-locked already (``SKIP LOCKED``), so their runs are only *tried*
+    (``SKIP LOCKED`` again): a claim never waits for a run while it holds task rows, so it can
+    never be one half of a deadlock with a writer that holds the run and waits for those rows
+    (closing a run, a timeout). Returns ``(claimed, [])``, or ``(None, busy)`` with the
+    candidates whose run another transaction held, for :func:`claim_waiting` in a fresh
+    transaction.
     """
     busy: list[Row] = []
     for candidate in candidates:
@@ -97,9 +103,29 @@ async def claim_first(
             continue
         claimed = await attempt(candidate, run)
         if claimed is not None:
-            return claimed
+            return claimed, []
+    return None, busy
+
+
+async def claim_waiting(
+    tx: Tx,
+    busy: list[Row],
+    run_id: Callable[[Row], str],
+    relock: Callable[[Row], Awaitable[Row | None]],
+    attempt: Callable[[Row, Any], Awaitable[T | None]],
+) -> T | None:
+    """The slow pass over candidates whose run was busy, in a transaction holding nothing yet.
+
+    Each run is locked first, waiting for its holder (usually a poller claiming another task of
+    the same run, as in a fan-out), then the task is locked and read again (``relock``; ``None``
+    once it is no longer claimable): the engine's lock order, run then task.
+    """
     for candidate in busy:
-        claimed = await attempt(candidate, await load_run(tx, run_id(candidate)))
+        run = await load_run(tx, run_id(candidate))
+        fresh = await relock(candidate)
+        if fresh is None:
+            continue
+        claimed = await attempt(fresh, run)
         if claimed is not None:
             return claimed
     return None

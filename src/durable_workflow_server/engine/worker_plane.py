@@ -9,6 +9,7 @@ from typing import Any
 
 from durable_workflow.protocol import errors as reasons
 
+from ..store.rows import ActivityTaskRow, WorkflowTaskRow
 from .activities import leases as activity_leases
 from .activities import outcomes as activities
 from .activities.claims import claim_activity_task
@@ -16,12 +17,17 @@ from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
+from .transaction import Tx
 from .util import decode_token
 from .waiters import long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
 from .workflow_tasks.claims import cached_poll, claim_workflow_task, record_poll, workflow_task_payload
+
+# A claim pass: the poll answer, or ``None`` and the candidates whose run was busy.
+_WorkflowClaim = tuple[dict[str, Any] | None, list[WorkflowTaskRow]]
+_ActivityClaim = tuple[dict[str, Any] | None, list[ActivityTaskRow]]
 
 
 class WorkerPlane(EngineCore):
@@ -114,6 +120,24 @@ class WorkerPlane(EngineCore):
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
 
+        async def attempt(tx: Tx, busy: list[WorkflowTaskRow] | None) -> _WorkflowClaim:
+            assert types is not None
+            claimed, still_busy = await claim_workflow_task(
+                tx,
+                namespace=namespace,
+                queue=task_queue,
+                worker_id=worker_id,
+                workflow_types=types,
+                lease_seconds=self.settings.workflow_task_lease_seconds,
+                busy=busy,
+            )
+            if claimed is None:
+                return None, still_busy
+            task, run = claimed
+            if poll_request_id:
+                await record_poll(tx, namespace, worker_id, poll_request_id, task)
+            return await workflow_task_payload(tx, task, run, page_size), []
+
         async def claim() -> dict[str, Any] | None:
             nonlocal types
             async with self._tx() as tx:
@@ -126,20 +150,13 @@ class WorkerPlane(EngineCore):
                         cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
                         if cached is not None:
                             return cached
-                claimed = await claim_workflow_task(
-                    tx,
-                    namespace=namespace,
-                    queue=task_queue,
-                    worker_id=worker_id,
-                    workflow_types=types,
-                    lease_seconds=self.settings.workflow_task_lease_seconds,
-                )
-                if claimed is None:
-                    return None
-                task, run = claimed
-                if poll_request_id:
-                    await record_poll(tx, namespace, worker_id, poll_request_id, task)
-                return await workflow_task_payload(tx, task, run, page_size)
+                payload, busy = await attempt(tx, None)
+            if payload is not None or not busy:
+                return payload
+            # Every due task's run was held by another transaction: wait for them, run first.
+            async with self._tx() as tx:
+                payload, _ = await attempt(tx, busy)
+            return payload
 
         return await self._long_poll_claims("workflow", namespace, task_queue, claim, timeout)
 
@@ -224,20 +241,31 @@ class WorkerPlane(EngineCore):
     ) -> dict[str, Any] | None:
         types: list[str] | None = None  # known after the first probe checked the registration
 
+        async def attempt(tx: Tx, busy: list[ActivityTaskRow] | None) -> _ActivityClaim:
+            assert types is not None
+            return await claim_activity_task(
+                tx,
+                namespace=namespace,
+                queue=task_queue,
+                worker_id=worker_id,
+                activity_types=types,
+                lease_seconds=self.settings.activity_task_lease_seconds,
+                busy=busy,
+            )
+
         async def claim() -> dict[str, Any] | None:
             nonlocal types
             async with self._tx() as tx:
                 if types is None:
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_activity_types"] or [])
-                return await claim_activity_task(
-                    tx,
-                    namespace=namespace,
-                    queue=task_queue,
-                    worker_id=worker_id,
-                    activity_types=types,
-                    lease_seconds=self.settings.activity_task_lease_seconds,
-                )
+                task, busy = await attempt(tx, None)
+            if task is not None or not busy:
+                return task
+            # Every due task's run was held by another transaction: wait for them, run first.
+            async with self._tx() as tx:
+                task, _ = await attempt(tx, busy)
+            return task
 
         return await self._long_poll_claims("activity", namespace, task_queue, claim, timeout)
 

@@ -11,7 +11,7 @@ from durable_workflow.protocol.history import EventType
 from ...store.rows import ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import ActivityAttemptStatus, ActivityExecutionStatus, ActivityTaskStatus
 from ..history.rows import append
-from ..queues import claim_first
+from ..queues import claim_first, claim_waiting
 from ..runs.rows import is_terminal_run
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
@@ -36,17 +36,20 @@ def activity_event_ids(
 
 
 async def claim_activity_task(
-    tx: Tx, *, namespace: str, queue: str, worker_id: str, activity_types: list[str], lease_seconds: float
-) -> dict[str, Any] | None:
-    """Lease the next due activity task as a new attempt; returns the poll ``task`` object."""
-    candidates = [
-        candidate
-        for candidate in cast(
-            list[ActivityTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, activity_types)
-        )
-        # Timed out: the background loop records it (it is due now), nobody runs it.
-        if deadlines.fired(candidate, tx.now) is None
-    ]
+    tx: Tx,
+    *,
+    namespace: str,
+    queue: str,
+    worker_id: str,
+    activity_types: list[str],
+    lease_seconds: float,
+    busy: list[ActivityTaskRow] | None = None,
+) -> tuple[dict[str, Any] | None, list[ActivityTaskRow]]:
+    """Lease the next due activity task as a new attempt: ``(poll task object or None, busy)``.
+
+    Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
+    candidates (in a fresh transaction; see :mod:`..queues`).
+    """
 
     async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> dict[str, Any] | None:
         if run is None or is_terminal_run(run):
@@ -129,4 +132,22 @@ async def claim_activity_task(
         }
         return {k: v for k, v in task.items() if v is not None}
 
+    if busy is not None:
+
+        async def relock(candidate: ActivityTaskRow) -> ActivityTaskRow | None:
+            fresh = cast(
+                ActivityTaskRow | None,
+                await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": candidate["task_id"]}),
+            )
+            return fresh if fresh is not None and deadlines.fired(fresh, tx.now) is None else None
+
+        return await claim_waiting(tx, busy, _run_id, relock, attempt), []
+    candidates = [
+        candidate
+        for candidate in cast(
+            list[ActivityTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, activity_types)
+        )
+        # Timed out: the background loop records it (it is due now), nobody runs it.
+        if deadlines.fired(candidate, tx.now) is None
+    ]
     return await claim_first(tx, candidates, _run_id, attempt)

@@ -7,7 +7,7 @@ from typing import Any, cast
 from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..history.pages import history_page
-from ..queues import claim_first
+from ..queues import claim_first, claim_waiting
 from ..runs.rows import is_terminal_run, load_run, update_run
 from ..transaction import Tx
 from ..util import rfc3339, seconds
@@ -42,9 +42,20 @@ def _run_id(candidate: WorkflowTaskRow) -> str:
 
 
 async def claim_workflow_task(
-    tx: Tx, *, namespace: str, queue: str, worker_id: str, workflow_types: list[str], lease_seconds: float
-) -> tuple[WorkflowTaskRow, RunRow] | None:
-    """Lease the next due workflow task on ``queue``; returns ``(task, run)`` or ``None``."""
+    tx: Tx,
+    *,
+    namespace: str,
+    queue: str,
+    worker_id: str,
+    workflow_types: list[str],
+    lease_seconds: float,
+    busy: list[WorkflowTaskRow] | None = None,
+) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
+    """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
+
+    Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
+    candidates (in a fresh transaction; see :mod:`..queues`).
+    """
 
     async def attempt(
         candidate: WorkflowTaskRow, run: RunRow | None
@@ -76,6 +87,13 @@ async def claim_workflow_task(
             await update_run(tx, run, status=RunStatus.RUNNING)
         return cast(WorkflowTaskRow, {**candidate, **values}), run
 
+    if busy is not None:
+
+        async def relock(candidate: WorkflowTaskRow) -> WorkflowTaskRow | None:
+            fresh = await tx.one(tx.store.lock(rows.TASK), {"b_task_id": candidate["task_id"]})
+            return cast(WorkflowTaskRow | None, fresh)
+
+        return await claim_waiting(tx, busy, _run_id, relock, attempt), []
     candidates = cast(list[WorkflowTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, workflow_types))
     return await claim_first(tx, candidates, _run_id, attempt)
 
