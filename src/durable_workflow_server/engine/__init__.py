@@ -22,5 +22,6 @@ processes), :mod:`.rendering` (stored values that cannot be rendered). The two p
 live in :mod:`.control` and :mod:`.worker_plane`.
 
 Lock order: a transaction that writes a run's rows locks the run row first, then that run's
-task, timer or attempt rows (see :mod:`.runs.rows`).
+task, timer or attempt rows; a claim that skip-locked its candidates first never waits for their
+runs (see :mod:`.runs.rows` and :mod:`.queues`).
 """

@@ -1,4 +1,4 @@
-"""Lock order on PostgreSQL: the run row first, then its task rows, in every writer.
+"""Lock order on PostgreSQL: the run row first, then its task rows; claims never wait holding tasks.
 
 A completion that locked its task and then waited for the run, while the run-timeout sweep held
 the run and waited for the task, would deadlock (PostgreSQL aborts one of them after its
@@ -19,6 +19,7 @@ from engine_driver import NS, WAKE_WITHIN, Driver, activity, timer
 
 from durable_workflow_server.engine.activities import outcomes as activities
 from durable_workflow_server.engine.runs import timeouts as run_timeouts
+from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.engine.timers import firing as timers
 
@@ -98,3 +99,18 @@ async def test_a_timer_firing_and_the_run_timeout_do_not_deadlock(pg_driver: Dri
     assert await asyncio.wait_for(firing, WAKE_WITHIN) == 0  # the timer was cancelled with the run
     types = await pg_driver.types("wf-1", run_id)
     assert types[-1] == "WorkflowTimedOut" and "TimerFired" not in types
+
+
+async def test_a_claim_whose_run_is_busy_waits_for_it_in_a_fresh_transaction(pg_driver: Driver) -> None:
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    async with engine._tx() as holder:
+        assert await load_run(holder, started["run_id"]) is not None  # holds the run row
+        # One probe only: the fast pass finds the run busy and must not give up on the task.
+        polling = asyncio.create_task(pg_driver.poll_act(timeout=0))
+        await _blocked_on_a_lock(engine, polling)
+    act = await asyncio.wait_for(polling, WAKE_WITHIN)
+    assert act is not None and act["run_id"] == started["run_id"]

@@ -8,7 +8,9 @@ Lock order: every transaction that writes a run's rows locks the run row *first*
 timer or attempt rows after it (closing a run, timing it out and every completion all do), so
 two of them can never wait for each other in opposite orders. A caller that knows a task id but
 not yet its run locks the run through :func:`run_of` (one statement; the subquery locks
-nothing), then the task.
+nothing), then the task. The one exception is a claim's fast pass, which skip-locks candidate
+tasks first but then only *tries* their runs, never waiting while it holds task rows (see
+``engine.queues``).
 """
 
 from __future__ import annotations
