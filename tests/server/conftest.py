@@ -45,12 +45,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# A parked long poll re-probes only this rarely, so a poll that gets work inside its timeout got
+# it through a wake-up: a test of wake-ups cannot pass on a re-probe.
+NO_REPROBE = 3600.0
+
+
 def engine_settings(db_url: str, clock: Callable[[], datetime], **overrides: Any) -> Settings:
     """Millisecond-scale timings so polls, loops and retries never make a test wait seconds."""
     values: dict[str, Any] = {
         "database_url": db_url,
         "long_poll_timeout": 0.5,
-        "poll_reprobe_interval": 0.05,
+        "poll_reprobe_interval": NO_REPROBE,
         "timer_loop_interval": 0.05,
         "workflow_task_retry_delay_seconds": 0.0,
         "workflow_task_lease_seconds": 30.0,
@@ -66,11 +71,17 @@ EngineFactory = Callable[..., Awaitable[Engine]]
 
 @pytest.fixture
 async def make_engine(db_url: str, clock: FakeClock) -> AsyncIterator[EngineFactory]:
-    """Open engines on the test database (``make_engine(**settings_overrides)``); all closed at the end."""
+    """Open engines on the test database; all closed at the end.
+
+    ``make_engine(background_loop=False, **settings_overrides)``. Time is the test's
+    :class:`FakeClock`, so by default nothing sweeps on its own: the test calls ``engine.tick()``
+    after advancing the clock (a loop sweeping by itself would see the new time at an arbitrary
+    moment, racing the test's own steps). Tests of the loop itself pass ``background_loop=True``.
+    """
     opened: list[Engine] = []
 
-    async def factory(**overrides: Any) -> Engine:
-        engine = Engine(engine_settings(db_url, clock, **overrides))
+    async def factory(*, background_loop: bool = False, **overrides: Any) -> Engine:
+        engine = Engine(engine_settings(db_url, clock, **overrides), background_loop=background_loop)
         await engine.open()
         opened.append(engine)
         return engine

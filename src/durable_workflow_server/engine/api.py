@@ -74,11 +74,11 @@ class EngineAPI(Protocol):
     async def namespace_exists(self, name: str) -> bool: ...
 
     async def worker_fleet(self, namespace: str) -> dict[str, Any]:
-        """``worker_fleet`` block of ``/api/cluster/info`` (control-plane.md §3.3.1)."""
+        """``worker_fleet`` block of ``/api/cluster/info`` (see docs/protocol.md)."""
 
     # ----------------------------------------------------------------- control plane: workflows
     async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
-        """Start a run (control-plane.md §8.3.2, DECISIONS D1/D13).
+        """Start a run (see docs/protocol.md).
 
         Returns the start body (``workflow_id, run_id, workflow_type, namespace, status,
         business_key, payload_codec, outcome, command_status``) with ``outcome`` ``started_new``
@@ -124,7 +124,7 @@ class EngineAPI(Protocol):
 
     # ----------------------------------------------------------------- worker plane
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
-        """``{worker_id, registered: true}`` (worker-plane.md §2.1)."""
+        """``{worker_id, registered: true}`` (see docs/protocol.md)."""
 
     async def heartbeat_worker(
         self,
@@ -185,7 +185,7 @@ class EngineAPI(Protocol):
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        """Apply commands (§2.7, §3). Fenced by owner + attempt; re-sent steps dedupe (DECISIONS)."""
+        """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe."""
 
     async def fail_workflow_task(
         self,

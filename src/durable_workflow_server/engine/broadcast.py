@@ -1,6 +1,6 @@
 """Cross-process wake-ups: tell other server processes sharing the database what just committed.
 
-In-process wake-ups (:class:`~.dispatch.Waiters`, the timer loop's pokes) only reach this
+In-process wake-ups (:class:`~.waiters.Waiters`, the timer loop's pokes) only reach this
 process. When the store can notify other processes (PostgreSQL ``NOTIFY``), every committed
 transaction's wake keys, history runs and new due times are also published, and notifications
 from other processes are turned into the same in-process wake-ups.
@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..store import Store
-from .runs import Tx, WakeKey
+from .transaction import Tx, WakeKey
 from .util import new_id
 
 log = logging.getLogger(__name__)

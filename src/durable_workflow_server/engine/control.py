@@ -2,55 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.codec import SUPPORTED_CODECS, is_envelope
-from durable_workflow.protocol.history import RunStatus
 
-from ..store import tables as t
-from . import history as h
-from . import views
+from ..store.statuses import OPEN_RUN_STATUSES, RunStatus
+from .activities import rows as activity_rows
 from .api import StartWorkflowRequest
 from .core import EngineCore
-from .dispatch import history_rows, long_poll
 from .errors import DomainError, ValidationFailed
-from .runs import Tx, is_terminal_run, load_run
-from .starts import create_run
+from .history import events as h
+from .history import rows as history_event_rows
+from .history.export import export_bundle
+from .history.rows import history_rows
+from .rendering import renderable, unrenderable_run
+from .runs import rows, views
+from .runs.lifecycle import create_run
+from .runs.rows import is_terminal_run, load_run
+from .timers import rows as timer_rows
+from .transaction import Tx
 from .util import decode_token, encode_token, new_id
+from .waiters import long_poll
+from .workflow_tasks import rows as workflow_task_rows
 
 DEFAULT_TASK_QUEUE = "default"
 LIST_STATUSES = {
-    "running": RunStatus.OPEN,
+    "running": OPEN_RUN_STATUSES,
     "completed": {RunStatus.COMPLETED},
     "failed": {RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TERMINATED},
 }
 
 
-_wi, _wr = t.workflow_instances, t.workflow_runs
-_INSTANCE = sa.select(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
-_INSTANCE_IN_NAMESPACE = sa.select(_wi).where(
-    _wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace")
-)
-_INSERT_INSTANCE = sa.insert(_wi)
-_UPDATE_INSTANCE = sa.update(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
-_RUN_OF_WORKFLOW = sa.select(_wr).where(
-    _wr.c.run_id == sa.bindparam("b_run_id"), _wr.c.workflow_id == sa.bindparam("b_workflow_id")
-)
-# Describe: the instance's current run and the two instance fields the answer needs, in one query.
-_CURRENT_RUN = (
-    sa.select(_wr, _wi.c.current_run_id.label("i_current_run_id"), _wi.c.run_count.label("i_run_count"))
-    .select_from(_wi.join(_wr, _wr.c.run_id == _wi.c.current_run_id))
-    .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace"))
-)
+class _InstanceMoved(Exception):
+    """The instance moved to another run between locking its current run and the instance."""
 
 
 class ControlPlane(EngineCore):
-    """``EngineAPI`` control-plane methods (control-plane.md §8.3)."""
+    """``EngineAPI`` control-plane methods (see docs/protocol.md)."""
 
     # ------------------------------------------------------------------ control plane: start
     @staticmethod
@@ -97,8 +89,9 @@ class ControlPlane(EngineCore):
         for attempt in range(3):
             try:
                 return await self._start(namespace, request, codec, blob)
-            except IntegrityError:
-                # Another process created the same workflow id concurrently; re-read and decide again.
+            except (IntegrityError, _InstanceMoved):
+                # Another process created the same workflow id concurrently, or moved it to a new
+                # run meanwhile; re-read and decide again.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -108,7 +101,11 @@ class ControlPlane(EngineCore):
     ) -> dict[str, Any]:
         workflow_id = request.workflow_id or new_id()
         async with self._tx() as tx:
-            instance = await tx.one(tx.store.lock(_INSTANCE), {"b_workflow_id": workflow_id})
+            params = {"b_workflow_id": workflow_id}
+            current = await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params)
+            instance = await tx.one(tx.store.lock(rows.INSTANCE), params)
+            if instance is not None and instance["current_run_id"] != (current or {}).get("run_id"):
+                raise _InstanceMoved(workflow_id)
             if instance is not None and instance["namespace"] != namespace:
                 raise DomainError(
                     reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
@@ -119,9 +116,6 @@ class ControlPlane(EngineCore):
             run_number = 1
             run_id = new_id()
             if instance is not None:
-                current = (
-                    await load_run(tx, instance["current_run_id"]) if instance["current_run_id"] else None
-                )
                 if current is not None and not is_terminal_run(current):
                     if current["workflow_type"] != request.workflow_type:
                         bound = current["workflow_type"]
@@ -145,7 +139,7 @@ class ControlPlane(EngineCore):
                     )
                 run_number = int(instance["run_count"]) + 1
                 await tx.conn.execute(
-                    _UPDATE_INSTANCE,
+                    rows.UPDATE_INSTANCE,
                     {
                         "b_workflow_id": workflow_id,
                         "current_run_id": run_id,
@@ -156,7 +150,7 @@ class ControlPlane(EngineCore):
             else:
                 # Written once, already pointing at the run created below (same transaction).
                 await tx.conn.execute(
-                    _INSERT_INSTANCE,
+                    rows.INSERT_INSTANCE,
                     {
                         "workflow_id": workflow_id,
                         "namespace": namespace,
@@ -186,7 +180,9 @@ class ControlPlane(EngineCore):
 
     # ------------------------------------------------------------------ control plane: reads
     async def _instance(self, tx: Tx, namespace: str, workflow_id: str) -> dict[str, Any] | None:
-        return await tx.one(_INSTANCE_IN_NAMESPACE, {"b_workflow_id": workflow_id, "b_namespace": namespace})
+        return await tx.one(
+            rows.INSTANCE_IN_NAMESPACE, {"b_workflow_id": workflow_id, "b_namespace": namespace}
+        )
 
     async def _run_of(
         self, tx: Tx, namespace: str, workflow_id: str, run_id: str
@@ -194,7 +190,7 @@ class ControlPlane(EngineCore):
         instance = await self._instance(tx, namespace, workflow_id)
         run = None
         if instance is not None:
-            run = await tx.one(_RUN_OF_WORKFLOW, {"b_run_id": run_id, "b_workflow_id": workflow_id})
+            run = await tx.one(rows.RUN_OF_WORKFLOW, {"b_run_id": run_id, "b_workflow_id": workflow_id})
         if instance is None or run is None:
             raise DomainError(
                 reasons.RUN_NOT_FOUND,
@@ -206,7 +202,7 @@ class ControlPlane(EngineCore):
 
     async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
         async with self._read() as tx:
-            row = await tx.one(_CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
+            row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
         if row is None:  # no such instance here, or it has no run yet
             raise DomainError(
                 reasons.INSTANCE_NOT_FOUND,
@@ -235,32 +231,25 @@ class ControlPlane(EngineCore):
             raise ValidationFailed({"status": ["The status must be one of: running, completed, failed."]})
         offset = (decode_token(next_page_token) if next_page_token else 0) or 0
         page_size = max(1, min(int(page_size), 200))
-        wr = t.workflow_runs
-        stmt = sa.select(wr).where(wr.c.namespace == namespace)
-        if workflow_type:
-            stmt = stmt.where(wr.c.workflow_type == workflow_type)
-        if status is not None:
-            stmt = stmt.where(wr.c.status.in_(sorted(LIST_STATUSES[status])))
-        if query:
-            stmt = stmt.where(
-                sa.or_(
-                    wr.c.workflow_id.contains(query, autoescape=True),
-                    wr.c.business_key.contains(query, autoescape=True),
-                )
-            )
-        stmt = stmt.order_by(wr.c.started_at.desc(), wr.c.run_id.desc()).offset(offset).limit(page_size + 1)
+        stmt = rows.listing(
+            namespace,
+            workflow_type=workflow_type,
+            statuses=LIST_STATUSES[status] if status is not None else None,
+            query=query,
+            offset=offset,
+            limit=page_size + 1,
+        )
         async with self._read() as tx:
-            rows = await tx.all(stmt)
-        more = len(rows) > page_size
-        rows = rows[:page_size]
+            found = await tx.all(stmt)
+        more = len(found) > page_size
+        found = found[:page_size]
         return {
-            "workflows": [views.list_row(r) for r in rows],
-            "workflow_count": len(rows),
+            "workflows": [views.list_row(r) for r in found],
+            "workflow_count": len(found),
             "next_page_token": encode_token(offset + page_size) if more else None,
         }
 
     async def list_runs(self, namespace: str, workflow_id: str) -> dict[str, Any]:
-        wr = t.workflow_runs
         async with self._read() as tx:
             instance = await self._instance(tx, namespace, workflow_id)
             if instance is None:
@@ -269,13 +258,11 @@ class ControlPlane(EngineCore):
                     f"Workflow [{workflow_id}] was not found.",
                     workflow_id=workflow_id,
                 )
-            rows = await tx.all(
-                sa.select(wr).where(wr.c.workflow_id == workflow_id).order_by(wr.c.run_number)
-            )
+            runs = await tx.all(rows.RUNS_OF_WORKFLOW, {"b_workflow_id": workflow_id})
         return {
             "workflow_id": workflow_id,
-            "run_count": len(rows),
-            "runs": [views.run_row(r, instance["current_run_id"]) for r in rows],
+            "run_count": len(runs),
+            "runs": [views.run_row(r, instance["current_run_id"]) for r in runs],
         }
 
     async def history_page(
@@ -298,7 +285,10 @@ class ControlPlane(EngineCore):
             after = decoded
         page_size = max(1, min(int(page_size), 1000))
 
-        def shape(run: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+        def shape(run: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+            bad = [f"history event {r['sequence']}" for r in rows if not renderable(r["payload"])]
+            if bad:
+                raise unrenderable_run(workflow_id, run_id, bad)
             last = rows[-1]["sequence"] if rows else after
             more = last < int(run["last_history_sequence"])
             # A follower of a live run keeps a cursor even when it has caught up.
@@ -340,14 +330,12 @@ class ControlPlane(EngineCore):
     async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
         async with self._read() as tx:
             instance, run = await self._run_of(tx, namespace, workflow_id, run_id)
-            he, wt, ae, tm = t.history_events, t.workflow_tasks, t.activity_executions, t.timers
-            events = await tx.all(sa.select(he).where(he.c.run_id == run_id).order_by(he.c.sequence))
-            tasks = await tx.all(
-                sa.select(wt).where(wt.c.run_id == run_id).order_by(wt.c.created_at, wt.c.task_id)
-            )
-            acts = await tx.all(sa.select(ae).where(ae.c.run_id == run_id).order_by(ae.c.sequence))
-            tmrs = await tx.all(sa.select(tm).where(tm.c.run_id == run_id).order_by(tm.c.sequence))
-            return views.export_bundle(
+            of_run = {"b_run_id": run_id}
+            events = await tx.all(history_event_rows.ALL_OF_RUN, of_run)
+            tasks = await tx.all(workflow_task_rows.OF_RUN, of_run)
+            acts = await tx.all(activity_rows.EXECUTIONS_OF_RUN, of_run)
+            tmrs = await tx.all(timer_rows.OF_RUN, of_run)
+            return export_bundle(
                 run=run,
                 instance=instance,
                 events=events,

@@ -1,8 +1,8 @@
 """The engine's shared core: settings, store, transactions with post-commit wake-ups, lifecycle.
 
 Each state change is one ``Store.write()`` transaction wrapped in :meth:`EngineCore._tx`, which
-announces wake-ups (pollers, history followers, the timer loop) only after the commit, in this
-process and (through :mod:`.broadcast`) in every other process sharing the database.
+announces wake-ups (pollers, history followers, the background loop) only after the commit, in
+this process and (through :mod:`.broadcast`) in every other process sharing the database.
 """
 
 from __future__ import annotations
@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
-
-import sqlalchemy as sa
+from typing import Any, cast
 
 from ..settings import Settings
 from ..store import Store, create_store, head_revision
 from ..store import tables as t
-from . import activity_timeouts, run_timeouts, timers, workers
+from ..store.rows import WorkerRow
+from . import namespaces
+from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
-from .dispatch import Waiters
-from .runs import Tx
+from .transaction import Tx
 from .util import seconds
+from .waiters import Waiters
+from .workers import registry as workers
+from .workers.rows import WORKERS_IN_NAMESPACE
 
 # How often a parked long poll re-probes the database when settings leave it to the dialect. Where
 # the store notifies other processes (PostgreSQL LISTEN/NOTIFY) the re-probe is only a safety net
@@ -30,19 +32,21 @@ from .util import seconds
 # processes' work is found at all.
 REPROBE_WITH_NOTIFY, REPROBE_WITHOUT_NOTIFY = 10.0, 1.0
 
-_NAMESPACE_EXISTS = sa.select(t.namespaces.c.name).where(t.namespaces.c.name == sa.bindparam("b_name"))
-
 
 class EngineCore:
     """Settings, store, wake-ups and the background loop shared by both planes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, background_loop: bool = True) -> None:
+        """``background_loop=False`` leaves sweeping to :meth:`tick` (tests that drive time by hand).
+
+        With an injected clock that a test advances, a loop sweeping on its own would see the new
+        time at an arbitrary moment, in the middle of the test's own steps.
+        """
         self.settings = settings
+        self.background_loop = background_loop
         self.store: Store = create_store(settings.database_url)
         self.waiters = Waiters()
-        self._loop = timers.TimerLoop(
-            self._sweep, interval=settings.timer_loop_interval, clock=settings.clock
-        )
+        self._loop = BackgroundLoop(self._sweep, interval=settings.timer_loop_interval, clock=settings.clock)
         self.broadcast = Broadcast(
             self.store,
             WakeTargets(
@@ -64,7 +68,7 @@ class EngineCore:
         self._known_namespaces: dict[str, datetime] = {}
 
     # ------------------------------------------------------------------ plumbing
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.settings.clock()
 
     @asynccontextmanager
@@ -89,17 +93,8 @@ class EngineCore:
         async with self.store.read() as conn:
             yield Tx(conn=conn, store=self.store, now=self.now())
 
-    async def _sweep(self) -> Any:
-        # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
-        await run_timeouts.enforce(self._tx, self.store, self.now())
-        await timers.fire_due_timers(self._tx, self.store, self.now())
-        # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
-        # as a lost lease.
-        await activity_timeouts.enforce(self._tx, self.store, self.now())
-        await timers.expire_workflow_leases(self._tx)
-        await timers.expire_activity_leases(self._tx)
-        await timers.purge_poll_requests(self._tx)
-        return await timers.next_due_at(self.store)
+    async def _sweep(self) -> datetime | None:
+        return await sweep(self._tx, self.store, self.now)
 
     async def tick(self) -> None:
         """Run one pass of the background loop now (tests drive time with an injected clock)."""
@@ -109,22 +104,10 @@ class EngineCore:
     async def open(self) -> None:
         await self.store.open()
         async with self._tx() as tx:
-            for name in {"default", self.settings.default_namespace}:
-                exists = await tx.one(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == name))
-                if exists is None:
-                    tx.namespaces_changed = True
-                    await tx.conn.execute(
-                        sa.insert(t.namespaces).values(
-                            name=name,
-                            description="Default namespace",
-                            retention_days=30,
-                            status="active",
-                            created_at=tx.now,
-                            updated_at=tx.now,
-                        )
-                    )
+            await namespaces.ensure(tx, {"default", self.settings.default_namespace})
         self.waiters = Waiters()
-        self._loop.start()
+        if self.background_loop:
+            self._loop.start()
         await self.broadcast.open()
 
     async def close(self) -> None:
@@ -179,7 +162,7 @@ class EngineCore:
         if trusted_until is not None and now < trusted_until:
             return True
         async with self._read() as tx:
-            exists = await tx.one(_NAMESPACE_EXISTS, {"b_name": name}) is not None
+            exists = await tx.one(namespaces.EXISTS, {"b_name": name}) is not None
         if exists:
             self._known_namespaces[name] = now + seconds(self.settings.namespace_cache_seconds)
         else:
@@ -188,5 +171,5 @@ class EngineCore:
 
     async def worker_fleet(self, namespace: str) -> dict[str, Any]:
         async with self._read() as tx:
-            rows = await tx.all(sa.select(t.workers).where(t.workers.c.namespace == namespace))
+            rows = cast(list[WorkerRow], await tx.all(WORKERS_IN_NAMESPACE, {"b_namespace": namespace}))
             return workers.fleet(namespace, rows, tx.now, self.settings.worker_stale_after_seconds)

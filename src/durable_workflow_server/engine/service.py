@@ -1,7 +1,7 @@
 """``Engine``: the facade ``http/`` calls (see :mod:`.api` for the contract of every method).
 
 The implementation is split along the two planes: :mod:`.control` and :mod:`.worker_plane`, over
-the shared :mod:`.core` (store, transactions, wake-ups, the timer loop).
+the shared :mod:`.core` (store, transactions, wake-ups, the background loop).
 """
 
 from __future__ import annotations

@@ -7,39 +7,31 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import sqlalchemy as sa
-
 from durable_workflow.protocol import errors as reasons
-from durable_workflow.protocol.history import RunStatus
 
-from ..store import tables as t
-from . import activities, releases, workers
-from . import history as h
+from ..store.rows import ActivityTaskRow, WorkflowTaskRow
+from .activities import leases as activity_leases
+from .activities import outcomes as activities
+from .activities.claims import claim_activity_task
 from .api import RegisterWorkerRequest
-from .commands import apply_commands
 from .core import EngineCore
-from .dispatch import claim_activity_task, claim_workflow_task, history_page, long_poll, workflow_task_payload
 from .errors import DomainError
-from .runs import Tx, ensure_workflow_task, is_terminal_run, load_run
-from .util import decode_token, rfc3339, seconds
-from .validation import validate_commands
+from .history.pages import history_page
+from .transaction import Tx
+from .util import decode_token
+from .waiters import long_poll
+from .workers import registry as workers
+from .workflow_tasks import leases as workflow_task_leases
+from .workflow_tasks import outcomes as workflow_task_outcomes
+from .workflow_tasks.claims import cached_poll, claim_workflow_task, record_poll, workflow_task_payload
 
-_wt, _pr = t.workflow_tasks, t.poll_requests
-_WORKFLOW_TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
-_WORKFLOW_TASK_IN = sa.select(_wt).where(
-    _wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace")
-)
-_UPDATE_WORKFLOW_TASK = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
-_POLL_REQUEST = sa.select(_pr).where(
-    _pr.c.namespace == sa.bindparam("b_namespace"),
-    _pr.c.worker_id == sa.bindparam("b_worker_id"),
-    _pr.c.poll_request_id == sa.bindparam("b_poll_request_id"),
-)
-_INSERT_POLL_REQUEST = sa.insert(_pr)
+# A claim pass: the poll answer, or ``None`` and the candidates whose run was busy.
+_WorkflowClaim = tuple[dict[str, Any] | None, list[WorkflowTaskRow]]
+_ActivityClaim = tuple[dict[str, Any] | None, list[ActivityTaskRow]]
 
 
 class WorkerPlane(EngineCore):
-    """``EngineAPI`` worker-plane methods (worker-plane.md §2)."""
+    """``EngineAPI`` worker-plane methods (see docs/protocol.md)."""
 
     # ------------------------------------------------------------------ worker plane: registry
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
@@ -82,7 +74,7 @@ class WorkerPlane(EngineCore):
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
     ) -> bool:
         async with self._tx() as tx:
-            return await releases.release_workflow_task(
+            return await workflow_task_leases.release_workflow_task(
                 tx, namespace, task_id, lease_owner=lease_owner, workflow_task_attempt=workflow_task_attempt
             )
 
@@ -90,7 +82,7 @@ class WorkerPlane(EngineCore):
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str
     ) -> bool:
         async with self._tx() as tx:
-            return await releases.release_activity_task(
+            return await activity_leases.release_activity_task(
                 tx, namespace, task_id, activity_attempt_id=activity_attempt_id, lease_owner=lease_owner
             )
 
@@ -128,6 +120,24 @@ class WorkerPlane(EngineCore):
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
 
+        async def attempt(tx: Tx, busy: list[WorkflowTaskRow] | None) -> _WorkflowClaim:
+            assert types is not None
+            claimed, still_busy = await claim_workflow_task(
+                tx,
+                namespace=namespace,
+                queue=task_queue,
+                worker_id=worker_id,
+                workflow_types=types,
+                lease_seconds=self.settings.workflow_task_lease_seconds,
+                busy=busy,
+            )
+            if claimed is None:
+                return None, still_busy
+            task, run = claimed
+            if poll_request_id:
+                await record_poll(tx, namespace, worker_id, poll_request_id, task)
+            return await workflow_task_payload(tx, task, run, page_size), []
+
         async def claim() -> dict[str, Any] | None:
             nonlocal types
             async with self._tx() as tx:
@@ -137,114 +147,18 @@ class WorkerPlane(EngineCore):
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_workflow_types"] or [])
                     if poll_request_id:
-                        cached = await self._cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
+                        cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
                         if cached is not None:
                             return cached
-                claimed = await claim_workflow_task(
-                    tx,
-                    namespace=namespace,
-                    queue=task_queue,
-                    worker_id=worker_id,
-                    workflow_types=types,
-                    lease_seconds=self.settings.workflow_task_lease_seconds,
-                )
-                if claimed is None:
-                    return None
-                task, run = claimed
-                if poll_request_id:
-                    await tx.conn.execute(
-                        _INSERT_POLL_REQUEST,
-                        {
-                            "namespace": namespace,
-                            "worker_id": worker_id,
-                            "poll_request_id": poll_request_id,
-                            "task_id": task["task_id"],
-                            "workflow_task_attempt": task["attempt_count"],
-                            "expires_at": task["lease_expires_at"] + seconds(5),
-                        },
-                    )
-                return await workflow_task_payload(tx, task, run, page_size)
+                payload, busy = await attempt(tx, None)
+            if payload is not None or not busy:
+                return payload
+            # Every due task's run was held by another transaction: wait for them, run first.
+            async with self._tx() as tx:
+                payload, _ = await attempt(tx, busy)
+            return payload
 
         return await self._long_poll_claims("workflow", namespace, task_queue, claim, timeout)
-
-    async def _cached_poll(
-        self, tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
-    ) -> dict[str, Any] | None:
-        """The task a poll with this ``poll_request_id`` already leased, while that lease holds."""
-        cached = await tx.one(
-            _POLL_REQUEST,
-            {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id},
-        )
-        if cached is None:
-            return None
-        task = await tx.one(_WORKFLOW_TASK, {"b_task_id": cached["task_id"]})
-        if (
-            task is None
-            or task["status"] != h.WORKFLOW_TASK_LEASED
-            or task["lease_owner"] != worker_id
-            or task["attempt_count"] != cached["workflow_task_attempt"]
-            or task["lease_expires_at"] <= tx.now
-        ):
-            return None
-        run = await load_run(tx, task["run_id"], lock=False)
-        assert run is not None
-        return await workflow_task_payload(tx, task, run, page_size)
-
-    async def _fence_workflow_task(
-        self, tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        task = await tx.one(
-            tx.store.lock(_WORKFLOW_TASK_IN), {"b_task_id": task_id, "b_namespace": namespace}
-        )
-        if task is None:
-            raise DomainError(
-                reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
-            )
-        run = await load_run(tx, task["run_id"])
-        assert run is not None
-        if task["status"] != h.WORKFLOW_TASK_LEASED:
-            if is_terminal_run(run):
-                raise DomainError(
-                    reasons.RUN_CLOSED,
-                    "The workflow run is closed.",
-                    task_id=task_id,
-                    stop_reason=h.stop_reason(run["status"]),
-                    cancel_requested=run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED),
-                    can_continue=False,
-                    run_status=run["status"],
-                    run_closed_reason=run["closed_reason"],
-                    run_closed_at=rfc3339(run["closed_at"]),
-                )
-            raise DomainError(
-                reasons.TASK_NOT_LEASED,
-                f"Workflow task [{task_id}] is not leased.",
-                task_id=task_id,
-                task_status=task["status"],
-            )
-        if task["lease_expires_at"] is not None and task["lease_expires_at"] <= tx.now:
-            raise DomainError(
-                reasons.LEASE_EXPIRED,
-                f"The lease on workflow task [{task_id}] has expired.",
-                task_id=task_id,
-                task_status=task["status"],
-                lease_owner=task["lease_owner"],
-                lease_expires_at=rfc3339(task["lease_expires_at"]),
-            )
-        if task["lease_owner"] != lease_owner:
-            raise DomainError(
-                reasons.LEASE_OWNER_MISMATCH,
-                f"Workflow task [{task_id}] is leased to another worker.",
-                task_id=task_id,
-                lease_owner=task["lease_owner"],
-            )
-        if int(task["attempt_count"]) != int(attempt):
-            raise DomainError(
-                reasons.WORKFLOW_TASK_ATTEMPT_MISMATCH,
-                f"Workflow task [{task_id}] is at attempt {task['attempt_count']}, not {attempt}.",
-                task_id=task_id,
-                current_attempt=task["attempt_count"],
-            )
-        return task, run
 
     async def workflow_task_history(
         self,
@@ -262,7 +176,7 @@ class WorkerPlane(EngineCore):
                 reasons.INVALID_PAGE_TOKEN, "The next_history_page_token is not a valid history token."
             )
         async with self._tx() as tx:
-            task, run = await self._fence_workflow_task(
+            task, run = await workflow_task_leases.fence(
                 tx, namespace, task_id, lease_owner, workflow_task_attempt
             )
             page = await history_page(tx, run, after=after, page_size=self._page_size(history_page_size))
@@ -272,24 +186,14 @@ class WorkerPlane(EngineCore):
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
     ) -> dict[str, Any]:
         async with self._tx() as tx:
-            task, run = await self._fence_workflow_task(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            return await workflow_task_outcomes.heartbeat(
+                tx,
+                namespace,
+                task_id,
+                lease_owner,
+                workflow_task_attempt,
+                self.settings.workflow_task_lease_seconds,
             )
-            expires = tx.now + seconds(self.settings.workflow_task_lease_seconds)
-            await tx.conn.execute(
-                _UPDATE_WORKFLOW_TASK,
-                {"b_task_id": task_id, "lease_expires_at": expires, "updated_at": tx.now},
-            )
-        return {
-            "task_id": task_id,
-            "workflow_task_attempt": task["attempt_count"],
-            "lease_owner": lease_owner,
-            "renewed": True,
-            "lease_expires_at": rfc3339(expires),
-            "run_status": run["status"],
-            "task_status": h.WORKFLOW_TASK_LEASED,
-            "reason": None,
-        }
 
     async def complete_workflow_task(
         self,
@@ -301,30 +205,9 @@ class WorkerPlane(EngineCore):
         commands: list[dict[str, Any]],
     ) -> dict[str, Any]:
         async with self._tx() as tx:
-            task, run = await self._fence_workflow_task(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            return await workflow_task_outcomes.complete(
+                tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
             )
-            normalized = validate_commands(commands, run["payload_codec"])
-            applied = await apply_commands(tx, run, task, normalized)
-            await tx.conn.execute(
-                _UPDATE_WORKFLOW_TASK,
-                {
-                    "b_task_id": task_id,
-                    "status": h.TASK_COMPLETED,
-                    "lease_expires_at": None,
-                    "updated_at": tx.now,
-                },
-            )
-        return {
-            "task_id": task_id,
-            "workflow_task_attempt": task["attempt_count"],
-            "outcome": "completed",
-            "recorded": True,
-            "run_id": run["run_id"],
-            "run_status": applied.run_status,
-            "created_task_ids": applied.created_task_ids,
-            "reason": None,
-        }
 
     async def fail_workflow_task(
         self,
@@ -336,31 +219,15 @@ class WorkerPlane(EngineCore):
         failure: dict[str, Any],
     ) -> dict[str, Any]:
         async with self._tx() as tx:
-            task, run = await self._fence_workflow_task(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
+            return await workflow_task_outcomes.fail(
+                tx,
+                namespace,
+                task_id,
+                lease_owner,
+                workflow_task_attempt,
+                failure,
+                retry_delay_seconds=self.settings.workflow_task_retry_delay_seconds,
             )
-            await tx.conn.execute(
-                _UPDATE_WORKFLOW_TASK,
-                {
-                    "b_task_id": task_id,
-                    "status": h.TASK_FAILED,
-                    "lease_expires_at": None,
-                    "updated_at": tx.now,
-                    "last_error": str(failure.get("message") or "")[:4000],
-                },
-            )
-            # Redeliver after a short delay so a crashing replay does not spin the worker.
-            next_task_id = await ensure_workflow_task(
-                tx, run, available_at=tx.now + seconds(self.settings.workflow_task_retry_delay_seconds)
-            )
-        return {
-            "task_id": task_id,
-            "workflow_task_attempt": task["attempt_count"],
-            "outcome": "failed",
-            "recorded": True,
-            "reason": None,
-            "next_task_id": next_task_id,
-        }
 
     # ------------------------------------------------------------------ worker plane: activity tasks
     async def poll_activity_task(
@@ -374,20 +241,31 @@ class WorkerPlane(EngineCore):
     ) -> dict[str, Any] | None:
         types: list[str] | None = None  # known after the first probe checked the registration
 
+        async def attempt(tx: Tx, busy: list[ActivityTaskRow] | None) -> _ActivityClaim:
+            assert types is not None
+            return await claim_activity_task(
+                tx,
+                namespace=namespace,
+                queue=task_queue,
+                worker_id=worker_id,
+                activity_types=types,
+                lease_seconds=self.settings.activity_task_lease_seconds,
+                busy=busy,
+            )
+
         async def claim() -> dict[str, Any] | None:
             nonlocal types
             async with self._tx() as tx:
                 if types is None:
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_activity_types"] or [])
-                return await claim_activity_task(
-                    tx,
-                    namespace=namespace,
-                    queue=task_queue,
-                    worker_id=worker_id,
-                    activity_types=types,
-                    lease_seconds=self.settings.activity_task_lease_seconds,
-                )
+                task, busy = await attempt(tx, None)
+            if task is not None or not busy:
+                return task
+            # Every due task's run was held by another transaction: wait for them, run first.
+            async with self._tx() as tx:
+                task, _ = await attempt(tx, busy)
+            return task
 
         return await self._long_poll_claims("activity", namespace, task_queue, claim, timeout)
 

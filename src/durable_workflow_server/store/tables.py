@@ -191,7 +191,7 @@ activity_tasks = sa.Table(
     sa.Column("current_attempt_id", sa.String(64), nullable=True),
     _ts("created_at", nullable=False),
     _ts("updated_at", nullable=False),
-    # Activity timeout deadlines (worker-plane.md §7.3) of this task and its current attempt, and
+    # Activity timeout deadlines (see docs/protocol.md) of this task and its current attempt, and
     # ``timeout_at``: the earliest of them that can fire in the task's current status.
     _ts("schedule_to_start_deadline_at"),
     _ts("start_to_close_deadline_at"),

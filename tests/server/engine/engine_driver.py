@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from durable_workflow.protocol import codec
@@ -9,6 +10,19 @@ from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkf
 from durable_workflow_server.engine.service import Engine
 
 NS = "default"
+# Bounds for wake-up tests: the poll itself waits POLL_LONGER than a wake-up may take (WAKE_WITHIN),
+# so a poll answered inside the bound was answered by the wake-up, not by its final probe.
+WAKE_WITHIN, POLL_LONGER = 10.0, 60.0
+
+
+async def parked(engine: Engine, key: tuple[str, ...]) -> None:
+    """Return once a long poll is waiting on ``key`` (it has registered before its probe)."""
+
+    async def registered() -> None:
+        while not engine.waiters.watching(key):
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(registered(), WAKE_WITHIN)
 
 
 class Driver:

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from durable_workflow_server.engine import activity_timeouts, deadlines
+from durable_workflow_server.engine.activities import deadlines
+from durable_workflow_server.engine.activities import timeouts as activity_timeouts
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
-from tests.server.engine.engine_driver import NS, Driver, activity
+from tests.server.engine.engine_driver import NS, WAKE_WITHIN, Driver, activity
 
 
 async def _scheduled(driver: Driver, **command: Any) -> dict[str, Any]:
@@ -260,8 +261,7 @@ async def test_heartbeat_beats_start_to_close_when_both_are_due(driver: Driver, 
 
 
 async def test_outcomes_past_a_deadline_are_refused_before_the_loop_records_it(make_engine, clock) -> None:  # type: ignore[no-untyped-def]
-    engine = await make_engine()
-    await engine._loop.stop()  # only tick() sweeps: the loop must not record the timeout first
+    engine = await make_engine()  # only tick() sweeps: no loop records the timeout first
     driver = Driver(engine)
     await driver.register()
     wf = await _scheduled(driver, heartbeat_timeout=3)
@@ -317,16 +317,16 @@ async def test_a_timeout_is_recorded_once_when_processes_race(make_engine, clock
 
 
 async def test_the_loop_wakes_for_a_new_deadline(make_engine, clock) -> None:  # type: ignore[no-untyped-def]
-    engine: Engine = await make_engine(timer_loop_interval=30.0)
+    engine: Engine = await make_engine(background_loop=True, timer_loop_interval=30.0)
     driver = Driver(engine)
     await driver.register()
     wf = await _scheduled(driver, start_to_close_timeout=1)
-    assert await driver.poll_act() is not None  # the claim tells the sleeping loop its deadline
-    clock.advance(1)
-    for _ in range(100):  # well under the 30 s the loop would otherwise sleep
-        if await _events(driver, wf["run_id"], "ActivityTimedOut"):
-            break
-        await asyncio.sleep(0.05)
+    with engine.waiters.watch(("history", wf["run_id"])) as appended:
+        assert await driver.poll_act() is not None  # the claim tells the sleeping loop its deadline
+        appended.clear()  # the claim's own ActivityStarted
+        clock.advance(1)
+        # The loop's next history append is the timeout, well within the 30 s it would otherwise sleep.
+        await asyncio.wait_for(appended.wait(), WAKE_WITHIN)
     (timed_out,) = await _events(driver, wf["run_id"], "ActivityTimedOut")
     assert timed_out["timeout_kind"] == "start_to_close"
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from durable_workflow_server.engine.broadcast import MAX_PAYLOAD_BYTES, Broadcast, WakeTargets
-from durable_workflow_server.engine.runs import Tx
+from durable_workflow_server.engine.transaction import Tx
 from durable_workflow_server.store import Store
 
 

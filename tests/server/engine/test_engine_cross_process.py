@@ -20,7 +20,7 @@ from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.settings import Settings
 from durable_workflow_server.store.postgres import LISTENER_APPLICATION_NAME, PostgresStore, asyncpg_dsn
 from tests.helpers.dbmatrix import fresh_postgres_url
-from tests.server.engine.engine_driver import Driver, activity, timer
+from tests.server.engine.engine_driver import NS, Driver, activity, parked, timer
 
 SLOW = 600.0  # re-probe / background-loop interval and long-poll timeout: never reached
 WITHIN = 20.0  # generous bound on a wake-up that takes milliseconds
@@ -48,11 +48,10 @@ async def pair(pg_url: str, clock: Any) -> Any:
         await engine.close()
 
 
-async def _parked(coro: Any) -> asyncio.Task[Any]:
-    """Start a long poll and let it reach its wait (it probes once, finds nothing, parks)."""
+async def _parked(driver: Driver, kind: str, coro: Any) -> asyncio.Task[Any]:
+    """Start a long poll and return once it waits (it registered, probed, found nothing)."""
     task = asyncio.ensure_future(coro)
-    for _ in range(20):
-        await asyncio.sleep(0.01)
+    await parked(driver.engine, (kind, NS, driver.queue))
     assert not task.done()
     return task
 
@@ -60,7 +59,7 @@ async def _parked(coro: Any) -> asyncio.Task[Any]:
 async def test_workflow_task_poll_on_one_process_gets_a_start_on_another(pair: list[Engine]) -> None:
     a, b = Driver(pair[0]), Driver(pair[1])
     await a.register()
-    polled = await _parked(a.poll_wf(timeout=SLOW))
+    polled = await _parked(a, "workflow", a.poll_wf(timeout=SLOW))
     started = await b.start()
     task = await asyncio.wait_for(polled, WITHIN)
     assert task is not None
@@ -75,7 +74,7 @@ async def test_activity_task_poll_on_one_process_gets_an_activity_scheduled_on_a
     await b.start()
     wf_task = await b.poll_wf()
     assert wf_task is not None
-    polled = await _parked(a.poll_act(timeout=SLOW))
+    polled = await _parked(a, "activity", a.poll_act(timeout=SLOW))
     await b.complete_wf(wf_task, [activity()])
     task = await asyncio.wait_for(polled, WITHIN)
     assert task is not None
@@ -136,6 +135,6 @@ async def test_listener_reconnects_after_its_connection_is_terminated(
     # The new listener delivers: a poll parked on A still gets work started on B.
     a, b = Driver(pair[0]), Driver(pair[1])
     await a.register()
-    polled = await _parked(a.poll_wf(timeout=SLOW))
+    polled = await _parked(a, "workflow", a.poll_wf(timeout=SLOW))
     await b.start()
     assert await asyncio.wait_for(polled, WITHIN) is not None

@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from durable_workflow_server.engine.errors import DomainError
-from durable_workflow_server.engine.runs import ensure_workflow_task, load_run
+from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.engine.workflow_tasks.rows import ensure_workflow_task
 from durable_workflow_server.store import tables as t
 from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
 

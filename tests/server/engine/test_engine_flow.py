@@ -8,7 +8,7 @@ import pytest
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.errors import DomainError
-from tests.server.engine.engine_driver import NS, Driver, activity, complete
+from tests.server.engine.engine_driver import NS, POLL_LONGER, WAKE_WITHIN, Driver, activity, complete, parked
 
 
 async def test_one_activity_flow_end_to_end(driver: Driver) -> None:
@@ -83,26 +83,23 @@ async def test_one_activity_flow_end_to_end(driver: Driver) -> None:
 
 
 async def test_waiting_poll_wakes_promptly_when_work_arrives(driver: Driver) -> None:
-    timeout = 5.0
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    poll = asyncio.create_task(driver.poll_wf(timeout=timeout))
-    await asyncio.sleep(0.05)
+    poll = asyncio.create_task(driver.poll_wf(timeout=POLL_LONGER))
+    await parked(driver.engine, ("workflow", NS, "q1"))
     assert not poll.done()
     await driver.start()
-    task = await asyncio.wait_for(poll, timeout)
+    # The poll re-probes only hourly and times out after a minute: only the wake-up answers it here.
+    task = await asyncio.wait_for(poll, WAKE_WITHIN)
     assert task is not None
-    assert loop.time() - began < timeout  # returned on the wake-up, not at the poll timeout
 
 
 async def test_waiting_activity_poll_wakes_on_schedule(driver: Driver) -> None:
     await driver.start()
     task = await driver.poll_wf()
     assert task is not None
-    poll = asyncio.create_task(driver.poll_act(timeout=5.0))
-    await asyncio.sleep(0.05)
+    poll = asyncio.create_task(driver.poll_act(timeout=POLL_LONGER))
+    await parked(driver.engine, ("activity", NS, "q1"))
     await driver.complete_wf(task, [activity()])
-    act = await asyncio.wait_for(poll, 5.0)
+    act = await asyncio.wait_for(poll, WAKE_WITHIN)
     assert act is not None and act["activity_type"] == "greet"
 
 
@@ -131,7 +128,7 @@ async def test_close_releases_waiting_polls(make_engine) -> None:  # type: ignor
     d = Driver(engine)
     await d.register()
     poll = asyncio.create_task(d.poll_wf(timeout=30.0))
-    await asyncio.sleep(0.05)
+    await parked(engine, ("workflow", NS, "q1"))
     await engine.close()
     assert await asyncio.wait_for(poll, 5.0) is None
 

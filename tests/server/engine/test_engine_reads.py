@@ -6,11 +6,12 @@ import asyncio
 import base64
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
 from durable_workflow_server.engine.errors import DomainError, ValidationFailed
-from tests.server.engine.engine_driver import NS, Driver, activity, complete
+from tests.server.engine.engine_driver import NS, POLL_LONGER, WAKE_WITHIN, Driver, activity, complete, parked
 
 
 async def test_describe_shape(driver: Driver) -> None:
@@ -126,7 +127,10 @@ async def test_history_paging(driver: Driver) -> None:
     assert err.value.reason == "invalid_page_token"
 
 
-async def test_history_wait_new_event_long_polls(driver: Driver) -> None:
+async def test_history_wait_new_event_long_polls(make_engine: Any) -> None:
+    # The follower's poll outlasts the wait below, so only the wake-up can answer it in time.
+    driver = Driver(await make_engine(long_poll_timeout=POLL_LONGER))
+    await driver.register()
     started = await driver.start()
     token = base64.b64encode(b"2").decode()
     waiting = asyncio.create_task(
@@ -134,12 +138,12 @@ async def test_history_wait_new_event_long_polls(driver: Driver) -> None:
             NS, "wf-1", started["run_id"], page_size=10, next_page_token=token, wait_new_event=True
         )
     )
-    await asyncio.sleep(0.05)
+    await parked(driver.engine, ("history", started["run_id"]))
     assert not waiting.done()
     task = await driver.poll_wf()
     assert task is not None
     await driver.complete_wf(task, [activity()])
-    page = await asyncio.wait_for(waiting, 5.0)
+    page = await asyncio.wait_for(waiting, WAKE_WITHIN)
     assert [e["event_type"] for e in page["events"]] == ["ActivityScheduled"]
 
 

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from durable_workflow.protocol import codec
-from durable_workflow_server.engine import run_timeouts, timers
+from durable_workflow_server.engine import background_loop
 from durable_workflow_server.engine.errors import DomainError
+from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
 from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
@@ -85,7 +86,7 @@ async def test_no_timeout_when_the_run_completes_first(driver: Driver, clock) ->
     assert await _timed_out(driver, started["run_id"]) == []
     described = await _describe(driver, started["run_id"])
     assert described["status"] == "completed"
-    assert await timers.next_due_at(driver.engine.store) is None  # nothing left to wake up for
+    assert await background_loop.next_due_at(driver.engine.store) is None  # nothing left to wake up for
 
 
 async def test_open_activity_and_timer_work_is_cancelled(driver: Driver, clock) -> None:  # type: ignore[no-untyped-def]
@@ -160,7 +161,7 @@ async def test_execution_deadline_caps_the_continued_runs(driver: Driver, clock)
     assert task is not None
     await driver.complete_wf(task, [{"type": "continue_as_new"}])
     second = await driver.engine.describe_workflow(NS, "wf-1")
-    assert await timers.next_due_at(driver.engine.store) == clock() + timedelta(seconds=20)
+    assert await background_loop.next_due_at(driver.engine.store) == clock() + timedelta(seconds=20)
     clock.advance(20)  # t = 50: the execution deadline, before the new run's deadline at 70
     await driver.engine.tick()
     (event,) = await _timed_out(driver, second["run_id"])

@@ -7,10 +7,11 @@ import asyncio
 import sqlalchemy as sa
 
 from durable_workflow.protocol import codec
-from durable_workflow_server.engine.runs import ensure_workflow_task, load_run
+from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.engine.workflow_tasks.rows import ensure_workflow_task
 from durable_workflow_server.store import tables as t
-from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
+from tests.server.engine.engine_driver import NS, POLL_LONGER, WAKE_WITHIN, Driver, activity, complete, timer
 
 
 async def _count(engine: Engine, table: sa.Table) -> int:
@@ -33,7 +34,9 @@ async def _ready_tasks(engine: Engine) -> int:
         return (await conn.execute(stmt)).scalar_one()
 
 
-async def test_timer_fires_and_resumes_the_run(driver: Driver, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_timer_fires_and_resumes_the_run(make_engine, clock) -> None:  # type: ignore[no-untyped-def]
+    driver = Driver(await make_engine(background_loop=True))
+    await driver.register()
     started = await driver.start()
     task = await driver.poll_wf()
     assert task is not None
@@ -43,8 +46,8 @@ async def test_timer_fires_and_resumes_the_run(driver: Driver, clock) -> None:  
     await driver.engine.tick()
     assert await driver.poll_wf(timeout=0.05) is None  # not due yet
     clock.advance(60)
-    waiting = asyncio.create_task(driver.poll_wf(timeout=5.0))
-    task2 = await asyncio.wait_for(waiting, 5.0)  # the background loop fires it and wakes the poll
+    waiting = asyncio.create_task(driver.poll_wf(timeout=POLL_LONGER))
+    task2 = await asyncio.wait_for(waiting, WAKE_WITHIN)  # the background loop fires it and wakes the poll
     assert task2 is not None
     fired = task2["history_events"][-1]
     assert fired["event_type"] == "TimerFired"
@@ -65,9 +68,9 @@ async def test_timer_due_while_down_fires_after_restart(make_engine, clock) -> N
     await first.close()
 
     clock.advance(3600)
-    second = await make_engine()
+    second = await make_engine(background_loop=True)  # its first sweep fires the overdue timer
     d2 = Driver(second)
-    task2 = await d2.poll_wf(timeout=5.0)
+    task2 = await d2.poll_wf(timeout=WAKE_WITHIN)
     assert task2 is not None and task2["run_id"] == started["run_id"]
     assert task2["history_events"][-1]["event_type"] == "TimerFired"
 

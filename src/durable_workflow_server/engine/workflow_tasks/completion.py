@@ -1,13 +1,13 @@
-"""Apply a validated workflow-task completion to a run (worker-plane.md §3.2, §3.3).
+"""Apply a validated workflow-task completion to a run (see docs/protocol.md).
 
 Everything happens inside the caller's transaction: history events, the run projection, new
 activity executions/tasks and timers are written together or not at all.
 
-Re-sent steps: SDK 0.4.84 re-emits commands for steps that are scheduled and still unresolved
-(worker-plane.md §5.4, §7.12). Workflow sequences restart at ``last_history_sequence + 1`` on
-every task, so they cannot identify a duplicate; instead the leading blocking commands of the
-batch are compared with the batch of the run's first unresolved step (:func:`count_reemissions`).
-A match is the same step again, so nothing is created for it: one activity execution per step.
+Re-sent steps: SDK 0.4.84 re-emits commands for steps that are scheduled and still unresolved.
+Workflow sequences restart at ``last_history_sequence + 1`` on every task, so they cannot
+identify a duplicate; instead the leading blocking commands of the batch are compared with the
+batch of the run's first unresolved step (:func:`count_reemissions`). A match is the same step
+again, so nothing is created for it: one activity execution per step.
 """
 
 from __future__ import annotations
@@ -16,38 +16,39 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from durable_workflow.protocol import commands as c
-from durable_workflow.protocol.history import EventType, RunStatus
+from durable_workflow.protocol.history import EventType
 
-from ..store import tables as t
-from . import deadlines
-from . import history as h
-from .runs import Step, Tx, append, close_run, progress, run_steps, update_run, wait_kind
-from .starts import create_run
-from .util import new_id, rfc3339, seconds
-from .validation import ACTIVITY_TIMEOUTS, BLOCKING
+from ...store.rows import RunRow, WorkflowTaskRow
+from ...store.statuses import RunStatus
+from ..activities.scheduling import schedule as schedule_activity
+from ..history import events as h
+from ..history import rows as history_rows
+from ..history.rows import append
+from ..runs import rows as run_rows
+from ..runs.lifecycle import close_run, create_run
+from ..runs.rows import progress, update_run
+from ..runs.steps import STEP_ACTIVITY, STEP_TIMER, Step, run_steps, wait_kind
+from ..timers.firing import start_timer
+from ..transaction import Tx
+from ..util import new_id
+from ..validation import BLOCKING
 
 Event = tuple[str, dict[str, Any]]
-
-_INSERT_EXECUTION = sa.insert(t.activity_executions)
-_INSERT_ACTIVITY_TASK = sa.insert(t.activity_tasks)
-_INSERT_TIMER = sa.insert(t.timers)
 
 
 @dataclass
 class Applied:
     run_status: str
     created_task_ids: list[str] = field(default_factory=list)
-    new_run: dict[str, Any] | None = None
+    new_run: RunRow | None = None
 
 
 def _matches(command: dict[str, Any], step: Step) -> bool:
     if command["type"] == c.SCHEDULE_ACTIVITY:
-        return step.kind == h.STEP_ACTIVITY and step.activity_type == command["activity_type"]
+        return step.kind == STEP_ACTIVITY and step.activity_type == command["activity_type"]
     if command["type"] == c.START_TIMER:
-        return step.kind == h.STEP_TIMER and step.delay_seconds == command["delay_seconds"]
+        return step.kind == STEP_TIMER and step.delay_seconds == command["delay_seconds"]
     return False
 
 
@@ -71,15 +72,10 @@ _RESOLUTIONS = (
     EventType.TIMER_FIRED,
     EventType.TIMER_CANCELLED,
 )
-_he = t.history_events
-_RESOLVED_AFTER = sa.select(_he.c.payload).where(
-    _he.c.run_id == sa.bindparam("b_run_id"),
-    _he.c.sequence > sa.bindparam("b_after"),
-    _he.c.event_type.in_(_RESOLUTIONS),
-)
+_RESOLVED_AFTER = history_rows.payloads_after(_RESOLUTIONS)
 
 
-async def _as_seen(tx: Tx, run: dict[str, Any], task: dict[str, Any], steps: list[Step]) -> list[Step]:
+async def _as_seen(tx: Tx, run: RunRow, task: WorkflowTaskRow, steps: list[Step]) -> list[Step]:
     """``steps`` as the worker saw them: a step resolved after its task was leased is still open.
 
     A step can resolve while a workflow task of the run is leased (a wake-up delivered it while
@@ -98,117 +94,7 @@ async def _as_seen(tx: Tx, run: dict[str, Any], task: dict[str, Any], steps: lis
     return [dataclasses.replace(s, resolved=False) if s.step_id in late else s for s in steps]
 
 
-def retry_snapshot(command: dict[str, Any]) -> dict[str, Any] | None:
-    """The policy frozen at schedule time (worker-plane.md §7.2); ``None`` means one attempt."""
-    policy = command.get("retry_policy")
-    timeouts = {name: command.get(name) for name in ACTIVITY_TIMEOUTS}
-    if policy is None and not any(timeouts.values()):
-        return None
-    policy = policy or {}
-    return {
-        "snapshot_version": 1,
-        "max_attempts": policy.get("max_attempts", 1),
-        "backoff_seconds": policy.get("backoff_seconds", []),
-        "non_retryable_error_types": policy.get("non_retryable_error_types", []),
-        **timeouts,
-    }
-
-
-async def _schedule_activity(
-    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str, steps: list[Step]
-) -> tuple[Event, str]:
-    execution_id, task_id = new_id(), new_id()
-    queue = cmd["queue"] or run["task_queue"]
-    codec, blob = cmd["arguments"] or (run["payload_codec"], None)
-    snapshot = retry_snapshot(cmd)
-    waiting = deadlines.scheduled(snapshot, tx.now)
-    await tx.conn.execute(
-        _INSERT_EXECUTION,
-        {
-            "activity_execution_id": execution_id,
-            "run_id": run["run_id"],
-            "workflow_id": run["workflow_id"],
-            "namespace": run["namespace"],
-            "sequence": seq,
-            "batch_id": batch,
-            "activity_type": cmd["activity_type"],
-            "task_queue": queue,
-            "payload_codec": codec,
-            "arguments_blob": blob,
-            "retry_policy": snapshot,
-            "status": "pending",
-            "attempt_count": 0,
-            "scheduled_at": tx.now,
-        },
-    )
-    await tx.conn.execute(
-        _INSERT_ACTIVITY_TASK,
-        {
-            "task_id": task_id,
-            "activity_execution_id": execution_id,
-            "run_id": run["run_id"],
-            "namespace": run["namespace"],
-            "task_queue": queue,
-            "activity_type": cmd["activity_type"],
-            "status": h.WORKFLOW_TASK_READY,
-            "available_at": tx.now,
-            "created_at": tx.now,
-            "updated_at": tx.now,
-            **waiting,
-        },
-    )
-    steps.append(Step(h.STEP_ACTIVITY, execution_id, seq, batch, False, activity_type=cmd["activity_type"]))
-    tx.wakes.add(("activity", run["namespace"], queue))
-    tx.due(waiting["timeout_at"])
-    payload = {
-        "activity_execution_id": execution_id,
-        "activity_type": cmd["activity_type"],
-        "activity_class": cmd["activity_type"],
-        "sequence": seq,
-        "task_queue": queue,
-        "activity": {
-            "id": execution_id,
-            "activity_type": cmd["activity_type"],
-            "queue": queue,
-            "status": "pending",
-            "attempt_count": 0,
-            "retry_policy": snapshot,
-            "payload_codec": codec,
-        },
-    }
-    return (EventType.ACTIVITY_SCHEDULED, payload), task_id
-
-
-async def _start_timer(
-    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], seq: int, batch: str, steps: list[Step]
-) -> Event:
-    timer_id = new_id()
-    fire_at = tx.now + seconds(cmd["delay_seconds"])
-    await tx.conn.execute(
-        _INSERT_TIMER,
-        {
-            "timer_id": timer_id,
-            "run_id": run["run_id"],
-            "namespace": run["namespace"],
-            "sequence": seq,
-            "batch_id": batch,
-            "delay_seconds": cmd["delay_seconds"],
-            "fire_at": fire_at,
-            "status": "pending",
-            "created_at": tx.now,
-        },
-    )
-    steps.append(Step(h.STEP_TIMER, timer_id, seq, batch, False, delay_seconds=cmd["delay_seconds"]))
-    tx.timers_changed = True
-    return EventType.TIMER_SCHEDULED, {
-        "timer_id": timer_id,
-        "sequence": seq,
-        "delay_seconds": cmd["delay_seconds"],
-        "fire_at": rfc3339(fire_at),
-    }
-
-
-def _upsert_attributes(run: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
+def _upsert_attributes(run: RunRow, attributes: dict[str, Any]) -> dict[str, Any]:
     merged = dict(run.get("search_attributes") or {})
     for key, value in attributes.items():
         if value is None:
@@ -219,7 +105,7 @@ def _upsert_attributes(run: dict[str, Any], attributes: dict[str, Any]) -> dict[
 
 
 async def apply_commands(
-    tx: Tx, run: dict[str, Any], task: dict[str, Any], commands: list[dict[str, Any]]
+    tx: Tx, run: RunRow, task: WorkflowTaskRow, commands: list[dict[str, Any]]
 ) -> Applied:
     """Apply ``commands`` (already validated) for the leased ``task`` of ``run``.
 
@@ -246,11 +132,11 @@ async def apply_commands(
             continue
         seq, sequence = sequence, sequence + 1
         if kind == c.SCHEDULE_ACTIVITY:
-            event, activity_task_id = await _schedule_activity(tx, run, cmd, seq, batch_id, steps)
+            event, activity_task_id = await schedule_activity(tx, run, cmd, seq, batch_id, steps)
             events.append(event)
             applied.created_task_ids.append(activity_task_id)
         elif kind == c.START_TIMER:
-            events.append(await _start_timer(tx, run, cmd, seq, batch_id, steps))
+            events.append(await start_timer(tx, run, cmd, seq, batch_id, steps))
         elif kind == c.RECORD_SIDE_EFFECT:
             codec, blob = cmd["result"]
             events.append(
@@ -304,7 +190,7 @@ async def apply_commands(
     return applied
 
 
-def _closing_event(run: dict[str, Any], cmd: dict[str, Any]) -> tuple[Event, dict[str, Any]]:
+def _closing_event(run: RunRow, cmd: dict[str, Any]) -> tuple[Event, dict[str, Any]]:
     """The event and the run values of ``complete_workflow`` / ``fail_workflow``."""
     if cmd["type"] == c.COMPLETE_WORKFLOW:
         codec, blob = cmd["result"] or (run["payload_codec"], None)
@@ -324,11 +210,8 @@ def _closing_event(run: dict[str, Any], cmd: dict[str, Any]) -> tuple[Event, dic
     return (EventType.WORKFLOW_FAILED, payload), {"status": RunStatus.FAILED, "closed_reason": "failed"}
 
 
-async def _continue_as_new(
-    tx: Tx, run: dict[str, Any], cmd: dict[str, Any], sequence: int, batch_id: str
-) -> dict[str, Any]:
-    wi = t.workflow_instances
-    instance = await tx.one(tx.store.lock(sa.select(wi).where(wi.c.workflow_id == run["workflow_id"])))
+async def _continue_as_new(tx: Tx, run: RunRow, cmd: dict[str, Any], sequence: int, batch_id: str) -> RunRow:
+    instance = await tx.one(tx.store.lock(run_rows.INSTANCE), {"b_workflow_id": run["workflow_id"]})
     assert instance is not None
     run_number = int(instance["run_count"]) + 1
     codec, blob = cmd["arguments"] or (run["payload_codec"], run["input_blob"])
@@ -372,8 +255,12 @@ async def _continue_as_new(
         workflow_task_id=batch_id,
     )
     await tx.conn.execute(
-        sa.update(wi)
-        .where(wi.c.workflow_id == run["workflow_id"])
-        .values(current_run_id=new_run["run_id"], run_count=run_number, workflow_type=new_type)
+        run_rows.UPDATE_INSTANCE,
+        {
+            "b_workflow_id": run["workflow_id"],
+            "current_run_id": new_run["run_id"],
+            "run_count": run_number,
+            "workflow_type": new_type,
+        },
     )
     return new_run

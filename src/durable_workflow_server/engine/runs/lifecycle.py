@@ -1,15 +1,29 @@
-"""Creating runs: a control-plane start and a continue-as-new share one code path."""
+"""Creating and closing runs.
+
+A control-plane start and a continue-as-new share :func:`create_run`; every way a run ends
+(completion, failure, continue-as-new, a timeout) goes through :func:`close_run`, which retires
+the run's open work in each table through that table's own statements.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from durable_workflow.protocol.history import EventType, RunStatus
+from durable_workflow.protocol.history import EventType
 
-from . import history as h
-from .deadlines import earliest
-from .runs import INSERT_RUN, Tx, append, ensure_workflow_task
-from .util import new_id, seconds
+from ...store.rows import RunRow
+from ...store.statuses import RunStatus
+from ..activities import rows as activity_rows
+from ..activities.deadlines import earliest
+from ..history import events as h
+from ..history.rows import append
+from ..timers import rows as timer_rows
+from ..transaction import Tx
+from ..util import new_id, seconds
+from ..workflow_tasks import rows as workflow_task_rows
+from ..workflow_tasks.rows import ensure_workflow_task
+from .rows import INSERT_RUN, progress, update_run
+from .steps import STEP_ACTIVITY, STEP_TIMER, Step
 
 
 async def create_run(
@@ -30,7 +44,7 @@ async def create_run(
     execution_deadline_at: Any = None,
     continued_from_run_id: str | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
+) -> RunRow:
     """Insert a run in ``pending``, write its opening events and queue its first workflow task.
 
     The caller owns the instance row (created or updated in the same transaction); it may pick
@@ -45,7 +59,7 @@ async def create_run(
     # A continue-as-new run inherits the execution deadline but gets a fresh run deadline.
     run_deadline_at = tx.now + seconds(run_timeout_seconds) if run_timeout_seconds else None
     timeout_at = earliest(execution_deadline_at, run_deadline_at)
-    run: dict[str, Any] = {
+    run: RunRow = {
         "run_id": run_id,
         "workflow_id": workflow_id,
         "namespace": namespace,
@@ -116,3 +130,37 @@ async def create_run(
     await ensure_workflow_task(tx, run, new_run=True)
     tx.due(timeout_at)  # wakes the background loop (here and, via NOTIFY, elsewhere) in time
     return run
+
+
+async def close_run(
+    tx: Tx,
+    run: RunRow,
+    *,
+    status: str,
+    closed_reason: str,
+    steps: list[Step] | None = None,
+    **values: Any,
+) -> None:
+    """Mark ``run`` terminal and retire its open work (tasks, activity tasks, timers).
+
+    Also writes the run's :func:`progress`. ``steps``, when the caller already knows every step
+    of the run (under the run lock), lets statements for kinds of work with nothing open be
+    skipped: an activity task or attempt is only open while its execution is pending or running.
+    """
+    await update_run(
+        tx,
+        run,
+        status=status,
+        closed_reason=closed_reason,
+        closed_at=tx.now,
+        timeout_at=None,  # a closed run has no deadline left to enforce
+        wait_kind=None,
+        wait_reason=None,
+        **progress(run),
+        **values,
+    )
+    await workflow_task_rows.cancel_open_of_run(tx, run["run_id"])
+    if steps is None or any(s.kind == STEP_ACTIVITY and not s.resolved for s in steps):
+        await activity_rows.cancel_open_of_run(tx, run["run_id"])
+    if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
+        await timer_rows.cancel_pending_of_run(tx, run["run_id"])

@@ -1,10 +1,10 @@
-"""Enforcing workflow execution and run timeouts from the background loop (control-plane.md §8.3.2).
+"""Enforcing workflow execution and run timeouts from the background loop (see docs/protocol.md).
 
 A run carries ``execution_deadline_at`` (inherited by continue-as-new runs) and
 ``run_deadline_at`` (fresh for every run), and, while it is open, ``timeout_at``: the earlier of
 the two. The loop scans ``workflow_runs`` by ``timeout_at`` like timers by ``fire_at`` and times
-each due run out in its own transaction: ``WorkflowTimedOut`` (worker-plane.md §4.2), the run
-closed as ``failed`` / ``timed_out`` (control-plane.md §7.4), and its open work retired the way
+each due run out in its own transaction: ``WorkflowTimedOut`` (see docs/protocol.md), the run
+closed as ``failed`` / ``timed_out`` (see docs/protocol.md), and its open work retired the way
 every other close retires it. A worker that later completes one of its tasks meets the usual
 closed-run fence.
 
@@ -15,51 +15,30 @@ database never time out the same run twice, and a run that closed in the meantim
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
+from durable_workflow.protocol.history import EventType
 
-from durable_workflow.protocol.history import EventType, RunStatus
+from ...store import Store
+from ...store.rows import RunRow
+from ...store.statuses import OPEN_RUN_STATUSES, RunStatus
+from ..history.rows import append
+from ..transaction import OpenTx, Tx
+from ..util import new_id, rfc3339
+from .lifecycle import close_run
+from .rows import CLAIM_TIMEOUT, DUE_TIMEOUTS, load_run
 
-from ..store import Store
-from ..store import tables as t
-from .runs import Tx, append, close_run, load_run
-from .util import new_id, rfc3339
-
-OpenTx = Callable[[], AbstractAsyncContextManager[Tx]]
 BATCH = 100
 EXECUTION = "execution"
 RUN = "run"
-# Named like the protocol's other timeout exception classes (worker-plane.md §4.2).
+# Named like the protocol's other timeout exception classes (see docs/protocol.md).
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\WorkflowTimeoutException"
-
-_wr = t.workflow_runs
-_OPEN = sorted(RunStatus.OPEN)
-_DUE = (
-    sa.select(_wr.c.run_id)
-    .where(_wr.c.timeout_at <= sa.bindparam("b_now"))
-    .order_by(_wr.c.timeout_at)
-    .limit(BATCH)
-)
-# Fenced claim: only an open run whose deadline is still due, and only once.
-_CLAIM = (
-    sa.update(_wr)
-    .where(
-        _wr.c.run_id == sa.bindparam("b_run_id"),
-        _wr.c.status.in_(_OPEN),
-        _wr.c.timeout_at <= sa.bindparam("b_now"),
-    )
-    .values(timeout_at=None)
-)
 
 
 async def enforce(open_tx: OpenTx, store: Store, now: datetime) -> int:
     """Time out every open run with a deadline due at ``now``; returns how many timed out."""
     async with store.read() as conn:
-        due = (await conn.execute(_DUE, {"b_now": now})).scalars().all()
+        due = (await conn.execute(DUE_TIMEOUTS, {"b_now": now, "b_limit": BATCH})).scalars().all()
     count = 0
     for run_id in due:
         async with open_tx() as tx:
@@ -68,23 +47,23 @@ async def enforce(open_tx: OpenTx, store: Store, now: datetime) -> int:
     return count
 
 
-def fired(run: dict[str, Any], now: datetime) -> str | None:
+def fired(run: RunRow, now: datetime) -> str | None:
     """Which deadline of ``run`` has passed at ``now`` (the earlier one wins); ``None`` if none.
 
     On a tie the execution deadline wins: it is the cap no further run can escape.
     """
     candidates = [
-        (run[column], kind)
-        for column, kind in (("execution_deadline_at", EXECUTION), ("run_deadline_at", RUN))
-        if run[column] is not None and run[column] <= now
+        (deadline, kind)
+        for deadline, kind in ((run["execution_deadline_at"], EXECUTION), (run["run_deadline_at"], RUN))
+        if deadline is not None and deadline <= now
     ]
     if not candidates:
         return None
     return min(candidates, key=lambda c: (c[0], c[1] != EXECUTION))[1]
 
 
-def _message(run: dict[str, Any], kind: str) -> str:
-    seconds = run[f"{kind}_timeout_seconds"]
+def _message(run: RunRow, kind: str) -> str:
+    seconds = run["execution_timeout_seconds"] if kind == EXECUTION else run["run_timeout_seconds"]
     limit = f" of {seconds}s" if seconds else ""
     return f"Workflow [{run['workflow_type']}] timed out: {kind} timeout{limit} exceeded."
 
@@ -94,12 +73,12 @@ async def time_out(tx: Tx, run_id: str) -> bool:
     # Wait for (rather than skip) a run another transaction holds: once that one commits, the
     # run is seen closed, and a sweep that returns has left nothing due behind it.
     run = await load_run(tx, run_id)
-    if run is None or run["status"] not in RunStatus.OPEN:
+    if run is None or run["status"] not in OPEN_RUN_STATUSES:
         return False
     kind = fired(run, tx.now)
     if kind is None:
         return False
-    claimed = await tx.conn.execute(_CLAIM, {"b_run_id": run_id, "b_now": tx.now})
+    claimed = await tx.conn.execute(CLAIM_TIMEOUT, {"b_run_id": run_id, "b_now": tx.now})
     if claimed.rowcount != 1:
         return False  # another process got there first
     payload = {

@@ -11,38 +11,31 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from durable_workflow.protocol.history import EventType, RunStatus, status_bucket
+from durable_workflow.protocol.history import EventType, status_bucket
 
-from .util import rfc3339
+from ...store.statuses import OPEN_RUN_STATUSES, RunStatus
+from ..util import rfc3339
 
-# --------------------------------------------------------------------------- statuses
-
-WORKFLOW_TASK_READY = "ready"
-WORKFLOW_TASK_LEASED = "leased"
-TASK_COMPLETED = "completed"
-TASK_FAILED = "failed"
-TASK_CANCELLED = "cancelled"
-
-STEP_ACTIVITY = "activity"
-STEP_TIMER = "timer"
+# --------------------------------------------------------------------------- run status rules
 
 
 def is_open(status: str) -> bool:
-    return status in RunStatus.OPEN
+    return status in OPEN_RUN_STATUSES
 
 
 def stop_reason(status: str) -> str:
-    """``run_closed.stop_reason`` for a terminal run status (worker-plane.md §2.4)."""
-    return {
+    """``run_closed.stop_reason`` for a terminal run status (see docs/protocol.md)."""
+    reasons: dict[str, str] = {
         RunStatus.CANCELLED: "run_cancelled",
         RunStatus.TERMINATED: "run_terminated",
         RunStatus.COMPLETED: "run_completed",
         RunStatus.FAILED: "run_failed",
-    }.get(status, "run_closed")
+    }
+    return reasons.get(status, "run_closed")
 
 
 def actions(status: str, is_current: bool) -> dict[str, bool]:
-    """Describe ``actions`` (control-plane.md §8.3.3); every worker-defined type is resolvable."""
+    """Describe ``actions`` (see docs/protocol.md); every worker-defined type is resolvable."""
     open_ = is_open(status)
     live = open_ and is_current
     return {
@@ -105,8 +98,8 @@ def workflow_started(
     execution_deadline_at: datetime | None,
     run_deadline_at: datetime | None,
 ) -> dict[str, Any]:
-    # ``timestamp`` makes ctx.now() deterministic on replay (DECISIONS: "be correct where the
-    # reference is not"); ``arguments`` lets a replayer find the start input without the task.
+    # ``timestamp`` makes ctx.now() deterministic on replay (correct even where other servers
+    # leave it out); ``arguments`` lets a replayer find the start input without the task.
     return {
         "timestamp": rfc3339(now),
         "workflow_type": workflow_type,
@@ -152,7 +145,7 @@ def failure_fields(failure: Mapping[str, Any], category: str) -> dict[str, Any]:
 
 
 def worker_event(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Worker-plane item (workflow-task poll / history page, worker-plane.md §2.3)."""
+    """Worker-plane item (workflow-task poll / history page, see docs/protocol.md)."""
     return {
         "id": row["id"],
         "sequence": row["sequence"],
@@ -166,7 +159,7 @@ def worker_event(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def control_event(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Control-plane history page item (control-plane.md §8.3.10)."""
+    """Control-plane history page item (see docs/protocol.md)."""
     return {
         "id": row["id"],
         "sequence": row["sequence"],
@@ -177,7 +170,7 @@ def control_event(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_event(row: Mapping[str, Any]) -> dict[str, Any]:
-    """History export item: ``type`` instead of ``event_type`` (control-plane.md §8.3.11)."""
+    """History export item: ``type`` instead of ``event_type`` (see docs/protocol.md)."""
     return {
         "id": row["id"],
         "sequence": row["sequence"],

@@ -1,4 +1,4 @@
-"""Activity timeout deadlines (worker-plane.md §7.3): when each one falls, and which one fired.
+"""Activity timeout deadlines (see docs/protocol.md): when each one falls, and which one fired.
 
 Every activity task row carries the deadlines that apply to it (``*_deadline_at``) and
 ``timeout_at``, the earliest one that can fire while the task is in its current status; the
@@ -18,22 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from . import history as h
-from .util import rfc3339, seconds
+from ...store.statuses import ActivityTaskStatus
+from ..util import rfc3339, seconds
 
 SCHEDULE_TO_CLOSE = "schedule_to_close"
 SCHEDULE_TO_START = "schedule_to_start"
 HEARTBEAT = "heartbeat"
 START_TO_CLOSE = "start_to_close"
 
-S2S, STC, S2C, HB = (
-    "schedule_to_start_deadline_at",
-    "start_to_close_deadline_at",
-    "schedule_to_close_deadline_at",
-    "heartbeat_deadline_at",
-)
+# The deadline columns of ``activity_tasks`` (literal types, so rows can be indexed with them).
+S2S: Final = "schedule_to_start_deadline_at"
+STC: Final = "start_to_close_deadline_at"
+S2C: Final = "schedule_to_close_deadline_at"
+HB: Final = "heartbeat_deadline_at"
 
 
 def _after(start: datetime, snapshot: Mapping[str, Any] | None, kind: str) -> datetime | None:
@@ -111,9 +110,9 @@ def fired(task: Mapping[str, Any], now: datetime) -> str | None:
     if due(S2C):
         return SCHEDULE_TO_CLOSE
     status = task.get("status")
-    if status == h.WORKFLOW_TASK_READY and due(S2S):
+    if status == ActivityTaskStatus.READY and due(S2S):
         return SCHEDULE_TO_START
-    if status == h.WORKFLOW_TASK_LEASED:
+    if status == ActivityTaskStatus.LEASED:
         if due(HB):
             return HEARTBEAT
         if due(STC):
@@ -122,13 +121,13 @@ def fired(task: Mapping[str, Any], now: datetime) -> str | None:
 
 
 def wire(task: Mapping[str, Any]) -> dict[str, str]:
-    """The ``deadlines`` object of an activity poll (worker-plane.md §2.10) for a leased task."""
+    """The ``deadlines`` object of an activity poll (see docs/protocol.md) for a leased task."""
     names = ((START_TO_CLOSE, STC), (SCHEDULE_TO_CLOSE, S2C), (HEARTBEAT, HB))
     return {kind: rfc3339(task[column]) or "" for kind, column in names if task.get(column) is not None}
 
 
 def event_fields(task: Mapping[str, Any]) -> dict[str, str | None]:
-    """The deadline keys of ``ActivityTimedOut`` (worker-plane.md §4.2)."""
+    """The deadline keys of ``ActivityTimedOut`` (see docs/protocol.md)."""
     return {
         "schedule_deadline_at": rfc3339(task.get(S2S)),
         "close_deadline_at": rfc3339(task.get(STC)),

@@ -1,8 +1,4 @@
-"""Read-side shapes of the control plane: describe, list, runs and the history export (pure).
-
-Functions take plain row dicts and return wire dicts (control-plane.md §8.3). Empty maps are
-``{}`` (DECISIONS D16).
-"""
+"""The history export bundle of one run, with its integrity checksum (pure)."""
 
 from __future__ import annotations
 
@@ -15,96 +11,9 @@ from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import is_terminal
 from durable_workflow.protocol.versions import HISTORY_EXPORT_SCHEMA
 
-from . import history as h
-from .util import canonical_json, rfc3339, sha256_hex
-
-
-def _decode(blob: str | None, codec: str | None) -> Any:
-    if blob is None:
-        return None
-    try:
-        return payload_codec.decode(blob, codec)
-    except (payload_codec.PayloadCodecError, ValueError):
-        return None
-
-
-def _envelope(blob: str | None, codec: str | None) -> dict[str, str] | None:
-    return {"codec": codec, "blob": blob} if blob is not None and codec else None
-
-
-def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
-    """Describe body of a run (control-plane.md §8.3.3 / §8.3.5)."""
-    status = run["status"]
-    current = instance["current_run_id"] == run["run_id"]
-    output_codec = run["output_codec"] or run["payload_codec"]
-    decoded_input = _decode(run["input_blob"], run["payload_codec"])
-    return {
-        "workflow_id": run["workflow_id"],
-        "run_id": run["run_id"],
-        "namespace": run["namespace"],
-        "workflow_type": run["workflow_type"],
-        "business_key": run["business_key"],
-        "status": status,
-        "status_bucket": h.bucket(status),
-        "is_terminal": is_terminal(status),
-        "closed_reason": run["closed_reason"],
-        "task_queue": run["task_queue"],
-        "run_number": run["run_number"],
-        "run_count": instance["run_count"],
-        "is_current_run": current,
-        "compatibility": None,
-        "payload_codec": run["payload_codec"],
-        "execution_timeout_seconds": run["execution_timeout_seconds"],
-        "run_timeout_seconds": run["run_timeout_seconds"],
-        "execution_deadline_at": rfc3339(run["execution_deadline_at"]),
-        "run_deadline_at": rfc3339(run["run_deadline_at"]),
-        "input": decoded_input if decoded_input is not None else [],
-        "output": _decode(run["output_blob"], output_codec),
-        "input_envelope": _envelope(run["input_blob"], run["payload_codec"]),
-        "output_envelope": _envelope(run["output_blob"], output_codec),
-        "started_at": rfc3339(run["started_at"]),
-        "closed_at": rfc3339(run["closed_at"]),
-        "last_progress_at": rfc3339(run["last_progress_at"]),
-        "wait_kind": run["wait_kind"],
-        "wait_reason": run["wait_reason"],
-        "memo": dict(run["memo"] or {}),
-        "search_attributes": dict(run["search_attributes"] or {}),
-        "actions": h.actions(status, current),
-    }
-
-
-def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of ``GET /workflows`` (control-plane.md §8.3.1)."""
-    return {
-        "workflow_id": run["workflow_id"],
-        "run_id": run["run_id"],
-        "workflow_type": run["workflow_type"],
-        "business_key": run["business_key"],
-        "status": run["status"],
-        "status_bucket": h.bucket(run["status"]),
-        "task_queue": run["task_queue"],
-        "is_terminal": is_terminal(run["status"]),
-        "started_at": rfc3339(run["started_at"]),
-        "closed_at": rfc3339(run["closed_at"]),
-        "search_attributes": dict(run["search_attributes"] or {}),
-    }
-
-
-def run_row(run: Mapping[str, Any], current_run_id: str | None) -> dict[str, Any]:
-    """One entry of ``GET /workflows/{id}/runs`` (control-plane.md §8.3.4)."""
-    return {
-        "workflow_id": run["workflow_id"],
-        "run_id": run["run_id"],
-        "run_number": run["run_number"],
-        "workflow_type": run["workflow_type"],
-        "business_key": run["business_key"],
-        "status": run["status"],
-        "status_bucket": h.bucket(run["status"]),
-        "is_current_run": run["run_id"] == current_run_id,
-        "task_queue": run["task_queue"],
-        "started_at": rfc3339(run["started_at"]),
-        "closed_at": rfc3339(run["closed_at"]),
-    }
+from ..rendering import bad_fields, renderable, unrenderable_run
+from ..util import canonical_json, rfc3339, sha256_hex
+from . import events as h
 
 
 def _codec_schemas() -> dict[str, Any]:
@@ -141,7 +50,7 @@ def export_bundle(
     timers: Sequence[Mapping[str, Any]],
     exported_at: datetime,
 ) -> dict[str, Any]:
-    """The history export bundle with its integrity block (control-plane.md §8.3.11)."""
+    """The history export bundle with its integrity block (see docs/protocol.md)."""
     status = run["status"]
     output_codec = run["output_codec"] or run["payload_codec"]
     history_events = [h.export_event(e) for e in events]
@@ -260,6 +169,11 @@ def export_bundle(
     }
     if output_codec and run["output_blob"] is not None:
         bundle["payloads"]["output"]["codec"] = output_codec
+    bad = bad_fields(bundle["workflow"], ("memo", "search_attributes"))
+    bad += [f"history event {e['sequence']}" for e in history_events if not renderable(e["payload"])]
+    bad += ["activities"] if not renderable(bundle["activities"]) else []
+    if bad:
+        raise unrenderable_run(run["workflow_id"], run["run_id"], bad)
     bundle["integrity"] = {
         "canonicalization": "json-recursive-ksort-v1",
         "checksum_algorithm": "sha256",

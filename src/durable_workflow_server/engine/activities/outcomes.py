@@ -1,59 +1,36 @@
-"""Activity attempt outcomes: complete, fail (with retries) and heartbeat (worker-plane.md §2.10, §7.2)."""
+"""Activity attempt outcomes: complete, fail (with retries) and heartbeat.
+
+Every outcome passes the ownership fence (:func:`fence`: the run, then the task, locked) and
+the currency check (the attempt is the task's current one and no deadline has passed).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import sqlalchemy as sa
+from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.codec import SUPPORTED_CODECS
-from durable_workflow.protocol.history import EventType, RunStatus
+from durable_workflow.protocol.history import EventType
 
-from ..store import tables as t
-from . import deadlines
-from . import history as h
-from .dispatch import activity_event_ids
-from .errors import DomainError, ValidationFailed
-from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
-from .util import new_id, rfc3339, seconds
-
-_at, _aa, _ae = t.activity_tasks, t.activity_attempts, t.activity_executions
-_TASK_IN = sa.select(_at).where(
-    _at.c.task_id == sa.bindparam("b_task_id"), _at.c.namespace == sa.bindparam("b_namespace")
+from ...store.rows import ActivityAttemptRow, ActivityExecutionRow, ActivityTaskRow, RunRow
+from ...store.statuses import (
+    ActivityAttemptStatus,
+    ActivityExecutionStatus,
+    ActivityTaskStatus,
+    RunStatus,
 )
-_ATTEMPT_IN = sa.select(_aa).where(
-    _aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.namespace == sa.bindparam("b_namespace")
-)
-_EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
-_UPDATE_TASK = sa.update(_at).where(_at.c.task_id == sa.bindparam("b_task_id"))
-_UPDATE_ATTEMPT = sa.update(_aa).where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"))
-_UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
-_INSERT_TASK = sa.insert(_at)
-
-
-def retry_decision(
-    snapshot: Mapping[str, Any] | None, attempt_number: int, failure: Mapping[str, Any]
-) -> tuple[bool, int]:
-    """``(retry?, delay_seconds)`` after attempt ``attempt_number`` failed with ``failure``."""
-    if not snapshot:
-        return False, 0
-    listed = set(snapshot.get("non_retryable_error_types") or [])
-    names = {
-        failure.get("type"),
-        failure.get("class"),
-        failure.get("exception_type"),
-        failure.get("exception_class"),
-    }
-    if failure.get("non_retryable") is True or failure.get("retryable") is False or listed & names:
-        return False, 0
-    if attempt_number >= int(snapshot.get("max_attempts") or 1):
-        return False, 0
-    backoff = list(snapshot.get("backoff_seconds") or [])
-    delay = int(backoff[min(attempt_number - 1, len(backoff) - 1)]) if backoff else 0
-    return True, delay
+from ..errors import DomainError, ValidationFailed
+from ..history import events as h
+from ..history.rows import append
+from ..runs.rows import is_terminal_run, lock_run_of
+from ..runs.steps import after_step_resolved
+from ..transaction import Tx
+from ..util import new_id, rfc3339, seconds
+from . import deadlines, rows
+from .claims import activity_event_ids
+from .retries import retry_decision, schedule_retry
 
 
 def normalize_result(result: Any, execution_codec: str) -> tuple[str, str]:
@@ -75,14 +52,22 @@ def normalize_result(result: Any, execution_codec: str) -> tuple[str, str]:
 
 async def fence(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt)``."""
-    task = await tx.one(tx.store.lock(_TASK_IN), {"b_task_id": task_id, "b_namespace": namespace})
-    if task is None:
+) -> tuple[ActivityTaskRow, ActivityAttemptRow, RunRow]:
+    """Ownership fence for complete / fail / heartbeat; returns ``(task, attempt, run)``, locked.
+
+    The run is locked before the task (the engine's lock order, see ``runs.rows``).
+    """
+    params = {"b_task_id": task_id, "b_namespace": namespace}
+    run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
+    task = cast(ActivityTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
+    if task is None or run is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
-    attempt = await tx.one(_ATTEMPT_IN, {"b_attempt_id": attempt_id, "b_namespace": namespace})
+    attempt = cast(
+        ActivityAttemptRow | None,
+        await tx.one(rows.ATTEMPT_IN, {"b_attempt_id": attempt_id, "b_namespace": namespace}),
+    )
     if attempt is None:
         raise DomainError(
             reasons.ATTEMPT_NOT_FOUND,
@@ -105,13 +90,13 @@ async def fence(
             activity_attempt_id=attempt_id,
             lease_owner=attempt["lease_owner"],
         )
-    return task, attempt
+    return task, attempt, run
 
 
 def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
     return bool(
-        attempt["status"] == "running"
-        and task["status"] == h.WORKFLOW_TASK_LEASED
+        attempt["status"] == ActivityAttemptStatus.RUNNING
+        and task["status"] == ActivityTaskStatus.LEASED
         and task["current_attempt_id"] == attempt["attempt_id"]
     )
 
@@ -149,22 +134,28 @@ def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any
         raise _stale(task, attempt, kind)
 
 
-async def _execution_and_run(tx: Tx, task: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    run = await load_run(tx, task["run_id"])
-    execution = await tx.one(_EXECUTION, {"b_execution_id": task["activity_execution_id"]})
-    assert run is not None and execution is not None
-    return execution, run
+async def _execution(tx: Tx, task: Mapping[str, Any]) -> ActivityExecutionRow:
+    execution = cast(
+        ActivityExecutionRow | None,
+        await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
+    )
+    assert execution is not None
+    return execution
 
 
-async def _close_attempt(tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: str) -> None:
+async def _close_attempt(
+    tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: ActivityAttemptStatus
+) -> None:
     await tx.conn.execute(
-        _UPDATE_ATTEMPT, {"b_attempt_id": attempt["attempt_id"], "status": status, "closed_at": tx.now}
+        rows.UPDATE_ATTEMPT, {"b_attempt_id": attempt["attempt_id"], "status": status, "closed_at": tx.now}
     )
     await tx.conn.execute(
-        _UPDATE_TASK,
+        rows.UPDATE_TASK,
         {
             "b_task_id": task["task_id"],
-            "status": h.TASK_COMPLETED if status == "completed" else h.TASK_FAILED,
+            "status": ActivityTaskStatus.COMPLETED
+            if status == ActivityAttemptStatus.COMPLETED
+            else ActivityTaskStatus.FAILED,
             "lease_owner": None,
             "lease_expires_at": None,
             "timeout_at": None,
@@ -173,81 +164,21 @@ async def _close_attempt(tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, 
     )
 
 
-async def schedule_retry(
-    tx: Tx,
-    run: dict[str, Any],
-    execution: Mapping[str, Any],
-    task: Mapping[str, Any],
-    *,
-    delay: int,
-    event: Mapping[str, Any],
-) -> str:
-    """Queue the next attempt of ``execution`` in ``delay`` seconds; append ``ActivityRetryScheduled``.
-
-    ``event`` holds the ids and failure keys of the event (an attempt failure or a timeout); the
-    retry keys are added here. The new task is a new row with its own schedule-to-start deadline;
-    the execution's schedule-to-close deadline carries over. Returns the new task id.
-    """
-    next_task_id = new_id()
-    available_at = tx.now + seconds(delay)
-    snapshot = execution["retry_policy"]
-    waiting = deadlines.waiting(snapshot, available_at=available_at, schedule_to_close_at=task[deadlines.S2C])
-    await tx.conn.execute(
-        _INSERT_TASK,
-        {
-            "task_id": next_task_id,
-            "activity_execution_id": execution["activity_execution_id"],
-            "run_id": run["run_id"],
-            "namespace": run["namespace"],
-            "task_queue": task["task_queue"],
-            "activity_type": execution["activity_type"],
-            "status": h.WORKFLOW_TASK_READY,
-            "available_at": available_at,
-            "created_at": tx.now,
-            "updated_at": tx.now,
-            **waiting,
-        },
-    )
-    await tx.conn.execute(
-        _UPDATE_EXECUTION,
-        {
-            "b_execution_id": execution["activity_execution_id"],
-            "status": "pending",
-            "current_attempt_id": None,
-        },
-    )
-    payload = {
-        **event,
-        "retry_task_id": next_task_id,
-        "retry_of_task_id": task["task_id"],
-        "retry_available_at": rfc3339(available_at),
-        "retry_backoff_seconds": delay,
-        "retry_after_attempt_id": event.get("activity_attempt_id"),
-        "retry_after_attempt": event.get("attempt_number"),
-        "max_attempts": (snapshot or {}).get("max_attempts", 1),
-        "retry_policy": snapshot,
-    }
-    await append(tx, run, [(EventType.ACTIVITY_RETRY_SCHEDULED, payload)])
-    tx.wakes.add(("activity", run["namespace"], task["task_queue"]))
-    tx.due(waiting["timeout_at"])
-    return next_task_id
-
-
 async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
 ) -> dict[str, Any]:
-    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
-    execution, run = await _execution_and_run(tx, task)
+    execution = await _execution(tx, task)
     codec, blob = normalize_result(result, execution["payload_codec"])
     if is_terminal_run(run):
         raise _stale(task, attempt)
-    await _close_attempt(tx, task, attempt, "completed")
+    await _close_attempt(tx, task, attempt, ActivityAttemptStatus.COMPLETED)
     await tx.conn.execute(
-        _UPDATE_EXECUTION,
+        rows.UPDATE_EXECUTION,
         {
             "b_execution_id": execution["activity_execution_id"],
-            "status": "completed",
+            "status": ActivityExecutionStatus.COMPLETED,
             "result_blob": blob,
             "closed_at": tx.now,
         },
@@ -273,15 +204,15 @@ async def complete(
 async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
 ) -> dict[str, Any]:
-    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
-    execution, run = await _execution_and_run(tx, task)
+    execution = await _execution(tx, task)
     if is_terminal_run(run):
         raise _stale(task, attempt)
     number = int(attempt["attempt_number"])
     snapshot = execution["retry_policy"]
     retry, delay = retry_decision(snapshot, number, failure)
-    await _close_attempt(tx, task, attempt, "failed")
+    await _close_attempt(tx, task, attempt, ActivityAttemptStatus.FAILED)
     ids = activity_event_ids(execution, attempt_id, number)
     fields = h.failure_fields(failure, "activity")
     next_task_id = None
@@ -289,8 +220,12 @@ async def fail(
         next_task_id = await schedule_retry(tx, run, execution, task, delay=delay, event={**ids, **fields})
     else:
         await tx.conn.execute(
-            _UPDATE_EXECUTION,
-            {"b_execution_id": execution["activity_execution_id"], "status": "failed", "closed_at": tx.now},
+            rows.UPDATE_EXECUTION,
+            {
+                "b_execution_id": execution["activity_execution_id"],
+                "status": ActivityExecutionStatus.FAILED,
+                "closed_at": tx.now,
+            },
         )
         payload = {**ids, "failure_id": new_id(), **fields}
         await append(tx, run, [(EventType.ACTIVITY_FAILED, payload)], write_run=False)
@@ -314,8 +249,8 @@ async def heartbeat(
     progress: Mapping[str, Any],
     lease_seconds: float,
 ) -> dict[str, Any]:
-    task, attempt = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    execution, run = await _execution_and_run(tx, task)
+    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    execution = await _execution(tx, task)
     body: dict[str, Any] = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,
@@ -329,10 +264,15 @@ async def heartbeat(
         "lease_expires_at": rfc3339(task["lease_expires_at"]),
         "last_heartbeat_at": rfc3339(attempt["last_heartbeat_at"]),
     }
-    if run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED) or execution["status"] == "cancelled":
-        reason = {RunStatus.CANCELLED: "run_cancelled", RunStatus.TERMINATED: "run_terminated"}.get(
-            run["status"], "activity_cancelled"
-        )
+    if (
+        run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED)
+        or execution["status"] == ActivityExecutionStatus.CANCELLED
+    ):
+        by_status: dict[str, str] = {
+            RunStatus.CANCELLED: "run_cancelled",
+            RunStatus.TERMINATED: "run_terminated",
+        }
+        reason = by_status.get(run["status"], "activity_cancelled")
         return {**body, "cancel_requested": True, "can_continue": False, "reason": reason}
     if is_terminal_run(run):
         return {**body, "can_continue": False, "reason": "run_closed"}
@@ -347,11 +287,12 @@ async def heartbeat(
         if progress.get(k) is not None
     }
     await tx.conn.execute(
-        _UPDATE_TASK,
+        rows.UPDATE_TASK,
         {"b_task_id": task_id, "lease_expires_at": lease_expires_at, "updated_at": tx.now, **renewed},
     )
     await tx.conn.execute(
-        _UPDATE_ATTEMPT, {"b_attempt_id": attempt_id, "last_heartbeat_at": tx.now, "progress": clean or None}
+        rows.UPDATE_ATTEMPT,
+        {"b_attempt_id": attempt_id, "last_heartbeat_at": tx.now, "progress": clean or None},
     )
     payload = {
         **activity_event_ids(execution, attempt_id, attempt["attempt_number"]),

@@ -1,10 +1,11 @@
-"""Enforcing activity timeouts from the background loop (worker-plane.md §7.3, §4.2).
+"""Enforcing activity timeouts from the background loop (see docs/protocol.md).
 
 The loop scans ``activity_tasks`` by ``(status, timeout_at)`` for tasks with a deadline due and
-times each one out in its own transaction. The task row is locked (``FOR UPDATE`` on PostgreSQL,
-the process-wide write lock on SQLite) and then closed with an update fenced on the
-status and current attempt it was read with, so two server processes sharing a database never
-time out the same attempt twice, and an attempt that completed in the meantime is left alone.
+times each one out in its own transaction. The run and then the task row are locked (``FOR
+UPDATE`` on PostgreSQL, the process-wide write lock on SQLite) and the task is then closed with
+an update fenced on the status and current attempt it was read with, so two server processes
+sharing a database never time out the same attempt twice, and an attempt that completed in the
+meantime is left alone.
 
 With attempts left and a kind other than ``schedule_to_close``, the timeout is a retry
 (``ActivityRetryScheduled{timeout_kind}`` and a new task after the backoff); otherwise the
@@ -15,68 +16,33 @@ queue nobody serves must not retry forever).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
-
-import sqlalchemy as sa
+from typing import Any, cast
 
 from durable_workflow.protocol.history import EventType
 
-from ..store import Store
-from ..store import tables as t
-from . import deadlines
-from . import history as h
-from .activities import retry_decision, schedule_retry
-from .dispatch import activity_event_ids
-from .runs import Tx, after_step_resolved, append, is_terminal_run, load_run
-from .util import new_id
+from ...store import Store
+from ...store.rows import ActivityAttemptRow, ActivityExecutionRow, ActivityTaskRow
+from ...store.statuses import ActivityExecutionStatus, ActivityTaskStatus
+from ..history import events as h
+from ..history.rows import append
+from ..runs.rows import is_terminal_run, lock_run_of
+from ..runs.steps import after_step_resolved
+from ..transaction import OpenTx, Tx
+from ..util import new_id
+from . import deadlines, rows
+from .claims import activity_event_ids
+from .retries import retry_decision, schedule_retry
 
-OpenTx = Callable[[], AbstractAsyncContextManager[Tx]]
 BATCH = 100
-# The exception class the protocol names for activity timeouts (worker-plane.md §4.2).
+# The exception class the protocol names for activity timeouts (see docs/protocol.md).
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\ActivityTimeoutException"
-
-_at, _aa, _ae = t.activity_tasks, t.activity_attempts, t.activity_executions
-_OPEN = (h.WORKFLOW_TASK_READY, h.WORKFLOW_TASK_LEASED)
-_DUE = (
-    sa.select(_at.c.task_id)
-    .where(_at.c.status.in_(_OPEN), _at.c.timeout_at <= sa.bindparam("b_now"))
-    .order_by(_at.c.timeout_at)
-    .limit(BATCH)
-)
-_TASK = sa.select(_at).where(_at.c.task_id == sa.bindparam("b_task_id"), _at.c.status.in_(_OPEN))
-# Fenced close: only if the task is still in the status and attempt it was read with.
-_CLOSE_TASK = (
-    sa.update(_at)
-    .where(
-        _at.c.task_id == sa.bindparam("b_task_id"),
-        _at.c.status == sa.bindparam("b_status"),
-        sa.func.coalesce(_at.c.current_attempt_id, "") == sa.bindparam("b_attempt_id"),
-    )
-    .values(
-        status=sa.bindparam("b_new_status"),
-        lease_owner=None,
-        lease_expires_at=None,
-        timeout_at=None,
-        updated_at=sa.bindparam("b_now"),
-    )
-)
-_EXPIRE_ATTEMPT = (
-    sa.update(_aa)
-    .where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.status == "running")
-    .values(status="expired", closed_at=sa.bindparam("b_now"))
-)
-_ATTEMPT = sa.select(_aa).where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"))
-_EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
-_UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
 
 
 async def enforce(open_tx: OpenTx, store: Store, now: datetime) -> int:
     """Time out every activity task with a deadline due at ``now``; returns how many timed out."""
     async with store.read() as conn:
-        due = (await conn.execute(_DUE, {"b_now": now})).scalars().all()
+        due = (await conn.execute(rows.DUE_TIMEOUTS, {"b_now": now, "b_limit": BATCH})).scalars().all()
     count = 0
     for task_id in due:
         async with open_tx() as tx:
@@ -93,46 +59,51 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     """Time out ``task_id`` if one of its deadlines has passed; ``False`` if nothing was due."""
     # Wait for (rather than skip) a row another transaction holds: once that one commits, the
     # task is seen closed or re-timed, and a sweep that returns has left nothing due behind it.
-    task = await tx.one(tx.store.lock(_TASK), {"b_task_id": task_id})
+    # The run before the task: the engine's lock order (see runs.rows).
+    run = await lock_run_of(tx, rows.RUN_OF_TASK, {"b_task_id": task_id})
+    task = cast(ActivityTaskRow | None, await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": task_id}))
     if task is None:
         return False  # closed meanwhile
     kind = deadlines.fired(task, tx.now)
     if kind is None:
         return False  # e.g. a heartbeat moved the deadline after the scan
     closed = await tx.conn.execute(
-        _CLOSE_TASK,
+        rows.CLOSE_TASK,
         {
             "b_task_id": task_id,
             "b_status": task["status"],
             "b_attempt_id": task["current_attempt_id"] or "",
-            "b_new_status": h.TASK_FAILED,
+            "b_new_status": ActivityTaskStatus.FAILED,
             "b_now": tx.now,
         },
     )
     if closed.rowcount != 1:
         return False  # another process got there first
-    run = await load_run(tx, task["run_id"])
-    execution = await tx.one(_EXECUTION, {"b_execution_id": task["activity_execution_id"]})
+    execution = cast(
+        ActivityExecutionRow | None,
+        await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
+    )
     if (
         run is None
         or execution is None
         or is_terminal_run(run)
-        or execution["status"] not in ("pending", "running")
+        or execution["status"] not in rows.OPEN_EXECUTION_STATUSES
     ):
-        await tx.conn.execute(sa.update(_at).where(_at.c.task_id == task_id).values(status=h.TASK_CANCELLED))
+        await tx.conn.execute(rows.CANCEL_TASK, {"b_task_id": task_id})
         return False
     attempt_id: str | None = None
-    if task["status"] == h.WORKFLOW_TASK_LEASED and task["current_attempt_id"]:
+    if task["status"] == ActivityTaskStatus.LEASED and task["current_attempt_id"]:
         attempt_id = task["current_attempt_id"]
-        attempt = await tx.one(_ATTEMPT, {"b_attempt_id": attempt_id})
+        attempt = cast(ActivityAttemptRow | None, await tx.one(rows.ATTEMPT, {"b_attempt_id": attempt_id}))
         assert attempt is not None
         number = int(attempt["attempt_number"])
         # The attempt is over: its late complete / fail / heartbeat meets the stale-attempt fence.
-        await tx.conn.execute(_EXPIRE_ATTEMPT, {"b_attempt_id": attempt_id, "b_now": tx.now})
+        await rows.expire_attempt(tx, attempt_id)
     else:
         number = int(execution["attempt_count"]) + 1
         await tx.conn.execute(
-            _UPDATE_EXECUTION, {"b_execution_id": execution["activity_execution_id"], "attempt_count": number}
+            rows.UPDATE_EXECUTION,
+            {"b_execution_id": execution["activity_execution_id"], "attempt_count": number},
         )
     message = _message(execution["activity_type"], kind, number)
     failure = {"message": message, "exception_class": TIMEOUT_EXCEPTION_CLASS}
@@ -145,8 +116,12 @@ async def time_out(tx: Tx, task_id: str) -> bool:
         await schedule_retry(tx, run, execution, task, delay=delay, event=event)
         return True
     await tx.conn.execute(
-        _UPDATE_EXECUTION,
-        {"b_execution_id": execution["activity_execution_id"], "status": "failed", "closed_at": tx.now},
+        rows.UPDATE_EXECUTION,
+        {
+            "b_execution_id": execution["activity_execution_id"],
+            "status": ActivityExecutionStatus.FAILED,
+            "closed_at": tx.now,
+        },
     )
     payload: dict[str, Any] = {
         **ids,

@@ -1,40 +1,34 @@
-"""Worker registry: register, heartbeat, and the fleet summary (worker-plane.md §2.1, §2.2)."""
+"""Worker registry: register, heartbeat, and the fleet summary (see docs/protocol.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-
-import sqlalchemy as sa
+from typing import Any, cast
 
 from durable_workflow.protocol import errors as reasons
 
-from ..store import tables as t
-from .api import RegisterWorkerRequest
-from .errors import DomainError
-from .runs import Tx
-from .util import new_upper_id, rfc3339, seconds
-
-_wk = t.workers
-_WORKER = sa.select(_wk).where(
-    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
-)
+from ...store.rows import WorkerRow
+from ...store.statuses import WorkerStatus
+from ..api import RegisterWorkerRequest
+from ..errors import DomainError
+from ..transaction import Tx
+from ..util import new_upper_id, rfc3339, seconds
+from . import rows
 
 
-def is_fresh(worker: dict[str, Any], now: datetime, stale_after: float) -> bool:
+def is_fresh(worker: Mapping[str, Any], now: datetime, stale_after: float) -> bool:
     return bool(worker["last_heartbeat_at"] + seconds(stale_after) > now)
 
 
 async def register(tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float) -> dict[str, Any]:
-    wk = t.workers
     worker_id = req.worker_id or new_upper_id()
-    existing = await tx.one(
-        tx.store.lock(sa.select(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id))
-    )
+    key = {"b_namespace": namespace, "b_worker_id": worker_id}
+    existing = cast(WorkerRow | None, await tx.one(tx.store.lock(rows.WORKER), key))
     fingerprints = dict(req.workflow_definition_fingerprints or {})
     if existing is not None:
         stored = dict(existing["workflow_definition_fingerprints"] or {})
-        if existing["status"] == "active" and is_fresh(existing, tx.now, stale_after):
+        if existing["status"] == WorkerStatus.ACTIVE and is_fresh(existing, tx.now, stale_after):
             for wf_type, fingerprint in fingerprints.items():
                 if wf_type in stored and stored[wf_type] != fingerprint:
                     raise DomainError(
@@ -61,17 +55,15 @@ async def register(tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_aft
         "capabilities": list(req.capabilities),
         "task_slots": req.task_slots,
         "process_metrics": req.process_metrics,
-        "status": "active",
+        "status": WorkerStatus.ACTIVE,
         "last_heartbeat_at": tx.now,
     }
     if existing is None:
         await tx.conn.execute(
-            sa.insert(wk).values(namespace=namespace, worker_id=worker_id, registered_at=tx.now, **values)
+            rows.INSERT, {"namespace": namespace, "worker_id": worker_id, "registered_at": tx.now, **values}
         )
     else:
-        await tx.conn.execute(
-            sa.update(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id).values(**values)
-        )
+        await tx.conn.execute(rows.UPDATE, {**key, **values})
     return {"worker_id": worker_id, "registered": True}
 
 
@@ -82,14 +74,13 @@ async def heartbeat(
     task_slots: dict[str, Any] | None,
     process_metrics: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    wk = t.workers
     values: dict[str, Any] = {"last_heartbeat_at": tx.now}
     if task_slots is not None:
         values["task_slots"] = task_slots
     if process_metrics is not None:
         values["process_metrics"] = process_metrics
     result = await tx.conn.execute(
-        sa.update(wk).where(wk.c.namespace == namespace, wk.c.worker_id == worker_id).values(**values)
+        rows.UPDATE, {"b_namespace": namespace, "b_worker_id": worker_id, **values}
     )
     if result.rowcount != 1:
         raise DomainError(
@@ -100,9 +91,11 @@ async def heartbeat(
 
 async def registered_worker(
     tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None
-) -> dict[str, Any]:
+) -> WorkerRow:
     """The registration a poll must match (registered, same queue, same build id)."""
-    worker = await tx.one(_WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    worker = cast(
+        WorkerRow | None, await tx.one(rows.WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    )
     if worker is None:
         raise DomainError(
             reasons.WORKER_NOT_REGISTERED,
@@ -129,8 +122,8 @@ async def registered_worker(
     return worker
 
 
-def fleet(namespace: str, rows: list[dict[str, Any]], now: datetime, stale_after: float) -> dict[str, Any]:
-    live = [w for w in rows if w["status"] == "active" and is_fresh(w, now, stale_after)]
+def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: float) -> dict[str, Any]:
+    live = [w for w in workers if w["status"] == WorkerStatus.ACTIVE and is_fresh(w, now, stale_after)]
     queues = sorted({w["task_queue"] for w in live})
     build_ids = sorted({w["build_id"] for w in live if w["build_id"]})
     return {

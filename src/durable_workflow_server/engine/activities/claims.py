@@ -1,0 +1,153 @@
+"""Leasing an activity task to a poller as a new attempt, and the task object the poll answers with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from durable_workflow.protocol import codec as payload_codec
+from durable_workflow.protocol.history import EventType
+
+from ...store.rows import ActivityExecutionRow, ActivityTaskRow, RunRow
+from ...store.statuses import ActivityAttemptStatus, ActivityExecutionStatus, ActivityTaskStatus
+from ..history.rows import append
+from ..queues import claim_first, claim_waiting
+from ..runs.rows import is_terminal_run
+from ..transaction import Tx
+from ..util import new_id, rfc3339, seconds
+from . import deadlines, rows
+
+
+def _run_id(candidate: ActivityTaskRow) -> str:
+    return str(candidate["run_id"])
+
+
+def activity_event_ids(
+    execution: Mapping[str, Any], attempt_id: str | None, attempt_number: int
+) -> dict[str, Any]:
+    return {
+        "activity_execution_id": execution["activity_execution_id"],
+        "activity_attempt_id": attempt_id,
+        "activity_type": execution["activity_type"],
+        "activity_class": execution["activity_type"],
+        "sequence": execution["sequence"],
+        "attempt_number": attempt_number,
+    }
+
+
+async def claim_activity_task(
+    tx: Tx,
+    *,
+    namespace: str,
+    queue: str,
+    worker_id: str,
+    activity_types: list[str],
+    lease_seconds: float,
+    busy: list[ActivityTaskRow] | None = None,
+) -> tuple[dict[str, Any] | None, list[ActivityTaskRow]]:
+    """Lease the next due activity task as a new attempt: ``(poll task object or None, busy)``.
+
+    Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
+    candidates (in a fresh transaction; see :mod:`..queues`).
+    """
+
+    async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> dict[str, Any] | None:
+        if run is None or is_terminal_run(run):
+            await tx.conn.execute(rows.CANCEL_TASK, {"b_task_id": candidate["task_id"]})
+            return None
+        execution = cast(
+            ActivityExecutionRow | None,
+            await tx.one(rows.EXECUTION, {"b_execution_id": candidate["activity_execution_id"]}),
+        )
+        assert execution is not None
+        snapshot = execution["retry_policy"]
+        attempt_id = new_id()
+        timing = deadlines.claimed(snapshot, candidate, tx.now)
+        lease_expires_at = deadlines.lease_until(tx.now + seconds(lease_seconds), timing)
+        result = await tx.conn.execute(
+            rows.LEASE_TASK,
+            {
+                "b_task_id": candidate["task_id"],
+                "b_status": candidate["status"],
+                "b_current_attempt_id": candidate["current_attempt_id"] or "",
+                "b_now": tx.now,
+                "status": ActivityTaskStatus.LEASED,
+                "lease_owner": worker_id,
+                "lease_expires_at": lease_expires_at,
+                "current_attempt_id": attempt_id,
+                "updated_at": tx.now,
+                **timing,
+            },
+        )
+        if result.rowcount != 1:
+            return None
+        tx.due(timing["timeout_at"])
+        if candidate["status"] == ActivityTaskStatus.LEASED and candidate["current_attempt_id"]:
+            # The previous holder's lease ran out: its attempt is over, late outcomes are stale.
+            await rows.expire_attempt(tx, candidate["current_attempt_id"])
+        attempt_number = int(execution["attempt_count"]) + 1
+        await tx.conn.execute(
+            rows.INSERT_ATTEMPT,
+            {
+                "attempt_id": attempt_id,
+                "task_id": candidate["task_id"],
+                "activity_execution_id": execution["activity_execution_id"],
+                "namespace": namespace,
+                "attempt_number": attempt_number,
+                "status": ActivityAttemptStatus.RUNNING,
+                "lease_owner": worker_id,
+                "started_at": tx.now,
+            },
+        )
+        await tx.conn.execute(
+            rows.UPDATE_EXECUTION,
+            {
+                "b_execution_id": execution["activity_execution_id"],
+                "status": ActivityExecutionStatus.RUNNING,
+                "attempt_count": attempt_number,
+                "current_attempt_id": attempt_id,
+            },
+        )
+        await append(
+            tx, run, [(EventType.ACTIVITY_STARTED, activity_event_ids(execution, attempt_id, attempt_number))]
+        )
+        blob = execution["arguments_blob"]
+        if blob is None:
+            blob = payload_codec.encode([])
+        task: dict[str, Any] = {
+            "task_id": candidate["task_id"],
+            "workflow_id": run["workflow_id"],
+            "run_id": run["run_id"],
+            "activity_execution_id": execution["activity_execution_id"],
+            "activity_attempt_id": attempt_id,
+            "attempt_number": attempt_number,
+            "activity_type": execution["activity_type"],
+            "payload_codec": execution["payload_codec"],
+            "arguments": {"codec": execution["payload_codec"], "blob": blob},
+            "retry_policy": snapshot,
+            "task_queue": candidate["task_queue"],
+            "lease_owner": worker_id,
+            "lease_expires_at": rfc3339(lease_expires_at),
+            "deadlines": deadlines.wire({**candidate, **timing}) or None,
+        }
+        return {k: v for k, v in task.items() if v is not None}
+
+    if busy is not None:
+
+        async def relock(candidate: ActivityTaskRow) -> ActivityTaskRow | None:
+            fresh = cast(
+                ActivityTaskRow | None,
+                await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": candidate["task_id"]}),
+            )
+            return fresh if fresh is not None and deadlines.fired(fresh, tx.now) is None else None
+
+        return await claim_waiting(tx, busy, _run_id, relock, attempt), []
+    candidates = [
+        candidate
+        for candidate in cast(
+            list[ActivityTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, activity_types)
+        )
+        # Timed out: the background loop records it (it is due now), nobody runs it.
+        if deadlines.fired(candidate, tx.now) is None
+    ]
+    return await claim_first(tx, candidates, _run_id, attempt)

@@ -1,0 +1,122 @@
+"""The one background loop: time out runs, fire due timers, enforce activity timeouts, recover leases.
+
+Every process runs this loop (:func:`sweep` is one pass; each step lives with its noun). Each due
+item is claimed with a fenced row update, so two processes sharing a database never act on the
+same item twice. The loop sleeps until the earliest due time or ``timer_loop_interval``,
+whichever is sooner; :meth:`BackgroundLoop.poke` wakes it early when a new, shorter timer is
+scheduled, :meth:`BackgroundLoop.poke_before` when a new activity or run deadline falls before
+its planned wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from ..store import Store
+from .activities import leases as activity_leases
+from .activities import rows as activity_rows
+from .activities import timeouts as activity_timeouts
+from .runs import rows as run_rows
+from .runs import timeouts as run_timeouts
+from .timers import firing
+from .timers import rows as timer_rows
+from .transaction import OpenTx
+from .workflow_tasks import leases as workflow_task_leases
+from .workflow_tasks import rows as workflow_task_rows
+
+log = logging.getLogger(__name__)
+
+
+async def sweep(open_tx: OpenTx, store: Store, now: Callable[[], datetime]) -> datetime | None:
+    """One pass over everything due; returns the next due time (or ``None``)."""
+    # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
+    await run_timeouts.enforce(open_tx, store, now())
+    await firing.fire_due_timers(open_tx, store, now())
+    # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
+    # as a lost lease.
+    await activity_timeouts.enforce(open_tx, store, now())
+    await workflow_task_leases.expire_leases(open_tx)
+    await activity_leases.expire_leases(open_tx)
+    await workflow_task_leases.purge_poll_requests(open_tx)
+    return await next_due_at(store)
+
+
+async def next_due_at(store: Store) -> datetime | None:
+    """The earliest due time among pending timers, live leases, activity and run deadlines."""
+    statements = (
+        timer_rows.EARLIEST_FIRE,
+        workflow_task_rows.EARLIEST_LEASE_EXPIRY,
+        activity_rows.EARLIEST_LEASE_EXPIRY,
+        *activity_rows.EARLIEST_TIMEOUTS,
+        run_rows.EARLIEST_TIMEOUT,
+    )
+    async with store.read() as conn:
+        candidates = [(await conn.execute(stmt)).scalar() for stmt in statements]
+    # min() keeps the column type, so these come back as aware UTC datetimes.
+    values = [v for v in candidates if v is not None]
+    return min(values) if values else None
+
+
+class BackgroundLoop:
+    """Runs ``sweep`` repeatedly; ``sweep`` returns the next due time (or ``None``)."""
+
+    def __init__(
+        self,
+        sweep: Callable[[], Awaitable[datetime | None]],
+        *,
+        interval: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sweep = sweep
+        self._interval = interval
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # When the loop plans to sweep next (by ``clock``); ``None`` while sweeping or stopped.
+        self._wake_at: datetime | None = None
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="durable-workflow-background-loop")
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def poke_before(self, due: datetime) -> None:
+        """Wake the loop only if it would otherwise sleep past ``due`` (cheap to call often)."""
+        if self._wake_at is None or due < self._wake_at:
+            self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            task, self._task = self._task, None
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            self._wake_at = None
+            next_due: datetime | None = None
+            try:
+                next_due = await self._sweep()
+            except Exception:  # keep the loop alive; the next pass retries
+                log.exception("background loop sweep failed")
+            delay = self._interval
+            if next_due is not None:
+                delay = max(0.0, min(delay, (next_due - self._clock()).total_seconds()))
+            if self._stopping:
+                break
+            self._wake_at = self._clock() + timedelta(seconds=delay)
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(delay, 0.001))
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,79 @@
+"""``history_events`` statements, appending events, and reading them back in order."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ...store import tables as t
+from ...store.rows import HistoryEventRow, RunRow
+from ..runs.rows import update_run
+from ..transaction import Tx
+from ..util import new_id
+
+_he = t.history_events
+INSERT_EVENTS = sa.insert(_he)
+HISTORY_ROWS = (
+    sa.select(_he)
+    .where(_he.c.run_id == sa.bindparam("b_run_id"), _he.c.sequence > sa.bindparam("b_after"))
+    .order_by(_he.c.sequence)
+    .limit(sa.bindparam("b_limit"))
+)
+ALL_OF_RUN = sa.select(_he).where(_he.c.run_id == sa.bindparam("b_run_id")).order_by(_he.c.sequence)
+
+
+def payloads_after(event_types: tuple[str, ...]) -> sa.Select[Any]:
+    """Payloads of the run's events of ``event_types`` after sequence ``b_after``."""
+    return sa.select(_he.c.payload).where(
+        _he.c.run_id == sa.bindparam("b_run_id"),
+        _he.c.sequence > sa.bindparam("b_after"),
+        _he.c.event_type.in_(event_types),
+    )
+
+
+async def append(
+    tx: Tx,
+    run: RunRow,
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    workflow_task_id: str | None = None,
+    write_run: bool = True,
+) -> list[dict[str, Any]]:
+    """Append events to ``run`` with gap-free sequences and advance its projection counter.
+
+    The caller must hold the run row (``load_run(lock=True)``) so sequences cannot race. With
+    ``write_run=False`` only ``run`` (the dict) is advanced and the caller must write
+    :func:`progress` in its own run update before the transaction ends, saving an ``UPDATE``.
+    """
+    if not events:
+        return []
+    rows = []
+    sequence = int(run["last_history_sequence"])
+    for event_type, payload in events:
+        sequence += 1
+        rows.append(
+            {
+                "id": new_id(),
+                "run_id": run["run_id"],
+                "sequence": sequence,
+                "namespace": run["namespace"],
+                "event_type": event_type,
+                "payload": payload,
+                "workflow_task_id": workflow_task_id,
+                "workflow_command_id": payload.get("workflow_command_id"),
+                "recorded_at": tx.now,
+            }
+        )
+    await tx.conn.execute(INSERT_EVENTS, rows)
+    tx.history_runs.add(run["run_id"])
+    if write_run:
+        await update_run(tx, run, last_history_sequence=sequence, last_progress_at=tx.now)
+    else:
+        run["last_history_sequence"], run["last_progress_at"] = sequence, tx.now
+    return rows
+
+
+async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[HistoryEventRow]:
+    rows = await tx.all(HISTORY_ROWS, {"b_run_id": run_id, "b_after": after, "b_limit": limit})
+    return cast(list[HistoryEventRow], rows)

@@ -1,0 +1,147 @@
+"""``workflow_runs`` and ``workflow_instances`` statements, and the run-row helpers.
+
+The statements of these hot paths are built once at import time with bound parameters, so
+SQLAlchemy compiles each of them once per process instead of rebuilding and re-hashing them on
+every call. ``UPDATE`` statements take their ``SET`` columns from the parameter keys.
+
+Lock order: every transaction that writes a run's rows locks the run row *first* and its task,
+timer or attempt rows after it (closing a run, timing it out and every completion all do), so
+two of them can never wait for each other in opposite orders. A caller that knows a task id but
+not yet its run locks the run through :func:`run_of` (one statement; the subquery locks
+nothing), then the task. The one exception is a claim's fast pass, which skip-locks candidate
+tasks first but then only *tries* their runs, never waiting while it holds task rows (see
+``engine.queues``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ...store import tables as t
+from ...store.rows import RunRow
+from ...store.statuses import OPEN_RUN_STATUSES, TERMINAL_RUN_STATUSES
+from ..transaction import Tx
+
+_wr, _wi = t.workflow_runs, t.workflow_instances
+
+SELECT_RUN = sa.select(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
+UPDATE_RUN = sa.update(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
+INSERT_RUN = sa.insert(_wr)
+RUN_OF_WORKFLOW = sa.select(_wr).where(
+    _wr.c.run_id == sa.bindparam("b_run_id"), _wr.c.workflow_id == sa.bindparam("b_workflow_id")
+)
+RUNS_OF_WORKFLOW = (
+    sa.select(_wr).where(_wr.c.workflow_id == sa.bindparam("b_workflow_id")).order_by(_wr.c.run_number)
+)
+# Run timeouts: due runs by ``timeout_at`` (``NULL`` once closed), and the fenced claim of one.
+DUE_TIMEOUTS = (
+    sa.select(_wr.c.run_id)
+    .where(_wr.c.timeout_at <= sa.bindparam("b_now"))
+    .order_by(_wr.c.timeout_at)
+    .limit(sa.bindparam("b_limit"))
+)
+CLAIM_TIMEOUT = (
+    sa.update(_wr)
+    .where(
+        _wr.c.run_id == sa.bindparam("b_run_id"),
+        _wr.c.status.in_(sorted(OPEN_RUN_STATUSES)),
+        _wr.c.timeout_at <= sa.bindparam("b_now"),
+    )
+    .values(timeout_at=None)
+)
+EARLIEST_TIMEOUT = sa.select(sa.func.min(_wr.c.timeout_at))
+
+INSTANCE = sa.select(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+INSTANCE_IN_NAMESPACE = sa.select(_wi).where(
+    _wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace")
+)
+INSERT_INSTANCE = sa.insert(_wi)
+UPDATE_INSTANCE = sa.update(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+# The instance's current run, locked before the instance itself (the lock order: run first, as
+# continue-as-new holds its run while it moves the instance on).
+CURRENT_RUN_LOCKING = sa.select(_wr).where(
+    _wr.c.run_id
+    == sa.select(_wi.c.current_run_id)
+    .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+    .scalar_subquery()
+)
+# Describe: the instance's current run and the two instance fields the answer needs, in one query.
+CURRENT_RUN = (
+    sa.select(_wr, _wi.c.current_run_id.label("i_current_run_id"), _wi.c.run_count.label("i_run_count"))
+    .select_from(_wi.join(_wr, _wr.c.run_id == _wi.c.current_run_id))
+    .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace"))
+)
+
+
+def run_of(table: sa.Table, key: str, *, in_namespace: bool = False) -> sa.Select[Any]:
+    """The run owning the ``table`` row whose ``key`` is ``b_<key>`` (optionally in ``b_namespace``).
+
+    Lock it (``store.lock``) before the row itself: the engine's lock order.
+    """
+    owner = sa.select(table.c.run_id).where(table.c[key] == sa.bindparam(f"b_{key}"))
+    if in_namespace:
+        owner = owner.where(table.c.namespace == sa.bindparam("b_namespace"))
+    return sa.select(_wr).where(_wr.c.run_id == owner.scalar_subquery())
+
+
+def listing(
+    namespace: str,
+    *,
+    workflow_type: str | None,
+    statuses: Iterable[str] | None,
+    query: str | None,
+    offset: int,
+    limit: int,
+) -> sa.Select[Any]:
+    """``GET /workflows``: runs of ``namespace``, newest first, filtered."""
+    stmt = sa.select(_wr).where(_wr.c.namespace == namespace)
+    if workflow_type:
+        stmt = stmt.where(_wr.c.workflow_type == workflow_type)
+    if statuses is not None:
+        stmt = stmt.where(_wr.c.status.in_(sorted(statuses)))
+    if query:
+        stmt = stmt.where(
+            sa.or_(
+                _wr.c.workflow_id.contains(query, autoescape=True),
+                _wr.c.business_key.contains(query, autoescape=True),
+            )
+        )
+    return stmt.order_by(_wr.c.started_at.desc(), _wr.c.run_id.desc()).offset(offset).limit(limit)
+
+
+async def load_run(tx: Tx, run_id: str, *, lock: bool = True) -> RunRow | None:
+    row = await tx.one(tx.store.lock(SELECT_RUN) if lock else SELECT_RUN, {"b_run_id": run_id})
+    return cast(RunRow | None, row)
+
+
+async def try_lock_run(tx: Tx, run_id: str) -> RunRow | None:
+    """The run, locked, or ``None`` if another transaction holds it (or it does not exist)."""
+    return cast(RunRow | None, await tx.one(tx.store.claim(SELECT_RUN), {"b_run_id": run_id}))
+
+
+async def lock_run_of(tx: Tx, stmt: sa.Select[Any], params: dict[str, Any]) -> RunRow | None:
+    """Lock the run selected by a :func:`run_of` statement."""
+    return cast(RunRow | None, await tx.one(tx.store.lock(stmt), params))
+
+
+async def update_run(tx: Tx, run: RunRow, **values: Any) -> None:
+    """Write ``values`` to the run row (one ``UPDATE``) and mirror them into ``run``."""
+    if not values:
+        return
+    cast(dict[str, Any], run).update(values)
+    await tx.conn.execute(UPDATE_RUN, {"b_run_id": run["run_id"], **values})
+
+
+def progress(run: RunRow) -> dict[str, Any]:
+    """The projection fields ``history.rows.append`` advances, for a caller that writes the run."""
+    return {
+        "last_history_sequence": run["last_history_sequence"],
+        "last_progress_at": run["last_progress_at"],
+    }
+
+
+def is_terminal_run(run: Mapping[str, Any]) -> bool:
+    return run["status"] in TERMINAL_RUN_STATUSES

@@ -1,0 +1,96 @@
+"""A run's blocking steps (activity executions and timers) and the wake rule over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ...store import tables as t
+from ...store.rows import RunRow
+from ...store.statuses import ActivityExecutionStatus, TimerStatus
+from ..transaction import Tx
+from ..workflow_tasks.rows import ensure_workflow_task
+from .rows import progress, update_run
+
+STEP_ACTIVITY = "activity"
+STEP_TIMER = "timer"
+_ae, _tm = t.activity_executions, t.timers
+_RESOLVED_EXECUTION = frozenset(
+    {ActivityExecutionStatus.COMPLETED, ActivityExecutionStatus.FAILED, ActivityExecutionStatus.CANCELLED}
+)
+# Every blocking step of a run (activity executions and timers) in one round trip.
+_STEPS = sa.union_all(
+    sa.select(
+        sa.literal_column(f"'{STEP_ACTIVITY}'").label("kind"),
+        _ae.c.activity_execution_id.label("step_id"),
+        _ae.c.sequence,
+        _ae.c.batch_id,
+        _ae.c.status,
+        _ae.c.activity_type,
+        sa.cast(sa.null(), sa.Integer).label("delay_seconds"),
+    ).where(_ae.c.run_id == sa.bindparam("b_run_id")),
+    sa.select(
+        sa.literal_column(f"'{STEP_TIMER}'"),
+        _tm.c.timer_id,
+        _tm.c.sequence,
+        _tm.c.batch_id,
+        _tm.c.status,
+        sa.cast(sa.null(), sa.String),
+        _tm.c.delay_seconds,
+    ).where(_tm.c.run_id == sa.bindparam("b_run_id")),
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A blocking step of a run: an activity execution or a durable timer."""
+
+    kind: str
+    step_id: str
+    sequence: int
+    batch_id: str
+    resolved: bool
+    activity_type: str | None = None
+    delay_seconds: int | None = None
+
+
+def _resolved(kind: str, status: str) -> bool:
+    if kind == STEP_ACTIVITY:
+        return status in _RESOLVED_EXECUTION
+    return status != TimerStatus.PENDING
+
+
+async def run_steps(tx: Tx, run_id: str) -> list[Step]:
+    """All blocking steps of a run, ordered by workflow sequence."""
+    steps = [
+        Step(
+            r["kind"],
+            r["step_id"],
+            r["sequence"],
+            r["batch_id"],
+            _resolved(r["kind"], r["status"]),
+            activity_type=r["activity_type"],
+            delay_seconds=r["delay_seconds"],
+        )
+        for r in (await tx.conn.execute(_STEPS, {"b_run_id": run_id})).mappings().all()
+    ]
+    steps.sort(key=lambda s: s.sequence)
+    return steps
+
+
+def wait_kind(steps: list[Step]) -> str | None:
+    pending = [s for s in steps if not s.resolved]
+    return pending[0].kind if pending else None
+
+
+async def after_step_resolved(tx: Tx, run: RunRow, batch_id: str) -> str | None:
+    """Wake rule: resume the run once every blocking step of ``batch_id`` is resolved.
+
+    Also writes the run's :func:`progress`, so callers may ``append(..., write_run=False)`` first.
+    """
+    steps = await run_steps(tx, run["run_id"])
+    await update_run(tx, run, wait_kind=wait_kind(steps), **progress(run))
+    if any(s.batch_id == batch_id and not s.resolved for s in steps):
+        return None
+    return await ensure_workflow_task(tx, run)

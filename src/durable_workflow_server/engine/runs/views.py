@@ -1,0 +1,141 @@
+"""Read-side shapes of runs on the control plane: describe, list rows and run rows (pure).
+
+Functions take plain row dicts and return wire dicts (see docs/protocol.md). Empty maps are
+``{}``, never ``null``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from durable_workflow.protocol import codec as payload_codec
+from durable_workflow.protocol.history import is_terminal
+
+from ..history import events as h
+from ..rendering import bad_fields, unrenderable_run
+from ..util import rfc3339
+
+log = logging.getLogger(__name__)
+
+
+def _decode(blob: str | None, codec: str | None) -> Any:
+    if blob is None:
+        return None
+    try:
+        return payload_codec.decode(blob, codec)
+    except (payload_codec.PayloadCodecError, ValueError):
+        return None
+
+
+def _envelope(blob: str | None, codec: str | None) -> dict[str, str] | None:
+    return {"codec": codec, "blob": blob} if blob is not None and codec else None
+
+
+_DESCRIBE_STORED = ("memo", "search_attributes", "input", "output")
+
+
+def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
+    """Describe body of a run (see docs/protocol.md).
+
+    A run whose stored memo, search attributes or decoded input/output cannot be rendered as JSON
+    (see :mod:`.rendering`) raises a ``server_error`` naming the fields, not a bare 500.
+    """
+    body = _describe(run, instance)
+    bad = bad_fields(body, _DESCRIBE_STORED)
+    if bad:
+        raise unrenderable_run(run["workflow_id"], run["run_id"], bad)
+    return body
+
+
+def _describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
+    status = run["status"]
+    current = instance["current_run_id"] == run["run_id"]
+    output_codec = run["output_codec"] or run["payload_codec"]
+    decoded_input = _decode(run["input_blob"], run["payload_codec"])
+    return {
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "namespace": run["namespace"],
+        "workflow_type": run["workflow_type"],
+        "business_key": run["business_key"],
+        "status": status,
+        "status_bucket": h.bucket(status),
+        "is_terminal": is_terminal(status),
+        "closed_reason": run["closed_reason"],
+        "task_queue": run["task_queue"],
+        "run_number": run["run_number"],
+        "run_count": instance["run_count"],
+        "is_current_run": current,
+        "compatibility": None,
+        "payload_codec": run["payload_codec"],
+        "execution_timeout_seconds": run["execution_timeout_seconds"],
+        "run_timeout_seconds": run["run_timeout_seconds"],
+        "execution_deadline_at": rfc3339(run["execution_deadline_at"]),
+        "run_deadline_at": rfc3339(run["run_deadline_at"]),
+        "input": decoded_input if decoded_input is not None else [],
+        "output": _decode(run["output_blob"], output_codec),
+        "input_envelope": _envelope(run["input_blob"], run["payload_codec"]),
+        "output_envelope": _envelope(run["output_blob"], output_codec),
+        "started_at": rfc3339(run["started_at"]),
+        "closed_at": rfc3339(run["closed_at"]),
+        "last_progress_at": rfc3339(run["last_progress_at"]),
+        "wait_kind": run["wait_kind"],
+        "wait_reason": run["wait_reason"],
+        "memo": dict(run["memo"] or {}),
+        "search_attributes": dict(run["search_attributes"] or {}),
+        "actions": h.actions(status, current),
+    }
+
+
+def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
+    """One row of ``GET /workflows`` (see docs/protocol.md).
+
+    A row whose stored search attributes cannot be rendered as JSON (see :mod:`.rendering`) stays
+    in the list, so the run can still be found and opened, with ``search_attributes: null`` and a
+    ``render_error`` naming the field; a warning is logged. One such row never fails the list.
+    """
+    row = _list_row(run)
+    bad = bad_fields(row, ("search_attributes",))
+    if bad:
+        log.warning("workflow run %s/%s: cannot render %s", run["workflow_id"], run["run_id"], bad)
+        row.update({name: None for name in bad})
+        row["render_error"] = {
+            "fields": bad,
+            "message": f"Stored {', '.join(bad)} of this run cannot be rendered as JSON.",
+        }
+    return row
+
+
+def _list_row(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "workflow_type": run["workflow_type"],
+        "business_key": run["business_key"],
+        "status": run["status"],
+        "status_bucket": h.bucket(run["status"]),
+        "task_queue": run["task_queue"],
+        "is_terminal": is_terminal(run["status"]),
+        "started_at": rfc3339(run["started_at"]),
+        "closed_at": rfc3339(run["closed_at"]),
+        "search_attributes": dict(run["search_attributes"] or {}),
+    }
+
+
+def run_row(run: Mapping[str, Any], current_run_id: str | None) -> dict[str, Any]:
+    """One entry of ``GET /workflows/{id}/runs`` (see docs/protocol.md)."""
+    return {
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "run_number": run["run_number"],
+        "workflow_type": run["workflow_type"],
+        "business_key": run["business_key"],
+        "status": run["status"],
+        "status_bucket": h.bucket(run["status"]),
+        "is_current_run": run["run_id"] == current_run_id,
+        "task_queue": run["task_queue"],
+        "started_at": rfc3339(run["started_at"]),
+        "closed_at": rfc3339(run["closed_at"]),
+    }

@@ -1,0 +1,1 @@
+"""Durable timers: ``timers``. ``rows`` holds the statements; ``firing`` starts and fires timers."""

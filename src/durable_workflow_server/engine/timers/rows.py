@@ -1,0 +1,45 @@
+"""``timers`` statements."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ...store import tables as t
+from ...store.statuses import TimerStatus
+from ..runs.rows import run_of
+from ..transaction import Tx
+
+_tm = t.timers
+
+INSERT = sa.insert(_tm)
+PENDING = sa.select(_tm).where(
+    _tm.c.timer_id == sa.bindparam("b_timer_id"), _tm.c.status == TimerStatus.PENDING
+)
+RUN_OF_TIMER = run_of(_tm, "timer_id")
+DUE = (
+    sa.select(_tm.c.timer_id)
+    .where(_tm.c.status == TimerStatus.PENDING, _tm.c.fire_at <= sa.bindparam("b_now"))
+    .order_by(_tm.c.fire_at)
+    .limit(sa.bindparam("b_limit"))
+)
+# The fenced claim of a due timer: only a pending one, and only once.
+FIRE = (
+    sa.update(_tm)
+    .where(_tm.c.timer_id == sa.bindparam("b_timer_id"), _tm.c.status == TimerStatus.PENDING)
+    .values(status=TimerStatus.FIRED, fired_at=sa.bindparam("b_now"))
+)
+CANCEL = (
+    sa.update(_tm).where(_tm.c.timer_id == sa.bindparam("b_timer_id")).values(status=TimerStatus.CANCELLED)
+)
+CANCEL_PENDING_OF_RUN = (
+    sa.update(_tm)
+    .where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.status == TimerStatus.PENDING)
+    .values(status=TimerStatus.CANCELLED)
+)
+EARLIEST_FIRE = sa.select(sa.func.min(_tm.c.fire_at)).where(_tm.c.status == TimerStatus.PENDING)
+OF_RUN = sa.select(_tm).where(_tm.c.run_id == sa.bindparam("b_run_id")).order_by(_tm.c.sequence)
+
+
+async def cancel_pending_of_run(tx: Tx, run_id: str) -> None:
+    """Cancel the run's pending timers (the run closed)."""
+    await tx.conn.execute(CANCEL_PENDING_OF_RUN, {"b_run_id": run_id})

@@ -1,0 +1,122 @@
+"""In-process wake-ups for long polls, and the long-poll loop itself.
+
+A waiting poll registers an :class:`asyncio.Event` under its key (``(kind, namespace, queue)``,
+or ``("history", run_id)`` for history followers) *before* probing, so work committed between
+the probe and the wait still wakes it. Other processes' work (shared PostgreSQL) wakes it through
+``LISTEN``/``NOTIFY`` (:mod:`.broadcast`); re-probing every ``reprobe_interval`` seconds is the
+safety net, and the only way across SQLite processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Waiters:
+    """In-process wake-ups for long polls, keyed by arbitrary tuples."""
+
+    def __init__(self) -> None:
+        self._events: dict[Any, set[asyncio.Event]] = {}
+        self.closed = False
+        self.active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextmanager
+    def polling(self) -> Iterator[None]:
+        """Count a running long poll so ``drain`` can wait for it before the store closes."""
+        self.active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            if self.active == 0:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    @contextmanager
+    def watch(self, *keys: Any) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        if self.closed:
+            event.set()
+        for key in keys:
+            self._events.setdefault(key, set()).add(event)
+        try:
+            yield event
+        finally:
+            for key in keys:
+                bucket = self._events.get(key)
+                if bucket is not None:
+                    bucket.discard(event)
+                    if not bucket:
+                        del self._events[key]
+
+    def watching(self, key: Any) -> int:
+        """How many polls are waiting on ``key`` right now (lets tests wait until a poll parked)."""
+        return len(self._events.get(key, ()))
+
+    def notify(self, key: Any) -> None:
+        for event in self._events.get(key, ()):
+            event.set()
+
+    def notify_all(self) -> None:
+        """Wake every waiting poll (each re-probes; used when specific wake-ups may be lost)."""
+        for bucket in self._events.values():
+            for event in bucket:
+                event.set()
+
+    def close(self) -> None:
+        self.closed = True
+        for bucket in self._events.values():
+            for event in bucket:
+                event.set()
+
+
+async def long_poll(
+    waiters: Waiters,
+    keys: tuple[Any, ...],
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float,
+    reprobe_interval: float,
+) -> T | None:
+    """Probe now, then again on every wake-up or ``reprobe_interval``, until ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0.0, timeout)
+    with waiters.polling():
+        return await _poll_loop(waiters, keys, probe, deadline, reprobe_interval)
+
+
+async def _poll_loop(
+    waiters: Waiters,
+    keys: tuple[Any, ...],
+    probe: Callable[[], Awaitable[T | None]],
+    deadline: float,
+    reprobe_interval: float,
+) -> T | None:
+    loop = asyncio.get_running_loop()
+    while True:
+        if waiters.closed:
+            return None
+        with waiters.watch(*keys) as woken:
+            result = await probe()
+            if result is not None:
+                return result
+            remaining = deadline - loop.time()
+            if remaining <= 0 or waiters.closed:
+                return None
+            try:
+                await asyncio.wait_for(woken.wait(), min(remaining, reprobe_interval))
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,1 @@
+"""Workers: the ``workers`` registry. ``rows`` holds the statements; ``registry`` the operations."""

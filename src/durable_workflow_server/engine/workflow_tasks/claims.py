@@ -1,0 +1,167 @@
+"""Leasing a workflow task to a poller, and the task object the poll answers with."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
+from ...store.statuses import RunStatus, WorkflowTaskStatus
+from ..history.pages import history_page
+from ..queues import claim_first, claim_waiting
+from ..runs.rows import is_terminal_run, load_run, update_run
+from ..transaction import Tx
+from ..util import rfc3339, seconds
+from . import rows
+
+RESUME_CONTEXT_KEYS = (
+    "workflow_wait_kind",
+    "open_wait_id",
+    "resume_source_kind",
+    "resume_source_id",
+    "workflow_update_id",
+    "workflow_signal_id",
+    "signal_name",
+    "signal_wait_id",
+    "workflow_command_id",
+    "activity_execution_id",
+    "activity_attempt_id",
+    "activity_type",
+    "child_call_id",
+    "child_workflow_run_id",
+    "workflow_sequence",
+    "workflow_event_type",
+    "timer_id",
+    "condition_wait_id",
+    "condition_key",
+    "condition_definition_fingerprint",
+)
+
+
+def _run_id(candidate: WorkflowTaskRow) -> str:
+    return str(candidate["run_id"])
+
+
+async def claim_workflow_task(
+    tx: Tx,
+    *,
+    namespace: str,
+    queue: str,
+    worker_id: str,
+    workflow_types: list[str],
+    lease_seconds: float,
+    busy: list[WorkflowTaskRow] | None = None,
+) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
+    """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
+
+    Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
+    candidates (in a fresh transaction; see :mod:`..queues`).
+    """
+
+    async def attempt(
+        candidate: WorkflowTaskRow, run: RunRow | None
+    ) -> tuple[WorkflowTaskRow, RunRow] | None:
+        if run is None or is_terminal_run(run):
+            await tx.conn.execute(rows.CANCEL, {"b_task_id": candidate["task_id"]})
+            return None
+        values = {
+            "status": WorkflowTaskStatus.LEASED,
+            "lease_owner": worker_id,
+            "lease_expires_at": tx.now + seconds(lease_seconds),
+            "attempt_count": candidate["attempt_count"] + 1,
+            "updated_at": tx.now,
+            "history_sequence": run["last_history_sequence"],
+        }
+        result = await tx.conn.execute(
+            rows.LEASE,
+            {
+                "b_task_id": candidate["task_id"],
+                "b_status": candidate["status"],
+                "b_attempt_count": candidate["attempt_count"],
+                "b_now": tx.now,
+                **values,
+            },
+        )
+        if result.rowcount != 1:
+            return None
+        if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
+            await update_run(tx, run, status=RunStatus.RUNNING)
+        return cast(WorkflowTaskRow, {**candidate, **values}), run
+
+    if busy is not None:
+
+        async def relock(candidate: WorkflowTaskRow) -> WorkflowTaskRow | None:
+            fresh = await tx.one(tx.store.lock(rows.TASK), {"b_task_id": candidate["task_id"]})
+            return cast(WorkflowTaskRow | None, fresh)
+
+        return await claim_waiting(tx, busy, _run_id, relock, attempt), []
+    candidates = cast(list[WorkflowTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, workflow_types))
+    return await claim_first(tx, candidates, _run_id, attempt)
+
+
+async def workflow_task_payload(tx: Tx, task: WorkflowTaskRow, run: RunRow, page_size: int) -> dict[str, Any]:
+    """The ``task`` object of a workflow-task poll (see docs/protocol.md)."""
+    page = await history_page(tx, run, after=0, page_size=page_size)
+    arguments = (
+        {"codec": run["payload_codec"], "blob": run["input_blob"]} if run["input_blob"] is not None else None
+    )
+    payload: dict[str, Any] = {
+        "task_id": task["task_id"],
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "workflow_task_attempt": task["attempt_count"],
+        "workflow_type": run["workflow_type"],
+        "payload_codec": run["payload_codec"],
+        "arguments": arguments,
+        "run_status": run["status"],
+        "last_history_sequence": run["last_history_sequence"],
+        **page,
+        "task_queue": task["task_queue"],
+        "connection": None,
+        "compatibility": None,
+        "lease_owner": task["lease_owner"],
+        "lease_expires_at": rfc3339(task["lease_expires_at"]),
+    }
+    payload.update({key: None for key in RESUME_CONTEXT_KEYS})
+    return payload
+
+
+async def record_poll(
+    tx: Tx, namespace: str, worker_id: str, poll_request_id: str, task: WorkflowTaskRow
+) -> None:
+    """Remember which lease a poll got, so a retry of that poll gets the same one."""
+    lease_expires_at = task["lease_expires_at"]
+    assert lease_expires_at is not None  # just leased
+    await tx.conn.execute(
+        rows.INSERT_POLL_REQUEST,
+        {
+            "namespace": namespace,
+            "worker_id": worker_id,
+            "poll_request_id": poll_request_id,
+            "task_id": task["task_id"],
+            "workflow_task_attempt": task["attempt_count"],
+            "expires_at": lease_expires_at + seconds(5),
+        },
+    )
+
+
+async def cached_poll(
+    tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
+) -> dict[str, Any] | None:
+    """The task a poll with this ``poll_request_id`` already leased, while that lease holds."""
+    key = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
+    cached = cast(PollRequestRow | None, await tx.one(rows.POLL_REQUEST, key))
+    if cached is None:
+        return None
+    task = cast(WorkflowTaskRow | None, await tx.one(rows.TASK, {"b_task_id": cached["task_id"]}))
+    if (
+        task is None
+        or task["status"] != WorkflowTaskStatus.LEASED
+        or task["lease_owner"] != worker_id
+        or task["attempt_count"] != cached["workflow_task_attempt"]
+        or task["lease_expires_at"] is None
+        or task["lease_expires_at"] <= tx.now
+    ):
+        return None
+    run = await load_run(tx, task["run_id"], lock=False)
+    assert run is not None
+    return await workflow_task_payload(tx, task, run, page_size)

@@ -1,0 +1,137 @@
+"""Workflow-task leases: the ownership fence, handing a lease back and lease expiry.
+
+Every release is fenced on the exact lease handed out (owner and attempt), so a release that
+arrives late can never take a task back from the worker that holds it now. The next claim is a
+new attempt (``workflow_task_attempt + 1``), which fences out anything the vanished holder might
+still send.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from durable_workflow.protocol import errors as reasons
+
+from ...store.rows import RunRow, WorkflowTaskRow
+from ...store.statuses import RunStatus, WorkflowTaskStatus
+from ..errors import DomainError
+from ..history.events import stop_reason
+from ..runs.rows import is_terminal_run, lock_run_of
+from ..transaction import OpenTx, Tx
+from ..util import rfc3339
+from . import rows
+
+BATCH = 100
+
+
+async def fence(
+    tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
+) -> tuple[WorkflowTaskRow, RunRow]:
+    """The leased task and its run, both locked, if ``(lease_owner, attempt)`` holds the lease."""
+    # The run before the task: the engine's lock order (see runs.rows).
+    params = {"b_task_id": task_id, "b_namespace": namespace}
+    run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
+    task = cast(WorkflowTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
+    if task is None or run is None:
+        raise DomainError(
+            reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
+        )
+    if task["status"] != WorkflowTaskStatus.LEASED:
+        if is_terminal_run(run):
+            raise DomainError(
+                reasons.RUN_CLOSED,
+                "The workflow run is closed.",
+                task_id=task_id,
+                stop_reason=stop_reason(run["status"]),
+                cancel_requested=run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED),
+                can_continue=False,
+                run_status=run["status"],
+                run_closed_reason=run["closed_reason"],
+                run_closed_at=rfc3339(run["closed_at"]),
+            )
+        raise DomainError(
+            reasons.TASK_NOT_LEASED,
+            f"Workflow task [{task_id}] is not leased.",
+            task_id=task_id,
+            task_status=task["status"],
+        )
+    if task["lease_expires_at"] is not None and task["lease_expires_at"] <= tx.now:
+        raise DomainError(
+            reasons.LEASE_EXPIRED,
+            f"The lease on workflow task [{task_id}] has expired.",
+            task_id=task_id,
+            task_status=task["status"],
+            lease_owner=task["lease_owner"],
+            lease_expires_at=rfc3339(task["lease_expires_at"]),
+        )
+    if task["lease_owner"] != lease_owner:
+        raise DomainError(
+            reasons.LEASE_OWNER_MISMATCH,
+            f"Workflow task [{task_id}] is leased to another worker.",
+            task_id=task_id,
+            lease_owner=task["lease_owner"],
+        )
+    if int(task["attempt_count"]) != int(attempt):
+        raise DomainError(
+            reasons.WORKFLOW_TASK_ATTEMPT_MISMATCH,
+            f"Workflow task [{task_id}] is at attempt {task['attempt_count']}, not {attempt}.",
+            task_id=task_id,
+            current_attempt=task["attempt_count"],
+        )
+    return task, run
+
+
+async def requeue_workflow_task(tx: Tx, task: WorkflowTaskRow, reason: str) -> bool:
+    """Put the leased workflow ``task`` (as read) back to ``ready``; ``False`` if its lease changed.
+
+    One ready task per run is enough: if the run already has another, this one retires instead
+    (the run still gets its next task at once).
+    """
+    other = await tx.one(rows.OTHER_READY_OF_RUN, {"b_run_id": task["run_id"], "b_task_id": task["task_id"]})
+    result = await tx.conn.execute(
+        rows.REQUEUE,
+        {
+            "b_task_id": task["task_id"],
+            "b_attempt_count": task["attempt_count"],
+            "b_lease_owner": task["lease_owner"],
+            "b_new_status": WorkflowTaskStatus.FAILED if other is not None else WorkflowTaskStatus.READY,
+            "b_now": tx.now,
+            "b_reason": reason,
+        },
+    )
+    if result.rowcount != 1:
+        return False
+    tx.wakes.add(("workflow", task["namespace"], task["task_queue"]))
+    return True
+
+
+async def release_workflow_task(
+    tx: Tx, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+) -> bool:
+    """Release the lease ``(lease_owner, workflow_task_attempt)`` on ``task_id`` if it still holds."""
+    key = {"b_task_id": task_id, "b_namespace": namespace}
+    task = cast(WorkflowTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), key))
+    if (
+        task is None
+        or task["status"] != WorkflowTaskStatus.LEASED
+        or task["lease_owner"] != lease_owner
+        or int(task["attempt_count"]) != int(workflow_task_attempt)
+    ):
+        return False
+    return await requeue_workflow_task(tx, task, "released: the poller hung up before receiving the task")
+
+
+async def expire_leases(open_tx: OpenTx) -> int:
+    """Make workflow tasks whose lease ran out claimable again (the old holder is fenced)."""
+    async with open_tx() as tx:
+        params = {"b_now": tx.now, "b_limit": BATCH}
+        expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
+        for task in expired:
+            await requeue_workflow_task(tx, task, "workflow task lease expired")
+        return len(expired)
+
+
+async def purge_poll_requests(open_tx: OpenTx) -> None:
+    """Forget poll-retry entries whose lease is long over."""
+    async with open_tx() as tx:
+        await tx.conn.execute(rows.PURGE_POLL_REQUESTS, {"b_now": tx.now})

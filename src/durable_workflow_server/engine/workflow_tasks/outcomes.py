@@ -1,0 +1,101 @@
+"""Workflow-task outcomes: heartbeat (lease renewal), complete (apply commands) and fail.
+
+Each passes the lease fence first (``leases.fence``: the run, then the task, locked; owner and
+attempt must match the lease).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...store.statuses import WorkflowTaskStatus
+from ..transaction import Tx
+from ..util import rfc3339, seconds
+from ..validation import validate_commands
+from . import rows
+from .completion import apply_commands
+from .leases import fence
+from .rows import ensure_workflow_task
+
+
+async def heartbeat(
+    tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int, lease_seconds: float
+) -> dict[str, Any]:
+    """Renew the lease for another ``lease_seconds``."""
+    task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
+    expires = tx.now + seconds(lease_seconds)
+    await tx.conn.execute(
+        rows.UPDATE, {"b_task_id": task_id, "lease_expires_at": expires, "updated_at": tx.now}
+    )
+    return {
+        "task_id": task_id,
+        "workflow_task_attempt": task["attempt_count"],
+        "lease_owner": lease_owner,
+        "renewed": True,
+        "lease_expires_at": rfc3339(expires),
+        "run_status": run["status"],
+        "task_status": WorkflowTaskStatus.LEASED,
+        "reason": None,
+    }
+
+
+async def complete(
+    tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int, commands: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Validate and apply the task's commands to its run, and close the task."""
+    task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
+    normalized = validate_commands(commands, run["payload_codec"])
+    applied = await apply_commands(tx, run, task, normalized)
+    await tx.conn.execute(
+        rows.UPDATE,
+        {
+            "b_task_id": task_id,
+            "status": WorkflowTaskStatus.COMPLETED,
+            "lease_expires_at": None,
+            "updated_at": tx.now,
+        },
+    )
+    return {
+        "task_id": task_id,
+        "workflow_task_attempt": task["attempt_count"],
+        "outcome": "completed",
+        "recorded": True,
+        "run_id": run["run_id"],
+        "run_status": applied.run_status,
+        "created_task_ids": applied.created_task_ids,
+        "reason": None,
+    }
+
+
+async def fail(
+    tx: Tx,
+    namespace: str,
+    task_id: str,
+    lease_owner: str,
+    attempt: int,
+    failure: dict[str, Any],
+    *,
+    retry_delay_seconds: float,
+) -> dict[str, Any]:
+    """Record a task (not workflow) failure and queue the task again after ``retry_delay_seconds``."""
+    task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
+    await tx.conn.execute(
+        rows.UPDATE,
+        {
+            "b_task_id": task_id,
+            "status": WorkflowTaskStatus.FAILED,
+            "lease_expires_at": None,
+            "updated_at": tx.now,
+            "last_error": str(failure.get("message") or "")[:4000],
+        },
+    )
+    # Redeliver after a short delay so a crashing replay does not spin the worker.
+    next_task_id = await ensure_workflow_task(tx, run, available_at=tx.now + seconds(retry_delay_seconds))
+    return {
+        "task_id": task_id,
+        "workflow_task_attempt": task["attempt_count"],
+        "outcome": "failed",
+        "recorded": True,
+        "reason": None,
+        "next_task_id": next_task_id,
+    }

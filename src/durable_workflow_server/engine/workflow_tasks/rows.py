@@ -1,0 +1,117 @@
+"""``workflow_tasks`` and ``poll_requests`` statements, and queuing a workflow task for a run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ...store import tables as t
+from ...store.rows import RunRow
+from ...store.statuses import WorkflowTaskStatus as S
+from ..queues import Candidates, still_due
+from ..runs.rows import run_of
+from ..transaction import Tx
+from ..util import new_id
+
+_wt, _pr = t.workflow_tasks, t.poll_requests
+_OPEN = (S.READY, S.LEASED)
+
+INSERT = sa.insert(_wt)
+TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
+TASK_IN = sa.select(_wt).where(
+    _wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace")
+)
+RUN_OF_TASK_IN = run_of(_wt, "task_id", in_namespace=True)
+UPDATE = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
+CANCEL = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id")).values(status=S.CANCELLED)
+CANCEL_OPEN_OF_RUN = (
+    sa.update(_wt)
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(_OPEN))
+    .values(status=S.CANCELLED, updated_at=sa.bindparam("b_now"))
+)
+READY_OF_RUN = (
+    sa.select(_wt.c.task_id).where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status == S.READY).limit(1)
+)
+OTHER_READY_OF_RUN = sa.select(_wt.c.task_id).where(
+    _wt.c.run_id == sa.bindparam("b_run_id"),
+    _wt.c.status == S.READY,
+    _wt.c.task_id != sa.bindparam("b_task_id"),
+)
+CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED)
+# Fenced lease: only if the row is still exactly what the claimer saw, and still due.
+LEASE = sa.update(_wt).where(
+    _wt.c.task_id == sa.bindparam("b_task_id"),
+    _wt.c.status == sa.bindparam("b_status"),
+    _wt.c.attempt_count == sa.bindparam("b_attempt_count"),
+    still_due(_wt, S.READY, S.LEASED),
+)
+# Back to ready (or retired), fenced on the exact lease handed out.
+REQUEUE = (
+    sa.update(_wt)
+    .where(
+        _wt.c.task_id == sa.bindparam("b_task_id"),
+        _wt.c.status == S.LEASED,
+        _wt.c.attempt_count == sa.bindparam("b_attempt_count"),
+        _wt.c.lease_owner == sa.bindparam("b_lease_owner"),
+    )
+    .values(
+        status=sa.bindparam("b_new_status"),
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=sa.bindparam("b_now"),
+        last_error=sa.bindparam("b_reason"),
+    )
+)
+EXPIRED_LEASES = (
+    sa.select(_wt)
+    .where(_wt.c.status == S.LEASED, _wt.c.lease_expires_at <= sa.bindparam("b_now"))
+    .limit(sa.bindparam("b_limit"))
+)
+EARLIEST_LEASE_EXPIRY = sa.select(sa.func.min(_wt.c.lease_expires_at)).where(_wt.c.status == S.LEASED)
+OF_RUN = (
+    sa.select(_wt).where(_wt.c.run_id == sa.bindparam("b_run_id")).order_by(_wt.c.created_at, _wt.c.task_id)
+)
+
+POLL_REQUEST = sa.select(_pr).where(
+    _pr.c.namespace == sa.bindparam("b_namespace"),
+    _pr.c.worker_id == sa.bindparam("b_worker_id"),
+    _pr.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+)
+INSERT_POLL_REQUEST = sa.insert(_pr)
+PURGE_POLL_REQUESTS = sa.delete(_pr).where(_pr.c.expires_at <= sa.bindparam("b_now"))
+
+
+async def ensure_workflow_task(
+    tx: Tx, run: RunRow, *, available_at: datetime | None = None, new_run: bool = False
+) -> str | None:
+    """Queue a ready workflow task for ``run`` unless one is already ready (merge rule).
+
+    ``new_run=True`` skips the lookup: a run created in this transaction has no tasks yet.
+    """
+    if not new_run and await tx.one(READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None:
+        return None
+    task_id = new_id()
+    await tx.conn.execute(
+        INSERT,
+        {
+            "task_id": task_id,
+            "run_id": run["run_id"],
+            "workflow_id": run["workflow_id"],
+            "namespace": run["namespace"],
+            "task_queue": run["task_queue"],
+            "workflow_type": run["workflow_type"],
+            "status": S.READY,
+            "available_at": available_at or tx.now,
+            "attempt_count": 0,
+            "created_at": tx.now,
+            "updated_at": tx.now,
+        },
+    )
+    tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
+    return task_id
+
+
+async def cancel_open_of_run(tx: Tx, run_id: str) -> None:
+    """Retire the run's ready and leased workflow tasks (the run closed)."""
+    await tx.conn.execute(CANCEL_OPEN_OF_RUN, {"b_run_id": run_id, "b_now": tx.now})

@@ -1,0 +1,186 @@
+"""One ``TypedDict`` per table: a row as :mod:`.tables` returns it (``dict(row_mapping)``).
+
+Times are aware UTC datetimes (:class:`.tables.UTCDateTime`); JSON columns hold what was stored.
+Status columns are typed ``str``: a row read back carries plain strings, which compare equal to
+the members of :mod:`.statuses`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+
+class NamespaceRow(TypedDict):
+    name: str
+    description: str | None
+    retention_days: int
+    status: str
+    external_payload_storage: Any
+    created_at: datetime
+    updated_at: datetime
+
+
+class InstanceRow(TypedDict):
+    workflow_id: str
+    namespace: str
+    workflow_type: str
+    current_run_id: str | None
+    run_count: int
+    created_at: datetime
+
+
+class RunRow(TypedDict):
+    run_id: str
+    workflow_id: str
+    namespace: str
+    run_number: int
+    workflow_type: str
+    task_queue: str
+    status: str
+    closed_reason: str | None
+    business_key: str | None
+    memo: dict[str, Any] | None
+    search_attributes: dict[str, Any] | None
+    payload_codec: str
+    input_blob: str | None
+    output_codec: str | None
+    output_blob: str | None
+    execution_timeout_seconds: int | None
+    run_timeout_seconds: int | None
+    execution_deadline_at: datetime | None
+    run_deadline_at: datetime | None
+    timeout_at: datetime | None
+    started_at: datetime
+    closed_at: datetime | None
+    last_progress_at: datetime | None
+    last_history_sequence: int
+    wait_kind: str | None
+    wait_reason: str | None
+
+
+class HistoryEventRow(TypedDict):
+    id: str
+    run_id: str
+    sequence: int
+    namespace: str
+    event_type: str
+    payload: dict[str, Any]
+    workflow_task_id: str | None
+    workflow_command_id: str | None
+    recorded_at: datetime
+
+
+class WorkflowTaskRow(TypedDict):
+    task_id: str
+    run_id: str
+    workflow_id: str
+    namespace: str
+    task_queue: str
+    workflow_type: str
+    status: str
+    available_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    attempt_count: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    history_sequence: int | None
+
+
+class ActivityExecutionRow(TypedDict):
+    activity_execution_id: str
+    run_id: str
+    workflow_id: str
+    namespace: str
+    sequence: int
+    batch_id: str
+    activity_type: str
+    task_queue: str
+    payload_codec: str
+    arguments_blob: str | None
+    retry_policy: dict[str, Any] | None
+    status: str
+    attempt_count: int
+    current_attempt_id: str | None
+    result_blob: str | None
+    scheduled_at: datetime
+    closed_at: datetime | None
+
+
+class ActivityTaskRow(TypedDict):
+    task_id: str
+    activity_execution_id: str
+    run_id: str
+    namespace: str
+    task_queue: str
+    activity_type: str
+    status: str
+    available_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    current_attempt_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    schedule_to_start_deadline_at: datetime | None
+    start_to_close_deadline_at: datetime | None
+    schedule_to_close_deadline_at: datetime | None
+    heartbeat_deadline_at: datetime | None
+    timeout_at: datetime | None
+
+
+class ActivityAttemptRow(TypedDict):
+    attempt_id: str
+    task_id: str
+    activity_execution_id: str
+    namespace: str
+    attempt_number: int
+    status: str
+    lease_owner: str
+    started_at: datetime
+    closed_at: datetime | None
+    last_heartbeat_at: datetime | None
+    progress: dict[str, Any] | None
+
+
+class TimerRow(TypedDict):
+    timer_id: str
+    run_id: str
+    namespace: str
+    sequence: int
+    batch_id: str
+    delay_seconds: int
+    fire_at: datetime
+    status: str
+    fired_at: datetime | None
+    created_at: datetime
+
+
+class WorkerRow(TypedDict):
+    namespace: str
+    worker_id: str
+    task_queue: str
+    runtime: str
+    sdk_version: str | None
+    build_id: str | None
+    supported_workflow_types: list[str]
+    supported_activity_types: list[str]
+    workflow_definition_fingerprints: dict[str, str]
+    max_concurrent_workflow_tasks: int
+    max_concurrent_activity_tasks: int
+    capabilities: list[str]
+    task_slots: dict[str, Any] | None
+    process_metrics: dict[str, Any] | None
+    status: str
+    last_heartbeat_at: datetime
+    registered_at: datetime
+
+
+class PollRequestRow(TypedDict):
+    namespace: str
+    worker_id: str
+    poll_request_id: str
+    task_id: str
+    workflow_task_attempt: int
+    expires_at: datetime

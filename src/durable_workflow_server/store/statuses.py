@@ -1,0 +1,102 @@
+"""The status values each table stores, one ``StrEnum`` per table.
+
+Members are ``str`` subclasses whose value is exactly what the database column and the wire
+carry (``WorkflowTaskStatus.READY == "ready"``), so rows read back as plain strings compare
+equal to them and JSON renders them unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - exercised on Python 3.10 only
+
+    class StrEnum(str, Enum):
+        """``enum.StrEnum`` for Python 3.10: ``str()`` and ``format()`` give the value."""
+
+        def __str__(self) -> str:
+            return str.__str__(self)
+
+        def __format__(self, format_spec: str) -> str:
+            return str.__format__(self, format_spec)
+
+
+class RunStatus(StrEnum):
+    """``workflow_runs.status`` (the run statuses of the protocol)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TERMINATED = "terminated"
+
+
+OPEN_RUN_STATUSES = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.WAITING})
+TERMINAL_RUN_STATUSES = frozenset(
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TERMINATED}
+)
+
+
+class WorkflowTaskStatus(StrEnum):
+    """``workflow_tasks.status``."""
+
+    READY = "ready"
+    LEASED = "leased"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ActivityTaskStatus(StrEnum):
+    """``activity_tasks.status`` (one row per try of an execution)."""
+
+    READY = "ready"
+    LEASED = "leased"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ActivityExecutionStatus(StrEnum):
+    """``activity_executions.status`` (one row per scheduled step)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ActivityAttemptStatus(StrEnum):
+    """``activity_attempts.status`` (one row per lease handed to a worker)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class TimerStatus(StrEnum):
+    """``timers.status``."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+class WorkerStatus(StrEnum):
+    """``workers.status``."""
+
+    ACTIVE = "active"
+
+
+class NamespaceStatus(StrEnum):
+    """``namespaces.status``."""
+
+    ACTIVE = "active"

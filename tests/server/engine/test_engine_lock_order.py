@@ -1,0 +1,116 @@
+"""Lock order on PostgreSQL: the run row first, then its task rows; claims never wait holding tasks.
+
+A completion that locked its task and then waited for the run, while the run-timeout sweep held
+the run and waited for the task, would deadlock (PostgreSQL aborts one of them after its
+``deadlock_timeout``). Each test holds one side open at its first lock, lets the other side run
+until it waits for a lock, and then finishes the first side: both must succeed.
+Collected only with PostgreSQL (see ``conftest.py``): SQLite serialises writers with one write
+lock, so there is no row-lock order to get wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from durable_workflow_server.engine.activities import outcomes as activities
+from durable_workflow_server.engine.runs import timeouts as run_timeouts
+from durable_workflow_server.engine.runs.rows import load_run
+from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.engine.timers import firing as timers
+from tests.server.engine.engine_driver import NS, WAKE_WITHIN, Driver, activity, timer
+
+pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
+_LOCK_WAITERS = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def _blocked_on_a_lock(engine: Engine, task: asyncio.Task[Any]) -> None:
+    """Return once some transaction of this database waits for a row lock (``task`` did it)."""
+
+    async def waiting() -> None:
+        while True:
+            assert not task.done(), task  # it must wait, not finish or fail
+            async with engine.store.read() as conn:
+                if (await conn.execute(_LOCK_WAITERS)).scalar_one():
+                    return
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(waiting(), WAKE_WITHIN)
+
+
+@pytest.fixture
+async def pg_driver(make_engine: Any) -> Driver:
+    engine: Engine = await make_engine()
+    driver = Driver(engine)
+    await driver.register()
+    return driver
+
+
+async def _timed_out_run(driver: Driver, clock: Any, commands: list[dict[str, Any]]) -> str:
+    started = await driver.start(run_timeout_seconds=10)
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, commands)
+    clock.advance(10)  # the run deadline is due
+    return str(started["run_id"])
+
+
+async def test_activity_completion_and_run_timeout_do_not_deadlock(pg_driver: Driver, clock: Any) -> None:
+    engine = pg_driver.engine
+    run_id = await _timed_out_run(pg_driver, clock, [activity()])
+    act = await pg_driver.poll_act()
+    assert act is not None
+    async with engine._tx() as tx:
+        # The completion's first locks (run, then task) are held from here to the commit.
+        await activities.fence(tx, NS, act["task_id"], act["activity_attempt_id"], act["lease_owner"])
+
+        async def sweep() -> bool:
+            async with engine._tx() as other:
+                return await run_timeouts.time_out(other, run_id)
+
+        sweeping = asyncio.create_task(sweep())
+        await _blocked_on_a_lock(engine, sweeping)
+        result = await activities.complete(
+            tx, NS, act["task_id"], act["activity_attempt_id"], act["lease_owner"], "done"
+        )
+    assert result["outcome"] == "completed"
+    assert await asyncio.wait_for(sweeping, WAKE_WITHIN) is True
+    types = await pg_driver.types("wf-1", run_id)
+    assert types[-2:] == ["ActivityCompleted", "WorkflowTimedOut"]
+
+
+async def test_a_timer_firing_and_the_run_timeout_do_not_deadlock(pg_driver: Driver, clock: Any) -> None:
+    engine = pg_driver.engine
+    run_id = await _timed_out_run(pg_driver, clock, [timer(5)])
+    async with engine._tx() as tx:
+        assert await run_timeouts.time_out(tx, run_id) is True  # holds the run and its timers
+
+        async def fire() -> int:
+            return await timers.fire_due_timers(engine._tx, engine.store, clock())
+
+        firing = asyncio.create_task(fire())
+        await _blocked_on_a_lock(engine, firing)
+    assert await asyncio.wait_for(firing, WAKE_WITHIN) == 0  # the timer was cancelled with the run
+    types = await pg_driver.types("wf-1", run_id)
+    assert types[-1] == "WorkflowTimedOut" and "TimerFired" not in types
+
+
+async def test_a_claim_whose_run_is_busy_waits_for_it_in_a_fresh_transaction(pg_driver: Driver) -> None:
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    async with engine._tx() as holder:
+        assert await load_run(holder, started["run_id"]) is not None  # holds the run row
+        # One probe only: the fast pass finds the run busy and must not give up on the task.
+        polling = asyncio.create_task(pg_driver.poll_act(timeout=0))
+        await _blocked_on_a_lock(engine, polling)
+    act = await asyncio.wait_for(polling, WAKE_WITHIN)
+    assert act is not None and act["run_id"] == started["run_id"]
