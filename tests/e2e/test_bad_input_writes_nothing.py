@@ -69,6 +69,30 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "unsupported_payload_codec",
     ),
     (
+        "input blob not a string",
+        {"json": {**GOOD_START, "input": {"codec": "avro", "blob": 5}}, "headers": CONTROL},
+        422,
+        "validation_failed",
+    ),
+    (
+        "input neither arguments nor an envelope",
+        {"json": {**GOOD_START, "input": {"not": "an envelope"}}, "headers": CONTROL},
+        422,
+        "validation_failed",
+    ),
+    (
+        "non-canonical duplicate policy",
+        {"json": {**GOOD_START, "duplicate_policy": "use_existing"}, "headers": CONTROL},
+        422,
+        "validation_failed",
+    ),
+    (
+        "empty workflow type",
+        {"json": {**GOOD_START, "workflow_type": "  "}, "headers": CONTROL},
+        422,
+        "validation_failed",
+    ),
+    (
         "unsupported media type",
         {"content": b"workflow_type=greeter", "headers": {**CONTROL, "Content-Type": "text/plain"}},
         415,

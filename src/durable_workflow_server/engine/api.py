@@ -12,22 +12,30 @@ All timestamps in returned dicts are RFC 3339 UTC strings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+DuplicatePolicy = Literal["fail", "use-existing"]
 
 
 @dataclass(frozen=True)
 class StartWorkflowRequest:
-    """A validated ``POST /workflows`` body. ``input`` is always an envelope by now."""
+    """A validated ``POST /workflows`` body.
+
+    The HTTP layer has checked every field's shape: ``workflow_type`` is not empty, ``input`` is
+    an envelope ``{"codec", "blob"}`` of a codec the server reads, and ``duplicate_policy`` is one
+    of the two policies. The engine checks only what needs the database.
+    """
 
     workflow_type: str
-    input: dict[str, Any]  # {"codec": "avro", "blob": "..."}
+    input: Mapping[str, str]  # {"codec": "avro", "blob": "..."}
     workflow_id: str | None = None
     task_queue: str | None = None
     business_key: str | None = None
     memo: dict[str, Any] | None = None
     search_attributes: dict[str, Any] | None = None
-    duplicate_policy: str = "fail"  # "fail" | "use-existing"
+    duplicate_policy: DuplicatePolicy = "fail"
     execution_timeout_seconds: int | None = None
     run_timeout_seconds: int | None = None
     request_id: str | None = None

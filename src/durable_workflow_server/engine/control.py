@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from durable_workflow.protocol import errors as reasons
-from durable_workflow.protocol.codec import SUPPORTED_CODECS, is_envelope
 
 from ..store.statuses import OPEN_RUN_STATUSES, RunStatus
 from .activities import rows as activity_rows
@@ -46,28 +45,6 @@ class ControlPlane(EngineCore):
 
     # ------------------------------------------------------------------ control plane: start
     @staticmethod
-    def _check_start(request: StartWorkflowRequest) -> tuple[str, str]:
-        errors: dict[str, list[str]] = {}
-        env = request.input
-        codec: Any = "avro"
-        blob: Any = None
-        if not is_envelope(env) or "blob" not in env:
-            errors["input"] = ["The input must be a {codec, blob} envelope."]
-        else:
-            codec, blob = env.get("codec"), env.get("blob")
-            if codec not in SUPPORTED_CODECS:
-                errors["input.codec"] = [f"Unknown payload codec [{codec}]; use avro."]
-            if not isinstance(blob, str):
-                errors["input.blob"] = ["The input blob must be a string."]
-        if request.duplicate_policy not in ("fail", "use-existing"):
-            errors["duplicate_policy"] = ["The duplicate_policy must be one of: fail, use-existing."]
-        if not request.workflow_type:
-            errors["workflow_type"] = ["The workflow_type field is required."]
-        if errors:
-            raise ValidationFailed(errors)
-        return str(codec), str(blob)
-
-    @staticmethod
     def _start_body(namespace: str, run: Mapping[str, Any], outcome: str) -> dict[str, Any]:
         return {
             "workflow_id": run["workflow_id"],
@@ -85,7 +62,8 @@ class ControlPlane(EngineCore):
         }
 
     async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
-        codec, blob = self._check_start(request)
+        # The HTTP layer's request model guarantees the shape: an envelope of a readable codec.
+        codec, blob = request.input["codec"], request.input["blob"]
         for attempt in range(3):
             try:
                 return await self._start(namespace, request, codec, blob)

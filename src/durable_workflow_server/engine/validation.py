@@ -6,7 +6,7 @@ with field errors (``ValidationFailed``) or ``invalid_commands``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from durable_workflow.protocol import commands as c
@@ -138,13 +138,10 @@ def _retry_policy(value: Any, key: str, errs: _Errors) -> dict[str, Any] | None:
     return out
 
 
-def _validate_one(index: int, cmd: Any, run_codec: str, errs: _Errors) -> dict[str, Any] | None:
+def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Errors) -> dict[str, Any] | None:
     key = f"commands.{index}"
-    if not isinstance(cmd, Mapping):
-        errs.add(key, "Each command must be an object.")
-        return None
-    kind = cmd.get("type")
-    if not isinstance(kind, str) or kind not in c.SUPPORTED_COMMANDS:
+    kind = cmd["type"]
+    if kind not in c.SUPPORTED_COMMANDS:
         errs.add(f"{key}.type", f"Workflow task command type [{kind}] is not supported by the server yet.")
         return None
     if kind not in IMPLEMENTED:
@@ -237,9 +234,15 @@ def _validate_one(index: int, cmd: Any, run_codec: str, errs: _Errors) -> dict[s
     return out
 
 
-def validate_commands(commands: Any, run_codec: str = AVRO) -> list[dict[str, Any]]:
-    """Normalise a completion's command list or raise before anything is written."""
-    if not isinstance(commands, list) or not commands:
+def validate_commands(commands: Sequence[Mapping[str, Any]], run_codec: str = AVRO) -> list[dict[str, Any]]:
+    """Normalise a completion's command list or raise before anything is written.
+
+    The HTTP layer has checked the list's shape (a non-empty array of objects, each with a
+    non-empty string ``type``, every value storable); what is checked here is what the commands
+    mean: whether the server implements each type, which fields each may carry, their ranges,
+    and that a completion decides something (at least one command, at most one terminal one).
+    """
+    if not commands:
         raise DomainError(reasons.INVALID_COMMANDS, "A workflow task completion needs at least one command.")
     errs = _Errors()
     normalized = [_validate_one(i, cmd, run_codec, errs) for i, cmd in enumerate(commands)]

@@ -119,29 +119,6 @@ async def test_different_type_for_an_open_id_is_a_validation_error(driver: Drive
     assert "workflow_type" in err.value.errors
 
 
-@pytest.mark.parametrize(
-    ("payload", "field"),
-    [
-        ({"codec": "json", "blob": "[]"}, "input.codec"),
-        ({"codec": "avro", "blob": 5}, "input.blob"),
-        (["not", "an", "envelope"], "input"),
-    ],
-)
-async def test_bad_input_writes_nothing(driver: Driver, payload: object, field: str) -> None:
-    before = await _row_counts(driver.engine)
-    request = StartWorkflowRequest(workflow_type="greeter", input=payload, workflow_id="wf-bad")  # type: ignore[arg-type]
-    with pytest.raises(ValidationFailed) as err:
-        await driver.engine.start_workflow(NS, request)
-    assert field in err.value.errors
-    assert await _row_counts(driver.engine) == before
-
-
-async def test_bad_duplicate_policy_is_rejected(driver: Driver) -> None:
-    with pytest.raises(ValidationFailed) as err:
-        await driver.start(duplicate_policy="use_existing")
-    assert "duplicate_policy" in err.value.errors
-
-
 async def test_unknown_workflow_and_run_are_not_found(driver: Driver) -> None:
     with pytest.raises(DomainError) as err:
         await driver.engine.describe_workflow(NS, "missing")

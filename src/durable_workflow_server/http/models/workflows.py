@@ -11,6 +11,7 @@ from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
 
 from durable_workflow.protocol import codec
 
+from ...engine.api import DuplicatePolicy
 from .. import contracts
 from .. import fields as f
 from ..problems import UNSUPPORTED_CODEC
@@ -80,13 +81,16 @@ def normalize_arguments(value: Any) -> dict[str, str]:
     raise _keyed("input", "The input field must be an array or a {codec, blob} envelope.")
 
 
-def _duplicate_policy(value: Any) -> str | None:
+def _duplicate_policy(value: Any) -> DuplicatePolicy | None:
     if isinstance(value, str) and value in contracts.DUPLICATE_POLICY_ALIASES:
         canonical = contracts.DUPLICATE_POLICY_ALIASES[value]
         raise f.problem(
             "message", message=f"The duplicate policy '{value}' is not canonical; use '{canonical}'."
         )
-    return _policy_text(value)
+    policy = _policy_text(value)
+    if policy is None:
+        return None
+    return "use-existing" if policy == "use-existing" else "fail"  # the choices are exactly these two
 
 
 _policy_text = f.text_check(choices=contracts.DUPLICATE_POLICIES)
@@ -157,7 +161,7 @@ class StartWorkflowBody(RequestModel):
     task_queue: Annotated[str | None, f.Text(max_len=255)] = None
     business_key: Annotated[str | None, f.Text(max_len=255)] = None
     duplicate_policy: Annotated[
-        str | None,
+        DuplicatePolicy | None,
         PlainValidator(_duplicate_policy),
         WithJsonSchema(
             {"anyOf": [{"type": "string", "enum": list(contracts.DUPLICATE_POLICIES)}, {"type": "null"}]}
