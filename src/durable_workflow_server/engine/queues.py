@@ -118,9 +118,11 @@ async def claim_waiting(
 
     Each run is locked first, waiting for its holder (usually a poller claiming another task of
     the same run, as in a fan-out), then the task is locked and read again (``relock``; ``None``
-    once it is no longer claimable): the engine's lock order, run then task.
+    once it is no longer claimable): the engine's lock order, run then task. A candidate that
+    does not claim keeps its locks until the transaction ends, so the runs are visited in one
+    global order (by run id): two slow passes can then never wait for each other in a cycle.
     """
-    for candidate in busy:
+    for candidate in sorted(busy, key=run_id):
         run = await load_run(tx, run_id(candidate))
         fresh = await relock(candidate)
         if fresh is None:

@@ -17,13 +17,20 @@ from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
+from .rendering import renderable
 from .transaction import Tx
 from .util import decode_token
 from .waiters import long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
-from .workflow_tasks.claims import cached_poll, claim_workflow_task, record_poll, workflow_task_payload
+from .workflow_tasks.claims import (
+    cached_poll,
+    claim_workflow_task,
+    record_poll,
+    set_aside_unrenderable,
+    workflow_task_payload,
+)
 
 # A claim pass: the poll answer, or ``None`` and the candidates whose run was busy.
 _WorkflowClaim = tuple[dict[str, Any] | None, list[WorkflowTaskRow]]
@@ -122,21 +129,32 @@ class WorkerPlane(EngineCore):
 
         async def attempt(tx: Tx, busy: list[WorkflowTaskRow] | None) -> _WorkflowClaim:
             assert types is not None
-            claimed, still_busy = await claim_workflow_task(
-                tx,
-                namespace=namespace,
-                queue=task_queue,
-                worker_id=worker_id,
-                workflow_types=types,
-                lease_seconds=self.settings.workflow_task_lease_seconds,
-                busy=busy,
-            )
-            if claimed is None:
-                return None, still_busy
-            task, run = claimed
+            while True:
+                claimed, still_busy = await claim_workflow_task(
+                    tx,
+                    namespace=namespace,
+                    queue=task_queue,
+                    worker_id=worker_id,
+                    workflow_types=types,
+                    lease_seconds=self.settings.workflow_task_lease_seconds,
+                    busy=busy,
+                )
+                if claimed is None:
+                    return None, still_busy
+                task, run = claimed
+                payload = await workflow_task_payload(tx, task, run, page_size)
+                if renderable(payload):
+                    break
+                # A set-aside task is no longer a candidate, so this loop moves on to the next.
+                await set_aside_unrenderable(tx, task, run)
+                busy = (
+                    [candidate for candidate in busy if candidate["task_id"] != task["task_id"]]
+                    if busy
+                    else busy
+                )
             if poll_request_id:
                 await record_poll(tx, namespace, worker_id, poll_request_id, task)
-            return await workflow_task_payload(tx, task, run, page_size), []
+            return payload, []
 
         async def claim() -> dict[str, Any] | None:
             nonlocal types

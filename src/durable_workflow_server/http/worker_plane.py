@@ -69,9 +69,12 @@ async def _unless_disconnected(
     try:
         await asyncio.wait({polling, watcher}, return_when=asyncio.FIRST_COMPLETED)
     except BaseException:
-        # This handler itself was cancelled: the poll must not live on as an orphan that
-        # claims the next task for nobody.
-        polling.cancel()
+        # This handler itself was cancelled (a shutdown): the poll must not live on as an orphan
+        # that claims the next task for nobody, and a task it leased already is handed back.
+        if polling.done():
+            _release_in_background(polling, release)
+        else:
+            polling.cancel()
         raise
     finally:
         watcher.cancel()
@@ -89,6 +92,29 @@ async def _unless_disconnected(
         with contextlib.suppress(Exception):
             await asyncio.shield(release(outcome))
     return None
+
+
+_RELEASES: set[asyncio.Future[Any]] = set()  # strong references until each release finishes
+
+
+def _release_in_background(
+    polling: asyncio.Future[Any], release: Callable[[dict[str, Any]], Awaitable[Any]]
+) -> None:
+    """Hand back what a finished poll leased, without awaiting it (the caller is being cancelled)."""
+    if polling.cancelled() or polling.exception() is not None:
+        return
+    leased = polling.result()
+    if not isinstance(leased, dict):
+        return
+    releasing = asyncio.ensure_future(release(leased))
+    _RELEASES.add(releasing)
+
+    def finished(done: asyncio.Future[Any]) -> None:
+        _RELEASES.discard(done)
+        if not done.cancelled():
+            done.exception()  # best effort: a failed release leaves the lease to expire
+
+    releasing.add_done_callback(finished)
 
 
 def _outcome_status(body: dict[str, Any]) -> int:

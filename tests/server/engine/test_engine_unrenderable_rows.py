@@ -88,3 +88,26 @@ async def test_a_stored_nan_is_reported_like_a_surrogate(driver: Driver) -> None
         NS, workflow_type=None, status=None, query=None, page_size=10, next_page_token=None
     )
     assert page["workflows"][0]["render_error"]["fields"] == ["search_attributes"]
+
+
+async def test_a_workflow_task_that_cannot_be_rendered_is_set_aside_and_the_queue_moves_on(
+    driver: Driver,
+) -> None:
+    await driver.register()
+    bad = await driver.start(workflow_id="bad")
+    good = await driver.start(workflow_id="good")
+    await _poison(
+        driver,
+        f"UPDATE history_events SET payload = '{SURROGATE}' WHERE run_id = :r AND sequence = 2",
+        r=bad["run_id"],
+    )
+    task = await driver.poll_wf()
+    assert task is not None and task["workflow_id"] == "good" and task["run_id"] == good["run_id"]
+    async with driver.engine.store.read() as conn:
+        status = (
+            await conn.execute(
+                sa.text("SELECT status FROM workflow_tasks WHERE run_id = :r"), {"r": bad["run_id"]}
+            )
+        ).scalar_one()
+    assert status == "failed"
+    assert await driver.poll_wf() is None  # the set-aside task is not offered again

@@ -246,3 +246,38 @@ async def test_real_engine_redelivers_a_task_leased_as_the_worker_hung_up(db_url
             timeout=0.05,  # far less than the 300 s lease: only a release makes this succeed
         )
     assert again is not None and again["workflow_task_attempt"] == 2 and again["lease_owner"] == "w2"
+
+
+class LeasesAsTheServerShutsDown(FakeEngine):
+    """A poll that leases a task in the very step its request handler is cancelled (a shutdown)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handler: asyncio.Future[Any] | None = None
+        self.released = asyncio.Event()
+
+    async def poll_workflow_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
+        assert self.handler is not None
+        self.handler.cancel()
+        return dict(WORKFLOW_TASK)
+
+    async def release_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> None:
+        self._record("release_workflow_task", namespace, task_id, **kwargs)
+        self.released.set()
+
+
+async def test_a_task_leased_as_the_handler_is_cancelled_is_released() -> None:
+    body = json.dumps({"worker_id": "w1", "task_queue": "q"}).encode()
+    connection = HangUp(body)
+    engine = LeasesAsTheServerShutsDown()
+    async with LifespanManager(_app(engine)) as manager:
+        handler = asyncio.ensure_future(
+            manager.app(_scope("/api/worker/workflow-tasks/poll", body), connection.receive, connection.send)
+        )
+        engine.handler = handler
+        await asyncio.gather(handler, return_exceptions=True)
+        assert handler.cancelled()
+        await asyncio.wait_for(engine.released.wait(), timeout=5)
+    assert engine.called("release_workflow_task") == [
+        (("default", "t1"), {"lease_owner": "w1", "workflow_task_attempt": 3})
+    ]

@@ -8,6 +8,7 @@ from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
+from ..rendering import unrenderable_run
 from ..runs.rows import is_terminal_run, load_run, update_run
 from ..transaction import Tx
 from ..util import rfc3339, seconds
@@ -90,7 +91,7 @@ async def claim_workflow_task(
     if busy is not None:
 
         async def relock(candidate: WorkflowTaskRow) -> WorkflowTaskRow | None:
-            fresh = await tx.one(tx.store.lock(rows.TASK), {"b_task_id": candidate["task_id"]})
+            fresh = await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": candidate["task_id"]})
             return cast(WorkflowTaskRow | None, fresh)
 
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
@@ -123,6 +124,27 @@ async def workflow_task_payload(tx: Tx, task: WorkflowTaskRow, run: RunRow, page
     }
     payload.update({key: None for key in RESUME_CONTEXT_KEYS})
     return payload
+
+
+async def set_aside_unrenderable(tx: Tx, task: WorkflowTaskRow, run: RunRow) -> None:
+    """Take a just-leased task whose payload cannot be rendered out of the queue, loudly.
+
+    Its run's history holds a value stored by an older build that no JSON answer can carry, so
+    no worker could ever take the task; left in the queue it would come back after every lease
+    and hold up the tasks behind it. It is marked ``failed`` (never redelivered) and the run's
+    describe and history reads name the bad value (see :mod:`..rendering`).
+    """
+    unrenderable_run(run["workflow_id"], run["run_id"], ["workflow task payload"])
+    await tx.conn.execute(
+        rows.UPDATE,
+        {
+            "b_task_id": task["task_id"],
+            "status": WorkflowTaskStatus.FAILED,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": tx.now,
+        },
+    )
 
 
 async def record_poll(

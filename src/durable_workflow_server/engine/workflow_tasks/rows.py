@@ -19,12 +19,19 @@ _OPEN = (S.READY, S.LEASED)
 
 INSERT = sa.insert(_wt)
 TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
+# The task while it can still be claimed (ready, or leased with a lease that may have expired).
+OPEN_TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.status.in_(_OPEN))
 TASK_IN = sa.select(_wt).where(
     _wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace")
 )
 RUN_OF_TASK_IN = run_of(_wt, "task_id", in_namespace=True)
 UPDATE = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
-CANCEL = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id")).values(status=S.CANCELLED)
+# Only an open task is cancelled: a task another poller completed meanwhile keeps its status.
+CANCEL = (
+    sa.update(_wt)
+    .where(_wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.status.in_(_OPEN))
+    .values(status=S.CANCELLED)
+)
 CANCEL_OPEN_OF_RUN = (
     sa.update(_wt)
     .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(_OPEN))
