@@ -44,10 +44,14 @@ def table() -> str:
             item = document["paths"]["/api" + op.path][op.method.lower()]
             body = item.get("requestBody", {}).get("content", {}).get("application/json", {})
             model = body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+            described = f"`{model}` (body)" if model else ""
+            if op.query is not None:
+                described = f"{described}, " if described else ""
+                described += f"`{op.query.__name__}` (query)"
             summary = (item.get("summary") or "").replace("|", "\\|")
             rows.append(
                 f"| {op.method} | `/api{op.path}` | `{item['operationId']}` | {_callers(plane)} "
-                f"| {f'`{model}`' if model else '—'} | {summary} |"
+                f"| {described or '—'} | {summary} |"
             )
     return "\n".join(rows)
 

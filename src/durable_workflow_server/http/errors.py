@@ -82,8 +82,8 @@ def status_for_reason(reason: str | None) -> int:
 class ApiError(Exception):
     """An error response the HTTP layer sends as ``{"message", "reason", **extra}``.
 
-    Raised by guards and route handlers; rendered by the exception handler in ``app.py``,
-    which adds the plane-specific headers and blocks.
+    Raised by guards and route handlers; rendered by :class:`~.routing.Answer` with the
+    envelope of the matched route's plane (headers, ``control_plane`` block).
     """
 
     # Positional-only, because engine refusals carry context fields such as ``status`` (the run
