@@ -26,6 +26,7 @@ from ..history import events as h
 from ..history.rows import append
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..runs.steps import after_step_resolved
+from ..shapes import ActivityHeartbeatResponse, ActivityOutcomeResponse
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
 from . import deadlines, rows
@@ -166,7 +167,7 @@ async def _close_attempt(
 
 async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
-) -> dict[str, Any]:
+) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
@@ -203,7 +204,7 @@ async def complete(
 
 async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
@@ -248,10 +249,10 @@ async def heartbeat(
     lease_owner: str,
     progress: Mapping[str, Any],
     lease_seconds: float,
-) -> dict[str, Any]:
+) -> ActivityHeartbeatResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     execution = await _execution(tx, task)
-    body: dict[str, Any] = {
+    body: ActivityHeartbeatResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,
         "lease_owner": lease_owner,
