@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
@@ -25,8 +24,9 @@ def _run_id(candidate: ActivityTaskRow) -> str:
 
 
 def activity_event_ids(
-    execution: Mapping[str, Any], attempt_id: str | None, attempt_number: int
+    execution: ActivityExecutionRow, attempt_id: str | None, attempt_number: int
 ) -> dict[str, Any]:
+    """The keys naming the activity and its attempt in every activity history event."""
     return {
         "activity_execution_id": execution["activity_execution_id"],
         "activity_attempt_id": attempt_id,

@@ -7,6 +7,7 @@ the currency check (the attempt is the task's current one and no deadline has pa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
@@ -94,7 +95,7 @@ async def fence(
     return task, attempt, run
 
 
-def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
+def _is_current(task: ActivityTaskRow, attempt: ActivityAttemptRow) -> bool:
     return bool(
         attempt["status"] == ActivityAttemptStatus.RUNNING
         and task["status"] == ActivityTaskStatus.LEASED
@@ -103,7 +104,7 @@ def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
 
 
 def _stale(
-    task: Mapping[str, Any], attempt: Mapping[str, Any], timeout_kind: str | None = None
+    task: ActivityTaskRow, attempt: ActivityAttemptRow, timeout_kind: str | None = None
 ) -> DomainError:
     extra = {"timeout_kind": timeout_kind} if timeout_kind else {}
     return DomainError(
@@ -121,7 +122,7 @@ def _stale(
     )
 
 
-def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any) -> None:
+def _check_current(task: ActivityTaskRow, attempt: ActivityAttemptRow, now: datetime) -> None:
     """Refuse an outcome of an attempt that is over, or whose deadline has already passed.
 
     Past a deadline the attempt has timed out even if the background loop has not recorded it
@@ -135,7 +136,7 @@ def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any
         raise _stale(task, attempt, kind)
 
 
-async def _execution(tx: Tx, task: Mapping[str, Any]) -> ActivityExecutionRow:
+async def _execution(tx: Tx, task: ActivityTaskRow) -> ActivityExecutionRow:
     execution = cast(
         ActivityExecutionRow | None,
         await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
@@ -145,7 +146,7 @@ async def _execution(tx: Tx, task: Mapping[str, Any]) -> ActivityExecutionRow:
 
 
 async def _close_attempt(
-    tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: ActivityAttemptStatus
+    tx: Tx, task: ActivityTaskRow, attempt: ActivityAttemptRow, status: ActivityAttemptStatus
 ) -> None:
     await tx.conn.execute(
         rows.UPDATE_ATTEMPT, {"b_attempt_id": attempt["attempt_id"], "status": status, "closed_at": tx.now}

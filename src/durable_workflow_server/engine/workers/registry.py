@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,7 +17,7 @@ from ..util import new_upper_id, rfc3339, seconds
 from . import rows
 
 
-def is_fresh(worker: Mapping[str, Any], now: datetime, stale_after: float) -> bool:
+def is_fresh(worker: WorkerRow, now: datetime, stale_after: float) -> bool:
     return bool(worker["last_heartbeat_at"] + seconds(stale_after) > now)
 
 
