@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from durable_workflow.protocol.history import HistoryEvent
 from durable_workflow.protocol.wire import (
     DescribeWorkflowResponse,
+    HistoryEvent,
     RetryPolicyBody,
     StartWorkflowResponse,
     WorkflowTask,

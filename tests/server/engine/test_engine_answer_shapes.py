@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from durable_workflow.protocol.history import HistoryEvent
-from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+from durable_workflow.protocol.wire import ActivityTask, HistoryEvent, HistoryPage
 from durable_workflow_server.engine import shapes
 from tests.server.engine.engine_driver import NS, Driver, activity
 

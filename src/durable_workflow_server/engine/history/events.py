@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from durable_workflow.protocol.history import EventType, HistoryEvent, status_bucket
+from durable_workflow.protocol.history import EventType, status_bucket
+from durable_workflow.protocol.wire import HistoryEvent
 
 from ...store.rows import HistoryEventRow
 from ...store.statuses import OPEN_RUN_STATUSES, RunStatus
