@@ -6,6 +6,7 @@ with field errors (``ValidationFailed``) or ``invalid_commands``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -67,13 +68,18 @@ class _Errors:
         self.errors.setdefault(key, []).append(message)
 
 
+# ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits, which
+# int() then refuses. Twenty digits is beyond any column, so longer text is simply not an integer.
+_INTEGER_TEXT = re.compile(r"\s*-?[0-9]{1,20}\s*")
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
     return None
 
 

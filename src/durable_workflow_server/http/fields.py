@@ -48,8 +48,17 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"\s*[-+]?[0-9]+\s*", value):
-        return int(value)
+        text = value.strip().lstrip("+")
+        if len(text.lstrip("-")) > _MAX_DIGITS:
+            # Beyond every range we check (and beyond what int() parses quickly, or at all past
+            # 4,300 digits): a stand-in that fails the field's range check with its own message.
+            return -_TOO_MANY_DIGITS if text.startswith("-") else _TOO_MANY_DIGITS
+        return int(text)
     return None
+
+
+_MAX_DIGITS = 20
+_TOO_MANY_DIGITS: int = 10**_MAX_DIGITS
 
 
 def parse_bool(value: str | None) -> bool | None:

@@ -91,7 +91,9 @@ class PayloadLimits:
         state = state_of(scope)
         headers = state.headers
         declared = headers.get("content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > self.limit:
+        declared_digits = declared.strip() if declared is not None else ""
+        # isascii() too: isdigit() accepts digits int() refuses (superscripts, other scripts).
+        if declared_digits.isascii() and declared_digits.isdigit() and int(declared_digits) > self.limit:
             raise _too_large(self.limit)
         chunks: list[bytes] = []
         size = 0
@@ -168,7 +170,9 @@ def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Princ
         signature = (headers.get("x-signature") or "").strip().lower() or None
 
         def verify(key: str) -> bool:
-            if signature is None:
+            # A hex digest is ASCII; anything else cannot match (and compare_digest refuses
+            # non-ASCII text with a TypeError instead of saying no).
+            if signature is None or not signature.isascii():
                 return False
             digest = hmac.new(key.encode(), raw_body, hashlib.sha256).hexdigest()
             return hmac.compare_digest(digest, signature)

@@ -11,6 +11,7 @@ from asgi_lifespan import LifespanManager
 
 from durable_workflow_server import Settings, create_app
 from tests.helpers.http_helpers import TOKEN, FakeEngine, check_cluster_info_compatible
+from tests.helpers.live_app import live  # noqa: F401  (a fixture: a server with leased tasks)
 
 AppFactory = Callable[..., Any]
 

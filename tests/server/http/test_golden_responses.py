@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.http.golden_scenario import GOLDEN_FILE, load_golden, run_scenario, write_golden
+from tests.server.http.golden import GOLDEN_FILE, load_golden, run_scenario, write_golden
 
 RECORD = os.environ.get("DW_RECORD_GOLDEN") == "1"
 
