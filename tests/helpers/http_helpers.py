@@ -6,17 +6,41 @@ A uniquely named module (not ``conftest``) so test modules can import it unambig
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol import versions
-from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
+from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+from durable_workflow_server.engine.api import EngineAPI, RegisterWorkerRequest, StartWorkflowRequest
+from durable_workflow_server.engine.shapes import (
+    ActivityHeartbeatResponse,
+    ActivityOutcomeResponse,
+    ControlHistoryPage,
+    DescribeWorkflowBody,
+    HistoryExportBundle,
+    ListRunsResponse,
+    ListWorkflowsResponse,
+    ReadinessChecks,
+    RegisterWorkerResponse,
+    StartWorkflowBody,
+    WorkerFleet,
+    WorkerHeartbeatResponse,
+    WorkflowTaskBody,
+    WorkflowTaskCompletedResponse,
+    WorkflowTaskFailedResponse,
+    WorkflowTaskHeartbeatResponse,
+)
 
 TOKEN = "test-token"
 READS = frozenset({"open", "close", "database_ok", "readiness_checks", "namespace_exists", "worker_fleet"})
 
 
 class FakeEngine:
-    """An in-memory stand-in for ``EngineAPI`` that records every call (the unit seam)."""
+    """An in-memory stand-in for ``EngineAPI`` that records every call (the unit seam).
+
+    Each method has the ``EngineAPI`` signature and records its arguments as they were passed
+    (keyword arguments by name). It answers ``results[name]`` when a test set one, else a canned
+    body of the method's return type.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
@@ -52,8 +76,8 @@ class FakeEngine:
         result = self._record("database_ok")
         return True if result is None else bool(result)
 
-    async def readiness_checks(self) -> dict[str, dict[str, Any]]:
-        result = self._record("readiness_checks")
+    async def readiness_checks(self) -> ReadinessChecks:
+        result: ReadinessChecks | None = self._record("readiness_checks")
         return result or {
             "database": {"status": "ok"},
             "migrations": {"status": "ok"},
@@ -64,7 +88,7 @@ class FakeEngine:
         self._record("namespace_exists", name)
         return name in self.namespaces
 
-    async def worker_fleet(self, namespace: str) -> dict[str, Any]:
+    async def worker_fleet(self, namespace: str) -> WorkerFleet:
         self._record("worker_fleet", namespace)
         return {
             "namespace": namespace,
@@ -76,8 +100,8 @@ class FakeEngine:
         }
 
     # control plane -------------------------------------------------------
-    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
-        result = self._record("start_workflow", namespace, request)
+    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> StartWorkflowBody:
+        result: StartWorkflowBody | None = self._record("start_workflow", namespace, request)
         return result or {
             "workflow_id": request.workflow_id or "01generated",
             "run_id": "run-1",
@@ -90,8 +114,8 @@ class FakeEngine:
             "command_status": "accepted",
         }
 
-    async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
-        result = self._record("describe_workflow", namespace, workflow_id)
+    async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
+        result: DescribeWorkflowBody | None = self._record("describe_workflow", namespace, workflow_id)
         return result or {
             "workflow_id": workflow_id,
             "run_id": "run-1",
@@ -99,78 +123,321 @@ class FakeEngine:
             "namespace": namespace,
         }
 
-    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
-        result = self._record("describe_run", namespace, workflow_id, run_id)
+    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
+        result: DescribeWorkflowBody | None = self._record("describe_run", namespace, workflow_id, run_id)
         return result or {"workflow_id": workflow_id, "run_id": run_id, "status": "running"}
 
-    async def list_workflows(self, namespace: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("list_workflows", namespace, **kwargs)
+    async def list_workflows(
+        self,
+        namespace: str,
+        *,
+        workflow_type: str | None,
+        status: str | None,
+        query: str | None,
+        page_size: int,
+        next_page_token: str | None,
+    ) -> ListWorkflowsResponse:
+        result: ListWorkflowsResponse | None = self._record(
+            "list_workflows",
+            namespace,
+            workflow_type=workflow_type,
+            status=status,
+            query=query,
+            page_size=page_size,
+            next_page_token=next_page_token,
+        )
         return result or {"workflows": [], "workflow_count": 0, "next_page_token": None}
 
-    async def list_runs(self, namespace: str, workflow_id: str) -> dict[str, Any]:
-        result = self._record("list_runs", namespace, workflow_id)
+    async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
+        result: ListRunsResponse | None = self._record("list_runs", namespace, workflow_id)
         return result or {"workflow_id": workflow_id, "run_count": 0, "runs": []}
 
     async def history_page(
-        self, namespace: str, workflow_id: str, run_id: str, **kwargs: Any
-    ) -> dict[str, Any]:
-        result = self._record("history_page", namespace, workflow_id, run_id, **kwargs)
+        self,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        *,
+        page_size: int,
+        next_page_token: str | None,
+        wait_new_event: bool,
+    ) -> ControlHistoryPage:
+        result: ControlHistoryPage | None = self._record(
+            "history_page",
+            namespace,
+            workflow_id,
+            run_id,
+            page_size=page_size,
+            next_page_token=next_page_token,
+            wait_new_event=wait_new_event,
+        )
         return result or {"workflow_id": workflow_id, "run_id": run_id, "events": [], "next_page_token": None}
 
-    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
-        result = self._record("export_history", namespace, workflow_id, run_id)
-        return result or {"schema": versions.HISTORY_EXPORT_SCHEMA, "schema_version": 1}
+    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
+        result: HistoryExportBundle | None = self._record("export_history", namespace, workflow_id, run_id)
+        # A stand-in, not a bundle: the HTTP tests check only that it is passed through untouched.
+        return result or cast(
+            HistoryExportBundle, {"schema": versions.HISTORY_EXPORT_SCHEMA, "schema_version": 1}
+        )
 
     # worker plane --------------------------------------------------------
-    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
-        result = self._record("register_worker", namespace, request)
+    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
+        result: RegisterWorkerResponse | None = self._record("register_worker", namespace, request)
         return result or {"worker_id": request.worker_id or "W1", "registered": True}
 
-    async def heartbeat_worker(self, namespace: str, worker_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("heartbeat_worker", namespace, worker_id, **kwargs)
+    async def heartbeat_worker(
+        self,
+        namespace: str,
+        worker_id: str,
+        *,
+        task_slots: dict[str, Any] | None = None,
+        process_metrics: dict[str, Any] | None = None,
+    ) -> WorkerHeartbeatResponse:
+        result: WorkerHeartbeatResponse | None = self._record(
+            "heartbeat_worker", namespace, worker_id, task_slots=task_slots, process_metrics=process_metrics
+        )
         return result or {"worker_id": worker_id, "acknowledged": True}
 
-    async def poll_workflow_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
-        return self._record("poll_workflow_task", namespace, **kwargs)  # type: ignore[no-any-return]
+    async def poll_workflow_task(
+        self,
+        namespace: str,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None,
+        poll_request_id: str | None,
+        history_page_size: int | None,
+        timeout: float | None = None,
+    ) -> WorkflowTaskBody | None:
+        result: WorkflowTaskBody | None = self._record(
+            "poll_workflow_task",
+            namespace,
+            worker_id=worker_id,
+            task_queue=task_queue,
+            build_id=build_id,
+            poll_request_id=poll_request_id,
+            history_page_size=history_page_size,
+            timeout=timeout,
+        )
+        return result
 
-    async def release_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> bool:
-        result = self._record("release_workflow_task", namespace, task_id, **kwargs)
+    async def release_workflow_task(
+        self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+    ) -> bool:
+        result = self._record(
+            "release_workflow_task",
+            namespace,
+            task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+        )
         return True if result is None else bool(result)
 
-    async def workflow_task_history(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("workflow_task_history", namespace, task_id, **kwargs)
+    async def workflow_task_history(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        next_history_page_token: str,
+        history_page_size: int | None,
+    ) -> HistoryPage:
+        result: HistoryPage | None = self._record(
+            "workflow_task_history",
+            namespace,
+            task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+            next_history_page_token=next_history_page_token,
+            history_page_size=history_page_size,
+        )
         return result or {"task_id": task_id, "history_events": [], "next_history_page_token": None}
 
-    async def heartbeat_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("heartbeat_workflow_task", namespace, task_id, **kwargs)
-        return result or {"task_id": task_id, "renewed": True, "reason": None}
+    async def heartbeat_workflow_task(
+        self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
+    ) -> WorkflowTaskHeartbeatResponse:
+        result: WorkflowTaskHeartbeatResponse | None = self._record(
+            "heartbeat_workflow_task",
+            namespace,
+            task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+        )
+        return result or {
+            "task_id": task_id,
+            "workflow_task_attempt": workflow_task_attempt,
+            "lease_owner": lease_owner,
+            "renewed": True,
+            "lease_expires_at": None,
+            "run_status": "running",
+            "task_status": "leased",
+            "reason": None,
+        }
 
-    async def complete_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("complete_workflow_task", namespace, task_id, **kwargs)
-        return result or {"task_id": task_id, "outcome": "completed", "recorded": True, "reason": None}
+    async def complete_workflow_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: list[dict[str, Any]],
+    ) -> WorkflowTaskCompletedResponse:
+        result: WorkflowTaskCompletedResponse | None = self._record(
+            "complete_workflow_task",
+            namespace,
+            task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+            commands=commands,
+        )
+        return result or {
+            "task_id": task_id,
+            "workflow_task_attempt": workflow_task_attempt,
+            "outcome": "completed",
+            "recorded": True,
+            "run_id": "run-1",
+            "run_status": "running",
+            "created_task_ids": [],
+            "reason": None,
+        }
 
-    async def fail_workflow_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("fail_workflow_task", namespace, task_id, **kwargs)
-        return result or {"task_id": task_id, "outcome": "failed", "recorded": True, "reason": None}
+    async def fail_workflow_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> WorkflowTaskFailedResponse:
+        result: WorkflowTaskFailedResponse | None = self._record(
+            "fail_workflow_task",
+            namespace,
+            task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+            failure=failure,
+        )
+        return result or {
+            "task_id": task_id,
+            "workflow_task_attempt": workflow_task_attempt,
+            "outcome": "failed",
+            "recorded": True,
+            "reason": None,
+            "next_task_id": None,
+        }
 
-    async def poll_activity_task(self, namespace: str, **kwargs: Any) -> dict[str, Any] | None:
-        return self._record("poll_activity_task", namespace, **kwargs)  # type: ignore[no-any-return]
+    async def poll_activity_task(
+        self,
+        namespace: str,
+        *,
+        worker_id: str,
+        task_queue: str,
+        build_id: str | None,
+        timeout: float | None = None,
+    ) -> ActivityTask | None:
+        result: ActivityTask | None = self._record(
+            "poll_activity_task",
+            namespace,
+            worker_id=worker_id,
+            task_queue=task_queue,
+            build_id=build_id,
+            timeout=timeout,
+        )
+        return result
 
-    async def release_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> bool:
-        result = self._record("release_activity_task", namespace, task_id, **kwargs)
+    async def release_activity_task(
+        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str
+    ) -> bool:
+        result = self._record(
+            "release_activity_task",
+            namespace,
+            task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+        )
         return True if result is None else bool(result)
 
-    async def complete_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("complete_activity_task", namespace, task_id, **kwargs)
-        return result or {"task_id": task_id, "outcome": "completed", "recorded": True, "reason": None}
+    async def complete_activity_task(
+        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
+    ) -> ActivityOutcomeResponse:
+        answer: ActivityOutcomeResponse | None = self._record(
+            "complete_activity_task",
+            namespace,
+            task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+            result=result,
+        )
+        return answer or _activity_outcome(task_id, activity_attempt_id, "completed")
 
-    async def fail_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("fail_activity_task", namespace, task_id, **kwargs)
-        return result or {"task_id": task_id, "outcome": "failed", "recorded": True, "reason": None}
+    async def fail_activity_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        failure: dict[str, Any],
+    ) -> ActivityOutcomeResponse:
+        result: ActivityOutcomeResponse | None = self._record(
+            "fail_activity_task",
+            namespace,
+            task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+            failure=failure,
+        )
+        return result or _activity_outcome(task_id, activity_attempt_id, "failed")
 
-    async def heartbeat_activity_task(self, namespace: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-        result = self._record("heartbeat_activity_task", namespace, task_id, **kwargs)
-        return result or {"task_id": task_id, "cancel_requested": False, "can_continue": True, "reason": None}
+    async def heartbeat_activity_task(
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        progress: dict[str, Any],
+    ) -> ActivityHeartbeatResponse:
+        result: ActivityHeartbeatResponse | None = self._record(
+            "heartbeat_activity_task",
+            namespace,
+            task_id,
+            activity_attempt_id=activity_attempt_id,
+            lease_owner=lease_owner,
+            progress=progress,
+        )
+        return result or {
+            "task_id": task_id,
+            "activity_attempt_id": activity_attempt_id,
+            "lease_owner": lease_owner,
+            "cancel_requested": False,
+            "can_continue": True,
+            "reason": None,
+            "run_closed_reason": None,
+            "run_closed_at": None,
+            "heartbeat_recorded": True,
+            "lease_expires_at": None,
+            "last_heartbeat_at": None,
+        }
+
+
+def _activity_outcome(task_id: str, activity_attempt_id: str, outcome: str) -> ActivityOutcomeResponse:
+    return {
+        "task_id": task_id,
+        "activity_attempt_id": activity_attempt_id,
+        "outcome": outcome,
+        "recorded": True,
+        "reason": None,
+        "next_task_id": None,
+    }
+
+
+def _conforms(engine: FakeEngine) -> EngineAPI:
+    """Static check (mypy on this file): the fake has every method of ``EngineAPI``, typed alike."""
+    return engine
 
 
 def control_headers(token: str | None = TOKEN, **extra: str) -> dict[str, str]:

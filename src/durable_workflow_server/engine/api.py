@@ -2,12 +2,13 @@
 
 ``http/`` validates request *shapes* (pydantic → 422), resolves auth and the namespace,
 normalises caller payloads to ``{codec, blob}`` envelopes, and then calls one of these methods.
-The engine checks *semantics*, writes history in one transaction per change, and returns plain
-dicts already in wire shape (without the ``control_plane`` block or the worker-plane
-``protocol_version`` / ``server_capabilities`` envelope, which ``http/`` adds).
+The engine checks *semantics*, writes history in one transaction per change, and returns typed
+bodies already in wire shape (``TypedDict``s of ``durable_workflow.protocol.wire``, or of
+:mod:`.shapes` where the protocol has none yet), without the ``control_plane`` block or the
+worker-plane ``protocol_version`` / ``server_capabilities`` envelope, which ``http/`` adds.
 Refusals are raised as :class:`~durable_workflow_server.engine.errors.DomainError`.
 
-All timestamps in returned dicts are RFC 3339 UTC strings.
+All timestamps in returned bodies are RFC 3339 UTC strings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+
+from .shapes import (
+    ActivityHeartbeatResponse,
+    ActivityOutcomeResponse,
+    ControlHistoryPage,
+    DescribeWorkflowBody,
+    HistoryExportBundle,
+    ListRunsResponse,
+    ListWorkflowsResponse,
+    ReadinessChecks,
+    RegisterWorkerResponse,
+    StartWorkflowBody,
+    WorkerFleet,
+    WorkerHeartbeatResponse,
+    WorkflowTaskBody,
+    WorkflowTaskCompletedResponse,
+    WorkflowTaskFailedResponse,
+    WorkflowTaskHeartbeatResponse,
+)
 
 DuplicatePolicy = Literal["fail", "use-existing"]
 
@@ -73,7 +95,7 @@ class EngineAPI(Protocol):
     async def database_ok(self) -> bool:
         """A cheap ``SELECT 1`` for ``/api/health``."""
 
-    async def readiness_checks(self) -> dict[str, dict[str, Any]]:
+    async def readiness_checks(self) -> ReadinessChecks:
         """``database``, ``migrations``, ``default_namespace`` checks for ``/api/ready``.
 
         The ``auth`` and ``cache`` checks are added by ``http/``.
@@ -81,11 +103,11 @@ class EngineAPI(Protocol):
 
     async def namespace_exists(self, name: str) -> bool: ...
 
-    async def worker_fleet(self, namespace: str) -> dict[str, Any]:
+    async def worker_fleet(self, namespace: str) -> WorkerFleet:
         """``worker_fleet`` block of ``/api/cluster/info`` (see docs/protocol.md)."""
 
     # ----------------------------------------------------------------- control plane: workflows
-    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
+    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> StartWorkflowBody:
         """Start a run (see docs/protocol.md).
 
         Returns the start body (``workflow_id, run_id, workflow_type, namespace, status,
@@ -94,10 +116,10 @@ class EngineAPI(Protocol):
         ``DomainError("duplicate_not_allowed", ..., outcome="rejected_duplicate", ...)``.
         """
 
-    async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+    async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
         """Current run of the instance (§8.3.3); ``instance_not_found`` when unknown."""
 
-    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
         """A specific run (§8.3.5); ``run_not_found`` when unknown."""
 
     async def list_workflows(
@@ -109,10 +131,10 @@ class EngineAPI(Protocol):
         query: str | None,
         page_size: int,
         next_page_token: str | None,
-    ) -> dict[str, Any]:
+    ) -> ListWorkflowsResponse:
         """``{workflows, workflow_count, next_page_token}`` (§8.3.1), newest first."""
 
-    async def list_runs(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+    async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         """``{workflow_id, run_count, runs}`` (§8.3.4)."""
 
     async def history_page(
@@ -124,14 +146,14 @@ class EngineAPI(Protocol):
         page_size: int,
         next_page_token: str | None,
         wait_new_event: bool,
-    ) -> dict[str, Any]:
+    ) -> ControlHistoryPage:
         """``{workflow_id, run_id, events, next_page_token}`` (§8.3.10)."""
 
-    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
         """The history export bundle with its integrity checksum (§8.3.11)."""
 
     # ----------------------------------------------------------------- worker plane
-    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
+    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
         """``{worker_id, registered: true}`` (see docs/protocol.md)."""
 
     async def heartbeat_worker(
@@ -141,7 +163,7 @@ class EngineAPI(Protocol):
         *,
         task_slots: dict[str, Any] | None = None,
         process_metrics: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkerHeartbeatResponse:
         """``{worker_id, acknowledged: true}``; ``worker_not_registered`` when unknown."""
 
     async def poll_workflow_task(
@@ -154,7 +176,7 @@ class EngineAPI(Protocol):
         poll_request_id: str | None,
         history_page_size: int | None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> WorkflowTaskBody | None:
         """Long-poll and lease a workflow task (§2.3); ``None`` when the poll times out."""
 
     async def release_workflow_task(
@@ -176,12 +198,12 @@ class EngineAPI(Protocol):
         workflow_task_attempt: int,
         next_history_page_token: str,
         history_page_size: int | None,
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         """Next history page of a leased task (§2.5)."""
 
     async def heartbeat_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskHeartbeatResponse:
         """Renew a workflow-task lease (§2.6)."""
 
     async def complete_workflow_task(
@@ -192,7 +214,7 @@ class EngineAPI(Protocol):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskCompletedResponse:
         """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe."""
 
     async def fail_workflow_task(
@@ -203,7 +225,7 @@ class EngineAPI(Protocol):
         lease_owner: str,
         workflow_task_attempt: int,
         failure: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskFailedResponse:
         """Record a task (not workflow) failure (§2.8); the task is redelivered later."""
 
     async def poll_activity_task(
@@ -214,7 +236,7 @@ class EngineAPI(Protocol):
         task_queue: str,
         build_id: str | None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> ActivityTask | None:
         """Long-poll and lease an activity attempt (§2.10); ``None`` on timeout."""
 
     async def release_activity_task(
@@ -229,7 +251,7 @@ class EngineAPI(Protocol):
 
     async def complete_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
-    ) -> dict[str, Any]:
+    ) -> ActivityOutcomeResponse:
         """Record an attempt's success; fenced by attempt id + owner."""
 
     async def fail_activity_task(
@@ -240,7 +262,7 @@ class EngineAPI(Protocol):
         activity_attempt_id: str,
         lease_owner: str,
         failure: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> ActivityOutcomeResponse:
         """Record an attempt's failure; retries per the snapshotted policy (§7.2)."""
 
     async def heartbeat_activity_task(
@@ -251,5 +273,5 @@ class EngineAPI(Protocol):
         activity_attempt_id: str,
         lease_owner: str,
         progress: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> ActivityHeartbeatResponse:
         """Renew the attempt lease; tells the worker ``cancel_requested`` (§2.10)."""

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy.exc import IntegrityError
 
 from durable_workflow.protocol import errors as reasons
 
+from ..store.rows import (
+    ActivityExecutionRow,
+    HistoryEventRow,
+    InstanceRow,
+    RunRow,
+    TimerRow,
+    WorkflowTaskRow,
+)
 from ..store.statuses import OPEN_RUN_STATUSES, RunStatus
 from .activities import rows as activity_rows
 from .api import StartWorkflowRequest
@@ -22,6 +30,15 @@ from .rendering import renderable, unrenderable_run
 from .runs import rows, views
 from .runs.lifecycle import create_run
 from .runs.rows import is_terminal_run, load_run
+from .runs.views import RunInstance
+from .shapes import (
+    ControlHistoryPage,
+    DescribeWorkflowBody,
+    HistoryExportBundle,
+    ListRunsResponse,
+    ListWorkflowsResponse,
+    StartWorkflowBody,
+)
 from .timers import rows as timer_rows
 from .transaction import Tx
 from .util import decode_token, encode_token, new_id
@@ -45,7 +62,7 @@ class ControlPlane(EngineCore):
 
     # ------------------------------------------------------------------ control plane: start
     @staticmethod
-    def _start_body(namespace: str, run: Mapping[str, Any], outcome: str) -> dict[str, Any]:
+    def _start_body(namespace: str, run: RunRow, outcome: str) -> StartWorkflowBody:
         return {
             "workflow_id": run["workflow_id"],
             "run_id": run["run_id"],
@@ -61,7 +78,7 @@ class ControlPlane(EngineCore):
             "rejection_reason": None,
         }
 
-    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> dict[str, Any]:
+    async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> StartWorkflowBody:
         # The HTTP layer's request model guarantees the shape: an envelope of a readable codec.
         codec, blob = request.input["codec"], request.input["blob"]
         for attempt in range(3):
@@ -76,13 +93,15 @@ class ControlPlane(EngineCore):
 
     async def _start(
         self, namespace: str, request: StartWorkflowRequest, codec: str, blob: str
-    ) -> dict[str, Any]:
+    ) -> StartWorkflowBody:
         workflow_id = request.workflow_id or new_id()
         async with self._tx() as tx:
             params = {"b_workflow_id": workflow_id}
-            current = await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params)
-            instance = await tx.one(tx.store.lock(rows.INSTANCE), params)
-            if instance is not None and instance["current_run_id"] != (current or {}).get("run_id"):
+            current = cast(RunRow | None, await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params))
+            instance = cast(InstanceRow | None, await tx.one(tx.store.lock(rows.INSTANCE), params))
+            if instance is not None and instance["current_run_id"] != (
+                current["run_id"] if current else None
+            ):
                 raise _InstanceMoved(workflow_id)
             if instance is not None and instance["namespace"] != namespace:
                 raise DomainError(
@@ -157,18 +176,22 @@ class ControlPlane(EngineCore):
             return self._start_body(namespace, run, "started_new")
 
     # ------------------------------------------------------------------ control plane: reads
-    async def _instance(self, tx: Tx, namespace: str, workflow_id: str) -> dict[str, Any] | None:
-        return await tx.one(
+    async def _instance(self, tx: Tx, namespace: str, workflow_id: str) -> InstanceRow | None:
+        row = await tx.one(
             rows.INSTANCE_IN_NAMESPACE, {"b_workflow_id": workflow_id, "b_namespace": namespace}
         )
+        return cast(InstanceRow | None, row)
 
     async def _run_of(
         self, tx: Tx, namespace: str, workflow_id: str, run_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[InstanceRow, RunRow]:
         instance = await self._instance(tx, namespace, workflow_id)
         run = None
         if instance is not None:
-            run = await tx.one(rows.RUN_OF_WORKFLOW, {"b_run_id": run_id, "b_workflow_id": workflow_id})
+            run = cast(
+                RunRow | None,
+                await tx.one(rows.RUN_OF_WORKFLOW, {"b_run_id": run_id, "b_workflow_id": workflow_id}),
+            )
         if instance is None or run is None:
             raise DomainError(
                 reasons.RUN_NOT_FOUND,
@@ -178,7 +201,7 @@ class ControlPlane(EngineCore):
             )
         return instance, run
 
-    async def describe_workflow(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+    async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
         async with self._read() as tx:
             row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
         if row is None:  # no such instance here, or it has no run yet
@@ -187,10 +210,10 @@ class ControlPlane(EngineCore):
                 f"Workflow [{workflow_id}] was not found.",
                 workflow_id=workflow_id,
             )
-        instance = {"current_run_id": row.pop("i_current_run_id"), "run_count": row.pop("i_run_count")}
-        return views.describe(row, instance)
+        instance = RunInstance(current_run_id=row.pop("i_current_run_id"), run_count=row.pop("i_run_count"))
+        return views.describe(cast(RunRow, row), instance)
 
-    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+    async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
         async with self._read() as tx:
             instance, run = await self._run_of(tx, namespace, workflow_id, run_id)
             return views.describe(run, instance)
@@ -204,7 +227,7 @@ class ControlPlane(EngineCore):
         query: str | None,
         page_size: int,
         next_page_token: str | None,
-    ) -> dict[str, Any]:
+    ) -> ListWorkflowsResponse:
         if status is not None and status not in LIST_STATUSES:
             raise ValidationFailed({"status": ["The status must be one of: running, completed, failed."]})
         offset = (decode_token(next_page_token) if next_page_token else 0) or 0
@@ -218,7 +241,7 @@ class ControlPlane(EngineCore):
             limit=page_size + 1,
         )
         async with self._read() as tx:
-            found = await tx.all(stmt)
+            found = cast(list[RunRow], await tx.all(stmt))
         more = len(found) > page_size
         found = found[:page_size]
         return {
@@ -227,7 +250,7 @@ class ControlPlane(EngineCore):
             "next_page_token": encode_token(offset + page_size) if more else None,
         }
 
-    async def list_runs(self, namespace: str, workflow_id: str) -> dict[str, Any]:
+    async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         async with self._read() as tx:
             instance = await self._instance(tx, namespace, workflow_id)
             if instance is None:
@@ -236,7 +259,7 @@ class ControlPlane(EngineCore):
                     f"Workflow [{workflow_id}] was not found.",
                     workflow_id=workflow_id,
                 )
-            runs = await tx.all(rows.RUNS_OF_WORKFLOW, {"b_workflow_id": workflow_id})
+            runs = cast(list[RunRow], await tx.all(rows.RUNS_OF_WORKFLOW, {"b_workflow_id": workflow_id}))
         return {
             "workflow_id": workflow_id,
             "run_count": len(runs),
@@ -252,7 +275,7 @@ class ControlPlane(EngineCore):
         page_size: int,
         next_page_token: str | None,
         wait_new_event: bool,
-    ) -> dict[str, Any]:
+    ) -> ControlHistoryPage:
         after = 0
         if next_page_token:
             decoded = decode_token(next_page_token)
@@ -263,7 +286,7 @@ class ControlPlane(EngineCore):
             after = decoded
         page_size = max(1, min(int(page_size), 1000))
 
-        def shape(run: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        def shape(run: RunRow, rows: Sequence[HistoryEventRow]) -> ControlHistoryPage:
             bad = [f"history event {r['sequence']}" for r in rows if not renderable(r["payload"])]
             if bad:
                 raise unrenderable_run(workflow_id, run_id, bad)
@@ -283,7 +306,7 @@ class ControlPlane(EngineCore):
             if not wait_new_event:  # the common case: one snapshot answers it
                 return shape(run, await history_rows(tx, run_id, after=after, limit=page_size))
 
-        async def probe(require_events: bool) -> dict[str, Any] | None:
+        async def probe(require_events: bool) -> ControlHistoryPage | None:
             async with self._read() as tx:
                 run = await load_run(tx, run_id, lock=False)
                 assert run is not None
@@ -305,14 +328,14 @@ class ControlPlane(EngineCore):
         assert page is not None
         return page
 
-    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> dict[str, Any]:
+    async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
         async with self._read() as tx:
             instance, run = await self._run_of(tx, namespace, workflow_id, run_id)
             of_run = {"b_run_id": run_id}
-            events = await tx.all(history_event_rows.ALL_OF_RUN, of_run)
-            tasks = await tx.all(workflow_task_rows.OF_RUN, of_run)
-            acts = await tx.all(activity_rows.EXECUTIONS_OF_RUN, of_run)
-            tmrs = await tx.all(timer_rows.OF_RUN, of_run)
+            events = cast(list[HistoryEventRow], await tx.all(history_event_rows.ALL_OF_RUN, of_run))
+            tasks = cast(list[WorkflowTaskRow], await tx.all(workflow_task_rows.OF_RUN, of_run))
+            acts = cast(list[ActivityExecutionRow], await tx.all(activity_rows.EXECUTIONS_OF_RUN, of_run))
+            tmrs = cast(list[TimerRow], await tx.all(timer_rows.OF_RUN, of_run))
             return export_bundle(
                 run=run,
                 instance=instance,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from ..settings import Settings
 from ..store import Store, create_store, head_revision
@@ -19,6 +19,7 @@ from ..store.rows import WorkerRow
 from . import namespaces
 from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
+from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx
 from .util import seconds
 from .waiters import Waiters
@@ -120,8 +121,8 @@ class EngineCore:
     async def database_ok(self) -> bool:
         return await self.store.ping()
 
-    async def readiness_checks(self) -> dict[str, dict[str, Any]]:
-        checks: dict[str, dict[str, Any]] = {}
+    async def readiness_checks(self) -> ReadinessChecks:
+        checks: ReadinessChecks = {}
         ok = await self.database_ok()
         checks["database"] = {"status": "ok" if ok else "unavailable"}
         if not ok:
@@ -169,7 +170,7 @@ class EngineCore:
             self._known_namespaces.pop(name, None)
         return exists
 
-    async def worker_fleet(self, namespace: str) -> dict[str, Any]:
+    async def worker_fleet(self, namespace: str) -> WorkerFleet:
         async with self._read() as tx:
             rows = cast(list[WorkerRow], await tx.all(WORKERS_IN_NAMESPACE, {"b_namespace": namespace}))
             return workers.fleet(namespace, rows, tx.now, self.settings.worker_stale_after_seconds)

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, overload
 
 from ulid import ULID
 
@@ -22,6 +22,10 @@ def new_upper_id() -> str:
     return str(ULID()).upper()
 
 
+@overload
+def rfc3339(value: datetime) -> str: ...
+@overload
+def rfc3339(value: datetime | None) -> str | None: ...
 def rfc3339(value: datetime | None) -> str | None:
     """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, or ``None``."""
     if value is None:

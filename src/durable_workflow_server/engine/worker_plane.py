@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol.wire import ActivityTask, HistoryPage
 
 from ..store.rows import ActivityTaskRow, WorkflowTaskRow
 from .activities import leases as activity_leases
@@ -18,6 +19,16 @@ from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
 from .rendering import renderable
+from .shapes import (
+    ActivityHeartbeatResponse,
+    ActivityOutcomeResponse,
+    RegisterWorkerResponse,
+    WorkerHeartbeatResponse,
+    WorkflowTaskBody,
+    WorkflowTaskCompletedResponse,
+    WorkflowTaskFailedResponse,
+    WorkflowTaskHeartbeatResponse,
+)
 from .transaction import Tx
 from .util import decode_token
 from .waiters import long_poll
@@ -33,15 +44,17 @@ from .workflow_tasks.claims import (
 )
 
 # A claim pass: the poll answer, or ``None`` and the candidates whose run was busy.
-_WorkflowClaim = tuple[dict[str, Any] | None, list[WorkflowTaskRow]]
-_ActivityClaim = tuple[dict[str, Any] | None, list[ActivityTaskRow]]
+_WorkflowClaim = tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]
+_ActivityClaim = tuple[ActivityTask | None, list[ActivityTaskRow]]
+# The task object a poll answers with (workflow or activity).
+_Task = TypeVar("_Task", WorkflowTaskBody, ActivityTask)
 
 
 class WorkerPlane(EngineCore):
     """``EngineAPI`` worker-plane methods (see docs/protocol.md)."""
 
     # ------------------------------------------------------------------ worker plane: registry
-    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> dict[str, Any]:
+    async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
         async with self._tx() as tx:
             return await workers.register(tx, namespace, request, self.settings.worker_stale_after_seconds)
 
@@ -52,16 +65,16 @@ class WorkerPlane(EngineCore):
         *,
         task_slots: dict[str, Any] | None = None,
         process_metrics: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkerHeartbeatResponse:
         async with self._tx() as tx:
             return await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics)
 
     # ------------------------------------------------------------------ worker plane: workflow tasks
     async def _cancel_safe(
         self,
-        claim: Callable[[], Awaitable[dict[str, Any] | None]],
-        release: Callable[[dict[str, Any]], Awaitable[bool]],
-    ) -> dict[str, Any] | None:
+        claim: Callable[[], Awaitable[_Task | None]],
+        release: Callable[[_Task], Awaitable[bool]],
+    ) -> _Task | None:
         """Run ``claim``; if the poll is cancelled once the lease is committed, hand the task back.
 
         A poller that disconnects (or an HTTP client that times out) mid-claim would otherwise
@@ -93,15 +106,17 @@ class WorkerPlane(EngineCore):
                 tx, namespace, task_id, activity_attempt_id=activity_attempt_id, lease_owner=lease_owner
             )
 
-    async def _release_polled(self, namespace: str, kind: str, task: dict[str, Any]) -> bool:
-        """Release ``task`` exactly as a poll of ``kind`` (``workflow``/``activity``) returned it."""
-        if kind == "activity":
-            return await self.release_activity_task(
-                namespace,
-                task["task_id"],
-                activity_attempt_id=task["activity_attempt_id"],
-                lease_owner=task["lease_owner"],
-            )
+    async def _release_polled_activity(self, namespace: str, task: ActivityTask) -> bool:
+        """Release ``task`` exactly as an activity poll returned it."""
+        return await self.release_activity_task(
+            namespace,
+            task["task_id"],
+            activity_attempt_id=task["activity_attempt_id"],
+            lease_owner=task["lease_owner"],
+        )
+
+    async def _release_polled_workflow(self, namespace: str, task: WorkflowTaskBody) -> bool:
+        """Release ``task`` exactly as a workflow-task poll returned it."""
         return await self.release_workflow_task(
             namespace,
             task["task_id"],
@@ -123,7 +138,7 @@ class WorkerPlane(EngineCore):
         poll_request_id: str | None,
         history_page_size: int | None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> WorkflowTaskBody | None:
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
 
@@ -156,7 +171,7 @@ class WorkerPlane(EngineCore):
                 await record_poll(tx, namespace, worker_id, poll_request_id, task)
             return payload, []
 
-        async def claim() -> dict[str, Any] | None:
+        async def claim() -> WorkflowTaskBody | None:
             nonlocal types
             async with self._tx() as tx:
                 if types is None:
@@ -176,7 +191,10 @@ class WorkerPlane(EngineCore):
                 payload, _ = await attempt(tx, busy)
             return payload
 
-        return await self._long_poll_claims("workflow", namespace, task_queue, claim, timeout)
+        async def release(task: WorkflowTaskBody) -> bool:
+            return await self._release_polled_workflow(namespace, task)
+
+        return await self._long_poll_claims("workflow", namespace, task_queue, claim, release, timeout)
 
     async def workflow_task_history(
         self,
@@ -187,7 +205,7 @@ class WorkerPlane(EngineCore):
         workflow_task_attempt: int,
         next_history_page_token: str,
         history_page_size: int | None,
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         after = decode_token(next_history_page_token)
         if after is None:
             raise DomainError(
@@ -202,7 +220,7 @@ class WorkerPlane(EngineCore):
 
     async def heartbeat_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskHeartbeatResponse:
         async with self._tx() as tx:
             return await workflow_task_outcomes.heartbeat(
                 tx,
@@ -221,7 +239,7 @@ class WorkerPlane(EngineCore):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskCompletedResponse:
         async with self._tx() as tx:
             return await workflow_task_outcomes.complete(
                 tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
@@ -235,7 +253,7 @@ class WorkerPlane(EngineCore):
         lease_owner: str,
         workflow_task_attempt: int,
         failure: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskFailedResponse:
         async with self._tx() as tx:
             return await workflow_task_outcomes.fail(
                 tx,
@@ -256,7 +274,7 @@ class WorkerPlane(EngineCore):
         task_queue: str,
         build_id: str | None,
         timeout: float | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> ActivityTask | None:
         types: list[str] | None = None  # known after the first probe checked the registration
 
         async def attempt(tx: Tx, busy: list[ActivityTaskRow] | None) -> _ActivityClaim:
@@ -271,7 +289,7 @@ class WorkerPlane(EngineCore):
                 busy=busy,
             )
 
-        async def claim() -> dict[str, Any] | None:
+        async def claim() -> ActivityTask | None:
             nonlocal types
             async with self._tx() as tx:
                 if types is None:
@@ -285,22 +303,23 @@ class WorkerPlane(EngineCore):
                 task, _ = await attempt(tx, busy)
             return task
 
-        return await self._long_poll_claims("activity", namespace, task_queue, claim, timeout)
+        async def release(task: ActivityTask) -> bool:
+            return await self._release_polled_activity(namespace, task)
+
+        return await self._long_poll_claims("activity", namespace, task_queue, claim, release, timeout)
 
     async def _long_poll_claims(
         self,
         kind: str,
         namespace: str,
         task_queue: str,
-        claim: Callable[[], Awaitable[dict[str, Any] | None]],
+        claim: Callable[[], Awaitable[_Task | None]],
+        release: Callable[[_Task], Awaitable[bool]],
         timeout: float | None,
-    ) -> dict[str, Any] | None:
+    ) -> _Task | None:
         """Long-poll ``claim`` for one task kind; a claim cancelled midway hands its task back."""
 
-        async def release(task: dict[str, Any]) -> bool:
-            return await self._release_polled(namespace, kind, task)
-
-        async def probe() -> dict[str, Any] | None:
+        async def probe() -> _Task | None:
             return await self._cancel_safe(claim, release)
 
         return await long_poll(
@@ -313,7 +332,7 @@ class WorkerPlane(EngineCore):
 
     async def complete_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
-    ) -> dict[str, Any]:
+    ) -> ActivityOutcomeResponse:
         async with self._tx() as tx:
             return await activities.complete(tx, namespace, task_id, activity_attempt_id, lease_owner, result)
 
@@ -325,7 +344,7 @@ class WorkerPlane(EngineCore):
         activity_attempt_id: str,
         lease_owner: str,
         failure: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> ActivityOutcomeResponse:
         async with self._tx() as tx:
             return await activities.fail(tx, namespace, task_id, activity_attempt_id, lease_owner, failure)
 
@@ -337,7 +356,7 @@ class WorkerPlane(EngineCore):
         activity_attempt_id: str,
         lease_owner: str,
         progress: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> ActivityHeartbeatResponse:
         async with self._tx() as tx:
             return await activities.heartbeat(
                 tx,

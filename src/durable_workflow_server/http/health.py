@@ -7,6 +7,7 @@ from typing import Any
 
 from durable_workflow.protocol import routes
 
+from ..engine.shapes import ReadinessCheck, ReadinessChecks
 from ..settings import Settings
 from .routing import Call, Operation, Reply
 
@@ -32,7 +33,7 @@ async def health(call: Call[Any]) -> Reply:
 
 
 async def ready(call: Call[Any]) -> Reply:
-    checks: dict[str, dict[str, Any]]
+    checks: ReadinessChecks
     try:
         checks = dict(await call.engine.readiness_checks())
     except Exception as exc:
@@ -54,7 +55,7 @@ async def ready(call: Call[Any]) -> Reply:
     return Reply(body, 200 if is_ready else 503)
 
 
-def auth_readiness(settings: Settings) -> dict[str, Any]:
+def auth_readiness(settings: Settings) -> ReadinessCheck:
     """Whether the configured auth driver can authenticate anyone at all."""
     driver = (settings.auth_driver or "token").strip().lower()
     if driver == "none":

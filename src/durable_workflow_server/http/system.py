@@ -6,6 +6,7 @@ from typing import Any
 
 from durable_workflow.protocol import routes
 
+from ..engine.shapes import WorkerFleet
 from ..settings import Settings
 from . import contracts
 from .routing import Call, Operation, Reply
@@ -17,7 +18,7 @@ async def cluster_info(call: Call[Any]) -> Reply:
     return Reply(cluster_info_body(call.settings, fleet))
 
 
-def cluster_info_body(settings: Settings, worker_fleet: dict[str, Any]) -> dict[str, Any]:
+def cluster_info_body(settings: Settings, worker_fleet: WorkerFleet) -> dict[str, Any]:
     """The full ``/cluster/info`` document."""
     return {
         "server_id": settings.server_id,

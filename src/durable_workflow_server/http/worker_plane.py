@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from starlette.types import Receive
 
@@ -37,18 +37,27 @@ _ACTIVITY_FENCE_REASONS = frozenset({reasons.TASK_MISMATCH, reasons.LEASE_OWNER_
 _POLL_OVERRIDES = {reasons.WORKER_NOT_REGISTERED: 412}
 
 
-async def _call(coro: Any, *, status_overrides: dict[str, int] | None = None) -> dict[str, Any] | None:
+_Result = TypeVar("_Result")
+_Task = TypeVar("_Task", bound=Mapping[str, Any])
+
+
+async def _call(coro: Awaitable[_Result], *, status_overrides: dict[str, int] | None = None) -> _Result:
+    """Await an engine call; its refusal becomes the documented error (``status_overrides`` by reason)."""
     try:
-        result: dict[str, Any] | None = await coro
+        return await coro
     except DomainError as exc:
         status = (status_overrides or {}).get(exc.reason)
         raise ApiError.from_domain(exc, status) from exc
-    return None if result is None else dict(result)
+
+
+def _reply(body: Mapping[str, Any], status: int = 200) -> Reply:
+    # A copy: the response envelope adds its keys to the body it is given.
+    return Reply(dict(body), status)
 
 
 async def _unless_disconnected(
-    receive: Receive, poll: Awaitable[Any], release: Callable[[dict[str, Any]], Awaitable[Any]]
-) -> Any:
+    receive: Receive, poll: Awaitable[_Task | None], release: Callable[[_Task], Awaitable[Any]]
+) -> _Task | None:
     """Run a long poll, abandoning it when the worker hangs up.
 
     A worker that stops (or a client whose process exits) drops its parked poll; without this
@@ -87,8 +96,8 @@ async def _unless_disconnected(
         watcher.exception()  # retrieved, so a broken receive is not reported as unhandled
     if not polling.done():
         polling.cancel()
-    outcome: Any = (await asyncio.gather(polling, return_exceptions=True))[0]
-    if isinstance(outcome, dict):
+    outcome = (await asyncio.gather(polling, return_exceptions=True))[0]
+    if outcome is not None and not isinstance(outcome, BaseException):  # a leased task
         with contextlib.suppress(Exception):
             await asyncio.shield(release(outcome))
     return None
@@ -98,13 +107,13 @@ _RELEASES: set[asyncio.Future[Any]] = set()  # strong references until each rele
 
 
 def _release_in_background(
-    polling: asyncio.Future[Any], release: Callable[[dict[str, Any]], Awaitable[Any]]
+    polling: asyncio.Future[_Task | None], release: Callable[[_Task], Awaitable[Any]]
 ) -> None:
     """Hand back what a finished poll leased, without awaiting it (the caller is being cancelled)."""
     if polling.cancelled() or polling.exception() is not None:
         return
     leased = polling.result()
-    if not isinstance(leased, dict):
+    if leased is None:
         return
     releasing = asyncio.ensure_future(release(leased))
     _RELEASES.add(releasing)
@@ -117,7 +126,7 @@ def _release_in_background(
     releasing.add_done_callback(finished)
 
 
-def _outcome_status(body: dict[str, Any]) -> int:
+def _outcome_status(body: Mapping[str, Any]) -> int:
     """Outcome endpoints answer 200 iff ``reason`` is null."""
     reason = body.get("reason")
     if reason is None:
@@ -125,9 +134,8 @@ def _outcome_status(body: dict[str, Any]) -> int:
     return 404 if reason in _NOT_FOUND_REASONS else 409
 
 
-def _outcome(body: dict[str, Any] | None) -> Reply:
-    result = body or {}
-    return Reply(result, _outcome_status(result))
+def _outcome(body: Mapping[str, Any]) -> Reply:
+    return _reply(body, _outcome_status(body))
 
 
 def _poll_timeout(body: PollWorkflowTaskBody | PollActivityTaskBody) -> float | None:
@@ -159,7 +167,7 @@ async def register(call: Call[RegisterWorkerBody]) -> Reply:
         process_metrics=body.process_metrics,
     )
     result = await _call(call.engine.register_worker(call.namespace, request))
-    return Reply(result or {}, 201)
+    return _reply(result, 201)
 
 
 async def heartbeat(call: Call[WorkerHeartbeatBody]) -> Reply:
@@ -169,7 +177,7 @@ async def heartbeat(call: Call[WorkerHeartbeatBody]) -> Reply:
             call.namespace, body.worker_id, task_slots=body.task_slots, process_metrics=body.process_metrics
         )
     )
-    return Reply(result or {})
+    return _reply(result)
 
 
 # ---------------------------------------------------------------------- workflow tasks
@@ -216,7 +224,7 @@ async def workflow_task_history(call: Call[WorkflowTaskHistoryBody]) -> Reply:
             history_page_size=body.history_page_size,
         )
     )
-    return Reply(result or {})
+    return _reply(result)
 
 
 async def heartbeat_workflow_task(call: Call[WorkflowTaskFence]) -> Reply:
@@ -338,12 +346,11 @@ async def heartbeat_activity_task(call: Call[HeartbeatActivityTaskBody]) -> Repl
             progress=progress,
         )
     )
-    result = result or {}
     # A heartbeat that tells the worker to stop is still a successful heartbeat (200); only a
     # missing task/attempt or a fence violation is an error.
-    reason = result.get("reason")
+    reason = result["reason"]
     status = 404 if reason in _NOT_FOUND_REASONS else 409 if reason in _ACTIVITY_FENCE_REASONS else 200
-    return Reply(result, status)
+    return _reply(result, status)
 
 
 _OUTCOME = (200, 404, 409)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
@@ -21,13 +21,20 @@ from .models.workflows import (
 )
 from .routing import Call, Operation, Reply
 
+_Body = TypeVar("_Body", bound=Mapping[str, Any])
 
-async def _call(coro: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+
+async def _call(coro: Awaitable[_Body]) -> _Body:
+    """Await an engine call; its refusal becomes the documented error response."""
     try:
-        result = await coro
+        return await coro
     except DomainError as exc:
         raise ApiError.from_domain(exc) from exc
-    return dict(result)
+
+
+def _reply(body: Mapping[str, Any], status: int = 200) -> Reply:
+    # A copy: the response envelope adds its keys to the body it is given.
+    return Reply(dict(body), status)
 
 
 def _check_token(token: str | None, name: str) -> None:
@@ -50,7 +57,7 @@ async def start_workflow(call: Call[StartWorkflowBody]) -> Reply:
         run_timeout_seconds=body.run_timeout_seconds,
     )
     result = await _call(call.engine.start_workflow(call.namespace, request))
-    return Reply(result, 200 if result.get("outcome") == "returned_existing_active" else 201)
+    return _reply(result, 200 if result.get("outcome") == "returned_existing_active" else 201)
 
 
 async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
@@ -66,20 +73,20 @@ async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
             next_page_token=query.next_page_token or None,
         )
     )
-    return Reply(result)
+    return _reply(result)
 
 
 async def describe_workflow(call: Call[Any]) -> Reply:
-    return Reply(await _call(call.engine.describe_workflow(call.namespace, call.path["workflow_id"])))
+    return _reply(await _call(call.engine.describe_workflow(call.namespace, call.path["workflow_id"])))
 
 
 async def list_runs(call: Call[Any]) -> Reply:
-    return Reply(await _call(call.engine.list_runs(call.namespace, call.path["workflow_id"])))
+    return _reply(await _call(call.engine.list_runs(call.namespace, call.path["workflow_id"])))
 
 
 async def describe_run(call: Call[Any]) -> Reply:
     path = call.path
-    return Reply(await _call(call.engine.describe_run(call.namespace, path["workflow_id"], path["run_id"])))
+    return _reply(await _call(call.engine.describe_run(call.namespace, path["workflow_id"], path["run_id"])))
 
 
 async def history(call: Call[HistoryQuery]) -> Reply:
@@ -95,13 +102,15 @@ async def history(call: Call[HistoryQuery]) -> Reply:
             wait_new_event=bool(query.wait_new_event),
         )
     )
-    return Reply(result)
+    return _reply(result)
 
 
 async def export_history(call: Call[Any]) -> Reply:
     # A plain bundle: its integrity checksum covers exactly these keys, so nothing is added.
     path = call.path
-    return Reply(await _call(call.engine.export_history(call.namespace, path["workflow_id"], path["run_id"])))
+    return _reply(
+        await _call(call.engine.export_history(call.namespace, path["workflow_id"], path["run_id"]))
+    )
 
 
 _READ = (200, 404)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import EventType
+from durable_workflow.protocol.wire import ActivityTask
 
 from ...store.rows import ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import ActivityAttemptStatus, ActivityExecutionStatus, ActivityTaskStatus
 from ..history.rows import append
 from ..queues import claim_first, claim_waiting
 from ..runs.rows import is_terminal_run
+from ..shapes import RetryPolicySnapshot
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
 from . import deadlines, rows
@@ -23,8 +24,9 @@ def _run_id(candidate: ActivityTaskRow) -> str:
 
 
 def activity_event_ids(
-    execution: Mapping[str, Any], attempt_id: str | None, attempt_number: int
+    execution: ActivityExecutionRow, attempt_id: str | None, attempt_number: int
 ) -> dict[str, Any]:
+    """The keys naming the activity and its attempt in every activity history event."""
     return {
         "activity_execution_id": execution["activity_execution_id"],
         "activity_attempt_id": attempt_id,
@@ -44,14 +46,14 @@ async def claim_activity_task(
     activity_types: list[str],
     lease_seconds: float,
     busy: list[ActivityTaskRow] | None = None,
-) -> tuple[dict[str, Any] | None, list[ActivityTaskRow]]:
+) -> tuple[ActivityTask | None, list[ActivityTaskRow]]:
     """Lease the next due activity task as a new attempt: ``(poll task object or None, busy)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
     candidates (in a fresh transaction; see :mod:`..queues`).
     """
 
-    async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> dict[str, Any] | None:
+    async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> ActivityTask | None:
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL_TASK, {"b_task_id": candidate["task_id"]})
             return None
@@ -114,7 +116,7 @@ async def claim_activity_task(
         blob = execution["arguments_blob"]
         if blob is None:
             blob = payload_codec.encode([])
-        task: dict[str, Any] = {
+        task: ActivityTask = {
             "task_id": candidate["task_id"],
             "workflow_id": run["workflow_id"],
             "run_id": run["run_id"],
@@ -124,13 +126,14 @@ async def claim_activity_task(
             "activity_type": execution["activity_type"],
             "payload_codec": execution["payload_codec"],
             "arguments": {"codec": execution["payload_codec"], "blob": blob},
-            "retry_policy": snapshot,
+            "retry_policy": cast(RetryPolicySnapshot | None, snapshot),
             "task_queue": candidate["task_queue"],
             "lease_owner": worker_id,
             "lease_expires_at": rfc3339(lease_expires_at),
             "deadlines": deadlines.wire({**candidate, **timing}) or None,
         }
-        return {k: v for k, v in task.items() if v is not None}
+        # Keys without a value are left out rather than sent as null.
+        return cast(ActivityTask, {k: v for k, v in task.items() if v is not None})
 
     if busy is not None:
 

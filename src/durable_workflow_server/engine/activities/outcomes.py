@@ -7,6 +7,7 @@ the currency check (the attempt is the task's current one and no deadline has pa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 from durable_workflow.protocol import codec as payload_codec
@@ -26,6 +27,7 @@ from ..history import events as h
 from ..history.rows import append
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..runs.steps import after_step_resolved
+from ..shapes import ActivityHeartbeatResponse, ActivityOutcomeResponse
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
 from . import deadlines, rows
@@ -93,7 +95,7 @@ async def fence(
     return task, attempt, run
 
 
-def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
+def _is_current(task: ActivityTaskRow, attempt: ActivityAttemptRow) -> bool:
     return bool(
         attempt["status"] == ActivityAttemptStatus.RUNNING
         and task["status"] == ActivityTaskStatus.LEASED
@@ -102,7 +104,7 @@ def _is_current(task: Mapping[str, Any], attempt: Mapping[str, Any]) -> bool:
 
 
 def _stale(
-    task: Mapping[str, Any], attempt: Mapping[str, Any], timeout_kind: str | None = None
+    task: ActivityTaskRow, attempt: ActivityAttemptRow, timeout_kind: str | None = None
 ) -> DomainError:
     extra = {"timeout_kind": timeout_kind} if timeout_kind else {}
     return DomainError(
@@ -120,7 +122,7 @@ def _stale(
     )
 
 
-def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any) -> None:
+def _check_current(task: ActivityTaskRow, attempt: ActivityAttemptRow, now: datetime) -> None:
     """Refuse an outcome of an attempt that is over, or whose deadline has already passed.
 
     Past a deadline the attempt has timed out even if the background loop has not recorded it
@@ -134,7 +136,7 @@ def _check_current(task: Mapping[str, Any], attempt: Mapping[str, Any], now: Any
         raise _stale(task, attempt, kind)
 
 
-async def _execution(tx: Tx, task: Mapping[str, Any]) -> ActivityExecutionRow:
+async def _execution(tx: Tx, task: ActivityTaskRow) -> ActivityExecutionRow:
     execution = cast(
         ActivityExecutionRow | None,
         await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
@@ -144,7 +146,7 @@ async def _execution(tx: Tx, task: Mapping[str, Any]) -> ActivityExecutionRow:
 
 
 async def _close_attempt(
-    tx: Tx, task: Mapping[str, Any], attempt: Mapping[str, Any], status: ActivityAttemptStatus
+    tx: Tx, task: ActivityTaskRow, attempt: ActivityAttemptRow, status: ActivityAttemptStatus
 ) -> None:
     await tx.conn.execute(
         rows.UPDATE_ATTEMPT, {"b_attempt_id": attempt["attempt_id"], "status": status, "closed_at": tx.now}
@@ -166,7 +168,7 @@ async def _close_attempt(
 
 async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
-) -> dict[str, Any]:
+) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
@@ -203,7 +205,7 @@ async def complete(
 
 async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
@@ -248,10 +250,10 @@ async def heartbeat(
     lease_owner: str,
     progress: Mapping[str, Any],
     lease_seconds: float,
-) -> dict[str, Any]:
+) -> ActivityHeartbeatResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     execution = await _execution(tx, task)
-    body: dict[str, Any] = {
+    body: ActivityHeartbeatResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,
         "lease_owner": lease_owner,

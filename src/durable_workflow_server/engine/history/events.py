@@ -12,8 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from durable_workflow.protocol.history import EventType, status_bucket
+from durable_workflow.protocol.wire import HistoryEvent
 
+from ...store.rows import HistoryEventRow
 from ...store.statuses import OPEN_RUN_STATUSES, RunStatus
+from ..shapes import ExportedHistoryEvent, WorkflowActions
 from ..util import rfc3339
 
 # --------------------------------------------------------------------------- run status rules
@@ -34,7 +37,7 @@ def stop_reason(status: str) -> str:
     return reasons.get(status, "run_closed")
 
 
-def actions(status: str, is_current: bool) -> dict[str, bool]:
+def actions(status: str, is_current: bool) -> WorkflowActions:
     """Describe ``actions`` (see docs/protocol.md); every worker-defined type is resolvable."""
     open_ = is_open(status)
     live = open_ and is_current
@@ -144,7 +147,7 @@ def failure_fields(failure: Mapping[str, Any], category: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- wire shapes
 
 
-def worker_event(row: Mapping[str, Any]) -> dict[str, Any]:
+def worker_event(row: HistoryEventRow) -> HistoryEvent:
     """Worker-plane item (workflow-task poll / history page, see docs/protocol.md)."""
     return {
         "id": row["id"],
@@ -158,7 +161,7 @@ def worker_event(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def control_event(row: Mapping[str, Any]) -> dict[str, Any]:
+def control_event(row: HistoryEventRow) -> HistoryEvent:
     """Control-plane history page item (see docs/protocol.md)."""
     return {
         "id": row["id"],
@@ -169,7 +172,7 @@ def control_event(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def export_event(row: Mapping[str, Any]) -> dict[str, Any]:
+def export_event(row: HistoryEventRow) -> ExportedHistoryEvent:
     """History export item: ``type`` instead of ``event_type`` (see docs/protocol.md)."""
     return {
         "id": row["id"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,16 @@ from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import is_terminal
 from durable_workflow.protocol.versions import HISTORY_EXPORT_SCHEMA
 
+from ...store.rows import (
+    ActivityExecutionRow,
+    HistoryEventRow,
+    InstanceRow,
+    RunRow,
+    TimerRow,
+    WorkflowTaskRow,
+)
 from ..rendering import bad_fields, renderable, unrenderable_run
+from ..shapes import ExportedFailure, HistoryExportBundle
 from ..util import canonical_json, rfc3339, sha256_hex
 from . import events as h
 
@@ -42,19 +51,19 @@ def _codec_schemas() -> dict[str, Any]:
 
 def export_bundle(
     *,
-    run: Mapping[str, Any],
-    instance: Mapping[str, Any],
-    events: Sequence[Mapping[str, Any]],
-    tasks: Sequence[Mapping[str, Any]],
-    activities: Sequence[Mapping[str, Any]],
-    timers: Sequence[Mapping[str, Any]],
+    run: RunRow,
+    instance: InstanceRow,
+    events: Sequence[HistoryEventRow],
+    tasks: Sequence[WorkflowTaskRow],
+    activities: Sequence[ActivityExecutionRow],
+    timers: Sequence[TimerRow],
     exported_at: datetime,
-) -> dict[str, Any]:
+) -> HistoryExportBundle:
     """The history export bundle with its integrity block (see docs/protocol.md)."""
     status = run["status"]
     output_codec = run["output_codec"] or run["payload_codec"]
     history_events = [h.export_event(e) for e in events]
-    failures = [
+    failures: list[ExportedFailure] = [
         {
             "id": e["payload"].get("failure_id"),
             "type": e["event_type"],
@@ -66,7 +75,7 @@ def export_bundle(
         for e in events
         if e["event_type"] in ("WorkflowFailed", "ActivityFailed")
     ]
-    bundle: dict[str, Any] = {
+    bundle: HistoryExportBundle = {
         "schema": HISTORY_EXPORT_SCHEMA,
         "schema_version": 1,
         "exported_at": rfc3339(exported_at),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from durable_workflow.protocol.wire import HistoryPage
 
 from ...store.rows import RunRow
 from ..transaction import Tx
@@ -11,7 +11,7 @@ from . import events as h
 from .rows import history_rows
 
 
-async def history_page(tx: Tx, run: RunRow, *, after: int, page_size: int) -> dict[str, Any]:
+async def history_page(tx: Tx, run: RunRow, *, after: int, page_size: int) -> HistoryPage:
     """Worker-plane page: ``history_events``, ``total_history_events``, ``next_history_page_token``."""
     rows = await history_rows(tx, run["run_id"], after=after, limit=page_size)
     last = rows[-1]["sequence"] if rows else after

@@ -1,23 +1,32 @@
 """Read-side shapes of runs on the control plane: describe, list rows and run rows (pure).
 
-Functions take plain row dicts and return wire dicts (see docs/protocol.md). Empty maps are
-``{}``, never ``null``.
+Functions take typed rows and return the typed wire bodies of :mod:`..shapes` (see
+docs/protocol.md). Empty maps are ``{}``, never ``null``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import is_terminal
+from durable_workflow.protocol.wire import Envelope
 
+from ...store.rows import RunRow
 from ..history import events as h
 from ..rendering import bad_fields, unrenderable_run
+from ..shapes import DescribeWorkflowBody, RunListItem, WorkflowListItem
 from ..util import rfc3339
 
 log = logging.getLogger(__name__)
+
+
+class RunInstance(TypedDict):
+    """What a describe needs of the run's instance (an ``InstanceRow`` has these and more)."""
+
+    current_run_id: str | None
+    run_count: int
 
 
 def _decode(blob: str | None, codec: str | None) -> Any:
@@ -29,14 +38,14 @@ def _decode(blob: str | None, codec: str | None) -> Any:
         return None
 
 
-def _envelope(blob: str | None, codec: str | None) -> dict[str, str] | None:
+def _envelope(blob: str | None, codec: str | None) -> Envelope | None:
     return {"codec": codec, "blob": blob} if blob is not None and codec else None
 
 
 _DESCRIBE_STORED = ("memo", "search_attributes", "input", "output")
 
 
-def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
+def describe(run: RunRow, instance: RunInstance) -> DescribeWorkflowBody:
     """Describe body of a run (see docs/protocol.md).
 
     A run whose stored memo, search attributes or decoded input/output cannot be rendered as JSON
@@ -49,7 +58,7 @@ def describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, A
     return body
 
 
-def _describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, Any]:
+def _describe(run: RunRow, instance: RunInstance) -> DescribeWorkflowBody:
     status = run["status"]
     current = instance["current_run_id"] == run["run_id"]
     output_codec = run["output_codec"] or run["payload_codec"]
@@ -89,7 +98,7 @@ def _describe(run: Mapping[str, Any], instance: Mapping[str, Any]) -> dict[str, 
     }
 
 
-def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
+def list_row(run: RunRow) -> WorkflowListItem:
     """One row of ``GET /workflows`` (see docs/protocol.md).
 
     A row whose stored search attributes cannot be rendered as JSON (see :mod:`.rendering`) stays
@@ -100,7 +109,8 @@ def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
     bad = bad_fields(row, ("search_attributes",))
     if bad:
         log.warning("workflow run %s/%s: cannot render %s", run["workflow_id"], run["run_id"], bad)
-        row.update({name: None for name in bad})
+        # Only ``search_attributes`` is checked, and it is the one nullable stored map of a row.
+        row["search_attributes"] = None
         row["render_error"] = {
             "fields": bad,
             "message": f"Stored {', '.join(bad)} of this run cannot be rendered as JSON.",
@@ -108,7 +118,7 @@ def list_row(run: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _list_row(run: Mapping[str, Any]) -> dict[str, Any]:
+def _list_row(run: RunRow) -> WorkflowListItem:
     return {
         "workflow_id": run["workflow_id"],
         "run_id": run["run_id"],
@@ -124,7 +134,7 @@ def _list_row(run: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_row(run: Mapping[str, Any], current_run_id: str | None) -> dict[str, Any]:
+def run_row(run: RunRow, current_run_id: str | None) -> RunListItem:
     """One entry of ``GET /workflows/{id}/runs`` (see docs/protocol.md)."""
     return {
         "workflow_id": run["workflow_id"],

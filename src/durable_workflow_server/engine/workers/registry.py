@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -12,16 +11,19 @@ from ...store.rows import WorkerRow
 from ...store.statuses import WorkerStatus
 from ..api import RegisterWorkerRequest
 from ..errors import DomainError
+from ..shapes import RegisterWorkerResponse, WorkerFleet, WorkerHeartbeatResponse
 from ..transaction import Tx
 from ..util import new_upper_id, rfc3339, seconds
 from . import rows
 
 
-def is_fresh(worker: Mapping[str, Any], now: datetime, stale_after: float) -> bool:
+def is_fresh(worker: WorkerRow, now: datetime, stale_after: float) -> bool:
     return bool(worker["last_heartbeat_at"] + seconds(stale_after) > now)
 
 
-async def register(tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float) -> dict[str, Any]:
+async def register(
+    tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float
+) -> RegisterWorkerResponse:
     worker_id = req.worker_id or new_upper_id()
     key = {"b_namespace": namespace, "b_worker_id": worker_id}
     existing = cast(WorkerRow | None, await tx.one(tx.store.lock(rows.WORKER), key))
@@ -73,7 +75,7 @@ async def heartbeat(
     worker_id: str,
     task_slots: dict[str, Any] | None,
     process_metrics: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> WorkerHeartbeatResponse:
     values: dict[str, Any] = {"last_heartbeat_at": tx.now}
     if task_slots is not None:
         values["task_slots"] = task_slots
@@ -122,7 +124,7 @@ async def registered_worker(
     return worker
 
 
-def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: float) -> dict[str, Any]:
+def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: float) -> WorkerFleet:
     live = [w for w in workers if w["status"] == WorkerStatus.ACTIVE and is_fresh(w, now, stale_after)]
     queues = sorted({w["task_queue"] for w in live})
     build_ids = sorted({w["build_id"] for w in live if w["build_id"]})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
+
+from durable_workflow.protocol.wire import Envelope
 
 from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
@@ -10,32 +12,10 @@ from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
 from ..rendering import unrenderable_run
 from ..runs.rows import is_terminal_run, load_run, update_run
+from ..shapes import WorkflowTaskBody
 from ..transaction import Tx
 from ..util import rfc3339, seconds
 from . import rows
-
-RESUME_CONTEXT_KEYS = (
-    "workflow_wait_kind",
-    "open_wait_id",
-    "resume_source_kind",
-    "resume_source_id",
-    "workflow_update_id",
-    "workflow_signal_id",
-    "signal_name",
-    "signal_wait_id",
-    "workflow_command_id",
-    "activity_execution_id",
-    "activity_attempt_id",
-    "activity_type",
-    "child_call_id",
-    "child_workflow_run_id",
-    "workflow_sequence",
-    "workflow_event_type",
-    "timer_id",
-    "condition_wait_id",
-    "condition_key",
-    "condition_definition_fingerprint",
-)
 
 
 def _run_id(candidate: WorkflowTaskRow) -> str:
@@ -99,13 +79,17 @@ async def claim_workflow_task(
     return await claim_first(tx, candidates, _run_id, attempt)
 
 
-async def workflow_task_payload(tx: Tx, task: WorkflowTaskRow, run: RunRow, page_size: int) -> dict[str, Any]:
+async def workflow_task_payload(
+    tx: Tx, task: WorkflowTaskRow, run: RunRow, page_size: int
+) -> WorkflowTaskBody:
     """The ``task`` object of a workflow-task poll (see docs/protocol.md)."""
     page = await history_page(tx, run, after=0, page_size=page_size)
-    arguments = (
-        {"codec": run["payload_codec"], "blob": run["input_blob"]} if run["input_blob"] is not None else None
-    )
-    payload: dict[str, Any] = {
+    lease_owner, lease_expires_at = task["lease_owner"], task["lease_expires_at"]
+    assert lease_owner is not None and lease_expires_at is not None  # the task is leased
+    blob = run["input_blob"]
+    arguments: Envelope | None = {"codec": run["payload_codec"], "blob": blob} if blob is not None else None
+    # The resume context is null on this server: a task never names the step that woke it.
+    return {
         "task_id": task["task_id"],
         "workflow_id": run["workflow_id"],
         "run_id": run["run_id"],
@@ -119,11 +103,29 @@ async def workflow_task_payload(tx: Tx, task: WorkflowTaskRow, run: RunRow, page
         "task_queue": task["task_queue"],
         "connection": None,
         "compatibility": None,
-        "lease_owner": task["lease_owner"],
-        "lease_expires_at": rfc3339(task["lease_expires_at"]),
+        "lease_owner": lease_owner,
+        "lease_expires_at": rfc3339(lease_expires_at),
+        "workflow_wait_kind": None,
+        "open_wait_id": None,
+        "resume_source_kind": None,
+        "resume_source_id": None,
+        "workflow_update_id": None,
+        "workflow_signal_id": None,
+        "signal_name": None,
+        "signal_wait_id": None,
+        "workflow_command_id": None,
+        "activity_execution_id": None,
+        "activity_attempt_id": None,
+        "activity_type": None,
+        "child_call_id": None,
+        "child_workflow_run_id": None,
+        "workflow_sequence": None,
+        "workflow_event_type": None,
+        "timer_id": None,
+        "condition_wait_id": None,
+        "condition_key": None,
+        "condition_definition_fingerprint": None,
     }
-    payload.update({key: None for key in RESUME_CONTEXT_KEYS})
-    return payload
 
 
 async def set_aside_unrenderable(tx: Tx, task: WorkflowTaskRow, run: RunRow) -> None:
@@ -168,7 +170,7 @@ async def record_poll(
 
 async def cached_poll(
     tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
-) -> dict[str, Any] | None:
+) -> WorkflowTaskBody | None:
     """The task a poll with this ``poll_request_id`` already leased, while that lease holds."""
     key = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
     cached = cast(PollRequestRow | None, await tx.one(rows.POLL_REQUEST, key))

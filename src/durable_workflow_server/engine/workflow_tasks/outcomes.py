@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...store.statuses import WorkflowTaskStatus
+from ..shapes import WorkflowTaskCompletedResponse, WorkflowTaskFailedResponse, WorkflowTaskHeartbeatResponse
 from ..transaction import Tx
 from ..util import rfc3339, seconds
 from ..validation import validate_commands
@@ -20,7 +21,7 @@ from .rows import ensure_workflow_task
 
 async def heartbeat(
     tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int, lease_seconds: float
-) -> dict[str, Any]:
+) -> WorkflowTaskHeartbeatResponse:
     """Renew the lease for another ``lease_seconds``."""
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     expires = tx.now + seconds(lease_seconds)
@@ -41,7 +42,7 @@ async def heartbeat(
 
 async def complete(
     tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int, commands: list[dict[str, Any]]
-) -> dict[str, Any]:
+) -> WorkflowTaskCompletedResponse:
     """Validate and apply the task's commands to its run, and close the task."""
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     normalized = validate_commands(commands, run["payload_codec"])
@@ -76,7 +77,7 @@ async def fail(
     failure: dict[str, Any],
     *,
     retry_delay_seconds: float,
-) -> dict[str, Any]:
+) -> WorkflowTaskFailedResponse:
     """Record a task (not workflow) failure and queue the task again after ``retry_delay_seconds``."""
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     await tx.conn.execute(
