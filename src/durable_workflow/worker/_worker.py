@@ -60,7 +60,9 @@ class Worker:
         max_concurrent_workflow_tasks / max_concurrent_activity_tasks: Local slots; a poll
             is only made while a slot is free.
         shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
-        metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's.
+        metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's
+            ``metrics`` (which every :class:`WorkerPlaneClient` must provide; there is no
+            fallback to a no-op recorder here).
         interceptors: Wrappers around task execution, outermost first.
         build_id: Registered build id (routes compatibility-marked tasks).
         heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
