@@ -362,7 +362,7 @@ class FakeClient:
         run = next(iter(self.runs.values())) if len(self.runs) == 1 else None
         assert run is not None, "the fake drives one run at a time"
         assert commands, "a completion must carry commands"
-        # Re-sent commands for steps that are still open are the same steps (DECISIONS "Replay").
+        # Re-sent commands for steps that are still open are the same steps, not new ones.
         resend = bool(run.open_steps)
         seq = len(run.events) + 1
         for typed in commands:

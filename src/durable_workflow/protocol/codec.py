@@ -1,6 +1,6 @@
 """Payload codec: the ``{codec, blob}`` envelope and its Avro encodings.
 
-Two Avro framings exist on the wire (``worker-plane.md`` §6):
+Two Avro framings exist on the wire (see docs/protocol.md, "Payloads"):
 
 * the **generic wrapper** written by SDK 0.4.84 and the reference engine: ``0x00`` followed by
   the Avro binary of the record ``{json: string, version: int}``, standard padded base64.

@@ -179,7 +179,7 @@ class PollResponse(TypedDict, total=False):
 
 
 class _WorkerPlaneAnswer(TypedDict, total=False):
-    # Every worker-plane answer carries these two (see docs/protocol.md, response envelope).
+    # Every worker-plane answer carries these two (see docs/protocol.md, "Worker-plane envelope").
     protocol_version: str
     server_capabilities: dict[str, Any]
 

@@ -200,7 +200,7 @@ async def test_cancelling_run_until_is_not_swallowed() -> None:
 async def test_run_until_accepts_the_canceled_spelling() -> None:
     client = FakeClient()
     run = client.start("greeter", "wf-canceled", ["x"])
-    run.execution.status = "canceled"  # seen from peer servers (control-plane.md §7.4)
+    run.execution.status = "canceled"  # the American spelling, seen from peer servers
     worker = make_worker(client)
     execution = await asyncio.wait_for(worker.run_until(workflow_id="wf-canceled", timeout=5), 2)
     assert execution.status == "canceled"
