@@ -13,7 +13,7 @@ from .._wire import ActivityTaskRead, MalformedTask
 from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
-from ..protocol.wire import ActivityTask
+from ..protocol.wire import ActivityHeartbeatResponse, ActivityTask
 from ._delivery import deliver
 from ._runtime import TaskRuntime
 
@@ -81,7 +81,7 @@ class _Attempt:
 
         await deliver(self.runtime.delivery, send, f"activity {self.task_id} completion")
 
-    async def heartbeat(self, **kwargs: Any) -> Mapping[str, Any] | None:
+    async def heartbeat(self, **kwargs: Any) -> ActivityHeartbeatResponse | None:
         try:
             response = await self.runtime.client.heartbeat_activity_task(**self.fence(), **kwargs)
         except DurableWorkflowError as exc:
