@@ -71,9 +71,13 @@ PROGRAMS = {
         from typing_extensions import assert_type
 
         from durable_workflow.client import WorkflowExecution
+        from durable_workflow.retry_policy import TransportRetryPolicy
         from durable_workflow.sync import Client, WorkflowHandle
 
-        client = Client("http://localhost:8080")
+        client = Client("http://localhost:8080", timeout=5.0, payload_size_warnings=False)
+        assert_type(client.timeout, float)
+        assert_type(client.retry_policy, TransportRetryPolicy)
+        assert_type(client.server_long_poll_timeout, float | None)
         handle = client.start_workflow(workflow_type="greeter", task_queue="default", input=["x"])
         assert_type(handle, WorkflowHandle)
         assert_type(client.describe_workflow("wf"), WorkflowExecution)
@@ -164,6 +168,10 @@ def test_a_wrong_use_is_reported(tmp_path: Path) -> None:
 
             async def use() -> None:
                 await greet(3)
+
+            from durable_workflow.sync import Client
+
+            Client("http://localhost:8080", tiemout=1.0)
             """
         ),
         encoding="utf-8",
@@ -171,3 +179,4 @@ def test_a_wrong_use_is_reported(tmp_path: Path) -> None:
     stdout, status = _mypy(tmp_path, program)
     assert status == 1
     assert 'Argument 1 to "greet" has incompatible type "int"; expected "str"' in stdout
+    assert 'Unexpected keyword argument "tiemout" for "Client"' in stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import zlib
 from typing import Any, cast
@@ -11,6 +12,8 @@ import pytest
 
 from durable_workflow import _wire, activity, workflow
 from durable_workflow.activity import get_definition as activity_definition
+from durable_workflow.interceptors import PassthroughWorkerInterceptor
+from durable_workflow.protocol import codec
 from durable_workflow.protocol.wire import HistoryPage, WorkflowTask
 from durable_workflow.worker._activity_tasks import handle_activity_task
 from durable_workflow.worker._runtime import DeliveryPolicy, TaskRuntime
@@ -186,3 +189,19 @@ async def test_a_corrupt_later_history_page_fails_the_task() -> None:
     (failure,) = client.calls_to("fail_workflow_task")
     assert failure["failure_type"] == "MalformedTask"
     assert failure["message"].startswith("a history page cannot be read")
+
+
+async def test_a_task_handed_on_changed_by_an_interceptor_is_read_again() -> None:
+    class Rewriting(PassthroughWorkerInterceptor):
+        async def execute_workflow_task(self, context: Any, next: Any) -> Any:
+            changed = {**context.task, "arguments": codec.envelope([5])}
+            return await next(dataclasses.replace(context, task=changed))
+
+    client = FakeClient()
+    runtime = dataclasses.replace(_runtime(client, []), interceptors=(Rewriting(),))
+    client.start("doubler", "wf-i", [21])
+    task = await client.poll_workflow_task(worker_id="w1", task_queue="default")
+    assert task is not None
+    assert await handle_workflow_task(runtime, task) == "completed"
+    (completion,) = client.calls_to("complete_workflow_task")
+    assert codec.decode_envelope(completion["commands"][0]["arguments"]) == [5]
