@@ -76,6 +76,12 @@ if TYPE_CHECKING:
     )
 
 # Public name -> the module that defines it (a submodule name maps to itself).
+#
+# The same names appear three times, on purpose: the TYPE_CHECKING imports give type checkers
+# each name's type, ``__all__`` must be a literal list for them to read the star-export, and
+# this table is what runs. Deriving any of them at runtime would mean parsing this file's source
+# (absent from bytecode-only installs) or a computed ``__all__`` (unreadable to type checkers),
+# so tests/sdk/test_protocol_standalone.py checks that the three agree instead.
 _EXPORTS: dict[str, str] = {
     "ActivityCancelled": ".errors",
     "ActivityFailed": ".errors",
@@ -193,10 +199,32 @@ __all__ = [
 ]
 
 
+# Submodules reachable as attributes (``dw.errors.WorkflowFailed``, ``dw.testing.WorkflowEnvironment``)
+# without an explicit ``import durable_workflow.errors``; each is imported on first access.
+_SUBMODULES = frozenset(
+    {
+        "activity",
+        "client",
+        "errors",
+        "interceptors",
+        "metrics",
+        "protocol",
+        "retry_policy",
+        "sync",
+        "testing",
+        "worker",
+        "workflow",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     """Import the submodule that defines ``name`` on first access and cache the value."""
     module_name = _EXPORTS.get(name)
     if module_name is None:
+        if name in _SUBMODULES:
+            # import_module also binds the submodule on this package, so this runs once per name.
+            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(module_name, __name__)
     value = module if module_name == f".{name}" else getattr(module, name)
@@ -205,4 +233,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

@@ -9,6 +9,7 @@ dicts. The shapes themselves are in :mod:`durable_workflow.protocol.wire`.
 from __future__ import annotations
 
 import base64
+import binascii
 import gzip
 import json
 import zlib
@@ -16,7 +17,49 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from .protocol.wire import ActivityTask, Envelope, HistoryEvent, HistoryPage, QueryTask, WorkflowTask
+from .protocol import codec
+from .protocol.errors import INVALID_PAYLOAD_FRAMING
+from .protocol.wire import (
+    ActivityDeadlines,
+    ActivityTask,
+    Envelope,
+    HistoryEvent,
+    HistoryPage,
+    QueryTask,
+    RetryPolicyBody,
+    WorkflowTask,
+)
+
+# Reason of a history page whose compressed events cannot be read back.
+MALFORMED_HISTORY = "malformed_history"
+
+
+class MalformedTask(ValueError):
+    """A leased task whose body cannot be read (corrupt compressed history, arguments that are no payload).
+
+    Raised by the parsers after the lease fields are read, and carrying them, so the handler can
+    still report the task as failed: otherwise it would come back after every lease expiry.
+
+    Attributes:
+        reason: ``malformed_history`` or ``invalid_payload_framing``.
+        task_id / lease_owner: The lease the failure is reported under.
+        attempt: The workflow-task attempt (or the activity attempt number).
+        attempt_id: The activity attempt id (``""`` for workflow tasks).
+    """
+
+    def __init__(
+        self, message: str, *, reason: str, task_id: str, lease_owner: str, attempt: int, attempt_id: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.task_id = task_id
+        self.lease_owner = lease_owner
+        self.attempt = attempt
+        self.attempt_id = attempt_id
+
+
+class MalformedHistoryPage(ValueError):
+    """A history page whose ``history_events_compressed`` is not base64 of compressed JSON events."""
 
 
 def _text(raw: Mapping[str, Any], key: str, default: str = "") -> str:
@@ -30,10 +73,35 @@ def _opt_text(raw: Mapping[str, Any], key: str) -> str | None:
 
 
 def _counter(value: Any) -> int:
-    """An attempt counter: a non-negative int, or its digits as text (some servers send text); else 1."""
-    if isinstance(value, (int, str)) and not isinstance(value, bool) and str(value).isdigit():
+    """An attempt counter: a non-negative int, or its ASCII digits as text (some servers send text); else 1.
+
+    ``str.isdigit`` alone is not enough: ``"²"`` is a digit to it but not to ``int()``.
+    """
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, int):
+        return value if value >= 0 else 1
+    if isinstance(value, str) and value.isascii() and value.isdecimal():
         return int(value)
     return 1
+
+
+def _arguments(raw: Mapping[str, Any], payload_codec: str | None) -> Envelope | None:
+    """A task's ``arguments`` as an envelope; raises ``ValueError`` for a value that is no payload.
+
+    Older servers send the blob bare, to be read with the task's ``payload_codec``: it becomes
+    an envelope of that codec. A task without a codec is refused before its arguments are
+    decoded, so a bare blob without one has nothing to pair with and reads as ``None``.
+    """
+    value = raw.get("arguments")
+    if value is None:
+        return None
+    if codec.is_envelope(value):
+        # An envelope as sent; a bad codec or blob inside it is the codec's to refuse.
+        return cast("Envelope", dict(value))
+    if isinstance(value, str):
+        return {"codec": payload_codec, "blob": value} if payload_codec is not None else None
+    raise ValueError(f"arguments are a {type(value).__name__}, not a payload envelope")
 
 
 def event_type(event: Mapping[str, Any]) -> str:
@@ -68,15 +136,26 @@ class HistoryPageRead:
         """Parse a page; a compressed page (``history_events_compressed``) is inflated."""
         encoding = raw.get("history_events_encoding")
         blob = raw.get("history_events_compressed")
-        if blob and encoding:
-            data = base64.b64decode(blob)
-            text = gzip.decompress(data) if encoding == "gzip" else zlib.decompress(data, -zlib.MAX_WBITS)
-            loaded = json.loads(text)
-            events = list(loaded) if isinstance(loaded, list) else []
-        else:
-            events = list(raw.get("history_events") or [])
+        compressed = bool(blob and encoding)
+        events = _inflate(blob, str(encoding)) if compressed else list(raw.get("history_events") or [])
         token = raw.get("next_history_page_token")
         return cls(cast("list[HistoryEvent]", events), str(token) if token else None)
+
+
+def _inflate(blob: object, encoding: str) -> list[Any]:
+    """The events of a compressed page; any corruption is a ``MalformedHistoryPage``."""
+    try:
+        if not isinstance(blob, str):
+            raise TypeError(f"history_events_compressed is a {type(blob).__name__}, not text")
+        data = base64.b64decode(blob, validate=True)
+        text = gzip.decompress(data) if encoding == "gzip" else zlib.decompress(data, -zlib.MAX_WBITS)
+        loaded = json.loads(text)
+    except (binascii.Error, zlib.error, OSError, EOFError, TypeError, ValueError) as exc:
+        # OSError covers gzip.BadGzipFile; ValueError covers JSON and UTF-8 decoding.
+        raise MalformedHistoryPage(
+            f"cannot read the {encoding} history_events_compressed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return list(loaded) if isinstance(loaded, list) else []
 
 
 # --------------------------------------------------------------------------- workflow tasks
@@ -89,6 +168,10 @@ class WorkflowTaskRead:
     Attributes:
         raw: The task as received (what interceptors see).
         first_page: The history that came inside the task.
+        payload_codec: The codec the task declares (``None`` when it declares none; the
+            handler refuses such a task).
+        arguments: The workflow's start arguments, when the task carries them (else they are
+            read from the ``WorkflowStarted`` event).
         update_id: Set when the task carries an update, which is answered with exactly one
             complete/fail_update command.
     """
@@ -102,23 +185,47 @@ class WorkflowTaskRead:
     task_queue: str
     first_page: HistoryPageRead
     update_id: str | None
+    payload_codec: str | None
+    arguments: Envelope | None
     raw: Mapping[str, Any] = field(repr=False)
 
     @classmethod
     def from_wire(
         cls, raw: WorkflowTask | Mapping[str, Any], *, worker_id: str, task_queue: str
     ) -> WorkflowTaskRead:
-        """Parse a poll's ``task``; the lease owner defaults to this worker, the queue to its own."""
+        """Parse a poll's ``task``; the lease owner defaults to this worker, the queue to its own.
+
+        Raises:
+            MalformedTask: The first history page or the arguments cannot be read.
+        """
+        task_id = _text(raw, "task_id")
+        lease_owner = str(raw.get("lease_owner") or worker_id)
+        attempt = _counter(raw.get("workflow_task_attempt"))
+        payload_codec = _opt_text(raw, "payload_codec")
+        try:
+            first_page = HistoryPageRead.from_wire(raw)
+            arguments = _arguments(raw, payload_codec)
+        except ValueError as exc:
+            reason = MALFORMED_HISTORY if isinstance(exc, MalformedHistoryPage) else INVALID_PAYLOAD_FRAMING
+            raise MalformedTask(
+                f"workflow task {task_id}: {exc}",
+                reason=reason,
+                task_id=task_id,
+                lease_owner=lease_owner,
+                attempt=attempt,
+            ) from exc
         return cls(
-            task_id=_text(raw, "task_id"),
-            lease_owner=str(raw.get("lease_owner") or worker_id),
-            attempt=_counter(raw.get("workflow_task_attempt")),
+            task_id=task_id,
+            lease_owner=lease_owner,
+            attempt=attempt,
             workflow_id=_text(raw, "workflow_id"),
             run_id=_text(raw, "run_id"),
             workflow_type=str(raw.get("workflow_type") or ""),
             task_queue=str(raw.get("task_queue") or task_queue),
-            first_page=HistoryPageRead.from_wire(raw),
+            first_page=first_page,
             update_id=str(raw["workflow_update_id"]) if raw.get("workflow_update_id") else None,
+            payload_codec=payload_codec,
+            arguments=arguments,
             raw=raw,
         )
 
@@ -136,37 +243,59 @@ class ActivityTaskRead:
     activity_type: str
     attempt_number: int
     payload_codec: str | None
-    arguments: Any  # an envelope as sent; decoding (and refusing a bad one) is the codec's job
+    # An envelope as sent; decoding it (and refusing a bad codec or blob) is the codec's job.
+    arguments: Envelope | None
     workflow_id: str | None
     run_id: str | None
     activity_execution_id: str | None
     task_queue: str
     lease_expires_at: str | None
-    deadlines: Mapping[str, Any]
-    retry_policy: Mapping[str, Any] | None
+    deadlines: ActivityDeadlines
+    retry_policy: RetryPolicyBody | None
     raw: Mapping[str, Any] = field(repr=False)
 
     @classmethod
     def from_wire(
         cls, raw: ActivityTask | Mapping[str, Any], *, worker_id: str, task_queue: str
     ) -> ActivityTaskRead:
-        """Parse a poll's ``task``; older servers name the attempt id ``attempt_id``."""
+        """Parse a poll's ``task``; older servers name the attempt id ``attempt_id``.
+
+        Raises:
+            MalformedTask: The arguments are neither an envelope, a bare blob nor absent.
+        """
+        task_id = _text(raw, "task_id")
+        attempt_id = str(raw.get("activity_attempt_id") or raw.get("attempt_id") or "")
+        lease_owner = str(raw.get("lease_owner") or worker_id)
+        attempt_number = _counter(raw.get("attempt_number"))
+        payload_codec = _opt_text(raw, "payload_codec")
+        try:
+            arguments = _arguments(raw, payload_codec)
+        except ValueError as exc:
+            raise MalformedTask(
+                f"activity task {task_id}: {exc}",
+                reason=INVALID_PAYLOAD_FRAMING,
+                task_id=task_id,
+                lease_owner=lease_owner,
+                attempt=attempt_number,
+                attempt_id=attempt_id,
+            ) from exc
         retry_policy = raw.get("retry_policy")
+        deadlines = raw.get("deadlines")
         return cls(
-            task_id=_text(raw, "task_id"),
-            attempt_id=str(raw.get("activity_attempt_id") or raw.get("attempt_id") or ""),
-            lease_owner=str(raw.get("lease_owner") or worker_id),
+            task_id=task_id,
+            attempt_id=attempt_id,
+            lease_owner=lease_owner,
             activity_type=str(raw.get("activity_type") or ""),
-            attempt_number=_counter(raw.get("attempt_number")),
-            payload_codec=_opt_text(raw, "payload_codec"),
-            arguments=raw.get("arguments"),
+            attempt_number=attempt_number,
+            payload_codec=payload_codec,
+            arguments=arguments,
             workflow_id=_opt_text(raw, "workflow_id"),
             run_id=_opt_text(raw, "run_id"),
             activity_execution_id=_opt_text(raw, "activity_execution_id"),
             task_queue=str(raw.get("task_queue") or task_queue),
             lease_expires_at=_opt_text(raw, "lease_expires_at"),
-            deadlines=dict(raw.get("deadlines") or {}),
-            retry_policy=retry_policy if isinstance(retry_policy, Mapping) else None,
+            deadlines=cast("ActivityDeadlines", dict(deadlines)) if isinstance(deadlines, Mapping) else {},
+            retry_policy=cast("RetryPolicyBody", retry_policy) if isinstance(retry_policy, Mapping) else None,
             raw=raw,
         )
 

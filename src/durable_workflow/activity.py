@@ -26,6 +26,7 @@ from typing import Any, TypeVar, overload
 
 from ._wire import ActivityTaskRead
 from .errors import ActivityCancelled
+from .protocol.wire import ActivityHeartbeatResponse
 
 DEFINITION_ATTR = "__durable_activity_definition__"
 
@@ -128,7 +129,7 @@ class ActivityInfo:
         )
 
 
-HeartbeatFn = Callable[..., Awaitable[Mapping[str, Any] | None]]
+HeartbeatFn = Callable[..., Awaitable[ActivityHeartbeatResponse | None]]
 
 
 class _Done:

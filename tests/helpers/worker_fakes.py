@@ -3,6 +3,10 @@
 It implements ``WorkerPlaneClient`` (the worker-plane calls of the Worker) over a tiny run
 model: workflow tasks, activity tasks and a history with workflow sequences, enough to drive a
 workflow from start to ``complete_workflow`` the way the server would.
+
+Tests synchronise on it through :meth:`FakeClient.until`: every call the worker makes and every
+metric it records wakes the waiters, which re-check their condition, so no test sleeps in the
+hope that the worker has acted.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +23,17 @@ from durable_workflow.errors import ServerError
 from durable_workflow.metrics import InMemoryMetrics
 from durable_workflow.protocol import codec
 from durable_workflow.protocol import codec as payload_codec
-from durable_workflow.protocol.wire import ActivityTask, HistoryEvent, HistoryPage, WorkflowTask
+from durable_workflow.protocol.wire import (
+    ActivityHeartbeatResponse,
+    ActivityTask,
+    CommandBody,
+    HistoryEvent,
+    HistoryPage,
+    RegisterWorkerResponse,
+    TaskOutcomeResponse,
+    WorkerHeartbeatResponse,
+    WorkflowTask,
+)
 
 GOOD_CLUSTER_INFO: dict[str, Any] = {
     "control_plane": {
@@ -54,6 +68,22 @@ GOOD_CLUSTER_INFO: dict[str, Any] = {
 }
 
 
+class SignallingMetrics(InMemoryMetrics):
+    """In-memory metrics that call ``on_change`` after each recording."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_change = on_change
+
+    def increment(self, name: str, value: float = 1.0, tags: Mapping[str, str] | None = None) -> None:
+        super().increment(name, value, tags)
+        self._on_change()
+
+    def record(self, name: str, value: float, tags: Mapping[str, str] | None = None) -> None:
+        super().record(name, value, tags)
+        self._on_change()
+
+
 @dataclass
 class Execution:
     workflow_id: str
@@ -82,7 +112,8 @@ class FakeClient:
         self.cluster_info = cluster_info if cluster_info is not None else GOOD_CLUSTER_INFO
         self.poll_wait = poll_wait
         self.history_page_size = history_page_size
-        self.metrics = InMemoryMetrics()
+        self._changed = asyncio.Event()
+        self.metrics = SignallingMetrics(self.notify)
         self.runs: dict[str, Run] = {}
         self.workflow_tasks: list[dict[str, Any]] = []
         self.activity_tasks: list[dict[str, Any]] = []
@@ -99,6 +130,33 @@ class FakeClient:
 
     def calls_to(self, name: str) -> list[dict[str, Any]]:
         return [kwargs for call, kwargs in self.calls if call == name]
+
+    def notify(self) -> None:
+        """Wake the waiters of :meth:`until` (tests call it when their own state changed)."""
+        self._changed.set()
+
+    async def until(self, condition: Callable[[], object], timeout: float = 5.0) -> None:
+        """Return once ``condition()`` holds, re-checking it after every call, metric or notify.
+
+        Raises ``TimeoutError`` when it still does not hold after ``timeout`` seconds: the
+        deadline only bounds a broken test, it never decides a passing one.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            # No await between the check and clear(): nothing can change in between.
+            self._changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("the condition the test waits for never held")
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                continue
+
+    async def until_calls(self, name: str, count: int = 1, timeout: float = 5.0) -> None:
+        """Return once the worker has made ``count`` calls named ``name``."""
+        await self.until(lambda: len(self.calls_to(name)) >= count, timeout)
 
     def _event(self, run: Run, etype: str, payload: dict[str, Any]) -> None:
         run.events.append(
@@ -161,6 +219,7 @@ class FakeClient:
 
     def _record(self, name: str, **kwargs: Any) -> dict[str, Any]:
         self.calls.append((name, kwargs))
+        self.notify()
         return kwargs
 
     async def get_cluster_info(self) -> dict[str, Any]:
@@ -192,7 +251,7 @@ class FakeClient:
         capabilities: Sequence[str] | None = None,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> RegisterWorkerResponse:
         self._record(
             "register_worker",
             worker_id=worker_id,
@@ -217,11 +276,11 @@ class FakeClient:
         worker_id: str,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkerHeartbeatResponse:
         self._record(
             "heartbeat_worker", worker_id=worker_id, task_slots=task_slots, process_metrics=process_metrics
         )
-        return {"acknowledged": True}
+        return {"worker_id": worker_id, "acknowledged": True}
 
     async def poll_workflow_task(
         self,
@@ -289,8 +348,8 @@ class FakeClient:
         task_id: str,
         lease_owner: str,
         workflow_task_attempt: int,
-        commands: Sequence[Mapping[str, Any]],
-    ) -> dict[str, Any]:
+        commands: Sequence[CommandBody],
+    ) -> TaskOutcomeResponse:
         self._record(
             "complete_workflow_task",
             task_id=task_id,
@@ -303,10 +362,12 @@ class FakeClient:
         run = next(iter(self.runs.values())) if len(self.runs) == 1 else None
         assert run is not None, "the fake drives one run at a time"
         assert commands, "a completion must carry commands"
-        # Re-sent commands for steps that are still open are the same steps (DECISIONS "Replay").
+        # Re-sent commands for steps that are still open are the same steps, not new ones.
         resend = bool(run.open_steps)
         seq = len(run.events) + 1
-        for command in commands:
+        for typed in commands:
+            # One dict view of every command kind, rather than narrowing the union per branch.
+            command: Mapping[str, Any] = typed
             ctype = command["type"]
             if ctype == "schedule_activity" and not resend:
                 self._event(
@@ -344,7 +405,7 @@ class FakeClient:
                 self._event(run, "WorkflowFailed", {"message": command["message"]})
         if run.execution.status not in ("completed", "failed"):
             run.execution.status = "waiting"
-        return {"outcome": "completed", "recorded": True}
+        return {"task_id": task_id, "outcome": "completed", "recorded": True, "reason": None}
 
     async def fail_workflow_task(
         self,
@@ -355,7 +416,7 @@ class FakeClient:
         message: str,
         failure_type: str | None = None,
         stack_trace: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         self._record(
             "fail_workflow_task",
             task_id=task_id,
@@ -365,7 +426,7 @@ class FakeClient:
             failure_type=failure_type,
             stack_trace=stack_trace,
         )
-        return {"outcome": "failed"}
+        return {"task_id": task_id, "outcome": "failed", "recorded": True, "reason": None}
 
     async def poll_activity_task(
         self,
@@ -429,7 +490,7 @@ class FakeClient:
         result: Any,
         codec: str = "avro",
         activity_name: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         self._record(
             "complete_activity_task",
             task_id=task_id,
@@ -442,7 +503,7 @@ class FakeClient:
         self._resolve_activity(
             task_id, "ActivityCompleted", {"result": payload_codec.encode(result), "payload_codec": "avro"}
         )
-        return {"outcome": "completed"}
+        return {"task_id": task_id, "outcome": "completed", "recorded": True, "reason": None}
 
     async def fail_activity_task(
         self,
@@ -458,7 +519,7 @@ class FakeClient:
         kind: str | None = None,
         timeout_type: str | None = None,
         cancelled: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         self._record(
             "fail_activity_task",
             task_id=task_id,
@@ -478,7 +539,7 @@ class FakeClient:
             "ActivityFailed",
             {"message": message, "exception_type": failure_type, "non_retryable": non_retryable},
         )
-        return {"outcome": "failed"}
+        return {"task_id": task_id, "outcome": "failed", "recorded": True, "reason": None}
 
     async def heartbeat_activity_task(
         self,
@@ -491,7 +552,7 @@ class FakeClient:
         current: float | None = None,
         total: float | None = None,
         unit: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ActivityHeartbeatResponse:
         self._record(
             "heartbeat_activity_task",
             task_id=task_id,

@@ -248,6 +248,21 @@ EXACT_ALL: dict[str, list[str]] = {
         "WorkerInterceptor",
         "WorkflowTaskInterceptorContext",
     ],
+    "durable_workflow.retry_policy": [
+        "DEFAULT_RETRY_POLICY",
+        "TransportRetryPolicy",
+    ],
+    "durable_workflow.protocol": [
+        "PayloadCodecError",
+        "codec",
+        "commands",
+        "errors",
+        "history",
+        "routes",
+        "text",
+        "versions",
+        "wire",
+    ],
 }
 
 # Internals that left the author-facing namespaces, and where they live now.

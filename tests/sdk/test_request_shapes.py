@@ -2,8 +2,9 @@
 
 The expectations are the project's own fixture, ``tests/fixtures/requests/client-requests.json``,
 written from the contract's route and body descriptions: one case per method (and per notable
-option), each naming the HTTP method, the ``/api`` path, the query and the exact JSON body.
-Payload envelopes are compared by what they decode to, so the fixture stays readable.
+option), each naming the HTTP method, the ``/api`` path, the query and the exact JSON body,
+plus the headers every request of its plane carries (auth, namespace, the plane's version
+header). Payload envelopes are compared by what they decode to, so the fixture stays readable.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from durable_workflow.client import Client
 from durable_workflow.protocol import codec
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "requests" / "client-requests.json"
-CASES: list[dict[str, Any]] = json.loads(FIXTURE.read_text(encoding="utf-8"))["cases"]
+_DATA: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+CASES: list[dict[str, Any]] = _DATA["cases"]
+HEADERS: dict[str, dict[str, str]] = _DATA["headers"]
+# Every header either plane sends: each must have its plane's value, or be absent.
+PINNED_HEADERS = sorted({name for plane in HEADERS.values() for name in plane})
+
+
+def plane_of(path: str) -> str:
+    return "worker" if path.startswith("/api/worker/") else "control"
 
 
 def answer(case: dict[str, Any], request: httpx.Request) -> httpx.Response:
@@ -92,6 +101,10 @@ async def test_client_sends_the_documented_request(case: dict[str, Any]) -> None
     request, expected = seen[0], case["request"]
     assert request.method == expected["method"]
     assert request.url.path == expected["path"]
+    plane = HEADERS[plane_of(request.url.path)]
+    assert {name: request.headers.get(name) for name in PINNED_HEADERS} == {
+        name: plane.get(name) for name in PINNED_HEADERS
+    }
     assert dict(request.url.params) == expected.get("query", {})
     if "body" in expected:
         matches(expected["body"], json.loads(request.content))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import inspect
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -57,23 +61,62 @@ def test_sync_client_bad_arguments_do_not_leak_threads() -> None:
         Client("http://dw.test", payload_size_limit_bytes=0)
 
 
-def test_the_generated_blocking_methods_match_the_async_client() -> None:
-    from tests.sdk import sync_codegen
+def _generator() -> ModuleType:
+    """``scripts/gen_sync_client.py``, loaded from its path (scripts/ is not a package)."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "gen_sync_client.py"
+    spec = importlib.util.spec_from_file_location("gen_sync_client", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    assert sync_codegen.TARGET.read_text(encoding="utf-8") == sync_codegen.render(), (
-        "_sync_methods.py is stale: run .venv/bin/python tests/sdk/sync_codegen.py --write"
+
+def test_the_generated_blocking_surface_matches_the_async_client() -> None:
+    generator = _generator()
+    assert generator.TARGET.read_text(encoding="utf-8") == generator.render(), (
+        "_sync_methods.py is stale: run .venv/bin/python scripts/gen_sync_client.py --write"
     )
 
 
-def test_every_async_method_has_a_blocking_twin_with_the_same_parameters() -> None:
-    import inspect
+# Public names of the async client that the sync one deliberately lacks: its close() is the
+# blocking aclose().
+NOT_ON_THE_SYNC_CLIENT = {"aclose"}
 
+
+def test_every_public_attribute_of_the_async_client_is_on_the_sync_one() -> None:
+    transport = httpx.MockTransport(handler)
+    with Client("http://dw.test", timeout=7.5, payload_size_warnings=False, transport=transport) as client:
+        async_client = client.async_client
+        public = {name for name in dir(async_client) if not name.startswith("_")}
+        # The attributes set in __init__ are part of it, not only the methods.
+        assert {"timeout", "retry_policy", "payload_size_limit_bytes", "server_long_poll_timeout"} <= public
+        missing = sorted(public - NOT_ON_THE_SYNC_CLIENT - set(dir(client)))
+        assert missing == []
+        for name in sorted(public - NOT_ON_THE_SYNC_CLIENT):
+            value = getattr(async_client, name)
+            if not callable(value):
+                assert getattr(client, name) is value, name
+        assert (client.timeout, client.payload_size_warnings) == (7.5, False)
+        assert client.poll_timeout(None) == async_client.poll_timeout(None)
+
+
+def test_the_constructor_has_the_async_clients_parameters() -> None:
+    from durable_workflow.client import Client as AsyncClient
+
+    blocking = inspect.signature(Client.__init__).parameters
+    original = inspect.signature(AsyncClient.__init__).parameters
+    assert [(p.name, p.kind, p.default, str(p.annotation)) for p in blocking.values()] == [
+        (p.name, p.kind, p.default, str(p.annotation)) for p in original.values()
+    ]
+
+
+def test_every_async_method_has_a_blocking_twin_with_the_same_parameters() -> None:
     from durable_workflow.client import Client as AsyncClient
     from durable_workflow.client import WorkflowHandle as AsyncHandle
 
     for async_cls, sync_cls in ((AsyncClient, Client), (AsyncHandle, WorkflowHandle)):
         for name, fn in inspect.getmembers(async_cls, inspect.isfunction):
-            if name.startswith("_") or name in ("aclose", "poll_timeout"):
+            if name.startswith("_") or name in NOT_ON_THE_SYNC_CLIENT:
                 continue
             blocking = getattr(sync_cls, name)
             assert not inspect.iscoroutinefunction(blocking), name

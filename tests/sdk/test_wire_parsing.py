@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from durable_workflow._wire import (
+    MALFORMED_HISTORY,
     ActivityTaskRead,
     HistoryPageRead,
+    MalformedTask,
     QueryTaskRead,
     WorkflowTaskRead,
     event_payload,
@@ -33,7 +35,22 @@ def test_a_workflow_task_is_read_with_its_defaults() -> None:
     assert (task.first_page.events, task.first_page.next_page_token, task.update_id) == ([], None, None)
 
 
-@pytest.mark.parametrize(("sent", "read"), [(3, 3), ("4", 4), ("x", 1), (True, 1), (None, 1), (-2, 1)])
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        (3, 3),
+        ("4", 4),
+        ("x", 1),
+        (True, 1),
+        (None, 1),
+        (-2, 1),
+        ("²", 1),  # a digit to str.isdigit, but int() refuses it
+        ("٣", 1),  # a decimal digit, but not an ASCII one
+        ("-2", 1),
+        (" 5", 1),
+        (2.0, 1),
+    ],
+)
 def test_an_attempt_counter_is_read_from_an_int_or_its_digits(sent: Any, read: int) -> None:
     raw = {"task_id": "t", "workflow_task_attempt": sent}
     assert WorkflowTaskRead.from_wire(raw, worker_id="w", task_queue="q").attempt == read
@@ -119,3 +136,71 @@ def test_an_event_payload_may_arrive_as_json_text() -> None:
     assert event_payload({"payload": '{"a": 1}'}) == {"a": 1}
     assert event_payload({"payload": "not json"}) == {}
     assert event_payload({"payload": [1]}) == {}
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        (None, None),
+        ({"codec": "avro", "blob": "AAA="}, {"codec": "avro", "blob": "AAA="}),
+        ("AAA=", {"codec": "avro", "blob": "AAA="}),  # a bare blob takes the task's codec
+    ],
+)
+def test_task_arguments_are_read_as_an_envelope(sent: Any, read: Any) -> None:
+    raw = {"task_id": "t", "payload_codec": "avro", "arguments": sent}
+    assert WorkflowTaskRead.from_wire(raw, worker_id="w", task_queue="q").arguments == read
+    assert ActivityTaskRead.from_wire(raw, worker_id="w", task_queue="q").arguments == read
+
+
+def test_a_task_without_a_codec_keeps_that_visible() -> None:
+    raw = {"task_id": "t", "arguments": "AAA="}
+    task = WorkflowTaskRead.from_wire(raw, worker_id="w", task_queue="q")
+    # The handler refuses a task that declares no codec; a bare blob has nothing to pair with.
+    assert (task.payload_codec, task.arguments) == (None, None)
+
+
+@pytest.mark.parametrize("sent", [[1, 2], 7, {"blob": "AAA="}])
+def test_arguments_that_are_no_payload_are_a_malformed_task_carrying_the_lease(sent: Any) -> None:
+    raw = {
+        "task_id": "t",
+        "lease_owner": "w",
+        "attempt_number": 2,
+        "activity_attempt_id": "a-1",
+        "arguments": sent,
+    }
+    with pytest.raises(MalformedTask) as caught:
+        ActivityTaskRead.from_wire(raw, worker_id="w", task_queue="q")
+    error = caught.value
+    assert (error.reason, error.task_id, error.lease_owner, error.attempt, error.attempt_id) == (
+        "invalid_payload_framing",
+        "t",
+        "w",
+        2,
+        "a-1",
+    )
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        "%%%",
+        base64.b64encode(b"junk").decode(),
+        base64.b64encode(zlib.compress(b"[")[2:-4]).decode(),
+        12,
+    ],
+)
+def test_a_corrupt_compressed_first_page_is_a_malformed_task(blob: Any) -> None:
+    raw = {
+        "task_id": "t",
+        "workflow_task_attempt": "2",
+        "history_events_encoding": "deflate",
+        "history_events_compressed": blob,
+    }
+    with pytest.raises(MalformedTask) as caught:
+        WorkflowTaskRead.from_wire(raw, worker_id="w", task_queue="q")
+    assert (caught.value.reason, caught.value.task_id, caught.value.lease_owner, caught.value.attempt) == (
+        MALFORMED_HISTORY,
+        "t",
+        "w",
+        2,
+    )

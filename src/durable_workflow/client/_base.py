@@ -68,6 +68,18 @@ def _query_value(value: Any) -> str:
 class BaseClient:
     """Connection state and the single request path every client method goes through."""
 
+    # The public attributes, set by __init__ (``sync.Client`` forwards each one; its generated
+    # properties are read from these annotations).
+    base_url: str
+    namespace: str
+    timeout: float
+    retry_policy: TransportRetryPolicy
+    metrics: MetricsRecorder
+    payload_size_limit_bytes: int
+    payload_size_warning_threshold_percent: int
+    payload_size_warnings: bool
+    server_long_poll_timeout: float | None
+
     def __init__(
         self,
         base_url: str,
@@ -110,7 +122,7 @@ class BaseClient:
         self.namespace = namespace
         self.timeout = timeout
         self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
-        self.metrics: MetricsRecorder = metrics if metrics is not None else NoopMetrics()
+        self.metrics = metrics if metrics is not None else NoopMetrics()
         self.payload_size_limit_bytes = payload_size_limit_bytes
         self.payload_size_warning_threshold_percent = payload_size_warning_threshold_percent
         self.payload_size_warnings = payload_size_warnings
@@ -118,7 +130,7 @@ class BaseClient:
         self._control_token = control_token
         self._worker_token = worker_token
         # Learned from /cluster/info or any worker-plane answer; sizes the long-poll timeout.
-        self.server_long_poll_timeout: float | None = None
+        self.server_long_poll_timeout = None
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
     # ------------------------------------------------------------------ lifecycle

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..protocol.wire import RunHistoryPage
     from ._results import WorkflowExecution, WorkflowRunList
     from ._workflows import WorkflowsMixin
 
@@ -47,7 +48,7 @@ class WorkflowHandle:
 
     async def get_history(
         self, *, page_size: int | None = None, next_page_token: str | None = None
-    ) -> dict[str, Any]:
+    ) -> RunHistoryPage:
         """Read one page of this run's history (needs ``run_id``)."""
         if not self.run_id:
             raise ValueError("this handle has no run_id; describe() the workflow first")

@@ -14,7 +14,18 @@ from typing import Any, cast
 from ..errors import PayloadError
 from ..protocol import codec, routes
 from ..protocol.text import replace_surrogates, replace_surrogates_or_none
-from ..protocol.wire import ActivityTask, HistoryPage, QueryTask, WorkflowTask
+from ..protocol.wire import (
+    ActivityHeartbeatResponse,
+    ActivityTask,
+    CommandBody,
+    HistoryPage,
+    QueryTask,
+    RegisterWorkerResponse,
+    TaskOutcomeResponse,
+    WorkerHeartbeatResponse,
+    WorkflowTask,
+    WorkflowTaskHeartbeatResponse,
+)
 from ._base import BaseClient
 
 
@@ -79,6 +90,13 @@ class WorkerPlaneMixin(BaseClient):
         """A call about one leased task; ``key`` is the route's placeholder for its id."""
         return await self._worker_call(route, body, path_params={key: task_id}, operation=operation)
 
+    async def _outcome_call(
+        self, route: str, task_id: str, body: Mapping[str, Any], operation: str, *, key: str = "task_id"
+    ) -> TaskOutcomeResponse:
+        """A task's complete/fail call; the answer says whether (and why not) it was recorded."""
+        answer = await self._task_call(route, task_id, body, operation, key=key)
+        return cast("TaskOutcomeResponse", answer)
+
     async def _poll(
         self, route: str, operation: str, timeout: float | None, **fields: Any
     ) -> dict[str, Any] | None:
@@ -107,7 +125,7 @@ class WorkerPlaneMixin(BaseClient):
         capabilities: Sequence[str] | None = None,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> RegisterWorkerResponse:
         """Register (or re-register) a worker: ``POST /worker/register``.
 
         ``sdk_version`` defaults to ``durable-workflow-python/<version>``. Optional fields are
@@ -135,7 +153,8 @@ class WorkerPlaneMixin(BaseClient):
                 "process_metrics": _dict_or_none(process_metrics),
             }
         )
-        return await self._worker_call(routes.WORKER_REGISTER, body, operation="worker_register")
+        answer = await self._worker_call(routes.WORKER_REGISTER, body, operation="worker_register")
+        return cast("RegisterWorkerResponse", answer)
 
     async def heartbeat_worker(
         self,
@@ -143,7 +162,7 @@ class WorkerPlaneMixin(BaseClient):
         worker_id: str,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> WorkerHeartbeatResponse:
         """Report worker liveness: ``POST /worker/heartbeat``.
 
         Raises:
@@ -156,7 +175,8 @@ class WorkerPlaneMixin(BaseClient):
                 "process_metrics": _dict_or_none(process_metrics),
             }
         )
-        return await self._worker_call(routes.WORKER_HEARTBEAT, body, operation="worker_heartbeat")
+        answer = await self._worker_call(routes.WORKER_HEARTBEAT, body, operation="worker_heartbeat")
+        return cast("WorkerHeartbeatResponse", answer)
 
     # ------------------------------------------------------------------ workflow tasks
 
@@ -210,10 +230,12 @@ class WorkerPlaneMixin(BaseClient):
 
     async def heartbeat_workflow_task(
         self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
-    ) -> dict[str, Any]:
+    ) -> WorkflowTaskHeartbeatResponse:
         """Extend the lease of a workflow task that takes long to process."""
         body = {"lease_owner": lease_owner, "workflow_task_attempt": workflow_task_attempt}
-        return await self._task_call(routes.WORKFLOW_TASK_HEARTBEAT, task_id, body, "workflow_task_heartbeat")
+        route = routes.WORKFLOW_TASK_HEARTBEAT
+        answer = await self._task_call(route, task_id, body, "workflow_task_heartbeat")
+        return cast("WorkflowTaskHeartbeatResponse", answer)
 
     async def complete_workflow_task(
         self,
@@ -221,8 +243,8 @@ class WorkerPlaneMixin(BaseClient):
         task_id: str,
         lease_owner: str,
         workflow_task_attempt: int,
-        commands: Sequence[Mapping[str, Any]],
-    ) -> dict[str, Any]:
+        commands: Sequence[CommandBody],
+    ) -> TaskOutcomeResponse:
         """Submit the commands produced for a workflow task (already in wire form).
 
         Raises:
@@ -234,7 +256,8 @@ class WorkerPlaneMixin(BaseClient):
             "workflow_task_attempt": workflow_task_attempt,
             "commands": [dict(c) for c in commands],
         }
-        return await self._task_call(routes.WORKFLOW_TASK_COMPLETE, task_id, body, "workflow_task_complete")
+        route = routes.WORKFLOW_TASK_COMPLETE
+        return await self._outcome_call(route, task_id, body, "workflow_task_complete")
 
     async def fail_workflow_task(
         self,
@@ -245,7 +268,7 @@ class WorkerPlaneMixin(BaseClient):
         message: str,
         failure_type: str | None = None,
         stack_trace: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Report that a workflow task could not be processed (replay error, crash)."""
         failure = _failure_text(message, failure_type, stack_trace)
         body = {
@@ -253,7 +276,7 @@ class WorkerPlaneMixin(BaseClient):
             "workflow_task_attempt": workflow_task_attempt,
             "failure": failure,
         }
-        return await self._task_call(routes.WORKFLOW_TASK_FAIL, task_id, body, "workflow_task_fail")
+        return await self._outcome_call(routes.WORKFLOW_TASK_FAIL, task_id, body, "workflow_task_fail")
 
     # ------------------------------------------------------------------ activity tasks
 
@@ -287,7 +310,7 @@ class WorkerPlaneMixin(BaseClient):
         result: Any,
         codec: str = "avro",
         activity_name: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Report an activity attempt's result; ``result`` is encoded as an Avro envelope.
 
         Raises:
@@ -301,7 +324,7 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "result": self._envelope(result, what=what),
         }
-        return await self._task_call(routes.ACTIVITY_TASK_COMPLETE, task_id, body, "activity_complete")
+        return await self._outcome_call(routes.ACTIVITY_TASK_COMPLETE, task_id, body, "activity_complete")
 
     async def fail_activity_task(
         self,
@@ -317,7 +340,7 @@ class WorkerPlaneMixin(BaseClient):
         kind: str | None = None,
         timeout_type: str | None = None,
         cancelled: bool | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Report a failed activity attempt.
 
         Args:
@@ -347,7 +370,7 @@ class WorkerPlaneMixin(BaseClient):
         if details is not None:
             failure["details"] = self._envelope(details, what=f"failure details of activity task {task_id}")
         body = {"activity_attempt_id": activity_attempt_id, "lease_owner": lease_owner, "failure": failure}
-        return await self._task_call(routes.ACTIVITY_TASK_FAIL, task_id, body, "activity_fail")
+        return await self._outcome_call(routes.ACTIVITY_TASK_FAIL, task_id, body, "activity_fail")
 
     async def heartbeat_activity_task(
         self,
@@ -360,7 +383,7 @@ class WorkerPlaneMixin(BaseClient):
         current: float | None = None,
         total: float | None = None,
         unit: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ActivityHeartbeatResponse:
         """Record activity progress and renew its lease.
 
         The answer's ``cancel_requested`` tells the activity to stop (the workflow was cancelled).
@@ -376,7 +399,8 @@ class WorkerPlaneMixin(BaseClient):
                 "unit": unit,
             }
         )
-        return await self._task_call(routes.ACTIVITY_TASK_HEARTBEAT, task_id, body, "activity_heartbeat")
+        answer = await self._task_call(routes.ACTIVITY_TASK_HEARTBEAT, task_id, body, "activity_heartbeat")
+        return cast("ActivityHeartbeatResponse", answer)
 
     # ------------------------------------------------------------------ query tasks
 
@@ -410,7 +434,7 @@ class WorkerPlaneMixin(BaseClient):
         workflow_id: str | None = None,
         run_id: str | None = None,
         query_name: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Answer a query task with ``result`` (sent plain and as an Avro ``result_envelope``).
 
         ``workflow_id``, ``run_id`` and ``query_name`` only label payload-size diagnostics.
@@ -425,7 +449,7 @@ class WorkerPlaneMixin(BaseClient):
             "result": result,
             "result_envelope": self._envelope(result, what=label),
         }
-        return await self._task_call(
+        return await self._outcome_call(
             routes.QUERY_TASK_COMPLETE, query_task_id, body, "query_task_complete", key="query_task_id"
         )
 
@@ -439,11 +463,11 @@ class WorkerPlaneMixin(BaseClient):
         reason: str | None = None,
         failure_type: str | None = None,
         stack_trace: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Fail a query task; ``reason`` (e.g. ``rejected_unknown_query``) reaches the caller."""
         failure = {**_failure_text(message, failure_type, stack_trace), **_without_none({"reason": reason})}
         body = {"lease_owner": lease_owner, "query_task_attempt": query_task_attempt, "failure": failure}
-        return await self._task_call(
+        return await self._outcome_call(
             routes.QUERY_TASK_FAIL, query_task_id, body, "query_task_fail", key="query_task_id"
         )
 

@@ -10,8 +10,8 @@ from typing import Any, cast
 from .._wire import event_payload, event_type
 from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
 from ..protocol import routes
-from ..protocol.history import EventType
-from ..protocol.wire import StartWorkflowResponse
+from ..protocol.history import EventType, HistoryEvent
+from ..protocol.wire import HistoryExport, RunHistoryPage, StartWorkflowResponse
 from ._base import BaseClient
 from ._handle import WorkflowHandle
 from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
@@ -183,7 +183,7 @@ class WorkflowsMixin(BaseClient):
         *,
         page_size: int | None = None,
         next_page_token: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> RunHistoryPage:
         """Read one page of a run's history: ``{"events": [...], "next_page_token": ...}``.
 
         Payloads inside events are left as recorded (blobs), ready for the replayer.
@@ -191,26 +191,28 @@ class WorkflowsMixin(BaseClient):
         Raises:
             WorkflowNotFound: Unknown workflow or run.
         """
-        return await self._request_object(
+        page = await self._request_object(
             "GET",
             routes.WORKFLOW_RUN_HISTORY,
             path_params={"workflow_id": workflow_id, "run_id": run_id},
             params={"page_size": page_size, "next_page_token": next_page_token},
             operation="history",
         )
+        return cast("RunHistoryPage", page)
 
-    async def export_history(self, workflow_id: str, run_id: str) -> dict[str, Any]:
+    async def export_history(self, workflow_id: str, run_id: str) -> HistoryExport:
         """Download the run's archival history bundle (``durable-workflow.v2.history-export``).
 
         Raises:
             WorkflowNotFound: Unknown workflow or run.
         """
-        return await self._request_object(
+        bundle = await self._request_object(
             "GET",
             routes.WORKFLOW_RUN_HISTORY_EXPORT,
             path_params={"workflow_id": workflow_id, "run_id": run_id},
             operation="history_export",
         )
+        return cast("HistoryExport", bundle)
 
     # ------------------------------------------------------------------ messages
 
@@ -394,8 +396,8 @@ class WorkflowsMixin(BaseClient):
         event = await self._terminal_event(handle.workflow_id, run_id) if run_id else None
         return self._outcome(handle.workflow_id, execution, event)
 
-    async def _terminal_event(self, workflow_id: str, run_id: str) -> dict[str, Any] | None:
-        last: dict[str, Any] | None = None
+    async def _terminal_event(self, workflow_id: str, run_id: str) -> HistoryEvent | None:
+        last: HistoryEvent | None = None
         token: str | None = None
         seen: set[str] = set()
         while True:

@@ -1,6 +1,6 @@
 """Payload codec: the ``{codec, blob}`` envelope and its Avro encodings.
 
-Two Avro framings exist on the wire (``worker-plane.md`` §6):
+Two Avro framings exist on the wire (see docs/protocol.md, "Payloads"):
 
 * the **generic wrapper** written by SDK 0.4.84 and the reference engine: ``0x00`` followed by
   the Avro binary of the record ``{json: string, version: int}``, standard padded base64.
@@ -312,7 +312,11 @@ def task_payload_codec(task: Mapping[str, Any]) -> str:
     ``task-root`` codec regression), so it is refused with ``unsupported_payload_codec`` rather
     than guessed.
     """
-    codec = task.get("payload_codec")
+    return require_task_codec(task.get("payload_codec"))
+
+
+def require_task_codec(codec: object) -> str:
+    """``codec`` (a task's declared ``payload_codec``) when it is supported; else ``PayloadCodecError``."""
     if codec is None:
         raise PayloadCodecError(reasons.UNSUPPORTED_PAYLOAD_CODEC, "task declares no payload_codec")
     if codec not in SUPPORTED_CODECS:

@@ -84,11 +84,17 @@ def is_terminal(status: str) -> bool:
 
 
 class HistoryEvent(TypedDict, total=False):
-    """One history record as served on the worker plane (control plane uses ``timestamp``)."""
+    """One history record.
+
+    The worker plane and the paged control-plane history name the type ``event_type`` and the
+    time ``timestamp`` (control plane) or ``recorded_at`` (worker plane); history exports name
+    the type ``type``.
+    """
 
     id: str
     sequence: int
     event_type: str
+    type: str
     namespace: str
     payload: dict[str, Any]
     workflow_task_id: str | None

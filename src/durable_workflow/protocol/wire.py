@@ -2,8 +2,8 @@
 
 These are the shapes *as sent*: the server builds them and the SDK's encoders produce them.
 Almost every key is optional here (``total=False``) because older and foreign servers leave
-fields out; the SDK reads each received body once, in one parsing function per kind
-(``durable_workflow.worker._tasks``), which owns every fallback. See docs/protocol.md.
+fields out; the SDK reads each received task once, in one parser per kind
+(``durable_workflow._wire``), which owns every fallback. See docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any, TypedDict
 from .history import HistoryEvent
 
 __all__ = [
+    "ActivityDeadlines",
+    "ActivityHeartbeatResponse",
     "ActivityTask",
     "CommandBody",
     "CompleteUpdateCommand",
@@ -23,6 +25,7 @@ __all__ = [
     "FailUpdateCommand",
     "FailWorkflowCommand",
     "HistoryEvent",
+    "HistoryExport",
     "HistoryPage",
     "NullableEnvelope",
     "OpenConditionWaitCommand",
@@ -30,13 +33,18 @@ __all__ = [
     "QueryTask",
     "RecordSideEffectCommand",
     "RecordVersionMarkerCommand",
+    "RegisterWorkerResponse",
     "RetryPolicyBody",
+    "RunHistoryPage",
     "ScheduleActivityCommand",
     "StartChildWorkflowCommand",
     "StartTimerCommand",
     "StartWorkflowResponse",
+    "TaskOutcomeResponse",
     "UpsertSearchAttributesCommand",
+    "WorkerHeartbeatResponse",
     "WorkflowTask",
+    "WorkflowTaskHeartbeatResponse",
 ]
 
 
@@ -103,6 +111,15 @@ class WorkflowTask(HistoryPage, total=False):
     workflow_event_type: str | None
 
 
+class ActivityDeadlines(TypedDict, total=False):
+    """When each timeout of a leased attempt fires (ISO-8601 instants; absent when not set)."""
+
+    schedule_to_start: str
+    start_to_close: str
+    schedule_to_close: str
+    heartbeat: str
+
+
 class ActivityTask(TypedDict, total=False):
     """The ``task`` object of an activity-task poll."""
 
@@ -120,7 +137,7 @@ class ActivityTask(TypedDict, total=False):
     task_queue: str
     lease_owner: str
     lease_expires_at: str
-    deadlines: dict[str, Any] | None
+    deadlines: ActivityDeadlines | None
 
 
 class NullableEnvelope(TypedDict):
@@ -153,8 +170,86 @@ class QueryTask(TypedDict, total=False):
 class PollResponse(TypedDict, total=False):
     """The body of any task poll: ``task`` is ``None`` when the hold time passed empty."""
 
-    task: dict[str, Any] | None
+    task: WorkflowTask | ActivityTask | QueryTask | None
     protocol_version: str
+    server_capabilities: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- worker-plane answers
+
+
+class _WorkerPlaneAnswer(TypedDict, total=False):
+    # Every worker-plane answer carries these two (see docs/protocol.md, "Worker-plane envelope").
+    protocol_version: str
+    server_capabilities: dict[str, Any]
+
+
+class RegisterWorkerResponse(_WorkerPlaneAnswer, total=False):
+    """The answer of ``POST /worker/register``; newer servers advertise the heartbeat cadence."""
+
+    worker_id: str
+    registered: bool
+    heartbeat_interval_seconds: int
+    stale_after_seconds: int
+
+
+class WorkerHeartbeatResponse(_WorkerPlaneAnswer, total=False):
+    """The answer of ``POST /worker/heartbeat``."""
+
+    worker_id: str
+    acknowledged: bool
+    retention: dict[str, Any]
+    heartbeat_interval_seconds: int
+
+
+class TaskOutcomeResponse(_WorkerPlaneAnswer, total=False):
+    """The answer of a task's complete/fail call (workflow, activity or query task).
+
+    ``reason`` is ``None`` when the outcome was recorded; otherwise it names why not (the same
+    reason an error answer carries, e.g. ``lease_expired``).
+    """
+
+    task_id: str
+    workflow_task_attempt: int
+    activity_attempt_id: str
+    query_task_id: str
+    query_task_attempt: int
+    outcome: str
+    recorded: bool
+    reason: str | None
+    run_id: str
+    run_status: str
+    created_task_ids: list[str]
+    next_task_id: str | None
+
+
+class WorkflowTaskHeartbeatResponse(_WorkerPlaneAnswer, total=False):
+    """The answer of ``POST /worker/workflow-tasks/{task_id}/heartbeat``."""
+
+    task_id: str
+    workflow_task_attempt: int
+    lease_owner: str
+    renewed: bool
+    lease_expires_at: str | None
+    run_status: str
+    task_status: str
+    reason: str | None
+
+
+class ActivityHeartbeatResponse(_WorkerPlaneAnswer, total=False):
+    """The answer of an activity heartbeat: ``cancel_requested`` tells the activity to stop."""
+
+    task_id: str
+    activity_attempt_id: str
+    lease_owner: str
+    cancel_requested: bool
+    can_continue: bool
+    reason: str | None
+    run_closed_reason: str | None
+    run_closed_at: str | None
+    heartbeat_recorded: bool
+    lease_expires_at: str | None
+    last_heartbeat_at: str | None
 
 
 # --------------------------------------------------------------------------- workflow-task commands
@@ -257,6 +352,34 @@ CommandBody = (
 
 
 # --------------------------------------------------------------------------- control-plane answers
+
+
+class RunHistoryPage(TypedDict, total=False):
+    """The answer of ``GET /workflows/{workflow_id}/runs/{run_id}/history``: one page of events."""
+
+    workflow_id: str
+    run_id: str
+    events: list[HistoryEvent]
+    next_page_token: str | None
+    control_plane: dict[str, Any]
+
+
+class HistoryExport(TypedDict, total=False):
+    """The archival bundle of ``GET .../history/export`` (``durable-workflow.v2.history-export``).
+
+    Only the keys the SDK reads are spelled out; the bundle carries many more sections, which
+    stay in the dict as received.
+    """
+
+    schema: str
+    schema_version: int
+    exported_at: str
+    dedupe_key: str
+    history_complete: bool
+    workflow: dict[str, Any]
+    payloads: dict[str, Any]
+    history_events: list[HistoryEvent]
+    integrity: dict[str, Any]
 
 
 class StartWorkflowResponse(TypedDict, total=False):

@@ -1,7 +1,7 @@
 """An in-memory run history written the way the server writes it.
 
 The harness records what a server would: every non-terminal command gets a workflow sequence
-starting at ``last history sequence + 1`` (``worker-plane.md`` §3.2), values travel as Avro
+starting at ``last history sequence + 1`` (how the server numbers steps), values travel as Avro
 envelopes, and events carry times from a logical clock that only timers move. Histories built
 here therefore replay through the very same matching the worker uses on server histories, and
 can be saved and replayed later with :func:`replay_history`.

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import activity as activity_mod
-from .._wire import ActivityTaskRead
+from .._wire import ActivityTaskRead, MalformedTask
 from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
+from ..protocol.wire import ActivityHeartbeatResponse, ActivityTask
 from ._delivery import deliver
 from ._runtime import TaskRuntime
 
@@ -22,12 +23,12 @@ logger = logging.getLogger("durable_workflow.worker")
 class _Attempt:
     """One leased attempt: its fence and the calls that report on it."""
 
-    def __init__(self, runtime: TaskRuntime, task: ActivityTaskRead) -> None:
+    def __init__(self, runtime: TaskRuntime, task: ActivityTaskRead | MalformedTask) -> None:
         self.runtime = runtime
         self.task_id = task.task_id
         self.attempt_id = task.attempt_id
         self.lease_owner = task.lease_owner
-        self.activity_type = task.activity_type
+        self.activity_type = task.activity_type if isinstance(task, ActivityTaskRead) else ""
 
     def fence(self) -> dict[str, Any]:
         return {
@@ -80,7 +81,7 @@ class _Attempt:
 
         await deliver(self.runtime.delivery, send, f"activity {self.task_id} completion")
 
-    async def heartbeat(self, **kwargs: Any) -> Mapping[str, Any] | None:
+    async def heartbeat(self, **kwargs: Any) -> ActivityHeartbeatResponse | None:
         try:
             response = await self.runtime.client.heartbeat_activity_task(**self.fence(), **kwargs)
         except DurableWorkflowError as exc:
@@ -100,9 +101,19 @@ async def _call(defn: activity_mod.ActivityDefinition, args: list[Any]) -> Any:
     return result
 
 
-async def handle_activity_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> str:
+async def handle_activity_task(runtime: TaskRuntime, raw: ActivityTask) -> str:
     """Run one activity attempt and report it; returns the metrics outcome tag."""
-    task = ActivityTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+    try:
+        task = ActivityTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+    except MalformedTask as exc:
+        # Retrying cannot make these arguments readable: fail the activity for good.
+        await _Attempt(runtime, exc).fail(
+            f"cannot decode activity arguments: {exc}",
+            "PayloadError",
+            non_retryable=True,
+            kind="decode_failure",
+        )
+        return "failed"
     attempt = _Attempt(runtime, task)
     defn = runtime.activities.get(attempt.activity_type)
     if defn is None:
@@ -112,8 +123,8 @@ async def handle_activity_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> 
 
     codec_name = task.payload_codec
     try:
-        codec_name = codec.task_payload_codec(raw)
-        decoded = codec.decode_payload(task.arguments, codec_name)
+        codec.require_task_codec(codec_name)
+        decoded = codec.decode_envelope(task.arguments) if task.arguments is not None else None
     except codec.PayloadCodecError as exc:
         await attempt.fail(
             f"cannot decode activity arguments (codec {codec_name!r}): {exc}",

@@ -1,8 +1,9 @@
 """Server manifest checks run before a worker registers (pure functions over ``/cluster/info``).
 
 A worker that talks to a server with a different contract could complete tasks wrongly, so
-``Worker.run()`` fails fast with ``RuntimeError("Server compatibility error: ...")``
-(``control-plane.md`` §3.3.3 and §3.3.5).
+``Worker.run()`` fails fast with ``RuntimeError("Server compatibility error: ...")``: the
+checks are the control-plane version and request contract, and the worker protocol version
+(see docs/protocol.md, "Versions").
 """
 
 from __future__ import annotations

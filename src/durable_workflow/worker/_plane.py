@@ -11,7 +11,16 @@ from typing import Any, Protocol
 
 from ..client._results import WorkflowExecution
 from ..metrics import MetricsRecorder
-from ..protocol.wire import ActivityTask, HistoryPage, WorkflowTask
+from ..protocol.wire import (
+    ActivityHeartbeatResponse,
+    ActivityTask,
+    CommandBody,
+    HistoryPage,
+    RegisterWorkerResponse,
+    TaskOutcomeResponse,
+    WorkerHeartbeatResponse,
+    WorkflowTask,
+)
 
 
 class WorkerPlaneClient(Protocol):
@@ -19,7 +28,11 @@ class WorkerPlaneClient(Protocol):
 
     @property
     def metrics(self) -> MetricsRecorder:
-        """Where the worker records poll and task metrics unless it is given its own recorder."""
+        """Where the worker records poll and task metrics unless it is given its own recorder.
+
+        Required: a ``Worker`` built without ``metrics=`` records into this one (the ``Client``
+        has a no-op recorder unless it was given one), so a client must always provide it.
+        """
 
     async def get_cluster_info(self) -> dict[str, Any]:
         """The server's manifest (checked for compatibility before registering)."""
@@ -43,7 +56,7 @@ class WorkerPlaneClient(Protocol):
         capabilities: Sequence[str] | None = ...,
         task_slots: Mapping[str, Any] | None = ...,
         process_metrics: Mapping[str, Any] | None = ...,
-    ) -> dict[str, Any]:
+    ) -> RegisterWorkerResponse:
         """Register (or re-register) the worker."""
 
     async def heartbeat_worker(
@@ -52,7 +65,7 @@ class WorkerPlaneClient(Protocol):
         worker_id: str,
         task_slots: Mapping[str, Any] | None = ...,
         process_metrics: Mapping[str, Any] | None = ...,
-    ) -> dict[str, Any]:
+    ) -> WorkerHeartbeatResponse:
         """Report liveness and free slots."""
 
     async def poll_workflow_task(
@@ -77,8 +90,8 @@ class WorkerPlaneClient(Protocol):
         task_id: str,
         lease_owner: str,
         workflow_task_attempt: int,
-        commands: Sequence[Mapping[str, Any]],
-    ) -> dict[str, Any]:
+        commands: Sequence[CommandBody],
+    ) -> TaskOutcomeResponse:
         """Submit a workflow task's commands."""
 
     async def fail_workflow_task(
@@ -90,7 +103,7 @@ class WorkerPlaneClient(Protocol):
         message: str,
         failure_type: str | None = ...,
         stack_trace: str | None = ...,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Report that a workflow task could not be processed."""
 
     async def poll_activity_task(
@@ -113,7 +126,7 @@ class WorkerPlaneClient(Protocol):
         result: Any,
         codec: str = ...,
         activity_name: str | None = ...,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Report an activity attempt's result."""
 
     async def fail_activity_task(
@@ -130,7 +143,7 @@ class WorkerPlaneClient(Protocol):
         kind: str | None = ...,
         timeout_type: str | None = ...,
         cancelled: bool | None = ...,
-    ) -> dict[str, Any]:
+    ) -> TaskOutcomeResponse:
         """Report a failed activity attempt."""
 
     async def heartbeat_activity_task(
@@ -144,5 +157,5 @@ class WorkerPlaneClient(Protocol):
         current: float | None = ...,
         total: float | None = ...,
         unit: str | None = ...,
-    ) -> dict[str, Any]:
+    ) -> ActivityHeartbeatResponse:
         """Record activity progress and renew its lease."""

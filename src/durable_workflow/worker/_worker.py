@@ -10,7 +10,9 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import activity as activity_mod
@@ -60,7 +62,9 @@ class Worker:
         max_concurrent_workflow_tasks / max_concurrent_activity_tasks: Local slots; a poll
             is only made while a slot is free.
         shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
-        metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's.
+        metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's
+            ``metrics`` (which every :class:`WorkerPlaneClient` must provide; there is no
+            fallback to a no-op recorder here).
         interceptors: Wrappers around task execution, outermost first.
         build_id: Registered build id (routes compatibility-marked tasks).
         heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
@@ -329,20 +333,39 @@ class Worker:
         except Exception:  # a broken recorder must never stop the worker
             logger.debug("metrics recorder failed for %s", counter, exc_info=True)
 
-    async def _poll_once(self, kind: str) -> Mapping[str, Any] | None:
+    async def _poll_once(self, kind: str) -> _Job | None:
+        """One poll of ``kind``; the task it brought, ready to hand to its handler, or ``None``."""
         started = time.monotonic()
         outcome = "error"
-        poll = self.client.poll_workflow_task if kind == WORKFLOW else self.client.poll_activity_task
+        poll_request_id = f"{_POLL_ID_PREFIX[kind]}-{uuid.uuid4().hex}"
+        job: _Job | None = None
         try:
-            task = await poll(
-                worker_id=self.worker_id,
-                task_queue=self.task_queue,
-                build_id=self.build_id,
-                poll_request_id=f"{_POLL_ID_PREFIX[kind]}-{uuid.uuid4().hex}",
-                timeout=self._effective_poll_timeout,
-            )
-            outcome = "task" if task else "empty"
-            return task or None
+            if kind == WORKFLOW:
+                workflow_task = await self.client.poll_workflow_task(
+                    worker_id=self.worker_id,
+                    task_queue=self.task_queue,
+                    build_id=self.build_id,
+                    poll_request_id=poll_request_id,
+                    timeout=self._effective_poll_timeout,
+                )
+                if workflow_task:
+                    job = _Job(
+                        str(workflow_task.get("task_id")), partial(handle_workflow_task, raw=workflow_task)
+                    )
+            else:
+                activity_task = await self.client.poll_activity_task(
+                    worker_id=self.worker_id,
+                    task_queue=self.task_queue,
+                    build_id=self.build_id,
+                    poll_request_id=poll_request_id,
+                    timeout=self._effective_poll_timeout,
+                )
+                if activity_task:
+                    job = _Job(
+                        str(activity_task.get("task_id")), partial(handle_activity_task, raw=activity_task)
+                    )
+            outcome = "task" if job else "empty"
+            return job
         finally:
             self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
 
@@ -379,20 +402,17 @@ class Worker:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
 
-    async def _execute(self, kind: str, task: Mapping[str, Any], slots: asyncio.Semaphore) -> None:
-        handler: Callable[[TaskRuntime, Mapping[str, Any]], Awaitable[str]] = (
-            handle_workflow_task if kind == WORKFLOW else handle_activity_task
-        )
+    async def _execute(self, kind: str, job: _Job, slots: asyncio.Semaphore) -> None:
         started = time.monotonic()
         outcome = "error"
         self._busy[kind] += 1
         try:
-            outcome = await handler(self._runtime(), task)
+            outcome = await job.handle(self._runtime())
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
         except Exception:
-            logger.exception("%s task %s crashed", kind, task.get("task_id"))
+            logger.exception("%s task %s crashed", kind, job.task_id)
         finally:
             self._busy[kind] -= 1
             slots.release()
@@ -448,6 +468,14 @@ class Worker:
 
 
 _POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll"}
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A polled task bound to its handler; ``task_id`` names it in logs."""
+
+    task_id: str
+    handle: Callable[[TaskRuntime], Awaitable[str]]
 
 
 def _is_unregistered(exc: BaseException, status_code: int) -> bool:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Mapping
 from typing import Any
 
-from .._wire import HistoryPageRead, WorkflowTaskRead
+from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead
 from ..errors import DurableWorkflowError, PayloadError, ServerError, TransportError
 from ..interceptors import WorkflowTaskInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
-from ..protocol.wire import CommandBody, HistoryEvent
+from ..protocol.wire import CommandBody, HistoryEvent, WorkflowTask
 from ..workflow._commands import commands_to_wire
 from ..workflow._history_compat import start_input as history_start_input
 from ..workflow._replay import replay
@@ -26,7 +25,7 @@ logger = logging.getLogger("durable_workflow.worker")
 class _Fence:
     """The lease a workflow task's calls are fenced by."""
 
-    def __init__(self, task: WorkflowTaskRead) -> None:
+    def __init__(self, task: WorkflowTaskRead | MalformedTask) -> None:
         self.task_id = task.task_id
         self.lease_owner = task.lease_owner
         self.attempt = task.attempt
@@ -99,13 +98,22 @@ async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandB
     return "error"
 
 
-async def handle_workflow_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> str:
+async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
     """Replay one workflow task and report the outcome; returns the metrics outcome tag."""
-    task = WorkflowTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+    try:
+        task = WorkflowTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+    except MalformedTask as exc:
+        # Reported, not raised: a task left to its lease would come back, as broken, forever.
+        logger.error("workflow task %s cannot be read: %s", exc.task_id, exc)
+        await _fail_task(runtime, _Fence(exc), str(exc), "MalformedTask")
+        return "failed"
     fence = _Fence(task)
     workflow_type = task.workflow_type
     try:
         events = await _load_history(runtime, task, fence)
+    except MalformedHistoryPage as exc:
+        await _fail_task(runtime, fence, f"a history page cannot be read: {exc}", "MalformedTask")
+        return "failed"
     except ServerError as exc:
         if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
             return "dropped"
@@ -129,14 +137,17 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: Mapping[str, Any]) -> 
         return "failed"
 
     async def run_replay(context: WorkflowTaskInterceptorContext) -> list[CommandBody] | None:
-        # An interceptor may hand on a changed task: read it again, through the same parser.
-        current = WorkflowTaskRead.from_wire(
-            context.task, worker_id=runtime.worker_id, task_queue=runtime.task_queue
-        )
+        # The task as parsed above, unless an interceptor handed on another one: that one is
+        # read through the same parser (its history is the one already loaded).
+        current = task
+        if context.task is not raw:
+            current = WorkflowTaskRead.from_wire(
+                context.task, worker_id=runtime.worker_id, task_queue=runtime.task_queue
+            )
         try:
-            codec_name = codec.task_payload_codec(current.raw)
-            if current.raw.get("arguments") is not None:
-                start_input = codec.decode_payload(current.raw.get("arguments"), codec_name)
+            codec_name = codec.require_task_codec(current.payload_codec)
+            if current.arguments is not None:
+                start_input = codec.decode_envelope(current.arguments)
             else:
                 start_input = history_start_input(events, codec_name)
         except codec.PayloadCodecError as exc:

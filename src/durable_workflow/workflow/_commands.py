@@ -1,7 +1,8 @@
 """Workflow commands: what workflow code yields, and how each one goes on the wire.
 
 Workflow code never builds these by hand; ``WorkflowContext`` methods return them. Each class
-knows its wire shape (``worker-plane.md`` §3.1) through :meth:`Command.to_wire`.
+knows its wire shape (the commands of a workflow-task completion) through
+:meth:`Command.to_wire`.
 
 Commands that occupy a *step* (a workflow sequence on the server) carry a ``step_kind``; the
 replay engine matches the k-th step the code yields with the k-th step history recorded by that

@@ -2,8 +2,9 @@
 
 Worker-plane pages use ``event_type`` + ``recorded_at``; control-plane history uses
 ``timestamp``; exports use ``type`` (an event's type and payload are read by
-``durable_workflow._wire``, re-exported here); hand-written fixtures (``worker-plane.md`` §9)
-carry no ids and no sequences. The replay engine only talks to this module, so those differences stay here.
+``durable_workflow._wire``, re-exported here); hand-written fixtures (test and replay
+histories written by people) carry no ids and no sequences. The replay engine only talks to
+this module, so those differences stay here.
 
 The central product is :func:`recorded_steps`: the ordered list of steps history recorded,
 each paired with its resolution event **by workflow sequence** when the history has one, and by

@@ -376,7 +376,7 @@ class _Engine:
             # Every step of the blocking yield is already scheduled. A workflow-task completion
             # must carry at least one command, so re-send that yield exactly as the code yielded
             # it; the server maps a command for an already-open step onto that step (one
-            # execution per step, DECISIONS "Replay"), so nothing runs twice.
+            # execution per step, however often its command is sent), so nothing runs twice.
             group = list(self.blocking_group)
             return ReplayOutcome(group, self.instance, resent=True, sites=[self.site] * len(group))
         return ReplayOutcome(list(self.new_commands), self.instance, sites=list(self.new_sites))
@@ -445,8 +445,8 @@ def replay(
 
     Args:
         workflow: A ``@workflow.defn`` class or function, or its ``WorkflowDefinition``.
-        history_events: The run's history, oldest first (any of the shapes in
-            ``worker-plane.md`` §4.1 / §9).
+        history_events: The run's history, oldest first (any of the shapes read by
+            :mod:`durable_workflow.workflow._history_compat`: paged, exported or hand-written).
         start_input: The decoded start input: a list of positional arguments, one scalar
             argument, or ``None`` for none.
         run_id: Seeds ``ctx.random()``.

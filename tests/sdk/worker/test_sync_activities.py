@@ -15,10 +15,9 @@ from tests.helpers.worker_fakes import FakeClient
 
 async def _run_until_reported(client: FakeClient, worker: Worker) -> None:
     runner = asyncio.create_task(worker.run())
-    for _ in range(300):
-        await asyncio.sleep(0.01)
-        if client.calls_to("complete_activity_task") + client.calls_to("fail_activity_task"):
-            break
+    await client.until(
+        lambda: client.calls_to("complete_activity_task") + client.calls_to("fail_activity_task")
+    )
     await worker.stop()
     await runner
 

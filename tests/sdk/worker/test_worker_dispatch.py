@@ -128,10 +128,10 @@ async def test_non_deterministic_replay_fails_the_task():
 
 async def _drive_one_workflow_task(client: FakeClient, worker: Worker) -> None:
     runner = asyncio.create_task(worker.run())
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if client.calls_to("complete_workflow_task"):
-            break
+    # The task is over once it was completed or failed (a rejected completion is failed after).
+    await client.until(
+        lambda: client.metrics.counter("durable_workflow_worker_tasks", {"task_kind": "workflow"})
+    )
     await worker.stop()
     await runner
 
@@ -173,11 +173,12 @@ async def test_server_errors_on_completion_are_retried():
 
 async def _run_activities(client: FakeClient, worker: Worker, expected_outcomes: int) -> None:
     runner = asyncio.create_task(worker.run())
-    for _ in range(300):
-        await asyncio.sleep(0.01)
-        done = client.calls_to("complete_activity_task") + client.calls_to("fail_activity_task")
-        if len(done) >= expected_outcomes:
-            break
+    await client.until(
+        lambda: (
+            len(client.calls_to("complete_activity_task") + client.calls_to("fail_activity_task"))
+            >= expected_outcomes
+        )
+    )
     await worker.stop()
     await runner
 
@@ -260,6 +261,7 @@ async def test_concurrency_bound_is_honoured_and_polls_wait_for_a_slot():
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
+        client.notify()
         await release.wait()
         running -= 1
         return i
@@ -269,19 +271,15 @@ async def test_concurrency_bound_is_honoured_and_polls_wait_for_a_slot():
         client.add_activity_task("slow", [i])
     worker = make_worker(client, workflows=[], activities=[slow], max_concurrent_activity_tasks=2)
     runner = asyncio.create_task(worker.run())
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if running == 2:
-            break
-    await asyncio.sleep(0.05)
-    assert running == 2 and peak == 2
-    assert client.max_active_activity_leases == 2  # no third task was leased while slots were full
+    await client.until(lambda: running == 2)
+    assert peak == 2
+    # The poller takes a slot before it polls: with both slots busy it waits, so the third
+    # poll has not been made, let alone a third task leased.
+    assert len(client.calls_to("poll_activity_task")) == 2
+    assert client.max_active_activity_leases == 2
     assert worker.task_slots["activity_available"] == 0
     release.set()
-    for _ in range(300):
-        await asyncio.sleep(0.01)
-        if len(client.calls_to("complete_activity_task")) == 5:
-            break
+    await client.until_calls("complete_activity_task", count=5)
     await worker.stop()
     await runner
     assert sorted(c["result"] for c in client.calls_to("complete_activity_task")) == [0, 1, 2, 3, 4]
@@ -290,11 +288,12 @@ async def test_concurrency_bound_is_honoured_and_polls_wait_for_a_slot():
 
 async def test_stop_drains_in_flight_tasks():
     started = asyncio.Event()
+    finish = asyncio.Event()
 
     @activity.defn(name="short")
     async def short() -> str:
         started.set()
-        await asyncio.sleep(0.1)
+        await finish.wait()
         return "done"
 
     client = FakeClient()
@@ -302,7 +301,11 @@ async def test_stop_drains_in_flight_tasks():
     worker = make_worker(client, workflows=[], activities=[short])
     runner = asyncio.create_task(worker.run())
     await asyncio.wait_for(started.wait(), 2)
-    await worker.stop()
+    stopping = asyncio.create_task(worker.stop())
+    await asyncio.wait_for(worker._stop_requested.wait(), 2)
+    assert client.calls_to("complete_activity_task") == []  # still in flight when the stop came
+    finish.set()
+    await asyncio.wait_for(stopping, 2)
     assert runner.done() or (await runner) is None
     assert [c["result"] for c in client.calls_to("complete_activity_task")] == ["done"]
 
@@ -378,10 +381,7 @@ async def test_worker_heartbeats_report_slots(caplog: pytest.LogCaptureFixture):
     client = FakeClient()
     worker = make_worker(client, heartbeat_interval=0.02)
     runner = asyncio.create_task(worker.run())
-    for _ in range(100):
-        await asyncio.sleep(0.01)
-        if client.calls_to("heartbeat_worker"):
-            break
+    await client.until_calls("heartbeat_worker")
     await worker.stop()
     await runner
     beat = client.calls_to("heartbeat_worker")[0]

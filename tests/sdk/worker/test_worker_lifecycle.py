@@ -55,7 +55,9 @@ async def test_stop_while_registering_ends_run() -> None:
     runner = asyncio.create_task(worker.run())
     await asyncio.wait_for(client.asked.wait(), 2)
     stopping = asyncio.create_task(worker.stop())
-    await asyncio.sleep(0.01)
+    # stop() flags the request and then waits, with no await in between: once the flag is up,
+    # it is parked on the worker's end.
+    await asyncio.wait_for(worker._stop_requested.wait(), 2)
     assert not stopping.done()  # stop() waits for run() to wind down
     client.answer.set()
     await asyncio.wait_for(asyncio.gather(runner, stopping), 2)
@@ -66,16 +68,17 @@ async def test_a_worker_cannot_run_twice_at_once() -> None:
     client = FakeClient()
     worker = make_worker(client)
     runner = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.02)
+    await client.until_calls("poll_workflow_task")  # running: registered and polling
     with pytest.raises(RuntimeError, match="already running"):
         await worker.run()
     await worker.stop()
     await runner
     # Once stopped it may run again.
     runner = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.02)
+    await client.until_calls("poll_workflow_task", count=2)
     await worker.stop()
     await runner
+    assert len(client.calls_to("register_worker")) == 1  # registered once, for both runs
 
 
 class ForgetfulClient(FakeClient):
@@ -140,10 +143,9 @@ async def test_an_outcome_is_given_up_after_the_report_retry_timeout() -> None:
     worker = make_worker(client, workflows=[])
     worker.report_retry_timeout = 0.1
     runner = asyncio.create_task(worker.run())
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if client.metrics.counter("durable_workflow_worker_tasks", {"outcome": "dropped"}):
-            break
+    await client.until(
+        lambda: client.metrics.counter("durable_workflow_worker_tasks", {"outcome": "dropped"})
+    )
     await worker.stop()
     await runner
     assert client.metrics.counter("durable_workflow_worker_tasks", {"outcome": "dropped"}) == 1
@@ -166,11 +168,19 @@ async def test_cancelling_again_during_the_drain_leaves_no_task_behind() -> None
     client = FakeClient()
     client.add_activity_task("slow", [])
     worker = make_worker(client, workflows=[], activities=[slow], shutdown_timeout=30)
+    draining = asyncio.Event()
+    drain = worker._drain
+
+    async def observed_drain() -> None:
+        draining.set()
+        await drain()
+
+    worker._drain = observed_drain  # type: ignore[method-assign]
     runner = asyncio.create_task(worker.run())
     await asyncio.wait_for(started.wait(), 2)
     runner.cancel()  # first cancellation: graceful drain (up to 30 s)
-    await asyncio.sleep(0.02)
-    assert not runner.done()
+    await asyncio.wait_for(draining.wait(), 2)
+    assert not runner.done() and not cancelled.is_set()
     runner.cancel()  # second cancellation: stop waiting, but cancel the activity too
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(runner, 2)
@@ -190,7 +200,7 @@ async def test_cancelling_run_until_is_not_swallowed() -> None:
 async def test_run_until_accepts_the_canceled_spelling() -> None:
     client = FakeClient()
     run = client.start("greeter", "wf-canceled", ["x"])
-    run.execution.status = "canceled"  # seen from peer servers (control-plane.md §7.4)
+    run.execution.status = "canceled"  # the American spelling, seen from peer servers
     worker = make_worker(client)
     execution = await asyncio.wait_for(worker.run_until(workflow_id="wf-canceled", timeout=5), 2)
     assert execution.status == "canceled"

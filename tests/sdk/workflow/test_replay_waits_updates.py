@@ -109,8 +109,8 @@ def test_timeout_timer_resolves_the_wait_as_false() -> None:
 
 
 def test_untagged_condition_timer_is_recognised_by_its_sequence() -> None:
-    # The reference SDK fails this shape (worker-plane.md §5.5): the timer carries no kind and
-    # no wait id, only the wait's sequence.
+    # A condition wait's timeout timer as older servers record it: the timer carries no kind
+    # and no wait id, only the wait's sequence (the reference SDK fails to match it).
     h = HistoryBuilder()
     seq = len(h.events) + 1
     h.add("ConditionWaitOpened", {"sequence": seq, "condition_key": "enough", "timeout_seconds": 60})

@@ -1,7 +1,7 @@
 """A tiny in-test "server" that turns workflow commands into history, the way the engine does.
 
 Each non-terminal command consumes one workflow sequence starting at
-``last_history_sequence + 1`` (worker-plane.md §3.2), so the histories built here carry the
+``last_history_sequence + 1`` (how the server numbers steps), so the histories built here carry the
 same non-positional sequences real histories do.
 """
 
