@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from durable_workflow.protocol.wire import ActivityDeadlines
+
 from ...store.statuses import ActivityTaskStatus
 from ..util import rfc3339, seconds
 
@@ -120,10 +122,16 @@ def fired(task: Mapping[str, Any], now: datetime) -> str | None:
     return None
 
 
-def wire(task: Mapping[str, Any]) -> dict[str, str]:
+def wire(task: Mapping[str, Any]) -> ActivityDeadlines:
     """The ``deadlines`` object of an activity poll (see docs/protocol.md) for a leased task."""
-    names = ((START_TO_CLOSE, STC), (SCHEDULE_TO_CLOSE, S2C), (HEARTBEAT, HB))
-    return {kind: rfc3339(task[column]) or "" for kind, column in names if task.get(column) is not None}
+    found = ActivityDeadlines()
+    if task.get(STC) is not None:
+        found["start_to_close"] = rfc3339(task[STC])
+    if task.get(S2C) is not None:
+        found["schedule_to_close"] = rfc3339(task[S2C])
+    if task.get(HB) is not None:
+        found["heartbeat"] = rfc3339(task[HB])
+    return found
 
 
 def event_fields(task: Mapping[str, Any]) -> dict[str, str | None]:
