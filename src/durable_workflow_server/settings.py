@@ -20,7 +20,7 @@ class Settings:
     """Configuration of one server process."""
 
     database_url: str = "sqlite:///durable-workflow.sqlite3"
-    # auth (control-plane.md §4)
+    # auth (see docs/protocol.md, "Request checks")
     auth_driver: str = "token"  # none | token | signature
     auth_token: str | None = None
     worker_token: str | None = None

@@ -1,5 +1,5 @@
 """Helpers for HTTP-layer tests: a recording fake engine, request header sets, and the
-SDK 0.4.84 cluster-info compatibility check (worker-plane.md §1.4) written out as a function.
+SDK 0.4.84 cluster-info compatibility check written out as a function.
 
 A uniquely named module (not ``conftest``) so test modules can import it unambiguously.
 """
@@ -466,7 +466,7 @@ def worker_headers(token: str | None = TOKEN, **extra: str) -> dict[str, str]:
 
 
 def check_cluster_info_compatible(info: dict[str, Any]) -> None:
-    """Every check SDK 0.4.84's ``Worker.run()`` makes on ``/cluster/info`` (worker-plane.md §1.4)."""
+    """Every check SDK 0.4.84's ``Worker.run()`` makes on ``/cluster/info``."""
     control_plane = info["control_plane"]
     assert isinstance(control_plane, dict)
     assert str(control_plane["version"]) == "2"

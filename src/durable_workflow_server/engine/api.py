@@ -117,10 +117,10 @@ class EngineAPI(Protocol):
         """
 
     async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
-        """Current run of the instance (§8.3.3); ``instance_not_found`` when unknown."""
+        """Current run of the instance; ``instance_not_found`` when unknown."""
 
     async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
-        """A specific run (§8.3.5); ``run_not_found`` when unknown."""
+        """A specific run; ``run_not_found`` when unknown."""
 
     async def list_workflows(
         self,
@@ -132,10 +132,10 @@ class EngineAPI(Protocol):
         page_size: int,
         next_page_token: str | None,
     ) -> ListWorkflowsResponse:
-        """``{workflows, workflow_count, next_page_token}`` (§8.3.1), newest first."""
+        """``{workflows, workflow_count, next_page_token}``, newest first."""
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
-        """``{workflow_id, run_count, runs}`` (§8.3.4)."""
+        """``{workflow_id, run_count, runs}``."""
 
     async def history_page(
         self,
@@ -147,10 +147,10 @@ class EngineAPI(Protocol):
         next_page_token: str | None,
         wait_new_event: bool,
     ) -> ControlHistoryPage:
-        """``{workflow_id, run_id, events, next_page_token}`` (§8.3.10)."""
+        """``{workflow_id, run_id, events, next_page_token}``."""
 
     async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
-        """The history export bundle with its integrity checksum (§8.3.11)."""
+        """The history export bundle with its integrity checksum."""
 
     # ----------------------------------------------------------------- worker plane
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
@@ -177,7 +177,7 @@ class EngineAPI(Protocol):
         history_page_size: int | None,
         timeout: float | None = None,
     ) -> WorkflowTaskBody | None:
-        """Long-poll and lease a workflow task (§2.3); ``None`` when the poll times out."""
+        """Long-poll and lease a workflow task; ``None`` when the poll times out."""
 
     async def release_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
@@ -199,12 +199,12 @@ class EngineAPI(Protocol):
         next_history_page_token: str,
         history_page_size: int | None,
     ) -> HistoryPage:
-        """Next history page of a leased task (§2.5)."""
+        """Next history page of a leased task."""
 
     async def heartbeat_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
     ) -> WorkflowTaskHeartbeatResponse:
-        """Renew a workflow-task lease (§2.6)."""
+        """Renew a workflow-task lease."""
 
     async def complete_workflow_task(
         self,
@@ -226,7 +226,7 @@ class EngineAPI(Protocol):
         workflow_task_attempt: int,
         failure: dict[str, Any],
     ) -> WorkflowTaskFailedResponse:
-        """Record a task (not workflow) failure (§2.8); the task is redelivered later."""
+        """Record a task (not workflow) failure; the task is redelivered later."""
 
     async def poll_activity_task(
         self,
@@ -237,7 +237,7 @@ class EngineAPI(Protocol):
         build_id: str | None,
         timeout: float | None = None,
     ) -> ActivityTask | None:
-        """Long-poll and lease an activity attempt (§2.10); ``None`` on timeout."""
+        """Long-poll and lease an activity attempt; ``None`` on timeout."""
 
     async def release_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str
@@ -263,7 +263,7 @@ class EngineAPI(Protocol):
         lease_owner: str,
         failure: dict[str, Any],
     ) -> ActivityOutcomeResponse:
-        """Record an attempt's failure; retries per the snapshotted policy (§7.2)."""
+        """Record an attempt's failure; retries per the snapshotted policy."""
 
     async def heartbeat_activity_task(
         self,
@@ -274,4 +274,4 @@ class EngineAPI(Protocol):
         lease_owner: str,
         progress: dict[str, Any],
     ) -> ActivityHeartbeatResponse:
-        """Renew the attempt lease; tells the worker ``cancel_requested`` (§2.10)."""
+        """Renew the attempt lease; tells the worker ``cancel_requested``."""

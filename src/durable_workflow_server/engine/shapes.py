@@ -5,19 +5,21 @@ Where ``protocol.wire`` already has the shape, the engine returns that type dire
 sends keys it does not name, the server shape here *extends* it, so mypy still checks every key
 the two share against the protocol's type. See docs/protocol.md for what each field means.
 
-For the integrator: these belong in ``durable_workflow.protocol.wire`` and are duplicated here only
-until they land there.
+The types in ``protocol.wire`` say what *any* server of the contract may send, for a client
+to read tolerantly (every key optional). The types here say exactly what *this* server sends, so
+a test can hold every engine answer to its type key for key
+(``tests/server/engine/test_engine_answer_shapes.py``). Bringing the two together, so that the
+protocol types become exact and these extend them, is tracked as follow-up work:
 
-* extensions of an existing wire type (move the extra keys into the wire type):
-  ``StartWorkflowBody`` (``StartWorkflowResponse``), ``DescribeWorkflowBody``
-  (``DescribeWorkflowResponse``), ``WorkflowTaskBody`` (``WorkflowTask``),
-  ``RetryPolicySnapshot`` (``RetryPolicyBody``, the ``retry_policy`` of an activity task);
+* extensions of a wire type: ``StartWorkflowBody`` (``StartWorkflowResponse``),
+  ``DescribeWorkflowBody`` (``DescribeWorkflowResponse``), ``WorkflowTaskBody``
+  (``WorkflowTask``), ``RetryPolicySnapshot`` (``RetryPolicyBody``);
 * control-plane answers: ``ListWorkflowsResponse`` / ``WorkflowListItem`` / ``RenderError``,
-  ``ListRunsResponse`` / ``RunListItem``, ``ControlHistoryPage``, ``HistoryExportBundle`` and its
-  parts, ``ExportedHistoryEvent``;
-* worker-plane answers: ``RegisterWorkerResponse``, ``WorkerHeartbeatResponse``,
-  ``WorkflowTaskHeartbeatResponse``, ``WorkflowTaskCompletedResponse``,
-  ``WorkflowTaskFailedResponse``, ``ActivityOutcomeResponse``, ``ActivityHeartbeatResponse``;
+  ``ListRunsResponse`` / ``RunListItem``, ``ControlHistoryPage`` (``RunHistoryPage``),
+  ``HistoryExportBundle`` and its parts (``HistoryExport``), ``ExportedHistoryEvent``;
+* worker-plane answers, read by the SDK as ``RegisterWorkerResponse``,
+  ``WorkerHeartbeatResponse``, ``TaskOutcomeResponse``, ``WorkflowTaskHeartbeatResponse`` and
+  ``ActivityHeartbeatResponse`` of ``protocol.wire``;
 * cluster / health documents: ``WorkerFleet`` / ``FleetWorker``, ``ReadinessCheck``.
 
 Key order in the builders, not here, fixes the JSON byte order of each answer.

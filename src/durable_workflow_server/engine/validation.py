@@ -1,4 +1,4 @@
-"""Validate and normalise workflow-task commands (worker-plane.md §2.7, §3.1). Pure.
+"""Validate and normalise workflow-task commands (see docs/protocol.md). Pure.
 
 Every check happens before anything is written: a batch is either applied whole or rejected
 with field errors (``ValidationFailed``) or ``invalid_commands``.
@@ -46,7 +46,7 @@ PAYLOAD_COMMANDS = frozenset(
         c.RECORD_SIDE_EFFECT,
     }
 )
-# Field → the command types allowed to carry it (worker-plane.md §2.7 field scopes).
+# Field → the command types allowed to carry it.
 FIELD_SCOPES: dict[str, frozenset[str]] = {
     "retry_policy": frozenset({c.SCHEDULE_ACTIVITY, c.START_CHILD_WORKFLOW}),
     **{name: frozenset({c.SCHEDULE_ACTIVITY}) for name in ACTIVITY_TIMEOUTS},

@@ -1,4 +1,4 @@
-"""Static protocol manifests the server advertises (control-plane.md §3.3, worker-plane.md §1.2).
+"""Static protocol manifests the server advertises.
 
 These are documents clients check before they talk to us (SDK 0.4.84's ``Worker.run()`` refuses
 a server whose manifests do not pass its compatibility checks), so their values are wire facts
@@ -16,7 +16,7 @@ from ..settings import Settings
 CONTRACT_VERSION = 1
 
 # Top-level fields of a workflow-operation response that are copied into its ``control_plane``
-# block, in this order (control-plane.md §3.3.3, response contract).
+# block, in this order (the response contract).
 PROJECTED_FIELDS: tuple[str, ...] = (
     "run_id", "workflow_type", "namespace", "business_key", "status", "status_bucket", "is_terminal",
     "task_queue", "run_number", "run_count", "workflow_count", "is_current_run", "compatibility",
@@ -33,7 +33,7 @@ LEGACY_FIELDS = {
     "wait_policy": "wait_for",
 }
 
-# operation → (operation_name_field, required_fields, success_fields)   (control-plane.md §5.4)
+# operation → (operation_name_field, required_fields, success_fields)
 OPERATIONS: dict[str, tuple[str | None, list[str], list[str]]] = {
     "list": (None, [], []),
     "start": (None, [], ["workflow_id", "outcome"]),
@@ -103,7 +103,7 @@ def contract_descriptor() -> dict[str, Any]:
 
 
 def request_contract() -> dict[str, Any]:
-    """``control_plane.request_contract`` (control-plane.md §3.3.3)."""
+    """``control_plane.request_contract``."""
     return {
         "schema": versions.REQUEST_CONTRACT_SCHEMA,
         "version": versions.REQUEST_CONTRACT_VERSION,
@@ -151,7 +151,7 @@ def control_plane_manifest() -> dict[str, Any]:
 
 
 def auth_composition_contract() -> dict[str, Any]:
-    """``auth_composition_contract`` (control-plane.md §3.3.5; SDK 0.4.84 validates it)."""
+    """``auth_composition_contract`` (SDK 0.4.84 validates it)."""
     source = "one_of_source_values"
     return {
         "schema": versions.AUTH_COMPOSITION_SCHEMA,
@@ -247,7 +247,7 @@ def auth_composition_contract() -> dict[str, Any]:
 
 
 def client_compatibility() -> dict[str, Any]:
-    """``client_compatibility`` (control-plane.md §3.3.4)."""
+    """``client_compatibility``."""
     worker_requires = {
         f"{name}_contract": {"schema": schema, "version": 1} for name, schema in _EXTERNAL_CONTRACTS.items()
     }
@@ -329,7 +329,7 @@ def server_capabilities(settings: Settings) -> dict[str, Any]:
 
 
 def worker_protocol(settings: Settings) -> dict[str, Any]:
-    """``worker_protocol`` block of ``/cluster/info`` (worker-plane.md §1.4)."""
+    """``worker_protocol`` block of ``/cluster/info``."""
     manifests: dict[str, Any] = {
         f"{name}_contract": {"schema": schema, "version": 1} for name, schema in _EXTERNAL_CONTRACTS.items()
     }
@@ -428,7 +428,7 @@ def task_repair() -> dict[str, Any]:
 
 
 def bridge_adapter_outcome_contract() -> dict[str, Any]:
-    """``bridge_adapter_outcome_contract`` (control-plane.md §8.5)."""
+    """``bridge_adapter_outcome_contract``."""
     actions = ["start_workflow", "signal_workflow", "update_workflow"]
     return {
         "schema": "durable-workflow.v2.bridge-adapter-outcome.contract",

@@ -1,4 +1,4 @@
-"""Activity timeouts (worker-plane.md §7.3): each kind, precedence, retry vs final, the fences.
+"""Activity timeouts: each kind, precedence, retry vs final, the fences.
 
 Time is the injected FakeClock; ``engine.tick()`` runs one pass of the background loop (the loop
 itself also runs, so assertions look at the resulting state, never at what one pass did).

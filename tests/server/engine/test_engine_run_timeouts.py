@@ -1,4 +1,4 @@
-"""Workflow execution and run timeouts (control-plane.md §8.3.2, §7.4; worker-plane.md §4.2).
+"""Workflow execution and run timeouts.
 
 Time is the injected FakeClock; ``engine.tick()`` runs one pass of the background loop.
 """

@@ -1,4 +1,4 @@
-"""Guard order, statuses and envelopes of rejected requests (control-plane.md §1, §4, §5)."""
+"""Guard order, statuses and envelopes of rejected requests."""
 
 from __future__ import annotations
 
@@ -285,7 +285,7 @@ async def test_unknown_namespace_on_worker_plane_is_404(client, fake_engine):
     assert_nothing_written(fake_engine)
 
 
-# ---------------------------------------------------------------------- precedence (§4.4)
+# ---------------------------------------------------------------------- precedence (docs/protocol.md)
 
 
 async def test_bad_token_beats_missing_version_and_unknown_namespace(client, fake_engine):
