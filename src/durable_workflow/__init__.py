@@ -220,14 +220,13 @@ _SUBMODULES = frozenset(
 
 def __getattr__(name: str) -> Any:
     """Import the submodule that defines ``name`` on first access and cache the value."""
+    if name in _SUBMODULES:
+        # import_module also binds the submodule on this package, so this runs once per name.
+        return importlib.import_module(f".{name}", __name__)
     module_name = _EXPORTS.get(name)
     if module_name is None:
-        if name in _SUBMODULES:
-            # import_module also binds the submodule on this package, so this runs once per name.
-            return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(module_name, __name__)
-    value = module if module_name == f".{name}" else getattr(module, name)
+    value = getattr(importlib.import_module(module_name, __name__), name)
     globals()[name] = value
     return value
 

@@ -155,7 +155,7 @@ def _inflate(blob: object, encoding: str) -> list[Any]:
         raise MalformedHistoryPage(
             f"cannot read the {encoding} history_events_compressed: {type(exc).__name__}: {exc}"
         ) from exc
-    return list(loaded) if isinstance(loaded, list) else []
+    return loaded if isinstance(loaded, list) else []  # json.loads made a fresh list already
 
 
 # --------------------------------------------------------------------------- workflow tasks

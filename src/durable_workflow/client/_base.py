@@ -16,6 +16,7 @@ from ..errors import PayloadError, PayloadSizeWarning, PayloadTooLarge, ServerEr
 from ..metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder, NoopMetrics
 from ..protocol import codec, versions
 from ..protocol.routes import API_PREFIX
+from ..protocol.wire import Envelope
 from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
 from ._errors import exception_for
 
@@ -171,7 +172,7 @@ class BaseClient:
 
     # ------------------------------------------------------------------ payloads
 
-    def _envelope(self, value: Any, *, what: str) -> dict[str, str]:
+    def _envelope(self, value: Any, *, what: str) -> Envelope:
         """Encode ``value`` as an Avro envelope, enforcing the local payload-size policy.
 
         Over the limit raises :class:`PayloadTooLarge` (nothing is sent); over the warning

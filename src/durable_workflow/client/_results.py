@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._wire import _opt_text, _text
 from ..errors import PayloadError
 from ..protocol import codec
 from ..protocol.wire import DescribeWorkflowResponse
@@ -17,16 +18,6 @@ __all__ = [
     "WorkflowRun",
     "WorkflowRunList",
 ]
-
-
-def _str(data: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = data.get(key)
-    return default if value is None else str(value)
-
-
-def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return None if value is None else str(value)
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
@@ -59,7 +50,7 @@ def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
     env = data.get(f"{name}_envelope")
     if env:
         try:
-            return codec.decode_payload(env, _opt_str(data, "payload_codec") or codec.AVRO)
+            return codec.decode_payload(env, _opt_text(data, "payload_codec") or codec.AVRO)
         except codec.PayloadCodecError as exc:
             if name in data:
                 return data.get(name)
@@ -70,19 +61,19 @@ def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
 def _run_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """The fields :class:`WorkflowExecution` and :class:`WorkflowRun` read alike."""
     return {
-        "workflow_type": _str(data, "workflow_type"),
-        "status": _str(data, "status"),
-        "namespace": _opt_str(data, "namespace"),
-        "task_queue": _opt_str(data, "task_queue"),
-        "payload_codec": _opt_str(data, "payload_codec"),
+        "workflow_type": _text(data, "workflow_type"),
+        "status": _text(data, "status"),
+        "namespace": _opt_text(data, "namespace"),
+        "task_queue": _opt_text(data, "task_queue"),
+        "payload_codec": _opt_text(data, "payload_codec"),
         "input": decode_described_payload(data, "input"),
         "output": decode_described_payload(data, "output"),
-        "business_key": _opt_str(data, "business_key"),
-        "status_bucket": _opt_str(data, "status_bucket"),
-        "closed_reason": _opt_str(data, "closed_reason"),
+        "business_key": _opt_text(data, "business_key"),
+        "status_bucket": _opt_text(data, "status_bucket"),
+        "closed_reason": _opt_text(data, "closed_reason"),
         "run_number": _opt_int(data, "run_number"),
-        "started_at": _opt_str(data, "started_at"),
-        "closed_at": _opt_str(data, "closed_at"),
+        "started_at": _opt_text(data, "started_at"),
+        "closed_at": _opt_text(data, "closed_at"),
         "memo": _map(data, "memo"),
         "search_attributes": _map(data, "search_attributes"),
         "raw": dict(data),
@@ -126,8 +117,8 @@ class WorkflowExecution:
             PayloadError: An envelope could not be decoded and no plain value was sent.
         """
         return cls(
-            workflow_id=_str(data, "workflow_id"),
-            run_id=_opt_str(data, "run_id"),
+            workflow_id=_text(data, "workflow_id"),
+            run_id=_opt_text(data, "run_id"),
             is_terminal=_opt_bool(data, "is_terminal"),
             run_count=_opt_int(data, "run_count"),
             **_run_fields(data),
@@ -157,7 +148,7 @@ class WorkflowList:
             if isinstance(rows, list)
             else []
         )
-        return cls(workflows=items, next_page_token=_opt_str(data, "next_page_token"), raw=dict(data))
+        return cls(workflows=items, next_page_token=_opt_text(data, "next_page_token"), raw=dict(data))
 
 
 @dataclass(frozen=True)
@@ -188,8 +179,8 @@ class WorkflowRun:
     def from_dict(cls, data: Mapping[str, Any], *, workflow_id: str = "") -> WorkflowRun:
         """Build from a run row or a run-describe body; ``workflow_id`` fills a missing id."""
         return cls(
-            workflow_id=_str(data, "workflow_id", workflow_id),
-            run_id=_str(data, "run_id"),
+            workflow_id=_text(data, "workflow_id", workflow_id),
+            run_id=_text(data, "run_id"),
             is_current_run=_opt_bool(data, "is_current_run"),
             **_run_fields(data),
         )
@@ -213,7 +204,7 @@ class WorkflowRunList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WorkflowRunList:
         """Build from a ``GET /workflows/{id}/runs`` body."""
-        workflow_id = _str(data, "workflow_id")
+        workflow_id = _text(data, "workflow_id")
         rows = data.get("runs")
         runs = (
             [WorkflowRun.from_dict(row, workflow_id=workflow_id) for row in rows if isinstance(row, Mapping)]
@@ -243,9 +234,9 @@ class WorkflowCommandResult:
     def from_dict(cls, data: Mapping[str, Any], *, workflow_id: str = "") -> WorkflowCommandResult:
         """Build from a command response body."""
         return cls(
-            workflow_id=_str(data, "workflow_id", workflow_id),
-            outcome=_opt_str(data, "outcome"),
-            command_status=_opt_str(data, "command_status"),
-            command_id=_opt_str(data, "command_id"),
+            workflow_id=_text(data, "workflow_id", workflow_id),
+            outcome=_opt_text(data, "outcome"),
+            command_status=_opt_text(data, "command_status"),
+            command_id=_opt_text(data, "command_id"),
             raw=dict(data),
         )

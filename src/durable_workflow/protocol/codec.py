@@ -25,6 +25,7 @@ from typing import Any
 import fastavro
 
 from . import errors as reasons
+from .wire import Envelope
 
 AVRO = "avro"
 SUPPORTED_CODECS = (AVRO,)
@@ -89,8 +90,10 @@ class PayloadCodecError(ValueError):
 def _json_text(value: Any) -> str:
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        # A lone surrogate is valid in a Python str but cannot become the UTF-8 of the blob.
-        text.encode("utf-8")
+        # A lone surrogate is valid in a Python str but cannot become the UTF-8 of the blob;
+        # ASCII text (most payloads) cannot hold one, so only other text pays for the check.
+        if not text.isascii():
+            text.encode("utf-8")
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise PayloadCodecError(
             reasons.INVALID_PAYLOAD_FRAMING, f"value is not JSON-encodable: {exc}"
@@ -254,7 +257,7 @@ def decode(blob: str, codec: str | None = AVRO) -> Any:
     raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, f"unknown Avro payload prefix 0x{data[0]:02x}")
 
 
-def envelope(value: Any) -> dict[str, str]:
+def envelope(value: Any) -> Envelope:
     """Wrap ``value`` in a ``{"codec": "avro", "blob": ...}`` envelope."""
     return {"codec": AVRO, "blob": encode(value)}
 

@@ -29,7 +29,6 @@ __all__ = [
     "HistoryPage",
     "NullableEnvelope",
     "OpenConditionWaitCommand",
-    "PollResponse",
     "QueryTask",
     "RecordSideEffectCommand",
     "RecordVersionMarkerCommand",
@@ -165,14 +164,6 @@ class QueryTask(TypedDict, total=False):
     history_events: list[HistoryEvent]
     lease_owner: str
     lease_expires_at: str
-
-
-class PollResponse(TypedDict, total=False):
-    """The body of any task poll: ``task`` is ``None`` when the hold time passed empty."""
-
-    task: WorkflowTask | ActivityTask | QueryTask | None
-    protocol_version: str
-    server_capabilities: dict[str, Any]
 
 
 # --------------------------------------------------------------------------- worker-plane answers

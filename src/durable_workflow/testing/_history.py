@@ -254,11 +254,10 @@ class RunHistory:
         seq = len(self.events) + 1
         base = {"sequence": seq, "update_id": update_id, "update_name": name}
         if isinstance(answer, CompleteUpdate):
-            completed = answer.to_wire()
             self.add(E.UPDATE_APPLIED, {**base, "arguments": codec.encode(args), "payload_codec": codec.AVRO})
             self.add(
                 E.UPDATE_COMPLETED,
-                {**base, "result": completed["result"]["blob"], "payload_codec": codec.AVRO},
+                {**base, "result": codec.encode(answer.result), "payload_codec": codec.AVRO},
             )
         elif isinstance(answer, FailUpdate):
             wire = answer.to_wire()

@@ -111,9 +111,10 @@ class Worker:
         self.poll_error_backoff = 0.5
         self.poll_error_backoff_max = 5.0
         # How long a task outcome is retried while the server is unreachable (see _delivery.py).
-        self.report_retry_timeout = 60.0
-        self.report_retry_backoff = 0.5
-        self.report_retry_backoff_max = 5.0
+        delivery = DeliveryPolicy()
+        self.report_retry_timeout = delivery.retry_timeout
+        self.report_retry_backoff = delivery.backoff
+        self.report_retry_backoff_max = delivery.backoff_max
 
         self._workflows: dict[str, WorkflowDefinition] = {}
         for wf in workflows:

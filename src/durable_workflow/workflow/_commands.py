@@ -27,7 +27,6 @@ from ..protocol.wire import (
     CompleteUpdateCommand,
     CompleteWorkflowCommand,
     ContinueAsNewCommand,
-    Envelope,
     FailUpdateCommand,
     FailWorkflowCommand,
     OpenConditionWaitCommand,
@@ -147,10 +146,6 @@ class Command:
         raise NotImplementedError
 
 
-def _envelope(value: Any) -> Envelope:
-    return {"codec": codec.AVRO, "blob": codec.encode(value)}
-
-
 def _arguments(args: Sequence[Any] | None) -> list[Any]:
     if args is None:
         return []
@@ -186,7 +181,7 @@ class ScheduleActivity(Command):
         out: ScheduleActivityCommand = {"type": self.wire_type, "activity_type": self.activity_type}
         if self.task_queue:
             out["queue"] = self.task_queue
-        out["arguments"] = _envelope(self.arguments)
+        out["arguments"] = codec.envelope(self.arguments)
         if self.retry_policy is not None:
             out["retry_policy"] = self.retry_policy.to_dict()
         if self.start_to_close_timeout is not None:
@@ -240,7 +235,7 @@ class StartChildWorkflow(Command):
         out: StartChildWorkflowCommand = {"type": self.wire_type, "workflow_type": self.workflow_type}
         if self.task_queue:
             out["queue"] = self.task_queue
-        out["arguments"] = _envelope(self.arguments)
+        out["arguments"] = codec.envelope(self.arguments)
         if self.parent_close_policy is not None:
             out["parent_close_policy"] = self.parent_close_policy
         if self.retry_policy is not None:
@@ -272,7 +267,7 @@ class RecordSideEffect(Command):
     def to_wire(self) -> RecordSideEffectCommand:
         if self.result is _UNSET:
             raise RuntimeError("side effect has no value yet")
-        return {"type": self.wire_type, "result": _envelope(self.result)}
+        return {"type": self.wire_type, "result": codec.envelope(self.result)}
 
 
 @dataclass
@@ -375,7 +370,7 @@ class CompleteUpdate(Command):
     wire_type: ClassVar[str] = wire.COMPLETE_UPDATE
 
     def to_wire(self) -> CompleteUpdateCommand:
-        return {"type": self.wire_type, "update_id": self.update_id, "result": _envelope(self.result)}
+        return {"type": self.wire_type, "update_id": self.update_id, "result": codec.envelope(self.result)}
 
 
 @dataclass
@@ -414,7 +409,7 @@ class CompleteWorkflow(Command):
     wire_type: ClassVar[str] = wire.COMPLETE_WORKFLOW
 
     def to_wire(self) -> CompleteWorkflowCommand:
-        return {"type": self.wire_type, "result": _envelope(self.result)}
+        return {"type": self.wire_type, "result": codec.envelope(self.result)}
 
 
 @dataclass
@@ -477,7 +472,7 @@ class ContinueAsNew(Command):
     __hash__ = None  # type: ignore[assignment]
 
     def to_wire(self) -> ContinueAsNewCommand:
-        out: ContinueAsNewCommand = {"type": self.wire_type, "arguments": _envelope(self.arguments)}
+        out: ContinueAsNewCommand = {"type": self.wire_type, "arguments": codec.envelope(self.arguments)}
         if self.workflow_type:
             out["workflow_type"] = self.workflow_type
         if self.task_queue:

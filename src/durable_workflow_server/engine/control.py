@@ -26,7 +26,7 @@ from .history import events as h
 from .history import rows as history_event_rows
 from .history.export import export_bundle
 from .history.rows import history_rows
-from .rendering import renderable, unrenderable_run
+from .rendering import bad_events, unrenderable_run
 from .runs import rows, views
 from .runs.lifecycle import create_run
 from .runs.rows import is_terminal_run, load_run
@@ -287,7 +287,7 @@ class ControlPlane(EngineCore):
         page_size = max(1, min(int(page_size), 1000))
 
         def shape(run: RunRow, rows: Sequence[HistoryEventRow]) -> ControlHistoryPage:
-            bad = [f"history event {r['sequence']}" for r in rows if not renderable(r["payload"])]
+            bad = bad_events(rows)
             if bad:
                 raise unrenderable_run(workflow_id, run_id, bad)
             last = rows[-1]["sequence"] if rows else after

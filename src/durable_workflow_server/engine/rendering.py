@@ -36,9 +36,21 @@ def bad_fields(body: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
     return [name for name in fields if not renderable(body.get(name))]
 
 
+def bad_events(events: Iterable[Mapping[str, Any]]) -> list[str]:
+    """``history event N`` for each event whose stored payload cannot be rendered.
+
+    The payload is the only part of an event read back from JSON; the rest is columns.
+    """
+    return [f"history event {event['sequence']}" for event in events if not renderable(event["payload"])]
+
+
+def log_unrenderable(workflow_id: str, run_id: str, what: list[str]) -> None:
+    log.warning("workflow run %s/%s has stored values that cannot be rendered: %s", workflow_id, run_id, what)
+
+
 def unrenderable_run(workflow_id: str, run_id: str, what: list[str]) -> DomainError:
     """The error a describe / history read answers for a run with unrenderable stored values."""
-    log.warning("workflow run %s/%s has stored values that cannot be rendered: %s", workflow_id, run_id, what)
+    log_unrenderable(workflow_id, run_id, what)
     return DomainError(
         reasons.SERVER_ERROR,
         f"Workflow run [{run_id}] has stored data that cannot be rendered as JSON ({', '.join(what)}).",

@@ -18,7 +18,7 @@ from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
-from .rendering import renderable
+from .rendering import bad_events
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -106,24 +106,6 @@ class WorkerPlane(EngineCore):
                 tx, namespace, task_id, activity_attempt_id=activity_attempt_id, lease_owner=lease_owner
             )
 
-    async def _release_polled_activity(self, namespace: str, task: ActivityTask) -> bool:
-        """Release ``task`` exactly as an activity poll returned it."""
-        return await self.release_activity_task(
-            namespace,
-            task["task_id"],
-            activity_attempt_id=task["activity_attempt_id"],
-            lease_owner=task["lease_owner"],
-        )
-
-    async def _release_polled_workflow(self, namespace: str, task: WorkflowTaskBody) -> bool:
-        """Release ``task`` exactly as a workflow-task poll returned it."""
-        return await self.release_workflow_task(
-            namespace,
-            task["task_id"],
-            lease_owner=task["lease_owner"],
-            workflow_task_attempt=task["workflow_task_attempt"],
-        )
-
     def _page_size(self, requested: int | None) -> int:
         size = requested or self.settings.history_page_size_default
         return max(1, min(int(size), self.settings.history_page_size_max))
@@ -158,7 +140,7 @@ class WorkerPlane(EngineCore):
                     return None, still_busy
                 task, run = claimed
                 payload = await workflow_task_payload(tx, task, run, page_size)
-                if renderable(payload):
+                if not bad_events(payload["history_events"]):
                     break
                 # A set-aside task is no longer a candidate, so this loop moves on to the next.
                 await set_aside_unrenderable(tx, task, run)
@@ -192,7 +174,13 @@ class WorkerPlane(EngineCore):
             return payload
 
         async def release(task: WorkflowTaskBody) -> bool:
-            return await self._release_polled_workflow(namespace, task)
+            """Hand back ``task`` exactly as this poll returned it."""
+            return await self.release_workflow_task(
+                namespace,
+                task["task_id"],
+                lease_owner=task["lease_owner"],
+                workflow_task_attempt=task["workflow_task_attempt"],
+            )
 
         return await self._long_poll_claims("workflow", namespace, task_queue, claim, release, timeout)
 
@@ -304,7 +292,13 @@ class WorkerPlane(EngineCore):
             return task
 
         async def release(task: ActivityTask) -> bool:
-            return await self._release_polled_activity(namespace, task)
+            """Hand back ``task`` exactly as this poll returned it."""
+            return await self.release_activity_task(
+                namespace,
+                task["task_id"],
+                activity_attempt_id=task["activity_attempt_id"],
+                lease_owner=task["lease_owner"],
+            )
 
         return await self._long_poll_claims("activity", namespace, task_queue, claim, release, timeout)
 

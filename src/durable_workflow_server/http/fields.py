@@ -82,13 +82,6 @@ def _schema(schema: dict[str, Any], nullable: bool) -> WithJsonSchema:
 # ---------------------------------------------------------------------- strings
 
 
-def check_text(value: str) -> None:
-    """Text that cannot be stored: NUL characters, unpaired surrogates."""
-    issue = limits.text_problem(value)
-    if issue is not None:
-        raise problem(issue)
-
-
 def text_check(
     *,
     required: bool = False,
@@ -147,7 +140,6 @@ class Text(_Rule):
             raise problem("format")
         if self.choices is not None and value not in self.choices:
             raise problem("choice", allowed=", ".join(self.choices))
-        check_text(value)
         return value
 
     def schema(self) -> dict[str, Any]:
@@ -314,7 +306,6 @@ class TextItem(_Rule):
             raise problem("string")
         if len(value) > self.max_len:
             raise problem("too_long", max=self.max_len)
-        check_text(value)
         return value
 
     def schema(self) -> dict[str, Any]:

@@ -15,11 +15,11 @@ value, identically on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 from typing import Any
+
+from ..engine.util import decode_token
 
 MAX_JSON_DEPTH = 64
 MAX_INT32 = 2**31 - 1
@@ -27,7 +27,6 @@ MIN_INT32 = -(2**31)
 MAX_INT64 = 2**63 - 1
 NAME_LENGTH = 255  # activity types, queues, workflow types, lease owners, worker ids
 NAMESPACE_LENGTH = 128
-PATH_ID_LENGTH = 255
 
 
 class JsonRefused(ValueError):
@@ -120,10 +119,5 @@ def page_token_in_range(token: str) -> bool:
 
     Malformed tokens are left to the engine, which answers them as it always has.
     """
-    try:
-        text = base64.b64decode(token, validate=True).decode("ascii")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return True
-    if not (text.isascii() and text.isdigit()):
-        return True
-    return len(text) < 19 or int(text) <= MAX_INT64
+    number = decode_token(token)
+    return number is None or number <= MAX_INT64

@@ -7,6 +7,7 @@ errors included, so clients and fuzzers can be generated from it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -163,10 +164,18 @@ def build_document(planes: Sequence[Plane], settings: Settings) -> dict[str, Any
     return cleaned
 
 
-async def openapi_document(call: Call[Any]) -> Reply:
+@functools.lru_cache(maxsize=4)
+def _document(version: str) -> dict[str, Any]:
+    # Built once, not per request: pydantic's schema generation over every model is the costly
+    # part, and of the settings only the version is read.
     from .table import PLANES  # the table includes this route, so it is read at call time
 
-    return Reply(build_document(PLANES, call.settings))
+    return build_document(PLANES, Settings(version=version))
+
+
+async def openapi_document(call: Call[Any]) -> Reply:
+    # A shallow copy is enough: the plain envelope this route answers with adds no keys.
+    return Reply(dict(_document(call.settings.version)))
 
 
 OPERATION = Operation(

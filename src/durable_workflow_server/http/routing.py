@@ -29,6 +29,7 @@ from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
 
 from ..engine.api import EngineAPI
+from ..engine.errors import DomainError
 from ..settings import Settings
 from . import guards, limits
 from .envelope import Envelope, PlaneName
@@ -61,6 +62,25 @@ class Reply:
 
 
 Handler = Callable[[Call[Any]], Awaitable[Reply]]
+
+
+_Result = TypeVar("_Result")
+
+
+async def engine_call(
+    coro: Awaitable[_Result], *, status_overrides: Mapping[str, int] | None = None
+) -> _Result:
+    """Await an engine call; its refusal becomes the documented error (``status_overrides`` by reason)."""
+    try:
+        return await coro
+    except DomainError as exc:
+        status = (status_overrides or {}).get(exc.reason)
+        raise ApiError.from_domain(exc, status) from exc
+
+
+def copy_reply(body: Mapping[str, Any], status: int = 200) -> Reply:
+    """Answer ``body`` as is; a copy, because the response envelope adds its keys to the body it gets."""
+    return Reply(dict(body), status)
 
 
 @dataclass(frozen=True)
@@ -111,7 +131,7 @@ class Plane:
 # ---------------------------------------------------------------------- the endpoint
 
 
-def _body_of(operation: Operation, state: guards.RequestState) -> tuple[Any, dict[str, list[str]]]:
+def _body_of(state: guards.RequestState) -> tuple[Any, dict[str, list[str]]]:
     if state.body is None:
         return {}, {}
     if not isinstance(state.body, dict):
@@ -145,7 +165,7 @@ class Endpoint:
         data: Any = {}
         prefix: dict[str, list[str]] = {}
         if self.operation.body is not None:
-            data, prefix = _body_of(self.operation, state)
+            data, prefix = _body_of(state)
         elif self.operation.query is not None:
             data = dict(QueryParams(scope.get("query_string", b"")))
         # Text that could not be stored and read back is refused wherever it is (path ids too).

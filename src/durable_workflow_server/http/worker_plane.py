@@ -13,7 +13,6 @@ from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
 
 from ..engine.api import RegisterWorkerRequest
-from ..engine.errors import DomainError
 from . import limits
 from .errors import ApiError
 from .models.worker import (
@@ -29,7 +28,7 @@ from .models.worker import (
     WorkflowTaskFence,
     WorkflowTaskHistoryBody,
 )
-from .routing import Call, Operation, Reply
+from .routing import Call, Operation, Reply, copy_reply, engine_call
 
 MAX_POLL_TIMEOUT = 60.0
 _NOT_FOUND_REASONS = frozenset({reasons.TASK_NOT_FOUND, reasons.ATTEMPT_NOT_FOUND})
@@ -37,22 +36,7 @@ _ACTIVITY_FENCE_REASONS = frozenset({reasons.TASK_MISMATCH, reasons.LEASE_OWNER_
 _POLL_OVERRIDES = {reasons.WORKER_NOT_REGISTERED: 412}
 
 
-_Result = TypeVar("_Result")
 _Task = TypeVar("_Task", bound=Mapping[str, Any])
-
-
-async def _call(coro: Awaitable[_Result], *, status_overrides: dict[str, int] | None = None) -> _Result:
-    """Await an engine call; its refusal becomes the documented error (``status_overrides`` by reason)."""
-    try:
-        return await coro
-    except DomainError as exc:
-        status = (status_overrides or {}).get(exc.reason)
-        raise ApiError.from_domain(exc, status) from exc
-
-
-def _reply(body: Mapping[str, Any], status: int = 200) -> Reply:
-    # A copy: the response envelope adds its keys to the body it is given.
-    return Reply(dict(body), status)
 
 
 async def _unless_disconnected(
@@ -135,7 +119,7 @@ def _outcome_status(body: Mapping[str, Any]) -> int:
 
 
 def _outcome(body: Mapping[str, Any]) -> Reply:
-    return _reply(body, _outcome_status(body))
+    return copy_reply(body, _outcome_status(body))
 
 
 def _poll_timeout(body: PollWorkflowTaskBody | PollActivityTaskBody) -> float | None:
@@ -166,18 +150,18 @@ async def register(call: Call[RegisterWorkerBody]) -> Reply:
         task_slots=body.task_slots,
         process_metrics=body.process_metrics,
     )
-    result = await _call(call.engine.register_worker(call.namespace, request))
-    return _reply(result, 201)
+    result = await engine_call(call.engine.register_worker(call.namespace, request))
+    return copy_reply(result, 201)
 
 
 async def heartbeat(call: Call[WorkerHeartbeatBody]) -> Reply:
     body = call.input
-    result = await _call(
+    result = await engine_call(
         call.engine.heartbeat_worker(
             call.namespace, body.worker_id, task_slots=body.task_slots, process_metrics=body.process_metrics
         )
     )
-    return _reply(result)
+    return copy_reply(result)
 
 
 # ---------------------------------------------------------------------- workflow tasks
@@ -188,7 +172,7 @@ async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
     engine, namespace = call.engine, call.namespace
     task = await _unless_disconnected(
         call.receive,
-        _call(
+        engine_call(
             engine.poll_workflow_task(
                 namespace,
                 worker_id=body.worker_id,
@@ -214,7 +198,7 @@ async def workflow_task_history(call: Call[WorkflowTaskHistoryBody]) -> Reply:
     body = call.input
     if not limits.page_token_in_range(body.next_history_page_token):
         raise ApiError(400, reasons.INVALID_PAGE_TOKEN, "The next_history_page_token is out of range.")
-    result = await _call(
+    result = await engine_call(
         call.engine.workflow_task_history(
             call.namespace,
             call.path["task_id"],
@@ -224,12 +208,12 @@ async def workflow_task_history(call: Call[WorkflowTaskHistoryBody]) -> Reply:
             history_page_size=body.history_page_size,
         )
     )
-    return _reply(result)
+    return copy_reply(result)
 
 
 async def heartbeat_workflow_task(call: Call[WorkflowTaskFence]) -> Reply:
     body = call.input
-    result = await _call(
+    result = await engine_call(
         call.engine.heartbeat_workflow_task(
             call.namespace,
             call.path["task_id"],
@@ -242,7 +226,7 @@ async def heartbeat_workflow_task(call: Call[WorkflowTaskFence]) -> Reply:
 
 async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
     body = call.input
-    result = await _call(
+    result = await engine_call(
         call.engine.complete_workflow_task(
             call.namespace,
             call.path["task_id"],
@@ -256,7 +240,7 @@ async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
 
 async def fail_workflow_task(call: Call[FailWorkflowTaskBody]) -> Reply:
     body = call.input
-    result = await _call(
+    result = await engine_call(
         call.engine.fail_workflow_task(
             call.namespace,
             call.path["task_id"],
@@ -276,7 +260,7 @@ async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
     engine, namespace = call.engine, call.namespace
     task = await _unless_disconnected(
         call.receive,
-        _call(
+        engine_call(
             engine.poll_activity_task(
                 namespace,
                 worker_id=body.worker_id,
@@ -298,7 +282,7 @@ async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
 
 async def complete_activity_task(call: Call[CompleteActivityTaskBody]) -> Reply:
     body = call.input
-    result = await _call(
+    result = await engine_call(
         call.engine.complete_activity_task(
             call.namespace,
             call.path["task_id"],
@@ -312,7 +296,7 @@ async def complete_activity_task(call: Call[CompleteActivityTaskBody]) -> Reply:
 
 async def fail_activity_task(call: Call[FailActivityTaskBody]) -> Reply:
     body = call.input
-    result = await _call(
+    result = await engine_call(
         call.engine.fail_activity_task(
             call.namespace,
             call.path["task_id"],
@@ -337,7 +321,7 @@ async def heartbeat_activity_task(call: Call[HeartbeatActivityTaskBody]) -> Repl
             progress[key] = value
     if body.details is not None:
         progress["details"] = body.details
-    result = await _call(
+    result = await engine_call(
         call.engine.heartbeat_activity_task(
             call.namespace,
             call.path["task_id"],
@@ -350,7 +334,7 @@ async def heartbeat_activity_task(call: Call[HeartbeatActivityTaskBody]) -> Repl
     # missing task/attempt or a fence violation is an error.
     reason = result["reason"]
     status = 404 if reason in _NOT_FOUND_REASONS else 409 if reason in _ACTIVITY_FENCE_REASONS else 200
-    return _reply(result, status)
+    return copy_reply(result, status)
 
 
 _OUTCOME = (200, 404, 409)

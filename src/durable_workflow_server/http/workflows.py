@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
 
 from ..engine.api import StartWorkflowRequest
-from ..engine.errors import DomainError
 from . import limits
 from .errors import ApiError
 from .models.workflows import (
@@ -19,22 +17,7 @@ from .models.workflows import (
     ListWorkflowsQuery,
     StartWorkflowBody,
 )
-from .routing import Call, Operation, Reply
-
-_Body = TypeVar("_Body", bound=Mapping[str, Any])
-
-
-async def _call(coro: Awaitable[_Body]) -> _Body:
-    """Await an engine call; its refusal becomes the documented error response."""
-    try:
-        return await coro
-    except DomainError as exc:
-        raise ApiError.from_domain(exc) from exc
-
-
-def _reply(body: Mapping[str, Any], status: int = 200) -> Reply:
-    # A copy: the response envelope adds its keys to the body it is given.
-    return Reply(dict(body), status)
+from .routing import Call, Operation, Reply, copy_reply, engine_call
 
 
 def _check_token(token: str | None, name: str) -> None:
@@ -56,14 +39,14 @@ async def start_workflow(call: Call[StartWorkflowBody]) -> Reply:
         execution_timeout_seconds=body.execution_timeout_seconds,
         run_timeout_seconds=body.run_timeout_seconds,
     )
-    result = await _call(call.engine.start_workflow(call.namespace, request))
-    return _reply(result, 200 if result.get("outcome") == "returned_existing_active" else 201)
+    result = await engine_call(call.engine.start_workflow(call.namespace, request))
+    return copy_reply(result, 200 if result.get("outcome") == "returned_existing_active" else 201)
 
 
 async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
     query = call.input
     _check_token(query.next_page_token, "next_page_token")
-    result = await _call(
+    result = await engine_call(
         call.engine.list_workflows(
             call.namespace,
             workflow_type=query.workflow_type or None,
@@ -73,26 +56,30 @@ async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
             next_page_token=query.next_page_token or None,
         )
     )
-    return _reply(result)
+    return copy_reply(result)
 
 
 async def describe_workflow(call: Call[Any]) -> Reply:
-    return _reply(await _call(call.engine.describe_workflow(call.namespace, call.path["workflow_id"])))
+    return copy_reply(
+        await engine_call(call.engine.describe_workflow(call.namespace, call.path["workflow_id"]))
+    )
 
 
 async def list_runs(call: Call[Any]) -> Reply:
-    return _reply(await _call(call.engine.list_runs(call.namespace, call.path["workflow_id"])))
+    return copy_reply(await engine_call(call.engine.list_runs(call.namespace, call.path["workflow_id"])))
 
 
 async def describe_run(call: Call[Any]) -> Reply:
     path = call.path
-    return _reply(await _call(call.engine.describe_run(call.namespace, path["workflow_id"], path["run_id"])))
+    return copy_reply(
+        await engine_call(call.engine.describe_run(call.namespace, path["workflow_id"], path["run_id"]))
+    )
 
 
 async def history(call: Call[HistoryQuery]) -> Reply:
     query = call.input
     _check_token(query.next_page_token, "next_page_token")
-    result = await _call(
+    result = await engine_call(
         call.engine.history_page(
             call.namespace,
             call.path["workflow_id"],
@@ -102,14 +89,14 @@ async def history(call: Call[HistoryQuery]) -> Reply:
             wait_new_event=bool(query.wait_new_event),
         )
     )
-    return _reply(result)
+    return copy_reply(result)
 
 
 async def export_history(call: Call[Any]) -> Reply:
     # A plain bundle: its integrity checksum covers exactly these keys, so nothing is added.
     path = call.path
-    return _reply(
-        await _call(call.engine.export_history(call.namespace, path["workflow_id"], path["run_id"]))
+    return copy_reply(
+        await engine_call(call.engine.export_history(call.namespace, path["workflow_id"], path["run_id"]))
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from enum import Enum
 
+from durable_workflow.protocol.history import RunStatus as WireRunStatus
+
 if sys.version_info >= (3, 11):
     from enum import StrEnum
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -36,10 +38,9 @@ class RunStatus(StrEnum):
     TERMINATED = "terminated"
 
 
-OPEN_RUN_STATUSES = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.WAITING})
-TERMINAL_RUN_STATUSES = frozenset(
-    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TERMINATED}
-)
+# Which statuses are open or terminal is a protocol fact; these are its sets as members.
+OPEN_RUN_STATUSES = frozenset(RunStatus(status) for status in WireRunStatus.OPEN)
+TERMINAL_RUN_STATUSES = frozenset(RunStatus(status) for status in WireRunStatus.TERMINAL)
 
 
 class WorkflowTaskStatus(StrEnum):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from durable_workflow.protocol.history import EventType, status_bucket
+from durable_workflow.protocol.history import status_bucket
 from durable_workflow.protocol.wire import HistoryEvent
 
 from ...store.rows import HistoryEventRow
@@ -183,11 +183,3 @@ def export_event(row: HistoryEventRow) -> ExportedHistoryEvent:
         "recorded_at": rfc3339(row["recorded_at"]),
         "payload": row["payload"],
     }
-
-
-TERMINAL_EVENT_BY_STATUS = {
-    RunStatus.COMPLETED: EventType.WORKFLOW_COMPLETED,
-    RunStatus.FAILED: EventType.WORKFLOW_FAILED,
-    RunStatus.CANCELLED: EventType.WORKFLOW_CANCELLED,
-    RunStatus.TERMINATED: EventType.WORKFLOW_TERMINATED,
-}

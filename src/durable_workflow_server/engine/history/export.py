@@ -19,7 +19,7 @@ from ...store.rows import (
     TimerRow,
     WorkflowTaskRow,
 )
-from ..rendering import bad_fields, renderable, unrenderable_run
+from ..rendering import bad_events, bad_fields, renderable, unrenderable_run
 from ..shapes import ExportedFailure, HistoryExportBundle
 from ..util import canonical_json, rfc3339, sha256_hex
 from . import events as h
@@ -179,7 +179,7 @@ def export_bundle(
     if output_codec and run["output_blob"] is not None:
         bundle["payloads"]["output"]["codec"] = output_codec
     bad = bad_fields(bundle["workflow"], ("memo", "search_attributes"))
-    bad += [f"history event {e['sequence']}" for e in history_events if not renderable(e["payload"])]
+    bad += bad_events(history_events)
     bad += ["activities"] if not renderable(bundle["activities"]) else []
     if bad:
         raise unrenderable_run(run["workflow_id"], run["run_id"], bad)

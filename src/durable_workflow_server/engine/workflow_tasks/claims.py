@@ -10,7 +10,7 @@ from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
-from ..rendering import unrenderable_run
+from ..rendering import log_unrenderable
 from ..runs.rows import is_terminal_run, load_run, update_run
 from ..shapes import WorkflowTaskBody
 from ..transaction import Tx
@@ -136,7 +136,7 @@ async def set_aside_unrenderable(tx: Tx, task: WorkflowTaskRow, run: RunRow) -> 
     and hold up the tasks behind it. It is marked ``failed`` (never redelivered) and the run's
     describe and history reads name the bad value (see :mod:`..rendering`).
     """
-    unrenderable_run(run["workflow_id"], run["run_id"], ["workflow task payload"])
+    log_unrenderable(run["workflow_id"], run["run_id"], ["workflow task payload"])
     await tx.conn.execute(
         rows.UPDATE,
         {

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
 
 from durable_workflow.protocol import codec
+from durable_workflow.protocol.wire import Envelope
 
 from ...engine.api import DuplicatePolicy
 from .. import contracts
@@ -45,7 +46,7 @@ def _keyed(key: str, message: str) -> Exception:
     return f.problem("message", key=key, message=message)
 
 
-def normalize_arguments(value: Any) -> dict[str, str]:
+def normalize_arguments(value: Any) -> Envelope:
     """A caller ``input`` as a ``{codec: "avro", blob}`` envelope.
 
     absent / ``null`` / ``[]`` → envelope of ``[]``; a JSON array → envelope of that list; an
