@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.helpers.e2e_env import TOKEN
+from tests.helpers.live_app import snapshot
 
 CONTROL = {"X-Durable-Workflow-Control-Plane-Version": "2", "Authorization": f"Bearer {TOKEN}"}
 JSON_CONTROL = {**CONTROL, "Content-Type": "application/json"}
@@ -101,16 +102,31 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
 ]
 
 
+# The field each field-level refusal names.
+FIELD_OF_CASE = {
+    "wrong type": "workflow_type",
+    "unsupported codec": "input.codec",
+    "input blob not a string": "input.blob",
+    "input neither arguments nor an envelope": "input",
+    "non-canonical duplicate policy": "duplicate_policy",
+    "empty workflow type": "workflow_type",
+}
+
+
 @pytest.mark.parametrize(("name", "request_kwargs", "status", "reason"), CASES, ids=[c[0] for c in CASES])
 async def test_bad_start_is_refused_and_writes_nothing(
-    app: Any, name: str, request_kwargs: dict[str, Any], status: int, reason: str
+    app: Any, database_url: str, name: str, request_kwargs: dict[str, Any], status: int, reason: str
 ) -> None:
+    before = await snapshot(database_url)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         response = await http.post("/api/workflows", **request_kwargs)
         assert response.status_code == status, response.text
         body = response.json()
         assert body["reason"] == reason
         assert isinstance(body["message"], str) and body["message"]
+        if name in FIELD_OF_CASE:
+            assert FIELD_OF_CASE[name] in body["errors"], body["errors"]
+        assert await snapshot(database_url) == before
 
         listed = await http.get("/api/workflows", headers=CONTROL)
         assert listed.status_code == 200

@@ -272,6 +272,10 @@ async def test_concurrency_bound_is_honoured_and_polls_wait_for_a_slot():
     worker = make_worker(client, workflows=[], activities=[slow], max_concurrent_activity_tasks=2)
     runner = asyncio.create_task(worker.run())
     await client.until(lambda: running == 2)
+    # Nothing can signal a poll that must not happen: give a poller that wrongly polls without a
+    # slot many turns of the loop to do so before looking.
+    for _ in range(50):
+        await asyncio.sleep(0)
     assert peak == 2
     # The poller takes a slot before it polls: with both slots busy it waits, so the third
     # poll has not been made, let alone a third task leased.

@@ -12,6 +12,7 @@ from durable_workflow.protocol import codec
 from durable_workflow_server import Settings, create_app
 from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
 from durable_workflow_server.engine.service import Engine
+from tests.helpers.asgi import http_scope
 from tests.helpers.http_helpers import TOKEN, FakeEngine
 
 
@@ -48,25 +49,7 @@ async def test_hang_up_cancels_the_engine_poll() -> None:
     async def send(message: dict[str, Any]) -> None:
         messages.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/worker/workflow-tasks/poll",
-        "raw_path": b"/api/worker/workflow-tasks/poll",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {TOKEN}".encode()),
-            (b"x-durable-workflow-protocol-version", b"1.1"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = _scope("/api/worker/workflow-tasks/poll", body)
     async with LifespanManager(app) as manager:
         handler = asyncio.create_task(manager.app(scope, receive, send))
         await asyncio.sleep(0.05)
@@ -80,25 +63,16 @@ async def test_hang_up_cancels_the_engine_poll() -> None:
 
 
 def _scope(path: str, body: bytes) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
+    """A worker-plane POST of ``body`` to ``path``."""
+    return http_scope(
+        path,
+        [
             (b"content-type", b"application/json"),
             (b"authorization", f"Bearer {TOKEN}".encode()),
             (b"x-durable-workflow-protocol-version", b"1.1"),
             (b"content-length", str(len(body)).encode()),
         ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    )
 
 
 class HangUp:

@@ -17,6 +17,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from durable_workflow_server import Settings, create_app
+from tests.helpers.asgi import post_raw
 from tests.helpers.live_app import CONTROL, WORKER, Live, snapshot
 
 SUPERSCRIPT_ONE = "\u00b9"
@@ -75,41 +76,6 @@ async def test_a_page_size_of_thousands_of_digits_says_what_the_limit_is(live: L
     assert response.json()["errors"]["page_size"] == ["The page size field must not be greater than 200."]
 
 
-async def _asgi_post(app: Any, path: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, Any]:
-    """One request straight through ASGI, so headers reach the app byte for byte."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 1),
-        "server": ("t", 80),
-    }
-    sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, json.loads(text)
-
-
 @pytest.fixture
 async def signed_app(tmp_path: Any) -> Any:
     settings = Settings(
@@ -132,12 +98,10 @@ SIGNED_HEADERS = [
 
 async def test_a_non_ascii_signature_is_unauthorized(signed_app: Any) -> None:
     headers = [*SIGNED_HEADERS, (b"x-signature", b"\xe9\xe9")]
-    status, body = await _asgi_post(signed_app, "/api/workflows", headers, START)
+    status, body = await post_raw(signed_app, "/api/workflows", headers, START)
     assert (status, body["reason"]) == (401, "unauthorized")
     good = hmac.new(b"op-key", START, hashlib.sha256).hexdigest().encode()
-    status, _ = await _asgi_post(
-        signed_app, "/api/workflows", [*SIGNED_HEADERS, (b"x-signature", good)], START
-    )
+    status, _ = await post_raw(signed_app, "/api/workflows", [*SIGNED_HEADERS, (b"x-signature", good)], START)
     assert status == 201
 
 
@@ -148,7 +112,7 @@ async def test_a_non_ascii_content_length_is_not_a_server_error(signed_app: Any)
         (b"x-signature", good),
         (b"content-length", SUPERSCRIPT_ONE.encode("latin-1")),
     ]
-    status, body = await _asgi_post(signed_app, "/api/workflows", headers, START)
+    status, body = await post_raw(signed_app, "/api/workflows", headers, START)
     assert status == 201, body  # the length header is advisory; the body itself is measured
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=signed_app), base_url="http://t") as http:
         listed = await http.get(
