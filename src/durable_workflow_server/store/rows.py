@@ -57,6 +57,14 @@ class RunRow(TypedDict):
     last_history_sequence: int
     wait_kind: str | None
     wait_reason: str | None
+    parent_run_id: str | None
+    parent_workflow_id: str | None
+    parent_link_id: str | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    archived_at: datetime | None
+    archive_reason: str | None
+    archive_command_id: str | None
 
 
 class HistoryEventRow(TypedDict):
@@ -87,6 +95,7 @@ class WorkflowTaskRow(TypedDict):
     created_at: datetime
     updated_at: datetime
     history_sequence: int | None
+    workflow_update_id: str | None
 
 
 class ActivityExecutionRow(TypedDict):
@@ -155,6 +164,8 @@ class TimerRow(TypedDict):
     status: str
     fired_at: datetime | None
     created_at: datetime
+    timer_kind: str | None
+    target_id: str | None
 
 
 class WorkerRow(TypedDict):
@@ -183,4 +194,100 @@ class PollRequestRow(TypedDict):
     poll_request_id: str
     task_id: str
     workflow_task_attempt: int
+    expires_at: datetime
+
+
+class SignalRow(TypedDict):
+    signal_id: str
+    run_id: str
+    workflow_id: str
+    namespace: str
+    signal_name: str
+    payload_codec: str
+    arguments_blob: str | None
+    request_id: str | None
+    command_id: str
+    history_sequence: int
+    status: str
+    received_at: datetime
+    applied_at: datetime | None
+
+
+class UpdateRow(TypedDict):
+    update_id: str
+    run_id: str
+    workflow_id: str
+    namespace: str
+    update_name: str
+    payload_codec: str
+    arguments_blob: str | None
+    request_id: str | None
+    command_id: str
+    history_sequence: int | None
+    workflow_sequence: int | None
+    status: str
+    result_codec: str | None
+    result_blob: str | None
+    failure: dict[str, Any] | None
+    accepted_at: datetime | None
+    applied_at: datetime | None
+    closed_at: datetime | None
+    rejected_at: datetime | None
+
+
+class ConditionWaitRow(TypedDict):
+    condition_wait_id: str
+    run_id: str
+    namespace: str
+    condition_key: str | None
+    condition_definition_fingerprint: str | None
+    sequence: int
+    batch_id: str
+    timeout_seconds: int | None
+    timer_id: str | None
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class ChildLinkRow(TypedDict):
+    link_id: str
+    parent_run_id: str
+    parent_workflow_id: str
+    namespace: str
+    sequence: int
+    batch_id: str
+    child_workflow_id: str
+    child_run_id: str | None
+    child_workflow_type: str
+    task_queue: str
+    payload_codec: str
+    arguments_blob: str | None
+    parent_close_policy: str
+    retry_policy: dict[str, Any] | None
+    execution_timeout_seconds: int | None
+    run_timeout_seconds: int | None
+    attempt: int
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class QueryTaskRow(TypedDict):
+    query_task_id: str
+    namespace: str
+    task_queue: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    kind: str
+    query_name: str
+    arguments: dict[str, Any] | None
+    status: str
+    attempt: int
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    result: Any
+    failure: dict[str, Any] | None
+    created_at: datetime
     expires_at: datetime

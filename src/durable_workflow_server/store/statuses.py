@@ -51,6 +51,7 @@ class WorkflowTaskStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # held while its run is paused; 'ready' again on resume
 
 
 class ActivityTaskStatus(StrEnum):
@@ -61,6 +62,7 @@ class ActivityTaskStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # held while its run is paused; 'ready' again on resume
 
 
 class ActivityExecutionStatus(StrEnum):
@@ -89,6 +91,51 @@ class TimerStatus(StrEnum):
     PENDING = "pending"
     FIRED = "fired"
     CANCELLED = "cancelled"
+
+
+class SignalStatus(StrEnum):
+    """``signals.status``."""
+
+    RECEIVED = "received"
+    APPLIED = "applied"
+
+
+class UpdateStatus(StrEnum):
+    """``updates.status``."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ConditionWaitStatus(StrEnum):
+    """``condition_waits.status``."""
+
+    OPEN = "open"
+    SATISFIED = "satisfied"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+class ChildLinkStatus(StrEnum):
+    """``child_links.status`` (the child step as the parent sees it)."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TERMINATED = "terminated"
+    TIMED_OUT = "timed_out"
+
+
+class QueryTaskStatus(StrEnum):
+    """``query_tasks.status``."""
+
+    PENDING = "pending"
+    LEASED = "leased"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
 
 class WorkerStatus(StrEnum):

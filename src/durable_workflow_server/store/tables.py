@@ -107,6 +107,16 @@ workflow_runs = sa.Table(
     sa.Column("last_history_sequence", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("wait_kind", sa.String(32), nullable=True),
     sa.Column("wait_reason", sa.Text(), nullable=True),
+    # A child run's parent (set when a parent's start_child_workflow created it).
+    sa.Column("parent_run_id", sa.String(64), nullable=True),
+    sa.Column("parent_workflow_id", sa.String(191), nullable=True),
+    sa.Column("parent_link_id", sa.String(64), nullable=True),
+    # Paused runs get no new workflow or activity dispatches (their tasks wait as 'paused').
+    _ts("paused_at"),
+    sa.Column("pause_reason", sa.Text(), nullable=True),
+    _ts("archived_at"),
+    sa.Column("archive_reason", sa.Text(), nullable=True),
+    sa.Column("archive_command_id", sa.String(64), nullable=True),
     sa.UniqueConstraint("workflow_id", "run_number", name="uq_workflow_runs_workflow_run_number"),
     sa.Index("ix_workflow_runs_namespace_started", "namespace", "started_at", "run_id"),
     sa.Index("ix_workflow_runs_timeout_at", "timeout_at"),
@@ -147,6 +157,8 @@ workflow_tasks = sa.Table(
     _ts("updated_at", nullable=False),
     # The run's last_history_sequence when the current lease was taken (what the worker replays).
     sa.Column("history_sequence", sa.Integer(), nullable=True),
+    # Set on a task that carries an accepted update (the worker answers that update only).
+    sa.Column("workflow_update_id", sa.String(191), nullable=True),
     sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_workflow_tasks_run", "run_id", "status"),
@@ -233,6 +245,10 @@ timers = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),  # pending | fired | cancelled
     _ts("fired_at"),
     _ts("created_at", nullable=False),
+    # NULL for a durable timer (a workflow step); otherwise what the timer is for
+    # ('condition_timeout', 'child_retry', ...) and the row it belongs to (``target_id``).
+    sa.Column("timer_kind", sa.String(32), nullable=True),
+    sa.Column("target_id", sa.String(191), nullable=True),
     sa.Index("ix_timers_due", "status", "fire_at"),
     sa.Index("ix_timers_run", "run_id", "sequence"),
 )
@@ -271,6 +287,128 @@ poll_requests = sa.Table(
     sa.Column("workflow_task_attempt", sa.Integer(), nullable=False),
     _ts("expires_at", nullable=False),
     sa.Index("ix_poll_requests_expires", "expires_at"),
+)
+
+# Signals received by a run: recorded in history as SignalReceived; a retried POST with the same
+# request_id finds its first row (uq_signals_request) and records nothing.
+signals = sa.Table(
+    "signals",
+    metadata,
+    sa.Column("signal_id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("workflow_id", sa.String(191), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("signal_name", sa.String(512), nullable=False),
+    sa.Column("payload_codec", sa.String(64), nullable=False),
+    sa.Column("arguments_blob", sa.Text(), nullable=True),
+    sa.Column("request_id", sa.String(255), nullable=True),
+    sa.Column("command_id", sa.String(64), nullable=False),
+    sa.Column("history_sequence", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # received | applied
+    _ts("received_at", nullable=False),
+    _ts("applied_at"),
+    sa.UniqueConstraint("namespace", "workflow_id", "request_id", name="uq_signals_request"),
+    sa.Index("ix_signals_run", "run_id", "status"),
+)
+
+# Updates: accepted (UpdateAccepted), then completed or failed by the worker's update command.
+updates = sa.Table(
+    "updates",
+    metadata,
+    sa.Column("update_id", sa.String(191), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("workflow_id", sa.String(191), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("update_name", sa.String(512), nullable=False),
+    sa.Column("payload_codec", sa.String(64), nullable=False),
+    sa.Column("arguments_blob", sa.Text(), nullable=True),
+    sa.Column("request_id", sa.String(255), nullable=True),
+    sa.Column("command_id", sa.String(64), nullable=False),
+    sa.Column("history_sequence", sa.Integer(), nullable=True),
+    sa.Column("workflow_sequence", sa.Integer(), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),  # accepted | rejected | completed | failed
+    sa.Column("result_codec", sa.String(64), nullable=True),
+    sa.Column("result_blob", sa.Text(), nullable=True),
+    sa.Column("failure", sa.JSON(), nullable=True),
+    _ts("accepted_at"),
+    _ts("applied_at"),
+    _ts("closed_at"),
+    _ts("rejected_at"),
+    sa.Index("ix_updates_run", "run_id", "status"),
+)
+
+# ctx.wait_condition waits (ConditionWaitOpened ... Satisfied / TimedOut).
+condition_waits = sa.Table(
+    "condition_waits",
+    metadata,
+    sa.Column("condition_wait_id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("condition_key", sa.String(255), nullable=True),
+    sa.Column("condition_definition_fingerprint", sa.String(255), nullable=True),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("timeout_seconds", sa.Integer(), nullable=True),
+    sa.Column("timer_id", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),  # open | satisfied | timed_out | cancelled
+    _ts("opened_at", nullable=False),
+    _ts("closed_at"),
+    sa.Index("ix_condition_waits_run", "run_id", "status"),
+)
+
+# A parent's child workflow step: one link per start_child_workflow, across the child's retries.
+child_links = sa.Table(
+    "child_links",
+    metadata,
+    sa.Column("link_id", sa.String(64), primary_key=True),
+    sa.Column("parent_run_id", sa.String(64), nullable=False),
+    sa.Column("parent_workflow_id", sa.String(191), nullable=False),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("child_workflow_id", sa.String(191), nullable=False),
+    sa.Column("child_run_id", sa.String(64), nullable=True),
+    sa.Column("child_workflow_type", sa.String(255), nullable=False),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("payload_codec", sa.String(64), nullable=False),
+    sa.Column("arguments_blob", sa.Text(), nullable=True),
+    sa.Column("parent_close_policy", sa.String(32), nullable=False),
+    sa.Column("retry_policy", sa.JSON(), nullable=True),
+    sa.Column("execution_timeout_seconds", sa.Integer(), nullable=True),
+    sa.Column("run_timeout_seconds", sa.Integer(), nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default="1"),
+    sa.Column("status", sa.String(32), nullable=False),  # open | completed | failed | cancelled | terminated
+    _ts("created_at", nullable=False),
+    _ts("closed_at"),
+    sa.Index("ix_child_links_parent", "parent_run_id", "sequence"),
+    sa.Index("ix_child_links_child", "child_workflow_id"),
+)
+
+# Query tasks (and pre-accept update validations) handed to live workers; never history. A row
+# lives only while its caller waits (expires_at), so every server process sharing the database
+# can hand it out and deliver its answer.
+query_tasks = sa.Table(
+    "query_tasks",
+    metadata,
+    sa.Column("query_task_id", sa.String(64), primary_key=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("task_queue", sa.String(255), nullable=False),
+    sa.Column("workflow_id", sa.String(191), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("workflow_type", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # query | update_validation
+    sa.Column("query_name", sa.String(512), nullable=False),
+    sa.Column("arguments", sa.JSON(), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),  # pending | leased | completed | failed
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("lease_owner", sa.String(255), nullable=True),
+    _ts("lease_expires_at"),
+    sa.Column("result", sa.JSON(), nullable=True),
+    sa.Column("failure", sa.JSON(), nullable=True),
+    _ts("created_at", nullable=False),
+    _ts("expires_at", nullable=False),
+    sa.Index("ix_query_tasks_queue", "namespace", "task_queue", "status", "created_at"),
+    sa.Index("ix_query_tasks_expires", "expires_at"),
 )
 
 ALL_TABLES = tuple(metadata.sorted_tables)

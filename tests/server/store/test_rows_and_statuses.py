@@ -24,6 +24,11 @@ ROW_TYPES = {
     t.timers: rows.TimerRow,
     t.workers: rows.WorkerRow,
     t.poll_requests: rows.PollRequestRow,
+    t.signals: rows.SignalRow,
+    t.updates: rows.UpdateRow,
+    t.condition_waits: rows.ConditionWaitRow,
+    t.child_links: rows.ChildLinkRow,
+    t.query_tasks: rows.QueryTaskRow,
 }
 
 

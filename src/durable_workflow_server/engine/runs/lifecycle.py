@@ -7,6 +7,7 @@ the run's open work in each table through that table's own statements.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from durable_workflow.protocol.history import EventType
@@ -24,6 +25,15 @@ from ..workflow_tasks import rows as workflow_task_rows
 from ..workflow_tasks.rows import ensure_workflow_task
 from .rows import INSERT_RUN, progress, update_run
 from .steps import STEP_ACTIVITY, STEP_TIMER, Step
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """The parent of a child run: its run, workflow id and the ``child_links`` row."""
+
+    run_id: str
+    workflow_id: str
+    link_id: str
 
 
 async def create_run(
@@ -44,6 +54,7 @@ async def create_run(
     execution_deadline_at: Any = None,
     continued_from_run_id: str | None = None,
     run_id: str | None = None,
+    parent: ParentLink | None = None,
 ) -> RunRow:
     """Insert a run in ``pending``, write its opening events and queue its first workflow task.
 
@@ -86,6 +97,14 @@ async def create_run(
         "last_history_sequence": 0,
         "wait_kind": None,
         "wait_reason": None,
+        "parent_run_id": parent.run_id if parent else None,
+        "parent_workflow_id": parent.workflow_id if parent else None,
+        "parent_link_id": parent.link_id if parent else None,
+        "paused_at": None,
+        "pause_reason": None,
+        "archived_at": None,
+        "archive_reason": None,
+        "archive_command_id": None,
     }
     events: list[tuple[str, dict[str, Any]]] = []
     if continued_from_run_id is None:
