@@ -9,10 +9,11 @@ from __future__ import annotations
 from .api import EngineAPI
 from .control import ControlPlane
 from .queries.service import QueryTasks
+from .signals.plane import SignalCommands
 from .worker_plane import WorkerPlane
 
 
-class Engine(ControlPlane, WorkerPlane, QueryTasks):
+class Engine(ControlPlane, WorkerPlane, SignalCommands, QueryTasks):
     """The durable-workflow engine over one :class:`~durable_workflow_server.store.Store`.
 
     ``Engine(settings)``; ``await engine.open()`` before use and ``await engine.close()`` after.

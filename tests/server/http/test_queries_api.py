@@ -56,9 +56,9 @@ async def test_a_run_targeted_query_names_the_run_and_no_input_is_none(
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("/api/workflows/wf-1/query/" + "q" * 257, "must not be greater than 256 bytes"),
+        ("/api/workflows/wf-1/query/" + "q" * 257, "must not be longer than 256 bytes"),
         ("/api/workflows/wf-1/query/bad%01name", "control characters"),
-        ("/api/workflows/wf-1/runs/r1/query/" + "é" * 129, "must not be greater than 256 bytes"),
+        ("/api/workflows/wf-1/runs/r1/query/" + "é" * 129, "must not be longer than 256 bytes"),
     ],
 )
 async def test_bad_query_names_are_422_and_reach_no_engine(
