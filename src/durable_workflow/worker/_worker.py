@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     _CLIENT_IS_A_WORKER_PLANE_CLIENT: type[WorkerPlaneClient] = Client
 
 logger = logging.getLogger("durable_workflow.worker")
+# What this worker tells the server at registration (``durable_workflow.protocol.capabilities``);
+# the query-task capabilities are added only when it will poll query tasks (``_capabilities``).
+WORKER_CAPABILITIES: tuple[str, ...] = (capabilities.WORKER_CONDITION_WAIT_IDS,)
 
 WORKFLOW = "workflow"
 ACTIVITY = "activity"
@@ -276,8 +279,8 @@ class Worker:
         # Only promised when this worker will poll query tasks: the server then sends it
         # queries and pre-accept update validations, and nobody else would answer them.
         if not self._answers_queries():
-            return []
-        return [capabilities.WORKER_QUERY_TASKS, capabilities.WORKER_UPDATE_VALIDATION]
+            return list(WORKER_CAPABILITIES)
+        return [*WORKER_CAPABILITIES, capabilities.WORKER_QUERY_TASKS, capabilities.WORKER_UPDATE_VALIDATION]
 
     async def _register(self) -> None:
         response = await self.client.register_worker(

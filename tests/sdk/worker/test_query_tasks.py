@@ -131,5 +131,5 @@ async def test_no_query_poller_without_the_server_capability() -> None:
     await client.until(lambda: client.calls_to("poll_workflow_task"))
     await worker.stop()
     await runner
-    assert client.calls_to("register_worker")[0]["capabilities"] == []
+    assert client.calls_to("register_worker")[0]["capabilities"] == [capabilities.WORKER_CONDITION_WAIT_IDS]
     assert client.query_tasks  # never polled

@@ -16,6 +16,7 @@ from ...store.rows import RunRow
 from ...store.statuses import RunStatus
 from ..activities import rows as activity_rows
 from ..activities.deadlines import earliest
+from ..conditions import waits as conditions
 from ..history import events as h
 from ..history.rows import append
 from ..timers import rows as timer_rows
@@ -183,3 +184,4 @@ async def close_run(
         await activity_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
         await timer_rows.cancel_pending_of_run(tx, run["run_id"])
+    await conditions.cancel_open_of_run(tx, run["run_id"])

@@ -38,7 +38,8 @@ _STEPS = sa.union_all(
         _tm.c.status,
         sa.cast(sa.null(), sa.String),
         _tm.c.delay_seconds,
-    ).where(_tm.c.run_id == sa.bindparam("b_run_id")),
+        # Timers with a kind (a condition wait's timeout, a child retry) are not workflow steps.
+    ).where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.timer_kind.is_(None)),
 )
 
 

@@ -22,6 +22,7 @@ from durable_workflow.protocol.history import EventType
 from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus
 from ..activities.scheduling import schedule as schedule_activity
+from ..conditions import waits as conditions
 from ..history import events as h
 from ..history import rows as history_rows
 from ..history.rows import append
@@ -119,7 +120,10 @@ async def apply_commands(
     blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
     seen = await _as_seen(tx, run, task, steps)
     skip = {id(cmd) for cmd in blocking[: count_reemissions(blocking, seen)]}
-    events: list[Event] = []
+    # Open condition waits first: those the batch no longer keeps open were satisfied.
+    settled = await conditions.settle(tx, run, task, commands)
+    skip |= settled.resent
+    events: list[Event] = list(settled.events)
     applied = Applied(run_status=RunStatus.WAITING)
     terminal: dict[str, Any] | None = None
     run_values: dict[str, Any] = {}
@@ -137,6 +141,8 @@ async def apply_commands(
             applied.created_task_ids.append(activity_task_id)
         elif kind == c.START_TIMER:
             events.append(await start_timer(tx, run, cmd, seq, batch_id, steps))
+        elif kind == c.OPEN_CONDITION_WAIT:
+            events.extend(await conditions.open_wait(tx, run, cmd, seq, batch_id))
         elif kind == c.RECORD_SIDE_EFFECT:
             codec, blob = cmd["result"]
             events.append(
