@@ -86,6 +86,7 @@ async def test_a_query_task_is_answered_from_the_replayed_state() -> None:
     assert call == "complete_query_task" and answer["result"] == 7
     (registered,) = client.calls_to("register_worker")
     assert registered["capabilities"] == [
+        capabilities.WORKER_CONDITION_WAIT_IDS,
         capabilities.WORKER_QUERY_TASKS,
         capabilities.WORKER_UPDATE_VALIDATION,
     ]
