@@ -86,6 +86,7 @@ class WorkflowExecution:
 
     ``input`` and ``output`` are decoded values (``input_envelope`` / ``output_envelope`` when the
     server sends them). Fields the server omitted are ``None`` (or empty for maps).
+    ``parent_workflow_id`` / ``parent_run_id`` name the parent of a child workflow's run.
     """
 
     workflow_id: str
@@ -107,6 +108,8 @@ class WorkflowExecution:
     closed_at: str | None = None
     memo: dict[str, Any] = field(default_factory=dict)
     search_attributes: dict[str, Any] = field(default_factory=dict)
+    parent_workflow_id: str | None = None
+    parent_run_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -121,6 +124,8 @@ class WorkflowExecution:
             run_id=_opt_text(data, "run_id"),
             is_terminal=_opt_bool(data, "is_terminal"),
             run_count=_opt_int(data, "run_count"),
+            parent_workflow_id=_opt_text(data, "parent_workflow_id"),
+            parent_run_id=_opt_text(data, "parent_run_id"),
             **_run_fields(data),
         )
 

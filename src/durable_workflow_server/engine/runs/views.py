@@ -95,6 +95,8 @@ def _describe(run: RunRow, instance: RunInstance) -> DescribeWorkflowBody:
         "memo": dict(run["memo"] or {}),
         "search_attributes": dict(run["search_attributes"] or {}),
         "actions": h.actions(status, current),
+        "parent_workflow_id": run["parent_workflow_id"],
+        "parent_run_id": run["parent_run_id"],
     }
 
 
