@@ -37,6 +37,7 @@ from .shapes import (
     WorkflowTaskFailedResponse,
     WorkflowTaskHeartbeatResponse,
 )
+from .signals.receiving import SignalRequest, SignalResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
 
@@ -151,6 +152,14 @@ class EngineAPI(Protocol):
 
     async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
         """The history export bundle with its integrity checksum."""
+
+    async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:
+        """Record a signal (``SignalReceived``) and queue a workflow task for the run.
+
+        The command result has ``outcome: signal_received``; a retried ``request_id`` answers the
+        first attempt's result and records nothing. Refusals: ``instance_not_found``,
+        ``historical_run_command_rejected``, ``run_not_active``.
+        """
 
     # ----------------------------------------------------------------- worker plane
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:

@@ -173,10 +173,8 @@ OPERATIONS: list[Operation] = [
 RESERVED: list[Operation] = [
     Operation(method, path, operation_id, envelope=envelope)
     for method, path, operation_id, envelope in (
-        ("POST", routes.WORKFLOW_SIGNAL, "signal_workflow", "signal"),
         ("POST", routes.WORKFLOW_QUERY, "query_workflow", "query"),
         ("POST", routes.WORKFLOW_UPDATE, "update_workflow", "update"),
-        ("POST", routes.WORKFLOW_RUN_SIGNAL, "signal_run", "signal"),
         ("POST", routes.WORKFLOW_RUN_QUERY, "query_run", "query"),
         ("POST", routes.WORKFLOW_RUN_UPDATE, "update_run", "update"),
         ("POST", routes.WORKFLOW_CANCEL, "cancel_workflow", "cancel"),
