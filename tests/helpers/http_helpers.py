@@ -29,6 +29,7 @@ from durable_workflow_server.engine.shapes import (
     WorkflowTaskFailedResponse,
     WorkflowTaskHeartbeatResponse,
 )
+from durable_workflow_server.engine.targets import CommandResultBody
 
 TOKEN = "test-token"
 READS = frozenset({"open", "close", "database_ok", "readiness_checks", "namespace_exists", "worker_fleet"})
@@ -179,6 +180,92 @@ class FakeEngine:
         return result or cast(
             HistoryExportBundle, {"schema": versions.HISTORY_EXPORT_SCHEMA, "schema_version": 1}
         )
+
+    # run commands --------------------------------------------------------
+    def _command(self, name: str, namespace: str, workflow_id: str, outcome: str, **kwargs: Any) -> Any:
+        result = self._record(name, namespace, workflow_id, **kwargs)
+        return result or {
+            "outcome": outcome,
+            "workflow_id": workflow_id,
+            "run_id": kwargs.get("run_id") or "run-1",
+            "requested_run_id": kwargs.get("run_id"),
+            "resolved_run_id": kwargs.get("run_id") or "run-1",
+            "command_id": "cmd-1",
+            "command_sequence": 3,
+            "target_scope": "run" if kwargs.get("run_id") else "instance",
+            "workflow_type": "greeter",
+            "command_status": "accepted",
+            "command_source": "control_plane",
+            "reason": kwargs.get("reason"),
+            "rejection_reason": None,
+            "validation_errors": {},
+        }
+
+    async def cancel_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "cancel_workflow", namespace, workflow_id, "cancelled",
+                run_id=run_id, reason=reason, request_id=request_id,
+            ),
+        )  # fmt: skip
+
+    async def terminate_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "terminate_workflow", namespace, workflow_id, "terminated",
+                run_id=run_id, reason=reason, request_id=request_id,
+            ),
+        )  # fmt: skip
+
+    async def repair_workflow(
+        self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "repair_workflow",
+                namespace,
+                workflow_id,
+                "repair_not_needed",
+                run_id=run_id,
+                request_id=request_id,
+            ),
+        )
+
+    async def archive_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "archive_workflow", namespace, workflow_id, "archived",
+                run_id=run_id, reason=reason, request_id=request_id,
+            ),
+        )  # fmt: skip
 
     # worker plane --------------------------------------------------------
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:

@@ -38,6 +38,7 @@ from .shapes import (
     WorkflowTaskHeartbeatResponse,
 )
 from .signals.receiving import SignalRequest, SignalResultBody
+from .targets import CommandResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
 
@@ -152,6 +153,49 @@ class EngineAPI(Protocol):
 
     async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
         """The history export bundle with its integrity checksum."""
+
+    # ----------------------------------------------------------------- control plane: run commands
+    async def cancel_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        """Cancel the current run at once (outcome ``cancelled``; see docs/protocol.md).
+
+        ``instance_not_found`` when unknown, ``historical_run_command_rejected`` when ``run_id``
+        is not the current run, ``run_not_active`` when the run is closed.
+        """
+
+    async def terminate_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        """Terminate the current run at once (outcome ``terminated``); refusals as cancel."""
+
+    async def repair_workflow(
+        self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
+    ) -> CommandResultBody:
+        """Re-dispatch lost work: ``repair_dispatched`` or ``repair_not_needed``; refusals as cancel."""
+
+    async def archive_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        """Archive a closed run: ``archived`` or ``archive_not_needed``; ``run_not_closed`` when open."""
 
     async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:
         """Record a signal (``SignalReceived``) and queue a workflow task for the run.

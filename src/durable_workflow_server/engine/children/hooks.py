@@ -14,7 +14,7 @@ So no two transactions ever take a parent and a child lock in opposite orders.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 from durable_workflow.protocol.history import EventType
 
@@ -34,10 +34,8 @@ LINK_STATUS_OF_RUN = {
     RunStatus.CANCELLED: ChildLinkStatus.CANCELLED,
     RunStatus.TERMINATED: ChildLinkStatus.TERMINATED,
 }
+Kind = Literal["cancel", "terminate"]
 _POLICY_EFFECT = {"request_cancel": RunStatus.CANCELLED, "terminate": RunStatus.TERMINATED}
-# Exception classes named like the protocol's other workflow exceptions (see docs/protocol.md).
-CANCELLED_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\WorkflowCancelledException"
-TERMINATED_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\WorkflowTerminatedException"
 
 
 class CloseRun(Protocol):
@@ -82,8 +80,11 @@ async def current_child_run(tx: Tx, link: ChildLinkRow) -> RunRow | None:
 
 
 async def close_child(tx: Tx, child: RunRow, status: str, reason: str, close: CloseRun) -> None:
-    """Cancel or terminate ``child`` (locked) at once: the requested and the closing event, then close."""
-    cancelled = status == RunStatus.CANCELLED
+    """Cancel or terminate ``child`` (locked) at once, exactly as the cancel / terminate commands do."""
+    # Imported here: ``cancellation`` imports ``runs.lifecycle``, which imports this module.
+    from ..cancellation import EXCEPTION_CLASS, message, retired_work_events
+
+    kind: Kind = "cancel" if status == RunStatus.CANCELLED else "terminate"
     command_id = new_id()
     ids = {
         "workflow_command_id": command_id,
@@ -91,22 +92,23 @@ async def close_child(tx: Tx, child: RunRow, status: str, reason: str, close: Cl
         "workflow_run_id": child["run_id"],
     }
     requested = (
-        EventType.CANCEL_REQUESTED if cancelled else EventType.TERMINATE_REQUESTED,
-        {**ids, "command_type": "cancel" if cancelled else "terminate", "reason": reason},
+        EventType.CANCEL_REQUESTED if kind == "cancel" else EventType.TERMINATE_REQUESTED,
+        {**ids, "command_type": kind, "reason": reason},
     )
     closing = (
-        EventType.WORKFLOW_CANCELLED if cancelled else EventType.WORKFLOW_TERMINATED,
+        EventType.WORKFLOW_CANCELLED if kind == "cancel" else EventType.WORKFLOW_TERMINATED,
         {
             **ids,
             "failure_id": new_id(),
             "failure_category": status,
             "closed_reason": status,
-            "exception_class": CANCELLED_EXCEPTION_CLASS if cancelled else TERMINATED_EXCEPTION_CLASS,
-            "message": f"Workflow {status}: {reason}",
+            "exception_class": EXCEPTION_CLASS[kind],
+            "message": message(kind, reason),
             "reason": reason,
         },
     )
-    await append(tx, child, [requested, closing], write_run=False)
+    retired = await retired_work_events(tx, child, command_id)
+    await append(tx, child, [requested, *retired, closing], write_run=False)
     await close(tx, child, status=status, closed_reason=status)
 
 
