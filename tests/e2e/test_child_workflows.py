@@ -18,7 +18,13 @@ import pytest
 import sqlalchemy as sa
 
 from durable_workflow import ChildWorkflowRetryPolicy, Client, ContinueAsNew, Worker, activity, workflow
-from durable_workflow.errors import ChildWorkflowFailed, WorkflowFailed
+from durable_workflow.errors import (
+    ChildWorkflowCancelled,
+    ChildWorkflowFailed,
+    ChildWorkflowTerminated,
+    WorkflowFailed,
+    WorkflowTerminated,
+)
 from durable_workflow_server.store import tables as t
 from tests.helpers.e2e_env import e2e_settings, running_app
 from tests.server.conftest import FakeClock
@@ -113,6 +119,20 @@ class PolicyParent:
         return result
 
 
+@workflow.defn(name="watching-parent")
+class WatchingParent:
+    def run(self, ctx: Any) -> Any:
+        try:
+            yield ctx.start_child_workflow(
+                "sleepy-child", [], task_queue="child-queue", parent_close_policy="terminate"
+            )
+        except ChildWorkflowCancelled as failure:
+            return {"child": "cancelled", "message": failure.message}
+        except ChildWorkflowTerminated as failure:
+            return {"child": "terminated", "message": failure.message}
+        return "unreachable: the child sleeps an hour"
+
+
 @activity.defn(name="poll_source")
 async def poll_source() -> dict[str, Any]:
     calls["poll_source"] += 1
@@ -135,7 +155,7 @@ class PollingWorkflow:
         return ContinueAsNew(arguments=[iteration + 1])
 
 
-WORKFLOWS = [DocsParent, CatchingParent, RetryingParent, PolicyParent, PollingWorkflow]
+WORKFLOWS = [DocsParent, CatchingParent, RetryingParent, PolicyParent, WatchingParent, PollingWorkflow]
 CHILDREN = [ChildWorkflowType, CheckingChild, SleepyChild]
 
 
@@ -303,14 +323,7 @@ async def test_parent_close_policy_applies_when_the_parent_times_out(
         )
         child_id = f"{workflow_id}:run-1:child-3"
 
-        async def child_sleeping() -> bool:
-            try:
-                described = await client.describe_workflow(child_id)
-            except Exception:
-                return False
-            return "TimerScheduled" in await types_of(client, child_id, str(described.run_id))
-
-        await eventually(child_sleeping, "the child's timer")
+        await eventually(lambda: _child_sleeping(client, child_id), "the child's timer")
         clock.advance(60)  # the parent's run timeout, long before the child's hour-long timer
         execution = await driving
         assert execution.status == "failed"
@@ -362,3 +375,58 @@ async def test_docs_polling_workflow_continues_as_new_until_done(client: Client)
     assert newer["events"][0]["event_type"] == "WorkflowStarted"
     assert newer["events"][0]["payload"]["continued_from_run_id"] == second.run_id
     assert (await client.describe_workflow("polling")).input == [2]
+
+
+async def _child_sleeping(client: Client, child_id: str) -> bool:
+    try:
+        described = await client.describe_workflow(child_id)
+    except Exception:
+        return False
+    return "TimerScheduled" in await types_of(client, child_id, str(described.run_id))
+
+
+@pytest.mark.parametrize("kind", ["cancel", "terminate"])
+async def test_cancelling_or_terminating_a_child_is_thrown_into_the_parent(client: Client, kind: str) -> None:
+    workflow_id = f"watch-{kind}"
+    handle = await client.start_workflow(
+        workflow_type="watching-parent", task_queue="parents", workflow_id=workflow_id
+    )
+    child_id = f"{workflow_id}:run-1:child-3"
+    async with child_queue_worker(client):
+        driving = asyncio.create_task(
+            parent_worker(client).run_until(workflow_id=workflow_id, timeout=30.0, poll_interval=0.05)
+        )
+        await eventually(lambda: _child_sleeping(client, child_id), "the child's timer")
+        if kind == "cancel":
+            await client.cancel_workflow(child_id, reason="not needed")
+        else:
+            await client.terminate_workflow(child_id, reason="not needed")
+        execution = await driving
+    assert execution.status == "completed"
+    verb = "cancelled" if kind == "cancel" else "terminated"
+    assert await handle.result(timeout=5.0) == {"child": verb, "message": f"Workflow {verb}: not needed"}
+    resolution = "ChildRunCancelled" if kind == "cancel" else "ChildRunTerminated"
+    [closed] = await payloads_of(client, workflow_id, str(handle.run_id), resolution)
+    assert closed["failure_category"] == verb and closed["child_status"] == verb
+
+
+async def test_terminating_the_parent_applies_its_policy_to_the_child(client: Client) -> None:
+    handle = await client.start_workflow(
+        workflow_type="watching-parent", task_queue="parents", workflow_id="parent-terminated"
+    )
+    child_id = "parent-terminated:run-1:child-3"
+    async with child_queue_worker(client):
+        driving = asyncio.create_task(
+            parent_worker(client).run_until(workflow_id="parent-terminated", timeout=30.0, poll_interval=0.05)
+        )
+        await eventually(lambda: _child_sleeping(client, child_id), "the child's timer")
+        await client.terminate_workflow("parent-terminated", reason="operator")
+        execution = await driving
+    assert execution.status == "terminated"
+    with pytest.raises(WorkflowTerminated):
+        await handle.result(timeout=5.0)
+    child = await client.describe_workflow(child_id)
+    assert child.status == "terminated"
+    [applied] = await payloads_of(client, "parent-terminated", str(handle.run_id), "ParentClosePolicyApplied")
+    assert applied["policy"] == "terminate"
+    assert applied["reason"] == "Parent workflow closed (terminated); parent-close policy: terminate."
