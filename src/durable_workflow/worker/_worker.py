@@ -28,6 +28,7 @@ from ..metrics import (
     WORKER_TASKS,
     MetricsRecorder,
 )
+from ..protocol.capabilities import WORKER_CONDITION_WAIT_IDS
 from ..protocol.errors import WORKER_NOT_REGISTERED
 from ..workflow._definition import WorkflowDefinition, get_definition
 from . import _compat
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     _CLIENT_IS_A_WORKER_PLANE_CLIENT: type[WorkerPlaneClient] = Client
 
 logger = logging.getLogger("durable_workflow.worker")
+# What this worker tells the server at registration (``durable_workflow.protocol.capabilities``).
+WORKER_CAPABILITIES: tuple[str, ...] = (WORKER_CONDITION_WAIT_IDS,)
 
 WORKFLOW = "workflow"
 ACTIVITY = "activity"
@@ -274,7 +277,7 @@ class Worker:
             workflow_definition_fingerprints={n: d.fingerprint for n, d in sorted(self._workflows.items())},
             max_concurrent_workflow_tasks=self.max_concurrent_workflow_tasks,
             max_concurrent_activity_tasks=self.max_concurrent_activity_tasks,
-            capabilities=[],
+            capabilities=list(WORKER_CAPABILITIES),
             task_slots=self.task_slots,
             process_metrics=self._process_metrics(),
         )

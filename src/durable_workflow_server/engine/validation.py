@@ -28,6 +28,7 @@ IMPLEMENTED = frozenset(
         c.RECORD_SIDE_EFFECT,
         c.RECORD_VERSION_MARKER,
         c.UPSERT_SEARCH_ATTRIBUTES,
+        c.OPEN_CONDITION_WAIT,
     }
 )
 BLOCKING = frozenset({c.SCHEDULE_ACTIVITY, c.START_TIMER, c.START_CHILD_WORKFLOW})
@@ -58,6 +59,7 @@ FIELD_SCOPES: dict[str, frozenset[str]] = {
     "parent_close_policy": frozenset({c.START_CHILD_WORKFLOW}),
     "delay_seconds": frozenset({c.START_TIMER}),
     "timeout_seconds": frozenset({c.OPEN_CONDITION_WAIT}),
+    "condition_wait_id": frozenset({c.OPEN_CONDITION_WAIT}),
     "payload_codec": PAYLOAD_COMMANDS,
 }
 
@@ -253,6 +255,8 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
         if not isinstance(attrs, Mapping) or not attrs:
             errs.add(f"{key}.attributes", "The attributes field must be a non-empty object.")
         out["attributes"] = dict(attrs) if isinstance(attrs, Mapping) else {}
+    elif kind == c.OPEN_CONDITION_WAIT:
+        _condition_wait(cmd, key, out, errs)
     elif kind == c.COMPLETE_WORKFLOW:
         out["result"] = normalize_payload(cmd.get("result"), codec, run_codec, f"{key}.result", errs)
     elif kind == c.FAIL_WORKFLOW:
@@ -273,6 +277,21 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
                 errs.add(f"{key}.{name}", f"The {name} must be a non-empty string.")
             out[name] = value or None
     return out
+
+
+def _condition_wait(cmd: Mapping[str, Any], key: str, out: dict[str, Any], errs: _Errors) -> None:
+    """``open_condition_wait``: optional key and fingerprint, a timeout >= 0, and the id of the
+    open wait it re-sends (from workers registered with ``condition_wait_ids``)."""
+    for name in ("condition_key", "condition_definition_fingerprint", "condition_wait_id"):
+        value = cmd.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            errs.add(f"{key}.{name}", f"The {name} must be a non-empty string.")
+        out[name] = value if isinstance(value, str) and value else None
+    raw = cmd.get("timeout_seconds")
+    timeout = _int(raw) if raw is not None else None
+    if raw is not None and (timeout is None or timeout < 0):
+        errs.add(f"{key}.timeout_seconds", "The timeout_seconds must be an integer >= 0.")
+    out["timeout_seconds"] = timeout
 
 
 def validate_commands(commands: Sequence[Mapping[str, Any]], run_codec: str = AVRO) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from ...store.statuses import RunStatus
 from ..activities import rows as activity_rows
 from ..activities.deadlines import earliest
 from ..children import hooks as child_hooks
+from ..conditions import waits as conditions
 from ..history import events as h
 from ..history.rows import append
 from ..timers import rows as timer_rows
@@ -190,6 +191,7 @@ async def close_run(
         await activity_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
         await timer_rows.cancel_pending_of_run(tx, run["run_id"])
+    await conditions.cancel_open_of_run(tx, run["run_id"])
     if run["parent_link_id"] is not None:
         await child_hooks.child_closed(tx, run)
     if closed_reason != "continued":

@@ -45,6 +45,7 @@ _STEPS = sa.union_all(
         sa.cast(sa.null(), sa.String),
         _tm.c.delay_seconds,
         sa.cast(sa.null(), sa.String),
+        # Timers with a kind (a condition wait's timeout, a child retry) are not workflow steps.
     ).where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.timer_kind.is_(None)),
     sa.select(
         sa.literal_column(f"'{STEP_CHILD}'"),

@@ -16,6 +16,8 @@ from ...store.rows import RunRow, TimerRow
 from ...store.statuses import TimerStatus
 from ..children import resolution as child_resolution
 from ..children.rows import TIMER_KINDS as CHILD_TIMER_KINDS
+from ..conditions.waits import CONDITION_TIMEOUT
+from ..conditions.waits import fire_timeout as fire_condition_timeout
 from ..history.rows import append
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..runs.steps import STEP_TIMER, Step, after_step_resolved
@@ -79,6 +81,10 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
                 continue
             if run is None or is_terminal_run(run):
                 await tx.conn.execute(rows.CANCEL, params)
+                continue
+            if timer["timer_kind"] == CONDITION_TIMEOUT:
+                await fire_condition_timeout(tx, run, cast(TimerRow, timer))
+                fired += 1
                 continue
             await append(
                 tx,

@@ -23,6 +23,7 @@ from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus
 from ..activities.scheduling import schedule as schedule_activity
 from ..children.starting import start_child
+from ..conditions import waits as conditions
 from ..history import events as h
 from ..history import rows as history_rows
 from ..history.rows import append
@@ -127,7 +128,10 @@ async def apply_commands(
     blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
     seen = await _as_seen(tx, run, task, steps)
     skip = {id(cmd) for cmd in blocking[: count_reemissions(blocking, seen)]}
-    events: list[Event] = []
+    # Open condition waits first: those the batch no longer keeps open were satisfied.
+    settled = await conditions.settle(tx, run, task, commands)
+    skip |= settled.resent
+    events: list[Event] = list(settled.events)
     applied = Applied(run_status=RunStatus.WAITING)
     terminal: dict[str, Any] | None = None
     run_values: dict[str, Any] = {}
@@ -147,6 +151,8 @@ async def apply_commands(
             events.append(await start_timer(tx, run, cmd, seq, batch_id, steps))
         elif kind == c.START_CHILD_WORKFLOW:
             events.extend(await start_child(tx, run, cmd, seq, batch_id, steps))
+        elif kind == c.OPEN_CONDITION_WAIT:
+            events.extend(await conditions.open_wait(tx, run, cmd, seq, batch_id))
         elif kind == c.RECORD_SIDE_EFFECT:
             codec, blob = cmd["result"]
             events.append(
