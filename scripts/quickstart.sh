@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # `make quickstart`: start the embedded server, run examples/quickstart.py against it, stop the server.
-# Usage: scripts/quickstart.sh [python-of-the-sdk-to-use [program]]
-#   (defaults: the project virtualenv, examples/quickstart.py)
+# Usage: scripts/quickstart.sh [python-of-the-sdk-to-use]   (default: the project virtualenv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 SDK_PYTHON=${1:-$VENV/bin/python}
-PROGRAM=${2:-examples/quickstart.py}
 PORT=${QUICKSTART_PORT:-$("$VENV/bin/python" scripts/free_port.py)}
 DB=${QUICKSTART_DB:-.quickstart.sqlite3}
 LOG=$(mktemp)
@@ -26,4 +24,4 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 
-DURABLE_WORKFLOW_SERVER_URL="http://127.0.0.1:$PORT" "$SDK_PYTHON" "$PROGRAM"
+DURABLE_WORKFLOW_SERVER_URL="http://127.0.0.1:$PORT" "$SDK_PYTHON" "${QUICKSTART_PROGRAM:-examples/quickstart.py}"

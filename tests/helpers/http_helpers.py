@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import Any, cast
 
 from durable_workflow.protocol import versions
-from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 from durable_workflow_server.engine.api import EngineAPI, RegisterWorkerRequest, StartWorkflowRequest
+from durable_workflow_server.engine.queries.shapes import (
+    QueryResultBody,
+    QueryTaskBody,
+    QueryTaskOutcomeResponse,
+)
 from durable_workflow_server.engine.shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -29,6 +34,7 @@ from durable_workflow_server.engine.shapes import (
     WorkflowTaskFailedResponse,
     WorkflowTaskHeartbeatResponse,
 )
+from durable_workflow_server.engine.targets import CommandResultBody
 
 TOKEN = "test-token"
 READS = frozenset({"open", "close", "database_ok", "readiness_checks", "namespace_exists", "worker_fleet"})
@@ -179,6 +185,92 @@ class FakeEngine:
         return result or cast(
             HistoryExportBundle, {"schema": versions.HISTORY_EXPORT_SCHEMA, "schema_version": 1}
         )
+
+    # run commands --------------------------------------------------------
+    def _command(self, name: str, namespace: str, workflow_id: str, outcome: str, **kwargs: Any) -> Any:
+        result = self._record(name, namespace, workflow_id, **kwargs)
+        return result or {
+            "outcome": outcome,
+            "workflow_id": workflow_id,
+            "run_id": kwargs.get("run_id") or "run-1",
+            "requested_run_id": kwargs.get("run_id"),
+            "resolved_run_id": kwargs.get("run_id") or "run-1",
+            "command_id": "cmd-1",
+            "command_sequence": 3,
+            "target_scope": "run" if kwargs.get("run_id") else "instance",
+            "workflow_type": "greeter",
+            "command_status": "accepted",
+            "command_source": "control_plane",
+            "reason": kwargs.get("reason"),
+            "rejection_reason": None,
+            "validation_errors": {},
+        }
+
+    async def cancel_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "cancel_workflow", namespace, workflow_id, "cancelled",
+                run_id=run_id, reason=reason, request_id=request_id,
+            ),
+        )  # fmt: skip
+
+    async def terminate_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "terminate_workflow", namespace, workflow_id, "terminated",
+                run_id=run_id, reason=reason, request_id=request_id,
+            ),
+        )  # fmt: skip
+
+    async def repair_workflow(
+        self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "repair_workflow",
+                namespace,
+                workflow_id,
+                "repair_not_needed",
+                run_id=run_id,
+                request_id=request_id,
+            ),
+        )
+
+    async def archive_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "archive_workflow", namespace, workflow_id, "archived",
+                run_id=run_id, reason=reason, request_id=request_id,
+            ),
+        )  # fmt: skip
 
     # worker plane --------------------------------------------------------
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
@@ -422,6 +514,93 @@ class FakeEngine:
             "lease_expires_at": None,
             "last_heartbeat_at": None,
         }
+
+    # queries -------------------------------------------------------------
+    async def query_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        query_name: str,
+        *,
+        run_id: str | None = None,
+        arguments: Envelope | None = None,
+    ) -> QueryResultBody:
+        result: QueryResultBody | None = self._record(
+            "query_workflow", namespace, workflow_id, query_name, run_id=run_id, arguments=arguments
+        )
+        return result or {
+            "workflow_id": workflow_id,
+            "run_id": run_id or "run-1",
+            "target_scope": "run" if run_id else "instance",
+            "query_name": query_name,
+            "result": None,
+            "result_envelope": None,
+            "reason": None,
+        }
+
+    async def poll_query_task(
+        self, namespace: str, *, worker_id: str, task_queue: str, timeout: float | None = None
+    ) -> QueryTaskBody | None:
+        result: QueryTaskBody | None = self._record(
+            "poll_query_task", namespace, worker_id=worker_id, task_queue=task_queue, timeout=timeout
+        )
+        return result
+
+    async def release_query_task(
+        self, namespace: str, query_task_id: str, *, lease_owner: str, query_task_attempt: int
+    ) -> bool:
+        self._record(
+            "release_query_task",
+            namespace,
+            query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+        )
+        return True
+
+    async def complete_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        result_envelope: dict[str, Any] | None,
+    ) -> QueryTaskOutcomeResponse:
+        answer: QueryTaskOutcomeResponse | None = self._record(
+            "complete_query_task",
+            namespace,
+            query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+            result=result,
+            result_envelope=result_envelope,
+        )
+        return answer or _query_outcome(query_task_id, query_task_attempt, "completed")
+
+    async def fail_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> QueryTaskOutcomeResponse:
+        answer: QueryTaskOutcomeResponse | None = self._record(
+            "fail_query_task",
+            namespace,
+            query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+            failure=failure,
+        )
+        return answer or _query_outcome(query_task_id, query_task_attempt, "failed")
+
+
+def _query_outcome(query_task_id: str, attempt: int, outcome: str) -> QueryTaskOutcomeResponse:
+    return {"query_task_id": query_task_id, "query_task_attempt": attempt, "outcome": outcome, "reason": None}
 
 
 def _activity_outcome(task_id: str, activity_attempt_id: str, outcome: str) -> ActivityOutcomeResponse:

@@ -171,6 +171,7 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.client": [
         "Client",
+        "WaitingOn",
         "WorkflowCommandResult",
         "WorkflowExecution",
         "WorkflowHandle",

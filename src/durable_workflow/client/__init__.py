@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from ._client import Client
 from ._handle import WorkflowHandle
-from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
+from ._results import (
+    WaitingOn,
+    WorkflowCommandResult,
+    WorkflowExecution,
+    WorkflowList,
+    WorkflowRun,
+    WorkflowRunList,
+)
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "Client",
+    "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",
     "WorkflowHandle",

@@ -10,8 +10,10 @@ from .._wire import _opt_text, _text
 from ..errors import PayloadError
 from ..protocol import codec
 from ..protocol.wire import DescribeWorkflowResponse
+from ._waiting import WaitingOn
 
 __all__ = [
+    "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",
     "WorkflowList",
@@ -85,7 +87,9 @@ class WorkflowExecution:
     """A workflow as described by the server (its current run, or one specific run).
 
     ``input`` and ``output`` are decoded values (``input_envelope`` / ``output_envelope`` when the
-    server sends them). Fields the server omitted are ``None`` (or empty for maps).
+    server sends them). Fields the server omitted are ``None`` (or empty for maps). An open run
+    says what it waits on in ``waiting_on`` (and, in words, ``wait_kind`` / ``wait_reason``).
+    ``parent_workflow_id`` / ``parent_run_id`` name the parent of a child workflow's run.
     """
 
     workflow_id: str
@@ -107,6 +111,16 @@ class WorkflowExecution:
     closed_at: str | None = None
     memo: dict[str, Any] = field(default_factory=dict)
     search_attributes: dict[str, Any] = field(default_factory=dict)
+    wait_kind: str | None = None
+    wait_reason: str | None = None
+    waiting_on: WaitingOn = field(default_factory=WaitingOn)
+    paused: bool | None = None
+    pause_reason: str | None = None
+    archived: bool | None = None
+    archived_at: str | None = None
+    archive_reason: str | None = None
+    parent_workflow_id: str | None = None
+    parent_run_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -121,6 +135,16 @@ class WorkflowExecution:
             run_id=_opt_text(data, "run_id"),
             is_terminal=_opt_bool(data, "is_terminal"),
             run_count=_opt_int(data, "run_count"),
+            wait_kind=_opt_text(data, "wait_kind"),
+            wait_reason=_opt_text(data, "wait_reason"),
+            waiting_on=WaitingOn.from_dict(data.get("waiting_on")),
+            paused=_opt_bool(data, "paused"),
+            pause_reason=_opt_text(data, "pause_reason"),
+            archived=_opt_bool(data, "archived"),
+            archived_at=_opt_text(data, "archived_at"),
+            archive_reason=_opt_text(data, "archive_reason"),
+            parent_workflow_id=_opt_text(data, "parent_workflow_id"),
+            parent_run_id=_opt_text(data, "parent_run_id"),
             **_run_fields(data),
         )
 
@@ -228,6 +252,8 @@ class WorkflowCommandResult:
     outcome: str | None
     command_status: str | None = None
     command_id: str | None = None
+    run_id: str | None = None
+    reason: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -238,5 +264,7 @@ class WorkflowCommandResult:
             outcome=_opt_text(data, "outcome"),
             command_status=_opt_text(data, "command_status"),
             command_id=_opt_text(data, "command_id"),
+            run_id=_opt_text(data, "run_id"),
+            reason=_opt_text(data, "reason"),
             raw=dict(data),
         )

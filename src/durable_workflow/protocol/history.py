@@ -20,6 +20,8 @@ class EventType:
     CANCEL_REQUESTED = "CancelRequested"
     TERMINATE_REQUESTED = "TerminateRequested"
     REPAIR_REQUESTED = "RepairRequested"
+    ARCHIVE_REQUESTED = "ArchiveRequested"
+    WORKFLOW_ARCHIVED = "WorkflowArchived"
     ACTIVITY_SCHEDULED = "ActivityScheduled"
     ACTIVITY_STARTED = "ActivityStarted"
     ACTIVITY_HEARTBEAT_RECORDED = "ActivityHeartbeatRecorded"

@@ -294,6 +294,8 @@ class OpenConditionWaitCommand(_Command, total=False):
     condition_key: str
     condition_definition_fingerprint: str
     timeout_seconds: int
+    # The open wait this command re-sends (workers registered with ``condition_wait_ids``).
+    condition_wait_id: str
 
 
 class CompleteUpdateCommand(_Command):

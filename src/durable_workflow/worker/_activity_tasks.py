@@ -10,14 +10,26 @@ from typing import Any
 
 from .. import activity as activity_mod
 from .._wire import ActivityTaskRead, MalformedTask
-from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError
+from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError, ServerError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
+from ..protocol import errors as reasons
 from ..protocol.wire import ActivityHeartbeatResponse, ActivityTask
 from ._delivery import deliver
 from ._runtime import TaskRuntime
 
 logger = logging.getLogger("durable_workflow.worker")
+
+# A late outcome of an attempt whose run was cancelled or terminated is answered "ignored":
+# expected, not a problem worth a warning.
+_IGNORED_REASONS = frozenset({reasons.RUN_CANCELLED, reasons.RUN_TERMINATED})
+
+
+def _log_unrecorded(what: str, task_id: str, exc: DurableWorkflowError) -> None:
+    if isinstance(exc, ServerError) and exc.reason in _IGNORED_REASONS:
+        logger.info("activity %s %s ignored: the run was %s", task_id, what, exc.reason.removeprefix("run_"))
+    else:
+        logger.warning("activity %s %s not recorded: %s", task_id, what, exc)
 
 
 class _Attempt:
@@ -61,7 +73,7 @@ class _Attempt:
         try:
             await deliver(self.runtime.delivery, send, f"activity {self.task_id} failure")
         except DurableWorkflowError as exc:  # stale attempt, run closed...: nothing left to do
-            logger.warning("could not report activity %s failure: %s", self.task_id, exc)
+            _log_unrecorded("failure", self.task_id, exc)
 
     async def fail_with(self, exc: BaseException, *, non_retryable: bool) -> None:
         """Report the exception the activity raised (with its traceback)."""
@@ -181,7 +193,7 @@ async def handle_activity_task(runtime: TaskRuntime, raw: ActivityTask) -> str:
         )
         return "failed"
     except DurableWorkflowError as exc:  # stale attempt, run cancelled...: the outcome is moot
-        logger.warning("activity %s completion not recorded: %s", attempt.task_id, exc)
+        _log_unrecorded("completion", attempt.task_id, exc)
         return "dropped"
     logger.info("activity %s (%s) completed", attempt.task_id, attempt.activity_type)
     return "completed"

@@ -335,6 +335,8 @@ class WaitCondition(Command):
     condition_key: str | None = None
     fingerprint: str = ""
     timeout_seconds: int | None = None
+    # Set by the replay when this yield re-sends a wait history already opened (see _replay).
+    condition_wait_id: str | None = field(default=None, compare=False)
 
     step_kind: ClassVar[str | None] = "condition_wait"
     blocking: ClassVar[bool] = True
@@ -354,6 +356,8 @@ class WaitCondition(Command):
         out["condition_definition_fingerprint"] = self.fingerprint
         if self.timeout_seconds is not None:
             out["timeout_seconds"] = self.timeout_seconds
+        if self.condition_wait_id:
+            out["condition_wait_id"] = self.condition_wait_id
         return out
 
 

@@ -63,15 +63,33 @@ def collect_receivers(events: Sequence[Mapping[str, Any]], codec: str | None) ->
     return receivers
 
 
+class UnhandledSignal(NonDeterministicReplayError):
+    """History delivers a signal the workflow code has no ``@workflow.signal`` handler for.
+
+    The server admits any signal name (the worker decides), so a misspelt name or a worker
+    running older code must not be dropped silently: the workflow *task* fails with a message
+    naming the signal and the handlers the code has, and the run waits for a worker that can
+    handle it (the signal stays in history).
+    """
+
+
 def apply_receiver(definition: WorkflowDefinition, instance: Any, receiver: Receiver) -> None:
     """Run the handler of one receiver against the workflow object.
 
-    Unknown signals are ignored (anyone may signal a workflow). An applied update whose handler
-    no longer exists means the code changed incompatibly: the run handled it once.
+    A signal without a handler raises :class:`UnhandledSignal` (the task fails). An applied
+    update whose handler no longer exists means the code changed incompatibly: the run handled
+    it once.
     """
     if receiver.kind == "signal":
         attr = definition.signals.get(receiver.name)
-        if attr is not None and instance is not None:
+        if attr is None:
+            raise UnhandledSignal(
+                f"workflow {definition.name!r} received signal {receiver.name!r} (history position "
+                f"{receiver.index}) but has no @workflow.signal({receiver.name!r}) handler; "
+                f"its signal handlers are {sorted(definition.signals)}",
+                workflow_type=definition.name,
+            )
+        if instance is not None:
             getattr(instance, attr)(*receiver.args)
         return
     attr = definition.updates.get(receiver.name)

@@ -284,6 +284,10 @@ class _Engine:
                 return False, True
             following = self.steps[self.cursor] if self.cursor < len(self.steps) else None
             if following is None:
+                # Still waiting: a re-send names the open wait, so the server keeps that wait
+                # rather than opening another one with the same key.
+                wait_id = recorded.payload.get("condition_wait_id")
+                cmd.condition_wait_id = str(wait_id) if wait_id else None
                 return True, None
             if following.kind != "condition_wait":
                 raise blocked_early(

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 
+from .queries.shapes import QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -37,6 +38,8 @@ from .shapes import (
     WorkflowTaskFailedResponse,
     WorkflowTaskHeartbeatResponse,
 )
+from .signals.receiving import SignalRequest, SignalResultBody
+from .targets import CommandResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
 
@@ -151,6 +154,57 @@ class EngineAPI(Protocol):
 
     async def export_history(self, namespace: str, workflow_id: str, run_id: str) -> HistoryExportBundle:
         """The history export bundle with its integrity checksum."""
+
+    # ----------------------------------------------------------------- control plane: run commands
+    async def cancel_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        """Cancel the current run at once (outcome ``cancelled``; see docs/protocol.md).
+
+        ``instance_not_found`` when unknown, ``historical_run_command_rejected`` when ``run_id``
+        is not the current run, ``run_not_active`` when the run is closed.
+        """
+
+    async def terminate_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        """Terminate the current run at once (outcome ``terminated``); refusals as cancel."""
+
+    async def repair_workflow(
+        self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
+    ) -> CommandResultBody:
+        """Re-dispatch lost work: ``repair_dispatched`` or ``repair_not_needed``; refusals as cancel."""
+
+    async def archive_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        *,
+        run_id: str | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResultBody:
+        """Archive a closed run: ``archived`` or ``archive_not_needed``; ``run_not_closed`` when open."""
+
+    async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:
+        """Record a signal (``SignalReceived``) and queue a workflow task for the run.
+
+        The command result has ``outcome: signal_received``; a retried ``request_id`` answers the
+        first attempt's result and records nothing. Refusals: ``instance_not_found``,
+        ``historical_run_command_rejected``, ``run_not_active``.
+        """
 
     # ----------------------------------------------------------------- worker plane
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
@@ -275,3 +329,53 @@ class EngineAPI(Protocol):
         progress: dict[str, Any],
     ) -> ActivityHeartbeatResponse:
         """Renew the attempt lease; tells the worker ``cancel_requested``."""
+
+    # ----------------------------------------------------------------- queries (see queries/)
+    async def query_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        query_name: str,
+        *,
+        run_id: str | None = None,
+        arguments: Envelope | None = None,
+    ) -> QueryResultBody:
+        """Answer a query through a live worker of the run's queue (see docs/protocol.md, "Queries").
+
+        Refusals: ``instance_not_found``, ``historical_run_command_rejected``,
+        ``query_worker_unavailable`` (no live worker), ``query_worker_timeout`` (no answer in
+        time), and the worker's own refusal as a :class:`~.errors.WorkerRefusal`.
+        """
+
+    async def poll_query_task(
+        self, namespace: str, *, worker_id: str, task_queue: str, timeout: float | None = None
+    ) -> QueryTaskBody | None:
+        """Long-poll and lease a query task; ``None`` when the poll times out."""
+
+    async def release_query_task(
+        self, namespace: str, query_task_id: str, *, lease_owner: str, query_task_attempt: int
+    ) -> bool:
+        """Hand a leased query task back at once (its poller hung up); fenced by owner + attempt."""
+
+    async def complete_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        result_envelope: dict[str, Any] | None,
+    ) -> QueryTaskOutcomeResponse:
+        """Deliver a query's result to its caller; fenced by owner + attempt."""
+
+    async def fail_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> QueryTaskOutcomeResponse:
+        """Deliver a worker's refusal of a query to its caller; fenced by owner + attempt."""

@@ -31,6 +31,7 @@ from .runs import rows, views
 from .runs.lifecycle import create_run
 from .runs.rows import is_terminal_run, load_run
 from .runs.views import RunInstance
+from .runs.waiting import waiting_on
 from .shapes import (
     ControlHistoryPage,
     DescribeWorkflowBody,
@@ -38,6 +39,7 @@ from .shapes import (
     ListRunsResponse,
     ListWorkflowsResponse,
     StartWorkflowBody,
+    WaitingOn,
 )
 from .timers import rows as timer_rows
 from .transaction import Tx
@@ -204,19 +206,27 @@ class ControlPlane(EngineCore):
     async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
         async with self._read() as tx:
             row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
-        if row is None:  # no such instance here, or it has no run yet
-            raise DomainError(
-                reasons.INSTANCE_NOT_FOUND,
-                f"Workflow [{workflow_id}] was not found.",
-                workflow_id=workflow_id,
+            if row is None:  # no such instance here, or it has no run yet
+                raise DomainError(
+                    reasons.INSTANCE_NOT_FOUND,
+                    f"Workflow [{workflow_id}] was not found.",
+                    workflow_id=workflow_id,
+                )
+            instance = RunInstance(
+                current_run_id=row.pop("i_current_run_id"), run_count=row.pop("i_run_count")
             )
-        instance = RunInstance(current_run_id=row.pop("i_current_run_id"), run_count=row.pop("i_run_count"))
-        return views.describe(cast(RunRow, row), instance)
+            run = cast(RunRow, row)
+            return views.describe(run, instance, await self._waiting(tx, run))
+
+    @staticmethod
+    async def _waiting(tx: Tx, run: RunRow) -> WaitingOn | None:
+        # A closed run waits on nothing: no second query.
+        return None if is_terminal_run(run) else await waiting_on(tx, run["run_id"])
 
     async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
         async with self._read() as tx:
             instance, run = await self._run_of(tx, namespace, workflow_id, run_id)
-            return views.describe(run, instance)
+            return views.describe(run, instance, await self._waiting(tx, run))
 
     async def list_workflows(
         self,

@@ -24,12 +24,15 @@ IMPLEMENTED = frozenset(
         c.CONTINUE_AS_NEW,
         c.SCHEDULE_ACTIVITY,
         c.START_TIMER,
+        c.START_CHILD_WORKFLOW,
         c.RECORD_SIDE_EFFECT,
         c.RECORD_VERSION_MARKER,
         c.UPSERT_SEARCH_ATTRIBUTES,
+        c.OPEN_CONDITION_WAIT,
     }
 )
-BLOCKING = frozenset({c.SCHEDULE_ACTIVITY, c.START_TIMER})
+BLOCKING = frozenset({c.SCHEDULE_ACTIVITY, c.START_TIMER, c.START_CHILD_WORKFLOW})
+PARENT_CLOSE_POLICIES = ("abandon", "request_cancel", "terminate")
 ACTIVITY_TIMEOUTS = (
     "start_to_close_timeout",
     "schedule_to_start_timeout",
@@ -56,6 +59,7 @@ FIELD_SCOPES: dict[str, frozenset[str]] = {
     "parent_close_policy": frozenset({c.START_CHILD_WORKFLOW}),
     "delay_seconds": frozenset({c.START_TIMER}),
     "timeout_seconds": frozenset({c.OPEN_CONDITION_WAIT}),
+    "condition_wait_id": frozenset({c.OPEN_CONDITION_WAIT}),
     "payload_codec": PAYLOAD_COMMANDS,
 }
 
@@ -144,6 +148,37 @@ def _retry_policy(value: Any, key: str, errs: _Errors) -> dict[str, Any] | None:
     return out
 
 
+def _child_workflow(
+    key: str, cmd: Mapping[str, Any], codec: Any, run_codec: str, errs: _Errors
+) -> dict[str, Any]:
+    """The fields of a ``start_child_workflow`` command (``connection`` is accepted and ignored)."""
+    out: dict[str, Any] = {}
+    wtype = cmd.get("workflow_type")
+    if not isinstance(wtype, str) or not wtype:
+        errs.add(f"{key}.workflow_type", "The workflow_type field is required.")
+    out["workflow_type"] = wtype
+    queue = cmd.get("queue")
+    if queue is not None and (not isinstance(queue, str) or not queue):
+        errs.add(f"{key}.queue", "The queue must be a non-empty string.")
+    out["queue"] = queue or None
+    policy = cmd.get("parent_close_policy")
+    if policy is not None and policy not in PARENT_CLOSE_POLICIES:
+        errs.add(
+            f"{key}.parent_close_policy",
+            f"parent_close_policy must be one of {', '.join(PARENT_CLOSE_POLICIES)}.",
+        )
+    out["parent_close_policy"] = policy or "abandon"
+    out["arguments"] = normalize_payload(cmd.get("arguments"), codec, run_codec, f"{key}.arguments", errs)
+    out["retry_policy"] = _retry_policy(cmd.get("retry_policy"), f"{key}.retry_policy", errs)
+    for name in ("execution_timeout_seconds", "run_timeout_seconds"):
+        raw = cmd.get(name)
+        n = _int(raw) if raw is not None else None
+        if raw is not None and (n is None or n < 1):
+            errs.add(f"{key}.{name}", f"{name} must be an integer of at least 1 second.")
+        out[name] = n
+    return out
+
+
 def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Errors) -> dict[str, Any] | None:
     key = f"commands.{index}"
     kind = cmd["type"]
@@ -196,6 +231,8 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
                 f"{key}.delay_seconds", "The delay_seconds field is required and must be an integer >= 0."
             )
         out["delay_seconds"] = n
+    elif kind == c.START_CHILD_WORKFLOW:
+        out.update(_child_workflow(key, cmd, codec, run_codec, errs))
     elif kind == c.RECORD_SIDE_EFFECT:
         result = cmd.get("result")
         if result is None or result == "":
@@ -218,6 +255,8 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
         if not isinstance(attrs, Mapping) or not attrs:
             errs.add(f"{key}.attributes", "The attributes field must be a non-empty object.")
         out["attributes"] = dict(attrs) if isinstance(attrs, Mapping) else {}
+    elif kind == c.OPEN_CONDITION_WAIT:
+        _condition_wait(cmd, key, out, errs)
     elif kind == c.COMPLETE_WORKFLOW:
         out["result"] = normalize_payload(cmd.get("result"), codec, run_codec, f"{key}.result", errs)
     elif kind == c.FAIL_WORKFLOW:
@@ -238,6 +277,21 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
                 errs.add(f"{key}.{name}", f"The {name} must be a non-empty string.")
             out[name] = value or None
     return out
+
+
+def _condition_wait(cmd: Mapping[str, Any], key: str, out: dict[str, Any], errs: _Errors) -> None:
+    """``open_condition_wait``: optional key and fingerprint, a timeout >= 0, and the id of the
+    open wait it re-sends (from workers registered with ``condition_wait_ids``)."""
+    for name in ("condition_key", "condition_definition_fingerprint", "condition_wait_id"):
+        value = cmd.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            errs.add(f"{key}.{name}", f"The {name} must be a non-empty string.")
+        out[name] = value if isinstance(value, str) and value else None
+    raw = cmd.get("timeout_seconds")
+    timeout = _int(raw) if raw is not None else None
+    if raw is not None and (timeout is None or timeout < 0):
+        errs.add(f"{key}.timeout_seconds", "The timeout_seconds must be an integer >= 0.")
+    out["timeout_seconds"] = timeout
 
 
 def validate_commands(commands: Sequence[Mapping[str, Any]], run_codec: str = AVRO) -> list[dict[str, Any]]:

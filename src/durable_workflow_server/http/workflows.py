@@ -173,20 +173,8 @@ OPERATIONS: list[Operation] = [
 RESERVED: list[Operation] = [
     Operation(method, path, operation_id, envelope=envelope)
     for method, path, operation_id, envelope in (
-        ("POST", routes.WORKFLOW_SIGNAL, "signal_workflow", "signal"),
-        ("POST", routes.WORKFLOW_QUERY, "query_workflow", "query"),
         ("POST", routes.WORKFLOW_UPDATE, "update_workflow", "update"),
-        ("POST", routes.WORKFLOW_RUN_SIGNAL, "signal_run", "signal"),
-        ("POST", routes.WORKFLOW_RUN_QUERY, "query_run", "query"),
         ("POST", routes.WORKFLOW_RUN_UPDATE, "update_run", "update"),
-        ("POST", routes.WORKFLOW_CANCEL, "cancel_workflow", "cancel"),
-        ("POST", routes.WORKFLOW_TERMINATE, "terminate_workflow", "terminate"),
-        ("POST", routes.WORKFLOW_REPAIR, "repair_workflow", "repair"),
-        ("POST", routes.WORKFLOW_ARCHIVE, "archive_workflow", "archive"),
-        ("POST", routes.WORKFLOW_RUN_CANCEL, "cancel_run", "cancel"),
-        ("POST", routes.WORKFLOW_RUN_TERMINATE, "terminate_run", "terminate"),
-        ("POST", routes.WORKFLOW_RUN_REPAIR, "repair_run", "repair"),
-        ("POST", routes.WORKFLOW_RUN_ARCHIVE, "archive_run", "archive"),
         ("GET", routes.WORKFLOW_DEBUG, "debug_workflow", "debug_workflow"),
         ("GET", routes.WORKFLOW_RUN_DEBUG, "debug_run", "debug_workflow"),
     )

@@ -19,6 +19,7 @@ from durable_workflow.workflow import (
     StartTimer,
 )
 from durable_workflow.workflow._commands import commands_to_wire
+from durable_workflow.workflow._receivers import UnhandledSignal
 from durable_workflow.workflow._replay import replay
 from tests.sdk.workflow.wf_history_builders import HistoryBuilder
 
@@ -76,8 +77,7 @@ def test_completed_activity_completes_the_workflow():
 def test_pending_activity_is_re_emitted_exactly_once():
     h = HistoryBuilder()
     h.apply(replay(Greeter, h.events, ["world"]).commands)
-    h.signal("unknown", [])  # a wake-up with nothing new to do
-    outcome = replay(Greeter, h.events, ["world"])
+    outcome = replay(Greeter, h.events, ["world"])  # a wake-up with nothing new to do
     assert outcome.commands == [ScheduleActivity("greet", ["world"])]
 
 
@@ -459,3 +459,30 @@ def test_signals_are_applied_where_the_code_was_waiting():
     assert replay(Approval, h.events, None).commands == [
         CompleteWorkflow({"before": None, "approved_by": "alice"})
     ]
+
+
+def test_a_signal_without_a_handler_fails_the_task_naming_the_handlers():
+    @workflow.defn(name="approval_only")
+    class ApprovalOnly:
+        @workflow.signal("approve")
+        def approve(self) -> None:
+            pass
+
+        @workflow.signal("reject")
+        def reject(self) -> None:
+            pass
+
+        def run(self, ctx):
+            yield ctx.schedule_activity("wait", [])
+
+    h = HistoryBuilder()
+    h.apply(replay(ApprovalOnly, h.events, None).commands)
+    h.signal("aprove", [])
+    # Not a workflow failure (no FailWorkflow command): the replay itself raises, so the worker
+    # fails the task and the run waits for code that can handle the signal.
+    with pytest.raises(UnhandledSignal) as info:
+        replay(ApprovalOnly, h.events, None)
+    message = str(info.value)
+    assert "'aprove'" in message
+    assert "['approve', 'reject']" in message
+    assert isinstance(info.value, NonDeterministicReplayError)

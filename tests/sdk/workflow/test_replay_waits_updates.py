@@ -336,3 +336,62 @@ def test_wait_that_held_at_once_records_nothing_and_the_next_wait_keeps_its_step
     seq = opened(h, key="w1")
     h.add("TimerFired", {"sequence": seq, "condition_wait_id": f"w{seq}", "timer_kind": "condition_timeout"})
     assert replay(TwoWaits, h.events, None).commands == [CompleteWorkflow([True, False])]
+
+
+def test_a_re_sent_wait_names_the_open_wait() -> None:
+    h = HistoryBuilder()
+    seq = opened(h)
+    h.signal("approve", ["alice"])
+    outcome = replay(Gate, h.events, None)
+    (command,) = outcome.commands
+    assert isinstance(command, WaitCondition)
+    assert command.to_wire()["condition_wait_id"] == f"w{seq}"
+
+
+@workflow.defn(name="two_gates")
+class TwoGates:
+    """Two back-to-back waits with the same key and predicate (each needs one more signal)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @workflow.signal("tick")
+    def tick(self) -> None:
+        self.count += 1
+
+    def run(self, ctx):
+        passed: list[Any] = []
+        for needed in (1, 2):
+            # The predicate runs only while this iteration waits, so the loop variable is the right one.
+            passed.append((yield ctx.wait_condition(lambda: self.count >= needed, key="gate", timeout=60)))  # noqa: B023
+        return {"passed": passed, "count": self.count}
+
+
+def test_back_to_back_same_key_waits_replay_to_their_own_waits() -> None:
+    # The history our server records for TwoGates: wait 1 opened, a signal, then (in the task
+    # that signal woke) wait 1 satisfied and wait 2 opened as a new wait, then wait 2 times out.
+    h = HistoryBuilder()
+    first = replay(TwoGates, h.events, None).commands
+    assert [type(c) for c in first] == [WaitCondition] and "condition_wait_id" not in first[0].to_wire()
+    one = opened(h, "gate")
+    h.signal("tick", [])
+    (second,) = replay(TwoGates, h.events, None).commands
+    assert isinstance(second, WaitCondition)
+    # Wait 1 passed; wait 2 is a new wait, so it names no open wait.
+    assert "condition_wait_id" not in second.to_wire()
+    h.add(
+        "ConditionWaitSatisfied", {"sequence": one, "condition_wait_id": f"w{one}", "condition_key": "gate"}
+    )
+    h.add(
+        "TimerCancelled", {"sequence": one, "condition_wait_id": f"w{one}", "timer_kind": "condition_timeout"}
+    )
+    two = opened(h, "gate")
+    # Still blocked on wait 2: the re-send names wait 2, never wait 1.
+    (resent,) = replay(TwoGates, h.events, None).commands
+    assert resent.to_wire()["condition_wait_id"] == f"w{two}"
+    h.add("TimerFired", {"sequence": two, "condition_wait_id": f"w{two}", "timer_kind": "condition_timeout"})
+    h.add("ConditionWaitTimedOut", {"sequence": two, "condition_wait_id": f"w{two}", "condition_key": "gate"})
+    # Both time-out events name wait 2: it resolves once, as False, and wait 1 stays True.
+    assert replay(TwoGates, h.events, None).commands == [
+        CompleteWorkflow({"passed": [True, False], "count": 1})
+    ]

@@ -25,7 +25,8 @@ def test_the_table_is_exactly_the_protocol_list() -> None:
 def test_the_app_serves_the_table_in_order() -> None:
     app = create_app(Settings(auth_token=TOKEN, database_url="sqlite:///unused.sqlite3"), engine=FakeEngine())
     served = [
-        (route.operation.method, route.path)
+        # A signal/query/update name may hold slashes, so its route matches the rest of the path.
+        (route.operation.method, route.path.replace("{name:path}", "{name}"))
         for group in app.routes
         if isinstance(group, PlaneRoutes)
         for route in group.routes

@@ -122,6 +122,46 @@ def _stale(
     )
 
 
+_CLOSED_BY_COMMAND: dict[str, str] = {
+    RunStatus.CANCELLED: reasons.RUN_CANCELLED,
+    RunStatus.TERMINATED: reasons.RUN_TERMINATED,
+}
+
+
+def _ignored_if_cancelled(task: ActivityTaskRow, attempt: ActivityAttemptRow, run: RunRow) -> None:
+    """A late outcome of an attempt whose run was cancelled or terminated: ``ignored``, not stale.
+
+    The attempt was closed by the cancel; the worker is told why (409, outcome ``ignored``,
+    reason ``run_cancelled`` / ``run_terminated``) so it can drop the outcome quietly.
+    """
+    reason = _CLOSED_BY_COMMAND.get(run["status"])
+    # An attempt that had already finished is a duplicate outcome: stale, as for any run.
+    if reason is None or attempt["status"] not in (
+        ActivityAttemptStatus.CANCELLED,
+        ActivityAttemptStatus.RUNNING,
+    ):
+        return
+    raise DomainError(
+        reason,
+        f"The workflow run was {run['status']}; this activity outcome was ignored.",
+        task_id=task["task_id"],
+        activity_attempt_id=attempt["attempt_id"],
+        outcome="ignored",
+        recorded=False,
+        error=reason,
+        cancel_requested=True,
+        can_continue=False,
+        run_status=run["status"],
+        run_closed_reason=run["closed_reason"],
+        run_closed_at=rfc3339(run["closed_at"]),
+        attempt_status=attempt["status"],
+        task_status=task["status"],
+        lease_owner=attempt["lease_owner"],
+        lease_expires_at=rfc3339(task["lease_expires_at"]),
+        next_task_id=None,
+    )
+
+
 def _check_current(task: ActivityTaskRow, attempt: ActivityAttemptRow, now: datetime) -> None:
     """Refuse an outcome of an attempt that is over, or whose deadline has already passed.
 
@@ -170,6 +210,7 @@ async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
 ) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    _ignored_if_cancelled(task, attempt, run)
     _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
     codec, blob = normalize_result(result, execution["payload_codec"])
@@ -207,6 +248,7 @@ async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
 ) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
+    _ignored_if_cancelled(task, attempt, run)
     _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
     if is_terminal_run(run):

@@ -37,8 +37,11 @@ def stop_reason(status: str) -> str:
     return reasons.get(status, "run_closed")
 
 
-def actions(status: str, is_current: bool) -> WorkflowActions:
-    """Describe ``actions`` (see docs/protocol.md); every worker-defined type is resolvable."""
+def actions(status: str, is_current: bool, *, archived: bool = False) -> WorkflowActions:
+    """Describe ``actions`` (see docs/protocol.md); every worker-defined type is resolvable.
+
+    Archive, like every run-targeted command, acts on the current run only.
+    """
     open_ = is_open(status)
     live = open_ and is_current
     return {
@@ -48,7 +51,7 @@ def actions(status: str, is_current: bool) -> WorkflowActions:
         "can_cancel": live,
         "can_terminate": live,
         "can_repair": live,
-        "can_archive": not open_,
+        "can_archive": not open_ and is_current and not archived,
     }
 
 

@@ -16,8 +16,9 @@ from durable_workflow.protocol.wire import Envelope
 from ...store.rows import RunRow
 from ..history import events as h
 from ..rendering import bad_fields, unrenderable_run
-from ..shapes import DescribeWorkflowBody, RunListItem, WorkflowListItem
+from ..shapes import DescribeWorkflowBody, RunListItem, WaitingOn, WorkflowListItem
 from ..util import rfc3339
+from .waiting import nothing, wait_of
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +46,22 @@ def _envelope(blob: str | None, codec: str | None) -> Envelope | None:
 _DESCRIBE_STORED = ("memo", "search_attributes", "input", "output")
 
 
-def describe(run: RunRow, instance: RunInstance) -> DescribeWorkflowBody:
-    """Describe body of a run (see docs/protocol.md).
+def describe(run: RunRow, instance: RunInstance, waiting: WaitingOn | None = None) -> DescribeWorkflowBody:
+    """Describe body of a run (see docs/protocol.md); ``waiting`` is what an open run waits on.
 
     A run whose stored memo, search attributes or decoded input/output cannot be rendered as JSON
     (see :mod:`.rendering`) raises a ``server_error`` naming the fields, not a bare 500.
     """
-    body = _describe(run, instance)
+    body = _describe(run, instance, waiting or nothing())
     bad = bad_fields(body, _DESCRIBE_STORED)
     if bad:
         raise unrenderable_run(run["workflow_id"], run["run_id"], bad)
     return body
 
 
-def _describe(run: RunRow, instance: RunInstance) -> DescribeWorkflowBody:
+def _describe(run: RunRow, instance: RunInstance, waiting: WaitingOn) -> DescribeWorkflowBody:
     status = run["status"]
+    wait_kind, wait_reason = wait_of(waiting) if not is_terminal(status) else (None, None)
     current = instance["current_run_id"] == run["run_id"]
     output_codec = run["output_codec"] or run["payload_codec"]
     decoded_input = _decode(run["input_blob"], run["payload_codec"])
@@ -90,11 +92,19 @@ def _describe(run: RunRow, instance: RunInstance) -> DescribeWorkflowBody:
         "started_at": rfc3339(run["started_at"]),
         "closed_at": rfc3339(run["closed_at"]),
         "last_progress_at": rfc3339(run["last_progress_at"]),
-        "wait_kind": run["wait_kind"],
-        "wait_reason": run["wait_reason"],
+        "wait_kind": wait_kind or run["wait_kind"],
+        "wait_reason": wait_reason or run["wait_reason"],
+        "waiting_on": waiting,
+        "paused": run["paused_at"] is not None,
+        "pause_reason": run["pause_reason"],
+        "archived": run["archived_at"] is not None,
+        "archived_at": rfc3339(run["archived_at"]),
+        "archive_reason": run["archive_reason"],
         "memo": dict(run["memo"] or {}),
         "search_attributes": dict(run["search_attributes"] or {}),
-        "actions": h.actions(status, current),
+        "parent_workflow_id": run["parent_workflow_id"],
+        "parent_run_id": run["parent_run_id"],
+        "actions": h.actions(status, current, archived=run["archived_at"] is not None),
     }
 
 

@@ -7,13 +7,17 @@ its run's lock, so two processes sharing a database never fire the same timer tw
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol.history import EventType
 
 from ...store import Store
-from ...store.rows import RunRow
+from ...store.rows import RunRow, TimerRow
 from ...store.statuses import TimerStatus
+from ..children import resolution as child_resolution
+from ..children.rows import TIMER_KINDS as CHILD_TIMER_KINDS
+from ..conditions.waits import CONDITION_TIMEOUT
+from ..conditions.waits import fire_timeout as fire_condition_timeout
 from ..history.rows import append
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..runs.steps import STEP_TIMER, Step, after_step_resolved
@@ -71,8 +75,16 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
             claimed = await tx.conn.execute(rows.FIRE, params)
             if claimed.rowcount != 1:
                 continue  # another process fired it first
+            if timer["timer_kind"] in CHILD_TIMER_KINDS:  # not a step: no TimerFired
+                await child_resolution.fire(tx, run, cast(TimerRow, timer))
+                fired += 1
+                continue
             if run is None or is_terminal_run(run):
                 await tx.conn.execute(rows.CANCEL, params)
+                continue
+            if timer["timer_kind"] == CONDITION_TIMEOUT:
+                await fire_condition_timeout(tx, run, cast(TimerRow, timer))
+                fired += 1
                 continue
             await append(
                 tx,

@@ -36,6 +36,16 @@ CANCEL_PENDING_OF_RUN = (
     .where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.status == TimerStatus.PENDING)
     .values(status=TimerStatus.CANCELLED)
 )
+# The run's pending timers of one kind (``timer_kind`` not NULL: not a workflow step).
+CANCEL_PENDING_KIND_OF_RUN = (
+    sa.update(_tm)
+    .where(
+        _tm.c.run_id == sa.bindparam("b_run_id"),
+        _tm.c.status == TimerStatus.PENDING,
+        _tm.c.timer_kind == sa.bindparam("b_timer_kind"),
+    )
+    .values(status=TimerStatus.CANCELLED)
+)
 EARLIEST_FIRE = sa.select(sa.func.min(_tm.c.fire_at)).where(_tm.c.status == TimerStatus.PENDING)
 OF_RUN = sa.select(_tm).where(_tm.c.run_id == sa.bindparam("b_run_id")).order_by(_tm.c.sequence)
 

@@ -145,3 +145,11 @@ def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: 
             for w in live
         ],
     }
+
+
+async def has_capability(tx: Tx, namespace: str, worker_id: str | None, capability: str) -> bool:
+    """Whether worker ``worker_id`` registered ``capability`` (an unknown worker has none)."""
+    if worker_id is None:
+        return False
+    row = await tx.one(rows.WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    return row is not None and capability in (row.get("capabilities") or [])

@@ -44,6 +44,11 @@ async def claim_workflow_task(
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL, {"b_task_id": candidate["task_id"]})
             return None
+        held = {"b_run_id": run["run_id"], "b_task_id": candidate["task_id"], "b_now": tx.now}
+        if await tx.one(rows.LEASED_OTHER_OF_RUN, held) is not None:
+            # A signal (or a step's result) queued this task while another task of the run is
+            # leased: it waits until that one completes, then sees everything in one history.
+            return None
         values = {
             "status": WorkflowTaskStatus.LEASED,
             "lease_owner": worker_id,

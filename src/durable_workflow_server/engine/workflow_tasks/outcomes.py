@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...store.statuses import WorkflowTaskStatus
+from ...store.statuses import TERMINAL_RUN_STATUSES, WorkflowTaskStatus
 from ..shapes import WorkflowTaskCompletedResponse, WorkflowTaskFailedResponse, WorkflowTaskHeartbeatResponse
+from ..signals.rows import mark_applied
 from ..transaction import Tx
 from ..util import rfc3339, seconds
 from ..validation import validate_commands
@@ -56,6 +57,11 @@ async def complete(
             "updated_at": tx.now,
         },
     )
+    # A task queued while this one was leased (a signal, a step's result) is claimable now.
+    still_open = applied.new_run is None and run["status"] not in TERMINAL_RUN_STATUSES
+    if still_open and await tx.one(rows.READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None:
+        tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
+    await mark_applied(tx, run["run_id"], task.get("history_sequence"))
     return {
         "task_id": task_id,
         "workflow_task_attempt": task["attempt_count"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -45,7 +46,27 @@ OTHER_READY_OF_RUN = sa.select(_wt.c.task_id).where(
     _wt.c.status == S.READY,
     _wt.c.task_id != sa.bindparam("b_task_id"),
 )
-CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED)
+# Another task of the run whose lease still holds: a run is worked on by one worker at a time.
+LEASED_OTHER_OF_RUN = sa.select(_wt.c.task_id).where(
+    _wt.c.run_id == sa.bindparam("b_run_id"),
+    _wt.c.status == S.LEASED,
+    _wt.c.task_id != sa.bindparam("b_task_id"),
+    _wt.c.lease_expires_at > sa.bindparam("b_now"),
+)
+_held = _wt.alias("held")
+# Ready tasks of a run another worker holds a lease on wait (claims re-check under the run lock);
+# filtering them here keeps them from filling the candidate page ahead of other runs' tasks.
+_NOT_HELD = ~sa.exists().where(
+    _held.c.run_id == _wt.c.run_id,
+    _held.c.status == S.LEASED,
+    _held.c.lease_expires_at > sa.bindparam("b_now"),
+)
+_ALL_CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED)
+CANDIDATES = dataclasses.replace(
+    _ALL_CANDIDATES,
+    ready=_ALL_CANDIDATES.ready.where(_NOT_HELD),
+    ready_typed=_ALL_CANDIDATES.ready_typed.where(_NOT_HELD),
+)
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.
 LEASE = sa.update(_wt).where(
     _wt.c.task_id == sa.bindparam("b_task_id"),

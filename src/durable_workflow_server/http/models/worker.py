@@ -142,6 +142,9 @@ class Command(WireObject):
     execution_timeout_seconds: f.ColumnInt = None
     run_timeout_seconds: f.ColumnInt = None
     timeout_seconds: f.ColumnInt = None
+    condition_key: f.ColumnName = None
+    condition_definition_fingerprint: f.ColumnName = None
+    condition_wait_id: f.ColumnName = None
     version: f.ColumnInt = None
     min_supported: f.ColumnInt = None
     max_supported: f.ColumnInt = None

@@ -206,9 +206,9 @@ async def routing_errors(rec: Recorder) -> None:
         content=b"{",
     )
     await rec.send(
-        "unserved signal route", "POST", "/api/workflows/wf-1/signal/go", headers=control(), json_body={}
+        "signal to a closed run", "POST", "/api/workflows/wf-1/signal/go", headers=control(), json_body={}
     )
-    await rec.send("unserved cancel route", "POST", "/api/workflows/wf-1/cancel", headers=control())
+    await rec.send("cancel of a closed run", "POST", "/api/workflows/wf-1/cancel", headers=control())
     await rec.send("405 on the workflows collection", "DELETE", "/api/workflows", headers=control())
     await rec.send(
         "405 wins over auth", "PUT", "/api/workflows/wf-1", headers=control(token=None), content=b"{"

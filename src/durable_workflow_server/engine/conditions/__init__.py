@@ -1,0 +1,1 @@
+"""Condition waits: ``open_condition_wait``, their timeout timers, satisfaction and time-out."""

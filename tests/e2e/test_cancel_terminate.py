@@ -1,0 +1,137 @@
+"""Cancel and terminate against the real server and our real Worker (SQLite, and PostgreSQL when set).
+
+A heartbeating activity hears of the cancel on its next heartbeat (``ActivityCancelled``,
+``ctx.is_cancelled``), the client's ``result()`` raises ``WorkflowCancelled`` /
+``WorkflowTerminated`` with the reason, and the history says what was retired. Synchronisation
+is on events (the activity's own, and the server's history long poll), never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow.errors import ActivityCancelled, WorkflowCancelled, WorkflowTerminated
+from tests.helpers.e2e_env import wait_for_event
+
+# Per-test events (an asyncio.Event binds to the loop that first waits on it).
+events: dict[str, asyncio.Event] = {}
+seen: dict[str, Any] = {}
+
+
+@activity.defn(name="patient")
+async def patient() -> str:
+    ctx = activity.context()
+    await ctx.heartbeat({"step": 0})
+    seen["before"] = ctx.is_cancelled
+    events["heartbeating"].set()
+    await asyncio.wait_for(events["command_sent"].wait(), timeout=20)
+    try:
+        await ctx.heartbeat({"step": 1})
+    except ActivityCancelled as exc:  # the documented clean-up point: catch by name, re-raise
+        seen["is_cancelled"] = ctx.is_cancelled
+        seen["reason"] = str(exc)
+        raise
+    return "never cancelled"
+
+
+@workflow.defn(name="waits_on_a_patient_activity")
+class WaitsOnAPatientActivity:
+    def run(self, ctx: Any) -> Any:
+        return (yield ctx.schedule_activity("patient", [], heartbeat_timeout=30))
+
+
+@workflow.defn(name="sleeps_long")
+class SleepsLong:
+    def run(self, ctx: Any) -> Any:
+        yield ctx.start_timer(seconds=600)
+        return "woke"
+
+
+async def _types(client: Client, workflow_id: str, run_id: str) -> list[str]:
+    history = await client.get_history(workflow_id, run_id, page_size=1000)
+    return [e["event_type"] for e in history["events"]]
+
+
+@pytest.mark.parametrize("kind", ["cancel", "terminate"])
+async def test_a_heartbeating_activity_learns_of_it_and_the_client_gets_the_documented_error(
+    app: Any, client: Client, kind: str
+) -> None:
+    events.clear()
+    seen.clear()
+    events["heartbeating"], events["command_sent"] = asyncio.Event(), asyncio.Event()
+    workflow_id = f"{kind}-heartbeat-1"
+    handle = await client.start_workflow(
+        workflow_type="waits_on_a_patient_activity", task_queue=f"{kind}-q", workflow_id=workflow_id
+    )
+    worker = Worker(client, task_queue=f"{kind}-q", workflows=[WaitsOnAPatientActivity], activities=[patient])
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(events["heartbeating"].wait(), timeout=20)
+        described = await client.describe_workflow(workflow_id)
+        (waiting,) = described.waiting_on.activities
+        assert waiting.activity_type == "patient" and waiting.status == "running" and waiting.attempt == 1
+        assert described.wait_kind == "activity" and described.raw["actions"]["can_cancel"] is True
+
+        if kind == "cancel":
+            await handle.cancel(reason="user asked")
+        else:
+            await client.terminate_workflow(workflow_id, reason="user asked")
+        events["command_sent"].set()
+        error = WorkflowCancelled if kind == "cancel" else WorkflowTerminated
+        with pytest.raises(error) as caught:
+            await handle.result(timeout=20.0)
+        assert caught.value.reason == "user asked"
+        assert "user asked" in caught.value.message
+        closed = await _types(client, workflow_id, handle.run_id)
+    finally:
+        await worker.stop()  # drains the activity, whose late failure report the server ignores
+        await running
+
+    requested, final = (
+        ("CancelRequested", "WorkflowCancelled")
+        if kind == "cancel"
+        else ("TerminateRequested", "WorkflowTerminated")
+    )
+    assert closed[-3:] == [requested, "ActivityCancelled", final]
+    assert seen == {
+        "before": False,
+        "is_cancelled": True,
+        "reason": "run_cancelled" if kind == "cancel" else "run_terminated",
+    }
+    # The activity's failure report after the cancel was answered "ignored": nothing recorded.
+    assert await _types(client, workflow_id, handle.run_id) == closed
+    described = await client.describe_workflow(workflow_id)
+    assert described.status == ("cancelled" if kind == "cancel" else "terminated")
+    assert described.waiting_on.is_empty and described.wait_kind is None
+    assert described.raw["actions"]["can_cancel"] is False and described.raw["actions"]["can_archive"] is True
+
+
+async def test_terminate_a_sleeping_workflow_cancels_its_timer(app: Any, client: Client) -> None:
+    handle = await client.start_workflow(
+        workflow_type="sleeps_long", task_queue="sleep-q", workflow_id="sleepy-1"
+    )
+    worker = Worker(client, task_queue="sleep-q", workflows=[SleepsLong])
+    running = asyncio.create_task(worker.run())
+    try:
+        scheduled = await wait_for_event(app, "sleepy-1", handle.run_id, "TimerScheduled")
+        described = await client.describe_workflow("sleepy-1")
+        (timer,) = described.waiting_on.timers
+        assert timer.timer_id == scheduled["payload"]["timer_id"] and described.wait_kind == "timer"
+        await handle.terminate(reason="no more waiting")
+        with pytest.raises(WorkflowTerminated) as caught:
+            await handle.result(timeout=20.0)
+        assert caught.value.reason == "no more waiting"
+    finally:
+        await worker.stop()
+        await running
+    types = await _types(client, "sleepy-1", handle.run_id)
+    assert types[-3:] == ["TerminateRequested", "TimerCancelled", "WorkflowTerminated"]
+    # A second terminate of the closed run is refused with the documented 409.
+    with pytest.raises(Exception) as refused:
+        await handle.terminate()
+    assert getattr(refused.value, "reason", None) == "run_not_active"
+    assert getattr(refused.value, "status_code", None) == 409
