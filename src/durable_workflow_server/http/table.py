@@ -6,7 +6,7 @@ Built from the per-noun modules; each path is a constant of ``durable_workflow.p
 
 from __future__ import annotations
 
-from . import guards, health, openapi, run_commands, signals, system, worker_plane, workflows
+from . import guards, health, openapi, pausing, run_commands, signals, system, worker_plane, workflows
 from .routing import Plane
 
 PUBLIC = Plane(
@@ -18,7 +18,13 @@ PUBLIC = Plane(
 CLUSTER = Plane("plain", system.OPERATIONS, roles=guards.ANY_ROLE, title="Cluster manifest")
 CONTROL = Plane(
     "control",
-    [*workflows.OPERATIONS, *signals.OPERATIONS, *run_commands.OPERATIONS, *workflows.RESERVED],
+    [
+        *workflows.OPERATIONS,
+        *signals.OPERATIONS,
+        *run_commands.OPERATIONS,
+        *pausing.OPERATIONS,
+        *workflows.RESERVED,
+    ],
     roles=guards.OPERATOR_ROLES,
     version=guards.check_control_plane_version,
     namespace_must_exist=True,
