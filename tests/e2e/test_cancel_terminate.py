@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
 from durable_workflow import Client, Worker, activity, workflow
 from durable_workflow.errors import ActivityCancelled, WorkflowCancelled, WorkflowTerminated
-from tests.helpers.e2e_env import TOKEN
+from tests.helpers.e2e_env import wait_for_event
 
 # Per-test events (an asyncio.Event binds to the loop that first waits on it).
 events: dict[str, asyncio.Event] = {}
@@ -50,28 +49,6 @@ class SleepsLong:
     def run(self, ctx: Any) -> Any:
         yield ctx.start_timer(seconds=600)
         return "woke"
-
-
-async def wait_for_event(app: Any, workflow_id: str, run_id: str, event_type: str) -> dict[str, Any]:
-    """Follow the run's history with the server's long poll until ``event_type`` is recorded."""
-    headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
-    path = f"/api/workflows/{workflow_id}/runs/{run_id}/history"
-    token: str | None = None
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
-
-        async def follow() -> dict[str, Any]:
-            nonlocal token
-            while True:
-                params = {"wait_new_event": "1", **({"next_page_token": token} if token else {})}
-                page = (await http.get(path, params=params, headers=headers)).json()
-                for event in page["events"]:
-                    if event["event_type"] == event_type:
-                        return event  # type: ignore[no-any-return]
-                token = page["next_page_token"] or token
-
-        return await asyncio.wait_for(follow(), timeout=20)
 
 
 async def _types(client: Client, workflow_id: str, run_id: str) -> list[str]:

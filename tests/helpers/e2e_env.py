@@ -6,6 +6,7 @@ fixtures that use them are in ``tests/e2e/conftest.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,3 +43,25 @@ async def running_app(settings: Settings) -> AsyncIterator[Any]:
 def sdk_client(app: Any, **kwargs: Any) -> Client:
     """Our SDK's Client wired to the in-process app (no sockets)."""
     return Client("http://testserver", token=TOKEN, transport=httpx.ASGITransport(app=app), **kwargs)
+
+
+async def wait_for_event(app: Any, workflow_id: str, run_id: str, event_type: str) -> dict[str, Any]:
+    """Follow the run's history with the server's long poll until ``event_type`` is recorded."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
+    path = f"/api/workflows/{workflow_id}/runs/{run_id}/history"
+    token: str | None = None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+
+        async def follow() -> dict[str, Any]:
+            nonlocal token
+            while True:
+                params = {"wait_new_event": "1", **({"next_page_token": token} if token else {})}
+                page = (await http.get(path, params=params, headers=headers)).json()
+                for event in page["events"]:
+                    if event["event_type"] == event_type:
+                        return event  # type: ignore[no-any-return]
+                token = page["next_page_token"] or token
+
+        return await asyncio.wait_for(follow(), timeout=20)

@@ -48,6 +48,7 @@ _PENDING_TIMERS = (
     .order_by(_tm.c.sequence)
 )
 
+_TARGET_KEY = {"condition_timeout": "condition_wait_id", "signal_timeout": "signal_wait_id"}
 # Named like the protocol's other exception classes (worker-plane.md §7.8).
 EXCEPTION_CLASS: dict[Kind, str] = {
     "cancel": "Workflow\\V2\\Exceptions\\WorkflowCancelledException",
@@ -96,6 +97,10 @@ async def retired_work_events(tx: Tx, run: RunRow, command_id: str) -> list[tupl
             "timer_kind": timer["timer_kind"],
             "cancelled_at": cancelled_at,
         }
+        # A wait's timeout timer names its wait, as TimerScheduled does (worker-plane.md §4.2).
+        target_key = _TARGET_KEY.get(timer["timer_kind"] or "")
+        if target_key is not None:
+            payload[target_key] = timer["target_id"]
         events.append((EventType.TIMER_CANCELLED, payload))
     return events
 

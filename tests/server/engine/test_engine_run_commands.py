@@ -331,3 +331,52 @@ async def test_describe_reads_signals_updates_condition_waits_and_children(drive
         {"child_workflow_id": "child-1", "child_run_id": "cr1", "child_workflow_type": "kid"}
     ]
     assert described["wait_kind"] == "child"
+
+
+async def test_a_leased_workflow_task_completed_after_a_cancel_is_refused_as_run_closed(
+    driver: Driver,
+) -> None:
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.engine.cancel_workflow(NS, "wf-1")
+    closed = await driver.types("wf-1", started["run_id"])
+    with pytest.raises(DomainError) as caught:
+        await driver.complete_wf(task, [activity("greet")])
+    assert caught.value.reason == reasons.RUN_CLOSED
+    assert caught.value.extra["cancel_requested"] is True
+    assert caught.value.extra["stop_reason"] == "run_cancelled"
+    assert await driver.types("wf-1", started["run_id"]) == closed
+    assert await _rows(driver, t.activity_executions, started["run_id"]) == []
+
+
+async def test_a_pending_activity_is_cancelled_without_an_attempt(driver: Driver) -> None:
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [activity("greet")])
+    await driver.engine.terminate_workflow(NS, "wf-1")
+    events = await driver.history("wf-1", started["run_id"])
+    (cancelled,) = [e["payload"] for e in events if e["event_type"] == "ActivityCancelled"]
+    assert cancelled["activity_attempt_id"] is None and cancelled["attempt_number"] == 0
+    assert cancelled["activity_type"] == "greet"
+    assert await driver.poll_act(timeout=0.05) is None
+
+
+async def test_a_condition_timeout_timer_is_not_a_step_but_is_cancelled_in_history(driver: Driver) -> None:
+    started = await driver.start()
+    run_id = started["run_id"]
+    now = driver.engine.now()
+    async with driver.engine.store.write() as conn:
+        await conn.execute(
+            sa.insert(t.timers).values(
+                timer_id="tm-cw", run_id=run_id, namespace=NS, sequence=3, batch_id="b", delay_seconds=30,
+                fire_at=now, status="pending", created_at=now, timer_kind="condition_timeout",
+                target_id="cw1",
+            )
+        )  # fmt: skip
+    assert (await driver.engine.describe_workflow(NS, "wf-1"))["waiting_on"]["timers"] == []
+    await driver.engine.cancel_workflow(NS, "wf-1")
+    events = await driver.history("wf-1", run_id)
+    (cancelled,) = [e["payload"] for e in events if e["event_type"] == "TimerCancelled"]
+    assert cancelled["timer_kind"] == "condition_timeout" and cancelled["condition_wait_id"] == "cw1"
