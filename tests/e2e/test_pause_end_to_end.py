@@ -14,13 +14,14 @@ from durable_workflow import Client, Worker, activity, workflow
 from durable_workflow.errors import ServerError
 from durable_workflow_server.store import tables as t
 
-release = asyncio.Event()
+# Made by each test: an asyncio.Event belongs to the event loop that first waits on it.
+gates: dict[str, asyncio.Event] = {}
 after_calls: list[str] = []
 
 
 @activity.defn(name="pause_gate")
 async def gate() -> str:
-    await release.wait()
+    await gates["release"].wait()
     return "gated"
 
 
@@ -68,7 +69,7 @@ async def task_statuses(app: Any, run_id: str) -> dict[str, list[str]]:
 
 
 async def test_a_paused_run_finishes_in_flight_work_and_waits_for_resume(app: Any, client: Client) -> None:
-    release.clear()
+    gates["release"] = asyncio.Event()
     after_calls.clear()
     info = await client.get_cluster_info()
     assert info["capabilities"]["workflow_pause"] is True
@@ -87,7 +88,7 @@ async def test_a_paused_run_finishes_in_flight_work_and_waits_for_resume(app: An
         assert described.pause_reason == "deploying"
         await client.signal_workflow("pause-1", "note", ["while paused"])
 
-        release.set()  # the in-flight activity finishes and is recorded
+        gates["release"].set()  # the in-flight activity finishes and is recorded
         await until_in_history(client, "pause-1", handle.run_id, "ActivityCompleted")
         # Its workflow task is held: nothing can claim it, so the next activity is never scheduled.
         held = await task_statuses(app, handle.run_id)
