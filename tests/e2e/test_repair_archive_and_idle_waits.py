@@ -29,11 +29,19 @@ async def work(what: str) -> str:
     return f"worked {what}"
 
 
-@workflow.defn(name="sleeps_ten_minutes_then_works")
-class SleepsTenMinutesThenWorks:
+@workflow.defn(name="sleeps_ten_minutes_then_waits")
+class SleepsTenMinutesThenWaits:
+    def __init__(self) -> None:
+        self.go: str | None = None
+
+    @workflow.signal("go")
+    def on_go(self, what: str) -> None:
+        self.go = what
+
     def run(self, ctx: Any) -> Any:
         yield ctx.start_timer(seconds=600)
-        return (yield ctx.schedule_activity("work", ["late"]))
+        yield ctx.wait_condition(lambda: self.go is not None, key="go")
+        return (yield ctx.schedule_activity("work", [self.go]))
 
 
 @workflow.defn(name="works_now")
@@ -47,14 +55,23 @@ async def _types(client: Client, workflow_id: str, run_id: str) -> list[str]:
     return [e["event_type"] for e in history["events"]]
 
 
-async def test_a_ten_minute_sleep_holds_no_worker_slot(database_url: str) -> None:
+async def _quick_run_completes(client: Client, workflow_id: str) -> None:
+    """B needs the only workflow slot twice (start, then after its activity) and the only
+    activity slot once: it completes only while no other run holds either."""
+    quick = await client.start_workflow(
+        workflow_type="works_now", task_queue="slot-q", workflow_id=workflow_id
+    )
+    assert await quick.result(timeout=20.0) == "worked now"
+
+
+async def test_a_ten_minute_sleep_then_a_wait_for_a_signal_hold_no_worker_slot(database_url: str) -> None:
     clock = FakeClock()
     async with running_app(e2e_settings(database_url, clock=clock)) as app, sdk_client(app) as client:
-        # One workflow slot and one activity slot: a sleeping run holding either would starve B.
+        # One workflow slot and one activity slot: a waiting run holding either would starve B.
         worker = Worker(
             client,
             task_queue="slot-q",
-            workflows=[SleepsTenMinutesThenWorks, WorksNow],
+            workflows=[SleepsTenMinutesThenWaits, WorksNow],
             activities=[work],
             max_concurrent_workflow_tasks=1,
             max_concurrent_activity_tasks=1,
@@ -62,7 +79,7 @@ async def test_a_ten_minute_sleep_holds_no_worker_slot(database_url: str) -> Non
         running = asyncio.create_task(worker.run())
         try:
             sleeper = await client.start_workflow(
-                workflow_type="sleeps_ten_minutes_then_works",
+                workflow_type="sleeps_ten_minutes_then_waits",
                 task_queue="slot-q",
                 workflow_id="sleeper-1",
                 run_timeout_seconds=3600,
@@ -72,28 +89,26 @@ async def test_a_ten_minute_sleep_holds_no_worker_slot(database_url: str) -> Non
             assert described.status == "waiting" and described.wait_kind == "timer"
             (timer,) = described.waiting_on.timers
             assert timer.fire_at is not None and timer.fire_at.startswith("2026-03-01T12:10:00")
-
-            # While A sleeps, B needs the only workflow slot twice (start, then after its
-            # activity) and the only activity slot once: it completes only if A holds none.
-            quick = await client.start_workflow(
-                workflow_type="works_now", task_queue="slot-q", workflow_id="b-1"
-            )
-            assert await quick.result(timeout=20.0) == "worked now"
+            await _quick_run_completes(client, "b-1")  # while A sleeps
             still = await client.describe_workflow("sleeper-1")
             assert still.status == "waiting" and len(still.waiting_on.timers) == 1
-            assert await _types(client, "sleeper-1", sleeper.run_id) == [
-                "StartAccepted",
-                "WorkflowStarted",
-                "TimerScheduled",
-            ]
 
-            clock.advance(600)  # ten minutes later
+            clock.advance(600)  # ten minutes later A wakes, then waits for the signal
+            await wait_for_event(app, "sleeper-1", sleeper.run_id, "ConditionWaitOpened")
+            described = await client.describe_workflow("sleeper-1")
+            assert described.wait_kind == "condition" and described.waiting_on.timers == []
+            (wait,) = described.waiting_on.condition_waits
+            assert wait.key == "go" and wait.timeout_seconds is None
+            await _quick_run_completes(client, "b-2")  # while A waits for the signal
+
+            await client.signal_workflow("sleeper-1", "go", ["late"])
             assert await sleeper.result(timeout=20.0) == "worked late"
         finally:
             await worker.stop()
             await running
         types = await _types(client, "sleeper-1", sleeper.run_id)
-        assert types.count("TimerFired") == 1 and types[-1] == "WorkflowCompleted"
+        assert types.count("TimerFired") == 1 and types.count("ActivityScheduled") == 1
+        assert types[-1] == "WorkflowCompleted"
 
 
 @asynccontextmanager

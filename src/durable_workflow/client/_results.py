@@ -89,6 +89,7 @@ class WorkflowExecution:
     ``input`` and ``output`` are decoded values (``input_envelope`` / ``output_envelope`` when the
     server sends them). Fields the server omitted are ``None`` (or empty for maps). An open run
     says what it waits on in ``waiting_on`` (and, in words, ``wait_kind`` / ``wait_reason``).
+    ``parent_workflow_id`` / ``parent_run_id`` name the parent of a child workflow's run.
     """
 
     workflow_id: str
@@ -118,6 +119,8 @@ class WorkflowExecution:
     archived: bool | None = None
     archived_at: str | None = None
     archive_reason: str | None = None
+    parent_workflow_id: str | None = None
+    parent_run_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -140,6 +143,8 @@ class WorkflowExecution:
             archived=_opt_bool(data, "archived"),
             archived_at=_opt_text(data, "archived_at"),
             archive_reason=_opt_text(data, "archive_reason"),
+            parent_workflow_id=_opt_text(data, "parent_workflow_id"),
+            parent_run_id=_opt_text(data, "parent_run_id"),
             **_run_fields(data),
         )
 

@@ -109,14 +109,14 @@ class RunHistory:
             self.add(E.TIMER_SCHEDULED, payload)
             self.open_steps.append(OpenStep(seq, command))
         elif isinstance(command, StartChildWorkflow):
-            self.add(
-                E.CHILD_WORKFLOW_SCHEDULED,
-                {
-                    "sequence": seq,
-                    "child_workflow_type": command.workflow_type,
-                    "workflow_link_id": f"link-{seq}",
-                },
-            )
+            link = {
+                "sequence": seq,
+                "child_workflow_type": command.workflow_type,
+                "workflow_link_id": f"link-{seq}",
+            }
+            # As the server records it: the step, then its child's first run.
+            self.add(E.CHILD_WORKFLOW_SCHEDULED, dict(link))
+            self.add(E.CHILD_RUN_STARTED, {**link, "child_run_number": 1, "retry_attempt": 1})
             self.open_steps.append(OpenStep(seq, command))
         elif isinstance(command, RecordSideEffect):
             self.add(

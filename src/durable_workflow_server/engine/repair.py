@@ -46,12 +46,16 @@ from .workflow_tasks.rows import ensure_workflow_task
 _wt = t.workflow_tasks
 _ae, _tm, _cw, _cl = t.activity_executions, t.timers, t.condition_waits, t.child_links
 
-# The run's latest workflow tasks (a run rarely has more than a few open ones).
-_LATEST_TASKS = (
-    sa.select(_wt)
+# The run's open workflow tasks (a run rarely has more than one or two).
+_OPEN_TASKS = sa.select(_wt).where(
+    _wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_([S.READY, S.LEASED, S.PAUSED])
+)
+# The status of the run's latest workflow task (asked only when none is open).
+_LATEST_STATUS = (
+    sa.select(_wt.c.status)
     .where(_wt.c.run_id == sa.bindparam("b_run_id"))
     .order_by(_wt.c.created_at.desc(), _wt.c.task_id.desc())
-    .limit(20)
+    .limit(1)
 )
 # Does anything the run waits on wake it by itself? One round trip, one boolean.
 _WAKER = sa.select(
@@ -76,7 +80,8 @@ async def _has_waker(tx: Tx, run_id: str) -> bool:
 async def _diagnose(tx: Tx, target: Target) -> tuple[str, str | None, WorkflowTaskRow | None] | None:
     """``(liveness_state, wait_kind, task to requeue)`` of lost work, or ``None`` if healthy."""
     run = target.run
-    tasks = cast(list[WorkflowTaskRow], await tx.all(_LATEST_TASKS, {"b_run_id": run["run_id"]}))
+    params = {"b_run_id": run["run_id"]}
+    tasks = cast(list[WorkflowTaskRow], await tx.all(_OPEN_TASKS, params))
     leased = [task for task in tasks if task["status"] == S.LEASED]
     ready = [task for task in tasks if task["status"] == S.READY]
     expired = [
@@ -90,7 +95,7 @@ async def _diagnose(tx: Tx, target: Target) -> tuple[str, str | None, WorkflowTa
         if all(task["available_at"] is not None and task["available_at"] > tx.now for task in ready):
             return "workflow_task_delayed", "workflow_task", ready[0]
         return None
-    if tasks and tasks[0]["status"] == S.FAILED:
+    if (await tx.conn.execute(_LATEST_STATUS, params)).scalar() == S.FAILED:
         return "workflow_task_failed", run["wait_kind"], None
     if await _has_waker(tx, run["run_id"]):
         return None

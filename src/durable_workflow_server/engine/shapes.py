@@ -180,6 +180,8 @@ class DescribeWorkflowBody(DescribeWorkflowResponse, total=False):
     archived_at: str | None
     archive_reason: str | None
     actions: WorkflowActions
+    parent_workflow_id: str | None  # a child run's parent (its run, and its workflow id)
+    parent_run_id: str | None
 
 
 class RenderError(TypedDict):

@@ -24,13 +24,15 @@ IMPLEMENTED = frozenset(
         c.CONTINUE_AS_NEW,
         c.SCHEDULE_ACTIVITY,
         c.START_TIMER,
+        c.START_CHILD_WORKFLOW,
         c.RECORD_SIDE_EFFECT,
         c.RECORD_VERSION_MARKER,
         c.UPSERT_SEARCH_ATTRIBUTES,
         c.OPEN_CONDITION_WAIT,
     }
 )
-BLOCKING = frozenset({c.SCHEDULE_ACTIVITY, c.START_TIMER})
+BLOCKING = frozenset({c.SCHEDULE_ACTIVITY, c.START_TIMER, c.START_CHILD_WORKFLOW})
+PARENT_CLOSE_POLICIES = ("abandon", "request_cancel", "terminate")
 ACTIVITY_TIMEOUTS = (
     "start_to_close_timeout",
     "schedule_to_start_timeout",
@@ -146,6 +148,37 @@ def _retry_policy(value: Any, key: str, errs: _Errors) -> dict[str, Any] | None:
     return out
 
 
+def _child_workflow(
+    key: str, cmd: Mapping[str, Any], codec: Any, run_codec: str, errs: _Errors
+) -> dict[str, Any]:
+    """The fields of a ``start_child_workflow`` command (``connection`` is accepted and ignored)."""
+    out: dict[str, Any] = {}
+    wtype = cmd.get("workflow_type")
+    if not isinstance(wtype, str) or not wtype:
+        errs.add(f"{key}.workflow_type", "The workflow_type field is required.")
+    out["workflow_type"] = wtype
+    queue = cmd.get("queue")
+    if queue is not None and (not isinstance(queue, str) or not queue):
+        errs.add(f"{key}.queue", "The queue must be a non-empty string.")
+    out["queue"] = queue or None
+    policy = cmd.get("parent_close_policy")
+    if policy is not None and policy not in PARENT_CLOSE_POLICIES:
+        errs.add(
+            f"{key}.parent_close_policy",
+            f"parent_close_policy must be one of {', '.join(PARENT_CLOSE_POLICIES)}.",
+        )
+    out["parent_close_policy"] = policy or "abandon"
+    out["arguments"] = normalize_payload(cmd.get("arguments"), codec, run_codec, f"{key}.arguments", errs)
+    out["retry_policy"] = _retry_policy(cmd.get("retry_policy"), f"{key}.retry_policy", errs)
+    for name in ("execution_timeout_seconds", "run_timeout_seconds"):
+        raw = cmd.get(name)
+        n = _int(raw) if raw is not None else None
+        if raw is not None and (n is None or n < 1):
+            errs.add(f"{key}.{name}", f"{name} must be an integer of at least 1 second.")
+        out[name] = n
+    return out
+
+
 def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Errors) -> dict[str, Any] | None:
     key = f"commands.{index}"
     kind = cmd["type"]
@@ -198,6 +231,8 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
                 f"{key}.delay_seconds", "The delay_seconds field is required and must be an integer >= 0."
             )
         out["delay_seconds"] = n
+    elif kind == c.START_CHILD_WORKFLOW:
+        out.update(_child_workflow(key, cmd, codec, run_codec, errs))
     elif kind == c.RECORD_SIDE_EFFECT:
         result = cmd.get("result")
         if result is None or result == "":

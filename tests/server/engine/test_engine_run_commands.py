@@ -380,3 +380,25 @@ async def test_a_condition_timeout_timer_is_not_a_step_but_is_cancelled_in_histo
     events = await driver.history("wf-1", run_id)
     (cancelled,) = [e["payload"] for e in events if e["event_type"] == "TimerCancelled"]
     assert cancelled["timer_kind"] == "condition_timeout" and cancelled["condition_wait_id"] == "cw1"
+
+
+async def test_repair_replaces_a_failed_task_whose_redelivery_was_lost(driver: Driver) -> None:
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    failed = await driver.engine.fail_workflow_task(
+        NS,
+        task["task_id"],
+        lease_owner=task["lease_owner"],
+        workflow_task_attempt=task["workflow_task_attempt"],
+        failure={"message": "replay crashed"},
+    )
+    async with driver.engine.store.write() as conn:  # the redelivery is lost (e.g. an old build's bug)
+        wt = t.workflow_tasks
+        await conn.execute(sa.delete(wt).where(wt.c.task_id == failed["next_task_id"]))
+    result = await driver.engine.repair_workflow(NS, "wf-1")
+    assert result["outcome"] == "repair_dispatched" and result["liveness_state"] == "workflow_task_failed"
+    repair = (await driver.history("wf-1", started["run_id"]))[-1]
+    assert repair["event_type"] == "RepairRequested" and repair["payload"]["task_id"] == result["task_id"]
+    again = await driver.poll_wf()
+    assert again is not None and again["task_id"] == result["task_id"]

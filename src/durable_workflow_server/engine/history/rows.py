@@ -77,3 +77,13 @@ async def append(
 async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[HistoryEventRow]:
     rows = await tx.all(HISTORY_ROWS, {"b_run_id": run_id, "b_after": after, "b_limit": limit})
     return cast(list[HistoryEventRow], rows)
+
+
+def last_of_types(event_types: tuple[str, ...]) -> sa.Select[Any]:
+    """The run's latest event of ``event_types`` (its ``event_type`` and ``payload``)."""
+    return (
+        sa.select(_he.c.event_type, _he.c.payload)
+        .where(_he.c.run_id == sa.bindparam("b_run_id"), _he.c.event_type.in_(event_types))
+        .order_by(_he.c.sequence.desc())
+        .limit(1)
+    )

@@ -1,12 +1,15 @@
 """Creating and closing runs.
 
-A control-plane start and a continue-as-new share :func:`create_run`; every way a run ends
-(completion, failure, continue-as-new, a timeout) goes through :func:`close_run`, which retires
-the run's open work in each table through that table's own statements.
+A control-plane start, a continue-as-new and a child start share :func:`create_run`; every way a
+run ends (completion, failure, continue-as-new, a timeout, cancel, terminate) goes through
+:func:`close_run`, which retires the run's open work in each table through that table's own
+statements, tells a child's parent (``engine.children``) and applies the run's parent-close
+policy to its own children.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,7 @@ from ...store.rows import RunRow
 from ...store.statuses import RunStatus
 from ..activities import rows as activity_rows
 from ..activities.deadlines import earliest
+from ..children import hooks as child_hooks
 from ..conditions import waits as conditions
 from ..history import events as h
 from ..history.rows import append
@@ -56,11 +60,13 @@ async def create_run(
     continued_from_run_id: str | None = None,
     run_id: str | None = None,
     parent: ParentLink | None = None,
+    started_extra: Mapping[str, Any] | None = None,
 ) -> RunRow:
     """Insert a run in ``pending``, write its opening events and queue its first workflow task.
 
     The caller owns the instance row (created or updated in the same transaction); it may pick
-    ``run_id`` up front to write the instance row once.
+    ``run_id`` up front to write the instance row once. A child run (``parent``) opens with
+    ``WorkflowStarted`` alone, carrying ``started_extra`` (its parent and retry keys).
     """
     run_id = run_id or new_id()
     command_id = new_id()
@@ -108,7 +114,7 @@ async def create_run(
         "archive_command_id": None,
     }
     events: list[tuple[str, dict[str, Any]]] = []
-    if continued_from_run_id is None:
+    if continued_from_run_id is None and parent is None:
         events.append(
             (
                 EventType.START_ACCEPTED,
@@ -143,6 +149,7 @@ async def create_run(
     )
     if continued_from_run_id is not None:
         started["continued_from_run_id"] = continued_from_run_id
+    started.update(started_extra or {})
     events.append((EventType.WORKFLOW_STARTED, started))
     # The events first, so the run row is inserted once, already at its last sequence.
     await append(tx, run, events, write_run=False)
@@ -185,3 +192,7 @@ async def close_run(
     if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
         await timer_rows.cancel_pending_of_run(tx, run["run_id"])
     await conditions.cancel_open_of_run(tx, run["run_id"])
+    if run["parent_link_id"] is not None:
+        await child_hooks.child_closed(tx, run)
+    if closed_reason != "continued":
+        await child_hooks.parent_closed(tx, run, close_run)

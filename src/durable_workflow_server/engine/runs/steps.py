@@ -1,4 +1,8 @@
-"""A run's blocking steps (activity executions and timers) and the wake rule over them."""
+"""A run's blocking steps (activity executions, durable timers, child workflows) and the wake rule.
+
+Only durable timers (``timers.timer_kind IS NULL``) are steps: timers of other kinds (condition
+timeouts, child retries and child-closed notices) belong to another row and never block a batch.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,19 @@ import sqlalchemy as sa
 
 from ...store import tables as t
 from ...store.rows import RunRow
-from ...store.statuses import ActivityExecutionStatus, TimerStatus
+from ...store.statuses import ActivityExecutionStatus, ChildLinkStatus, TimerStatus
 from ..transaction import Tx
 from ..workflow_tasks.rows import ensure_workflow_task
 from .rows import progress, update_run
 
 STEP_ACTIVITY = "activity"
 STEP_TIMER = "timer"
-_ae, _tm = t.activity_executions, t.timers
+STEP_CHILD = "child"
+_ae, _tm, _cl = t.activity_executions, t.timers, t.child_links
 _RESOLVED_EXECUTION = frozenset(
     {ActivityExecutionStatus.COMPLETED, ActivityExecutionStatus.FAILED, ActivityExecutionStatus.CANCELLED}
 )
-# Every blocking step of a run (activity executions and timers) in one round trip.
+# Every blocking step of a run (activity executions, durable timers, children) in one round trip.
 _STEPS = sa.union_all(
     sa.select(
         sa.literal_column(f"'{STEP_ACTIVITY}'").label("kind"),
@@ -29,6 +34,7 @@ _STEPS = sa.union_all(
         _ae.c.status,
         _ae.c.activity_type,
         sa.cast(sa.null(), sa.Integer).label("delay_seconds"),
+        sa.cast(sa.null(), sa.String).label("workflow_type"),
     ).where(_ae.c.run_id == sa.bindparam("b_run_id")),
     sa.select(
         sa.literal_column(f"'{STEP_TIMER}'"),
@@ -38,14 +44,25 @@ _STEPS = sa.union_all(
         _tm.c.status,
         sa.cast(sa.null(), sa.String),
         _tm.c.delay_seconds,
+        sa.cast(sa.null(), sa.String),
         # Timers with a kind (a condition wait's timeout, a child retry) are not workflow steps.
     ).where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.timer_kind.is_(None)),
+    sa.select(
+        sa.literal_column(f"'{STEP_CHILD}'"),
+        _cl.c.link_id,
+        _cl.c.sequence,
+        _cl.c.batch_id,
+        _cl.c.status,
+        sa.cast(sa.null(), sa.String),
+        sa.cast(sa.null(), sa.Integer),
+        _cl.c.child_workflow_type,
+    ).where(_cl.c.parent_run_id == sa.bindparam("b_run_id")),
 )
 
 
 @dataclass(frozen=True)
 class Step:
-    """A blocking step of a run: an activity execution or a durable timer."""
+    """A blocking step of a run: an activity execution, a durable timer or a child workflow."""
 
     kind: str
     step_id: str
@@ -54,11 +71,14 @@ class Step:
     resolved: bool
     activity_type: str | None = None
     delay_seconds: int | None = None
+    workflow_type: str | None = None
 
 
 def _resolved(kind: str, status: str) -> bool:
     if kind == STEP_ACTIVITY:
         return status in _RESOLVED_EXECUTION
+    if kind == STEP_CHILD:
+        return status != ChildLinkStatus.OPEN
     return status != TimerStatus.PENDING
 
 
@@ -73,6 +93,7 @@ async def run_steps(tx: Tx, run_id: str) -> list[Step]:
             _resolved(r["kind"], r["status"]),
             activity_type=r["activity_type"],
             delay_seconds=r["delay_seconds"],
+            workflow_type=r["workflow_type"],
         )
         for r in (await tx.conn.execute(_STEPS, {"b_run_id": run_id})).mappings().all()
     ]

@@ -103,6 +103,8 @@ def _describe(run: RunRow, instance: RunInstance, waiting: WaitingOn) -> Describ
         "archive_reason": run["archive_reason"],
         "memo": dict(run["memo"] or {}),
         "search_attributes": dict(run["search_attributes"] or {}),
+        "parent_workflow_id": run["parent_workflow_id"],
+        "parent_run_id": run["parent_run_id"],
         "actions": h.actions(status, current, archived=run["archived_at"] is not None),
     }
 

@@ -14,6 +14,8 @@ from durable_workflow.protocol.history import EventType
 from ...store import Store
 from ...store.rows import RunRow, TimerRow
 from ...store.statuses import TimerStatus
+from ..children import resolution as child_resolution
+from ..children.rows import TIMER_KINDS as CHILD_TIMER_KINDS
 from ..conditions.waits import CONDITION_TIMEOUT
 from ..conditions.waits import fire_timeout as fire_condition_timeout
 from ..history.rows import append
@@ -73,6 +75,10 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
             claimed = await tx.conn.execute(rows.FIRE, params)
             if claimed.rowcount != 1:
                 continue  # another process fired it first
+            if timer["timer_kind"] in CHILD_TIMER_KINDS:  # not a step: no TimerFired
+                await child_resolution.fire(tx, run, cast(TimerRow, timer))
+                fired += 1
+                continue
             if run is None or is_terminal_run(run):
                 await tx.conn.execute(rows.CANCEL, params)
                 continue

@@ -22,14 +22,15 @@ from durable_workflow.protocol.history import EventType
 from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus
 from ..activities.scheduling import schedule as schedule_activity
+from ..children.starting import start_child
 from ..conditions import waits as conditions
 from ..history import events as h
 from ..history import rows as history_rows
 from ..history.rows import append
 from ..runs import rows as run_rows
-from ..runs.lifecycle import close_run, create_run
+from ..runs.lifecycle import ParentLink, close_run, create_run
 from ..runs.rows import progress, update_run
-from ..runs.steps import STEP_ACTIVITY, STEP_TIMER, Step, run_steps, wait_kind
+from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, run_steps, wait_kind
 from ..timers.firing import start_timer
 from ..transaction import Tx
 from ..util import new_id
@@ -50,6 +51,8 @@ def _matches(command: dict[str, Any], step: Step) -> bool:
         return step.kind == STEP_ACTIVITY and step.activity_type == command["activity_type"]
     if command["type"] == c.START_TIMER:
         return step.kind == STEP_TIMER and step.delay_seconds == command["delay_seconds"]
+    if command["type"] == c.START_CHILD_WORKFLOW:
+        return step.kind == STEP_CHILD and step.workflow_type == command["workflow_type"]
     return False
 
 
@@ -72,6 +75,10 @@ _RESOLUTIONS = (
     EventType.ACTIVITY_CANCELLED,
     EventType.TIMER_FIRED,
     EventType.TIMER_CANCELLED,
+    EventType.CHILD_RUN_COMPLETED,
+    EventType.CHILD_RUN_FAILED,
+    EventType.CHILD_RUN_CANCELLED,
+    EventType.CHILD_RUN_TERMINATED,
 )
 _RESOLVED_AFTER = history_rows.payloads_after(_RESOLUTIONS)
 
@@ -89,6 +96,7 @@ async def _as_seen(tx: Tx, run: RunRow, task: WorkflowTaskRow, steps: list[Step]
     rows = await tx.all(_RESOLVED_AFTER, {"b_run_id": run["run_id"], "b_after": int(handed)})
     late = {(r["payload"] or {}).get("activity_execution_id") for r in rows}
     late |= {(r["payload"] or {}).get("timer_id") for r in rows}
+    late |= {(r["payload"] or {}).get("workflow_link_id") for r in rows}
     late.discard(None)
     if not late:
         return steps
@@ -141,6 +149,8 @@ async def apply_commands(
             applied.created_task_ids.append(activity_task_id)
         elif kind == c.START_TIMER:
             events.append(await start_timer(tx, run, cmd, seq, batch_id, steps))
+        elif kind == c.START_CHILD_WORKFLOW:
+            events.extend(await start_child(tx, run, cmd, seq, batch_id, steps))
         elif kind == c.OPEN_CONDITION_WAIT:
             events.extend(await conditions.open_wait(tx, run, cmd, seq, batch_id))
         elif kind == c.RECORD_SIDE_EFFECT:
@@ -216,6 +226,22 @@ def _closing_event(run: RunRow, cmd: dict[str, Any]) -> tuple[Event, dict[str, A
     return (EventType.WORKFLOW_FAILED, payload), {"status": RunStatus.FAILED, "closed_reason": "failed"}
 
 
+def _parent_of(run: RunRow) -> ParentLink | None:
+    if run["parent_link_id"] is None:
+        return None
+    return ParentLink(str(run["parent_run_id"]), str(run["parent_workflow_id"]), run["parent_link_id"])
+
+
+def _parent_started(run: RunRow) -> dict[str, Any] | None:
+    if run["parent_link_id"] is None:
+        return None
+    return {
+        "parent_workflow_instance_id": run["parent_workflow_id"],
+        "parent_workflow_run_id": run["parent_run_id"],
+        "workflow_link_id": run["parent_link_id"],
+    }
+
+
 async def _continue_as_new(tx: Tx, run: RunRow, cmd: dict[str, Any], sequence: int, batch_id: str) -> RunRow:
     instance = await tx.one(tx.store.lock(run_rows.INSTANCE), {"b_workflow_id": run["workflow_id"]})
     assert instance is not None
@@ -240,6 +266,9 @@ async def _continue_as_new(tx: Tx, run: RunRow, cmd: dict[str, Any], sequence: i
         run_timeout_seconds=run["run_timeout_seconds"],
         execution_deadline_at=run["execution_deadline_at"],
         continued_from_run_id=run["run_id"],
+        # A child that continues as new stays its parent's child (the link follows it).
+        parent=_parent_of(run),
+        started_extra=_parent_started(run),
     )
     await append(
         tx,
