@@ -6,7 +6,18 @@ Built from the per-noun modules; each path is a constant of ``durable_workflow.p
 
 from __future__ import annotations
 
-from . import guards, health, openapi, pausing, run_commands, signals, system, worker_plane, workflows
+from . import (
+    guards,
+    health,
+    openapi,
+    pausing,
+    queries,
+    run_commands,
+    signals,
+    system,
+    worker_plane,
+    workflows,
+)
 from .routing import Plane
 
 PUBLIC = Plane(
@@ -21,6 +32,7 @@ CONTROL = Plane(
     [
         *workflows.OPERATIONS,
         *signals.OPERATIONS,
+        *queries.CONTROL,
         *run_commands.OPERATIONS,
         *pausing.OPERATIONS,
         *workflows.RESERVED,
@@ -32,7 +44,7 @@ CONTROL = Plane(
 )
 WORKER = Plane(
     "worker",
-    [*worker_plane.OPERATIONS, *worker_plane.RESERVED],
+    [*worker_plane.OPERATIONS, *queries.WORKER],
     roles=guards.WORKER_ROLES,
     version=guards.check_worker_protocol_version,
     namespace_must_exist=True,
