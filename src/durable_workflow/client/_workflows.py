@@ -398,7 +398,8 @@ class WorkflowsMixin(BaseClient):
     ) -> Any:
         """Wait until the workflow is closed and return its decoded output.
 
-        Polls ``describe`` every ``poll_interval`` seconds. A completed run whose description
+        Polls ``describe`` every ``poll_interval`` seconds, following continue-as-new to the
+        workflow's final run. A completed run whose description
         carries the recorded ``output_envelope`` is answered from it; otherwise (failures,
         cancellations, servers that omit the envelope) the run's history is read through *every*
         page to find the closing event.
@@ -413,7 +414,9 @@ class WorkflowsMixin(BaseClient):
         deadline = loop.time() + timeout
         while True:
             execution = await self.describe_workflow(handle.workflow_id)
-            if execution.status in TERMINAL_STATUSES:
+            # A run closed as ``continued`` is not the end: its successor carries the result
+            # (a server may still describe the old run while it hands over).
+            if execution.status in TERMINAL_STATUSES and execution.closed_reason != "continued":
                 break
             remaining = deadline - loop.time()
             if remaining <= 0:
