@@ -24,4 +24,4 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 
-DURABLE_WORKFLOW_SERVER_URL="http://127.0.0.1:$PORT" "$SDK_PYTHON" examples/quickstart.py
+DURABLE_WORKFLOW_SERVER_URL="http://127.0.0.1:$PORT" "$SDK_PYTHON" "${QUICKSTART_PROGRAM:-examples/quickstart.py}"

@@ -51,6 +51,14 @@ class Settings:
     poll_reprobe_interval: float | None = None
     # a failed workflow task is redelivered after this delay
     workflow_task_retry_delay_seconds: float = 1.0
+    # how long a query (or an update's pre-accept validation) waits for a worker's answer before
+    # ``504 query_worker_timeout`` (DW_QUERY_TASK_TIMEOUT), and a worker's lease on a query task
+    # (DW_QUERY_TASK_LEASE_TIMEOUT)
+    query_task_timeout: float = 30.0
+    query_task_lease_seconds: float = 60.0
+    # how long ``wait_for=completed`` waits for an update to close when the caller names no
+    # ``wait_timeout_seconds``
+    update_wait_timeout_seconds: float = 10.0
     # how long a process trusts "namespace exists" without asking the database again (other
     # processes sharing PostgreSQL may remove one); "does not exist" is never cached
     namespace_cache_seconds: float = 5.0
@@ -99,6 +107,13 @@ class Settings:
         poll = get("WORKER_POLL_TIMEOUT")
         if poll is not None:
             values["long_poll_timeout"] = float(poll)
+        for key, var in (
+            ("query_task_timeout", "QUERY_TASK_TIMEOUT"),
+            ("query_task_lease_seconds", "QUERY_TASK_LEASE_TIMEOUT"),
+        ):
+            value = get(var)
+            if value is not None:
+                values[key] = float(value)
         values["auth_backward_compatible"] = flag("AUTH_BACKWARD_COMPATIBLE", True)
         values["compression_enabled"] = flag("COMPRESSION_ENABLED", True)
         values.update(overrides)

@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import Any, cast
 
 from durable_workflow.protocol import versions
-from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 from durable_workflow_server.engine.api import EngineAPI, RegisterWorkerRequest, StartWorkflowRequest
+from durable_workflow_server.engine.queries.shapes import (
+    QueryResultBody,
+    QueryTaskBody,
+    QueryTaskOutcomeResponse,
+)
 from durable_workflow_server.engine.shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -509,6 +514,93 @@ class FakeEngine:
             "lease_expires_at": None,
             "last_heartbeat_at": None,
         }
+
+    # queries -------------------------------------------------------------
+    async def query_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        query_name: str,
+        *,
+        run_id: str | None = None,
+        arguments: Envelope | None = None,
+    ) -> QueryResultBody:
+        result: QueryResultBody | None = self._record(
+            "query_workflow", namespace, workflow_id, query_name, run_id=run_id, arguments=arguments
+        )
+        return result or {
+            "workflow_id": workflow_id,
+            "run_id": run_id or "run-1",
+            "target_scope": "run" if run_id else "instance",
+            "query_name": query_name,
+            "result": None,
+            "result_envelope": None,
+            "reason": None,
+        }
+
+    async def poll_query_task(
+        self, namespace: str, *, worker_id: str, task_queue: str, timeout: float | None = None
+    ) -> QueryTaskBody | None:
+        result: QueryTaskBody | None = self._record(
+            "poll_query_task", namespace, worker_id=worker_id, task_queue=task_queue, timeout=timeout
+        )
+        return result
+
+    async def release_query_task(
+        self, namespace: str, query_task_id: str, *, lease_owner: str, query_task_attempt: int
+    ) -> bool:
+        self._record(
+            "release_query_task",
+            namespace,
+            query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+        )
+        return True
+
+    async def complete_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        result_envelope: dict[str, Any] | None,
+    ) -> QueryTaskOutcomeResponse:
+        answer: QueryTaskOutcomeResponse | None = self._record(
+            "complete_query_task",
+            namespace,
+            query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+            result=result,
+            result_envelope=result_envelope,
+        )
+        return answer or _query_outcome(query_task_id, query_task_attempt, "completed")
+
+    async def fail_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> QueryTaskOutcomeResponse:
+        answer: QueryTaskOutcomeResponse | None = self._record(
+            "fail_query_task",
+            namespace,
+            query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+            failure=failure,
+        )
+        return answer or _query_outcome(query_task_id, query_task_attempt, "failed")
+
+
+def _query_outcome(query_task_id: str, attempt: int, outcome: str) -> QueryTaskOutcomeResponse:
+    return {"query_task_id": query_task_id, "query_task_attempt": attempt, "outcome": outcome, "reason": None}
 
 
 def _activity_outcome(task_id: str, activity_attempt_id: str, outcome: str) -> ActivityOutcomeResponse:

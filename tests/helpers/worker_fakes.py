@@ -29,6 +29,7 @@ from durable_workflow.protocol.wire import (
     CommandBody,
     HistoryEvent,
     HistoryPage,
+    QueryTask,
     RegisterWorkerResponse,
     TaskOutcomeResponse,
     WorkerHeartbeatResponse,
@@ -125,6 +126,9 @@ class FakeClient:
         self.max_active_activity_leases = 0
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()
+        # Query tasks a test queues, and the answers the worker sent (by query task id).
+        self.query_tasks: list[QueryTask] = []
+        self._query_wake = asyncio.Event()
 
     # ------------------------------------------------------------------ test helpers
 
@@ -565,3 +569,69 @@ class FakeClient:
             unit=unit,
         )
         return {"cancel_requested": self.cancel_requested, "can_continue": not self.cancel_requested}
+
+    def add_query_task(self, task: QueryTask) -> None:
+        self.query_tasks.append(task)
+        self._query_wake.set()
+
+    async def poll_query_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        poll_request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> QueryTask | None:
+        if not self.query_tasks:
+            self._query_wake.clear()
+            try:
+                await asyncio.wait_for(self._query_wake.wait(), timeout=self.poll_wait)
+            except asyncio.TimeoutError:
+                return None
+        if not self.query_tasks:
+            return None
+        task = self.query_tasks.pop(0)
+        self._record("poll_query_task", worker_id=worker_id, task_queue=task_queue)
+        return task
+
+    async def complete_query_task(
+        self,
+        *,
+        query_task_id: str,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        codec: str = "avro",
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        query_name: str | None = None,
+    ) -> TaskOutcomeResponse:
+        self._record(
+            "complete_query_task",
+            query_task_id=query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+            result=result,
+        )
+        return {"query_task_id": query_task_id, "outcome": "completed", "reason": None}
+
+    async def fail_query_task(
+        self,
+        *,
+        query_task_id: str,
+        lease_owner: str,
+        query_task_attempt: int,
+        message: str,
+        reason: str | None = None,
+        failure_type: str | None = None,
+        stack_trace: str | None = None,
+    ) -> TaskOutcomeResponse:
+        self._record(
+            "fail_query_task",
+            query_task_id=query_task_id,
+            lease_owner=lease_owner,
+            query_task_attempt=query_task_attempt,
+            message=message,
+            reason=reason,
+        )
+        return {"query_task_id": query_task_id, "outcome": "failed", "reason": None}

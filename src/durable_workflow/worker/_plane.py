@@ -16,6 +16,7 @@ from ..protocol.wire import (
     ActivityTask,
     CommandBody,
     HistoryPage,
+    QueryTask,
     RegisterWorkerResponse,
     TaskOutcomeResponse,
     WorkerHeartbeatResponse,
@@ -159,3 +160,40 @@ class WorkerPlaneClient(Protocol):
         unit: str | None = ...,
     ) -> ActivityHeartbeatResponse:
         """Record activity progress and renew its lease."""
+
+    async def poll_query_task(
+        self,
+        *,
+        worker_id: str,
+        task_queue: str,
+        poll_request_id: str | None = ...,
+        timeout: float | None = ...,
+    ) -> QueryTask | None:
+        """Long-poll for a query task; ``None`` when the hold time passed empty."""
+
+    async def complete_query_task(
+        self,
+        *,
+        query_task_id: str,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        codec: str = ...,
+        workflow_id: str | None = ...,
+        run_id: str | None = ...,
+        query_name: str | None = ...,
+    ) -> TaskOutcomeResponse:
+        """Answer a query task with its (plain) result."""
+
+    async def fail_query_task(
+        self,
+        *,
+        query_task_id: str,
+        lease_owner: str,
+        query_task_attempt: int,
+        message: str,
+        reason: str | None = ...,
+        failure_type: str | None = ...,
+        stack_trace: str | None = ...,
+    ) -> TaskOutcomeResponse:
+        """Refuse a query task; ``reason`` reaches the caller."""

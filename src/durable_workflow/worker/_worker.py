@@ -28,12 +28,13 @@ from ..metrics import (
     WORKER_TASKS,
     MetricsRecorder,
 )
-from ..protocol.capabilities import WORKER_CONDITION_WAIT_IDS
+from ..protocol import capabilities
 from ..protocol.errors import WORKER_NOT_REGISTERED
 from ..workflow._definition import WorkflowDefinition, get_definition
 from . import _compat
 from ._activity_tasks import handle_activity_task
 from ._plane import WorkerPlaneClient
+from ._query_tasks import handle_query_task
 from ._runtime import DeliveryPolicy, TaskRuntime
 from ._workflow_tasks import handle_workflow_task
 
@@ -44,11 +45,13 @@ if TYPE_CHECKING:
     _CLIENT_IS_A_WORKER_PLANE_CLIENT: type[WorkerPlaneClient] = Client
 
 logger = logging.getLogger("durable_workflow.worker")
-# What this worker tells the server at registration (``durable_workflow.protocol.capabilities``).
-WORKER_CAPABILITIES: tuple[str, ...] = (WORKER_CONDITION_WAIT_IDS,)
+# What this worker tells the server at registration (``durable_workflow.protocol.capabilities``);
+# the query-task capabilities are added only when it will poll query tasks (``_capabilities``).
+WORKER_CAPABILITIES: tuple[str, ...] = (capabilities.WORKER_CONDITION_WAIT_IDS,)
 
 WORKFLOW = "workflow"
 ACTIVITY = "activity"
+QUERY = "query"
 
 
 class Worker:
@@ -63,7 +66,10 @@ class Worker:
         poll_timeout: HTTP timeout of one long poll, in seconds (raised to the server's
             long-poll hold + 5 s when it advertises one).
         max_concurrent_workflow_tasks / max_concurrent_activity_tasks: Local slots; a poll
-            is only made while a slot is free.
+            is only made while a slot is free. Query tasks (polled when the server advertises
+            them) get their own ``max_concurrent_workflow_tasks`` slots: they replay workflow
+            code like workflow tasks, but a parked query poll must never hold a slot a
+            workflow task is waiting for.
         shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
         metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's
             ``metrics`` (which every :class:`WorkerPlaneClient` must provide; there is no
@@ -140,8 +146,9 @@ class Worker:
         self._slots = {
             WORKFLOW: asyncio.Semaphore(max_concurrent_workflow_tasks),
             ACTIVITY: asyncio.Semaphore(max_concurrent_activity_tasks),
+            QUERY: asyncio.Semaphore(max_concurrent_workflow_tasks),
         }
-        self._busy = {WORKFLOW: 0, ACTIVITY: 0}
+        self._busy = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
         self._inflight: set[asyncio.Task[None]] = set()
         self._running = False
         # Replaced by _begin() for each run, so they belong to the loop the worker runs on.
@@ -265,6 +272,16 @@ class Worker:
         self._effective_poll_timeout = max(self.poll_timeout, hold + 5) if hold else self.poll_timeout
         await self._register()
 
+    def _answers_queries(self) -> bool:
+        return bool(self._workflows) and _compat.supports_query_tasks(self._server_info)
+
+    def _capabilities(self) -> list[str]:
+        # Only promised when this worker will poll query tasks: the server then sends it
+        # queries and pre-accept update validations, and nobody else would answer them.
+        if not self._answers_queries():
+            return list(WORKER_CAPABILITIES)
+        return [*WORKER_CAPABILITIES, capabilities.WORKER_QUERY_TASKS, capabilities.WORKER_UPDATE_VALIDATION]
+
     async def _register(self) -> None:
         response = await self.client.register_worker(
             worker_id=self.worker_id,
@@ -277,7 +294,7 @@ class Worker:
             workflow_definition_fingerprints={n: d.fingerprint for n, d in sorted(self._workflows.items())},
             max_concurrent_workflow_tasks=self.max_concurrent_workflow_tasks,
             max_concurrent_activity_tasks=self.max_concurrent_activity_tasks,
-            capabilities=list(WORKER_CAPABILITIES),
+            capabilities=self._capabilities(),
             task_slots=self.task_slots,
             process_metrics=self._process_metrics(),
         )
@@ -311,7 +328,8 @@ class Worker:
                 logger.info("worker %s stopped", self.worker_id)
 
     def _kinds(self) -> list[str]:
-        return [kind for kind, types in ((WORKFLOW, self._workflows), (ACTIVITY, self._activities)) if types]
+        kinds = [kind for kind, types in ((WORKFLOW, self._workflows), (ACTIVITY, self._activities)) if types]
+        return [*kinds, QUERY] if self._answers_queries() else kinds
 
     async def _drain(self) -> None:
         pending = set(self._inflight)
@@ -355,6 +373,17 @@ class Worker:
                 if workflow_task:
                     job = _Job(
                         str(workflow_task.get("task_id")), partial(handle_workflow_task, raw=workflow_task)
+                    )
+            elif kind == QUERY:
+                query_task = await self.client.poll_query_task(
+                    worker_id=self.worker_id,
+                    task_queue=self.task_queue,
+                    poll_request_id=poll_request_id,
+                    timeout=self._effective_poll_timeout,
+                )
+                if query_task:
+                    job = _Job(
+                        str(query_task.get("query_task_id")), partial(handle_query_task, raw=query_task)
                     )
             else:
                 activity_task = await self.client.poll_activity_task(
@@ -471,7 +500,7 @@ class Worker:
             event.set()
 
 
-_POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll"}
+_POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll", QUERY: "query-poll"}
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from durable_workflow.protocol.wire import ActivityTask, HistoryPage
+from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 
+from .queries.shapes import QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -328,3 +329,53 @@ class EngineAPI(Protocol):
         progress: dict[str, Any],
     ) -> ActivityHeartbeatResponse:
         """Renew the attempt lease; tells the worker ``cancel_requested``."""
+
+    # ----------------------------------------------------------------- queries (see queries/)
+    async def query_workflow(
+        self,
+        namespace: str,
+        workflow_id: str,
+        query_name: str,
+        *,
+        run_id: str | None = None,
+        arguments: Envelope | None = None,
+    ) -> QueryResultBody:
+        """Answer a query through a live worker of the run's queue (see docs/protocol.md, "Queries").
+
+        Refusals: ``instance_not_found``, ``historical_run_command_rejected``,
+        ``query_worker_unavailable`` (no live worker), ``query_worker_timeout`` (no answer in
+        time), and the worker's own refusal as a :class:`~.errors.WorkerRefusal`.
+        """
+
+    async def poll_query_task(
+        self, namespace: str, *, worker_id: str, task_queue: str, timeout: float | None = None
+    ) -> QueryTaskBody | None:
+        """Long-poll and lease a query task; ``None`` when the poll times out."""
+
+    async def release_query_task(
+        self, namespace: str, query_task_id: str, *, lease_owner: str, query_task_attempt: int
+    ) -> bool:
+        """Hand a leased query task back at once (its poller hung up); fenced by owner + attempt."""
+
+    async def complete_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        result: Any,
+        result_envelope: dict[str, Any] | None,
+    ) -> QueryTaskOutcomeResponse:
+        """Deliver a query's result to its caller; fenced by owner + attempt."""
+
+    async def fail_query_task(
+        self,
+        namespace: str,
+        query_task_id: str,
+        *,
+        lease_owner: str,
+        query_task_attempt: int,
+        failure: dict[str, Any],
+    ) -> QueryTaskOutcomeResponse:
+        """Deliver a worker's refusal of a query to its caller; fenced by owner + attempt."""

@@ -19,6 +19,7 @@ from ..store import Store
 from .activities import leases as activity_leases
 from .activities import rows as activity_rows
 from .activities import timeouts as activity_timeouts
+from .queries import broker as query_broker
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
 from .timers import firing
@@ -41,6 +42,7 @@ async def sweep(open_tx: OpenTx, store: Store, now: Callable[[], datetime]) -> d
     await workflow_task_leases.expire_leases(open_tx)
     await activity_leases.expire_leases(open_tx)
     await workflow_task_leases.purge_poll_requests(open_tx)
+    await query_broker.purge_expired(open_tx)
     return await next_due_at(store)
 
 

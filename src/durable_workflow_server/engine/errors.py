@@ -28,3 +28,11 @@ class ValidationFailed(DomainError):
         message = first if more <= 0 else f"{first} (and {more} more error{'s' if more > 1 else ''})"
         super().__init__("validation_failed", message, errors=errors, validation_errors=errors)
         self.errors = errors
+
+
+class WorkerRefusal(DomainError):
+    """A refusal a worker answered with (a query task it failed); ``reason`` is the worker's.
+
+    The HTTP layer answers these 404 when the worker said the name is unknown, else 409,
+    whatever status the reason would otherwise have.
+    """

@@ -312,9 +312,8 @@ def server_capabilities(settings: Settings) -> dict[str, Any]:
         "workflow_task_poll_request_idempotency": True,
         "history_page_size_default": settings.history_page_size_default,
         "history_page_size_max": settings.history_page_size_max,
-        # Query tasks arrive in a later issue. Until the engine routes queries to workers, saying
-        # ``true`` here would make SDK 0.4.84 start a query poller against routes we lack.
-        "query_tasks": False,
+        # Queries are answered by workers through /worker/query-tasks/* (see engine/queries/).
+        "query_tasks": True,
         "activity_retry_policy": True,
         "activity_timeouts": True,
         "child_workflow_retry_policy": True,

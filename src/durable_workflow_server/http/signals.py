@@ -7,22 +7,8 @@ from durable_workflow.protocol import routes
 from ..engine.signals.receiving import SignalRequest
 from .errors import validation_error
 from .models.signals import SignalWorkflowBody
+from .operation_names import operation_name_errors
 from .routing import Call, Operation, Reply, copy_reply, engine_call
-
-#: ``DW_MAX_OPERATION_NAME_LENGTH`` of the contract: signal, query and update names, in bytes.
-MAX_OPERATION_NAME_BYTES = 256
-
-
-def operation_name_errors(name: str, field: str) -> dict[str, list[str]]:
-    """The contract's rules for a signal/query/update name in the path (empty when it is fine)."""
-    label = field.replace("_", " ")
-    if not name:
-        return {field: [f"The {label} field is required."]}
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_OPERATION_NAME_BYTES:
-        return {field: [f"The {label} must not be longer than {MAX_OPERATION_NAME_BYTES} bytes."]}
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        return {field: [f"The {label} must not contain control characters."]}
-    return {}
 
 
 async def signal_workflow(call: Call[SignalWorkflowBody]) -> Reply:

@@ -6,7 +6,7 @@ Built from the per-noun modules; each path is a constant of ``durable_workflow.p
 
 from __future__ import annotations
 
-from . import guards, health, openapi, run_commands, signals, system, worker_plane, workflows
+from . import guards, health, openapi, queries, run_commands, signals, system, worker_plane, workflows
 from .routing import Plane
 
 PUBLIC = Plane(
@@ -18,7 +18,13 @@ PUBLIC = Plane(
 CLUSTER = Plane("plain", system.OPERATIONS, roles=guards.ANY_ROLE, title="Cluster manifest")
 CONTROL = Plane(
     "control",
-    [*workflows.OPERATIONS, *signals.OPERATIONS, *run_commands.OPERATIONS, *workflows.RESERVED],
+    [
+        *workflows.OPERATIONS,
+        *signals.OPERATIONS,
+        *queries.CONTROL,
+        *run_commands.OPERATIONS,
+        *workflows.RESERVED,
+    ],
     roles=guards.OPERATOR_ROLES,
     version=guards.check_control_plane_version,
     namespace_must_exist=True,
@@ -26,7 +32,7 @@ CONTROL = Plane(
 )
 WORKER = Plane(
     "worker",
-    [*worker_plane.OPERATIONS, *worker_plane.RESERVED],
+    [*worker_plane.OPERATIONS, *queries.WORKER],
     roles=guards.WORKER_ROLES,
     version=guards.check_worker_protocol_version,
     namespace_must_exist=True,

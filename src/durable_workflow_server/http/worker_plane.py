@@ -33,13 +33,13 @@ from .routing import Call, Operation, Reply, copy_reply, engine_call
 MAX_POLL_TIMEOUT = 60.0
 _NOT_FOUND_REASONS = frozenset({reasons.TASK_NOT_FOUND, reasons.ATTEMPT_NOT_FOUND})
 _ACTIVITY_FENCE_REASONS = frozenset({reasons.TASK_MISMATCH, reasons.LEASE_OWNER_MISMATCH})
-_POLL_OVERRIDES = {reasons.WORKER_NOT_REGISTERED: 412}
+POLL_OVERRIDES = {reasons.WORKER_NOT_REGISTERED: 412}
 
 
 _Task = TypeVar("_Task", bound=Mapping[str, Any])
 
 
-async def _unless_disconnected(
+async def unless_disconnected(
     receive: Receive, poll: Awaitable[_Task | None], release: Callable[[_Task], Awaitable[Any]]
 ) -> _Task | None:
     """Run a long poll, abandoning it when the worker hangs up.
@@ -170,7 +170,7 @@ async def heartbeat(call: Call[WorkerHeartbeatBody]) -> Reply:
 async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
     body = call.input
     engine, namespace = call.engine, call.namespace
-    task = await _unless_disconnected(
+    task = await unless_disconnected(
         call.receive,
         engine_call(
             engine.poll_workflow_task(
@@ -182,7 +182,7 @@ async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
                 history_page_size=body.history_page_size,
                 timeout=_poll_timeout(body),
             ),
-            status_overrides=_POLL_OVERRIDES,
+            status_overrides=POLL_OVERRIDES,
         ),
         lambda leased: engine.release_workflow_task(
             namespace,
@@ -258,7 +258,7 @@ async def fail_workflow_task(call: Call[FailWorkflowTaskBody]) -> Reply:
 async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
     body = call.input
     engine, namespace = call.engine, call.namespace
-    task = await _unless_disconnected(
+    task = await unless_disconnected(
         call.receive,
         engine_call(
             engine.poll_activity_task(
@@ -268,7 +268,7 @@ async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
                 build_id=body.build_id,
                 timeout=_poll_timeout(body),
             ),
-            status_overrides=_POLL_OVERRIDES,
+            status_overrides=POLL_OVERRIDES,
         ),
         lambda leased: engine.release_activity_task(
             namespace,
@@ -438,11 +438,4 @@ OPERATIONS: list[Operation] = [
         summary="Renew an activity attempt's lease.",
         responses=_OUTCOME,
     ),
-]
-
-# Query tasks arrive in a later issue; until then routing answers these 404.
-RESERVED: list[Operation] = [
-    Operation("POST", routes.QUERY_TASK_POLL, "poll_query_task"),
-    Operation("POST", routes.QUERY_TASK_COMPLETE, "complete_query_task"),
-    Operation("POST", routes.QUERY_TASK_FAIL, "fail_query_task"),
 ]

@@ -21,7 +21,9 @@ from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.engine.timers import firing as timers
-from tests.server.engine.engine_driver import NS, WAKE_WITHIN, Driver, activity, timer
+from durable_workflow_server.engine.workflow_tasks import leases as workflow_task_leases
+from durable_workflow_server.engine.workflow_tasks import outcomes as workflow_task_outcomes
+from tests.server.engine.engine_driver import NS, WAKE_WITHIN, Driver, activity, complete, timer
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
@@ -114,3 +116,87 @@ async def test_a_claim_whose_run_is_busy_waits_for_it_in_a_fresh_transaction(pg_
         await _blocked_on_a_lock(engine, polling)
     act = await asyncio.wait_for(polling, WAKE_WITHIN)
     assert act is not None and act["run_id"] == started["run_id"]
+
+
+async def test_a_child_closing_while_its_parent_closes_does_not_deadlock(
+    pg_driver: Driver, clock: Any
+) -> None:
+    """The child holds its run and closes; the parent times out and wants the child for its policy.
+
+    A child that locked its parent to record its result would wait for the parent while the
+    parent waits for the child. The child only leaves its parent a notice, so the parent's
+    transaction just waits for the child's commit, then finds the child closed.
+    """
+    engine = pg_driver.engine
+    kids = Driver(engine, queue="child-q", worker_id="w2")
+    await kids.register()
+    start_child = {
+        "type": "start_child_workflow",
+        "workflow_type": "kid",
+        "queue": "child-q",
+        "parent_close_policy": "terminate",
+    }
+    parent_run = await _timed_out_run(pg_driver, clock, [start_child])
+    kid = await kids.poll_wf()
+    assert kid is not None
+    async with engine._tx() as tx:
+        await workflow_task_leases.fence(
+            tx, NS, kid["task_id"], kid["lease_owner"], kid["workflow_task_attempt"]
+        )
+
+        async def parent_times_out() -> bool:
+            async with engine._tx() as other:
+                return await run_timeouts.time_out(other, parent_run)
+
+        closing = asyncio.create_task(parent_times_out())
+        await _blocked_on_a_lock(engine, closing)  # the parent holds itself and waits for the child
+        result = await workflow_task_outcomes.complete(
+            tx, NS, kid["task_id"], kid["lease_owner"], kid["workflow_task_attempt"], [complete("kid done")]
+        )
+    assert result["run_status"] == "completed"
+    assert await asyncio.wait_for(closing, WAKE_WITHIN) is True
+    assert (await engine.describe_workflow(NS, kid["workflow_id"]))["status"] == "completed"
+    parent_types = await pg_driver.types("wf-1", parent_run)
+    assert parent_types[-1] == "WorkflowTimedOut"  # nothing left to apply: the child had closed
+    await engine.tick()  # the child's notice finds the link closed
+    assert await pg_driver.types("wf-1", parent_run) == parent_types
+
+
+async def test_a_child_continuing_as_new_while_its_parent_closes_is_terminated_in_its_new_run(
+    pg_driver: Driver, clock: Any
+) -> None:
+    engine = pg_driver.engine
+    kids = Driver(engine, queue="child-q", worker_id="w2")
+    await kids.register()
+    start_child = {
+        "type": "start_child_workflow",
+        "workflow_type": "kid",
+        "queue": "child-q",
+        "parent_close_policy": "terminate",
+    }
+    parent_run = await _timed_out_run(pg_driver, clock, [start_child])
+    kid = await kids.poll_wf()
+    assert kid is not None
+    async with engine._tx() as tx:
+        await workflow_task_leases.fence(
+            tx, NS, kid["task_id"], kid["lease_owner"], kid["workflow_task_attempt"]
+        )
+
+        async def parent_times_out() -> bool:
+            async with engine._tx() as other:
+                return await run_timeouts.time_out(other, parent_run)
+
+        closing = asyncio.create_task(parent_times_out())
+        await _blocked_on_a_lock(engine, closing)
+        await workflow_task_outcomes.complete(
+            tx,
+            NS,
+            kid["task_id"],
+            kid["lease_owner"],
+            kid["workflow_task_attempt"],
+            [{"type": "continue_as_new"}],
+        )
+    assert await asyncio.wait_for(closing, WAKE_WITHIN) is True
+    described = await engine.describe_workflow(NS, kid["workflow_id"])
+    assert described["run_number"] == 2 and described["status"] == "terminated"
+    assert (await pg_driver.types("wf-1", parent_run))[-1] == "ParentClosePolicyApplied"

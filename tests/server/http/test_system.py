@@ -57,7 +57,7 @@ async def test_cluster_info_passes_sdk_checks_without_version_header(client, ass
     info = response.json()
     assert_cluster_info_compatible(info)
     assert info["worker_protocol"]["version"] == "1.1"
-    assert info["worker_protocol"]["server_capabilities"]["query_tasks"] is False
+    assert info["worker_protocol"]["server_capabilities"]["query_tasks"] is True
     assert info["control_plane"]["header"] == versions.CONTROL_PLANE_HEADER
     assert info["default_namespace"] == "default"
     assert info["capabilities"]["payload_codecs"] == ["avro"]

@@ -36,7 +36,7 @@ def assert_envelope(response):
     body = response.json()
     assert body["protocol_version"] == "1.1"
     capabilities = body["server_capabilities"]
-    assert capabilities["query_tasks"] is False
+    assert capabilities["query_tasks"] is True
     assert capabilities["supported_workflow_task_commands"][0] == "complete_workflow"
     assert "control_plane" not in body
     return body

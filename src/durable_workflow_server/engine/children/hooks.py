@@ -70,10 +70,15 @@ async def child_closed(tx: Tx, run: RunRow) -> None:
 
 async def current_child_run(tx: Tx, link: ChildLinkRow) -> RunRow | None:
     """The child's latest run for this link (locked): retries and continue-as-new move it on."""
-    current = cast(
-        RunRow | None,
-        await tx.one(tx.store.lock(CURRENT_RUN_LOCKING), {"b_workflow_id": link["child_workflow_id"]}),
-    )
+    params = {"b_workflow_id": link["child_workflow_id"]}
+    current = cast(RunRow | None, await tx.one(tx.store.lock(CURRENT_RUN_LOCKING), params))
+    # Locking waited for a child that was continuing as new: the instance has moved on since the
+    # statement chose the run, so ask again (the new run is committed by now).
+    while current is not None and current["closed_reason"] == "continued":
+        moved = cast(RunRow | None, await tx.one(tx.store.lock(CURRENT_RUN_LOCKING), params))
+        if moved is None or moved["run_id"] == current["run_id"]:
+            break
+        current = moved
     if current is not None and current["parent_link_id"] == link["link_id"]:
         return current
     return await load_run(tx, str(link["child_run_id"])) if link["child_run_id"] else None

@@ -16,3 +16,6 @@ INSERT = sa.insert(_wk)
 UPDATE = sa.update(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
 )
+WORKERS_ON_QUEUE = sa.select(_wk).where(
+    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.task_queue == sa.bindparam("b_queue")
+)

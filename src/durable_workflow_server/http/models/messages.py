@@ -1,0 +1,94 @@
+"""Request models of workflow messages answered by workers: queries and query tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
+
+from durable_workflow.protocol import codec
+from durable_workflow.protocol.wire import Envelope
+
+from .. import fields as f
+from .. import limits
+from . import RequestModel, WireObject
+from .worker import PollBody
+from .workflows import _PAYLOAD_SCHEMA, normalize_arguments
+
+NAME = limits.NAME_LENGTH
+
+
+def _optional_arguments(value: Any) -> dict[str, str] | None:
+    """Absent or ``null`` stays ``None`` (the worker then gets ``{codec: null, blob: null}``)."""
+    if value is None:
+        return None
+    envelope = normalize_arguments(value)
+    return {"codec": envelope["codec"], "blob": envelope["blob"]}
+
+
+OptionalArguments = Annotated[
+    dict[str, str] | None, PlainValidator(_optional_arguments), WithJsonSchema(_PAYLOAD_SCHEMA)
+]
+
+
+class QueryWorkflowBody(RequestModel):
+    """``POST /api/workflows/{workflow_id}/query/{name}`` (and the run-targeted form)."""
+
+    input: OptionalArguments = None
+
+    def arguments(self) -> Envelope | None:
+        """The query arguments as an envelope, ``None`` when the caller sent none."""
+        return cast(Envelope | None, self.input)
+
+
+class PollQueryTaskBody(PollBody):
+    """``POST /api/worker/query-tasks/poll``."""
+
+    timeout_seconds: f.Number = None
+    poll_timeout_seconds: Annotated[float | int | None, f.NumberUnless("timeout_seconds")] = None
+
+
+class QueryTaskFence(RequestModel):
+    """The lease a query-task call must still hold."""
+
+    lease_owner: Annotated[str, f.Text(required=True, max_len=NAME)]
+    query_task_attempt: Annotated[int, f.Integer(required=True, minimum=1)]
+
+
+def _result_envelope(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"codec", "blob"}:
+        raise f.problem("message", message="The result envelope must be an object with codec and blob.")
+    if value["codec"] not in codec.SUPPORTED_CODECS or not isinstance(value["blob"], str):
+        supported = ", ".join(codec.SUPPORTED_CODECS)
+        raise f.problem(
+            "message", message=f"The result envelope needs a codec of {supported} and a blob string."
+        )
+    return {"codec": value["codec"], "blob": value["blob"]}
+
+
+class CompleteQueryTaskBody(QueryTaskFence):
+    """``POST /api/worker/query-tasks/{query_task_id}/complete``."""
+
+    result: Annotated[Any, WithJsonSchema({"description": "The query result as plain JSON."})] = None
+    result_envelope: Annotated[
+        dict[str, str] | None,
+        PlainValidator(_result_envelope),
+        WithJsonSchema({"anyOf": [{"type": "object"}, {"type": "null"}]}),
+    ] = None
+
+
+class QueryFailure(WireObject):
+    """A worker's refusal of a query task; ``reason`` reaches the caller."""
+
+    message: Annotated[str, f.Text(required=True)]
+    reason: Annotated[str | None, f.Text(max_len=NAME)] = None
+    type: Annotated[str | None, f.Text(max_len=NAME)] = None
+    stack_trace: Annotated[str | None, f.Text()] = None
+
+
+class FailQueryTaskBody(QueryTaskFence):
+    """``POST /api/worker/query-tasks/{query_task_id}/fail``."""
+
+    failure: Annotated[QueryFailure, BeforeValidator(f.required_object)]

@@ -1,0 +1,265 @@
+"""The query-task broker: a caller parked on ``query_workflow`` until a worker's answer.
+
+Real SQLite file (and PostgreSQL with ``DW_TEST_POSTGRES_URL``); the driver plays the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from durable_workflow.protocol import codec
+from durable_workflow_server.engine.api import RegisterWorkerRequest
+from durable_workflow_server.engine.errors import DomainError, WorkerRefusal
+from durable_workflow_server.engine.queries import broker
+from durable_workflow_server.engine.queries.broker import poll_key
+from durable_workflow_server.engine.runs.rows import load_run
+from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.store import tables as t
+from tests.server.conftest import EngineFactory, FakeClock
+from tests.server.engine.engine_driver import NS, Driver, activity, parked
+
+
+async def query_rows(engine: Engine) -> list[dict[str, Any]]:
+    async with engine.store.read() as conn:
+        return [dict(r) for r in (await conn.execute(sa.select(t.query_tasks))).mappings().all()]
+
+
+async def poll_query(engine: Engine, worker_id: str = "w1", timeout: float = 5.0) -> dict[str, Any] | None:
+    task = await engine.poll_query_task(NS, worker_id=worker_id, task_queue="q1", timeout=timeout)
+    return dict(task) if task is not None else None
+
+
+async def waiting_run(driver: Driver, workflow_id: str = "wf-1") -> dict[str, Any]:
+    """A started run that has scheduled one activity and waits for it."""
+    started = await driver.start(workflow_id)
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [activity()])
+    return started
+
+
+async def test_a_query_reaches_a_worker_and_its_answer_the_caller(driver: Driver) -> None:
+    engine = driver.engine
+    started = await waiting_run(driver)
+    before = await driver.types("wf-1", started["run_id"])
+    asking = asyncio.ensure_future(
+        engine.query_workflow(NS, "wf-1", "status", arguments=codec.envelope(["x", 2]))
+    )
+    task = await poll_query(engine)
+    assert task is not None
+    assert task["query_task_attempt"] == 1 and task["query_task_kind"] == "query"
+    assert (task["workflow_id"], task["run_id"], task["query_name"]) == ("wf-1", started["run_id"], "status")
+    assert codec.decode_envelope(task["query_arguments"]) == ["x", 2]
+    assert codec.decode_envelope(task["workflow_arguments"]) == ["Ada"]
+    assert [e["event_type"] for e in task["history_events"]] == before
+    assert "namespace" not in task["history_events"][0]
+    assert task["last_history_sequence"] == len(before) and task["lease_owner"] == "w1"
+    answered = await engine.complete_query_task(
+        NS,
+        task["query_task_id"],
+        lease_owner="w1",
+        query_task_attempt=1,
+        result={"ok": True},
+        result_envelope=dict(codec.envelope({"ok": True})),
+    )
+    assert answered == {
+        "query_task_id": task["query_task_id"],
+        "query_task_attempt": 1,
+        "outcome": "completed",
+        "reason": None,
+    }
+    result = await asyncio.wait_for(asking, 5.0)
+    assert result["result"] == {"ok": True} and result["target_scope"] == "instance"
+    assert codec.decode_envelope(result["result_envelope"]) == {"ok": True}
+    assert await query_rows(engine) == []  # answered: forgotten
+    assert await driver.types("wf-1", started["run_id"]) == before  # and nothing recorded
+
+
+async def test_a_query_without_arguments_and_a_result_sent_only_as_an_envelope(driver: Driver) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    task = await poll_query(engine)
+    assert task is not None
+    assert task["query_arguments"] == {"codec": None, "blob": None}
+    await engine.complete_query_task(
+        NS,
+        task["query_task_id"],
+        lease_owner="w1",
+        query_task_attempt=1,
+        result=None,
+        result_envelope=dict(codec.envelope([1, 2])),
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        ({"message": "no such query", "reason": "rejected_unknown_query"}, "rejected_unknown_query"),
+        ({"message": "handler raised"}, "query_rejected"),
+    ],
+)
+async def test_a_worker_refusal_reaches_the_caller(
+    driver: Driver, failure: dict[str, Any], reason: str
+) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "nope"))
+    task = await poll_query(engine)
+    assert task is not None
+    await engine.fail_query_task(
+        NS, task["query_task_id"], lease_owner="w1", query_task_attempt=1, failure=failure
+    )
+    with pytest.raises(WorkerRefusal) as info:
+        await asyncio.wait_for(asking, 5.0)
+    assert info.value.reason == reason
+    assert info.value.message == failure["message"]
+    assert info.value.extra["query_name"] == "nope"
+    assert await query_rows(engine) == []
+
+
+async def test_the_query_task_fence(driver: Driver) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    await driver.register("w2")
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    task = await poll_query(engine)
+    assert task is not None
+    query_task_id = task["query_task_id"]
+
+    async def refused(**fence: Any) -> DomainError:
+        values = {"lease_owner": "w1", "query_task_attempt": 1, **fence}
+        with pytest.raises(DomainError) as info:
+            await engine.complete_query_task(NS, **values, result=1, result_envelope=None)
+        assert info.value.extra["outcome"] == "rejected"
+        return info.value
+
+    assert (await refused(query_task_id="nope")).reason == "query_task_not_found"
+    mismatch = await refused(query_task_id=query_task_id, lease_owner="w2")
+    assert mismatch.reason == "lease_owner_mismatch" and mismatch.extra["lease_owner"] == "w1"
+    stale = await refused(query_task_id=query_task_id, query_task_attempt=2)
+    assert stale.reason == "query_task_attempt_mismatch" and stale.extra["current_attempt"] == 1
+    with pytest.raises(DomainError) as other_namespace:
+        await engine.complete_query_task(
+            "elsewhere", query_task_id, lease_owner="w1", query_task_attempt=1, result=1, result_envelope=None
+        )
+    assert other_namespace.value.reason == "query_task_not_found"
+    await engine.complete_query_task(
+        NS, query_task_id, lease_owner="w1", query_task_attempt=1, result=1, result_envelope=None
+    )
+    await asyncio.wait_for(asking, 5.0)
+    assert (await refused(query_task_id=query_task_id)).reason == "query_task_not_found"
+
+
+async def test_an_expired_lease_is_handed_to_the_next_poller(
+    make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    engine = await make_engine(query_task_lease_seconds=5.0)
+    driver = Driver(engine)
+    await driver.register()
+    await waiting_run(driver)
+    await driver.register("w2")
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    first = await poll_query(engine)
+    assert first is not None
+    clock.advance(6)
+    second = await poll_query(engine, "w2")
+    assert second is not None
+    assert (second["query_task_id"], second["query_task_attempt"]) == (first["query_task_id"], 2)
+    with pytest.raises(DomainError) as late:
+        await engine.complete_query_task(
+            NS, first["query_task_id"], lease_owner="w1", query_task_attempt=1, result=1, result_envelope=None
+        )
+    assert late.value.reason == "lease_owner_mismatch"
+    await engine.complete_query_task(
+        NS, second["query_task_id"], lease_owner="w2", query_task_attempt=2, result=2, result_envelope=None
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == 2
+
+
+async def test_a_released_query_task_goes_back_to_the_queue(driver: Driver) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    first = await poll_query(engine)
+    assert first is not None
+    assert await engine.release_query_task(NS, first["query_task_id"], lease_owner="w1", query_task_attempt=1)
+    assert not await engine.release_query_task(
+        NS, first["query_task_id"], lease_owner="w1", query_task_attempt=1
+    )
+    second = await poll_query(engine)
+    assert second is not None and second["query_task_attempt"] == 2
+    await engine.complete_query_task(
+        NS, second["query_task_id"], lease_owner="w1", query_task_attempt=2, result=3, result_envelope=None
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == 3
+
+
+async def test_a_parked_poller_is_woken_by_a_query(driver: Driver) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    polling = asyncio.ensure_future(poll_query(engine, timeout=60.0))
+    await parked(engine, poll_key(NS, "q1"))
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    task = await asyncio.wait_for(polling, 10.0)
+    assert task is not None
+    await engine.complete_query_task(
+        NS, task["query_task_id"], lease_owner="w1", query_task_attempt=1, result="hi", result_envelope=None
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == "hi"
+
+
+async def test_no_live_worker_is_refused_at_once(driver: Driver, clock: FakeClock) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    clock.advance(engine.settings.worker_stale_after_seconds + 1)  # w1 goes stale
+    with pytest.raises(DomainError) as stale:
+        await engine.query_workflow(NS, "wf-1", "status")
+    assert stale.value.reason == "query_worker_unavailable"
+    await driver.register("other-types", supported_workflow_types=["something-else"])
+    await engine.register_worker(NS, RegisterWorkerRequest(task_queue="q1", runtime="php", worker_id="php"))
+    with pytest.raises(DomainError) as typed:
+        await engine.query_workflow(NS, "wf-1", "status")
+    assert typed.value.reason == "query_worker_unavailable"
+    assert await query_rows(engine) == []
+
+
+async def test_unknown_workflow_and_historical_run_are_refused(driver: Driver) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    with pytest.raises(DomainError) as missing:
+        await engine.query_workflow(NS, "wf-none", "status")
+    assert missing.value.reason == "instance_not_found"
+    with pytest.raises(DomainError) as historical:
+        await engine.query_workflow(NS, "wf-1", "status", run_id="not-the-current-run")
+    assert historical.value.reason == "historical_run_command_rejected"
+    assert await query_rows(engine) == []
+
+
+async def test_nobody_answering_times_out_and_leaves_nothing(make_engine: EngineFactory) -> None:
+    engine = await make_engine(query_task_timeout=0.2)
+    driver = Driver(engine)
+    await driver.register()
+    await waiting_run(driver)
+    with pytest.raises(DomainError) as info:
+        await engine.query_workflow(NS, "wf-1", "status")
+    assert info.value.reason == "query_worker_timeout"
+    assert await query_rows(engine) == []
+
+
+async def test_expired_query_tasks_are_purged_and_never_handed_out(driver: Driver, clock: FakeClock) -> None:
+    engine = driver.engine
+    started = await waiting_run(driver)
+    async with engine._tx() as tx:  # a caller that crashed before forgetting its task
+        run = await load_run(tx, started["run_id"])
+        assert run is not None
+        await broker.enqueue(tx, run, kind="query", name="status", arguments=None, expires_at=tx.now)
+    assert len(await query_rows(engine)) == 1
+    assert await poll_query(engine, timeout=0.0) is None  # its caller is gone: not handed out
+    await engine.tick()
+    assert await query_rows(engine) == []
