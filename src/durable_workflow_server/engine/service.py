@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from .api import EngineAPI
 from .control import ControlPlane
+from .pausing import PauseCommands
 from .queries.service import QueryTasks
 from .run_commands import RunCommands
 from .signals.plane import SignalCommands
 from .worker_plane import WorkerPlane
 
 
-class Engine(ControlPlane, RunCommands, WorkerPlane, SignalCommands, QueryTasks):
+class Engine(ControlPlane, RunCommands, WorkerPlane, SignalCommands, QueryTasks, PauseCommands):
     """The durable-workflow engine over one :class:`~durable_workflow_server.store.Store`.
 
     ``Engine(settings)``; ``await engine.open()`` before use and ``await engine.close()`` after.

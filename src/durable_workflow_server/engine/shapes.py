@@ -174,6 +174,7 @@ class DescribeWorkflowBody(DescribeWorkflowResponse, total=False):
     wait_reason: str | None
     waiting_on: WaitingOn
     paused: bool
+    paused_at: str | None
     pause_reason: str | None
     archived: bool
     archived_at: str | None

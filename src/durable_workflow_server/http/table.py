@@ -6,7 +6,18 @@ Built from the per-noun modules; each path is a constant of ``durable_workflow.p
 
 from __future__ import annotations
 
-from . import guards, health, openapi, queries, run_commands, signals, system, worker_plane, workflows
+from . import (
+    guards,
+    health,
+    openapi,
+    pausing,
+    queries,
+    run_commands,
+    signals,
+    system,
+    worker_plane,
+    workflows,
+)
 from .routing import Plane
 
 PUBLIC = Plane(
@@ -23,6 +34,7 @@ CONTROL = Plane(
         *signals.OPERATIONS,
         *queries.CONTROL,
         *run_commands.OPERATIONS,
+        *pausing.OPERATIONS,
         *workflows.RESERVED,
     ],
     roles=guards.OPERATOR_ROLES,

@@ -381,3 +381,35 @@ async def test_bad_start_child_workflow_commands_write_nothing(family: Family) -
     }
     assert await _rows(engine, t.child_links) == []
     assert len(await _rows(engine, t.workflow_instances)) == 1
+
+
+async def test_cancelling_a_parent_while_its_child_backs_off_ends_the_retries(
+    family: Family, clock: Any
+) -> None:
+    engine = family.d.engine
+    policy = {"max_attempts": 3, "backoff_seconds": [60]}
+    parent_run = await family.start_parent([child(retry_policy=policy, parent_close_policy="request_cancel")])
+    kid = await family.child_task()
+    await family.kids.complete_wf(kid, [fail()])
+    await engine.tick()
+    assert sorted((tm["timer_kind"], tm["status"]) for tm in await _rows(engine, t.timers)) == [
+        ("child_closed", "fired"),
+        ("child_retry", "pending"),
+    ]
+    await engine.cancel_workflow(NS, "wf-1", reason="no more")
+    events = await family.parent_events(parent_run)
+    types = [e["event_type"] for e in events]
+    # The retry timer was never a step: no TimerCancelled for it, and no child run to cancel.
+    assert types[-2:] == ["CancelRequested", "WorkflowCancelled"]
+    assert "TimerCancelled" not in types
+    assert sorted((tm["timer_kind"], tm["status"]) for tm in await _rows(engine, t.timers)) == [
+        ("child_closed", "fired"),
+        ("child_retry", "cancelled"),
+    ]
+    [link] = await _rows(engine, t.child_links)
+    assert link["status"] == "failed"
+    clock.advance(60)
+    await engine.tick()
+    assert await family.kids.poll_wf(timeout=0.05) is None
+    runs = await engine.list_runs(NS, kid["workflow_id"])
+    assert [r["status"] for r in runs["runs"]] == ["failed"]

@@ -11,7 +11,7 @@ from ...store import tables as t
 from ...store.rows import RunRow
 from ...store.statuses import WorkflowTaskStatus as S
 from ..queues import Candidates, still_due
-from ..runs.rows import run_of
+from ..runs.rows import is_paused, run_of
 from ..transaction import Tx
 from ..util import new_id
 
@@ -35,11 +35,23 @@ CANCEL = (
 )
 CANCEL_OPEN_OF_RUN = (
     sa.update(_wt)
-    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(_OPEN))
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_((*_OPEN, S.PAUSED)))
     .values(status=S.CANCELLED, updated_at=sa.bindparam("b_now"))
 )
 READY_OF_RUN = (
     sa.select(_wt.c.task_id).where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status == S.READY).limit(1)
+)
+# A task waiting to be claimed: ready, or held back while its run is paused.
+QUEUED_OF_RUN = (
+    sa.select(_wt.c.task_id)
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_((S.READY, S.PAUSED)))
+    .limit(1)
+)
+# Pausing and resuming a run move its waiting tasks between these two statuses.
+MOVE_OF_RUN = (
+    sa.update(_wt)
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status == sa.bindparam("b_from"))
+    .values(status=sa.bindparam("b_to"), updated_at=sa.bindparam("b_now"))
 )
 OTHER_READY_OF_RUN = sa.select(_wt.c.task_id).where(
     _wt.c.run_id == sa.bindparam("b_run_id"),
@@ -113,11 +125,12 @@ PURGE_POLL_REQUESTS = sa.delete(_pr).where(_pr.c.expires_at <= sa.bindparam("b_n
 async def ensure_workflow_task(
     tx: Tx, run: RunRow, *, available_at: datetime | None = None, new_run: bool = False
 ) -> str | None:
-    """Queue a ready workflow task for ``run`` unless one is already ready (merge rule).
+    """Queue a ready workflow task for ``run`` unless one is already waiting (merge rule).
 
+    A paused run's task is queued as ``paused``: it becomes ready when the run resumes.
     ``new_run=True`` skips the lookup: a run created in this transaction has no tasks yet.
     """
-    if not new_run and await tx.one(READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None:
+    if not new_run and await tx.one(QUEUED_OF_RUN, {"b_run_id": run["run_id"]}) is not None:
         return None
     task_id = new_id()
     await tx.conn.execute(
@@ -129,7 +142,7 @@ async def ensure_workflow_task(
             "namespace": run["namespace"],
             "task_queue": run["task_queue"],
             "workflow_type": run["workflow_type"],
-            "status": S.READY,
+            "status": S.PAUSED if is_paused(run) else S.READY,
             "available_at": available_at or tx.now,
             "attempt_count": 0,
             "created_at": tx.now,
