@@ -194,6 +194,34 @@ def test_same_type_parallel_results_follow_sequence_not_completion_order():
     assert replay(SameType, h.events, None).commands == [CompleteWorkflow([0, 1, 2])]
 
 
+@workflow.defn(name="two-children")
+class TwoChildren:
+    def run(self, ctx):
+        return (yield [ctx.start_child_workflow("kid", ["slow"]), ctx.start_child_workflow("kid", ["quick"])])
+
+
+def _child_events(*resolved: tuple[int, str]) -> list[dict[str, Any]]:
+    """A fan-out of two children as the server records it: each step, then its child's run."""
+    events: list[dict[str, Any]] = [{"event_type": "WorkflowStarted", "payload": {}}]
+    for seq in (3, 4):
+        link = {"sequence": seq, "child_workflow_type": "kid", "workflow_link_id": f"l{seq}"}
+        events.append({"event_type": "ChildWorkflowScheduled", "payload": link})
+        events.append({"event_type": "ChildRunStarted", "payload": {**link, "child_run_number": 1}})
+    for seq, value in resolved:
+        payload = {"sequence": seq, "child_workflow_type": "kid", "result": codec.encode(value)}
+        events.append({"event_type": "ChildRunCompleted", "payload": {**payload, "payload_codec": "avro"}})
+    return events
+
+
+def test_children_of_a_fan_out_are_two_steps_whatever_order_they_finish_in():
+    # ChildRunStarted sits between the two scheduling events: the batch is still one group, so
+    # the second child is a step of its own, not a re-send of the first.
+    done = _child_events((4, "quick"), (3, "slow"))
+    assert replay(TwoChildren, done, None).commands == [CompleteWorkflow(["slow", "quick"])]
+    half = replay(TwoChildren, _child_events((4, "quick")), None)
+    assert [c.arguments for c in half.commands] == [["slow"], ["quick"]]  # both re-sent, nothing new
+
+
 def test_history_without_sequences_falls_back_to_position():
     # The shape of hand-written / 0.3.1 golden fixtures: no ids, no sequences, JSON payloads.
     events = [
