@@ -484,6 +484,12 @@ class WorkflowTaskCompletedResponse(TypedDict):
     reason: str | None
 
 
+class WorkflowTaskRefusedResponse(WorkflowTaskCompletedResponse, total=False):
+    """A completion the engine refused without applying it (``reason`` set, ``recorded: false``)."""
+
+    message: str
+
+
 class WorkflowTaskFailedResponse(TypedDict):
     """The answer of a workflow-task failure; ``next_task_id`` is the redelivery."""
 

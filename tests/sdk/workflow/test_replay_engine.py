@@ -75,9 +75,19 @@ def test_completed_activity_completes_the_workflow():
 
 
 def test_pending_activity_is_re_emitted_exactly_once():
+    @workflow.defn(name="greeter_with_signal")
+    class GreeterWithSignal:
+        @workflow.signal("poke")
+        def poke(self) -> None:
+            pass
+
+        def run(self, ctx, name):
+            yield ctx.schedule_activity("greet", [name])
+
     h = HistoryBuilder()
-    h.apply(replay(Greeter, h.events, ["world"]).commands)
-    outcome = replay(Greeter, h.events, ["world"])  # a wake-up with nothing new to do
+    h.apply(replay(GreeterWithSignal, h.events, ["world"]).commands)
+    h.signal("poke", [])  # a wake-up with nothing new to do
+    outcome = replay(GreeterWithSignal, h.events, ["world"])
     assert outcome.commands == [ScheduleActivity("greet", ["world"])]
 
 
@@ -509,8 +519,23 @@ def test_a_signal_without_a_handler_fails_the_task_naming_the_handlers():
     # Not a workflow failure (no FailWorkflow command): the replay itself raises, so the worker
     # fails the task and the run waits for code that can handle the signal.
     with pytest.raises(UnhandledSignal) as info:
-        replay(ApprovalOnly, h.events, None)
+        replay(ApprovalOnly, h.events, None, strict_signals=True)
     message = str(info.value)
     assert "'aprove'" in message
     assert "['approve', 'reject']" in message
     assert isinstance(info.value, NonDeterministicReplayError)
+
+
+def test_a_signal_without_a_handler_is_ignored_with_a_warning_outside_the_worker(caplog) -> None:
+    @workflow.defn(name="no_handlers")
+    class NoHandlers:
+        def run(self, ctx):
+            yield ctx.schedule_activity("wait", [])
+
+    h = HistoryBuilder()
+    h.apply(replay(NoHandlers, h.events, None).commands)
+    h.signal("unknown", [])
+    caplog.set_level("WARNING", logger="durable_workflow.workflow.replay")
+    # The replayer, the harness and query replays read histories as SDK 0.4.84 does.
+    assert replay(NoHandlers, h.events, None).commands == [ScheduleActivity("wait")]
+    assert any("'unknown'" in r.getMessage() for r in caplog.records)
