@@ -413,3 +413,26 @@ async def test_cancelling_a_parent_while_its_child_backs_off_ends_the_retries(
     assert await family.kids.poll_wf(timeout=0.05) is None
     runs = await engine.list_runs(NS, kid["workflow_id"])
     assert [r["status"] for r in runs["runs"]] == ["failed"]
+
+
+async def test_a_child_run_past_its_run_timeout_is_retried(family: Family, clock: Any) -> None:
+    engine = family.d.engine
+    policy = {"max_attempts": 2, "backoff_seconds": [5]}
+    parent_run = await family.start_parent([child(retry_policy=policy, run_timeout_seconds=20)])
+    first = await family.child_task()
+    await family.kids.complete_wf(first, [timer(120)])
+    clock.advance(20)
+    await engine.tick()  # the run times out; the parent's notice schedules the retry
+    await engine.tick()
+    assert await family.kids.poll_wf(timeout=0.05) is None
+    clock.advance(5)
+    await engine.tick()
+    second = await family.child_task()
+    assert second["run_id"] != first["run_id"]
+    assert second["history_events"][0]["payload"]["run_timeout_seconds"] == 20  # a fresh run deadline
+    await family.kids.complete_wf(second, [complete("in time")])
+    await engine.tick()
+    resumed = await family.d.poll_wf()
+    assert resumed is not None and resumed["history_events"][-1]["event_type"] == "ChildRunCompleted"
+    types = [e["event_type"] for e in await family.parent_events(parent_run)]
+    assert types.count("ChildRunStarted") == 2 and "ChildRunFailed" not in types
