@@ -11,10 +11,11 @@ from .control import ControlPlane
 from .queries.service import QueryTasks
 from .run_commands import RunCommands
 from .signals.plane import SignalCommands
+from .updates.service import UpdateCommands
 from .worker_plane import WorkerPlane
 
 
-class Engine(ControlPlane, RunCommands, WorkerPlane, SignalCommands, QueryTasks):
+class Engine(ControlPlane, RunCommands, WorkerPlane, SignalCommands, UpdateCommands, QueryTasks):
     """The durable-workflow engine over one :class:`~durable_workflow_server.store.Store`.
 
     ``Engine(settings)``; ``await engine.open()`` before use and ``await engine.close()`` after.

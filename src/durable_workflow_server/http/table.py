@@ -6,7 +6,18 @@ Built from the per-noun modules; each path is a constant of ``durable_workflow.p
 
 from __future__ import annotations
 
-from . import guards, health, openapi, queries, run_commands, signals, system, worker_plane, workflows
+from . import (
+    guards,
+    health,
+    openapi,
+    queries,
+    run_commands,
+    signals,
+    system,
+    updates,
+    worker_plane,
+    workflows,
+)
 from .routing import Plane
 
 PUBLIC = Plane(
@@ -22,6 +33,7 @@ CONTROL = Plane(
         *workflows.OPERATIONS,
         *signals.OPERATIONS,
         *queries.CONTROL,
+        *updates.OPERATIONS,
         *run_commands.OPERATIONS,
         *workflows.RESERVED,
     ],
