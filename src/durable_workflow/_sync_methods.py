@@ -393,6 +393,10 @@ class ClientMethods:
             self._target.list_workflows(workflow_type, status, query, page_size, next_page_token)
         )
 
+    def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.pause_workflow`."""
+        return self._runner.run(self._target.pause_workflow(workflow_id, reason))
+
     def poll_activity_task(
         self,
         *,
@@ -497,6 +501,10 @@ class ClientMethods:
     def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.repair_workflow`."""
         return self._runner.run(self._target.repair_workflow(workflow_id))
+
+    def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
+        return self._runner.run(self._target.resume_workflow(workflow_id))
 
     def signal_workflow(
         self,
@@ -610,6 +618,10 @@ class WorkflowHandleMethods:
         """Blocking form of :meth:`durable_workflow.client.WorkflowHandle.list_runs`."""
         return self._runner.run(self._target.list_runs())
 
+    def pause(self, reason: str | None = None) -> WorkflowCommandResult:
+        """Blocking form of :meth:`durable_workflow.client.WorkflowHandle.pause`."""
+        return self._runner.run(self._target.pause(reason))
+
     def query(self, name: str, args: list[Any] | None = None) -> Any:
         """Blocking form of :meth:`durable_workflow.client.WorkflowHandle.query`."""
         return self._runner.run(self._target.query(name, args))
@@ -617,6 +629,10 @@ class WorkflowHandleMethods:
     def result(self, poll_interval: float = 0.5, timeout: float = 30.0) -> Any:
         """Blocking form of :meth:`durable_workflow.client.WorkflowHandle.result`."""
         return self._runner.run(self._target.result(poll_interval, timeout))
+
+    def resume(self) -> WorkflowCommandResult:
+        """Blocking form of :meth:`durable_workflow.client.WorkflowHandle.resume`."""
+        return self._runner.run(self._target.resume())
 
     def signal(self, name: str, args: list[Any] | None = None, *, request_id: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.WorkflowHandle.signal`."""

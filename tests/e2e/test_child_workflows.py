@@ -133,6 +133,40 @@ class WatchingParent:
         return "unreachable: the child sleeps an hour"
 
 
+@workflow.defn(name="napping-child")
+class NappingChild:
+    def run(self, ctx: Any, name: str, nap: int) -> Any:
+        if nap:
+            yield ctx.start_timer(seconds=nap)
+        return f"{name} after {nap}s"
+
+
+@workflow.defn(name="fan-out-parent")
+class FanOutParent:
+    def run(self, ctx: Any) -> Any:
+        results = yield [
+            ctx.start_child_workflow("napping-child", ["slow", 600], task_queue="child-queue"),
+            ctx.start_child_workflow("napping-child", ["quick", 0], task_queue="child-queue"),
+        ]
+        return results
+
+
+@workflow.defn(name="counting-child")
+class CountingChild:
+    def run(self, ctx: Any, count: int) -> Any:
+        if count < 2:
+            return ContinueAsNew(arguments=[count + 1])
+        yield ctx.start_timer(seconds=0)
+        return {"final_count": count}
+
+
+@workflow.defn(name="counting-parent")
+class CountingParent:
+    def run(self, ctx: Any) -> Any:
+        result = yield ctx.start_child_workflow("counting-child", [0], task_queue="child-queue")
+        return result
+
+
 @activity.defn(name="poll_source")
 async def poll_source() -> dict[str, Any]:
     calls["poll_source"] += 1
@@ -155,8 +189,17 @@ class PollingWorkflow:
         return ContinueAsNew(arguments=[iteration + 1])
 
 
-WORKFLOWS = [DocsParent, CatchingParent, RetryingParent, PolicyParent, WatchingParent, PollingWorkflow]
-CHILDREN = [ChildWorkflowType, CheckingChild, SleepyChild]
+WORKFLOWS = [
+    DocsParent,
+    CatchingParent,
+    RetryingParent,
+    PolicyParent,
+    WatchingParent,
+    FanOutParent,
+    CountingParent,
+    PollingWorkflow,
+]
+CHILDREN = [ChildWorkflowType, CheckingChild, SleepyChild, NappingChild, CountingChild]
 
 
 @pytest.fixture
@@ -430,3 +473,53 @@ async def test_terminating_the_parent_applies_its_policy_to_the_child(client: Cl
     [applied] = await payloads_of(client, "parent-terminated", str(handle.run_id), "ParentClosePolicyApplied")
     assert applied["policy"] == "terminate"
     assert applied["reason"] == "Parent workflow closed (terminated); parent-close policy: terminate."
+
+
+async def test_a_fan_out_of_children_keeps_the_order_of_the_code(client: Client, clock: FakeClock) -> None:
+    handle = await client.start_workflow(
+        workflow_type="fan-out-parent", task_queue="parents", workflow_id="fan-kids"
+    )
+    quick, slow = "fan-kids:run-1:child-4", "fan-kids:run-1:child-3"
+    async with child_queue_worker(client):
+        driving = asyncio.create_task(
+            parent_worker(client).run_until(workflow_id="fan-kids", timeout=30.0, poll_interval=0.05)
+        )
+
+        async def quick_done_slow_sleeping() -> bool:
+            parent_types = await types_of(client, "fan-kids", str(handle.run_id))
+            return "ChildRunCompleted" in parent_types and await _child_sleeping(client, slow)
+
+        await eventually(quick_done_slow_sleeping, "the quick child to finish first")
+        parent = await client.describe_workflow("fan-kids")
+        # The parent's describe names the child it still waits on (the quick one is resolved).
+        assert [c.child_workflow_id for c in parent.waiting_on.children] == [slow]
+        clock.advance(600)
+        execution = await driving
+    assert execution.status == "completed"
+    assert await handle.result(timeout=5.0) == ["slow after 600s", "quick after 0s"]
+    types = await types_of(client, "fan-kids", str(handle.run_id))
+    resolved = await payloads_of(client, "fan-kids", str(handle.run_id), "ChildRunCompleted")
+    assert [p["child_workflow_instance_id"] for p in resolved] == [quick, slow]  # history: completion order
+    assert types.count("ChildWorkflowScheduled") == 2
+
+
+async def test_a_child_that_continues_as_new_resolves_the_parent_with_its_last_run(client: Client) -> None:
+    handle = await client.start_workflow(
+        workflow_type="counting-parent", task_queue="parents", workflow_id="counting"
+    )
+    async with child_queue_worker(client):
+        execution = await parent_worker(client).run_until(
+            workflow_id="counting", timeout=30.0, poll_interval=0.05
+        )
+    assert execution.status == "completed"
+    assert await handle.result(timeout=5.0) == {"final_count": 2}
+    child_id = "counting:run-1:child-3"
+    runs = await client.list_workflow_runs(child_id)
+    assert [r.status for r in runs] == ["completed", "completed", "completed"]
+    assert [r.is_current_run for r in runs] == [False, False, True]
+    started = await payloads_of(client, "counting", str(handle.run_id), "ChildRunStarted")
+    assert [p["child_workflow_run_id"] for p in started] == [r.run_id for r in runs]
+    [done] = await payloads_of(client, "counting", str(handle.run_id), "ChildRunCompleted")
+    assert done["child_workflow_run_id"] == runs.runs[-1].run_id and done["child_run_number"] == 3
+    last = await client.describe_workflow(child_id)
+    assert last.parent_workflow_id == "counting" and last.parent_run_id == handle.run_id

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..protocol.wire import RunHistoryPage
-    from ._results import WorkflowExecution, WorkflowRunList
+    from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowRunList
     from ._workflows import WorkflowsMixin
 
 
@@ -92,3 +92,11 @@ class WorkflowHandle:
     async def terminate(self, reason: str | None = None) -> None:
         """Terminate the workflow."""
         await self._client.terminate_workflow(self.workflow_id, reason)
+
+    async def pause(self, reason: str | None = None) -> WorkflowCommandResult:
+        """Pause the workflow (see :meth:`Client.pause_workflow`)."""
+        return await self._client.pause_workflow(self.workflow_id, reason)
+
+    async def resume(self) -> WorkflowCommandResult:
+        """Resume the paused workflow (see :meth:`Client.resume_workflow`)."""
+        return await self._client.resume_workflow(self.workflow_id)

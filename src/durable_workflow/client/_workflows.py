@@ -342,6 +342,38 @@ class WorkflowsMixin(BaseClient):
         data = await self._command(WORKFLOW_ROUTE_ARCHIVE, workflow_id, "archive", reason)
         return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
+    async def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
+        """Pause the workflow's current run: it gets no new workflow tasks or activity dispatches.
+
+        Work already handed to a worker finishes and is recorded; signals and updates sent while
+        the run is paused are recorded and delivered once it resumes. An extension of the
+        contract: servers that serve it say ``capabilities.workflow_pause: true`` in cluster-info.
+
+        Returns:
+            The command result; ``outcome`` is ``"paused"``, or ``"already_paused"`` when the run
+            was paused already (nothing changes then).
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+            ServerError: The run is closed (``reason == "run_not_active"``).
+        """
+        data = await self._command(routes.WORKFLOW_PAUSE, workflow_id, "pause", reason)
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
+
+    async def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
+        """Resume a paused workflow: its held workflow and activity tasks are dispatched again.
+
+        Returns:
+            The command result; ``outcome`` is ``"resumed"``, or ``"not_paused"`` when the run
+            was not paused (nothing changes then).
+
+        Raises:
+            WorkflowNotFound: No workflow with this id.
+            ServerError: The run is closed (``reason == "run_not_active"``).
+        """
+        data = await self._command(routes.WORKFLOW_RESUME, workflow_id, "resume")
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
+
     async def _command(
         self, route: str, workflow_id: str, operation: str, reason: str | None = None
     ) -> dict[str, Any]:
@@ -371,7 +403,8 @@ class WorkflowsMixin(BaseClient):
     ) -> Any:
         """Wait until the workflow is closed and return its decoded output.
 
-        Polls ``describe`` every ``poll_interval`` seconds. A completed run whose description
+        Polls ``describe`` every ``poll_interval`` seconds, following continue-as-new to the
+        workflow's final run. A completed run whose description
         carries the recorded ``output_envelope`` is answered from it; otherwise (failures,
         cancellations, servers that omit the envelope) the run's history is read through *every*
         page to find the closing event.
@@ -386,7 +419,9 @@ class WorkflowsMixin(BaseClient):
         deadline = loop.time() + timeout
         while True:
             execution = await self.describe_workflow(handle.workflow_id)
-            if execution.status in TERMINAL_STATUSES:
+            # A run closed as ``continued`` is not the end: its successor carries the result
+            # (a server may still describe the old run while it hands over).
+            if execution.status in TERMINAL_STATUSES and execution.closed_reason != "continued":
                 break
             remaining = deadline - loop.time()
             if remaining <= 0:

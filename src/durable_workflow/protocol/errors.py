@@ -67,6 +67,9 @@ LEASE_OWNER_MISMATCH = "lease_owner_mismatch"
 WORKFLOW_TASK_ATTEMPT_MISMATCH = "workflow_task_attempt_mismatch"
 LEASE_EXPIRED = "lease_expired"
 RUN_CLOSED = "run_closed"
+#: A completion that would close the run while signals it has not seen wait: refused, and the
+#: run's next task (already queued) carries them.
+UNHANDLED_SIGNALS = "unhandled_signals"
 RUN_ALREADY_CLOSED = "run_already_closed"
 INVALID_COMMANDS = "invalid_commands"
 TASK_MISMATCH = "task_mismatch"
@@ -91,6 +94,7 @@ AMBIGUOUS_COMPLETION_REASONS = frozenset(
         RUN_CLOSED,
         TASK_NOT_FOUND,
         TASK_NOT_LEASED,
+        UNHANDLED_SIGNALS,
         WORKFLOW_TASK_ATTEMPT_MISMATCH,
     }
 )

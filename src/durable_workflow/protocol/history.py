@@ -22,6 +22,9 @@ class EventType:
     REPAIR_REQUESTED = "RepairRequested"
     ARCHIVE_REQUESTED = "ArchiveRequested"
     WORKFLOW_ARCHIVED = "WorkflowArchived"
+    # Extensions of the contract (pause and resume); replayers ignore them.
+    WORKFLOW_PAUSED = "WorkflowPaused"
+    WORKFLOW_RESUMED = "WorkflowResumed"
     ACTIVITY_SCHEDULED = "ActivityScheduled"
     ACTIVITY_STARTED = "ActivityStarted"
     ACTIVITY_HEARTBEAT_RECORDED = "ActivityHeartbeatRecorded"

@@ -28,6 +28,9 @@ WORKFLOW_TERMINATE = "/workflows/{workflow_id}/terminate"
 WORKFLOW_REPAIR = "/workflows/{workflow_id}/repair"
 WORKFLOW_ARCHIVE = "/workflows/{workflow_id}/archive"
 WORKFLOW_DEBUG = "/workflows/{workflow_id}/debug"
+# An extension of the contract (cluster-info capability ``workflow_pause``).
+WORKFLOW_PAUSE = "/workflows/{workflow_id}/pause"
+WORKFLOW_RESUME = "/workflows/{workflow_id}/resume"
 WORKFLOW_RUN_SIGNAL = "/workflows/{workflow_id}/runs/{run_id}/signal/{name}"
 WORKFLOW_RUN_QUERY = "/workflows/{workflow_id}/runs/{run_id}/query/{name}"
 WORKFLOW_RUN_UPDATE = "/workflows/{workflow_id}/runs/{run_id}/update/{name}"
@@ -79,6 +82,8 @@ ALL: tuple[tuple[str, str], ...] = (
     ("POST", WORKFLOW_RUN_TERMINATE),
     ("POST", WORKFLOW_RUN_REPAIR),
     ("POST", WORKFLOW_RUN_ARCHIVE),
+    ("POST", WORKFLOW_PAUSE),
+    ("POST", WORKFLOW_RESUME),
     ("GET", WORKFLOW_DEBUG),
     ("GET", WORKFLOW_RUN_DEBUG),
     ("POST", WORKER_REGISTER),

@@ -162,6 +162,9 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
             task_queue=current.task_queue,
             payload_codec=codec_name,
             update_id=current.update_id,
+            # A signal without a handler fails the task (named in the failure) instead of
+            # being dropped: the run waits for code that handles it.
+            strict_signals=True,
         )
         return commands_to_wire(outcome.commands)
 

@@ -34,6 +34,9 @@ SCHEDULING_KINDS: dict[str, str] = {
     E.SEARCH_ATTRIBUTES_UPSERTED: "search_attributes",
     E.CONDITION_WAIT_OPENED: "condition_wait",
 }
+# Events written with a step's scheduling that neither define a step nor end the batch of steps
+# a completion scheduled: the server records a child's run right after its scheduling event.
+BATCH_NEUTRAL = frozenset({E.CHILD_RUN_STARTED})
 # Steps whose scheduling event is also their resolution.
 SELF_RESOLVING = frozenset({E.SIDE_EFFECT_RECORDED, E.VERSION_MARKER_RECORDED, E.SEARCH_ATTRIBUTES_UPSERTED})
 RESOLUTION_KINDS: dict[str, str] = {
@@ -199,6 +202,8 @@ def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
     for index, event in enumerate(events):
         etype = event_type(event)
         payload = event_payload(event)
+        if etype in BATCH_NEUTRAL:
+            continue
         if etype not in SCHEDULING_KINDS:
             in_batch = False
         elif not in_batch:

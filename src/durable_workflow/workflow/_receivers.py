@@ -8,6 +8,7 @@ engine applies them in history order at deterministic points (see ``_replay``). 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,9 @@ from ..protocol.history import EventType as E
 from ._commands import Command, CompleteUpdate, FailUpdate
 from ._definition import WorkflowDefinition
 from ._history_compat import decode_value, event_payload, event_type
+
+# The documented replay logger (see _context.REPLAY_LOGGER_NAME).
+logger = logging.getLogger("durable_workflow.workflow.replay")
 
 
 def as_args(value: Any) -> list[Any]:
@@ -73,22 +77,28 @@ class UnhandledSignal(NonDeterministicReplayError):
     """
 
 
-def apply_receiver(definition: WorkflowDefinition, instance: Any, receiver: Receiver) -> None:
+def apply_receiver(
+    definition: WorkflowDefinition, instance: Any, receiver: Receiver, *, strict: bool = False
+) -> None:
     """Run the handler of one receiver against the workflow object.
 
-    A signal without a handler raises :class:`UnhandledSignal` (the task fails). An applied
+    A signal without a handler raises :class:`UnhandledSignal` when ``strict`` (the worker: the
+    task fails), else it is ignored with a warning (replayer, harness, queries). An applied
     update whose handler no longer exists means the code changed incompatibly: the run handled
     it once.
     """
     if receiver.kind == "signal":
         attr = definition.signals.get(receiver.name)
         if attr is None:
-            raise UnhandledSignal(
+            message = (
                 f"workflow {definition.name!r} received signal {receiver.name!r} (history position "
                 f"{receiver.index}) but has no @workflow.signal({receiver.name!r}) handler; "
-                f"its signal handlers are {sorted(definition.signals)}",
-                workflow_type=definition.name,
+                f"its signal handlers are {sorted(definition.signals)}"
             )
+            if strict:
+                raise UnhandledSignal(message, workflow_type=definition.name)
+            logger.warning("%s; ignored", message)
+            return
         if instance is not None:
             getattr(instance, attr)(*receiver.args)
         return

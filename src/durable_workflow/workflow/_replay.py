@@ -112,8 +112,10 @@ class _Engine:
         events: Sequence[Mapping[str, Any]],
         ctx: WorkflowContext,
         payload_codec: str | None,
+        strict_signals: bool = False,
     ) -> None:
         self.definition = definition
+        self.strict_signals = strict_signals
         self.events = events
         self.ctx = ctx
         self.codec = payload_codec
@@ -136,7 +138,8 @@ class _Engine:
         history, so every replay applies each receiver at the same place.
         """
         while self.receivers and self.receivers[0].index < before:
-            apply_receiver(self.definition, self.instance, self.receivers.pop(0))
+            receiver = self.receivers.pop(0)
+            apply_receiver(self.definition, self.instance, receiver, strict=self.strict_signals)
 
     def _set_replaying(self) -> None:
         self.ctx._replaying = self.cursor < len(self.steps)
@@ -421,6 +424,7 @@ def _engine(
     workflow_id: str,
     task_queue: str | None,
     payload_codec: str | None,
+    strict_signals: bool = False,
 ) -> _Engine:
     definition = get_definition(workflow)
     events = list(history_events)
@@ -431,7 +435,7 @@ def _engine(
         task_queue=task_queue,
         start_time=start_time(events),
     )
-    return _Engine(definition, events, ctx, payload_codec)
+    return _Engine(definition, events, ctx, payload_codec, strict_signals)
 
 
 def replay(
@@ -444,6 +448,7 @@ def replay(
     task_queue: str | None = None,
     payload_codec: str | None = "avro",
     update_id: str | None = None,
+    strict_signals: bool = False,
 ) -> ReplayOutcome:
     """Replay ``history_events`` through ``workflow`` and return the commands it emits next.
 
@@ -460,10 +465,15 @@ def replay(
             ``None`` reads untagged values as JSON text (old histories).
         update_id: Answer this accepted update instead of advancing the workflow: the
             outcome's only command is ``CompleteUpdate`` or ``FailUpdate``.
+        strict_signals: Raise :class:`~._receivers.UnhandledSignal` for a signal the code has
+            no handler for (the worker's workflow tasks: the task fails and the signal is not
+            lost). Otherwise, as SDK 0.4.84 and its test harness do, such a signal is ignored
+            with a warning, so recorded histories keep replaying.
 
     Raises:
         NonDeterministicReplayError: The code no longer matches the recorded steps.
         PayloadError: A recorded value cannot be decoded.
+        UnhandledSignal: With ``strict_signals``, a signal without a handler.
     """
     engine = _engine(
         workflow,
@@ -472,6 +482,7 @@ def replay(
         workflow_id=workflow_id,
         task_queue=task_queue,
         payload_codec=payload_codec,
+        strict_signals=strict_signals,
     )
     outcome = engine.run(start_input)
     if update_id is None:

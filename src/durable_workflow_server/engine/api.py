@@ -225,6 +225,22 @@ class EngineAPI(Protocol):
         ``historical_run_command_rejected``, ``run_not_active``.
         """
 
+    async def pause_workflow(
+        self, namespace: str, workflow_id: str, *, reason: str | None = None, request_id: str | None = None
+    ) -> CommandResultBody:
+        """Pause the current run: ``paused`` (``WorkflowPaused``) or ``already_paused``.
+
+        Refusals: ``instance_not_found``, ``run_not_active``.
+        """
+
+    async def resume_workflow(
+        self, namespace: str, workflow_id: str, *, request_id: str | None = None
+    ) -> CommandResultBody:
+        """Resume the current run: ``resumed`` (``WorkflowResumed``) or ``not_paused``.
+
+        Refusals: ``instance_not_found``, ``run_not_active``.
+        """
+
     # ----------------------------------------------------------------- worker plane
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
         """``{worker_id, registered: true}`` (see docs/protocol.md)."""

@@ -28,6 +28,7 @@ from ..store.rows import ActivityExecutionRow, RunRow, TimerRow
 from ..store.statuses import RunStatus, TimerStatus
 from .activities.claims import activity_event_ids
 from .activities.rows import OPEN_EXECUTION_STATUSES
+from .children.rows import TIMER_KINDS as CHILD_TIMER_KINDS
 from .history.rows import append
 from .runs.lifecycle import close_run
 from .targets import CommandResultBody, Target, command_result
@@ -42,9 +43,15 @@ _OPEN_EXECUTIONS = (
     .where(_ae.c.run_id == sa.bindparam("b_run_id"), _ae.c.status.in_(OPEN_EXECUTION_STATUSES))
     .order_by(_ae.c.sequence)
 )
+# Not the child machinery's timers (a close notice, a retry backoff): they were never scheduled in
+# history, so their retirement is not recorded there either.
 _PENDING_TIMERS = (
     sa.select(_tm)
-    .where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.status == TimerStatus.PENDING)
+    .where(
+        _tm.c.run_id == sa.bindparam("b_run_id"),
+        _tm.c.status == TimerStatus.PENDING,
+        sa.or_(_tm.c.timer_kind.is_(None), _tm.c.timer_kind.not_in(sorted(CHILD_TIMER_KINDS))),
+    )
     .order_by(_tm.c.sequence)
 )
 

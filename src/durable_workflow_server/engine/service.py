@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .api import EngineAPI
 from .control import ControlPlane
+from .pausing import PauseCommands
 from .queries.service import QueryTasks
 from .run_commands import RunCommands
 from .signals.plane import SignalCommands
@@ -15,7 +16,9 @@ from .updates.service import UpdateCommands
 from .worker_plane import WorkerPlane
 
 
-class Engine(ControlPlane, RunCommands, WorkerPlane, SignalCommands, UpdateCommands, QueryTasks):
+class Engine(
+    ControlPlane, RunCommands, WorkerPlane, SignalCommands, UpdateCommands, QueryTasks, PauseCommands
+):
     """The durable-workflow engine over one :class:`~durable_workflow_server.store.Store`.
 
     ``Engine(settings)``; ``await engine.open()`` before use and ``await engine.close()`` after.

@@ -174,6 +174,7 @@ class DescribeWorkflowBody(DescribeWorkflowResponse, total=False):
     wait_reason: str | None
     waiting_on: WaitingOn
     paused: bool
+    paused_at: str | None
     pause_reason: str | None
     archived: bool
     archived_at: str | None
@@ -481,6 +482,12 @@ class WorkflowTaskCompletedResponse(TypedDict):
     run_status: str
     created_task_ids: list[str]
     reason: str | None
+
+
+class WorkflowTaskRefusedResponse(WorkflowTaskCompletedResponse, total=False):
+    """A completion the engine refused without applying it (``reason`` set, ``recorded: false``)."""
+
+    message: str
 
 
 class WorkflowTaskFailedResponse(TypedDict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from durable_workflow.protocol import commands, versions
+from durable_workflow.protocol.capabilities import SERVER_WORKFLOW_PAUSE
 
 from ..settings import Settings
 
@@ -49,6 +50,8 @@ OPERATIONS: dict[str, tuple[str | None, list[str], list[str]]] = {
     "terminate": (None, ["workflow_id"], ["outcome"]),
     "repair": (None, ["workflow_id"], ["outcome"]),
     "archive": (None, ["workflow_id"], ["outcome"]),
+    "pause": (None, ["workflow_id"], ["outcome"]),
+    "resume": (None, ["workflow_id"], ["outcome"]),
 }
 
 START_UNSUPPORTED_FIELDS = (
@@ -359,6 +362,8 @@ def capabilities(settings: Settings) -> dict[str, Any]:
         *("external_executor_config_contract", "invocable_carrier_contract"),
     ]
     result: dict[str, Any] = dict.fromkeys(flags, True)
+    # An extension of the contract: POST /workflows/{id}/pause and /resume.
+    result[SERVER_WORKFLOW_PAUSE] = True
     result["payload_codecs"] = ["avro"]
     result["response_compression"] = response_compression(settings)
     return result

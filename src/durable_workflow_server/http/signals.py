@@ -27,7 +27,7 @@ async def signal_workflow(call: Call[SignalWorkflowBody]) -> Reply:
     return copy_reply(await engine_call(call.engine.signal_workflow(call.namespace, request)), 202)
 
 
-_RESPONSES = (202, 409)
+_RESPONSES = (202, 404, 409)
 OPERATIONS: list[Operation] = [
     Operation(
         "POST",

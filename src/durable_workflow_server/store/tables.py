@@ -290,7 +290,8 @@ poll_requests = sa.Table(
 )
 
 # Signals received by a run: recorded in history as SignalReceived; a retried POST with the same
-# request_id finds its first row (uq_signals_request) and records nothing.
+# request_id to the same run finds its first row (uq_signals_request) and records nothing. Per
+# run, so a new run under a reused workflow id takes every signal sent to it.
 signals = sa.Table(
     "signals",
     metadata,
@@ -307,7 +308,7 @@ signals = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),  # received | applied
     _ts("received_at", nullable=False),
     _ts("applied_at"),
-    sa.UniqueConstraint("namespace", "workflow_id", "request_id", name="uq_signals_request"),
+    sa.UniqueConstraint("run_id", "request_id", name="uq_signals_request"),
     sa.Index("ix_signals_run", "run_id", "status"),
 )
 

@@ -400,6 +400,31 @@ async def test_get_result_falls_back_to_describe_output(
     assert await client.get_result(client.get_workflow_handle("wf"), poll_interval=0) == "done"
 
 
+async def test_get_result_waits_past_a_run_closed_as_continued(
+    fake: Any, make_client: Callable[..., Client]
+) -> None:
+    answers = iter(
+        [
+            {"run_id": "r1", "status": "completed", "closed_reason": "continued"},
+            {
+                "run_id": "r2",
+                "status": "completed",
+                "closed_reason": "completed",
+                "output_envelope": codec.envelope(3),
+            },
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/workflows/wf"
+        return httpx.Response(200, json={"workflow_id": "wf", "workflow_type": "t", **next(answers)})
+
+    fake.handler = handler
+    client = make_client()
+    assert await client.get_result(client.get_workflow_handle("wf", run_id="r1"), poll_interval=0) == 3
+    assert len(fake.requests) == 2
+
+
 async def test_get_result_times_out(fake: Any, make_client: Callable[..., Client]) -> None:
     fake.handler = history_server(["running"], [], page=10)
     client = make_client()

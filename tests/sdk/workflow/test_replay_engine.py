@@ -75,9 +75,19 @@ def test_completed_activity_completes_the_workflow():
 
 
 def test_pending_activity_is_re_emitted_exactly_once():
+    @workflow.defn(name="greeter_with_signal")
+    class GreeterWithSignal:
+        @workflow.signal("poke")
+        def poke(self) -> None:
+            pass
+
+        def run(self, ctx, name):
+            yield ctx.schedule_activity("greet", [name])
+
     h = HistoryBuilder()
-    h.apply(replay(Greeter, h.events, ["world"]).commands)
-    outcome = replay(Greeter, h.events, ["world"])  # a wake-up with nothing new to do
+    h.apply(replay(GreeterWithSignal, h.events, ["world"]).commands)
+    h.signal("poke", [])  # a wake-up with nothing new to do
+    outcome = replay(GreeterWithSignal, h.events, ["world"])
     assert outcome.commands == [ScheduleActivity("greet", ["world"])]
 
 
@@ -192,6 +202,34 @@ def test_same_type_parallel_results_follow_sequence_not_completion_order():
     h.complete_activity(seqs[0], 0)
     h.complete_activity(seqs[1], 1)
     assert replay(SameType, h.events, None).commands == [CompleteWorkflow([0, 1, 2])]
+
+
+@workflow.defn(name="two-children")
+class TwoChildren:
+    def run(self, ctx):
+        return (yield [ctx.start_child_workflow("kid", ["slow"]), ctx.start_child_workflow("kid", ["quick"])])
+
+
+def _child_events(*resolved: tuple[int, str]) -> list[dict[str, Any]]:
+    """A fan-out of two children as the server records it: each step, then its child's run."""
+    events: list[dict[str, Any]] = [{"event_type": "WorkflowStarted", "payload": {}}]
+    for seq in (3, 4):
+        link = {"sequence": seq, "child_workflow_type": "kid", "workflow_link_id": f"l{seq}"}
+        events.append({"event_type": "ChildWorkflowScheduled", "payload": link})
+        events.append({"event_type": "ChildRunStarted", "payload": {**link, "child_run_number": 1}})
+    for seq, value in resolved:
+        payload = {"sequence": seq, "child_workflow_type": "kid", "result": codec.encode(value)}
+        events.append({"event_type": "ChildRunCompleted", "payload": {**payload, "payload_codec": "avro"}})
+    return events
+
+
+def test_children_of_a_fan_out_are_two_steps_whatever_order_they_finish_in():
+    # ChildRunStarted sits between the two scheduling events: the batch is still one group, so
+    # the second child is a step of its own, not a re-send of the first.
+    done = _child_events((4, "quick"), (3, "slow"))
+    assert replay(TwoChildren, done, None).commands == [CompleteWorkflow(["slow", "quick"])]
+    half = replay(TwoChildren, _child_events((4, "quick")), None)
+    assert [c.arguments for c in half.commands] == [["slow"], ["quick"]]  # both re-sent, nothing new
 
 
 def test_history_without_sequences_falls_back_to_position():
@@ -481,8 +519,23 @@ def test_a_signal_without_a_handler_fails_the_task_naming_the_handlers():
     # Not a workflow failure (no FailWorkflow command): the replay itself raises, so the worker
     # fails the task and the run waits for code that can handle the signal.
     with pytest.raises(UnhandledSignal) as info:
-        replay(ApprovalOnly, h.events, None)
+        replay(ApprovalOnly, h.events, None, strict_signals=True)
     message = str(info.value)
     assert "'aprove'" in message
     assert "['approve', 'reject']" in message
     assert isinstance(info.value, NonDeterministicReplayError)
+
+
+def test_a_signal_without_a_handler_is_ignored_with_a_warning_outside_the_worker(caplog) -> None:
+    @workflow.defn(name="no_handlers")
+    class NoHandlers:
+        def run(self, ctx):
+            yield ctx.schedule_activity("wait", [])
+
+    h = HistoryBuilder()
+    h.apply(replay(NoHandlers, h.events, None).commands)
+    h.signal("unknown", [])
+    caplog.set_level("WARNING", logger="durable_workflow.workflow.replay")
+    # The replayer, the harness and query replays read histories as SDK 0.4.84 does.
+    assert replay(NoHandlers, h.events, None).commands == [ScheduleActivity("wait")]
+    assert any("'unknown'" in r.getMessage() for r in caplog.records)

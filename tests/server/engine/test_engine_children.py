@@ -381,3 +381,58 @@ async def test_bad_start_child_workflow_commands_write_nothing(family: Family) -
     }
     assert await _rows(engine, t.child_links) == []
     assert len(await _rows(engine, t.workflow_instances)) == 1
+
+
+async def test_cancelling_a_parent_while_its_child_backs_off_ends_the_retries(
+    family: Family, clock: Any
+) -> None:
+    engine = family.d.engine
+    policy = {"max_attempts": 3, "backoff_seconds": [60]}
+    parent_run = await family.start_parent([child(retry_policy=policy, parent_close_policy="request_cancel")])
+    kid = await family.child_task()
+    await family.kids.complete_wf(kid, [fail()])
+    await engine.tick()
+    assert sorted((tm["timer_kind"], tm["status"]) for tm in await _rows(engine, t.timers)) == [
+        ("child_closed", "fired"),
+        ("child_retry", "pending"),
+    ]
+    await engine.cancel_workflow(NS, "wf-1", reason="no more")
+    events = await family.parent_events(parent_run)
+    types = [e["event_type"] for e in events]
+    # The retry timer was never a step: no TimerCancelled for it, and no child run to cancel.
+    assert types[-2:] == ["CancelRequested", "WorkflowCancelled"]
+    assert "TimerCancelled" not in types
+    assert sorted((tm["timer_kind"], tm["status"]) for tm in await _rows(engine, t.timers)) == [
+        ("child_closed", "fired"),
+        ("child_retry", "cancelled"),
+    ]
+    [link] = await _rows(engine, t.child_links)
+    assert link["status"] == "failed"
+    clock.advance(60)
+    await engine.tick()
+    assert await family.kids.poll_wf(timeout=0.05) is None
+    runs = await engine.list_runs(NS, kid["workflow_id"])
+    assert [r["status"] for r in runs["runs"]] == ["failed"]
+
+
+async def test_a_child_run_past_its_run_timeout_is_retried(family: Family, clock: Any) -> None:
+    engine = family.d.engine
+    policy = {"max_attempts": 2, "backoff_seconds": [5]}
+    parent_run = await family.start_parent([child(retry_policy=policy, run_timeout_seconds=20)])
+    first = await family.child_task()
+    await family.kids.complete_wf(first, [timer(120)])
+    clock.advance(20)
+    await engine.tick()  # the run times out; the parent's notice schedules the retry
+    await engine.tick()
+    assert await family.kids.poll_wf(timeout=0.05) is None
+    clock.advance(5)
+    await engine.tick()
+    second = await family.child_task()
+    assert second["run_id"] != first["run_id"]
+    assert second["history_events"][0]["payload"]["run_timeout_seconds"] == 20  # a fresh run deadline
+    await family.kids.complete_wf(second, [complete("in time")])
+    await engine.tick()
+    resumed = await family.d.poll_wf()
+    assert resumed is not None and resumed["history_events"][-1]["event_type"] == "ChildRunCompleted"
+    types = [e["event_type"] for e in await family.parent_events(parent_run)]
+    assert types.count("ChildRunStarted") == 2 and "ChildRunFailed" not in types

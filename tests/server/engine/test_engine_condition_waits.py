@@ -228,3 +228,38 @@ async def test_bad_wait_commands_are_refused(driver: Driver) -> None:
         else:
             raise AssertionError(f"{bad} was accepted")
     assert await table(driver.engine, t.condition_waits) == []
+
+
+async def test_a_timeout_due_while_a_task_is_leased_waits_for_its_completion(
+    driver: Driver, clock: FakeClock
+) -> None:
+    run_id, _ = await opened(driver, wait(timeout=20))
+    await send_signal(driver.engine)
+    leased = await driver.poll_wf()
+    assert leased is not None
+    clock.advance(20)  # the 30 s lease still holds
+    await driver.engine.tick()
+    # The worker holding the task may find the condition true: no time-out under it.
+    assert "TimerFired" not in await driver.types("wf-1", run_id)
+    await driver.complete_wf(leased, [wait(timeout=20)])  # it did not: the wait stays open
+    clock.advance(1)
+    await driver.engine.tick()
+    events = await driver.history("wf-1", run_id)
+    assert [e["event_type"] for e in events[-2:]] == ["TimerFired", "ConditionWaitTimedOut"]
+    opened_payload = next(e["payload"] for e in events if e["event_type"] == "TimerScheduled")
+    assert events[-2]["payload"]["fire_at"] == opened_payload["fire_at"]
+
+
+async def test_a_wait_satisfied_by_the_leased_task_never_times_out(driver: Driver, clock: FakeClock) -> None:
+    run_id, _ = await opened(driver, wait(timeout=20))
+    await send_signal(driver.engine)
+    leased = await driver.poll_wf()
+    assert leased is not None
+    clock.advance(20)  # the 30 s lease still holds
+    await driver.engine.tick()
+    await driver.complete_wf(leased, [complete(True)])
+    clock.advance(5)
+    await driver.engine.tick()
+    types = await driver.types("wf-1", run_id)
+    assert types[-3:] == ["ConditionWaitSatisfied", "TimerCancelled", "WorkflowCompleted"]
+    assert "TimerFired" not in types

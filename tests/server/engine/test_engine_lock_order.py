@@ -200,3 +200,39 @@ async def test_a_child_continuing_as_new_while_its_parent_closes_is_terminated_i
     described = await engine.describe_workflow(NS, kid["workflow_id"])
     assert described["run_number"] == 2 and described["status"] == "terminated"
     assert (await pg_driver.types("wf-1", parent_run))[-1] == "ParentClosePolicyApplied"
+
+
+async def test_a_signal_waits_for_a_completion_holding_the_run_and_reaches_the_next_task(
+    pg_driver: Driver,
+) -> None:
+    from durable_workflow.protocol import codec
+    from durable_workflow_server.engine.signals.receiving import SignalRequest, receive_signal
+
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    envelope = codec.envelope(["x"])
+    request = SignalRequest("wf-1", "go", envelope["codec"], envelope["blob"])
+    async with engine._tx() as tx:
+        # The completion's first locks (run, then task) are held from here to the commit.
+        await workflow_task_leases.fence(
+            tx, NS, task["task_id"], task["lease_owner"], task["workflow_task_attempt"]
+        )
+
+        async def send() -> dict[str, Any]:
+            async with engine._tx() as other:
+                return dict(await receive_signal(other, NS, request))
+
+        sending = asyncio.create_task(send())
+        await _blocked_on_a_lock(engine, sending)
+        result = await workflow_task_outcomes.complete(
+            tx, NS, task["task_id"], task["lease_owner"], task["workflow_task_attempt"], [activity()]
+        )
+    assert result["outcome"] == "completed"
+    answer = await asyncio.wait_for(sending, WAKE_WITHIN)
+    assert answer["outcome"] == "signal_received"
+    types = await pg_driver.types("wf-1", started["run_id"])
+    assert types[-2:] == ["ActivityScheduled", "SignalReceived"]
+    following = await pg_driver.poll_wf()
+    assert following is not None and following["history_events"][-1]["event_type"] == "SignalReceived"

@@ -145,3 +145,70 @@ async def test_a_signal_during_continue_as_new_reaches_the_new_run(driver: Drive
     new_types = await driver.types("wf-1", answer["run_id"])
     assert new_types[-1] == "SignalReceived"
     assert "SignalReceived" not in await driver.types("wf-1", first["run_id"])
+
+
+@pytest.mark.parametrize(
+    "closing", [complete("done"), {"type": "fail_workflow", "message": "gave up"}], ids=["complete", "fail"]
+)
+async def test_a_completion_closing_the_run_over_an_unseen_signal_is_refused(
+    driver: Driver, closing: dict[str, Any]
+) -> None:
+    started = await driver.start()
+    leased = await driver.poll_wf()
+    assert leased is not None
+    await driver.engine.signal_workflow(NS, signal())
+    before = await driver.types("wf-1", started["run_id"])
+    refused = await driver.complete_wf(leased, [activity(), closing])
+    assert (refused["reason"], refused["recorded"], refused["outcome"]) == (
+        "unhandled_signals",
+        False,
+        "rejected",
+    )
+    assert "approve" in refused["message"]
+    assert await driver.types("wf-1", started["run_id"]) == before  # nothing of the batch applied
+    following = await driver.poll_wf()
+    assert following is not None, "the next task delivers the signal"
+    assert following["history_events"][-1]["event_type"] == "SignalReceived"
+    await driver.complete_wf(following, [complete("done after the signal")])
+    assert (await driver.types("wf-1", started["run_id"]))[-1] == "WorkflowCompleted"
+    (row,) = await signal_rows(driver.engine)
+    assert row["status"] == "applied"
+
+
+async def test_an_unseen_signal_moves_to_the_run_a_continue_as_new_starts(driver: Driver) -> None:
+    first = await driver.start()
+    leased = await driver.poll_wf()
+    assert leased is not None
+    sent = await driver.engine.signal_workflow(NS, signal(request_id="hand-over"))
+    answer = await driver.complete_wf(leased, [{"type": "continue_as_new", "arguments": codec.envelope([])}])
+    assert answer["reason"] is None
+    described = await driver.engine.describe_workflow(NS, "wf-1")
+    new_run_id = described["run_id"]
+    assert new_run_id != first["run_id"]
+    events = await driver.history("wf-1", new_run_id)
+    carried = events[-1]
+    assert carried["event_type"] == "SignalReceived"
+    assert carried["payload"]["signal_id"] == sent["signal_id"]
+    assert carried["payload"]["carried_from_run_id"] == first["run_id"]
+    (row,) = await signal_rows(driver.engine)
+    assert (row["run_id"], row["history_sequence"]) == (new_run_id, carried["sequence"])
+    # A retry of that POST finds it in the new run and records nothing.
+    again = await driver.engine.signal_workflow(NS, signal(request_id="hand-over"))
+    assert again["command_id"] == sent["command_id"]
+    assert len(await signal_rows(driver.engine)) == 1
+    task = await driver.poll_wf()
+    assert task is not None
+    assert "SignalReceived" in [e["event_type"] for e in task["history_events"]]
+
+
+async def test_a_request_id_is_per_run_so_a_reused_workflow_id_takes_its_signals(driver: Driver) -> None:
+    await driver.start()
+    old = await driver.engine.signal_workflow(NS, signal(request_id="same"))
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [complete("done")])
+    second = await driver.start()  # D13: the id is free again once every run closed
+    new = await driver.engine.signal_workflow(NS, signal(request_id="same"))
+    assert new["run_id"] == second["run_id"] != old["run_id"]
+    assert new["command_id"] != old["command_id"]
+    assert "SignalReceived" in await driver.types("wf-1", second["run_id"])

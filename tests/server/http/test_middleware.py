@@ -364,3 +364,23 @@ async def test_compression_can_be_disabled(make_client, fake_engine):
     fake_engine.results["describe_workflow"] = {"workflow_id": "wf-1", "memo": {"text": "x" * 5000}}
     response = await client.get("/api/workflows/wf-1", headers=control_headers(**{"Accept-Encoding": "gzip"}))
     assert "content-encoding" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/workflows/wf-1/signal/go",
+        "/api/workflows/wf-1/runs/r-1/signal/go",
+        "/api/workflows/wf-1/pause",
+        "/api/workflows/wf-1/resume",
+    ],
+)
+async def test_a_worker_token_on_the_signal_and_pause_routes_is_403(make_client, fake_engine, path):
+    client = await make_client(worker_token="w-tok", operator_token="o-tok")
+    response = await client.post(path, json={}, headers=control_headers("w-tok"))
+    body = assert_rejected(response, 403, "forbidden")
+    assert body["allowed_roles"] == ["operator", "admin"]
+    assert body["control_plane"]["operation"] in ("signal", "pause", "resume")
+    missing = await client.post(path, json={}, headers=control_headers(None))
+    assert_rejected(missing, 401, "unauthorized")
+    assert_nothing_written(fake_engine)

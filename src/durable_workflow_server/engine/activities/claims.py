@@ -12,7 +12,7 @@ from ...store.rows import ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import ActivityAttemptStatus, ActivityExecutionStatus, ActivityTaskStatus
 from ..history.rows import append
 from ..queues import claim_first, claim_waiting
-from ..runs.rows import is_terminal_run
+from ..runs.rows import is_paused, is_terminal_run
 from ..shapes import RetryPolicySnapshot
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
@@ -57,6 +57,11 @@ async def claim_activity_task(
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL_TASK, {"b_task_id": candidate["task_id"]})
             return None
+        if is_paused(run):
+            if candidate["status"] == ActivityTaskStatus.READY:
+                params = {"b_task_id": candidate["task_id"], "status": ActivityTaskStatus.PAUSED}
+                await tx.conn.execute(rows.UPDATE_TASK, {**params, "updated_at": tx.now})
+            return None  # no new dispatch while the run is paused
         execution = cast(
             ActivityExecutionRow | None,
             await tx.one(rows.EXECUTION, {"b_execution_id": candidate["activity_execution_id"]}),

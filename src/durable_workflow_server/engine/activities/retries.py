@@ -13,6 +13,7 @@ from durable_workflow.protocol.history import EventType
 from ...store.rows import RunRow
 from ...store.statuses import ActivityExecutionStatus, ActivityTaskStatus
 from ..history.rows import append
+from ..runs.rows import is_paused
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
 from . import deadlines, rows
@@ -68,7 +69,7 @@ async def schedule_retry(
             "namespace": run["namespace"],
             "task_queue": task["task_queue"],
             "activity_type": execution["activity_type"],
-            "status": ActivityTaskStatus.READY,
+            "status": ActivityTaskStatus.PAUSED if is_paused(run) else ActivityTaskStatus.READY,
             "available_at": available_at,
             "created_at": tx.now,
             "updated_at": tx.now,

@@ -46,8 +46,21 @@ CANCEL_TASK = (
 )
 CANCEL_OPEN_TASKS_OF_RUN = (
     sa.update(_at)
-    .where(_at.c.run_id == sa.bindparam("b_run_id"), _at.c.status.in_(OPEN_TASK_STATUSES))
+    .where(
+        _at.c.run_id == sa.bindparam("b_run_id"), _at.c.status.in_((*OPEN_TASK_STATUSES, TaskStatus.PAUSED))
+    )
     .values(status=TaskStatus.CANCELLED, updated_at=sa.bindparam("b_now"))
+)
+# Pausing and resuming a run move its waiting activity tasks between ``ready`` and ``paused``.
+QUEUES_OF_RUN_IN = (
+    sa.select(_at.c.task_queue)
+    .where(_at.c.run_id == sa.bindparam("b_run_id"), _at.c.status == sa.bindparam("b_from"))
+    .distinct()
+)
+MOVE_TASKS_OF_RUN = (
+    sa.update(_at)
+    .where(_at.c.run_id == sa.bindparam("b_run_id"), _at.c.status == sa.bindparam("b_from"))
+    .values(status=sa.bindparam("b_to"), updated_at=sa.bindparam("b_now"))
 )
 CANDIDATES = Candidates.of(_at, "activity_type", ready=TaskStatus.READY, leased=TaskStatus.LEASED)
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.

@@ -8,6 +8,7 @@ from durable_workflow.protocol.history import EventType
 
 from ...store.rows import RunRow
 from ...store.statuses import ActivityExecutionStatus, ActivityTaskStatus
+from ..runs.rows import is_paused
 from ..runs.steps import STEP_ACTIVITY, Step
 from ..transaction import Tx
 from ..util import new_id
@@ -71,7 +72,7 @@ async def schedule(
             "namespace": run["namespace"],
             "task_queue": queue,
             "activity_type": cmd["activity_type"],
-            "status": ActivityTaskStatus.READY,
+            "status": ActivityTaskStatus.PAUSED if is_paused(run) else ActivityTaskStatus.READY,
             "available_at": tx.now,
             "created_at": tx.now,
             "updated_at": tx.now,

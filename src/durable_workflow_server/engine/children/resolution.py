@@ -17,7 +17,7 @@ A parent that is closed by then gets no events; the link is only closed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol.history import EventType
 
@@ -25,7 +25,7 @@ from ...store.rows import ChildLinkRow, RunRow, TimerRow
 from ...store.statuses import ChildLinkStatus, RunStatus, TimerStatus
 from ..history import rows as history_rows
 from ..history.rows import append
-from ..runs.rows import is_terminal_run
+from ..runs.rows import RUNS_OF_WORKFLOW, is_terminal_run, load_run
 from ..runs.steps import after_step_resolved
 from ..timers import rows as timer_rows
 from ..transaction import Tx
@@ -73,8 +73,9 @@ async def reconcile(tx: Tx, parent: RunRow | None, link: ChildLinkRow) -> None:
         return
     out: list[Event] = []
     if child["run_id"] != link["child_run_id"]:  # the child continued as new (maybe several times)
+        for run in await _runs_since(tx, link, child):
+            out.append((EventType.CHILD_RUN_STARTED, events.run_started(link, run)))
         await rows.update_link(tx, link, child_run_id=child["run_id"])
-        out.append((EventType.CHILD_RUN_STARTED, events.run_started(link, child)))
     if not is_terminal_run(child):
         if parent is not None:
             await append(tx, parent, out)
@@ -93,6 +94,19 @@ async def reconcile(tx: Tx, parent: RunRow | None, link: ChildLinkRow) -> None:
     out.append((_RESOLUTION_EVENT[status], _resolution(link, child, status, failure)))
     await append(tx, parent, out, write_run=False)
     await after_step_resolved(tx, parent, link["batch_id"])
+
+
+async def _runs_since(tx: Tx, link: ChildLinkRow, current: RunRow) -> list[RunRow]:
+    """The child's runs after the one ``link`` knows, up to ``current``: one ``ChildRunStarted`` each."""
+    known = await load_run(tx, str(link["child_run_id"]), lock=False) if link["child_run_id"] else None
+    after = int(known["run_number"]) if known is not None else 0
+    runs = cast(list[RunRow], await tx.all(RUNS_OF_WORKFLOW, {"b_workflow_id": link["child_workflow_id"]}))
+    return [
+        r
+        for r in runs
+        if after < int(r["run_number"]) <= int(current["run_number"])
+        and r["parent_link_id"] == link["link_id"]
+    ]
 
 
 def _link_status(child: RunRow) -> ChildLinkStatus:

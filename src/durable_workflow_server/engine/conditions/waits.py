@@ -37,10 +37,13 @@ from ..timers import rows as timer_rows
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
 from ..workers.registry import has_capability
+from ..workflow_tasks import rows as workflow_task_rows
 from ..workflow_tasks.rows import ensure_workflow_task
 from . import rows
 
 CONDITION_TIMEOUT = "condition_timeout"
+# How long a timeout that falls due while a workflow task of its run is leased waits to retry.
+POSTPONE_SECONDS = 1.0
 Event = tuple[str, dict[str, Any]]
 
 
@@ -194,8 +197,18 @@ async def fire_timeout(tx: Tx, run: RunRow, timer: TimerRow) -> None:
     wait = cast(ConditionWaitRow | None, found)
     if wait is None or wait["status"] != ConditionWaitStatus.OPEN:
         return  # satisfied in the same instant; the timer is spent either way
+    leased = {"b_run_id": run["run_id"], "b_task_id": "", "b_now": tx.now}
+    if await tx.one(workflow_task_rows.LEASED_OTHER_OF_RUN, leased) is not None:
+        # A worker is replaying the run right now and may find the condition true; timing the
+        # wait out under it would contradict what it records. Its completion either satisfies
+        # the wait (cancelling this timer) or keeps it open, and then the timer fires.
+        params = {"b_timer_id": timer["timer_id"], "b_fire_at": tx.now + seconds(POSTPONE_SECONDS)}
+        await tx.conn.execute(timer_rows.POSTPONE, params)
+        tx.timers_changed = True
+        return
     await _close(tx, wait, ConditionWaitStatus.TIMED_OUT)
-    fired = {**_timer_fields(wait, timer), "fired_at": rfc3339(tx.now)}
+    due = wait["opened_at"] + seconds(int(timer["delay_seconds"]))  # as scheduled, if postponed
+    fired = {**_timer_fields(wait, timer), "fire_at": rfc3339(due), "fired_at": rfc3339(tx.now)}
     timed_out = {
         **_identity(wait),
         "sequence": wait["sequence"],

@@ -145,3 +145,8 @@ def progress(run: RunRow) -> dict[str, Any]:
 
 def is_terminal_run(run: Mapping[str, Any]) -> bool:
     return run["status"] in TERMINAL_RUN_STATUSES
+
+
+def is_paused(run: Mapping[str, Any]) -> bool:
+    """Whether the run is paused: its new and ready tasks wait as ``paused`` until it resumes."""
+    return run.get("paused_at") is not None

@@ -96,6 +96,7 @@ def _describe(run: RunRow, instance: RunInstance, waiting: WaitingOn) -> Describ
         "wait_reason": wait_reason or run["wait_reason"],
         "waiting_on": waiting,
         "paused": run["paused_at"] is not None,
+        "paused_at": rfc3339(run["paused_at"]),
         "pause_reason": run["pause_reason"],
         "archived": run["archived_at"] is not None,
         "archived_at": rfc3339(run["archived_at"]),

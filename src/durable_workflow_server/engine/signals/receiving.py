@@ -6,9 +6,12 @@ a ready task beside the leased one; claims never hand out a second task of a run
 leased (``workflow_tasks.claims``), so that ready task reaches a worker after the leased one has
 completed, with a history that holds the signal: it is never lost.
 
-A ``request_id`` makes a retried POST idempotent (``uq_signals_request``): the retry is looked
-up under the run lock, answered with the first attempt's command result, and records nothing.
-Looking first matters on PostgreSQL, where a failed insert aborts the whole transaction.
+A ``request_id`` makes a retried POST to the same run idempotent (``uq_signals_request``, per
+run: a new run under a reused workflow id takes every signal): the retry is looked up under the
+run lock, answered with the first attempt's command result, and records nothing. Looking first
+matters on PostgreSQL, where a failed insert aborts the whole transaction. Signals a run received
+while its last task was leased move with a continue-as-new (``carry_to``), so their retries still
+find them.
 """
 
 from __future__ import annotations
@@ -63,19 +66,13 @@ def _answer(target: Target, signal: SignalRow) -> SignalResultBody:
             signal_id=signal["signal_id"],
         ),
     )
-    # A retry after a continue-as-new answers for the run that recorded the signal.
-    body["run_id"] = body["resolved_run_id"] = signal["run_id"]
     return body
 
 
-async def _recorded(tx: Tx, namespace: str, request: SignalRequest) -> SignalRow | None:
+async def _recorded(tx: Tx, target: Target, request: SignalRequest) -> SignalRow | None:
     if request.request_id is None:
         return None
-    params = {
-        "b_namespace": namespace,
-        "b_workflow_id": request.workflow_id,
-        "b_request_id": request.request_id,
-    }
+    params = {"b_run_id": target.run["run_id"], "b_request_id": request.request_id}
     return cast(SignalRow | None, await tx.one(rows.BY_REQUEST, params))
 
 
@@ -89,11 +86,11 @@ async def receive_signal(tx: Tx, namespace: str, request: SignalRequest) -> Sign
         # The run closed after the first attempt recorded the signal: the retry still gets
         # that attempt's answer.
         target = await lock_target(tx, namespace, request.workflow_id, request.run_id, require_open=False)
-        earlier = await _recorded(tx, namespace, request)
+        earlier = await _recorded(tx, target, request)
         if earlier is None:
             raise
         return _answer(target, earlier)
-    earlier = await _recorded(tx, namespace, request)
+    earlier = await _recorded(tx, target, request)
     if earlier is not None:
         return _answer(target, earlier)
     run = target.run

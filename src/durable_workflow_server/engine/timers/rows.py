@@ -46,6 +46,12 @@ CANCEL_PENDING_KIND_OF_RUN = (
     )
     .values(status=TimerStatus.CANCELLED)
 )
+# A claimed timer put back to fire later (a condition timeout while a workflow task is leased).
+POSTPONE = (
+    sa.update(_tm)
+    .where(_tm.c.timer_id == sa.bindparam("b_timer_id"))
+    .values(status=TimerStatus.PENDING, fire_at=sa.bindparam("b_fire_at"), fired_at=None)
+)
 EARLIEST_FIRE = sa.select(sa.func.min(_tm.c.fire_at)).where(_tm.c.status == TimerStatus.PENDING)
 OF_RUN = sa.select(_tm).where(_tm.c.run_id == sa.bindparam("b_run_id")).order_by(_tm.c.sequence)
 

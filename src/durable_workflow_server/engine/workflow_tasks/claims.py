@@ -11,7 +11,7 @@ from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
 from ..rendering import log_unrenderable
-from ..runs.rows import is_terminal_run, load_run, update_run
+from ..runs.rows import is_paused, is_terminal_run, load_run, update_run
 from ..shapes import WorkflowTaskBody
 from ..transaction import Tx
 from ..util import rfc3339, seconds
@@ -43,6 +43,20 @@ async def claim_workflow_task(
     ) -> tuple[WorkflowTaskRow, RunRow] | None:
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL, {"b_task_id": candidate["task_id"]})
+            return None
+        if is_paused(run):
+            # Queued before the pause reached it (a requeued lease, a task another module
+            # inserted): held back like the rest of the run's work.
+            await tx.conn.execute(
+                rows.UPDATE,
+                {
+                    "b_task_id": candidate["task_id"],
+                    "status": WorkflowTaskStatus.PAUSED,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "updated_at": tx.now,
+                },
+            )
             return None
         held = {"b_run_id": run["run_id"], "b_task_id": candidate["task_id"], "b_now": tx.now}
         if await tx.one(rows.LEASED_OTHER_OF_RUN, held) is not None:

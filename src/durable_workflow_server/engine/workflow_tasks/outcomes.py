@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from durable_workflow.protocol import commands as c
+
 from ...store.statuses import TERMINAL_RUN_STATUSES, WorkflowTaskStatus
 from ..shapes import WorkflowTaskCompletedResponse, WorkflowTaskFailedResponse, WorkflowTaskHeartbeatResponse
+from ..signals import late as late_signals
 from ..signals.rows import mark_applied
 from ..transaction import Tx
 from ..util import rfc3339, seconds
@@ -47,7 +50,13 @@ async def complete(
     """Validate and apply the task's commands to its run, and close the task."""
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     normalized = validate_commands(commands, run["payload_codec"])
+    closing = next((cmd["type"] for cmd in normalized if cmd["type"] in c.TERMINAL_COMMANDS), None)
+    unseen = await late_signals.unseen(tx, run, task) if closing is not None else []
+    if unseen and closing != c.CONTINUE_AS_NEW:
+        return await late_signals.refuse_close(tx, run, task, unseen)
     applied = await apply_commands(tx, run, task, normalized)
+    if unseen and applied.new_run is not None:
+        await late_signals.carry_to(tx, unseen, applied.new_run)
     await tx.conn.execute(
         rows.UPDATE,
         {

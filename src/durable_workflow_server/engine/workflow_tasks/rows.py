@@ -11,7 +11,7 @@ from ...store import tables as t
 from ...store.rows import RunRow
 from ...store.statuses import WorkflowTaskStatus as S
 from ..queues import Candidates, still_due
-from ..runs.rows import run_of
+from ..runs.rows import is_paused, run_of
 from ..transaction import Tx
 from ..util import new_id
 
@@ -35,22 +35,29 @@ CANCEL = (
 )
 CANCEL_OPEN_OF_RUN = (
     sa.update(_wt)
-    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(_OPEN))
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_((*_OPEN, S.PAUSED)))
     .values(status=S.CANCELLED, updated_at=sa.bindparam("b_now"))
 )
 READY_OF_RUN = (
     sa.select(_wt.c.task_id).where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status == S.READY).limit(1)
 )
-# A ready task without an update: the one later wake-ups merge into. A task carrying an update
-# answers only that update (SDK 0.4.84 never advances the workflow in it), so nothing merges there.
-READY_PLAIN_OF_RUN = (
+# A task without an update waiting to be claimed (ready, or held back while its run is paused):
+# the one later wake-ups merge into. A task carrying an update answers only that update (SDK
+# 0.4.84 never advances the workflow in it), so nothing merges there.
+QUEUED_PLAIN_OF_RUN = (
     sa.select(_wt.c.task_id)
     .where(
         _wt.c.run_id == sa.bindparam("b_run_id"),
-        _wt.c.status == S.READY,
+        _wt.c.status.in_((S.READY, S.PAUSED)),
         _wt.c.workflow_update_id.is_(None),
     )
     .limit(1)
+)
+# Pausing and resuming a run move its waiting tasks between these two statuses.
+MOVE_OF_RUN = (
+    sa.update(_wt)
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status == sa.bindparam("b_from"))
+    .values(status=sa.bindparam("b_to"), updated_at=sa.bindparam("b_now"))
 )
 OTHER_READY_OF_RUN = sa.select(_wt.c.task_id).where(
     _wt.c.run_id == sa.bindparam("b_run_id"),
@@ -129,15 +136,16 @@ async def ensure_workflow_task(
     new_run: bool = False,
     update_id: str | None = None,
 ) -> str | None:
-    """Queue a ready workflow task for ``run`` unless a plain one is already ready (merge rule).
+    """Queue a ready workflow task for ``run`` unless a plain one is already waiting (merge rule).
 
+    A paused run's task is queued as ``paused``: it becomes ready when the run resumes.
     ``new_run=True`` skips the lookup: a run created in this transaction has no tasks yet.
     ``update_id`` queues the task that delivers that accepted update: always a task of its own.
     """
     if (
         update_id is None
         and not new_run
-        and await tx.one(READY_PLAIN_OF_RUN, {"b_run_id": run["run_id"]}) is not None
+        and await tx.one(QUEUED_PLAIN_OF_RUN, {"b_run_id": run["run_id"]}) is not None
     ):
         return None
     task_id = new_id()
@@ -150,7 +158,7 @@ async def ensure_workflow_task(
             "namespace": run["namespace"],
             "task_queue": run["task_queue"],
             "workflow_type": run["workflow_type"],
-            "status": S.READY,
+            "status": S.PAUSED if is_paused(run) else S.READY,
             "available_at": available_at or tx.now,
             "attempt_count": 0,
             "created_at": tx.now,

@@ -8,6 +8,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 
 from .. import fields as f
 from . import RequestModel
+from .commands import REQUEST_ID_MAX
 from .workflows import _PAYLOAD_SCHEMA, normalize_arguments
 
 
@@ -17,4 +18,4 @@ class SignalWorkflowBody(RequestModel):
     input: Annotated[dict[str, str], PlainValidator(normalize_arguments), WithJsonSchema(_PAYLOAD_SCHEMA)] = (
         Field(default=None, validate_default=True)
     )
-    request_id: Annotated[str | None, f.Text(max_len=255)] = None
+    request_id: Annotated[str | None, f.Text(max_len=REQUEST_ID_MAX)] = None

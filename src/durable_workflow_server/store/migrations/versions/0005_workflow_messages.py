@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(32), nullable=False),
         _ts("received_at", nullable=False),
         _ts("applied_at"),
-        sa.UniqueConstraint("namespace", "workflow_id", "request_id", name="uq_signals_request"),
+        sa.UniqueConstraint("run_id", "request_id", name="uq_signals_request"),
     )
     op.create_index("ix_signals_run", "signals", ["run_id", "status"])
 
