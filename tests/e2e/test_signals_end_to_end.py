@@ -178,3 +178,54 @@ async def test_signal_routes_refuse_a_worker_token(app: Any) -> None:
             "/api/workflows/x/signal/s", json={}, headers={**headers, "Authorization": f"Bearer {TOKEN}x"}
         )
         assert (wrong.status_code, wrong.json()["reason"]) == (401, "unauthorized")
+
+
+class SignalsDuringHandOver(PassthroughWorkerInterceptor):
+    """Sends a signal while the first run's task (the one that continues as new) is leased."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.sent = False
+
+    async def execute_workflow_task(self, context: Any, next: Any) -> Any:
+        commands = await next(context)
+        if not self.sent and any(c.get("type") == "continue_as_new" for c in commands or []):
+            self.sent = True
+            await self.client.signal_workflow("signals-handover", "add", ["during the hand-over"])
+        return commands
+
+
+async def test_a_signal_sent_during_a_continue_as_new_reaches_the_new_run(client: Client) -> None:
+    @workflow.defn(name="hands_over")
+    class HandsOver:
+        def __init__(self) -> None:
+            self.received: list[Any] = []
+
+        @workflow.signal("add")
+        def add(self, value: Any) -> None:
+            self.received.append(value)
+
+        def run(self, ctx: Any, generation: int) -> Any:
+            if generation == 0:
+                return ctx.continue_as_new(1)
+            yield ctx.wait_condition(lambda: bool(self.received), key="got-one")
+            return {"generation": generation, "received": self.received}
+
+    first = await client.start_workflow(
+        workflow_type="hands_over", task_queue="signals-handover-q", workflow_id="signals-handover", input=[0]
+    )
+    worker = Worker(
+        client,
+        task_queue="signals-handover-q",
+        workflows=[HandsOver],
+        interceptors=[SignalsDuringHandOver(client)],
+    )
+    execution = await worker.run_until(workflow_id="signals-handover", timeout=30.0, poll_interval=0.05)
+    assert execution.status == "completed"
+    assert await first.result(timeout=5.0) == {"generation": 1, "received": ["during the hand-over"]}
+    runs = await client.list_workflow_runs("signals-handover")
+    assert len(runs.runs) == 2
+    new_run = runs.runs[-1].run_id
+    page = await client.get_history("signals-handover", new_run, page_size=1000)
+    carried = [e["payload"] for e in page["events"] if e["event_type"] == "SignalReceived"]
+    assert [p["carried_from_run_id"] for p in carried] == [first.run_id]

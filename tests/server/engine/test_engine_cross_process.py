@@ -138,3 +138,35 @@ async def test_listener_reconnects_after_its_connection_is_terminated(
     polled = await _parked(a, "workflow", a.poll_wf(timeout=SLOW))
     await b.start()
     assert await asyncio.wait_for(polled, WITHIN) is not None
+
+
+async def test_resuming_on_one_process_wakes_pollers_of_both_task_kinds_on_another(
+    pair: list[Engine],
+) -> None:
+    a, b = Driver(pair[0]), Driver(pair[1])
+    await a.register()
+    await b.start()
+    wf_task = await b.poll_wf()
+    assert wf_task is not None
+    await b.complete_wf(wf_task, [activity()])
+    await pair[1].pause_workflow(NS, "wf-1")
+    polled_activity = await _parked(a, "activity", a.poll_act(timeout=SLOW))
+    await pair[1].resume_workflow(NS, "wf-1")
+    assert await asyncio.wait_for(polled_activity, WITHIN) is not None
+
+
+async def test_a_signal_on_one_process_wakes_a_workflow_poll_on_another(pair: list[Engine]) -> None:
+    from durable_workflow.protocol import codec
+    from durable_workflow_server.engine.signals.receiving import SignalRequest
+
+    a, b = Driver(pair[0]), Driver(pair[1])
+    await a.register()
+    await b.start()
+    first = await b.poll_wf()
+    assert first is not None
+    await b.complete_wf(first, [timer(600)])
+    polled = await _parked(a, "workflow", a.poll_wf(timeout=SLOW))
+    envelope = codec.envelope([])
+    await pair[1].signal_workflow(NS, SignalRequest("wf-1", "go", envelope["codec"], envelope["blob"]))
+    task = await asyncio.wait_for(polled, WITHIN)
+    assert task is not None and task["history_events"][-1]["event_type"] == "SignalReceived"
