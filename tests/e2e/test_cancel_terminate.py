@@ -9,6 +9,7 @@ is on events (the activity's own, and the server's history long poll), never on 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.helpers.e2e_env import wait_for_event
 
 # Per-test events (an asyncio.Event binds to the loop that first waits on it).
 events: dict[str, asyncio.Event] = {}
+thread_events: dict[str, threading.Event] = {}
 seen: dict[str, Any] = {}
 
 
@@ -36,6 +38,28 @@ async def patient() -> str:
         seen["reason"] = str(exc)
         raise
     return "never cancelled"
+
+
+@activity.defn(name="patient_in_a_thread")
+def patient_in_a_thread() -> str:
+    """A plain ``def`` activity: it runs in a worker thread and its heartbeat blocks."""
+    ctx = activity.context()
+    ctx.heartbeat({"step": 0})
+    thread_events["heartbeating"].set()
+    assert thread_events["command_sent"].wait(timeout=20)
+    try:
+        ctx.heartbeat({"step": 1})
+    except ActivityCancelled as exc:
+        seen["is_cancelled"] = ctx.is_cancelled
+        seen["reason"] = str(exc)
+        raise
+    return "never cancelled"
+
+
+@workflow.defn(name="waits_on_a_thread")
+class WaitsOnAThread:
+    def run(self, ctx: Any) -> Any:
+        return (yield ctx.schedule_activity("patient_in_a_thread", [], heartbeat_timeout=30))
 
 
 @workflow.defn(name="waits_on_a_patient_activity")
@@ -135,3 +159,27 @@ async def test_terminate_a_sleeping_workflow_cancels_its_timer(app: Any, client:
         await handle.terminate()
     assert getattr(refused.value, "reason", None) == "run_not_active"
     assert getattr(refused.value, "status_code", None) == 409
+
+
+async def test_a_plain_def_activity_hears_of_the_cancel_on_its_blocking_heartbeat(client: Client) -> None:
+    seen.clear()
+    thread_events["heartbeating"], thread_events["command_sent"] = threading.Event(), threading.Event()
+    handle = await client.start_workflow(
+        workflow_type="waits_on_a_thread", task_queue="thread-q", workflow_id="thread-cancel-1"
+    )
+    worker = Worker(
+        client, task_queue="thread-q", workflows=[WaitsOnAThread], activities=[patient_in_a_thread]
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        assert await asyncio.to_thread(thread_events["heartbeating"].wait, 20)
+        await handle.cancel(reason="stop the thread")
+        thread_events["command_sent"].set()
+        with pytest.raises(WorkflowCancelled) as caught:
+            await handle.result(timeout=20.0)
+        assert caught.value.reason == "stop the thread"
+    finally:
+        thread_events["command_sent"].set()
+        await worker.stop()
+        await running
+    assert seen == {"is_cancelled": True, "reason": "run_cancelled"}

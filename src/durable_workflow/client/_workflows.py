@@ -281,11 +281,16 @@ class WorkflowsMixin(BaseClient):
             request_id: Caller correlation id.
 
         Returns:
-            The update's result once completed; ``None`` when only accepted so far.
+            The update handler's decoded result once completed (``wait_for="completed"``);
+            ``None`` when only accepted so far (also when a completed-wait timed out).
 
         Raises:
-            UpdateRejected: The workflow's validator rejected the update.
-            InvalidArgument: The update handler failed or arguments were invalid.
+            UpdateRejected: The workflow's validator rejected the update before it was accepted
+                (nothing is recorded), the workflow has no such update, or the run is closed.
+            InvalidArgument: The update failed (``update_failed``: the handler raised, or a
+                validator that only runs after acceptance refused it) or its arguments were
+                invalid.
+            WorkflowNotFound: No workflow with this id.
         """
         body = self._message_body(args, what=f"update {update_name!r} arguments")
         optional = {
@@ -294,12 +299,16 @@ class WorkflowsMixin(BaseClient):
             "request_id": request_id,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
+        # A completed-wait holds the request up to its wait (the server's default is 10 s), on
+        # top of a pre-accept validation by a worker: the read timeout must outlast both.
+        wait = (wait_timeout_seconds or 10) if wait_for == "completed" else 0
         data = await self._request_object(
             "POST",
             routes.WORKFLOW_UPDATE,
             path_params={"workflow_id": workflow_id, "name": update_name},
             body=body,
             operation="update",
+            timeout=max(self.timeout, wait + 35.0),
         )
         return self._result_of(data, what=f"result of update {update_name!r}")
 

@@ -402,3 +402,24 @@ async def test_repair_replaces_a_failed_task_whose_redelivery_was_lost(driver: D
     assert repair["event_type"] == "RepairRequested" and repair["payload"]["task_id"] == result["task_id"]
     again = await driver.poll_wf()
     assert again is not None and again["task_id"] == result["task_id"]
+
+
+async def test_describe_shows_an_open_child_started_by_the_parent(driver: Driver) -> None:
+    """The child step as the child feature writes it (a real start_child_workflow command)."""
+    await Driver(driver.engine, queue="child-q", worker_id="w2").register()
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    start_child = {
+        "type": "start_child_workflow",
+        "workflow_type": "kid",
+        "queue": "child-q",
+        "arguments": codec.envelope(["x"]),
+    }
+    await driver.complete_wf(task, [start_child])
+    described = await driver.engine.describe_run(NS, "wf-1", started["run_id"])
+    (kid,) = described["waiting_on"]["children"]
+    assert kid["child_workflow_type"] == "kid" and kid["child_run_id"]
+    assert described["wait_kind"] == "child" and kid["child_workflow_id"] in (described["wait_reason"] or "")
+    child = await driver.engine.describe_workflow(NS, kid["child_workflow_id"])
+    assert child["run_id"] == kid["child_run_id"] and child["workflow_type"] == "kid"

@@ -149,10 +149,9 @@ def wait_of(block: WaitingOn) -> tuple[str | None, str | None]:
         first = block["activities"][0]
         more = len(block["activities"]) - 1
         extra = f" and {more} more" if more else ""
-        return (
-            "activity",
-            f"Waiting for activity {first['activity_type']} (attempt {first['attempt']}){extra}.",
-        )
+        name, attempt = first["activity_type"], first["attempt"]
+        where = f"attempt {attempt} running" if first["status"] == "running" else "not started yet"
+        return "activity", f"Waiting for activity {name} ({where}){extra}."
     if block["children"]:
         child = block["children"][0]
         return (

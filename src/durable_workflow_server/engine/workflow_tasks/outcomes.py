@@ -11,6 +11,7 @@ from typing import Any
 from durable_workflow.protocol import commands as c
 
 from ...store.statuses import TERMINAL_RUN_STATUSES, WorkflowTaskStatus
+from ..pausing import carry_pause
 from ..shapes import WorkflowTaskCompletedResponse, WorkflowTaskFailedResponse, WorkflowTaskHeartbeatResponse
 from ..signals import late as late_signals
 from ..signals.rows import mark_applied
@@ -55,8 +56,10 @@ async def complete(
     if unseen and closing != c.CONTINUE_AS_NEW:
         return await late_signals.refuse_close(tx, run, task, unseen)
     applied = await apply_commands(tx, run, task, normalized)
-    if unseen and applied.new_run is not None:
-        await late_signals.carry_to(tx, unseen, applied.new_run)
+    if applied.new_run is not None:
+        await carry_pause(tx, run, applied.new_run)  # a paused workflow stays paused
+        if unseen:
+            await late_signals.carry_to(tx, unseen, applied.new_run)
     await tx.conn.execute(
         rows.UPDATE,
         {
@@ -106,7 +109,13 @@ async def fail(
         },
     )
     # Redeliver after a short delay so a crashing replay does not spin the worker.
-    next_task_id = await ensure_workflow_task(tx, run, available_at=tx.now + seconds(retry_delay_seconds))
+    # A task delivering an update is redelivered as such, or the update would never be answered.
+    next_task_id = await ensure_workflow_task(
+        tx,
+        run,
+        available_at=tx.now + seconds(retry_delay_seconds),
+        update_id=task.get("workflow_update_id"),
+    )
     return {
         "task_id": task_id,
         "workflow_task_attempt": task["attempt_count"],

@@ -24,6 +24,7 @@ from .refusals import (
     transport_errors,
     worker_field_errors,
 )
+from .run_commands import run_commands
 from .successes import control_plane_successes, reads_after_progress, system, worker_plane
 
 __all__ = ["GOLDEN_FILE", "load_golden", "run_scenario", "write_golden"]
@@ -41,6 +42,7 @@ async def run_scenario(database_url: str) -> list[dict[str, Any]]:
         await start_field_errors(rec)
         await query_field_errors(rec)
         await worker_field_errors(rec)
+        await run_commands(rec)
         return rec.records
 
 
