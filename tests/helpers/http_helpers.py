@@ -10,7 +10,12 @@ from typing import Any, cast
 
 from durable_workflow.protocol import versions
 from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
-from durable_workflow_server.engine.api import EngineAPI, RegisterWorkerRequest, StartWorkflowRequest
+from durable_workflow_server.engine.api import (
+    EngineAPI,
+    RegisterWorkerRequest,
+    StartWorkflowRequest,
+    UpdateRequest,
+)
 from durable_workflow_server.engine.queries.shapes import (
     QueryResultBody,
     QueryTaskBody,
@@ -35,6 +40,7 @@ from durable_workflow_server.engine.shapes import (
     WorkflowTaskHeartbeatResponse,
 )
 from durable_workflow_server.engine.targets import CommandResultBody
+from durable_workflow_server.engine.updates.shapes import UpdateResultBody
 
 TOKEN = "test-token"
 READS = frozenset({"open", "close", "database_ok", "readiness_checks", "namespace_exists", "worker_fleet"})
@@ -597,6 +603,19 @@ class FakeEngine:
             failure=failure,
         )
         return answer or _query_outcome(query_task_id, query_task_attempt, "failed")
+
+    # updates -------------------------------------------------------------
+    async def update_workflow(self, namespace: str, request: UpdateRequest) -> UpdateResultBody:
+        result: UpdateResultBody | None = self._record("update_workflow", namespace, request)
+        canned: UpdateResultBody = {
+            "workflow_id": request.workflow_id,
+            "run_id": request.run_id or "run-1",
+            "update_id": "update-1",
+            "update_status": "accepted",
+            "update_name": request.update_name,
+            "outcome": None,  # type: ignore[typeddict-item]
+        }
+        return result or canned
 
 
 def _query_outcome(query_task_id: str, attempt: int, outcome: str) -> QueryTaskOutcomeResponse:

@@ -86,6 +86,42 @@ PROGRAMS = {
         assert_type(client.get_workflow_handle("wf"), WorkflowHandle)
         client.cancel_workflow("wf", reason="done")
     """,
+    "updates.py": """
+        from typing import Any
+
+        from typing_extensions import assert_type
+
+        from durable_workflow import workflow
+
+
+        @workflow.defn(name="approval")
+        class Approval:
+            def __init__(self) -> None:
+                self.approved = False
+
+            @workflow.update("set_approval")
+            def set_approval(self, approved: bool) -> dict[str, bool]:
+                self.approved = approved
+                return {"approved": approved}
+
+            @set_approval.validator
+            def validate_set_approval(self, approved: bool) -> None:
+                if not isinstance(approved, bool):
+                    raise ValueError("approved must be boolean")
+
+            @workflow.update
+            def bump(self, by: int) -> int:
+                return by
+
+            def run(self, ctx: Any) -> Any:
+                return None
+
+
+        approval = Approval()
+        assert_type(approval.set_approval(True), dict[str, bool])
+        assert_type(approval.bump(2), int)
+        assert_type(approval.validate_set_approval(True), None)
+    """,
     "worker_plane.py": """
         from durable_workflow import Client, Worker
         from durable_workflow.worker import WorkerPlaneClient

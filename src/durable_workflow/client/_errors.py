@@ -60,6 +60,8 @@ REASON_TABLE: dict[tuple[int | None, str], type[ServerError]] = {
     (404, r.WORKER_NOT_FOUND): WorkerNotFound,
     (404, r.ATTRIBUTE_NOT_FOUND): SearchAttributeNotFound,
     (404, r.UNKNOWN_SIGNAL): SignalFailed,
+    # A worker that validates updates before acceptance knows no update of that name.
+    (404, r.UNKNOWN_UPDATE): UpdateRejected,
     # 409: conflicts
     (409, r.DUPLICATE_NOT_ALLOWED): WorkflowAlreadyStarted,
     (409, r.INSTANCE_ALREADY_STARTED): WorkflowAlreadyStarted,

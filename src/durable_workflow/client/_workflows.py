@@ -281,11 +281,16 @@ class WorkflowsMixin(BaseClient):
             request_id: Caller correlation id.
 
         Returns:
-            The update's result once completed; ``None`` when only accepted so far.
+            The update handler's decoded result once completed (``wait_for="completed"``);
+            ``None`` when only accepted so far (also when a completed-wait timed out).
 
         Raises:
-            UpdateRejected: The workflow's validator rejected the update.
-            InvalidArgument: The update handler failed or arguments were invalid.
+            UpdateRejected: The workflow's validator rejected the update before it was accepted
+                (nothing is recorded), the workflow has no such update, or the run is closed.
+            InvalidArgument: The update failed (``update_failed``: the handler raised, or a
+                validator that only runs after acceptance refused it) or its arguments were
+                invalid.
+            WorkflowNotFound: No workflow with this id.
         """
         body = self._message_body(args, what=f"update {update_name!r} arguments")
         optional = {

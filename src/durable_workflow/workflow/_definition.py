@@ -11,13 +11,17 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
 DEFINITION_ATTR = "__durable_workflow_definition__"
 _HANDLER_ATTR = "__durable_workflow_handler__"
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+_S = TypeVar("_S", contravariant=True)
+_P = ParamSpec("_P")
+_R = TypeVar("_R", covariant=True)
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -198,8 +202,38 @@ def query(name: Any = None) -> Any:
     return _handler_decorator("query", name)
 
 
+class UpdateMethod(Protocol[_S, _P, _R]):
+    """What ``@workflow.update`` gives back: the method, plus ``.validator`` to attach one."""
+
+    def __call__(self, instance: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None, /) -> UpdateMethod[_S, _P, _R]: ...
+
+    @overload
+    def __get__(self, instance: _S, owner: type[Any] | None = None, /) -> Callable[_P, _R]: ...
+
+    def validator(self, fn: V, /) -> V:
+        """Mark ``fn`` as this update's validator (raise, or return ``False``, to refuse)."""
+        ...
+
+
+@overload
+def update(name: Callable[Concatenate[_S, _P], _R], /) -> UpdateMethod[_S, _P, _R]: ...
+
+
+@overload
+def update(
+    name: str | None = None,
+) -> Callable[[Callable[Concatenate[_S, _P], _R]], UpdateMethod[_S, _P, _R]]: ...
+
+
 def update(name: Any = None) -> Any:
-    """Mark a method as the handler of update ``name``; the result has a ``.validator`` decorator."""
+    """Mark a method as the handler of update ``name`` (default: the method name).
+
+    The result has a ``.validator`` decorator for a method that checks the update's arguments
+    before it is applied: raising (or returning ``False``) refuses the update.
+    """
 
     def attach_validator(fn: Any, update_name: str) -> None:
         def validator(vfn: F) -> F:

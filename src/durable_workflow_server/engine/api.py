@@ -40,6 +40,7 @@ from .shapes import (
 )
 from .signals.receiving import SignalRequest, SignalResultBody
 from .targets import CommandResultBody
+from .updates.shapes import UpdateResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
 
@@ -83,6 +84,24 @@ class RegisterWorkerRequest:
     capabilities: list[str] = field(default_factory=list)
     task_slots: dict[str, Any] | None = None
     process_metrics: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """A validated ``POST /workflows/{id}/update/{name}`` body (the name checked by ``http/``).
+
+    ``arguments`` is the caller's ``input`` as an envelope (``[]`` when none was sent);
+    ``wait_timeout_seconds`` bounds a ``wait_for="completed"`` wait (the settings' default when
+    ``None``).
+    """
+
+    workflow_id: str
+    update_name: str
+    arguments: Envelope
+    run_id: str | None = None
+    request_id: str | None = None
+    wait_for: Literal["accepted", "completed"] = "accepted"
+    wait_timeout_seconds: int | None = None
 
 
 class EngineAPI(Protocol):
@@ -395,3 +414,15 @@ class EngineAPI(Protocol):
         failure: dict[str, Any],
     ) -> QueryTaskOutcomeResponse:
         """Deliver a worker's refusal of a query to its caller; fenced by owner + attempt."""
+
+    # ----------------------------------------------------------------- updates (see updates/)
+    async def update_workflow(self, namespace: str, request: UpdateRequest) -> UpdateResultBody:
+        """Validate (through a live worker that can), accept and optionally await an update.
+
+        Answers the command result with ``update_status`` ``accepted`` (also when a completed
+        wait timed out: ``wait_timed_out``), ``completed`` (``result``, ``result_envelope``) or
+        ``failed`` (``failure_message``). Refusals: ``instance_not_found``,
+        ``historical_run_command_rejected``, ``run_not_active``, ``update_rejected`` (the
+        validator refused; nothing recorded), ``unknown_update`` (the worker knows no such
+        update; nothing recorded).
+        """

@@ -12,10 +12,13 @@ from .pausing import PauseCommands
 from .queries.service import QueryTasks
 from .run_commands import RunCommands
 from .signals.plane import SignalCommands
+from .updates.service import UpdateCommands
 from .worker_plane import WorkerPlane
 
 
-class Engine(ControlPlane, RunCommands, WorkerPlane, SignalCommands, QueryTasks, PauseCommands):
+class Engine(
+    ControlPlane, RunCommands, WorkerPlane, SignalCommands, UpdateCommands, QueryTasks, PauseCommands
+):
     """The durable-workflow engine over one :class:`~durable_workflow_server.store.Store`.
 
     ``Engine(settings)``; ``await engine.open()`` before use and ``await engine.close()`` after.

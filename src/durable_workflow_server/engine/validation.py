@@ -29,8 +29,12 @@ IMPLEMENTED = frozenset(
         c.RECORD_VERSION_MARKER,
         c.UPSERT_SEARCH_ATTRIBUTES,
         c.OPEN_CONDITION_WAIT,
+        c.COMPLETE_UPDATE,
+        c.FAIL_UPDATE,
     }
 )
+# Commands answering an accepted update (checked against the run's updates in ``updates/``).
+UPDATE_COMMANDS = frozenset({c.COMPLETE_UPDATE, c.FAIL_UPDATE})
 BLOCKING = frozenset({c.SCHEDULE_ACTIVITY, c.START_TIMER, c.START_CHILD_WORKFLOW})
 PARENT_CLOSE_POLICIES = ("abandon", "request_cancel", "terminate")
 ACTIVITY_TIMEOUTS = (
@@ -259,6 +263,8 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
         _condition_wait(cmd, key, out, errs)
     elif kind == c.COMPLETE_WORKFLOW:
         out["result"] = normalize_payload(cmd.get("result"), codec, run_codec, f"{key}.result", errs)
+    elif kind in UPDATE_COMMANDS:
+        _update_answer(cmd, key, codec, run_codec, out, errs)
     elif kind == c.FAIL_WORKFLOW:
         message = cmd.get("message")
         if not isinstance(message, str):
@@ -277,6 +283,28 @@ def _validate_one(index: int, cmd: Mapping[str, Any], run_codec: str, errs: _Err
                 errs.add(f"{key}.{name}", f"The {name} must be a non-empty string.")
             out[name] = value or None
     return out
+
+
+def _update_answer(
+    cmd: Mapping[str, Any], key: str, codec: Any, run_codec: str, out: dict[str, Any], errs: _Errors
+) -> None:
+    """``complete_update`` (``update_id``, ``result``) / ``fail_update`` (``update_id``, ``message``)."""
+    update_id = cmd.get("update_id")
+    if not isinstance(update_id, str) or not update_id:
+        errs.add(f"{key}.update_id", "The update_id field is required.")
+    out["update_id"] = update_id
+    if cmd["type"] == c.COMPLETE_UPDATE:
+        out["result"] = normalize_payload(cmd.get("result"), codec, run_codec, f"{key}.result", errs)
+        return
+    message = cmd.get("message")
+    if not isinstance(message, str):
+        errs.add(f"{key}.message", "The message field is required.")
+    out["failure"] = {
+        "message": message if isinstance(message, str) else "",
+        "exception_type": cmd.get("exception_type"),
+        "exception_class": cmd.get("exception_class"),
+        "non_retryable": bool(cmd.get("non_retryable", True)),
+    }
 
 
 def _condition_wait(cmd: Mapping[str, Any], key: str, out: dict[str, Any], errs: _Errors) -> None:

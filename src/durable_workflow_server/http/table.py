@@ -15,6 +15,7 @@ from . import (
     run_commands,
     signals,
     system,
+    updates,
     worker_plane,
     workflows,
 )
@@ -33,6 +34,7 @@ CONTROL = Plane(
         *workflows.OPERATIONS,
         *signals.OPERATIONS,
         *queries.CONTROL,
+        *updates.OPERATIONS,
         *run_commands.OPERATIONS,
         *pausing.OPERATIONS,
         *workflows.RESERVED,

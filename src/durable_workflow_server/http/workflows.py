@@ -173,8 +173,6 @@ OPERATIONS: list[Operation] = [
 RESERVED: list[Operation] = [
     Operation(method, path, operation_id, envelope=envelope)
     for method, path, operation_id, envelope in (
-        ("POST", routes.WORKFLOW_UPDATE, "update_workflow", "update"),
-        ("POST", routes.WORKFLOW_RUN_UPDATE, "update_run", "update"),
         ("GET", routes.WORKFLOW_DEBUG, "debug_workflow", "debug_workflow"),
         ("GET", routes.WORKFLOW_RUN_DEBUG, "debug_run", "debug_workflow"),
     )

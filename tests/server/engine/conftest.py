@@ -12,7 +12,13 @@ from tests.server.engine.engine_driver import Driver
 
 # Like the db_url matrix: the PostgreSQL-only tests do not exist at all without PostgreSQL.
 collect_ignore = (
-    [] if os.environ.get(POSTGRES_ENV) else ["test_engine_cross_process.py", "test_engine_lock_order.py"]
+    []
+    if os.environ.get(POSTGRES_ENV)
+    else [
+        "test_engine_cross_process.py",
+        "test_engine_lock_order.py",
+        "test_engine_messages_cross_process.py",
+    ]
 )
 
 

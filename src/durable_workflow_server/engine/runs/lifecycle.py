@@ -25,6 +25,7 @@ from ..history import events as h
 from ..history.rows import append
 from ..timers import rows as timer_rows
 from ..transaction import Tx
+from ..updates import applying as updates
 from ..util import new_id, seconds
 from ..workflow_tasks import rows as workflow_task_rows
 from ..workflow_tasks.rows import ensure_workflow_task
@@ -192,6 +193,7 @@ async def close_run(
     if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
         await timer_rows.cancel_pending_of_run(tx, run["run_id"])
     await conditions.cancel_open_of_run(tx, run["run_id"])
+    await updates.fail_open(tx, run)  # their callers are answered: update_failed
     if run["parent_link_id"] is not None:
         await child_hooks.child_closed(tx, run)
     if closed_reason != "continued":

@@ -107,7 +107,9 @@ async def workflow_task_payload(
     assert lease_owner is not None and lease_expires_at is not None  # the task is leased
     blob = run["input_blob"]
     arguments: Envelope | None = {"codec": run["payload_codec"], "blob": blob} if blob is not None else None
-    # The resume context is null on this server: a task never names the step that woke it.
+    # The resume context names only an update a task delivers (SDK 0.4.84 answers such a task
+    # with that update's command alone); otherwise a task never names the step that woke it.
+    update_id = task.get("workflow_update_id")
     return {
         "task_id": task["task_id"],
         "workflow_id": run["workflow_id"],
@@ -124,11 +126,11 @@ async def workflow_task_payload(
         "compatibility": None,
         "lease_owner": lease_owner,
         "lease_expires_at": rfc3339(lease_expires_at),
-        "workflow_wait_kind": None,
-        "open_wait_id": None,
-        "resume_source_kind": None,
-        "resume_source_id": None,
-        "workflow_update_id": None,
+        "workflow_wait_kind": "update" if update_id else None,
+        "open_wait_id": f"update:{update_id}" if update_id else None,
+        "resume_source_kind": "workflow_update" if update_id else None,
+        "resume_source_id": update_id,
+        "workflow_update_id": update_id,
         "workflow_signal_id": None,
         "signal_name": None,
         "signal_wait_id": None,

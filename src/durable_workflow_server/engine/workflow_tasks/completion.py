@@ -33,8 +33,9 @@ from ..runs.rows import progress, update_run
 from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, run_steps, wait_kind
 from ..timers.firing import start_timer
 from ..transaction import Tx
+from ..updates import applying as updates
 from ..util import new_id
-from ..validation import BLOCKING
+from ..validation import BLOCKING, UPDATE_COMMANDS
 
 Event = tuple[str, dict[str, Any]]
 
@@ -124,6 +125,7 @@ async def apply_commands(
     """
     batch_id = task["task_id"]
     sequence = int(run["last_history_sequence"]) + 1
+    answered = await updates.check_answers(tx, run, task, commands)  # refuses before any write
     steps = await run_steps(tx, run["run_id"])
     blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
     seen = await _as_seen(tx, run, task, steps)
@@ -153,6 +155,8 @@ async def apply_commands(
             events.extend(await start_child(tx, run, cmd, seq, batch_id, steps))
         elif kind == c.OPEN_CONDITION_WAIT:
             events.extend(await conditions.open_wait(tx, run, cmd, seq, batch_id))
+        elif kind in UPDATE_COMMANDS:
+            events.extend(await updates.apply_answer(tx, run, answered[cmd["update_id"]], cmd, seq))
         elif kind == c.RECORD_SIDE_EFFECT:
             codec, blob = cmd["result"]
             events.append(
@@ -191,6 +195,8 @@ async def apply_commands(
         await update_run(
             tx, run, status=RunStatus.WAITING, wait_kind=wait_kind(steps), **run_values, **progress(run)
         )
+        if answered:
+            await updates.deliver_next(tx, run)
         return applied
     if terminal["type"] == c.CONTINUE_AS_NEW:
         # Rare: keeps its own ordering (old run closed before the new one exists).

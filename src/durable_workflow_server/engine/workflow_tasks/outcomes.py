@@ -106,7 +106,13 @@ async def fail(
         },
     )
     # Redeliver after a short delay so a crashing replay does not spin the worker.
-    next_task_id = await ensure_workflow_task(tx, run, available_at=tx.now + seconds(retry_delay_seconds))
+    # A task delivering an update is redelivered as such, or the update would never be answered.
+    next_task_id = await ensure_workflow_task(
+        tx,
+        run,
+        available_at=tx.now + seconds(retry_delay_seconds),
+        update_id=task.get("workflow_update_id"),
+    )
     return {
         "task_id": task_id,
         "workflow_task_attempt": task["attempt_count"],

@@ -41,10 +41,16 @@ CANCEL_OPEN_OF_RUN = (
 READY_OF_RUN = (
     sa.select(_wt.c.task_id).where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status == S.READY).limit(1)
 )
-# A task waiting to be claimed: ready, or held back while its run is paused.
-QUEUED_OF_RUN = (
+# A task without an update waiting to be claimed (ready, or held back while its run is paused):
+# the one later wake-ups merge into. A task carrying an update answers only that update (SDK
+# 0.4.84 never advances the workflow in it), so nothing merges there.
+QUEUED_PLAIN_OF_RUN = (
     sa.select(_wt.c.task_id)
-    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_((S.READY, S.PAUSED)))
+    .where(
+        _wt.c.run_id == sa.bindparam("b_run_id"),
+        _wt.c.status.in_((S.READY, S.PAUSED)),
+        _wt.c.workflow_update_id.is_(None),
+    )
     .limit(1)
 )
 # Pausing and resuming a run move its waiting tasks between these two statuses.
@@ -123,14 +129,24 @@ PURGE_POLL_REQUESTS = sa.delete(_pr).where(_pr.c.expires_at <= sa.bindparam("b_n
 
 
 async def ensure_workflow_task(
-    tx: Tx, run: RunRow, *, available_at: datetime | None = None, new_run: bool = False
+    tx: Tx,
+    run: RunRow,
+    *,
+    available_at: datetime | None = None,
+    new_run: bool = False,
+    update_id: str | None = None,
 ) -> str | None:
-    """Queue a ready workflow task for ``run`` unless one is already waiting (merge rule).
+    """Queue a ready workflow task for ``run`` unless a plain one is already waiting (merge rule).
 
     A paused run's task is queued as ``paused``: it becomes ready when the run resumes.
     ``new_run=True`` skips the lookup: a run created in this transaction has no tasks yet.
+    ``update_id`` queues the task that delivers that accepted update: always a task of its own.
     """
-    if not new_run and await tx.one(QUEUED_OF_RUN, {"b_run_id": run["run_id"]}) is not None:
+    if (
+        update_id is None
+        and not new_run
+        and await tx.one(QUEUED_PLAIN_OF_RUN, {"b_run_id": run["run_id"]}) is not None
+    ):
         return None
     task_id = new_id()
     await tx.conn.execute(
@@ -147,6 +163,7 @@ async def ensure_workflow_task(
             "attempt_count": 0,
             "created_at": tx.now,
             "updated_at": tx.now,
+            "workflow_update_id": update_id,
         },
     )
     tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))

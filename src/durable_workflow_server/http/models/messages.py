@@ -1,10 +1,10 @@
-"""Request models of workflow messages answered by workers: queries and query tasks."""
+"""Request models of workflow messages answered by workers: queries, query tasks and updates."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from pydantic import BeforeValidator, PlainValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
 
 from durable_workflow.protocol import codec
 from durable_workflow.protocol.wire import Envelope
@@ -16,6 +16,7 @@ from .worker import PollBody
 from .workflows import _PAYLOAD_SCHEMA, normalize_arguments
 
 NAME = limits.NAME_LENGTH
+WAIT_FOR = ("accepted", "completed")
 
 
 def _optional_arguments(value: Any) -> dict[str, str] | None:
@@ -92,3 +93,25 @@ class FailQueryTaskBody(QueryTaskFence):
     """``POST /api/worker/query-tasks/{query_task_id}/fail``."""
 
     failure: Annotated[QueryFailure, BeforeValidator(f.required_object)]
+
+
+def _wait_policy(value: Any) -> None:
+    raise f.problem(
+        "message", message="The wait_policy field was renamed: use wait_for (accepted or completed)."
+    )
+
+
+class UpdateWorkflowBody(RequestModel):
+    """``POST /api/workflows/{workflow_id}/update/{name}`` (and the run-targeted form)."""
+
+    wait_policy: Annotated[Any, PlainValidator(_wait_policy), WithJsonSchema({"not": {}})] = None
+    input: Annotated[dict[str, str], PlainValidator(normalize_arguments), WithJsonSchema(_PAYLOAD_SCHEMA)] = (
+        Field(default=None, validate_default=True)
+    )
+    request_id: Annotated[str | None, f.Text(max_len=255)] = None
+    wait_for: Annotated[str | None, f.Text(choices=WAIT_FOR)] = None
+    wait_timeout_seconds: Annotated[int | None, f.Integer(minimum=1, maximum=3600)] = None
+
+    def arguments(self) -> Envelope:
+        """The update arguments as an envelope (``[]`` when the caller sent none)."""
+        return cast(Envelope, self.input)
