@@ -299,12 +299,16 @@ class WorkflowsMixin(BaseClient):
             "request_id": request_id,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
+        # A completed-wait holds the request up to its wait (the server's default is 10 s), on
+        # top of a pre-accept validation by a worker: the read timeout must outlast both.
+        wait = (wait_timeout_seconds or 10) if wait_for == "completed" else 0
         data = await self._request_object(
             "POST",
             routes.WORKFLOW_UPDATE,
             path_params={"workflow_id": workflow_id, "name": update_name},
             body=body,
             operation="update",
+            timeout=max(self.timeout, wait + 35.0),
         )
         return self._result_of(data, what=f"result of update {update_name!r}")
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from durable_workflow.protocol.history import EventType
 
+from ..store.rows import RunRow
+
 # The two task tables spell ``ready`` and ``paused`` alike, so one move serves both.
 from ..store.statuses import WorkflowTaskStatus
 from .activities import rows as activity_rows
@@ -99,6 +101,28 @@ async def resume(tx: Tx, target: Target, *, request_id: str | None) -> CommandRe
     await update_run(tx, run, paused_at=None, pause_reason=None)
     await _move(tx, target, WorkflowTaskStatus.PAUSED, WorkflowTaskStatus.READY)
     return await _record(tx, target, EventType.WORKFLOW_RESUMED, RESUMED, request_id=request_id)
+
+
+async def carry_pause(tx: Tx, run: RunRow, new_run: RunRow) -> None:
+    """A paused run continued as new (its leased task finished): the new run starts paused."""
+    if not is_paused(run):
+        return
+    await update_run(tx, new_run, paused_at=run["paused_at"], pause_reason=run["pause_reason"])
+    params = {
+        "b_run_id": new_run["run_id"],
+        "b_from": WorkflowTaskStatus.READY,
+        "b_to": WorkflowTaskStatus.PAUSED,
+        "b_now": tx.now,
+    }
+    await tx.conn.execute(workflow_task_rows.MOVE_OF_RUN, params)
+    payload = {
+        "workflow_command_id": new_id(),
+        "workflow_instance_id": new_run["workflow_id"],
+        "workflow_run_id": new_run["run_id"],
+        "reason": run["pause_reason"],
+        "carried_from_run_id": run["run_id"],
+    }
+    await append(tx, new_run, [(EventType.WORKFLOW_PAUSED, payload)])
 
 
 class PauseCommands(EngineCore):

@@ -139,3 +139,19 @@ async def test_terminating_a_paused_run_retires_its_held_tasks(driver: Driver) -
     await driver.engine.terminate_workflow(NS, "wf-1", reason="done with it")
     assert "paused" not in await statuses(driver.engine, t.workflow_tasks)
     assert "paused" not in await statuses(driver.engine, t.activity_tasks)
+
+
+async def test_a_paused_run_that_continues_as_new_stays_paused(driver: Driver) -> None:
+    first = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.engine.pause_workflow(NS, "wf-1", reason="hold")
+    await driver.complete_wf(task, [{"type": "continue_as_new", "arguments": codec.envelope([])}])
+    described = await driver.engine.describe_workflow(NS, "wf-1")
+    assert described["run_id"] != first["run_id"]
+    assert (described["paused"], described["pause_reason"]) == (True, "hold")
+    assert (await driver.types("wf-1", described["run_id"]))[-1] == "WorkflowPaused"
+    assert await driver.poll_wf() is None
+    await driver.engine.resume_workflow(NS, "wf-1")
+    resumed = await driver.poll_wf()
+    assert resumed is not None and resumed["run_id"] == described["run_id"]

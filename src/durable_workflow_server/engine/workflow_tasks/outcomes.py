@@ -11,6 +11,7 @@ from typing import Any
 from durable_workflow.protocol import commands as c
 
 from ...store.statuses import TERMINAL_RUN_STATUSES, WorkflowTaskStatus
+from ..pausing import carry_pause
 from ..shapes import WorkflowTaskCompletedResponse, WorkflowTaskFailedResponse, WorkflowTaskHeartbeatResponse
 from ..signals import late as late_signals
 from ..signals.rows import mark_applied
@@ -55,8 +56,10 @@ async def complete(
     if unseen and closing != c.CONTINUE_AS_NEW:
         return await late_signals.refuse_close(tx, run, task, unseen)
     applied = await apply_commands(tx, run, task, normalized)
-    if unseen and applied.new_run is not None:
-        await late_signals.carry_to(tx, unseen, applied.new_run)
+    if applied.new_run is not None:
+        await carry_pause(tx, run, applied.new_run)  # a paused workflow stays paused
+        if unseen:
+            await late_signals.carry_to(tx, unseen, applied.new_run)
     await tx.conn.execute(
         rows.UPDATE,
         {
