@@ -66,8 +66,12 @@ async def _events(client: Client, workflow_id: str) -> list[dict[str, Any]]:
     return list(page["events"])
 
 
-async def test_a_signal_sent_while_the_activity_runs_reaches_the_handler(client: Client, worker: Worker) -> None:
-    handle = await client.start_workflow(workflow_type="approval", task_queue=QUEUE, workflow_id="docs-approval")
+async def test_a_signal_sent_while_the_activity_runs_reaches_the_handler(
+    client: Client, worker: Worker
+) -> None:
+    handle = await client.start_workflow(
+        workflow_type="approval", task_queue=QUEUE, workflow_id="docs-approval"
+    )
     await asyncio.wait_for(gate["started"].wait(), timeout=20.0)
 
     await client.signal_workflow("docs-approval", "approve", ["alice"], request_id="approve-1")
