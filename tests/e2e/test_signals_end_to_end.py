@@ -229,3 +229,15 @@ async def test_a_signal_sent_during_a_continue_as_new_reaches_the_new_run(client
     page = await client.get_history("signals-handover", new_run, page_size=1000)
     carried = [e["payload"] for e in page["events"] if e["event_type"] == "SignalReceived"]
     assert [p["carried_from_run_id"] for p in carried] == [first.run_id]
+
+
+async def test_a_bad_signal_name_is_an_invalid_argument(client: Client) -> None:
+    from durable_workflow.errors import InvalidArgument
+
+    await client.start_workflow(
+        workflow_type="collects_signals", task_queue="signals-bad-q", workflow_id="signals-bad"
+    )
+    with pytest.raises(InvalidArgument) as info:
+        await client.signal_workflow("signals-bad", "n" * 257, [1])
+    assert info.value.reason == "validation_failed"
+    assert "signal_name" in (info.value.errors or {})

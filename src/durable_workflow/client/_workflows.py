@@ -226,9 +226,15 @@ class WorkflowsMixin(BaseClient):
     ) -> None:
         """Send a signal. ``request_id`` lets the server record a retried signal once.
 
+        The server records the signal in the run's history and hands it to the workflow's
+        ``@workflow.signal`` handler in its next workflow task (a worker whose code has no
+        handler for the name fails that task, naming the signal, rather than dropping it).
+
         Raises:
             SignalFailed: Unknown signal, invalid arguments or closed run.
             WorkflowNotFound: No workflow with this id.
+            InvalidArgument: The name is empty, longer than 256 bytes or holds control
+                characters, or ``request_id`` is longer than 255 characters.
         """
         body = self._message_body(args, what=f"signal {signal_name!r} arguments")
         if request_id is not None:

@@ -14,10 +14,9 @@ from typing import Any
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.history import EventType
 
-from .errors import DomainError
 from .history.rows import append
 from .runs.rows import is_terminal_run, progress, update_run
-from .targets import CommandResultBody, Target, command_result
+from .targets import CommandResultBody, Target, command_result, refusal
 from .transaction import Tx
 from .util import new_id, rfc3339
 
@@ -26,16 +25,12 @@ async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str
     """Archive the locked run of ``target`` (closed or not: this decides)."""
     run = target.run
     if not is_terminal_run(run):
-        raise DomainError(
+        raise refusal(
+            target,
             reasons.RUN_NOT_CLOSED,
+            "rejected_run_not_closed",
             f"Workflow [{run['workflow_id']}] run [{run['run_id']}] is {run['status']}; "
             "only a closed run can be archived.",
-            workflow_id=run["workflow_id"],
-            run_id=run["run_id"],
-            target_scope=target.scope,
-            outcome="rejected_run_not_closed",
-            command_status="rejected",
-            status=run["status"],
         )
     if run["archived_at"] is not None:
         return command_result(
@@ -43,7 +38,8 @@ async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str
             outcome="archive_not_needed",
             command_id=run["archive_command_id"] or new_id(),
             command_sequence=None,
-            reason=run["archive_reason"],
+            # The caller's reason, as for every answer (§8.3.7); the stored one is in describe.
+            reason=reason,
             archived_at=rfc3339(run["archived_at"]),
         )
     command_id = new_id()

@@ -86,17 +86,37 @@ async def lock_target(
             run_id=run_id,
             target_scope="run",
         )
+    target = Target(instance, run, scope, run_id)
     if require_open and is_terminal_run(run):
-        raise DomainError(
+        raise refusal(
+            target,
             reasons.RUN_NOT_ACTIVE,
+            "rejected_not_active",
             f"Workflow [{workflow_id}] run [{run['run_id']}] is {run['status']}.",
-            workflow_id=workflow_id,
-            run_id=run["run_id"],
-            target_scope=scope,
-            command_status="rejected",
-            status=run["status"],
         )
-    return Target(instance, run, scope, run_id)
+    return target
+
+
+def refusal(target: Target, reason: str, outcome: str, message: str) -> DomainError:
+    """The command-result refusal of a locked target (409 through ``http/errors.py``).
+
+    Carries ``outcome`` (``rejected_*``), ``rejection_reason`` and ``command_status`` like the
+    reference server (control-plane.md §8.3.7); never a ``status`` key, which that body strips.
+    """
+    return DomainError(
+        reason,
+        message,
+        outcome=outcome,
+        workflow_id=target.run["workflow_id"],
+        run_id=target.run["run_id"],
+        requested_run_id=target.requested_run_id,
+        resolved_run_id=target.run["run_id"],
+        target_scope=target.scope,
+        workflow_type=target.run["workflow_type"],
+        command_status="rejected",
+        command_source="control_plane",
+        rejection_reason=reason,
+    )
 
 
 def command_result(

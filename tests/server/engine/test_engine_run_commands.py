@@ -109,6 +109,10 @@ async def test_a_running_activity_hears_of_it_on_heartbeat_and_its_late_outcome_
             await outcome
         assert caught.value.reason == expected
         assert caught.value.extra["outcome"] == "ignored" and caught.value.extra["recorded"] is False
+        # worker-plane.md §2.10: the late outcome names the activity's, attempt's and task's state.
+        assert caught.value.extra["activity_status"] == "cancelled"
+        assert caught.value.extra["attempt_status"] == "cancelled"
+        assert caught.value.extra["run_status"] == ("cancelled" if kind == "cancel" else "terminated")
 
 
 async def test_closed_and_historical_runs_and_unknown_workflows_are_refused_writing_nothing(
@@ -127,6 +131,12 @@ async def test_closed_and_historical_runs_and_unknown_workflows_are_refused_writ
         with pytest.raises(DomainError) as caught:
             await call(NS, "wf-1")
         assert caught.value.reason == reasons.RUN_NOT_ACTIVE
+        # The command-result refusal (control-plane.md §8.3.7): outcome and rejection_reason,
+        # and no ``status`` key (the reference server strips it).
+        refused = caught.value.extra
+        assert refused["outcome"] == "rejected_not_active" and refused["command_status"] == "rejected"
+        assert refused["rejection_reason"] == reasons.RUN_NOT_ACTIVE and "status" not in refused
+        assert refused["run_id"] == started["run_id"] and refused["target_scope"] == "instance"
         with pytest.raises(DomainError) as caught:
             await call(NS, "nope")
         assert caught.value.reason == reasons.INSTANCE_NOT_FOUND
@@ -155,6 +165,8 @@ async def test_archive_a_closed_run_once(driver: Driver) -> None:
         await driver.engine.archive_workflow(NS, "wf-1", reason="too early")
     assert caught.value.reason == reasons.RUN_NOT_CLOSED
     assert caught.value.extra["outcome"] == "rejected_run_not_closed"
+    assert caught.value.extra["rejection_reason"] == reasons.RUN_NOT_CLOSED
+    assert caught.value.extra["command_status"] == "rejected" and "status" not in caught.value.extra
     assert (await driver.engine.describe_workflow(NS, "wf-1"))["actions"]["can_archive"] is False
     await driver.engine.terminate_workflow(NS, "wf-1")
     length = len(await driver.history("wf-1", run_id))
@@ -173,6 +185,9 @@ async def test_archive_a_closed_run_once(driver: Driver) -> None:
 
     again = await driver.engine.archive_workflow(NS, "wf-1", reason="again")
     assert again["outcome"] == "archive_not_needed" and again["command_sequence"] is None
+    # The answer carries the caller's reason; the stored one stays the first archive's.
+    assert again["reason"] == "again" and again["command_id"] == result["command_id"]
+    assert (await driver.engine.describe_workflow(NS, "wf-1"))["archive_reason"] == "retention"
     assert len(await driver.history("wf-1", run_id)) == len(events)
 
 

@@ -149,6 +149,7 @@ async def test_refusals_of_the_real_engine_write_nothing(api):
     response = await api.post(_path("archive"), json={"reason": "early"}, headers=headers)
     assert response.status_code == 409 and response.json()["reason"] == "run_not_closed"
     assert response.json()["outcome"] == "rejected_run_not_closed"
+    assert response.json()["rejection_reason"] == "run_not_closed" and "status" not in response.json()
     for command in COMMANDS:
         response = await api.post(_path(command, "another-run"), json={}, headers=headers)
         assert response.status_code == 409, response.text
@@ -165,6 +166,9 @@ async def test_refusals_of_the_real_engine_write_nothing(api):
         response = await api.post(_path(command), json={}, headers=headers)
         assert response.status_code == 409 and response.json()["reason"] == "run_not_active"
         assert response.json()["command_status"] == "rejected"
+        body = response.json()
+        assert body["outcome"] == "rejected_not_active" and body["rejection_reason"] == "run_not_active"
+        assert "status" not in body and body["control_plane"]["operation"] == command
     assert await _history(api, run_id) == closed
 
     described = (await api.get("/api/workflows/wf-1", headers=headers)).json()
@@ -179,7 +183,8 @@ async def test_refusals_of_the_real_engine_write_nothing(api):
     }
     response = await api.post(_path("archive"), json={"reason": "done"}, headers=headers)
     assert response.status_code == 200 and response.json()["outcome"] == "archived"
-    response = await api.post(_path("archive"), json={}, headers=headers)
+    response = await api.post(_path("archive"), json={"reason": "again"}, headers=headers)
     assert response.status_code == 200 and response.json()["outcome"] == "archive_not_needed"
+    assert response.json()["reason"] == "again"
     described = (await api.get("/api/workflows/wf-1", headers=headers)).json()
     assert described["actions"]["can_archive"] is False and described["archived"] is True

@@ -20,7 +20,6 @@ from ...store.statuses import (
     ActivityAttemptStatus,
     ActivityExecutionStatus,
     ActivityTaskStatus,
-    RunStatus,
 )
 from ..errors import DomainError, ValidationFailed
 from ..history import events as h
@@ -122,19 +121,15 @@ def _stale(
     )
 
 
-_CLOSED_BY_COMMAND: dict[str, str] = {
-    RunStatus.CANCELLED: reasons.RUN_CANCELLED,
-    RunStatus.TERMINATED: reasons.RUN_TERMINATED,
-}
-
-
-def _ignored_if_cancelled(task: ActivityTaskRow, attempt: ActivityAttemptRow, run: RunRow) -> None:
+def _ignored_if_cancelled(
+    task: ActivityTaskRow, attempt: ActivityAttemptRow, run: RunRow, execution: ActivityExecutionRow
+) -> None:
     """A late outcome of an attempt whose run was cancelled or terminated: ``ignored``, not stale.
 
     The attempt was closed by the cancel; the worker is told why (409, outcome ``ignored``,
     reason ``run_cancelled`` / ``run_terminated``) so it can drop the outcome quietly.
     """
-    reason = _CLOSED_BY_COMMAND.get(run["status"])
+    reason = h.command_stop_reason(run["status"])
     # An attempt that had already finished is a duplicate outcome: stale, as for any run.
     if reason is None or attempt["status"] not in (
         ActivityAttemptStatus.CANCELLED,
@@ -154,6 +149,7 @@ def _ignored_if_cancelled(task: ActivityTaskRow, attempt: ActivityAttemptRow, ru
         run_status=run["status"],
         run_closed_reason=run["closed_reason"],
         run_closed_at=rfc3339(run["closed_at"]),
+        activity_status=execution["status"],
         attempt_status=attempt["status"],
         task_status=task["status"],
         lease_owner=attempt["lease_owner"],
@@ -210,9 +206,9 @@ async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
 ) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    _ignored_if_cancelled(task, attempt, run)
-    _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
+    _ignored_if_cancelled(task, attempt, run, execution)
+    _check_current(task, attempt, tx.now)
     codec, blob = normalize_result(result, execution["payload_codec"])
     if is_terminal_run(run):
         raise _stale(task, attempt)
@@ -248,9 +244,9 @@ async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
 ) -> ActivityOutcomeResponse:
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    _ignored_if_cancelled(task, attempt, run)
-    _check_current(task, attempt, tx.now)
     execution = await _execution(tx, task)
+    _ignored_if_cancelled(task, attempt, run, execution)
+    _check_current(task, attempt, tx.now)
     if is_terminal_run(run):
         raise _stale(task, attempt)
     number = int(attempt["attempt_number"])
@@ -308,15 +304,9 @@ async def heartbeat(
         "lease_expires_at": rfc3339(task["lease_expires_at"]),
         "last_heartbeat_at": rfc3339(attempt["last_heartbeat_at"]),
     }
-    if (
-        run["status"] in (RunStatus.CANCELLED, RunStatus.TERMINATED)
-        or execution["status"] == ActivityExecutionStatus.CANCELLED
-    ):
-        by_status: dict[str, str] = {
-            RunStatus.CANCELLED: "run_cancelled",
-            RunStatus.TERMINATED: "run_terminated",
-        }
-        reason = by_status.get(run["status"], "activity_cancelled")
+    stopped = h.command_stop_reason(run["status"])
+    if stopped is not None or execution["status"] == ActivityExecutionStatus.CANCELLED:
+        reason = stopped or "activity_cancelled"
         return {**body, "cancel_requested": True, "can_continue": False, "reason": reason}
     if is_terminal_run(run):
         return {**body, "can_continue": False, "reason": "run_closed"}

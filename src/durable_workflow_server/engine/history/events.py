@@ -26,15 +26,25 @@ def is_open(status: str) -> bool:
     return status in OPEN_RUN_STATUSES
 
 
+# The one run-status → stop-reason map: ``run_closed.stop_reason`` of a workflow task, and the
+# reason an activity heartbeat or late outcome gives after a cancel / terminate.
+_STOP_REASONS: dict[str, str] = {
+    RunStatus.CANCELLED: "run_cancelled",
+    RunStatus.TERMINATED: "run_terminated",
+    RunStatus.COMPLETED: "run_completed",
+    RunStatus.FAILED: "run_failed",
+}
+CLOSED_BY_COMMAND = frozenset({RunStatus.CANCELLED, RunStatus.TERMINATED})
+
+
 def stop_reason(status: str) -> str:
     """``run_closed.stop_reason`` for a terminal run status (see docs/protocol.md)."""
-    reasons: dict[str, str] = {
-        RunStatus.CANCELLED: "run_cancelled",
-        RunStatus.TERMINATED: "run_terminated",
-        RunStatus.COMPLETED: "run_completed",
-        RunStatus.FAILED: "run_failed",
-    }
-    return reasons.get(status, "run_closed")
+    return _STOP_REASONS.get(status, "run_closed")
+
+
+def command_stop_reason(status: str) -> str | None:
+    """``run_cancelled`` / ``run_terminated`` for a run a command closed, else ``None``."""
+    return _STOP_REASONS[status] if status in CLOSED_BY_COMMAND else None
 
 
 def actions(status: str, is_current: bool, *, archived: bool = False) -> WorkflowActions:
