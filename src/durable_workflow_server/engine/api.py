@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 
-from .queries.shapes import QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .queries.shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -400,7 +400,7 @@ class EngineAPI(Protocol):
         lease_owner: str,
         query_task_attempt: int,
         result: Any,
-        result_envelope: dict[str, Any] | None,
+        result_envelope: Envelope | None,
     ) -> QueryTaskOutcomeResponse:
         """Deliver a query's result to its caller; fenced by owner + attempt."""
 
@@ -411,7 +411,7 @@ class EngineAPI(Protocol):
         *,
         lease_owner: str,
         query_task_attempt: int,
-        failure: dict[str, Any],
+        failure: QueryFailure,
     ) -> QueryTaskOutcomeResponse:
         """Deliver a worker's refusal of a query to its caller; fenced by owner + attempt."""
 

@@ -29,7 +29,7 @@ from ..util import new_id, rfc3339, seconds
 from ..workers.registry import is_fresh
 from ..workers.rows import WORKERS_ON_QUEUE
 from . import rows
-from .shapes import QueryTaskBody, QueryTaskEvent
+from .shapes import QueryFailure, QueryTaskBody, QueryTaskEvent
 
 QueryKind = Literal["query", "update_validation"]
 QUERY: QueryKind = "query"
@@ -293,8 +293,8 @@ async def answer(
     task: QueryTaskRow,
     *,
     result: Any = None,
-    result_envelope: dict[str, Any] | None = None,
-    failure: dict[str, Any] | None = None,
+    result_envelope: Envelope | None = None,
+    failure: QueryFailure | None = None,
 ) -> None:
     """Record the worker's answer and wake the caller (in whichever process it waits)."""
     values: dict[str, Any] = {"lease_expires_at": None}
@@ -317,8 +317,8 @@ class Answer:
 
     status: Literal["completed", "failed", "timed_out"]
     result: Any = None
-    result_envelope: dict[str, Any] | None = None
-    failure: dict[str, Any] | None = None
+    result_envelope: Envelope | None = None
+    failure: QueryFailure | None = None
 
 
 def answer_of(task: QueryTaskRow | None) -> Answer | None:
@@ -329,7 +329,7 @@ def answer_of(task: QueryTaskRow | None) -> Answer | None:
         stored = task["result"] or {}
         return Answer("completed", stored.get("result"), stored.get("result_envelope"))
     if task["status"] == QueryTaskStatus.FAILED:
-        return Answer("failed", failure=dict(task["failure"] or {}))
+        return Answer("failed", failure=cast(QueryFailure, dict(task["failure"] or {})))
     return None
 
 

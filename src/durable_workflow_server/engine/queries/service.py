@@ -21,7 +21,7 @@ from ..waiters import cancel_safe, long_poll
 from ..workers import registry as workers
 from . import broker, rows
 from .broker import Answer, QueryKind
-from .shapes import QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
 
 
 class QueryTasks(EngineCore):
@@ -110,7 +110,7 @@ class QueryTasks(EngineCore):
                 **context,
             )
         if answer.status == "failed":
-            failure = answer.failure or {}
+            failure: QueryFailure = answer.failure or {}
             raise WorkerRefusal(
                 str(failure.get("reason") or reasons.QUERY_REJECTED),
                 str(failure.get("message") or f"Query [{query_name}] was rejected by the worker."),
@@ -122,7 +122,7 @@ class QueryTasks(EngineCore):
             "target_scope": target.scope,
             "query_name": query_name,
             "result": answer.result,
-            "result_envelope": cast(Any, answer.result_envelope),
+            "result_envelope": answer.result_envelope,
             "reason": None,
         }
 
@@ -183,7 +183,7 @@ class QueryTasks(EngineCore):
         lease_owner: str,
         query_task_attempt: int,
         result: Any,
-        result_envelope: dict[str, Any] | None,
+        result_envelope: Envelope | None,
     ) -> QueryTaskOutcomeResponse:
         async with self._tx() as tx:
             task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
@@ -202,7 +202,7 @@ class QueryTasks(EngineCore):
         *,
         lease_owner: str,
         query_task_attempt: int,
-        failure: dict[str, Any],
+        failure: QueryFailure,
     ) -> QueryTaskOutcomeResponse:
         not_mine = failure.get("reason") == reasons.QUERY_WORKFLOW_TYPE_NOT_REGISTERED
         async with self._tx() as tx:
