@@ -383,3 +383,38 @@ async def test_an_answer_after_the_callers_deadline_is_query_task_timed_out(
         with pytest.raises(DomainError) as late:
             await answer
         assert late.value.reason == "query_task_timed_out"
+
+
+async def test_a_query_poll_cancelled_mid_claim_hands_the_task_back(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    real_claim = broker.claim
+    claimed = asyncio.Event()
+    proceed = asyncio.Event()
+
+    async def slow_claim(*args: Any) -> Any:
+        result = await real_claim(*args)
+        claimed.set()
+        await proceed.wait()  # the poller gives up while the claim is in flight
+        return result
+
+    monkeypatch.setattr(broker, "claim", slow_claim)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    poll = asyncio.ensure_future(poll_query(engine))
+    await asyncio.wait_for(claimed.wait(), 5.0)
+    poll.cancel()
+    await asyncio.sleep(0)
+    proceed.set()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    monkeypatch.setattr(broker, "claim", real_claim)
+    [row] = await query_rows(engine)
+    assert (row["status"], row["lease_owner"]) == ("pending", None)  # back at once, not at lease expiry
+    again = await poll_query(engine)
+    assert again is not None and again["query_task_attempt"] == 2
+    await engine.complete_query_task(
+        NS, again["query_task_id"], lease_owner="w1", query_task_attempt=2, result=1, result_envelope=None
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == 1
