@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_text, _text
+from .._wire import _opt_int, _opt_text, _text
 from ..errors import PayloadError
 from ..protocol import codec
 from ..protocol.wire import DescribeWorkflowResponse
@@ -20,16 +20,6 @@ __all__ = [
     "WorkflowRun",
     "WorkflowRunList",
 ]
-
-
-def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:

@@ -9,14 +9,12 @@ readable: this server retains archived runs as they are.
 
 from __future__ import annotations
 
-from typing import Any
-
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.history import EventType
 
 from .history.rows import append
 from .runs.rows import is_terminal_run, progress, update_run
-from .targets import CommandResultBody, Target, command_result, refusal
+from .targets import CommandResultBody, Target, command_ids, command_result, refusal, requested_event
 from .transaction import Tx
 from .util import new_id, rfc3339
 
@@ -43,16 +41,9 @@ async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str
             archived_at=rfc3339(run["archived_at"]),
         )
     command_id = new_id()
-    ids: dict[str, Any] = {
-        "workflow_command_id": command_id,
-        "workflow_instance_id": run["workflow_id"],
-        "workflow_run_id": run["run_id"],
-    }
-    requested: dict[str, Any] = {**ids, "command_type": "archive", "reason": reason}
-    if request_id is not None:
-        requested["request_id"] = request_id
+    requested = requested_event(run, command_id, "archive", request_id, reason=reason)
     archived = {
-        **ids,
+        **command_ids(run, command_id),
         "archive_command_id": command_id,
         "outcome": "archived",
         "reason": reason,

@@ -19,7 +19,7 @@ written. A paused run is never repaired: holding its tasks back is the pause.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -27,16 +27,14 @@ from durable_workflow.protocol.history import EventType
 
 from ..store import tables as t
 from ..store.rows import WorkflowTaskRow
-from ..store.statuses import (
-    ActivityExecutionStatus,
-    ChildLinkStatus,
-    ConditionWaitStatus,
-    TimerStatus,
-)
 from ..store.statuses import WorkflowTaskStatus as S
+from .activities import rows as activity_rows
+from .children import rows as child_rows
+from .conditions import rows as condition_rows
 from .history.rows import append
 from .runs.rows import progress, update_run
-from .targets import CommandResultBody, Target, command_result
+from .targets import CommandResultBody, Target, command_result, requested_event
+from .timers import rows as timer_rows
 from .transaction import Tx
 from .util import new_id
 from .workflow_tasks import rows as workflow_task_rows
@@ -44,7 +42,6 @@ from .workflow_tasks.leases import requeue_workflow_task
 from .workflow_tasks.rows import ensure_workflow_task
 
 _wt = t.workflow_tasks
-_ae, _tm, _cw, _cl = t.activity_executions, t.timers, t.condition_waits, t.child_links
 
 # The run's open workflow tasks (a run rarely has more than one or two).
 _OPEN_TASKS = sa.select(_wt).where(
@@ -58,17 +55,13 @@ _LATEST_STATUS = (
     .limit(1)
 )
 # Does anything the run waits on wake it by itself? One round trip, one boolean.
+_RUN: sa.BindParameter[str] = sa.bindparam("b_run_id")
 _WAKER = sa.select(
     sa.or_(
-        sa.exists().where(
-            _ae.c.run_id == sa.bindparam("b_run_id"),
-            _ae.c.status.in_([ActivityExecutionStatus.PENDING, ActivityExecutionStatus.RUNNING]),
-        ),
-        sa.exists().where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.status == TimerStatus.PENDING),
-        sa.exists().where(_cw.c.run_id == sa.bindparam("b_run_id"), _cw.c.status == ConditionWaitStatus.OPEN),
-        sa.exists().where(
-            _cl.c.parent_run_id == sa.bindparam("b_run_id"), _cl.c.status == ChildLinkStatus.OPEN
-        ),
+        sa.exists().where(activity_rows.open_executions_of(_RUN)),
+        sa.exists().where(timer_rows.pending_of(_RUN)),
+        sa.exists().where(condition_rows.open_of(_RUN)),
+        sa.exists().where(child_rows.open_of(_RUN)),
     )
 )
 
@@ -123,19 +116,17 @@ async def repair(tx: Tx, target: Target, *, request_id: str | None) -> CommandRe
     else:
         task_id = await ensure_workflow_task(tx, run)
     command_id = new_id()
-    payload: dict[str, Any] = {
-        "workflow_command_id": command_id,
-        "workflow_instance_id": run["workflow_id"],
-        "workflow_run_id": run["run_id"],
-        "command_type": "repair",
-        "outcome": "repair_dispatched",
-        "liveness_state": liveness,
-        "wait_kind": wait_kind,
-        "task_id": task_id,
-        "task_type": "workflow",
-    }
-    if request_id is not None:
-        payload["request_id"] = request_id
+    payload = requested_event(
+        run,
+        command_id,
+        "repair",
+        request_id,
+        outcome="repair_dispatched",
+        liveness_state=liveness,
+        wait_kind=wait_kind,
+        task_id=task_id,
+        task_type="workflow",
+    )
     written = await append(tx, run, [(EventType.REPAIR_REQUESTED, payload)], write_run=False)
     await update_run(tx, run, **progress(run))
     return command_result(
