@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.api import RegisterWorkerRequest
 from durable_workflow_server.engine.errors import DomainError, WorkerRefusal
-from durable_workflow_server.engine.queries import broker
+from durable_workflow_server.engine.queries import broker, service
 from durable_workflow_server.engine.queries.broker import poll_key
 from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
@@ -390,17 +390,20 @@ async def test_a_query_poll_cancelled_mid_claim_hands_the_task_back(
 ) -> None:
     engine = driver.engine
     await waiting_run(driver)
-    real_claim = broker.claim
+    real_cancel_safe = service.cancel_safe
     claimed = asyncio.Event()
     proceed = asyncio.Event()
 
-    async def slow_claim(*args: Any) -> Any:
-        result = await real_claim(*args)
-        claimed.set()
-        await proceed.wait()  # the poller gives up while the claim is in flight
-        return result
+    async def slow_cancel_safe(claim: Any, release: Any) -> Any:
+        async def committed_then_slow() -> Any:
+            result = await claim()  # its transaction has committed the lease
+            claimed.set()
+            await proceed.wait()  # the poller gives up before receiving it
+            return result
 
-    monkeypatch.setattr(broker, "claim", slow_claim)
+        return await real_cancel_safe(committed_then_slow, release)
+
+    monkeypatch.setattr(service, "cancel_safe", slow_cancel_safe)
     asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
     poll = asyncio.ensure_future(poll_query(engine))
     await asyncio.wait_for(claimed.wait(), 5.0)
@@ -409,7 +412,7 @@ async def test_a_query_poll_cancelled_mid_claim_hands_the_task_back(
     proceed.set()
     with pytest.raises(asyncio.CancelledError):
         await poll
-    monkeypatch.setattr(broker, "claim", real_claim)
+    monkeypatch.setattr(service, "cancel_safe", real_cancel_safe)
     [row] = await query_rows(engine)
     assert (row["status"], row["lease_owner"]) == ("pending", None)  # back at once, not at lease expiry
     again = await poll_query(engine)
