@@ -236,7 +236,21 @@ class WorkflowRunList:
 
 @dataclass(frozen=True)
 class WorkflowCommandResult:
-    """Answer to a workflow command such as repair or archive."""
+    """Answer to a workflow command: repair, archive, pause or resume.
+
+    Attributes:
+        workflow_id: The workflow the command targeted.
+        outcome: What the server did: ``repair_dispatched`` / ``repair_not_needed``,
+            ``archived`` / ``archive_not_needed``, ``paused`` / ``already_paused``,
+            ``resumed`` / ``not_paused`` (a refusal raises instead).
+        command_status: ``accepted`` for every answer that reaches the caller.
+        command_id: The server's id of the command (the first archive's on
+            ``archive_not_needed``).
+        run_id: The run the command acted on (the workflow's current run).
+        reason: The reason the caller gave (archive, pause), else ``None``.
+        raw: The whole response body, for fields not named here (``task_id``,
+            ``liveness_state``, ``archived_at``, ``command_sequence``, ...).
+    """
 
     workflow_id: str
     outcome: str | None

@@ -39,7 +39,7 @@ from .shapes import (
     WorkflowTaskHeartbeatResponse,
 )
 from .signals.receiving import SignalRequest, SignalResultBody
-from .targets import CommandResultBody
+from .targets import ArchiveResultBody, CommandResultBody, RepairResultBody
 from .updates.shapes import UpdateResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
@@ -203,7 +203,7 @@ class EngineAPI(Protocol):
 
     async def repair_workflow(
         self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
-    ) -> CommandResultBody:
+    ) -> RepairResultBody:
         """Re-dispatch lost work: ``repair_dispatched`` or ``repair_not_needed``; refusals as cancel."""
 
     async def archive_workflow(
@@ -214,7 +214,7 @@ class EngineAPI(Protocol):
         run_id: str | None = None,
         reason: str | None = None,
         request_id: str | None = None,
-    ) -> CommandResultBody:
+    ) -> ArchiveResultBody:
         """Archive a closed run: ``archived`` or ``archive_not_needed``; ``run_not_closed`` when open."""
 
     async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:

@@ -42,6 +42,19 @@ class CommandResultBody(TypedDict, total=False):
     validation_errors: dict[str, list[str]]
 
 
+class RepairResultBody(CommandResultBody, total=False):
+    """Repair's answer: ``liveness_state`` and ``task_id`` when it dispatched work."""
+
+    liveness_state: str
+    task_id: str | None
+
+
+class ArchiveResultBody(CommandResultBody, total=False):
+    """Archive's answer: when the run was archived (also on ``archive_not_needed``)."""
+
+    archived_at: str | None
+
+
 @dataclass(frozen=True)
 class Target:
     """The locked run a command acts on."""

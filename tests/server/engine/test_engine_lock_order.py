@@ -21,6 +21,7 @@ from durable_workflow_server.engine.activities import outcomes as activities
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.runs.rows import load_run
+from durable_workflow_server.engine.runs.waiting import waiting_on
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.engine.targets import lock_target
 from durable_workflow_server.engine.timers import firing as timers
@@ -306,3 +307,23 @@ async def test_a_timer_firing_and_a_terminate_do_not_deadlock(pg_driver: Driver,
     types = await pg_driver.types("wf-1", started["run_id"])
     assert types[-3:] == ["TerminateRequested", "TimerCancelled", "WorkflowTerminated"]
     assert "TimerFired" not in types
+
+
+async def test_describe_reads_the_run_and_what_it_waits_on_in_one_snapshot(pg_driver: Driver) -> None:
+    """A cancel committing between describe's two statements must not show a half-closed run."""
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    run_id = started["run_id"]
+    async with engine._snapshot() as tx:
+        assert (await load_run(tx, run_id, lock=False))["status"] == "waiting"
+        await engine.cancel_workflow(NS, "wf-1")  # commits in its own transaction
+        assert (await load_run(tx, run_id, lock=False))["status"] == "waiting"
+        assert len((await waiting_on(tx, run_id))["activities"]) == 1  # the same moment
+    async with engine._read() as tx:  # the plain read: each statement sees the latest commit
+        assert (await load_run(tx, run_id, lock=False))["status"] == "cancelled"
+        assert (await waiting_on(tx, run_id))["activities"] == []
+    described = await engine.describe_workflow(NS, "wf-1")
+    assert described["status"] == "cancelled" and described["waiting_on"]["activities"] == []

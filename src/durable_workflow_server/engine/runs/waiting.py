@@ -19,10 +19,10 @@ from ...store.statuses import SignalStatus, UpdateStatus
 from ..activities import rows as activity_rows
 from ..children import rows as child_rows
 from ..conditions import rows as condition_rows
-from ..shapes import WaitingOn
 from ..timers import rows as timer_rows
 from ..transaction import Tx
 from ..util import rfc3339
+from ..waiting_shapes import WaitingOn
 
 _ae, _tm, _cw, _cl, _sg, _up = (
     t.activity_executions,
