@@ -72,6 +72,17 @@ def _opt_text(raw: Mapping[str, Any], key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _opt_int(raw: Mapping[str, Any], key: str) -> int | None:
+    """``raw[key]`` as an int when it is a number or numeric text; ``None`` otherwise (or a bool)."""
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return None
+
+
 def _counter(value: Any) -> int:
     """An attempt counter: a non-negative int, or its ASCII digits as text (some servers send text); else 1.
 

@@ -53,9 +53,9 @@ class Settings:
     workflow_task_retry_delay_seconds: float = 1.0
     # how long a query (or an update's pre-accept validation) waits for a worker's answer before
     # ``504 query_worker_timeout`` (DW_QUERY_TASK_TIMEOUT), and a worker's lease on a query task
-    # (DW_QUERY_TASK_LEASE_TIMEOUT)
+    # (DW_QUERY_TASK_LEASE_TIMEOUT; None: a third of the wait, see ``query_lease_seconds``)
     query_task_timeout: float = 30.0
-    query_task_lease_seconds: float = 60.0
+    query_task_lease_seconds: float | None = None
     # how long ``wait_for=completed`` waits for an update to close when the caller names no
     # ``wait_timeout_seconds``
     update_wait_timeout_seconds: float = 10.0
@@ -66,6 +66,14 @@ class Settings:
     history_page_size_max: int = 1000
     compression_enabled: bool = True
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
+
+    @property
+    def query_lease_seconds(self) -> float:
+        """A worker's lease on a query task: by default a third of the caller's wait, so the task
+        of a worker that died with it is leased again (twice) before the caller gives up."""
+        if self.query_task_lease_seconds is not None:
+            return self.query_task_lease_seconds
+        return self.query_task_timeout / 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -132,7 +132,12 @@ async def test_query_without_a_live_worker_fails_at_once(client: Client) -> None
 async def test_query_nobody_answers_times_out(client: Client) -> None:
     await client.start_workflow(workflow_type="approval", task_queue=QUEUE, workflow_id="q-silent")
     # Registered and fresh, but it never polls query tasks: the caller waits the query timeout.
-    await client.register_worker(worker_id="silent", task_queue=QUEUE, supported_workflow_types=["approval"])
+    await client.register_worker(
+        worker_id="silent",
+        task_queue=QUEUE,
+        supported_workflow_types=["approval"],
+        capabilities=["query_tasks"],
+    )
     with pytest.raises(QueryFailed) as info:
         await client.query_workflow("q-silent", "status")
     assert info.value.status_code == 504

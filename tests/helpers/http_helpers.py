@@ -39,7 +39,7 @@ from durable_workflow_server.engine.shapes import (
     WorkflowTaskFailedResponse,
     WorkflowTaskHeartbeatResponse,
 )
-from durable_workflow_server.engine.targets import CommandResultBody
+from durable_workflow_server.engine.targets import ArchiveResultBody, CommandResultBody, RepairResultBody
 from durable_workflow_server.engine.updates.shapes import UpdateResultBody
 
 TOKEN = "test-token"
@@ -248,9 +248,9 @@ class FakeEngine:
 
     async def repair_workflow(
         self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
-    ) -> CommandResultBody:
+    ) -> RepairResultBody:
         return cast(
-            CommandResultBody,
+            RepairResultBody,
             self._command(
                 "repair_workflow",
                 namespace,
@@ -269,9 +269,9 @@ class FakeEngine:
         run_id: str | None = None,
         reason: str | None = None,
         request_id: str | None = None,
-    ) -> CommandResultBody:
+    ) -> ArchiveResultBody:
         return cast(
-            CommandResultBody,
+            ArchiveResultBody,
             self._command(
                 "archive_workflow", namespace, workflow_id, "archived",
                 run_id=run_id, reason=reason, request_id=request_id,

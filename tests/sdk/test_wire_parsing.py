@@ -17,6 +17,7 @@ from durable_workflow._wire import (
     MalformedTask,
     QueryTaskRead,
     WorkflowTaskRead,
+    _opt_int,
     event_payload,
     event_type,
 )
@@ -54,6 +55,16 @@ def test_a_workflow_task_is_read_with_its_defaults() -> None:
 def test_an_attempt_counter_is_read_from_an_int_or_its_digits(sent: Any, read: int) -> None:
     raw = {"task_id": "t", "workflow_task_attempt": sent}
     assert WorkflowTaskRead.from_wire(raw, worker_id="w", task_queue="q").attempt == read
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [(3, 3), ("4", 4), (2.0, 2), ("x", None), (True, None), (None, None), ([1], None), (float("inf"), None)],
+)
+def test_an_optional_int_is_a_number_or_numeric_text(sent: Any, read: int | None) -> None:
+    """The one reader of optional counts in describe answers (run_number, attempts, waits)."""
+    assert _opt_int({"n": sent}, "n") == read
+    assert _opt_int({}, "n") is None
 
 
 def test_a_workflow_task_names_its_update_and_lease_owner() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_text, _text
+from .._wire import _opt_int, _opt_text, _text
 from ..errors import PayloadError
 from ..protocol import codec
 from ..protocol.wire import DescribeWorkflowResponse
@@ -20,16 +20,6 @@ __all__ = [
     "WorkflowRun",
     "WorkflowRunList",
 ]
-
-
-def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
@@ -246,7 +236,21 @@ class WorkflowRunList:
 
 @dataclass(frozen=True)
 class WorkflowCommandResult:
-    """Answer to a workflow command such as repair or archive."""
+    """Answer to a workflow command: repair, archive, pause or resume.
+
+    Attributes:
+        workflow_id: The workflow the command targeted.
+        outcome: What the server did: ``repair_dispatched`` / ``repair_not_needed``,
+            ``archived`` / ``archive_not_needed``, ``paused`` / ``already_paused``,
+            ``resumed`` / ``not_paused`` (a refusal raises instead).
+        command_status: ``accepted`` for every answer that reaches the caller.
+        command_id: The server's id of the command (the first archive's on
+            ``archive_not_needed``).
+        run_id: The run the command acted on (the workflow's current run).
+        reason: The reason the caller gave (archive, pause), else ``None``.
+        raw: The whole response body, for fields not named here (``task_id``,
+            ``liveness_state``, ``archived_at``, ``command_sequence``, ...).
+    """
 
     workflow_id: str
     outcome: str | None

@@ -6,16 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_text, _text
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+from .._wire import _opt_int, _opt_text, _text
 
 
 def _rows(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
@@ -104,7 +95,7 @@ class WaitingOn:
                 cls.Activity(
                     _text(r, "activity_execution_id"),
                     _text(r, "activity_type"),
-                    _int(r.get("attempt")) or 0,
+                    _opt_int(r, "attempt") or 0,
                     _text(r, "status"),
                 )
                 for r in _rows(data, "activities")
@@ -114,7 +105,7 @@ class WaitingOn:
                 cls.ConditionWait(
                     _text(r, "condition_wait_id"),
                     _opt_text(r, "key"),
-                    _int(r.get("timeout_seconds")),
+                    _opt_int(r, "timeout_seconds"),
                     _opt_text(r, "timeout_at"),
                 )
                 for r in _rows(data, "condition_waits")
@@ -127,7 +118,7 @@ class WaitingOn:
                 )
                 for r in _rows(data, "children")
             ],
-            signal_count=_int(signals.get("count")) or len(signal_names),
+            signal_count=_opt_int(signals, "count") or len(signal_names),
             signal_names=signal_names,
             updates=[
                 cls.Update(_text(r, "update_id"), _text(r, "update_name")) for r in _rows(data, "updates")

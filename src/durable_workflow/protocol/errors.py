@@ -49,6 +49,13 @@ QUERY_WORKFLOW_STATE_UNAVAILABLE = "query_workflow_state_unavailable"
 QUERY_WORKER_TIMEOUT = "query_worker_timeout"
 QUERY_WORKER_EXECUTION_TIMEOUT = "query_worker_execution_timeout"
 QUERY_TASK_NOT_CLAIMED = "query_task_not_claimed"
+# a query task's fence (worker plane): final answers, the SDK stops retrying on these
+QUERY_TASK_NOT_FOUND = "query_task_not_found"
+QUERY_TASK_NOT_LEASED = "query_task_not_leased"
+QUERY_TASK_TIMED_OUT = "query_task_timed_out"
+QUERY_TASK_ATTEMPT_MISMATCH = "query_task_attempt_mismatch"
+# a worker's refusal meaning "not mine": the task goes back to the queue for another worker
+QUERY_WORKFLOW_TYPE_NOT_REGISTERED = "query_workflow_type_not_registered"
 SCHEDULE_NOT_FOUND = "schedule_not_found"
 SCHEDULE_ALREADY_EXISTS = "schedule_already_exists"
 WORKER_NOT_FOUND = "worker_not_found"

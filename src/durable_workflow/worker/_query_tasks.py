@@ -39,7 +39,12 @@ logger = logging.getLogger("durable_workflow.worker")
 UPDATE_VALIDATION = "update_validation"
 # Answers the server treats as final: the task is gone or someone else holds it now.
 _FINAL_REASONS = frozenset(
-    {reasons.LEASE_EXPIRED, "query_task_not_found", "query_task_not_leased", "query_task_timed_out"}
+    {
+        reasons.LEASE_EXPIRED,
+        reasons.QUERY_TASK_NOT_FOUND,
+        reasons.QUERY_TASK_NOT_LEASED,
+        reasons.QUERY_TASK_TIMED_OUT,
+    }
 )
 # The result of an update validation that passed (the server only reads that it completed).
 VALIDATION_PASSED = {"accepted": True}
@@ -87,7 +92,7 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
         definition = runtime.workflows.get(task.workflow_type)
         if definition is None:
             raise _Refusal(
-                "query_workflow_type_not_registered",
+                reasons.QUERY_WORKFLOW_TYPE_NOT_REGISTERED,
                 f"no workflow registered for {task.workflow_type!r} on worker {runtime.worker_id}",
             )
         try:

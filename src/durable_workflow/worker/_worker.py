@@ -151,6 +151,9 @@ class Worker:
         self._busy = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
         self._inflight: set[asyncio.Task[None]] = set()
         self._running = False
+        # A stop() that came while the worker was not running, for the next run() (its task may
+        # have been created but not started yet: without this the stop would be lost).
+        self._stop_pending = False
         # Replaced by _begin() for each run, so they belong to the loop the worker runs on.
         self._stop_requested = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -161,7 +164,11 @@ class Worker:
     # ------------------------------------------------------------------ public API
 
     async def run(self) -> None:
-        """Register, then poll workflow and activity tasks until :meth:`stop` (or cancellation).
+        """Register, then poll workflow, activity and query tasks until :meth:`stop` (or cancellation).
+
+        Query tasks (queries, and the validators of updates before acceptance) are polled only
+        when the worker runs workflows and the server advertises ``query_tasks``. A :meth:`stop`
+        requested before this run began makes it return at once, without registering.
 
         Raises:
             RuntimeError: The server's published contract is not compatible with this SDK, or
@@ -169,6 +176,8 @@ class Worker:
         """
         self._begin()
         try:
+            if self._stop_requested.is_set():
+                return  # stopped before it began
             await self._start()
             await self._serve()
         finally:
@@ -186,6 +195,8 @@ class Worker:
         """
         self._begin()
         try:
+            if self._stop_requested.is_set():
+                raise RuntimeError("worker stopped before the workflow finished")
             await self._start()
             return await self._drive(workflow_id, timeout, poll_interval)
         finally:
@@ -195,8 +206,14 @@ class Worker:
         """Stop polling and wait (up to ``shutdown_timeout``) for in-flight tasks to finish.
 
         Safe to call at any time: a stop requested while the worker is still registering ends
-        :meth:`run` as soon as registration is over; on a worker that is not running it does nothing.
+        :meth:`run` as soon as registration is over; on a worker that is not running it returns
+        at once and makes the next :meth:`run` (or :meth:`run_until`) end at once — so
+        ``asyncio.create_task(worker.run())`` followed by ``await worker.stop()`` stops it even
+        when the task had not started yet.
         """
+        if not self._running:
+            self._stop_pending = True
+            return
         self._stop_requested.set()
         await self._stopped.wait()
 
@@ -216,6 +233,9 @@ class Worker:
             raise RuntimeError(f"worker {self.worker_id} is already running")
         self._running = True
         self._stop_requested = asyncio.Event()
+        if self._stop_pending:
+            self._stop_pending = False
+            self._stop_requested.set()
         self._stopped = asyncio.Event()
         self._register_lock = asyncio.Lock()
 

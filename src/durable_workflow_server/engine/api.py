@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 
-from .queries.shapes import QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .queries.shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -39,7 +39,7 @@ from .shapes import (
     WorkflowTaskHeartbeatResponse,
 )
 from .signals.receiving import SignalRequest, SignalResultBody
-from .targets import CommandResultBody
+from .targets import ArchiveResultBody, CommandResultBody, RepairResultBody
 from .updates.shapes import UpdateResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
@@ -203,7 +203,7 @@ class EngineAPI(Protocol):
 
     async def repair_workflow(
         self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
-    ) -> CommandResultBody:
+    ) -> RepairResultBody:
         """Re-dispatch lost work: ``repair_dispatched`` or ``repair_not_needed``; refusals as cancel."""
 
     async def archive_workflow(
@@ -214,7 +214,7 @@ class EngineAPI(Protocol):
         run_id: str | None = None,
         reason: str | None = None,
         request_id: str | None = None,
-    ) -> CommandResultBody:
+    ) -> ArchiveResultBody:
         """Archive a closed run: ``archived`` or ``archive_not_needed``; ``run_not_closed`` when open."""
 
     async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:
@@ -400,7 +400,7 @@ class EngineAPI(Protocol):
         lease_owner: str,
         query_task_attempt: int,
         result: Any,
-        result_envelope: dict[str, Any] | None,
+        result_envelope: Envelope | None,
     ) -> QueryTaskOutcomeResponse:
         """Deliver a query's result to its caller; fenced by owner + attempt."""
 
@@ -411,7 +411,7 @@ class EngineAPI(Protocol):
         *,
         lease_owner: str,
         query_task_attempt: int,
-        failure: dict[str, Any],
+        failure: QueryFailure,
     ) -> QueryTaskOutcomeResponse:
         """Deliver a worker's refusal of a query to its caller; fenced by owner + attempt."""
 

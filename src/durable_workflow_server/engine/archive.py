@@ -9,19 +9,17 @@ readable: this server retains archived runs as they are.
 
 from __future__ import annotations
 
-from typing import Any
-
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.history import EventType
 
 from .history.rows import append
 from .runs.rows import is_terminal_run, progress, update_run
-from .targets import CommandResultBody, Target, command_result, refusal
+from .targets import ArchiveResultBody, Target, command_ids, command_result, refusal, requested_event
 from .transaction import Tx
 from .util import new_id, rfc3339
 
 
-async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str | None) -> CommandResultBody:
+async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str | None) -> ArchiveResultBody:
     """Archive the locked run of ``target`` (closed or not: this decides)."""
     run = target.run
     if not is_terminal_run(run):
@@ -33,26 +31,19 @@ async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str
             "only a closed run can be archived.",
         )
     if run["archived_at"] is not None:
-        return command_result(
+        not_needed = command_result(
             target,
             outcome="archive_not_needed",
             command_id=run["archive_command_id"] or new_id(),
             command_sequence=None,
             # The caller's reason, as for every answer (§8.3.7); the stored one is in describe.
             reason=reason,
-            archived_at=rfc3339(run["archived_at"]),
         )
+        return {**not_needed, "archived_at": rfc3339(run["archived_at"])}
     command_id = new_id()
-    ids: dict[str, Any] = {
-        "workflow_command_id": command_id,
-        "workflow_instance_id": run["workflow_id"],
-        "workflow_run_id": run["run_id"],
-    }
-    requested: dict[str, Any] = {**ids, "command_type": "archive", "reason": reason}
-    if request_id is not None:
-        requested["request_id"] = request_id
+    requested = requested_event(run, command_id, "archive", request_id, reason=reason)
     archived = {
-        **ids,
+        **command_ids(run, command_id),
         "archive_command_id": command_id,
         "outcome": "archived",
         "reason": reason,
@@ -67,11 +58,11 @@ async def archive(tx: Tx, target: Target, *, reason: str | None, request_id: str
     await update_run(
         tx, run, archived_at=tx.now, archive_reason=reason, archive_command_id=command_id, **progress(run)
     )
-    return command_result(
+    archived_body = command_result(
         target,
         outcome="archived",
         command_id=command_id,
         command_sequence=int(written[0]["sequence"]),
         reason=reason,
-        archived_at=rfc3339(tx.now),
     )
+    return {**archived_body, "archived_at": rfc3339(tx.now)}

@@ -25,32 +25,27 @@ from durable_workflow.protocol.history import EventType
 
 from ..store import tables as t
 from ..store.rows import ActivityExecutionRow, RunRow, TimerRow
-from ..store.statuses import RunStatus, TimerStatus
+from ..store.statuses import RunStatus
 from .activities.claims import activity_event_ids
-from .activities.rows import OPEN_EXECUTION_STATUSES
+from .activities.rows import OPEN_EXECUTIONS_OF_RUN
 from .children.rows import TIMER_KINDS as CHILD_TIMER_KINDS
 from .history.rows import append
 from .runs.lifecycle import close_run
-from .targets import CommandResultBody, Target, command_result
+from .targets import CommandResultBody, Target, command_ids, command_result, requested_event
+from .timers import rows as timer_rows
 from .transaction import Tx
 from .util import new_id, rfc3339
 
 Kind = Literal["cancel", "terminate"]
 
-_ae, _tm = t.activity_executions, t.timers
-_OPEN_EXECUTIONS = (
-    sa.select(_ae)
-    .where(_ae.c.run_id == sa.bindparam("b_run_id"), _ae.c.status.in_(OPEN_EXECUTION_STATUSES))
-    .order_by(_ae.c.sequence)
-)
+_tm = t.timers
 # Not the child machinery's timers (a close notice, a retry backoff): they were never scheduled in
 # history, so their retirement is not recorded there either.
 _PENDING_TIMERS = (
     sa.select(_tm)
     .where(
-        _tm.c.run_id == sa.bindparam("b_run_id"),
-        _tm.c.status == TimerStatus.PENDING,
-        sa.or_(_tm.c.timer_kind.is_(None), _tm.c.timer_kind.not_in(sorted(CHILD_TIMER_KINDS))),
+        timer_rows.pending_of(sa.bindparam("b_run_id")),
+        sa.or_(timer_rows.IS_DURABLE, _tm.c.timer_kind.not_in(sorted(CHILD_TIMER_KINDS))),
     )
     .order_by(_tm.c.sequence)
 )
@@ -84,7 +79,7 @@ async def retired_work_events(tx: Tx, run: RunRow, command_id: str) -> list[tupl
     The run must be locked by the caller. :func:`close_run` then retires the same rows.
     """
     params = {"b_run_id": run["run_id"]}
-    executions = cast(list[ActivityExecutionRow], await tx.all(_OPEN_EXECUTIONS, params))
+    executions = cast(list[ActivityExecutionRow], await tx.all(OPEN_EXECUTIONS_OF_RUN, params))
     timers = cast(list[TimerRow], await tx.all(_PENDING_TIMERS, params))
     events: list[tuple[str, dict[str, Any]]] = []
     cancelled_at = rfc3339(tx.now)
@@ -118,14 +113,8 @@ async def close_by_command(
     """Cancel or terminate the locked open run of ``target``; returns the command result."""
     run = target.run
     command_id = new_id()
-    ids = {
-        "workflow_command_id": command_id,
-        "workflow_instance_id": run["workflow_id"],
-        "workflow_run_id": run["run_id"],
-    }
-    requested: dict[str, Any] = {**ids, "command_type": kind, "reason": reason}
-    if request_id is not None:
-        requested["request_id"] = request_id
+    ids = command_ids(run, command_id)
+    requested = requested_event(run, command_id, kind, request_id, reason=reason)
     status = _STATUS[kind]
     closed = {
         **ids,

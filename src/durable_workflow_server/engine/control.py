@@ -39,12 +39,12 @@ from .shapes import (
     ListRunsResponse,
     ListWorkflowsResponse,
     StartWorkflowBody,
-    WaitingOn,
 )
 from .timers import rows as timer_rows
 from .transaction import Tx
 from .util import decode_token, encode_token, new_id
 from .waiters import long_poll
+from .waiting_shapes import WaitingOn
 from .workflow_tasks import rows as workflow_task_rows
 
 DEFAULT_TASK_QUEUE = "default"
@@ -204,7 +204,8 @@ class ControlPlane(EngineCore):
         return instance, run
 
     async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
-        async with self._read() as tx:
+        # One snapshot: the run's status and what it waits on are read by two statements.
+        async with self._snapshot() as tx:
             row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
             if row is None:  # no such instance here, or it has no run yet
                 raise DomainError(
@@ -224,7 +225,7 @@ class ControlPlane(EngineCore):
         return None if is_terminal_run(run) else await waiting_on(tx, run["run_id"])
 
     async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
-        async with self._read() as tx:
+        async with self._snapshot() as tx:
             instance, run = await self._run_of(tx, namespace, workflow_id, run_id)
             return views.describe(run, instance, await self._waiting(tx, run))
 

@@ -94,6 +94,12 @@ class EngineCore:
         async with self.store.read() as conn:
             yield Tx(conn=conn, store=self.store, now=self.now())
 
+    @asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[Tx]:
+        """Like :meth:`_read`, with every statement reading one snapshot (``store.snapshot()``)."""
+        async with self.store.snapshot() as conn:
+            yield Tx(conn=conn, store=self.store, now=self.now())
+
     async def _sweep(self) -> datetime | None:
         return await sweep(self._tx, self.store, self.now)
 

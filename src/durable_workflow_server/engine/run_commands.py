@@ -11,7 +11,7 @@ from . import archive as archiving
 from . import cancellation
 from . import repair as repairing
 from .core import EngineCore
-from .targets import CommandResultBody, lock_target
+from .targets import ArchiveResultBody, CommandResultBody, RepairResultBody, lock_target
 
 
 class RunCommands(EngineCore):
@@ -49,7 +49,7 @@ class RunCommands(EngineCore):
 
     async def repair_workflow(
         self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
-    ) -> CommandResultBody:
+    ) -> RepairResultBody:
         async with self._tx() as tx:
             target = await lock_target(tx, namespace, workflow_id, run_id)
             return await repairing.repair(tx, target, request_id=request_id)
@@ -62,7 +62,7 @@ class RunCommands(EngineCore):
         run_id: str | None = None,
         reason: str | None = None,
         request_id: str | None = None,
-    ) -> CommandResultBody:
+    ) -> ArchiveResultBody:
         async with self._tx() as tx:
             target = await lock_target(tx, namespace, workflow_id, run_id, require_open=False)
             return await archiving.archive(tx, target, reason=reason, request_id=request_id)

@@ -37,6 +37,8 @@ from durable_workflow.protocol.wire import (
     WorkflowTask,
 )
 
+from .waiting_shapes import WaitingOn
+
 # --------------------------------------------------------------------------- system
 
 
@@ -100,64 +102,6 @@ class WorkflowActions(TypedDict):
     can_terminate: bool
     can_repair: bool
     can_archive: bool
-
-
-class WaitingActivity(TypedDict):
-    """An open activity execution of the run (``pending``: not claimed yet, ``running``: leased)."""
-
-    activity_execution_id: str
-    activity_type: str
-    attempt: int
-    status: str
-
-
-class WaitingTimer(TypedDict):
-    """A pending durable timer of the run."""
-
-    timer_id: str
-    fire_at: str | None
-
-
-class WaitingCondition(TypedDict):
-    """An open ``ctx.wait_condition`` wait; ``timeout_at`` when it has a timeout."""
-
-    condition_wait_id: str
-    key: str | None
-    timeout_seconds: int | None
-    timeout_at: str | None
-
-
-class WaitingChild(TypedDict):
-    """An open child workflow step of the run."""
-
-    child_workflow_id: str
-    child_run_id: str | None
-    child_workflow_type: str
-
-
-class WaitingSignals(TypedDict):
-    """Signals received and not yet applied by a workflow task, with their names in order."""
-
-    count: int
-    names: list[str]
-
-
-class WaitingUpdate(TypedDict):
-    """An update accepted and not yet completed."""
-
-    update_id: str
-    update_name: str
-
-
-class WaitingOn(TypedDict):
-    """What an open run is waiting on (every list empty for a closed run)."""
-
-    activities: list[WaitingActivity]
-    timers: list[WaitingTimer]
-    condition_waits: list[WaitingCondition]
-    children: list[WaitingChild]
-    signals: WaitingSignals
-    updates: list[WaitingUpdate]
 
 
 class DescribeWorkflowBody(DescribeWorkflowResponse, total=False):

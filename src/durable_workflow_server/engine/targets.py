@@ -42,6 +42,19 @@ class CommandResultBody(TypedDict, total=False):
     validation_errors: dict[str, list[str]]
 
 
+class RepairResultBody(CommandResultBody, total=False):
+    """Repair's answer: ``liveness_state`` and ``task_id`` when it dispatched work."""
+
+    liveness_state: str
+    task_id: str | None
+
+
+class ArchiveResultBody(CommandResultBody, total=False):
+    """Archive's answer: when the run was archived (also on ``archive_not_needed``)."""
+
+    archived_at: str | None
+
+
 @dataclass(frozen=True)
 class Target:
     """The locked run a command acts on."""
@@ -117,6 +130,25 @@ def refusal(target: Target, reason: str, outcome: str, message: str) -> DomainEr
         command_source="control_plane",
         rejection_reason=reason,
     )
+
+
+def command_ids(run: RunRow, command_id: str) -> dict[str, Any]:
+    """The ids every history event of a control-plane command carries."""
+    return {
+        "workflow_command_id": command_id,
+        "workflow_instance_id": run["workflow_id"],
+        "workflow_run_id": run["run_id"],
+    }
+
+
+def requested_event(
+    run: RunRow, command_id: str, command_type: str, request_id: str | None, **fields: Any
+) -> dict[str, Any]:
+    """The payload of a command's ``*Requested`` event (``request_id`` only when the caller sent one)."""
+    payload = {**command_ids(run, command_id), "command_type": command_type, **fields}
+    if request_id is not None:
+        payload["request_id"] = request_id
+    return payload
 
 
 def command_result(

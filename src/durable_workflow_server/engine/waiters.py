@@ -10,6 +10,7 @@ safety net, and the only way across SQLite processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -120,3 +121,22 @@ async def _poll_loop(
                 await asyncio.wait_for(woken.wait(), min(remaining, reprobe_interval))
             except asyncio.TimeoutError:
                 pass
+
+
+async def cancel_safe(
+    claim: Callable[[], Awaitable[T | None]], release: Callable[[T], Awaitable[bool]]
+) -> T | None:
+    """Run ``claim``; if the poll is cancelled once the lease is committed, hand the task back.
+
+    A poller that disconnects (or an HTTP client that times out) mid-claim would otherwise
+    leave the task leased to a worker that never saw it until the lease expires.
+    """
+    inner = asyncio.ensure_future(claim())
+    try:
+        return await asyncio.shield(inner)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            task = await inner
+            if task is not None:
+                await asyncio.shield(release(task))
+        raise

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,7 +29,7 @@ from .shapes import (
 )
 from .transaction import Tx
 from .util import decode_token
-from .waiters import long_poll
+from .waiters import cancel_safe, long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
@@ -75,20 +73,7 @@ class WorkerPlane(EngineCore):
         claim: Callable[[], Awaitable[_Task | None]],
         release: Callable[[_Task], Awaitable[bool]],
     ) -> _Task | None:
-        """Run ``claim``; if the poll is cancelled once the lease is committed, hand the task back.
-
-        A poller that disconnects (or an HTTP client that times out) mid-claim would otherwise
-        leave the task leased to a worker that never saw it until the lease expires.
-        """
-        inner = asyncio.ensure_future(claim())
-        try:
-            return await asyncio.shield(inner)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                task = await inner
-                if task is not None:
-                    await asyncio.shield(release(task))
-            raise
+        return await cancel_safe(claim, release)
 
     async def release_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int

@@ -6,10 +6,14 @@ the caller's request is parked until the worker's answer or the query timeout.
 
 from __future__ import annotations
 
+from typing import cast
+
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
+from durable_workflow.protocol.wire import Envelope
 
 from ..engine.errors import DomainError, WorkerRefusal
+from ..engine.queries.shapes import QueryFailure
 from .errors import ApiError
 from .models.messages import (
     CompleteQueryTaskBody,
@@ -78,7 +82,7 @@ async def complete_query_task(call: Call[CompleteQueryTaskBody]) -> Reply:
             lease_owner=body.lease_owner,
             query_task_attempt=body.query_task_attempt,
             result=body.result,
-            result_envelope=body.result_envelope,
+            result_envelope=cast(Envelope | None, body.result_envelope),  # validated as one
         )
     )
     return copy_reply(result)
@@ -92,7 +96,7 @@ async def fail_query_task(call: Call[FailQueryTaskBody]) -> Reply:
             call.path["query_task_id"],
             lease_owner=body.lease_owner,
             query_task_attempt=body.query_task_attempt,
-            failure=body.failure.wire(),
+            failure=cast(QueryFailure, body.failure.wire()),
         )
     )
     return copy_reply(result)

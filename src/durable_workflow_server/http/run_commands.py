@@ -7,7 +7,7 @@ come from the engine (``instance_not_found`` 404, ``run_not_active`` /
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from durable_workflow.protocol import routes
 
@@ -19,26 +19,33 @@ def _target(call: Call[Any]) -> tuple[str, str | None]:
     return call.path["workflow_id"], call.path.get("run_id")
 
 
-async def cancel(call: Call[ReasonedCommandBody]) -> Reply:
+async def _reasoned(
+    call: Call[ReasonedCommandBody], command: Literal["cancel", "terminate", "archive"]
+) -> Reply:
+    """Cancel, terminate and archive take the same body and differ only in the engine method."""
     workflow_id, run_id = _target(call)
     body = call.input
+    method = {
+        "cancel": call.engine.cancel_workflow,
+        "terminate": call.engine.terminate_workflow,
+        "archive": call.engine.archive_workflow,
+    }[command]
     result = await engine_call(
-        call.engine.cancel_workflow(
-            call.namespace, workflow_id, run_id=run_id, reason=body.reason, request_id=body.request_id
-        )
+        method(call.namespace, workflow_id, run_id=run_id, reason=body.reason, request_id=body.request_id)
     )
     return copy_reply(result)
+
+
+async def cancel(call: Call[ReasonedCommandBody]) -> Reply:
+    return await _reasoned(call, "cancel")
 
 
 async def terminate(call: Call[ReasonedCommandBody]) -> Reply:
-    workflow_id, run_id = _target(call)
-    body = call.input
-    result = await engine_call(
-        call.engine.terminate_workflow(
-            call.namespace, workflow_id, run_id=run_id, reason=body.reason, request_id=body.request_id
-        )
-    )
-    return copy_reply(result)
+    return await _reasoned(call, "terminate")
+
+
+async def archive(call: Call[ReasonedCommandBody]) -> Reply:
+    return await _reasoned(call, "archive")
 
 
 async def repair(call: Call[RepairBody]) -> Reply:
@@ -46,17 +53,6 @@ async def repair(call: Call[RepairBody]) -> Reply:
     result = await engine_call(
         call.engine.repair_workflow(
             call.namespace, workflow_id, run_id=run_id, request_id=call.input.request_id
-        )
-    )
-    return copy_reply(result)
-
-
-async def archive(call: Call[ReasonedCommandBody]) -> Reply:
-    workflow_id, run_id = _target(call)
-    body = call.input
-    result = await engine_call(
-        call.engine.archive_workflow(
-            call.namespace, workflow_id, run_id=run_id, reason=body.reason, request_id=body.request_id
         )
     )
     return copy_reply(result)

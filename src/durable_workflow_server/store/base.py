@@ -123,6 +123,14 @@ class Store:
         """A read-only unit of work (SQLite: one snapshot; PostgreSQL: autocommit statements)."""
         raise NotImplementedError  # pragma: no cover - overridden
 
+    def snapshot(self) -> AbstractAsyncContextManager[Conn]:
+        """A read-only unit of work whose statements all see one snapshot of the database.
+
+        For an answer built from several statements that must agree (describe: the run and
+        what it waits on). SQLite's ``read()`` already is one; PostgreSQL overrides this.
+        """
+        return self.read()
+
     # ------------------------------------------------------------------ dialect helpers
     def lock(self, stmt: _S) -> _S:
         """Lock the selected rows until commit (``FOR UPDATE``) where the database needs it."""

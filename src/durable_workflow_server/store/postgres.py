@@ -69,6 +69,7 @@ class PostgresStore(Store):
         super().__init__(url)
         self._engine: AsyncEngine | None = None
         self._read_engine: AsyncEngine | None = None
+        self._snapshot_engine: AsyncEngine | None = None
         # Locking variants of prebuilt statements, made once: a fresh ``with_for_update()`` copy
         # per call would be hashed for the compiled cache on every execution.
         self._locked: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -103,6 +104,10 @@ class PostgresStore(Store):
         self._engine = engine
         # Reads run without BEGIN/COMMIT (see read()); same pool, isolation set per checkout.
         self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        # One snapshot for several statements (see snapshot()): REPEATABLE READ, read only.
+        self._snapshot_engine = self._engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
 
     async def close(self) -> None:
         self._opened = False
@@ -112,6 +117,7 @@ class PostgresStore(Store):
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
         self._read_engine = None
+        self._snapshot_engine = None
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
@@ -137,6 +143,14 @@ class PostgresStore(Store):
         if self._read_engine is None:
             raise RuntimeError("store is not open")
         async with self._read_engine.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Conn]:
+        """A REPEATABLE READ, read-only transaction: every statement sees the first one's snapshot."""
+        if self._snapshot_engine is None:
+            raise RuntimeError("store is not open")
+        async with self._snapshot_engine.connect() as conn, conn.begin():
             yield conn
 
     async def _before_migrate(self, conn: Conn) -> None:

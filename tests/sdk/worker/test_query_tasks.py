@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from durable_workflow import workflow
+from durable_workflow import activity, workflow
 from durable_workflow.protocol import capabilities, codec
 from durable_workflow.protocol.wire import QueryTask
 from durable_workflow.worker import Worker
@@ -129,8 +129,29 @@ async def test_no_query_poller_without_the_server_capability() -> None:
     runner = asyncio.create_task(worker.run())
     await client.until(lambda: client.calls_to("register_worker"))
     client.add_query_task(query_task("count", None))
-    await client.until(lambda: client.calls_to("poll_workflow_task"))
+    # Several polls of workflow tasks: every poller has had its turns by then.
+    await client.until_calls("poll_workflow_task", count=3)
     await worker.stop()
     await runner
     assert client.calls_to("register_worker")[0]["capabilities"] == [capabilities.WORKER_CONDITION_WAIT_IDS]
+    assert client.calls_to("poll_query_task") == []
     assert client.query_tasks  # never polled
+
+
+@activity.defn(name="noop")
+async def noop() -> None:
+    return None
+
+
+async def test_an_activity_only_worker_neither_promises_nor_polls_query_tasks() -> None:
+    client = FakeClient()
+    worker = Worker(client, task_queue="default", activities=[noop])
+    runner = asyncio.create_task(worker.run())
+    client.add_query_task(query_task("count", None))
+    await client.until_calls("poll_activity_task", count=3)
+    await worker.stop()
+    await runner
+    registered = client.calls_to("register_worker")[0]
+    assert registered["capabilities"] == [capabilities.WORKER_CONDITION_WAIT_IDS]
+    assert registered["supported_workflow_types"] == []
+    assert client.calls_to("poll_query_task") == []

@@ -64,6 +64,32 @@ async def test_stop_while_registering_ends_run() -> None:
     assert client.calls_to("poll_workflow_task") == []
 
 
+async def test_stop_before_the_run_task_starts_ends_run_at_once() -> None:
+    client = FakeClient()
+    worker = make_worker(client)
+    runner = asyncio.create_task(worker.run())
+    await worker.stop()  # the task has not run a single step yet
+    assert not runner.done()
+    await asyncio.wait_for(runner, 2)
+    assert client.calls_to("register_worker") == [] and client.calls_to("poll_workflow_task") == []
+    # The stop was for that run only: the next one serves until stopped.
+    runner = asyncio.create_task(worker.run())
+    await client.until_calls("poll_workflow_task")
+    await worker.stop()
+    await asyncio.wait_for(runner, 2)
+
+
+async def test_stop_before_run_until_starts_refuses_it() -> None:
+    client = FakeClient()
+    client.start("greeter", "wf-early", ["Ada"])
+    worker = make_worker(client)
+    driving = asyncio.create_task(worker.run_until(workflow_id="wf-early", timeout=5.0))
+    await worker.stop()
+    with pytest.raises(RuntimeError, match="stopped before the workflow finished"):
+        await asyncio.wait_for(driving, 2)
+    assert client.calls_to("register_worker") == []
+
+
 async def test_a_worker_cannot_run_twice_at_once() -> None:
     client = FakeClient()
     worker = make_worker(client)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from durable_workflow.protocol import codec
+from durable_workflow.protocol import capabilities, codec
 from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
 from durable_workflow_server.engine.service import Engine
 
@@ -56,6 +56,15 @@ class Driver:
             task_queue=queue or self.queue, runtime="python", worker_id=worker_id or self.worker_id, **kwargs
         )
         return await self.engine.register_worker(NS, request)
+
+    async def register_query_worker(
+        self, worker_id: str | None = None, *, validation: bool = False, workflow_type: str = "greeter"
+    ) -> dict[str, Any]:
+        """Register a worker that answers query tasks (and update validations) for one type."""
+        promised = [capabilities.WORKER_QUERY_TASKS]
+        if validation:
+            promised.append(capabilities.WORKER_UPDATE_VALIDATION)
+        return await self.register(worker_id, supported_workflow_types=[workflow_type], capabilities=promised)
 
     async def poll_wf(
         self, worker_id: str | None = None, timeout: float = 0.3, **kwargs: Any

@@ -16,10 +16,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from durable_workflow_server.engine import cancellation
 from durable_workflow_server.engine.activities import outcomes as activities
+from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.runs.rows import load_run
+from durable_workflow_server.engine.runs.waiting import waiting_on
 from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.engine.targets import lock_target
 from durable_workflow_server.engine.timers import firing as timers
 from durable_workflow_server.engine.workflow_tasks import leases as workflow_task_leases
 from durable_workflow_server.engine.workflow_tasks import outcomes as workflow_task_outcomes
@@ -236,3 +240,90 @@ async def test_a_signal_waits_for_a_completion_holding_the_run_and_reaches_the_n
     assert types[-2:] == ["ActivityScheduled", "SignalReceived"]
     following = await pg_driver.poll_wf()
     assert following is not None and following["history_events"][-1]["event_type"] == "SignalReceived"
+
+
+async def test_an_activity_completion_and_a_cancel_do_not_deadlock(pg_driver: Driver) -> None:
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    act = await pg_driver.poll_act()
+    assert act is not None
+    async with engine._tx() as tx:
+        # The completion holds the run, then the task, until its commit.
+        await activities.fence(tx, NS, act["task_id"], act["activity_attempt_id"], act["lease_owner"])
+        cancelling = asyncio.create_task(engine.cancel_workflow(NS, "wf-1", reason="stop"))
+        await _blocked_on_a_lock(engine, cancelling)
+        result = await activities.complete(
+            tx, NS, act["task_id"], act["activity_attempt_id"], act["lease_owner"], "done"
+        )
+    assert result["outcome"] == "completed"
+    assert (await asyncio.wait_for(cancelling, WAKE_WITHIN))["outcome"] == "cancelled"
+    types = await pg_driver.types("wf-1", started["run_id"])
+    # The cancel saw the completed activity: nothing left for it to retire.
+    assert types[-3:] == ["ActivityCompleted", "CancelRequested", "WorkflowCancelled"]
+
+
+async def test_a_cancel_holding_the_run_makes_an_activity_completion_wait_and_ignore_it(
+    pg_driver: Driver,
+) -> None:
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    act = await pg_driver.poll_act()
+    assert act is not None
+    async with engine._tx() as tx:
+        target = await lock_target(tx, NS, "wf-1")
+        completing = asyncio.create_task(pg_driver.complete_act(act, "done"))
+        await _blocked_on_a_lock(engine, completing)
+        await cancellation.close_by_command(tx, target, "cancel", reason=None, request_id=None)
+    with pytest.raises(DomainError) as caught:
+        await asyncio.wait_for(completing, WAKE_WITHIN)
+    assert caught.value.reason == "run_cancelled" and caught.value.extra["outcome"] == "ignored"
+    types = await pg_driver.types("wf-1", started["run_id"])
+    assert types[-3:] == ["CancelRequested", "ActivityCancelled", "WorkflowCancelled"]
+
+
+async def test_a_timer_firing_and_a_terminate_do_not_deadlock(pg_driver: Driver, clock: Any) -> None:
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [timer(5)])
+    clock.advance(5)  # the timer is due
+    async with engine._tx() as tx:
+        target = await lock_target(tx, NS, "wf-1")  # holds the run, as the terminate does
+
+        async def fire() -> int:
+            return await timers.fire_due_timers(engine._tx, engine.store, clock())
+
+        firing = asyncio.create_task(fire())
+        await _blocked_on_a_lock(engine, firing)
+        await cancellation.close_by_command(tx, target, "terminate", reason=None, request_id=None)
+    assert await asyncio.wait_for(firing, WAKE_WITHIN) == 0  # the timer was retired with the run
+    types = await pg_driver.types("wf-1", started["run_id"])
+    assert types[-3:] == ["TerminateRequested", "TimerCancelled", "WorkflowTerminated"]
+    assert "TimerFired" not in types
+
+
+async def test_describe_reads_the_run_and_what_it_waits_on_in_one_snapshot(pg_driver: Driver) -> None:
+    """A cancel committing between describe's two statements must not show a half-closed run."""
+    engine = pg_driver.engine
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    run_id = started["run_id"]
+    async with engine._snapshot() as tx:
+        assert (await load_run(tx, run_id, lock=False))["status"] == "waiting"
+        await engine.cancel_workflow(NS, "wf-1")  # commits in its own transaction
+        assert (await load_run(tx, run_id, lock=False))["status"] == "waiting"
+        assert len((await waiting_on(tx, run_id))["activities"]) == 1  # the same moment
+    async with engine._read() as tx:  # the plain read: each statement sees the latest commit
+        assert (await load_run(tx, run_id, lock=False))["status"] == "cancelled"
+        assert (await waiting_on(tx, run_id))["activities"] == []
+    described = await engine.describe_workflow(NS, "wf-1")
+    assert described["status"] == "cancelled" and described["waiting_on"]["activities"] == []

@@ -43,7 +43,7 @@ async def pair(request: pytest.FixtureRequest, clock: Any) -> Any:
 async def test_a_query_asked_on_one_process_is_answered_by_a_worker_on_the_other(pair: list[Engine]) -> None:
     a, b = pair
     worker = Driver(b)
-    await worker.register()
+    await worker.register_query_worker()
     await worker.start()
     polling = asyncio.ensure_future(b.poll_query_task(NS, worker_id="w1", task_queue="q1", timeout=SLOW))
     await parked(b, poll_key(NS, "q1"))

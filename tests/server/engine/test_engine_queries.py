@@ -6,6 +6,7 @@ Real SQLite file (and PostgreSQL with ``DW_TEST_POSTGRES_URL``); the driver play
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,13 +15,21 @@ import sqlalchemy as sa
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.api import RegisterWorkerRequest
 from durable_workflow_server.engine.errors import DomainError, WorkerRefusal
-from durable_workflow_server.engine.queries import broker
+from durable_workflow_server.engine.queries import broker, service
 from durable_workflow_server.engine.queries.broker import poll_key
 from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
 from tests.server.conftest import EngineFactory, FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity, parked
+
+
+@pytest.fixture
+async def driver(engine: Engine) -> Driver:
+    """The driver, its worker ``w1`` answering query tasks for ``greeter``."""
+    d = Driver(engine)
+    await d.register_query_worker()
+    return d
 
 
 async def query_rows(engine: Engine) -> list[dict[str, Any]]:
@@ -126,7 +135,7 @@ async def test_a_worker_refusal_reaches_the_caller(
 async def test_the_query_task_fence(driver: Driver) -> None:
     engine = driver.engine
     await waiting_run(driver)
-    await driver.register("w2")
+    await driver.register_query_worker("w2")
     asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
     task = await poll_query(engine)
     assert task is not None
@@ -156,18 +165,20 @@ async def test_the_query_task_fence(driver: Driver) -> None:
     assert (await refused(query_task_id=query_task_id)).reason == "query_task_not_found"
 
 
-async def test_an_expired_lease_is_handed_to_the_next_poller(
-    make_engine: EngineFactory, clock: FakeClock
-) -> None:
-    engine = await make_engine(query_task_lease_seconds=5.0)
-    driver = Driver(engine)
-    await driver.register()
+async def test_an_expired_lease_is_handed_to_the_next_poller(driver: Driver, clock: FakeClock) -> None:
+    engine = driver.engine
+    # By default a lease lasts a third of the caller's wait: the task of a worker that died
+    # holding it is leased again well before the caller gives up with 504.
+    lease = engine.settings.query_lease_seconds
+    assert lease * 3 <= engine.settings.query_task_timeout
     await waiting_run(driver)
-    await driver.register("w2")
+    await driver.register_query_worker("w2")
     asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
     first = await poll_query(engine)
     assert first is not None
-    clock.advance(6)
+    clock.advance(lease - 1)
+    assert await poll_query(engine, "w2", timeout=0.0) is None  # still w1's
+    clock.advance(2)
     second = await poll_query(engine, "w2")
     assert second is not None
     assert (second["query_task_id"], second["query_task_attempt"]) == (first["query_task_id"], 2)
@@ -244,7 +255,7 @@ async def test_unknown_workflow_and_historical_run_are_refused(driver: Driver) -
 async def test_nobody_answering_times_out_and_leaves_nothing(make_engine: EngineFactory) -> None:
     engine = await make_engine(query_task_timeout=0.2)
     driver = Driver(engine)
-    await driver.register()
+    await driver.register_query_worker()
     await waiting_run(driver)
     with pytest.raises(DomainError) as info:
         await engine.query_workflow(NS, "wf-1", "status")
@@ -263,3 +274,151 @@ async def test_expired_query_tasks_are_purged_and_never_handed_out(driver: Drive
     assert await poll_query(engine, timeout=0.0) is None  # its caller is gone: not handed out
     await engine.tick()
     assert await query_rows(engine) == []
+
+
+async def test_only_workers_promising_query_tasks_for_the_type_count_and_get_tasks(
+    make_engine: EngineFactory,
+) -> None:
+    engine = await make_engine()
+    driver = Driver(engine)
+    await driver.register()  # no workflow types, no promise (an activity worker of ours)
+    await waiting_run(driver)
+    # SDK 0.4.84 on an activity-only worker: promises query tasks but runs no workflow type.
+    await driver.register("sdk-activities", capabilities=["query_tasks"])
+    # Runs the type but does not poll query tasks.
+    await driver.register("no-promise", supported_workflow_types=["greeter"])
+    with pytest.raises(DomainError) as info:
+        await engine.query_workflow(NS, "wf-1", "status")
+    assert info.value.reason == "query_worker_unavailable"
+    assert await query_rows(engine) == []
+    await driver.register_query_worker("answering")
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    await asyncio.wait_for(wait_rows(engine), 5.0)  # pending, and claimable by the right worker only
+    for worker_id in ("w1", "sdk-activities", "no-promise"):
+        assert await poll_query(engine, worker_id, timeout=0.0) is None
+    task = await poll_query(engine, "answering")
+    assert task is not None
+    await engine.complete_query_task(
+        NS,
+        task["query_task_id"],
+        lease_owner="answering",
+        query_task_attempt=1,
+        result=7,
+        result_envelope=None,
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == 7
+
+
+async def wait_rows(engine: Engine) -> list[dict[str, Any]]:
+    """The query-task rows, once the caller has inserted its task."""
+    while not (found := await query_rows(engine)):
+        await asyncio.sleep(0)
+    return found
+
+
+async def test_a_task_refused_as_not_my_type_goes_back_for_another_worker(driver: Driver) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    await driver.register_query_worker("w2")
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    first = await poll_query(engine)
+    assert first is not None
+    answered = await engine.fail_query_task(
+        NS,
+        first["query_task_id"],
+        lease_owner="w1",
+        query_task_attempt=1,
+        failure={"message": "not here", "reason": "query_workflow_type_not_registered"},
+    )
+    assert answered["outcome"] == "released"
+    [row] = await query_rows(engine)
+    assert (row["status"], row["lease_owner"]) == ("pending", None)
+    assert not asking.done()
+    second = await poll_query(engine, "w2")
+    assert second is not None and second["query_task_attempt"] == 2
+    await engine.complete_query_task(
+        NS, second["query_task_id"], lease_owner="w2", query_task_attempt=2, result="ok", result_envelope=None
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == "ok"
+
+
+@pytest.mark.parametrize("failure", [{}, {"message": ""}, {"message": None, "reason": "query_rejected"}])
+async def test_a_blank_refusal_message_gets_a_default(driver: Driver, failure: dict[str, Any]) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    task = await poll_query(engine)
+    assert task is not None
+    await engine.fail_query_task(
+        NS, task["query_task_id"], lease_owner="w1", query_task_attempt=1, failure=failure
+    )
+    with pytest.raises(WorkerRefusal) as info:
+        await asyncio.wait_for(asking, 5.0)
+    assert info.value.reason == "query_rejected"
+    assert info.value.message == "Query [status] was rejected by the worker."
+
+
+async def test_an_answer_after_the_callers_deadline_is_query_task_timed_out(
+    driver: Driver, clock: FakeClock
+) -> None:
+    engine = driver.engine
+    started = await waiting_run(driver)
+    async with engine._tx() as tx:  # a caller whose deadline is a second away
+        run = await load_run(tx, started["run_id"])
+        assert run is not None
+        query_task_id = await broker.enqueue(
+            tx, run, kind="query", name="status", arguments=None, expires_at=tx.now + timedelta(seconds=1)
+        )
+    task = await poll_query(engine)
+    assert task is not None and task["query_task_id"] == query_task_id
+    clock.advance(2)
+    for answer in (
+        engine.complete_query_task(
+            NS, query_task_id, lease_owner="w1", query_task_attempt=1, result=1, result_envelope=None
+        ),
+        engine.fail_query_task(
+            NS, query_task_id, lease_owner="w1", query_task_attempt=1, failure={"message": "late"}
+        ),
+    ):
+        with pytest.raises(DomainError) as late:
+            await answer
+        assert late.value.reason == "query_task_timed_out"
+
+
+async def test_a_query_poll_cancelled_mid_claim_hands_the_task_back(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    real_cancel_safe = service.cancel_safe
+    claimed = asyncio.Event()
+    proceed = asyncio.Event()
+
+    async def slow_cancel_safe(claim: Any, release: Any) -> Any:
+        async def committed_then_slow() -> Any:
+            result = await claim()  # its transaction has committed the lease
+            if result is not None:  # (a probe before the caller's task is in finds nothing)
+                claimed.set()
+                await proceed.wait()  # the poller gives up before receiving it
+            return result
+
+        return await real_cancel_safe(committed_then_slow, release)
+
+    monkeypatch.setattr(service, "cancel_safe", slow_cancel_safe)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    poll = asyncio.ensure_future(poll_query(engine))
+    await asyncio.wait_for(claimed.wait(), 5.0)
+    poll.cancel()
+    await asyncio.sleep(0)
+    proceed.set()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    monkeypatch.setattr(service, "cancel_safe", real_cancel_safe)
+    [row] = await query_rows(engine)
+    assert (row["status"], row["lease_owner"]) == ("pending", None)  # back at once, not at lease expiry
+    again = await poll_query(engine)
+    assert again is not None and again["query_task_attempt"] == 2
+    await engine.complete_query_task(
+        NS, again["query_task_id"], lease_owner="w1", query_task_attempt=2, result=1, result_envelope=None
+    )
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == 1

@@ -5,6 +5,7 @@ Time is the injected FakeClock; ``engine.tick()`` runs one pass of the backgroun
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -223,6 +224,52 @@ async def test_repair_requeues_an_expired_lease(driver: Driver, clock) -> None: 
     again = await driver.poll_wf()
     assert again is not None and again["task_id"] == task["task_id"]
     assert again["workflow_task_attempt"] == task["workflow_task_attempt"] + 1
+
+
+async def _expired_lease_beside_a_ready_task(
+    driver: Driver, clock: Any, *, held_back: bool
+) -> tuple[str, str]:
+    """A leased task past its lease and (as after a lost race) a second, ready task of the run."""
+    await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    clock.advance(10_000)  # past the lease; the background sweep has not run (no tick)
+    (leased,) = [r for r in await _rows(driver, t.workflow_tasks, task["run_id"]) if r["status"] == "leased"]
+    ready = {
+        **leased,
+        "task_id": "wt-ready",
+        "status": "ready",
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "available_at": clock() + timedelta(seconds=60) if held_back else clock(),
+    }
+    async with driver.engine.store.write() as conn:
+        await conn.execute(sa.insert(t.workflow_tasks).values(**ready))
+    return task["task_id"], "wt-ready"
+
+
+async def test_repair_leaves_an_expired_lease_beside_a_claimable_task_to_the_sweep(
+    driver: Driver, clock: Any
+) -> None:
+    await _expired_lease_beside_a_ready_task(driver, clock, held_back=False)
+    before = await _snapshot(driver)
+    assert (await driver.engine.repair_workflow(NS, "wf-1"))["outcome"] == "repair_not_needed"
+    assert await _snapshot(driver) == before  # healthy: nothing retired, nothing recorded
+
+
+async def test_repair_of_an_expired_lease_beside_a_held_back_task_names_the_task_that_runs(
+    driver: Driver, clock: Any
+) -> None:
+    expired, ready = await _expired_lease_beside_a_ready_task(driver, clock, held_back=True)
+    result = await driver.engine.repair_workflow(NS, "wf-1")
+    assert result["outcome"] == "repair_dispatched" and result["task_id"] == ready
+    assert result["liveness_state"] == "workflow_task_lease_expired"
+    repair = (await driver.history("wf-1", result["run_id"]))[-1]
+    assert repair["event_type"] == "RepairRequested" and repair["payload"]["task_id"] == ready
+    statuses = {r["task_id"]: r["status"] for r in await _rows(driver, t.workflow_tasks, result["run_id"])}
+    assert statuses == {expired: "failed", ready: "ready"}  # one ready task per run
+    again = await driver.poll_wf()
+    assert again is not None and again["task_id"] == ready
 
 
 async def test_repair_dispatches_a_task_for_a_run_that_lost_it(driver: Driver) -> None:

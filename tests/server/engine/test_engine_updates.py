@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from durable_workflow.protocol import capabilities, codec
+from durable_workflow.protocol import codec
 from durable_workflow_server.engine.api import UpdateRequest
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
@@ -151,9 +151,7 @@ async def test_answers_to_unknown_or_foreign_updates_are_invalid_commands(
 async def test_validation_runs_before_acceptance_and_a_refusal_records_nothing(driver: Driver) -> None:
     engine = driver.engine
     started = await waiting(driver)
-    await driver.register(
-        capabilities=[capabilities.WORKER_QUERY_TASKS, capabilities.WORKER_UPDATE_VALIDATION]
-    )
+    await driver.register_query_worker(validation=True)
     before = await driver.types("wf-1", started["run_id"])
 
     async def validated(failure: dict[str, Any] | None) -> Any:
@@ -191,7 +189,7 @@ async def test_validation_runs_before_acceptance_and_a_refusal_records_nothing(d
 async def test_a_worker_without_validation_never_gets_validation_tasks(driver: Driver) -> None:
     engine = driver.engine
     await waiting(driver)
-    await driver.register(capabilities=[capabilities.WORKER_QUERY_TASKS])
+    await driver.register_query_worker()
     accepted = await engine.update_workflow(NS, update())  # accepted directly: nobody validates
     assert accepted["update_status"] == "accepted"
     assert await engine.poll_query_task(NS, worker_id="w1", task_queue="q1", timeout=0.0) is None

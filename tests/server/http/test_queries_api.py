@@ -169,7 +169,11 @@ async def test_query_task_poll_complete_and_fail_reach_the_engine(
             "result_envelope",
         ),
         ("qt-1/fail", {"lease_owner": "w1", "query_task_attempt": 1}, "failure"),
-        ("qt-1/fail", {"lease_owner": "w1", "query_task_attempt": 1, "failure": {}}, "failure.message"),
+        (
+            "qt-1/fail",
+            {"lease_owner": "w1", "query_task_attempt": 1, "failure": {"message": 5}},
+            "failure.message",
+        ),
     ],
 )
 async def test_bad_query_task_bodies_are_422(
@@ -181,9 +185,28 @@ async def test_bad_query_task_bodies_are_422(
     assert fake_engine.engine_calls == []
 
 
+@pytest.mark.parametrize("failure", [{}, {"message": ""}, {"message": "  ", "reason": "query_rejected"}])
+async def test_a_blank_failure_message_is_accepted(
+    client: httpx.AsyncClient, fake_engine: FakeEngine, failure: dict[str, Any]
+) -> None:
+    """SDK 0.4.84 sends ``str(exc)``, blank for ``raise ValueError()``: the refusal still counts."""
+    response = await client.post(
+        "/api/worker/query-tasks/qt-1/fail",
+        json={"lease_owner": "w1", "query_task_attempt": 1, "failure": failure},
+        headers=worker_headers(),
+    )
+    assert response.status_code == 200, response.text
+    assert fake_engine.called("fail_query_task")[0][1]["failure"] == failure
+
+
 @pytest.mark.parametrize(
     ("reason", "status"),
-    [("query_task_not_found", 404), ("lease_owner_mismatch", 409), ("query_task_attempt_mismatch", 409)],
+    [
+        ("query_task_not_found", 404),
+        ("query_task_timed_out", 409),
+        ("lease_owner_mismatch", 409),
+        ("query_task_attempt_mismatch", 409),
+    ],
 )
 async def test_query_task_fence_refusals(
     client: httpx.AsyncClient, fake_engine: FakeEngine, reason: str, status: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from ...store import tables as t
@@ -24,9 +26,19 @@ RETRY_POLICY = sa.select(_ae.c.retry_policy).where(
     _ae.c.activity_execution_id == sa.bindparam("b_execution_id")
 )
 EXECUTIONS_OF_RUN = sa.select(_ae).where(_ae.c.run_id == sa.bindparam("b_run_id")).order_by(_ae.c.sequence)
+
+
+def open_executions_of(run_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """The run's pending or running executions: work that will wake the run by itself."""
+    return sa.and_(_ae.c.run_id == run_id, _ae.c.status.in_(OPEN_EXECUTION_STATUSES))
+
+
+OPEN_EXECUTIONS_OF_RUN = (
+    sa.select(_ae).where(open_executions_of(sa.bindparam("b_run_id"))).order_by(_ae.c.sequence)
+)
 CANCEL_OPEN_EXECUTIONS_OF_RUN = (
     sa.update(_ae)
-    .where(_ae.c.run_id == sa.bindparam("b_run_id"), _ae.c.status.in_(OPEN_EXECUTION_STATUSES))
+    .where(open_executions_of(sa.bindparam("b_run_id")))
     .values(status=ExecutionStatus.CANCELLED, closed_at=sa.bindparam("b_now"))
 )
 

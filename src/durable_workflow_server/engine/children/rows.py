@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -36,6 +36,13 @@ OPEN_OF_WORKFLOW = (
     .order_by(_cl.c.created_at, _cl.c.sequence)
 )
 OF_RUN = sa.select(_cl).where(_cl.c.parent_run_id == sa.bindparam("b_run_id")).order_by(_cl.c.sequence)
+
+
+def open_of(parent_run_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """The open child links a parent run started."""
+    return sa.and_(_cl.c.parent_run_id == parent_run_id, _cl.c.status == ChildLinkStatus.OPEN)
+
+
 CANCEL_RETRY_TIMER = (
     sa.update(_tm)
     .where(

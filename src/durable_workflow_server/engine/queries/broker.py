@@ -29,14 +29,11 @@ from ..util import new_id, rfc3339, seconds
 from ..workers.registry import is_fresh
 from ..workers.rows import WORKERS_ON_QUEUE
 from . import rows
-from .shapes import QueryTaskBody, QueryTaskEvent
+from .shapes import QueryFailure, QueryTaskBody, QueryTaskEvent
 
 QueryKind = Literal["query", "update_validation"]
 QUERY: QueryKind = "query"
 UPDATE_VALIDATION: QueryKind = "update_validation"
-QUERY_TASK_NOT_FOUND = "query_task_not_found"
-QUERY_TASK_NOT_LEASED = "query_task_not_leased"
-QUERY_TASK_ATTEMPT_MISMATCH = "query_task_attempt_mismatch"
 # Workers of these runtimes execute workflow code in-process (the reference's PHP engine) and
 # never poll query tasks.
 _IN_PROCESS_RUNTIMES = frozenset({"php"})
@@ -50,11 +47,23 @@ def result_key(namespace: str, query_task_id: str) -> tuple[str, str, str]:
     return ("query_result", namespace, query_task_id)
 
 
-def _serves(worker: WorkerRow, run: RunRow, capability: str | None) -> bool:
-    types = worker["supported_workflow_types"] or []
+def answers_queries(worker: WorkerRow) -> bool:
+    """Whether ``worker`` polls query tasks: it promised ``query_tasks`` and runs workflow types.
+
+    SDK 0.4.84 promises ``query_tasks`` even on a worker that runs only activities, which then
+    refuses every task; a worker that names no workflow type is never counted nor handed one.
+    """
     return (
         worker["runtime"] not in _IN_PROCESS_RUNTIMES
-        and (not types or run["workflow_type"] in types)
+        and bool(worker["supported_workflow_types"])
+        and caps.WORKER_QUERY_TASKS in (worker["capabilities"] or [])
+    )
+
+
+def _serves(worker: WorkerRow, run: RunRow, capability: str | None) -> bool:
+    return (
+        answers_queries(worker)
+        and run["workflow_type"] in (worker["supported_workflow_types"] or [])
         and (capability is None or capability in (worker["capabilities"] or []))
     )
 
@@ -153,14 +162,14 @@ async def claim(
     tx: Tx, namespace: str, queue: str, worker: WorkerRow, lease_seconds: float
 ) -> QueryTaskBody | None:
     """Lease the oldest claimable query task of ``queue`` that ``worker`` can answer."""
+    if not answers_queries(worker):
+        return None
     types = list(worker["supported_workflow_types"] or [])
     kinds: tuple[str, ...] = (QUERY,)
     if caps.WORKER_UPDATE_VALIDATION in (worker["capabilities"] or []):
         kinds = (QUERY, UPDATE_VALIDATION)
-    params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now}
-    if types:
-        params["b_types"] = types
-    stmt = tx.store.claim(rows.candidates(typed=bool(types), kinds=kinds))
+    params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now, "b_types": types}
+    stmt = tx.store.claim(rows.candidates(kinds=kinds))
     for candidate in cast(list[QueryTaskRow], await tx.all(stmt, params)):
         values = {
             "status": QueryTaskStatus.LEASED,
@@ -206,18 +215,28 @@ async def fence(tx: Tx, namespace: str, query_task_id: str, lease_owner: str, at
     task = cast(QueryTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
     if task is None:
         raise _rejected(
-            QUERY_TASK_NOT_FOUND, f"Query task [{query_task_id}] was not found.", query_task_id, attempt
+            reasons.QUERY_TASK_NOT_FOUND,
+            f"Query task [{query_task_id}] was not found.",
+            query_task_id,
+            attempt,
         )
     if task["status"] != QueryTaskStatus.LEASED:
         raise _rejected(
-            QUERY_TASK_NOT_LEASED,
+            reasons.QUERY_TASK_NOT_LEASED,
             f"Query task [{query_task_id}] is not leased.",
             query_task_id,
             attempt,
             task_status=task["status"],
         )
+    if task["expires_at"] <= tx.now:  # its caller has stopped waiting: nobody reads an answer
+        raise _rejected(
+            reasons.QUERY_TASK_TIMED_OUT,
+            f"The caller of query task [{query_task_id}] has stopped waiting.",
+            query_task_id,
+            attempt,
+        )
     expires = task["lease_expires_at"]
-    if (expires is not None and expires <= tx.now) or task["expires_at"] <= tx.now:
+    if expires is not None and expires <= tx.now:
         raise _rejected(
             reasons.LEASE_EXPIRED,
             f"The lease of query task [{query_task_id}] has expired.",
@@ -236,13 +255,27 @@ async def fence(tx: Tx, namespace: str, query_task_id: str, lease_owner: str, at
         )
     if task["attempt"] != attempt:
         raise _rejected(
-            QUERY_TASK_ATTEMPT_MISMATCH,
+            reasons.QUERY_TASK_ATTEMPT_MISMATCH,
             f"Query task [{query_task_id}] is at attempt {task['attempt']}.",
             query_task_id,
             attempt,
             current_attempt=task["attempt"],
         )
     return task
+
+
+async def hand_back(tx: Tx, task: QueryTaskRow) -> None:
+    """Put a leased task back to pending for another worker (its holder cannot answer it)."""
+    await tx.conn.execute(
+        rows.RELEASE,
+        {
+            "b_query_task_id": task["query_task_id"],
+            "b_namespace": task["namespace"],
+            "b_lease_owner": task["lease_owner"],
+            "b_attempt": task["attempt"],
+        },
+    )
+    tx.wakes.add(poll_key(task["namespace"], task["task_queue"]))
 
 
 def _plain_result(result: Any, envelope: Any) -> Any:
@@ -260,8 +293,8 @@ async def answer(
     task: QueryTaskRow,
     *,
     result: Any = None,
-    result_envelope: dict[str, Any] | None = None,
-    failure: dict[str, Any] | None = None,
+    result_envelope: Envelope | None = None,
+    failure: QueryFailure | None = None,
 ) -> None:
     """Record the worker's answer and wake the caller (in whichever process it waits)."""
     values: dict[str, Any] = {"lease_expires_at": None}
@@ -284,8 +317,8 @@ class Answer:
 
     status: Literal["completed", "failed", "timed_out"]
     result: Any = None
-    result_envelope: dict[str, Any] | None = None
-    failure: dict[str, Any] | None = None
+    result_envelope: Envelope | None = None
+    failure: QueryFailure | None = None
 
 
 def answer_of(task: QueryTaskRow | None) -> Answer | None:
@@ -296,7 +329,7 @@ def answer_of(task: QueryTaskRow | None) -> Answer | None:
         stored = task["result"] or {}
         return Answer("completed", stored.get("result"), stored.get("result_envelope"))
     if task["status"] == QueryTaskStatus.FAILED:
-        return Answer("failed", failure=dict(task["failure"] or {}))
+        return Answer("failed", failure=cast(QueryFailure, dict(task["failure"] or {})))
     return None
 
 

@@ -42,14 +42,15 @@ LEASE = sa.update(_qt).where(
 )
 
 
-def candidates(*, typed: bool, kinds: tuple[str, ...]) -> sa.Select[Any]:
-    """Claimable tasks of ``(b_namespace, b_queue)``: pending, or leased past their lease; oldest first."""
-    stmt = (
+def candidates(*, kinds: tuple[str, ...]) -> sa.Select[Any]:
+    """Claimable tasks of ``(b_namespace, b_queue)`` and ``b_types``: pending, or leased past their lease."""
+    return (
         sa.select(_qt)
         .where(
             _qt.c.namespace == sa.bindparam("b_namespace"),
             _qt.c.task_queue == sa.bindparam("b_queue"),
             _qt.c.kind.in_(kinds),
+            _qt.c.workflow_type.in_(sa.bindparam("b_types", expanding=True)),
             _qt.c.expires_at > sa.bindparam("b_now"),
             sa.or_(
                 _qt.c.status == S.PENDING,
@@ -59,6 +60,3 @@ def candidates(*, typed: bool, kinds: tuple[str, ...]) -> sa.Select[Any]:
         .order_by(_qt.c.created_at, _qt.c.query_task_id)
         .limit(10)
     )
-    if typed:
-        stmt = stmt.where(_qt.c.workflow_type.in_(sa.bindparam("b_types", expanding=True)))
-    return stmt

@@ -17,11 +17,11 @@ from ..core import EngineCore
 from ..errors import DomainError, WorkerRefusal
 from ..targets import lock_target
 from ..util import seconds
-from ..waiters import long_poll
+from ..waiters import cancel_safe, long_poll
 from ..workers import registry as workers
 from . import broker, rows
 from .broker import Answer, QueryKind
-from .shapes import QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
 
 
 class QueryTasks(EngineCore):
@@ -110,7 +110,7 @@ class QueryTasks(EngineCore):
                 **context,
             )
         if answer.status == "failed":
-            failure = answer.failure or {}
+            failure: QueryFailure = answer.failure or {}
             raise WorkerRefusal(
                 str(failure.get("reason") or reasons.QUERY_REJECTED),
                 str(failure.get("message") or f"Query [{query_name}] was rejected by the worker."),
@@ -122,7 +122,7 @@ class QueryTasks(EngineCore):
             "target_scope": target.scope,
             "query_name": query_name,
             "result": answer.result,
-            "result_envelope": cast(Any, answer.result_envelope),
+            "result_envelope": answer.result_envelope,
             "reason": None,
         }
 
@@ -133,11 +133,23 @@ class QueryTasks(EngineCore):
         async with self._read() as tx:
             worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, None)
 
-        async def probe() -> QueryTaskBody | None:
+        async def claim() -> QueryTaskBody | None:
             async with self._tx() as tx:
                 return await broker.claim(
-                    tx, namespace, task_queue, worker, self.settings.query_task_lease_seconds
+                    tx, namespace, task_queue, worker, self.settings.query_lease_seconds
                 )
+
+        async def release(task: QueryTaskBody) -> bool:
+            """Hand back ``task`` exactly as this poll returned it."""
+            return await self.release_query_task(
+                namespace,
+                task["query_task_id"],
+                lease_owner=task["lease_owner"],
+                query_task_attempt=task["query_task_attempt"],
+            )
+
+        async def probe() -> QueryTaskBody | None:
+            return await cancel_safe(claim, release)
 
         return await long_poll(
             self.waiters,
@@ -171,7 +183,7 @@ class QueryTasks(EngineCore):
         lease_owner: str,
         query_task_attempt: int,
         result: Any,
-        result_envelope: dict[str, Any] | None,
+        result_envelope: Envelope | None,
     ) -> QueryTaskOutcomeResponse:
         async with self._tx() as tx:
             task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
@@ -190,14 +202,18 @@ class QueryTasks(EngineCore):
         *,
         lease_owner: str,
         query_task_attempt: int,
-        failure: dict[str, Any],
+        failure: QueryFailure,
     ) -> QueryTaskOutcomeResponse:
+        not_mine = failure.get("reason") == reasons.QUERY_WORKFLOW_TYPE_NOT_REGISTERED
         async with self._tx() as tx:
             task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
-            await broker.answer(tx, task, failure=failure)
+            if not_mine:  # this worker does not run the type: another one may
+                await broker.hand_back(tx, task)
+            else:
+                await broker.answer(tx, task, failure=failure)
         return {
             "query_task_id": query_task_id,
             "query_task_attempt": query_task_attempt,
-            "outcome": "failed",
+            "outcome": "released" if not_mine else "failed",
             "reason": None,
         }

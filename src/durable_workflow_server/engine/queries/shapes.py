@@ -31,6 +31,15 @@ class QueryTaskBody(QueryTask, total=False):
     update_name: str
 
 
+class QueryFailure(TypedDict, total=False):
+    """A worker's refusal of a query task, as stored and handed to its caller."""
+
+    message: str | None
+    reason: str | None
+    type: str | None
+    stack_trace: str | None
+
+
 class QueryTaskOutcomeResponse(TypedDict):
     """The answer of a query task's completion or failure."""
 

@@ -16,8 +16,9 @@ from durable_workflow.protocol.wire import Envelope
 from ...store.rows import RunRow
 from ..history import events as h
 from ..rendering import bad_fields, unrenderable_run
-from ..shapes import DescribeWorkflowBody, RunListItem, WaitingOn, WorkflowListItem
+from ..shapes import DescribeWorkflowBody, RunListItem, WorkflowListItem
 from ..util import rfc3339
+from ..waiting_shapes import WaitingOn
 from .waiting import nothing, wait_of
 
 log = logging.getLogger(__name__)

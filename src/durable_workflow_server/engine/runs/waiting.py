@@ -15,17 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...store import tables as t
-from ...store.statuses import (
-    ActivityExecutionStatus,
-    ChildLinkStatus,
-    ConditionWaitStatus,
-    SignalStatus,
-    TimerStatus,
-    UpdateStatus,
-)
-from ..shapes import WaitingOn
+from ...store.statuses import SignalStatus, UpdateStatus
+from ..activities import rows as activity_rows
+from ..children import rows as child_rows
+from ..conditions import rows as condition_rows
+from ..timers import rows as timer_rows
 from ..transaction import Tx
 from ..util import rfc3339
+from ..waiting_shapes import WaitingOn
 
 _ae, _tm, _cw, _cl, _sg, _up = (
     t.activity_executions,
@@ -58,23 +55,20 @@ WAITING_ON = sa.union_all(
     _arm(
         "activity", _ae.c.activity_execution_id, _ae.c.activity_type, _ae.c.status,
         _ae.c.attempt_count, _NULL_TS, sa.null(), _ae.c.sequence,
-    ).where(
-        _ae.c.run_id == _RUN,
-        _ae.c.status.in_([ActivityExecutionStatus.PENDING, ActivityExecutionStatus.RUNNING]),
-    ),
+    ).where(activity_rows.open_executions_of(_RUN)),
     # Durable timers only: a condition timeout shows as its condition wait, not as a timer.
     _arm(
         "timer", _tm.c.timer_id, sa.null(), _tm.c.status,
         _tm.c.delay_seconds, _tm.c.fire_at, sa.null(), _tm.c.sequence,
-    ).where(_tm.c.run_id == _RUN, _tm.c.status == TimerStatus.PENDING, _tm.c.timer_kind.is_(None)),
+    ).where(timer_rows.pending_of(_RUN), timer_rows.IS_DURABLE),
     _arm(
         "condition", _cw.c.condition_wait_id, _cw.c.condition_key, _cw.c.status,
         _cw.c.timeout_seconds, _cw.c.opened_at, sa.null(), _cw.c.sequence,
-    ).where(_cw.c.run_id == _RUN, _cw.c.status == ConditionWaitStatus.OPEN),
+    ).where(condition_rows.open_of(_RUN)),
     _arm(
         "child", _cl.c.child_workflow_id, _cl.c.child_workflow_type, _cl.c.status,
         _cl.c.attempt, _cl.c.created_at, _cl.c.child_run_id, _cl.c.sequence,
-    ).where(_cl.c.parent_run_id == _RUN, _cl.c.status == ChildLinkStatus.OPEN),
+    ).where(child_rows.open_of(_RUN)),
     _arm(
         "signal", _sg.c.signal_id, _sg.c.signal_name, _sg.c.status,
         sa.null(), _sg.c.received_at, sa.null(), _sg.c.history_sequence,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from ...store import tables as t
@@ -31,10 +33,17 @@ FIRE = (
 CANCEL = (
     sa.update(_tm).where(_tm.c.timer_id == sa.bindparam("b_timer_id")).values(status=TimerStatus.CANCELLED)
 )
+
+
+def pending_of(run_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """The run's pending timers, of every kind (each wakes the run, or its machinery, by itself)."""
+    return sa.and_(_tm.c.run_id == run_id, _tm.c.status == TimerStatus.PENDING)
+
+
+# A durable timer step of the workflow (``timer_kind`` NULL), not a wait's timeout or a child's.
+IS_DURABLE = _tm.c.timer_kind.is_(None)
 CANCEL_PENDING_OF_RUN = (
-    sa.update(_tm)
-    .where(_tm.c.run_id == sa.bindparam("b_run_id"), _tm.c.status == TimerStatus.PENDING)
-    .values(status=TimerStatus.CANCELLED)
+    sa.update(_tm).where(pending_of(sa.bindparam("b_run_id"))).values(status=TimerStatus.CANCELLED)
 )
 # The run's pending timers of one kind (``timer_kind`` not NULL: not a workflow step).
 CANCEL_PENDING_KIND_OF_RUN = (

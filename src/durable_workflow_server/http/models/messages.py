@@ -81,9 +81,14 @@ class CompleteQueryTaskBody(QueryTaskFence):
 
 
 class QueryFailure(WireObject):
-    """A worker's refusal of a query task; ``reason`` reaches the caller."""
+    """A worker's refusal of a query task; ``reason`` reaches the caller.
 
-    message: Annotated[str, f.Text(required=True)]
+    ``message`` may be blank (SDK 0.4.84 sends ``str(exc)``, empty for ``raise ValueError()``):
+    refusing the refusal would leave the caller waiting for its timeout, so the engine
+    substitutes a default message instead.
+    """
+
+    message: Annotated[str | None, f.Text()] = None
     reason: Annotated[str | None, f.Text(max_len=NAME)] = None
     type: Annotated[str | None, f.Text(max_len=NAME)] = None
     stack_trace: Annotated[str | None, f.Text()] = None
