@@ -56,6 +56,11 @@ class Settings:
     # (DW_QUERY_TASK_LEASE_TIMEOUT; None: a third of the wait, see ``query_lease_seconds``)
     query_task_timeout: float = 30.0
     query_task_lease_seconds: float | None = None
+    # how long a query-task poll is held when nothing is due (DW_QUERY_TASK_POLL_TIMEOUT). Short,
+    # because SDK 0.4.84's Worker.stop() joins its query poller, which only notices the stop
+    # between polls: a 30 s hold would make every 0.4.84 worker shutdown take 30 s. A query
+    # that arrives still wakes a held poll at once, so only idle polls get more frequent.
+    query_task_poll_timeout: float = 5.0
     # how long ``wait_for=completed`` waits for an update to close when the caller names no
     # ``wait_timeout_seconds``
     update_wait_timeout_seconds: float = 10.0
@@ -118,6 +123,7 @@ class Settings:
         for key, var in (
             ("query_task_timeout", "QUERY_TASK_TIMEOUT"),
             ("query_task_lease_seconds", "QUERY_TASK_LEASE_TIMEOUT"),
+            ("query_task_poll_timeout", "QUERY_TASK_POLL_TIMEOUT"),
         ):
             value = get(var)
             if value is not None:

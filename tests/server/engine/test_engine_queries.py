@@ -422,3 +422,13 @@ async def test_a_query_poll_cancelled_mid_claim_hands_the_task_back(
         NS, again["query_task_id"], lease_owner="w1", query_task_attempt=2, result=1, result_envelope=None
     )
     assert (await asyncio.wait_for(asking, 5.0))["result"] == 1
+
+
+async def test_an_idle_query_poll_is_held_only_briefly(make_engine: EngineFactory) -> None:
+    # SDK 0.4.84's Worker.stop() joins its query poller, which sees the stop only between polls.
+    engine = await make_engine(query_task_poll_timeout=0.2, long_poll_timeout=30.0)
+    driver = Driver(engine)
+    await driver.register_query_worker()
+    started = asyncio.get_running_loop().time()
+    assert await engine.poll_query_task(NS, worker_id="w1", task_queue="q1") is None
+    assert asyncio.get_running_loop().time() - started < 10.0  # not the 30 s workflow-task hold

@@ -155,7 +155,9 @@ class QueryTasks(EngineCore):
             self.waiters,
             (broker.poll_key(namespace, task_queue),),
             probe,
-            timeout=self.settings.long_poll_timeout if timeout is None else timeout,
+            timeout=min(self.settings.query_task_poll_timeout, self.settings.long_poll_timeout)
+            if timeout is None
+            else timeout,
             reprobe_interval=self.reprobe_interval,
         )
 
