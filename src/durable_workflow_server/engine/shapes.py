@@ -393,6 +393,8 @@ class RegisterWorkerResponse(TypedDict):
 
     worker_id: str
     registered: bool
+    heartbeat_interval_seconds: int
+    stale_after_seconds: int
 
 
 class WorkerHeartbeatResponse(TypedDict):
@@ -400,6 +402,7 @@ class WorkerHeartbeatResponse(TypedDict):
 
     worker_id: str
     acknowledged: bool
+    heartbeat_interval_seconds: int
 
 
 class WorkflowTaskHeartbeatResponse(TypedDict):

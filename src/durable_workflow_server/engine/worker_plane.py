@@ -65,7 +65,8 @@ class WorkerPlane(EngineCore):
         process_metrics: dict[str, Any] | None = None,
     ) -> WorkerHeartbeatResponse:
         async with self._tx() as tx:
-            return await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics)
+            stale_after = self.settings.worker_stale_after_seconds
+            return await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics, stale_after)
 
     # ------------------------------------------------------------------ worker plane: workflow tasks
     async def _cancel_safe(

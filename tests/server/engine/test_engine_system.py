@@ -26,8 +26,14 @@ async def test_worker_fleet_and_staleness(driver: Driver, clock) -> None:  # typ
     clock.advance(61)
     assert (await driver.engine.worker_fleet(NS))["active_workers"] == 0
     beat = await driver.engine.heartbeat_worker(NS, "w1")
-    assert beat == {"worker_id": "w1", "acknowledged": True}
+    # A third of the staleness window, so a live worker never looks stale between heartbeats.
+    stale_after = driver.engine.settings.worker_stale_after_seconds
+    cadence = int(stale_after // 3)
+    assert beat == {"worker_id": "w1", "acknowledged": True, "heartbeat_interval_seconds": cadence}
     assert (await driver.engine.worker_fleet(NS))["active_workers"] == 1
+    registered = await driver.register(worker_id="w3", queue="q3")
+    assert registered["heartbeat_interval_seconds"] == cadence
+    assert registered["stale_after_seconds"] == int(stale_after)
 
 
 async def test_register_rules(driver: Driver) -> None:

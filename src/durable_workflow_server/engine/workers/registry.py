@@ -66,7 +66,22 @@ async def register(
         )
     else:
         await tx.conn.execute(rows.UPDATE, {**key, **values})
-    return {"worker_id": worker_id, "registered": True}
+    return {
+        "worker_id": worker_id,
+        "registered": True,
+        "heartbeat_interval_seconds": heartbeat_interval(stale_after),
+        "stale_after_seconds": max(1, int(stale_after)),
+    }
+
+
+def heartbeat_interval(stale_after: float) -> int:
+    """The heartbeat cadence advertised to workers: a third of the staleness window.
+
+    Both SDKs adopt it (default 60 s otherwise). With a 60 s cadence against a 60 s window a
+    live worker would look stale for a round trip before each heartbeat, and a query in that
+    moment would be refused as ``query_worker_unavailable``.
+    """
+    return max(1, int(stale_after // 3))
 
 
 async def heartbeat(
@@ -75,6 +90,7 @@ async def heartbeat(
     worker_id: str,
     task_slots: dict[str, Any] | None,
     process_metrics: dict[str, Any] | None,
+    stale_after: float,
 ) -> WorkerHeartbeatResponse:
     values: dict[str, Any] = {"last_heartbeat_at": tx.now}
     if task_slots is not None:
@@ -88,7 +104,11 @@ async def heartbeat(
         raise DomainError(
             reasons.WORKER_NOT_REGISTERED, f"Worker [{worker_id}] is not registered.", worker_id=worker_id
         )
-    return {"worker_id": worker_id, "acknowledged": True}
+    return {
+        "worker_id": worker_id,
+        "acknowledged": True,
+        "heartbeat_interval_seconds": heartbeat_interval(stale_after),
+    }
 
 
 async def registered_worker(
