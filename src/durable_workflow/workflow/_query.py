@@ -7,7 +7,7 @@ server accepts the update). The commands of the replay are discarded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ._definition import WorkflowDefinition, get_definition
@@ -49,14 +49,26 @@ def _replayed(
     return outcome.workflow_instance
 
 
-def _query_handler(definition: WorkflowDefinition, query_name: str) -> str:
+def _query_handler(
+    workflow: Any,
+    history_events: Iterable[Mapping[str, Any]],
+    start_input: Any,
+    query_name: str,
+    run_id: str,
+    workflow_id: str,
+    payload_codec: str | None,
+) -> Callable[..., Any]:
+    """The query handler bound to the state the history replays to (name checked first)."""
+    definition = get_definition(workflow)
     attr = definition.queries.get(query_name)
     if attr is None:
         raise UnknownQuery(
             f"workflow {definition.name!r} has no query handler {query_name!r} "
             f"(known: {sorted(definition.queries)})"
         )
-    return attr
+    instance = _replayed(definition, history_events, start_input, run_id, workflow_id, payload_codec)
+    handler: Callable[..., Any] = getattr(instance, attr)
+    return handler
 
 
 def query_workflow(
@@ -77,10 +89,10 @@ def query_workflow(
         NonDeterministicReplayError: The history no longer replays.
         Exception: Whatever the handler raised.
     """
-    definition = get_definition(workflow)
-    attr = _query_handler(definition, query_name)
-    instance = _replayed(definition, history_events, start_input, run_id, workflow_id, payload_codec)
-    return getattr(instance, attr)(*query_args)
+    handler = _query_handler(
+        workflow, history_events, start_input, query_name, run_id, workflow_id, payload_codec
+    )
+    return handler(*query_args)
 
 
 def answer_query(
@@ -99,11 +111,11 @@ def answer_query(
     So a worker can tell "the handler raised" (the caller's ``QueryFailed`` carries its
     message) from "the history does not replay" (the workflow state is unavailable).
     """
-    definition = get_definition(workflow)
-    attr = _query_handler(definition, query_name)
-    instance = _replayed(definition, history_events, start_input, run_id, workflow_id, payload_codec)
+    handler = _query_handler(
+        workflow, history_events, start_input, query_name, run_id, workflow_id, payload_codec
+    )
     try:
-        return getattr(instance, attr)(*query_args)
+        return handler(*query_args)
     except Exception as exc:
         raise HandlerFailed(f"query handler {query_name!r} raised {type(exc).__name__}: {exc}") from exc
 

@@ -23,7 +23,7 @@ from .models.messages import (
 )
 from .operation_names import check_operation_name
 from .routing import Call, Operation, Reply, copy_reply, engine_call
-from .worker_plane import MAX_POLL_TIMEOUT, POLL_OVERRIDES, unless_disconnected
+from .worker_plane import POLL_OVERRIDES, poll_timeout, unless_disconnected
 
 
 def worker_refusal_status(reason: str) -> int:
@@ -51,7 +51,6 @@ async def query(call: Call[QueryWorkflowBody]) -> Reply:
 async def poll_query_task(call: Call[PollQueryTaskBody]) -> Reply:
     body = call.input
     engine, namespace = call.engine, call.namespace
-    timeout = next((v for v in (body.timeout_seconds, body.poll_timeout_seconds) if v is not None), None)
     task = await unless_disconnected(
         call.receive,
         engine_call(
@@ -59,7 +58,7 @@ async def poll_query_task(call: Call[PollQueryTaskBody]) -> Reply:
                 namespace,
                 worker_id=body.worker_id,
                 task_queue=body.task_queue,
-                timeout=None if timeout is None else min(max(float(timeout), 0.0), MAX_POLL_TIMEOUT),
+                timeout=poll_timeout(body),
             ),
             status_overrides=POLL_OVERRIDES,
         ),

@@ -15,6 +15,7 @@ from durable_workflow.protocol import routes
 from ..engine.api import RegisterWorkerRequest
 from . import limits
 from .errors import ApiError
+from .models.messages import PollQueryTaskBody
 from .models.worker import (
     CompleteActivityTaskBody,
     CompleteWorkflowTaskBody,
@@ -122,8 +123,8 @@ def _outcome(body: Mapping[str, Any]) -> Reply:
     return copy_reply(body, _outcome_status(body))
 
 
-def _poll_timeout(body: PollWorkflowTaskBody | PollActivityTaskBody) -> float | None:
-    """Optional ``timeout_seconds`` / ``poll_timeout_seconds``, clamped to [0, 60]."""
+def poll_timeout(body: PollWorkflowTaskBody | PollActivityTaskBody | PollQueryTaskBody) -> float | None:
+    """A long poll's optional ``timeout_seconds`` / ``poll_timeout_seconds``, clamped to [0, 60]."""
     for value in (body.timeout_seconds, body.poll_timeout_seconds):
         if value is not None:
             return min(max(value, 0.0), MAX_POLL_TIMEOUT)
@@ -180,7 +181,7 @@ async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
                 build_id=body.build_id,
                 poll_request_id=body.poll_request_id,
                 history_page_size=body.history_page_size,
-                timeout=_poll_timeout(body),
+                timeout=poll_timeout(body),
             ),
             status_overrides=POLL_OVERRIDES,
         ),
@@ -266,7 +267,7 @@ async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
                 worker_id=body.worker_id,
                 task_queue=body.task_queue,
                 build_id=body.build_id,
-                timeout=_poll_timeout(body),
+                timeout=poll_timeout(body),
             ),
             status_overrides=POLL_OVERRIDES,
         ),
