@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from ._bridge import BridgeMixin
+from ._maintenance import MaintenanceMixin
+from ._namespaces import NamespacesMixin
+from ._schedules import SchedulesMixin
+from ._search_attributes import SearchAttributesMixin
 from ._system import SystemMixin
+from ._task_queues import TaskQueuesMixin
 from ._worker_plane import WorkerPlaneMixin
 from ._workflows import WorkflowsMixin
 
 
-class Client(WorkflowsMixin, SystemMixin, WorkerPlaneMixin):
+class Client(
+    WorkflowsMixin,
+    SystemMixin,
+    NamespacesMixin,
+    SchedulesMixin,
+    SearchAttributesMixin,
+    TaskQueuesMixin,
+    MaintenanceMixin,
+    BridgeMixin,
+    WorkerPlaneMixin,
+):
     """Async client of a Durable Workflow server (control plane and worker plane).
 
     Use it as an async context manager so the connection pool is closed::

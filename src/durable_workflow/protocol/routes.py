@@ -40,6 +40,48 @@ WORKFLOW_RUN_REPAIR = "/workflows/{workflow_id}/runs/{run_id}/repair"
 WORKFLOW_RUN_ARCHIVE = "/workflows/{workflow_id}/runs/{run_id}/archive"
 WORKFLOW_RUN_DEBUG = "/workflows/{workflow_id}/runs/{run_id}/debug"
 
+# Namespaces and external payload storage (control-plane.md §8.1, §8.2, §9.1).
+NAMESPACES = "/namespaces"
+NAMESPACE = "/namespaces/{namespace}"
+NAMESPACE_EXTERNAL_STORAGE = "/namespaces/{namespace}/external-storage"
+STORAGE_TEST = "/storage/test"
+
+# Schedules (§8.7).
+SCHEDULES = "/schedules"
+SCHEDULE = "/schedules/{schedule_id}"
+SCHEDULE_PAUSE = "/schedules/{schedule_id}/pause"
+SCHEDULE_RESUME = "/schedules/{schedule_id}/resume"
+SCHEDULE_TRIGGER = "/schedules/{schedule_id}/trigger"
+SCHEDULE_BACKFILL = "/schedules/{schedule_id}/backfill"
+SCHEDULE_HISTORY = "/schedules/{schedule_id}/history"
+
+# Search attributes (§8.8).
+SEARCH_ATTRIBUTES = "/search-attributes"
+SEARCH_ATTRIBUTE = "/search-attributes/{name}"
+
+# Task queues and build-id cohorts (§8.6, §9.3); the worker registry (§8.4).
+TASK_QUEUES = "/task-queues"
+TASK_QUEUE = "/task-queues/{task_queue}"
+TASK_QUEUE_BUILD_IDS = "/task-queues/{task_queue}/build-ids"
+TASK_QUEUE_BUILD_ID_DRAIN = "/task-queues/{task_queue}/build-ids/drain"
+TASK_QUEUE_BUILD_ID_RESUME = "/task-queues/{task_queue}/build-ids/resume"
+TASK_QUEUE_BUILD_ID_PROMOTE = "/task-queues/{task_queue}/build-ids/promote"
+WORKERS = "/workers"
+WORKER = "/workers/{worker_id}"
+
+# System maintenance and metrics, admin only (§8.9).
+SYSTEM_METRICS = "/system/metrics"
+SYSTEM_OPERATOR_METRICS = "/system/operator-metrics"
+SYSTEM_REPAIR = "/system/repair"
+SYSTEM_REPAIR_PASS = "/system/repair/pass"
+SYSTEM_ACTIVITY_TIMEOUTS = "/system/activity-timeouts"
+SYSTEM_ACTIVITY_TIMEOUTS_PASS = "/system/activity-timeouts/pass"
+SYSTEM_RETENTION = "/system/retention"
+SYSTEM_RETENTION_PASS = "/system/retention/pass"
+
+# The webhook bridge (§8.5).
+BRIDGE_WEBHOOK = "/bridge-adapters/webhook/{adapter}"
+
 WORKER_REGISTER = "/worker/register"
 WORKER_HEARTBEAT = "/worker/heartbeat"
 WORKFLOW_TASK_POLL = "/worker/workflow-tasks/poll"
@@ -86,6 +128,44 @@ ALL: tuple[tuple[str, str], ...] = (
     ("POST", WORKFLOW_RESUME),
     ("GET", WORKFLOW_DEBUG),
     ("GET", WORKFLOW_RUN_DEBUG),
+    ("GET", NAMESPACES),
+    ("POST", NAMESPACES),
+    ("GET", NAMESPACE),
+    ("PUT", NAMESPACE),
+    ("DELETE", NAMESPACE),
+    ("PUT", NAMESPACE_EXTERNAL_STORAGE),
+    ("POST", STORAGE_TEST),
+    ("GET", SCHEDULES),
+    ("POST", SCHEDULES),
+    ("GET", SCHEDULE),
+    ("PUT", SCHEDULE),
+    ("DELETE", SCHEDULE),
+    ("POST", SCHEDULE_PAUSE),
+    ("POST", SCHEDULE_RESUME),
+    ("POST", SCHEDULE_TRIGGER),
+    ("POST", SCHEDULE_BACKFILL),
+    ("GET", SCHEDULE_HISTORY),
+    ("GET", SEARCH_ATTRIBUTES),
+    ("POST", SEARCH_ATTRIBUTES),
+    ("DELETE", SEARCH_ATTRIBUTE),
+    ("GET", TASK_QUEUES),
+    ("GET", TASK_QUEUE),
+    ("GET", TASK_QUEUE_BUILD_IDS),
+    ("POST", TASK_QUEUE_BUILD_ID_DRAIN),
+    ("POST", TASK_QUEUE_BUILD_ID_RESUME),
+    ("POST", TASK_QUEUE_BUILD_ID_PROMOTE),
+    ("GET", WORKERS),
+    ("GET", WORKER),
+    ("DELETE", WORKER),
+    ("GET", SYSTEM_METRICS),
+    ("GET", SYSTEM_OPERATOR_METRICS),
+    ("GET", SYSTEM_REPAIR),
+    ("POST", SYSTEM_REPAIR_PASS),
+    ("GET", SYSTEM_ACTIVITY_TIMEOUTS),
+    ("POST", SYSTEM_ACTIVITY_TIMEOUTS_PASS),
+    ("GET", SYSTEM_RETENTION),
+    ("POST", SYSTEM_RETENTION_PASS),
+    ("POST", BRIDGE_WEBHOOK),
     ("POST", WORKER_REGISTER),
     ("POST", WORKER_HEARTBEAT),
     ("POST", WORKFLOW_TASK_POLL),

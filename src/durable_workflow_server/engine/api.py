@@ -19,7 +19,13 @@ from typing import Any, Literal, Protocol
 
 from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
 
+from .bridge.api import BridgeAPI
+from .external_storage.api import ExternalStorageAPI
+from .maintenance.api import MaintenanceAPI
+from .namespaces.api import NamespaceAPI
 from .queries.shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .schedules.api import ScheduleAPI
+from .search_attributes.api import SearchAttributeAPI
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -40,6 +46,7 @@ from .shapes import (
 )
 from .signals.receiving import SignalRequest, SignalResultBody
 from .targets import ArchiveResultBody, CommandResultBody, RepairResultBody
+from .task_queues.api import TaskQueueAPI
 from .updates.shapes import UpdateResultBody
 
 DuplicatePolicy = Literal["fail", "use-existing"]
@@ -104,7 +111,16 @@ class UpdateRequest:
     wait_timeout_seconds: int | None = None
 
 
-class EngineAPI(Protocol):
+class EngineAPI(
+    NamespaceAPI,
+    ExternalStorageAPI,
+    ScheduleAPI,
+    SearchAttributeAPI,
+    TaskQueueAPI,
+    MaintenanceAPI,
+    BridgeAPI,
+    Protocol,
+):
     """Everything ``http/`` needs from the engine. Implemented by ``engine.service.Engine``."""
 
     # ----------------------------------------------------------------- lifecycle / system

@@ -16,9 +16,9 @@ from ..settings import Settings
 from ..store import Store, create_store, head_revision
 from ..store import tables as t
 from ..store.rows import WorkerRow
-from . import namespaces
 from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
+from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx
 from .util import seconds

@@ -33,6 +33,7 @@ WORKER, OPERATOR, ADMIN = "worker", "operator", "admin"
 ANY_ROLE = frozenset({WORKER, OPERATOR, ADMIN})
 OPERATOR_ROLES = frozenset({OPERATOR, ADMIN})
 WORKER_ROLES = frozenset({WORKER})
+ADMIN_ROLES = frozenset({ADMIN})
 _ROLE_ORDER = (WORKER, OPERATOR, ADMIN)
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -98,6 +98,10 @@ class Operation:
         envelope: the workflow operation named in the ``control_plane`` block, if any.
         summary: one line for the OpenAPI document.
         responses: the success statuses it answers.
+        roles: the roles allowed to call it, when they differ from its plane's (admin-only
+            routes of the control plane).
+        namespace_must_exist: overrides the plane's rule (``False`` for the namespace routes,
+            which name their namespace in the path, not in ``X-Namespace``).
     """
 
     method: str
@@ -109,6 +113,8 @@ class Operation:
     envelope: str | None = None
     summary: str = ""
     responses: tuple[int, ...] = (200,)
+    roles: frozenset[str] | None = None
+    namespace_must_exist: bool | None = None
 
     @property
     def served(self) -> bool:
@@ -295,11 +301,13 @@ class PlaneRoutes(BaseRoute):
         raise NoMatchFound(name, path_params)
 
 
-def _guard_chain(plane: Plane, settings: Settings, engine: EngineAPI) -> list[Middleware]:
+def _guard_chain(
+    operation: Operation, plane: Plane, settings: Settings, engine: EngineAPI
+) -> list[Middleware]:
     chain = [Middleware(guards.PayloadLimits, settings=settings)]
     if plane.roles is not None:
         chain.append(Middleware(guards.Authenticate, settings=settings))
-        chain.append(Middleware(guards.Authorize, roles=plane.roles))
+        chain.append(Middleware(guards.Authorize, roles=operation.roles or plane.roles))
     if plane.version is not None:
         chain.append(Middleware(guards.RequireVersion, check=plane.version))
     if plane.resolve_namespace:
@@ -308,7 +316,11 @@ def _guard_chain(plane: Plane, settings: Settings, engine: EngineAPI) -> list[Mi
                 guards.ResolveNamespace,
                 settings=settings,
                 engine=engine,
-                must_exist=plane.namespace_must_exist,
+                must_exist=(
+                    plane.namespace_must_exist
+                    if operation.namespace_must_exist is None
+                    else operation.namespace_must_exist
+                ),
             )
         )
     return chain
@@ -318,7 +330,7 @@ def _serve(operation: Operation, plane: Plane, settings: Settings, engine: Engin
     if not operation.served:
         return ServedRoute(operation, Reserved(operation, plane, settings), methods=None)
     app: ASGIApp = Endpoint(operation, plane, engine, settings)
-    for middleware in reversed(_guard_chain(plane, settings, engine)):
+    for middleware in reversed(_guard_chain(operation, plane, settings, engine)):
         cls, args, kwargs = middleware
         app = cls(app, *args, **kwargs)
     app = Answer(app, Envelope(plane.name, operation.envelope), settings)

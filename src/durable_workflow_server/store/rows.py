@@ -291,3 +291,23 @@ class QueryTaskRow(TypedDict):
     failure: dict[str, Any] | None
     created_at: datetime
     expires_at: datetime
+
+
+# ---- issue 8: namespaces and external payload storage
+# (row types of this noun go here)
+
+
+# ---- issue 8: schedules
+# (row types of this noun go here)
+
+
+# ---- issue 8: search attributes
+# (row types of this noun go here)
+
+
+# ---- issue 8: task queues and build ids
+# (row types of this noun go here)
+
+
+# ---- issue 8: maintenance and the webhook bridge
+# (row types of this noun go here)

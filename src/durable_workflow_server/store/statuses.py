@@ -148,3 +148,23 @@ class NamespaceStatus(StrEnum):
     """``namespaces.status``."""
 
     ACTIVE = "active"
+
+
+# ---- issue 8: namespaces and external payload storage
+# (row types of this noun go here)
+
+
+# ---- issue 8: schedules
+# (row types of this noun go here)
+
+
+# ---- issue 8: search attributes
+# (row types of this noun go here)
+
+
+# ---- issue 8: task queues and build ids
+# (row types of this noun go here)
+
+
+# ---- issue 8: maintenance and the webhook bridge
+# (row types of this noun go here)

@@ -412,4 +412,24 @@ query_tasks = sa.Table(
     sa.Index("ix_query_tasks_expires", "expires_at"),
 )
 
+# ---- issue 8: namespaces and external payload storage (0006_namespaces_storage)
+# (tables of this noun go here)
+
+
+# ---- issue 8: schedules (0007_schedules)
+# (tables of this noun go here)
+
+
+# ---- issue 8: search attributes (0008_search_attributes)
+# (tables of this noun go here)
+
+
+# ---- issue 8: task queues and build ids (0009_task_queues)
+# (tables of this noun go here)
+
+
+# ---- issue 8: maintenance and the webhook bridge (0010_maintenance_bridge)
+# (tables of this noun go here)
+
+
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -29,6 +29,11 @@ ROW_TYPES = {
     t.condition_waits: rows.ConditionWaitRow,
     t.child_links: rows.ChildLinkRow,
     t.query_tasks: rows.QueryTaskRow,
+    # issue 8: namespaces and external payload storage
+    # issue 8: schedules
+    # issue 8: search attributes
+    # issue 8: task queues and build ids
+    # issue 8: maintenance and the webhook bridge
 }
 
 

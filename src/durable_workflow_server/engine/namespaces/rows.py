@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..store import tables as t
-from ..store.statuses import NamespaceStatus
-from .transaction import Tx
+from ...store import tables as t
+from ...store.statuses import NamespaceStatus
+from ..transaction import Tx
 
 _ns = t.namespaces
 EXISTS = sa.select(_ns.c.name).where(_ns.c.name == sa.bindparam("b_name"))

@@ -1,0 +1,1 @@
+"""The webhook bridge: idempotent start/signal/update from an external event."""

@@ -1,0 +1,1 @@
+"""Server-side external payload storage: drivers, offloading over the threshold, the storage test."""

@@ -1,0 +1,1 @@
+"""System maintenance passes: repair, retention, activity timeouts; the server's metrics."""

@@ -1,0 +1,1 @@
+"""Namespaces: list, describe, create, update, delete; the external-storage policy."""

@@ -1,0 +1,1 @@
+"""Schedules: specs, fires, overlap policies, the audit history."""

@@ -1,0 +1,1 @@
+"""The typed search-attribute registry of each namespace."""

@@ -1,0 +1,1 @@
+"""Task queues, build-id cohorts and the worker registry's operator view."""
