@@ -301,7 +301,7 @@ class QueryTaskRow(TypedDict):
 # (row types of this noun go here)
 
 
-# ---- issue 8: search attributes
+# ---- issue 8: search attributes and the webhook bridge
 # (row types of this noun go here)
 
 
@@ -309,5 +309,5 @@ class QueryTaskRow(TypedDict):
 # (row types of this noun go here)
 
 
-# ---- issue 8: maintenance and the webhook bridge
+# ---- issue 8: maintenance and metrics
 # (row types of this noun go here)

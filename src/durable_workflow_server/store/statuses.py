@@ -158,7 +158,7 @@ class NamespaceStatus(StrEnum):
 # (row types of this noun go here)
 
 
-# ---- issue 8: search attributes
+# ---- issue 8: search attributes and the webhook bridge
 # (row types of this noun go here)
 
 
@@ -166,5 +166,5 @@ class NamespaceStatus(StrEnum):
 # (row types of this noun go here)
 
 
-# ---- issue 8: maintenance and the webhook bridge
+# ---- issue 8: maintenance and metrics
 # (row types of this noun go here)

@@ -420,7 +420,7 @@ query_tasks = sa.Table(
 # (tables of this noun go here)
 
 
-# ---- issue 8: search attributes (0008_search_attributes)
+# ---- issue 8: search attributes and the webhook bridge (0008_search_attributes_bridge)
 # (tables of this noun go here)
 
 
@@ -428,7 +428,7 @@ query_tasks = sa.Table(
 # (tables of this noun go here)
 
 
-# ---- issue 8: maintenance and the webhook bridge (0010_maintenance_bridge)
+# ---- issue 8: maintenance and metrics (0010_maintenance)
 # (tables of this noun go here)
 
 

@@ -1,14 +1,14 @@
 """Build-id cohorts of task queues (drain intents, promotion).
 
 Revision ID: 0009_task_queues
-Revises: 0008_search_attributes
+Revises: 0008_search_attributes_bridge
 Create Date: 2026-12-01
 """
 
 from __future__ import annotations
 
 revision = "0009_task_queues"
-down_revision = "0008_search_attributes"
+down_revision = "0008_search_attributes_bridge"
 branch_labels = None
 depends_on = None
 

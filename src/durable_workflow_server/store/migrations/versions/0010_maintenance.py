@@ -1,14 +1,14 @@
-"""The search-attribute registry and the typed values list filters read.
+"""Maintenance passes and the webhook bridge's idempotency keys.
 
-Revision ID: 0008_search_attributes
-Revises: 0007_schedules
+Revision ID: 0010_maintenance
+Revises: 0009_task_queues
 Create Date: 2026-12-01
 """
 
 from __future__ import annotations
 
-revision = "0008_search_attributes"
-down_revision = "0007_schedules"
+revision = "0010_maintenance"
+down_revision = "0009_task_queues"
 branch_labels = None
 depends_on = None
 

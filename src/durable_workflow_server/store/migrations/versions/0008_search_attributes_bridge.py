@@ -1,14 +1,14 @@
-"""Maintenance passes and the webhook bridge's idempotency keys.
+"""The search-attribute registry and the typed values list filters read.
 
-Revision ID: 0010_maintenance_bridge
-Revises: 0009_task_queues
+Revision ID: 0008_search_attributes_bridge
+Revises: 0007_schedules
 Create Date: 2026-12-01
 """
 
 from __future__ import annotations
 
-revision = "0010_maintenance_bridge"
-down_revision = "0009_task_queues"
+revision = "0008_search_attributes_bridge"
+down_revision = "0007_schedules"
 branch_labels = None
 depends_on = None
 
