@@ -1,4 +1,4 @@
-"""Namespaces and external payload storage (control-plane.md §8.1, §8.2, §9.1).
+"""Namespaces and their external-storage policy (control-plane.md §8.1, §9.1).
 
 The namespace routes name their namespace in the path, so ``X-Namespace`` need not exist.
 
@@ -31,5 +31,4 @@ OPERATIONS: list[Operation] = [
         roles=guards.ADMIN_ROLES,
         namespace_must_exist=False,
     ),
-    Operation("POST", routes.STORAGE_TEST, "test_external_storage", roles=guards.ADMIN_ROLES),
 ]
