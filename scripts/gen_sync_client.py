@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._results import (
@@ -48,6 +49,7 @@ from .client._results import (
     WorkflowRunList,
 )
 from .metrics import MetricsRecorder
+from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,

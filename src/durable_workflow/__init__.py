@@ -57,6 +57,13 @@ if TYPE_CHECKING:
         WorkflowNotFound,
         WorkflowTerminated,
     )
+    from .external_storage import (
+        ExternalPayloadCache,
+        ExternalPayloadIntegrityError,
+        LocalFilesystemExternalStorage,
+        external_storage_envelope,
+        to_avro_payload_value,
+    )
     from .interceptors import (
         ActivityInterceptorContext,
         PassthroughWorkerInterceptor,
@@ -94,9 +101,12 @@ _EXPORTS: dict[str, str] = {
     "Client": ".client",
     "ContinueAsNew": ".workflow",
     "DurableWorkflowError": ".errors",
+    "ExternalPayloadCache": ".external_storage",
+    "ExternalPayloadIntegrityError": ".external_storage",
     "Forbidden": ".errors",
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
+    "LocalFilesystemExternalStorage": ".external_storage",
     "MetricsRecorder": ".metrics",
     "NamespaceNotFound": ".errors",
     "NonDeterministicReplayError": ".errors",
@@ -137,6 +147,8 @@ _EXPORTS: dict[str, str] = {
     "WorkflowTaskInterceptorContext": ".interceptors",
     "WorkflowTerminated": ".errors",
     "activity": ".activity",
+    "external_storage_envelope": ".external_storage",
+    "to_avro_payload_value": ".external_storage",
     "workflow": ".workflow",
 }
 
@@ -152,9 +164,12 @@ __all__ = [
     "Client",
     "ContinueAsNew",
     "DurableWorkflowError",
+    "ExternalPayloadCache",
+    "ExternalPayloadIntegrityError",
     "Forbidden",
     "InMemoryMetrics",
     "InvalidArgument",
+    "LocalFilesystemExternalStorage",
     "MetricsRecorder",
     "NamespaceNotFound",
     "NonDeterministicReplayError",
@@ -195,6 +210,8 @@ __all__ = [
     "WorkflowTaskInterceptorContext",
     "WorkflowTerminated",
     "activity",
+    "external_storage_envelope",
+    "to_avro_payload_value",
     "workflow",
 ]
 
@@ -206,6 +223,7 @@ _SUBMODULES = frozenset(
         "activity",
         "client",
         "errors",
+        "external_storage",
         "interceptors",
         "metrics",
         "protocol",
