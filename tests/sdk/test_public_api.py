@@ -100,6 +100,8 @@ EXACT_ALL: dict[str, list[str]] = {
         "InMemoryMetrics",
         "InvalidArgument",
         "MetricsRecorder",
+        "NamespaceDescription",
+        "NamespaceList",
         "NamespaceNotFound",
         "NonDeterministicReplayError",
         "NonRetryableError",
@@ -171,6 +173,8 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.client": [
         "Client",
+        "NamespaceDescription",
+        "NamespaceList",
         "WaitingOn",
         "WorkflowCommandResult",
         "WorkflowExecution",
