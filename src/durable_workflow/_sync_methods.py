@@ -528,17 +528,22 @@ class ClientMethods:
     def set_namespace_external_storage(
         self,
         name: str | None = None,
-        driver: str | None = None,
+        *,
+        driver: str,
         enabled: bool = True,
         threshold_bytes: int | None = None,
         config: Mapping[str, Any] | None = None,
-        *,
         namespace: str | None = None,
     ) -> NamespaceDescription:
         """Blocking form of :meth:`durable_workflow.client.Client.set_namespace_external_storage`."""
         return self._runner.run(
             self._target.set_namespace_external_storage(
-                name, driver, enabled, threshold_bytes, config, namespace=namespace
+                name,
+                driver=driver,
+                enabled=enabled,
+                threshold_bytes=threshold_bytes,
+                config=config,
+                namespace=namespace,
             )
         )
 

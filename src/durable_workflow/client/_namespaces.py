@@ -88,11 +88,11 @@ class NamespacesMixin(BaseClient):
     async def set_namespace_external_storage(
         self,
         name: str | None = None,
-        driver: str | None = None,
+        *,
+        driver: str,
         enabled: bool = True,
         threshold_bytes: int | None = None,
         config: Mapping[str, Any] | None = None,
-        *,
         namespace: str | None = None,
     ) -> NamespaceDescription:
         """Replace a namespace's external payload storage policy (admin), as
@@ -100,7 +100,7 @@ class NamespacesMixin(BaseClient):
 
         Args:
             name: The namespace.
-            driver: ``local``, ``s3``, ``gcs`` or ``azure`` (required).
+            driver: ``local``, ``s3``, ``gcs`` or ``azure`` (required, by keyword).
             enabled: ``False`` keeps the policy but stops offloading.
             threshold_bytes: Payloads larger than this are stored externally; sent only when given.
             config: Driver keys (``uri``, ``disk``, ``bucket``, ``prefix``, ``region``,
@@ -128,8 +128,6 @@ class NamespacesMixin(BaseClient):
             name = namespace
         if name is None:
             raise TypeError("set_namespace_external_storage() needs the namespace name")
-        if driver is None:
-            raise TypeError("set_namespace_external_storage() needs driver= (local, s3, gcs or azure)")
         body: dict[str, Any] = {"driver": driver, "enabled": enabled}
         if threshold_bytes is not None:
             body["threshold_bytes"] = threshold_bytes
