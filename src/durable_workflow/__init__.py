@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from . import activity, workflow
     from .client import (
         Client,
+        NamespaceDescription,
+        NamespaceList,
         WorkflowCommandResult,
         WorkflowExecution,
         WorkflowHandle,
@@ -108,6 +110,8 @@ _EXPORTS: dict[str, str] = {
     "InvalidArgument": ".errors",
     "LocalFilesystemExternalStorage": ".external_storage",
     "MetricsRecorder": ".metrics",
+    "NamespaceDescription": ".client",
+    "NamespaceList": ".client",
     "NamespaceNotFound": ".errors",
     "NonDeterministicReplayError": ".errors",
     "NonRetryableError": ".errors",
@@ -171,6 +175,8 @@ __all__ = [
     "InvalidArgument",
     "LocalFilesystemExternalStorage",
     "MetricsRecorder",
+    "NamespaceDescription",
+    "NamespaceList",
     "NamespaceNotFound",
     "NonDeterministicReplayError",
     "NonRetryableError",

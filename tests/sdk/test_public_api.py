@@ -123,6 +123,8 @@ EXACT_ALL: dict[str, list[str]] = {
         "InvalidArgument",
         "LocalFilesystemExternalStorage",
         "MetricsRecorder",
+        "NamespaceDescription",
+        "NamespaceList",
         "NamespaceNotFound",
         "NonDeterministicReplayError",
         "NonRetryableError",
@@ -196,6 +198,8 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.client": [
         "Client",
+        "NamespaceDescription",
+        "NamespaceList",
         "WaitingOn",
         "WorkflowCommandResult",
         "WorkflowExecution",
