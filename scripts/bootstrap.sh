@@ -8,7 +8,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating virtualenv $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-extras=${EXTRAS:-server,postgres,cli,prometheus,dev}
+extras=${EXTRAS:-server,postgres,cli,prometheus,s3,dev}
 stamp="$VENV/.installed-${extras//,/-}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "==> installing durable-workflow with extras $extras"

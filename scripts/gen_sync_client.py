@@ -49,6 +49,7 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._storage_results import StorageTestResult
 from .metrics import MetricsRecorder
 from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (

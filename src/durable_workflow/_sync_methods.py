@@ -22,6 +22,7 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._storage_results import StorageTestResult
 from .metrics import MetricsRecorder
 from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (
@@ -621,6 +622,17 @@ class ClientMethods:
     def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
         self._runner.run(self._target.terminate_workflow(workflow_id, reason))
+
+    def test_external_storage(
+        self,
+        driver: str | None = None,
+        small_payload_bytes: int | None = None,
+        large_payload_bytes: int | None = None,
+    ) -> StorageTestResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.test_external_storage`."""
+        return self._runner.run(
+            self._target.test_external_storage(driver, small_payload_bytes, large_payload_bytes)
+        )
 
     def update_namespace(
         self, name: str, description: str | None = None, retention_days: int | None = None

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 def utc_now() -> datetime:
@@ -116,6 +117,10 @@ class Settings:
     namespace_cache_seconds: float = 5.0
     # the retention of a namespace created without ``retention_days`` (DW_HISTORY_RETENTION_DAYS)
     history_retention_days: int = 30
+    # where the ``local`` external-storage driver keeps payloads when a namespace policy names no
+    # ``config.uri`` (DW_EXTERNAL_STORAGE_DIR); None: beside the SQLite file, else the user's
+    # data directory (see ``external_storage_root``). Each namespace gets its own subdirectory.
+    external_storage_dir: str | None = None
     history_page_size_default: int = 500
     history_page_size_max: int = 1000
     compression_enabled: bool = True
@@ -128,6 +133,24 @@ class Settings:
         if self.query_task_lease_seconds is not None:
             return self.query_task_lease_seconds
         return self.query_task_timeout / 3
+
+    def external_storage_root(self, env: Mapping[str, str] | None = None) -> Path:
+        """The default directory of the ``local`` external-storage driver.
+
+        ``external_storage_dir`` when set; otherwise ``external-payloads/`` beside a SQLite
+        database file (the server's data directory), or under ``$XDG_DATA_HOME/durable-workflow``
+        (``~/.local/share``) for PostgreSQL and in-memory databases.
+        """
+        if self.external_storage_dir:
+            return Path(self.external_storage_dir).expanduser().absolute()
+        scheme, _, rest = self.database_url.partition("://")
+        if scheme.lower().startswith("sqlite") and rest.startswith("/"):
+            path = rest[1:].split("?", 1)[0]
+            if path and not path.startswith(":memory:"):
+                return Path(path).expanduser().absolute().parent / "external-payloads"
+        env = os.environ if env is None else env
+        base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+        return Path(base) / "durable-workflow" / "external-payloads"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -158,6 +181,7 @@ class Settings:
             ("admin_signature_key", "ADMIN_SIGNATURE_KEY"),
             ("default_namespace", "DEFAULT_NAMESPACE"),
             ("server_id", "SERVER_ID"),
+            ("external_storage_dir", "EXTERNAL_STORAGE_DIR"),
         ):
             value = get(var)
             if value is not None:

@@ -61,6 +61,7 @@ IMPLEMENTED: dict[str, str] = {
     "namespace.list": "list_namespaces",
     "namespace.set_storage_driver": "set_namespace_external_storage",
     "namespace.update": "update_namespace",
+    "storage.test": "test_external_storage",
     # ---- issue 8: schedules
     # ---- issue 8: search attributes
     # ---- issue 8: task queues and workers
@@ -72,8 +73,6 @@ IMPLEMENTED: dict[str, str] = {
 # lands, its block moves into IMPLEMENTED above.
 NOT_YET_IMPLEMENTED = frozenset(
     {
-        # ---- namespaces and external storage
-        "storage.test",
         # ---- schedules
         "schedule.backfill",
         "schedule.create",
@@ -323,6 +322,17 @@ def check_namespace_storage(r: Any, s: dict[str, Any]) -> None:
     assert (config["disk"], config["bucket"], config["prefix"]) == (s["disk"], s["bucket"], s["prefix"])
 
 
+def check_storage_test(r: Any, s: dict[str, Any]) -> None:
+    assert (r.status, r.namespace, r.driver) == (s["status"], s["namespace"], s["driver"])
+    assert r.passed and r.small_payload.passed and r.large_payload.passed
+    assert (r.small_payload.bytes, r.large_payload.bytes) == (
+        s["small_payload_bytes"],
+        s["large_payload_bytes"],
+    )
+    assert r.large_payload.reference_uri == s["large_payload_reference_uri"]
+    assert r.small_payload.reference_uri is None  # the fixture's small payload names none
+
+
 SEMANTIC_CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "workflow.list": check_list,
     "workflow.list_runs": check_list_runs,
@@ -340,6 +350,7 @@ SEMANTIC_CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "namespace.list": check_namespace_list,
     "namespace.delete": check_namespace_delete,
     "namespace.set_storage_driver": check_namespace_storage,
+    "storage.test": check_storage_test,
 }
 
 

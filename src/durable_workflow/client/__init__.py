@@ -13,6 +13,7 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._storage_results import StoragePayloadTestResult, StorageTestResult
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
@@ -20,6 +21,8 @@ __all__ = [
     "Client",
     "NamespaceDescription",
     "NamespaceList",
+    "StoragePayloadTestResult",
+    "StorageTestResult",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",

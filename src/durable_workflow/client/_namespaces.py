@@ -9,6 +9,7 @@ from typing import Any
 from ..protocol import routes
 from ._base import BaseClient
 from ._namespace_results import NamespaceDescription, NamespaceList
+from ._storage_results import StorageTestResult
 
 
 class NamespacesMixin(BaseClient):
@@ -141,3 +142,34 @@ class NamespacesMixin(BaseClient):
             operation="set_namespace_external_storage",
         )
         return NamespaceDescription.from_dict(data)
+
+    async def test_external_storage(
+        self,
+        driver: str | None = None,
+        small_payload_bytes: int | None = None,
+        large_payload_bytes: int | None = None,
+    ) -> StorageTestResult:
+        """Ask the server to round-trip a small and a large payload through this namespace's
+        external storage driver (``POST /storage/test``, admin; mirrors ``dw storage:test``).
+
+        Unlike the methods above, this one acts on the client's own namespace (``X-Namespace``).
+        ``driver`` defaults to the namespace policy's; the sizes (bytes) are sent only when
+        given (this project's server then writes 1 KiB and 1 MiB).
+
+        Raises:
+            InvalidArgument: no policy (``external_storage_not_configured``), a disabled one
+                (``external_storage_disabled``), or a driver the server cannot test
+                (``storage_driver_unavailable``); also for sizes out of range.
+            ServerError: the round trip failed (written bytes not read back intact).
+        """
+        body: dict[str, Any] = {}
+        if small_payload_bytes is not None:
+            body["small_payload_bytes"] = small_payload_bytes
+        if large_payload_bytes is not None:
+            body["large_payload_bytes"] = large_payload_bytes
+        if driver is not None:
+            body["driver"] = driver
+        data = await self._request_object(
+            "POST", routes.STORAGE_TEST, body=body, operation="test_external_storage"
+        )
+        return StorageTestResult.from_dict(data)

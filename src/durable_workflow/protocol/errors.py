@@ -86,6 +86,11 @@ RUN_TERMINATED = "run_terminated"
 WORKFLOW_DEFINITION_CHANGED = "workflow_definition_changed"
 STRUCTURAL_LIMIT_EXCEEDED = "structural_limit_exceeded"
 
+# external payload storage (control-plane.md §8.2): the storage test's refusals
+EXTERNAL_STORAGE_NOT_CONFIGURED = "external_storage_not_configured"
+EXTERNAL_STORAGE_DISABLED = "external_storage_disabled"
+STORAGE_DRIVER_UNAVAILABLE = "storage_driver_unavailable"
+
 # payloads
 UNSUPPORTED_PAYLOAD_CODEC = "unsupported_payload_codec"
 INVALID_PAYLOAD_FRAMING = "invalid_payload_framing"

@@ -8,9 +8,12 @@ fields out; the SDK reads each received task once, in one parser per kind
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .history import HistoryEvent
+
+if TYPE_CHECKING:  # payload_storage imports this module; the name is only needed by type checkers
+    from .payload_storage.reference import ExternalStorageEnvelope
 
 __all__ = [
     "ActivityDeadlines",
@@ -89,7 +92,7 @@ class WorkflowTask(HistoryPage, total=False):
     run_id: str
     workflow_type: str
     payload_codec: str | None
-    arguments: Envelope | None
+    arguments: Envelope | ExternalStorageEnvelope | None
     run_status: str
     last_history_sequence: int
     task_queue: str
@@ -135,7 +138,7 @@ class ActivityTask(TypedDict, total=False):
     attempt_number: int
     activity_type: str
     payload_codec: str | None
-    arguments: Envelope | None
+    arguments: Envelope | ExternalStorageEnvelope | None
     retry_policy: RetryPolicyBody | None
     task_queue: str
     lease_owner: str
@@ -161,7 +164,7 @@ class QueryTask(TypedDict, total=False):
     task_queue: str
     query_name: str
     payload_codec: str | None
-    workflow_arguments: Envelope | None
+    workflow_arguments: Envelope | ExternalStorageEnvelope | None
     query_arguments: NullableEnvelope | None
     run_status: str
     last_history_sequence: int
@@ -405,9 +408,9 @@ class DescribeWorkflowResponse(TypedDict, total=False):
     task_queue: str
     payload_codec: str
     input: Any
-    input_envelope: Envelope | None
+    input_envelope: Envelope | ExternalStorageEnvelope | None
     output: Any
-    output_envelope: Envelope | None
+    output_envelope: Envelope | ExternalStorageEnvelope | None
     business_key: str | None
     closed_reason: str | None
     run_number: int

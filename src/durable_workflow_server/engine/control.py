@@ -22,6 +22,7 @@ from .activities import rows as activity_rows
 from .api import StartWorkflowRequest
 from .core import EngineCore
 from .errors import DomainError, ValidationFailed
+from .external_storage import offloading
 from .history import events as h
 from .history import rows as history_event_rows
 from .history.export import export_bundle
@@ -159,6 +160,7 @@ class ControlPlane(EngineCore):
                         "created_at": tx.now,
                     },
                 )
+            blob = await offloading.accept(tx, namespace, run_id, codec, blob, field="input")
             run = await create_run(
                 tx,
                 namespace=namespace,

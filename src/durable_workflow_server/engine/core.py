@@ -18,6 +18,8 @@ from ..store import tables as t
 from ..store.rows import WorkerRow
 from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
+from .external_storage.offloading import discard_written
+from .external_storage.storage import PayloadStorage
 from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx
@@ -67,6 +69,7 @@ class EngineCore:
         )
         # Namespaces known to exist -> when that answer stops being trusted (see namespace_exists).
         self._known_namespaces: dict[str, datetime] = {}
+        self.payloads = PayloadStorage(settings)
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> datetime:
@@ -74,11 +77,22 @@ class EngineCore:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[Tx]:
-        async with self.store.write() as conn:
-            tx = Tx(conn=conn, store=self.store, now=self.now())
-            yield tx
+        tx: Tx | None = None
+        try:
+            async with self.store.write() as conn:
+                tx = Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
+                yield tx
+        except BaseException:
+            # Rolled back: what it wrote to external storage is referred to by nothing.
+            if tx is not None and tx.written_objects:
+                await discard_written(tx.written_objects)
+            raise
+        assert tx is not None
+        if tx.deferred_deletions:
+            await discard_written(tx.deferred_deletions)
         if tx.namespaces_changed:
             self._known_namespaces.clear()
+            self.payloads.forget_policies()
         for key in tx.wakes:
             self.waiters.notify(key)
         for run_id in tx.history_runs:
@@ -92,13 +106,13 @@ class EngineCore:
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[Tx]:
         async with self.store.read() as conn:
-            yield Tx(conn=conn, store=self.store, now=self.now())
+            yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
 
     @asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[Tx]:
         """Like :meth:`_read`, with every statement reading one snapshot (``store.snapshot()``)."""
         async with self.store.snapshot() as conn:
-            yield Tx(conn=conn, store=self.store, now=self.now())
+            yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
 
     async def _sweep(self) -> datetime | None:
         return await sweep(self._tx, self.store, self.now)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from durable_workflow.protocol.payload_storage import ExternalStorageEnvelope
 from durable_workflow.protocol.wire import (
     DescribeWorkflowResponse,
     HistoryEvent,
@@ -240,7 +241,7 @@ class ExportedWorkflow(TypedDict):
 
 class _ExportedPayload(TypedDict):
     available: bool
-    data: str | None
+    data: str | ExternalStorageEnvelope | None  # the blob, or an offloaded payload's reference
 
 
 class ExportedPayload(_ExportedPayload, total=False):

@@ -12,9 +12,12 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..store import Conn, Store
+
+if TYPE_CHECKING:
+    from .external_storage.storage import PayloadStorage, WrittenObject
 
 WakeKey = tuple[str, str, str]  # (kind, namespace, queue) with kind "workflow" | "activity"
 
@@ -34,6 +37,12 @@ class Tx:
     due_at: datetime | None = None
     # Set by anything that creates, changes or removes a namespace (drops the existence cache).
     namespaces_changed: bool = False
+    # External payload storage (policies, drivers); objects written to it by this transaction,
+    # deleted again when it rolls back (see ``external_storage/offloading.py``).
+    payloads: PayloadStorage | None = None
+    written_objects: list[WrittenObject] = field(default_factory=list)
+    # Objects to delete once this transaction has committed (retention): no row names them then.
+    deferred_deletions: list[WrittenObject] = field(default_factory=list)
 
     def due(self, at: datetime | None) -> None:
         """Note a new due time for the background loop."""

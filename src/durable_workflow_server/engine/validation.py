@@ -13,8 +13,10 @@ from typing import Any
 from durable_workflow.protocol import commands as c
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.codec import AVRO, SUPPORTED_CODECS
+from durable_workflow.protocol.payload_storage import is_external_storage_envelope
 
 from .errors import DomainError, ValidationFailed
+from .external_storage.stored import stored_envelope
 
 # Commands this engine applies. The rest of the catalogue is known but not implemented yet.
 IMPLEMENTED = frozenset(
@@ -114,9 +116,16 @@ def normalize_payload(
             errs.add(key, "The envelope blob must be a string.")
             return None
         return (str(codec), blob)
-    if isinstance(value, Mapping) and set(value) == {"codec", "external_storage"}:
-        errs.add(key, "External payload references are not supported by this server.")
-        return None
+    if is_external_storage_envelope(value):
+        try:
+            codec, stored = stored_envelope(value)
+        except ValueError as exc:
+            errs.add(f"{key}.external_storage", str(exc))
+            return None
+        if explicit_codec is not None and explicit_codec != codec:
+            errs.add(f"{key}.payload_codec", "payload_codec must match the envelope codec.")
+            return None
+        return (codec, stored)
     errs.add(key, "The payload must be a blob string or a {codec, blob} envelope.")
     return None
 

@@ -59,9 +59,9 @@ _STATUS_BY_REASON: dict[str, int] = {
     "invalid_time_range": 422,
     "invalid_after_sequence": 422,
     "search_attribute_limit_reached": 422,
-    "external_storage_not_configured": 422,
-    "external_storage_disabled": 422,
-    "storage_driver_unavailable": 422,
+    r.EXTERNAL_STORAGE_NOT_CONFIGURED: 422,
+    r.EXTERNAL_STORAGE_DISABLED: 422,
+    r.STORAGE_DRIVER_UNAVAILABLE: 422,
     # capacity / time
     "query_task_queue_full": 429,
     "query_task_queue_unavailable": 503,

@@ -297,6 +297,19 @@ class QueryTaskRow(TypedDict):
 # (row types of this noun go here)
 
 
+class ExternalPayloadRow(TypedDict):
+    """``external_payloads``: an object in external storage that a run's history refers to."""
+
+    id: str
+    namespace: str
+    run_id: str
+    uri: str
+    sha256: str
+    size_bytes: int
+    codec: str
+    created_at: datetime
+
+
 # ---- issue 8: schedules
 # (row types of this noun go here)
 

@@ -415,6 +415,24 @@ query_tasks = sa.Table(
 # ---- issue 8: namespaces and external payload storage (0006_namespaces_storage)
 # (tables of this noun go here)
 
+# One row per (run, stored object) the run's history refers to: what retention deletes with the
+# run. An object another run also refers to (a child's output in its parent's history, an input
+# carried by continue-as-new) is deleted only with the last run referring to it.
+external_payloads = sa.Table(
+    "external_payloads",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("uri", sa.String(2048), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+    sa.Column("codec", sa.String(64), nullable=False),
+    _ts("created_at", nullable=False),
+    sa.Index("ix_external_payloads_run", "run_id"),
+    sa.Index("ix_external_payloads_namespace_uri", "namespace", "uri"),
+)
+
 
 # ---- issue 8: schedules (0007_schedules)
 # (tables of this noun go here)

@@ -30,6 +30,7 @@ ROW_TYPES = {
     t.child_links: rows.ChildLinkRow,
     t.query_tasks: rows.QueryTaskRow,
     # issue 8: namespaces and external payload storage
+    t.external_payloads: rows.ExternalPayloadRow,
     # issue 8: schedules
     # issue 8: search attributes and the webhook bridge
     # issue 8: task queues and build ids

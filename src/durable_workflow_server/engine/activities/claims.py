@@ -10,6 +10,7 @@ from durable_workflow.protocol.wire import ActivityTask
 
 from ...store.rows import ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import ActivityAttemptStatus, ActivityExecutionStatus, ActivityTaskStatus
+from ..external_storage.stored import wire_envelope
 from ..history.rows import append
 from ..queues import claim_first, claim_waiting
 from ..runs.rows import is_paused, is_terminal_run
@@ -130,7 +131,7 @@ async def claim_activity_task(
             "attempt_number": attempt_number,
             "activity_type": execution["activity_type"],
             "payload_codec": execution["payload_codec"],
-            "arguments": {"codec": execution["payload_codec"], "blob": blob},
+            "arguments": wire_envelope(execution["payload_codec"], blob),
             "retry_policy": cast(RetryPolicySnapshot | None, snapshot),
             "task_queue": candidate["task_queue"],
             "lease_owner": worker_id,

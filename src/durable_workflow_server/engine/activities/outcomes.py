@@ -14,6 +14,7 @@ from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.codec import SUPPORTED_CODECS
 from durable_workflow.protocol.history import EventType
+from durable_workflow.protocol.payload_storage import is_external_storage_envelope
 
 from ...store.rows import ActivityAttemptRow, ActivityExecutionRow, ActivityTaskRow, RunRow
 from ...store.statuses import (
@@ -22,6 +23,8 @@ from ...store.statuses import (
     ActivityTaskStatus,
 )
 from ..errors import DomainError, ValidationFailed
+from ..external_storage import offloading
+from ..external_storage.stored import stored_envelope
 from ..history import events as h
 from ..history.rows import append
 from ..runs.rows import is_terminal_run, lock_run_of
@@ -44,8 +47,11 @@ def normalize_result(result: Any, execution_codec: str) -> tuple[str, str]:
         if not isinstance(result["blob"], str):
             raise ValidationFailed({"result.blob": ["The envelope blob must be a string."]})
         return str(result["codec"]), result["blob"]
-    if isinstance(result, Mapping) and set(result) == {"codec", "external_storage"}:
-        raise ValidationFailed({"result": ["External payload references are not supported by this server."]})
+    if is_external_storage_envelope(result):
+        try:
+            return stored_envelope(result)
+        except ValueError as exc:
+            raise ValidationFailed({"result.external_storage": [str(exc)]}) from exc
     if isinstance(result, str):
         return execution_codec, result
     return execution_codec, payload_codec.encode(result)
@@ -212,6 +218,7 @@ async def complete(
     codec, blob = normalize_result(result, execution["payload_codec"])
     if is_terminal_run(run):
         raise _stale(task, attempt)
+    blob = await offloading.accept(tx, run["namespace"], run["run_id"], codec, blob, field="result")
     await _close_attempt(tx, task, attempt, ActivityAttemptStatus.COMPLETED)
     await tx.conn.execute(
         rows.UPDATE_EXECUTION,

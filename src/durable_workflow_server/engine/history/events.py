@@ -16,6 +16,7 @@ from durable_workflow.protocol.wire import HistoryEvent
 
 from ...store.rows import HistoryEventRow
 from ...store.statuses import OPEN_RUN_STATUSES, RunStatus
+from ..external_storage.stored import wire_payload
 from ..shapes import ExportedHistoryEvent, WorkflowActions
 from ..util import rfc3339
 
@@ -167,7 +168,7 @@ def worker_event(row: HistoryEventRow) -> HistoryEvent:
         "sequence": row["sequence"],
         "event_type": row["event_type"],
         "namespace": row["namespace"],
-        "payload": row["payload"],
+        "payload": wire_payload(row["payload"]),
         "workflow_task_id": row["workflow_task_id"],
         "workflow_command_id": row["workflow_command_id"],
         "recorded_at": rfc3339(row["recorded_at"]),
@@ -181,7 +182,7 @@ def control_event(row: HistoryEventRow) -> HistoryEvent:
         "sequence": row["sequence"],
         "event_type": row["event_type"],
         "timestamp": rfc3339(row["recorded_at"]),
-        "payload": row["payload"],
+        "payload": wire_payload(row["payload"]),
     }
 
 
@@ -194,5 +195,5 @@ def export_event(row: HistoryEventRow) -> ExportedHistoryEvent:
         "workflow_task_id": row["workflow_task_id"],
         "workflow_command_id": row["workflow_command_id"],
         "recorded_at": rfc3339(row["recorded_at"]),
-        "payload": row["payload"],
+        "payload": wire_payload(row["payload"]),
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import is_terminal
+from durable_workflow.protocol.payload_storage import ExternalStorageEnvelope
 from durable_workflow.protocol.versions import HISTORY_EXPORT_SCHEMA
 
 from ...store.rows import (
@@ -19,10 +20,17 @@ from ...store.rows import (
     TimerRow,
     WorkflowTaskRow,
 )
+from ..external_storage.stored import reference_of
 from ..rendering import bad_events, bad_fields, renderable, unrenderable_run
 from ..shapes import ExportedFailure, HistoryExportBundle
 from ..util import canonical_json, rfc3339, sha256_hex
 from . import events as h
+
+
+def _data(blob: str | None) -> str | ExternalStorageEnvelope | None:
+    """A run payload as exported: the blob, or the reference envelope of an offloaded one."""
+    reference = reference_of(blob)
+    return reference.envelope() if reference is not None else blob
 
 
 def _codec_schemas() -> dict[str, Any]:
@@ -110,8 +118,8 @@ def export_bundle(
         },
         "payloads": {
             "codec": run["payload_codec"],
-            "arguments": {"available": run["input_blob"] is not None, "data": run["input_blob"]},
-            "output": {"available": run["output_blob"] is not None, "data": run["output_blob"]},
+            "arguments": {"available": run["input_blob"] is not None, "data": _data(run["input_blob"])},
+            "output": {"available": run["output_blob"] is not None, "data": _data(run["output_blob"])},
         },
         "summary": {
             "history_event_count": len(history_events),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ...store import tables as t
 from ...store.rows import HistoryEventRow, RunRow
+from ..external_storage import rows as external_payloads
 from ..runs.rows import update_run
 from ..transaction import Tx
 from ..util import new_id
@@ -66,6 +67,9 @@ async def append(
             }
         )
     await tx.conn.execute(INSERT_EVENTS, rows)
+    # The one place every history payload passes: objects its events refer to are noted for the
+    # run (a child's output in its parent, an input carried into a continued run).
+    await external_payloads.record_history(tx, run["namespace"], run["run_id"], (p for _, p in events))
     tx.history_runs.add(run["run_id"])
     if write_run:
         await update_run(tx, run, last_history_sequence=sequence, last_progress_at=tx.now)

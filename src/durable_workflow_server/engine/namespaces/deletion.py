@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ...store import tables as t
-from ..external_storage.retention import delete_run_payloads
+from ..external_storage.retention import delete_namespace_payloads
 from ..transaction import Tx
 
 
@@ -48,6 +48,7 @@ NOUNS: tuple[NounTables, ...] = (
             t.child_links,
             t.query_tasks,
             t.workflow_instances,
+            t.external_payloads,
         ),
     ),
     # ---- issue 8: schedules (their tables go here)
@@ -75,10 +76,9 @@ _DELETES = {
 async def delete_namespace_rows(tx: Tx, namespace: str) -> dict[str, int]:
     """Delete every row ``namespace`` owns (not the namespace row); answer the counts by noun."""
     params = {"b_namespace": namespace}
-    run_ids = [row["run_id"] for row in await tx.all(tx.store.lock(_RUN_IDS), params)]
-    for run_id in run_ids:
-        # Objects the server stored for a run's payloads go with it (as retention does).
-        await delete_run_payloads(tx, namespace, run_id)
+    await tx.all(tx.store.lock(_RUN_IDS), params)  # the lock order: the namespace's runs first
+    # Objects the server stored for the runs' payloads go with them (deleted once committed).
+    await delete_namespace_payloads(tx, namespace)
     deleted: dict[str, int] = {}
     for noun in NOUNS:
         for table in noun.dependents:

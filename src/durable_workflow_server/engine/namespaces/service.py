@@ -106,6 +106,7 @@ class NamespaceCommands(EngineCore):
             await tx.conn.execute(
                 rows.UPDATE, {"b_name": row["name"], "external_payload_storage": stored, "updated_at": tx.now}
             )
+            tx.namespaces_changed = True  # this process's offloading reads the new policy at once
             updated = await self._existing(tx, row["name"])
         return namespace_body(updated)
 

@@ -22,6 +22,7 @@ from durable_workflow.protocol.wire import Envelope
 from ...store.rows import HistoryEventRow, QueryTaskRow, RunRow, WorkerRow
 from ...store.statuses import QueryTaskStatus, WorkerStatus
 from ..errors import DomainError
+from ..external_storage.stored import wire_envelope
 from ..history import rows as history_rows
 from ..runs.rows import load_run
 from ..transaction import OpenTx, Tx
@@ -141,7 +142,7 @@ async def _payload(tx: Tx, task: QueryTaskRow, run: RunRow) -> QueryTaskBody:
         "task_queue": task["task_queue"],
         "query_name": task["query_name"],
         "payload_codec": run["payload_codec"],
-        "workflow_arguments": {"codec": run["payload_codec"], "blob": blob} if blob is not None else None,
+        "workflow_arguments": wire_envelope(run["payload_codec"], blob) if blob is not None else None,
         "query_arguments": (
             {"codec": arguments["codec"], "blob": arguments["blob"]}
             if arguments

@@ -15,6 +15,7 @@ from durable_workflow.protocol.wire import Envelope
 from ...store.rows import QueryTaskRow, RunRow
 from ..core import EngineCore
 from ..errors import DomainError, WorkerRefusal
+from ..external_storage import offloading
 from ..targets import lock_target
 from ..util import seconds
 from ..waiters import cancel_safe, long_poll
@@ -86,6 +87,8 @@ class QueryTasks(EngineCore):
         async with self._tx() as tx:
             target = await lock_target(tx, namespace, workflow_id, run_id, require_open=False)
             live = await broker.live_worker(tx, target.run, self.settings.worker_stale_after_seconds)
+            # Query arguments are not stored: a sender's reference is only fetched and verified.
+            arguments = await offloading.resolve_envelope(tx, namespace, arguments, field="input")
         run = target.run
         context = {
             "workflow_id": run["workflow_id"],

@@ -11,9 +11,11 @@ from typing import Any, TypedDict
 
 from durable_workflow.protocol import codec as payload_codec
 from durable_workflow.protocol.history import is_terminal
+from durable_workflow.protocol.payload_storage import ExternalStorageEnvelope
 from durable_workflow.protocol.wire import Envelope
 
 from ...store.rows import RunRow
+from ..external_storage.stored import reference_of, wire_envelope
 from ..history import events as h
 from ..rendering import bad_fields, unrenderable_run
 from ..shapes import DescribeWorkflowBody, RunListItem, WorkflowListItem
@@ -34,14 +36,17 @@ class RunInstance(TypedDict):
 def _decode(blob: str | None, codec: str | None) -> Any:
     if blob is None:
         return None
+    reference = reference_of(blob)
+    if reference is not None:  # kept in external storage: the reader resolves the reference
+        return reference.envelope()
     try:
         return payload_codec.decode(blob, codec)
     except (payload_codec.PayloadCodecError, ValueError):
         return None
 
 
-def _envelope(blob: str | None, codec: str | None) -> Envelope | None:
-    return {"codec": codec, "blob": blob} if blob is not None and codec else None
+def _envelope(blob: str | None, codec: str | None) -> Envelope | ExternalStorageEnvelope | None:
+    return wire_envelope(codec, blob) if blob is not None and codec else None
 
 
 _DESCRIBE_STORED = ("memo", "search_attributes", "input", "output")

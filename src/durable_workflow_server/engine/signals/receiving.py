@@ -25,6 +25,7 @@ from durable_workflow.protocol.history import EventType
 from ...store.rows import SignalRow
 from ...store.statuses import SignalStatus
 from ..errors import DomainError
+from ..external_storage import offloading
 from ..history.rows import append
 from ..targets import CommandResultBody, Target, command_result, lock_target
 from ..transaction import Tx
@@ -94,6 +95,7 @@ async def receive_signal(tx: Tx, namespace: str, request: SignalRequest) -> Sign
     if earlier is not None:
         return _answer(target, earlier)
     run = target.run
+    blob = await offloading.accept(tx, namespace, run["run_id"], request.codec, request.blob, field="input")
     signal_id, command_id = new_id(), new_id()
     payload = {
         "workflow_command_id": command_id,
@@ -102,7 +104,7 @@ async def receive_signal(tx: Tx, namespace: str, request: SignalRequest) -> Sign
         "workflow_run_id": run["run_id"],
         "signal_name": request.signal_name,
         "signal_wait_id": None,
-        "arguments": request.blob,
+        "arguments": blob,
         "payload_codec": request.codec,
         "request_id": request.request_id,
     }
@@ -114,7 +116,7 @@ async def receive_signal(tx: Tx, namespace: str, request: SignalRequest) -> Sign
         "namespace": run["namespace"],
         "signal_name": request.signal_name,
         "payload_codec": request.codec,
-        "arguments_blob": request.blob,
+        "arguments_blob": blob,
         "request_id": request.request_id,
         "command_id": command_id,
         "history_sequence": int(event["sequence"]),

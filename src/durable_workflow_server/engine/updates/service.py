@@ -9,6 +9,7 @@ accepted (``UpdateAccepted``, the ``updates`` row, its workflow task) and, with
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 from durable_workflow.protocol import capabilities, codec
@@ -18,6 +19,8 @@ from ...store.rows import UpdateRow
 from ...store.statuses import UpdateStatus
 from ..api import UpdateRequest
 from ..errors import DomainError
+from ..external_storage import offloading
+from ..external_storage.stored import reference_of, wire_envelope
 from ..queries import broker
 from ..queries.service import QueryTasks
 from ..targets import Target, command_result, lock_target
@@ -41,15 +44,23 @@ class UpdateCommands(QueryTasks):
                 self.settings.worker_stale_after_seconds,
                 capabilities.WORKER_UPDATE_VALIDATION,
             )
+            # A sender's reference is fetched (and verified) once, before the validator sees it.
+            resolved = await offloading.resolve_envelope(tx, namespace, request.arguments, field="input")
+            assert resolved is not None
+            request = replace(request, arguments=resolved)
         if validating:
             await self._validate(target, request)
         async with self._tx() as tx:
             target = await lock_target(tx, namespace, request.workflow_id, request.run_id)
+            codec_name, blob = request.arguments["codec"], request.arguments["blob"]
+            blob = await offloading.accept(
+                tx, namespace, target.run["run_id"], codec_name, blob, field="input"
+            )
             update = await applying.accept(
                 tx,
                 target.run,
                 update_name=request.update_name,
-                arguments=request.arguments,
+                arguments={"codec": codec_name, "blob": blob},
                 request_id=request.request_id,
             )
         timed_out = False
@@ -107,8 +118,12 @@ def _body(target: Target, update: UpdateRow, request: UpdateRequest, timed_out: 
     envelope = None
     result = None
     if status == UpdateStatus.COMPLETED and update["result_blob"] is not None:
-        envelope = {"codec": str(update["result_codec"]), "blob": update["result_blob"]}
-        result = codec.decode(update["result_blob"], update["result_codec"])
+        envelope = wire_envelope(str(update["result_codec"]), update["result_blob"])
+        reference = reference_of(update["result_blob"])
+        # Kept in external storage: the caller resolves the reference (``result_envelope``).
+        result = (
+            reference.envelope() if reference else codec.decode(update["result_blob"], update["result_codec"])
+        )
     body = cast(
         UpdateResultBody,
         command_result(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import cast
 
-from durable_workflow.protocol.wire import Envelope
-
 from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
+from ..external_storage.stored import wire_envelope
 from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
 from ..rendering import log_unrenderable
@@ -106,7 +105,7 @@ async def workflow_task_payload(
     lease_owner, lease_expires_at = task["lease_owner"], task["lease_expires_at"]
     assert lease_owner is not None and lease_expires_at is not None  # the task is leased
     blob = run["input_blob"]
-    arguments: Envelope | None = {"codec": run["payload_codec"], "blob": blob} if blob is not None else None
+    arguments = wire_envelope(run["payload_codec"], blob) if blob is not None else None
     # The resume context names only an update a task delivers (SDK 0.4.84 answers such a task
     # with that update's command alone); otherwise a task never names the step that woke it.
     update_id = task.get("workflow_update_id")

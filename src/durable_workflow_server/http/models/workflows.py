@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
 
 from durable_workflow.protocol import codec
+from durable_workflow.protocol.payload_storage import EXTERNAL_PAYLOAD_REFERENCE_SCHEMA
 from durable_workflow.protocol.wire import Envelope
 
 from ...engine.api import DuplicatePolicy
+from ...engine.external_storage.stored import stored_envelope
 from .. import contracts
 from .. import fields as f
 from ..problems import UNSUPPORTED_CODEC
@@ -37,6 +39,28 @@ _PAYLOAD_SCHEMA: dict[str, Any] = {
             "required": ["codec", "blob"],
             "additionalProperties": False,
         },
+        {
+            "type": "object",
+            "description": "A reference to the payload in the namespace's external storage.",
+            "properties": {
+                "codec": {"type": "string", "enum": list(codec.SUPPORTED_CODECS)},
+                "external_storage": {
+                    "type": "object",
+                    "properties": {
+                        "schema": {"type": "string", "enum": [EXTERNAL_PAYLOAD_REFERENCE_SCHEMA]},
+                        "uri": {"type": "string", "maxLength": 2048},
+                        "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                        "size_bytes": {"type": "integer", "minimum": 0},
+                        "codec": {"type": "string"},
+                        "expires_at": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["schema", "uri", "sha256", "size_bytes", "codec"],
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["codec", "external_storage"],
+            "additionalProperties": False,
+        },
         {"type": "null"},
     ]
 }
@@ -50,8 +74,10 @@ def normalize_arguments(value: Any) -> Envelope:
     """A caller ``input`` as a ``{codec: "avro", blob}`` envelope.
 
     absent / ``null`` / ``[]`` → envelope of ``[]``; a JSON array → envelope of that list; an
-    ``{codec, blob}`` envelope with codec ``avro`` whose blob decodes → kept verbatim; another
-    codec → ``unsupported_payload_codec``; anything else → a field error.
+    ``{codec, blob}`` envelope with codec ``avro`` whose blob decodes → kept verbatim; a
+    ``{codec, external_storage}`` reference → checked, and carried as its stored form (the blob
+    is fetched by the engine); another codec → ``unsupported_payload_codec``; anything else → a
+    field error.
     """
     if value is None or value == []:
         return codec.envelope([])
@@ -73,8 +99,18 @@ def normalize_arguments(value: Any) -> Envelope:
             raise _keyed("input.blob", message) from exc
         return {"codec": payload_codec, "blob": blob}
     if isinstance(value, dict) and set(value) == {"codec", "external_storage"}:
-        message = "External payload storage is not configured for this namespace; send the blob inline."
-        raise _keyed("input.external_storage", message)
+        # The reference is checked here; its bytes are fetched and verified through the
+        # namespace's driver by the engine (``external_storage/offloading.py``), which answers 422
+        # on input.external_storage when there is no driver or the object is missing or changed.
+        if not isinstance(value["codec"], str) or value["codec"] not in codec.SUPPORTED_CODECS:
+            raise f.problem(UNSUPPORTED_CODEC, field="input", given=value["codec"])
+        try:
+            payload_codec, stored = stored_envelope(value)
+        except ValueError as exc:
+            raise _keyed(
+                "input.external_storage", f"The input.external_storage field is invalid: {exc}"
+            ) from exc
+        return {"codec": payload_codec, "blob": stored}
     if isinstance(value, dict):
         raise _keyed(
             "input", "The input field must be a JSON array of arguments or a {codec, blob} envelope."
