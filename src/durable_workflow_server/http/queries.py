@@ -81,7 +81,8 @@ async def complete_query_task(call: Call[CompleteQueryTaskBody]) -> Reply:
             lease_owner=body.lease_owner,
             query_task_attempt=body.query_task_attempt,
             result=body.result,
-            result_envelope=cast(Envelope | None, body.result_envelope),  # validated as one
+            # validated: a {codec, blob} envelope or a {codec, external_storage} reference
+            result_envelope=cast(Envelope | None, body.result_envelope),
         )
     )
     return copy_reply(result)

@@ -432,3 +432,33 @@ async def test_an_idle_query_poll_is_held_only_briefly(make_engine: EngineFactor
     started = asyncio.get_running_loop().time()
     assert await engine.poll_query_task(NS, worker_id="w1", task_queue="q1") is None
     assert asyncio.get_running_loop().time() - started < 10.0  # not the 30 s workflow-task hold
+
+
+async def test_a_result_the_worker_stored_externally_reaches_the_caller_as_its_reference(
+    driver: Driver,
+) -> None:
+    engine = driver.engine
+    await waiting_run(driver)
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "wf-1", "status"))
+    task = await poll_query(engine)
+    assert task is not None
+    reference = {
+        "codec": "avro",
+        "external_storage": {
+            "schema": "durable-workflow.v2.external-payload-reference.v1",
+            "uri": "file:///payloads/ab/result.avro",
+            "sha256": "ab" * 32,
+            "size_bytes": 300_000,
+            "codec": "avro",
+        },
+    }
+    await engine.complete_query_task(
+        NS,
+        task["query_task_id"],
+        lease_owner="w1",
+        query_task_attempt=1,
+        result=None,
+        result_envelope=reference,
+    )
+    answered = await asyncio.wait_for(asking, 5.0)
+    assert answered["result_envelope"] == reference and answered["result"] is None

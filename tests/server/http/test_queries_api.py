@@ -157,6 +157,28 @@ async def test_query_task_poll_complete_and_fail_reach_the_engine(
     assert fake_engine.called("fail_query_task")[0][1]["failure"] == {"message": "no", "reason": "x"}
 
 
+REFERENCE = {
+    "schema": "durable-workflow.v2.external-payload-reference.v1",
+    "uri": "s3://payloads/result",
+    "sha256": "cd" * 32,
+    "size_bytes": 10,
+    "codec": "avro",
+}
+
+
+async def test_a_query_result_stored_externally_is_passed_on_as_its_reference(
+    client: httpx.AsyncClient, fake_engine: FakeEngine
+) -> None:
+    envelope = {"codec": "avro", "external_storage": REFERENCE}
+    done = await client.post(
+        "/api/worker/query-tasks/qt-1/complete",
+        json={"lease_owner": "w1", "query_task_attempt": 1, "result": None, "result_envelope": envelope},
+        headers=worker_headers(),
+    )
+    assert done.status_code == 200, done.text
+    assert fake_engine.called("complete_query_task")[0][1]["result_envelope"] == envelope
+
+
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
     [
@@ -166,6 +188,15 @@ async def test_query_task_poll_complete_and_fail_reach_the_engine(
         (
             "qt-1/complete",
             {"lease_owner": "w1", "query_task_attempt": 1, "result_envelope": {"x": 1}},
+            "result_envelope",
+        ),
+        (
+            "qt-1/complete",
+            {
+                "lease_owner": "w1",
+                "query_task_attempt": 1,
+                "result_envelope": {"codec": "avro", "external_storage": {**REFERENCE, "sha256": "x"}},
+            },
             "result_envelope",
         ),
         ("qt-1/fail", {"lease_owner": "w1", "query_task_attempt": 1}, "failure"),

@@ -283,6 +283,8 @@ def _plain_result(result: Any, envelope: Any) -> Any:
     """The result as plain JSON: as the worker sent it, else decoded from its envelope."""
     if result is not None or not isinstance(envelope, dict):
         return result
+    if "external_storage" in envelope:  # kept in external storage: the caller resolves it
+        return None
     try:
         return codec.decode(envelope["blob"], envelope["codec"])
     except Exception:  # an undecodable envelope still reaches the caller, who may read it

@@ -7,8 +7,10 @@ from typing import Annotated, Any, cast
 from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
 
 from durable_workflow.protocol import codec
+from durable_workflow.protocol.payload_storage import is_external_storage_envelope
 from durable_workflow.protocol.wire import Envelope
 
+from ...engine.external_storage.stored import stored_envelope
 from .. import fields as f
 from .. import limits
 from . import RequestModel, WireObject
@@ -56,9 +58,17 @@ class QueryTaskFence(RequestModel):
     query_task_attempt: Annotated[int, f.Integer(required=True, minimum=1)]
 
 
-def _result_envelope(value: Any) -> dict[str, str] | None:
+def _result_envelope(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
+    if is_external_storage_envelope(value):
+        # A worker that stored a large result itself (SDK 0.4.84 does over its threshold): the
+        # reference is checked and handed to the caller as is (a query result is not stored).
+        try:
+            stored_envelope(value)
+        except ValueError as exc:
+            raise f.problem("message", message=f"The result envelope reference is invalid: {exc}") from exc
+        return {"codec": value["codec"], "external_storage": dict(value["external_storage"])}
     if not isinstance(value, dict) or set(value) != {"codec", "blob"}:
         raise f.problem("message", message="The result envelope must be an object with codec and blob.")
     if value["codec"] not in codec.SUPPORTED_CODECS or not isinstance(value["blob"], str):
@@ -74,7 +84,7 @@ class CompleteQueryTaskBody(QueryTaskFence):
 
     result: Annotated[Any, WithJsonSchema({"description": "The query result as plain JSON."})] = None
     result_envelope: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | None,
         PlainValidator(_result_envelope),
         WithJsonSchema({"anyOf": [{"type": "object"}, {"type": "null"}]}),
     ] = None
