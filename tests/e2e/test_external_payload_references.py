@@ -97,7 +97,6 @@ BAD_SHAPES: list[tuple[str, Any]] = [
         "codec mismatch",
         lambda r: {**r, "codec": "avro", "external_storage": {**r["external_storage"], "codec": "json"}},
     ),
-    ("unknown key", lambda r: _with(r, region="eu")),
     ("reference not an object", lambda r: {**r, "external_storage": "s3://x/y"}),
 ]
 
