@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from durable_workflow_server.settings import Settings
@@ -65,3 +67,20 @@ def test_malformed_namespace_tokens_stop_the_server(text: str, complaint: str) -
 def test_the_history_retention_default_comes_from_the_environment() -> None:
     assert Settings.from_env({"DW_HISTORY_RETENTION_DAYS": "45"}).history_retention_days == 45
     assert Settings.from_env({}).history_retention_days == 30
+
+
+def test_the_default_external_storage_directory(tmp_path: Path) -> None:
+    # Set: used as given (DW_EXTERNAL_STORAGE_DIR).
+    chosen = Settings.from_env({"DW_EXTERNAL_STORAGE_DIR": str(tmp_path / "payloads")})
+    assert chosen.external_storage_root() == tmp_path / "payloads"
+    # Beside a SQLite file: the server's data directory.
+    sqlite = Settings(database_url=f"sqlite:///{tmp_path / 'data' / 'dw.sqlite3'}")
+    assert sqlite.external_storage_root() == tmp_path / "data" / "external-payloads"
+    # PostgreSQL or an in-memory database: the user's data directory.
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    expected = tmp_path / "xdg" / "durable-workflow" / "external-payloads"
+    assert Settings(database_url="postgresql://h/db").external_storage_root(env) == expected
+    assert Settings(database_url="sqlite:///:memory:").external_storage_root(env) == expected
+    assert Settings(database_url="sqlite://").external_storage_root({"HOME": str(tmp_path)}) == (
+        tmp_path / ".local" / "share" / "durable-workflow" / "external-payloads"
+    )
