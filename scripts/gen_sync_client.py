@@ -47,6 +47,7 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._search_attribute_results import SearchAttributeList
 from .metrics import MetricsRecorder
 from .protocol.wire import (
     ActivityHeartbeatResponse,

@@ -20,6 +20,7 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._search_attribute_results import SearchAttributeList
 from .metrics import MetricsRecorder
 from .protocol.wire import (
     ActivityHeartbeatResponse,
@@ -203,6 +204,14 @@ class ClientMethods:
             )
         )
 
+    def create_search_attribute(self, name: str, attribute_type: str) -> dict[str, Any]:
+        """Blocking form of :meth:`durable_workflow.client.Client.create_search_attribute`."""
+        return self._runner.run(self._target.create_search_attribute(name, attribute_type))
+
+    def delete_search_attribute(self, name: str) -> dict[str, Any]:
+        """Blocking form of :meth:`durable_workflow.client.Client.delete_search_attribute`."""
+        return self._runner.run(self._target.delete_search_attribute(name))
+
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""
         return self._runner.run(self._target.describe_workflow(workflow_id))
@@ -375,6 +384,10 @@ class ClientMethods:
                 task_id=task_id, lease_owner=lease_owner, workflow_task_attempt=workflow_task_attempt
             )
         )
+
+    def list_search_attributes(self) -> SearchAttributeList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_search_attributes`."""
+        return self._runner.run(self._target.list_search_attributes())
 
     def list_workflow_runs(self, workflow_id: str) -> WorkflowRunList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_workflow_runs`."""

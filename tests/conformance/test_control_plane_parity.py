@@ -57,6 +57,9 @@ IMPLEMENTED: dict[str, str] = {
     # ---- issue 8: namespaces and external storage
     # ---- issue 8: schedules
     # ---- issue 8: search attributes
+    "search_attribute.create": "create_search_attribute",
+    "search_attribute.delete": "delete_search_attribute",
+    "search_attribute.list": "list_search_attributes",
     # ---- issue 8: task queues and workers
     # ---- issue 8: system maintenance
     # ---- issue 8: webhook bridge
@@ -85,10 +88,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "schedule.resume",
         "schedule.trigger",
         "schedule.update",
-        # ---- search attributes
-        "search_attribute.create",
-        "search_attribute.delete",
-        "search_attribute.list",
         # ---- task queues and workers
         "task_queue.build_id.drain",
         "task_queue.build_id.promote",

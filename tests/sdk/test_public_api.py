@@ -171,6 +171,7 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.client": [
         "Client",
+        "SearchAttributeList",
         "WaitingOn",
         "WorkflowCommandResult",
         "WorkflowExecution",

@@ -12,11 +12,13 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._search_attribute_results import SearchAttributeList
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "Client",
+    "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",
