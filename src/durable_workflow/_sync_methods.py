@@ -7,6 +7,7 @@ a test fails when this file no longer matches them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -400,10 +401,29 @@ class ClientMethods:
         query: str | None = None,
         page_size: int | None = None,
         next_page_token: str | None = None,
+        *,
+        task_queue: str | None = None,
+        started_after: datetime | str | None = None,
+        started_before: datetime | str | None = None,
+        closed_after: datetime | str | None = None,
+        closed_before: datetime | str | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
     ) -> WorkflowList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_workflows`."""
         return self._runner.run(
-            self._target.list_workflows(workflow_type, status, query, page_size, next_page_token)
+            self._target.list_workflows(
+                workflow_type,
+                status,
+                query,
+                page_size,
+                next_page_token,
+                task_queue=task_queue,
+                started_after=started_after,
+                started_before=started_before,
+                closed_after=closed_after,
+                closed_before=closed_before,
+                search_attributes=search_attributes,
+            )
         )
 
     def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
