@@ -13,11 +13,9 @@ reference server treats invalid tokens.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -32,10 +30,10 @@ from . import rows
 from .filters import compile_query, names_in, time_window
 from .query import QueryError, is_language, parse
 from .types import SYSTEM_ATTRIBUTES
-from .values import parse_datetime, render_datetime
 
 _wr = t.workflow_runs
-_TOKEN_PREFIX = "k1|"
+_TOKEN_PREFIX = "k1."
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -53,25 +51,20 @@ class ListFilter:
 
 
 def encode_position(started_at: datetime, run_id: str) -> str:
-    text = f"{_TOKEN_PREFIX}{render_datetime(started_at)}|{run_id}"
-    return base64.urlsafe_b64encode(text.encode()).decode("ascii")
+    """``k1.<started_at in microseconds since the epoch>.<run_id>``: URL-safe as it is."""
+    delta = started_at.astimezone(timezone.utc) - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{_TOKEN_PREFIX}{micros}.{run_id}"
 
 
 def decode_position(token: str | None) -> tuple[datetime, str] | None:
     """The ``(started_at, run_id)`` a token names, or ``None`` (first page) for any other text."""
-    if not token:
+    if not token or not token.startswith(_TOKEN_PREFIX):
         return None
-    try:
-        text = base64.urlsafe_b64decode(token.encode("ascii")).decode()
-    except (binascii.Error, ValueError, UnicodeError):
+    micros, _, run_id = token[len(_TOKEN_PREFIX) :].partition(".")
+    if not micros.isascii() or not micros.isdigit() or len(micros) > 18 or not run_id:
         return None
-    if not text.startswith(_TOKEN_PREFIX):
-        return None
-    moment_text, _, run_id = text[len(_TOKEN_PREFIX) :].partition("|")
-    moment = parse_datetime(moment_text)
-    if moment is None or not run_id:
-        return None
-    return moment, run_id
+    return _EPOCH + timedelta(microseconds=int(micros)), run_id
 
 
 async def _conditions(tx: Tx, namespace: str, where: ListFilter) -> list[Any]:
