@@ -14,6 +14,7 @@ import httpx
 
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._bridge_results import BridgeAdapterOutcome
 from .client._results import (
     WorkflowCommandResult,
     WorkflowExecution,
@@ -538,6 +539,28 @@ class ClientMethods:
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
+
+    def send_webhook_bridge_event(
+        self,
+        adapter: str,
+        *,
+        action: str,
+        target: Mapping[str, Any],
+        idempotency_key: str,
+        input: Any = None,
+        correlation: Mapping[str, Any] | None = None,
+    ) -> BridgeAdapterOutcome:
+        """Blocking form of :meth:`durable_workflow.client.Client.send_webhook_bridge_event`."""
+        return self._runner.run(
+            self._target.send_webhook_bridge_event(
+                adapter,
+                action=action,
+                target=target,
+                idempotency_key=idempotency_key,
+                input=input,
+                correlation=correlation,
+            )
+        )
 
     def signal_workflow(
         self,

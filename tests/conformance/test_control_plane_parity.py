@@ -63,6 +63,7 @@ IMPLEMENTED: dict[str, str] = {
     # ---- issue 8: task queues and workers
     # ---- issue 8: system maintenance
     # ---- issue 8: webhook bridge
+    "bridge.webhook": "send_webhook_bridge_event",
 }
 
 # Operations whose client methods are still to come (issue 8), one block per noun: when a noun
@@ -105,8 +106,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "system.repair.status",
         "system.retention.pass",
         "system.retention.status",
-        # ---- webhook bridge
-        "bridge.webhook",
     }
 )
 

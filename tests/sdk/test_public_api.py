@@ -170,6 +170,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "defn",
     ],
     "durable_workflow.client": [
+        "BridgeAdapterOutcome",
         "Client",
         "SearchAttributeList",
         "WaitingOn",

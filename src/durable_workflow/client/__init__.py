@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
 from ._results import (
@@ -17,6 +18,7 @@ from ._search_attribute_results import SearchAttributeList
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "BridgeAdapterOutcome",
     "Client",
     "SearchAttributeList",
     "WaitingOn",

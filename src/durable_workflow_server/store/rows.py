@@ -326,15 +326,17 @@ class SearchAttributeValueRow(TypedDict):
 
 
 class BridgeOutcomeRow(TypedDict):
-    """``bridge_outcomes``: the first accepted outcome of a webhook-bridge event."""
+    """``bridge_outcomes``: a webhook-bridge event key, claimed, then its first outcome."""
 
     namespace: str
     adapter: str
     idempotency_key: str
     action: str
+    status: str
     workflow_id: str | None
     run_id: str | None
-    outcome: dict[str, Any]
+    outcome: dict[str, Any] | None
+    claimed_at: datetime
     created_at: datetime
 
 

@@ -171,6 +171,13 @@ class SearchAttributeType(StrEnum):
     KEYWORD_LIST = "keyword_list"
 
 
+class BridgeOutcomeStatus(StrEnum):
+    """``bridge_outcomes.status``."""
+
+    PENDING = "pending"  # claimed: the event's action is running
+    DONE = "done"  # ``outcome`` holds the first answer
+
+
 # ---- issue 8: task queues and build ids
 # (row types of this noun go here)
 

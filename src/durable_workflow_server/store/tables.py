@@ -477,8 +477,10 @@ sa.Index(
     workflow_runs.c.closed_at,
 )
 
-# The first accepted outcome of each webhook-bridge event: a delivery repeating
-# (namespace, adapter, idempotency_key) is answered from here and starts or sends nothing.
+# One row per webhook-bridge event key: claimed (``pending``) before the event's action runs, so
+# of two deliveries of one key at once only one acts, then ``done`` with the first outcome, which
+# answers every later delivery. A rejected event's claim is removed (a later delivery may
+# succeed); a claim left ``pending`` by a crashed server is taken over once ``claimed_at`` is old.
 bridge_outcomes = sa.Table(
     "bridge_outcomes",
     metadata,
@@ -486,9 +488,11 @@ bridge_outcomes = sa.Table(
     sa.Column("adapter", sa.String(128), primary_key=True),
     sa.Column("idempotency_key", sa.String(255), primary_key=True),
     sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
     sa.Column("workflow_id", sa.String(191), nullable=True),
     sa.Column("run_id", sa.String(64), nullable=True),
-    sa.Column("outcome", sa.JSON(), nullable=False),
+    sa.Column("outcome", sa.JSON(), nullable=True),
+    _ts("claimed_at", nullable=False),
     _ts("created_at", nullable=False),
 )
 

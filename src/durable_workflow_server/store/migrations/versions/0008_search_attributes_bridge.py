@@ -63,8 +63,10 @@ def upgrade() -> None:
         sa.Column("adapter", sa.String(128), primary_key=True),
         sa.Column("idempotency_key", sa.String(255), primary_key=True),
         sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
         sa.Column("workflow_id", sa.String(191), nullable=True),
         sa.Column("run_id", sa.String(64), nullable=True),
-        sa.Column("outcome", sa.JSON(), nullable=False),
+        sa.Column("outcome", sa.JSON(), nullable=True),
+        _ts("claimed_at", nullable=False),
         _ts("created_at", nullable=False),
     )
