@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from durable_workflow import Client, InvalidArgument, SearchAttributeNotFound
-from durable_workflow.client import SearchAttributeList
+from durable_workflow.client import BridgeAdapterOutcome, SearchAttributeList
 from durable_workflow_server.engine.search_attributes.types import MAX_CUSTOM_ATTRIBUTES
 from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
 from tests.helpers.live_app import snapshot
@@ -140,3 +140,49 @@ async def test_each_namespace_has_its_own_registry(client: Client, billing: Clie
     assert (await billing.list_search_attributes()).custom_attributes == {"Priority": "keyword"}
     await billing.delete_search_attribute("Priority")
     assert (await client.list_search_attributes()).custom_attributes == {"Priority": "int"}
+
+
+async def test_the_documented_calls_as_written(client: Client) -> None:
+    """The product docs' Search Attributes table and Bridge Events sentence, call by call."""
+    listed = await client.list_search_attributes()  # -> SearchAttributeList
+    assert isinstance(listed, SearchAttributeList) and "WorkflowType" in listed.system_attributes
+    for attribute_type in ("keyword", "text", "int", "double", "bool", "datetime", "keyword_list"):
+        created = await client.create_search_attribute(
+            name=f"Doc_{attribute_type}", attribute_type=attribute_type
+        )
+        assert isinstance(created, dict) and created["outcome"] == "created"
+    with pytest.raises(InvalidArgument):  # duplicate names
+        await client.create_search_attribute(name="Doc_int", attribute_type="int")
+    with pytest.raises(InvalidArgument):  # unsupported types
+        await client.create_search_attribute(name="Doc_float", attribute_type="float")
+    deleted = await client.delete_search_attribute(name="Doc_text")
+    assert isinstance(deleted, dict) and deleted["outcome"] == "deleted"
+    with pytest.raises(SearchAttributeNotFound):
+        await client.delete_search_attribute(name="Doc_text")
+    with pytest.raises(InvalidArgument):  # system-defined
+        await client.delete_search_attribute(name="StartTime")
+
+    # The CLI-parity guide's start, with keys nobody registered (kept as sent).
+    handle = await client.start_workflow(
+        workflow_type="orders.process",
+        workflow_id="wf-polyglot-231",
+        task_queue="orders",
+        input=[{"order_id": 42, "priority": "gold"}],
+        memo={"source": "polyglot-fixture"},
+        search_attributes={"CustomerId": "cust-42", "Tier": "gold"},
+        execution_timeout_seconds=300,
+        run_timeout_seconds=120,
+        duplicate_policy="use-existing",
+    )
+    described = await client.describe_workflow(handle.workflow_id)
+    assert described.search_attributes == {"CustomerId": "cust-42", "Tier": "gold"}
+
+    outcome = await client.send_webhook_bridge_event(
+        "stripe",
+        action="start_workflow",
+        target={"workflow_type": "orders.fulfillment", "task_queue": "external-workflows"},
+        input={"order_id": "order-231", "amount_cents": 1299},
+        idempotency_key="stripe-event-231",
+        correlation=None,
+    )
+    assert isinstance(outcome, BridgeAdapterOutcome) and outcome.accepted

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, WithJsonSchema
+from pydantic import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from durable_workflow.protocol import codec
@@ -35,18 +35,17 @@ from .workflows import WORKFLOW_ID_PATTERN, normalize_arguments
 ADAPTER_PATTERN = re.compile(r"[a-zA-Z0-9._:-]+")
 MAX_ADAPTER_LENGTH = 128
 MAX_KEY_LENGTH = 255
-_ANY = WithJsonSchema({})
 
 
 class BridgeWebhookBody(RequestModel):
     """The event: ``action``, ``idempotency_key`` and ``target`` required; ``input``, ``correlation``."""
 
-    action: Annotated[Any, _ANY, WithJsonSchema({"type": "string", "enum": list(ACTIONS)})] = None
+    action: Annotated[Any, WithJsonSchema({"type": "string", "enum": list(ACTIONS)})] = None
     idempotency_key: Annotated[Any, WithJsonSchema({"type": "string", "maxLength": MAX_KEY_LENGTH})] = None
     target: Annotated[Any, WithJsonSchema({"type": "object"})] = None
     input: Annotated[
         Any, WithJsonSchema({"anyOf": [{"type": "array"}, {"type": "object"}, {"type": "null"}]})
-    ] = Field(default=None)
+    ] = None
     correlation: Annotated[Any, WithJsonSchema({"anyOf": [{"type": "object"}, {"type": "null"}]})] = None
 
 
