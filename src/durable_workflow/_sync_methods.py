@@ -15,6 +15,7 @@ import httpx
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._bridge_results import BridgeAdapterOutcome
+from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
     WorkflowExecution,
@@ -206,13 +207,27 @@ class ClientMethods:
             )
         )
 
+    def create_namespace(
+        self, name: str, description: str | None = None, retention_days: int = 30
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.create_namespace`."""
+        return self._runner.run(self._target.create_namespace(name, description, retention_days))
+
     def create_search_attribute(self, name: str, attribute_type: str) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.create_search_attribute`."""
         return self._runner.run(self._target.create_search_attribute(name, attribute_type))
 
+    def delete_namespace(self, name: str) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.delete_namespace`."""
+        return self._runner.run(self._target.delete_namespace(name))
+
     def delete_search_attribute(self, name: str) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.delete_search_attribute`."""
         return self._runner.run(self._target.delete_search_attribute(name))
+
+    def describe_namespace(self, name: str) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_namespace`."""
+        return self._runner.run(self._target.describe_namespace(name))
 
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""
@@ -386,6 +401,10 @@ class ClientMethods:
                 task_id=task_id, lease_owner=lease_owner, workflow_task_attempt=workflow_task_attempt
             )
         )
+
+    def list_namespaces(self) -> NamespaceList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_namespaces`."""
+        return self._runner.run(self._target.list_namespaces())
 
     def list_search_attributes(self) -> SearchAttributeList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_search_attributes`."""
@@ -562,6 +581,28 @@ class ClientMethods:
             )
         )
 
+    def set_namespace_external_storage(
+        self,
+        name: str | None = None,
+        *,
+        driver: str,
+        enabled: bool = True,
+        threshold_bytes: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.set_namespace_external_storage`."""
+        return self._runner.run(
+            self._target.set_namespace_external_storage(
+                name,
+                driver=driver,
+                enabled=enabled,
+                threshold_bytes=threshold_bytes,
+                config=config,
+                namespace=namespace,
+            )
+        )
+
     def signal_workflow(
         self,
         workflow_id: str,
@@ -608,6 +649,12 @@ class ClientMethods:
     def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
         self._runner.run(self._target.terminate_workflow(workflow_id, reason))
+
+    def update_namespace(
+        self, name: str, description: str | None = None, retention_days: int | None = None
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.update_namespace`."""
+        return self._runner.run(self._target.update_namespace(name, description, retention_days))
 
     def update_workflow(
         self,

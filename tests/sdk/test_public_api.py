@@ -100,6 +100,8 @@ EXACT_ALL: dict[str, list[str]] = {
         "InMemoryMetrics",
         "InvalidArgument",
         "MetricsRecorder",
+        "NamespaceDescription",
+        "NamespaceList",
         "NamespaceNotFound",
         "NonDeterministicReplayError",
         "NonRetryableError",
@@ -172,6 +174,8 @@ EXACT_ALL: dict[str, list[str]] = {
     "durable_workflow.client": [
         "BridgeAdapterOutcome",
         "Client",
+        "NamespaceDescription",
+        "NamespaceList",
         "SearchAttributeList",
         "WaitingOn",
         "WorkflowCommandResult",

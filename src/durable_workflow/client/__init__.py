@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
+from ._namespace_results import NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -20,6 +21,8 @@ from ._search_attribute_results import SearchAttributeList
 __all__ = [
     "BridgeAdapterOutcome",
     "Client",
+    "NamespaceDescription",
+    "NamespaceList",
     "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
