@@ -15,6 +15,8 @@ import pytest
 
 from durable_workflow import Client
 from durable_workflow.client import BridgeAdapterOutcome
+from tests.e2e.test_updates import QUEUE as UPDATES_QUEUE
+from tests.e2e.test_updates import serving
 from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app, sdk_client
 from tests.helpers.live_app import snapshot
 
@@ -360,3 +362,30 @@ async def test_cluster_info_advertises_the_contract(client: Client) -> None:
     manifest = info["bridge_adapter_outcome_contract"]
     assert manifest["schema"] == SCHEMA and manifest["outcomes"]["accepted"]["http_status"] == 202
     assert manifest["boundary"]["allowed_actions"] == ["start_workflow", "signal_workflow", "update_workflow"]
+
+
+async def test_update_waits_for_completion_and_a_validator_refuses(client: Client) -> None:
+    await client.start_workflow(
+        workflow_type="approval", task_queue=UPDATES_QUEUE, workflow_id="wf-bridge-approval"
+    )
+    target = {"workflow_id": "wf-bridge-approval", "update_name": "set_approval"}
+    async with serving(client):
+        refused = await client.send_webhook_bridge_event(
+            "github", action="update_workflow", target=target, idempotency_key="d-1", input=["yes"]
+        )
+        assert refused.status_code == 422 and refused.reason == "update_rejected"
+        done = await client.send_webhook_bridge_event(
+            "github",
+            action="update_workflow",
+            target={**target, "wait_for": "completed", "wait_timeout_seconds": 20},
+            idempotency_key="d-2",
+            input=[True],
+        )
+        assert done.accepted and done.control_plane_outcome == "update_completed"
+        result = await client.get_workflow_handle("wf-bridge-approval").result(timeout=20.0)
+    assert result == {"approved": True, "notes": []}
+    # The refused delivery kept nothing: delivered again, it is tried again (the run closed since).
+    again = await client.send_webhook_bridge_event(
+        "github", action="update_workflow", target=target, idempotency_key="d-1", input=[True]
+    )
+    assert again.rejected and again.reason == "run_not_active"  # the run closed meanwhile
