@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._bridge_results import BridgeAdapterOutcome
@@ -52,6 +53,7 @@ from .client._results import (
 )
 from .client._search_attribute_results import SearchAttributeList
 from .metrics import MetricsRecorder
+from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,
