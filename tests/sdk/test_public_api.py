@@ -199,9 +199,11 @@ EXACT_ALL: dict[str, list[str]] = {
         "defn",
     ],
     "durable_workflow.client": [
+        "BridgeAdapterOutcome",
         "Client",
         "NamespaceDescription",
         "NamespaceList",
+        "SearchAttributeList",
         "StoragePayloadTestResult",
         "StorageTestResult",
         "WaitingOn",

@@ -33,6 +33,9 @@ ROW_TYPES = {
     t.external_payloads: rows.ExternalPayloadRow,
     # issue 8: schedules
     # issue 8: search attributes and the webhook bridge
+    t.search_attribute_definitions: rows.SearchAttributeDefinitionRow,
+    t.search_attribute_values: rows.SearchAttributeValueRow,
+    t.bridge_outcomes: rows.BridgeOutcomeRow,
     # issue 8: task queues and build ids
     # issue 8: maintenance and metrics
 }
