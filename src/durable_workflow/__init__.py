@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from . import activity, workflow
     from .client import (
         Client,
+        ExternalPayloadStoragePolicy,
         NamespaceDescription,
         NamespaceList,
         WorkflowCommandResult,
@@ -100,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
     "MetricsRecorder": ".metrics",
+    "ExternalPayloadStoragePolicy": ".client",
     "NamespaceDescription": ".client",
     "NamespaceList": ".client",
     "NamespaceNotFound": ".errors",
@@ -156,6 +158,7 @@ __all__ = [
     "Client",
     "ContinueAsNew",
     "DurableWorkflowError",
+    "ExternalPayloadStoragePolicy",
     "Forbidden",
     "InMemoryMetrics",
     "InvalidArgument",

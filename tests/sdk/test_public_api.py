@@ -96,6 +96,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "Client",
         "ContinueAsNew",
         "DurableWorkflowError",
+        "ExternalPayloadStoragePolicy",
         "Forbidden",
         "InMemoryMetrics",
         "InvalidArgument",
@@ -173,6 +174,7 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.client": [
         "Client",
+        "ExternalPayloadStoragePolicy",
         "NamespaceDescription",
         "NamespaceList",
         "WaitingOn",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._client import Client
 from ._handle import WorkflowHandle
-from ._namespace_results import NamespaceDescription, NamespaceList
+from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -18,6 +18,7 @@ from ._results import (
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "Client",
+    "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
     "WaitingOn",
