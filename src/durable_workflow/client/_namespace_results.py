@@ -44,7 +44,12 @@ class ExternalPayloadStoragePolicy(dict[str, Any]):
 
 
 def _policy(value: Any) -> ExternalPayloadStoragePolicy | None:
-    """The policy as the server sent it, or ``None`` when the namespace has none."""
+    """The policy as the server sent it, or ``None`` when the namespace has none.
+
+    The server's own reading of the column (``engine/namespaces/policy.py``) is the strict
+    twin of this; the SDK is deliberately more tolerant of other servers (PHP's ``[]`` for an
+    empty map, a number sent as text).
+    """
     if not isinstance(value, Mapping) or not isinstance(value.get("driver"), str):
         return None
     enabled = value.get("enabled")
