@@ -60,6 +60,13 @@ if TYPE_CHECKING:
         WorkflowNotFound,
         WorkflowTerminated,
     )
+    from .external_storage import (
+        ExternalPayloadCache,
+        ExternalPayloadIntegrityError,
+        LocalFilesystemExternalStorage,
+        external_storage_envelope,
+        to_avro_payload_value,
+    )
     from .interceptors import (
         ActivityInterceptorContext,
         PassthroughWorkerInterceptor,
@@ -97,11 +104,14 @@ _EXPORTS: dict[str, str] = {
     "Client": ".client",
     "ContinueAsNew": ".workflow",
     "DurableWorkflowError": ".errors",
+    "ExternalPayloadCache": ".external_storage",
+    "ExternalPayloadIntegrityError": ".external_storage",
+    "ExternalPayloadStoragePolicy": ".client",
     "Forbidden": ".errors",
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
+    "LocalFilesystemExternalStorage": ".external_storage",
     "MetricsRecorder": ".metrics",
-    "ExternalPayloadStoragePolicy": ".client",
     "NamespaceDescription": ".client",
     "NamespaceList": ".client",
     "NamespaceNotFound": ".errors",
@@ -143,6 +153,8 @@ _EXPORTS: dict[str, str] = {
     "WorkflowTaskInterceptorContext": ".interceptors",
     "WorkflowTerminated": ".errors",
     "activity": ".activity",
+    "external_storage_envelope": ".external_storage",
+    "to_avro_payload_value": ".external_storage",
     "workflow": ".workflow",
 }
 
@@ -158,10 +170,13 @@ __all__ = [
     "Client",
     "ContinueAsNew",
     "DurableWorkflowError",
+    "ExternalPayloadCache",
+    "ExternalPayloadIntegrityError",
     "ExternalPayloadStoragePolicy",
     "Forbidden",
     "InMemoryMetrics",
     "InvalidArgument",
+    "LocalFilesystemExternalStorage",
     "MetricsRecorder",
     "NamespaceDescription",
     "NamespaceList",
@@ -204,6 +219,8 @@ __all__ = [
     "WorkflowTaskInterceptorContext",
     "WorkflowTerminated",
     "activity",
+    "external_storage_envelope",
+    "to_avro_payload_value",
     "workflow",
 ]
 
@@ -215,6 +232,7 @@ _SUBMODULES = frozenset(
         "activity",
         "client",
         "errors",
+        "external_storage",
         "interceptors",
         "metrics",
         "protocol",
