@@ -63,9 +63,13 @@ IMPLEMENTED: dict[str, str] = {
     "namespace.update": "update_namespace",
     # ---- issue 8: schedules
     # ---- issue 8: search attributes
+    "search_attribute.create": "create_search_attribute",
+    "search_attribute.delete": "delete_search_attribute",
+    "search_attribute.list": "list_search_attributes",
     # ---- issue 8: task queues and workers
     # ---- issue 8: system maintenance
     # ---- issue 8: webhook bridge
+    "bridge.webhook": "send_webhook_bridge_event",
 }
 
 # Operations whose client methods are still to come (issue 8), one block per noun: when a noun
@@ -85,10 +89,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "schedule.resume",
         "schedule.trigger",
         "schedule.update",
-        # ---- search attributes
-        "search_attribute.create",
-        "search_attribute.delete",
-        "search_attribute.list",
         # ---- task queues and workers
         "task_queue.build_id.drain",
         "task_queue.build_id.promote",
@@ -106,8 +106,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "system.repair.status",
         "system.retention.pass",
         "system.retention.status",
-        # ---- webhook bridge
-        "bridge.webhook",
     }
 )
 

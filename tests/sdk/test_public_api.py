@@ -198,10 +198,12 @@ EXACT_ALL: dict[str, list[str]] = {
         "defn",
     ],
     "durable_workflow.client": [
+        "BridgeAdapterOutcome",
         "Client",
         "ExternalPayloadStoragePolicy",
         "NamespaceDescription",
         "NamespaceList",
+        "SearchAttributeList",
         "WaitingOn",
         "WorkflowCommandResult",
         "WorkflowExecution",

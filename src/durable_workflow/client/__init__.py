@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
 from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
@@ -13,14 +14,17 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._search_attribute_results import SearchAttributeList
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "BridgeAdapterOutcome",
     "Client",
     "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
+    "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",

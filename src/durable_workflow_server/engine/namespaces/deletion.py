@@ -69,12 +69,17 @@ NOUNS: tuple[NounTables, ...] = (
             Owned(t.child_links, "parent_run_id"),
             Owned(t.query_tasks),
             Owned(t.workflow_instances),
+            Owned(t.bridge_outcomes),  # the webhook events that started or reached these runs
         ),
     ),
     # ---- issue 8: schedules (their tables go here)
     NounTables("workflow_schedules", None),
     # ---- issue 8: search attributes (their tables go here)
-    NounTables("search_attribute_definitions", None),
+    NounTables(
+        "search_attribute_definitions",
+        Owned(t.search_attribute_definitions),
+        (Owned(t.search_attribute_values, "run_id"),),
+    ),
     NounTables("workflow_worker_registrations", Owned(t.workers), (Owned(t.poll_requests),)),
 )
 
