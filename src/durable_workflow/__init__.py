@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from . import activity, workflow
     from .client import (
         Client,
+        ExternalPayloadStoragePolicy,
         NamespaceDescription,
         NamespaceList,
         StoragePayloadTestResult,
@@ -107,6 +108,7 @@ _EXPORTS: dict[str, str] = {
     "DurableWorkflowError": ".errors",
     "ExternalPayloadCache": ".external_storage",
     "ExternalPayloadIntegrityError": ".external_storage",
+    "ExternalPayloadStoragePolicy": ".client",
     "Forbidden": ".errors",
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
@@ -174,6 +176,7 @@ __all__ = [
     "DurableWorkflowError",
     "ExternalPayloadCache",
     "ExternalPayloadIntegrityError",
+    "ExternalPayloadStoragePolicy",
     "Forbidden",
     "InMemoryMetrics",
     "InvalidArgument",

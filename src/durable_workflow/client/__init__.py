@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
-from ._namespace_results import NamespaceDescription, NamespaceList
+from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -22,6 +22,7 @@ from ._storage_results import StoragePayloadTestResult, StorageTestResult
 __all__ = [
     "BridgeAdapterOutcome",
     "Client",
+    "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
     "SearchAttributeList",
