@@ -33,7 +33,8 @@ a test fails when this file no longer matches them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -47,6 +48,16 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._schedule_handle import ScheduleHandle
+from .client._schedule_results import (
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleTriggerResult,
+)
+from .client._schedule_types import ScheduleAction, ScheduleSpec
 from .metrics import MetricsRecorder
 from .protocol.wire import (
     ActivityHeartbeatResponse,

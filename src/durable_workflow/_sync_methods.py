@@ -6,7 +6,8 @@ a test fails when this file no longer matches them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,6 +21,16 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._schedule_handle import ScheduleHandle
+from .client._schedule_results import (
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleTriggerResult,
+)
+from .client._schedule_types import ScheduleAction, ScheduleSpec
 from .metrics import MetricsRecorder
 from .protocol.wire import (
     ActivityHeartbeatResponse,
@@ -138,6 +149,21 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.archive_workflow`."""
         return self._runner.run(self._target.archive_workflow(workflow_id, reason))
 
+    def backfill_schedule(
+        self,
+        schedule_id: str,
+        *,
+        start_time: str | datetime,
+        end_time: str | datetime,
+        overlap_policy: str | None = None,
+    ) -> ScheduleBackfillResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.backfill_schedule`."""
+        return self._runner.run(
+            self._target.backfill_schedule(
+                schedule_id, start_time=start_time, end_time=end_time, overlap_policy=overlap_policy
+            )
+        )
+
     def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.cancel_workflow`."""
         self._runner.run(self._target.cancel_workflow(workflow_id, reason))
@@ -202,6 +228,44 @@ class ClientMethods:
                 commands=commands,
             )
         )
+
+    def create_schedule(
+        self,
+        *,
+        spec: ScheduleSpec | Mapping[str, Any],
+        action: ScheduleAction | Mapping[str, Any],
+        schedule_id: str | None = None,
+        overlap_policy: str | None = None,
+        jitter_seconds: int | None = None,
+        max_runs: int | None = None,
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
+        paused: bool = False,
+        note: str | None = None,
+    ) -> ScheduleHandle:
+        """Blocking form of :meth:`durable_workflow.client.Client.create_schedule`."""
+        return self._runner.run(
+            self._target.create_schedule(
+                spec=spec,
+                action=action,
+                schedule_id=schedule_id,
+                overlap_policy=overlap_policy,
+                jitter_seconds=jitter_seconds,
+                max_runs=max_runs,
+                memo=memo,
+                search_attributes=search_attributes,
+                paused=paused,
+                note=note,
+            )
+        )
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Blocking form of :meth:`durable_workflow.client.Client.delete_schedule`."""
+        self._runner.run(self._target.delete_schedule(schedule_id))
+
+    def describe_schedule(self, schedule_id: str) -> ScheduleDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_schedule`."""
+        return self._runner.run(self._target.describe_schedule(schedule_id))
 
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""
@@ -316,6 +380,18 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.get_result`."""
         return self._runner.run(self._target.get_result(handle.async_handle, poll_interval, timeout))
 
+    def get_schedule_handle(self, schedule_id: str) -> ScheduleHandle:
+        """Blocking form of :meth:`durable_workflow.client.Client.get_schedule_handle`."""
+        return self._target.get_schedule_handle(schedule_id)
+
+    def get_schedule_history(
+        self, schedule_id: str, *, limit: int | None = None, after_sequence: int | None = None
+    ) -> ScheduleHistoryPage:
+        """Blocking form of :meth:`durable_workflow.client.Client.get_schedule_history`."""
+        return self._runner.run(
+            self._target.get_schedule_history(schedule_id, limit=limit, after_sequence=after_sequence)
+        )
+
     def get_workflow_handle(
         self, workflow_id: str, run_id: str | None = None, workflow_type: str = ""
     ) -> WorkflowHandle:
@@ -376,6 +452,16 @@ class ClientMethods:
             )
         )
 
+    def iter_schedule_history(
+        self, schedule_id: str, *, limit: int | None = None, after_sequence: int | None = None
+    ) -> AsyncIterator[ScheduleHistoryEvent]:
+        """Blocking form of :meth:`durable_workflow.client.Client.iter_schedule_history`."""
+        return self._target.iter_schedule_history(schedule_id, limit=limit, after_sequence=after_sequence)
+
+    def list_schedules(self) -> ScheduleList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_schedules`."""
+        return self._runner.run(self._target.list_schedules())
+
     def list_workflow_runs(self, workflow_id: str) -> WorkflowRunList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_workflow_runs`."""
         return self._runner.run(self._target.list_workflow_runs(workflow_id))
@@ -392,6 +478,10 @@ class ClientMethods:
         return self._runner.run(
             self._target.list_workflows(workflow_type, status, query, page_size, next_page_token)
         )
+
+    def pause_schedule(self, schedule_id: str, note: str | None = None) -> None:
+        """Blocking form of :meth:`durable_workflow.client.Client.pause_schedule`."""
+        self._runner.run(self._target.pause_schedule(schedule_id, note))
 
     def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.pause_workflow`."""
@@ -502,6 +592,10 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.repair_workflow`."""
         return self._runner.run(self._target.repair_workflow(workflow_id))
 
+    def resume_schedule(self, schedule_id: str, note: str | None = None) -> None:
+        """Blocking form of :meth:`durable_workflow.client.Client.resume_schedule`."""
+        self._runner.run(self._target.resume_schedule(schedule_id, note))
+
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
@@ -552,6 +646,38 @@ class ClientMethods:
     def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
         self._runner.run(self._target.terminate_workflow(workflow_id, reason))
+
+    def trigger_schedule(self, schedule_id: str, overlap_policy: str | None = None) -> ScheduleTriggerResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.trigger_schedule`."""
+        return self._runner.run(self._target.trigger_schedule(schedule_id, overlap_policy))
+
+    def update_schedule(
+        self,
+        schedule_id: str,
+        *,
+        spec: ScheduleSpec | Mapping[str, Any] | None = None,
+        action: ScheduleAction | Mapping[str, Any] | None = None,
+        overlap_policy: str | None = None,
+        jitter_seconds: int | None = None,
+        max_runs: int | None = None,
+        memo: Mapping[str, Any] | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Blocking form of :meth:`durable_workflow.client.Client.update_schedule`."""
+        self._runner.run(
+            self._target.update_schedule(
+                schedule_id,
+                spec=spec,
+                action=action,
+                overlap_policy=overlap_policy,
+                jitter_seconds=jitter_seconds,
+                max_runs=max_runs,
+                memo=memo,
+                search_attributes=search_attributes,
+                note=note,
+            )
+        )
 
     def update_workflow(
         self,

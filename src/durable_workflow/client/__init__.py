@@ -12,11 +12,32 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._schedule_handle import ScheduleHandle
+from ._schedule_results import (
+    ScheduleBackfillFire,
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleTriggerResult,
+)
+from ._schedule_types import ScheduleAction, ScheduleSpec
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "Client",
+    "ScheduleAction",
+    "ScheduleBackfillFire",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",
