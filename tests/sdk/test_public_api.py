@@ -282,6 +282,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "commands",
         "errors",
         "history",
+        "payload_storage",
         "routes",
         "text",
         "versions",
