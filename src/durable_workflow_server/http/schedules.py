@@ -16,6 +16,7 @@ from durable_workflow.protocol import routes
 
 from ..engine.schedules.api import CreateScheduleRequest, UpdateScheduleRequest
 from ..engine.schedules.service import TRIGGER_FAILED
+from . import limits
 from .errors import ApiError
 from .models.schedules import (
     HISTORY_LIMIT_DEFAULT,
@@ -130,7 +131,8 @@ def _after_sequence(text: str | None) -> int:
             "The after_sequence must be a non-negative integer (the next_cursor of the previous page).",
             after_sequence=text,
         )
-    return int(value)
+    # No sequence is beyond an INTEGER column: a larger cursor is past the end (an empty page).
+    return min(int(value), limits.MAX_INT32)
 
 
 async def schedule_history(call: Call[ScheduleHistoryQuery]) -> Reply:

@@ -90,6 +90,8 @@ async def test_the_routes_answer_their_documented_shapes(api: Api) -> None:
     assert (gone.status_code, gone.json()["reason"]) == (404, "schedule_not_found")
     kept = (await http.get("/api/schedules/nightly/history", params={"limit": "0"}, headers=CONTROL)).json()
     assert len(kept["events"]) == 1  # limit 0 is clamped to 1
+    beyond = await http.get(f"{N}/history", params={"after_sequence": "9" * 30}, headers=CONTROL)
+    assert (beyond.status_code, beyond.json()["events"]) == (200, [])
     last = await http.get("/api/schedules/nightly/history", params={"after_sequence": "7"}, headers=CONTROL)
     assert [e["event_type"] for e in last.json()["events"]] == ["ScheduleDeleted"]
 
@@ -165,6 +167,9 @@ BAD: list[tuple[str, str, str, Any, int, str, str | None]] = [
      "invalid_after_sequence", None),
     ("history after junk", "GET", f"{N}/history?after_sequence=abc", None, 422, "invalid_after_sequence",
      None),
+    ("backfill from year 1", "POST", f"{N}/backfill",
+     {"start_time": "0001-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:00Z"}, 422, "validation_failed",
+     "start_time"),
     ("history with a junk limit", "GET", f"{N}/history?limit=ten", None, 422, "validation_failed", "limit"),
     ("a body that is not an object", "POST", f"{N}/trigger", [1], 422, "validation_failed", "body"),
 ]  # fmt: skip

@@ -131,7 +131,7 @@ def _cron_next(expr: str, zone: tzinfo, after: datetime) -> datetime | None:
     for _ in range(_MAX_CRON_STEPS):
         try:
             candidate = next(iterator).astimezone(UTC)
-        except StopIteration:
+        except (StopIteration, OverflowError):  # nothing before the end of the calendar
             return None
         # Starting from a second occurrence of an ambiguous local time, cronsim may hand back
         # the first one (an earlier instant): keep going until strictly after.
@@ -146,7 +146,7 @@ def _cron_prev(expr: str, zone: tzinfo, at: datetime) -> datetime | None:
     for _ in range(_MAX_CRON_STEPS):
         try:
             candidate = next(iterator).astimezone(UTC)
-        except StopIteration:
+        except (StopIteration, OverflowError):
             return None
         if candidate <= at:
             return candidate

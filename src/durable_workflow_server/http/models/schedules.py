@@ -29,6 +29,10 @@ from .workflows import (
 MAX_NOTE = 1000
 MAX_JITTER_SECONDS = 3600
 HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX = 100, 500
+# Backfill bounds: the Unix epoch intervals count from, and far enough from datetime's end that
+# evaluating a spec never overflows.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=timezone.utc)
 _STRING = {"type": "string"}
 
 
@@ -240,9 +244,14 @@ def _instant(value: Any) -> datetime:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        instant = (
+            parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        )
+    except (ValueError, OverflowError):
         raise f.problem("format") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    if not EARLIEST_INSTANT <= instant < LATEST_INSTANT:
+        raise f.problem("message", message="Backfill times must fall between 1970 and 9000.")
+    return instant
 
 
 _Instant = Annotated[
