@@ -228,7 +228,7 @@ class SchedulesMixin(BaseClient):
         """One page of the schedule's audit history, by ``sequence`` ascending.
 
         Args:
-            limit: Events per page (the server clamps it to 1..500; 100 by default).
+            limit: Events per page (100 by default, at most 500).
             after_sequence: The previous page's ``next_cursor``.
 
         Raises:

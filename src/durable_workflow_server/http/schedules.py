@@ -19,8 +19,6 @@ from ..engine.schedules.service import TRIGGER_FAILED
 from . import limits
 from .errors import ApiError
 from .models.schedules import (
-    HISTORY_LIMIT_DEFAULT,
-    HISTORY_LIMIT_MAX,
     BackfillScheduleBody,
     CreateScheduleBody,
     ScheduleHistoryQuery,
@@ -138,9 +136,8 @@ def _after_sequence(text: str | None) -> int:
 async def schedule_history(call: Call[ScheduleHistoryQuery]) -> Reply:
     query = call.input
     after = _after_sequence(query.after_sequence)
-    limit = HISTORY_LIMIT_DEFAULT if query.limit is None else max(1, min(query.limit, HISTORY_LIMIT_MAX))
     result = call.engine.schedule_history(
-        call.namespace, _schedule_id(call), limit=limit, after_sequence=after
+        call.namespace, _schedule_id(call), limit=query.limit, after_sequence=after
     )
     return copy_reply(await engine_call(result))
 

@@ -88,8 +88,9 @@ async def test_the_routes_answer_their_documented_shapes(api: Api) -> None:
     assert (deleted.status_code, deleted.json()["outcome"]) == (200, "deleted")
     gone = await http.get("/api/schedules/nightly", headers=CONTROL)
     assert (gone.status_code, gone.json()["reason"]) == (404, "schedule_not_found")
-    kept = (await http.get("/api/schedules/nightly/history", params={"limit": "0"}, headers=CONTROL)).json()
-    assert len(kept["events"]) == 1  # limit 0 is clamped to 1
+    for junk in ("0", "-3", "ten"):  # as the reference: the default page of 100
+        kept = (await http.get(f"{N}/history", params={"limit": junk}, headers=CONTROL)).json()
+        assert len(kept["events"]) == 8
     beyond = await http.get(f"{N}/history", params={"after_sequence": "9" * 30}, headers=CONTROL)
     assert (beyond.status_code, beyond.json()["events"]) == (200, [])
     last = await http.get("/api/schedules/nightly/history", params={"after_sequence": "7"}, headers=CONTROL)
@@ -170,7 +171,6 @@ BAD: list[tuple[str, str, str, Any, int, str, str | None]] = [
     ("backfill from year 1", "POST", f"{N}/backfill",
      {"start_time": "0001-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:00Z"}, 422, "validation_failed",
      "start_time"),
-    ("history with a junk limit", "GET", f"{N}/history?limit=ten", None, 422, "validation_failed", "limit"),
     ("a body that is not an object", "POST", f"{N}/trigger", [1], 422, "validation_failed", "body"),
 ]  # fmt: skip
 

@@ -267,8 +267,20 @@ class BackfillScheduleBody(RequestModel):
     overlap_policy: _Policy = None
 
 
-class ScheduleHistoryQuery(RequestModel):
-    """``GET /api/schedules/{schedule_id}/history``: ``limit`` is clamped to 1..500."""
+def _history_limit(value: Any) -> int:
+    """As the reference: absent, junk or not positive is the default 100; more than 500 is 500."""
+    number = f.as_int(value) if value is not None else None
+    if number is None or number <= 0:
+        return HISTORY_LIMIT_DEFAULT
+    return min(number, HISTORY_LIMIT_MAX)
 
-    limit: Annotated[int | None, f.Integer()] = None
+
+class ScheduleHistoryQuery(RequestModel):
+    """``GET /api/schedules/{schedule_id}/history``: ``limit`` defaults to 100, at most 500."""
+
+    limit: Annotated[
+        int,
+        PlainValidator(_history_limit),
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": HISTORY_LIMIT_MAX}),
+    ] = Field(default=None, validate_default=True)
     after_sequence: Annotated[str | None, f.Text(max_len=32)] = None
