@@ -4,7 +4,9 @@ and fires whose process died between claiming and recording them."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from durable_workflow_server.engine.schedules import fires
@@ -248,3 +250,28 @@ async def test_the_loop_plans_its_wake_up_for_the_next_fire(engine: Engine, cloc
     await create(engine, spec={"intervals": [{"every": "PT10M"}]})
     wake = await engine._sweep()
     assert wake is not None and wake <= clock.current + timedelta(minutes=10)
+
+
+async def test_a_schedule_that_fails_to_fire_skips_that_fire_and_holds_no_other_back(
+    engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await create(engine, "broken", overlap_policy="allow_all")
+    await create(engine, "fine", overlap_policy="allow_all")
+    original = fires.take_due
+
+    async def failing(tx: Any, row: Any, settings: Any) -> Any:
+        if row["schedule_id"] == "broken":
+            raise RuntimeError("spec store corrupted")
+        return await original(tx, row, settings)
+
+    monkeypatch.setattr(fires, "take_due", failing)
+    await step(engine, clock)
+    assert await started(engine, "fine") == ["fine-20260301T120100Z"]
+    assert await started(engine, "broken") == []
+    [failed] = await skipped(engine, "broken")
+    assert (failed["reason"], failed["message"]) == ("fire_failed", "spec store corrupted")
+    body = await describe(engine, "broken")
+    assert (body["failures_count"], body["next_fire_at"]) == (1, "2026-03-01T12:02:00.000000Z")
+    monkeypatch.setattr(fires, "take_due", original)
+    await step(engine, clock)
+    assert await started(engine, "broken") == ["broken-20260301T120200Z"]

@@ -32,6 +32,7 @@ from ...store.rows import RunRow, ScheduleRow
 from ...store.statuses import OPEN_RUN_STATUSES, ScheduleFireSource, ScheduleFireStatus, ScheduleStatus
 from ..api import StartWorkflowRequest
 from ..cancellation import close_by_command
+from ..errors import DomainError
 from ..targets import lock_target
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
@@ -233,9 +234,13 @@ async def decide(
             return Decision(fire_at, "buffered", buffer_depth=depth + 1)
         if policy in ("cancel_other", "terminate_other") and isinstance(running, dict):
             kind: Literal["cancel", "terminate"] = "cancel" if policy == "cancel_other" else "terminate"
-            target = await lock_target(tx, row["namespace"], running["workflow_id"])
             reason = f"Schedule [{row['schedule_id']}] fired with overlap policy {policy}."
-            await close_by_command(tx, target, kind, reason=reason, request_id=None)
+            try:
+                target = await lock_target(tx, row["namespace"], running["workflow_id"])
+            except DomainError:
+                target = None  # it closed (or moved on) meanwhile: nothing to close
+            if target is not None:
+                await close_by_command(tx, target, kind, reason=reason, request_id=None)
     claimed = await claim(tx, row, fire_at, source, settings)
     return Decision(fire_at, "triggered", claimed=claimed)
 

@@ -16,12 +16,13 @@ behind; it returns the earliest next fire or lease expiry so the loop wakes for 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from ...store.rows import ScheduleFireRow, ScheduleRow
-from ...store.statuses import ScheduleStatus
+from ...store.statuses import ScheduleFireSource, ScheduleStatus
 from ..core import EngineCore
 from ..errors import DomainError
 from ..util import rfc3339, seconds
@@ -30,6 +31,8 @@ from . import audit, fires, rows
 if TYPE_CHECKING:
     from ..api import StartWorkflowRequest
     from ..shapes import StartWorkflowBody
+
+log = logging.getLogger(__name__)
 
 BATCH = 100
 ALREADY_RUNNING = "returned_existing_active"  # the start answer when the workflow id has an open run
@@ -69,22 +72,46 @@ class ScheduleFiring(EngineCore):
         async with self._read() as tx:
             due = await tx.all(rows.DUE, {"b_now": now, "b_limit": BATCH})
         for item in due:
-            claimed: list[fires.Claimed] = []
-            async with self._tx() as tx:
-                # Skip-locked: a schedule another process is firing is that process's; the
-                # compare-and-set on next_fire_at (inside take_due) stops a late second claim.
-                row = await rows.claim(tx, item["namespace"], item["schedule_id"])
-                if row is not None and row["status"] == ScheduleStatus.ACTIVE:
-                    decided = await fires.take_due(tx, row, self.settings)
-                    claimed = [d.claimed for d in decided if d.claimed is not None]
-            for fire in claimed:
-                await self.start_claimed(fire)
+            try:
+                await self._fire_due(item["namespace"], item["schedule_id"])
+            except Exception as exc:  # one broken schedule must not hold the others back
+                log.exception("schedule %s/%s failed to fire", item["namespace"], item["schedule_id"])
+                await self._fire_failed(item["namespace"], item["schedule_id"], exc)
         await self._drain_buffers()
         await self._finish_abandoned(now)
         async with self._read() as tx:
             next_fire = (await tx.conn.execute(rows.EARLIEST_FIRE)).scalar()
             lease = (await tx.conn.execute(rows.EARLIEST_LEASE)).scalar()
         return _earliest(next_fire, lease)
+
+    async def _fire_due(self, namespace: str, schedule_id: str) -> None:
+        claimed: list[fires.Claimed] = []
+        async with self._tx() as tx:
+            # Skip-locked: a schedule another process is firing is that process's; the
+            # compare-and-set on next_fire_at (inside take_due) stops a late second claim.
+            row = await rows.claim(tx, namespace, schedule_id)
+            if row is not None and row["status"] == ScheduleStatus.ACTIVE:
+                decided = await fires.take_due(tx, row, self.settings)
+                claimed = [d.claimed for d in decided if d.claimed is not None]
+        for fire in claimed:
+            await self.start_claimed(fire)
+
+    async def _fire_failed(self, namespace: str, schedule_id: str, exc: Exception) -> None:
+        """Skip the due occurrence that could not be fired (recorded), so the loop does not spin on it."""
+        try:
+            async with self._tx() as tx:
+                row = await rows.claim(tx, namespace, schedule_id)
+                due, nominal = (
+                    (row["next_fire_at"], row["next_nominal_at"]) if row is not None else (None, None)
+                )
+                if row is None or due is None or nominal is None or due > tx.now:
+                    return
+                await rows.update(tx, row, failures_count=int(row["failures_count"]) + 1)
+                source = ScheduleFireSource.SCHEDULED
+                await fires.skip(tx, row, nominal, source, "fire_failed", message=str(exc)[:1000])
+                await fires.set_next(tx, row, fires.plan_from(row, nominal), self.settings)
+        except Exception:  # the database itself is failing: the next pass tries again
+            log.exception("schedule %s/%s: recording the failed fire failed too", namespace, schedule_id)
 
     async def _drain_buffers(self) -> None:
         async with self._read() as tx:
