@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from . import activity, workflow
     from .client import (
         Client,
+        NamespaceDescription,
+        NamespaceList,
         ScheduleAction,
         ScheduleBackfillFire,
         ScheduleBackfillResult,
@@ -108,6 +110,8 @@ _EXPORTS: dict[str, str] = {
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
     "MetricsRecorder": ".metrics",
+    "NamespaceDescription": ".client",
+    "NamespaceList": ".client",
     "NamespaceNotFound": ".errors",
     "NonDeterministicReplayError": ".errors",
     "NonRetryableError": ".errors",
@@ -176,6 +180,8 @@ __all__ = [
     "InMemoryMetrics",
     "InvalidArgument",
     "MetricsRecorder",
+    "NamespaceDescription",
+    "NamespaceList",
     "NamespaceNotFound",
     "NonDeterministicReplayError",
     "NonRetryableError",

@@ -14,6 +14,7 @@ import httpx
 
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
     WorkflowExecution,
@@ -229,6 +230,12 @@ class ClientMethods:
             )
         )
 
+    def create_namespace(
+        self, name: str, description: str | None = None, retention_days: int = 30
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.create_namespace`."""
+        return self._runner.run(self._target.create_namespace(name, description, retention_days))
+
     def create_schedule(
         self,
         *,
@@ -259,9 +266,17 @@ class ClientMethods:
             )
         )
 
+    def delete_namespace(self, name: str) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.delete_namespace`."""
+        return self._runner.run(self._target.delete_namespace(name))
+
     def delete_schedule(self, schedule_id: str) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.delete_schedule`."""
         self._runner.run(self._target.delete_schedule(schedule_id))
+
+    def describe_namespace(self, name: str) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_namespace`."""
+        return self._runner.run(self._target.describe_namespace(name))
 
     def describe_schedule(self, schedule_id: str) -> ScheduleDescription:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_schedule`."""
@@ -458,6 +473,10 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.iter_schedule_history`."""
         return self._target.iter_schedule_history(schedule_id, limit=limit, after_sequence=after_sequence)
 
+    def list_namespaces(self) -> NamespaceList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_namespaces`."""
+        return self._runner.run(self._target.list_namespaces())
+
     def list_schedules(self) -> ScheduleList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_schedules`."""
         return self._runner.run(self._target.list_schedules())
@@ -600,6 +619,28 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
 
+    def set_namespace_external_storage(
+        self,
+        name: str | None = None,
+        *,
+        driver: str,
+        enabled: bool = True,
+        threshold_bytes: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.set_namespace_external_storage`."""
+        return self._runner.run(
+            self._target.set_namespace_external_storage(
+                name,
+                driver=driver,
+                enabled=enabled,
+                threshold_bytes=threshold_bytes,
+                config=config,
+                namespace=namespace,
+            )
+        )
+
     def signal_workflow(
         self,
         workflow_id: str,
@@ -650,6 +691,12 @@ class ClientMethods:
     def trigger_schedule(self, schedule_id: str, overlap_policy: str | None = None) -> ScheduleTriggerResult:
         """Blocking form of :meth:`durable_workflow.client.Client.trigger_schedule`."""
         return self._runner.run(self._target.trigger_schedule(schedule_id, overlap_policy))
+
+    def update_namespace(
+        self, name: str, description: str | None = None, retention_days: int | None = None
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.update_namespace`."""
+        return self._runner.run(self._target.update_namespace(name, description, retention_days))
 
     def update_schedule(
         self,

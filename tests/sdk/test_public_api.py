@@ -103,6 +103,8 @@ EXACT_ALL: dict[str, list[str]] = {
         "InMemoryMetrics",
         "InvalidArgument",
         "MetricsRecorder",
+        "NamespaceDescription",
+        "NamespaceList",
         "NamespaceNotFound",
         "NonDeterministicReplayError",
         "NonRetryableError",
@@ -184,6 +186,8 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.client": [
         "Client",
+        "NamespaceDescription",
+        "NamespaceList",
         "ScheduleAction",
         "ScheduleBackfillFire",
         "ScheduleBackfillResult",
