@@ -122,7 +122,7 @@ async def test_after_downtime_the_missed_fires_are_skipped_and_those_in_the_wind
     assert (missed["reason"], missed["missed_count"]) == ("catchup_window_passed", 59)
     assert (missed["first_missed_at"], missed["last_missed_at"]) == (
         "2026-03-01T12:01:00.000000Z",
-        "2026-03-01T12:59:30.000000Z",
+        "2026-03-01T12:59:00.000000Z",
     )
     assert (await describe(engine))["info"]["skipped_trigger_count"] == 59
 

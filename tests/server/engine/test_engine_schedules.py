@@ -202,3 +202,23 @@ async def test_namespaces_do_not_see_or_touch_each_others_schedules(engine: Engi
     await step(engine, clock)
     assert await started(engine) == ["s1-20260301T120100Z"]
     assert await started(engine, namespace="other") == []
+
+
+async def test_deleting_a_namespace_removes_its_schedules_and_nothing_elsewhere(
+    engine: Engine, clock: FakeClock
+) -> None:
+    async with engine._tx() as tx:
+        from durable_workflow_server.engine.namespaces import rows as namespaces
+
+        await namespaces.ensure(tx, {"doomed"})
+    await create(engine, overlap_policy="allow_all")
+    await create(engine, namespace="doomed", overlap_policy="buffer_all")
+    for _ in range(3):  # fires, history and a buffered fire in both
+        await step(engine, clock)
+    deleted = await engine.delete_namespace("doomed")
+    assert deleted["deleted"]["workflow_schedules"] == 1  # type: ignore[typeddict-item]
+    with pytest.raises(DomainError):
+        await engine.schedule_history("doomed", "s1", limit=10, after_sequence=0)
+    assert len(await started(engine)) == 3
+    await step(engine, clock)
+    assert len(await started(engine)) == 4

@@ -312,7 +312,8 @@ async def take_due(tx: Tx, row: ScheduleRow, settings: Settings) -> list[Decisio
             cutoff = tx.now - grace
             first_timely = spec.next_after(cutoff)
             if first_timely is not None and first_timely <= tx.now:
-                await _missed(tx, row, spec, nominal, cutoff, inclusive=True)
+                last_missed = max(spec.latest_at_or_before(cutoff) or nominal, nominal)
+                await _missed(tx, row, spec, nominal, last_missed, inclusive=True)
                 await set_next(tx, row, first_timely, settings)
                 continue
             latest = spec.latest_at_or_before(cutoff) or nominal
