@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._namespace_results import NamespaceDescription, NamespaceList
@@ -60,6 +61,7 @@ from .client._schedule_results import (
 )
 from .client._schedule_types import ScheduleAction, ScheduleSpec
 from .metrics import MetricsRecorder
+from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,
