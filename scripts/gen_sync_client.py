@@ -42,6 +42,7 @@ import httpx
 from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._bridge_results import BridgeAdapterOutcome
 from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
@@ -60,6 +61,7 @@ from .client._schedule_results import (
     ScheduleTriggerResult,
 )
 from .client._schedule_types import ScheduleAction, ScheduleSpec
+from .client._search_attribute_results import SearchAttributeList
 from .metrics import MetricsRecorder
 from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (

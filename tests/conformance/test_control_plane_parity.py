@@ -73,9 +73,13 @@ IMPLEMENTED: dict[str, str] = {
     "schedule.backfill": "backfill_schedule",
     "schedule.history": "get_schedule_history",
     # ---- issue 8: search attributes
+    "search_attribute.create": "create_search_attribute",
+    "search_attribute.delete": "delete_search_attribute",
+    "search_attribute.list": "list_search_attributes",
     # ---- issue 8: task queues and workers
     # ---- issue 8: system maintenance
     # ---- issue 8: webhook bridge
+    "bridge.webhook": "send_webhook_bridge_event",
 }
 
 # Operations whose client methods are still to come (issue 8), one block per noun: when a noun
@@ -84,10 +88,6 @@ NOT_YET_IMPLEMENTED = frozenset(
     {
         # ---- namespaces and external storage
         "storage.test",
-        # ---- search attributes
-        "search_attribute.create",
-        "search_attribute.delete",
-        "search_attribute.list",
         # ---- task queues and workers
         "task_queue.build_id.drain",
         "task_queue.build_id.promote",
@@ -105,8 +105,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "system.repair.status",
         "system.retention.pass",
         "system.retention.status",
-        # ---- webhook bridge
-        "bridge.webhook",
     }
 )
 

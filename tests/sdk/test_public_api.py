@@ -210,6 +210,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "defn",
     ],
     "durable_workflow.client": [
+        "BridgeAdapterOutcome",
         "Client",
         "NamespaceDescription",
         "NamespaceList",
@@ -223,6 +224,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "ScheduleList",
         "ScheduleSpec",
         "ScheduleTriggerResult",
+        "SearchAttributeList",
         "WaitingOn",
         "WorkflowCommandResult",
         "WorkflowExecution",

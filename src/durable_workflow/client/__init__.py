@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
 from ._namespace_results import NamespaceDescription, NamespaceList
@@ -24,10 +25,12 @@ from ._schedule_results import (
     ScheduleTriggerResult,
 )
 from ._schedule_types import ScheduleAction, ScheduleSpec
+from ._search_attribute_results import SearchAttributeList
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "BridgeAdapterOutcome",
     "Client",
     "NamespaceDescription",
     "NamespaceList",
@@ -41,6 +44,7 @@ __all__ = [
     "ScheduleList",
     "ScheduleSpec",
     "ScheduleTriggerResult",
+    "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",

@@ -35,6 +35,9 @@ ROW_TYPES = {
     t.schedule_history_events: rows.ScheduleHistoryEventRow,
     t.schedule_fires: rows.ScheduleFireRow,
     # issue 8: search attributes and the webhook bridge
+    t.search_attribute_definitions: rows.SearchAttributeDefinitionRow,
+    t.search_attribute_values: rows.SearchAttributeValueRow,
+    t.bridge_outcomes: rows.BridgeOutcomeRow,
     # issue 8: task queues and build ids
     # issue 8: maintenance and metrics
 }

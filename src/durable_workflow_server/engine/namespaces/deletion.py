@@ -48,12 +48,13 @@ NOUNS: tuple[NounTables, ...] = (
             t.child_links,
             t.query_tasks,
             t.workflow_instances,
+            t.bridge_outcomes,  # the webhook events that started or reached these runs
         ),
     ),
     # ---- issue 8: schedules (their tables go here)
     NounTables("workflow_schedules", t.schedules, (t.schedule_fires, t.schedule_history_events)),
     # ---- issue 8: search attributes (their tables go here)
-    NounTables("search_attribute_definitions", None),
+    NounTables("search_attribute_definitions", t.search_attribute_definitions, (t.search_attribute_values,)),
     NounTables("workflow_worker_registrations", t.workers, (t.poll_requests,)),
 )
 
