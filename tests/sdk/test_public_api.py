@@ -121,6 +121,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "DurableWorkflowError",
         "ExternalPayloadCache",
         "ExternalPayloadIntegrityError",
+        "ExternalPayloadStoragePolicy",
         "Forbidden",
         "InMemoryMetrics",
         "InvalidArgument",
@@ -212,6 +213,7 @@ EXACT_ALL: dict[str, list[str]] = {
     "durable_workflow.client": [
         "BridgeAdapterOutcome",
         "Client",
+        "ExternalPayloadStoragePolicy",
         "NamespaceDescription",
         "NamespaceList",
         "ScheduleAction",
@@ -281,6 +283,7 @@ EXACT_ALL: dict[str, list[str]] = {
     ],
     "durable_workflow.sync": [
         "Client",
+        "ScheduleHandle",
         "WorkflowHandle",
     ],
     "durable_workflow.external_storage": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
-from ._namespace_results import NamespaceDescription, NamespaceList
+from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -32,6 +32,7 @@ from ._search_attribute_results import SearchAttributeList
 __all__ = [
     "BridgeAdapterOutcome",
     "Client",
+    "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
     "ScheduleAction",
