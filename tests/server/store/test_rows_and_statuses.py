@@ -32,6 +32,9 @@ ROW_TYPES = {
     # issue 8: namespaces and external payload storage
     t.external_payloads: rows.ExternalPayloadRow,
     # issue 8: schedules
+    t.schedules: rows.ScheduleRow,
+    t.schedule_history_events: rows.ScheduleHistoryEventRow,
+    t.schedule_fires: rows.ScheduleFireRow,
     # issue 8: search attributes and the webhook bridge
     t.search_attribute_definitions: rows.SearchAttributeDefinitionRow,
     t.search_attribute_values: rows.SearchAttributeValueRow,
