@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from durable_workflow.external_storage import LocalFilesystemExternalStorage
 
 from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow.external_storage import LocalFilesystemExternalStorage
 
 SERVER_URL = os.environ.get("DURABLE_WORKFLOW_SERVER_URL", "http://localhost:8080")
 TOKEN = os.environ.get("DW_AUTH_TOKEN", "dev-token")
