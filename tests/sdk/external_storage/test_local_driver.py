@@ -113,3 +113,13 @@ def test_put_refuses_a_malformed_digest_or_codec(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="codec"):
         storage.put(b"x", sha256=_sha(b"x"), codec="../avro")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_objects_are_created_with_the_processs_umask_not_private(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        uri = LocalFilesystemExternalStorage(tmp_path).put(b"x", sha256=_sha(b"x"), codec="avro")
+    finally:
+        os.umask(previous)
+    # Group-readable, so a server and workers of one group can share the root.
+    assert LocalFilesystemExternalStorage(tmp_path).path_for(uri).stat().st_mode & 0o777 == 0o640
