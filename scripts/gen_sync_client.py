@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._wire import PayloadResolver
+from ._external_payloads import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._namespace_results import NamespaceDescription, NamespaceList

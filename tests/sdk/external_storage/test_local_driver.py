@@ -106,6 +106,12 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
         storage.get((root / "link.avro").as_uri())
 
 
+@pytest.mark.parametrize("root", ["s3://bucket/x", "https://example.test/payloads", "gs://b"])
+def test_a_root_of_another_scheme_is_refused(root: str) -> None:
+    with pytest.raises(ValueError, match="path or a file:// URI"):
+        LocalFilesystemExternalStorage(root)
+
+
 def test_put_refuses_a_malformed_digest_or_codec(tmp_path: Path) -> None:
     storage = LocalFilesystemExternalStorage(tmp_path)
     with pytest.raises(ValueError, match="sha256"):

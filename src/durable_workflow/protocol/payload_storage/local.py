@@ -14,6 +14,10 @@ __all__ = ["LocalFilesystemExternalStorage"]
 
 def _root_path(root: str | os.PathLike[str]) -> Path:
     text = os.fspath(root)
+    scheme = urlsplit(text).scheme
+    # A URI of another scheme would silently become a relative directory ("s3:/bucket/x").
+    if scheme and scheme != "file" and not (len(scheme) == 1 and text[1:2] == ":"):
+        raise ValueError(f"the local storage root must be a path or a file:// URI, not {text!r}")
     if text.startswith("file:"):
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost"):
