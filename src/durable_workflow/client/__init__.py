@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
-from ._namespace_results import NamespaceDescription, NamespaceList
+from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -13,13 +14,38 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._schedule_handle import ScheduleHandle
+from ._schedule_results import (
+    ScheduleBackfillFire,
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleTriggerResult,
+)
+from ._schedule_types import ScheduleAction, ScheduleSpec
+from ._search_attribute_results import SearchAttributeList
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "BridgeAdapterOutcome",
     "Client",
+    "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
+    "ScheduleAction",
+    "ScheduleBackfillFire",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
+    "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",
