@@ -49,6 +49,14 @@ from .client._results import (
     WorkflowRunList,
 )
 from .metrics import MetricsRecorder
+from .protocol.maintenance import (
+    ActivityTimeoutPassResult,
+    ActivityTimeoutStatus,
+    RepairPassResult,
+    RepairStatus,
+    RetentionPassResult,
+    RetentionStatus,
+)
 from .protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,

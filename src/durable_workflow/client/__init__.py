@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from ..protocol.maintenance import (
+    ActivityTimeoutPassResult,
+    ActivityTimeoutStatus,
+    RepairPassResult,
+    RepairStatus,
+    RetentionPassResult,
+    RetentionStatus,
+)
 from ._client import Client
 from ._handle import WorkflowHandle
 from ._namespace_results import NamespaceDescription, NamespaceList
@@ -17,9 +25,15 @@ from ._results import (
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "ActivityTimeoutPassResult",
+    "ActivityTimeoutStatus",
     "Client",
     "NamespaceDescription",
     "NamespaceList",
+    "RepairPassResult",
+    "RepairStatus",
+    "RetentionPassResult",
+    "RetentionStatus",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",

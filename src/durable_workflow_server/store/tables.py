@@ -429,7 +429,8 @@ query_tasks = sa.Table(
 
 
 # ---- issue 8: maintenance and metrics (0010_maintenance)
-# (tables of this noun go here)
+# Retention scans a namespace's closed runs oldest-closed first (open runs have no closed_at).
+sa.Index("ix_workflow_runs_namespace_closed", workflow_runs.c.namespace, workflow_runs.c.closed_at)
 
 
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -1,4 +1,4 @@
-"""Maintenance passes and the webhook bridge's idempotency keys.
+"""Maintenance and metrics: the index the retention pass scans closed runs with.
 
 Revision ID: 0010_maintenance
 Revises: 0009_task_queues
@@ -7,6 +7,8 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
+from alembic import op
+
 revision = "0010_maintenance"
 down_revision = "0009_task_queues"
 branch_labels = None
@@ -14,5 +16,5 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Filled in by the issue-8 work on this noun; an empty revision keeps the chain fixed.
-    pass
+    # Retention scans a namespace's closed runs, oldest closed first.
+    op.create_index("ix_workflow_runs_namespace_closed", "workflow_runs", ["namespace", "closed_at"])
