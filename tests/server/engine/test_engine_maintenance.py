@@ -7,15 +7,17 @@ one namespace leaves another namespace's rows alone, and that a repeated pass an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from durable_workflow.protocol import codec
-from durable_workflow_server.engine.api import StartWorkflowRequest
+from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
 from durable_workflow_server.engine.maintenance import counters
 from durable_workflow_server.engine.maintenance import rows as maintenance_rows
 from durable_workflow_server.engine.service import Engine
@@ -320,3 +322,87 @@ async def test_lease_expiries_are_counted_where_the_loop_expires_them(
     depth = {(s["labels"]["namespace"], s["labels"]["task_queue"], s["labels"]["kind"]): s["value"]
              for s in snapshot["gauges"]}  # fmt: skip
     assert depth == {(NS, "q1", "workflow"): 1.0}
+
+
+async def test_an_activity_timeout_pass_never_touches_another_namespace(
+    make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    engine = await make_engine(default_namespace=OTHER)
+    await engine.register_worker(
+        OTHER, RegisterWorkerRequest(task_queue="q1", runtime="python", worker_id="w-other")
+    )
+    run = await _start_in(engine, OTHER, "wf-theirs")
+    task = await engine.poll_workflow_task(
+        OTHER, worker_id="w-other", task_queue="q1", build_id=None, poll_request_id=None,
+        history_page_size=None, timeout=0.3,
+    )  # fmt: skip
+    assert task is not None and task["run_id"] == run["run_id"]
+    await engine.complete_workflow_task(
+        OTHER, task["task_id"], lease_owner=task["lease_owner"],
+        workflow_task_attempt=task["workflow_task_attempt"], commands=[activity(schedule_to_close_timeout=5)],
+    )  # fmt: skip
+    clock.advance(6)
+    (expired,) = (await engine.activity_timeout_status(OTHER, limit=100))["expired_execution_ids"]
+    mine = await engine.activity_timeout_pass(NS, limit=100)
+    assert (mine["processed"], mine["enforced"]) == (0, 0)
+    named = await engine.activity_timeout_pass(NS, execution_ids=[expired], limit=100)
+    assert named["results"] == [
+        {"execution_id": expired, "outcome": "skipped", "reason": "execution_not_found"}
+    ]
+    assert (await engine.activity_timeout_status(OTHER, limit=100))["expired_execution_ids"] == [expired]
+    # Their own pass enforces it (schedule-to-close: no retry).
+    theirs_pass = await engine.activity_timeout_pass(OTHER, limit=100)
+    assert theirs_pass["results"] == [{"execution_id": expired, "outcome": "enforced", "has_retry": False}]
+
+
+async def test_two_processes_pruning_at_once_prune_each_run_exactly_once(
+    db_url: str, make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("two server processes share a database on PostgreSQL")
+    first, second = await make_engine(), await make_engine()
+    driver = Driver(first)
+    await driver.register()
+    runs = [await _completed_with_everything(driver, clock, f"wf-{i}") for i in range(5)]
+    clock.advance(31 * DAY)
+    one, two = await asyncio.gather(
+        first.retention_pass(NS, run_ids=runs, limit=100), second.retention_pass(NS, run_ids=runs, limit=100)
+    )
+    outcomes = [(r["run_id"], r["outcome"], r.get("reason")) for r in [*one["results"], *two["results"]]]
+    assert one["failed"] == two["failed"] == 0, outcomes
+    assert sorted(run for run, outcome, _ in outcomes if outcome == "pruned") == sorted(runs)
+    assert all(reason == "run_not_found" for _, outcome, reason in outcomes if outcome == "skipped")
+    left = await _snapshot(first)
+    assert not any(
+        ids & set(runs)
+        for ids in ({v for v in row if isinstance(v, str)} for rows in left.values() for row in rows)
+    )
+
+
+async def test_two_processes_repairing_at_once_recreate_a_lost_task_once(
+    db_url: str, make_engine: EngineFactory
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("two server processes share a database on PostgreSQL")
+    first, second = await make_engine(), await make_engine()
+    driver = Driver(first)
+    await driver.register()
+    lost = [(await driver.start(f"wf-{i}"))["run_id"] for i in range(4)]
+    async with first.store.write() as conn:
+        await conn.execute(sa.delete(t.workflow_tasks).where(t.workflow_tasks.c.run_id.in_(lost)))
+    one, two = await asyncio.gather(first.repair_pass(NS), second.repair_pass(NS))
+    assert one["missing_run_failures"] == two["missing_run_failures"] == []
+    assert one["repaired_missing_tasks"] + two["repaired_missing_tasks"] == 4
+    async with first.store.read() as conn:
+        open_tasks = (
+            (
+                await conn.execute(
+                    sa.select(t.workflow_tasks.c.run_id).where(
+                        t.workflow_tasks.c.run_id.in_(lost), t.workflow_tasks.c.status == "ready"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(open_tasks) == sorted(lost)  # one new task per run, not two
