@@ -63,6 +63,9 @@ IMPLEMENTED: dict[str, str] = {
     "namespace.update": "update_namespace",
     # ---- issue 8: schedules
     # ---- issue 8: search attributes
+    "search_attribute.create": "create_search_attribute",
+    "search_attribute.delete": "delete_search_attribute",
+    "search_attribute.list": "list_search_attributes",
     # ---- issue 8: task queues and workers
     # ---- issue 8: system maintenance
     "system.repair.status": "repair_status",
@@ -72,6 +75,7 @@ IMPLEMENTED: dict[str, str] = {
     "system.activity_timeout.status": "activity_timeout_status",
     "system.activity_timeout.pass": "activity_timeout_pass",
     # ---- issue 8: webhook bridge
+    "bridge.webhook": "send_webhook_bridge_event",
 }
 
 # Operations whose client methods are still to come (issue 8), one block per noun: when a noun
@@ -91,10 +95,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "schedule.resume",
         "schedule.trigger",
         "schedule.update",
-        # ---- search attributes
-        "search_attribute.create",
-        "search_attribute.delete",
-        "search_attribute.list",
         # ---- task queues and workers
         "task_queue.build_id.drain",
         "task_queue.build_id.promote",
@@ -105,8 +105,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "worker.deregister",
         "worker.describe",
         "worker.list",
-        # ---- webhook bridge
-        "bridge.webhook",
     }
 )
 

@@ -10,9 +10,10 @@ from ..protocol.maintenance import (
     RetentionPassResult,
     RetentionStatus,
 )
+from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
-from ._namespace_results import NamespaceDescription, NamespaceList
+from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -21,19 +22,23 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._search_attribute_results import SearchAttributeList
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "ActivityTimeoutPassResult",
     "ActivityTimeoutStatus",
+    "BridgeAdapterOutcome",
     "Client",
+    "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
     "RepairPassResult",
     "RepairStatus",
     "RetentionPassResult",
     "RetentionStatus",
+    "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
     "WorkflowExecution",
