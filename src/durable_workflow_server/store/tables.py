@@ -502,8 +502,7 @@ bridge_outcomes = sa.Table(
 
 
 # ---- issue 8: maintenance and metrics (0010_maintenance)
-# Retention scans a namespace's closed runs oldest-closed first (open runs have no closed_at).
-sa.Index("ix_workflow_runs_namespace_closed", workflow_runs.c.namespace, workflow_runs.c.closed_at)
+# (no tables: retention scans closed runs through ix_workflow_runs_namespace_closed, above)
 
 
 ALL_TABLES = tuple(metadata.sorted_tables)

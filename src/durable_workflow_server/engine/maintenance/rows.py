@@ -210,11 +210,14 @@ PRUNE_STATEMENTS: dict[str, sa.Delete] = {
     "condition_waits": _by_run(t.condition_waits),
     "child_links": _by_run(t.child_links, "parent_run_id"),
     "query_tasks": _by_run(t.query_tasks),
+    "search_attribute_values": _by_run(t.search_attribute_values),
 }
 #: Tables holding a run id that pruning leaves alone, and why (a test checks every table with a
 #: run column is in one of the two maps, so a new table needs a decision here).
 PRUNE_KEEPS: dict[str, str] = {
     "workflow_runs": "the run row itself goes last (DELETE_RUN)",
+    "bridge_outcomes": "a webhook event's first outcome answers its later deliveries (idempotency), "
+    "whatever became of the run it started",
 }
 RETENTION_DAYS = sa.select(t.namespaces.c.retention_days).where(
     t.namespaces.c.name == sa.bindparam("b_namespace")

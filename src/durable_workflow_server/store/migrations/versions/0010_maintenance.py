@@ -1,4 +1,4 @@
-"""Maintenance and metrics: the index the retention pass scans closed runs with.
+"""Maintenance and metrics: no schema of their own (retention uses 0008's closed-runs index).
 
 Revision ID: 0010_maintenance
 Revises: 0009_task_queues
@@ -7,8 +7,6 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
-from alembic import op
-
 revision = "0010_maintenance"
 down_revision = "0009_task_queues"
 branch_labels = None
@@ -16,5 +14,5 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Retention scans a namespace's closed runs, oldest closed first.
-    op.create_index("ix_workflow_runs_namespace_closed", "workflow_runs", ["namespace", "closed_at"])
+    # Nothing to add: retention scans closed runs through ix_workflow_runs_namespace_closed (0008).
+    pass
