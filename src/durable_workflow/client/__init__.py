@@ -22,6 +22,17 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._schedule_handle import ScheduleHandle
+from ._schedule_results import (
+    ScheduleBackfillFire,
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleTriggerResult,
+)
+from ._schedule_types import ScheduleAction, ScheduleSpec
 from ._search_attribute_results import SearchAttributeList
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
@@ -38,6 +49,16 @@ __all__ = [
     "RepairStatus",
     "RetentionPassResult",
     "RetentionStatus",
+    "ScheduleAction",
+    "ScheduleBackfillFire",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
     "SearchAttributeList",
     "WaitingOn",
     "WorkflowCommandResult",
