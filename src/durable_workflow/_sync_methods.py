@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._wire import PayloadResolver
+from ._external_payloads import PayloadResolver
 from .client import Client as AsyncClient
 from .client import ScheduleHandle as AsyncScheduleHandle
 from .client import WorkflowHandle as AsyncWorkflowHandle
@@ -92,7 +92,7 @@ class ClientMethods:
         payload_size_warning_threshold_percent: int = 80,
         payload_size_warnings: bool = True,
         external_storage: ExternalStorageDriver | None = None,
-        external_storage_threshold_bytes: int = 262144,
+        external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -166,7 +166,7 @@ class ClientMethods:
         return self._target.external_storage
 
     @property
-    def external_storage_threshold_bytes(self) -> int:
+    def external_storage_threshold_bytes(self) -> int | None:
         """The wrapped async client's ``external_storage_threshold_bytes``."""
         return self._target.external_storage_threshold_bytes
 
