@@ -37,6 +37,14 @@ from .client._schedule_types import ScheduleAction, ScheduleSpec
 from .client._search_attribute_results import SearchAttributeList
 from .client._storage_results import StorageTestResult
 from .metrics import MetricsRecorder
+from .protocol.maintenance import (
+    ActivityTimeoutPassResult,
+    ActivityTimeoutStatus,
+    RepairPassResult,
+    RepairStatus,
+    RetentionPassResult,
+    RetentionStatus,
+)
 from .protocol.payload_storage.cache import ExternalPayloadCache
 from .protocol.payload_storage.driver import ExternalStorageDriver
 from .protocol.wire import (
@@ -177,6 +185,16 @@ class ClientMethods:
     def server_long_poll_timeout(self) -> float | None:
         """The wrapped async client's ``server_long_poll_timeout``."""
         return self._target.server_long_poll_timeout
+
+    def activity_timeout_pass(
+        self, execution_ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> ActivityTimeoutPassResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.activity_timeout_pass`."""
+        return self._runner.run(self._target.activity_timeout_pass(execution_ids, limit))
+
+    def activity_timeout_status(self) -> ActivityTimeoutStatus:
+        """Blocking form of :meth:`durable_workflow.client.Client.activity_timeout_status`."""
+        return self._runner.run(self._target.activity_timeout_status())
 
     def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.archive_workflow`."""
@@ -677,6 +695,16 @@ class ClientMethods:
             )
         )
 
+    def repair_pass(
+        self, run_ids: Sequence[str] | None = None, instance_id: str | None = None
+    ) -> RepairPassResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.repair_pass`."""
+        return self._runner.run(self._target.repair_pass(run_ids, instance_id))
+
+    def repair_status(self) -> RepairStatus:
+        """Blocking form of :meth:`durable_workflow.client.Client.repair_status`."""
+        return self._runner.run(self._target.repair_status())
+
     def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.repair_workflow`."""
         return self._runner.run(self._target.repair_workflow(workflow_id))
@@ -688,6 +716,16 @@ class ClientMethods:
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
+
+    def retention_pass(
+        self, run_ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> RetentionPassResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.retention_pass`."""
+        return self._runner.run(self._target.retention_pass(run_ids, limit))
+
+    def retention_status(self) -> RetentionStatus:
+        """Blocking form of :meth:`durable_workflow.client.Client.retention_status`."""
+        return self._runner.run(self._target.retention_status())
 
     def send_webhook_bridge_event(
         self,

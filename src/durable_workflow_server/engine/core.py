@@ -20,6 +20,7 @@ from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
 from .external_storage.offloading import discard_written
 from .external_storage.storage import PayloadStorage
+from .maintenance.counters import ProcessCounters
 from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx
@@ -49,6 +50,8 @@ class EngineCore:
         self.background_loop = background_loop
         self.store: Store = create_store(settings.database_url)
         self.waiters = Waiters()
+        # This process's own counters (requests, lease expiries): see maintenance/counters.py.
+        self.counters = ProcessCounters()
         self._loop = BackgroundLoop(self._sweep, interval=settings.timer_loop_interval, clock=settings.clock)
         self.broadcast = Broadcast(
             self.store,
@@ -116,7 +119,7 @@ class EngineCore:
             yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
 
     async def _sweep(self) -> datetime | None:
-        return await sweep(self._tx, self.store, self.now)
+        return await sweep(self._tx, self.store, self.now, self.counters)
 
     async def tick(self) -> None:
         """Run one pass of the background loop now (tests drive time with an injected clock)."""
