@@ -26,6 +26,7 @@ from durable_workflow_server import create_app
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
 from tests.helpers.e2e_env import TOKEN, e2e_settings, sdk_client
+from tests.server.conftest import FakeClock
 
 THRESHOLD = 64 * 1024
 FIVE_MIB = 5 * 1024 * 1024
@@ -157,3 +158,40 @@ async def test_a_client_without_a_driver_gets_the_reference_not_the_value(setup:
     async with sdk_client(setup.app) as plain:
         result = await plain.get_workflow_handle("no-driver").result(timeout=10.0)
     assert reference(result) == reference(described["output_envelope"])
+
+
+async def test_the_retention_pass_deletes_a_pruned_runs_stored_objects(
+    database_url: str, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    root = tmp_path / "payloads"
+    settings = e2e_settings(database_url, max_payload_bytes=BODY_LIMIT, clock=clock)
+    engine = Engine(settings)
+    app = create_app(settings, engine=engine)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+        setup = Setup(app, engine, root)
+        async with setup.client() as client:
+            await set_policy(client, root)
+            worker = Worker(client, task_queue=QUEUE, workflows=[EchoWorkflow], activities=[measure])
+            old = await client.start_workflow(
+                workflow_type="ext-echo", task_queue=QUEUE, workflow_id="old", input=["o" * 100_000]
+            )
+            await worker.run_until(workflow_id="old", timeout=60.0)
+            clock.advance(31 * 86400)
+            recent = await client.start_workflow(
+                workflow_type="ext-echo", task_queue=QUEUE, workflow_id="recent", input=["r" * 100_000]
+            )
+            await worker.run_until(workflow_id="recent", timeout=60.0)
+            old_uris = {r["uri"] for r in await setup.payload_rows(old.run_id)}
+            recent_uris = {r["uri"] for r in await setup.payload_rows(recent.run_id)}
+            assert len(old_uris) == len(recent_uris) == 3
+            report = await client.retention_pass()
+            assert report["results"][0]["external_payloads_deleted"] == 3
+            files = {p.as_uri() for p in root.rglob("*") if p.is_file()}
+            assert not old_uris & files and recent_uris <= files
+            assert await setup.payload_rows(old.run_id) == []
+            again = await client.retention_pass()
+            assert again["pruned"] == 0
+            assert (await client.get_workflow_handle("recent").result(timeout=10.0))[
+                "document"
+            ] == "r" * 100_000
