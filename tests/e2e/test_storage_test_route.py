@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,10 @@ async def test_an_s3_policy_round_trips_through_an_s3_compatible_server(
     pytest.importorskip("moto")
     from tests.helpers.s3_server import s3_client, s3_server
 
+    # moto keeps one in-memory S3 per process (other tests' buckets too): a bucket of our own.
+    bucket = f"dw-storage-test-{uuid.uuid4().hex[:12]}"
     with s3_server() as endpoint:
-        s3_client(endpoint).create_bucket(Bucket="dw-payloads")
+        s3_client(endpoint).create_bucket(Bucket=bucket)
         # The disk binding: credentials stay in the server's environment, not in the policy.
         monkeypatch.setenv("DW_STORAGE_DISK_PAYLOAD_OBJECTS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("DW_STORAGE_DISK_PAYLOAD_OBJECTS_SECRET_ACCESS_KEY", "testing")
@@ -238,7 +241,7 @@ async def test_an_s3_policy_round_trips_through_an_s3_compatible_server(
             "threshold_bytes": 65536,
             "config": {
                 "disk": "payload-objects",
-                "bucket": "dw-payloads",
+                "bucket": bucket,
                 "prefix": "billing/",
                 "region": "us-east-1",
             },
@@ -252,6 +255,6 @@ async def test_an_s3_policy_round_trips_through_an_s3_compatible_server(
         assert result.large_payload is not None and result.large_payload.sha256 == digest(
             b"l", 3 * 1024 * 1024
         )
-        assert str(result.large_payload.reference_uri).startswith("s3://dw-payloads/billing/")
-        listed = s3_client(endpoint).list_objects_v2(Bucket="dw-payloads")
+        assert str(result.large_payload.reference_uri).startswith(f"s3://{bucket}/billing/")
+        listed = s3_client(endpoint).list_objects_v2(Bucket=bucket)
         assert listed.get("KeyCount", 0) == 0  # both objects deleted again

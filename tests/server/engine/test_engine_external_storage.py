@@ -4,6 +4,7 @@ the stored and wire forms, the ``external_payloads`` rows, rollback and retentio
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -417,25 +418,27 @@ async def test_an_s3_policy_offloads_to_the_bucket_and_retention_empties_it(
     pytest.importorskip("moto")
     from tests.helpers.s3_server import s3_client, s3_server
 
+    # moto keeps one in-memory S3 per process (other tests' buckets too): a bucket of our own.
+    bucket = f"dw-offload-test-{uuid.uuid4().hex[:12]}"
     with s3_server() as endpoint:
         s3 = s3_client(endpoint)
-        s3.create_bucket(Bucket="dw-payloads")
+        s3.create_bucket(Bucket=bucket)
         for name, value in (
             ("ACCESS_KEY_ID", "testing"),
             ("SECRET_ACCESS_KEY", "testing"),
             ("ENDPOINT", endpoint),
         ):
             monkeypatch.setenv(f"DW_STORAGE_DISK_OBJECTS_{name}", value)
-        config = {"disk": "objects", "bucket": "dw-payloads", "prefix": "billing", "region": "us-east-1"}
+        config = {"disk": "objects", "bucket": bucket, "prefix": "billing", "region": "us-east-1"}
         await set_policy(
             engine, NS, {"driver": "s3", "enabled": True, "threshold_bytes": 1024, "config": config}
         )
         started = await driver.start("s3-1", args=BIG)
         stored = reference_in((await engine.describe_workflow(NS, "s3-1"))["input_envelope"])
-        assert stored["uri"].startswith("s3://dw-payloads/billing/")
-        key = stored["uri"][len("s3://dw-payloads/") :]
-        body = s3.get_object(Bucket="dw-payloads", Key=key)["Body"].read()
+        assert stored["uri"].startswith(f"s3://{bucket}/billing/")
+        key = stored["uri"][len(f"s3://{bucket}/") :]
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert body.decode() == blob_of(BIG)
         async with engine._tx() as tx:
             assert await delete_run_payloads(tx, NS, started["run_id"]) == 1
-        assert s3.list_objects_v2(Bucket="dw-payloads").get("KeyCount", 0) == 0
+        assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
