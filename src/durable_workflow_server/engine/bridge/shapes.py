@@ -21,6 +21,7 @@ DUPLICATE_START = "duplicate_start"
 DEDUPED = "deduped_existing_command"  # control_plane_outcome of a repeated signal/update/start
 
 # What a target summary may show: identifiers and routing, never payloads or credentials.
+MAX_ECHO_CHARS = 255
 SAFE_TARGET_FIELDS = (
     "workflow_id",
     "workflow_type",
@@ -31,7 +32,9 @@ SAFE_TARGET_FIELDS = (
     "duplicate_policy",
 )
 # Keys never echoed back, wherever they appear in ``correlation`` (the manifest's never_echo).
-NEVER_ECHO = frozenset({"authorization", "signature", "token", "secret", "raw_payload"})
+NEVER_ECHO = frozenset(
+    {"authorization", "signature", "token", "secret", "raw_payload", "password", "private_key"}
+)
 
 
 class BridgeAdapterOutcomeBody(TypedDict, total=False):
@@ -87,7 +90,8 @@ class BridgeEvent:
 def redact(value: Any) -> Any:
     """``value`` without the never-echo keys, at any depth."""
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items() if str(k).lower() not in NEVER_ECHO}
+        # By substring: ``x-signature``, ``api_token``, ``client_secret`` are credentials too.
+        return {k: redact(v) for k, v in value.items() if not any(w in str(k).lower() for w in NEVER_ECHO)}
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
@@ -96,7 +100,13 @@ def redact(value: Any) -> Any:
 def target_summary(target: Any) -> dict[str, Any]:
     if not isinstance(target, dict):
         return {}
-    return {k: target[k] for k in SAFE_TARGET_FIELDS if target.get(k) is not None}
+    # Only plain short text is echoed: an object or a huge string under a safe name is dropped,
+    # so a rejected event's answer cannot carry back a credential or a megabyte.
+    return {
+        k: target[k]
+        for k in SAFE_TARGET_FIELDS
+        if isinstance(target.get(k), str) and len(target[k]) <= MAX_ECHO_CHARS
+    }
 
 
 def outcome_body(
