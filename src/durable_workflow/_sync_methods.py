@@ -203,6 +203,18 @@ class ClientMethods:
             )
         )
 
+    def deregister_worker(self, worker_id: str) -> dict[str, Any]:
+        """Blocking form of :meth:`durable_workflow.client.Client.deregister_worker`."""
+        return self._runner.run(self._target.deregister_worker(worker_id))
+
+    def describe_task_queue(self, name: str) -> TaskQueueDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_task_queue`."""
+        return self._runner.run(self._target.describe_task_queue(name))
+
+    def describe_worker(self, worker_id: str) -> WorkerDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_worker`."""
+        return self._runner.run(self._target.describe_worker(worker_id))
+
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""
         return self._runner.run(self._target.describe_workflow(workflow_id))
@@ -210,6 +222,12 @@ class ClientMethods:
     def describe_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow_run`."""
         return self._runner.run(self._target.describe_workflow_run(workflow_id, run_id))
+
+    def drain_task_queue_build_id(
+        self, task_queue: str, build_id: str | None
+    ) -> TaskQueueBuildIdRolloutState:
+        """Blocking form of :meth:`durable_workflow.client.Client.drain_task_queue_build_id`."""
+        return self._runner.run(self._target.drain_task_queue_build_id(task_queue, build_id))
 
     def export_history(self, workflow_id: str, run_id: str) -> HistoryExport:
         """Blocking form of :meth:`durable_workflow.client.Client.export_history`."""
@@ -376,6 +394,18 @@ class ClientMethods:
             )
         )
 
+    def list_task_queue_build_ids(self, task_queue: str) -> TaskQueueBuildIdRollout:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_task_queue_build_ids`."""
+        return self._runner.run(self._target.list_task_queue_build_ids(task_queue))
+
+    def list_task_queues(self) -> TaskQueueList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_task_queues`."""
+        return self._runner.run(self._target.list_task_queues())
+
+    def list_workers(self, task_queue: str | None = None, status: str | None = None) -> WorkerList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_workers`."""
+        return self._runner.run(self._target.list_workers(task_queue, status))
+
     def list_workflow_runs(self, workflow_id: str) -> WorkflowRunList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_workflow_runs`."""
         return self._runner.run(self._target.list_workflow_runs(workflow_id))
@@ -458,6 +488,12 @@ class ClientMethods:
             )
         )
 
+    def promote_task_queue_build_id(
+        self, task_queue: str, build_id: str | None
+    ) -> TaskQueueBuildIdRolloutState:
+        """Blocking form of :meth:`durable_workflow.client.Client.promote_task_queue_build_id`."""
+        return self._runner.run(self._target.promote_task_queue_build_id(task_queue, build_id))
+
     def query_workflow(self, workflow_id: str, query_name: str, args: Sequence[Any] | None = None) -> Any:
         """Blocking form of :meth:`durable_workflow.client.Client.query_workflow`."""
         return self._runner.run(self._target.query_workflow(workflow_id, query_name, args))
@@ -501,6 +537,12 @@ class ClientMethods:
     def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.repair_workflow`."""
         return self._runner.run(self._target.repair_workflow(workflow_id))
+
+    def resume_task_queue_build_id(
+        self, task_queue: str, build_id: str | None
+    ) -> TaskQueueBuildIdRolloutState:
+        """Blocking form of :meth:`durable_workflow.client.Client.resume_task_queue_build_id`."""
+        return self._runner.run(self._target.resume_task_queue_build_id(task_queue, build_id))
 
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""

@@ -12,12 +12,42 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._task_queue_results import (
+    TaskQueueAdmission,
+    TaskQueueBuildIdCohort,
+    TaskQueueBuildIdRollout,
+    TaskQueueBuildIdRolloutState,
+    TaskQueueDescription,
+    TaskQueueLease,
+    TaskQueueList,
+    TaskQueuePoller,
+    TaskQueueQueryAdmission,
+    TaskQueueStats,
+    TaskQueueTaskAdmission,
+    TaskQueueTaskCounts,
+    WorkerDescription,
+    WorkerList,
+)
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "Client",
+    "TaskQueueAdmission",
+    "TaskQueueBuildIdCohort",
+    "TaskQueueBuildIdRollout",
+    "TaskQueueBuildIdRolloutState",
+    "TaskQueueDescription",
+    "TaskQueueLease",
+    "TaskQueueList",
+    "TaskQueuePoller",
+    "TaskQueueQueryAdmission",
+    "TaskQueueStats",
+    "TaskQueueTaskAdmission",
+    "TaskQueueTaskCounts",
     "WaitingOn",
+    "WorkerDescription",
+    "WorkerList",
     "WorkflowCommandResult",
     "WorkflowExecution",
     "WorkflowHandle",

@@ -25,14 +25,20 @@ from .runs import timeouts as run_timeouts
 from .timers import firing
 from .timers import rows as timer_rows
 from .transaction import OpenTx
+from .workers import views as worker_views
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import rows as workflow_task_rows
 
 log = logging.getLogger(__name__)
 
 
-async def sweep(open_tx: OpenTx, store: Store, now: Callable[[], datetime]) -> datetime | None:
-    """One pass over everything due; returns the next due time (or ``None``)."""
+async def sweep(
+    open_tx: OpenTx, store: Store, now: Callable[[], datetime], *, worker_prune_after: float | None = None
+) -> datetime | None:
+    """One pass over everything due; returns the next due time (or ``None``).
+
+    ``worker_prune_after``: registrations silent that long are deleted (``None``: never).
+    """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
     await run_timeouts.enforce(open_tx, store, now())
     await firing.fire_due_timers(open_tx, store, now())
@@ -43,6 +49,8 @@ async def sweep(open_tx: OpenTx, store: Store, now: Callable[[], datetime]) -> d
     await activity_leases.expire_leases(open_tx)
     await workflow_task_leases.purge_poll_requests(open_tx)
     await query_broker.purge_expired(open_tx)
+    if worker_prune_after is not None:
+        await worker_views.prune_stale(open_tx, store, now(), worker_prune_after)
     return await next_due_at(store)
 
 

@@ -33,6 +33,7 @@ ROW_TYPES = {
     # issue 8: schedules
     # issue 8: search attributes and the webhook bridge
     # issue 8: task queues and build ids
+    t.task_queue_build_ids: rows.TaskQueueBuildIdRow,
     # issue 8: maintenance and metrics
 }
 

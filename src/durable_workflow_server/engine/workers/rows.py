@@ -19,3 +19,30 @@ UPDATE = sa.update(_wk).where(
 WORKERS_ON_QUEUE = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.task_queue == sa.bindparam("b_queue")
 )
+
+# ---- issue 8: the operator's view of the registry (list, deregister, cohorts, pruning)
+DELETE = sa.delete(_wk).where(
+    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
+)
+
+
+def in_cohort(build_key_param: str = "b_build_key") -> sa.ColumnElement[bool]:
+    """The workers of one build-id cohort (``''``: registered without a build id)."""
+    key: sa.BindParameter[str] = sa.bindparam(build_key_param)
+    return sa.func.coalesce(_wk.c.build_id, "") == key
+
+
+# Drain and resume flip a cohort's registrations between ``active`` and ``draining``.
+SET_COHORT_STATUS = (
+    sa.update(_wk)
+    .where(
+        _wk.c.namespace == sa.bindparam("b_namespace"),
+        _wk.c.task_queue == sa.bindparam("b_queue"),
+        in_cohort(),
+        _wk.c.status == sa.bindparam("b_from"),
+    )
+    .values(status=sa.bindparam("b_to"))
+)
+# Registrations not heard from since ``b_before`` (the background loop's pruning).
+LONG_STALE = sa.select(_wk.c.worker_id).where(_wk.c.last_heartbeat_at < sa.bindparam("b_before")).limit(1)
+PRUNE = sa.delete(_wk).where(_wk.c.last_heartbeat_at < sa.bindparam("b_before"))

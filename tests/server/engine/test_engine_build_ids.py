@@ -1,0 +1,158 @@
+"""Build-id cohorts: the rollout snapshot, drain and resume in the claim paths, promotion pins new runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from durable_workflow.protocol import capabilities
+from durable_workflow_server.engine.service import Engine
+from tests.server.conftest import FakeClock
+from tests.server.engine.engine_driver import NS, Driver, activity, parked
+
+TYPES = {"supported_workflow_types": ["greeter"], "supported_activity_types": ["greet"]}
+
+
+async def test_the_rollout_snapshot_orders_cohorts_and_keeps_intent_only_ones(
+    engine: Engine, clock: FakeClock
+) -> None:
+    d = Driver(engine)
+    await d.register("old-1", build_id="b-old", sdk_version="sdk/1")
+    await d.register("unversioned-1")
+    clock.advance(120)  # both of those are stale now
+    await d.register("new-1", build_id="b-new", sdk_version="sdk/2")
+    await d.register("new-2", build_id="b-new", sdk_version="sdk/3")
+    await d.register("mid-1", build_id="b-mid")
+    await engine.drain_task_queue_build_id(NS, "q1", "b-mid")
+    await engine.drain_task_queue_build_id(NS, "q1", "b-never-seen")
+
+    body = await engine.list_task_queue_build_ids(NS, "q1")
+    assert (body["namespace"], body["task_queue"], body["stale_after_seconds"]) == (NS, "q1", 60)
+    summary = [(c["build_id"], c["rollout_status"], c["total_worker_count"]) for c in body["build_ids"]]
+    assert summary == [
+        ("b-new", "active", 2),
+        ("b-mid", "draining", 1),
+        ("b-old", "stale_only", 1),
+        (None, "stale_only", 1),  # named builds before the unversioned cohort in a tier
+        ("b-never-seen", "no_workers", 0),
+    ]
+    new = body["build_ids"][0]
+    assert new["sdk_versions"] == ["sdk/2", "sdk/3"] and new["runtimes"] == ["python"]
+    assert new["active_worker_count"] == 2 and new["drain_intent"] == "active"
+    intent_only = body["build_ids"][-1]
+    assert intent_only["drain_intent"] == "draining" and intent_only["drained_at"] is not None
+    assert intent_only["last_heartbeat_at"] is None
+    # Another queue, another namespace: nothing of these.
+    assert (await engine.list_task_queue_build_ids(NS, "q2"))["build_ids"] == []
+    assert (await engine.list_task_queue_build_ids("other", "q1"))["build_ids"] == []
+
+
+async def test_drain_is_idempotent_and_resume_clears_it(engine: Engine, clock: FakeClock) -> None:
+    first = await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    clock.advance(5)
+    again = await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    assert again == first and first["drain_intent"] == "draining" and first["drained_at"] is not None
+    resumed = await engine.resume_task_queue_build_id(NS, "q1", "b1")
+    assert (resumed["drain_intent"], resumed["drained_at"]) == ("active", None)
+    assert await engine.resume_task_queue_build_id(NS, "q1", "b1") == resumed
+    # Blank and None are the same, unversioned, cohort.
+    blank = await engine.drain_task_queue_build_id(NS, "q1", "  ")
+    assert blank["build_id"] is None
+    assert (await engine.drain_task_queue_build_id(NS, "q1", None))["drained_at"] == blank["drained_at"]
+
+
+async def test_a_drained_cohort_claims_nothing_new_while_its_leases_finish(engine: Engine) -> None:
+    old, new = Driver(engine, worker_id="old"), Driver(engine, worker_id="new")
+    await old.register(build_id="b1", **TYPES)
+    await old.start("wf-1")
+    task = await old.poll_wf()
+    assert task is not None
+    await old.complete_wf(task, [activity()])
+    act = await old.poll_act()
+    assert act is not None
+    await old.start("wf-2")
+
+    drained = await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    assert drained["drain_intent"] == "draining"
+    assert (await engine.describe_worker(NS, "old"))["status"] == "draining"
+    # No new workflow task, no new activity, for any worker of the cohort.
+    assert await old.poll_wf(timeout=0.05) is None
+    # The in-flight attempt heartbeats and completes.
+    await engine.heartbeat_activity_task(
+        NS, act["task_id"], activity_attempt_id=act["activity_attempt_id"], lease_owner="old", progress={}
+    )
+    assert (await old.complete_act(act, "hi"))["outcome"] == "completed"
+    assert await old.poll_wf(timeout=0.05) is None
+    # A worker of the cohort registering now lands draining, and claims nothing either.
+    await Driver(engine, worker_id="old-2").register(build_id="b1", **TYPES)
+    assert (await engine.describe_worker(NS, "old-2"))["status"] == "draining"
+    assert await Driver(engine, worker_id="old-2").poll_wf(timeout=0.05) is None
+    # Another build takes the work.
+    await new.register(build_id="b2", **TYPES)
+    claimed = await new.poll_wf()
+    assert claimed is not None
+
+    queue = await engine.describe_task_queue(NS, "q1")
+    assert queue["admission"]["workflow_tasks"]["active_worker_count"] == 1  # draining ones are not
+
+    resumed = await engine.resume_task_queue_build_id(NS, "q1", "b1")
+    assert resumed["drain_intent"] == "active"
+    assert (await engine.describe_worker(NS, "old"))["status"] == "active"
+    await new.complete_wf(claimed, [{"type": "complete_workflow"}])
+    assert await old.poll_wf() is not None
+
+
+async def test_a_poll_waiting_when_the_drain_lands_gets_nothing_and_resume_wakes_it(engine: Engine) -> None:
+    d = Driver(engine)
+    await d.register(build_id="b1", **TYPES)
+    await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    poll = asyncio.create_task(d.poll_wf(timeout=30.0))
+    await parked(engine, ("workflow", NS, "q1"))
+    await d.start("wf-1")  # wakes the poll: it must still not claim
+    await asyncio.sleep(0.05)
+    assert not poll.done()
+    await engine.resume_task_queue_build_id(NS, "q1", "b1")  # wakes it again, now it claims
+    task = await asyncio.wait_for(poll, 10)
+    assert task is not None and task["workflow_id"] == "wf-1"
+
+
+async def test_a_drained_cohort_takes_no_query_task(engine: Engine) -> None:
+    d = Driver(engine)
+    await d.register(
+        build_id="b1", supported_workflow_types=["greeter"], capabilities=[capabilities.WORKER_QUERY_TASKS]
+    )
+    await d.start("wf-1")
+    await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    queue = await engine.describe_task_queue(NS, "q1")
+    assert queue["admission"]["query_tasks"]["status"] == "unavailable"
+
+
+async def test_promotion_pins_new_runs_and_leaves_earlier_ones_alone(
+    engine: Engine, clock: FakeClock
+) -> None:
+    old, new = Driver(engine, worker_id="old"), Driver(engine, worker_id="new")
+    await old.register(build_id="b1", **TYPES)
+    await new.register(build_id="b2", **TYPES)
+    await old.start("before")
+    promoted = await engine.promote_task_queue_build_id(NS, "q1", "b2")
+    assert promoted["new_start_selected"] is True and promoted["drain_intent"] == "active"
+    assert promoted["promoted_at"] is not None
+    clock.advance(1)
+    assert await engine.promote_task_queue_build_id(NS, "q1", "b2") == promoted  # idempotent
+    await old.start("after")
+
+    # The old build may still run the run started before the promotion, not the one after.
+    first = await old.poll_wf()
+    assert first is not None and first["workflow_id"] == "before"
+    await old.complete_wf(first, [{"type": "complete_workflow"}])
+    assert await old.poll_wf(timeout=0.05) is None
+    pinned = await new.poll_wf()
+    assert pinned is not None and pinned["workflow_id"] == "after"
+
+    cohorts = {c["build_id"]: c for c in (await engine.list_task_queue_build_ids(NS, "q1"))["build_ids"]}
+    assert cohorts["b2"]["new_start_selected"] is True and cohorts["b1"]["new_start_selected"] is False
+    # Promoting another cohort moves the selection; a drained cohort promoted is resumed.
+    await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    again = await engine.promote_task_queue_build_id(NS, "q1", "b1")
+    assert (again["drain_intent"], again["drained_at"], again["new_start_selected"]) == ("active", None, True)
+    cohorts = {c["build_id"]: c for c in (await engine.list_task_queue_build_ids(NS, "q1"))["build_ids"]}
+    assert cohorts["b2"]["new_start_selected"] is False and cohorts["b2"]["promoted_at"] is None
