@@ -20,6 +20,14 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._task_queue_results import (
+    TaskQueueBuildIdRollout,
+    TaskQueueBuildIdRolloutState,
+    TaskQueueDescription,
+    TaskQueueList,
+    WorkerDescription,
+    WorkerList,
+)
 from .metrics import MetricsRecorder
 from .protocol.wire import (
     ActivityHeartbeatResponse,
