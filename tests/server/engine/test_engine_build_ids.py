@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from durable_workflow.protocol import capabilities
+from durable_workflow.protocol import errors as reasons
+from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
 from tests.server.conftest import FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity, parked
@@ -115,15 +119,35 @@ async def test_a_poll_waiting_when_the_drain_lands_gets_nothing_and_resume_wakes
     assert task is not None and task["workflow_id"] == "wf-1"
 
 
-async def test_a_drained_cohort_takes_no_query_task(engine: Engine) -> None:
-    d = Driver(engine)
-    await d.register(
-        build_id="b1", supported_workflow_types=["greeter"], capabilities=[capabilities.WORKER_QUERY_TASKS]
+async def test_query_tasks_follow_the_pin_and_the_drain(engine: Engine) -> None:
+    answering = {"supported_workflow_types": ["greeter"], "capabilities": [capabilities.WORKER_QUERY_TASKS]}
+    old, new = Driver(engine, worker_id="old"), Driver(engine, worker_id="new")
+    await old.register(build_id="b1", **answering)
+    await new.register(build_id="b2", **answering)
+    await engine.promote_task_queue_build_id(NS, "q1", "b2")
+    await old.start("pinned")
+
+    asking = asyncio.ensure_future(engine.query_workflow(NS, "pinned", "status"))
+    # The old build is not handed the pinned run's query; the promoted build is.
+    assert await engine.poll_query_task(NS, worker_id="old", task_queue="q1", timeout=0.05) is None
+    task = await engine.poll_query_task(NS, worker_id="new", task_queue="q1", timeout=5.0)
+    assert task is not None and task["workflow_id"] == "pinned"
+    await engine.complete_query_task(
+        NS,
+        task["query_task_id"],
+        lease_owner="new",
+        query_task_attempt=1,
+        result={"ok": True},
+        result_envelope=None,
     )
-    await d.start("wf-1")
-    await engine.drain_task_queue_build_id(NS, "q1", "b1")
-    queue = await engine.describe_task_queue(NS, "q1")
-    assert queue["admission"]["query_tasks"]["status"] == "unavailable"
+    assert (await asyncio.wait_for(asking, 5.0))["result"] == {"ok": True}
+
+    # With the promoted build drained, nobody may answer: the query is refused at once.
+    await engine.drain_task_queue_build_id(NS, "q1", "b2")
+    with pytest.raises(DomainError) as refused:
+        await engine.query_workflow(NS, "pinned", "status")
+    assert refused.value.reason == reasons.QUERY_WORKER_UNAVAILABLE
+    assert (await engine.describe_task_queue(NS, "q1"))["admission"]["query_tasks"]["status"] == "accepting"
 
 
 async def test_promotion_pins_new_runs_and_leaves_earlier_ones_alone(
