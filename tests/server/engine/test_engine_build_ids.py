@@ -180,3 +180,14 @@ async def test_promotion_pins_new_runs_and_leaves_earlier_ones_alone(
     assert (again["drain_intent"], again["drained_at"], again["new_start_selected"]) == ("active", None, True)
     cohorts = {c["build_id"]: c for c in (await engine.list_task_queue_build_ids(NS, "q1"))["build_ids"]}
     assert cohorts["b2"]["new_start_selected"] is False and cohorts["b2"]["promoted_at"] is None
+
+
+async def test_a_drain_or_promotion_in_another_namespace_changes_nothing_here(engine: Engine) -> None:
+    d = Driver(engine)
+    await d.register(build_id="b1", **TYPES)
+    await engine.drain_task_queue_build_id("other", "q1", "b1")
+    await engine.promote_task_queue_build_id("other", "q1", "b9")
+    await d.start("wf-1")
+    assert (await engine.describe_worker(NS, "w1"))["status"] == "active"
+    assert await d.poll_wf() is not None  # neither drained nor pinned elsewhere's way
+    assert (await engine.list_task_queue_build_ids(NS, "q1"))["build_ids"][0]["drain_intent"] == "active"
