@@ -98,6 +98,8 @@ class WorkflowTaskRow(TypedDict):
     updated_at: datetime
     history_sequence: int | None
     workflow_update_id: str | None
+    # issue 8: task queues and build ids (0009_task_queues)
+    pinned_build_key: str | None
 
 
 class ActivityExecutionRow(TypedDict):

@@ -163,6 +163,9 @@ workflow_tasks = sa.Table(
     sa.Column("history_sequence", sa.Integer(), nullable=True),
     # Set on a task that carries an accepted update (the worker answers that update only).
     sa.Column("workflow_update_id", sa.String(191), nullable=True),
+    # The run's pinned build-id cohort, copied at insert (0009_task_queues) so a claim's candidate
+    # query skips tasks of runs pinned to another build without joining the run.
+    sa.Column("pinned_build_key", sa.String(255), nullable=True),
     sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_workflow_tasks_run", "run_id", "status"),

@@ -191,3 +191,16 @@ async def test_a_drain_or_promotion_in_another_namespace_changes_nothing_here(en
     assert (await engine.describe_worker(NS, "w1"))["status"] == "active"
     assert await d.poll_wf() is not None  # neither drained nor pinned elsewhere's way
     assert (await engine.list_task_queue_build_ids(NS, "q1"))["build_ids"][0]["drain_intent"] == "active"
+
+
+async def test_tasks_pinned_to_another_build_never_crowd_out_a_claimers_own(engine: Engine) -> None:
+    d = Driver(engine)
+    await d.register(build_id="b1", **TYPES)
+    await engine.promote_task_queue_build_id(NS, "q1", "b2")
+    for n in range(12):  # more than a claim's page of candidates, all older than the next run
+        await d.start(f"for-b2-{n}")
+    await engine.promote_task_queue_build_id(NS, "q1", "b1")
+    await d.start("for-b1")
+    task = await d.poll_wf()
+    assert task is not None and task["workflow_id"] == "for-b1"
+    assert await d.poll_wf(timeout=0.05) is None

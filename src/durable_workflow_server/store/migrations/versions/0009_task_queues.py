@@ -36,4 +36,5 @@ def upgrade() -> None:
     # A plain nullable ADD COLUMN (no table rebuild on SQLite): runs started before this
     # revision are not pinned to any build.
     op.add_column("workflow_runs", sa.Column("pinned_build_key", sa.String(255), nullable=True))
+    op.add_column("workflow_tasks", sa.Column("pinned_build_key", sa.String(255), nullable=True))
     op.create_index("ix_workers_heartbeat", "workers", ["last_heartbeat_at"])
