@@ -47,6 +47,12 @@ def check(condition: bool, message: str) -> None:
         fail(message)
 
 
+async def start(client: Client, workflow_id: str, text: str) -> Any:
+    return await client.start_workflow(
+        workflow_type="interop-shout", task_queue=QUEUE, workflow_id=workflow_id, input=[text]
+    )
+
+
 async def main() -> None:
     suffix = os.getpid()
     async with Client(SERVER_URL, token="dev-token", namespace="default") as client:
@@ -61,9 +67,7 @@ async def main() -> None:
         )
         running = asyncio.create_task(worker.run())
         try:
-            first = await client.start_workflow(
-                workflow_type="interop-shout", task_queue=QUEUE, workflow_id=f"interop-tq-1-{suffix}", input=["a"]
-            )
+            first = await start(client, f"interop-tq-1-{suffix}", "a")
             check(await first.result(timeout=30.0) == "A", "the first workflow did not return 'A'")
 
             listed = await client.list_task_queues()
@@ -90,42 +94,51 @@ async def main() -> None:
 
             drained = await client.drain_task_queue_build_id(QUEUE, BUILD)
             check(drained.drain_intent == "draining" and drained.drained_at, f"drain answered {drained!r}")
-            second = await client.start_workflow(
-                workflow_type="interop-shout", task_queue=QUEUE, workflow_id=f"interop-tq-2-{suffix}", input=["b"]
-            )
+            second = await start(client, f"interop-tq-2-{suffix}", "b")
             # The drained build's worker keeps polling but must not claim the new workflow's task.
             deadline = time.monotonic() + 1.5
             while time.monotonic() < deadline:
                 queue = await client.describe_task_queue(QUEUE)
-                leases = [lease for lease in queue.current_leases or [] if lease.get("task_type") == "workflow"]
+                leases = [x for x in queue.current_leases or [] if x.get("task_type") == "workflow"]
                 check(not leases, f"a drained build claimed a workflow task: {leases!r}")
                 await asyncio.sleep(0.2)
             described_worker = await client.describe_worker(WORKER_ID)
-            check(described_worker.status == "draining", f"worker status while drained: {described_worker.status}")
+            status = described_worker.status
+            check(status == "draining", f"worker status while drained: {status}")
             print("drain: nothing claimed while draining")
 
             resumed = await client.resume_task_queue_build_id(QUEUE, BUILD)
-            check(resumed.drain_intent == "active" and resumed.drained_at is None, f"resume answered {resumed!r}")
-            check(await second.result(timeout=30.0) == "B", "the second workflow did not return 'B' after resume")
+            check(resumed.drain_intent == "active" and not resumed.drained_at, f"resume answered {resumed!r}")
+            check(
+                await second.result(timeout=30.0) == "B",
+                "the second workflow did not return 'B' after resume",
+            )
             print("resume: the waiting workflow completed")
 
             promoted = await client.promote_task_queue_build_id(QUEUE, BUILD)
             check(promoted.new_start_selected and promoted.promoted_at, f"promote answered {promoted!r}")
-            third = await client.start_workflow(
-                workflow_type="interop-shout", task_queue=QUEUE, workflow_id=f"interop-tq-3-{suffix}", input=["c"]
+            third = await start(client, f"interop-tq-3-{suffix}", "c")
+            check(
+                await third.result(timeout=30.0) == "C", "a run pinned to the promoted build did not complete"
             )
-            check(await third.result(timeout=30.0) == "C", "a run pinned to the promoted build did not complete")
             print("promote: new runs pinned to", promoted.build_id)
 
             workers = await client.list_workers(task_queue=QUEUE)
             ids = [w.worker_id for w in workers.workers]
             check(WORKER_ID in ids, f"list_workers: {ids!r}")
             described_worker = await client.describe_worker(WORKER_ID)
-            check(described_worker.build_id == BUILD, f"describe_worker build id: {described_worker.build_id}")
+            check(
+                described_worker.build_id == BUILD, f"describe_worker build id: {described_worker.build_id}"
+            )
             check(described_worker.supported_workflow_types == ["interop-shout"], "declared workflow types")
             check(described_worker.supported_activity_types == ["interop_shout"], "declared activity types")
             check(bool(described_worker.sdk_version), "describe_worker has no sdk_version")
-            print("describe_worker:", described_worker.worker_id, described_worker.sdk_version, described_worker.status)
+            print(
+                "describe_worker:",
+                described_worker.worker_id,
+                described_worker.sdk_version,
+                described_worker.status,
+            )
         finally:
             await worker.stop()
             running.cancel()
