@@ -19,11 +19,13 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 BEGIN, END = "<!-- routes:begin -->", "<!-- routes:end -->"
 
 
-def _callers(plane: Any) -> str:
+def _callers(plane: Any, op: Any) -> str:
+    """The roles that may call ``op``: its own (admin-only routes), else its plane's."""
     if plane.roles is None:
         return "anyone"
+    roles = op.roles or plane.roles
     order = ("worker", "operator", "admin")
-    return ", ".join(role for role in order if role in plane.roles)
+    return ", ".join(role for role in order if role in roles)
 
 
 def table() -> str:
@@ -50,7 +52,7 @@ def table() -> str:
                 described += f"`{op.query.__name__}` (query)"
             summary = (item.get("summary") or "").replace("|", "\\|")
             rows.append(
-                f"| {op.method} | `/api{op.path}` | `{item['operationId']}` | {_callers(plane)} "
+                f"| {op.method} | `/api{op.path}` | `{item['operationId']}` | {_callers(plane, op)} "
                 f"| {described or '—'} | {summary} |"
             )
     return "\n".join(rows)

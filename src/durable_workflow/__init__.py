@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from . import activity, workflow
     from .client import (
         Client,
+        NamespaceDescription,
+        NamespaceList,
         TaskQueueAdmission,
         TaskQueueBuildIdCohort,
         TaskQueueBuildIdRollout,
@@ -112,6 +114,8 @@ _EXPORTS: dict[str, str] = {
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
     "MetricsRecorder": ".metrics",
+    "NamespaceDescription": ".client",
+    "NamespaceList": ".client",
     "NamespaceNotFound": ".errors",
     "NonDeterministicReplayError": ".errors",
     "NonRetryableError": ".errors",
@@ -184,6 +188,8 @@ __all__ = [
     "InMemoryMetrics",
     "InvalidArgument",
     "MetricsRecorder",
+    "NamespaceDescription",
+    "NamespaceList",
     "NamespaceNotFound",
     "NonDeterministicReplayError",
     "NonRetryableError",

@@ -13,6 +13,7 @@ import httpx
 
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
     WorkflowExecution,
@@ -211,9 +212,23 @@ class ClientMethods:
             )
         )
 
+    def create_namespace(
+        self, name: str, description: str | None = None, retention_days: int = 30
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.create_namespace`."""
+        return self._runner.run(self._target.create_namespace(name, description, retention_days))
+
+    def delete_namespace(self, name: str) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.delete_namespace`."""
+        return self._runner.run(self._target.delete_namespace(name))
+
     def deregister_worker(self, worker_id: str) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.deregister_worker`."""
         return self._runner.run(self._target.deregister_worker(worker_id))
+
+    def describe_namespace(self, name: str) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_namespace`."""
+        return self._runner.run(self._target.describe_namespace(name))
 
     def describe_task_queue(self, name: str) -> TaskQueueDescription:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_task_queue`."""
@@ -402,6 +417,10 @@ class ClientMethods:
             )
         )
 
+    def list_namespaces(self) -> NamespaceList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_namespaces`."""
+        return self._runner.run(self._target.list_namespaces())
+
     def list_task_queue_build_ids(self, task_queue: str) -> TaskQueueBuildIdRollout:
         """Blocking form of :meth:`durable_workflow.client.Client.list_task_queue_build_ids`."""
         return self._runner.run(self._target.list_task_queue_build_ids(task_queue))
@@ -556,6 +575,28 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
 
+    def set_namespace_external_storage(
+        self,
+        name: str | None = None,
+        *,
+        driver: str,
+        enabled: bool = True,
+        threshold_bytes: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.set_namespace_external_storage`."""
+        return self._runner.run(
+            self._target.set_namespace_external_storage(
+                name,
+                driver=driver,
+                enabled=enabled,
+                threshold_bytes=threshold_bytes,
+                config=config,
+                namespace=namespace,
+            )
+        )
+
     def signal_workflow(
         self,
         workflow_id: str,
@@ -602,6 +643,12 @@ class ClientMethods:
     def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
         self._runner.run(self._target.terminate_workflow(workflow_id, reason))
+
+    def update_namespace(
+        self, name: str, description: str | None = None, retention_days: int | None = None
+    ) -> NamespaceDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.update_namespace`."""
+        return self._runner.run(self._target.update_namespace(name, description, retention_days))
 
     def update_workflow(
         self,

@@ -6,6 +6,7 @@ Every duration is a parameter so tests can run with millisecond timeouts.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,6 +14,49 @@ from datetime import datetime, timezone
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+ROLES = ("worker", "operator", "admin")
+_NAMESPACE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class NamespaceToken:
+    """A bearer token with one role, usable only in ``namespaces`` (the tenancy boundary)."""
+
+    token: str
+    role: str
+    namespaces: frozenset[str]
+
+
+def parse_namespace_tokens(text: str) -> tuple[NamespaceToken, ...]:
+    """``DW_NAMESPACE_TOKENS``: comma-separated ``namespace:role:token`` entries.
+
+    ``namespace`` may list several names joined by ``|`` (``billing|reports:operator:tok``), and
+    one token may appear in several entries (its namespaces add up). A token is everything after
+    the second ``:``. Raises ``ValueError`` on a malformed entry, an unknown role, or one token
+    given two roles, so a misconfigured server refuses to start rather than run open.
+    """
+    roles: dict[str, str] = {}
+    namespaces: dict[str, set[str]] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        names, sep1, rest = entry.partition(":")
+        role, sep2, token = rest.partition(":")
+        role, token = role.strip().lower(), token.strip()
+        listed = [name.strip().lower() for name in names.split("|")]
+        if not (sep1 and sep2 and token) or not all(_NAMESPACE_NAME.fullmatch(name) for name in listed):
+            raise ValueError(
+                "DW_NAMESPACE_TOKENS entries are namespace:role:token "
+                f"(namespaces joined by |), got {entry.split(':', 2)[:2]!r}:..."
+            )
+        if role not in ROLES:
+            raise ValueError(f"DW_NAMESPACE_TOKENS: unknown role {role!r}; use worker, operator or admin")
+        if roles.setdefault(token, role) != role:
+            raise ValueError("DW_NAMESPACE_TOKENS: one token is given two roles")
+        namespaces.setdefault(token, set()).update(listed)
+    return tuple(NamespaceToken(token, roles[token], frozenset(names)) for token, names in namespaces.items())
 
 
 @dataclass(frozen=True)
@@ -33,6 +77,9 @@ class Settings:
     operator_signature_key: str | None = None
     admin_signature_key: str | None = None
     auth_backward_compatible: bool = True
+    # tokens bound to namespaces (DW_NAMESPACE_TOKENS, see parse_namespace_tokens): a request with
+    # one of them may name only its namespaces (403 otherwise); the tokens above are unbound
+    namespace_tokens: tuple[NamespaceToken, ...] = ()
     default_namespace: str = "default"
     server_id: str = "durable-workflow-python"
     version: str = "2.0.0"
@@ -71,6 +118,8 @@ class Settings:
     # how long a process trusts "namespace exists" without asking the database again (other
     # processes sharing PostgreSQL may remove one); "does not exist" is never cached
     namespace_cache_seconds: float = 5.0
+    # the retention of a namespace created without ``retention_days`` (DW_HISTORY_RETENTION_DAYS)
+    history_retention_days: int = 30
     history_page_size_default: int = 500
     history_page_size_max: int = 1000
     compression_enabled: bool = True
@@ -134,6 +183,12 @@ class Settings:
             value = get(var)
             if value is not None:
                 values[key] = float(value)
+        tokens = get("NAMESPACE_TOKENS")
+        if tokens is not None:
+            values["namespace_tokens"] = parse_namespace_tokens(tokens)
+        retention = get("HISTORY_RETENTION_DAYS")
+        if retention is not None:
+            values["history_retention_days"] = int(retention)
         values["auth_backward_compatible"] = flag("AUTH_BACKWARD_COMPATIBLE", True)
         values["compression_enabled"] = flag("COMPRESSION_ENABLED", True)
         values.update(overrides)

@@ -55,6 +55,12 @@ IMPLEMENTED: dict[str, str] = {
     "activity.complete": "complete_activity_task",
     "activity.fail": "fail_activity_task",
     # ---- issue 8: namespaces and external storage
+    "namespace.create": "create_namespace",
+    "namespace.delete": "delete_namespace",
+    "namespace.describe": "describe_namespace",
+    "namespace.list": "list_namespaces",
+    "namespace.set_storage_driver": "set_namespace_external_storage",
+    "namespace.update": "update_namespace",
     # ---- issue 8: schedules
     # ---- issue 8: search attributes
     # ---- issue 8: task queues and workers
@@ -76,12 +82,6 @@ IMPLEMENTED: dict[str, str] = {
 NOT_YET_IMPLEMENTED = frozenset(
     {
         # ---- namespaces and external storage
-        "namespace.create",
-        "namespace.delete",
-        "namespace.describe",
-        "namespace.list",
-        "namespace.set_storage_driver",
-        "namespace.update",
         "storage.test",
         # ---- schedules
         "schedule.backfill",
@@ -338,6 +338,38 @@ def check_worker_deregister(r: Any, s: dict[str, Any]) -> None:
     assert r == s
 
 
+def check_namespace(r: Any, s: dict[str, Any]) -> None:
+    assert (r.name, r.description, r.retention_days, r.status) == (
+        s["name"],
+        s["description"],
+        s["retention_days"],
+        s["status"],
+    )
+
+
+def check_namespace_list(r: Any, s: dict[str, Any]) -> None:
+    assert r.names == s["namespace_names"]
+    assert {n.name: n.retention_days for n in r} == s["retention_days"]
+    assert {n.name: n.status for n in r} == s["statuses"]
+
+
+def check_namespace_delete(r: Any, s: dict[str, Any]) -> None:
+    assert (r.name, r.status) == (s["name"], s["status"])
+    assert sorted(r.deleted) == sorted(s["deleted_keys"])
+
+
+def check_namespace_storage(r: Any, s: dict[str, Any]) -> None:
+    policy = r.external_payload_storage
+    assert r.name == s["namespace"]
+    assert (policy["driver"], policy["enabled"], policy["threshold_bytes"]) == (
+        s["driver"],
+        s["enabled"],
+        s["threshold_bytes"],
+    )
+    config = policy["config"]
+    assert (config["disk"], config["bucket"], config["prefix"]) == (s["disk"], s["bucket"], s["prefix"])
+
+
 SEMANTIC_CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "task_queue.list": check_task_queue_list,
     "task_queue.describe": check_task_queue_describe,
@@ -358,6 +390,12 @@ SEMANTIC_CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "workflow-task.history": check_task_history,
     "query-task.poll": check_query_poll,
     "worker.register": check_register,
+    "namespace.create": check_namespace,
+    "namespace.describe": check_namespace,
+    "namespace.update": check_namespace,
+    "namespace.list": check_namespace_list,
+    "namespace.delete": check_namespace_delete,
+    "namespace.set_storage_driver": check_namespace_storage,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._client import Client
 from ._handle import WorkflowHandle
+from ._namespace_results import NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
     WorkflowCommandResult,
@@ -33,6 +34,8 @@ from ._task_queue_results import (
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
     "Client",
+    "NamespaceDescription",
+    "NamespaceList",
     "TaskQueueAdmission",
     "TaskQueueBuildIdCohort",
     "TaskQueueBuildIdRollout",

@@ -22,11 +22,15 @@ __all__ = [
     "ContinueAsNewCommand",
     "DescribeWorkflowResponse",
     "Envelope",
+    "ExternalPayloadStoragePolicy",
     "FailUpdateCommand",
     "FailWorkflowCommand",
     "HistoryEvent",
     "HistoryExport",
     "HistoryPage",
+    "NamespaceDeleteResponse",
+    "NamespaceListResponse",
+    "NamespaceResponse",
     "NullableEnvelope",
     "OpenConditionWaitCommand",
     "QueryTask",
@@ -412,3 +416,49 @@ class DescribeWorkflowResponse(TypedDict, total=False):
     closed_at: str | None
     memo: dict[str, Any]
     search_attributes: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- issue 8: namespaces
+
+
+class _PolicyKeys(TypedDict):
+    driver: str
+    enabled: bool
+
+
+class ExternalPayloadStoragePolicy(_PolicyKeys, total=False):
+    """A namespace's external payload storage policy, as persisted and answered.
+
+    ``driver`` is ``local``, ``s3``, ``gcs`` or ``azure``; ``threshold_bytes`` and ``config``
+    are present only when set (``config`` keeps the caller's keys, minus empty values). This is
+    the mapping ``external_storage_driver_from_policy()`` takes.
+    """
+
+    threshold_bytes: int
+    config: dict[str, Any]
+
+
+class NamespaceResponse(TypedDict, total=False):
+    """One namespace (``GET /namespaces/{namespace}`` and the other namespace answers)."""
+
+    name: str
+    description: str | None
+    retention_days: int
+    status: str
+    external_payload_storage: ExternalPayloadStoragePolicy | None
+    created_at: str
+    updated_at: str
+
+
+class NamespaceListResponse(TypedDict):
+    """The answer of ``GET /namespaces``: every namespace the caller may see, no paging."""
+
+    namespaces: list[NamespaceResponse]
+
+
+class NamespaceDeleteResponse(TypedDict):
+    """The answer of ``DELETE /namespaces/{namespace}``: what the hard delete removed, by kind."""
+
+    name: str
+    status: str
+    deleted: dict[str, int]

@@ -1,7 +1,7 @@
 """Request guards: small pure-ASGI middlewares, composed per route in the documented order
 
-payload limits (413/415/400) → authentication (401) → role (403) → version header (400)
-→ namespace (404).
+payload limits (413/415/400) → authentication (401) → role and, for a namespace-bound
+credential, tenancy (403) → version header (400) → namespace (404).
 
 They wrap each route's endpoint *after* routing has matched, so a 404/405 from routing wins
 over all of them, and nothing reaches the engine before every step has passed (rejected
@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,10 +43,18 @@ STATE = "durable_workflow.request"  # the scope key holding the RequestState
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling. ``legacy_full_access`` passes every role gate (legacy single token / no auth)."""
+    """Who is calling. ``legacy_full_access`` passes every role gate (legacy single token / no auth).
+
+    ``namespaces`` is the set a namespace-bound credential may use (``DW_NAMESPACE_TOKENS``);
+    ``None`` for every other credential, which may use any namespace.
+    """
 
     role: str | None
     legacy_full_access: bool = False
+    namespaces: frozenset[str] | None = None
+
+    def may_use(self, namespace: str) -> bool:
+        return self.namespaces is None or namespace in self.namespaces
 
 
 @dataclass
@@ -159,7 +167,19 @@ def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Princ
         }
         legacy = settings.auth_token if settings.auth_backward_compatible else None
         given = bearer_token(headers.get("authorization"))
-        return _match(role_secrets, legacy, given, lambda secret: given is not None and _same(given, secret))
+        bound = settings.namespace_tokens
+        if given is not None:
+            # Every bound token is compared (no early exit), like the role tokens.
+            found = [entry for entry in bound if _same(given, entry.token)]
+            if found:
+                return Principal(found[0].role, namespaces=found[0].namespaces)
+        return _match(
+            role_secrets,
+            legacy,
+            given,
+            lambda secret: given is not None and _same(given, secret),
+            any_bound=bool(bound),
+        )
     if driver == "signature":
         # A server with the signature driver but no key is misconfigured: 500, never open.
         role_keys = {
@@ -189,9 +209,11 @@ def _match(
     legacy: str | None,
     given: str | None,
     matches: Callable[[str], bool],
+    *,
+    any_bound: bool = False,
 ) -> Principal:
     configured = {role: secret for role, secret in role_secrets.items() if secret}
-    if not configured and not legacy:
+    if not configured and not legacy and not any_bound:
         raise ApiError(
             500,
             reasons.SERVER_ERROR,
@@ -236,17 +258,62 @@ def authorize(principal: Principal, allowed: frozenset[str]) -> None:
     )
 
 
-class Authorize:
-    """403 unless the caller's role may call this route."""
+# Where a route names the namespace it acts in, for the tenancy check of a bound credential:
+# ``header``: X-Namespace (else ?namespace=, else the default), what every scoped route uses;
+# ``path``: the ``{namespace}`` of /namespaces/{namespace}...; ``body``: the ``name`` of the body
+# (creating a namespace); ``listing``: none, the answer is filtered instead (GET /namespaces).
+Tenancy = Literal["header", "path", "body", "listing"]
 
-    def __init__(self, app: ASGIApp, roles: frozenset[str]) -> None:
+
+def target_namespace(scope: Scope, tenancy: Tenancy, settings: Settings) -> str | None:
+    """The namespace a request acts in (lower-cased), or ``None`` when it names none."""
+    if tenancy == "header":
+        return resolve_namespace(scope, settings)
+    if tenancy == "path":
+        value = scope.get("path_params", {}).get("namespace")
+        return value.strip().lower() if isinstance(value, str) else None
+    if tenancy == "body":
+        body = state_of(scope).body
+        name = body.get("name") if isinstance(body, dict) else None
+        # A missing or malformed name is the request model's 422; no namespace is named.
+        return name.strip().lower() if isinstance(name, str) and name.strip() else None
+    return None
+
+
+def authorize_namespace(principal: Principal, namespace: str | None) -> None:
+    """403 when a namespace-bound credential names a namespace outside its set.
+
+    Asked before the namespace is looked up, so the answer is the same whether that namespace
+    exists or not: a bound credential cannot probe other tenants' namespaces.
+    """
+    if namespace is None or principal.may_use(namespace):
+        return
+    raise ApiError(
+        403,
+        reasons.FORBIDDEN,
+        f"Forbidden: this credential is bound to other namespaces and may not use namespace '{namespace}'.",
+        namespace=namespace,
+        allowed_namespaces=sorted(principal.namespaces or ()),
+    )
+
+
+class Authorize:
+    """403 unless the caller's role may call this route and its credential may use the namespace."""
+
+    def __init__(
+        self, app: ASGIApp, roles: frozenset[str], settings: Settings, tenancy: Tenancy = "header"
+    ) -> None:
         self.app = app
         self.roles = roles
+        self.settings = settings
+        self.tenancy: Tenancy = tenancy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = state_of(scope).principal
         assert principal is not None, "Authorize runs after Authenticate"
         authorize(principal, self.roles)
+        if principal.namespaces is not None:
+            authorize_namespace(principal, target_namespace(scope, self.tenancy, self.settings))
         await self.app(scope, receive, send)
 
 

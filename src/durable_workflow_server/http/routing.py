@@ -51,6 +51,7 @@ class Call(Generic[M]):
     engine: EngineAPI
     settings: Settings
     receive: Receive  # for long polls that watch for the caller hanging up
+    principal: guards.Principal | None = None  # who is calling (None on unauthenticated routes)
 
 
 @dataclass
@@ -102,6 +103,9 @@ class Operation:
             routes of the control plane).
         namespace_must_exist: overrides the plane's rule (``False`` for the namespace routes,
             which name their namespace in the path, not in ``X-Namespace``).
+        tenancy: where the route names the namespace it acts in, which a namespace-bound
+            credential must be allowed to use (:data:`.guards.Tenancy`; ``X-Namespace`` unless
+            said otherwise).
     """
 
     method: str
@@ -115,6 +119,7 @@ class Operation:
     responses: tuple[int, ...] = (200,)
     roles: frozenset[str] | None = None
     namespace_must_exist: bool | None = None
+    tenancy: guards.Tenancy = "header"
 
     @property
     def served(self) -> bool:
@@ -190,7 +195,7 @@ class Endpoint:
                 raise render(model, exc, prefix) from exc
             if prefix:
                 raise validation_error(prefix)
-        call = Call(validated, path, state.namespace, self.engine, self.settings, receive)
+        call = Call(validated, path, state.namespace, self.engine, self.settings, receive, state.principal)
         reply = await self.handler(call)
         await self.envelope.render(reply.status, reply.body, self.settings, path)(scope, receive, send)
 
@@ -307,7 +312,14 @@ def _guard_chain(
     chain = [Middleware(guards.PayloadLimits, settings=settings)]
     if plane.roles is not None:
         chain.append(Middleware(guards.Authenticate, settings=settings))
-        chain.append(Middleware(guards.Authorize, roles=operation.roles or plane.roles))
+        chain.append(
+            Middleware(
+                guards.Authorize,
+                roles=operation.roles or plane.roles,
+                settings=settings,
+                tenancy=operation.tenancy,
+            )
+        )
     if plane.version is not None:
         chain.append(Middleware(guards.RequireVersion, check=plane.version))
     if plane.resolve_namespace:

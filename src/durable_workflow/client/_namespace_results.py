@@ -1,0 +1,109 @@
+"""Typed results of the namespace methods. Every class keeps the full answer in ``raw``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._wire import _opt_int, _opt_text, _text
+from ..protocol.wire import ExternalPayloadStoragePolicy
+
+__all__ = ["ExternalPayloadStoragePolicy", "NamespaceDescription", "NamespaceList"]
+
+
+def _policy(value: Any) -> ExternalPayloadStoragePolicy | None:
+    """The policy mapping as the server sent it, or ``None`` when the namespace has none."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("driver"), str):
+        return None
+    enabled = value.get("enabled")
+    policy: ExternalPayloadStoragePolicy = {
+        "driver": value["driver"],
+        "enabled": enabled if isinstance(enabled, bool) else True,
+    }
+    threshold = _opt_int(value, "threshold_bytes")
+    if threshold is not None:
+        policy["threshold_bytes"] = threshold
+    config = value.get("config")
+    if isinstance(config, Mapping):  # PHP servers render an empty map as []
+        policy["config"] = dict(config)
+    return policy
+
+
+def _deleted(value: Any) -> dict[str, int]:
+    """The integer counts of a delete's ``deleted`` block (anything else is dropped)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        str(key): count
+        for key, count in value.items()
+        if isinstance(count, int) and not isinstance(count, bool)
+    }
+
+
+@dataclass(frozen=True)
+class NamespaceDescription:
+    """A namespace as the server described it.
+
+    ``external_payload_storage`` is the namespace's policy as a plain mapping
+    (:class:`~durable_workflow.protocol.wire.ExternalPayloadStoragePolicy`:
+    ``{"driver", "enabled", "threshold_bytes"?, "config"?}``), exactly what
+    ``external_storage_driver_from_policy()`` takes, or ``None`` when none is set.
+    ``deleted`` holds the counts a delete answered (by kind: ``workflow_runs``,
+    ``workflow_schedules``, ...), and is empty otherwise. Fields a server left out of an answer
+    (the external-storage answer of older servers carries only the name, the policy and
+    ``updated_at``) are ``None``.
+    """
+
+    name: str
+    description: str | None = None
+    retention_days: int | None = None
+    status: str | None = None
+    external_payload_storage: ExternalPayloadStoragePolicy | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    deleted: dict[str, int] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NamespaceDescription:
+        """Build from a namespace body (describe, create, update, delete, external storage)."""
+        return cls(
+            name=_text(data, "name"),
+            description=_opt_text(data, "description"),
+            retention_days=_opt_int(data, "retention_days"),
+            status=_opt_text(data, "status"),
+            external_payload_storage=_policy(data.get("external_payload_storage")),
+            created_at=_opt_text(data, "created_at"),
+            updated_at=_opt_text(data, "updated_at"),
+            deleted=_deleted(data.get("deleted")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class NamespaceList:
+    """The namespaces ``GET /namespaces`` answered (every one the credential may use); iterable."""
+
+    namespaces: list[NamespaceDescription] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[NamespaceDescription]:
+        return iter(self.namespaces)
+
+    def __len__(self) -> int:
+        return len(self.namespaces)
+
+    @property
+    def names(self) -> list[str]:
+        """The namespace names, in the server's order."""
+        return [namespace.name for namespace in self.namespaces]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NamespaceList:
+        """Build from a ``{"namespaces": [...]}`` body (items that are not objects are skipped)."""
+        items = data.get("namespaces")
+        rows = items if isinstance(items, list) else []
+        return cls(
+            [NamespaceDescription.from_dict(row) for row in rows if isinstance(row, Mapping)], dict(data)
+        )
