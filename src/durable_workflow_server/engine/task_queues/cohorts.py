@@ -203,6 +203,10 @@ def cohorts(
     for worker in workers:
         by_key.setdefault(build_key(worker["build_id"]), []).append(worker)
     recorded = {row["build_key"]: row for row in intents}
+    promoted = [row for row in recorded.values() if row["promoted_at"] is not None]
+    # The latest promotion is the selection (see rows.PROMOTED_OF_QUEUE).
+    ordered = sorted(promoted, key=lambda row: row["build_key"])
+    selected = max(ordered, key=lambda row: row["promoted_at"] or row["created_at"], default=None)
     answer: list[BuildIdCohortBody] = []
     for key in sorted(set(by_key) | set(recorded)):
         members = by_key.get(key, [])
@@ -224,7 +228,7 @@ def cohorts(
                 "drain_intent": drain_intent,
                 "drained_at": rfc3339(intent["drained_at"]) if intent is not None else None,
                 "promoted_at": rfc3339(intent["promoted_at"]) if intent is not None else None,
-                "new_start_selected": intent is not None and intent["promoted_at"] is not None,
+                "new_start_selected": selected is not None and intent is selected,
                 "active_worker_count": active,
                 "draining_worker_count": draining,
                 "stale_worker_count": stale,

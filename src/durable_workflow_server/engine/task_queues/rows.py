@@ -24,7 +24,14 @@ _qt = t.query_tasks
 _QUEUE = (_bi.c.namespace == sa.bindparam("b_namespace"), _bi.c.task_queue == sa.bindparam("b_queue"))
 COHORT = sa.select(_bi).where(*_QUEUE, _bi.c.build_key == sa.bindparam("b_build_key"))
 COHORTS_OF_QUEUE = sa.select(_bi).where(*_QUEUE)
-PROMOTED_OF_QUEUE = sa.select(_bi.c.build_key).where(*_QUEUE, _bi.c.promoted_at.is_not(None)).limit(1)
+# Two promotions racing on PostgreSQL may each insert a new row before seeing the other's: the
+# latest promotion is the selected one (and the next promotion clears every other).
+PROMOTED_OF_QUEUE = (
+    sa.select(_bi.c.build_key)
+    .where(*_QUEUE, _bi.c.promoted_at.is_not(None))
+    .order_by(_bi.c.promoted_at.desc(), _bi.c.build_key)
+    .limit(1)
+)
 DRAINING = sa.select(_bi.c.build_key).where(
     *_QUEUE, _bi.c.build_key == sa.bindparam("b_build_key"), _bi.c.drain_intent == "draining"
 )
