@@ -11,7 +11,13 @@ _wk = t.workers
 WORKER = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
 )
-WORKERS_IN_NAMESPACE = sa.select(_wk).where(_wk.c.namespace == sa.bindparam("b_namespace"))
+# Most recent heartbeat first: without an order PostgreSQL returns rows in whatever place their
+# last update left them, and the cluster-info fleet would change order from one read to the next.
+WORKERS_IN_NAMESPACE = (
+    sa.select(_wk)
+    .where(_wk.c.namespace == sa.bindparam("b_namespace"))
+    .order_by(_wk.c.last_heartbeat_at.desc(), _wk.c.worker_id)
+)
 INSERT = sa.insert(_wk)
 UPDATE = sa.update(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
