@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._namespace_results import NamespaceDescription, NamespaceList
@@ -57,6 +58,7 @@ from .client._task_queue_results import (
     WorkerList,
 )
 from .metrics import MetricsRecorder
+from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,

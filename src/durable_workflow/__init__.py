@@ -73,6 +73,13 @@ if TYPE_CHECKING:
         WorkflowNotFound,
         WorkflowTerminated,
     )
+    from .external_storage import (
+        ExternalPayloadCache,
+        ExternalPayloadIntegrityError,
+        LocalFilesystemExternalStorage,
+        external_storage_envelope,
+        to_avro_payload_value,
+    )
     from .interceptors import (
         ActivityInterceptorContext,
         PassthroughWorkerInterceptor,
@@ -110,9 +117,12 @@ _EXPORTS: dict[str, str] = {
     "Client": ".client",
     "ContinueAsNew": ".workflow",
     "DurableWorkflowError": ".errors",
+    "ExternalPayloadCache": ".external_storage",
+    "ExternalPayloadIntegrityError": ".external_storage",
     "Forbidden": ".errors",
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
+    "LocalFilesystemExternalStorage": ".external_storage",
     "MetricsRecorder": ".metrics",
     "NamespaceDescription": ".client",
     "NamespaceList": ".client",
@@ -169,6 +179,8 @@ _EXPORTS: dict[str, str] = {
     "WorkflowTaskInterceptorContext": ".interceptors",
     "WorkflowTerminated": ".errors",
     "activity": ".activity",
+    "external_storage_envelope": ".external_storage",
+    "to_avro_payload_value": ".external_storage",
     "workflow": ".workflow",
 }
 
@@ -184,9 +196,12 @@ __all__ = [
     "Client",
     "ContinueAsNew",
     "DurableWorkflowError",
+    "ExternalPayloadCache",
+    "ExternalPayloadIntegrityError",
     "Forbidden",
     "InMemoryMetrics",
     "InvalidArgument",
+    "LocalFilesystemExternalStorage",
     "MetricsRecorder",
     "NamespaceDescription",
     "NamespaceList",
@@ -243,6 +258,8 @@ __all__ = [
     "WorkflowTaskInterceptorContext",
     "WorkflowTerminated",
     "activity",
+    "external_storage_envelope",
+    "to_avro_payload_value",
     "workflow",
 ]
 
@@ -254,6 +271,7 @@ _SUBMODULES = frozenset(
         "activity",
         "client",
         "errors",
+        "external_storage",
         "interceptors",
         "metrics",
         "protocol",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
 from .client._namespace_results import NamespaceDescription, NamespaceList
@@ -30,6 +31,7 @@ from .client._task_queue_results import (
     WorkerList,
 )
 from .metrics import MetricsRecorder
+from .protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from .protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,
@@ -72,6 +74,9 @@ class ClientMethods:
         payload_size_limit_bytes: int = 2097152,
         payload_size_warning_threshold_percent: int = 80,
         payload_size_warnings: bool = True,
+        external_storage: ExternalStorageDriver | None = None,
+        external_storage_threshold_bytes: int = 262144,
+        external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Wrap a new async client made with these arguments (see ``durable_workflow.Client``)."""
@@ -88,6 +93,9 @@ class ClientMethods:
                 payload_size_limit_bytes=payload_size_limit_bytes,
                 payload_size_warning_threshold_percent=payload_size_warning_threshold_percent,
                 payload_size_warnings=payload_size_warnings,
+                external_storage=external_storage,
+                external_storage_threshold_bytes=external_storage_threshold_bytes,
+                external_storage_cache=external_storage_cache,
                 transport=transport,
             )
         )
@@ -137,6 +145,26 @@ class ClientMethods:
     def payload_size_warnings(self) -> bool:
         """The wrapped async client's ``payload_size_warnings``."""
         return self._target.payload_size_warnings
+
+    @property
+    def external_storage(self) -> ExternalStorageDriver | None:
+        """The wrapped async client's ``external_storage``."""
+        return self._target.external_storage
+
+    @property
+    def external_storage_threshold_bytes(self) -> int:
+        """The wrapped async client's ``external_storage_threshold_bytes``."""
+        return self._target.external_storage_threshold_bytes
+
+    @property
+    def external_storage_cache(self) -> ExternalPayloadCache | None:
+        """The wrapped async client's ``external_storage_cache``."""
+        return self._target.external_storage_cache
+
+    @property
+    def payload_resolver(self) -> PayloadResolver | None:
+        """The wrapped async client's ``payload_resolver``."""
+        return self._target.payload_resolver
 
     @property
     def server_long_poll_timeout(self) -> float | None:

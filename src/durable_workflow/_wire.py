@@ -8,17 +8,28 @@ dicts. The shapes themselves are in :mod:`durable_workflow.protocol.wire`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import gzip
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from .protocol import codec
 from .protocol.errors import INVALID_PAYLOAD_FRAMING
+from .protocol.payload_storage import (
+    STORED_REFERENCE_PREFIX,
+    ExternalPayloadCache,
+    ExternalPayloadIntegrityError,
+    ExternalStorageDriver,
+    fetch_external_blob,
+    is_external_storage_envelope,
+    resolve_external_envelope,
+    stored_reference,
+)
 from .protocol.wire import (
     ActivityDeadlines,
     ActivityTask,
@@ -32,6 +43,10 @@ from .protocol.wire import (
 
 # Reason of a history page whose compressed events cannot be read back.
 MALFORMED_HISTORY = "malformed_history"
+# Reason of a task whose externally stored payload is missing, truncated or changed.
+EXTERNAL_PAYLOAD_INTEGRITY = "external_payload_integrity"
+
+_T = TypeVar("_T")
 
 
 class MalformedTask(ValueError):
@@ -56,6 +71,13 @@ class MalformedTask(ValueError):
         self.lease_owner = lease_owner
         self.attempt = attempt
         self.attempt_id = attempt_id
+
+    @property
+    def failure_type(self) -> str:
+        """The exception type the task is failed with."""
+        if self.reason == EXTERNAL_PAYLOAD_INTEGRITY:
+            return ExternalPayloadIntegrityError.__name__
+        return "MalformedTask"
 
 
 class MalformedHistoryPage(ValueError):
@@ -132,6 +154,90 @@ def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
     return dict(payload) if isinstance(payload, Mapping) else {}
 
 
+# --------------------------------------------------------------------------- external payloads
+
+
+class PayloadResolver:
+    """Replaces the external-storage references in a received body by the blobs they stand for.
+
+    The one place the SDK resolves references: the client runs it over every control-plane
+    answer, the task parsers below over every leased task and history page, the replayer over
+    the history it is given. Downstream code then only ever sees ``{codec, blob}`` envelopes and
+    blob strings. A reference is a ``{codec, external_storage}`` object (in an envelope's place,
+    or in history in a blob's place) or the reference engine's ``dw-external-payload:v1:``
+    string; each is fetched and verified (``ExternalPayloadIntegrityError``) before use, and
+    verified bytes are kept in ``cache`` so replaying the same history does not refetch them.
+    """
+
+    def __init__(self, driver: ExternalStorageDriver, cache: ExternalPayloadCache | None = None) -> None:
+        self.driver = driver
+        self.cache = cache
+
+    def resolve(self, body: _T) -> _T:
+        """``body`` with every reference resolved; ``body`` itself (not a copy) when it holds none.
+
+        Raises:
+            ExternalPayloadIntegrityError: A referenced object is missing, truncated or changed.
+            ValueError: A ``{codec, external_storage}`` object is not a valid reference.
+        """
+        return cast("_T", self._walk(body))
+
+    def must_fetch(self, body: object) -> bool:
+        """Whether ``body`` may hold a reference (a compressed history page always may)."""
+        if isinstance(body, Mapping) and body.get("history_events_compressed"):
+            return True
+        return holds_reference(body)
+
+    async def resolve_async(self, body: _T) -> _T:
+        """:meth:`resolve` on a worker thread (drivers block), or at once when nothing is stored."""
+        if not holds_reference(body):
+            return body
+        return await asyncio.to_thread(self.resolve, body)
+
+    def _walk(self, value: object) -> object:
+        if isinstance(value, Mapping):
+            if is_external_storage_envelope(value):
+                return resolve_external_envelope(value, self.driver, cache=self.cache)
+            items = {key: self._walk(item) for key, item in value.items()}
+            changed = any(items[key] is not item for key, item in value.items())
+            return items if changed else value
+        if isinstance(value, list):
+            resolved = [self._walk(item) for item in value]
+            return resolved if any(a is not b for a, b in zip(resolved, value, strict=True)) else value
+        if isinstance(value, str) and value.startswith(STORED_REFERENCE_PREFIX):
+            try:
+                reference = stored_reference(value)
+            except ValueError:
+                return value  # not a reference after all: decoding the blob will say what it is
+            if reference is not None:
+                return {
+                    "codec": reference.codec,
+                    "blob": fetch_external_blob(self.driver, reference, cache=self.cache),
+                }
+        return value
+
+
+def holds_reference(value: object) -> bool:
+    """Whether a JSON value holds an external-storage reference anywhere."""
+    if isinstance(value, Mapping):
+        return is_external_storage_envelope(value) or any(holds_reference(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_reference(item) for item in value)
+    return isinstance(value, str) and value.startswith(STORED_REFERENCE_PREFIX)
+
+
+async def parse_resolving(
+    parse: Callable[..., _T], raw: Mapping[str, Any], resolver: PayloadResolver | None, **kwargs: Any
+) -> _T:
+    """``parse(raw, resolver=..., **kwargs)``: on a worker thread when payloads must be fetched.
+
+    Drivers are blocking (file reads, boto3 calls); a task without references is parsed at once.
+    """
+    if resolver is None or not resolver.must_fetch(raw):
+        return parse(raw, resolver=None, **kwargs)
+    return await asyncio.to_thread(lambda: parse(raw, resolver=resolver, **kwargs))
+
+
 # --------------------------------------------------------------------------- history pages
 
 
@@ -143,12 +249,26 @@ class HistoryPageRead:
     next_page_token: str | None
 
     @classmethod
-    def from_wire(cls, raw: HistoryPage | Mapping[str, Any]) -> HistoryPageRead:
-        """Parse a page; a compressed page (``history_events_compressed``) is inflated."""
+    def from_wire(
+        cls, raw: HistoryPage | Mapping[str, Any], *, resolver: PayloadResolver | None = None
+    ) -> HistoryPageRead:
+        """Parse a page; a compressed page (``history_events_compressed``) is inflated.
+
+        With a ``resolver`` the events' external payloads are resolved (after inflating).
+
+        Raises:
+            MalformedHistoryPage: The compressed events, or a reference in them, cannot be read.
+            ExternalPayloadIntegrityError: A referenced object is missing, truncated or changed.
+        """
         encoding = raw.get("history_events_encoding")
         blob = raw.get("history_events_compressed")
         compressed = bool(blob and encoding)
         events = _inflate(blob, str(encoding)) if compressed else list(raw.get("history_events") or [])
+        if resolver is not None:
+            try:
+                events = resolver.resolve(events)
+            except ValueError as exc:
+                raise MalformedHistoryPage(f"a history event holds a bad payload reference: {exc}") from exc
         token = raw.get("next_history_page_token")
         return cls(cast("list[HistoryEvent]", events), str(token) if token else None)
 
@@ -170,6 +290,12 @@ def _inflate(blob: object, encoding: str) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- workflow tasks
+
+
+def _unreadable_reason(exc: Exception) -> str:
+    if isinstance(exc, ExternalPayloadIntegrityError):
+        return EXTERNAL_PAYLOAD_INTEGRITY
+    return MALFORMED_HISTORY if isinstance(exc, MalformedHistoryPage) else INVALID_PAYLOAD_FRAMING
 
 
 @dataclass(frozen=True)
@@ -202,25 +328,35 @@ class WorkflowTaskRead:
 
     @classmethod
     def from_wire(
-        cls, raw: WorkflowTask | Mapping[str, Any], *, worker_id: str, task_queue: str
+        cls,
+        raw: WorkflowTask | Mapping[str, Any],
+        *,
+        worker_id: str,
+        task_queue: str,
+        resolver: PayloadResolver | None = None,
     ) -> WorkflowTaskRead:
         """Parse a poll's ``task``; the lease owner defaults to this worker, the queue to its own.
 
+        With a ``resolver``, external payloads (arguments, first-page history) are resolved and
+        ``raw`` is the resolved task.
+
         Raises:
-            MalformedTask: The first history page or the arguments cannot be read.
+            MalformedTask: The first history page or the arguments cannot be read, or an
+                externally stored payload is missing, truncated or changed.
         """
         task_id = _text(raw, "task_id")
         lease_owner = str(raw.get("lease_owner") or worker_id)
         attempt = _counter(raw.get("workflow_task_attempt"))
         payload_codec = _opt_text(raw, "payload_codec")
         try:
-            first_page = HistoryPageRead.from_wire(raw)
+            if resolver is not None:
+                raw = resolver.resolve(raw)
+            first_page = HistoryPageRead.from_wire(raw, resolver=resolver)
             arguments = _arguments(raw, payload_codec)
-        except ValueError as exc:
-            reason = MALFORMED_HISTORY if isinstance(exc, MalformedHistoryPage) else INVALID_PAYLOAD_FRAMING
+        except (ValueError, ExternalPayloadIntegrityError) as exc:
             raise MalformedTask(
                 f"workflow task {task_id}: {exc}",
-                reason=reason,
+                reason=_unreadable_reason(exc),
                 task_id=task_id,
                 lease_owner=lease_owner,
                 attempt=attempt,
@@ -267,12 +403,20 @@ class ActivityTaskRead:
 
     @classmethod
     def from_wire(
-        cls, raw: ActivityTask | Mapping[str, Any], *, worker_id: str, task_queue: str
+        cls,
+        raw: ActivityTask | Mapping[str, Any],
+        *,
+        worker_id: str,
+        task_queue: str,
+        resolver: PayloadResolver | None = None,
     ) -> ActivityTaskRead:
         """Parse a poll's ``task``; older servers name the attempt id ``attempt_id``.
 
+        With a ``resolver``, externally stored arguments are fetched and verified.
+
         Raises:
-            MalformedTask: The arguments are neither an envelope, a bare blob nor absent.
+            MalformedTask: The arguments are neither an envelope, a bare blob nor absent, or
+                their stored object is missing, truncated or changed.
         """
         task_id = _text(raw, "task_id")
         attempt_id = str(raw.get("activity_attempt_id") or raw.get("attempt_id") or "")
@@ -280,11 +424,13 @@ class ActivityTaskRead:
         attempt_number = _counter(raw.get("attempt_number"))
         payload_codec = _opt_text(raw, "payload_codec")
         try:
+            if resolver is not None:
+                raw = resolver.resolve(raw)
             arguments = _arguments(raw, payload_codec)
-        except ValueError as exc:
+        except (ValueError, ExternalPayloadIntegrityError) as exc:
             raise MalformedTask(
                 f"activity task {task_id}: {exc}",
-                reason=INVALID_PAYLOAD_FRAMING,
+                reason=_unreadable_reason(exc),
                 task_id=task_id,
                 lease_owner=lease_owner,
                 attempt=attempt_number,
@@ -331,8 +477,16 @@ class QueryTaskRead:
     raw: Mapping[str, Any] = field(repr=False)
 
     @classmethod
-    def from_wire(cls, raw: QueryTask | Mapping[str, Any], *, worker_id: str) -> QueryTaskRead:
-        """Parse a poll's ``task``; ``{"codec": null, "blob": null}`` arguments mean none were sent."""
+    def from_wire(
+        cls, raw: QueryTask | Mapping[str, Any], *, worker_id: str, resolver: PayloadResolver | None = None
+    ) -> QueryTaskRead:
+        """Parse a poll's ``task``; ``{"codec": null, "blob": null}`` arguments mean none were sent.
+
+        With a ``resolver`` the task's external payloads are resolved first; its errors
+        (``ExternalPayloadIntegrityError``, ``ValueError``) propagate: a query is refused, not failed.
+        """
+        if resolver is not None:
+            raw = resolver.resolve(raw)
         arguments = raw.get("query_arguments")
         has_arguments = isinstance(arguments, Mapping) and arguments.get("blob") is not None
         return cls(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -12,9 +13,17 @@ from urllib.parse import quote
 
 import httpx
 
+from .._wire import PayloadResolver
 from ..errors import PayloadError, PayloadSizeWarning, PayloadTooLarge, ServerError, TransportError
 from ..metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder, NoopMetrics
 from ..protocol import codec, versions
+from ..protocol.errors import INVALID_PAYLOAD_FRAMING
+from ..protocol.payload_storage import (
+    ExternalPayloadCache,
+    ExternalStorageDriver,
+    ExternalStorageEnvelope,
+    store_external_blob,
+)
 from ..protocol.routes import API_PREFIX
 from ..protocol.wire import Envelope
 from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
@@ -26,6 +35,8 @@ Plane = Literal["control", "worker"]
 
 DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES = 2_097_152
 DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT = 80
+# With a driver, caller payloads whose encoded blob is larger than this are stored externally.
+DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES = 262_144
 # The HTTP read timeout of a long poll must outlast the server's hold time.
 MIN_POLL_TIMEOUT_SECONDS = 35.0
 POLL_TIMEOUT_MARGIN_SECONDS = 5.0
@@ -79,6 +90,12 @@ class BaseClient:
     payload_size_limit_bytes: int
     payload_size_warning_threshold_percent: int
     payload_size_warnings: bool
+    external_storage: ExternalStorageDriver | None
+    external_storage_threshold_bytes: int
+    external_storage_cache: ExternalPayloadCache | None
+    # What resolves external-storage references in received bodies (``None`` without a driver);
+    # the Worker hands it to its task handlers.
+    payload_resolver: PayloadResolver | None
     server_long_poll_timeout: float | None
 
     def __init__(
@@ -95,6 +112,9 @@ class BaseClient:
         payload_size_limit_bytes: int = DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES,
         payload_size_warning_threshold_percent: int = DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT,
         payload_size_warnings: bool = True,
+        external_storage: ExternalStorageDriver | None = None,
+        external_storage_threshold_bytes: int = DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES,
+        external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Create a client; no connection is made until the first call.
@@ -113,12 +133,27 @@ class BaseClient:
             payload_size_warning_threshold_percent: Share of the limit above which a
                 :class:`PayloadSizeWarning` is emitted (and logged).
             payload_size_warnings: Set ``False`` to silence the warnings (the limit still applies).
+            external_storage: A driver (e.g. ``LocalFilesystemExternalStorage``, ``S3ExternalStorage``)
+                for large payloads: workflow, signal, query and update input whose encoded blob is
+                larger than ``external_storage_threshold_bytes`` is uploaded through it and sent as
+                a ``{codec, external_storage}`` reference (the payload limit then does not apply:
+                the request carries only the reference; the server must reach the same storage).
+                References in what the client reads (describe, results, history, worker tasks)
+                are resolved through it and verified; without a driver they cannot be decoded.
+            external_storage_threshold_bytes: Encoded size above which input is stored externally.
+            external_storage_cache: Cache of verified payload bytes (a worker replaying a history
+                reads each stored payload once); a 128-entry, 16 MiB one when a driver is given.
             transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport.
         """
         if payload_size_limit_bytes <= 0:
             raise ValueError("payload_size_limit_bytes must be positive")
         if not 0 < payload_size_warning_threshold_percent <= 100:
             raise ValueError("payload_size_warning_threshold_percent must be within (0, 100]")
+        threshold = external_storage_threshold_bytes
+        if type(threshold) is not int or threshold < 1:
+            raise ValueError(
+                f"external_storage_threshold_bytes must be a positive integer, got {threshold!r}"
+            )
         self.base_url = base_url.rstrip("/")
         self.namespace = namespace
         self.timeout = timeout
@@ -127,6 +162,14 @@ class BaseClient:
         self.payload_size_limit_bytes = payload_size_limit_bytes
         self.payload_size_warning_threshold_percent = payload_size_warning_threshold_percent
         self.payload_size_warnings = payload_size_warnings
+        self.external_storage = external_storage
+        self.external_storage_threshold_bytes = threshold
+        if external_storage is not None and external_storage_cache is None:
+            external_storage_cache = ExternalPayloadCache()
+        self.external_storage_cache = external_storage_cache
+        self.payload_resolver = None
+        if external_storage is not None:
+            self.payload_resolver = PayloadResolver(external_storage, external_storage_cache)
         self._token = token
         self._control_token = control_token
         self._worker_token = worker_token
@@ -172,16 +215,36 @@ class BaseClient:
 
     # ------------------------------------------------------------------ payloads
 
+    async def _payload(self, value: Any, *, what: str) -> Envelope | ExternalStorageEnvelope:
+        """Encode a caller payload: start/signal/query/update input, a schedule's action input.
+
+        Inline (:meth:`_envelope`'s checks) unless a driver is configured and the blob is larger
+        than ``external_storage_threshold_bytes``: then it is uploaded (on a worker thread, the
+        drivers block) and its ``{codec, external_storage}`` reference is what is sent.
+        """
+        env = self._encoded(value, what=what)
+        if self.external_storage is not None and len(env["blob"]) > self.external_storage_threshold_bytes:
+            return await asyncio.to_thread(
+                store_external_blob, self.external_storage, env["blob"], codec=env["codec"]
+            )
+        return self._checked(env, what=what)
+
+    @staticmethod
+    def _encoded(value: Any, *, what: str) -> Envelope:
+        try:
+            return codec.envelope(value)
+        except codec.PayloadCodecError as exc:
+            raise PayloadError(f"cannot encode {what}: {exc}", exc.reason) from exc
+
     def _envelope(self, value: Any, *, what: str) -> Envelope:
-        """Encode ``value`` as an Avro envelope, enforcing the local payload-size policy.
+        """Encode ``value`` as an inline Avro envelope, enforcing the local payload-size policy.
 
         Over the limit raises :class:`PayloadTooLarge` (nothing is sent); over the warning
         threshold emits :class:`PayloadSizeWarning` and logs it.
         """
-        try:
-            env = codec.envelope(value)
-        except codec.PayloadCodecError as exc:
-            raise PayloadError(f"cannot encode {what}: {exc}", exc.reason) from exc
+        return self._checked(self._encoded(value, what=what), what=what)
+
+    def _checked(self, env: Envelope, *, what: str) -> Envelope:
         size = len(env["blob"])
         limit = self.payload_size_limit_bytes
         if size > limit:
@@ -354,7 +417,16 @@ class BaseClient:
             raise exception_for(response.status_code, decoded, operation=operation)
         self._check_versions(response, plane, route)
         if plane == "worker":
+            # Worker tasks are resolved by the worker's task parsers, which can fail the task
+            # (rather than the poll) when a stored payload is missing or changed.
             self._learn_capabilities(decoded)
+        elif self.payload_resolver is not None:
+            try:
+                decoded = await self.payload_resolver.resolve_async(decoded)
+            except ValueError as exc:  # ExternalPayloadIntegrityError reaches the caller as it is
+                raise PayloadError(
+                    f"{method} {url}: bad external payload reference: {exc}", INVALID_PAYLOAD_FRAMING
+                ) from exc
         return decoded
 
     @staticmethod

@@ -82,7 +82,7 @@ class WorkflowsMixin(BaseClient):
             "workflow_id": wid,
             "workflow_type": workflow_type,
             "task_queue": task_queue,
-            "input": self._envelope(_args_list(input), what=f"input of workflow {wid}"),
+            "input": await self._payload(_args_list(input), what=f"input of workflow {wid}"),
         }
         optional = {
             "duplicate_policy": duplicate_policy,
@@ -236,7 +236,7 @@ class WorkflowsMixin(BaseClient):
             InvalidArgument: The name is empty, longer than 256 bytes or holds control
                 characters, or ``request_id`` is longer than 255 characters.
         """
-        body = self._message_body(args, what=f"signal {signal_name!r} arguments")
+        body = await self._message_body(args, what=f"signal {signal_name!r} arguments")
         if request_id is not None:
             body["request_id"] = request_id
         await self._request(
@@ -256,7 +256,7 @@ class WorkflowsMixin(BaseClient):
             QueryFailed: Unknown query, handler error, no worker available or timeout.
             WorkflowNotFound: No workflow with this id.
         """
-        body = self._message_body(args, what=f"query {query_name!r} arguments")
+        body = await self._message_body(args, what=f"query {query_name!r} arguments")
         data = await self._request_object(
             "POST",
             routes.WORKFLOW_QUERY,
@@ -298,7 +298,7 @@ class WorkflowsMixin(BaseClient):
                 invalid.
             WorkflowNotFound: No workflow with this id.
         """
-        body = self._message_body(args, what=f"update {update_name!r} arguments")
+        body = await self._message_body(args, what=f"update {update_name!r} arguments")
         optional = {
             "wait_for": wait_for,
             "wait_timeout_seconds": wait_timeout_seconds,
@@ -395,10 +395,10 @@ class WorkflowsMixin(BaseClient):
             operation=operation,
         )
 
-    def _message_body(self, args: Sequence[Any] | None, *, what: str) -> dict[str, Any]:
+    async def _message_body(self, args: Sequence[Any] | None, *, what: str) -> dict[str, Any]:
         # Like the reference SDK: no ``input`` key at all when there are no arguments.
         values = _args_list(args)
-        return {"input": self._envelope(values, what=what)} if values else {}
+        return {"input": await self._payload(values, what=what)} if values else {}
 
     def _result_of(self, data: Mapping[str, Any], *, what: str) -> Any:
         env = data.get("result_envelope")

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
+from .._wire import PayloadResolver, holds_reference
 from ..protocol import codec
 from ..protocol.history import EventType as E
+from ..protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver
 from ..workflow import Command, CompleteWorkflow, ContinueAsNew, FailWorkflow
 from ..workflow._definition import WorkflowDefinition, get_definition
 from ..workflow._diagnostics import terminal_mismatch
@@ -153,6 +155,19 @@ def _replay_checked(
     return outcome
 
 
+def _resolved(
+    history: Any, external_storage: ExternalStorageDriver | None, cache: ExternalPayloadCache | None
+) -> Any:
+    """``history`` with its external payloads fetched and verified through ``external_storage``."""
+    if external_storage is not None:
+        return PayloadResolver(external_storage, cache).resolve(history)
+    if holds_reference(history):
+        raise ValueError(
+            "the history holds externally stored payloads: pass external_storage=<driver> to read them"
+        )
+    return history
+
+
 def replay_history(
     workflow_cls: Any,
     events: Any,
@@ -160,6 +175,8 @@ def replay_history(
     *,
     run_id: str = "",
     payload_codec: str | None = None,
+    external_storage: ExternalStorageDriver | None = None,
+    external_storage_cache: ExternalPayloadCache | None = None,
 ) -> list[Command]:
     """Replay a captured history against the current code of ``workflow_cls``.
 
@@ -171,6 +188,9 @@ def replay_history(
         run_id: The run id (seeds ``ctx.random()``); default: read from ``WorkflowStarted``.
         payload_codec: Codec for values the history does not tag; default: the codec the
             history recorded (``None`` if it recorded none: values are JSON text).
+        external_storage: The driver that reads payloads the history keeps as external-storage
+            references (each is verified: ``ExternalPayloadIntegrityError`` when changed).
+        external_storage_cache: Verified bytes kept across replays of histories sharing payloads.
 
     Returns:
         The commands the code would emit next (a terminal command for a finished run).
@@ -180,8 +200,9 @@ def replay_history(
             recorded, or ends differently than the recorded run ended.
     """
     definition = get_definition(workflow_cls)
+    history = _resolved(events, external_storage, external_storage_cache)
     return _replay_checked(
-        definition, events, start_input, workflow_id=None, run_id=run_id, payload_codec=payload_codec
+        definition, history, start_input, workflow_id=None, run_id=run_id, payload_codec=payload_codec
     ).commands
 
 
@@ -198,10 +219,18 @@ def replay_history_file(
     *,
     run_id: str = "",
     payload_codec: str | None = None,
+    external_storage: ExternalStorageDriver | None = None,
+    external_storage_cache: ExternalPayloadCache | None = None,
 ) -> list[Command]:
     """:func:`replay_history` on a JSON file (an event list, or a dict with ``events``)."""
     return replay_history(
-        workflow_cls, load_history_file(path), start_input, run_id=run_id, payload_codec=payload_codec
+        workflow_cls,
+        load_history_file(path),
+        start_input,
+        run_id=run_id,
+        payload_codec=payload_codec,
+        external_storage=external_storage,
+        external_storage_cache=external_storage_cache,
     )
 
 
@@ -210,12 +239,25 @@ class Replayer:
 
     Args:
         workflows: The ``@workflow.defn`` classes histories may belong to.
+        external_storage: Reads payloads the histories keep as external-storage references.
+        external_storage_cache: Verified bytes shared across replays (a 128-entry, 16 MiB cache
+            when a driver is given without one).
 
     Raises:
         ValueError: ``workflows`` is empty or registers a type name twice.
     """
 
-    def __init__(self, *, workflows: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        *,
+        workflows: Sequence[Any],
+        external_storage: ExternalStorageDriver | None = None,
+        external_storage_cache: ExternalPayloadCache | None = None,
+    ) -> None:
+        self._external_storage = external_storage
+        if external_storage is not None and external_storage_cache is None:
+            external_storage_cache = ExternalPayloadCache()
+        self._external_storage_cache = external_storage_cache
         if not workflows:
             raise ValueError("Replayer needs at least one workflow class")
         self._workflows: dict[str, WorkflowDefinition] = {}
@@ -245,6 +287,7 @@ class Replayer:
                 workflows registered, no ``workflow_type`` given, no ``WorkflowStarted``).
             NonDeterministicReplayError: See :func:`replay_history`.
         """
+        history = _resolved(history, self._external_storage, self._external_storage_cache)
         events, envelope = _split(history)
         name = workflow_type or self._infer_type(events, envelope)
         definition = self._workflows.get(name)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import activity as activity_mod
-from .._wire import ActivityTaskRead, MalformedTask
+from .._wire import ActivityTaskRead, MalformedTask, parse_resolving
 from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError, ServerError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
@@ -116,12 +116,19 @@ async def _call(defn: activity_mod.ActivityDefinition, args: list[Any]) -> Any:
 async def handle_activity_task(runtime: TaskRuntime, raw: ActivityTask) -> str:
     """Run one activity attempt and report it; returns the metrics outcome tag."""
     try:
-        task = ActivityTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+        task = await parse_resolving(
+            ActivityTaskRead.from_wire,
+            raw,
+            runtime.payloads,
+            worker_id=runtime.worker_id,
+            task_queue=runtime.task_queue,
+        )
     except MalformedTask as exc:
-        # Retrying cannot make these arguments readable: fail the activity for good.
+        # Retrying cannot make these arguments readable (nor a changed stored object whole
+        # again): fail the activity for good.
         await _Attempt(runtime, exc).fail(
             f"cannot decode activity arguments: {exc}",
-            "PayloadError",
+            "PayloadError" if exc.failure_type == "MalformedTask" else exc.failure_type,
             non_retryable=True,
             kind="decode_failure",
         )
@@ -157,7 +164,7 @@ async def handle_activity_task(runtime: TaskRuntime, raw: ActivityTask) -> str:
     token = activity_mod._set_context(ctx)
     try:
         context = ActivityInterceptorContext(
-            runtime.worker_id, runtime.task_queue, raw, attempt.activity_type, args
+            runtime.worker_id, runtime.task_queue, task.raw, attempt.activity_type, args
         )
         result = await chain(context)
     except ActivityCancelled:

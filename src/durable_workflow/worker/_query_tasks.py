@@ -15,11 +15,12 @@ import logging
 import traceback
 from typing import Any
 
-from .._wire import QueryTaskRead
+from .._wire import QueryTaskRead, parse_resolving
 from ..errors import DurableWorkflowError, ServerError
 from ..interceptors import QueryTaskInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol import errors as reasons
+from ..protocol.payload_storage import ExternalPayloadIntegrityError
 from ..protocol.wire import QueryTask
 from ..workflow._history_compat import start_input as history_start_input
 from ..workflow._query import (
@@ -96,8 +97,13 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
                 f"no workflow registered for {task.workflow_type!r} on worker {runtime.worker_id}",
             )
         try:
-            start_input, args, codec_name = _inputs(task)
-        except codec.PayloadCodecError as exc:
+            # External payloads are resolved here, so a missing or changed stored object
+            # refuses this query (the caller sees why) instead of breaking the poll loop.
+            current = await parse_resolving(
+                QueryTaskRead.from_wire, raw, runtime.payloads, worker_id=runtime.worker_id
+            )
+            start_input, args, codec_name = _inputs(current)
+        except (codec.PayloadCodecError, ExternalPayloadIntegrityError, ValueError) as exc:
             raise _Refusal(
                 "query_payload_decode_failed", f"cannot decode the query arguments: {exc}"
             ) from exc
@@ -105,7 +111,7 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
         value = await asyncio.to_thread(
             call,
             definition,
-            task.history_events,
+            current.history_events,
             start_input,
             task.query_name,
             args,

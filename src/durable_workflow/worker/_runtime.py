@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .._wire import PayloadResolver
 from ..activity import ActivityDefinition
 from ..interceptors import WorkerInterceptor
 from ..workflow._definition import WorkflowDefinition
@@ -42,6 +43,8 @@ class TaskRuntime:
         interceptors: Wrappers around task execution, outermost first.
         delivery: Retry policy for sending outcomes.
         notify_progress: Called with a workflow id once a task of that workflow completed.
+        payloads: Resolves externally stored payloads in tasks and history pages (the client's
+            driver and its verified-bytes cache, shared by every replay); ``None`` without one.
     """
 
     client: WorkerPlaneClient
@@ -52,3 +55,4 @@ class TaskRuntime:
     interceptors: Sequence[WorkerInterceptor]
     delivery: DeliveryPolicy
     notify_progress: Callable[[str], None]
+    payloads: PayloadResolver | None = None

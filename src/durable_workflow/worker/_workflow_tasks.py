@@ -7,11 +7,12 @@ import logging
 import traceback
 from typing import Any
 
-from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead
+from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead, parse_resolving
 from ..errors import DurableWorkflowError, PayloadError, ServerError, TransportError
 from ..interceptors import WorkflowTaskInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
+from ..protocol.payload_storage import ExternalPayloadIntegrityError
 from ..protocol.wire import CommandBody, HistoryEvent, WorkflowTask
 from ..workflow._commands import commands_to_wire
 from ..workflow._history_compat import start_input as history_start_input
@@ -42,14 +43,13 @@ async def _load_history(runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fe
     events = list(task.first_page.events)
     token = task.first_page.next_page_token
     while token:
-        page = HistoryPageRead.from_wire(
-            await runtime.client.workflow_task_history(
-                task_id=fence.task_id,
-                next_history_page_token=token,
-                lease_owner=fence.lease_owner,
-                workflow_task_attempt=fence.attempt,
-            )
+        raw_page = await runtime.client.workflow_task_history(
+            task_id=fence.task_id,
+            next_history_page_token=token,
+            lease_owner=fence.lease_owner,
+            workflow_task_attempt=fence.attempt,
         )
+        page = await parse_resolving(HistoryPageRead.from_wire, raw_page, runtime.payloads)
         events.extend(page.events)
         token = page.next_page_token
     return events
@@ -101,18 +101,27 @@ async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandB
 async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
     """Replay one workflow task and report the outcome; returns the metrics outcome tag."""
     try:
-        task = WorkflowTaskRead.from_wire(raw, worker_id=runtime.worker_id, task_queue=runtime.task_queue)
+        task = await parse_resolving(
+            WorkflowTaskRead.from_wire,
+            raw,
+            runtime.payloads,
+            worker_id=runtime.worker_id,
+            task_queue=runtime.task_queue,
+        )
     except MalformedTask as exc:
         # Reported, not raised: a task left to its lease would come back, as broken, forever.
         logger.error("workflow task %s cannot be read: %s", exc.task_id, exc)
-        await _fail_task(runtime, _Fence(exc), str(exc), "MalformedTask")
+        await _fail_task(runtime, _Fence(exc), str(exc), exc.failure_type)
         return "failed"
     fence = _Fence(task)
     workflow_type = task.workflow_type
     try:
         events = await _load_history(runtime, task, fence)
-    except MalformedHistoryPage as exc:
-        await _fail_task(runtime, fence, f"a history page cannot be read: {exc}", "MalformedTask")
+    except (MalformedHistoryPage, ExternalPayloadIntegrityError) as exc:
+        failure_type = (
+            type(exc).__name__ if isinstance(exc, ExternalPayloadIntegrityError) else "MalformedTask"
+        )
+        await _fail_task(runtime, fence, f"a history page cannot be read: {exc}", failure_type)
         return "failed"
     except ServerError as exc:
         if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
@@ -140,9 +149,13 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
         # The task as parsed above, unless an interceptor handed on another one: that one is
         # read through the same parser (its history is the one already loaded).
         current = task
-        if context.task is not raw:
-            current = WorkflowTaskRead.from_wire(
-                context.task, worker_id=runtime.worker_id, task_queue=runtime.task_queue
+        if context.task is not task.raw:
+            current = await parse_resolving(
+                WorkflowTaskRead.from_wire,
+                context.task,
+                runtime.payloads,
+                worker_id=runtime.worker_id,
+                task_queue=runtime.task_queue,
             )
         try:
             codec_name = codec.require_task_codec(current.payload_codec)
@@ -169,7 +182,8 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
         return commands_to_wire(outcome.commands)
 
     chain = build_chain(runtime.interceptors, "execute_workflow_task", run_replay)
-    context = WorkflowTaskInterceptorContext(runtime.worker_id, runtime.task_queue, raw)
+    # The task as read: with external payloads resolved, so interceptors see plain envelopes.
+    context = WorkflowTaskInterceptorContext(runtime.worker_id, runtime.task_queue, task.raw)
     try:
         commands = await chain(context)
     except Exception as exc:
