@@ -34,6 +34,7 @@ a test fails when this file no longer matches them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -41,6 +42,7 @@ import httpx
 from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._bridge_results import BridgeAdapterOutcome
 from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
@@ -49,6 +51,7 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._search_attribute_results import SearchAttributeList
 from .client._task_queue_results import (
     TaskQueueBuildIdRollout,
     TaskQueueBuildIdRolloutState,

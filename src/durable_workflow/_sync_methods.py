@@ -7,6 +7,7 @@ a test fails when this file no longer matches them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,6 +15,7 @@ import httpx
 from ._wire import PayloadResolver
 from .client import Client as AsyncClient
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._bridge_results import BridgeAdapterOutcome
 from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
@@ -22,6 +24,7 @@ from .client._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from .client._search_attribute_results import SearchAttributeList
 from .client._task_queue_results import (
     TaskQueueBuildIdRollout,
     TaskQueueBuildIdRolloutState,
@@ -246,9 +249,17 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.create_namespace`."""
         return self._runner.run(self._target.create_namespace(name, description, retention_days))
 
+    def create_search_attribute(self, name: str, attribute_type: str) -> dict[str, Any]:
+        """Blocking form of :meth:`durable_workflow.client.Client.create_search_attribute`."""
+        return self._runner.run(self._target.create_search_attribute(name, attribute_type))
+
     def delete_namespace(self, name: str) -> NamespaceDescription:
         """Blocking form of :meth:`durable_workflow.client.Client.delete_namespace`."""
         return self._runner.run(self._target.delete_namespace(name))
+
+    def delete_search_attribute(self, name: str) -> dict[str, Any]:
+        """Blocking form of :meth:`durable_workflow.client.Client.delete_search_attribute`."""
+        return self._runner.run(self._target.delete_search_attribute(name))
 
     def deregister_worker(self, worker_id: str) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.deregister_worker`."""
@@ -449,6 +460,10 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.list_namespaces`."""
         return self._runner.run(self._target.list_namespaces())
 
+    def list_search_attributes(self) -> SearchAttributeList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_search_attributes`."""
+        return self._runner.run(self._target.list_search_attributes())
+
     def list_task_queue_build_ids(self, task_queue: str) -> TaskQueueBuildIdRollout:
         """Blocking form of :meth:`durable_workflow.client.Client.list_task_queue_build_ids`."""
         return self._runner.run(self._target.list_task_queue_build_ids(task_queue))
@@ -472,10 +487,29 @@ class ClientMethods:
         query: str | None = None,
         page_size: int | None = None,
         next_page_token: str | None = None,
+        *,
+        task_queue: str | None = None,
+        started_after: datetime | str | None = None,
+        started_before: datetime | str | None = None,
+        closed_after: datetime | str | None = None,
+        closed_before: datetime | str | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
     ) -> WorkflowList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_workflows`."""
         return self._runner.run(
-            self._target.list_workflows(workflow_type, status, query, page_size, next_page_token)
+            self._target.list_workflows(
+                workflow_type,
+                status,
+                query,
+                page_size,
+                next_page_token,
+                task_queue=task_queue,
+                started_after=started_after,
+                started_before=started_before,
+                closed_after=closed_after,
+                closed_before=closed_before,
+                search_attributes=search_attributes,
+            )
         )
 
     def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
@@ -602,6 +636,28 @@ class ClientMethods:
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
+
+    def send_webhook_bridge_event(
+        self,
+        adapter: str,
+        *,
+        action: str,
+        target: Mapping[str, Any],
+        idempotency_key: str,
+        input: Any = None,
+        correlation: Mapping[str, Any] | None = None,
+    ) -> BridgeAdapterOutcome:
+        """Blocking form of :meth:`durable_workflow.client.Client.send_webhook_bridge_event`."""
+        return self._runner.run(
+            self._target.send_webhook_bridge_event(
+                adapter,
+                action=action,
+                target=target,
+                idempotency_key=idempotency_key,
+                input=input,
+                correlation=correlation,
+            )
+        )
 
     def set_namespace_external_storage(
         self,

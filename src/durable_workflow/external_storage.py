@@ -114,6 +114,8 @@ def _policy_fields(policy: object) -> Mapping[str, Any]:
         return nested if isinstance(nested, Mapping) else policy
     if policy is None:
         raise ValueError("the namespace has no external_payload_storage policy")
+    if hasattr(policy, "external_payload_storage"):  # a NamespaceDescription itself
+        return _policy_fields(policy.external_payload_storage)
     fields = {key: getattr(policy, key) for key in ("driver", "enabled", "config") if hasattr(policy, key)}
     if "driver" not in fields:
         raise ValueError(f"{type(policy).__name__} is not an external_payload_storage policy")
@@ -138,11 +140,12 @@ def external_storage_driver_from_policy(
 ) -> ExternalStorageDriver:
     """The driver a namespace's ``external_payload_storage`` policy describes.
 
-    ``policy`` is the policy object (``{driver, enabled, threshold_bytes?, config?}``) as
-    ``describe_namespace`` returns it, a mapping holding it, or an object with those
-    attributes. ``local`` stores under ``config.uri`` (a ``file://`` URI or a path); ``s3`` and
-    ``gcs`` need ``config.bucket`` and the matching client; ``azure`` needs ``config.bucket``
-    (the container) and a container client. ``config.prefix`` is honoured by all three.
+    ``policy`` is the policy (``{driver, enabled, threshold_bytes?, config?}``) as
+    ``describe_namespace(...).external_payload_storage`` holds it, a mapping or namespace
+    description holding it, or an object with those attributes. ``local`` stores under
+    ``config.uri`` (a ``file://`` URI or a path); ``s3`` and ``gcs`` need ``config.bucket`` and
+    the matching client; ``azure`` needs ``config.bucket`` (the container) and a container
+    client. ``config.prefix`` is honoured by all three.
 
     Raises:
         ValueError: The policy is disabled (branch on ``enabled`` first: there is no no-op

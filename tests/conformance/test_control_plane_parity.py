@@ -63,6 +63,9 @@ IMPLEMENTED: dict[str, str] = {
     "namespace.update": "update_namespace",
     # ---- issue 8: schedules
     # ---- issue 8: search attributes
+    "search_attribute.create": "create_search_attribute",
+    "search_attribute.delete": "delete_search_attribute",
+    "search_attribute.list": "list_search_attributes",
     # ---- issue 8: task queues and workers
     "task_queue.list": "list_task_queues",
     "task_queue.describe": "describe_task_queue",
@@ -75,6 +78,7 @@ IMPLEMENTED: dict[str, str] = {
     "worker.deregister": "deregister_worker",
     # ---- issue 8: system maintenance
     # ---- issue 8: webhook bridge
+    "bridge.webhook": "send_webhook_bridge_event",
 }
 
 # Operations whose client methods are still to come (issue 8), one block per noun: when a noun
@@ -94,10 +98,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "schedule.resume",
         "schedule.trigger",
         "schedule.update",
-        # ---- search attributes
-        "search_attribute.create",
-        "search_attribute.delete",
-        "search_attribute.list",
         # ---- system maintenance
         "system.activity_timeout.pass",
         "system.activity_timeout.status",
@@ -105,8 +105,6 @@ NOT_YET_IMPLEMENTED = frozenset(
         "system.repair.status",
         "system.retention.pass",
         "system.retention.status",
-        # ---- webhook bridge
-        "bridge.webhook",
     }
 )
 

@@ -6,6 +6,7 @@ A uniquely named module (not ``conftest``) so test modules can import it unambig
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from durable_workflow.protocol import versions
@@ -148,6 +149,11 @@ class FakeEngine:
         query: str | None,
         page_size: int,
         next_page_token: str | None,
+        task_queue: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        closed_after: datetime | None = None,
+        closed_before: datetime | None = None,
     ) -> ListWorkflowsResponse:
         result: ListWorkflowsResponse | None = self._record(
             "list_workflows",
@@ -157,6 +163,11 @@ class FakeEngine:
             query=query,
             page_size=page_size,
             next_page_token=next_page_token,
+            task_queue=task_queue,
+            started_after=started_after,
+            started_before=started_before,
+            closed_after=closed_after,
+            closed_before=closed_before,
         )
         return result or {"workflows": [], "workflow_count": 0, "next_page_token": None}
 

@@ -211,9 +211,11 @@ EXACT_ALL: dict[str, list[str]] = {
         "defn",
     ],
     "durable_workflow.client": [
+        "BridgeAdapterOutcome",
         "Client",
         "NamespaceDescription",
         "NamespaceList",
+        "SearchAttributeList",
         "TaskQueueAdmission",
         "TaskQueueBuildIdCohort",
         "TaskQueueBuildIdRollout",

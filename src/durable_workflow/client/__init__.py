@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
 from ._namespace_results import NamespaceDescription, NamespaceList
@@ -13,6 +14,7 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._search_attribute_results import SearchAttributeList
 from ._task_queue_results import (
     TaskQueueAdmission,
     TaskQueueBuildIdCohort,
@@ -33,9 +35,11 @@ from ._task_queue_results import (
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "BridgeAdapterOutcome",
     "Client",
     "NamespaceDescription",
     "NamespaceList",
+    "SearchAttributeList",
     "TaskQueueAdmission",
     "TaskQueueBuildIdCohort",
     "TaskQueueBuildIdRollout",

@@ -135,7 +135,8 @@ class BaseClient:
             payload_size_warnings: Set ``False`` to silence the warnings (the limit still applies).
             external_storage: A driver (e.g. ``LocalFilesystemExternalStorage``, ``S3ExternalStorage``)
                 for large payloads: workflow, signal, query and update input whose encoded blob is
-                larger than ``external_storage_threshold_bytes`` is uploaded through it and sent as
+                larger than ``external_storage_threshold_bytes`` (and, for a Worker on this client,
+                workflow command payloads and activity results) is uploaded through it and sent as
                 a ``{codec, external_storage}`` reference (the payload limit then does not apply:
                 the request carries only the reference; the server must reach the same storage).
                 References in what the client reads (describe, results, history, worker tasks)
@@ -228,6 +229,26 @@ class BaseClient:
                 store_external_blob, self.external_storage, env["blob"], codec=env["codec"]
             )
         return self._checked(env, what=what)
+
+    async def _externalized(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """A worker command with each inline envelope over the threshold stored externally.
+
+        The commands a replay produced carry their payloads inline (``schedule_activity``
+        arguments, ``complete_workflow`` result, ...); with a driver, the large ones go out as
+        references, as the worker plane accepts, so a workflow can hand on a value larger than a
+        request may be.
+        """
+        body = dict(command)
+        driver = self.external_storage
+        if driver is None:
+            return body
+        for key, value in command.items():
+            blob = value.get("blob") if codec.is_envelope(value) else None
+            if isinstance(blob, str) and len(blob) > self.external_storage_threshold_bytes:
+                body[key] = await asyncio.to_thread(
+                    store_external_blob, driver, blob, codec=str(value["codec"])
+                )
+        return body
 
     @staticmethod
     def _encoded(value: Any, *, what: str) -> Envelope:

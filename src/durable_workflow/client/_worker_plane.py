@@ -254,7 +254,7 @@ class WorkerPlaneMixin(BaseClient):
         body = {
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
-            "commands": [dict(c) for c in commands],
+            "commands": [await self._externalized(c) for c in commands],
         }
         route = routes.WORKFLOW_TASK_COMPLETE
         return await self._outcome_call(route, task_id, body, "workflow_task_complete")
@@ -313,6 +313,8 @@ class WorkerPlaneMixin(BaseClient):
     ) -> TaskOutcomeResponse:
         """Report an activity attempt's result; ``result`` is encoded as an Avro envelope.
 
+        With ``external_storage``, a result over the threshold is stored and sent as a reference.
+
         Raises:
             PayloadError: ``codec`` is not ``"avro"`` or the result is not JSON-encodable.
             PayloadTooLarge: The encoded result exceeds the payload limit.
@@ -322,7 +324,7 @@ class WorkerPlaneMixin(BaseClient):
         body = {
             "activity_attempt_id": activity_attempt_id,
             "lease_owner": lease_owner,
-            "result": self._envelope(result, what=what),
+            "result": await self._payload(result, what=what),
         }
         return await self._outcome_call(routes.ACTIVITY_TASK_COMPLETE, task_id, body, "activity_complete")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from .._wire import event_payload, event_type
@@ -14,6 +15,7 @@ from ..protocol.history import EventType, HistoryEvent
 from ..protocol.wire import HistoryExport, RunHistoryPage, StartWorkflowResponse
 from ._base import BaseClient
 from ._handle import WorkflowHandle
+from ._list_filters import moment, visibility_query
 from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 
 # Statuses after which a run never changes again (``canceled`` is a spelling seen in the wild).
@@ -129,22 +131,49 @@ class WorkflowsMixin(BaseClient):
         query: str | None = None,
         page_size: int | None = None,
         next_page_token: str | None = None,
+        *,
+        task_queue: str | None = None,
+        started_after: datetime | str | None = None,
+        started_before: datetime | str | None = None,
+        closed_after: datetime | str | None = None,
+        closed_before: datetime | str | None = None,
+        search_attributes: Mapping[str, Any] | None = None,
     ) -> WorkflowList:
-        """List workflows (one row per run), newest first.
+        """List workflows (one row per run), newest first, one page at a time.
+
+        Every filter given must hold. Time windows are half-open (``after <= time < before``);
+        a naive ``datetime`` is UTC.
 
         Args:
             workflow_type: Only this type.
             status: Status bucket: ``running``, ``completed`` or ``failed``.
-            query: Visibility query / id or business-key filter.
-            page_size: Rows per page (server default 50).
+            query: A visibility query over system and registered custom search attributes, e.g.
+                ``"WorkflowType = 'orders' AND Priority >= 3 AND Tags IN ('rush')"`` (see
+                docs/protocol.md), or, with none of ``= < > ! ( ) ' "``, a substring of the
+                workflow id or business key.
+            page_size: Rows per page (server default 50, at most 200).
             next_page_token: Token from the previous page.
+            task_queue: Only runs on this task queue.
+            started_after, started_before: Window on the run's start time.
+            closed_after, closed_before: Window on the run's close time (open runs never match).
+            search_attributes: ``{name: value}`` equality filters ANDed with ``query``; a list
+                value matches any of its items (membership for a ``keyword_list``).
+
+        Raises:
+            InvalidArgument: A bad filter, e.g. a query that does not parse or names an
+                unregistered attribute.
         """
         params = {
             "workflow_type": workflow_type,
             "status": status,
-            "query": query,
+            "query": visibility_query(query, search_attributes),
             "page_size": page_size,
             "next_page_token": next_page_token,
+            "task_queue": task_queue,
+            "started_after": moment(started_after),
+            "started_before": moment(started_before),
+            "closed_after": moment(closed_after),
+            "closed_before": moment(closed_before),
         }
         data = await self._request_object("GET", routes.WORKFLOWS, params=params, operation="list")
         return WorkflowList.from_dict(data)

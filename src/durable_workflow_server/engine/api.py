@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from durable_workflow.protocol.wire import ActivityTask, Envelope, HistoryPage
@@ -169,8 +170,19 @@ class EngineAPI(
         query: str | None,
         page_size: int,
         next_page_token: str | None,
+        task_queue: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        closed_after: datetime | None = None,
+        closed_before: datetime | None = None,
     ) -> ListWorkflowsResponse:
-        """``{workflows, workflow_count, next_page_token}``, newest first."""
+        """``{workflows, workflow_count, next_page_token}``, newest first, in keyset pages.
+
+        ``query`` is a visibility query (``Priority >= 3 AND Tags IN ('a')``, see
+        ``search_attributes/query.py``) or, holding none of its operators, a substring of the
+        workflow id or business key. Time windows are half-open: ``after <= t < before``. A bad
+        query is ``ValidationFailed`` on ``query``.
+        """
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         """``{workflow_id, run_count, runs}``."""

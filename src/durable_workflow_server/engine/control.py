@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,8 @@ from .runs.lifecycle import create_run
 from .runs.rows import is_terminal_run, load_run
 from .runs.views import RunInstance
 from .runs.waiting import waiting_on
+from .search_attributes.checks import check_start
+from .search_attributes.listing import ListFilter, list_page
 from .shapes import (
     ControlHistoryPage,
     DescribeWorkflowBody,
@@ -98,6 +101,8 @@ class ControlPlane(EngineCore):
     ) -> StartWorkflowBody:
         workflow_id = request.workflow_id or new_id()
         async with self._tx() as tx:
+            # Before anything is written: a value that does not fit its type refuses the start.
+            search_attributes = await check_start(tx, namespace, request.search_attributes)
             params = {"b_workflow_id": workflow_id}
             current = cast(RunRow | None, await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params))
             instance = cast(InstanceRow | None, await tx.one(tx.store.lock(rows.INSTANCE), params))
@@ -170,7 +175,7 @@ class ControlPlane(EngineCore):
                 run_number=run_number,
                 business_key=request.business_key,
                 memo=request.memo,
-                search_attributes=request.search_attributes,
+                search_attributes=search_attributes,
                 execution_timeout_seconds=request.execution_timeout_seconds,
                 run_timeout_seconds=request.run_timeout_seconds,
                 run_id=run_id,
@@ -238,28 +243,32 @@ class ControlPlane(EngineCore):
         query: str | None,
         page_size: int,
         next_page_token: str | None,
+        task_queue: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        closed_after: datetime | None = None,
+        closed_before: datetime | None = None,
     ) -> ListWorkflowsResponse:
         if status is not None and status not in LIST_STATUSES:
             raise ValidationFailed({"status": ["The status must be one of: running, completed, failed."]})
-        offset = (decode_token(next_page_token) if next_page_token else 0) or 0
-        page_size = max(1, min(int(page_size), 200))
-        stmt = rows.listing(
-            namespace,
+        where = ListFilter(
             workflow_type=workflow_type,
-            statuses=LIST_STATUSES[status] if status is not None else None,
+            statuses=frozenset(LIST_STATUSES[status]) if status is not None else None,
+            task_queue=task_queue,
             query=query,
-            offset=offset,
-            limit=page_size + 1,
+            started_after=started_after,
+            started_before=started_before,
+            closed_after=closed_after,
+            closed_before=closed_before,
         )
         async with self._read() as tx:
-            found = cast(list[RunRow], await tx.all(stmt))
-        more = len(found) > page_size
-        found = found[:page_size]
-        return {
-            "workflows": [views.list_row(r) for r in found],
-            "workflow_count": len(found),
-            "next_page_token": encode_token(offset + page_size) if more else None,
-        }
+            return await list_page(
+                tx,
+                namespace,
+                where,
+                page_size=max(1, min(int(page_size), 200)),
+                next_page_token=next_page_token,
+            )
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         async with self._read() as tx:

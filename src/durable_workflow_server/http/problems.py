@@ -32,6 +32,7 @@ TEMPLATES: dict[str, str] = {
     "max": "The {p}{n} field must not be greater than {max}.",
     "number": "The {p}{n} field must be a number.",
     "boolean": "The {p}{n} field must be true or false.",
+    "datetime": "The {p}{n} field must be an RFC 3339 date-time such as 2026-04-22T05:00:00Z.",
     "object": "The {p}{n} field must be an object.",
     "model_type": "The {p}{n} field must be an object.",
     "model_attributes_type": "The {p}{n} field must be an object.",

@@ -54,6 +54,11 @@ async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
             query=query.query or None,
             page_size=query.page_size or LIST_PAGE_SIZE_DEFAULT,
             next_page_token=query.next_page_token or None,
+            task_queue=query.task_queue or None,
+            started_after=query.started_after,
+            started_before=query.started_before,
+            closed_after=query.closed_after,
+            closed_before=query.closed_before,
         )
     )
     return copy_reply(result)

@@ -306,7 +306,42 @@ class QueryTaskRow(TypedDict):
 
 
 # ---- issue 8: search attributes and the webhook bridge
-# (row types of this noun go here)
+class SearchAttributeDefinitionRow(TypedDict):
+    """``search_attribute_definitions``: one custom attribute of a namespace."""
+
+    namespace: str
+    name: str
+    attribute_type: str
+    created_at: datetime
+
+
+class SearchAttributeValueRow(TypedDict):
+    """``search_attribute_values``: one typed value (or keyword_list item) of a run."""
+
+    run_id: str
+    name: str
+    ordinal: int
+    namespace: str
+    value_keyword: str | None
+    value_int: int | None
+    value_double: float | None
+    value_bool: bool | None
+    value_datetime: datetime | None
+
+
+class BridgeOutcomeRow(TypedDict):
+    """``bridge_outcomes``: a webhook-bridge event key, claimed, then its first outcome."""
+
+    namespace: str
+    adapter: str
+    idempotency_key: str
+    action: str
+    status: str
+    workflow_id: str | None
+    run_id: str | None
+    outcome: dict[str, Any] | None
+    claimed_at: datetime
+    created_at: datetime
 
 
 # ---- issue 8: task queues and build ids

@@ -161,7 +161,23 @@ class NamespaceStatus(StrEnum):
 
 
 # ---- issue 8: search attributes and the webhook bridge
-# (row types of this noun go here)
+class SearchAttributeType(StrEnum):
+    """``search_attribute_definitions.attribute_type``: the types a search attribute may have."""
+
+    KEYWORD = "keyword"
+    TEXT = "text"
+    INT = "int"
+    DOUBLE = "double"
+    BOOL = "bool"
+    DATETIME = "datetime"
+    KEYWORD_LIST = "keyword_list"
+
+
+class BridgeOutcomeStatus(StrEnum):
+    """``bridge_outcomes.status``."""
+
+    PENDING = "pending"  # claimed: the event's action is running
+    DONE = "done"  # ``outcome`` holds the first answer
 
 
 # ---- issue 8: task queues and build ids

@@ -430,7 +430,80 @@ query_tasks = sa.Table(
 
 
 # ---- issue 8: search attributes and the webhook bridge (0008_search_attributes_bridge)
-# (tables of this noun go here)
+# A namespace's custom search attributes and their types. The system attributes (WorkflowType,
+# StartTime, ...) are fixed in code and never stored, so they cannot be created or deleted.
+search_attribute_definitions = sa.Table(
+    "search_attribute_definitions",
+    metadata,
+    sa.Column("namespace", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("attribute_type", sa.String(32), nullable=False),
+    _ts("created_at", nullable=False),
+)
+
+# The typed values list filters read: one row per run, attribute and item (a keyword_list has one
+# row per item, ``ordinal`` its position; scalars have ordinal 0), in the column of its type. The
+# run row's JSON ``search_attributes`` stays the value shown; these rows are replaced whenever it
+# changes (start, upsert, continue-as-new) in the same transaction. Each filter is an index range
+# scan on (namespace, name, value) joined to the run by ``run_id``.
+search_attribute_values = sa.Table(
+    "search_attribute_values",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("ordinal", sa.Integer(), primary_key=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("value_keyword", sa.String(2048), nullable=True),
+    sa.Column("value_int", sa.BigInteger(), nullable=True),
+    sa.Column("value_double", sa.Double(), nullable=True),
+    sa.Column("value_bool", sa.Boolean(), nullable=True),
+    _ts("value_datetime"),
+    sa.Index("ix_search_attribute_values_keyword", "namespace", "name", "value_keyword"),
+    sa.Index("ix_search_attribute_values_int", "namespace", "name", "value_int"),
+    sa.Index("ix_search_attribute_values_double", "namespace", "name", "value_double"),
+    sa.Index("ix_search_attribute_values_datetime", "namespace", "name", "value_datetime"),
+)
+
+# List filters on the run columns keep the keyset order (newest first) inside one index each, so
+# a page of a filtered list reads about a page of index entries, not the namespace's history.
+sa.Index(
+    "ix_workflow_runs_namespace_type_started",
+    workflow_runs.c.namespace,
+    workflow_runs.c.workflow_type,
+    workflow_runs.c.started_at,
+    workflow_runs.c.run_id,
+)
+sa.Index(
+    "ix_workflow_runs_namespace_queue_started",
+    workflow_runs.c.namespace,
+    workflow_runs.c.task_queue,
+    workflow_runs.c.started_at,
+    workflow_runs.c.run_id,
+)
+sa.Index(
+    "ix_workflow_runs_namespace_closed",
+    workflow_runs.c.namespace,
+    workflow_runs.c.closed_at,
+)
+
+# One row per webhook-bridge event key: claimed (``pending``) before the event's action runs, so
+# of two deliveries of one key at once only one acts, then ``done`` with the first outcome, which
+# answers every later delivery. A rejected event's claim is removed (a later delivery may
+# succeed); a claim left ``pending`` by a crashed server is taken over once ``claimed_at`` is old.
+bridge_outcomes = sa.Table(
+    "bridge_outcomes",
+    metadata,
+    sa.Column("namespace", sa.String(128), primary_key=True),
+    sa.Column("adapter", sa.String(128), primary_key=True),
+    sa.Column("idempotency_key", sa.String(255), primary_key=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("workflow_id", sa.String(191), nullable=True),
+    sa.Column("run_id", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.JSON(), nullable=True),
+    _ts("claimed_at", nullable=False),
+    _ts("created_at", nullable=False),
+)
 
 
 # ---- issue 8: task queues and build ids (0009_task_queues)

@@ -196,3 +196,42 @@ async def test_a_driver_gets_a_default_cache(storage: LocalFilesystemExternalSto
         assert client.payload_resolver is not None and client.payload_resolver.driver is storage
     async with Client("http://dw.test") as plain:
         assert plain.external_storage_cache is None and plain.payload_resolver is None
+
+
+async def test_worker_commands_and_activity_results_over_the_threshold_go_external(
+    fake: Any, make_client: Callable[..., Client], storage: LocalFilesystemExternalStorage
+) -> None:
+    client = make_client(external_storage=storage, external_storage_threshold_bytes=1024)
+    fake.reply(200, {"task_id": "t1", "outcome": "completed", "recorded": True})
+    small = codec.envelope(["ok"])
+    await client.complete_workflow_task(
+        task_id="t1",
+        lease_owner="w",
+        workflow_task_attempt=1,
+        commands=[
+            {"type": "schedule_activity", "activity_type": "a", "arguments": codec.envelope([BIG])},
+            {"type": "complete_workflow", "result": small},
+        ],
+    )
+    scheduled, completed = fake.body_of(fake.last)["commands"]
+    assert scheduled["type"] == "schedule_activity" and scheduled["activity_type"] == "a"
+    reference = ExternalPayloadReference.from_dict(scheduled["arguments"]["external_storage"])
+    assert fetch_external_blob(storage, reference) == codec.encode([BIG])
+    assert completed == {"type": "complete_workflow", "result": small}
+
+    fake.reply(200, {"task_id": "a1", "outcome": "completed", "recorded": True})
+    await client.complete_activity_task(task_id="a1", activity_attempt_id="at", lease_owner="w", result=BIG)
+    sent = fake.body_of(fake.last)["result"]
+    assert codec.decode(fetch_external_blob(storage, sent["external_storage"])) == BIG
+
+
+async def test_without_a_driver_worker_commands_are_sent_as_built(
+    fake: Any, make_client: Callable[..., Client]
+) -> None:
+    client = make_client()
+    fake.reply(200, {"task_id": "t1", "outcome": "completed", "recorded": True})
+    command = {"type": "complete_workflow", "result": codec.envelope([BIG])}
+    await client.complete_workflow_task(
+        task_id="t1", lease_owner="w", workflow_task_attempt=1, commands=[command]
+    )
+    assert fake.body_of(fake.last)["commands"] == [command]

@@ -73,23 +73,36 @@ async def test_list_filters_and_paging(driver: Driver, clock) -> None:  # type: 
     )
     assert [w["workflow_id"] for w in found["workflows"]] == ["order-2"]
 
+    # Keyset pages: each token names the last row; the pages tile the list exactly.
     page1 = await driver.engine.list_workflows(
         NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token=None
     )
-    assert page1["workflow_count"] == 2 and page1["next_page_token"] == base64.b64encode(b"2").decode()
+    assert page1["workflow_count"] == 2 and page1["next_page_token"]
+    page2 = await driver.engine.list_workflows(
+        NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token=page1["next_page_token"]
+    )
     page3 = await driver.engine.list_workflows(
-        NS,
-        workflow_type=None,
-        status=None,
-        query=None,
-        page_size=2,
-        next_page_token=base64.b64encode(b"4").decode(),
+        NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token=page2["next_page_token"]
     )
-    assert [w["workflow_id"] for w in page3["workflows"]] == ["order-0"] and page3["next_page_token"] is None
-    junk = await driver.engine.list_workflows(
-        NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token="%%%"
+    ids = [w["workflow_id"] for page in (page1, page2, page3) for w in page["workflows"]]
+    assert ids == [f"order-{i}" for i in (4, 3, 2, 1, 0)]
+    assert page3["next_page_token"] is None
+    # A run started after the first page does not shift the later ones.
+    clock.advance(1)
+    await driver.start(workflow_id="order-5", workflow_type="greeter")
+    again = await driver.engine.list_workflows(
+        NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token=page1["next_page_token"]
     )
-    assert junk["workflows"] == page1["workflows"]  # invalid tokens read as offset 0
+    assert again["workflows"] == page2["workflows"]
+    # Tokens this server did not issue (junk, an older server's decimal offset) read as page 1.
+    first = await driver.engine.list_workflows(
+        NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token=None
+    )
+    for token in ("%%%", base64.b64encode(b"4").decode()):
+        junk = await driver.engine.list_workflows(
+            NS, workflow_type=None, status=None, query=None, page_size=2, next_page_token=token
+        )
+        assert junk["workflows"] == first["workflows"]
     with pytest.raises(ValidationFailed):
         await driver.engine.list_workflows(
             NS, workflow_type=None, status="waiting", query=None, page_size=2, next_page_token=None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from durable_workflow.protocol import codec
@@ -197,13 +199,49 @@ async def test_list_passes_filters_and_defaults(client, fake_engine):
         "query": "wf",
         "page_size": 10,
         "next_page_token": "NTA=",
+        "task_queue": None,
+        "started_after": None,
+        "started_before": None,
+        "closed_after": None,
+        "closed_before": None,
     }
     await client.get("/api/workflows", headers=control_headers())
     assert fake_engine.called("list_workflows")[1][1]["page_size"] == 50
 
 
+async def test_list_passes_the_queue_and_time_windows(client, fake_engine):
+    response = await client.get(
+        "/api/workflows",
+        params={
+            "task_queue": "orders",
+            "started_after": "2026-04-22T05:00:00Z",
+            "started_before": "2026-04-22T07:00:00+02:00",
+            "closed_after": "2026-04-22T05:30:00",  # no zone: UTC
+        },
+        headers=control_headers(),
+    )
+    assert response.status_code == 200
+    _, kwargs = fake_engine.called("list_workflows")[0]
+    utc = timezone.utc
+    assert kwargs["task_queue"] == "orders"
+    assert kwargs["started_after"] == datetime(2026, 4, 22, 5, 0, tzinfo=utc)
+    assert kwargs["started_before"] == datetime(2026, 4, 22, 5, 0, tzinfo=utc)
+    assert kwargs["closed_after"] == datetime(2026, 4, 22, 5, 30, tzinfo=utc)
+    assert kwargs["closed_before"] is None
+
+
 @pytest.mark.parametrize(
-    "query", ["status=cancelled", "status=bogus", "page_size=0", "page_size=201", "page_size=x"]
+    "query",
+    [
+        "status=cancelled",
+        "status=bogus",
+        "page_size=0",
+        "page_size=201",
+        "page_size=x",
+        "started_after=yesterday",
+        "closed_before=2026-13-01T00:00:00Z",
+        "task_queue=" + "q" * 256,
+    ],
 )
 async def test_bad_list_query_is_422(client, fake_engine, query):
     response = await client.get(f"/api/workflows?{query}", headers=control_headers())

@@ -32,6 +32,9 @@ ROW_TYPES = {
     # issue 8: namespaces and external payload storage
     # issue 8: schedules
     # issue 8: search attributes and the webhook bridge
+    t.search_attribute_definitions: rows.SearchAttributeDefinitionRow,
+    t.search_attribute_values: rows.SearchAttributeValueRow,
+    t.bridge_outcomes: rows.BridgeOutcomeRow,
     # issue 8: task queues and build ids
     t.task_queue_build_ids: rows.TaskQueueBuildIdRow,
     # issue 8: maintenance and metrics

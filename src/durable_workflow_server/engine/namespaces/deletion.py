@@ -48,12 +48,13 @@ NOUNS: tuple[NounTables, ...] = (
             t.child_links,
             t.query_tasks,
             t.workflow_instances,
+            t.bridge_outcomes,  # the webhook events that started or reached these runs
         ),
     ),
     # ---- issue 8: schedules (their tables go here)
     NounTables("workflow_schedules", None),
     # ---- issue 8: search attributes (their tables go here)
-    NounTables("search_attribute_definitions", None),
+    NounTables("search_attribute_definitions", t.search_attribute_definitions, (t.search_attribute_values,)),
     # Build-id cohort intents (drain, promotion) go with the namespace's workers (issue 8: task queues).
     NounTables("workflow_worker_registrations", t.workers, (t.poll_requests, t.task_queue_build_ids)),
 )

@@ -23,6 +23,7 @@ from ..children import hooks as child_hooks
 from ..conditions import waits as conditions
 from ..history import events as h
 from ..history.rows import append
+from ..search_attributes import rows as search_attribute_rows
 from ..task_queues import cohorts
 from ..timers import rows as timer_rows
 from ..transaction import Tx
@@ -158,6 +159,8 @@ async def create_run(
     # The events first, so the run row is inserted once, already at its last sequence.
     await append(tx, run, events, write_run=False)
     await tx.conn.execute(INSERT_RUN, run)
+    if search_attributes:
+        await search_attribute_rows.write_values(tx, run_id, namespace, search_attributes, replace=False)
     await ensure_workflow_task(tx, run, new_run=True)
     tx.due(timeout_at)  # wakes the background loop (here and, via NOTIFY, elsewhere) in time
     return run

@@ -15,7 +15,7 @@ tasks first but then only *tries* their runs, never waiting while it holds task 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -85,31 +85,6 @@ def run_of(table: sa.Table, key: str, *, in_namespace: bool = False) -> sa.Selec
     if in_namespace:
         owner = owner.where(table.c.namespace == sa.bindparam("b_namespace"))
     return sa.select(_wr).where(_wr.c.run_id == owner.scalar_subquery())
-
-
-def listing(
-    namespace: str,
-    *,
-    workflow_type: str | None,
-    statuses: Iterable[str] | None,
-    query: str | None,
-    offset: int,
-    limit: int,
-) -> sa.Select[Any]:
-    """``GET /workflows``: runs of ``namespace``, newest first, filtered."""
-    stmt = sa.select(_wr).where(_wr.c.namespace == namespace)
-    if workflow_type:
-        stmt = stmt.where(_wr.c.workflow_type == workflow_type)
-    if statuses is not None:
-        stmt = stmt.where(_wr.c.status.in_(sorted(statuses)))
-    if query:
-        stmt = stmt.where(
-            sa.or_(
-                _wr.c.workflow_id.contains(query, autoescape=True),
-                _wr.c.business_key.contains(query, autoescape=True),
-            )
-        )
-    return stmt.order_by(_wr.c.started_at.desc(), _wr.c.run_id.desc()).offset(offset).limit(limit)
 
 
 async def load_run(tx: Tx, run_id: str, *, lock: bool = True) -> RunRow | None:

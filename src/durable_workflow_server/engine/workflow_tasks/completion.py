@@ -31,6 +31,7 @@ from ..runs import rows as run_rows
 from ..runs.lifecycle import ParentLink, close_run, create_run
 from ..runs.rows import progress, update_run
 from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, run_steps, wait_kind
+from ..search_attributes import rows as search_attribute_rows
 from ..timers.firing import start_timer
 from ..transaction import Tx
 from ..updates import applying as updates
@@ -189,6 +190,10 @@ async def apply_commands(
                 )
             )
     steps.sort(key=lambda s: s.sequence)
+    if "search_attributes" in run_values:
+        await search_attribute_rows.write_values(
+            tx, run["run_id"], run["namespace"], run_values["search_attributes"], replace=True
+        )
 
     if terminal is None:
         await append(tx, run, events, workflow_task_id=batch_id, write_run=False)

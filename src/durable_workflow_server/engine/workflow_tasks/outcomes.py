@@ -12,6 +12,7 @@ from durable_workflow.protocol import commands as c
 
 from ...store.statuses import TERMINAL_RUN_STATUSES, WorkflowTaskStatus
 from ..pausing import carry_pause
+from ..search_attributes.checks import check_upserts
 from ..shapes import WorkflowTaskCompletedResponse, WorkflowTaskFailedResponse, WorkflowTaskHeartbeatResponse
 from ..signals import late as late_signals
 from ..signals.rows import mark_applied
@@ -51,6 +52,7 @@ async def complete(
     """Validate and apply the task's commands to its run, and close the task."""
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     normalized = validate_commands(commands, run["payload_codec"])
+    await check_upserts(tx, run["namespace"], normalized)  # values against their registered types
     closing = next((cmd["type"] for cmd in normalized if cmd["type"] in c.TERMINAL_COMMANDS), None)
     unseen = await late_signals.unseen(tx, run, task) if closing is not None else []
     if unseen and closing != c.CONTINUE_AS_NEW:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, ValidationInfo, WithJsonSchema
@@ -13,6 +14,7 @@ from durable_workflow.protocol import codec
 from durable_workflow.protocol.wire import Envelope
 
 from ...engine.api import DuplicatePolicy
+from ...engine.search_attributes.values import parse_datetime
 from .. import contracts
 from .. import fields as f
 from ..problems import UNSUPPORTED_CODEC
@@ -193,6 +195,22 @@ def _list_status(value: Any) -> str | None:
 _status_text = f.text_check(choices=contracts.LIST_STATUS_VALUES)
 
 
+def _moment(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        raise f.problem("datetime")
+    return moment
+
+
+Moment = Annotated[
+    datetime | None,
+    PlainValidator(_moment),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
 class ListWorkflowsQuery(RequestModel):
     """``GET /api/workflows`` query parameters."""
 
@@ -205,6 +223,12 @@ class ListWorkflowsQuery(RequestModel):
     query: Annotated[str | None, f.Text(max_len=1000)] = None
     page_size: Annotated[int | None, f.Integer(minimum=1, maximum=LIST_PAGE_SIZE_MAX)] = None
     next_page_token: Annotated[str | None, f.Text(max_len=512)] = None
+    task_queue: Annotated[str | None, f.Text(max_len=255)] = None
+    # Half-open windows: after <= time < before (RFC 3339; no zone means UTC).
+    started_after: Moment = None
+    started_before: Moment = None
+    closed_after: Moment = None
+    closed_before: Moment = None
 
 
 def _wait_flag(value: Any) -> bool | None:

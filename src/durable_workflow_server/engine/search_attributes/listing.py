@@ -1,0 +1,132 @@
+"""``GET /workflows``: runs of a namespace, newest first, filtered, in keyset pages.
+
+Order is ``(started_at, run_id)`` descending, the order of the index
+``ix_workflow_runs_namespace_started`` (and of the per-type and per-queue indexes), and a page
+token is the position of the last row returned: the next page starts strictly after it with an
+index range scan, never an ``OFFSET`` that re-reads every earlier row. Rows started meanwhile
+(newer than the first page) do not shift later pages, so pages are disjoint and complete.
+
+Tokens are opaque to clients (SDK 0.4.84 passes them back as is). A token this server did not
+issue (garbage, or the decimal offsets of older servers) reads as the first page, as the
+reference server treats invalid tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from ...store import tables as t
+from ...store.rows import RunRow
+from ..errors import ValidationFailed
+from ..runs import views
+from ..shapes import ListWorkflowsResponse
+from ..transaction import Tx
+from . import rows
+from .filters import compile_query, names_in, time_window
+from .query import QueryError, is_language, parse
+from .types import SYSTEM_ATTRIBUTES
+
+_wr = t.workflow_runs
+_TOKEN_PREFIX = "k1."
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What ``GET /workflows`` narrows by (every field optional; all of them must hold)."""
+
+    workflow_type: str | None = None
+    statuses: frozenset[str] | None = None
+    task_queue: str | None = None
+    query: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+    closed_after: datetime | None = None
+    closed_before: datetime | None = None
+
+
+def encode_position(started_at: datetime, run_id: str) -> str:
+    """``k1.<started_at in microseconds since the epoch>.<run_id>``: URL-safe as it is."""
+    delta = started_at.astimezone(timezone.utc) - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{_TOKEN_PREFIX}{micros}.{run_id}"
+
+
+def decode_position(token: str | None) -> tuple[datetime, str] | None:
+    """The ``(started_at, run_id)`` a token names, or ``None`` (first page) for any other text."""
+    if not token or not token.startswith(_TOKEN_PREFIX):
+        return None
+    micros, _, run_id = token[len(_TOKEN_PREFIX) :].partition(".")
+    if not micros.isascii() or not micros.isdigit() or len(micros) > 18 or not run_id:
+        return None
+    return _EPOCH + timedelta(microseconds=int(micros)), run_id
+
+
+async def _conditions(tx: Tx, namespace: str, where: ListFilter) -> list[Any]:
+    conditions: list[Any] = [_wr.c.namespace == namespace]
+    if where.workflow_type:
+        conditions.append(_wr.c.workflow_type == where.workflow_type)
+    if where.statuses is not None:
+        conditions.append(_wr.c.status.in_(sorted(where.statuses)))
+    if where.task_queue:
+        conditions.append(_wr.c.task_queue == where.task_queue)
+    conditions += time_window(_wr.c.started_at, where.started_after, where.started_before)
+    conditions += time_window(_wr.c.closed_at, where.closed_after, where.closed_before)
+    if where.query:
+        conditions.append(await _query_condition(tx, namespace, where.query))
+    return conditions
+
+
+async def _query_condition(tx: Tx, namespace: str, text: str) -> Any:
+    """The condition of a ``query``: the visibility language, or an id / business-key substring."""
+    try:
+        node = parse(text)
+    except QueryError as exc:
+        if is_language(text):
+            raise ValidationFailed({"query": [str(exc)]}) from exc
+        # No operator at all and not a query: the reference server's substring match.
+        return sa.or_(
+            _wr.c.workflow_id.contains(text, autoescape=True),
+            _wr.c.business_key.contains(text, autoescape=True),
+        )
+    custom = [name for name in names_in(node) if name not in SYSTEM_ATTRIBUTES]
+    types = await rows.registered_types(tx, namespace, custom)
+    try:
+        return compile_query(node, namespace, types)
+    except QueryError as exc:
+        raise ValidationFailed({"query": [str(exc)]}) from exc
+
+
+def statement(conditions: Iterable[Any], after: tuple[datetime, str] | None, limit: int) -> sa.Select[Any]:
+    """The page's ``SELECT``: keyset after ``after``, newest first, ``limit`` rows."""
+    stmt = sa.select(_wr).where(*conditions)
+    if after is not None:
+        moment, run_id = after
+        stmt = stmt.where(
+            sa.tuple_(_wr.c.started_at, _wr.c.run_id)
+            < sa.tuple_(sa.literal(moment, _wr.c.started_at.type), sa.literal(run_id, _wr.c.run_id.type))
+        )
+    return stmt.order_by(_wr.c.started_at.desc(), _wr.c.run_id.desc()).limit(limit)
+
+
+async def list_page(
+    tx: Tx, namespace: str, where: ListFilter, *, page_size: int, next_page_token: str | None
+) -> ListWorkflowsResponse:
+    """One page of runs, and the token of the next page when there are more."""
+    conditions = await _conditions(tx, namespace, where)
+    found = cast(
+        list[RunRow], await tx.all(statement(conditions, decode_position(next_page_token), page_size + 1))
+    )
+    more = len(found) > page_size
+    found = found[:page_size]
+    last = found[-1] if found else None
+    return {
+        "workflows": [views.list_row(r) for r in found],
+        "workflow_count": len(found),
+        "next_page_token": encode_position(last["started_at"], last["run_id"]) if more and last else None,
+    }
