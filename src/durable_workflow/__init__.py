@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from . import activity, workflow
     from .client import (
         Client,
+        ExternalPayloadStoragePolicy,
         NamespaceDescription,
         NamespaceList,
         TaskQueueAdmission,
@@ -119,6 +120,7 @@ _EXPORTS: dict[str, str] = {
     "DurableWorkflowError": ".errors",
     "ExternalPayloadCache": ".external_storage",
     "ExternalPayloadIntegrityError": ".external_storage",
+    "ExternalPayloadStoragePolicy": ".client",
     "Forbidden": ".errors",
     "InMemoryMetrics": ".metrics",
     "InvalidArgument": ".errors",
@@ -198,6 +200,7 @@ __all__ = [
     "DurableWorkflowError",
     "ExternalPayloadCache",
     "ExternalPayloadIntegrityError",
+    "ExternalPayloadStoragePolicy",
     "Forbidden",
     "InMemoryMetrics",
     "InvalidArgument",

@@ -17,14 +17,17 @@ def utc_now() -> datetime:
 
 
 ROLES = ("worker", "operator", "admin")
-_NAMESPACE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+# Namespace names (control-plane.md §8.1.2): one rule for the request models and the settings.
+NAMESPACE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+NAMESPACE_NAME_MAX = 128
+RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 365
 
 
 @dataclass(frozen=True)
 class NamespaceToken:
     """A bearer token with one role, usable only in ``namespaces`` (the tenancy boundary)."""
 
-    token: str
+    token: str = field(repr=False)  # a secret: never in a repr, a log line or an error message
     role: str
     namespaces: frozenset[str]
 
@@ -34,27 +37,29 @@ def parse_namespace_tokens(text: str) -> tuple[NamespaceToken, ...]:
 
     ``namespace`` may list several names joined by ``|`` (``billing|reports:operator:tok``), and
     one token may appear in several entries (its namespaces add up). A token is everything after
-    the second ``:``. Raises ``ValueError`` on a malformed entry, an unknown role, or one token
-    given two roles, so a misconfigured server refuses to start rather than run open.
+    the second ``:`` (so it may hold ``:`` but not ``,``). Raises ``ValueError`` on a malformed
+    entry, an unknown role, or one token given two roles, so a misconfigured server refuses to
+    start rather than run open. The errors name an entry by its position, never by its text,
+    which holds a secret.
     """
     roles: dict[str, str] = {}
     namespaces: dict[str, set[str]] = {}
-    for entry in (part.strip() for part in text.split(",")):
+    for position, entry in enumerate((part.strip() for part in text.split(",")), start=1):
         if not entry:
             continue
+        where = f"DW_NAMESPACE_TOKENS entry {position}"
         names, sep1, rest = entry.partition(":")
         role, sep2, token = rest.partition(":")
         role, token = role.strip().lower(), token.strip()
         listed = [name.strip().lower() for name in names.split("|")]
-        if not (sep1 and sep2 and token) or not all(_NAMESPACE_NAME.fullmatch(name) for name in listed):
-            raise ValueError(
-                "DW_NAMESPACE_TOKENS entries are namespace:role:token "
-                f"(namespaces joined by |), got {entry.split(':', 2)[:2]!r}:..."
-            )
+        if not (sep1 and sep2 and token):
+            raise ValueError(f"{where} is not namespace:role:token")
+        if not all(NAMESPACE_NAME.fullmatch(name) and len(name) <= NAMESPACE_NAME_MAX for name in listed):
+            raise ValueError(f"{where}: a namespace name is not 1-128 of letters, digits, '.', '_', '-'")
         if role not in ROLES:
-            raise ValueError(f"DW_NAMESPACE_TOKENS: unknown role {role!r}; use worker, operator or admin")
+            raise ValueError(f"{where}: the role is not worker, operator or admin")
         if roles.setdefault(token, role) != role:
-            raise ValueError("DW_NAMESPACE_TOKENS: one token is given two roles")
+            raise ValueError(f"{where}: its token is already given another role")
         namespaces.setdefault(token, set()).update(listed)
     return tuple(NamespaceToken(token, roles[token], frozenset(names)) for token, names in namespaces.items())
 
@@ -124,6 +129,26 @@ class Settings:
     history_page_size_max: int = 1000
     compression_enabled: bool = True
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not RETENTION_DAYS_MIN <= self.history_retention_days <= RETENTION_DAYS_MAX:
+            raise ValueError(
+                f"history_retention_days (DW_HISTORY_RETENTION_DAYS) must be within "
+                f"{RETENTION_DAYS_MIN}-{RETENTION_DAYS_MAX}, got {self.history_retention_days}"
+            )
+        if not self.namespace_tokens:
+            return
+        if (self.auth_driver or "token").strip().lower() != "token":
+            raise ValueError(
+                "DW_NAMESPACE_TOKENS are bearer tokens: they need DW_AUTH_DRIVER=token "
+                f"(the {self.auth_driver!r} driver would ignore them)"
+            )
+        unbound = {self.auth_token, self.worker_token, self.operator_token, self.admin_token} - {None}
+        if any(entry.token in unbound for entry in self.namespace_tokens):
+            raise ValueError(
+                "a DW_NAMESPACE_TOKENS token is also DW_AUTH_TOKEN or a role token: one credential "
+                "cannot be both bound to namespaces and unbound"
+            )
 
     @property
     def query_lease_seconds(self) -> float:

@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from durable_workflow import Client, Forbidden, InvalidArgument, NamespaceDescription, NamespaceNotFound
+from durable_workflow import (
+    Client,
+    Forbidden,
+    InvalidArgument,
+    NamespaceDescription,
+    NamespaceNotFound,
+    ServerError,
+)
 from durable_workflow.sync import Client as SyncClient
 from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app, sdk_client
 from tests.helpers.live_app import snapshot
@@ -94,6 +101,10 @@ async def test_unknown_and_duplicate_names_raise_the_documented_exceptions(clien
         await client.create_namespace("billing", description="again")
     assert duplicate.value.reason == "namespace_already_exists" and duplicate.value.status_code == 409
     assert (await client.describe_namespace("billing")).description is None
+    with pytest.raises(ServerError) as protected:
+        await client.delete_namespace("default")
+    assert (protected.value.status_code, protected.value.reason) == (409, "default_namespace_protected")
+    assert (await client.list_namespaces()).names == ["default", "billing"]
 
 
 BAD: list[tuple[str, str, str, dict[str, Any], str]] = [

@@ -118,6 +118,7 @@ EXACT_ALL: dict[str, list[str]] = {
         "DurableWorkflowError",
         "ExternalPayloadCache",
         "ExternalPayloadIntegrityError",
+        "ExternalPayloadStoragePolicy",
         "Forbidden",
         "InMemoryMetrics",
         "InvalidArgument",
@@ -213,6 +214,7 @@ EXACT_ALL: dict[str, list[str]] = {
     "durable_workflow.client": [
         "BridgeAdapterOutcome",
         "Client",
+        "ExternalPayloadStoragePolicy",
         "NamespaceDescription",
         "NamespaceList",
         "SearchAttributeList",

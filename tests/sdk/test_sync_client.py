@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import inspect
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from durable_workflow import sync
 from durable_workflow.errors import WorkflowNotFound
 from durable_workflow.protocol import codec
 from durable_workflow.sync import Client, WorkflowHandle
@@ -110,14 +113,85 @@ def test_the_constructor_has_the_async_clients_parameters() -> None:
     ]
 
 
+def _handle_pairs() -> list[tuple[type, type]]:
+    """(async handle class, blocking handle class) for every handle the async client exports."""
+    import durable_workflow.client as async_client
+
+    pairs = [(getattr(async_client, name), getattr(sync, name)) for name in sync.HANDLES]
+    exported = {n for n in async_client.__all__ if n.endswith("Handle")}
+    assert set(sync.HANDLES) == exported and set(sync.HANDLES) <= set(sync.__all__)
+    return pairs
+
+
 def test_every_async_method_has_a_blocking_twin_with_the_same_parameters() -> None:
     from durable_workflow.client import Client as AsyncClient
-    from durable_workflow.client import WorkflowHandle as AsyncHandle
 
-    for async_cls, sync_cls in ((AsyncClient, Client), (AsyncHandle, WorkflowHandle)):
+    for async_cls, sync_cls in [(AsyncClient, Client), *_handle_pairs()]:
         for name, fn in inspect.getmembers(async_cls, inspect.isfunction):
             if name.startswith("_") or name in NOT_ON_THE_SYNC_CLIENT:
                 continue
             blocking = getattr(sync_cls, name)
             assert not inspect.iscoroutinefunction(blocking), name
             assert list(inspect.signature(blocking).parameters) == list(inspect.signature(fn).parameters)
+
+
+def test_handles_read_their_attributes_through_to_the_async_handle() -> None:
+    with Client("http://dw.test", transport=httpx.MockTransport(handler)) as client:
+        handle = client.get_workflow_handle("sync-1", run_id="r1", workflow_type="greeter")
+        assert (handle.workflow_id, handle.run_id, handle.workflow_type) == ("sync-1", "r1", "greeter")
+        assert handle.async_handle.workflow_id == "sync-1" and repr(handle).startswith("sync.WorkflowHandle(")
+        # A sync handle passed back to the client is unwrapped to its async handle.
+        assert client.get_result(handle, poll_interval=0, timeout=1) == "hi"
+
+
+def test_an_async_iterator_is_iterated_on_the_loop_and_closed_when_left_early() -> None:
+    runner = sync._LoopThread()
+    seen: list[tuple[int, bool]] = []
+    closed: list[bool] = []
+
+    async def numbers() -> Any:
+        try:
+            for number in range(5):
+                # Each item is produced on the runner's loop thread, never the caller's.
+                seen.append((number, threading.current_thread() is runner.thread))
+                yield number
+        finally:
+            closed.append(threading.current_thread() is runner.thread)
+
+    try:
+        assert list(runner.iterate(numbers())) == [0, 1, 2, 3, 4]
+        assert all(on_loop for _, on_loop in seen) and closed == [True]
+        for number in runner.iterate(numbers()):
+            if number == 1:
+                break
+        assert closed == [True, True]  # the early exit closed the generator, on the loop
+    finally:
+        runner.stop()
+
+
+class _FakeHandle:
+    def __init__(self, client: Any, thing_id: str) -> None:
+        self._client = client
+        self.thing_id = thing_id
+
+    async def things(self) -> AsyncIterator[int]:  # pragma: no cover - only its signature is read
+        yield 1
+
+    async def again(self) -> _FakeHandle:  # pragma: no cover - only its signature is read
+        return self
+
+    async def maybe(self) -> _FakeHandle | None:  # pragma: no cover - only its signature is read
+        return None
+
+
+def test_the_generator_maps_handles_and_async_iterators() -> None:
+    generator = _generator()
+    writer = generator.Writer([_FakeHandle], generator.Imports(local=["_FakeHandle"]))
+    things = "\n".join(writer.method("_FakeHandle", "things", _FakeHandle.things))
+    assert "-> Iterator[int]:" in things and "self._runner.iterate(self._target.things())" in things
+    again = "\n".join(writer.method("_FakeHandle", "again", _FakeHandle.again))
+    assert "return _FakeHandle(self._runner, self._runner.run(self._target.again()))" in again
+    assert generator._attributes(_FakeHandle) == [("thing_id", "str")]
+    # A handle inside another type cannot be wrapped: the generator refuses instead of leaking it.
+    with pytest.raises(SystemExit, match="cannot map"):
+        writer.method("_FakeHandle", "maybe", _FakeHandle.maybe)

@@ -49,19 +49,51 @@ def test_namespace_tokens_bind_a_role_and_namespaces() -> None:
 @pytest.mark.parametrize(
     ("text", "complaint"),
     [
-        ("billing:operator", "namespace:role:token"),
-        ("billing:operator:", "namespace:role:token"),
-        (":operator:tok", "namespace:role:token"),
-        ("bad name:operator:tok", "namespace:role:token"),
-        ("billing:root:tok", "unknown role"),
-        ("billing:operator:tok,reports:admin:tok", "two roles"),
+        ("s3cr3t-token-value", "entry 1 is not namespace:role:token"),
+        ("billing:s3cr3t", "entry 1 is not namespace:role:token"),
+        ("billing:operator:", "entry 1 is not namespace:role:token"),
+        ("ok:operator:fine, :operator:s3cr3t", "entry 2: a namespace name"),
+        ("bad name:operator:s3cr3t", "entry 1: a namespace name"),
+        (f"{'n' * 129}:operator:s3cr3t", "entry 1: a namespace name"),
+        ("billing:s3cr3t:more", "entry 1: the role is not worker, operator or admin"),
+        ("billing:operator:s3cr3t,reports:admin:s3cr3t", "entry 2: its token is already given another role"),
     ],
 )
-def test_malformed_namespace_tokens_stop_the_server(text: str, complaint: str) -> None:
-    with pytest.raises(ValueError, match=complaint):
+def test_malformed_namespace_tokens_stop_the_server_without_showing_the_secret(
+    text: str, complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint) as refused:
         Settings.from_env({"DW_NAMESPACE_TOKENS": text})
+    assert "s3cr3t" not in str(refused.value)
+
+
+def test_a_namespace_token_never_shows_in_a_repr() -> None:
+    settings = Settings.from_env({"DW_NAMESPACE_TOKENS": "billing:operator:s3cr3t"})
+    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in repr(settings.namespace_tokens)
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DW_AUTH_DRIVER": "signature", "DW_SIGNATURE_KEY": "k"}, "need DW_AUTH_DRIVER=token"),
+        ({"DW_AUTH_DRIVER": "none"}, "need DW_AUTH_DRIVER=token"),
+        ({"DW_ADMIN_TOKEN": "s3cr3t"}, "both bound to namespaces and unbound"),
+        ({"DW_AUTH_TOKEN": "s3cr3t"}, "both bound to namespaces and unbound"),
+    ],
+)
+def test_namespace_tokens_that_could_not_work_as_configured_stop_the_server(
+    env: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint) as refused:
+        Settings.from_env({**env, "DW_NAMESPACE_TOKENS": "billing:operator:s3cr3t"})
+    assert "s3cr3t" not in str(refused.value)
 
 
 def test_the_history_retention_default_comes_from_the_environment() -> None:
     assert Settings.from_env({"DW_HISTORY_RETENTION_DAYS": "45"}).history_retention_days == 45
     assert Settings.from_env({}).history_retention_days == 30
+    for days in ("0", "-5", "366"):
+        with pytest.raises(ValueError, match="1-365"):
+            Settings.from_env({"DW_HISTORY_RETENTION_DAYS": days})
+    with pytest.raises(ValueError, match="1-365"):
+        Settings(history_retention_days=0)

@@ -7,20 +7,55 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._wire import _opt_int, _opt_text, _text
-from ..protocol.wire import ExternalPayloadStoragePolicy
 
 __all__ = ["ExternalPayloadStoragePolicy", "NamespaceDescription", "NamespaceList"]
 
 
+class ExternalPayloadStoragePolicy(dict[str, Any]):
+    """A namespace's external payload storage policy: the plain mapping the server persisted.
+
+    It *is* a ``dict`` (``{"driver", "enabled", "threshold_bytes"?, "config"?}``, the shape of
+    :class:`durable_workflow.protocol.wire.ExternalPayloadStoragePolicy`), so it compares equal
+    to the server's JSON and is what ``external_storage_driver_from_policy()`` takes; the keys
+    are also readable as attributes (``policy.enabled``), as SDK 0.4.84's policy object has them.
+    """
+
+    @property
+    def driver(self) -> str:
+        """``local``, ``s3``, ``gcs`` or ``azure``."""
+        return str(self["driver"])
+
+    @property
+    def enabled(self) -> bool:
+        """Whether payloads over the threshold are stored externally."""
+        return bool(self.get("enabled", True))
+
+    @property
+    def threshold_bytes(self) -> int | None:
+        """Payloads larger than this are stored externally; ``None`` when the policy names none."""
+        value = self.get("threshold_bytes")
+        return value if isinstance(value, int) else None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The driver's settings (``disk``, ``bucket``, ``prefix``, ``uri``, ...); ``{}`` when none."""
+        value = self.get("config")
+        return dict(value) if isinstance(value, Mapping) else {}
+
+
 def _policy(value: Any) -> ExternalPayloadStoragePolicy | None:
-    """The policy mapping as the server sent it, or ``None`` when the namespace has none."""
+    """The policy as the server sent it, or ``None`` when the namespace has none.
+
+    The server's own reading of the column (``engine/namespaces/policy.py``) is the strict
+    twin of this; the SDK is deliberately more tolerant of other servers (PHP's ``[]`` for an
+    empty map, a number sent as text).
+    """
     if not isinstance(value, Mapping) or not isinstance(value.get("driver"), str):
         return None
     enabled = value.get("enabled")
-    policy: ExternalPayloadStoragePolicy = {
-        "driver": value["driver"],
-        "enabled": enabled if isinstance(enabled, bool) else True,
-    }
+    policy = ExternalPayloadStoragePolicy(
+        driver=value["driver"], enabled=enabled if isinstance(enabled, bool) else True
+    )
     threshold = _opt_int(value, "threshold_bytes")
     if threshold is not None:
         policy["threshold_bytes"] = threshold
@@ -45,9 +80,9 @@ def _deleted(value: Any) -> dict[str, int]:
 class NamespaceDescription:
     """A namespace as the server described it.
 
-    ``external_payload_storage`` is the namespace's policy as a plain mapping
-    (:class:`~durable_workflow.protocol.wire.ExternalPayloadStoragePolicy`:
-    ``{"driver", "enabled", "threshold_bytes"?, "config"?}``), exactly what
+    ``external_payload_storage`` is the namespace's policy, a plain ``dict``
+    (:class:`ExternalPayloadStoragePolicy`: ``{"driver", "enabled", "threshold_bytes"?,
+    "config"?}``, its keys also readable as attributes), exactly what
     ``external_storage_driver_from_policy()`` takes, or ``None`` when none is set.
     ``deleted`` holds the counts a delete answered (by kind: ``workflow_runs``,
     ``workflow_schedules``, ...), and is empty otherwise. Fields a server left out of an answer

@@ -21,6 +21,7 @@ MISSING_PROTOCOL_VERSION = "missing_protocol_version"
 UNSUPPORTED_PROTOCOL_VERSION = "unsupported_protocol_version"
 NAMESPACE_NOT_FOUND = "namespace_not_found"
 NAMESPACE_ALREADY_EXISTS = "namespace_already_exists"
+DEFAULT_NAMESPACE_PROTECTED = "default_namespace_protected"  # 409: the server's default cannot be deleted
 VALIDATION_FAILED = "validation_failed"
 
 # workflows

@@ -29,6 +29,7 @@ __all__ = [
     "HistoryExport",
     "HistoryPage",
     "NamespaceDeleteResponse",
+    "NamespaceDeletedCounts",
     "NamespaceListResponse",
     "NamespaceResponse",
     "NullableEnvelope",
@@ -456,9 +457,18 @@ class NamespaceListResponse(TypedDict):
     namespaces: list[NamespaceResponse]
 
 
+class NamespaceDeletedCounts(TypedDict):
+    """How many rows of each kind a namespace's delete removed."""
+
+    workflow_runs: int
+    workflow_schedules: int
+    search_attribute_definitions: int
+    workflow_worker_registrations: int
+
+
 class NamespaceDeleteResponse(TypedDict):
     """The answer of ``DELETE /namespaces/{namespace}``: what the hard delete removed, by kind."""
 
     name: str
     status: str
-    deleted: dict[str, int]
+    deleted: NamespaceDeletedCounts

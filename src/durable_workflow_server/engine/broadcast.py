@@ -11,8 +11,9 @@ notification. A notification lost to a crash between commit and send costs a pol
 re-probe interval, never work.
 
 Payloads are compact JSON: ``{"o": origin, "w": [[kind, namespace, queue], ...],
-"h": [run_id, ...], "t": 1, "d": epoch_seconds}``; ``{"o": origin, "a": 1}`` means "wake
-everything" (used when the keys would not fit PostgreSQL's 8000-byte payload limit).
+"h": [run_id, ...], "t": 1, "d": epoch_seconds, "n": 1}`` (``n``: namespaces were created,
+changed or deleted, so cached "namespace exists" answers are dropped); ``{"o": origin, "a": 1}``
+means "wake everything" (used when the keys would not fit PostgreSQL's 8000-byte payload limit).
 """
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ class WakeTargets:
         notify_all: Callable[[], None],
         poke: Callable[[], None],
         poke_before: Callable[[datetime], None],
+        forget_namespaces: Callable[[], None] = lambda: None,
     ) -> None:
         self.notify = notify
         self.notify_all = notify_all
         self.poke = poke
         self.poke_before = poke_before
+        self.forget_namespaces = forget_namespaces
 
 
 class Broadcast:
@@ -63,6 +66,7 @@ class Broadcast:
         self._history: set[str] = set()
         self._timers = False
         self._due: datetime | None = None
+        self._namespaces = False
         self._sender: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -82,8 +86,11 @@ class Broadcast:
         """Queue ``tx``'s wake-ups for other processes (call after it committed)."""
         if not self.store.notifies:
             return
-        if not (tx.wakes or tx.history_runs or tx.timers_changed or tx.due_at is not None):
+        if not (
+            tx.wakes or tx.history_runs or tx.timers_changed or tx.due_at is not None or tx.namespaces_changed
+        ):
             return
+        self._namespaces = self._namespaces or tx.namespaces_changed
         self._wakes |= tx.wakes
         self._history |= tx.history_runs
         self._timers = self._timers or tx.timers_changed
@@ -93,7 +100,7 @@ class Broadcast:
             self._sender = asyncio.create_task(self._send(), name="dw-wake-broadcast")
 
     def _take(self) -> str | None:
-        if not (self._wakes or self._history or self._timers or self._due is not None):
+        if not (self._wakes or self._history or self._timers or self._due is not None or self._namespaces):
             return None
         message: dict[str, Any] = {"o": self.origin}
         if self._wakes:
@@ -104,7 +111,10 @@ class Broadcast:
             message["t"] = 1
         if self._due is not None:
             message["d"] = self._due.timestamp()
+        if self._namespaces:
+            message["n"] = 1
         self._wakes, self._history, self._timers, self._due = set(), set(), False, None
+        self._namespaces = False
         payload = json.dumps(message, separators=(",", ":"))
         if len(payload.encode()) > MAX_PAYLOAD_BYTES:
             payload = json.dumps({"o": self.origin, "a": 1}, separators=(",", ":"))
@@ -137,6 +147,8 @@ class Broadcast:
         if message.get("a"):
             self._wake_everything()
             return
+        if message.get("n"):
+            self.targets.forget_namespaces()
         for kind, namespace, queue in message.get("w", ()):
             self.targets.notify((kind, namespace, queue))
         for run_id in message.get("h", ()):
@@ -148,5 +160,6 @@ class Broadcast:
             self.targets.poke_before(datetime.fromtimestamp(float(due), tz=timezone.utc))
 
     def _wake_everything(self) -> None:
+        self.targets.forget_namespaces()  # a missed message may have been a namespace change
         self.targets.notify_all()
         self.targets.poke()

@@ -27,6 +27,7 @@ from .history import events as h
 from .history import rows as history_event_rows
 from .history.export import export_bundle
 from .history.rows import history_rows
+from .namespaces import rows as namespace_rows
 from .rendering import bad_events, unrenderable_run
 from .runs import rows, views
 from .runs.lifecycle import create_run
@@ -101,6 +102,9 @@ class ControlPlane(EngineCore):
     ) -> StartWorkflowBody:
         workflow_id = request.workflow_id or new_id()
         async with self._tx() as tx:
+            # First, before any run row is locked (the delete's lock order): the namespace must
+            # still exist when the run is written, not only when the request was let in.
+            await namespace_rows.require(tx, namespace)
             # Before anything is written: a value that does not fit its type refuses the start.
             search_attributes = await check_start(tx, namespace, request.search_attributes)
             params = {"b_workflow_id": workflow_id}

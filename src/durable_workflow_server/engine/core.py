@@ -55,6 +55,7 @@ class EngineCore:
                 notify_all=lambda: self.waiters.notify_all(),
                 poke=self._loop.poke,
                 poke_before=self._loop.poke_before,
+                forget_namespaces=lambda: self._known_namespaces.clear(),
             ),
         )
         configured = settings.poll_reprobe_interval

@@ -16,6 +16,7 @@ from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
+from .namespaces import rows as namespace_rows
 from .rendering import bad_events
 from .shapes import (
     ActivityHeartbeatResponse,
@@ -54,6 +55,7 @@ class WorkerPlane(EngineCore):
     # ------------------------------------------------------------------ worker plane: registry
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
         async with self._tx() as tx:
+            await namespace_rows.require(tx, namespace)  # still there when the worker row is written
             return await workers.register(tx, namespace, request, self.settings.worker_stale_after_seconds)
 
     async def heartbeat_worker(

@@ -1,7 +1,7 @@
 """Request guards: small pure-ASGI middlewares, composed per route in the documented order
 
-payload limits (413/415/400) → authentication (401) → role and, for a namespace-bound
-credential, tenancy (403) → version header (400) → namespace (404).
+payload limits (413/415/400) → authentication (401) → role (403) → tenancy of a
+namespace-bound credential (403, :mod:`.tenancy`) → version header (400) → namespace (404).
 
 They wrap each route's endpoint *after* routing has matched, so a 404/405 from routing wins
 over all of them, and nothing reaches the engine before every step has passed (rejected
@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -258,62 +258,17 @@ def authorize(principal: Principal, allowed: frozenset[str]) -> None:
     )
 
 
-# Where a route names the namespace it acts in, for the tenancy check of a bound credential:
-# ``header``: X-Namespace (else ?namespace=, else the default), what every scoped route uses;
-# ``path``: the ``{namespace}`` of /namespaces/{namespace}...; ``body``: the ``name`` of the body
-# (creating a namespace); ``listing``: none, the answer is filtered instead (GET /namespaces).
-Tenancy = Literal["header", "path", "body", "listing"]
-
-
-def target_namespace(scope: Scope, tenancy: Tenancy, settings: Settings) -> str | None:
-    """The namespace a request acts in (lower-cased), or ``None`` when it names none."""
-    if tenancy == "header":
-        return resolve_namespace(scope, settings)
-    if tenancy == "path":
-        value = scope.get("path_params", {}).get("namespace")
-        return value.strip().lower() if isinstance(value, str) else None
-    if tenancy == "body":
-        body = state_of(scope).body
-        name = body.get("name") if isinstance(body, dict) else None
-        # A missing or malformed name is the request model's 422; no namespace is named.
-        return name.strip().lower() if isinstance(name, str) and name.strip() else None
-    return None
-
-
-def authorize_namespace(principal: Principal, namespace: str | None) -> None:
-    """403 when a namespace-bound credential names a namespace outside its set.
-
-    Asked before the namespace is looked up, so the answer is the same whether that namespace
-    exists or not: a bound credential cannot probe other tenants' namespaces.
-    """
-    if namespace is None or principal.may_use(namespace):
-        return
-    raise ApiError(
-        403,
-        reasons.FORBIDDEN,
-        f"Forbidden: this credential is bound to other namespaces and may not use namespace '{namespace}'.",
-        namespace=namespace,
-        allowed_namespaces=sorted(principal.namespaces or ()),
-    )
-
-
 class Authorize:
-    """403 unless the caller's role may call this route and its credential may use the namespace."""
+    """403 unless the caller's role may call this route."""
 
-    def __init__(
-        self, app: ASGIApp, roles: frozenset[str], settings: Settings, tenancy: Tenancy = "header"
-    ) -> None:
+    def __init__(self, app: ASGIApp, roles: frozenset[str]) -> None:
         self.app = app
         self.roles = roles
-        self.settings = settings
-        self.tenancy: Tenancy = tenancy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         principal = state_of(scope).principal
         assert principal is not None, "Authorize runs after Authenticate"
         authorize(principal, self.roles)
-        if principal.namespaces is not None:
-            authorize_namespace(principal, target_namespace(scope, self.tenancy, self.settings))
         await self.app(scope, receive, send)
 
 

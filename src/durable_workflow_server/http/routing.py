@@ -31,10 +31,11 @@ from durable_workflow.protocol import routes
 from ..engine.api import EngineAPI
 from ..engine.errors import DomainError
 from ..settings import Settings
-from . import guards, limits
+from . import guards, limits, tenancy
 from .envelope import Envelope, PlaneName
 from .errors import ApiError, validation_error
 from .problems import BODY_NOT_OBJECT, field_errors, render
+from .tenancy import Tenancy
 
 M = TypeVar("M", bound=BaseModel)
 PLANE_KEY = "durable_workflow.plane"  # the scope key naming the plane of a routed request
@@ -104,7 +105,7 @@ class Operation:
         namespace_must_exist: overrides the plane's rule (``False`` for the namespace routes,
             which name their namespace in the path, not in ``X-Namespace``).
         tenancy: where the route names the namespace it acts in, which a namespace-bound
-            credential must be allowed to use (:data:`.guards.Tenancy`; ``X-Namespace`` unless
+            credential must be allowed to use (:data:`.tenancy.Tenancy`; ``X-Namespace`` unless
             said otherwise).
     """
 
@@ -119,7 +120,7 @@ class Operation:
     responses: tuple[int, ...] = (200,)
     roles: frozenset[str] | None = None
     namespace_must_exist: bool | None = None
-    tenancy: guards.Tenancy = "header"
+    tenancy: Tenancy = "header"
 
     @property
     def served(self) -> bool:
@@ -312,14 +313,8 @@ def _guard_chain(
     chain = [Middleware(guards.PayloadLimits, settings=settings)]
     if plane.roles is not None:
         chain.append(Middleware(guards.Authenticate, settings=settings))
-        chain.append(
-            Middleware(
-                guards.Authorize,
-                roles=operation.roles or plane.roles,
-                settings=settings,
-                tenancy=operation.tenancy,
-            )
-        )
+        chain.append(Middleware(guards.Authorize, roles=operation.roles or plane.roles))
+        chain.append(Middleware(tenancy.AuthorizeNamespace, settings=settings, tenancy=operation.tenancy))
     if plane.version is not None:
         chain.append(Middleware(guards.RequireVersion, check=plane.version))
     if plane.resolve_namespace:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from durable_workflow import Client, NamespaceDescription, NamespaceList
+from durable_workflow import Client, ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 
 
 def recording(answer: dict[str, Any]) -> tuple[list[httpx.Request], httpx.MockTransport]:
@@ -32,6 +32,10 @@ def test_a_description_keeps_the_policy_mapping_and_only_integer_counts() -> Non
     described = NamespaceDescription.from_dict(body)
     # PHP's [] for an empty config is no config; a numeric text threshold is read as a number.
     assert described.external_payload_storage == {"driver": "s3", "enabled": False, "threshold_bytes": 64}
+    policy = described.external_payload_storage
+    assert isinstance(policy, dict) and isinstance(policy, ExternalPayloadStoragePolicy)
+    # The docs branch on policy.enabled: the keys read as attributes too.
+    assert (policy.driver, policy.enabled, policy.threshold_bytes, policy.config) == ("s3", False, 64, {})
     assert described.deleted == {"workflow_runs": 2, "workflow_schedules": 0}
     assert (described.description, described.retention_days, described.created_at) == (None, None, None)
     assert described.raw == body

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.api import RegisterWorkerRequest, StartWorkflowRequest
@@ -15,10 +18,11 @@ from durable_workflow_server.engine.namespaces.api import (
     ExternalStoragePolicyRequest,
     UpdateNamespaceRequest,
 )
-from durable_workflow_server.engine.namespaces.deletion import NOUNS
+from durable_workflow_server.engine.namespaces.deletion import delete_statement, owned_tables
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.engine.signals.receiving import SignalRequest
 from durable_workflow_server.store import tables as t
+from durable_workflow_server.store.base import upgrade
 from tests.server.conftest import EngineFactory, FakeClock
 from tests.server.engine.engine_driver import activity, timer
 
@@ -195,43 +199,79 @@ async def test_delete_removes_every_row_of_the_namespace_and_nothing_else(engine
 
 
 def test_every_namespace_scoped_table_is_deleted_with_its_namespace() -> None:
-    listed = {
-        table.name
-        for noun in NOUNS
-        for table in (*noun.dependents, *((noun.counted,) if noun.counted is not None else ()))
-    }
+    listed = [owned.table.name for owned in owned_tables()]
+    assert len(listed) == len(set(listed))
     scoped = {table.name for table in t.ALL_TABLES if "namespace" in table.c and table is not t.namespaces}
-    assert scoped - listed == set(), (
+    assert scoped - set(listed) == set(), (
         "a table with a namespace column is not deleted with its namespace: add it to NOUNS in "
         "engine/namespaces/deletion.py"
     )
-    assert listed - scoped == set(), "NOUNS lists a table that has no namespace column"
+    assert set(listed) - scoped == set(), "NOUNS lists a table that has no namespace column"
 
 
-async def test_workflow_reads_in_one_namespace_never_show_another_namespaces_runs(engine: Engine) -> None:
-    for name in ("tenant-a", "tenant-b"):
-        await engine.create_namespace(CreateNamespaceRequest(name))
-    await populate(engine, "tenant-a", "a")
+def test_the_delete_reaches_every_table_through_an_index(tmp_path: Path) -> None:
+    """No statement of the delete scans a whole table (every tenant's rows, under the write lock)."""
+    path = tmp_path / "plans.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        upgrade(conn)
+    plans = sqlite3.connect(path)
+    try:
+        for owned in owned_tables():
+            compiled = delete_statement(owned).compile(dialect=sqlite.dialect())
+            values = [compiled.params[name] or "tenant" for name in compiled.positiontup or ()]
+            plan = [row[3] for row in plans.execute(f"EXPLAIN QUERY PLAN {compiled}", values)]
+            assert plan and not [step for step in plan if step.startswith("SCAN")], (owned.table.name, plan)
+    finally:
+        plans.close()
+        engine.dispose()
+
+
+async def test_the_default_namespace_cannot_be_deleted(make_engine: EngineFactory) -> None:
+    engine = await make_engine(default_namespace="main")
+    await populate(engine, "main", "m")
+    kept = await rows_by_table(engine, "main")
+    for name in ("default", "MAIN"):
+        with pytest.raises(DomainError) as refused:
+            await engine.delete_namespace(name)
+        assert refused.value.reason == "default_namespace_protected"
+        assert refused.value.extra == {"namespace": name.lower()}
+    assert await rows_by_table(engine, "main") == kept
+    assert await engine.namespace_exists("default") and await engine.namespace_exists("main")
+
+
+async def test_a_write_racing_a_delete_leaves_nothing_behind(make_engine: EngineFactory) -> None:
+    """Two server processes on one database: B trusts its cached "billing exists" after A deleted it."""
+    first, second = await make_engine(), await make_engine(namespace_cache_seconds=3600)
+    await first.create_namespace(CreateNamespaceRequest("billing"))
+    assert await second.namespace_exists("billing")  # cached by B for an hour
+    await first.delete_namespace("billing")
+
+    start = StartWorkflowRequest(
+        workflow_type="greeter", input=codec.envelope([]), workflow_id="ghost", task_queue="q"
+    )
+    worker = RegisterWorkerRequest(task_queue="q", runtime="python", worker_id="ghost-worker")
+    for write in (second.start_workflow("billing", start), second.register_worker("billing", worker)):
+        with pytest.raises(DomainError) as refused:
+            await write
+        assert refused.value.reason == "namespace_not_found"
+    assert all(rows == [] for rows in (await rows_by_table(first, "billing")).values())
+
+    # A namespace created again under the name starts empty.
+    await first.create_namespace(CreateNamespaceRequest("billing"))
     listing: dict[str, Any] = dict(
         workflow_type=None, status=None, query=None, page_size=100, next_page_token=None
     )
-    in_a = await engine.list_workflows("tenant-a", **listing)
-    assert sorted(w["workflow_id"] for w in in_a["workflows"]) == ["a-1", "a-2"]
-    in_b = await engine.list_workflows("tenant-b", **listing)
-    assert (in_b["workflows"], in_b["workflow_count"]) == ([], 0)
-    run_id = in_a["workflows"][0]["run_id"]
-    for read in (
-        engine.describe_workflow("tenant-b", "a-1"),
-        engine.list_runs("tenant-b", "a-1"),
-        engine.describe_run("tenant-b", "a-1", run_id),
-    ):
-        with pytest.raises(DomainError) as refused:
-            await read
-        assert refused.value.reason in ("instance_not_found", "run_not_found")
-    # A start in B cannot take over A's workflow id either.
-    request = StartWorkflowRequest(
-        workflow_type="greeter", input=codec.envelope([]), workflow_id="a-1", task_queue="q"
-    )
-    with pytest.raises(DomainError) as reserved:
-        await engine.start_workflow("tenant-b", request)
-    assert reserved.value.reason == "workflow_id_reserved_in_namespace"
+    assert (await second.list_workflows("billing", **listing))["workflows"] == []
+
+
+async def test_creating_a_namespace_clears_rows_left_under_its_name(engine: Engine) -> None:
+    await engine.create_namespace(CreateNamespaceRequest("billing"))
+    await populate(engine, "billing", "b")
+    # Rows under a name that has no namespace row any more (as a server before the
+    # in-transaction check could leave them).
+    async with engine._tx() as tx:
+        await tx.conn.execute(sa.delete(t.namespaces).where(t.namespaces.c.name == "billing"))
+    assert (await rows_by_table(engine, "billing"))["workflow_runs"]
+    await engine.create_namespace(CreateNamespaceRequest("billing"))
+    assert all(rows == [] for rows in (await rows_by_table(engine, "billing")).values())

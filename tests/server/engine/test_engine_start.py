@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.api import StartWorkflowRequest
 from durable_workflow_server.engine.errors import DomainError, ValidationFailed
+from durable_workflow_server.engine.namespaces.api import CreateNamespaceRequest
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
 from tests.server.engine.engine_driver import NS, Driver, complete
@@ -106,10 +107,19 @@ async def test_a_closed_workflow_id_can_start_a_new_run(driver: Driver) -> None:
 
 async def test_workflow_id_in_another_namespace_is_reserved(driver: Driver) -> None:
     await driver.start()
+    await driver.engine.create_namespace(CreateNamespaceRequest("other"))
     request = StartWorkflowRequest(workflow_type="greeter", input=codec.envelope([]), workflow_id="wf-1")
     with pytest.raises(DomainError) as err:
         await driver.engine.start_workflow("other", request)
     assert err.value.reason == "workflow_id_reserved_in_namespace"
+
+
+async def test_a_start_in_a_namespace_that_is_gone_is_refused(driver: Driver) -> None:
+    # The HTTP guard looks the namespace up first; the start checks again inside its transaction.
+    request = StartWorkflowRequest(workflow_type="greeter", input=codec.envelope([]), workflow_id="wf-9")
+    with pytest.raises(DomainError) as err:
+        await driver.engine.start_workflow("nowhere", request)
+    assert (err.value.reason, err.value.extra) == ("namespace_not_found", {"namespace": "nowhere"})
 
 
 async def test_different_type_for_an_open_id_is_a_validation_error(driver: Driver) -> None:

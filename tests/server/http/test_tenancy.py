@@ -171,3 +171,42 @@ async def test_unbound_tokens_may_use_every_namespace(tenants: Tenants) -> None:
     headers = {"Authorization": f"Bearer {LEGACY}", **CONTROL, "X-Namespace": B}
     assert (await tenants.http.get("/api/workflows/wf-b", headers=headers)).status_code == 200
     assert (await tenants.http.get(f"/api/namespaces/{A}", headers=headers)).status_code == 200
+
+
+async def test_a_bound_token_without_x_namespace_is_in_the_default_namespace(tenants: Tenants) -> None:
+    # No X-Namespace means DW_DEFAULT_NAMESPACE, which A's token may not use: a bound token's
+    # client must name its namespace (Client(namespace=...)), even for cluster/info.
+    for path in ("/api/cluster/info", "/api/workflows"):
+        response = await tenants.http.get(
+            path, headers={"Authorization": f"Bearer {BOUND[guards.OPERATOR]}", **CONTROL}
+        )
+        assert response.status_code == 403 and response.json()["namespace"] == "default"
+    own = await tenants.http.get(
+        "/api/cluster/info", headers={"Authorization": f"Bearer {BOUND[guards.OPERATOR]}", "X-Namespace": A}
+    )
+    assert own.status_code == 200
+
+
+async def test_role_tokens_beside_bound_ones_still_reach_every_namespace(db_url: str, clock: Any) -> None:
+    settings = Settings(
+        database_url=db_url,
+        auth_token=LEGACY,
+        operator_token="unbound-operator",
+        worker_token="unbound-worker",
+        namespace_tokens=parse_namespace_tokens(NAMESPACE_TOKENS),
+        clock=clock,
+    )
+    async with LifespanManager(create_app(settings)) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            for namespace in ("default", GHOST):
+                headers = {"Authorization": "Bearer unbound-operator", **CONTROL, "X-Namespace": namespace}
+                listed = await http.get("/api/workflows", headers=headers)
+                # Unbound: the namespace is looked up (404 for the ghost), never refused as foreign.
+                assert listed.status_code == (200 if namespace == "default" else 404), listed.text
+            bound = {"Authorization": f"Bearer {BOUND[guards.OPERATOR]}", **CONTROL, "X-Namespace": "default"}
+            assert (await http.get("/api/workflows", headers=bound)).status_code == 403
+            # With role tokens configured the legacy token is a plain admin (§4.2), as without bound ones.
+            legacy = {"Authorization": f"Bearer {LEGACY}", **WORKER}
+            register = {"worker_id": "w", "task_queue": "q", "runtime": "python"}
+            assert (await http.post("/api/worker/register", json=register, headers=legacy)).status_code == 403

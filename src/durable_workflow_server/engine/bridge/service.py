@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ...store.rows import BridgeOutcomeRow
 from ...store.statuses import BridgeOutcomeStatus
 from ..core import EngineCore
+from ..namespaces import rows as namespace_rows
 from ..util import seconds
 from . import actions, rows
 from .shapes import DEDUPED, DUPLICATE_START, BridgeAdapterOutcomeBody, BridgeEvent, outcome_body
@@ -59,6 +60,7 @@ class BridgeCommands(EngineCore):
         for _ in range(2):
             try:
                 async with self._tx() as tx:
+                    await namespace_rows.require(tx, namespace)  # no claim left in a deleted namespace
                     row = cast(BridgeOutcomeRow | None, await tx.one(rows.OUTCOME, key))
                     if row is None:
                         await tx.conn.execute(

@@ -1,19 +1,35 @@
-"""``namespaces`` statements: lookups, the listing, writes, and the namespaces every server starts with."""
+"""``namespaces`` statements: lookups, the listing, writes, and the namespaces every server starts with.
+
+Row locks (PostgreSQL; SQLite runs one writer at a time, which serialises the same cases): a
+transaction that creates a namespace's root rows (a run, a worker registration, ...) first
+takes the namespace row ``FOR KEY SHARE`` through :func:`require`; a delete takes it ``FOR
+UPDATE``, which waits for those and makes later ones wait, then see the row gone; changing a
+namespace's fields takes ``FOR NO KEY UPDATE``, which does not block either. The namespace row
+is always the first row such a transaction locks.
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 import sqlalchemy as sa
+
+from durable_workflow.protocol import errors as reasons
 
 from ...store import tables as t
 from ...store.rows import NamespaceRow
 from ...store.statuses import NamespaceStatus
+from ..errors import DomainError
 from ..transaction import Tx
 
 _ns = t.namespaces
 EXISTS = sa.select(_ns.c.name).where(_ns.c.name == sa.bindparam("b_name"))
 SELECT = sa.select(_ns).where(_ns.c.name == sa.bindparam("b_name"))
+_LOCKS = {
+    "change": SELECT.with_for_update(key_share=True),  # FOR NO KEY UPDATE
+    "delete": SELECT.with_for_update(),  # FOR UPDATE
+}
+_IN_USE = EXISTS.with_for_update(read=True, key_share=True)  # FOR KEY SHARE
 # Oldest first (the order they were created in), the name breaking ties between equal clocks.
 SELECT_ALL = sa.select(_ns).order_by(_ns.c.created_at, _ns.c.name)
 INSERT = sa.insert(_ns)
@@ -42,10 +58,26 @@ async def ensure(tx: Tx, names: set[str]) -> None:
             )
 
 
-async def get(tx: Tx, name: str, *, lock: bool = False) -> NamespaceRow | None:
-    """The namespace row (locked until commit with ``lock``), or ``None``."""
-    stmt = tx.store.lock(SELECT) if lock else SELECT
+def not_found(name: str) -> DomainError:
+    return DomainError(reasons.NAMESPACE_NOT_FOUND, f"Namespace '{name}' does not exist.", namespace=name)
+
+
+async def get(tx: Tx, name: str, *, lock: Literal["change", "delete"] | None = None) -> NamespaceRow | None:
+    """The namespace row (locked until commit for a ``change`` or a ``delete``), or ``None``."""
+    stmt = _LOCKS[lock] if lock is not None else SELECT
     return cast(NamespaceRow | None, await tx.one(stmt, {"b_name": name}))
+
+
+async def require(tx: Tx, name: str) -> None:
+    """Refuse (``namespace_not_found``) unless ``name`` exists, and keep it until commit.
+
+    Called first by every transaction that creates a namespace's root rows. The HTTP guard's
+    check may be up to ``namespace_cache_seconds`` old, or may have passed just before a delete
+    committed; this one, inside the write, is what keeps a racing write from leaving rows in a
+    namespace that is gone (where a namespace created later under the same name would find them).
+    """
+    if await tx.one(_IN_USE, {"b_name": name}) is None:
+        raise not_found(name)
 
 
 async def all_rows(tx: Tx) -> list[NamespaceRow]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import sqlalchemy as sa
 
 from durable_workflow.protocol import errors as reasons
@@ -45,10 +47,12 @@ def already_exists(name: str) -> DomainError:
 class NamespaceCommands(EngineCore):
     """Namespaces: list, describe, create, update, delete; the external-storage policy."""
 
-    async def _existing(self, tx: Tx, name: str, *, lock: bool = False) -> NamespaceRow:
+    async def _existing(
+        self, tx: Tx, name: str, *, lock: Literal["change", "delete"] | None = None
+    ) -> NamespaceRow:
         row = await rows.get(tx, name.lower(), lock=lock)
         if row is None:
-            raise not_found(name.lower())
+            raise rows.not_found(name.lower())
         return row
 
     async def list_namespaces(self, visible: frozenset[str] | None = None) -> NamespaceListBody:
@@ -68,6 +72,9 @@ class NamespaceCommands(EngineCore):
         async with self._tx() as tx:
             if await rows.get(tx, name) is not None:
                 raise already_exists(name)
+            # Rows a write left under this name after an earlier delete (none, by require()'s
+            # lock, but a new namespace must never show a previous tenant's data whatever happened).
+            await deletion.delete_namespace_rows(tx, name)
             row: NamespaceRow = {
                 "name": name,
                 "description": request.description,
@@ -87,7 +94,7 @@ class NamespaceCommands(EngineCore):
 
     async def update_namespace(self, name: str, request: UpdateNamespaceRequest) -> NamespaceBody:
         async with self._tx() as tx:
-            row = await self._existing(tx, name, lock=True)
+            row = await self._existing(tx, name, lock="change")
             changes: dict[str, object] = {"updated_at": tx.now}
             if request.description is not None:
                 changes["description"] = request.description
@@ -102,7 +109,7 @@ class NamespaceCommands(EngineCore):
     ) -> NamespaceBody:
         stored = policy.normalise(request)
         async with self._tx() as tx:
-            row = await self._existing(tx, name, lock=True)
+            row = await self._existing(tx, name, lock="change")
             await tx.conn.execute(
                 rows.UPDATE, {"b_name": row["name"], "external_payload_storage": stored, "updated_at": tx.now}
             )
@@ -110,8 +117,17 @@ class NamespaceCommands(EngineCore):
         return namespace_body(updated)
 
     async def delete_namespace(self, name: str) -> NamespaceDeletedBody:
+        lowered = name.lower()
+        if lowered in {"default", self.settings.default_namespace.lower()}:
+            # Every request without X-Namespace and /api/ready depend on it: deleting it would
+            # take the whole server out of service for every tenant.
+            raise DomainError(
+                reasons.DEFAULT_NAMESPACE_PROTECTED,
+                f"Namespace '{lowered}' is the server's default namespace and cannot be deleted.",
+                namespace=lowered,
+            )
         async with self._tx() as tx:
-            row = await self._existing(tx, name, lock=True)
+            row = await self._existing(tx, name, lock="delete")
             deleted = await deletion.delete_namespace_rows(tx, row["name"])
             await tx.conn.execute(rows.DELETE, {"b_name": row["name"]})
             tx.namespaces_changed = True

@@ -9,6 +9,7 @@ from durable_workflow.protocol import errors as reasons
 from ...store import tables as t
 from ..core import EngineCore
 from ..errors import DomainError
+from ..namespaces import rows as namespace_rows
 from . import rows
 from .shapes import SearchAttributeCreatedBody, SearchAttributeDeletedBody, SearchAttributeListBody
 from .types import (
@@ -46,7 +47,10 @@ class SearchAttributeCommands(EngineCore):
                 name=name,
             )
         async with self._tx() as tx:
-            await tx.one(tx.store.lock(_NAMESPACE), {"b_namespace": namespace})
+            # The namespace row first (the delete's lock order); gone since the request was let
+            # in (deleted by another process): refused, no definition left behind.
+            if await tx.one(tx.store.lock(_NAMESPACE), {"b_namespace": namespace}) is None:
+                raise namespace_rows.not_found(namespace)
             params = {"b_namespace": namespace, "b_name": name}
             existing = await tx.one(rows.DEFINITION, params)
             if existing is not None:

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from ...engine.namespaces.policy import DRIVERS
+from ...settings import NAMESPACE_NAME, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN
 from .. import fields as f
 from .. import limits
 from . import RequestModel, WireObject
 
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9._-]+")
 DESCRIPTION_MAX = 1000
-RETENTION_MIN, RETENTION_MAX = 1, 365
 
 Description = Annotated[str | None, f.Text(max_len=DESCRIPTION_MAX)]
-RetentionDays = Annotated[int | None, f.Integer(minimum=RETENTION_MIN, maximum=RETENTION_MAX)]
+RetentionDays = Annotated[int | None, f.Integer(minimum=RETENTION_DAYS_MIN, maximum=RETENTION_DAYS_MAX)]
 
 
 class CreateNamespaceBody(RequestModel):
     """``POST /namespaces``: ``retention_days`` null or absent takes ``DW_HISTORY_RETENTION_DAYS``."""
 
-    name: Annotated[str, f.Text(required=True, max_len=limits.NAMESPACE_LENGTH, pattern=NAME_PATTERN)]
+    name: Annotated[str, f.Text(required=True, max_len=limits.NAMESPACE_LENGTH, pattern=NAMESPACE_NAME)]
     description: Description = None
     retention_days: RetentionDays = None
 
