@@ -9,6 +9,7 @@ import pytest
 from durable_workflow.protocol import capabilities
 from durable_workflow.protocol import errors as reasons
 from durable_workflow_server.engine.errors import DomainError
+from durable_workflow_server.engine.namespaces.api import CreateNamespaceRequest
 from durable_workflow_server.engine.service import Engine
 from tests.server.conftest import FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity, parked
@@ -185,6 +186,7 @@ async def test_promotion_pins_new_runs_and_leaves_earlier_ones_alone(
 async def test_a_drain_or_promotion_in_another_namespace_changes_nothing_here(engine: Engine) -> None:
     d = Driver(engine)
     await d.register(build_id="b1", **TYPES)
+    await engine.create_namespace(CreateNamespaceRequest("other", None))
     await engine.drain_task_queue_build_id("other", "q1", "b1")
     await engine.promote_task_queue_build_id("other", "q1", "b9")
     await d.start("wf-1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from durable_workflow_server.engine.namespaces.api import CreateNamespaceRequest
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.engine.task_queues.views import age_label
 from tests.server.conftest import EngineFactory, FakeClock
@@ -108,6 +109,7 @@ async def test_list_finds_queues_of_tasks_and_of_workers_in_the_namespace_only(d
     engine = driver.engine
     await driver.start("wf-1", task_queue="from-tasks")
     await driver.register("w-only", queue="from-workers")
+    await engine.create_namespace(CreateNamespaceRequest("other", None))
     await engine.register_worker("other", driver_request("w-elsewhere", "elsewhere"))
     body = await engine.list_task_queues(NS)
     assert [q["name"] for q in body["task_queues"]] == ["from-tasks", "from-workers", "q1"]

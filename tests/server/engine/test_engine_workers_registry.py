@@ -7,6 +7,7 @@ import pytest
 from durable_workflow.protocol import errors as reasons
 from durable_workflow_server.engine.api import RegisterWorkerRequest
 from durable_workflow_server.engine.errors import DomainError
+from durable_workflow_server.engine.namespaces.api import CreateNamespaceRequest
 from durable_workflow_server.engine.service import Engine
 from tests.server.conftest import EngineFactory, FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity
@@ -122,6 +123,7 @@ async def test_deregister_is_idempotent_and_in_flight_leases_finish(driver: Driv
 
 
 async def test_workers_are_namespace_scoped(driver: Driver, engine: Engine) -> None:
+    await engine.create_namespace(CreateNamespaceRequest("other", None))
     await engine.register_worker(
         "other", RegisterWorkerRequest(task_queue="q1", runtime="python", worker_id="w1")
     )

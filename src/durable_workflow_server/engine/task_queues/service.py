@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...store.rows import TaskQueueBuildIdRow, WorkerRow
 from ..core import EngineCore
+from ..namespaces import rows as namespace_rows
 from ..transaction import Tx
 from ..workers import rows as worker_rows
 from ..workers import views as worker_views
@@ -72,6 +73,8 @@ class TaskQueueCommands(EngineCore):
         for attempt in range(2):
             try:
                 async with self._tx() as tx:
+                    # Still there when the cohort row is written (the HTTP check may be stale).
+                    await namespace_rows.require(tx, namespace)
                     return await change(tx, namespace, task_queue, build_id)
             except IntegrityError:
                 if attempt == 1:
