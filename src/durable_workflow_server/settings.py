@@ -6,6 +6,7 @@ Every duration is a parameter so tests can run with millisecond timeouts.
 from __future__ import annotations
 
 import os
+import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,11 @@ def parse_namespace_tokens(text: str) -> tuple[NamespaceToken, ...]:
             raise ValueError(f"{where}: its token is already given another role")
         namespaces.setdefault(token, set()).update(listed)
     return tuple(NamespaceToken(token, roles[token], frozenset(names)) for token, names in namespaces.items())
+
+
+def uniform_jitter(limit: int) -> float:
+    """A schedule fire's random delay: uniform in ``[0, limit]`` seconds."""
+    return random.uniform(0.0, float(limit))
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,16 @@ class Settings:
     history_page_size_default: int = 500
     history_page_size_max: int = 1000
     compression_enabled: bool = True
+    # schedules: a fire whose time is further in the past than this (plus the schedule's jitter)
+    # when the loop reaches it was missed while no server ran; only the latest such fire is taken
+    # (DW_SCHEDULE_CATCHUP_WINDOW). How long a process that claimed a fire has to start its
+    # workflow before another process finishes the fire instead.
+    schedule_catchup_window_seconds: float = 60.0
+    schedule_fire_lease_seconds: float = 300.0
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
+    # the random delay of a schedule fire (seconds, given the schedule's jitter_seconds); tests
+    # inject a deterministic one
+    jitter_source: Callable[[int], float] = field(default=uniform_jitter, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not RETENTION_DAYS_MIN <= self.history_retention_days <= RETENTION_DAYS_MAX:
@@ -204,6 +219,7 @@ class Settings:
             ("query_task_poll_timeout", "QUERY_TASK_POLL_TIMEOUT"),
             ("worker_prune_after_seconds", "WORKER_PRUNE_AFTER_SECONDS"),
             ("worker_stale_after_seconds", "WORKER_STALE_AFTER_SECONDS"),
+            ("schedule_catchup_window_seconds", "SCHEDULE_CATCHUP_WINDOW"),
         ):
             value = get(var)
             if value is not None:

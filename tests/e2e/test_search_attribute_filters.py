@@ -158,3 +158,35 @@ async def test_pages_and_windows(client: Client) -> None:
     assert len(window) == 7
     assert len(await client.list_workflows(workflow_type="paged", started_before=before)) == 0
     assert len(await client.list_workflows(workflow_type="paged", closed_after=before)) == 0  # all open
+
+
+async def test_hostile_inputs_are_422_not_500(client: Client, database_url: str) -> None:
+    # Review M1-M4: each of these raised inside the server (OverflowError / RecursionError).
+    await client.create_search_attribute("Score", "double")
+    await client.create_search_attribute("DueAt", "datetime")
+    before = await snapshot(database_url)
+    for name, value in (
+        ("Score", 10**400),
+        ("DueAt", "0001-01-01T00:00:00+14:00"),
+        ("DueAt", "9999-12-31T23:59:59-01:00"),
+    ):
+        with pytest.raises(InvalidArgument) as refused:
+            await client.start_workflow(
+                workflow_type="hostile", task_queue="sa-q", workflow_id="h-1", search_attributes={name: value}
+            )
+        assert refused.value.status_code == 422
+        assert list(refused.value.errors or {}) == [f"search_attributes.{name}"]
+    assert await snapshot(database_url) == before
+    for query in ("Score = " + "9" * 400, "DueAt > '0001-01-01T00:00:00+14:00'", "NOT " * 30 + "Score = 1"):
+        with pytest.raises(InvalidArgument) as refused:
+            await client.list_workflows(query=query)
+        assert refused.value.status_code == 422 and "query" in (refused.value.errors or {})
+    with pytest.raises(InvalidArgument) as refused:
+        await client.list_workflows(started_after="0001-01-01T00:00:00+14:00")
+    assert refused.value.status_code == 422
+    assert len(await client.list_workflows(query="NOT NOT Score = 1")) == 0
+
+    await client.start_workflow(workflow_type="hostile", task_queue="sa-q", workflow_id="h-2")
+    # A forged token past year 9999 reads as the first page (contract §7.3), not a 500.
+    page = await client.list_workflows(workflow_type="hostile", next_page_token="k1.999999999999999999.x")
+    assert [w.workflow_id for w in page] == ["h-2"]

@@ -322,6 +322,17 @@ async def test_bad_input_is_rejected_and_writes_nothing(http: httpx.AsyncClient,
     assert await snapshot(database_url) == before
 
 
+async def test_a_rejection_echoes_only_short_text_targets(http: httpx.AsyncClient) -> None:
+    # Review S2: a credential or a huge value under a safe routing name is not echoed back.
+    target = {**START, "workflow_id": {"token": "sk_live_123"}, "business_key": "b" * 5000}
+    body = {"action": "start_workflow", "idempotency_key": "k", "target": target}
+    response = await http.post("/api/bridge-adapters/webhook/stripe", json=body, headers=HEADERS)
+    answer = response.json()
+    assert response.status_code == 422 and answer["outcome"] == "rejected"
+    assert answer["target"] == {"workflow_type": START["workflow_type"], "task_queue": START["task_queue"]}
+    assert "sk_live_123" not in response.text
+
+
 async def test_engine_refusals_are_rejections(client: Client, database_url: str) -> None:
     await client.start_workflow(workflow_type="orders.fulfillment", task_queue="q", workflow_id="wf-typed")
     before = await snapshot(database_url)

@@ -14,6 +14,17 @@ from ._results import (
     WorkflowRun,
     WorkflowRunList,
 )
+from ._schedule_handle import ScheduleHandle
+from ._schedule_results import (
+    ScheduleBackfillFire,
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleTriggerResult,
+)
+from ._schedule_types import ScheduleAction, ScheduleSpec
 from ._search_attribute_results import SearchAttributeList
 from ._task_queue_results import (
     TaskQueueAdmission,
@@ -40,6 +51,16 @@ __all__ = [
     "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
+    "ScheduleAction",
+    "ScheduleBackfillFire",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
     "SearchAttributeList",
     "TaskQueueAdmission",
     "TaskQueueBuildIdCohort",

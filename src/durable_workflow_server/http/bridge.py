@@ -2,7 +2,8 @@
 
 Answers the ``BridgeAdapterOutcome`` contract body, never the error envelope, for everything
 past authentication: ``202`` accepted, ``200`` duplicate, ``422`` rejected (with ``reason``).
-No ``control_plane`` block.
+No ``control_plane`` block. The one exception: a delivery while an earlier one of the same key is
+still in flight gets the error envelope ``503 bridge_event_in_flight`` (retry it; the SDK does).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from durable_workflow.protocol import routes
 
 from ..engine.bridge.shapes import BridgeAdapterOutcomeBody, outcome_body, target_summary
 from .models.bridge import BridgeWebhookBody, Rejected, parse_event
-from .routing import Call, Operation, Reply, copy_reply
+from .routing import Call, Operation, Reply, copy_reply, engine_call
 
 STATUS = {"accepted": 202, "duplicate": 200, "rejected": 422}
 
@@ -37,7 +38,7 @@ async def send_webhook_bridge_event(call: Call[BridgeWebhookBody]) -> Reply:
         event = parse_event(call.path["adapter"], call.input)
     except Rejected as refusal:
         return copy_reply(_rejected(call, refusal), 422)
-    answer = await call.engine.handle_bridge_event(call.namespace, event)
+    answer = await engine_call(call.engine.handle_bridge_event(call.namespace, event))
     return copy_reply(answer, STATUS[answer["outcome"]])
 
 
@@ -49,6 +50,6 @@ OPERATIONS: list[Operation] = [
         send_webhook_bridge_event,
         body=BridgeWebhookBody,
         summary="Start, signal or update a workflow from an external event, once per idempotency key.",
-        responses=(202, 200),
+        responses=(202, 200, 503),
     ),
 ]

@@ -65,6 +65,7 @@ _STATUS_BY_REASON: dict[str, int] = {
     # capacity / time
     "query_task_queue_full": 429,
     "query_task_queue_unavailable": 503,
+    "bridge_event_in_flight": 503,  # the first delivery's outcome is not known yet: retry
     r.QUERY_WORKER_TIMEOUT: 504,
     r.QUERY_WORKER_EXECUTION_TIMEOUT: 504,
     r.QUERY_TASK_NOT_CLAIMED: 504,

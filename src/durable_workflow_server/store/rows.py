@@ -302,7 +302,60 @@ class QueryTaskRow(TypedDict):
 
 
 # ---- issue 8: schedules
-# (row types of this noun go here)
+class ScheduleRow(TypedDict):
+    namespace: str
+    schedule_id: str
+    status: str
+    spec: dict[str, Any]
+    action: dict[str, Any]
+    overlap_policy: str
+    jitter_seconds: int
+    max_runs: int | None
+    remaining_actions: int | None
+    memo: dict[str, Any] | None
+    search_attributes: dict[str, Any] | None
+    note: str | None
+    next_fire_at: datetime | None
+    next_nominal_at: datetime | None
+    last_fired_at: datetime | None
+    fires_count: int
+    failures_count: int
+    skipped_trigger_count: int
+    last_skip_reason: str | None
+    last_skipped_at: datetime | None
+    buffered_count: int
+    latest_workflow_id: str | None
+    latest_run_id: str | None
+    history_sequence: int
+    created_at: datetime
+    updated_at: datetime
+    paused_at: datetime | None
+    resumed_at: datetime | None
+    deleted_at: datetime | None
+
+
+class ScheduleHistoryEventRow(TypedDict):
+    id: str
+    namespace: str
+    schedule_id: str
+    sequence: int
+    event_type: str
+    payload: dict[str, Any]
+    workflow_instance_id: str | None
+    workflow_run_id: str | None
+    recorded_at: datetime
+
+
+class ScheduleFireRow(TypedDict):
+    fire_id: str
+    namespace: str
+    schedule_id: str
+    fire_at: datetime
+    source: str
+    status: str
+    workflow_id: str | None
+    lease_expires_at: datetime | None
+    created_at: datetime
 
 
 # ---- issue 8: search attributes and the webhook bridge

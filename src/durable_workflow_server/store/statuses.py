@@ -157,7 +157,27 @@ class NamespaceStatus(StrEnum):
 
 
 # ---- issue 8: schedules
-# (row types of this noun go here)
+class ScheduleStatus(StrEnum):
+    """``schedules.status``."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DELETED = "deleted"
+
+
+class ScheduleFireStatus(StrEnum):
+    """``schedule_fires.status``."""
+
+    BUFFERED = "buffered"
+    STARTING = "starting"
+
+
+class ScheduleFireSource(StrEnum):
+    """``schedule_fires.source``: what asked for the fire."""
+
+    SCHEDULED = "scheduled"
+    TRIGGER = "trigger"
+    BACKFILL = "backfill"
 
 
 # ---- issue 8: search attributes and the webhook bridge

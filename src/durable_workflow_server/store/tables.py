@@ -426,7 +426,88 @@ query_tasks = sa.Table(
 
 
 # ---- issue 8: schedules (0007_schedules)
-# (tables of this noun go here)
+# A schedule of one namespace; deleting one keeps the row (status 'deleted') so its audit history
+# stays readable and the id can be created again. ``next_fire_at`` is when the background loop
+# fires next (the spec's next time, ``next_nominal_at``, plus jitter): NULL while paused, deleted,
+# out of remaining actions or out of occurrences, so the due scan over ``ix_schedules_due`` only
+# sees schedules that will fire. Claiming a fire is a compare-and-set on ``next_fire_at`` under
+# the row's lock, so processes sharing the database never fire the same time twice.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("namespace", sa.String(128), primary_key=True),
+    sa.Column("schedule_id", sa.String(128), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),  # active | paused | deleted
+    sa.Column("spec", sa.JSON(), nullable=False),
+    sa.Column("action", sa.JSON(), nullable=False),  # action.input is an envelope, stored verbatim
+    sa.Column("overlap_policy", sa.String(32), nullable=False),
+    sa.Column("jitter_seconds", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("max_runs", sa.Integer(), nullable=True),
+    sa.Column("remaining_actions", sa.Integer(), nullable=True),
+    sa.Column("memo", sa.JSON(), nullable=True),
+    sa.Column("search_attributes", sa.JSON(), nullable=True),
+    sa.Column("note", sa.Text(), nullable=True),
+    _ts("next_fire_at"),
+    _ts("next_nominal_at"),
+    _ts("last_fired_at"),
+    sa.Column("fires_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("failures_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("skipped_trigger_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_skip_reason", sa.String(64), nullable=True),
+    _ts("last_skipped_at"),
+    # Fires waiting (overlap buffer_one / buffer_all) for the latest started run to close.
+    sa.Column("buffered_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("latest_workflow_id", sa.String(191), nullable=True),
+    sa.Column("latest_run_id", sa.String(64), nullable=True),
+    # The last sequence of this schedule's audit history (schedule_history_events).
+    sa.Column("history_sequence", sa.Integer(), nullable=False, server_default="0"),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    _ts("paused_at"),
+    _ts("resumed_at"),
+    _ts("deleted_at"),
+    sa.Index("ix_schedules_due", "status", "next_fire_at"),
+    sa.Index("ix_schedules_buffered", "status", "buffered_count"),
+    sa.Index("ix_schedules_namespace_created", "namespace", "created_at"),
+)
+
+# The audit stream of a schedule (ScheduleCreated ... ScheduleDeleted), gap-free per schedule id;
+# it outlives a delete.
+schedule_history_events = sa.Table(
+    "schedule_history_events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("schedule_id", sa.String(128), nullable=False),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("workflow_instance_id", sa.String(191), nullable=True),
+    sa.Column("workflow_run_id", sa.String(64), nullable=True),
+    _ts("recorded_at", nullable=False),
+    sa.UniqueConstraint("namespace", "schedule_id", "sequence", name="uq_schedule_history_sequence"),
+)
+
+# Fires of a schedule not yet recorded in its history: 'buffered' ones (overlap buffer_one /
+# buffer_all) wait, oldest first, for the latest started workflow to close; a 'starting' one was
+# claimed (its workflow id chosen) and is being started through the normal start path. The
+# claimer holds it until ``lease_expires_at``; after that any process may finish it, and a
+# workflow id that already exists means the start happened, so a retried fire starts nothing new.
+schedule_fires = sa.Table(
+    "schedule_fires",
+    metadata,
+    sa.Column("fire_id", sa.String(64), primary_key=True),
+    sa.Column("namespace", sa.String(128), nullable=False),
+    sa.Column("schedule_id", sa.String(128), nullable=False),
+    _ts("fire_at", nullable=False),  # the occurrence (or trigger time) it stands for
+    sa.Column("source", sa.String(32), nullable=False),  # scheduled | trigger | backfill
+    sa.Column("status", sa.String(32), nullable=False),  # buffered | starting
+    sa.Column("workflow_id", sa.String(191), nullable=True),
+    _ts("lease_expires_at"),
+    _ts("created_at", nullable=False),
+    sa.Index("ix_schedule_fires_schedule", "namespace", "schedule_id", "status", "created_at"),
+    sa.Index("ix_schedule_fires_lease", "status", "lease_expires_at"),
+)
 
 
 # ---- issue 8: search attributes and the webhook bridge (0008_search_attributes_bridge)

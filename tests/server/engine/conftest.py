@@ -18,6 +18,7 @@ collect_ignore = (
         "test_engine_cross_process.py",
         "test_engine_lock_order.py",
         "test_engine_messages_cross_process.py",
+        "test_engine_schedules_two_servers.py",
     ]
 )
 

@@ -1,14 +1,17 @@
-"""The bridge's claim on an event key: an in-flight key answers ``duplicate`` at once, a claim a
+"""The bridge's claim on an event key: an in-flight key is a retryable refusal (503), a claim a
 crashed server left behind is taken over once stale, and a rejected event gives its claim back."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.bridge.service import CLAIM_STALE_SECONDS
 from durable_workflow_server.engine.bridge.shapes import BridgeEvent, BridgeTarget
+from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.service import Engine
+from durable_workflow_server.http.errors import status_for_reason
 from durable_workflow_server.store import tables as t
 from tests.server.conftest import FakeClock
 from tests.server.engine.engine_driver import NS, Driver
@@ -30,7 +33,7 @@ async def claims(engine: Engine) -> list[dict[str, object]]:
         return await tx.all(sa.select(t.bridge_outcomes))
 
 
-async def test_a_claim_in_flight_answers_duplicate_and_a_stale_one_is_taken_over(
+async def test_a_claim_in_flight_is_a_retryable_refusal_and_a_stale_one_is_taken_over(
     engine: Engine, clock: FakeClock
 ) -> None:
     # A server claimed the key and died before acting.
@@ -47,9 +50,12 @@ async def test_a_claim_in_flight_answers_duplicate_and_a_stale_one_is_taken_over
                 "created_at": clock(),
             },
         )
-    in_flight = await engine.handle_bridge_event(NS, event())
-    assert in_flight["outcome"] == "duplicate" and "being handled" in in_flight["message"]
-    assert in_flight["workflow_id"].startswith("bridge-stripe-")  # the id the first delivery starts
+    # Review M6: its outcome is not known (it may yet be rejected or fail), so a redelivery gets
+    # a retryable refusal, never a final "duplicate" that would make the sender drop the event.
+    with pytest.raises(DomainError) as in_flight:
+        await engine.handle_bridge_event(NS, event())
+    assert in_flight.value.reason == "bridge_event_in_flight" and in_flight.value.extra == {"retryable": True}
+    assert status_for_reason(in_flight.value.reason) == 503
     assert (await engine.list_workflows(NS, workflow_type=None, status=None, query=None, page_size=5,
                                         next_page_token=None))["workflow_count"] == 0  # fmt: skip
 

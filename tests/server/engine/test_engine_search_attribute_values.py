@@ -191,3 +191,31 @@ async def test_values_are_namespace_scoped(make_engine: Any) -> None:
             next_page_token=None,
         )
     assert "Unknown search attribute 'Priority'" in refused.value.errors["query"][0]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("K" * 200, "x"),
+        ("", "x"),
+        ("9lives", "x"),
+        ("bad-key", "x"),
+        ("Score", 10**400),
+        ("DueAt", "0001-01-01T00:00:00+14:00"),
+    ],
+    ids=["long_key", "empty_key", "digit_first", "dash", "huge_double", "no_utc_instant"],
+)
+async def test_an_upsert_with_a_bad_key_or_value_is_refused(
+    typed: Driver, db_url: str, key: str, value: Any
+) -> None:
+    # Review M3/M5: the start's key rule holds for upserts too (the column is 128 wide: a
+    # PostgreSQL DataError, a 500 and a task retried forever); a huge double or an instant
+    # without a UTC moment is a field error, not an OverflowError.
+    await typed.start()
+    task = await typed.poll_wf()
+    assert task is not None
+    before = await snapshot(db_url)
+    with pytest.raises(ValidationFailed) as refused:
+        await typed.complete_wf(task, [{"type": "upsert_search_attributes", "attributes": {key: value}}])
+    assert list(refused.value.errors) == [f"commands.0.attributes.{key}"]
+    assert await snapshot(db_url) == before

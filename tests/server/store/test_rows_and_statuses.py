@@ -31,6 +31,9 @@ ROW_TYPES = {
     t.query_tasks: rows.QueryTaskRow,
     # issue 8: namespaces and external payload storage
     # issue 8: schedules
+    t.schedules: rows.ScheduleRow,
+    t.schedule_history_events: rows.ScheduleHistoryEventRow,
+    t.schedule_fires: rows.ScheduleFireRow,
     # issue 8: search attributes and the webhook bridge
     t.search_attribute_definitions: rows.SearchAttributeDefinitionRow,
     t.search_attribute_values: rows.SearchAttributeValueRow,

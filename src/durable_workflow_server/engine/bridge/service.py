@@ -2,7 +2,10 @@
 
 One event key, one action: the key is *claimed* (a ``pending`` row, unique per namespace,
 adapter and key) in its own transaction before the action runs, so of two deliveries at once
-only the one that claimed it acts; the other answers ``duplicate`` at once. The action is the
+only the one that claimed it acts. A delivery that finds the claim still ``pending`` gets the
+retryable refusal ``bridge_event_in_flight`` (503), never ``duplicate``: the first delivery may
+yet be rejected or fail (its claim is then given back), and a final answer would make the sender
+drop an event that never happened. The action is the
 engine's ordinary start, signal or update. Its outcome is recorded on the claim (``done``) and
 answers every later delivery; a rejected event gives its claim back so a later delivery (after
 the target exists) can succeed. A claim left ``pending`` by a server that died mid-action is
@@ -19,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ...store.rows import BridgeOutcomeRow
 from ...store.statuses import BridgeOutcomeStatus
 from ..core import EngineCore
+from ..errors import DomainError
 from ..namespaces import rows as namespace_rows
 from ..util import seconds
 from . import actions, rows
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from ..api import EngineAPI
 
 CLAIM_STALE_SECONDS = 300.0
+BRIDGE_EVENT_IN_FLIGHT = "bridge_event_in_flight"
 
 
 class BridgeCommands(EngineCore):
@@ -35,6 +40,13 @@ class BridgeCommands(EngineCore):
 
     async def handle_bridge_event(self, namespace: str, event: BridgeEvent) -> BridgeAdapterOutcomeBody:
         seen = await self._claim(namespace, event)
+        if seen is not None and seen["status"] == BridgeOutcomeStatus.PENDING:
+            raise DomainError(
+                BRIDGE_EVENT_IN_FLIGHT,
+                "An earlier delivery of this idempotency key is still being handled and its outcome "
+                "is not known yet; retry this delivery.",
+                retryable=True,
+            )
         if seen is not None:
             return _duplicate(event, seen)
         engine = cast("EngineAPI", self)
@@ -117,7 +129,6 @@ class BridgeCommands(EngineCore):
 def _duplicate(event: BridgeEvent, row: BridgeOutcomeRow) -> BridgeAdapterOutcomeBody:
     """A repeated key: the first delivery's workflow and run, nothing started or sent."""
     first = row["outcome"] or {}
-    in_flight = row["status"] == BridgeOutcomeStatus.PENDING
     workflow_id = first.get("workflow_id") or row["workflow_id"]
     if workflow_id is None and event.action == "start_workflow":
         workflow_id = actions.start_workflow_id(event)
@@ -135,9 +146,5 @@ def _duplicate(event: BridgeEvent, row: BridgeOutcomeRow) -> BridgeAdapterOutcom
         run_id=first.get("run_id") or row["run_id"],
         workflow_type=first.get("workflow_type"),
         control_plane_outcome=DEDUPED,
-        message=(
-            "An earlier delivery of this idempotency key is being handled."
-            if in_flight
-            else "This idempotency key was already delivered; nothing was started or sent again."
-        ),
+        message="This idempotency key was already delivered; nothing was started or sent again.",
     )

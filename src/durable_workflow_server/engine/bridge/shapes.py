@@ -21,6 +21,7 @@ DUPLICATE_START = "duplicate_start"
 DEDUPED = "deduped_existing_command"  # control_plane_outcome of a repeated signal/update/start
 
 # What a target summary may show: identifiers and routing, never payloads or credentials.
+MAX_ECHO_CHARS = 255
 SAFE_TARGET_FIELDS = (
     "workflow_id",
     "workflow_type",
@@ -96,7 +97,13 @@ def redact(value: Any) -> Any:
 def target_summary(target: Any) -> dict[str, Any]:
     if not isinstance(target, dict):
         return {}
-    return {k: target[k] for k in SAFE_TARGET_FIELDS if target.get(k) is not None}
+    # Only plain short text is echoed: an object or a huge string under a safe name is dropped,
+    # so a rejected event's answer cannot carry back a credential or a megabyte.
+    return {
+        k: target[k]
+        for k in SAFE_TARGET_FIELDS
+        if isinstance(target.get(k), str) and len(target[k]) <= MAX_ECHO_CHARS
+    }
 
 
 def outcome_body(

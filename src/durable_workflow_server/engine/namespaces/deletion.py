@@ -73,7 +73,11 @@ NOUNS: tuple[NounTables, ...] = (
         ),
     ),
     # ---- issue 8: schedules (their tables go here)
-    NounTables("workflow_schedules", None),
+    NounTables(
+        "workflow_schedules",
+        Owned(t.schedules),
+        (Owned(t.schedule_fires), Owned(t.schedule_history_events)),
+    ),
     # ---- issue 8: search attributes (their tables go here)
     NounTables(
         "search_attribute_definitions",

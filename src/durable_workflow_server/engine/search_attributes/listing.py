@@ -64,7 +64,10 @@ def decode_position(token: str | None) -> tuple[datetime, str] | None:
     micros, _, run_id = token[len(_TOKEN_PREFIX) :].partition(".")
     if not micros.isascii() or not micros.isdigit() or len(micros) > 18 or not run_id:
         return None
-    return _EPOCH + timedelta(microseconds=int(micros)), run_id
+    try:
+        return _EPOCH + timedelta(microseconds=int(micros)), run_id
+    except OverflowError:  # 18 digits reach past year 9999
+        return None
 
 
 async def _conditions(tx: Tx, namespace: str, where: ListFilter) -> list[Any]:

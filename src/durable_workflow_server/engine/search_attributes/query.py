@@ -194,6 +194,9 @@ class _Parser:
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def _unary(self, depth: int) -> Node:
+        # NOT nests like '(' does: both count against MAX_DEPTH (the SQL compiler recurses).
+        if depth > MAX_DEPTH:
+            raise QueryError(f"Invalid query: nested deeper than {MAX_DEPTH} levels.")
         if self._is("keyword", "NOT"):
             self.index += 1
             return Not(self._unary(depth + 1))

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...store.statuses import SearchAttributeType as T
-from .types import MAX_INT64, MAX_VALUE_BYTES, SYSTEM_ATTRIBUTES
+from .types import MAX_INT64, MAX_NAME_LENGTH, MAX_VALUE_BYTES, NAME_PATTERN, SYSTEM_ATTRIBUTES
 
 _INTEGER = re.compile(r"\s*[-+]?[0-9]{1,19}\s*")
 _NUMBER = re.compile(r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
@@ -69,7 +69,10 @@ def _double(name: str, value: Any) -> float:
     number: float | None = None
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     if numeric or (isinstance(value, str) and _NUMBER.fullmatch(value)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer past the double range (JSON ints are unbounded)
+            number = None
     if number is None or not math.isfinite(number):
         raise BadValue(f"Search attribute '{name}' is a double attribute; the value must be a finite number.")
     return number
@@ -87,11 +90,12 @@ def parse_datetime(value: str) -> datetime | None:
     """An RFC 3339 / ISO 8601 date-time as aware UTC (no zone means UTC), or ``None``."""
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        # Year 1 at +14:00 or year 9999 at -01:00 has no UTC instant: OverflowError.
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def render_datetime(moment: datetime) -> str:
@@ -169,6 +173,13 @@ def check_values(
     out: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for name, value in attributes.items():
+        # The start's HTTP check, here for upserts too (the column is 128 characters wide).
+        if not name or len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
+            problems[name] = (
+                f"Search attribute key '{name[:40]}' must start with a letter, use only letters, "
+                f"digits, _ and be at most {MAX_NAME_LENGTH} characters."
+            )
+            continue
         if name in SYSTEM_ATTRIBUTES:
             problems[name] = f"Search attribute '{name}' is a system attribute; the server sets it."
             continue
