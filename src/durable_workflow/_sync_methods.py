@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._wire import PayloadResolver
+from ._external_payloads import PayloadResolver
 from .client import Client as AsyncClient
 from .client import ScheduleHandle as AsyncScheduleHandle
 from .client import WorkflowHandle as AsyncWorkflowHandle
@@ -44,6 +44,14 @@ from .client._task_queue_results import (
     WorkerList,
 )
 from .metrics import MetricsRecorder
+from .protocol.maintenance import (
+    ActivityTimeoutPassResult,
+    ActivityTimeoutStatus,
+    RepairPassResult,
+    RepairStatus,
+    RetentionPassResult,
+    RetentionStatus,
+)
 from .protocol.payload_storage.cache import ExternalPayloadCache
 from .protocol.payload_storage.driver import ExternalStorageDriver
 from .protocol.wire import (
@@ -92,7 +100,7 @@ class ClientMethods:
         payload_size_warning_threshold_percent: int = 80,
         payload_size_warnings: bool = True,
         external_storage: ExternalStorageDriver | None = None,
-        external_storage_threshold_bytes: int = 262144,
+        external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -166,7 +174,7 @@ class ClientMethods:
         return self._target.external_storage
 
     @property
-    def external_storage_threshold_bytes(self) -> int:
+    def external_storage_threshold_bytes(self) -> int | None:
         """The wrapped async client's ``external_storage_threshold_bytes``."""
         return self._target.external_storage_threshold_bytes
 
@@ -184,6 +192,16 @@ class ClientMethods:
     def server_long_poll_timeout(self) -> float | None:
         """The wrapped async client's ``server_long_poll_timeout``."""
         return self._target.server_long_poll_timeout
+
+    def activity_timeout_pass(
+        self, execution_ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> ActivityTimeoutPassResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.activity_timeout_pass`."""
+        return self._runner.run(self._target.activity_timeout_pass(execution_ids, limit))
+
+    def activity_timeout_status(self) -> ActivityTimeoutStatus:
+        """Blocking form of :meth:`durable_workflow.client.Client.activity_timeout_status`."""
+        return self._runner.run(self._target.activity_timeout_status())
 
     def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.archive_workflow`."""
@@ -720,6 +738,16 @@ class ClientMethods:
             )
         )
 
+    def repair_pass(
+        self, run_ids: Sequence[str] | None = None, instance_id: str | None = None
+    ) -> RepairPassResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.repair_pass`."""
+        return self._runner.run(self._target.repair_pass(run_ids, instance_id))
+
+    def repair_status(self) -> RepairStatus:
+        """Blocking form of :meth:`durable_workflow.client.Client.repair_status`."""
+        return self._runner.run(self._target.repair_status())
+
     def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.repair_workflow`."""
         return self._runner.run(self._target.repair_workflow(workflow_id))
@@ -737,6 +765,16 @@ class ClientMethods:
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
+
+    def retention_pass(
+        self, run_ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> RetentionPassResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.retention_pass`."""
+        return self._runner.run(self._target.retention_pass(run_ids, limit))
+
+    def retention_status(self) -> RetentionStatus:
+        """Blocking form of :meth:`durable_workflow.client.Client.retention_status`."""
+        return self._runner.run(self._target.retention_status())
 
     def send_webhook_bridge_event(
         self,

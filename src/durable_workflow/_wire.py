@@ -8,28 +8,19 @@ dicts. The shapes themselves are in :mod:`durable_workflow.protocol.wire`.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import gzip
 import json
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
+from ._external_payloads import PayloadResolver
 from .protocol import codec
 from .protocol.errors import INVALID_PAYLOAD_FRAMING
-from .protocol.payload_storage import (
-    STORED_REFERENCE_PREFIX,
-    ExternalPayloadCache,
-    ExternalPayloadIntegrityError,
-    ExternalStorageDriver,
-    fetch_external_blob,
-    is_external_storage_envelope,
-    resolve_external_envelope,
-    stored_reference,
-)
+from .protocol.payload_storage import ExternalPayloadIntegrityError
 from .protocol.wire import (
     ActivityDeadlines,
     ActivityTask,
@@ -45,8 +36,6 @@ from .protocol.wire import (
 MALFORMED_HISTORY = "malformed_history"
 # Reason of a task whose externally stored payload is missing, truncated or changed.
 EXTERNAL_PAYLOAD_INTEGRITY = "external_payload_integrity"
-
-_T = TypeVar("_T")
 
 
 class MalformedTask(ValueError):
@@ -154,90 +143,6 @@ def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
     return dict(payload) if isinstance(payload, Mapping) else {}
 
 
-# --------------------------------------------------------------------------- external payloads
-
-
-class PayloadResolver:
-    """Replaces the external-storage references in a received body by the blobs they stand for.
-
-    The one place the SDK resolves references: the client runs it over every control-plane
-    answer, the task parsers below over every leased task and history page, the replayer over
-    the history it is given. Downstream code then only ever sees ``{codec, blob}`` envelopes and
-    blob strings. A reference is a ``{codec, external_storage}`` object (in an envelope's place,
-    or in history in a blob's place) or the reference engine's ``dw-external-payload:v1:``
-    string; each is fetched and verified (``ExternalPayloadIntegrityError``) before use, and
-    verified bytes are kept in ``cache`` so replaying the same history does not refetch them.
-    """
-
-    def __init__(self, driver: ExternalStorageDriver, cache: ExternalPayloadCache | None = None) -> None:
-        self.driver = driver
-        self.cache = cache
-
-    def resolve(self, body: _T) -> _T:
-        """``body`` with every reference resolved; ``body`` itself (not a copy) when it holds none.
-
-        Raises:
-            ExternalPayloadIntegrityError: A referenced object is missing, truncated or changed.
-            ValueError: A ``{codec, external_storage}`` object is not a valid reference.
-        """
-        return cast("_T", self._walk(body))
-
-    def must_fetch(self, body: object) -> bool:
-        """Whether ``body`` may hold a reference (a compressed history page always may)."""
-        if isinstance(body, Mapping) and body.get("history_events_compressed"):
-            return True
-        return holds_reference(body)
-
-    async def resolve_async(self, body: _T) -> _T:
-        """:meth:`resolve` on a worker thread (drivers block), or at once when nothing is stored."""
-        if not holds_reference(body):
-            return body
-        return await asyncio.to_thread(self.resolve, body)
-
-    def _walk(self, value: object) -> object:
-        if isinstance(value, Mapping):
-            if is_external_storage_envelope(value):
-                return resolve_external_envelope(value, self.driver, cache=self.cache)
-            items = {key: self._walk(item) for key, item in value.items()}
-            changed = any(items[key] is not item for key, item in value.items())
-            return items if changed else value
-        if isinstance(value, list):
-            resolved = [self._walk(item) for item in value]
-            return resolved if any(a is not b for a, b in zip(resolved, value, strict=True)) else value
-        if isinstance(value, str) and value.startswith(STORED_REFERENCE_PREFIX):
-            try:
-                reference = stored_reference(value)
-            except ValueError:
-                return value  # not a reference after all: decoding the blob will say what it is
-            if reference is not None:
-                return {
-                    "codec": reference.codec,
-                    "blob": fetch_external_blob(self.driver, reference, cache=self.cache),
-                }
-        return value
-
-
-def holds_reference(value: object) -> bool:
-    """Whether a JSON value holds an external-storage reference anywhere."""
-    if isinstance(value, Mapping):
-        return is_external_storage_envelope(value) or any(holds_reference(v) for v in value.values())
-    if isinstance(value, list):
-        return any(holds_reference(item) for item in value)
-    return isinstance(value, str) and value.startswith(STORED_REFERENCE_PREFIX)
-
-
-async def parse_resolving(
-    parse: Callable[..., _T], raw: Mapping[str, Any], resolver: PayloadResolver | None, **kwargs: Any
-) -> _T:
-    """``parse(raw, resolver=..., **kwargs)``: on a worker thread when payloads must be fetched.
-
-    Drivers are blocking (file reads, boto3 calls); a task without references is parsed at once.
-    """
-    if resolver is None or not resolver.must_fetch(raw):
-        return parse(raw, resolver=None, **kwargs)
-    return await asyncio.to_thread(lambda: parse(raw, resolver=resolver, **kwargs))
-
-
 # --------------------------------------------------------------------------- history pages
 
 
@@ -267,6 +172,8 @@ class HistoryPageRead:
         if resolver is not None:
             try:
                 events = resolver.resolve(events)
+            except ExternalPayloadIntegrityError:
+                raise
             except ValueError as exc:
                 raise MalformedHistoryPage(f"a history event holds a bad payload reference: {exc}") from exc
         token = raw.get("next_history_page_token")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
+import os
 from collections.abc import Mapping, Set
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -22,7 +23,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from .protocol import codec
+from .protocol import codec as _codec
 from .protocol.payload_storage import (
     EXTERNAL_PAYLOAD_REFERENCE_SCHEMA,
     AzureBlobExternalStorage,
@@ -39,7 +40,7 @@ from .protocol.payload_storage import (
     store_external_blob,
     store_external_payload,
 )
-from .protocol.wire import Envelope
+from .protocol.wire import Envelope, ExternalPayloadStoragePolicy
 
 __all__ = [
     "DEFAULT_THRESHOLD_BYTES",
@@ -60,7 +61,7 @@ __all__ = [
     "to_avro_payload_value",
 ]
 
-# The same default as ``Client(external_storage_threshold_bytes=...)``.
+# The threshold of ``external_storage_envelope`` when none is given.
 DEFAULT_THRESHOLD_BYTES = 262_144
 
 
@@ -78,6 +79,7 @@ def external_storage_envelope(
     *,
     external_storage: ExternalStorageDriver | None = None,
     threshold_bytes: int = DEFAULT_THRESHOLD_BYTES,
+    codec: str = "avro",
 ) -> Envelope | ExternalStorageEnvelope:
     """Encode ``value`` as an Avro payload envelope, inline or through external storage.
 
@@ -88,12 +90,15 @@ def external_storage_envelope(
     :func:`to_avro_payload_value`).
 
     Raises:
-        ValueError: ``threshold_bytes`` is not a positive integer, or the blob crosses it and
-            there is no driver to store it with.
+        ValueError: ``threshold_bytes`` is not a positive integer, ``codec`` is not ``avro``
+            (the only payload codec), or the blob crosses the threshold and there is no driver
+            to store it with.
         PayloadCodecError: ``value`` cannot be encoded.
     """
     threshold = _check_threshold(threshold_bytes)
-    envelope = codec.envelope(value)
+    if codec != _codec.AVRO:
+        raise ValueError(f"payload codec {codec!r} is not supported (only {_codec.AVRO!r})")
+    envelope = _codec.envelope(value)
     if len(envelope["blob"]) <= threshold:
         return envelope
     if external_storage is None:
@@ -110,8 +115,9 @@ def external_storage_envelope(
 def _policy_fields(policy: object) -> Mapping[str, Any]:
     """The policy as a mapping: a dict as the server sends it, or an object with its attributes."""
     if isinstance(policy, Mapping):
-        nested = policy.get("external_payload_storage")
-        return nested if isinstance(nested, Mapping) else policy
+        if "external_payload_storage" in policy:  # a namespace body
+            return _policy_fields(policy["external_payload_storage"])
+        return policy
     if policy is None:
         raise ValueError("the namespace has no external_payload_storage policy")
     if hasattr(policy, "external_payload_storage"):  # a NamespaceDescription itself
@@ -132,20 +138,23 @@ def _config_text(config: Mapping[str, Any], key: str) -> str | None:
 
 
 def external_storage_driver_from_policy(
-    policy: object,
+    policy: ExternalPayloadStoragePolicy | Mapping[str, Any] | object | None,
     *,
     s3_client: Any = None,
     gcs_client: Any = None,
     azure_container_client: Any = None,
+    local_root: str | os.PathLike[str] | None = None,
 ) -> ExternalStorageDriver:
     """The driver a namespace's ``external_payload_storage`` policy describes.
 
     ``policy`` is the policy (``{driver, enabled, threshold_bytes?, config?}``) as
     ``describe_namespace(...).external_payload_storage`` holds it, a mapping or namespace
     description holding it, or an object with those attributes. ``local`` stores under
-    ``config.uri`` (a ``file://`` URI or a path); ``s3`` and ``gcs`` need ``config.bucket`` and
-    the matching client; ``azure`` needs ``config.bucket`` (the container) and a container
-    client. ``config.prefix`` is honoured by all three.
+    ``local_root`` or else ``config.uri`` (a ``file://`` URI or a path; a server using its own
+    default directory sends none, so pass ``local_root``); ``s3`` and ``gcs`` need
+    ``config.bucket`` and the matching client; ``azure`` (or ``azure-blob``) needs
+    ``config.container`` or ``config.bucket`` and a container client. ``config.prefix`` is
+    honoured by all three. Driver names are case-insensitive.
 
     Raises:
         ValueError: The policy is disabled (branch on ``enabled`` first: there is no no-op
@@ -154,18 +163,25 @@ def external_storage_driver_from_policy(
     """
     fields = _policy_fields(policy)
     driver = fields.get("driver")
+    if isinstance(driver, str):
+        driver = {"azure-blob": "azure"}.get(driver.lower(), driver.lower())
     if fields.get("enabled", True) is not True:
         raise ValueError(f"the external_payload_storage policy (driver {driver!r}) is disabled")
     config = fields.get("config") or {}
     if not isinstance(config, Mapping):
         raise ValueError("external_payload_storage config must be an object")
     prefix = _config_text(config, "prefix") or ""
-    bucket = _config_text(config, "bucket")
+    # Azure's container may be named ``container`` (read first, as SDK 0.4.84 does) or ``bucket``.
+    bucket = (_config_text(config, "container") if driver == "azure" else None) or _config_text(
+        config, "bucket"
+    )
     if driver == "local":
-        uri = _config_text(config, "uri")
-        if uri is None:
-            raise ValueError("the local external_payload_storage policy needs config.uri (the storage root)")
-        return LocalFilesystemExternalStorage(uri)
+        root = local_root if local_root is not None else _config_text(config, "uri")
+        if root is None:
+            raise ValueError(
+                "the local external_payload_storage policy has no config.uri: pass local_root= (its root)"
+            )
+        return LocalFilesystemExternalStorage(root)
     if driver not in ("s3", "gcs", "azure"):
         raise ValueError(f"unsupported external payload storage driver {driver!r}")
     client = {"s3": s3_client, "gcs": gcs_client, "azure": azure_container_client}[driver]
@@ -173,8 +189,8 @@ def external_storage_driver_from_policy(
     if client is None:
         raise ValueError(f"the {driver} external_payload_storage policy needs {argument}=")
     if bucket is None:
-        what = "container" if driver == "azure" else "bucket"
-        raise ValueError(f"the {driver} external_payload_storage policy needs config.bucket (the {what})")
+        what = "config.container or config.bucket" if driver == "azure" else "config.bucket"
+        raise ValueError(f"the {driver} external_payload_storage policy needs {what}")
     if driver == "s3":
         return S3ExternalStorage(client, bucket=bucket, prefix=prefix)
     if driver == "gcs":
@@ -228,7 +244,13 @@ def to_avro_payload_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, Mapping):
-        return {_key(key): to_avro_payload_value(item) for key, item in value.items()}
+        converted: dict[str, Any] = {}
+        for key, item in value.items():
+            name = _key(key)
+            if name in converted:  # 1 and "1" would silently become one key
+                raise TypeError(f"payload map keys collide once converted to text: {name!r}")
+            converted[name] = to_avro_payload_value(item)
+        return converted
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_avro_payload_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
     dump = getattr(value, "model_dump", None)

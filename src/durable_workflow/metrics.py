@@ -192,6 +192,9 @@ class PrometheusMetrics:
     def _get(self, kind: str, name: str, tags: Mapping[str, str] | None) -> tuple[Any, tuple[str, ...]]:
         with self._lock:
             found = self._metrics.get(name)
+            if found is not None and found[0].__class__.__name__.lower() != kind:
+                # One name is one Prometheus metric of one type: a counter cannot also observe.
+                raise TypeError(f"metric {name!r} is a {found[0].__class__.__name__.lower()}, not a {kind}")
             if found is None:
                 labels = _DOCUMENTED_TAGS.get(name) or tuple(sorted(tags or {}))
                 doc = f"durable-workflow SDK metric {name}"

@@ -14,11 +14,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable_workflow.protocol import errors as reasons
 
 from .engine.api import EngineAPI
+from .engine.maintenance.counters import ProcessCounters
+from .http import prometheus
 from .http.envelope import Envelope, unrouted_plane
 from .http.middleware import CatchAllMiddleware
 from .http.routing import PLANE_KEY, ROUTE_KEY, ServedRoute, build_planes
@@ -84,8 +87,14 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
         # Outermost of ours, so it also compresses error bodies.
         middleware.append(Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE))
     middleware.append(Middleware(CatchAllMiddleware, render=render_scope))
+    # Inside the catch-all, so a request answered 500 by it is counted with that status too.
+    requests = ProcessCounters()  # this app's request counts (per process; see docs/protocol.md)
+    middleware.append(Middleware(prometheus.CountRequests, counters=requests))
+    # ``GET /metrics`` (Prometheus text) sits beside the API, not in its route table.
+    scrape = prometheus.endpoint(settings, active_engine, requests)
+    metrics_route = Route(prometheus.PATH, scrape, methods=["GET"])
     app = Starlette(
-        routes=build_planes(PLANES, settings, active_engine),
+        routes=[*build_planes(PLANES, settings, active_engine), metrics_route],
         middleware=middleware,
         exception_handlers={HTTPException: routing_error},
         lifespan=lifespan,

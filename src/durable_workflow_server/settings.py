@@ -129,6 +129,12 @@ class Settings:
     # how long a process trusts "namespace exists" without asking the database again (other
     # processes sharing PostgreSQL may remove one); "does not exist" is never cached
     namespace_cache_seconds: float = 5.0
+    # the system repair pass re-announces a ready workflow task nobody claimed for this long
+    # (DW_REPAIR_REDISPATCH_AFTER_SECONDS)
+    repair_redispatch_after_seconds: float = 120.0
+    # ``GET /metrics`` without a credential (DW_METRICS_PUBLIC); by default it needs an operator
+    # or admin bearer token, like the API
+    metrics_public: bool = False
     # the retention of a namespace created without ``retention_days`` (DW_HISTORY_RETENTION_DAYS)
     history_retention_days: int = 30
     history_page_size_default: int = 500
@@ -219,6 +225,7 @@ class Settings:
             ("query_task_poll_timeout", "QUERY_TASK_POLL_TIMEOUT"),
             ("worker_prune_after_seconds", "WORKER_PRUNE_AFTER_SECONDS"),
             ("worker_stale_after_seconds", "WORKER_STALE_AFTER_SECONDS"),
+            ("repair_redispatch_after_seconds", "REPAIR_REDISPATCH_AFTER_SECONDS"),
             ("schedule_catchup_window_seconds", "SCHEDULE_CATCHUP_WINDOW"),
         ):
             value = get(var)
@@ -232,5 +239,6 @@ class Settings:
             values["history_retention_days"] = int(retention)
         values["auth_backward_compatible"] = flag("AUTH_BACKWARD_COMPATIBLE", True)
         values["compression_enabled"] = flag("COMPRESSION_ENABLED", True)
+        values["metrics_public"] = flag("METRICS_PUBLIC", False)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -87,6 +87,12 @@ IMPLEMENTED: dict[str, str] = {
     "worker.describe": "describe_worker",
     "worker.deregister": "deregister_worker",
     # ---- issue 8: system maintenance
+    "system.repair.status": "repair_status",
+    "system.repair.pass": "repair_pass",
+    "system.retention.status": "retention_status",
+    "system.retention.pass": "retention_pass",
+    "system.activity_timeout.status": "activity_timeout_status",
+    "system.activity_timeout.pass": "activity_timeout_pass",
     # ---- issue 8: webhook bridge
     "bridge.webhook": "send_webhook_bridge_event",
 }
@@ -97,13 +103,6 @@ NOT_YET_IMPLEMENTED = frozenset(
     {
         # ---- namespaces and external storage
         "storage.test",
-        # ---- system maintenance
-        "system.activity_timeout.pass",
-        "system.activity_timeout.status",
-        "system.repair.pass",
-        "system.repair.status",
-        "system.retention.pass",
-        "system.retention.status",
     }
 )
 
@@ -383,6 +382,47 @@ def check_namespace_storage(r: Any, s: dict[str, Any]) -> None:
     assert (config["disk"], config["bucket"], config["prefix"]) == (s["disk"], s["bucket"], s["prefix"])
 
 
+# ---- issue 8: system maintenance (the reports are returned as the server sent them)
+
+
+def check_repair_status(r: Any, s: dict[str, Any]) -> None:
+    candidates = r["candidates"]
+    for key in ("total_candidates", "existing_task_candidates", "missing_task_candidates", "scan_pressure"):
+        assert candidates[key] == s[key]
+    assert (r["policy"]["scan_limit"], r["policy"]["scan_strategy"]) == (s["scan_limit"], s["scan_strategy"])
+    assert [scope["scope_key"] for scope in candidates["scopes"]] == s["scope_keys"]
+
+
+def check_repair_pass(r: Any, s: dict[str, Any]) -> None:
+    for key in s.keys() - {"namespace", "instance_id"}:
+        assert r[key] == s[key], key
+
+
+def _ids_by_outcome(results: list[dict[str, Any]], key: str, outcome: str) -> list[str]:
+    return [item[key] for item in results if item["outcome"] == outcome]
+
+
+def check_retention_pass(r: Any, s: dict[str, Any]) -> None:
+    assert [r[k] for k in ("processed", "pruned", "skipped", "failed")] == [
+        s[k] for k in ("processed", "pruned", "skipped", "failed")
+    ]
+    assert _ids_by_outcome(r["results"], "run_id", "pruned") == s["pruned_run_ids"]
+    assert _ids_by_outcome(r["results"], "run_id", "skipped") == s["skipped_run_ids"]
+
+
+def check_activity_timeout_pass(r: Any, s: dict[str, Any]) -> None:
+    assert [r[k] for k in ("processed", "enforced", "skipped", "failed")] == [
+        s[k] for k in ("processed", "enforced", "skipped", "failed")
+    ]
+    assert _ids_by_outcome(r["results"], "execution_id", "enforced") == s["enforced_execution_ids"]
+    assert _ids_by_outcome(r["results"], "execution_id", "skipped") == s["skipped_execution_ids"]
+
+
+def check_same_facts(r: Any, s: dict[str, Any]) -> None:
+    for key in s.keys() - {"namespace"}:
+        assert r[key] == s[key], key
+
+
 def check_schedule_create(r: Any, s: dict[str, Any]) -> None:
     assert r.schedule_id == s["schedule_id"]
 
@@ -465,6 +505,13 @@ SEMANTIC_CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "namespace.list": check_namespace_list,
     "namespace.delete": check_namespace_delete,
     "namespace.set_storage_driver": check_namespace_storage,
+    # ---- issue 8: system maintenance
+    "system.repair.status": check_repair_status,
+    "system.repair.pass": check_repair_pass,
+    "system.retention.status": check_same_facts,
+    "system.retention.pass": check_retention_pass,
+    "system.activity_timeout.status": check_same_facts,
+    "system.activity_timeout.pass": check_activity_timeout_pass,
     "schedule.create": check_schedule_create,
     "schedule.list": check_schedule_list,
     "schedule.describe": check_schedule_describe,

@@ -185,7 +185,15 @@ async def test_redaction_and_correlation(client: Client) -> None:
         target={**START, "api_key": "sk_live_123", "duplicate_policy": "use_existing"},
         idempotency_key="evt-secret",
         input={"order_id": "o-1"},
-        correlation={"provider": "stripe", "signature": "t=1,v1=abc", "nested": {"Token": "x", "ok": 1}},
+        correlation={
+            "provider": "stripe",
+            "signature": "t=1,v1=abc",
+            "nested": {"Token": "x", "ok": 1},
+            "x-signature": "abc",
+            "api_token": "abc",
+            "client_secret": "abc",
+            "password": "abc",
+        },
     )
     assert outcome.accepted
     assert outcome.target == {**START, "duplicate_policy": "use_existing"}  # only safe routing fields

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from durable_workflow._external_payloads import PayloadResolver
 from durable_workflow.client import WorkflowExecution
 from durable_workflow.errors import ServerError
 from durable_workflow.metrics import InMemoryMetrics
@@ -111,6 +112,8 @@ class FakeClient:
         history_page_size: int = 1000,
     ) -> None:
         self.cluster_info = cluster_info if cluster_info is not None else GOOD_CLUSTER_INFO
+        # Tests that store payloads externally set a PayloadResolver here, as a Client has.
+        self.payload_resolver: PayloadResolver | None = None
         self.poll_wait = poll_wait
         self.history_page_size = history_page_size
         self._changed = asyncio.Event()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from durable_workflow import metrics as m
 
 
@@ -82,3 +84,12 @@ def test_two_prometheus_recorders_share_one_registry() -> None:
     first.increment(m.WORKER_TASKS, tags=tags)
     second.increment(m.WORKER_TASKS, tags=tags)
     assert registry.get_sample_value("durable_workflow_worker_tasks_total", tags) == 2.0
+
+
+def test_prometheus_refuses_one_name_as_two_kinds() -> None:
+    import prometheus_client
+
+    rec = m.PrometheusMetrics(registry=prometheus_client.CollectorRegistry())
+    rec.increment("things_done", tags={"k": "v"})
+    with pytest.raises(TypeError, match="counter, not a histogram"):
+        rec.record("things_done", 1.0, {"k": "v"})

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from ..protocol.maintenance import (
+    ActivityTimeoutPassResult,
+    ActivityTimeoutStatus,
+    RepairPassResult,
+    RepairStatus,
+    RetentionPassResult,
+    RetentionStatus,
+)
 from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
@@ -46,11 +54,17 @@ from ._task_queue_results import (
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
 __all__ = [
+    "ActivityTimeoutPassResult",
+    "ActivityTimeoutStatus",
     "BridgeAdapterOutcome",
     "Client",
     "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
+    "RepairPassResult",
+    "RepairStatus",
+    "RetentionPassResult",
+    "RetentionStatus",
     "ScheduleAction",
     "ScheduleBackfillFire",
     "ScheduleBackfillResult",

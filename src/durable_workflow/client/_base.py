@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .._wire import PayloadResolver
+from .._external_payloads import PayloadResolver
 from ..errors import PayloadError, PayloadSizeWarning, PayloadTooLarge, ServerError, TransportError
 from ..metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder, NoopMetrics
 from ..protocol import codec, versions
@@ -35,8 +35,6 @@ Plane = Literal["control", "worker"]
 
 DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES = 2_097_152
 DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT = 80
-# With a driver, caller payloads whose encoded blob is larger than this are stored externally.
-DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES = 262_144
 # The HTTP read timeout of a long poll must outlast the server's hold time.
 MIN_POLL_TIMEOUT_SECONDS = 35.0
 POLL_TIMEOUT_MARGIN_SECONDS = 5.0
@@ -91,7 +89,7 @@ class BaseClient:
     payload_size_warning_threshold_percent: int
     payload_size_warnings: bool
     external_storage: ExternalStorageDriver | None
-    external_storage_threshold_bytes: int
+    external_storage_threshold_bytes: int | None
     external_storage_cache: ExternalPayloadCache | None
     # What resolves external-storage references in received bodies (``None`` without a driver);
     # the Worker hands it to its task handlers.
@@ -113,7 +111,7 @@ class BaseClient:
         payload_size_warning_threshold_percent: int = DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT,
         payload_size_warnings: bool = True,
         external_storage: ExternalStorageDriver | None = None,
-        external_storage_threshold_bytes: int = DEFAULT_EXTERNAL_STORAGE_THRESHOLD_BYTES,
+        external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -141,7 +139,9 @@ class BaseClient:
                 the request carries only the reference; the server must reach the same storage).
                 References in what the client reads (describe, results, history, worker tasks)
                 are resolved through it and verified; without a driver they cannot be decoded.
-            external_storage_threshold_bytes: Encoded size above which input is stored externally.
+            external_storage_threshold_bytes: Encoded size above which payloads are stored
+                externally. ``None`` (the default) never stores: a driver alone only resolves
+                references, as in SDK 0.4.84; both together also offload.
             external_storage_cache: Cache of verified payload bytes (a worker replaying a history
                 reads each stored payload once); a 128-entry, 16 MiB one when a driver is given.
             transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport.
@@ -151,7 +151,7 @@ class BaseClient:
         if not 0 < payload_size_warning_threshold_percent <= 100:
             raise ValueError("payload_size_warning_threshold_percent must be within (0, 100]")
         threshold = external_storage_threshold_bytes
-        if type(threshold) is not int or threshold < 1:
+        if threshold is not None and (type(threshold) is not int or threshold < 1):
             raise ValueError(
                 f"external_storage_threshold_bytes must be a positive integer, got {threshold!r}"
             )
@@ -224,10 +224,9 @@ class BaseClient:
         drivers block) and its ``{codec, external_storage}`` reference is what is sent.
         """
         env = self._encoded(value, what=what)
-        if self.external_storage is not None and len(env["blob"]) > self.external_storage_threshold_bytes:
-            return await asyncio.to_thread(
-                store_external_blob, self.external_storage, env["blob"], codec=env["codec"]
-            )
+        driver, threshold = self.external_storage, self.external_storage_threshold_bytes
+        if driver is not None and threshold is not None and len(env["blob"]) > threshold:
+            return await asyncio.to_thread(store_external_blob, driver, env["blob"], codec=env["codec"])
         return self._checked(env, what=what)
 
     async def _externalized(self, command: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,12 +238,12 @@ class BaseClient:
         request may be.
         """
         body = dict(command)
-        driver = self.external_storage
-        if driver is None:
+        driver, threshold = self.external_storage, self.external_storage_threshold_bytes
+        if driver is None or threshold is None:
             return body
         for key, value in command.items():
             blob = value.get("blob") if codec.is_envelope(value) else None
-            if isinstance(blob, str) and len(blob) > self.external_storage_threshold_bytes:
+            if isinstance(blob, str) and len(blob) > threshold:
                 body[key] = await asyncio.to_thread(
                     store_external_blob, driver, blob, codec=str(value["codec"])
                 )
@@ -362,6 +361,7 @@ class BaseClient:
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         operation: str | None = None,
+        resolve_payloads: bool = True,
     ) -> Any:
         """Send one logical request (with transport retries) and return the decoded JSON body.
 
@@ -374,6 +374,8 @@ class BaseClient:
             params: Query parameters; ``None`` values are dropped.
             timeout: Per-request timeout override (long polls).
             operation: What is attempted (``signal``, ``query``...), for error mapping.
+            resolve_payloads: ``False`` keeps external-storage references as sent (an archive
+                bundle, whose checksum covers them).
 
         Raises:
             TransportError: The server could not be reached within the retry policy.
@@ -441,7 +443,7 @@ class BaseClient:
             # Worker tasks are resolved by the worker's task parsers, which can fail the task
             # (rather than the poll) when a stored payload is missing or changed.
             self._learn_capabilities(decoded)
-        elif self.payload_resolver is not None:
+        elif self.payload_resolver is not None and resolve_payloads:
             try:
                 decoded = await self.payload_resolver.resolve_async(decoded)
             except ValueError as exc:  # ExternalPayloadIntegrityError reaches the caller as it is

@@ -232,6 +232,9 @@ class WorkflowsMixin(BaseClient):
     async def export_history(self, workflow_id: str, run_id: str) -> HistoryExport:
         """Download the run's archival history bundle (``durable-workflow.v2.history-export``).
 
+        External-storage references are kept as the server sent them: the bundle's checksum
+        covers them (pass ``external_storage=`` to the replayer to read them).
+
         Raises:
             WorkflowNotFound: Unknown workflow or run.
         """
@@ -240,6 +243,7 @@ class WorkflowsMixin(BaseClient):
             routes.WORKFLOW_RUN_HISTORY_EXPORT,
             path_params={"workflow_id": workflow_id, "run_id": run_id},
             operation="history_export",
+            resolve_payloads=False,
         )
         return cast("HistoryExport", bundle)
 

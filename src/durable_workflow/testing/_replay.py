@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
-from .._wire import PayloadResolver, holds_reference
+from .._external_payloads import PayloadResolver, holds_reference
 from ..protocol import codec
 from ..protocol.history import EventType as E
 from ..protocol.payload_storage import ExternalPayloadCache, ExternalStorageDriver

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import activity as activity_mod
-from .._wire import ActivityTaskRead, MalformedTask, parse_resolving
+from .._external_payloads import parse_resolving
+from .._wire import ActivityTaskRead, MalformedTask
 from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError, PayloadError, ServerError
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec

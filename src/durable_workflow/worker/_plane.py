@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from .._external_payloads import PayloadResolver
 from ..client._results import WorkflowExecution
 from ..metrics import MetricsRecorder
 from ..protocol.wire import (
@@ -33,6 +34,14 @@ class WorkerPlaneClient(Protocol):
 
         Required: a ``Worker`` built without ``metrics=`` records into this one (the ``Client``
         has a no-op recorder unless it was given one), so a client must always provide it.
+        """
+
+    @property
+    def payload_resolver(self) -> PayloadResolver | None:
+        """What resolves external-storage references in tasks (``None``: the client has no driver).
+
+        The worker's task parsers fetch and verify referenced payloads through it, so a changed
+        stored object fails that task instead of the poll.
         """
 
     async def get_cluster_info(self) -> dict[str, Any]:

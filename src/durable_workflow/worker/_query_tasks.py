@@ -15,7 +15,8 @@ import logging
 import traceback
 from typing import Any
 
-from .._wire import QueryTaskRead, parse_resolving
+from .._external_payloads import parse_resolving
+from .._wire import QueryTaskRead
 from ..errors import DurableWorkflowError, ServerError
 from ..interceptors import QueryTaskInterceptorContext, build_chain
 from ..protocol import codec
@@ -88,6 +89,16 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
     task = QueryTaskRead.from_wire(raw, worker_id=runtime.worker_id)
     validation = raw.get("query_task_kind") == UPDATE_VALIDATION
     what = f"query task {task.query_task_id}"
+    # External payloads are resolved before the interceptors (they see plain envelopes, as the
+    # workflow and activity interceptors do); a missing or changed stored object refuses this
+    # query (the caller sees why) instead of breaking the poll loop.
+    current, unreadable = task, None
+    try:
+        current = await parse_resolving(
+            QueryTaskRead.from_wire, raw, runtime.payloads, worker_id=runtime.worker_id
+        )
+    except (ExternalPayloadIntegrityError, ValueError) as exc:
+        unreadable = exc
 
     async def answer(context: QueryTaskInterceptorContext) -> str | None:
         definition = runtime.workflows.get(task.workflow_type)
@@ -97,11 +108,8 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
                 f"no workflow registered for {task.workflow_type!r} on worker {runtime.worker_id}",
             )
         try:
-            # External payloads are resolved here, so a missing or changed stored object
-            # refuses this query (the caller sees why) instead of breaking the poll loop.
-            current = await parse_resolving(
-                QueryTaskRead.from_wire, raw, runtime.payloads, worker_id=runtime.worker_id
-            )
+            if unreadable is not None:
+                raise unreadable
             start_input, args, codec_name = _inputs(current)
         except (codec.PayloadCodecError, ExternalPayloadIntegrityError, ValueError) as exc:
             raise _Refusal(
@@ -123,7 +131,7 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
 
     chain = build_chain(runtime.interceptors, "execute_query_task", answer)
     try:
-        encoded = await chain(QueryTaskInterceptorContext(runtime.worker_id, runtime.task_queue, raw))
+        encoded = await chain(QueryTaskInterceptorContext(runtime.worker_id, runtime.task_queue, current.raw))
         result = codec.decode(encoded) if encoded is not None else None
     except Exception as exc:
         reason, message = _refusal(exc, task.query_name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .._wire import PayloadResolver
+from .._external_payloads import PayloadResolver
 from ..activity import ActivityDefinition
 from ..interceptors import WorkerInterceptor
 from ..workflow._definition import WorkflowDefinition

@@ -512,9 +512,8 @@ class Worker:
                 backoff_max=self.report_retry_backoff_max,
             ),
             notify_progress=self._notify_progress,
-            # A Client with external storage resolves references with its driver and cache;
-            # other WorkerPlaneClient implementations (test doubles) may have neither.
-            payloads=getattr(self.client, "payload_resolver", None),
+            # The client's driver and verified-bytes cache, shared by every task's replay.
+            payloads=self.client.payload_resolver,
         )
 
     def _notify_progress(self, workflow_id: str) -> None:

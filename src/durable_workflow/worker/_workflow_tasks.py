@@ -7,7 +7,8 @@ import logging
 import traceback
 from typing import Any
 
-from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead, parse_resolving
+from .._external_payloads import parse_resolving
+from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead
 from ..errors import DurableWorkflowError, PayloadError, ServerError, TransportError
 from ..interceptors import WorkflowTaskInterceptorContext, build_chain
 from ..protocol import codec

@@ -19,6 +19,7 @@ from ..store import Store
 from .activities import leases as activity_leases
 from .activities import rows as activity_rows
 from .activities import timeouts as activity_timeouts
+from .maintenance.counters import LEASE_EXPIRIES, ProcessCounters
 from .queries import broker as query_broker
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
@@ -33,10 +34,16 @@ log = logging.getLogger(__name__)
 
 
 async def sweep(
-    open_tx: OpenTx, store: Store, now: Callable[[], datetime], *, worker_prune_after: float | None = None
+    open_tx: OpenTx,
+    store: Store,
+    now: Callable[[], datetime],
+    counters: ProcessCounters | None = None,
+    *,
+    worker_prune_after: float | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
+    ``counters`` counts the leases it expires (``durable_workflow_server_lease_expiries_total``).
     ``worker_prune_after``: registrations silent that long are deleted (``None``: never).
     """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
@@ -45,8 +52,11 @@ async def sweep(
     # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
     # as a lost lease.
     await activity_timeouts.enforce(open_tx, store, now())
-    await workflow_task_leases.expire_leases(open_tx)
-    await activity_leases.expire_leases(open_tx)
+    expired_workflow = await workflow_task_leases.expire_leases(open_tx)
+    expired_activity = await activity_leases.expire_leases(open_tx)
+    if counters is not None:
+        counters.inc(LEASE_EXPIRIES, {"kind": "workflow"}, expired_workflow)
+        counters.inc(LEASE_EXPIRIES, {"kind": "activity"}, expired_activity)
     await workflow_task_leases.purge_poll_requests(open_tx)
     await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:

@@ -18,6 +18,7 @@ from ..store import tables as t
 from ..store.rows import WorkerRow
 from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
+from .maintenance.counters import ProcessCounters
 from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx
@@ -47,6 +48,8 @@ class EngineCore:
         self.background_loop = background_loop
         self.store: Store = create_store(settings.database_url)
         self.waiters = Waiters()
+        # This process's own counters (requests, lease expiries): see maintenance/counters.py.
+        self.counters = ProcessCounters()
         self._loop = BackgroundLoop(self._sweep, interval=settings.timer_loop_interval, clock=settings.clock)
         self.broadcast = Broadcast(
             self.store,
@@ -103,7 +106,11 @@ class EngineCore:
 
     async def _sweep(self) -> datetime | None:
         return await sweep(
-            self._tx, self.store, self.now, worker_prune_after=self.settings.worker_prune_after_seconds
+            self._tx,
+            self.store,
+            self.now,
+            self.counters,
+            worker_prune_after=self.settings.worker_prune_after_seconds,
         )
 
     async def tick(self) -> None:

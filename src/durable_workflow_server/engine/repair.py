@@ -22,7 +22,7 @@ now is healthy, even beside an expired lease (the sweep retires that one).
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -45,10 +45,12 @@ from .workflow_tasks.leases import requeue_workflow_task
 from .workflow_tasks.rows import ensure_workflow_task
 
 _wt = t.workflow_tasks
+# The open workflow task statuses: a run with a task in one of these has a task (or is paused).
+OPEN_TASK_STATUSES = (S.READY, S.LEASED, S.PAUSED)
 
 # The run's open workflow tasks (a run rarely has more than one or two).
 _OPEN_TASKS = sa.select(_wt).where(
-    _wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_([S.READY, S.LEASED, S.PAUSED])
+    _wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(OPEN_TASK_STATUSES)
 )
 # The status of the run's latest workflow task (asked only when none is open).
 _LATEST_STATUS = (
@@ -57,16 +59,22 @@ _LATEST_STATUS = (
     .order_by(_wt.c.created_at.desc(), _wt.c.task_id.desc())
     .limit(1)
 )
-# Does anything the run waits on wake it by itself? One round trip, one boolean.
-_RUN: sa.BindParameter[str] = sa.bindparam("b_run_id")
-_WAKER = sa.select(
-    sa.or_(
-        sa.exists().where(activity_rows.open_executions_of(_RUN)),
-        sa.exists().where(timer_rows.pending_of(_RUN)),
-        sa.exists().where(condition_rows.open_of(_RUN)),
-        sa.exists().where(child_rows.open_of(_RUN)),
+
+
+def waker_of(run_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Does anything ``run_id`` waits on wake it by itself (an open activity, a pending timer, an
+    open condition wait, an open child)? Also used correlated, by the system repair pass's scan."""
+    return sa.or_(
+        sa.exists().where(activity_rows.open_executions_of(run_id)),
+        sa.exists().where(timer_rows.pending_of(run_id)),
+        sa.exists().where(condition_rows.open_of(run_id)),
+        sa.exists().where(child_rows.open_of(run_id)),
     )
-)
+
+
+# One round trip, one boolean.
+_RUN: sa.BindParameter[str] = sa.bindparam("b_run_id")
+_WAKER = sa.select(waker_of(_RUN))
 
 
 async def _has_waker(tx: Tx, run_id: str) -> bool:

@@ -40,6 +40,8 @@ TEMPLATES: dict[str, str] = {
     "array": "The {p}{n} field must be an array.",
     "list_type": "The {p}{n} field must be an array.",
     "unsupported": "The {p}{n} field is not supported by this endpoint.",
+    "max_items": "The {p}{n} field must not have more than {max} items.",
+    "id_items": "Each item of the {p}{n} field must be a string of 1 to {max} characters.",
     "nul": "The {p}{n} field must not contain NUL characters.",
     "surrogate": "The {p}{n} field must be valid Unicode text (it contains an unpaired surrogate).",
 }

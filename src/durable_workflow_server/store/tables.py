@@ -608,7 +608,7 @@ task_queue_build_ids = sa.Table(
 
 
 # ---- issue 8: maintenance and metrics (0010_maintenance)
-# (tables of this noun go here)
+# (no tables: retention scans closed runs through ix_workflow_runs_namespace_closed, above)
 
 
 ALL_TABLES = tuple(metadata.sorted_tables)

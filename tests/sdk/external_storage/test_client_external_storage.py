@@ -184,7 +184,7 @@ async def test_worker_plane_answers_are_left_to_the_worker(
     assert task is not None and task["arguments"] == envelope
 
 
-@pytest.mark.parametrize("threshold", [0, -1, 1.5, True])
+@pytest.mark.parametrize("threshold", [0, -1, 1.5, True, "64"])
 def test_the_threshold_must_be_a_positive_integer(threshold: Any) -> None:
     with pytest.raises(ValueError, match="external_storage_threshold_bytes"):
         Client("http://dw.test", external_storage_threshold_bytes=threshold)
@@ -235,3 +235,60 @@ async def test_without_a_driver_worker_commands_are_sent_as_built(
         task_id="t1", lease_owner="w", workflow_task_attempt=1, commands=[command]
     )
     assert fake.body_of(fake.last)["commands"] == [command]
+
+
+async def test_user_data_shaped_like_a_reference_is_left_alone(
+    fake: Any, make_client: Callable[..., Client], storage: LocalFilesystemExternalStorage
+) -> None:
+    client = make_client(external_storage=storage)
+    real = store_external_blob(storage, codec.encode([BIG]), codec="avro")
+    body = _describe(real)
+    body["memo"] = {"doc": dict(real), "odd": {"codec": "avro", "external_storage": "user value"}}
+    body["search_attributes"] = {"Ref": STORED_REFERENCE_PREFIX + "not-base64!"}
+    fake.reply(200, body)
+    described = await client.describe_workflow("wf")
+    assert described.input == [BIG]  # the payload position is resolved...
+    assert described.memo == body["memo"]  # ...memo and search attributes are user data
+    assert described.search_attributes == body["search_attributes"]
+
+
+async def test_an_export_bundle_keeps_its_references(
+    fake: Any, make_client: Callable[..., Client], storage: LocalFilesystemExternalStorage
+) -> None:
+    # The bundle's checksum covers the references as stored; resolving them would break it.
+    client = make_client(external_storage=storage)
+    reference = store_external_blob(storage, codec.encode("done"), codec="avro")
+    bundle = {
+        "schema": "durable-workflow.v2.history-export",
+        "events": [{"event_type": "WorkflowCompleted", "payload": {"output": dict(reference)}}],
+        "integrity": {"checksum": "abc"},
+    }
+    fake.reply(200, bundle)
+    assert await client.export_history("wf", "r1") == bundle
+
+
+async def test_a_driver_alone_only_resolves(
+    fake: Any, make_client: Callable[..., Client], storage: LocalFilesystemExternalStorage
+) -> None:
+    # As in SDK 0.4.84: without a threshold nothing is uploaded (the server may not share the
+    # storage), but references in answers are still read.
+    client = make_client(external_storage=storage)
+    assert client.external_storage_threshold_bytes is None
+    _started(fake)
+    await client.start_workflow(workflow_type="t", task_queue="q", workflow_id="wf", input=[BIG])
+    assert fake.body_of(fake.last)["input"] == codec.envelope([BIG])
+    assert not storage.root.exists()
+
+
+async def test_the_threshold_boundary(
+    fake: Any, make_client: Callable[..., Client], storage: LocalFilesystemExternalStorage
+) -> None:
+    size = len(codec.encode([BIG]))
+    at = make_client(external_storage=storage, external_storage_threshold_bytes=size)
+    _started(fake)
+    await at.start_workflow(workflow_type="t", task_queue="q", workflow_id="wf", input=[BIG])
+    assert fake.body_of(fake.last)["input"] == codec.envelope([BIG])  # at the threshold: inline
+    below = make_client(external_storage=storage, external_storage_threshold_bytes=size - 1)
+    _started(fake)
+    await below.start_workflow(workflow_type="t", task_queue="q", workflow_id="wf", input=[BIG])
+    assert set(fake.body_of(fake.last)["input"]) == {"codec", "external_storage"}

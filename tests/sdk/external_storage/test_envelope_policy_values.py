@@ -44,6 +44,12 @@ def test_inline_up_to_the_threshold_then_external(tmp_path: Path) -> None:
     assert resolve_external_envelope(stored, storage) == {"codec": "avro", "blob": blob}
 
 
+def test_only_the_avro_codec_is_offered() -> None:
+    assert external_storage_envelope([1], codec="avro") == codec.envelope([1])
+    with pytest.raises(ValueError, match="not supported"):
+        external_storage_envelope([1], codec="json")
+
+
 def test_inline_needs_no_driver_but_crossing_the_threshold_does() -> None:
     assert external_storage_envelope([1], threshold_bytes=1024) == codec.envelope([1])
     with pytest.raises(ValueError, match="no external_storage driver"):
@@ -116,8 +122,10 @@ def test_s3_and_azure_policies(s3_bucket: tuple[Any, str]) -> None:
         ({"driver": "s3", "enabled": False}, {"s3_client": object()}, "disabled"),
         ({"driver": "ftp", "enabled": True}, {}, "unsupported"),
         ({"driver": None, "enabled": True}, {}, "unsupported"),
-        ({"driver": "local", "enabled": True}, {}, "config.uri"),
-        ({"driver": "local", "enabled": True, "config": {"uri": ""}}, {}, "config.uri"),
+        ({"driver": "local", "enabled": True}, {}, "local_root="),
+        ({"driver": "local", "enabled": True, "config": {"uri": ""}}, {}, "local_root="),
+        ({"driver": "local", "enabled": True, "config": {"uri": "s3://b/x"}}, {}, "file:// URI"),
+        ({"external_payload_storage": None, "name": "billing"}, {}, "no external_payload_storage policy"),
         ({"driver": "s3", "enabled": True, "config": {"bucket": "b"}}, {}, "s3_client"),
         ({"driver": "s3", "enabled": True, "config": {}}, {"s3_client": object()}, "config.bucket"),
         (
@@ -210,6 +218,7 @@ def test_pydantic_style_models_are_dumped() -> None:
     [
         (object(), TypeError),
         ({(1, 2): "tuple key"}, TypeError),
+        ({1: "a", "1": "b"}, TypeError),
         ({1, "a"}, TypeError),
         (float("nan"), ValueError),
         ([float("inf")], ValueError),
@@ -219,3 +228,21 @@ def test_pydantic_style_models_are_dumped() -> None:
 def test_values_without_a_json_form_are_refused(value: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         to_avro_payload_value(value)
+
+
+def test_policy_parity_with_sdk_0_4_84(tmp_path: Path) -> None:
+    # A local policy without config.uri (the server's default directory) takes local_root=,
+    # which also wins over config.uri.
+    local = external_storage_driver_from_policy({"driver": "local", "enabled": True}, local_root=tmp_path)
+    assert isinstance(local, LocalFilesystemExternalStorage) and local.root == tmp_path
+    other = external_storage_driver_from_policy(
+        {"driver": "LOCAL", "enabled": True, "config": {"uri": "file:///elsewhere"}}, local_root=tmp_path
+    )
+    assert isinstance(other, LocalFilesystemExternalStorage) and other.root == tmp_path
+    # Azure reads config.container before config.bucket, and "azure-blob" names it too.
+    container = FakeContainerClient("payloads")
+    azure = external_storage_driver_from_policy(
+        {"driver": "Azure-Blob", "enabled": True, "config": {"container": "payloads", "bucket": "ignored"}},
+        azure_container_client=container,
+    )
+    assert isinstance(azure, AzureBlobExternalStorage) and azure.container == "payloads"

@@ -106,6 +106,12 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
         storage.get((root / "link.avro").as_uri())
 
 
+@pytest.mark.parametrize("root", ["s3://bucket/x", "https://example.test/payloads", "gs://b"])
+def test_a_root_of_another_scheme_is_refused(root: str) -> None:
+    with pytest.raises(ValueError, match="path or a file:// URI"):
+        LocalFilesystemExternalStorage(root)
+
+
 def test_put_refuses_a_malformed_digest_or_codec(tmp_path: Path) -> None:
     storage = LocalFilesystemExternalStorage(tmp_path)
     with pytest.raises(ValueError, match="sha256"):
@@ -113,3 +119,13 @@ def test_put_refuses_a_malformed_digest_or_codec(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="codec"):
         storage.put(b"x", sha256=_sha(b"x"), codec="../avro")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_objects_are_created_with_the_processs_umask_not_private(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        uri = LocalFilesystemExternalStorage(tmp_path).put(b"x", sha256=_sha(b"x"), codec="avro")
+    finally:
+        os.umask(previous)
+    # Group-readable, so a server and workers of one group can share the root.
+    assert LocalFilesystemExternalStorage(tmp_path).path_for(uri).stat().st_mode & 0o777 == 0o640

@@ -62,6 +62,13 @@ def test_s3_refuses_foreign_buckets_and_prefixes(s3_bucket: tuple[Any, str]) -> 
         f"s3://{bucket}/billing/",
         f"s3://{bucket}/billingx/y.avro",
         f"gs://{bucket}/billing/x.avro",
+        # Dot, empty and control-character segments: some HTTP stacks collapse "..".
+        f"s3://{bucket}/billing/../payroll/x.avro",
+        f"s3://{bucket}/billing%2F..%2Fpayroll/x.avro",
+        f"s3://{bucket}/billing/./x.avro",
+        f"s3://{bucket}/billing//x.avro",
+        f"s3://{bucket}/billing/x%00.avro",
+        f"s3://{bucket}/billing/x%0A.avro",
     ):
         for call in (storage.get, storage.delete):
             with pytest.raises(ValueError):
@@ -158,7 +165,7 @@ def test_azure_round_trip_and_missing_object() -> None:
     storage = AzureBlobExternalStorage(container, prefix="billing")
     assert storage.container == "payloads"
     reference = store_external_payload(storage, b"azure-bytes", codec="avro")
-    assert reference.uri.startswith("azure://payloads/billing/")
+    assert reference.uri.startswith("azure-blob://payloads/billing/")
     assert fetch_external_payload(storage, reference) == b"azure-bytes"
     delete_external_payload(storage, reference)
     assert container.blobs == {}
@@ -180,6 +187,25 @@ def test_azure_refuses_foreign_containers_prefixes_and_non_bytes() -> None:
     container.blobs["billing/y.avro"] = 12
     with pytest.raises(ValueError, match="not bytes"):
         storage.get("azure://payloads/billing/y.avro")
+
+
+def test_azure_reads_the_older_azure_scheme_too() -> None:
+    container = FakeContainerClient("payloads")
+    container.blobs["billing/x.avro"] = b"old"
+    storage = AzureBlobExternalStorage(container, prefix="billing")
+    assert storage.get("azure://payloads/billing/x.avro") == b"old"
+    assert storage.get("azure-blob://payloads/billing/x.avro") == b"old"
+    with pytest.raises(ValueError, match="segment"):
+        storage.get("azure-blob://payloads/billing/../other/x.avro")
+
+
+def test_gcs_and_azure_refuse_dot_segments() -> None:
+    gcs = GCSExternalStorage(FakeGCSClient(), bucket="b", prefix="tenant-a")
+    azure = AzureBlobExternalStorage(FakeContainerClient("c"), prefix="tenant-a")
+    for storage, uri in ((gcs, "gs://b/tenant-a/../tenant-b/x"), (azure, "azure-blob://c/tenant-a/./x")):
+        for call in (storage.get, storage.delete):
+            with pytest.raises(ValueError, match="segment"):
+                call(uri)
 
 
 def test_azure_needs_a_container_name() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from durable_workflow import activity, workflow
-from durable_workflow._wire import PayloadResolver
+from durable_workflow._external_payloads import PayloadResolver
 from durable_workflow.activity import get_definition as activity_definition
 from durable_workflow.protocol import codec
 from durable_workflow.protocol.payload_storage import (
@@ -168,3 +168,89 @@ async def test_changed_activity_arguments_fail_the_attempt_for_good(tmp_path: Pa
     assert failure["failure_type"] == "ExternalPayloadIntegrityError"
     assert "truncated" in failure["message"]
     assert client.calls_to("complete_activity_task") == []
+
+
+def test_only_payload_positions_of_a_task_are_resolved(tmp_path: Path) -> None:
+    from durable_workflow._wire import WorkflowTaskRead
+
+    storage = LocalFilesystemExternalStorage(tmp_path)
+    resolver = PayloadResolver(storage)
+    reference = _externalize(storage, [BIG])
+    odd = {"codec": "avro", "external_storage": "a user's memo value"}
+    raw = {
+        "task_id": "wt",
+        "payload_codec": "avro",
+        "arguments": reference,
+        "history_events": [
+            {"event_type": "StartAccepted", "payload": {"memo": {"doc": odd, "copy": reference}}},
+            {"event_type": "WorkflowStarted", "payload": {"arguments": reference, "memo": {"doc": odd}}},
+        ],
+    }
+    task = WorkflowTaskRead.from_wire(raw, worker_id="w", task_queue="q", resolver=resolver)
+    assert task.arguments == codec.envelope([BIG])
+    accepted, started = task.first_page.events
+    assert accepted["payload"] == {"memo": {"doc": odd, "copy": reference}}
+    assert started["payload"]["arguments"] == codec.envelope([BIG])
+    assert started["payload"]["memo"] == {"doc": odd}
+
+
+class ReferencingClient(FakeClient):
+    """Serves every task's arguments as an external-storage reference, as a server would."""
+
+    def __init__(self, storage: LocalFilesystemExternalStorage) -> None:
+        super().__init__()
+        self.storage = storage
+        self.payload_resolver = PayloadResolver(storage, ExternalPayloadCache())
+
+    async def poll_workflow_task(self, **kwargs: Any) -> Any:
+        task = await super().poll_workflow_task(**kwargs)
+        if task is not None and isinstance(task.get("arguments"), dict):
+            task["arguments"] = dict(
+                store_external_blob(self.storage, task["arguments"]["blob"], codec="avro")
+            )
+        return task
+
+
+async def test_a_worker_takes_the_resolver_of_its_client(tmp_path: Path) -> None:
+    from durable_workflow import Worker
+
+    storage = CountingStorage(tmp_path)
+    client = ReferencingClient(storage)
+    client.start("measurer", "wf-w", [BIG])
+    worker = Worker(client, task_queue="default", workflows=[Measurer], activities=[measure])
+    assert worker._runtime().payloads is client.payload_resolver
+    execution = await worker.run_until(workflow_id="wf-w", timeout=5.0, poll_interval=0.02)
+    assert execution.output == {"size": 5000, "head": "xxx"}
+    assert storage.gets >= 1
+
+
+async def test_query_tasks_resolve_references_and_refuse_changed_ones(tmp_path: Path) -> None:
+    import asyncio
+
+    from durable_workflow import Worker
+    from tests.sdk.worker.test_query_tasks import Counter, query_task
+
+    storage = LocalFilesystemExternalStorage(tmp_path)
+    client = FakeClient()
+    client.payload_resolver = PayloadResolver(storage)
+    good = query_task("count", [2], task_id="qt-good")
+    good["workflow_arguments"] = _externalize(storage, [5])  # type: ignore[typeddict-item]
+    good["query_arguments"] = _externalize(storage, [2])  # type: ignore[typeddict-item]
+    bad = query_task("count", [2], task_id="qt-bad")
+    changed = _externalize(storage, [3])
+    _mutate(storage, changed)
+    bad["query_arguments"] = changed  # type: ignore[typeddict-item]
+
+    worker = Worker(client, task_queue="default", workflows=[Counter], worker_id="w-1")
+    runner = asyncio.create_task(worker.run())
+    client.add_query_task(good)
+    client.add_query_task(bad)
+    await client.until(lambda: client.calls_to("complete_query_task") and client.calls_to("fail_query_task"))
+    await worker.stop()
+    await runner
+    (answer,) = client.calls_to("complete_query_task")
+    assert answer["query_task_id"] == "qt-good" and answer["result"] == 7
+    (refusal,) = client.calls_to("fail_query_task")
+    assert refusal["query_task_id"] == "qt-bad"
+    assert refusal["reason"] == "query_payload_decode_failed"
+    assert "mutated" in refusal["message"]

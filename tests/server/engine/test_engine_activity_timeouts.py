@@ -303,7 +303,7 @@ async def test_a_timeout_is_recorded_once_when_processes_race(make_engine, clock
     assert len(await _events(driver, wf["run_id"], "ActivityTimedOut")) == 1
     # Timing out an attempt already timed out is a no-op.
     async with second._tx() as tx:
-        assert await activity_timeouts.time_out(tx, act["task_id"]) is False
+        assert await activity_timeouts.time_out(tx, act["task_id"]) is None
     assert len(await _events(driver, wf["run_id"], "ActivityTimedOut")) == 1
     wt = t.workflow_tasks
     async with first.store.read() as conn:

@@ -31,6 +31,9 @@ class ExternalPayloadIntegrityError(Exception):
 
     ``kind`` is ``"missing"``, ``"size_mismatch"`` or ``"sha256_mismatch"``; ``uri`` names the
     object. Never retried into success: the reference in history is the source of truth.
+    Deliberately not a ``ValueError`` (unlike the reference SDK's): the SDK and the server
+    catch ``ValueError`` for malformed input, and a changed stored object is a different
+    failure that must reach the caller as itself.
     """
 
     def __init__(self, uri: str, kind: str, message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -14,6 +14,10 @@ __all__ = ["LocalFilesystemExternalStorage"]
 
 def _root_path(root: str | os.PathLike[str]) -> Path:
     text = os.fspath(root)
+    scheme = urlsplit(text).scheme
+    # A URI of another scheme would silently become a relative directory ("s3:/bucket/x").
+    if scheme and scheme != "file" and not (len(scheme) == 1 and text[1:2] == ":"):
+        raise ValueError(f"the local storage root must be a path or a file:// URI, not {text!r}")
     if text.startswith("file:"):
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost"):
@@ -43,7 +47,10 @@ class LocalFilesystemExternalStorage:
         """Write ``data`` to a new file and return its ``file://`` URI."""
         path = self.root / object_name(sha256=sha256, codec=codec)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        temporary = path.parent / f".tmp-{secrets.token_hex(8)}.part"
+        # Created like any file (mode 0o666 less the umask), not mkstemp's 0o600: the server
+        # and the workers sharing a local root often run as different users of one group.
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(bytes(data))
@@ -51,7 +58,7 @@ class LocalFilesystemExternalStorage:
                 os.fsync(out.fileno())
             os.replace(temporary, path)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
         return path.as_uri()
 

@@ -42,7 +42,8 @@ def is_not_found(exc: BaseException) -> bool:
     boto3 puts the code in ``exc.response["Error"]["Code"]``; google-cloud's ``NotFound`` has
     ``code == 404``; azure's ``ResourceNotFoundError`` has ``status_code == 404``.
     """
-    if isinstance(exc, (FileNotFoundError, KeyError)):
+    # Not KeyError: a bug in a client object must not pass for a missing (non-retryable) object.
+    if isinstance(exc, FileNotFoundError):
         return True
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
@@ -62,6 +63,7 @@ def _as_bytes(value: object, uri: str) -> bytes:
 
 class _ObjectStore:
     scheme = ""
+    also_read: tuple[str, ...] = ()
 
     def __init__(self, bucket: str, prefix: str, what: str) -> None:
         self.bucket = _bucket_name(bucket, what)
@@ -80,12 +82,16 @@ class _ObjectStore:
         """The object key a URI names, refused unless it is this driver's bucket and prefix."""
         parts = urlsplit(uri)
         key = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
-        if parts.scheme != self.scheme or parts.query or parts.fragment:
-            raise ValueError(f"{uri!r} is not a {self.scheme}:// URI")
+        if parts.scheme not in (self.scheme, *self.also_read) or parts.query or parts.fragment:
+            raise ValueError(f"{uri!r} is not a {self.scheme}:// URI of this driver")
         if parts.netloc != self.bucket:
             raise ValueError(f"{uri!r} names {parts.netloc!r}, not this driver's {self.bucket!r}")
         if not key.startswith(self.prefix) or len(key) == len(self.prefix) or key.endswith("/"):
             raise ValueError(f"{uri!r} is outside the prefix {self.prefix!r}")
+        # Some clients' HTTP stacks remove dot segments: "prefix/../other" would read another
+        # prefix. Refuse them, empty segments and control characters outright.
+        if any(segment in ("", ".", "..") for segment in key.split("/")) or not key.isprintable():
+            raise ValueError(f"{uri!r} has an empty, '.', '..' or control-character key segment")
         return key
 
 
@@ -179,10 +185,12 @@ class AzureBlobExternalStorage(_ObjectStore):
 
     Uses ``upload_blob(name, data, overwrite=False)``, ``download_blob(name).readall()`` and
     ``delete_blob(name)``. The container name is ``container`` or the client's
-    ``container_name``; URIs are ``azure://<container>/<prefix><name>``.
+    ``container_name``; URIs are ``azure-blob://<container>/<prefix><name>`` (the reference
+    SDK's scheme; ``azure://`` is read too).
     """
 
-    scheme = "azure"
+    scheme = "azure-blob"
+    also_read = ("azure",)
 
     def __init__(self, container_client: Any, *, container: str | None = None, prefix: str = "") -> None:
         name = container if container is not None else getattr(container_client, "container_name", None)
@@ -195,7 +203,7 @@ class AzureBlobExternalStorage(_ObjectStore):
         return self.bucket
 
     def put(self, data: bytes, *, sha256: str, codec: str) -> str:
-        """Upload ``data`` as a new blob and return its ``azure://`` URI."""
+        """Upload ``data`` as a new blob and return its ``azure-blob://`` URI."""
         key = self._new_key(sha256, codec)
         self.container_client.upload_blob(key, bytes(data), overwrite=False)
         return self._uri(key)

@@ -19,10 +19,7 @@ EXTERNAL_PAYLOAD_REFERENCE_SCHEMA = "durable-workflow.v2.external-payload-refere
 STORED_REFERENCE_PREFIX = "dw-external-payload:v1:"
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
-# Codec names end up in object names; keep them to a filename- and URL-safe alphabet.
-_CODEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MAX_URI = 2048
-_FIELDS = frozenset({"schema", "uri", "sha256", "size_bytes", "codec", "expires_at"})
 
 
 class _ReferenceRequired(TypedDict):
@@ -95,8 +92,8 @@ class ExternalPayloadReference:
             "size_bytes must be a non-negative integer",
         )
         _require(
-            isinstance(self.codec, str) and _CODEC.fullmatch(self.codec) is not None,
-            "codec must be a codec name",
+            isinstance(self.codec, str) and 0 < len(self.codec) <= 64 and self.codec.isprintable(),
+            "codec must be a non-empty printable codec name",
         )
         if self.expires_at is not None:
             _require(isinstance(self.expires_at, str), "expires_at must be a string")
@@ -106,11 +103,13 @@ class ExternalPayloadReference:
 
     @classmethod
     def from_dict(cls, data: object) -> ExternalPayloadReference:
-        """Parse the JSON form strictly: the known schema, every required field, no other keys."""
+        """Parse the JSON form strictly: the known schema and every field well-formed.
+
+        Keys the schema does not name are ignored (additive keys of newer peers must not make
+        every reader fail); they are not kept by ``to_dict``.
+        """
         _require(isinstance(data, Mapping), "a reference must be a JSON object")
         assert isinstance(data, Mapping)
-        unknown = sorted(str(key) for key in data if key not in _FIELDS)
-        _require(not unknown, f"unknown field(s) {', '.join(unknown)}")
         missing = sorted({"schema", "uri", "sha256", "size_bytes", "codec"} - set(data))
         _require(not missing, f"missing field(s) {', '.join(missing)}")
         return cls(

@@ -17,7 +17,7 @@ queue nobody serves must not retry forever).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from durable_workflow.protocol.history import EventType
 
@@ -35,6 +35,7 @@ from .claims import activity_event_ids
 from .retries import retry_decision, schedule_retry
 
 BATCH = 100
+Outcome = Literal["retried", "timed_out"]
 # The exception class the protocol names for activity timeouts (see docs/protocol.md).
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\ActivityTimeoutException"
 
@@ -46,7 +47,7 @@ async def enforce(open_tx: OpenTx, store: Store, now: datetime) -> int:
     count = 0
     for task_id in due:
         async with open_tx() as tx:
-            if await time_out(tx, task_id):
+            if await time_out(tx, task_id) is not None:
                 count += 1
     return count
 
@@ -55,18 +56,23 @@ def _message(activity_type: str, kind: str, attempt_number: int) -> str:
     return f"Activity [{activity_type}] timed out ({kind}) on attempt {attempt_number}."
 
 
-async def time_out(tx: Tx, task_id: str) -> bool:
-    """Time out ``task_id`` if one of its deadlines has passed; ``False`` if nothing was due."""
+async def time_out(tx: Tx, task_id: str) -> Outcome | None:
+    """Time out ``task_id`` if one of its deadlines has passed; ``None`` if nothing was due.
+
+    Answers ``"retried"`` when the timeout scheduled another try, ``"timed_out"`` when the
+    execution failed with ``ActivityTimedOut``. The background loop and the system
+    activity-timeout pass both come here.
+    """
     # Wait for (rather than skip) a row another transaction holds: once that one commits, the
     # task is seen closed or re-timed, and a sweep that returns has left nothing due behind it.
     # The run before the task: the engine's lock order (see runs.rows).
     run = await lock_run_of(tx, rows.RUN_OF_TASK, {"b_task_id": task_id})
     task = cast(ActivityTaskRow | None, await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": task_id}))
     if task is None:
-        return False  # closed meanwhile
+        return None  # closed meanwhile
     kind = deadlines.fired(task, tx.now)
     if kind is None:
-        return False  # e.g. a heartbeat moved the deadline after the scan
+        return None  # e.g. a heartbeat moved the deadline after the scan
     closed = await tx.conn.execute(
         rows.CLOSE_TASK,
         {
@@ -78,7 +84,7 @@ async def time_out(tx: Tx, task_id: str) -> bool:
         },
     )
     if closed.rowcount != 1:
-        return False  # another process got there first
+        return None  # another process got there first
     execution = cast(
         ActivityExecutionRow | None,
         await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
@@ -90,7 +96,7 @@ async def time_out(tx: Tx, task_id: str) -> bool:
         or execution["status"] not in rows.OPEN_EXECUTION_STATUSES
     ):
         await tx.conn.execute(rows.CANCEL_TASK, {"b_task_id": task_id})
-        return False
+        return None
     attempt_id: str | None = None
     if task["status"] == ActivityTaskStatus.LEASED and task["current_attempt_id"]:
         attempt_id = task["current_attempt_id"]
@@ -114,7 +120,7 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     if retry:
         event = {**ids, **h.failure_fields(failure, "timeout"), "timeout_kind": kind}
         await schedule_retry(tx, run, execution, task, delay=delay, event=event)
-        return True
+        return "retried"
     await tx.conn.execute(
         rows.UPDATE_EXECUTION,
         {
@@ -134,4 +140,4 @@ async def time_out(tx: Tx, task_id: str) -> bool:
     }
     await append(tx, run, [(EventType.ACTIVITY_TIMED_OUT, payload)], write_run=False)
     await after_step_resolved(tx, run, execution["batch_id"])
-    return True
+    return "timed_out"

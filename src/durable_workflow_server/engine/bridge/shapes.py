@@ -32,7 +32,9 @@ SAFE_TARGET_FIELDS = (
     "duplicate_policy",
 )
 # Keys never echoed back, wherever they appear in ``correlation`` (the manifest's never_echo).
-NEVER_ECHO = frozenset({"authorization", "signature", "token", "secret", "raw_payload"})
+NEVER_ECHO = frozenset(
+    {"authorization", "signature", "token", "secret", "raw_payload", "password", "private_key"}
+)
 
 
 class BridgeAdapterOutcomeBody(TypedDict, total=False):
@@ -88,7 +90,8 @@ class BridgeEvent:
 def redact(value: Any) -> Any:
     """``value`` without the never-echo keys, at any depth."""
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items() if str(k).lower() not in NEVER_ECHO}
+        # By substring: ``x-signature``, ``api_token``, ``client_secret`` are credentials too.
+        return {k: redact(v) for k, v in value.items() if not any(w in str(k).lower() for w in NEVER_ECHO)}
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value

@@ -1,4 +1,4 @@
-"""Maintenance passes and the webhook bridge's idempotency keys.
+"""Maintenance and metrics: no schema of their own (retention uses 0008's closed-runs index).
 
 Revision ID: 0010_maintenance
 Revises: 0009_task_queues
@@ -14,5 +14,5 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Filled in by the issue-8 work on this noun; an empty revision keeps the chain fixed.
+    # Nothing to add: retention scans closed runs through ix_workflow_runs_namespace_closed (0008).
     pass
