@@ -50,12 +50,26 @@ _current = (
     .correlate(_s)
     .scalar_subquery()
 )
+# A latest fire whose start failed left no instance: with no fire still starting, the buffer's
+# turn has come too (the same rule as fires.latest_running).
+_starting = sa.exists(
+    sa.select(_f.c.fire_id)
+    .where(
+        _f.c.namespace == _s.c.namespace,
+        _f.c.schedule_id == _s.c.schedule_id,
+        _f.c.status == ScheduleFireStatus.STARTING,
+    )
+    .correlate(_s)
+)
 DRAINABLE = (
     sa.select(_s.c.namespace, _s.c.schedule_id)
     .where(
         _s.c.status == ScheduleStatus.ACTIVE,
         _s.c.buffered_count > 0,
-        _current.in_([str(status) for status in TERMINAL_RUN_STATUSES]),
+        sa.or_(
+            _current.in_([str(status) for status in TERMINAL_RUN_STATUSES]),
+            sa.and_(_current.is_(None), ~_starting),
+        ),
     )
     .limit(sa.bindparam("b_limit"))
 )

@@ -27,6 +27,9 @@ UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_RULES = 32
 MAX_TEXT = 64
+# The longest interval (and so offset) accepted: 100 years of days. Longer ones would overflow
+# the calendar's arithmetic (timedelta's limit, year 9999) rather than mean anything useful.
+MAX_DURATION = timedelta(days=36500)
 # cronsim gives up on an expression that matches nothing for 50 years; a spec evaluated further
 # than that ahead has no next fire.
 _MAX_CRON_STEPS = 10_000
@@ -52,13 +55,20 @@ class Interval:
     every: timedelta
     offset: timedelta
 
-    def next_after(self, after: datetime) -> datetime:
-        steps = (after - EPOCH - self.offset) // self.every + 1
-        return EPOCH + self.offset + steps * self.every
+    def next_after(self, after: datetime) -> datetime | None:
+        """The next occurrence, or ``None`` past the end of the calendar (year 9999)."""
+        try:
+            steps = (after - EPOCH - self.offset) // self.every + 1
+            return EPOCH + self.offset + steps * self.every
+        except OverflowError:
+            return None
 
-    def at_or_before(self, at: datetime) -> datetime:
-        steps = (at - EPOCH - self.offset) // self.every
-        return EPOCH + self.offset + steps * self.every
+    def at_or_before(self, at: datetime) -> datetime | None:
+        try:
+            steps = (at - EPOCH - self.offset) // self.every
+            return EPOCH + self.offset + steps * self.every
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,13 @@ def parse_duration(text: str) -> timedelta:
     if match is None:
         raise ValueError(text)
     parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
-    return timedelta(**parts)
+    try:
+        length = timedelta(**parts)
+    except OverflowError:  # e.g. P99999999999999W: too long for timedelta itself
+        raise ValueError(text) from None
+    if length > MAX_DURATION:
+        raise ValueError(text)
+    return length
 
 
 def zone_of(name: str | None) -> tzinfo:
@@ -181,7 +197,7 @@ def _duration(value: Any, key: str, errors: dict[str, list[str]], *, required: b
     except ValueError:
         errors[key] = [
             f"The {key} field must be an ISO-8601 duration of weeks, days, hours, minutes and "
-            "seconds (e.g. PT30M)."
+            "seconds (e.g. PT30M), at most P36500D."
         ]
         return None
 
@@ -197,6 +213,9 @@ def _intervals(raw: Sequence[Any], errors: dict[str, list[str]]) -> list[Interva
         offset = _duration(item.get("offset"), f"{key}.offset", errors, required=False)
         if every is not None and every < timedelta(seconds=1):
             errors[f"{key}.every"] = [f"The {key}.every field must be at least one second."]
+            continue
+        if every is not None and offset is not None and offset >= every:
+            errors[f"{key}.offset"] = [f"The {key}.offset field must be shorter than {key}.every."]
             continue
         if every is not None and f"{key}.offset" not in errors:
             found.append(Interval(every, offset or timedelta(0)))

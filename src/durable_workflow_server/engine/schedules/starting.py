@@ -109,7 +109,15 @@ class ScheduleFiring(EngineCore):
                 await rows.update(tx, row, failures_count=int(row["failures_count"]) + 1)
                 source = ScheduleFireSource.SCHEDULED
                 await fires.skip(tx, row, nominal, source, "fire_failed", message=str(exc)[:1000])
-                await fires.set_next(tx, row, fires.plan_from(row, nominal), self.settings)
+                # Plan from now, not from the failed occurrence: a schedule failing after downtime
+                # would otherwise step through its backlog one occurrence per sweep, each sweep
+                # failing again at once. A spec that cannot be planned has no next fire.
+                try:
+                    upcoming = fires.plan_from(row, max(nominal, tx.now))
+                except Exception:
+                    log.exception("schedule %s/%s: planning its next fire failed", namespace, schedule_id)
+                    upcoming = None
+                await fires.set_next(tx, row, upcoming, self.settings)
         except Exception:  # the database itself is failing: the next pass tries again
             log.exception("schedule %s/%s: recording the failed fire failed too", namespace, schedule_id)
 
@@ -117,18 +125,26 @@ class ScheduleFiring(EngineCore):
         async with self._read() as tx:
             ready = await tx.all(rows.DRAINABLE, {"b_limit": BATCH})
         for item in ready:
-            claimed: fires.Claimed | None = None
-            async with self._tx() as tx:
-                row = await rows.claim(tx, item["namespace"], item["schedule_id"])
-                if (
-                    row is not None
-                    and row["status"] == ScheduleStatus.ACTIVE
-                    and row["buffered_count"] > 0
-                    and await fires.latest_running(tx, row) is None
-                ):
-                    claimed = await fires.promote_buffered(tx, row, self.settings)
-            if claimed is not None:
-                await self.start_claimed(claimed)
+            try:
+                await self._drain_buffer(item["namespace"], item["schedule_id"])
+            except Exception:  # one broken schedule must not hold the others' buffers back
+                log.exception(
+                    "schedule %s/%s: starting a buffered fire failed", item["namespace"], item["schedule_id"]
+                )
+
+    async def _drain_buffer(self, namespace: str, schedule_id: str) -> None:
+        claimed: fires.Claimed | None = None
+        async with self._tx() as tx:
+            row = await rows.claim(tx, namespace, schedule_id)
+            if (
+                row is not None
+                and row["status"] == ScheduleStatus.ACTIVE
+                and row["buffered_count"] > 0
+                and await fires.latest_running(tx, row) is None
+            ):
+                claimed = await fires.promote_buffered(tx, row, self.settings)
+        if claimed is not None:
+            await self.start_claimed(claimed)
 
     async def _finish_abandoned(self, now: datetime) -> None:
         async with self._read() as tx:
@@ -136,7 +152,15 @@ class ScheduleFiring(EngineCore):
                 list[ScheduleFireRow], await tx.all(rows.EXPIRED, {"b_now": now, "b_limit": BATCH})
             )
         for fire in expired:
-            await self._finish_abandoned_fire(fire)
+            try:
+                await self._finish_abandoned_fire(fire)
+            except Exception:  # its lease was renewed (or not taken): retried later, others go on
+                log.exception(
+                    "schedule %s/%s: finishing abandoned fire %s failed",
+                    fire["namespace"],
+                    fire["schedule_id"],
+                    fire["fire_id"],
+                )
 
     async def _finish_abandoned_fire(self, fire: ScheduleFireRow) -> None:
         workflow_id = fire["workflow_id"]

@@ -60,7 +60,7 @@ def _duration(value: Any) -> str | None:
         raise f.problem(
             "message",
             message=f"The duration {value!r} must be an ISO-8601 duration of weeks, days, hours, "
-            "minutes and seconds (e.g. PT30M).",
+            "minutes and seconds (e.g. PT30M), at most P36500D.",
         ) from None
     if length.total_seconds() < 0:  # pragma: no cover - the pattern has no sign
         raise f.problem("format")
