@@ -36,6 +36,14 @@ from .client._schedule_results import (
 from .client._schedule_types import ScheduleAction, ScheduleSpec
 from .client._search_attribute_results import SearchAttributeList
 from .client._storage_results import StorageTestResult
+from .client._task_queue_results import (
+    TaskQueueBuildIdRollout,
+    TaskQueueBuildIdRolloutState,
+    TaskQueueDescription,
+    TaskQueueList,
+    WorkerDescription,
+    WorkerList,
+)
 from .metrics import MetricsRecorder
 from .protocol.maintenance import (
     ActivityTimeoutPassResult,
@@ -335,6 +343,10 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.delete_search_attribute`."""
         return self._runner.run(self._target.delete_search_attribute(name))
 
+    def deregister_worker(self, worker_id: str) -> dict[str, Any]:
+        """Blocking form of :meth:`durable_workflow.client.Client.deregister_worker`."""
+        return self._runner.run(self._target.deregister_worker(worker_id))
+
     def describe_namespace(self, name: str) -> NamespaceDescription:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_namespace`."""
         return self._runner.run(self._target.describe_namespace(name))
@@ -343,6 +355,14 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_schedule`."""
         return self._runner.run(self._target.describe_schedule(schedule_id))
 
+    def describe_task_queue(self, name: str) -> TaskQueueDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_task_queue`."""
+        return self._runner.run(self._target.describe_task_queue(name))
+
+    def describe_worker(self, worker_id: str) -> WorkerDescription:
+        """Blocking form of :meth:`durable_workflow.client.Client.describe_worker`."""
+        return self._runner.run(self._target.describe_worker(worker_id))
+
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""
         return self._runner.run(self._target.describe_workflow(workflow_id))
@@ -350,6 +370,12 @@ class ClientMethods:
     def describe_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow_run`."""
         return self._runner.run(self._target.describe_workflow_run(workflow_id, run_id))
+
+    def drain_task_queue_build_id(
+        self, task_queue: str, build_id: str | None
+    ) -> TaskQueueBuildIdRolloutState:
+        """Blocking form of :meth:`durable_workflow.client.Client.drain_task_queue_build_id`."""
+        return self._runner.run(self._target.drain_task_queue_build_id(task_queue, build_id))
 
     def export_history(self, workflow_id: str, run_id: str) -> HistoryExport:
         """Blocking form of :meth:`durable_workflow.client.Client.export_history`."""
@@ -550,6 +576,18 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.list_search_attributes`."""
         return self._runner.run(self._target.list_search_attributes())
 
+    def list_task_queue_build_ids(self, task_queue: str) -> TaskQueueBuildIdRollout:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_task_queue_build_ids`."""
+        return self._runner.run(self._target.list_task_queue_build_ids(task_queue))
+
+    def list_task_queues(self) -> TaskQueueList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_task_queues`."""
+        return self._runner.run(self._target.list_task_queues())
+
+    def list_workers(self, task_queue: str | None = None, status: str | None = None) -> WorkerList:
+        """Blocking form of :meth:`durable_workflow.client.Client.list_workers`."""
+        return self._runner.run(self._target.list_workers(task_queue, status))
+
     def list_workflow_runs(self, workflow_id: str) -> WorkflowRunList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_workflow_runs`."""
         return self._runner.run(self._target.list_workflow_runs(workflow_id))
@@ -655,6 +693,12 @@ class ClientMethods:
             )
         )
 
+    def promote_task_queue_build_id(
+        self, task_queue: str, build_id: str | None
+    ) -> TaskQueueBuildIdRolloutState:
+        """Blocking form of :meth:`durable_workflow.client.Client.promote_task_queue_build_id`."""
+        return self._runner.run(self._target.promote_task_queue_build_id(task_queue, build_id))
+
     def query_workflow(self, workflow_id: str, query_name: str, args: Sequence[Any] | None = None) -> Any:
         """Blocking form of :meth:`durable_workflow.client.Client.query_workflow`."""
         return self._runner.run(self._target.query_workflow(workflow_id, query_name, args))
@@ -712,6 +756,12 @@ class ClientMethods:
     def resume_schedule(self, schedule_id: str, note: str | None = None) -> None:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_schedule`."""
         self._runner.run(self._target.resume_schedule(schedule_id, note))
+
+    def resume_task_queue_build_id(
+        self, task_queue: str, build_id: str | None
+    ) -> TaskQueueBuildIdRolloutState:
+        """Blocking form of :meth:`durable_workflow.client.Client.resume_task_queue_build_id`."""
+        return self._runner.run(self._target.resume_task_queue_build_id(task_queue, build_id))
 
     def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""

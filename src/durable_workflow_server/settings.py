@@ -103,6 +103,10 @@ class Settings:
     workflow_task_lease_seconds: float = 300.0
     activity_task_lease_seconds: float = 300.0
     worker_stale_after_seconds: float = 60.0
+    # registrations not heard from for this long are deleted by the background loop
+    # (DW_WORKER_PRUNE_AFTER_SECONDS; None keeps them forever). A week: long enough that an
+    # operator still sees yesterday's stale fleet, short enough that crashed workers go away.
+    worker_prune_after_seconds: float | None = 604_800.0
     timer_loop_interval: float = 1.0
     # how often a waiting long poll re-probes the database; None: the dialect's default (10 s on
     # PostgreSQL, where LISTEN/NOTIFY wakes polls across processes and re-probing is a safety net;
@@ -243,6 +247,8 @@ class Settings:
             ("query_task_timeout", "QUERY_TASK_TIMEOUT"),
             ("query_task_lease_seconds", "QUERY_TASK_LEASE_TIMEOUT"),
             ("query_task_poll_timeout", "QUERY_TASK_POLL_TIMEOUT"),
+            ("worker_prune_after_seconds", "WORKER_PRUNE_AFTER_SECONDS"),
+            ("worker_stale_after_seconds", "WORKER_STALE_AFTER_SECONDS"),
             ("repair_redispatch_after_seconds", "REPAIR_REDISPATCH_AFTER_SECONDS"),
             ("schedule_catchup_window_seconds", "SCHEDULE_CATCHUP_WINDOW"),
         ):

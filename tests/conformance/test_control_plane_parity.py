@@ -78,6 +78,15 @@ IMPLEMENTED: dict[str, str] = {
     "search_attribute.delete": "delete_search_attribute",
     "search_attribute.list": "list_search_attributes",
     # ---- issue 8: task queues and workers
+    "task_queue.list": "list_task_queues",
+    "task_queue.describe": "describe_task_queue",
+    "task_queue.build_ids": "list_task_queue_build_ids",
+    "task_queue.build_id.drain": "drain_task_queue_build_id",
+    "task_queue.build_id.resume": "resume_task_queue_build_id",
+    "task_queue.build_id.promote": "promote_task_queue_build_id",
+    "worker.list": "list_workers",
+    "worker.describe": "describe_worker",
+    "worker.deregister": "deregister_worker",
     # ---- issue 8: system maintenance
     "system.repair.status": "repair_status",
     "system.repair.pass": "repair_pass",
@@ -91,20 +100,7 @@ IMPLEMENTED: dict[str, str] = {
 
 # Operations whose client methods are still to come (issue 8), one block per noun: when a noun
 # lands, its block moves into IMPLEMENTED above.
-NOT_YET_IMPLEMENTED = frozenset(
-    {
-        # ---- task queues and workers
-        "task_queue.build_id.drain",
-        "task_queue.build_id.promote",
-        "task_queue.build_id.resume",
-        "task_queue.build_ids",
-        "task_queue.describe",
-        "task_queue.list",
-        "worker.deregister",
-        "worker.describe",
-        "worker.list",
-    }
-)
+NOT_YET_IMPLEMENTED = frozenset({})
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -154,7 +150,8 @@ def server_answer(fixture: dict[str, Any]) -> httpx.Response:
     """``response_body`` plus what a live server adds (version headers, envelope metadata)."""
     body = dict(fixture.get("response_body") or {})
     path = fixture["request"]["path"]
-    if path.startswith("/worker"):
+    # "/worker/..." is the worker plane; "/workers..." (the registry) is the control plane.
+    if path.startswith("/worker/"):
         body.setdefault("protocol_version", "1.1")
         body.setdefault("server_capabilities", {"long_poll_timeout": 30, "query_tasks": True})
         headers = {"X-Durable-Workflow-Protocol-Version": "1.1"}
@@ -302,6 +299,53 @@ def check_register(r: Any, s: dict[str, Any]) -> None:
     assert r["worker_id"] == s["worker_id"] and r["registered"] is True
 
 
+# ---- issue 8: task queues and workers
+
+
+def check_task_queue_list(r: Any, s: dict[str, Any]) -> None:
+    assert r.namespace == s["namespace"]
+    assert [q.name for q in r] == s["task_queue_names"]
+    statuses = {q.name: q.admission.workflow_tasks.status for q in r}
+    assert statuses == s["workflow_admission_statuses"]
+
+
+def check_task_queue_describe(r: Any, s: dict[str, Any]) -> None:
+    assert (r.name, r.namespace) == (s["task_queue"], s["namespace"])
+    assert r.admission.workflow_tasks.status == s["workflow_admission_status"]
+    assert r.admission.activity_tasks.status == s["activity_admission_status"]
+    assert r.admission.query_tasks.status == s["query_admission_status"]
+    assert r.stats.active_pollers == s["active_pollers"]
+    assert [lease.task_id for lease in r.current_leases] == s["current_lease_ids"]
+
+
+def check_build_ids(r: Any, s: dict[str, Any]) -> None:
+    assert (r.namespace, r.task_queue) == (s["namespace"], s["task_queue"])
+    assert [c.build_id for c in r] == s["build_ids"]
+    assert {c.build_id or "unversioned": c.rollout_status for c in r} == s["rollout_statuses"]
+
+
+def check_build_id_state(r: Any, s: dict[str, Any]) -> None:
+    assert (r.namespace, r.task_queue, r.build_id) == (s["namespace"], s["task_queue"], s["build_id"])
+    assert (r.drain_intent, r.drained_at) == (s["drain_intent"], s["drained_at"])
+    if "promoted_at" in s:
+        assert (r.promoted_at, r.new_start_selected) == (s["promoted_at"], s["new_start_selected"])
+
+
+def check_worker_list(r: Any, s: dict[str, Any]) -> None:
+    assert r.namespace == s["namespace"]
+    assert [w.worker_id for w in r] == s["worker_ids"]
+    assert {(w.task_queue, w.status) for w in r} == {(s["task_queue"], s["status"])}
+
+
+def check_worker_describe(r: Any, s: dict[str, Any]) -> None:
+    keys = ("worker_id", "namespace", "task_queue", "runtime", "status")
+    assert [getattr(r, k) for k in keys] == [s[k] for k in keys]
+
+
+def check_worker_deregister(r: Any, s: dict[str, Any]) -> None:
+    assert r == s
+
+
 def check_namespace(r: Any, s: dict[str, Any]) -> None:
     assert (r.name, r.description, r.retention_days, r.status) == (
         s["name"],
@@ -443,6 +487,15 @@ def check_schedule_history(r: Any, s: dict[str, Any]) -> None:
 
 
 SEMANTIC_CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
+    "task_queue.list": check_task_queue_list,
+    "task_queue.describe": check_task_queue_describe,
+    "task_queue.build_ids": check_build_ids,
+    "task_queue.build_id.drain": check_build_id_state,
+    "task_queue.build_id.resume": check_build_id_state,
+    "task_queue.build_id.promote": check_build_id_state,
+    "worker.list": check_worker_list,
+    "worker.describe": check_worker_describe,
+    "worker.deregister": check_worker_deregister,
     "workflow.list": check_list,
     "workflow.list_runs": check_list_runs,
     "workflow.describe": check_describe,

@@ -60,6 +60,8 @@ def engine_settings(db_url: str, clock: Callable[[], datetime], **overrides: Any
         "workflow_task_retry_delay_seconds": 0.0,
         "workflow_task_lease_seconds": 30.0,
         "activity_task_lease_seconds": 30.0,
+        # Tests move the clock by days; a registration is pruned only where a test asks for it.
+        "worker_prune_after_seconds": None,
         "clock": clock,
     }
     values.update(overrides)

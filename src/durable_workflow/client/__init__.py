@@ -35,6 +35,22 @@ from ._schedule_results import (
 from ._schedule_types import ScheduleAction, ScheduleSpec
 from ._search_attribute_results import SearchAttributeList
 from ._storage_results import StoragePayloadTestResult, StorageTestResult
+from ._task_queue_results import (
+    TaskQueueAdmission,
+    TaskQueueBuildIdCohort,
+    TaskQueueBuildIdRollout,
+    TaskQueueBuildIdRolloutState,
+    TaskQueueDescription,
+    TaskQueueLease,
+    TaskQueueList,
+    TaskQueuePoller,
+    TaskQueueQueryAdmission,
+    TaskQueueStats,
+    TaskQueueTaskAdmission,
+    TaskQueueTaskCounts,
+    WorkerDescription,
+    WorkerList,
+)
 
 # The error-mapping table (``_errors.REASON_TABLE`` / ``exception_for``), metric outcome tags and
 # payload-limit defaults (``_base``) are internals; they stay importable from those modules.
@@ -63,7 +79,21 @@ __all__ = [
     "SearchAttributeList",
     "StoragePayloadTestResult",
     "StorageTestResult",
+    "TaskQueueAdmission",
+    "TaskQueueBuildIdCohort",
+    "TaskQueueBuildIdRollout",
+    "TaskQueueBuildIdRolloutState",
+    "TaskQueueDescription",
+    "TaskQueueLease",
+    "TaskQueueList",
+    "TaskQueuePoller",
+    "TaskQueueQueryAdmission",
+    "TaskQueueStats",
+    "TaskQueueTaskAdmission",
+    "TaskQueueTaskCounts",
     "WaitingOn",
+    "WorkerDescription",
+    "WorkerList",
     "WorkflowCommandResult",
     "WorkflowExecution",
     "WorkflowHandle",

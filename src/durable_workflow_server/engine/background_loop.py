@@ -26,6 +26,7 @@ from .runs import timeouts as run_timeouts
 from .timers import firing
 from .timers import rows as timer_rows
 from .transaction import OpenTx
+from .workers import views as worker_views
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import rows as workflow_task_rows
 
@@ -33,11 +34,17 @@ log = logging.getLogger(__name__)
 
 
 async def sweep(
-    open_tx: OpenTx, store: Store, now: Callable[[], datetime], counters: ProcessCounters | None = None
+    open_tx: OpenTx,
+    store: Store,
+    now: Callable[[], datetime],
+    counters: ProcessCounters | None = None,
+    *,
+    worker_prune_after: float | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
     ``counters`` counts the leases it expires (``durable_workflow_server_lease_expiries_total``).
+    ``worker_prune_after``: registrations silent that long are deleted (``None``: never).
     """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
     await run_timeouts.enforce(open_tx, store, now())
@@ -52,6 +59,8 @@ async def sweep(
         counters.inc(LEASE_EXPIRIES, {"kind": "activity"}, expired_activity)
     await workflow_task_leases.purge_poll_requests(open_tx)
     await query_broker.purge_expired(open_tx)
+    if worker_prune_after is not None:
+        await worker_views.prune_stale(open_tx, store, now(), worker_prune_after)
     return await next_due_at(store)
 
 

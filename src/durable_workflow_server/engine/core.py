@@ -119,7 +119,13 @@ class EngineCore:
             yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
 
     async def _sweep(self) -> datetime | None:
-        return await sweep(self._tx, self.store, self.now, self.counters)
+        return await sweep(
+            self._tx,
+            self.store,
+            self.now,
+            self.counters,
+            worker_prune_after=self.settings.worker_prune_after_seconds,
+        )
 
     async def tick(self) -> None:
         """Run one pass of the background loop now (tests drive time with an injected clock)."""

@@ -67,9 +67,14 @@ class Candidates:
         typed = table.c[type_column].in_(sa.bindparam("b_types", expanding=True))
         return cls(ready_rows, ready_rows.where(typed), expired_rows, expired_rows.where(typed))
 
-    async def due(self, tx: Tx, namespace: str, queue: str, types: list[str]) -> list[dict[str, Any]]:
-        """Due tasks of ``queue``: expired leases first (older work), then ready tasks, oldest first."""
-        params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now}
+    async def due(
+        self, tx: Tx, namespace: str, queue: str, types: list[str], **extra: Any
+    ) -> list[dict[str, Any]]:
+        """Due tasks of ``queue``: expired leases first (older work), then ready tasks, oldest first.
+
+        ``extra``: the values of further bind parameters a table's statements add (``b_build_key``).
+        """
+        params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now, **extra}
         if types:
             params["b_types"] = types
         expired = self.expired_typed if types else self.expired

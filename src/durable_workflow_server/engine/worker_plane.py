@@ -111,6 +111,7 @@ class WorkerPlane(EngineCore):
     ) -> WorkflowTaskBody | None:
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
+        registered_build: str | None = None  # the registration's build id (its cohort)
 
         async def attempt(tx: Tx, busy: list[WorkflowTaskRow] | None) -> _WorkflowClaim:
             assert types is not None
@@ -122,6 +123,7 @@ class WorkerPlane(EngineCore):
                     worker_id=worker_id,
                     workflow_types=types,
                     lease_seconds=self.settings.workflow_task_lease_seconds,
+                    build_id=registered_build,
                     busy=busy,
                 )
                 if claimed is None:
@@ -142,13 +144,14 @@ class WorkerPlane(EngineCore):
             return payload, []
 
         async def claim() -> WorkflowTaskBody | None:
-            nonlocal types
+            nonlocal types, registered_build
             async with self._tx() as tx:
                 if types is None:
                     # The first probe also checks the registration and answers a retried poll,
                     # all in the transaction that tries to claim.
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_workflow_types"] or [])
+                    registered_build = worker["build_id"]
                     if poll_request_id:
                         cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
                         if cached is not None:
@@ -252,6 +255,7 @@ class WorkerPlane(EngineCore):
         timeout: float | None = None,
     ) -> ActivityTask | None:
         types: list[str] | None = None  # known after the first probe checked the registration
+        registered_build: str | None = None  # the registration's build id (its cohort)
 
         async def attempt(tx: Tx, busy: list[ActivityTaskRow] | None) -> _ActivityClaim:
             assert types is not None
@@ -262,15 +266,17 @@ class WorkerPlane(EngineCore):
                 worker_id=worker_id,
                 activity_types=types,
                 lease_seconds=self.settings.activity_task_lease_seconds,
+                build_id=registered_build,
                 busy=busy,
             )
 
         async def claim() -> ActivityTask | None:
-            nonlocal types
+            nonlocal types, registered_build
             async with self._tx() as tx:
                 if types is None:
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_activity_types"] or [])
+                    registered_build = worker["build_id"]
                 task, busy = await attempt(tx, None)
             if task is not None or not busy:
                 return task

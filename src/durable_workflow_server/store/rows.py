@@ -65,6 +65,8 @@ class RunRow(TypedDict):
     archived_at: datetime | None
     archive_reason: str | None
     archive_command_id: str | None
+    # issue 8: task queues and build ids (0009_task_queues)
+    pinned_build_key: str | None
 
 
 class HistoryEventRow(TypedDict):
@@ -96,6 +98,8 @@ class WorkflowTaskRow(TypedDict):
     updated_at: datetime
     history_sequence: int | None
     workflow_update_id: str | None
+    # issue 8: task queues and build ids (0009_task_queues)
+    pinned_build_key: str | None
 
 
 class ActivityExecutionRow(TypedDict):
@@ -407,7 +411,16 @@ class BridgeOutcomeRow(TypedDict):
 
 
 # ---- issue 8: task queues and build ids
-# (row types of this noun go here)
+class TaskQueueBuildIdRow(TypedDict):
+    namespace: str
+    task_queue: str
+    build_key: str
+    build_id: str | None
+    drain_intent: str
+    drained_at: datetime | None
+    promoted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 # ---- issue 8: maintenance and metrics

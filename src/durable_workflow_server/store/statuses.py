@@ -142,6 +142,8 @@ class WorkerStatus(StrEnum):
     """``workers.status``."""
 
     ACTIVE = "active"
+    # Its build-id cohort was drained (issue 8: task queues): it claims no new task.
+    DRAINING = "draining"
 
 
 class NamespaceStatus(StrEnum):
@@ -199,7 +201,11 @@ class BridgeOutcomeStatus(StrEnum):
 
 
 # ---- issue 8: task queues and build ids
-# (row types of this noun go here)
+class DrainIntent(StrEnum):
+    """``task_queue_build_ids.drain_intent``."""
+
+    ACTIVE = "active"
+    DRAINING = "draining"
 
 
 # ---- issue 8: maintenance and metrics

@@ -117,6 +117,10 @@ workflow_runs = sa.Table(
     _ts("archived_at"),
     sa.Column("archive_reason", sa.Text(), nullable=True),
     sa.Column("archive_command_id", sa.String(64), nullable=True),
+    # The build-id cohort the run is pinned to (0009_task_queues): set at creation when the
+    # queue has a promoted cohort; only workers of that build claim its workflow tasks. ``''``
+    # pins to the unversioned cohort, ``NULL`` is not pinned (any build).
+    sa.Column("pinned_build_key", sa.String(255), nullable=True),
     sa.UniqueConstraint("workflow_id", "run_number", name="uq_workflow_runs_workflow_run_number"),
     sa.Index("ix_workflow_runs_namespace_started", "namespace", "started_at", "run_id"),
     sa.Index("ix_workflow_runs_timeout_at", "timeout_at"),
@@ -159,6 +163,9 @@ workflow_tasks = sa.Table(
     sa.Column("history_sequence", sa.Integer(), nullable=True),
     # Set on a task that carries an accepted update (the worker answers that update only).
     sa.Column("workflow_update_id", sa.String(191), nullable=True),
+    # The run's pinned build-id cohort, copied at insert (0009_task_queues) so a claim's candidate
+    # query skips tasks of runs pinned to another build without joining the run.
+    sa.Column("pinned_build_key", sa.String(255), nullable=True),
     sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_workflow_tasks_run", "run_id", "status"),
@@ -274,6 +281,8 @@ workers = sa.Table(
     _ts("last_heartbeat_at", nullable=False),
     _ts("registered_at", nullable=False),
     sa.Index("ix_workers_queue", "namespace", "task_queue"),
+    # The background loop prunes long-stale registrations with one range scan (0009_task_queues).
+    sa.Index("ix_workers_heartbeat", "last_heartbeat_at"),
 )
 
 # A poll retried by the transport with the same poll_request_id gets the task it already leased.
@@ -597,7 +606,23 @@ bridge_outcomes = sa.Table(
 
 
 # ---- issue 8: task queues and build ids (0009_task_queues)
-# (tables of this noun go here)
+# One row per build-id cohort an operator acted on: its drain intent and whether it is the
+# cohort new runs of the queue pin to. ``build_key`` is the build id, or ``''`` for the
+# unversioned cohort (a primary key column cannot be NULL); ``build_id`` is the id as shown.
+task_queue_build_ids = sa.Table(
+    "task_queue_build_ids",
+    metadata,
+    sa.Column("namespace", sa.String(128), primary_key=True),
+    sa.Column("task_queue", sa.String(255), primary_key=True),
+    sa.Column("build_key", sa.String(255), primary_key=True),
+    sa.Column("build_id", sa.String(255), nullable=True),
+    sa.Column("drain_intent", sa.String(32), nullable=False),  # active | draining
+    _ts("drained_at"),
+    # Set on the one cohort of the queue that new runs pin to (cleared when another is promoted).
+    _ts("promoted_at"),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+)
 
 
 # ---- issue 8: maintenance and metrics (0010_maintenance)

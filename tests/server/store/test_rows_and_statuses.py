@@ -40,6 +40,7 @@ ROW_TYPES = {
     t.search_attribute_values: rows.SearchAttributeValueRow,
     t.bridge_outcomes: rows.BridgeOutcomeRow,
     # issue 8: task queues and build ids
+    t.task_queue_build_ids: rows.TaskQueueBuildIdRow,
     # issue 8: maintenance and metrics
 }
 

@@ -15,6 +15,7 @@ from ..history.rows import append
 from ..queues import claim_first, claim_waiting
 from ..runs.rows import is_paused, is_terminal_run
 from ..shapes import RetryPolicySnapshot
+from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
 from . import deadlines, rows
@@ -46,12 +47,14 @@ async def claim_activity_task(
     worker_id: str,
     activity_types: list[str],
     lease_seconds: float,
+    build_id: str | None = None,
     busy: list[ActivityTaskRow] | None = None,
 ) -> tuple[ActivityTask | None, list[ActivityTaskRow]]:
     """Lease the next due activity task as a new attempt: ``(poll task object or None, busy)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
-    candidates (in a fresh transaction; see :mod:`..queues`).
+    candidates (in a fresh transaction; see :mod:`..queues`). A drained cohort (``build_id``,
+    the claimer's registered build) claims nothing; activities are never pinned to a build.
     """
 
     async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> ActivityTask | None:
@@ -150,6 +153,8 @@ async def claim_activity_task(
             )
             return fresh if fresh is not None and deadlines.fired(fresh, tx.now) is None else None
 
+        if await cohorts.cohort_draining(tx, namespace, queue, build_id):
+            return None, []
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
     candidates = [
         candidate
@@ -159,4 +164,6 @@ async def claim_activity_task(
         # Timed out: the background loop records it (it is due now), nobody runs it.
         if deadlines.fired(candidate, tx.now) is None
     ]
+    if candidates and await cohorts.cohort_draining(tx, namespace, queue, build_id):
+        return None, []  # a drained cohort claims no new task (its leases run on)
     return await claim_first(tx, candidates, _run_id, attempt)

@@ -85,7 +85,12 @@ NOUNS: tuple[NounTables, ...] = (
         Owned(t.search_attribute_definitions),
         (Owned(t.search_attribute_values, "run_id"),),
     ),
-    NounTables("workflow_worker_registrations", Owned(t.workers), (Owned(t.poll_requests),)),
+    # Build-id cohort intents (drain, promotion) go with the namespace's workers (issue 8: task queues).
+    NounTables(
+        "workflow_worker_registrations",
+        Owned(t.workers),
+        (Owned(t.poll_requests), Owned(t.task_queue_build_ids)),
+    ),
 )
 
 _ns: sa.BindParameter[str] = sa.bindparam("b_namespace")

@@ -25,6 +25,7 @@ from ..errors import DomainError
 from ..external_storage.stored import wire_envelope
 from ..history import rows as history_rows
 from ..runs.rows import load_run
+from ..task_queues import cohorts
 from ..transaction import OpenTx, Tx
 from ..util import new_id, rfc3339, seconds
 from ..workers.registry import is_fresh
@@ -66,6 +67,8 @@ def _serves(worker: WorkerRow, run: RunRow, capability: str | None) -> bool:
         answers_queries(worker)
         and run["workflow_type"] in (worker["supported_workflow_types"] or [])
         and (capability is None or capability in (worker["capabilities"] or []))
+        # A run pinned to a build is answered by that build's workers only.
+        and cohorts.may_claim_for(run["pinned_build_key"], worker["build_id"])
     )
 
 
@@ -171,7 +174,16 @@ async def claim(
         kinds = (QUERY, UPDATE_VALIDATION)
     params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now, "b_types": types}
     stmt = tx.store.claim(rows.candidates(kinds=kinds))
-    for candidate in cast(list[QueryTaskRow], await tx.all(stmt, params)):
+    candidates = cast(list[QueryTaskRow], await tx.all(stmt, params))
+    if candidates and await cohorts.cohort_draining(tx, namespace, queue, worker["build_id"]):
+        return None  # a drained cohort claims no new query task
+    for candidate in candidates:
+        run = await load_run(tx, candidate["run_id"], lock=False)
+        if run is None:  # the run is gone: nobody can answer this
+            await tx.conn.execute(rows.DELETE, {"b_query_task_id": candidate["query_task_id"]})
+            continue
+        if not cohorts.may_claim_for(run["pinned_build_key"], worker["build_id"]):
+            continue  # pinned to another build
         values = {
             "status": QueryTaskStatus.LEASED,
             "attempt": candidate["attempt"] + 1,
@@ -188,10 +200,6 @@ async def claim(
             },
         )
         if leased.rowcount != 1:
-            continue
-        run = await load_run(tx, candidate["run_id"], lock=False)
-        if run is None:  # the run is gone: nobody can answer this
-            await tx.conn.execute(rows.DELETE, {"b_query_task_id": candidate["query_task_id"]})
             continue
         return await _payload(tx, cast(QueryTaskRow, {**candidate, **values}), run)
     return None

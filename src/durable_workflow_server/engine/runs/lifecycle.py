@@ -24,6 +24,7 @@ from ..conditions import waits as conditions
 from ..history import events as h
 from ..history.rows import append
 from ..search_attributes import rows as search_attribute_rows
+from ..task_queues import cohorts
 from ..timers import rows as timer_rows
 from ..transaction import Tx
 from ..updates import applying as updates
@@ -114,6 +115,8 @@ async def create_run(
         "archived_at": None,
         "archive_reason": None,
         "archive_command_id": None,
+        # New runs of a queue with a promoted build-id cohort are that cohort's to run.
+        "pinned_build_key": await cohorts.pin_for_new_run(tx, namespace, task_queue),
     }
     events: list[tuple[str, dict[str, Any]]] = []
     if continued_from_run_id is None and parent is None:

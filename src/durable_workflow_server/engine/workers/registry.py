@@ -12,6 +12,7 @@ from ...store.statuses import WorkerStatus
 from ..api import RegisterWorkerRequest
 from ..errors import DomainError
 from ..shapes import RegisterWorkerResponse, WorkerFleet, WorkerHeartbeatResponse
+from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import new_upper_id, rfc3339, seconds
 from . import rows
@@ -30,7 +31,8 @@ async def register(
     fingerprints = dict(req.workflow_definition_fingerprints or {})
     if existing is not None:
         stored = dict(existing["workflow_definition_fingerprints"] or {})
-        if existing["status"] == WorkerStatus.ACTIVE and is_fresh(existing, tx.now, stale_after):
+        live = existing["status"] in (WorkerStatus.ACTIVE, WorkerStatus.DRAINING)
+        if live and is_fresh(existing, tx.now, stale_after):
             for wf_type, fingerprint in fingerprints.items():
                 if wf_type in stored and stored[wf_type] != fingerprint:
                     raise DomainError(
@@ -57,7 +59,8 @@ async def register(
         "capabilities": list(req.capabilities),
         "task_slots": req.task_slots,
         "process_metrics": req.process_metrics,
-        "status": WorkerStatus.ACTIVE,
+        # A worker of a drained cohort lands draining (issue 8: task queues and build ids).
+        "status": await cohorts.registration_status(tx, namespace, req.task_queue, req.build_id),
         "last_heartbeat_at": tx.now,
     }
     if existing is None:

@@ -11,7 +11,13 @@ _wk = t.workers
 WORKER = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
 )
-WORKERS_IN_NAMESPACE = sa.select(_wk).where(_wk.c.namespace == sa.bindparam("b_namespace"))
+# Most recent heartbeat first: without an order PostgreSQL returns rows in whatever place their
+# last update left them, and the cluster-info fleet would change order from one read to the next.
+WORKERS_IN_NAMESPACE = (
+    sa.select(_wk)
+    .where(_wk.c.namespace == sa.bindparam("b_namespace"))
+    .order_by(_wk.c.last_heartbeat_at.desc(), _wk.c.worker_id)
+)
 INSERT = sa.insert(_wk)
 UPDATE = sa.update(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
@@ -19,3 +25,30 @@ UPDATE = sa.update(_wk).where(
 WORKERS_ON_QUEUE = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.task_queue == sa.bindparam("b_queue")
 )
+
+# ---- issue 8: the operator's view of the registry (list, deregister, cohorts, pruning)
+DELETE = sa.delete(_wk).where(
+    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
+)
+
+
+def in_cohort(build_key_param: str = "b_build_key") -> sa.ColumnElement[bool]:
+    """The workers of one build-id cohort (``''``: registered without a build id)."""
+    key: sa.BindParameter[str] = sa.bindparam(build_key_param)
+    return sa.func.coalesce(_wk.c.build_id, "") == key
+
+
+# Drain and resume flip a cohort's registrations between ``active`` and ``draining``.
+SET_COHORT_STATUS = (
+    sa.update(_wk)
+    .where(
+        _wk.c.namespace == sa.bindparam("b_namespace"),
+        _wk.c.task_queue == sa.bindparam("b_queue"),
+        in_cohort(),
+        _wk.c.status == sa.bindparam("b_from"),
+    )
+    .values(status=sa.bindparam("b_to"))
+)
+# Registrations not heard from since ``b_before`` (the background loop's pruning).
+LONG_STALE = sa.select(_wk.c.worker_id).where(_wk.c.last_heartbeat_at < sa.bindparam("b_before")).limit(1)
+PRUNE = sa.delete(_wk).where(_wk.c.last_heartbeat_at < sa.bindparam("b_before"))

@@ -12,6 +12,7 @@ from ..queues import claim_first, claim_waiting
 from ..rendering import log_unrenderable
 from ..runs.rows import is_paused, is_terminal_run, load_run, update_run
 from ..shapes import WorkflowTaskBody
+from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import rfc3339, seconds
 from . import rows
@@ -29,12 +30,15 @@ async def claim_workflow_task(
     worker_id: str,
     workflow_types: list[str],
     lease_seconds: float,
+    build_id: str | None = None,
     busy: list[WorkflowTaskRow] | None = None,
 ) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
     """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
-    candidates (in a fresh transaction; see :mod:`..queues`).
+    candidates (in a fresh transaction; see :mod:`..queues`). ``build_id`` is the claimer's
+    registered build: a drained cohort claims nothing, and a run pinned to another build is
+    skipped (see :mod:`..task_queues.cohorts`).
     """
 
     async def attempt(
@@ -57,6 +61,8 @@ async def claim_workflow_task(
                 },
             )
             return None
+        if not cohorts.may_claim_for(run["pinned_build_key"], build_id):
+            return None  # pinned to another build: only that build's workers take it
         held = {"b_run_id": run["run_id"], "b_task_id": candidate["task_id"], "b_now": tx.now}
         if await tx.one(rows.LEASED_OTHER_OF_RUN, held) is not None:
             # A signal (or a step's result) queued this task while another task of the run is
@@ -92,8 +98,16 @@ async def claim_workflow_task(
             fresh = await tx.one(tx.store.lock(rows.OPEN_TASK), {"b_task_id": candidate["task_id"]})
             return cast(WorkflowTaskRow | None, fresh)
 
+        if await cohorts.cohort_draining(tx, namespace, queue, build_id):
+            return None, []
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
-    candidates = cast(list[WorkflowTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, workflow_types))
+    claimer = cohorts.build_key(build_id)
+    candidates = cast(
+        list[WorkflowTaskRow],
+        await rows.CANDIDATES.due(tx, namespace, queue, workflow_types, b_build_key=claimer),
+    )
+    if candidates and await cohorts.cohort_draining(tx, namespace, queue, build_id):
+        return None, []  # a drained cohort claims no new task (its leases run on)
     return await claim_first(tx, candidates, _run_id, attempt)
 
 

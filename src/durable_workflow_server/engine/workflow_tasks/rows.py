@@ -79,11 +79,16 @@ _NOT_HELD = ~sa.exists().where(
     _held.c.status == S.LEASED,
     _held.c.lease_expires_at > sa.bindparam("b_now"),
 )
+# A task of a run pinned to a build-id cohort is a candidate only for that cohort's workers
+# (``b_build_key``: the claimer's cohort, ``''`` when unversioned; see task_queues/cohorts.py).
+_FOR_CLAIMER = sa.or_(_wt.c.pinned_build_key.is_(None), _wt.c.pinned_build_key == sa.bindparam("b_build_key"))
 _ALL_CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED)
 CANDIDATES = dataclasses.replace(
     _ALL_CANDIDATES,
-    ready=_ALL_CANDIDATES.ready.where(_NOT_HELD),
-    ready_typed=_ALL_CANDIDATES.ready_typed.where(_NOT_HELD),
+    ready=_ALL_CANDIDATES.ready.where(_NOT_HELD, _FOR_CLAIMER),
+    ready_typed=_ALL_CANDIDATES.ready_typed.where(_NOT_HELD, _FOR_CLAIMER),
+    expired=_ALL_CANDIDATES.expired.where(_FOR_CLAIMER),
+    expired_typed=_ALL_CANDIDATES.expired_typed.where(_FOR_CLAIMER),
 )
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.
 LEASE = sa.update(_wt).where(
@@ -164,6 +169,7 @@ async def ensure_workflow_task(
             "created_at": tx.now,
             "updated_at": tx.now,
             "workflow_update_id": update_id,
+            "pinned_build_key": run["pinned_build_key"],
         },
     )
     tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
