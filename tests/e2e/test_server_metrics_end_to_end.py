@@ -183,3 +183,41 @@ def test_the_docs_prometheus_example_runs_as_written() -> None:
     client = Client("http://localhost:8080", token="secret", metrics=metrics)
     assert client.metrics is metrics
     asyncio.run(client.aclose())
+
+
+async def test_schedule_fires_are_counted_and_a_namespace_bound_scraper_sees_its_own_series(
+    database_url: str,
+) -> None:
+    from durable_workflow import ScheduleAction, ScheduleSpec
+    from durable_workflow_server.settings import parse_namespace_tokens
+
+    billing_operator = "billing-operator-secret"
+    tokens = parse_namespace_tokens(f"billing:operator:{billing_operator}")
+    async with _app(database_url, namespace_tokens=tokens) as (app, http):
+        transport = httpx.ASGITransport(app=app)
+        async with Client("http://testserver", token=ADMIN, transport=transport) as admin:
+            await admin.create_namespace("billing")
+        for namespace in ("default", "billing"):
+            async with Client(
+                "http://testserver", token=ADMIN, namespace=namespace, transport=transport
+            ) as client:
+                handle = await client.create_schedule(
+                    schedule_id="nightly",
+                    spec=ScheduleSpec(cron_expressions=["0 3 * * *"]),
+                    action=ScheduleAction(workflow_type="metrics_greeter", task_queue="idle-q"),
+                )
+                await handle.trigger()
+
+        fires = "durable_workflow_server_schedule_fires_total"
+        everything = _samples((await http.get("/metrics", headers={"Authorization": f"Bearer {ADMIN}"})).text)
+        assert everything[f'{fires}{{namespace="billing",outcome="started"}}'] == 1
+        assert everything[f'{fires}{{namespace="default",outcome="started"}}'] == 1
+
+        page = await http.get("/metrics", headers={"Authorization": f"Bearer {billing_operator}"})
+        assert page.status_code == 200
+        own = _samples(page.text)
+        assert own[f'{fires}{{namespace="billing",outcome="started"}}'] == 1
+        depth = "durable_workflow_server_task_queue_depth"
+        assert own[f'{depth}{{kind="workflow",namespace="billing",task_queue="idle-q"}}'] == 1
+        assert not any('namespace="default"' in series for series in own)
+        assert any(series.startswith("durable_workflow_server_requests_total") for series in own)

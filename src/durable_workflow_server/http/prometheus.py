@@ -14,6 +14,8 @@ Series (counters are this process's own since it started; see docs/protocol.md):
   the label set stays bounded);
 * ``durable_workflow_server_lease_expiries_total{kind}``: workflow and activity task leases the
   background loop expired;
+* ``durable_workflow_server_schedule_fires_total{namespace, outcome}``: schedule fires this
+  process recorded (``started``, ``failed``, ``already_running``);
 * ``durable_workflow_server_task_queue_depth{namespace, task_queue, kind}``: ready tasks
   (workflow, activity; pending query tasks), counted at scrape time.
 """
@@ -35,6 +37,7 @@ from ..engine.maintenance.counters import (
     LEASE_EXPIRIES,
     QUEUE_DEPTH,
     REQUESTS,
+    SCHEDULE_FIRES,
     ProcessCounters,
     Sample,
 )
@@ -51,6 +54,7 @@ UNMATCHED = "unmatched"
 HELP: dict[str, tuple[str, str]] = {
     REQUESTS: ("counter", "HTTP requests answered by this process, by route template, method and status."),
     LEASE_EXPIRIES: ("counter", "Task leases this process's background loop expired, by task kind."),
+    SCHEDULE_FIRES: ("counter", "Schedule fires this process recorded, by namespace and outcome."),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
 }
 
@@ -128,11 +132,15 @@ def endpoint(settings: Settings, engine: EngineAPI, requests: ProcessCounters) -
             except ApiError as exc:
                 return _refusal(exc)
         snapshot = await engine.server_metrics()
-        # A namespace-bound credential sees the queues of its own namespaces only.
-        gauges = [
-            g for g in snapshot["gauges"] if principal is None or principal.may_use(g["labels"]["namespace"])
+        # A namespace-bound credential sees the series of its own namespaces only (queue depth,
+        # schedule fires); series without a namespace label are the process's own.
+        samples = [
+            s
+            for s in [*requests.samples(), *snapshot["counters"], *snapshot["gauges"]]
+            if principal is None
+            or "namespace" not in s["labels"]
+            or principal.may_use(s["labels"]["namespace"])
         ]
-        samples = [*requests.samples(), *snapshot["counters"], *gauges]
         return Response(render(samples), media_type=CONTENT_TYPE)
 
     return metrics

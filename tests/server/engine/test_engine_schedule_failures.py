@@ -150,3 +150,31 @@ async def test_buffered_fires_start_after_the_latest_fires_start_failed(
     ids = await started(engine)
     assert "s1-20260301T120200Z" in ids, ids
     assert (await describe(engine))["info"]["buffered_actions"] == []
+
+
+async def test_schedule_fires_are_counted_once_each_with_their_outcome(
+    engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from durable_workflow_server.engine.maintenance.counters import SCHEDULE_FIRES
+
+    async def fire_counts() -> dict[str, float]:
+        samples = (await engine.server_metrics())["counters"]
+        found = [s for s in samples if s["name"] == SCHEDULE_FIRES]
+        assert all(s["labels"]["namespace"] == NS for s in found)
+        return {s["labels"]["outcome"]: s["value"] for s in found}
+
+    await create(engine, "s1", overlap_policy="allow_all")
+    assert await fire_counts() == {}
+    await step(engine, clock)
+    await step(engine, clock)
+    assert len(await started(engine)) == 2
+    assert await fire_counts() == {"started": 2.0}
+
+    async def failing(tx: Any, row: Any, settings: Any) -> Any:
+        raise RuntimeError("spec store corrupted")
+
+    monkeypatch.setattr(fires, "take_due", failing)
+    await step(engine, clock)
+    assert await fire_counts() == {"started": 2.0, "failed": 1.0}
+    await engine.tick()  # nothing due: nothing counted again
+    assert await fire_counts() == {"started": 2.0, "failed": 1.0}

@@ -3,7 +3,8 @@
 Two sources, kept apart on purpose:
 
 * :class:`ProcessCounters`: counted by *this process* as it works (HTTP requests by the HTTP
-  layer, lease expiries where the background loop expires leases). They start at zero when the
+  layer, lease expiries where the background loop expires leases, schedule fires where a fire's
+  outcome is recorded). They start at zero when the
   process starts and are not shared: with several server processes on one database, each one's
   ``/metrics`` counts its own share, and the scraper sums them.
 * Database facts, computed when scraped with indexed ``GROUP BY`` queries (the same answer from
@@ -27,6 +28,7 @@ Labels = tuple[tuple[str, str], ...]
 REQUESTS = "durable_workflow_server_requests_total"
 LEASE_EXPIRIES = "durable_workflow_server_lease_expiries_total"
 QUEUE_DEPTH = "durable_workflow_server_task_queue_depth"
+SCHEDULE_FIRES = "durable_workflow_server_schedule_fires_total"
 
 
 class Sample(TypedDict):

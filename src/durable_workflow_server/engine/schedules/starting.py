@@ -25,6 +25,7 @@ from ...store.rows import ScheduleFireRow, ScheduleRow
 from ...store.statuses import ScheduleFireSource, ScheduleStatus
 from ..core import EngineCore
 from ..errors import DomainError
+from ..maintenance.counters import SCHEDULE_FIRES
 from ..util import rfc3339, seconds
 from . import audit, fires, rows
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 BATCH = 100
 ALREADY_RUNNING = "returned_existing_active"  # the start answer when the workflow id has an open run
 WORKFLOW_ALREADY_RUNNING = "workflow_already_running"
+# The ``outcome`` label of the schedule-fires counter.
+FIRE_STARTED, FIRE_FAILED, FIRE_ALREADY_RUNNING = "started", "failed", "already_running"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ScheduleFiring(EngineCore):
 
     async def _fire_failed(self, namespace: str, schedule_id: str, exc: Exception) -> None:
         """Skip the due occurrence that could not be fired (recorded), so the loop does not spin on it."""
+        recorded = False
         try:
             async with self._tx() as tx:
                 row = await rows.claim(tx, namespace, schedule_id)
@@ -118,8 +122,11 @@ class ScheduleFiring(EngineCore):
                     log.exception("schedule %s/%s: planning its next fire failed", namespace, schedule_id)
                     upcoming = None
                 await fires.set_next(tx, row, upcoming, self.settings)
+                recorded = True
         except Exception:  # the database itself is failing: the next pass tries again
             log.exception("schedule %s/%s: recording the failed fire failed too", namespace, schedule_id)
+        if recorded:
+            self.counters.inc(SCHEDULE_FIRES, {"namespace": namespace, "outcome": FIRE_FAILED})
 
     async def _drain_buffers(self) -> None:
         async with self._read() as tx:
@@ -206,6 +213,13 @@ class ScheduleFiring(EngineCore):
         return result
 
     async def _record(self, result: FireResult) -> None:
+        outcome = await self._record_outcome(result)
+        if outcome is not None:  # counted once committed, by the one process that recorded it
+            labels = {"namespace": result.claimed.namespace, "outcome": outcome}
+            self.counters.inc(SCHEDULE_FIRES, labels)
+
+    async def _record_outcome(self, result: FireResult) -> str | None:
+        """Record ``result`` in the schedule's history; its outcome label, ``None`` if recorded elsewhere."""
         claimed = result.claimed
         async with self._tx() as tx:
             row = cast(
@@ -214,7 +228,7 @@ class ScheduleFiring(EngineCore):
             )
             finished = await tx.conn.execute(rows.FINISH, {"b_fire_id": claimed.fire_id})
             if row is None or finished.rowcount != 1:
-                return  # recorded by another process
+                return None  # recorded by another process
             payload: dict[str, str | None] = {
                 "scheduled_at": rfc3339(claimed.fire_at),
                 "source": claimed.source,
@@ -227,13 +241,13 @@ class ScheduleFiring(EngineCore):
                     reason="start_failed", error_reason=result.error.reason, message=result.error.message
                 )
                 await audit.record(tx, row, audit.TRIGGER_SKIPPED, payload, workflow_id=claimed.workflow_id)
-                return
+                return FIRE_FAILED
             if result.start_outcome == ALREADY_RUNNING:
                 # The occurrence's workflow was started earlier (a backfill over fired times)
                 # and still runs: nothing new started.
                 reason, workflow_id = WORKFLOW_ALREADY_RUNNING, claimed.workflow_id
                 await fires.skip(tx, row, claimed.fire_at, claimed.source, reason, workflow_id=workflow_id)
-                return
+                return FIRE_ALREADY_RUNNING
             values: dict[str, object] = {"fires_count": int(row["fires_count"]) + 1, "last_fired_at": tx.now}
             if row["latest_workflow_id"] == claimed.workflow_id:
                 values["latest_run_id"] = result.run_id
@@ -242,3 +256,4 @@ class ScheduleFiring(EngineCore):
             await audit.record(
                 tx, row, audit.TRIGGERED, payload, workflow_id=claimed.workflow_id, run_id=result.run_id
             )
+        return FIRE_STARTED
