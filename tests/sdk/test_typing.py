@@ -70,6 +70,7 @@ PROGRAMS = {
 
         from typing_extensions import assert_type
 
+        from durable_workflow import client as async_client
         from durable_workflow.client import WorkflowExecution
         from durable_workflow.retry_policy import TransportRetryPolicy
         from durable_workflow.sync import Client, WorkflowHandle
@@ -84,6 +85,9 @@ PROGRAMS = {
         assert_type(handle.describe(), WorkflowExecution)
         assert_type(client.get_result(handle, timeout=1.0), Any)
         assert_type(client.get_workflow_handle("wf"), WorkflowHandle)
+        # The handles share a generic base; each still names the async handle it wraps.
+        assert_type(handle.async_handle, async_client.WorkflowHandle)
+        assert_type(client.get_schedule_handle("s").async_handle, async_client.ScheduleHandle)
         client.cancel_workflow("wf", reason="done")
     """,
     "updates.py": """
