@@ -29,8 +29,6 @@ _TERMINAL_EVENTS = frozenset(
         EventType.WORKFLOW_TIMED_OUT,
     }
 )
-WORKFLOW_ROUTE_REPAIR = "/workflows/{workflow_id}/repair"
-WORKFLOW_ROUTE_ARCHIVE = "/workflows/{workflow_id}/archive"
 
 
 def _args_list(args: Sequence[Any] | None) -> list[Any]:
@@ -373,7 +371,7 @@ class WorkflowsMixin(BaseClient):
         Raises:
             WorkflowNotFound: No workflow with this id.
         """
-        data = await self._command(WORKFLOW_ROUTE_REPAIR, workflow_id, "repair")
+        data = await self._command(routes.WORKFLOW_REPAIR, workflow_id, "repair")
         return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
     async def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
@@ -382,7 +380,7 @@ class WorkflowsMixin(BaseClient):
         Raises:
             WorkflowNotFound: No workflow with this id.
         """
-        data = await self._command(WORKFLOW_ROUTE_ARCHIVE, workflow_id, "archive", reason)
+        data = await self._command(routes.WORKFLOW_ARCHIVE, workflow_id, "archive", reason)
         return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
     async def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
