@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ._external_payloads import PayloadResolver
+from ._fields import opt_text, text
 from .protocol import codec
 from .protocol.errors import INVALID_PAYLOAD_FRAMING
 from .protocol.payload_storage import ExternalPayloadIntegrityError
@@ -71,27 +72,6 @@ class MalformedTask(ValueError):
 
 class MalformedHistoryPage(ValueError):
     """A history page whose ``history_events_compressed`` is not base64 of compressed JSON events."""
-
-
-def _text(raw: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = raw.get(key)
-    return default if value is None else str(value)
-
-
-def _opt_text(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return None if value is None else str(value)
-
-
-def _opt_int(raw: Mapping[str, Any], key: str) -> int | None:
-    """``raw[key]`` as an int when it is a number or numeric text; ``None`` otherwise (or a bool)."""
-    value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        return int(value)
-    except (ValueError, OverflowError):
-        return None
 
 
 def _counter(value: Any) -> int:
@@ -186,8 +166,8 @@ def _inflate(blob: object, encoding: str) -> list[Any]:
         if not isinstance(blob, str):
             raise TypeError(f"history_events_compressed is a {type(blob).__name__}, not text")
         data = base64.b64decode(blob, validate=True)
-        text = gzip.decompress(data) if encoding == "gzip" else zlib.decompress(data, -zlib.MAX_WBITS)
-        loaded = json.loads(text)
+        inflated = gzip.decompress(data) if encoding == "gzip" else zlib.decompress(data, -zlib.MAX_WBITS)
+        loaded = json.loads(inflated)
     except (binascii.Error, zlib.error, OSError, EOFError, TypeError, ValueError) as exc:
         # OSError covers gzip.BadGzipFile; ValueError covers JSON and UTF-8 decoding.
         raise MalformedHistoryPage(
@@ -251,10 +231,10 @@ class WorkflowTaskRead:
             MalformedTask: The first history page or the arguments cannot be read, or an
                 externally stored payload is missing, truncated or changed.
         """
-        task_id = _text(raw, "task_id")
+        task_id = text(raw, "task_id")
         lease_owner = str(raw.get("lease_owner") or worker_id)
         attempt = _counter(raw.get("workflow_task_attempt"))
-        payload_codec = _opt_text(raw, "payload_codec")
+        payload_codec = opt_text(raw, "payload_codec")
         try:
             if resolver is not None:
                 raw = resolver.resolve(raw)
@@ -272,8 +252,8 @@ class WorkflowTaskRead:
             task_id=task_id,
             lease_owner=lease_owner,
             attempt=attempt,
-            workflow_id=_text(raw, "workflow_id"),
-            run_id=_text(raw, "run_id"),
+            workflow_id=text(raw, "workflow_id"),
+            run_id=text(raw, "run_id"),
             workflow_type=str(raw.get("workflow_type") or ""),
             task_queue=str(raw.get("task_queue") or task_queue),
             first_page=first_page,
@@ -325,11 +305,11 @@ class ActivityTaskRead:
             MalformedTask: The arguments are neither an envelope, a bare blob nor absent, or
                 their stored object is missing, truncated or changed.
         """
-        task_id = _text(raw, "task_id")
+        task_id = text(raw, "task_id")
         attempt_id = str(raw.get("activity_attempt_id") or raw.get("attempt_id") or "")
         lease_owner = str(raw.get("lease_owner") or worker_id)
         attempt_number = _counter(raw.get("attempt_number"))
-        payload_codec = _opt_text(raw, "payload_codec")
+        payload_codec = opt_text(raw, "payload_codec")
         try:
             if resolver is not None:
                 raw = resolver.resolve(raw)
@@ -353,11 +333,11 @@ class ActivityTaskRead:
             attempt_number=attempt_number,
             payload_codec=payload_codec,
             arguments=arguments,
-            workflow_id=_opt_text(raw, "workflow_id"),
-            run_id=_opt_text(raw, "run_id"),
-            activity_execution_id=_opt_text(raw, "activity_execution_id"),
+            workflow_id=opt_text(raw, "workflow_id"),
+            run_id=opt_text(raw, "run_id"),
+            activity_execution_id=opt_text(raw, "activity_execution_id"),
             task_queue=str(raw.get("task_queue") or task_queue),
-            lease_expires_at=_opt_text(raw, "lease_expires_at"),
+            lease_expires_at=opt_text(raw, "lease_expires_at"),
             deadlines=cast("ActivityDeadlines", dict(deadlines)) if isinstance(deadlines, Mapping) else {},
             retry_policy=cast("RetryPolicyBody", retry_policy) if isinstance(retry_policy, Mapping) else None,
             raw=raw,
@@ -397,14 +377,14 @@ class QueryTaskRead:
         arguments = raw.get("query_arguments")
         has_arguments = isinstance(arguments, Mapping) and arguments.get("blob") is not None
         return cls(
-            query_task_id=_text(raw, "query_task_id"),
+            query_task_id=text(raw, "query_task_id"),
             attempt=_counter(raw.get("query_task_attempt")),
             lease_owner=str(raw.get("lease_owner") or worker_id),
-            workflow_id=_text(raw, "workflow_id"),
-            run_id=_text(raw, "run_id"),
-            workflow_type=_text(raw, "workflow_type"),
-            query_name=_text(raw, "query_name"),
-            payload_codec=_opt_text(raw, "payload_codec"),
+            workflow_id=text(raw, "workflow_id"),
+            run_id=text(raw, "run_id"),
+            workflow_type=text(raw, "workflow_type"),
+            query_name=text(raw, "query_name"),
+            payload_codec=opt_text(raw, "payload_codec"),
             query_arguments=cast("Envelope", arguments) if has_arguments else None,
             history_events=list(raw.get("history_events") or []),
             raw=raw,

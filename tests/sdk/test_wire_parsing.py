@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from durable_workflow._fields import opt_int as _opt_int
 from durable_workflow._wire import (
     MALFORMED_HISTORY,
     ActivityTaskRead,
@@ -17,7 +18,6 @@ from durable_workflow._wire import (
     MalformedTask,
     QueryTaskRead,
     WorkflowTaskRead,
-    _opt_int,
     event_payload,
     event_type,
 )

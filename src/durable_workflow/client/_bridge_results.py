@@ -6,16 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_int, _opt_text
+from .._fields import mapping, opt_int, opt_text
 
 __all__ = ["BRIDGE_OUTCOME_SCHEMA", "BridgeAdapterOutcome"]
 
 BRIDGE_OUTCOME_SCHEMA = "durable-workflow.v2.bridge-adapter-outcome.contract"
-
-
-def _map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key)
-    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -68,24 +63,24 @@ class BridgeAdapterOutcome:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], status_code: int | None = None) -> BridgeAdapterOutcome:
         """Build from a ``POST /bridge-adapters/webhook/{adapter}`` body."""
-        outcome = _opt_text(data, "outcome") or ("accepted" if data.get("accepted") is True else "rejected")
+        outcome = opt_text(data, "outcome") or ("accepted" if data.get("accepted") is True else "rejected")
         return cls(
             outcome=outcome,
             accepted=data.get("accepted") is True,
-            adapter=_opt_text(data, "adapter"),
-            action=_opt_text(data, "action"),
-            reason=_opt_text(data, "reason"),
-            idempotency_key=_opt_text(data, "idempotency_key"),
-            target=_map(data, "target"),
-            correlation=_map(data, "correlation"),
-            workflow_id=_opt_text(data, "workflow_id"),
-            run_id=_opt_text(data, "run_id"),
-            workflow_type=_opt_text(data, "workflow_type"),
-            control_plane_outcome=_opt_text(data, "control_plane_outcome"),
-            message=_opt_text(data, "message"),
+            adapter=opt_text(data, "adapter"),
+            action=opt_text(data, "action"),
+            reason=opt_text(data, "reason"),
+            idempotency_key=opt_text(data, "idempotency_key"),
+            target=mapping(data, "target"),
+            correlation=mapping(data, "correlation"),
+            workflow_id=opt_text(data, "workflow_id"),
+            run_id=opt_text(data, "run_id"),
+            workflow_type=opt_text(data, "workflow_type"),
+            control_plane_outcome=opt_text(data, "control_plane_outcome"),
+            message=opt_text(data, "message"),
             errors=_errors(data),
-            schema=_opt_text(data, "schema"),
-            version=_opt_int(data, "version"),
+            schema=opt_text(data, "schema"),
+            version=opt_int(data, "version"),
             status_code=status_code,
             raw=dict(data),
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_int, _opt_text, _text
+from .._fields import opt_int, opt_text, text
 
 __all__ = ["ExternalPayloadStoragePolicy", "NamespaceDescription", "NamespaceList"]
 
@@ -56,7 +56,7 @@ def _policy(value: Any) -> ExternalPayloadStoragePolicy | None:
     policy = ExternalPayloadStoragePolicy(
         driver=value["driver"], enabled=enabled if isinstance(enabled, bool) else True
     )
-    threshold = _opt_int(value, "threshold_bytes")
+    threshold = opt_int(value, "threshold_bytes")
     if threshold is not None:
         policy["threshold_bytes"] = threshold
     config = value.get("config")
@@ -104,13 +104,13 @@ class NamespaceDescription:
     def from_dict(cls, data: Mapping[str, Any]) -> NamespaceDescription:
         """Build from a namespace body (describe, create, update, delete, external storage)."""
         return cls(
-            name=_text(data, "name"),
-            description=_opt_text(data, "description"),
-            retention_days=_opt_int(data, "retention_days"),
-            status=_opt_text(data, "status"),
+            name=text(data, "name"),
+            description=opt_text(data, "description"),
+            retention_days=opt_int(data, "retention_days"),
+            status=opt_text(data, "status"),
             external_payload_storage=_policy(data.get("external_payload_storage")),
-            created_at=_opt_text(data, "created_at"),
-            updated_at=_opt_text(data, "updated_at"),
+            created_at=opt_text(data, "created_at"),
+            updated_at=opt_text(data, "updated_at"),
             deleted=_deleted(data.get("deleted")),
             raw=dict(data),
         )

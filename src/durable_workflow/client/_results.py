@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_int, _opt_text, _text
+from .._fields import mapping, opt_bool, opt_int, opt_text, text
 from ..errors import PayloadError
 from ..protocol import codec
 from ..protocol.wire import DescribeWorkflowResponse
@@ -22,17 +22,6 @@ __all__ = [
 ]
 
 
-def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
-    value = data.get(key)
-    return value if isinstance(value, bool) else None
-
-
-def _map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    # PHP servers render empty maps as ``[]``.
-    value = data.get(key)
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
 def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
     """Decode ``<name>_envelope`` when present, else use the plain ``<name>`` field.
 
@@ -42,7 +31,7 @@ def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
     env = data.get(f"{name}_envelope")
     if env:
         try:
-            return codec.decode_payload(env, _opt_text(data, "payload_codec") or codec.AVRO)
+            return codec.decode_payload(env, opt_text(data, "payload_codec") or codec.AVRO)
         except codec.PayloadCodecError as exc:
             if name in data:
                 return data.get(name)
@@ -53,21 +42,21 @@ def decode_described_payload(data: Mapping[str, Any], name: str) -> Any:
 def _run_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """The fields :class:`WorkflowExecution` and :class:`WorkflowRun` read alike."""
     return {
-        "workflow_type": _text(data, "workflow_type"),
-        "status": _text(data, "status"),
-        "namespace": _opt_text(data, "namespace"),
-        "task_queue": _opt_text(data, "task_queue"),
-        "payload_codec": _opt_text(data, "payload_codec"),
+        "workflow_type": text(data, "workflow_type"),
+        "status": text(data, "status"),
+        "namespace": opt_text(data, "namespace"),
+        "task_queue": opt_text(data, "task_queue"),
+        "payload_codec": opt_text(data, "payload_codec"),
         "input": decode_described_payload(data, "input"),
         "output": decode_described_payload(data, "output"),
-        "business_key": _opt_text(data, "business_key"),
-        "status_bucket": _opt_text(data, "status_bucket"),
-        "closed_reason": _opt_text(data, "closed_reason"),
-        "run_number": _opt_int(data, "run_number"),
-        "started_at": _opt_text(data, "started_at"),
-        "closed_at": _opt_text(data, "closed_at"),
-        "memo": _map(data, "memo"),
-        "search_attributes": _map(data, "search_attributes"),
+        "business_key": opt_text(data, "business_key"),
+        "status_bucket": opt_text(data, "status_bucket"),
+        "closed_reason": opt_text(data, "closed_reason"),
+        "run_number": opt_int(data, "run_number"),
+        "started_at": opt_text(data, "started_at"),
+        "closed_at": opt_text(data, "closed_at"),
+        "memo": mapping(data, "memo"),
+        "search_attributes": mapping(data, "search_attributes"),
         "raw": dict(data),
     }
 
@@ -121,20 +110,20 @@ class WorkflowExecution:
             PayloadError: An envelope could not be decoded and no plain value was sent.
         """
         return cls(
-            workflow_id=_text(data, "workflow_id"),
-            run_id=_opt_text(data, "run_id"),
-            is_terminal=_opt_bool(data, "is_terminal"),
-            run_count=_opt_int(data, "run_count"),
-            wait_kind=_opt_text(data, "wait_kind"),
-            wait_reason=_opt_text(data, "wait_reason"),
+            workflow_id=text(data, "workflow_id"),
+            run_id=opt_text(data, "run_id"),
+            is_terminal=opt_bool(data, "is_terminal"),
+            run_count=opt_int(data, "run_count"),
+            wait_kind=opt_text(data, "wait_kind"),
+            wait_reason=opt_text(data, "wait_reason"),
             waiting_on=WaitingOn.from_dict(data.get("waiting_on")),
-            paused=_opt_bool(data, "paused"),
-            pause_reason=_opt_text(data, "pause_reason"),
-            archived=_opt_bool(data, "archived"),
-            archived_at=_opt_text(data, "archived_at"),
-            archive_reason=_opt_text(data, "archive_reason"),
-            parent_workflow_id=_opt_text(data, "parent_workflow_id"),
-            parent_run_id=_opt_text(data, "parent_run_id"),
+            paused=opt_bool(data, "paused"),
+            pause_reason=opt_text(data, "pause_reason"),
+            archived=opt_bool(data, "archived"),
+            archived_at=opt_text(data, "archived_at"),
+            archive_reason=opt_text(data, "archive_reason"),
+            parent_workflow_id=opt_text(data, "parent_workflow_id"),
+            parent_run_id=opt_text(data, "parent_run_id"),
             **_run_fields(data),
         )
 
@@ -162,7 +151,7 @@ class WorkflowList:
             if isinstance(rows, list)
             else []
         )
-        return cls(workflows=items, next_page_token=_opt_text(data, "next_page_token"), raw=dict(data))
+        return cls(workflows=items, next_page_token=opt_text(data, "next_page_token"), raw=dict(data))
 
 
 @dataclass(frozen=True)
@@ -193,9 +182,9 @@ class WorkflowRun:
     def from_dict(cls, data: Mapping[str, Any], *, workflow_id: str = "") -> WorkflowRun:
         """Build from a run row or a run-describe body; ``workflow_id`` fills a missing id."""
         return cls(
-            workflow_id=_text(data, "workflow_id", workflow_id),
-            run_id=_text(data, "run_id"),
-            is_current_run=_opt_bool(data, "is_current_run"),
+            workflow_id=text(data, "workflow_id", workflow_id),
+            run_id=text(data, "run_id"),
+            is_current_run=opt_bool(data, "is_current_run"),
             **_run_fields(data),
         )
 
@@ -218,14 +207,14 @@ class WorkflowRunList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WorkflowRunList:
         """Build from a ``GET /workflows/{id}/runs`` body."""
-        workflow_id = _text(data, "workflow_id")
+        workflow_id = text(data, "workflow_id")
         rows = data.get("runs")
         runs = (
             [WorkflowRun.from_dict(row, workflow_id=workflow_id) for row in rows if isinstance(row, Mapping)]
             if isinstance(rows, list)
             else []
         )
-        count = _opt_int(data, "run_count")
+        count = opt_int(data, "run_count")
         return cls(
             workflow_id=workflow_id,
             runs=runs,
@@ -264,11 +253,11 @@ class WorkflowCommandResult:
     def from_dict(cls, data: Mapping[str, Any], *, workflow_id: str = "") -> WorkflowCommandResult:
         """Build from a command response body."""
         return cls(
-            workflow_id=_text(data, "workflow_id", workflow_id),
-            outcome=_opt_text(data, "outcome"),
-            command_status=_opt_text(data, "command_status"),
-            command_id=_opt_text(data, "command_id"),
-            run_id=_opt_text(data, "run_id"),
-            reason=_opt_text(data, "reason"),
+            workflow_id=text(data, "workflow_id", workflow_id),
+            outcome=opt_text(data, "outcome"),
+            command_status=opt_text(data, "command_status"),
+            command_id=opt_text(data, "command_id"),
+            run_id=opt_text(data, "run_id"),
+            reason=opt_text(data, "reason"),
             raw=dict(data),
         )

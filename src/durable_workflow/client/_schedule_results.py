@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_int, _opt_text, _text
+from .._fields import opt_int, opt_text, text
 from ..errors import PayloadError
 from ..protocol import codec
 
@@ -41,7 +41,7 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _int(value: Any, default: int = 0) -> int:
-    number = _opt_int({"v": value}, "v")
+    number = opt_int({"v": value}, "v")
     return default if number is None else number
 
 
@@ -117,22 +117,22 @@ class ScheduleDescription:
         status = _opt_str(_first(data.get("status"), state.get("status")))
         paused = _first(data.get("paused"), state.get("paused"))
         return cls(
-            schedule_id=_text(data, "schedule_id", schedule_id),
+            schedule_id=text(data, "schedule_id", schedule_id),
             status=status,
             paused=paused if isinstance(paused, bool) else (status == "paused" if status else None),
-            namespace=_opt_text(data, "namespace"),
+            namespace=opt_text(data, "namespace"),
             spec=_map(data.get("spec")),
             action=action,
             workflow_type=_opt_str(_first(action.get("workflow_type"), data.get("workflow_type"))),
             task_queue=_opt_str(action.get("task_queue")),
             input=_decoded_input(action),
-            overlap_policy=_opt_text(data, "overlap_policy"),
+            overlap_policy=opt_text(data, "overlap_policy"),
             note=_opt_str(_first(data.get("note"), state.get("note"))),
             memo=_map(data.get("memo")),
             search_attributes=_map(data.get("search_attributes")),
-            jitter_seconds=_opt_int(data, "jitter_seconds"),
-            max_runs=_opt_int(data, "max_runs"),
-            remaining_actions=_opt_int(data, "remaining_actions"),
+            jitter_seconds=opt_int(data, "jitter_seconds"),
+            max_runs=opt_int(data, "max_runs"),
+            remaining_actions=opt_int(data, "remaining_actions"),
             fires_count=_int(_first(data.get("fires_count"), info.get("fires_count"))),
             failures_count=_int(_first(data.get("failures_count"), info.get("failures_count"))),
             next_fire_at=_opt_str(
@@ -141,10 +141,10 @@ class ScheduleDescription:
             last_fired_at=_opt_str(
                 _first(data.get("last_fired_at"), data.get("last_fire"), info.get("last_fire"))
             ),
-            latest_workflow_instance_id=_opt_text(data, "latest_workflow_instance_id"),
-            paused_at=_opt_text(data, "paused_at"),
-            created_at=_opt_text(data, "created_at"),
-            updated_at=_opt_text(data, "updated_at"),
+            latest_workflow_instance_id=opt_text(data, "latest_workflow_instance_id"),
+            paused_at=opt_text(data, "paused_at"),
+            created_at=opt_text(data, "created_at"),
+            updated_at=opt_text(data, "updated_at"),
             info=info,
             raw=dict(data),
         )
@@ -176,8 +176,8 @@ class ScheduleList:
         )
         return cls(
             schedules=items,
-            next_page_token=_opt_text(data, "next_page_token"),
-            namespace=_opt_text(data, "namespace"),
+            next_page_token=opt_text(data, "next_page_token"),
+            namespace=opt_text(data, "namespace"),
             raw=dict(data),
         )
 
@@ -203,12 +203,12 @@ class ScheduleTriggerResult:
     def from_dict(cls, data: Mapping[str, Any], *, schedule_id: str = "") -> ScheduleTriggerResult:
         """Build from a trigger answer."""
         return cls(
-            schedule_id=_text(data, "schedule_id", schedule_id),
-            outcome=_text(data, "outcome"),
-            workflow_id=_opt_text(data, "workflow_id"),
-            run_id=_opt_text(data, "run_id"),
-            reason=_opt_text(data, "reason"),
-            buffer_depth=_opt_int(data, "buffer_depth"),
+            schedule_id=text(data, "schedule_id", schedule_id),
+            outcome=text(data, "outcome"),
+            workflow_id=opt_text(data, "workflow_id"),
+            run_id=opt_text(data, "run_id"),
+            reason=opt_text(data, "reason"),
+            buffer_depth=opt_int(data, "buffer_depth"),
             raw=dict(data),
         )
 
@@ -227,12 +227,12 @@ class ScheduleBackfillFire:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScheduleBackfillFire:
         return cls(
-            fire_time=_text(data, "fire_time"),
-            outcome=_text(data, "outcome"),
-            workflow_id=_opt_text(data, "workflow_id"),
-            run_id=_opt_text(data, "run_id"),
-            reason=_opt_text(data, "reason"),
-            buffer_depth=_opt_int(data, "buffer_depth"),
+            fire_time=text(data, "fire_time"),
+            outcome=text(data, "outcome"),
+            workflow_id=opt_text(data, "workflow_id"),
+            run_id=opt_text(data, "run_id"),
+            reason=opt_text(data, "reason"),
+            buffer_depth=opt_int(data, "buffer_depth"),
         )
 
 
@@ -256,8 +256,8 @@ class ScheduleBackfillResult:
             else []
         )
         return cls(
-            schedule_id=_text(data, "schedule_id", schedule_id),
-            outcome=_text(data, "outcome"),
+            schedule_id=text(data, "schedule_id", schedule_id),
+            outcome=text(data, "outcome"),
             fires_attempted=_int(data.get("fires_attempted"), len(results)),
             results=results,
             raw=dict(data),
@@ -285,12 +285,12 @@ class ScheduleHistoryEvent:
     def from_dict(cls, data: Mapping[str, Any]) -> ScheduleHistoryEvent:
         return cls(
             sequence=_int(data.get("sequence")),
-            event_type=_opt_text(data, "event_type"),
-            recorded_at=_opt_text(data, "recorded_at"),
-            workflow_instance_id=_opt_text(data, "workflow_instance_id"),
-            workflow_run_id=_opt_text(data, "workflow_run_id"),
+            event_type=opt_text(data, "event_type"),
+            recorded_at=opt_text(data, "recorded_at"),
+            workflow_instance_id=opt_text(data, "workflow_instance_id"),
+            workflow_run_id=opt_text(data, "workflow_run_id"),
             payload=_map(data.get("payload")),
-            id=_opt_text(data, "id"),
+            id=opt_text(data, "id"),
         )
 
 
@@ -325,10 +325,10 @@ class ScheduleHistoryPage:
         )
         more = data.get("has_more")
         return cls(
-            schedule_id=_text(data, "schedule_id", schedule_id),
+            schedule_id=text(data, "schedule_id", schedule_id),
             events=events,
             has_more=more if isinstance(more, bool) else False,
-            next_cursor=_opt_int(data, "next_cursor"),
-            namespace=_opt_text(data, "namespace"),
+            next_cursor=opt_int(data, "next_cursor"),
+            namespace=opt_text(data, "namespace"),
             raw=dict(data),
         )

@@ -6,21 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_int, _opt_text, _text
+from .._fields import opt_bool, opt_float, opt_int, opt_text, text
 
 __all__ = ["StoragePayloadTestResult", "StorageTestResult"]
-
-
-def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
-    value = data.get(key)
-    return value if isinstance(value, bool) else None
-
-
-def _opt_float(data: Mapping[str, Any], key: str) -> float | None:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -49,14 +37,14 @@ class StoragePayloadTestResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StoragePayloadTestResult:
         return cls(
-            status=_text(data, "status"),
-            bytes=_opt_int(data, "bytes"),
-            sha256=_opt_text(data, "sha256"),
-            reference_uri=_opt_text(data, "reference_uri"),
-            wrote=_opt_bool(data, "wrote"),
-            read=_opt_bool(data, "read"),
-            verified=_opt_bool(data, "verified"),
-            latency_ms=_opt_float(data, "latency_ms"),
+            status=text(data, "status"),
+            bytes=opt_int(data, "bytes"),
+            sha256=opt_text(data, "sha256"),
+            reference_uri=opt_text(data, "reference_uri"),
+            wrote=opt_bool(data, "wrote"),
+            read=opt_bool(data, "read"),
+            verified=opt_bool(data, "verified"),
+            latency_ms=opt_float(data, "latency_ms"),
             raw=dict(data),
         )
 
@@ -80,9 +68,9 @@ class StorageTestResult:
     def from_dict(cls, data: Mapping[str, Any]) -> StorageTestResult:
         small, large = data.get("small_payload"), data.get("large_payload")
         return cls(
-            status=_text(data, "status"),
-            namespace=_opt_text(data, "namespace"),
-            driver=_opt_text(data, "driver"),
+            status=text(data, "status"),
+            namespace=opt_text(data, "namespace"),
+            driver=opt_text(data, "driver"),
             small_payload=StoragePayloadTestResult.from_dict(small) if isinstance(small, Mapping) else None,
             large_payload=StoragePayloadTestResult.from_dict(large) if isinstance(large, Mapping) else None,
             raw=dict(data),

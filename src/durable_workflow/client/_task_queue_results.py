@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from .._wire import _opt_int, _opt_text, _text
+from .._fields import mappings, opt_bool, opt_int, opt_mapping, opt_text, text, texts
 
 __all__ = [
     "TaskQueueAdmission",
@@ -33,30 +33,10 @@ __all__ = [
 _Flat = TypeVar("_Flat")
 
 
-def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
-    value = data.get(key)
-    return value if isinstance(value, bool) else None
-
-
-def _texts(data: Mapping[str, Any], key: str) -> list[str]:
-    value = data.get(key)
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _object(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
-    value = data.get(key)
-    return dict(value) if isinstance(value, Mapping) else None
-
-
-def _objects(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = data.get(key)
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
-
-
 def _flat(cls: type[_Flat], data: Any) -> _Flat:
     """Fill a dataclass of scalar facts from ``data``, each field read by its declared type."""
     source: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-    readers = {"int": _opt_int, "bool": _opt_bool, "str": _opt_text}
+    readers = {"int": opt_int, "bool": opt_bool, "str": opt_text}
     values: dict[str, Any] = {}
     for item in fields(cls):  # type: ignore[arg-type]
         if item.name == "raw":
@@ -174,16 +154,16 @@ class TaskQueueStats:
     @classmethod
     def from_dict(cls, data: Any) -> TaskQueueStats:
         source: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        pollers = _object(source, "pollers") or {}
+        pollers = opt_mapping(source, "pollers") or {}
         return cls(
-            approximate_backlog_count=_opt_int(source, "approximate_backlog_count"),
-            approximate_backlog_age=_opt_text(source, "approximate_backlog_age"),
-            approximate_backlog_age_seconds=_opt_int(source, "approximate_backlog_age_seconds"),
-            oldest_ready_task=_object(source, "oldest_ready_task"),
+            approximate_backlog_count=opt_int(source, "approximate_backlog_count"),
+            approximate_backlog_age=opt_text(source, "approximate_backlog_age"),
+            approximate_backlog_age_seconds=opt_int(source, "approximate_backlog_age_seconds"),
+            oldest_ready_task=opt_mapping(source, "oldest_ready_task"),
             workflow_tasks=_flat(TaskQueueTaskCounts, source.get("workflow_tasks")),
             activity_tasks=_flat(TaskQueueTaskCounts, source.get("activity_tasks")),
-            active_pollers=_opt_int(pollers, "active_count"),
-            stale_pollers=_opt_int(pollers, "stale_count"),
+            active_pollers=opt_int(pollers, "active_count"),
+            stale_pollers=opt_int(pollers, "stale_count"),
             raw=dict(source),
         )
 
@@ -209,18 +189,18 @@ class TaskQueuePoller:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskQueuePoller:
         return cls(
-            worker_id=_text(data, "worker_id"),
-            runtime=_opt_text(data, "runtime"),
-            sdk_version=_opt_text(data, "sdk_version"),
-            build_id=_opt_text(data, "build_id"),
-            status=_opt_text(data, "status"),
-            is_stale=_opt_bool(data, "is_stale"),
-            last_heartbeat_at=_opt_text(data, "last_heartbeat_at"),
-            heartbeat_expires_at=_opt_text(data, "heartbeat_expires_at"),
-            supported_workflow_types=_texts(data, "supported_workflow_types"),
-            supported_activity_types=_texts(data, "supported_activity_types"),
-            max_concurrent_workflow_tasks=_opt_int(data, "max_concurrent_workflow_tasks"),
-            max_concurrent_activity_tasks=_opt_int(data, "max_concurrent_activity_tasks"),
+            worker_id=text(data, "worker_id"),
+            runtime=opt_text(data, "runtime"),
+            sdk_version=opt_text(data, "sdk_version"),
+            build_id=opt_text(data, "build_id"),
+            status=opt_text(data, "status"),
+            is_stale=opt_bool(data, "is_stale"),
+            last_heartbeat_at=opt_text(data, "last_heartbeat_at"),
+            heartbeat_expires_at=opt_text(data, "heartbeat_expires_at"),
+            supported_workflow_types=texts(data, "supported_workflow_types"),
+            supported_activity_types=texts(data, "supported_activity_types"),
+            max_concurrent_workflow_tasks=opt_int(data, "max_concurrent_workflow_tasks"),
+            max_concurrent_activity_tasks=opt_int(data, "max_concurrent_activity_tasks"),
             raw=dict(data),
         )
 
@@ -245,16 +225,16 @@ class TaskQueueLease:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskQueueLease:
         return cls(
-            task_id=_text(data, "task_id"),
-            task_type=_text(data, "task_type"),
-            workflow_id=_opt_text(data, "workflow_id"),
-            run_id=_opt_text(data, "run_id"),
-            lease_owner=_opt_text(data, "lease_owner"),
-            lease_expires_at=_opt_text(data, "lease_expires_at"),
-            is_expired=_opt_bool(data, "is_expired"),
-            workflow_task_attempt=_opt_int(data, "workflow_task_attempt"),
-            activity_attempt_id=_opt_text(data, "activity_attempt_id"),
-            attempt_number=_opt_int(data, "attempt_number"),
+            task_id=text(data, "task_id"),
+            task_type=text(data, "task_type"),
+            workflow_id=opt_text(data, "workflow_id"),
+            run_id=opt_text(data, "run_id"),
+            lease_owner=opt_text(data, "lease_owner"),
+            lease_expires_at=opt_text(data, "lease_expires_at"),
+            is_expired=opt_bool(data, "is_expired"),
+            workflow_task_attempt=opt_int(data, "workflow_task_attempt"),
+            activity_attempt_id=opt_text(data, "activity_attempt_id"),
+            attempt_number=opt_int(data, "attempt_number"),
             raw=dict(data),
         )
 
@@ -280,13 +260,13 @@ class TaskQueueDescription:
     def from_dict(cls, data: Mapping[str, Any]) -> TaskQueueDescription:
         """Build from a ``GET /task-queues/{name}`` body or a ``GET /task-queues`` item."""
         return cls(
-            name=_text(data, "name"),
-            namespace=_opt_text(data, "namespace"),
+            name=text(data, "name"),
+            namespace=opt_text(data, "namespace"),
             stats=TaskQueueStats.from_dict(data.get("stats")),
             admission=TaskQueueAdmission.from_dict(data.get("admission")),
-            pollers=[TaskQueuePoller.from_dict(item) for item in _objects(data, "pollers")],
-            current_leases=[TaskQueueLease.from_dict(item) for item in _objects(data, "current_leases")],
-            repair=_object(data, "repair"),
+            pollers=[TaskQueuePoller.from_dict(item) for item in mappings(data, "pollers")],
+            current_leases=[TaskQueueLease.from_dict(item) for item in mappings(data, "current_leases")],
+            repair=opt_mapping(data, "repair"),
             raw=dict(data),
         )
 
@@ -308,8 +288,8 @@ class TaskQueueList:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskQueueList:
         """Build from a ``GET /task-queues`` body."""
-        queues = [TaskQueueDescription.from_dict(item) for item in _objects(data, "task_queues")]
-        return cls(namespace=_opt_text(data, "namespace"), task_queues=queues, raw=dict(data))
+        queues = [TaskQueueDescription.from_dict(item) for item in mappings(data, "task_queues")]
+        return cls(namespace=opt_text(data, "namespace"), task_queues=queues, raw=dict(data))
 
 
 # --------------------------------------------------------------------------- build ids
@@ -343,20 +323,20 @@ class TaskQueueBuildIdCohort:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TaskQueueBuildIdCohort:
         return cls(
-            build_id=_opt_text(data, "build_id"),
-            rollout_status=_text(data, "rollout_status"),
-            active_worker_count=_opt_int(data, "active_worker_count") or 0,
-            draining_worker_count=_opt_int(data, "draining_worker_count") or 0,
-            stale_worker_count=_opt_int(data, "stale_worker_count") or 0,
-            total_worker_count=_opt_int(data, "total_worker_count") or 0,
-            runtimes=_texts(data, "runtimes"),
-            sdk_versions=_texts(data, "sdk_versions"),
-            last_heartbeat_at=_opt_text(data, "last_heartbeat_at"),
-            first_seen_at=_opt_text(data, "first_seen_at"),
-            drain_intent=_opt_text(data, "drain_intent"),
-            drained_at=_opt_text(data, "drained_at"),
-            promoted_at=_opt_text(data, "promoted_at"),
-            new_start_selected=_opt_bool(data, "new_start_selected") is True,
+            build_id=opt_text(data, "build_id"),
+            rollout_status=text(data, "rollout_status"),
+            active_worker_count=opt_int(data, "active_worker_count") or 0,
+            draining_worker_count=opt_int(data, "draining_worker_count") or 0,
+            stale_worker_count=opt_int(data, "stale_worker_count") or 0,
+            total_worker_count=opt_int(data, "total_worker_count") or 0,
+            runtimes=texts(data, "runtimes"),
+            sdk_versions=texts(data, "sdk_versions"),
+            last_heartbeat_at=opt_text(data, "last_heartbeat_at"),
+            first_seen_at=opt_text(data, "first_seen_at"),
+            drain_intent=opt_text(data, "drain_intent"),
+            drained_at=opt_text(data, "drained_at"),
+            promoted_at=opt_text(data, "promoted_at"),
+            new_start_selected=opt_bool(data, "new_start_selected") is True,
             raw=dict(data),
         )
 
@@ -381,10 +361,10 @@ class TaskQueueBuildIdRollout:
     def from_dict(cls, data: Mapping[str, Any], *, task_queue: str = "") -> TaskQueueBuildIdRollout:
         """Build from a ``GET /task-queues/{name}/build-ids`` body."""
         return cls(
-            namespace=_opt_text(data, "namespace"),
-            task_queue=_text(data, "task_queue", task_queue),
-            stale_after_seconds=_opt_int(data, "stale_after_seconds"),
-            build_ids=[TaskQueueBuildIdCohort.from_dict(item) for item in _objects(data, "build_ids")],
+            namespace=opt_text(data, "namespace"),
+            task_queue=text(data, "task_queue", task_queue),
+            stale_after_seconds=opt_int(data, "stale_after_seconds"),
+            build_ids=[TaskQueueBuildIdCohort.from_dict(item) for item in mappings(data, "build_ids")],
             raw=dict(data),
         )
 
@@ -407,13 +387,13 @@ class TaskQueueBuildIdRolloutState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, task_queue: str = "") -> TaskQueueBuildIdRolloutState:
         return cls(
-            namespace=_opt_text(data, "namespace"),
-            task_queue=_text(data, "task_queue", task_queue),
-            build_id=_opt_text(data, "build_id"),
-            drain_intent=_text(data, "drain_intent"),
-            drained_at=_opt_text(data, "drained_at"),
-            promoted_at=_opt_text(data, "promoted_at"),
-            new_start_selected=_opt_bool(data, "new_start_selected") is True,
+            namespace=opt_text(data, "namespace"),
+            task_queue=text(data, "task_queue", task_queue),
+            build_id=opt_text(data, "build_id"),
+            drain_intent=text(data, "drain_intent"),
+            drained_at=opt_text(data, "drained_at"),
+            promoted_at=opt_text(data, "promoted_at"),
+            new_start_selected=opt_bool(data, "new_start_selected") is True,
             raw=dict(data),
         )
 
@@ -457,32 +437,32 @@ class WorkerDescription:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, worker_id: str = "") -> WorkerDescription:
         """Build from a ``GET /workers/{id}`` body or a ``GET /workers`` item."""
-        fingerprints = _object(data, "workflow_definition_fingerprints") or {}
+        fingerprints = opt_mapping(data, "workflow_definition_fingerprints") or {}
         return cls(
-            worker_id=_text(data, "worker_id", worker_id),
-            namespace=_opt_text(data, "namespace"),
-            task_queue=_opt_text(data, "task_queue"),
-            runtime=_opt_text(data, "runtime"),
-            sdk_version=_opt_text(data, "sdk_version"),
-            build_id=_opt_text(data, "build_id"),
-            status=_opt_text(data, "status"),
-            is_stale=_opt_bool(data, "is_stale"),
-            supported_workflow_types=_texts(data, "supported_workflow_types"),
-            supported_activity_types=_texts(data, "supported_activity_types"),
+            worker_id=text(data, "worker_id", worker_id),
+            namespace=opt_text(data, "namespace"),
+            task_queue=opt_text(data, "task_queue"),
+            runtime=opt_text(data, "runtime"),
+            sdk_version=opt_text(data, "sdk_version"),
+            build_id=opt_text(data, "build_id"),
+            status=opt_text(data, "status"),
+            is_stale=opt_bool(data, "is_stale"),
+            supported_workflow_types=texts(data, "supported_workflow_types"),
+            supported_activity_types=texts(data, "supported_activity_types"),
             workflow_definition_fingerprints={
                 key: value for key, value in fingerprints.items() if isinstance(value, str)
             },
-            max_concurrent_workflow_tasks=_opt_int(data, "max_concurrent_workflow_tasks"),
-            max_concurrent_activity_tasks=_opt_int(data, "max_concurrent_activity_tasks"),
-            last_heartbeat_at=_opt_text(data, "last_heartbeat_at"),
-            heartbeat_expires_at=_opt_text(data, "heartbeat_expires_at"),
-            registered_at=_opt_text(data, "registered_at"),
-            updated_at=_opt_text(data, "updated_at"),
-            capabilities=_texts(data, "capabilities"),
-            task_slots=_object(data, "task_slots"),
-            process_metrics=_object(data, "process_metrics"),
-            heartbeat_interval_seconds=_opt_int(data, "heartbeat_interval_seconds"),
-            admission=_object(data, "admission"),
+            max_concurrent_workflow_tasks=opt_int(data, "max_concurrent_workflow_tasks"),
+            max_concurrent_activity_tasks=opt_int(data, "max_concurrent_activity_tasks"),
+            last_heartbeat_at=opt_text(data, "last_heartbeat_at"),
+            heartbeat_expires_at=opt_text(data, "heartbeat_expires_at"),
+            registered_at=opt_text(data, "registered_at"),
+            updated_at=opt_text(data, "updated_at"),
+            capabilities=texts(data, "capabilities"),
+            task_slots=opt_mapping(data, "task_slots"),
+            process_metrics=opt_mapping(data, "process_metrics"),
+            heartbeat_interval_seconds=opt_int(data, "heartbeat_interval_seconds"),
+            admission=opt_mapping(data, "admission"),
             raw=dict(data),
         )
 
@@ -506,8 +486,8 @@ class WorkerList:
     def from_dict(cls, data: Mapping[str, Any]) -> WorkerList:
         """Build from a ``GET /workers`` body."""
         return cls(
-            namespace=_opt_text(data, "namespace"),
-            workers=[WorkerDescription.from_dict(item) for item in _objects(data, "workers")],
-            stale_after_seconds=_opt_int(data, "stale_after_seconds"),
+            namespace=opt_text(data, "namespace"),
+            workers=[WorkerDescription.from_dict(item) for item in mappings(data, "workers")],
+            stale_after_seconds=opt_int(data, "stale_after_seconds"),
             raw=dict(data),
         )

@@ -6,12 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire import _opt_int, _opt_text, _text
-
-
-def _rows(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = data.get(key)
-    return [row for row in value if isinstance(row, Mapping)] if isinstance(value, list) else []
+from .._fields import mappings, opt_int, opt_text, text
 
 
 @dataclass(frozen=True)
@@ -93,34 +88,34 @@ class WaitingOn:
         return cls(
             activities=[
                 cls.Activity(
-                    _text(r, "activity_execution_id"),
-                    _text(r, "activity_type"),
-                    _opt_int(r, "attempt") or 0,
-                    _text(r, "status"),
+                    text(r, "activity_execution_id"),
+                    text(r, "activity_type"),
+                    opt_int(r, "attempt") or 0,
+                    text(r, "status"),
                 )
-                for r in _rows(data, "activities")
+                for r in mappings(data, "activities")
             ],
-            timers=[cls.Timer(_text(r, "timer_id"), _opt_text(r, "fire_at")) for r in _rows(data, "timers")],
+            timers=[cls.Timer(text(r, "timer_id"), opt_text(r, "fire_at")) for r in mappings(data, "timers")],
             condition_waits=[
                 cls.ConditionWait(
-                    _text(r, "condition_wait_id"),
-                    _opt_text(r, "key"),
-                    _opt_int(r, "timeout_seconds"),
-                    _opt_text(r, "timeout_at"),
+                    text(r, "condition_wait_id"),
+                    opt_text(r, "key"),
+                    opt_int(r, "timeout_seconds"),
+                    opt_text(r, "timeout_at"),
                 )
-                for r in _rows(data, "condition_waits")
+                for r in mappings(data, "condition_waits")
             ],
             children=[
                 cls.Child(
-                    _text(r, "child_workflow_id"),
-                    _opt_text(r, "child_run_id"),
-                    _text(r, "child_workflow_type"),
+                    text(r, "child_workflow_id"),
+                    opt_text(r, "child_run_id"),
+                    text(r, "child_workflow_type"),
                 )
-                for r in _rows(data, "children")
+                for r in mappings(data, "children")
             ],
-            signal_count=_opt_int(signals, "count") or len(signal_names),
+            signal_count=opt_int(signals, "count") or len(signal_names),
             signal_names=signal_names,
             updates=[
-                cls.Update(_text(r, "update_id"), _text(r, "update_name")) for r in _rows(data, "updates")
+                cls.Update(text(r, "update_id"), text(r, "update_name")) for r in mappings(data, "updates")
             ],
         )

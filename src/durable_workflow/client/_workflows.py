@@ -13,10 +13,10 @@ from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTer
 from ..protocol import routes
 from ..protocol.history import EventType, HistoryEvent
 from ..protocol.wire import HistoryExport, RunHistoryPage, StartWorkflowResponse
-from ._base import BaseClient
 from ._handle import WorkflowHandle
 from ._list_filters import moment, visibility_query
-from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
+from ._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
+from ._run_commands import RunCommandsMixin
 
 # Statuses after which a run never changes again (``canceled`` is a spelling seen in the wild).
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "canceled", "terminated"})
@@ -29,8 +29,6 @@ _TERMINAL_EVENTS = frozenset(
         EventType.WORKFLOW_TIMED_OUT,
     }
 )
-WORKFLOW_ROUTE_REPAIR = "/workflows/{workflow_id}/repair"
-WORKFLOW_ROUTE_ARCHIVE = "/workflows/{workflow_id}/archive"
 
 
 def _args_list(args: Sequence[Any] | None) -> list[Any]:
@@ -41,8 +39,8 @@ def _args_list(args: Sequence[Any] | None) -> list[Any]:
     return list(args)
 
 
-class WorkflowsMixin(BaseClient):
-    """Workflow operations of :class:`durable_workflow.Client`."""
+class WorkflowsMixin(RunCommandsMixin):
+    """Workflow operations of :class:`durable_workflow.Client` (run commands: the base class)."""
 
     # ------------------------------------------------------------------ start / handles
 
@@ -350,83 +348,6 @@ class WorkflowsMixin(BaseClient):
             timeout=max(self.timeout, wait + 35.0),
         )
         return self._result_of(data, what=f"result of update {update_name!r}")
-
-    async def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        """Cancel the workflow's current run.
-
-        Raises:
-            WorkflowNotFound: No workflow with this id.
-        """
-        await self._command(routes.WORKFLOW_CANCEL, workflow_id, "cancel", reason)
-
-    async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        """Terminate the workflow's current run at once.
-
-        Raises:
-            WorkflowNotFound: No workflow with this id.
-        """
-        await self._command(routes.WORKFLOW_TERMINATE, workflow_id, "terminate", reason)
-
-    async def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
-        """Ask the server to re-dispatch lost work for the workflow's current run.
-
-        Raises:
-            WorkflowNotFound: No workflow with this id.
-        """
-        data = await self._command(WORKFLOW_ROUTE_REPAIR, workflow_id, "repair")
-        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
-
-    async def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
-        """Archive a closed workflow.
-
-        Raises:
-            WorkflowNotFound: No workflow with this id.
-        """
-        data = await self._command(WORKFLOW_ROUTE_ARCHIVE, workflow_id, "archive", reason)
-        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
-
-    async def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
-        """Pause the workflow's current run: it gets no new workflow tasks or activity dispatches.
-
-        Work already handed to a worker finishes and is recorded; signals and updates sent while
-        the run is paused are recorded and delivered once it resumes. An extension of the
-        contract: servers that serve it say ``capabilities.workflow_pause: true`` in cluster-info.
-
-        Returns:
-            The command result; ``outcome`` is ``"paused"``, or ``"already_paused"`` when the run
-            was paused already (nothing changes then).
-
-        Raises:
-            WorkflowNotFound: No workflow with this id.
-            ServerError: The run is closed (``reason == "run_not_active"``).
-        """
-        data = await self._command(routes.WORKFLOW_PAUSE, workflow_id, "pause", reason)
-        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
-
-    async def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
-        """Resume a paused workflow: its held workflow and activity tasks are dispatched again.
-
-        Returns:
-            The command result; ``outcome`` is ``"resumed"``, or ``"not_paused"`` when the run
-            was not paused (nothing changes then).
-
-        Raises:
-            WorkflowNotFound: No workflow with this id.
-            ServerError: The run is closed (``reason == "run_not_active"``).
-        """
-        data = await self._command(routes.WORKFLOW_RESUME, workflow_id, "resume")
-        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
-
-    async def _command(
-        self, route: str, workflow_id: str, operation: str, reason: str | None = None
-    ) -> dict[str, Any]:
-        return await self._request_object(
-            "POST",
-            route,
-            path_params={"workflow_id": workflow_id},
-            body={} if reason is None else {"reason": reason},
-            operation=operation,
-        )
 
     async def _message_body(self, args: Sequence[Any] | None, *, what: str) -> dict[str, Any]:
         # Like the reference SDK: no ``input`` key at all when there are no arguments.

@@ -92,13 +92,15 @@ async def handle_query_task(runtime: TaskRuntime, raw: QueryTask) -> str:
     # External payloads are resolved before the interceptors (they see plain envelopes, as the
     # workflow and activity interceptors do); a missing or changed stored object refuses this
     # query (the caller sees why) instead of breaking the poll loop.
+    # Without a driver there is nothing to resolve: the task parsed above is the one to run.
     current, unreadable = task, None
-    try:
-        current = await parse_resolving(
-            QueryTaskRead.from_wire, raw, runtime.payloads, worker_id=runtime.worker_id
-        )
-    except (ExternalPayloadIntegrityError, ValueError) as exc:
-        unreadable = exc
+    if runtime.payloads is not None:
+        try:
+            current = await parse_resolving(
+                QueryTaskRead.from_wire, raw, runtime.payloads, worker_id=runtime.worker_id
+            )
+        except (ExternalPayloadIntegrityError, ValueError) as exc:
+            unreadable = exc
 
     async def answer(context: QueryTaskInterceptorContext) -> str | None:
         definition = runtime.workflows.get(task.workflow_type)

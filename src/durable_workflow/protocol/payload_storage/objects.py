@@ -94,6 +94,37 @@ class _ObjectStore:
             raise ValueError(f"{uri!r} has an empty, '.', '..' or control-character key segment")
         return key
 
+    def get(self, uri: str) -> bytes:
+        """The object's bytes (``FileNotFoundError`` when it does not exist)."""
+        key = self.key_for(uri)
+        try:
+            answer = self._read(key)
+        except Exception as exc:
+            if is_not_found(exc):
+                raise FileNotFoundError(f"no stored payload at {uri}") from exc
+            raise
+        return _as_bytes(self._content(answer), uri)
+
+    def delete(self, uri: str) -> None:
+        """Delete the object; a missing one is fine."""
+        key = self.key_for(uri)
+        try:
+            self._remove(key)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+
+    # What each store's client is asked; ``get`` and ``delete`` above own the "not found" rule.
+    def _read(self, key: str) -> object:
+        raise NotImplementedError
+
+    def _content(self, answer: object) -> object:
+        """The stored bytes within what ``_read`` returned (read outside the not-found rule)."""
+        return answer
+
+    def _remove(self, key: str) -> None:
+        raise NotImplementedError
+
 
 class S3ExternalStorage(_ObjectStore):
     """Payloads in an S3 (or S3-compatible) bucket through a boto3-style client.
@@ -120,18 +151,13 @@ class S3ExternalStorage(_ObjectStore):
         )
         return self._uri(key)
 
-    def get(self, uri: str) -> bytes:
-        """The object's bytes (``FileNotFoundError`` when it does not exist)."""
-        key = self.key_for(uri)
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if is_not_found(exc):
-                raise FileNotFoundError(f"no stored payload at {uri}") from exc
-            raise
-        body = response.get("Body") if isinstance(response, dict) else None
+    def _read(self, key: str) -> object:
+        return self.client.get_object(Bucket=self.bucket, Key=key)
+
+    def _content(self, answer: object) -> object:
+        body = answer.get("Body") if isinstance(answer, dict) else None
         read = getattr(body, "read", None)
-        return _as_bytes(read() if callable(read) else body, uri)
+        return read() if callable(read) else body
 
     def delete(self, uri: str) -> None:
         """Delete the object (S3 deletes of a missing key succeed)."""
@@ -160,24 +186,11 @@ class GCSExternalStorage(_ObjectStore):
         self._blob(key).upload_from_string(bytes(data), content_type="application/octet-stream")
         return self._uri(key)
 
-    def get(self, uri: str) -> bytes:
-        """The blob's bytes (``FileNotFoundError`` when it does not exist)."""
-        blob = self._blob(self.key_for(uri))
-        try:
-            data = blob.download_as_bytes()
-        except Exception as exc:
-            if is_not_found(exc):
-                raise FileNotFoundError(f"no stored payload at {uri}") from exc
-            raise
-        return _as_bytes(data, uri)
+    def _read(self, key: str) -> object:
+        return self._blob(key).download_as_bytes()
 
-    def delete(self, uri: str) -> None:
-        """Delete the blob; a missing one is fine."""
-        try:
-            self._blob(self.key_for(uri)).delete()
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+    def _remove(self, key: str) -> None:
+        self._blob(key).delete()
 
 
 class AzureBlobExternalStorage(_ObjectStore):
@@ -208,22 +221,8 @@ class AzureBlobExternalStorage(_ObjectStore):
         self.container_client.upload_blob(key, bytes(data), overwrite=False)
         return self._uri(key)
 
-    def get(self, uri: str) -> bytes:
-        """The blob's bytes (``FileNotFoundError`` when it does not exist)."""
-        key = self.key_for(uri)
-        try:
-            downloader = self.container_client.download_blob(key)
-            data = downloader.readall()
-        except Exception as exc:
-            if is_not_found(exc):
-                raise FileNotFoundError(f"no stored payload at {uri}") from exc
-            raise
-        return _as_bytes(data, uri)
+    def _read(self, key: str) -> object:
+        return self.container_client.download_blob(key).readall()
 
-    def delete(self, uri: str) -> None:
-        """Delete the blob; a missing one is fine."""
-        try:
-            self.container_client.delete_blob(self.key_for(uri))
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+    def _remove(self, key: str) -> None:
+        self.container_client.delete_blob(key)
