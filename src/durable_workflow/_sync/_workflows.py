@@ -11,28 +11,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..client._results import (
-    WorkflowCommandResult,
-    WorkflowExecution,
-    WorkflowList,
-    WorkflowRun,
-    WorkflowRunList,
-)
+from ..client._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 from ..protocol.wire import HistoryExport, RunHistoryPage
-from ._base import BaseClientMethods
 from ._handles import WorkflowHandle
+from ._run_commands import RunCommandsMethods
 
 
-class WorkflowsMethods(BaseClientMethods):
+class WorkflowsMethods(RunCommandsMethods):
     """Blocking twin of :class:`durable_workflow.client._workflows.WorkflowsMixin`."""
-
-    def archive_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
-        """Blocking form of :meth:`durable_workflow.client.Client.archive_workflow`."""
-        return self._runner.run(self._target.archive_workflow(workflow_id, reason))
-
-    def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        """Blocking form of :meth:`durable_workflow.client.Client.cancel_workflow`."""
-        self._runner.run(self._target.cancel_workflow(workflow_id, reason))
 
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""
@@ -109,21 +95,9 @@ class WorkflowsMethods(BaseClientMethods):
             )
         )
 
-    def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
-        """Blocking form of :meth:`durable_workflow.client.Client.pause_workflow`."""
-        return self._runner.run(self._target.pause_workflow(workflow_id, reason))
-
     def query_workflow(self, workflow_id: str, query_name: str, args: Sequence[Any] | None = None) -> Any:
         """Blocking form of :meth:`durable_workflow.client.Client.query_workflow`."""
         return self._runner.run(self._target.query_workflow(workflow_id, query_name, args))
-
-    def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
-        """Blocking form of :meth:`durable_workflow.client.Client.repair_workflow`."""
-        return self._runner.run(self._target.repair_workflow(workflow_id))
-
-    def resume_workflow(self, workflow_id: str) -> WorkflowCommandResult:
-        """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
-        return self._runner.run(self._target.resume_workflow(workflow_id))
 
     def signal_workflow(
         self,
@@ -168,10 +142,6 @@ class WorkflowsMethods(BaseClientMethods):
                 )
             ),
         )
-
-    def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
-        self._runner.run(self._target.terminate_workflow(workflow_id, reason))
 
     def update_workflow(
         self,
