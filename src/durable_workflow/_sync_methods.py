@@ -16,7 +16,9 @@ from ._external_payloads import PayloadResolver
 from .client import Client as AsyncClient
 from .client import ScheduleHandle as AsyncScheduleHandle
 from .client import WorkflowHandle as AsyncWorkflowHandle
+from .client._base import Arguments
 from .client._bridge_results import BridgeAdapterOutcome
+from .client._message_results import QueryResult, UpdateResult
 from .client._namespace_results import NamespaceDescription, NamespaceList
 from .client._results import (
     WorkflowCommandResult,
@@ -104,6 +106,7 @@ class ClientMethods:
         external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        plain_json_payloads: bool = False,
     ) -> None:
         """Wrap a new async client made with these arguments (see ``durable_workflow.Client``)."""
         self._attach(
@@ -123,6 +126,7 @@ class ClientMethods:
                 external_storage_threshold_bytes=external_storage_threshold_bytes,
                 external_storage_cache=external_storage_cache,
                 transport=transport,
+                plain_json_payloads=plain_json_payloads,
             )
         )
 
@@ -194,6 +198,11 @@ class ClientMethods:
         """The wrapped async client's ``server_long_poll_timeout``."""
         return self._target.server_long_poll_timeout
 
+    @property
+    def plain_json_payloads(self) -> bool:
+        """The wrapped async client's ``plain_json_payloads``."""
+        return self._target.plain_json_payloads
+
     def activity_timeout_pass(
         self, execution_ids: Sequence[str] | None = None, limit: int | None = None
     ) -> ActivityTimeoutPassResult:
@@ -223,9 +232,11 @@ class ClientMethods:
             )
         )
 
-    def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
+    def cancel_workflow(
+        self, workflow_id: str, reason: str | None = None, *, run_id: str | None = None
+    ) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.cancel_workflow`."""
-        self._runner.run(self._target.cancel_workflow(workflow_id, reason))
+        return self._runner.run(self._target.cancel_workflow(workflow_id, reason, run_id=run_id))
 
     def complete_activity_task(
         self,
@@ -470,11 +481,16 @@ class ClientMethods:
         *,
         page_size: int | None = None,
         next_page_token: str | None = None,
+        wait_new_event: bool | None = None,
     ) -> RunHistoryPage:
         """Blocking form of :meth:`durable_workflow.client.Client.get_history`."""
         return self._runner.run(
             self._target.get_history(
-                workflow_id, run_id, page_size=page_size, next_page_token=next_page_token
+                workflow_id,
+                run_id,
+                page_size=page_size,
+                next_page_token=next_page_token,
+                wait_new_event=wait_new_event,
             )
         )
 
@@ -699,9 +715,19 @@ class ClientMethods:
         """Blocking form of :meth:`durable_workflow.client.Client.promote_task_queue_build_id`."""
         return self._runner.run(self._target.promote_task_queue_build_id(task_queue, build_id))
 
-    def query_workflow(self, workflow_id: str, query_name: str, args: Sequence[Any] | None = None) -> Any:
+    def query_workflow(
+        self, workflow_id: str, query_name: str, args: Arguments | None = None, *, run_id: str | None = None
+    ) -> Any:
         """Blocking form of :meth:`durable_workflow.client.Client.query_workflow`."""
-        return self._runner.run(self._target.query_workflow(workflow_id, query_name, args))
+        return self._runner.run(self._target.query_workflow(workflow_id, query_name, args, run_id=run_id))
+
+    def query_workflow_detailed(
+        self, workflow_id: str, query_name: str, args: Arguments | None = None, *, run_id: str | None = None
+    ) -> QueryResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.query_workflow_detailed`."""
+        return self._runner.run(
+            self._target.query_workflow_detailed(workflow_id, query_name, args, run_id=run_id)
+        )
 
     def register_worker(
         self,
@@ -825,12 +851,15 @@ class ClientMethods:
         self,
         workflow_id: str,
         signal_name: str,
-        args: Sequence[Any] | None = None,
+        args: Arguments | None = None,
         *,
         request_id: str | None = None,
-    ) -> None:
+        run_id: str | None = None,
+    ) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.signal_workflow`."""
-        self._runner.run(self._target.signal_workflow(workflow_id, signal_name, args, request_id=request_id))
+        return self._runner.run(
+            self._target.signal_workflow(workflow_id, signal_name, args, request_id=request_id, run_id=run_id)
+        )
 
     def start_workflow(
         self,
@@ -838,13 +867,16 @@ class ClientMethods:
         workflow_type: str,
         task_queue: str,
         workflow_id: str | None = None,
-        input: Sequence[Any] | None = None,
+        input: Arguments | None = None,
         duplicate_policy: str | None = None,
         memo: Mapping[str, Any] | None = None,
         search_attributes: Mapping[str, Any] | None = None,
         business_key: str | None = None,
         execution_timeout_seconds: int | None = None,
         run_timeout_seconds: int | None = None,
+        priority: int | None = None,
+        fairness_key: str | None = None,
+        fairness_weight: int | None = None,
     ) -> WorkflowHandle:
         """Blocking form of :meth:`durable_workflow.client.Client.start_workflow`."""
         return WorkflowHandle(
@@ -861,13 +893,18 @@ class ClientMethods:
                     business_key=business_key,
                     execution_timeout_seconds=execution_timeout_seconds,
                     run_timeout_seconds=run_timeout_seconds,
+                    priority=priority,
+                    fairness_key=fairness_key,
+                    fairness_weight=fairness_weight,
                 )
             ),
         )
 
-    def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
+    def terminate_workflow(
+        self, workflow_id: str, reason: str | None = None, *, run_id: str | None = None
+    ) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
-        self._runner.run(self._target.terminate_workflow(workflow_id, reason))
+        return self._runner.run(self._target.terminate_workflow(workflow_id, reason, run_id=run_id))
 
     def test_external_storage(
         self,
@@ -922,11 +959,12 @@ class ClientMethods:
         self,
         workflow_id: str,
         update_name: str,
-        args: Sequence[Any] | None = None,
+        args: Arguments | None = None,
         *,
         wait_for: str | None = None,
         wait_timeout_seconds: int | None = None,
         request_id: str | None = None,
+        run_id: str | None = None,
     ) -> Any:
         """Blocking form of :meth:`durable_workflow.client.Client.update_workflow`."""
         return self._runner.run(
@@ -937,6 +975,31 @@ class ClientMethods:
                 wait_for=wait_for,
                 wait_timeout_seconds=wait_timeout_seconds,
                 request_id=request_id,
+                run_id=run_id,
+            )
+        )
+
+    def update_workflow_detailed(
+        self,
+        workflow_id: str,
+        update_name: str,
+        args: Arguments | None = None,
+        *,
+        wait_for: str | None = None,
+        wait_timeout_seconds: int | None = None,
+        request_id: str | None = None,
+        run_id: str | None = None,
+    ) -> UpdateResult:
+        """Blocking form of :meth:`durable_workflow.client.Client.update_workflow_detailed`."""
+        return self._runner.run(
+            self._target.update_workflow_detailed(
+                workflow_id,
+                update_name,
+                args,
+                wait_for=wait_for,
+                wait_timeout_seconds=wait_timeout_seconds,
+                request_id=request_id,
+                run_id=run_id,
             )
         )
 
