@@ -470,9 +470,9 @@ class ClientMethods:
             )
         )
 
-    def get_cluster_info(self) -> dict[str, Any]:
+    def get_cluster_info(self, *, timeout: float | None = None) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.get_cluster_info`."""
-        return self._runner.run(self._target.get_cluster_info())
+        return self._runner.run(self._target.get_cluster_info(timeout=timeout))
 
     def get_history(
         self,
