@@ -109,6 +109,31 @@ def one_document(result: Result) -> Any:
     return json.loads(lines[0])
 
 
+def validate_output(document: Any, command: str, *, jsonl: bool = False) -> None:
+    """Check ``document`` against the published schema of ``command`` where the contract data is.
+
+    The schemas belong to the shared contract data (never copied here): without it there is
+    nothing to check against, and the conformance tier says so in its one skip line.
+    """
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    from tests.helpers.contract import contract_dir
+
+    folder = contract_dir() / "cli-output-schemas"
+    if not folder.is_dir():
+        return
+    schemas = [json.loads(p.read_text()) for p in folder.glob("*.schema.json")]
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = manifest["jsonl_commands" if jsonl else "commands"][command]
+    schema = json.loads((folder / Path(entry["schema"]).name).read_text())
+    errors = sorted(Draft202012Validator(schema, registry=registry).iter_errors(document), key=str)
+    assert not errors, f"{command} output does not match {entry['schema']}: {errors[0]}"
+
+
 class LoopBridge(httpx.AsyncBaseTransport):
     """An httpx transport that serves each request through ``inner`` on another thread's loop."""
 
@@ -122,8 +147,13 @@ class LoopBridge(httpx.AsyncBaseTransport):
         async def serve() -> httpx.Response:
             forwarded = httpx.Request(request.method, request.url, headers=request.headers, content=content)
             response = await self._inner.handle_async_request(forwarded)
-            body = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers, content=body)
+            body = await response.aread()  # decoded: the encoding headers no longer apply
+            headers = [
+                (k, v)
+                for k, v in response.headers.items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ]
+            return httpx.Response(response.status_code, headers=headers, content=body)
 
         future = asyncio.run_coroutine_threadsafe(serve(), self._loop)
         return await asyncio.wrap_future(future)
@@ -167,13 +197,15 @@ def server_thread(settings: Any) -> Iterator[ServerThread]:
     thread = threading.Thread(target=loop.run_forever, name="dw-cli-test-server", daemon=True)
     thread.start()
     app = create_app(settings)
-    manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
+    managers: list[LifespanManager] = []
 
     async def enter() -> None:
-        await manager.__aenter__()
+        # The manager finds its async library when made, so it is made on the server's loop.
+        managers.append(LifespanManager(app, startup_timeout=30, shutdown_timeout=30))
+        await managers[0].__aenter__()
 
     async def leave() -> None:
-        await manager.__aexit__(None, None, None)
+        await managers[0].__aexit__(None, None, None)
 
     asyncio.run_coroutine_threadsafe(enter(), loop).result(60)
     try:
