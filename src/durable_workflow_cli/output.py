@@ -1,14 +1,40 @@
 """All terminal output of ``dw`` goes through here (the only module that prints).
 
-Human text goes to stdout, diagnostics to stderr, and ``--json`` mode prints exactly one
-compact JSON document on stdout so scripts can parse it.
+Human text goes to stdout, diagnostics and errors to stderr. ``--json`` prints exactly one
+compact JSON document on stdout, ``--output=jsonl`` one line per record of a list command.
+Human views are rich tables and key/value blocks that fit the terminal (80 columns when it is
+not one); status words are coloured only on a terminal, never with ``NO_COLOR``.
+
+rich is imported on first human output, so ``dw --help`` and JSON runs do not pay for it.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .errors import CliError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+GREEN = frozenset(
+    {"active", "accepted", "completed", "healthy", "ok", "ready", "success", "serving", "succeeded", "pass"}
+    | {"started_new", "signal_received", "update_completed", "update_accepted", "registered", "triggered"}
+)
+YELLOW = frozenset(
+    {"running", "pending", "paused", "draining", "stale", "degraded", "waiting", "buffered", "open"}
+    | {"scheduled", "started", "continued", "skipped", "warning"}
+)
+RED = frozenset(
+    {"failed", "cancelled", "canceled", "terminated", "timed_out", "error", "rejected", "unhealthy"}
+    | {"unavailable", "refused", "update_failed", "update_refused", "trigger_failed", "fail"}
+)
 
 
 def line(text: str = "") -> None:
@@ -29,7 +55,247 @@ def error(text: str) -> None:
     sys.stderr.flush()
 
 
-def document(value: Any) -> None:
-    """One compact JSON document on stdout."""
-    sys.stdout.write(json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n")
+def document(value: Any, *, pretty: bool = False) -> None:
+    """One JSON document on stdout: compact, or indented where cli.md asks for it."""
+    if pretty:
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def status_style(word: str) -> str | None:
+    """The rich style of a status word (``None`` for words with no meaning attached)."""
+    key = word.strip().lower()
+    if key in GREEN:
+        return "green"
+    if key in YELLOW:
+        return "yellow"
+    if key in RED:
+        return "red"
+    return None
+
+
+@dataclass(frozen=True)
+class Status:
+    """A value shown as a status word (coloured in human output)."""
+
+    word: str
+
+
+def parse_moment(value: str) -> datetime | None:
+    """An ISO-8601 time (``Z`` or an offset; no zone means UTC), or ``None`` when it is not one."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    """``5s ago``, ``3m ago``, ``in 2h``, ``just now``."""
+    seconds = (now - moment).total_seconds()
+    future, span = seconds < 0, abs(seconds)
+    if span < 1:
+        return "just now"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
+        if span >= size:
+            amount = f"{int(span // size)}{unit}"
+            return f"in {amount}" if future else f"{amount} ago"
+    return "just now"  # pragma: no cover - the loop always returns
+
+
+class Renderer:
+    """Human views and JSON documents for one invocation.
+
+    Args:
+        mode: ``table``, ``json`` or ``jsonl``.
+        color: Whether status words are coloured.
+        width: The width of human views (``None``: the terminal's, 80 when not a terminal).
+        now: The current time, for relative times.
+    """
+
+    def __init__(self, mode: str, *, color: bool, width: int | None, now: datetime) -> None:
+        self.mode = mode
+        self.color = color
+        self.width = width
+        self.now = now
+        self._console: Console | None = None
+        self._err_console: Console | None = None
+
+    @property
+    def json_mode(self) -> bool:
+        """``--json`` or ``--output=json|jsonl``."""
+        return self.mode in ("json", "jsonl")
+
+    # ------------------------------------------------------------------ JSON
+
+    def document(self, value: Any, *, pretty: bool = False) -> None:
+        """The command's one JSON document."""
+        document(value, pretty=pretty)
+
+    def records(self, envelope: Mapping[str, Any], key: str) -> None:
+        """A list command's JSON: the envelope (``json``) or one line per item of ``key`` (``jsonl``)."""
+        if self.mode == "jsonl":
+            items = envelope.get(key)
+            for item in items if isinstance(items, list) else []:
+                document(item)
+        else:
+            document(dict(envelope))
+
+    # ------------------------------------------------------------------ human
+
+    def _make_console(self, stderr: bool) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=sys.stderr if stderr else sys.stdout,
+            width=self.width,
+            color_system="standard" if self.color else None,
+            force_terminal=self.color,
+            no_color=not self.color,
+            highlight=False,
+            emoji=False,
+            markup=False,
+            soft_wrap=False,
+        )
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = self._make_console(stderr=False)
+        return self._console
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            self._err_console = self._make_console(stderr=True)
+        return self._err_console
+
+    def text(self, value: Any) -> Text:
+        """A cell or field value as rich text: statuses coloured, times absolute + relative."""
+        from rich.text import Text
+
+        if isinstance(value, Status):
+            return Text(value.word, style=(status_style(value.word) or "") if self.color else "")
+        if value is None:
+            return Text("-")
+        if isinstance(value, bool):
+            return Text("yes" if value else "no")
+        if isinstance(value, (dict, list)):
+            return Text(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+        return Text(str(value))
+
+    def moment(self, value: Any, *, short: bool = False) -> str | None:
+        """``2026-04-22 05:00:00 UTC (3m ago)`` for an ISO time (``short``: ``2026-04-22 05:00 (3m ago)``)."""
+        if not isinstance(value, str) or not value:
+            return None
+        parsed = parse_moment(value)
+        if parsed is None:
+            return value
+        utc = parsed.astimezone(timezone.utc)
+        absolute = f"{utc:%Y-%m-%d %H:%M}" if short else f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+        return f"{absolute} ({relative(utc, self.now)})"
+
+    def title(self, text: str) -> None:
+        """The first line of a human view."""
+        from rich.text import Text
+
+        self.console.print(Text(text, style="bold" if self.color else ""))
+
+    def line(self, text: str = "") -> None:
+        """A plain line of human output."""
+        from rich.text import Text
+
+        self.console.print(Text(text))
+
+    def note(self, text: str) -> None:
+        """A line on stderr (progress, hints); never part of a JSON document."""
+        note(text)
+
+    def fields(self, rows: Iterable[tuple[str, Any]]) -> None:
+        """A key/value block; rows whose value is ``None`` are left out."""
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold" if self.color else None, no_wrap=True)
+        grid.add_column(overflow="fold")
+        shown = False
+        for label, value in rows:
+            if value is None or value == "" or value == {}:
+                continue
+            grid.add_row(label + ":", self.text(value))
+            shown = True
+        if shown:
+            self.console.print(grid)
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str) -> None:
+        """A table with one header row; ``empty`` is printed instead when there are no rows."""
+        from rich import box
+        from rich.table import Table
+
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+        for header in headers:
+            table.add_column(header, overflow="fold")
+        count = 0
+        for row in rows:
+            table.add_row(*(self.text(cell) for cell in row))
+            count += 1
+        if count == 0:
+            self.line(empty)
+        else:
+            self.console.print(table)
+
+    # ------------------------------------------------------------------ errors
+
+    def error(self, err: CliError, *, command: str, namespace: str | None) -> None:
+        """The error: a JSON object on stdout in JSON mode, else the human block on stderr."""
+        if self.json_mode:
+            document(error_object(err, command=command, namespace=namespace))
+            return
+        from rich.text import Text
+
+        out = self.err_console
+        out.print(Text(f"Error: {err.message}", style="bold red" if self.color else ""))
+        if namespace is not None:
+            out.print(Text(f"Namespace: {namespace}"))
+        if err.reason:
+            out.print(Text(f"Reason: {err.reason}"))
+        for key, label in (("code", "Code"), ("error_code", "Error code"), ("type", "Type")):
+            if err.details.get(key) is not None:
+                out.print(Text(f"{label}: {err.details[key]}"))
+        if err.details.get("rejection_reason") is not None:
+            out.print(Text(f"Rejection reason: {err.details['rejection_reason']}"))
+        for field_name, message in err.validation:
+            out.print(Text(f"Validation: {field_name}: {message}"))
+        if err.next_steps:
+            out.print(Text("Next steps:"))
+            for step in err.next_steps:
+                out.print(Text(f"  - {step.message}"))
+                if step.command:
+                    out.print(Text(f"    Try: {step.command}"))
+
+
+def error_object(err: CliError, *, command: str, namespace: str | None) -> dict[str, Any]:
+    """The JSON error object of cli.md §2.9."""
+    obj: dict[str, Any] = {"error": err.message, "exit_code": int(err.exit_code), "command": command}
+    if namespace is not None:
+        obj["namespace"] = namespace
+    if err.status_code is not None:
+        obj["status_code"] = err.status_code
+    if err.reason is not None:
+        obj["reason"] = err.reason
+    if err.validation:
+        errors: dict[str, list[str]] = {}
+        for field_name, message in err.validation:
+            errors.setdefault(field_name, []).append(message)
+        obj["validation_errors"] = errors
+    for key, value in err.details.items():
+        obj.setdefault(key, value)
+    if err.next_steps:
+        obj["recommendations"] = [
+            {"id": s.id, "severity": s.severity, "message": s.message, "command": s.command}
+            for s in err.next_steps
+        ]
+    return obj

@@ -12,7 +12,9 @@ from __future__ import annotations
 from ._bridge import BridgeMethods
 from ._handles import ScheduleHandle, WorkflowHandle
 from ._maintenance import MaintenanceMethods
+from ._messages import WorkflowMessagesMethods
 from ._namespaces import NamespacesMethods
+from ._run_commands import RunCommandsMethods
 from ._schedules import SchedulesMethods
 from ._search_attributes import SearchAttributesMethods
 from ._system import SystemMethods
@@ -28,6 +30,8 @@ HANDLES = ("ScheduleHandle", "WorkflowHandle")
 
 class ClientMethods(
     WorkflowsMethods,
+    WorkflowMessagesMethods,
+    RunCommandsMethods,
     SystemMethods,
     NamespacesMethods,
     SchedulesMethods,

@@ -46,6 +46,7 @@ class BaseClientMethods:
         external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        plain_json_payloads: bool = False,
     ) -> None:
         """Wrap a new async client made with these arguments (see ``durable_workflow.Client``)."""
         self._attach(
@@ -65,6 +66,7 @@ class BaseClientMethods:
                 external_storage_threshold_bytes=external_storage_threshold_bytes,
                 external_storage_cache=external_storage_cache,
                 transport=transport,
+                plain_json_payloads=plain_json_payloads,
             )
         )
 
@@ -135,6 +137,11 @@ class BaseClientMethods:
     def server_long_poll_timeout(self) -> float | None:
         """The wrapped async client's ``server_long_poll_timeout``."""
         return self._target.server_long_poll_timeout
+
+    @property
+    def plain_json_payloads(self) -> bool:
+        """The wrapped async client's ``plain_json_payloads``."""
+        return self._target.plain_json_payloads
 
     def poll_timeout(self, timeout: float | None) -> float:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_timeout`."""

@@ -18,9 +18,11 @@ class RunCommandsMethods(BaseClientMethods):
         """Blocking form of :meth:`durable_workflow.client.Client.archive_workflow`."""
         return self._runner.run(self._target.archive_workflow(workflow_id, reason))
 
-    def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
+    def cancel_workflow(
+        self, workflow_id: str, reason: str | None = None, *, run_id: str | None = None
+    ) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.cancel_workflow`."""
-        self._runner.run(self._target.cancel_workflow(workflow_id, reason))
+        return self._runner.run(self._target.cancel_workflow(workflow_id, reason, run_id=run_id))
 
     def pause_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.pause_workflow`."""
@@ -34,6 +36,8 @@ class RunCommandsMethods(BaseClientMethods):
         """Blocking form of :meth:`durable_workflow.client.Client.resume_workflow`."""
         return self._runner.run(self._target.resume_workflow(workflow_id))
 
-    def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
+    def terminate_workflow(
+        self, workflow_id: str, reason: str | None = None, *, run_id: str | None = None
+    ) -> WorkflowCommandResult:
         """Blocking form of :meth:`durable_workflow.client.Client.terminate_workflow`."""
-        self._runner.run(self._target.terminate_workflow(workflow_id, reason))
+        return self._runner.run(self._target.terminate_workflow(workflow_id, reason, run_id=run_id))

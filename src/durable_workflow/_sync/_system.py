@@ -15,9 +15,9 @@ from ._base import BaseClientMethods
 class SystemMethods(BaseClientMethods):
     """Blocking twin of :class:`durable_workflow.client._system.SystemMixin`."""
 
-    def get_cluster_info(self) -> dict[str, Any]:
+    def get_cluster_info(self, *, timeout: float | None = None) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.get_cluster_info`."""
-        return self._runner.run(self._target.get_cluster_info())
+        return self._runner.run(self._target.get_cluster_info(timeout=timeout))
 
     def health(self) -> dict[str, Any]:
         """Blocking form of :meth:`durable_workflow.client.Client.health`."""

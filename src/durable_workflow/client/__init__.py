@@ -13,6 +13,7 @@ from ..protocol.maintenance import (
 from ._bridge_results import BridgeAdapterOutcome
 from ._client import Client
 from ._handle import WorkflowHandle
+from ._message_results import QueryResult, UpdateResult
 from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
 from ._results import (
     WaitingOn,
@@ -62,6 +63,7 @@ __all__ = [
     "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
+    "QueryResult",
     "RepairPassResult",
     "RepairStatus",
     "RetentionPassResult",
@@ -91,6 +93,7 @@ __all__ = [
     "TaskQueueStats",
     "TaskQueueTaskAdmission",
     "TaskQueueTaskCounts",
+    "UpdateResult",
     "WaitingOn",
     "WorkerDescription",
     "WorkerList",

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -21,7 +21,6 @@ from ..protocol.errors import INVALID_PAYLOAD_FRAMING
 from ..protocol.payload_storage import (
     ExternalPayloadCache,
     ExternalStorageDriver,
-    ExternalStorageEnvelope,
     store_external_blob,
 )
 from ..protocol.routes import API_PREFIX
@@ -29,9 +28,14 @@ from ..protocol.wire import Envelope
 from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
 from ._errors import exception_for
 
+__all__ = ["Arguments", "BaseClient", "Plane", "versions_mismatch_reason"]
+
 logger = logging.getLogger("durable_workflow.client")
 
 Plane = Literal["control", "worker"]
+# Workflow, signal, query and update arguments: a list of positional values (a mapping is sent
+# as it is only with ``plain_json_payloads``, the CLI's object form).
+Arguments = Sequence[Any] | Mapping[str, Any]
 
 DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES = 2_097_152
 DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT = 80
@@ -95,6 +99,7 @@ class BaseClient:
     # the Worker hands it to its task handlers.
     payload_resolver: PayloadResolver | None
     server_long_poll_timeout: float | None
+    plain_json_payloads: bool
 
     def __init__(
         self,
@@ -114,6 +119,7 @@ class BaseClient:
         external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        plain_json_payloads: bool = False,
     ) -> None:
         """Create a client; no connection is made until the first call.
 
@@ -145,6 +151,12 @@ class BaseClient:
             external_storage_cache: Cache of verified payload bytes (a worker replaying a history
                 reads each stored payload once); a 128-entry, 16 MiB one when a driver is given.
             transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport.
+            plain_json_payloads: Send caller payloads (workflow, signal, query and update input,
+                a schedule action's input, an activity result) as the plain JSON values given,
+                not as Avro envelopes. This is what the ``dw`` CLI sends; the server accepts both
+                and stores the same value. A mapping is then also accepted as workflow input and
+                sent as it is (the CLI's object form). Payload size limits and external storage
+                apply to envelopes only.
         """
         if payload_size_limit_bytes <= 0:
             raise ValueError("payload_size_limit_bytes must be positive")
@@ -163,6 +175,7 @@ class BaseClient:
         self.payload_size_limit_bytes = payload_size_limit_bytes
         self.payload_size_warning_threshold_percent = payload_size_warning_threshold_percent
         self.payload_size_warnings = payload_size_warnings
+        self.plain_json_payloads = plain_json_payloads
         self.external_storage = external_storage
         self.external_storage_threshold_bytes = threshold
         if external_storage is not None and external_storage_cache is None:
@@ -216,13 +229,16 @@ class BaseClient:
 
     # ------------------------------------------------------------------ payloads
 
-    async def _payload(self, value: Any, *, what: str) -> Envelope | ExternalStorageEnvelope:
-        """Encode a caller payload: start/signal/query/update input, a schedule's action input.
+    async def _payload(self, value: Any, *, what: str) -> Any:
+        """Encode a caller payload: start/signal/query/update input, an activity's result.
 
-        Inline (:meth:`_envelope`'s checks) unless a driver is configured and the blob is larger
-        than ``external_storage_threshold_bytes``: then it is uploaded (on a worker thread, the
+        The value itself with ``plain_json_payloads``. Otherwise an inline envelope
+        (:meth:`_envelope`'s checks) unless a driver is configured and the blob is larger than
+        ``external_storage_threshold_bytes``: then it is uploaded (on a worker thread, the
         drivers block) and its ``{codec, external_storage}`` reference is what is sent.
         """
+        if self.plain_json_payloads:
+            return value
         env = self._encoded(value, what=what)
         driver, threshold = self.external_storage, self.external_storage_threshold_bytes
         if driver is not None and threshold is not None and len(env["blob"]) > threshold:
@@ -248,6 +264,22 @@ class BaseClient:
                     store_external_blob, driver, blob, codec=str(value["codec"])
                 )
         return body
+
+    def _arguments(self, args: Arguments | None) -> Any:
+        """The argument list to send (a mapping passes through with ``plain_json_payloads``)."""
+        if args is None:
+            return []
+        if isinstance(args, Mapping):
+            if self.plain_json_payloads:
+                return dict(args)
+            raise TypeError("args must be a list of positional arguments")
+        if isinstance(args, (str, bytes)):
+            raise TypeError("args must be a list of positional arguments")
+        return list(args)
+
+    def _caller_value(self, value: Any, *, what: str) -> Any:
+        """A caller payload sent inline: the plain value with ``plain_json_payloads``, else an envelope."""
+        return value if self.plain_json_payloads else self._envelope(value, what=what)
 
     @staticmethod
     def _encoded(value: Any, *, what: str) -> Envelope:

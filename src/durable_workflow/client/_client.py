@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ._bridge import BridgeMixin
 from ._maintenance import MaintenanceMixin
+from ._messages import WorkflowMessagesMixin
 from ._namespaces import NamespacesMixin
+from ._run_commands import RunCommandsMixin
 from ._schedules import SchedulesMixin
 from ._search_attributes import SearchAttributesMixin
 from ._system import SystemMixin
@@ -15,6 +17,8 @@ from ._workflows import WorkflowsMixin
 
 class Client(
     WorkflowsMixin,
+    WorkflowMessagesMixin,
+    RunCommandsMixin,
     SystemMixin,
     NamespacesMixin,
     SchedulesMixin,

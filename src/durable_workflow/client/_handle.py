@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..protocol.wire import RunHistoryPage
+    from ._client import Client
     from ._results import WorkflowCommandResult, WorkflowExecution, WorkflowRunList
-    from ._workflows import WorkflowsMixin
 
 
 class WorkflowHandle:
@@ -18,15 +19,23 @@ class WorkflowHandle:
         run_id: The run the handle was created for, when known. Results follow the workflow's
             current run, so a continued-as-new workflow still yields its final result.
         workflow_type: The workflow type, or ``""`` when unknown.
+        raw: The server's whole start answer for a handle from ``start_workflow`` (``outcome``,
+            ``business_key`` ...); ``{}`` for a handle made from a known id.
     """
 
     def __init__(
-        self, client: WorkflowsMixin, workflow_id: str, run_id: str | None = None, workflow_type: str = ""
+        self,
+        client: Client,
+        workflow_id: str,
+        run_id: str | None = None,
+        workflow_type: str = "",
+        raw: Mapping[str, Any] | None = None,
     ) -> None:
         self._client = client
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.workflow_type = workflow_type
+        self.raw: dict[str, Any] = dict(raw or {})
 
     def __repr__(self) -> str:
         return (

@@ -1,7 +1,8 @@
-"""Commands on a workflow's current run: cancel, terminate, repair, archive, pause, resume.
+"""Commands on a workflow's run: cancel, terminate, repair, archive, pause, resume.
 
 The same commands the server serves in ``http/run_commands.py`` and ``http/pausing.py``: each
-is one ``POST`` on the instance route with an optional ``reason``.
+is one ``POST`` on the instance route (or the run route, given a ``run_id``) with an optional
+``reason``.
 """
 
 from __future__ import annotations
@@ -16,21 +17,35 @@ from ._results import WorkflowCommandResult
 class RunCommandsMixin(BaseClient):
     """Run commands of :class:`durable_workflow.Client`; the base of ``WorkflowsMixin``, for handles."""
 
-    async def cancel_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        """Cancel the workflow's current run.
+    async def cancel_workflow(
+        self, workflow_id: str, reason: str | None = None, *, run_id: str | None = None
+    ) -> WorkflowCommandResult:
+        """Cancel the workflow's current run (or ``run_id``, which must be the open run).
+
+        Returns:
+            The command result (``outcome``, ``command_status``, ``command_id``).
 
         Raises:
             WorkflowNotFound: No workflow with this id.
         """
-        await self._command(routes.WORKFLOW_CANCEL, workflow_id, "cancel", reason)
+        route = routes.WORKFLOW_CANCEL if run_id is None else routes.WORKFLOW_RUN_CANCEL
+        data = await self._command(route, workflow_id, "cancel", reason, run_id=run_id)
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
-    async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        """Terminate the workflow's current run at once.
+    async def terminate_workflow(
+        self, workflow_id: str, reason: str | None = None, *, run_id: str | None = None
+    ) -> WorkflowCommandResult:
+        """Terminate the workflow's current run (or ``run_id``) at once.
+
+        Returns:
+            The command result (``outcome``, ``command_status``, ``command_id``).
 
         Raises:
             WorkflowNotFound: No workflow with this id.
         """
-        await self._command(routes.WORKFLOW_TERMINATE, workflow_id, "terminate", reason)
+        route = routes.WORKFLOW_TERMINATE if run_id is None else routes.WORKFLOW_RUN_TERMINATE
+        data = await self._command(route, workflow_id, "terminate", reason, run_id=run_id)
+        return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
     async def repair_workflow(self, workflow_id: str) -> WorkflowCommandResult:
         """Ask the server to re-dispatch lost work for the workflow's current run.
@@ -83,12 +98,21 @@ class RunCommandsMixin(BaseClient):
         return WorkflowCommandResult.from_dict(data, workflow_id=workflow_id)
 
     async def _command(
-        self, route: str, workflow_id: str, operation: str, reason: str | None = None
+        self,
+        route: str,
+        workflow_id: str,
+        operation: str,
+        reason: str | None = None,
+        *,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
+        params = {"workflow_id": workflow_id}
+        if run_id is not None:
+            params["run_id"] = run_id
         return await self._request_object(
             "POST",
             route,
-            path_params={"workflow_id": workflow_id},
+            path_params=params,
             body={} if reason is None else {"reason": reason},
             operation=operation,
         )

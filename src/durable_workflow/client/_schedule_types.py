@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.wire import Envelope
-
 __all__ = ["ScheduleAction", "ScheduleSpec"]
 
 
@@ -77,7 +75,7 @@ class ScheduleAction:
     execution_timeout_seconds: int | None = None
     run_timeout_seconds: int | None = None
 
-    def to_body(self, encode: Callable[[list[Any]], Envelope]) -> dict[str, Any]:
+    def to_body(self, encode: Callable[[list[Any]], Any]) -> dict[str, Any]:
         """The request body form, ``input`` encoded by ``encode``; ``None`` fields are left out.
 
         An empty ``workflow_type`` is left out too, so an update can change other keys only.

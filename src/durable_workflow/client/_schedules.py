@@ -40,7 +40,7 @@ class SchedulesMixin(BaseClient):
 
     def _action_body(self, action: ScheduleAction | Mapping[str, Any], schedule_id: str) -> dict[str, Any]:
         typed = action if isinstance(action, ScheduleAction) else ScheduleAction.from_mapping(action)
-        return typed.to_body(lambda value: self._envelope(value, what=f"input of schedule {schedule_id}"))
+        return typed.to_body(lambda value: self._caller_value(value, what=f"input of schedule {schedule_id}"))
 
     def _path(self, schedule_id: str) -> dict[str, str]:
         return {"schedule_id": schedule_id}

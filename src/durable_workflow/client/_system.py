@@ -18,11 +18,14 @@ class SystemMixin(BaseClient):
         """
         return await self._request_object("GET", routes.HEALTH, operation="health")
 
-    async def get_cluster_info(self) -> dict[str, Any]:
+    async def get_cluster_info(self, *, timeout: float | None = None) -> dict[str, Any]:
         """Call ``GET /api/cluster/info``: versions, protocol manifests, capabilities, limits.
 
         The advertised worker long-poll hold time is remembered to size poll timeouts.
+        ``timeout`` bounds this one call (the CLI's preflight check uses 5 s).
         """
-        data = await self._request_object("GET", routes.CLUSTER_INFO, operation="cluster_info")
+        data = await self._request_object(
+            "GET", routes.CLUSTER_INFO, operation="cluster_info", timeout=timeout
+        )
         self._learn_capabilities(data)
         return data

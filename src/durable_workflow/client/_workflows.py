@@ -1,22 +1,25 @@
-"""Control-plane workflow methods: start, describe, list, history, signals, queries, results."""
+"""Control-plane workflow methods: start, describe, list, history, results (messages: ``_messages.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .._wire import event_payload, event_type
 from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
 from ..protocol import routes
 from ..protocol.history import EventType, HistoryEvent
 from ..protocol.wire import HistoryExport, RunHistoryPage, StartWorkflowResponse
+from ._base import Arguments, BaseClient
 from ._handle import WorkflowHandle
 from ._list_filters import moment, visibility_query
 from ._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
-from ._run_commands import RunCommandsMixin
+
+if TYPE_CHECKING:
+    from ._client import Client
 
 # Statuses after which a run never changes again (``canceled`` is a spelling seen in the wild).
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "canceled", "terminated"})
@@ -31,16 +34,8 @@ _TERMINAL_EVENTS = frozenset(
 )
 
 
-def _args_list(args: Sequence[Any] | None) -> list[Any]:
-    if args is None:
-        return []
-    if isinstance(args, (str, bytes, Mapping)):
-        raise TypeError("args must be a list of positional arguments")
-    return list(args)
-
-
-class WorkflowsMixin(RunCommandsMixin):
-    """Workflow operations of :class:`durable_workflow.Client` (run commands: the base class)."""
+class WorkflowsMixin(BaseClient):
+    """Workflow operations of :class:`durable_workflow.Client`."""
 
     # ------------------------------------------------------------------ start / handles
 
@@ -50,13 +45,16 @@ class WorkflowsMixin(RunCommandsMixin):
         workflow_type: str,
         task_queue: str,
         workflow_id: str | None = None,
-        input: Sequence[Any] | None = None,
+        input: Arguments | None = None,
         duplicate_policy: str | None = None,
         memo: Mapping[str, Any] | None = None,
         search_attributes: Mapping[str, Any] | None = None,
         business_key: str | None = None,
         execution_timeout_seconds: int | None = None,
         run_timeout_seconds: int | None = None,
+        priority: int | None = None,
+        fairness_key: str | None = None,
+        fairness_weight: int | None = None,
     ) -> WorkflowHandle:
         """Start a workflow and return its handle.
 
@@ -71,6 +69,12 @@ class WorkflowsMixin(RunCommandsMixin):
             business_key: Optional business identifier.
             execution_timeout_seconds: Bound on the whole workflow (all runs).
             run_timeout_seconds: Bound on each run.
+            priority: Dispatch priority (0..9) for servers that schedule by it.
+            fairness_key: Fairness bucket for servers that share a queue fairly by it.
+            fairness_weight: Weight of the fairness bucket (1..1000).
+
+        Returns:
+            The handle; its ``raw`` is the server's whole start answer (``outcome`` ...).
 
         Raises:
             WorkflowAlreadyStarted: The id is taken by an open run and the policy refused a new one.
@@ -82,7 +86,7 @@ class WorkflowsMixin(RunCommandsMixin):
             "workflow_id": wid,
             "workflow_type": workflow_type,
             "task_queue": task_queue,
-            "input": await self._payload(_args_list(input), what=f"input of workflow {wid}"),
+            "input": await self._payload(self._arguments(input), what=f"input of workflow {wid}"),
         }
         optional = {
             "duplicate_policy": duplicate_policy,
@@ -91,23 +95,27 @@ class WorkflowsMixin(RunCommandsMixin):
             "business_key": business_key,
             "execution_timeout_seconds": execution_timeout_seconds,
             "run_timeout_seconds": run_timeout_seconds,
+            "priority": priority,
+            "fairness_key": fairness_key,
+            "fairness_weight": fairness_weight,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         answer = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
         data = cast("StartWorkflowResponse", answer)
         run_id = data.get("run_id")
         return WorkflowHandle(
-            self,
+            cast("Client", self),
             str(data.get("workflow_id") or wid),
             run_id=run_id if isinstance(run_id, str) else None,
             workflow_type=str(data.get("workflow_type") or workflow_type),
+            raw=answer,
         )
 
     def get_workflow_handle(
         self, workflow_id: str, run_id: str | None = None, workflow_type: str = ""
     ) -> WorkflowHandle:
         """Return a handle for a workflow you already know; no request is made."""
-        return WorkflowHandle(self, workflow_id, run_id=run_id, workflow_type=workflow_type)
+        return WorkflowHandle(cast("Client", self), workflow_id, run_id=run_id, workflow_type=workflow_type)
 
     # ------------------------------------------------------------------ reads
 
@@ -210,10 +218,13 @@ class WorkflowsMixin(RunCommandsMixin):
         *,
         page_size: int | None = None,
         next_page_token: str | None = None,
+        wait_new_event: bool | None = None,
     ) -> RunHistoryPage:
         """Read one page of a run's history: ``{"events": [...], "next_page_token": ...}``.
 
         Payloads inside events are left as recorded (blobs), ready for the replayer.
+        ``wait_new_event=True`` long-polls: the server holds the request until an event after
+        the page is recorded (or its hold time passes); ``False`` is sent as it is.
 
         Raises:
             WorkflowNotFound: Unknown workflow or run.
@@ -222,8 +233,13 @@ class WorkflowsMixin(RunCommandsMixin):
             "GET",
             routes.WORKFLOW_RUN_HISTORY,
             path_params={"workflow_id": workflow_id, "run_id": run_id},
-            params={"page_size": page_size, "next_page_token": next_page_token},
+            params={
+                "page_size": page_size,
+                "next_page_token": next_page_token,
+                "wait_new_event": wait_new_event,
+            },
             operation="history",
+            timeout=self.poll_timeout(None) if wait_new_event else None,
         )
         return cast("RunHistoryPage", page)
 
@@ -244,121 +260,6 @@ class WorkflowsMixin(RunCommandsMixin):
             resolve_payloads=False,
         )
         return cast("HistoryExport", bundle)
-
-    # ------------------------------------------------------------------ messages
-
-    async def signal_workflow(
-        self,
-        workflow_id: str,
-        signal_name: str,
-        args: Sequence[Any] | None = None,
-        *,
-        request_id: str | None = None,
-    ) -> None:
-        """Send a signal. ``request_id`` lets the server record a retried signal once.
-
-        The server records the signal in the run's history and hands it to the workflow's
-        ``@workflow.signal`` handler in its next workflow task (a worker whose code has no
-        handler for the name fails that task, naming the signal, rather than dropping it).
-
-        Raises:
-            SignalFailed: Unknown signal, invalid arguments or closed run.
-            WorkflowNotFound: No workflow with this id.
-            InvalidArgument: The name is empty, longer than 256 bytes or holds control
-                characters, or ``request_id`` is longer than 255 characters.
-        """
-        body = await self._message_body(args, what=f"signal {signal_name!r} arguments")
-        if request_id is not None:
-            body["request_id"] = request_id
-        await self._request(
-            "POST",
-            routes.WORKFLOW_SIGNAL,
-            path_params={"workflow_id": workflow_id, "name": signal_name},
-            body=body,
-            operation="signal",
-        )
-
-    async def query_workflow(
-        self, workflow_id: str, query_name: str, args: Sequence[Any] | None = None
-    ) -> Any:
-        """Run a query on the workflow and return its decoded result.
-
-        Raises:
-            QueryFailed: Unknown query, handler error, no worker available or timeout.
-            WorkflowNotFound: No workflow with this id.
-        """
-        body = await self._message_body(args, what=f"query {query_name!r} arguments")
-        data = await self._request_object(
-            "POST",
-            routes.WORKFLOW_QUERY,
-            path_params={"workflow_id": workflow_id, "name": query_name},
-            body=body,
-            operation="query",
-        )
-        return self._result_of(data, what=f"result of query {query_name!r}")
-
-    async def update_workflow(
-        self,
-        workflow_id: str,
-        update_name: str,
-        args: Sequence[Any] | None = None,
-        *,
-        wait_for: str | None = None,
-        wait_timeout_seconds: int | None = None,
-        request_id: str | None = None,
-    ) -> Any:
-        """Send an update and return its decoded result.
-
-        Args:
-            workflow_id: Target workflow.
-            update_name: Update handler name.
-            args: Positional arguments.
-            wait_for: ``"accepted"`` (server default) or ``"completed"``.
-            wait_timeout_seconds: How long the server waits for completion.
-            request_id: Caller correlation id.
-
-        Returns:
-            The update handler's decoded result once completed (``wait_for="completed"``);
-            ``None`` when only accepted so far (also when a completed-wait timed out).
-
-        Raises:
-            UpdateRejected: The workflow's validator rejected the update before it was accepted
-                (nothing is recorded), the workflow has no such update, or the run is closed.
-            InvalidArgument: The update failed (``update_failed``: the handler raised, or a
-                validator that only runs after acceptance refused it) or its arguments were
-                invalid.
-            WorkflowNotFound: No workflow with this id.
-        """
-        body = await self._message_body(args, what=f"update {update_name!r} arguments")
-        optional = {
-            "wait_for": wait_for,
-            "wait_timeout_seconds": wait_timeout_seconds,
-            "request_id": request_id,
-        }
-        body.update({k: v for k, v in optional.items() if v is not None})
-        # A completed-wait holds the request up to its wait (the server's default is 10 s), on
-        # top of a pre-accept validation by a worker: the read timeout must outlast both.
-        wait = (wait_timeout_seconds or 10) if wait_for == "completed" else 0
-        data = await self._request_object(
-            "POST",
-            routes.WORKFLOW_UPDATE,
-            path_params={"workflow_id": workflow_id, "name": update_name},
-            body=body,
-            operation="update",
-            timeout=max(self.timeout, wait + 35.0),
-        )
-        return self._result_of(data, what=f"result of update {update_name!r}")
-
-    async def _message_body(self, args: Sequence[Any] | None, *, what: str) -> dict[str, Any]:
-        # Like the reference SDK: no ``input`` key at all when there are no arguments.
-        values = _args_list(args)
-        return {"input": await self._payload(values, what=what)} if values else {}
-
-    def _result_of(self, data: Mapping[str, Any], *, what: str) -> Any:
-        env = data.get("result_envelope")
-        if env:
-            return self._decode(env, None, what=what)
-        return data.get("result")
 
     # ------------------------------------------------------------------ results
 

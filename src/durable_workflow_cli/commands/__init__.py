@@ -1,13 +1,28 @@
-"""``dw`` subcommands, one module per noun (``server.py``, later ``workflow.py``, ``schedule.py``...)."""
+"""``dw`` subcommands, one module per noun.
+
+Each module exposes ``COMMANDS``, a tuple of commands made with ``command.command``; adding a
+noun is a new module listed in ``MODULES`` below. Modules must not import the server package
+(or rich, or the SDK client) at import time: ``dw --help`` loads every one of them.
+"""
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
 
-from . import server
+from ..command import DwCommand
+from . import cluster, env, server, workflow, workflow_messages
+
+if TYPE_CHECKING:
+    from ..cli import DwGroup
+
+MODULES = (workflow, workflow_messages, cluster, server, env)
 
 
-def register_all(group: click.Group) -> None:
-    """Attach every command module's commands to ``group``."""
-    for command in server.COMMANDS:
-        group.add_command(command)
+def register_all(group: DwGroup) -> None:
+    """Attach every command module's commands (and their aliases) to ``group``."""
+    for module in MODULES:
+        for command in module.COMMANDS:
+            group.add_command(command)
+            if isinstance(command, DwCommand) and command.name:
+                for alias in command.spec.aliases:
+                    group.add_alias(alias, command.name)

@@ -101,7 +101,12 @@ def _host_option(default: str) -> Callable[[F], F]:
 )
 @click.option("--in-memory", is_flag=True, help="Keep everything in memory; nothing survives a restart.")
 def start_dev(host: str, port: int, db_file: Path | None, in_memory: bool) -> None:
-    """Start a zero-setup development server (SQLite, migrations applied at startup)."""
+    """Start a zero-setup development server (SQLite, migrations applied at startup).
+
+    \b
+    Example:
+      DW_AUTH_TOKEN=dev-token dw server:start-dev --port=8080
+    """
     if db_file is not None and in_memory:
         raise click.UsageError("--db-file and --in-memory cannot be used together.")
     server = _load_server()
@@ -123,7 +128,12 @@ def start_dev(host: str, port: int, db_file: Path | None, in_memory: bool) -> No
     help="Database URL: sqlite:///PATH or postgresql://... (env DW_DATABASE_URL).",
 )
 def start(host: str, port: int, database: str | None) -> None:
-    """Start the server for production use; other settings come from DW_* variables."""
+    """Start the server for production use; other settings come from DW_* variables.
+
+    \b
+    Example:
+      dw server:start --database=postgresql://dw@db/dw --port=8080
+    """
     if not database:
         raise click.UsageError("a database URL is required: pass --database or set DW_DATABASE_URL.")
     if not database.startswith(("sqlite:", "postgresql:", "postgresql+asyncpg:", "postgres:")):
