@@ -17,7 +17,6 @@ and runs the preflight check before the command's own calls.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sys
 from collections.abc import Awaitable, Callable
@@ -127,6 +126,9 @@ class Invocation:
 
     def call(self, fn: Callable[[Client], Awaitable[T]]) -> T:
         """Run ``fn`` with a connected SDK client (after the preflight check) and return its value."""
+        # asyncio costs tens of milliseconds to import: paid by commands that call, not by --help.
+        import asyncio
+
         settings = self.settings
 
         async def run() -> T:

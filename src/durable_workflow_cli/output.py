@@ -257,7 +257,9 @@ class Renderer:
         from rich.text import Text
 
         out = self.err_console
-        out.print(Text(f"Error: {err.message}", style="bold red" if self.color else ""))
+        # Unwrapped: a message may be a preformatted report (workflow:replay's), with paths and
+        # source lines a reader copies; the terminal folds what is too long for it.
+        out.print(Text(f"Error: {err.message}", style="bold red" if self.color else ""), soft_wrap=True)
         if namespace is not None:
             out.print(Text(f"Namespace: {namespace}"))
         if err.reason:
@@ -274,7 +276,7 @@ class Renderer:
             for step in err.next_steps:
                 out.print(Text(f"  - {step.message}"))
                 if step.command:
-                    out.print(Text(f"    Try: {step.command}"))
+                    out.print(Text(f"    Try: {step.command}"), soft_wrap=True)  # copied whole
 
 
 def error_object(err: CliError, *, command: str, namespace: str | None) -> dict[str, Any]:

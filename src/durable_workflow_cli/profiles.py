@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -98,6 +97,8 @@ class ConfigFile:
         document: dict[str, Any] = {"schema": CONFIG_SCHEMA, "version": CONFIG_VERSION}
         document["current_env"] = self.current_env
         document["envs"] = {name: _profile_document(self.envs[name]) for name in sorted(self.envs)}
+        import tempfile  # lazily: only writers of the file pay for it
+
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".config-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -8,7 +8,7 @@ transport under every SDK ``Client`` the commands create, pin the clock, or forc
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -23,6 +23,12 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+async def _sleep(seconds: float) -> None:
+    import asyncio  # not at module level: ``dw --help`` does not pay for asyncio
+
+    await asyncio.sleep(seconds)
+
+
 @dataclass
 class Runtime:
     """The process's surroundings, as commands see them.
@@ -34,6 +40,10 @@ class Runtime:
         width: Force the output width; ``None`` lets rich measure the terminal (80 off a TTY).
         environ: The variables to read; ``None`` reads ``os.environ`` when asked.
         poll_interval: Seconds between describes of ``--wait`` / ``--follow`` (2 as the reference).
+        sleep: How pollers wait between polls (``watch``, ``--wait``, ``--follow``); a test
+            passes one that counts, or raises ``KeyboardInterrupt`` to play Ctrl-C.
+        interactive: Force progress bars and live views on or off; ``None`` shows them only
+            when stderr (progress) or stdout (live views) is a terminal.
     """
 
     transport: httpx.AsyncBaseTransport | None = None
@@ -42,6 +52,8 @@ class Runtime:
     width: int | None = None
     environ: Mapping[str, str] | None = None
     poll_interval: float = 2.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=_sleep)
+    interactive: bool | None = None
 
     def env(self) -> Mapping[str, str]:
         """The environment, read now (a test runner may have changed ``os.environ``)."""

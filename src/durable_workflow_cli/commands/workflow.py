@@ -5,7 +5,7 @@ Signals, queries, updates and run commands are in ``workflow_messages.py``.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import payloads
+from .. import payloads, progress
 from ..command import Invocation, command
 from ..views import backfill, contract_fields, run_fields, status, with_namespace
 
@@ -106,7 +106,7 @@ def start(
                 return started, described
             if not inv.json:
                 inv.out.note(".")
-            await asyncio.sleep(inv.runtime.poll_interval)
+            await inv.runtime.sleep(inv.runtime.poll_interval)
 
     started, final = inv.call(run)
     ns = inv.namespace
@@ -219,7 +219,7 @@ def _describe(inv: Invocation, workflow_id: str, run_id: str | None, follow: boo
         if follow:
             inv.out.line(f"Following {workflow_id} (Ctrl-C to stop)...")
             while not is_terminal(body):
-                await asyncio.sleep(inv.runtime.poll_interval)
+                await inv.runtime.sleep(inv.runtime.poll_interval)
                 latest: dict[str, Any] = await describe()
                 if latest.get("status") != body.get("status"):
                     inv.out.line(f"Status changed: {body.get('status')} -> {latest.get('status')}")
@@ -348,6 +348,7 @@ def history(
                     seen.add(key)
                     fresh.append({**event, "namespace": event.get("namespace") or inv.namespace})
             merged.extend(fresh)
+            tracker.advance(len(fresh))
             if streaming and fresh:
                 show(fresh)
             next_token = page.get("next_page_token")
@@ -360,7 +361,13 @@ def history(
         last.pop("next_page_token", None)
         return last
 
-    body = inv.call(run)
+    # Streamed output is its own progress; a bar is for the pages gathered before the table.
+    with (
+        progress.bar(inv, "Reading history", unit="events")
+        if not streaming
+        else contextlib.nullcontext(progress.SILENT)
+    ) as tracker:
+        body = inv.call(run)
     body = backfill(with_namespace(body, inv.namespace), workflow_id=workflow_id, run_id=target_run)
     if inv.out.mode == "jsonl":
         return
@@ -408,7 +415,8 @@ def _principal(value: Any) -> Any:
     "--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (pretty)."
 )
 def history_export(inv: Invocation, workflow_id: str, run_id: str, output_file: Path | None) -> None:
-    bundle = inv.call(lambda client: client.export_history(workflow_id, run_id))
+    with progress.bar(inv, f"Exporting the history of {workflow_id}"):
+        bundle = inv.call(lambda client: client.export_history(workflow_id, run_id))
     body = with_namespace(dict(bundle), inv.namespace)
     if output_file is None:
         inv.out.document(body)
