@@ -128,16 +128,42 @@ class DwGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @global_options
+@click.option("--version", "-V", "show_version", is_flag=True, help="Print dw's version and exit.")
 @click.pass_context
-def dw(ctx: click.Context) -> None:
+def dw(ctx: click.Context, show_version: bool) -> None:
     """Durable Workflow command-line interface.
 
     Commands are named area:verb; run `dw <command> --help` for a command's options.
     Connection settings come from flags, DURABLE_WORKFLOW_* variables or a profile (dw env:set).
     """
+    if show_version:
+        _print_version(ctx)
+        ctx.exit(0)
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
 
 
 register_all(dw)
+
+
+def _print_version(ctx: click.Context) -> None:
+    """``dw <version> (commit <sha>, built <date>)``, and a compatibility warning (cli.md §2.1)."""
+    from . import options, profiles, runtime
+    from .errors import CliError
+    from .settings import resolve
+    from .version import build_identity, compatibility_warning, target_selected
+
+    surroundings = runtime.current(ctx)
+    environ = surroundings.env()
+    click.echo(build_identity(environ).line())
+    flags = options.flags(ctx)
+    if not target_selected(flags, environ):
+        return
+    try:
+        settings = resolve(flags, environ, profiles.load(environ))
+    except CliError:
+        return  # a broken profile is for the commands that use it to report
+    warning = compatibility_warning(settings, surroundings)
+    if warning:
+        click.echo(warning, err=True)
