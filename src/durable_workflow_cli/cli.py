@@ -7,7 +7,8 @@ Commands come from ``commands/`` (one module per noun, registered in ``commands/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import click
@@ -106,6 +107,16 @@ class DwGroup(click.Group):
                 ctx,
             )
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+    def _main_shell_completion(
+        self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
+    ) -> None:
+        # Value hints are attached only when a shell asks for candidates (completion.py).
+        if os.environ.get(complete_var or "_DW_COMPLETE"):
+            from .completion import install
+
+            install(self)
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         by_area: dict[str, list[tuple[str, str]]] = {}

@@ -11,13 +11,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..command import DwCommand
-from . import cluster, doctor, env, replay, server, watch, workflow, workflow_messages
+from . import cluster, completion, doctor, env, replay, server, watch, workflow, workflow_messages
 
 if TYPE_CHECKING:
     from ..cli import DwGroup
 
 MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env)
-MODULES += (replay, doctor, watch)
+MODULES += (replay, doctor, watch, completion)
 
 
 def register_all(group: DwGroup) -> None:
