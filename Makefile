@@ -15,3 +15,4 @@ bench:
 	@scripts/bootstrap.sh
 	@.venv/bin/python benchmarks/dispatch_latency.py
 	@.venv/bin/python benchmarks/throughput.py
+	@.venv/bin/python benchmarks/cli_startup.py

@@ -14,6 +14,11 @@ CLI_INSTALL_HINT = "dw needs the CLI extra: pip install 'durable-workflow[cli]'"
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run ``dw`` with ``argv`` (default: the process arguments)."""
+    # httpx imports its own command-line client (pygments, rich.progress, rich.syntax ...) when
+    # click and rich are installed, as they are here: ~90 ms of every server-talking command for
+    # a module dw never runs. A None entry makes that one import fail, and httpx falls back to
+    # its stub ``main`` (the documented behaviour of sys.modules).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         from .cli import dw
     except ImportError as exc:

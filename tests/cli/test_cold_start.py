@@ -62,3 +62,28 @@ def test_describe_loads_nothing_of_the_server(output: str) -> None:
     found = loaded("workflow:describe", "wf-1", f"--server=http://127.0.0.1:{port}", output)
     assert found["code"] == 3  # nothing listens there: the error path ran too
     assert server_side(found["modules"]) == []
+
+
+def test_help_loads_neither_asyncio_nor_httpx_nor_the_sdk() -> None:
+    """Each costs tens of milliseconds: only commands that call a server import them."""
+    found = loaded("--help")
+    modules = found["modules"]
+    assert isinstance(modules, list)
+    # ``httpx._main`` is listed as main.py's None entry (the import it blocks), not a module.
+    heavy = [
+        m
+        for m in modules
+        if m.split(".")[0] in ("asyncio", "httpx", "httpcore", "anyio") and m != "httpx._main"
+    ]
+    assert heavy == [] and [m for m in modules if m.startswith("durable_workflow.")] == []
+
+
+def test_describe_skips_the_httpx_command_line_client() -> None:
+    """httpx's own CLI (pygments, rich.syntax) is not loaded behind the SDK client."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    found = loaded("workflow:describe", "wf-1", f"--server=http://127.0.0.1:{port}")
+    modules = found["modules"]
+    assert isinstance(modules, list) and "httpx" in modules
+    assert [m for m in modules if m.split(".")[0] == "pygments" or m == "rich.syntax"] == []
