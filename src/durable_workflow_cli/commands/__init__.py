@@ -7,15 +7,29 @@ noun is a new module listed in ``MODULES`` below. Modules must not import the se
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..command import DwCommand
-from . import cluster, env, server, workflow, workflow_messages
+from . import (
+    activity,
+    bridge,
+    cluster,
+    env,
+    server,
+    system,
+    task_queue,
+    worker,
+    worker_tasks,
+    workflow,
+    workflow_messages,
+)
 
 if TYPE_CHECKING:
     from ..cli import DwGroup
 
-MODULES = (workflow, workflow_messages, cluster, server, env)
+MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env)
+MODULES += (task_queue, worker, worker_tasks, activity, bridge, system)
 
 
 def register_all(group: DwGroup) -> None:
