@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -230,14 +230,24 @@ class Renderer:
         if shown:
             self.console.print(grid)
 
-    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str) -> None:
-        """A table with one header row; ``empty`` is printed instead when there are no rows."""
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        empty: str,
+        whole: Collection[str] = (),
+    ) -> None:
+        """A table with one header row; ``empty`` is printed instead when there are no rows.
+
+        Columns named in ``whole`` are never folded (ids people copy); the others give way.
+        """
         from rich import box
         from rich.table import Table
 
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         for header in headers:
-            table.add_column(header, overflow="fold")
+            table.add_column(header, overflow="fold", no_wrap=header in whole)
         count = 0
         for row in rows:
             table.add_row(*(self.text(cell) for cell in row))

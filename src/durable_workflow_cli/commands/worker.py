@@ -15,6 +15,7 @@ import click
 
 from ..command import Invocation, command
 from ..errors import CliError, ExitCode
+from ..output import Renderer, parse_moment, relative
 from ..views import status, with_namespace
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ RUNTIMES = ("php", "python", "rust", "typescript", "go", "java", "external")
 
 
 def _slots(worker: WorkerDescription) -> str | None:
-    """``3/4 wf, 8/8 act``: free / capacity per task kind (capacity alone when free is unknown)."""
+    """``3/4 wf, 8/8 act``: free / capacity per task kind (the capacity alone when the worker
+    reports no free slots, as a worker registered by ``dw worker:register`` does)."""
     free = worker.task_slots or {}
     parts = []
     for kind, short, capacity in (
@@ -35,8 +37,10 @@ def _slots(worker: WorkerDescription) -> str | None:
         available = free.get(f"{kind}_available")
         if capacity is None and available is None:
             continue
-        shown = "?" if available is None else str(available)
-        parts.append(f"{shown}/{'-' if capacity is None else capacity} {short}")
+        if available is None:
+            parts.append(f"{capacity} {short}")
+        else:
+            parts.append(f"{available}/{'-' if capacity is None else capacity} {short}")
     return ", ".join(parts) or None
 
 
@@ -65,12 +69,19 @@ def list_workers(inv: Invocation, task_queue: str | None, status: str | None) ->
                 worker.build_id or UNVERSIONED,
                 _status(worker.status),
                 _slots(worker),
-                out.moment(worker.last_heartbeat_at, short=True),
+                _ago(out, worker.last_heartbeat_at),
             ]
             for worker in answer.workers
         ),
         empty=f"No workers registered in namespace {inv.namespace}.",
+        whole=("Worker ID",),
     )
+
+
+def _ago(out: Renderer, value: str | None) -> str | None:
+    """Only the relative time (``5s ago``): what a heartbeat column is read for, and it is short."""
+    moment = parse_moment(value) if value else None
+    return relative(moment, out.now) if moment else value
 
 
 def _status(value: str | None) -> Any:
@@ -149,6 +160,12 @@ def _seconds(value: int | None) -> str | None:
 )
 @click.option("--max-workflow-tasks", type=click.IntRange(min=1), help="Concurrent workflow tasks.")
 @click.option("--max-activity-tasks", type=click.IntRange(min=1), help="Concurrent activity tasks.")
+@click.option(
+    "--capability",
+    "capabilities",
+    multiple=True,
+    help="A worker-protocol capability it promises, e.g. query_tasks (repeatable).",
+)
 def register(
     inv: Invocation,
     worker_id: str | None,
@@ -160,6 +177,7 @@ def register(
     activity_types: tuple[str, ...],
     max_workflow_tasks: int | None,
     max_activity_tasks: int | None,
+    capabilities: tuple[str, ...],
 ) -> None:
     chosen = worker_id or f"cli-{uuid.uuid4().hex[:12]}"
     answer = inv.call(
@@ -173,6 +191,7 @@ def register(
             supported_activity_types=list(activity_types) or None,
             max_concurrent_workflow_tasks=max_workflow_tasks,
             max_concurrent_activity_tasks=max_activity_tasks,
+            capabilities=list(capabilities) or None,
         )
     )
     body: dict[str, Any] = dict(answer)

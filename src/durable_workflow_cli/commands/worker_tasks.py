@@ -34,6 +34,18 @@ def _json_option(text: str, option: str) -> Any:
         raise invalid(f"{option} must be valid JSON ({exc}).") from exc
 
 
+def _envelope(value: Any) -> dict[str, Any]:
+    """``value`` as the ``{codec, blob}`` envelope worker commands carry (the server takes plain
+    JSON for caller payloads only, not inside workflow-task commands)."""
+    from durable_workflow.errors import PayloadError
+    from durable_workflow.protocol import codec
+
+    try:
+        return dict(codec.envelope(value))
+    except codec.PayloadCodecError as exc:
+        raise PayloadError(f"cannot encode --complete-result: {exc}", exc.reason) from exc
+
+
 def _outcome(inv: Invocation, title: str, body: Mapping[str, Any], rows: list[tuple[str, Any]]) -> None:
     """A complete/fail answer: recorded or not (a fenced or settled task is an answer, not an error)."""
     if inv.json:
@@ -119,7 +131,13 @@ def workflow_task_poll(
 @click.argument("task_id")
 @click.argument("attempt", type=ATTEMPT)
 @LEASE_OWNER
-@click.option("--command", "commands", multiple=True, metavar="JSON", help="A command object (repeatable).")
+@click.option(
+    "--command",
+    "commands",
+    multiple=True,
+    metavar="JSON",
+    help="A command object in wire form, payloads as {codec, blob} (repeatable).",
+)
 @click.option("--complete-result", metavar="JSON", help="Result of the default complete_workflow command.")
 def workflow_task_complete(
     inv: Invocation,
@@ -139,7 +157,7 @@ def workflow_task_complete(
         sent.append(value)
     if not sent:
         result = None if complete_result is None else _json_option(complete_result, "--complete-result")
-        sent = [{"type": "complete_workflow", "result": result}]
+        sent = [{"type": "complete_workflow", "result": _envelope(result)}]
     body = inv.call(
         lambda client: client.complete_workflow_task(
             task_id=task_id,
