@@ -4,8 +4,9 @@ A cohort is every worker registered on the queue with one build id (``None``: th
 cohort). What an operator decided about a cohort is a ``task_queue_build_ids`` row:
 
 * **drain** — the cohort claims no *new* task of any kind (workflow, activity, query) from the
-  moment the drain commits: every claim transaction checks the claimer's cohort just before it
-  leases (:func:`cohort_draining`), so a poll already waiting when the drain lands gets nothing
+  moment the drain commits: every claim's candidate query excludes a drained claimer
+  (``rows.CLAIMER_NOT_DRAINED``), and a claim's waiting pass checks it again
+  (:func:`cohort_draining`), so a poll already waiting when the drain lands gets nothing
   either. Leases it already holds run to their end: completions, failures and heartbeats are
   fenced on the lease, not on the cohort. Its registrations show ``status: draining``, and a
   worker of the cohort registering later lands as ``draining`` too.
@@ -46,10 +47,11 @@ def _params(namespace: str, queue: str, key: str) -> dict[str, Any]:
 
 
 async def cohort_draining(tx: Tx, namespace: str, queue: str, build_id: str | None) -> bool:
-    """Whether the claimer's cohort is drained: one primary-key probe, inside the claim transaction.
+    """Whether the claimer's cohort is drained: one primary-key probe, in the caller's transaction.
 
-    Checked only when a claim has a candidate in hand, so idle polls never pay for it; being in
-    the claim's own transaction, a drain that committed before it is always seen.
+    The fast pass of a claim needs no probe of its own (its candidate queries carry
+    ``rows.CLAIMER_NOT_DRAINED``); the waiting pass, over candidates found earlier in another
+    transaction, asks here, so a drain that committed before it is always seen.
     """
     key = build_key(build_id)
     return await tx.one(rows.DRAINING, _params(namespace, queue, key)) is not None
