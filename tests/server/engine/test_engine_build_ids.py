@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from durable_workflow.protocol import capabilities
 from durable_workflow.protocol import errors as reasons
@@ -17,6 +13,7 @@ from durable_workflow_server.engine.namespaces.api import CreateNamespaceRequest
 from durable_workflow_server.engine.service import Engine
 from tests.server.conftest import FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity, parked
+from tests.server.engine.statements import recorded
 
 TYPES = {"supported_workflow_types": ["greeter"], "supported_activity_types": ["greet"]}
 
@@ -110,34 +107,17 @@ async def test_a_drained_cohort_claims_nothing_new_while_its_leases_finish(engin
     assert await old.poll_wf() is not None
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement ``engine`` sends inside the block (either store)."""
-    seen: list[str] = []
-    store_engine = engine.store._engine  # type: ignore[attr-defined]
-    target = getattr(store_engine, "sync_engine", store_engine)
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(target, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(target, "before_cursor_execute", record)
-
-
 async def test_the_drain_rule_costs_a_claim_no_statement_of_its_own(engine: Engine) -> None:
     d = Driver(engine)
     await d.register(build_id="b1", **TYPES)
     await d.start("wf-1")
     await d.start("wf-2")
-    with _statements(engine) as seen:
+    with recorded(engine) as seen:
         task = await d.poll_wf()
         assert task is not None
         await d.complete_wf(task, [activity()])
         assert await d.poll_act() is not None
-    cohort_reads = [s for s in seen if "task_queue_build_ids" in s]
+    cohort_reads = [statement for statement, _ in seen if "task_queue_build_ids" in statement]
     assert cohort_reads  # the rule is applied...
     tasks = ("workflow_tasks", "activity_tasks")
     assert all(any(table in s for table in tasks) for s in cohort_reads)  # ...inside the candidate queries
