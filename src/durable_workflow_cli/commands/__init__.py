@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..command import DwCommand
-from . import cluster, env, server, workflow, workflow_messages
+from . import cluster, env, schema, server, workflow, workflow_messages
 
 if TYPE_CHECKING:
     from ..cli import DwGroup
 
-MODULES = (workflow, workflow_messages, cluster, server, env)
+MODULES = (workflow, workflow_messages, cluster, server, env, schema)
 
 
 def register_all(group: DwGroup) -> None:
