@@ -22,7 +22,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from tests.helpers.cli import Recorder, invoke, one_document
+from tests.helpers.cli import Recorder, invoke, one_document, validate_published
 from tests.helpers.contract import contract_dir
 
 pytestmark = pytest.mark.conformance
@@ -129,6 +129,7 @@ def validate(document: Any, command: str, *, jsonl: bool = False) -> None:
     schema = json.loads((SCHEMAS / Path(entry["schema"]).name).read_text())
     errors = sorted(Draft202012Validator(schema, registry=REGISTRY).iter_errors(document), key=str)
     assert not errors, f"{command} output does not match {entry['schema']}: {errors[0]}"
+    validate_published(document, command, jsonl=jsonl)  # and dw's own schema of it
 
 
 def argv_for(fixture: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from . import (
     bridge,
     cluster,
     env,
+    schema,
     server,
     system,
     task_queue,
@@ -28,7 +29,7 @@ from . import (
 if TYPE_CHECKING:
     from ..cli import DwGroup
 
-MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env)
+MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env, schema)
 MODULES += (task_queue, worker, worker_tasks, activity, bridge, system)
 
 
