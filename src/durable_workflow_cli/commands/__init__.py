@@ -7,15 +7,28 @@ noun is a new module listed in ``MODULES`` below. Modules must not import the se
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..command import DwCommand
-from . import cluster, env, server, workflow, workflow_messages
+from . import (
+    cluster,
+    env,
+    namespace,
+    schedule,
+    schedule_actions,
+    search_attribute,
+    server,
+    storage,
+    workflow,
+    workflow_messages,
+)
 
 if TYPE_CHECKING:
     from ..cli import DwGroup
 
-MODULES = (workflow, workflow_messages, cluster, server, env)
+MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env)
+MODULES += (namespace, storage, schedule, schedule_actions, search_attribute)
 
 
 def register_all(group: DwGroup) -> None:
