@@ -60,19 +60,18 @@ def resume(inv: Invocation, schedule_id: str, note: str | None) -> None:
 # ---------------------------------------------------------------------------- trigger
 
 
-def _trigger_line(schedule_id: str, body: Mapping[str, Any]) -> str:
-    outcome = body.get("outcome")
-    if outcome == "triggered":
-        run = f" (run {body['run_id']})" if body.get("run_id") else ""
-        return f"Schedule {schedule_id} triggered: started workflow {body.get('workflow_id')}{run}."
-    if outcome == "buffered":
-        return f"Schedule {schedule_id} fire buffered (buffer depth {body.get('buffer_depth')})."
-    if outcome == "buffer_full":
-        return f"Schedule {schedule_id} fire dropped: its buffer is full."
-    if outcome == "skipped":
-        return f"Schedule {schedule_id} fire skipped: {body.get('reason') or 'no reason given'}."
-    reason = f": {body['reason']}" if body.get("reason") else ""
-    return f"Schedule {schedule_id} trigger failed ({outcome}){reason}."
+def _trigger_title(schedule_id: str, outcome: Any) -> str:
+    titles = {
+        "triggered": f"Schedule {schedule_id} triggered",
+        "buffered": f"Schedule {schedule_id} fire buffered",
+        "buffer_full": f"Schedule {schedule_id} fire dropped: its buffer is full",
+        "skipped": f"Schedule {schedule_id} fire skipped",
+    }
+    return titles.get(str(outcome), f"Schedule {schedule_id} trigger failed ({outcome})")
+
+
+def fires(count: int) -> str:
+    return f"{count} fire" if count == 1 else f"{count} fires"
 
 
 @command(
@@ -88,8 +87,16 @@ def trigger(inv: Invocation, schedule_id: str, overlap_policy: str | None) -> No
     if inv.json:
         inv.out.document(body)
     else:
-        inv.out.line(_trigger_line(schedule_id, body))
-        inv.out.fields([("Namespace", body["namespace"])])
+        inv.out.title(_trigger_title(schedule_id, body.get("outcome")))
+        inv.out.fields(
+            [
+                ("Namespace", body["namespace"]),
+                ("Workflow ID", body.get("workflow_id")),
+                ("Run ID", body.get("run_id")),
+                ("Buffer Depth", body.get("buffer_depth")),
+                ("Reason", body.get("reason")),
+            ]
+        )
     if result.outcome not in TRIGGER_OK:
         inv.ctx.exit(1)
 
@@ -154,15 +161,15 @@ def backfill_schedule(
 
     async def run(client: Client) -> list[dict[str, Any]]:
         answers: list[dict[str, Any]] = []
-        fires = 0
+        total = 0
         with inv.out.progress(f"Backfilling {schedule_id}", total=len(windows), unit="days") as bar:
             for lower, upper in windows:
                 result = await client.backfill_schedule(
                     schedule_id, start_time=lower, end_time=upper, overlap_policy=overlap_policy
                 )
                 answers.append(dict(result.raw))
-                fires += result.fires_attempted
-                bar.advance(detail=f"{fires} fires")
+                total += result.fires_attempted
+                bar.advance(detail=fires(total))
         return answers
 
     body = document(inv, _merged(inv.call(run)), schedule_id)
@@ -181,7 +188,9 @@ def _print_backfill(
     counts = Counter(str(r.get("outcome")) for r in results)
     summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
     out = inv.out
-    out.title(f"Backfill of schedule {schedule_id}: {body.get('fires_attempted', len(results))} fires")
+    attempted = body.get("fires_attempted")
+    count = attempted if isinstance(attempted, int) else len(results)
+    out.title(f"Backfill of schedule {schedule_id}: {fires(count)}")
     out.fields(
         [("Namespace", body["namespace"]), ("Outcome", status(body.get("outcome"))), ("Fires", summary)]
     )
