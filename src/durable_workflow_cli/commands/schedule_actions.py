@@ -116,21 +116,20 @@ def _iso(moment: datetime) -> str:
 
 
 def backfill_windows(start: str, end: str) -> list[tuple[str, str]]:
-    """``[start, end)`` as consecutive windows of at most :data:`BACKFILL_WINDOW`.
+    """``[start, end)`` as consecutive windows of at most :data:`BACKFILL_WINDOW`, in UTC.
 
-    The outer bounds are sent as the user wrote them; a range the server will refuse (end not
-    after start) is one window, so the refusal is the server's.
+    A time without a zone is UTC. A range the server will refuse (end not after start) is one
+    window, so the refusal is the server's.
     """
     first, last = _instant(start, "--start-time"), _instant(end, "--end-time")
     if last <= first:
-        return [(start, end)]
+        return [(_iso(first), _iso(last))]
     windows: list[tuple[str, str]] = []
-    lower, lower_text = first, start
+    lower = first
     while last - lower > BACKFILL_WINDOW:
-        upper = lower + BACKFILL_WINDOW
-        windows.append((lower_text, _iso(upper)))
-        lower, lower_text = upper, _iso(upper)
-    windows.append((lower_text, end))
+        windows.append((_iso(lower), _iso(lower + BACKFILL_WINDOW)))
+        lower += BACKFILL_WINDOW
+    windows.append((_iso(lower), _iso(last)))
     return windows
 
 
@@ -147,11 +146,11 @@ def _merged(answers: list[dict[str, Any]]) -> dict[str, Any]:
 @command(
     "schedule:backfill",
     summary="Fire a schedule's occurrences in [start, end) now, in order.",
-    example="dw schedules backfill nightly --start-time=2026-04-01T00:00:00Z --end-time=2026-04-08T00:00:00Z",
+    example="dw schedules backfill nightly --start-time=2026-04-01 --end-time=2026-04-08T12:00Z",
 )
 @click.argument("schedule_id")
-@click.option("--start-time", required=True, help="First instant of the range (ISO-8601).")
-@click.option("--end-time", required=True, help="End of the range, excluded (ISO-8601).")
+@click.option("--start-time", required=True, help="First instant of the range (ISO-8601; no zone: UTC).")
+@click.option("--end-time", required=True, help="End of the range, excluded (ISO-8601; no zone: UTC).")
 @click.option("--overlap-policy", help="For these fires only. " + POLICY_HELP)
 def backfill_schedule(
     inv: Invocation, schedule_id: str, start_time: str, end_time: str, overlap_policy: str | None
