@@ -34,6 +34,7 @@ class Runtime:
         width: Force the output width; ``None`` lets rich measure the terminal (80 off a TTY).
         environ: The variables to read; ``None`` reads ``os.environ`` when asked.
         poll_interval: Seconds between describes of ``--wait`` / ``--follow`` (2 as the reference).
+        interactive: Force progress bars on or off; ``None`` shows them when stderr is a terminal.
     """
 
     transport: httpx.AsyncBaseTransport | None = None
@@ -42,6 +43,7 @@ class Runtime:
     width: int | None = None
     environ: Mapping[str, str] | None = None
     poll_interval: float = 2.0
+    interactive: bool | None = None
 
     def env(self) -> Mapping[str, str]:
         """The environment, read now (a test runner may have changed ``os.environ``)."""

@@ -16,8 +16,13 @@ from . import (
     bridge,
     cluster,
     env,
+    namespace,
+    schedule,
+    schedule_actions,
     schema,
+    search_attribute,
     server,
+    storage,
     system,
     task_queue,
     worker,
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from ..cli import DwGroup
 
 MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env, schema)
+MODULES += (namespace, storage, schedule, schedule_actions, search_attribute)
 MODULES += (task_queue, worker, worker_tasks, activity, bridge, system)
 
 
