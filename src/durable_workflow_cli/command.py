@@ -114,8 +114,15 @@ class Invocation:
             color = self.runtime.color
             if color is None:
                 color = sys.stdout.isatty() and not env.get("NO_COLOR")
+            interactive = self.runtime.interactive
+            if interactive is None:
+                interactive = sys.stderr.isatty()
             self._out = Renderer(
-                self.output_mode, color=bool(color), width=self.runtime.width, now=self.runtime.clock()
+                self.output_mode,
+                color=bool(color),
+                width=self.runtime.width,
+                now=self.runtime.clock(),
+                interactive=interactive,
             )
         return self._out
 
@@ -195,7 +202,9 @@ def command(
             wrapped = options.output_options(json_flag=described.json_flag)(wrapped)
         # click lists parameters in reverse order of this list: the command's own come first.
         wrapped.__click_params__ = [*wrapped.__click_params__, *own]  # type: ignore[attr-defined]
-        help_text = f"{summary}\n\n\b\nExample:\n  {example}"
+        # A command function's docstring (argument values, caveats) goes between summary and example.
+        details = " ".join(fn.__doc__.split()) + "\n\n" if fn.__doc__ else ""
+        help_text = f"{summary}\n\n{details}\b\nExample:\n  {example}"
         made = click.command(name, cls=DwCommand, help=help_text, short_help=summary)(wrapped)
         assert isinstance(made, DwCommand)
         made.spec = described

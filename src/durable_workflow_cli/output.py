@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -114,13 +114,17 @@ class Renderer:
         color: Whether status words are coloured.
         width: The width of human views (``None``: the terminal's, 80 when not a terminal).
         now: The current time, for relative times.
+        interactive: Whether progress bars are drawn (stderr is a terminal).
     """
 
-    def __init__(self, mode: str, *, color: bool, width: int | None, now: datetime) -> None:
+    def __init__(
+        self, mode: str, *, color: bool, width: int | None, now: datetime, interactive: bool = False
+    ) -> None:
         self.mode = mode
         self.color = color
         self.width = width
         self.now = now
+        self.interactive = interactive
         self._console: Console | None = None
         self._err_console: Console | None = None
 
@@ -230,14 +234,24 @@ class Renderer:
         if shown:
             self.console.print(grid)
 
-    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str) -> None:
-        """A table with one header row; ``empty`` is printed instead when there are no rows."""
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        empty: str,
+        whole: Collection[str] = (),
+    ) -> None:
+        """A table with one header row; ``empty`` is printed instead when there are no rows.
+
+        Columns named in ``whole`` are never folded (ids people copy); the others give way.
+        """
         from rich import box
         from rich.table import Table
 
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         for header in headers:
-            table.add_column(header, overflow="fold")
+            table.add_column(header, overflow="fold", no_wrap=header in whole)
         count = 0
         for row in rows:
             table.add_row(*(self.text(cell) for cell in row))
@@ -246,6 +260,30 @@ class Renderer:
             self.line(empty)
         else:
             self.console.print(table)
+
+    def progress(
+        self, description: str, *, total: int | None, unit: str, enabled: bool = True
+    ) -> ProgressBar:
+        """A progress bar on stderr for long work; it draws nothing off a terminal, in JSON mode,
+        or when not ``enabled``.
+
+        ``total`` ``None`` is work of unknown length (pages followed until the last one).
+        """
+        shown = enabled and self.interactive and not self.json_mode
+        return ProgressBar(self._make_progress_console() if shown else None, description, total, unit)
+
+    def _make_progress_console(self) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=sys.stderr,
+            width=self.width,
+            color_system="standard" if self.color else None,
+            force_terminal=True,
+            no_color=not self.color,
+            highlight=False,
+            emoji=False,
+        )
 
     # ------------------------------------------------------------------ errors
 
@@ -277,6 +315,56 @@ class Renderer:
                 out.print(Text(f"  - {step.message}"))
                 if step.command:
                     out.print(Text(f"    Try: {step.command}"), soft_wrap=True)  # copied whole
+
+
+class ProgressBar:
+    """A rich progress bar advanced by the command, redrawn on each step (no refresh thread).
+
+    Use as a context manager; with no console (off a terminal, JSON mode) every call is a no-op.
+    """
+
+    def __init__(self, console: Console | None, description: str, total: int | None, unit: str) -> None:
+        self._console = console
+        self._description = description
+        self._total = total
+        self._unit = unit
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressBar:
+        if self._console is not None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            counter = MofNCompleteColumn() if self._total is not None else TextColumn("{task.completed}")
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                counter,
+                TextColumn(self._unit + "  {task.fields[detail]}"),
+                console=self._console,
+                auto_refresh=False,
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self._description, total=self._total, detail="")
+            self._progress.refresh()
+        return self
+
+    def advance(self, steps: int = 1, *, detail: str = "") -> None:
+        """Count ``steps`` more units done; ``detail`` is shown after the counter."""
+        if self._progress is not None:
+            self._progress.update(self._task, advance=steps, detail=detail)
+            self._progress.refresh()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            if self._total is None and exc[0] is None:
+                # Work of unknown length is complete once it ends: draw the bar full.
+                done = self._progress.tasks[0].completed
+                if done:
+                    self._progress.update(self._task, total=done)
+            self._progress.refresh()
+            self._progress.stop()
 
 
 def error_object(err: CliError, *, command: str, namespace: str | None) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def run(args: list[str], tmp_path: Path, *, interactive: bool | None) -> Any:
 def test_history_paging_shows_a_bar_on_a_terminal(tmp_path: Path) -> None:
     result, rec = run(["workflow:history", "wf-1", "run-1"], tmp_path, interactive=True)
     assert len(rec.requests) == 3
-    assert "Reading history" in result.stderr and "6/? events" in result.stderr
+    assert "Reading history" in result.stderr and "6 events" in result.stderr
     assert "Reading history" not in result.stdout  # the table alone on stdout
     assert "ActivityScheduled" in result.stdout
 

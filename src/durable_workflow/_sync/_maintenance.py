@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from ..protocol.maintenance import (
     ActivityTimeoutPassResult,
     ActivityTimeoutStatus,
+    OperatorMetrics,
     RepairPassResult,
     RepairStatus,
     RetentionPassResult,
@@ -32,6 +33,10 @@ class MaintenanceMethods(BaseClientMethods):
     def activity_timeout_status(self) -> ActivityTimeoutStatus:
         """Blocking form of :meth:`durable_workflow.client.Client.activity_timeout_status`."""
         return self._runner.run(self._target.activity_timeout_status())
+
+    def operator_metrics(self) -> OperatorMetrics:
+        """Blocking form of :meth:`durable_workflow.client.Client.operator_metrics`."""
+        return self._runner.run(self._target.operator_metrics())
 
     def repair_pass(
         self, run_ids: Sequence[str] | None = None, instance_id: str | None = None

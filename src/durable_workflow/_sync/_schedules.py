@@ -17,6 +17,7 @@ from ..client._schedule_results import (
     ScheduleHistoryEvent,
     ScheduleHistoryPage,
     ScheduleList,
+    ScheduleOperationResult,
     ScheduleTriggerResult,
 )
 from ..client._schedule_types import ScheduleAction, ScheduleSpec
@@ -75,9 +76,9 @@ class SchedulesMethods(BaseClientMethods):
             ),
         )
 
-    def delete_schedule(self, schedule_id: str) -> None:
+    def delete_schedule(self, schedule_id: str) -> ScheduleOperationResult:
         """Blocking form of :meth:`durable_workflow.client.Client.delete_schedule`."""
-        self._runner.run(self._target.delete_schedule(schedule_id))
+        return self._runner.run(self._target.delete_schedule(schedule_id))
 
     def describe_schedule(self, schedule_id: str) -> ScheduleDescription:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_schedule`."""
@@ -103,17 +104,33 @@ class SchedulesMethods(BaseClientMethods):
             self._target.iter_schedule_history(schedule_id, limit=limit, after_sequence=after_sequence)
         )
 
-    def list_schedules(self) -> ScheduleList:
+    def list_schedules(
+        self,
+        *,
+        status: str | None = None,
+        workflow_type: str | None = None,
+        query: str | None = None,
+        page_size: int | None = None,
+        next_page_token: str | None = None,
+    ) -> ScheduleList:
         """Blocking form of :meth:`durable_workflow.client.Client.list_schedules`."""
-        return self._runner.run(self._target.list_schedules())
+        return self._runner.run(
+            self._target.list_schedules(
+                status=status,
+                workflow_type=workflow_type,
+                query=query,
+                page_size=page_size,
+                next_page_token=next_page_token,
+            )
+        )
 
-    def pause_schedule(self, schedule_id: str, note: str | None = None) -> None:
+    def pause_schedule(self, schedule_id: str, note: str | None = None) -> ScheduleOperationResult:
         """Blocking form of :meth:`durable_workflow.client.Client.pause_schedule`."""
-        self._runner.run(self._target.pause_schedule(schedule_id, note))
+        return self._runner.run(self._target.pause_schedule(schedule_id, note))
 
-    def resume_schedule(self, schedule_id: str, note: str | None = None) -> None:
+    def resume_schedule(self, schedule_id: str, note: str | None = None) -> ScheduleOperationResult:
         """Blocking form of :meth:`durable_workflow.client.Client.resume_schedule`."""
-        self._runner.run(self._target.resume_schedule(schedule_id, note))
+        return self._runner.run(self._target.resume_schedule(schedule_id, note))
 
     def trigger_schedule(self, schedule_id: str, overlap_policy: str | None = None) -> ScheduleTriggerResult:
         """Blocking form of :meth:`durable_workflow.client.Client.trigger_schedule`."""
@@ -131,9 +148,9 @@ class SchedulesMethods(BaseClientMethods):
         memo: Mapping[str, Any] | None = None,
         search_attributes: Mapping[str, Any] | None = None,
         note: str | None = None,
-    ) -> None:
+    ) -> ScheduleOperationResult:
         """Blocking form of :meth:`durable_workflow.client.Client.update_schedule`."""
-        self._runner.run(
+        return self._runner.run(
             self._target.update_schedule(
                 schedule_id,
                 spec=spec,

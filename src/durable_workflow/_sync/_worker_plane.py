@@ -103,6 +103,8 @@ class WorkerPlaneMethods(BaseClientMethods):
         kind: str | None = None,
         timeout_type: str | None = None,
         cancelled: bool | None = None,
+        retryable: bool | None = None,
+        malformed_output: bool | None = None,
     ) -> TaskOutcomeResponse:
         """Blocking form of :meth:`durable_workflow.client.Client.fail_activity_task`."""
         return self._runner.run(
@@ -118,6 +120,8 @@ class WorkerPlaneMethods(BaseClientMethods):
                 kind=kind,
                 timeout_type=timeout_type,
                 cancelled=cancelled,
+                retryable=retryable,
+                malformed_output=malformed_output,
             )
         )
 
@@ -261,6 +265,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         poll_request_id: str | None = None,
         history_page_size: int | None = None,
         timeout: float | None = None,
+        accept_history_encoding: str | None = None,
     ) -> WorkflowTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_workflow_task`."""
         return self._runner.run(
@@ -271,6 +276,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 poll_request_id=poll_request_id,
                 history_page_size=history_page_size,
                 timeout=timeout,
+                accept_history_encoding=accept_history_encoding,
             )
         )
 

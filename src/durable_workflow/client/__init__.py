@@ -31,6 +31,7 @@ from ._schedule_results import (
     ScheduleHistoryEvent,
     ScheduleHistoryPage,
     ScheduleList,
+    ScheduleOperationResult,
     ScheduleTriggerResult,
 )
 from ._schedule_types import ScheduleAction, ScheduleSpec
@@ -76,6 +77,7 @@ __all__ = [
     "ScheduleHistoryEvent",
     "ScheduleHistoryPage",
     "ScheduleList",
+    "ScheduleOperationResult",
     "ScheduleSpec",
     "ScheduleTriggerResult",
     "SearchAttributeList",

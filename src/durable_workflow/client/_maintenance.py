@@ -1,4 +1,4 @@
-"""Admin-only system maintenance: repair, retention and activity-timeout passes.
+"""Admin-only system maintenance: repair, retention and activity-timeout passes, operator metrics.
 
 Each method needs a token with the admin role (the server answers 403 otherwise, raised as
 :class:`~durable_workflow.errors.Forbidden`), acts on the client's namespace, and returns
@@ -17,6 +17,7 @@ from ..protocol import routes
 from ..protocol.maintenance import (
     ActivityTimeoutPassResult,
     ActivityTimeoutStatus,
+    OperatorMetrics,
     RepairPassResult,
     RepairStatus,
     RetentionPassResult,
@@ -111,3 +112,9 @@ class MaintenanceMixin(BaseClient):
         body = _filters(execution_ids=execution_ids, limit=limit)
         data = await self._request_object("POST", routes.SYSTEM_ACTIVITY_TIMEOUTS_PASS, body=body)
         return cast(ActivityTimeoutPassResult, data)
+
+    async def operator_metrics(self) -> OperatorMetrics:
+        """A snapshot of the namespace for operators: runs, tasks, backlog, repair, workers,
+        schedules, activities and the backend (``dw system:operator-metrics``)."""
+        data = await self._request_object("GET", routes.SYSTEM_OPERATOR_METRICS)
+        return cast(OperatorMetrics, data)

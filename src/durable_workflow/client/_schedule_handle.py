@@ -23,11 +23,16 @@ class ScheduleHandle:
 
     Attributes:
         schedule_id: The schedule's id.
+        raw: The server's answer to the create (``outcome``, ``status``, ``created_at``, ...);
+            empty for a handle of a schedule you already knew.
     """
 
-    def __init__(self, client: SchedulesMixin, schedule_id: str) -> None:
+    def __init__(
+        self, client: SchedulesMixin, schedule_id: str, *, raw: Mapping[str, Any] | None = None
+    ) -> None:
         self._client = client
         self.schedule_id = schedule_id
+        self.raw: dict[str, Any] = dict(raw or {})
 
     def __repr__(self) -> str:
         return f"ScheduleHandle(schedule_id={self.schedule_id!r})"

@@ -23,6 +23,7 @@ __all__ = [
     "ScheduleHistoryEvent",
     "ScheduleHistoryPage",
     "ScheduleList",
+    "ScheduleOperationResult",
     "ScheduleTriggerResult",
 ]
 
@@ -178,6 +179,33 @@ class ScheduleList:
             schedules=items,
             next_page_token=opt_text(data, "next_page_token"),
             namespace=opt_text(data, "namespace"),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleOperationResult:
+    """What an update, pause, resume or delete answered.
+
+    ``outcome`` is ``updated``, ``paused``, ``resumed`` or ``deleted``; ``note`` is the note the
+    schedule now carries (pause and resume). The other keys of the answer (``paused_at``,
+    ``deleted_at``, ...) vary by server and are in ``raw``.
+    """
+
+    schedule_id: str
+    outcome: str | None = None
+    namespace: str | None = None
+    note: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, schedule_id: str = "") -> ScheduleOperationResult:
+        """Build from an update / pause / resume / delete answer."""
+        return cls(
+            schedule_id=text(data, "schedule_id", schedule_id),
+            outcome=opt_text(data, "outcome"),
+            namespace=opt_text(data, "namespace"),
+            note=opt_text(data, "note"),
             raw=dict(data),
         )
 

@@ -64,18 +64,19 @@ class ScheduleAction:
     Attributes:
         workflow_type: The workflow type to start (required when creating a schedule).
         task_queue: The queue of the started workflow's tasks (the server's default when ``None``).
-        input: Positional arguments of the workflow, sent as one Avro envelope.
+        input: Positional arguments of the workflow, sent as one Avro envelope (a client with
+            ``plain_json_payloads`` also sends a mapping as it is, like ``dw`` does).
         execution_timeout_seconds: Bound on each started workflow (all its runs).
         run_timeout_seconds: Bound on each run.
     """
 
     workflow_type: str
     task_queue: str | None = None
-    input: Sequence[Any] | None = None
+    input: Sequence[Any] | Mapping[str, Any] | None = None
     execution_timeout_seconds: int | None = None
     run_timeout_seconds: int | None = None
 
-    def to_body(self, encode: Callable[[list[Any]], Any]) -> dict[str, Any]:
+    def to_body(self, encode: Callable[[Any], Any]) -> dict[str, Any]:
         """The request body form, ``input`` encoded by ``encode``; ``None`` fields are left out.
 
         An empty ``workflow_type`` is left out too, so an update can change other keys only.
@@ -86,9 +87,10 @@ class ScheduleAction:
         if self.task_queue is not None:
             body["task_queue"] = self.task_queue
         if self.input is not None:
-            if isinstance(self.input, (str, bytes, Mapping)):
+            if isinstance(self.input, (str, bytes)):
                 raise TypeError("ScheduleAction.input must be a list of positional arguments")
-            body["input"] = encode(list(self.input))
+            # ``encode`` decides about a mapping (the client takes one only with plain JSON payloads).
+            body["input"] = encode(dict(self.input) if isinstance(self.input, Mapping) else list(self.input))
         if self.execution_timeout_seconds is not None:
             body["execution_timeout_seconds"] = self.execution_timeout_seconds
         if self.run_timeout_seconds is not None:

@@ -16,6 +16,7 @@ from ._schedule_results import (
     ScheduleHistoryEvent,
     ScheduleHistoryPage,
     ScheduleList,
+    ScheduleOperationResult,
     ScheduleTriggerResult,
 )
 from ._schedule_types import ScheduleAction, ScheduleSpec
@@ -40,7 +41,9 @@ class SchedulesMixin(BaseClient):
 
     def _action_body(self, action: ScheduleAction | Mapping[str, Any], schedule_id: str) -> dict[str, Any]:
         typed = action if isinstance(action, ScheduleAction) else ScheduleAction.from_mapping(action)
-        return typed.to_body(lambda value: self._caller_value(value, what=f"input of schedule {schedule_id}"))
+        what = f"input of schedule {schedule_id}"
+        # ``_arguments``: a list as it is; a mapping only with ``plain_json_payloads`` (as for starts).
+        return typed.to_body(lambda value: self._caller_value(self._arguments(value), what=what))
 
     def _path(self, schedule_id: str) -> dict[str, str]:
         return {"schedule_id": schedule_id}
@@ -96,11 +99,37 @@ class SchedulesMixin(BaseClient):
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         data = await self._request_object("POST", routes.SCHEDULES, body=body, operation=_OPERATION)
-        return ScheduleHandle(self, str(data.get("schedule_id") or schedule_id or ""))
+        return ScheduleHandle(self, str(data.get("schedule_id") or schedule_id or ""), raw=data)
 
-    async def list_schedules(self) -> ScheduleList:
-        """List the namespace's schedules, newest created first."""
-        data = await self._request_object("GET", routes.SCHEDULES, operation=_OPERATION)
+    async def list_schedules(
+        self,
+        *,
+        status: str | None = None,
+        workflow_type: str | None = None,
+        query: str | None = None,
+        page_size: int | None = None,
+        next_page_token: str | None = None,
+    ) -> ScheduleList:
+        """List the namespace's schedules, newest created first.
+
+        The filters and paging parameters are sent only when given, as ``dw schedule:list``
+        sends them; a server that does not filter or page answers every schedule.
+
+        Args:
+            status: ``active`` or ``paused``.
+            workflow_type: Only schedules starting this workflow type.
+            query: A visibility query over the schedules.
+            page_size: Schedules per page (1-200).
+            next_page_token: The previous page's ``next_page_token``.
+        """
+        params = {
+            "status": status,
+            "workflow_type": workflow_type,
+            "query": query,
+            "page_size": page_size,
+            "next_page_token": next_page_token,
+        }
+        data = await self._request_object("GET", routes.SCHEDULES, params=params, operation=_OPERATION)
         return ScheduleList.from_dict(data)
 
     async def describe_schedule(self, schedule_id: str) -> ScheduleDescription:
@@ -126,7 +155,7 @@ class SchedulesMixin(BaseClient):
         memo: Mapping[str, Any] | None = None,
         search_attributes: Mapping[str, Any] | None = None,
         note: str | None = None,
-    ) -> None:
+    ) -> ScheduleOperationResult:
         """Change the given fields; ``action`` keys replace the stored ones key by key.
 
         A new spec or jitter plans the next fire again; a new ``max_runs`` recomputes the
@@ -150,31 +179,34 @@ class SchedulesMixin(BaseClient):
             "note": note,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        await self._request_object(
+        data = await self._request_object(
             "PUT", routes.SCHEDULE, path_params=self._path(schedule_id), body=body, operation=_OPERATION
         )
+        return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
-    async def pause_schedule(self, schedule_id: str, note: str | None = None) -> None:
+    async def pause_schedule(self, schedule_id: str, note: str | None = None) -> ScheduleOperationResult:
         """Pause future fires (running workflows are not touched); ``note`` becomes the note."""
         body = {"note": note} if note is not None else {}
-        await self._request_object(
+        data = await self._request_object(
             "POST",
             routes.SCHEDULE_PAUSE,
             path_params=self._path(schedule_id),
             body=body,
             operation=_OPERATION,
         )
+        return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
-    async def resume_schedule(self, schedule_id: str, note: str | None = None) -> None:
+    async def resume_schedule(self, schedule_id: str, note: str | None = None) -> ScheduleOperationResult:
         """Resume a paused schedule from its next occurrence; ``note`` replaces the note."""
         body = {"note": note} if note is not None else {}
-        await self._request_object(
+        data = await self._request_object(
             "POST",
             routes.SCHEDULE_RESUME,
             path_params=self._path(schedule_id),
             body=body,
             operation=_OPERATION,
         )
+        return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
     async def trigger_schedule(
         self, schedule_id: str, overlap_policy: str | None = None
@@ -216,11 +248,12 @@ class SchedulesMixin(BaseClient):
         )
         return ScheduleBackfillResult.from_dict(data, schedule_id=schedule_id)
 
-    async def delete_schedule(self, schedule_id: str) -> None:
+    async def delete_schedule(self, schedule_id: str) -> ScheduleOperationResult:
         """Delete the schedule; its audit history survives."""
-        await self._request_object(
+        data = await self._request_object(
             "DELETE", routes.SCHEDULE, path_params=self._path(schedule_id), operation=_OPERATION
         )
+        return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
     async def get_schedule_history(
         self, schedule_id: str, *, limit: int | None = None, after_sequence: int | None = None

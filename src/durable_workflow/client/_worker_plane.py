@@ -189,6 +189,7 @@ class WorkerPlaneMixin(BaseClient):
         poll_request_id: str | None = None,
         history_page_size: int | None = None,
         timeout: float | None = None,
+        accept_history_encoding: str | None = None,
     ) -> WorkflowTask | None:
         """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
 
@@ -199,6 +200,8 @@ class WorkerPlaneMixin(BaseClient):
             poll_request_id: Idempotency key of this logical poll (transport retries reuse it).
             history_page_size: Events in the first history page.
             timeout: HTTP read timeout; default max(35, advertised hold time + 5) seconds.
+            accept_history_encoding: A compressed history encoding the caller can read
+                (e.g. ``gzip``); the server may still answer plain events.
         """
         task = await self._poll(
             routes.WORKFLOW_TASK_POLL,
@@ -209,6 +212,7 @@ class WorkerPlaneMixin(BaseClient):
             build_id=build_id or None,
             poll_request_id=poll_request_id,
             history_page_size=history_page_size,
+            accept_history_encoding=accept_history_encoding,
         )
         return cast("WorkflowTask | None", task)
 
@@ -342,6 +346,8 @@ class WorkerPlaneMixin(BaseClient):
         kind: str | None = None,
         timeout_type: str | None = None,
         cancelled: bool | None = None,
+        retryable: bool | None = None,
+        malformed_output: bool | None = None,
     ) -> TaskOutcomeResponse:
         """Report a failed activity attempt.
 
@@ -357,6 +363,8 @@ class WorkerPlaneMixin(BaseClient):
             kind: ``application``, ``timeout``, ``cancellation``, ``malformed_output``, ...
             timeout_type: For timeouts: ``start_to_close``, ``heartbeat``, ...
             cancelled: ``True`` for a cancellation outcome.
+            retryable: ``True`` asks for a retry whatever the failure's kind would imply.
+            malformed_output: ``True`` when the activity produced output it cannot encode.
         """
         failure: dict[str, Any] = _failure_text(message, failure_type, stack_trace)
         failure.update(
@@ -365,6 +373,8 @@ class WorkerPlaneMixin(BaseClient):
                     "kind": kind,
                     "timeout_type": timeout_type,
                     "cancelled": cancelled,
+                    "retryable": retryable,
+                    "malformed_output": malformed_output,
                 }
             )
         )
@@ -437,7 +447,8 @@ class WorkerPlaneMixin(BaseClient):
         run_id: str | None = None,
         query_name: str | None = None,
     ) -> TaskOutcomeResponse:
-        """Answer a query task with ``result`` (sent plain and as an Avro ``result_envelope``).
+        """Answer a query task with ``result`` (sent plain and as an Avro ``result_envelope``;
+        plain only with ``plain_json_payloads``).
 
         ``workflow_id``, ``run_id`` and ``query_name`` only label payload-size diagnostics.
         """
@@ -445,12 +456,13 @@ class WorkerPlaneMixin(BaseClient):
         label = f"result of query {query_name or query_task_id}" + (
             f" on {workflow_id}" if workflow_id else ""
         )
-        body = {
+        body: dict[str, Any] = {
             "lease_owner": lease_owner,
             "query_task_attempt": query_task_attempt,
             "result": result,
-            "result_envelope": self._envelope(result, what=label),
         }
+        if not self.plain_json_payloads:
+            body["result_envelope"] = self._envelope(result, what=label)
         return await self._outcome_call(
             routes.QUERY_TASK_COMPLETE, query_task_id, body, "query_task_complete", key="query_task_id"
         )

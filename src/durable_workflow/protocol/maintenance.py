@@ -7,12 +7,13 @@ leave fields out, and the SDK hands over whatever the server sent.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "ActivityTimeoutPassItem",
     "ActivityTimeoutPassResult",
     "ActivityTimeoutStatus",
+    "OperatorMetrics",
     "RepairCandidates",
     "RepairFailure",
     "RepairPassResult",
@@ -191,3 +192,15 @@ class RetentionPassResult(TypedDict, total=False):
     skipped: int
     failed: int
     results: list[RetentionPassItem]
+
+
+class OperatorMetrics(TypedDict, total=False):
+    """``GET /system/operator-metrics``: a point-in-time snapshot of the namespace.
+
+    ``operator_metrics`` holds one section per area (``runs``, ``tasks``, ``backlog``,
+    ``repair``, ``workers``, ``schedules``, ``activities``, ...); its keys grow with the server,
+    so it stays an open mapping here.
+    """
+
+    namespace: str
+    operator_metrics: dict[str, Any]

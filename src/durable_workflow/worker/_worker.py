@@ -277,7 +277,8 @@ class Worker:
 
     def _process_metrics(self) -> dict[str, Any]:
         return {
-            "process_uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
+            # Whole seconds: the published worker shape (``dw worker:describe --json``) says integer.
+            "process_uptime_seconds": int(time.monotonic() - self._started_monotonic),
             "process_id": os.getpid(),
             "process_started_at": self._started_at.isoformat().replace("+00:00", "Z"),
         }

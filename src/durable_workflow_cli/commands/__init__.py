@@ -11,12 +11,36 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..command import DwCommand
-from . import cluster, completion, doctor, env, replay, server, watch, workflow, workflow_messages
+from . import (
+    activity,
+    bridge,
+    cluster,
+    completion,
+    doctor,
+    env,
+    namespace,
+    replay,
+    schedule,
+    schedule_actions,
+    schema,
+    search_attribute,
+    server,
+    storage,
+    system,
+    task_queue,
+    watch,
+    worker,
+    worker_tasks,
+    workflow,
+    workflow_messages,
+)
 
 if TYPE_CHECKING:
     from ..cli import DwGroup
 
-MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env)
+MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server, env, schema)
+MODULES += (namespace, storage, schedule, schedule_actions, search_attribute)
+MODULES += (task_queue, worker, worker_tasks, activity, bridge, system)
 MODULES += (replay, doctor, watch, completion)
 
 

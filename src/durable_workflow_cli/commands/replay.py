@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import progress
 from ..command import Invocation, command
 from ..errors import CliError, ExitCode, NextStep, invalid
 from ..views import with_namespace
@@ -30,6 +29,8 @@ if TYPE_CHECKING:
     from durable_workflow.errors import NonDeterministicReplayError
     from durable_workflow.testing import Replayer
     from durable_workflow.workflow import Command
+
+    from ..output import ProgressBar
 
 
 def load_workflow(reference: str) -> Replayer:
@@ -161,7 +162,8 @@ def replay(
         source = f"file {history_file}"
     elif workflow_id is not None:
         named = workflow_id
-        with progress.bar(inv, f"Reading the history of {named}", unit="events") as tracker:
+        _ = inv.settings  # resolved first: with a profile of output=json no bar is drawn
+        with inv.out.progress(f"Reading the history of {named}", total=None, unit="events") as tracker:
             history = inv.call(lambda client: _fetch(client, named, run_id, tracker))
         source = f"server {inv.settings.server}"
     else:
@@ -231,7 +233,7 @@ def _workflow_type(events: list[Any]) -> str | None:
 
 
 async def _fetch(
-    client: Client, workflow_id: str, run_id: str | None, tracker: progress.Tracker
+    client: Client, workflow_id: str, run_id: str | None, tracker: ProgressBar
 ) -> dict[str, Any]:
     """Every event of the run (the current one unless ``run_id``), page after page."""
     if run_id is None:

@@ -5,7 +5,6 @@ Signals, queries, updates and run commands are in ``workflow_messages.py``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import payloads, progress
+from .. import payloads
 from ..command import Invocation, command
 from ..views import backfill, contract_fields, run_fields, status, with_namespace
 
@@ -362,11 +361,7 @@ def history(
         return last
 
     # Streamed output is its own progress; a bar is for the pages gathered before the table.
-    with (
-        progress.bar(inv, "Reading history", unit="events")
-        if not streaming
-        else contextlib.nullcontext(progress.SILENT)
-    ) as tracker:
+    with inv.out.progress("Reading history", total=None, unit="events", enabled=not streaming) as tracker:
         body = inv.call(run)
     body = backfill(with_namespace(body, inv.namespace), workflow_id=workflow_id, run_id=target_run)
     if inv.out.mode == "jsonl":
@@ -415,8 +410,9 @@ def _principal(value: Any) -> Any:
     "--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (pretty)."
 )
 def history_export(inv: Invocation, workflow_id: str, run_id: str, output_file: Path | None) -> None:
-    with progress.bar(inv, f"Exporting the history of {workflow_id}"):
+    with inv.out.progress(f"Exporting the history of {workflow_id}", total=1, unit="bundle") as bar:
         bundle = inv.call(lambda client: client.export_history(workflow_id, run_id))
+        bar.advance()
     body = with_namespace(dict(bundle), inv.namespace)
     if output_file is None:
         inv.out.document(body)

@@ -107,7 +107,9 @@ class ControlPlane(EngineCore):
             # still exist when the run is written, not only when the request was let in.
             await namespace_rows.require(tx, namespace)
             # Before anything is written: a value that does not fit its type refuses the start.
-            search_attributes = await check_start(tx, namespace, request.search_attributes)
+            search_attributes, search_attribute_types = await check_start(
+                tx, namespace, request.search_attributes
+            )
             params = {"b_workflow_id": workflow_id}
             current = cast(RunRow | None, await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params))
             instance = cast(InstanceRow | None, await tx.one(tx.store.lock(rows.INSTANCE), params))
@@ -182,6 +184,7 @@ class ControlPlane(EngineCore):
                 business_key=request.business_key,
                 memo=request.memo,
                 search_attributes=search_attributes,
+                search_attribute_types=search_attribute_types,
                 execution_timeout_seconds=request.execution_timeout_seconds,
                 run_timeout_seconds=request.run_timeout_seconds,
                 run_id=run_id,

@@ -67,6 +67,15 @@ class Candidates:
         typed = table.c[type_column].in_(sa.bindparam("b_types", expanding=True))
         return cls(ready_rows, ready_rows.where(typed), expired_rows, expired_rows.where(typed))
 
+    def where(self, *clauses: sa.ColumnElement[bool]) -> Candidates:
+        """These candidates with ``clauses`` added to all four queries."""
+        return Candidates(
+            self.ready.where(*clauses),
+            self.ready_typed.where(*clauses),
+            self.expired.where(*clauses),
+            self.expired_typed.where(*clauses),
+        )
+
     async def due(
         self, tx: Tx, namespace: str, queue: str, types: list[str], **extra: Any
     ) -> list[dict[str, Any]]:

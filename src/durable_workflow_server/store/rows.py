@@ -297,8 +297,7 @@ class QueryTaskRow(TypedDict):
     expires_at: datetime
 
 
-# ---- issue 8: namespaces and external payload storage
-# (row types of this noun go here)
+# ---- namespaces and external payload storage
 
 
 class ExternalPayloadRow(TypedDict):
@@ -314,7 +313,7 @@ class ExternalPayloadRow(TypedDict):
     created_at: datetime
 
 
-# ---- issue 8: schedules
+# ---- schedules
 class ScheduleRow(TypedDict):
     namespace: str
     schedule_id: str
@@ -371,7 +370,7 @@ class ScheduleFireRow(TypedDict):
     created_at: datetime
 
 
-# ---- issue 8: search attributes and the webhook bridge
+# ---- search attributes and the webhook bridge
 class SearchAttributeDefinitionRow(TypedDict):
     """``search_attribute_definitions``: one custom attribute of a namespace."""
 
@@ -410,7 +409,7 @@ class BridgeOutcomeRow(TypedDict):
     created_at: datetime
 
 
-# ---- issue 8: task queues and build ids
+# ---- task queues and build ids
 class TaskQueueBuildIdRow(TypedDict):
     namespace: str
     task_queue: str
@@ -421,7 +420,3 @@ class TaskQueueBuildIdRow(TypedDict):
     promoted_at: datetime | None
     created_at: datetime
     updated_at: datetime
-
-
-# ---- issue 8: maintenance and metrics
-# (row types of this noun go here)

@@ -152,11 +152,7 @@ class NamespaceStatus(StrEnum):
     ACTIVE = "active"
 
 
-# ---- issue 8: namespaces and external payload storage
-# (row types of this noun go here)
-
-
-# ---- issue 8: schedules
+# ---- schedules
 class ScheduleStatus(StrEnum):
     """``schedules.status``."""
 
@@ -180,7 +176,7 @@ class ScheduleFireSource(StrEnum):
     BACKFILL = "backfill"
 
 
-# ---- issue 8: search attributes and the webhook bridge
+# ---- search attributes and the webhook bridge
 class SearchAttributeType(StrEnum):
     """``search_attribute_definitions.attribute_type``: the types a search attribute may have."""
 
@@ -200,13 +196,9 @@ class BridgeOutcomeStatus(StrEnum):
     DONE = "done"  # ``outcome`` holds the first answer
 
 
-# ---- issue 8: task queues and build ids
+# ---- task queues and build ids
 class DrainIntent(StrEnum):
     """``task_queue_build_ids.drain_intent``."""
 
     ACTIVE = "active"
     DRAINING = "draining"
-
-
-# ---- issue 8: maintenance and metrics
-# (row types of this noun go here)

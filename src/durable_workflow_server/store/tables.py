@@ -421,8 +421,7 @@ query_tasks = sa.Table(
     sa.Index("ix_query_tasks_expires", "expires_at"),
 )
 
-# ---- issue 8: namespaces and external payload storage (0006_namespaces_storage)
-# (tables of this noun go here)
+# ---- namespaces and external payload storage (0006_namespaces_storage)
 
 # One row per (run, stored object) the run's history refers to: what retention deletes with the
 # run. An object another run also refers to (a child's output in its parent's history, an input
@@ -443,7 +442,7 @@ external_payloads = sa.Table(
 )
 
 
-# ---- issue 8: schedules (0007_schedules)
+# ---- schedules (0007_schedules)
 # A schedule of one namespace; deleting one keeps the row (status 'deleted') so its audit history
 # stays readable and the id can be created again. ``next_fire_at`` is when the background loop
 # fires next (the spec's next time, ``next_nominal_at``, plus jitter): NULL while paused, deleted,
@@ -528,7 +527,7 @@ schedule_fires = sa.Table(
 )
 
 
-# ---- issue 8: search attributes and the webhook bridge (0008_search_attributes_bridge)
+# ---- search attributes and the webhook bridge (0008_search_attributes_bridge)
 # A namespace's custom search attributes and their types. The system attributes (WorkflowType,
 # StartTime, ...) are fixed in code and never stored, so they cannot be created or deleted.
 search_attribute_definitions = sa.Table(
@@ -605,7 +604,7 @@ bridge_outcomes = sa.Table(
 )
 
 
-# ---- issue 8: task queues and build ids (0009_task_queues)
+# ---- task queues and build ids (0009_task_queues)
 # One row per build-id cohort an operator acted on: its drain intent and whether it is the
 # cohort new runs of the queue pin to. ``build_key`` is the build id, or ``''`` for the
 # unversioned cohort (a primary key column cannot be NULL); ``build_id`` is the id as shown.
@@ -625,7 +624,7 @@ task_queue_build_ids = sa.Table(
 )
 
 
-# ---- issue 8: maintenance and metrics (0010_maintenance)
+# ---- maintenance and metrics (0010_maintenance)
 # (no tables: retention scans closed runs through ix_workflow_runs_namespace_closed, above)
 
 

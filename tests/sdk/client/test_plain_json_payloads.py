@@ -100,3 +100,24 @@ async def test_cancel_and_terminate_return_the_command_result() -> None:
     assert (cancelled.command_id, cancelled.raw) == ("c-1", answer)
     assert terminated.outcome == "cancelled"  # the fake answers the same body to both
     assert seen[1].url.path == "/api/workflows/wf-1/runs/run-1/terminate"
+
+
+async def test_worker_plane_results_go_out_plain() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = {"outcome": "completed", "protocol_version": "1.1"}
+        return httpx.Response(200, json=answer, headers={"X-Durable-Workflow-Protocol-Version": "1.1"})
+
+    transport = httpx.MockTransport(handler)
+    async with Client("http://dw.test", transport=transport, plain_json_payloads=True) as client:
+        await client.complete_query_task(
+            query_task_id="qt-1", lease_owner="cli", query_task_attempt=1, result={"n": 1}
+        )
+        await client.complete_activity_task(
+            task_id="at-1", activity_attempt_id="att-1", lease_owner="cli", result=[1, 2]
+        )
+    # No result_envelope beside the plain result: the CLI's body of query-task:complete.
+    assert body(seen[0]) == {"lease_owner": "cli", "query_task_attempt": 1, "result": {"n": 1}}
+    assert body(seen[1])["result"] == [1, 2]

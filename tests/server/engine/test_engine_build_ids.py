@@ -13,6 +13,7 @@ from durable_workflow_server.engine.namespaces.api import CreateNamespaceRequest
 from durable_workflow_server.engine.service import Engine
 from tests.server.conftest import FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity, parked
+from tests.server.engine.statements import recorded
 
 TYPES = {"supported_workflow_types": ["greeter"], "supported_activity_types": ["greet"]}
 
@@ -104,6 +105,31 @@ async def test_a_drained_cohort_claims_nothing_new_while_its_leases_finish(engin
     assert (await engine.describe_worker(NS, "old"))["status"] == "active"
     await new.complete_wf(claimed, [{"type": "complete_workflow"}])
     assert await old.poll_wf() is not None
+
+
+async def test_the_drain_rule_costs_a_claim_no_statement_of_its_own(engine: Engine) -> None:
+    d = Driver(engine)
+    await d.register(build_id="b1", **TYPES)
+    await d.start("wf-1")
+    await d.start("wf-2")
+    with recorded(engine) as seen:
+        task = await d.poll_wf()
+        assert task is not None
+        await d.complete_wf(task, [activity()])
+        assert await d.poll_act() is not None
+    cohort_reads = [statement for statement, _ in seen if "task_queue_build_ids" in statement]
+    assert cohort_reads  # the rule is applied...
+    tasks = ("workflow_tasks", "activity_tasks")
+    assert all(any(table in s for table in tasks) for s in cohort_reads)  # ...inside the candidate queries
+
+    # And it holds for activities as for workflow tasks: drained, the cohort takes neither.
+    started = await d.poll_wf()
+    assert started is not None and started["workflow_id"] == "wf-2"
+    await d.complete_wf(started, [activity()])
+    await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    assert await d.poll_act(timeout=0) is None
+    await engine.resume_task_queue_build_id(NS, "q1", "b1")
+    assert await d.poll_act(timeout=0) is not None
 
 
 async def test_a_poll_waiting_when_the_drain_lands_gets_nothing_and_resume_wakes_it(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
 from tests.helpers.live_app import snapshot
 from tests.server.engine.engine_driver import NS, Driver
+from tests.server.engine.statements import recorded
 
 TYPES = {
     "Customer": "keyword",
@@ -42,6 +43,18 @@ async def index_rows(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     v = t.search_attribute_values
     async with engine._read() as tx:
         return await tx.all(sa.select(v).where(v.c.run_id == run_id).order_by(v.c.name, v.c.ordinal))
+
+
+async def test_a_start_reads_the_registered_types_once(typed: Driver) -> None:
+    with recorded(typed.engine) as seen:
+        started = await typed.start(search_attributes={"Priority": "3", "Customer": "c-1"})
+    reads = [s for s, _ in seen if "FROM search_attribute_definitions" in s]
+    assert len(reads) == 1  # the check's read; the index rows are written by the same types
+    rows = await index_rows(typed.engine, started["run_id"])
+    assert [(r["name"], r["value_int"], r["value_keyword"]) for r in rows] == [
+        ("Customer", None, "c-1"),
+        ("Priority", 3, None),
+    ]
 
 
 async def test_values_are_normalised_to_their_types(typed: Driver) -> None:

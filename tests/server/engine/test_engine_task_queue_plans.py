@@ -7,13 +7,12 @@ table whose size grows with the work done (tasks, attempts, runs, history, query
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from tests.server.conftest import EngineFactory, FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity
+from tests.server.engine.statements import recorded
 
 GROWING = (
     "workflow_tasks", "activity_tasks", "activity_attempts", "activity_executions", "workflow_runs",
@@ -36,14 +35,7 @@ async def test_no_statement_scans_a_growing_table(
     assert await d.poll_act() is not None
     await d.start("wf-2")
 
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        seen.append((statement, parameters))
-
-    sync_engine = engine.store._engine  # type: ignore[attr-defined]
-    sa.event.listen(sync_engine, "before_cursor_execute", record)
-    try:
+    with recorded(engine) as seen:
         await engine.list_task_queues(NS)
         await engine.describe_task_queue(NS, "q1")
         await engine.list_task_queue_build_ids(NS, "q1")
@@ -57,8 +49,6 @@ async def test_no_statement_scans_a_growing_table(
         clock.advance(7200)
         await engine.tick()  # prunes w1
         await engine.deregister_worker(NS, "w1")
-    finally:
-        sa.event.remove(sync_engine, "before_cursor_execute", record)
 
     raw = sqlite3.connect(db_url.split("///", 1)[1])
     try:

@@ -191,6 +191,27 @@ async def test_bad_input_gets_its_envelope_and_writes_nothing(
     assert await snapshot(api.db_url) == before
 
 
+# The text checks each spec field starts with: (spec, the field, its message).
+SPEC_TEXT = [
+    ({"cron_expressions": [3]}, "spec.cron_expressions.0", "must be a string"),
+    ({"cron_expressions": ["*" * 256]}, "spec.cron_expressions.0", "255"),
+    ({"cron_expressions": ["0 * * * *"], "timezone": 3}, "spec.timezone", "must be a string"),
+    ({"cron_expressions": ["0 * * * *"], "timezone": "Z" * 65}, "spec.timezone", "64"),
+    ({"intervals": [{"every": 60}]}, "spec.intervals.0.every", "must be a string"),
+    ({"intervals": [{"every": "PT1M", "offset": "P" * 65}]}, "spec.intervals.0.offset", "64"),
+]
+
+
+@pytest.mark.parametrize(("spec", "field", "message"), SPEC_TEXT, ids=[s[1] + "-" + s[2] for s in SPEC_TEXT])
+async def test_spec_text_fields_refuse_what_is_not_short_text(
+    api: Api, spec: dict[str, Any], field: str, message: str
+) -> None:
+    answer = await api.http.post(S, json={**CREATE, "schedule_id": "x", "spec": spec}, headers=CONTROL)
+    assert answer.status_code == 422, answer.text
+    errors = answer.json()["errors"]
+    assert list(errors) == [field] and message in errors[field][0], errors
+
+
 async def test_another_namespace_neither_sees_nor_touches_the_schedule(api: Api) -> None:
     http = api.http
     before = await snapshot(api.db_url)

@@ -156,14 +156,13 @@ async def claim_activity_task(
         if await cohorts.cohort_draining(tx, namespace, queue, build_id):
             return None, []
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
+    # None for a drained cohort (its leases run on).
+    claimer = cohorts.build_key(build_id)
+    due = await rows.CANDIDATES.due(tx, namespace, queue, activity_types, b_build_key=claimer)
     candidates = [
         candidate
-        for candidate in cast(
-            list[ActivityTaskRow], await rows.CANDIDATES.due(tx, namespace, queue, activity_types)
-        )
+        for candidate in cast(list[ActivityTaskRow], due)
         # Timed out: the background loop records it (it is due now), nobody runs it.
         if deadlines.fired(candidate, tx.now) is None
     ]
-    if candidates and await cohorts.cohort_draining(tx, namespace, queue, build_id):
-        return None, []  # a drained cohort claims no new task (its leases run on)
     return await claim_first(tx, candidates, _run_id, attempt)

@@ -12,6 +12,7 @@ from ...store.statuses import ActivityExecutionStatus as ExecutionStatus
 from ...store.statuses import ActivityTaskStatus as TaskStatus
 from ..queues import Candidates, still_due
 from ..runs.rows import run_of
+from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 
 _ae, _at, _aa = t.activity_executions, t.activity_tasks, t.activity_attempts
@@ -74,7 +75,10 @@ MOVE_TASKS_OF_RUN = (
     .where(_at.c.run_id == sa.bindparam("b_run_id"), _at.c.status == sa.bindparam("b_from"))
     .values(status=sa.bindparam("b_to"), updated_at=sa.bindparam("b_now"))
 )
-CANDIDATES = Candidates.of(_at, "activity_type", ready=TaskStatus.READY, leased=TaskStatus.LEASED)
+# Activities are never pinned to a build; a drained cohort (``b_build_key``) claims none.
+CANDIDATES = Candidates.of(_at, "activity_type", ready=TaskStatus.READY, leased=TaskStatus.LEASED).where(
+    CLAIMER_NOT_DRAINED
+)
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.
 LEASE_TASK = sa.update(_at).where(
     _at.c.task_id == sa.bindparam("b_task_id"),

@@ -191,7 +191,8 @@ async def operator_metrics(
         "command_contracts": {"candidates": 0, "backfilled": 0, "backfill_unavailable": 0},
         "projections": {"tables": 0, "drift": 0},
         "workers": {"registered": len(workers), "live": live, "stale": len(workers) - live},
-        "backend": {"database": connection, "counters": "per_process"},
+        # ``database`` is an object in the published operator-metrics shape (room for more facts).
+        "backend": {"database": {"driver": connection}, "counters": "per_process"},
         "structural_limits": {
             "max_payload_bytes": settings.max_payload_bytes,
             "max_memo_bytes": settings.max_memo_bytes,

@@ -73,13 +73,13 @@ NOUNS: tuple[NounTables, ...] = (
             Owned(t.external_payloads),  # (already gone: delete_namespace_payloads, below)
         ),
     ),
-    # ---- issue 8: schedules (their tables go here)
+    # ---- schedules
     NounTables(
         "workflow_schedules",
         Owned(t.schedules),
         (Owned(t.schedule_fires), Owned(t.schedule_history_events)),
     ),
-    # ---- issue 8: search attributes (their tables go here)
+    # ---- search attributes
     NounTables(
         "search_attribute_definitions",
         Owned(t.search_attribute_definitions),

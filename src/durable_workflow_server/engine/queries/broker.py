@@ -172,12 +172,15 @@ async def claim(
     kinds: tuple[str, ...] = (QUERY,)
     if caps.WORKER_UPDATE_VALIDATION in (worker["capabilities"] or []):
         kinds = (QUERY, UPDATE_VALIDATION)
-    params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now, "b_types": types}
+    params: dict[str, Any] = {
+        "b_namespace": namespace,
+        "b_queue": queue,
+        "b_now": tx.now,
+        "b_types": types,
+        "b_build_key": cohorts.build_key(worker["build_id"]),  # a drained cohort claims none
+    }
     stmt = tx.store.claim(rows.candidates(kinds=kinds))
-    candidates = cast(list[QueryTaskRow], await tx.all(stmt, params))
-    if candidates and await cohorts.cohort_draining(tx, namespace, queue, worker["build_id"]):
-        return None  # a drained cohort claims no new query task
-    for candidate in candidates:
+    for candidate in cast(list[QueryTaskRow], await tx.all(stmt, params)):
         run = await load_run(tx, candidate["run_id"], lock=False)
         if run is None:  # the run is gone: nobody can answer this
             await tx.conn.execute(rows.DELETE, {"b_query_task_id": candidate["query_task_id"]})

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ...store import tables as t
 from ...store.statuses import QueryTaskStatus as S
+from ..task_queues.rows import CLAIMER_NOT_DRAINED
 
 _qt = t.query_tasks
 
@@ -43,7 +44,8 @@ LEASE = sa.update(_qt).where(
 
 
 def candidates(*, kinds: tuple[str, ...]) -> sa.Select[Any]:
-    """Claimable tasks of ``(b_namespace, b_queue)`` and ``b_types``: pending, or leased past their lease."""
+    """Claimable tasks of ``(b_namespace, b_queue)`` and ``b_types``: pending, or leased past their
+    lease; none while the claimer's cohort (``b_build_key``) is drained."""
     return (
         sa.select(_qt)
         .where(
@@ -56,6 +58,7 @@ def candidates(*, kinds: tuple[str, ...]) -> sa.Select[Any]:
                 _qt.c.status == S.PENDING,
                 sa.and_(_qt.c.status == S.LEASED, _qt.c.lease_expires_at <= sa.bindparam("b_now")),
             ),
+            CLAIMER_NOT_DRAINED,
         )
         .order_by(_qt.c.created_at, _qt.c.query_task_id)
         .limit(10)

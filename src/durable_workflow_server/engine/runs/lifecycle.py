@@ -57,6 +57,7 @@ async def create_run(
     business_key: str | None = None,
     memo: dict[str, Any] | None = None,
     search_attributes: dict[str, Any] | None = None,
+    search_attribute_types: Mapping[str, str] | None = None,
     execution_timeout_seconds: int | None = None,
     run_timeout_seconds: int | None = None,
     execution_deadline_at: Any = None,
@@ -70,6 +71,8 @@ async def create_run(
     The caller owns the instance row (created or updated in the same transaction); it may pick
     ``run_id`` up front to write the instance row once. A child run (``parent``) opens with
     ``WorkflowStarted`` alone, carrying ``started_extra`` (its parent and retry keys).
+    ``search_attribute_types``: the registered types of ``search_attributes`` when the caller
+    read them in this transaction (a start checked them), so they are not read twice.
     """
     run_id = run_id or new_id()
     command_id = new_id()
@@ -160,7 +163,9 @@ async def create_run(
     await append(tx, run, events, write_run=False)
     await tx.conn.execute(INSERT_RUN, run)
     if search_attributes:
-        await search_attribute_rows.write_values(tx, run_id, namespace, search_attributes, replace=False)
+        await search_attribute_rows.write_values(
+            tx, run_id, namespace, search_attributes, replace=False, types=search_attribute_types
+        )
     await ensure_workflow_task(tx, run, new_run=True)
     tx.due(timeout_at)  # wakes the background loop (here and, via NOTIFY, elsewhere) in time
     return run

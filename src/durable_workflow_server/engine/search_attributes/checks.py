@@ -26,15 +26,19 @@ from .rows import registered_types
 from .values import check_values
 
 
-async def check_start(tx: Tx, namespace: str, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The start's attributes normalised to their registered types (``null`` values dropped)."""
+async def check_start(
+    tx: Tx, namespace: str, attributes: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The start's attributes normalised to their registered types (``null`` values dropped),
+    and those types (what :func:`.rows.write_values` indexes them by, so it need not read them
+    again in the same transaction)."""
     if not attributes:
-        return {}
+        return {}, {}
     types = await registered_types(tx, namespace, attributes)
     checked, problems = check_values(attributes, types, allow_null=False)
     if problems:
         raise ValidationFailed({f"search_attributes.{name}": [message] for name, message in problems.items()})
-    return checked
+    return checked, types
 
 
 async def check_upserts(tx: Tx, namespace: str, commands: list[dict[str, Any]]) -> None:

@@ -62,19 +62,27 @@ def _row(run_id: str, namespace: str, name: str, item: IndexItem) -> dict[str, A
 
 
 async def write_values(
-    tx: Tx, run_id: str, namespace: str, attributes: Mapping[str, Any], *, replace: bool
+    tx: Tx,
+    run_id: str,
+    namespace: str,
+    attributes: Mapping[str, Any],
+    *,
+    replace: bool,
+    types: Mapping[str, str] | None = None,
 ) -> None:
     """Make the run's index rows those of ``attributes`` (``replace``: it had rows before).
 
     Called wherever a run's ``search_attributes`` is written, in the same transaction, so a list
-    filter never sees values the run does not show.
+    filter never sees values the run does not show. ``types``: the registered types of the
+    names, when the caller read them already in this transaction (else they are read here).
     """
     if replace:
         await tx.conn.execute(DELETE_VALUES_OF_RUN, {"b_run_id": run_id})
     present = {name: value for name, value in attributes.items() if value is not None}
     if not present:
         return
-    types = await registered_types(tx, namespace, present)
+    if types is None:
+        types = await registered_types(tx, namespace, present)
     rows = [
         _row(run_id, namespace, name, item)
         for name, value in present.items()

@@ -4,8 +4,9 @@ A cohort is every worker registered on the queue with one build id (``None``: th
 cohort). What an operator decided about a cohort is a ``task_queue_build_ids`` row:
 
 * **drain** — the cohort claims no *new* task of any kind (workflow, activity, query) from the
-  moment the drain commits: every claim transaction checks the claimer's cohort just before it
-  leases (:func:`cohort_draining`), so a poll already waiting when the drain lands gets nothing
+  moment the drain commits: every claim's candidate query excludes a drained claimer
+  (``rows.CLAIMER_NOT_DRAINED``), and a claim's waiting pass checks it again
+  (:func:`cohort_draining`), so a poll already waiting when the drain lands gets nothing
   either. Leases it already holds run to their end: completions, failures and heartbeats are
   fenced on the lease, not on the cohort. Its registrations show ``status: draining``, and a
   worker of the cohort registering later lands as ``draining`` too.
@@ -46,10 +47,11 @@ def _params(namespace: str, queue: str, key: str) -> dict[str, Any]:
 
 
 async def cohort_draining(tx: Tx, namespace: str, queue: str, build_id: str | None) -> bool:
-    """Whether the claimer's cohort is drained: one primary-key probe, inside the claim transaction.
+    """Whether the claimer's cohort is drained: one primary-key probe, in the caller's transaction.
 
-    Checked only when a claim has a candidate in hand, so idle polls never pay for it; being in
-    the claim's own transaction, a drain that committed before it is always seen.
+    The fast pass of a claim needs no probe of its own (its candidate queries carry
+    ``rows.CLAIMER_NOT_DRAINED``); the waiting pass, over candidates found earlier in another
+    transaction, asks here, so a drain that committed before it is always seen.
     """
     key = build_key(build_id)
     return await tx.one(rows.DRAINING, _params(namespace, queue, key)) is not None
@@ -87,14 +89,18 @@ def _state(namespace: str, queue: str, row: TaskQueueBuildIdRow) -> BuildIdRollo
     }
 
 
+async def _locked(tx: Tx, namespace: str, queue: str, key: str) -> TaskQueueBuildIdRow | None:
+    """The cohort's row, locked until commit (``None`` while it has none)."""
+    row = await tx.one(tx.store.lock(rows.COHORT), _params(namespace, queue, key))
+    return cast(TaskQueueBuildIdRow | None, row)
+
+
 async def _write(
-    tx: Tx, namespace: str, queue: str, build_id: str | None, **changes: Any
+    tx: Tx, namespace: str, queue: str, key: str, current: TaskQueueBuildIdRow | None, **changes: Any
 ) -> TaskQueueBuildIdRow:
-    """Upsert the cohort's row with ``changes`` (a concurrent first insert fails the transaction
-    with an integrity error; the service retries it, and the retry finds the row)."""
-    key = build_key(build_id)
-    params = _params(namespace, queue, key)
-    current = cast(TaskQueueBuildIdRow | None, await tx.one(tx.store.lock(rows.COHORT), params))
+    """Upsert the cohort's row (``current``: as :func:`_locked` read it) with ``changes`` (a
+    concurrent first insert fails the transaction with an integrity error; the service retries
+    it, and the retry finds the row)."""
     if current is None:
         row: TaskQueueBuildIdRow = {
             "namespace": namespace,
@@ -111,6 +117,7 @@ async def _write(
         await tx.conn.execute(rows.INSERT_COHORT, dict(row))
         return row
     if changes:
+        params = _params(namespace, queue, key)
         await tx.conn.execute(rows.UPDATE_COHORT, {**params, **changes, "updated_at": tx.now})
     return cast(TaskQueueBuildIdRow, {**current, **changes})
 
@@ -129,14 +136,12 @@ def _wake_queue(tx: Tx, namespace: str, queue: str) -> None:
 async def drain(tx: Tx, namespace: str, queue: str, build_id: str | None) -> BuildIdRolloutStateBody:
     """Mark the cohort draining (``drained_at`` of the first drain is kept on repeats)."""
     key = build_key(build_id)
-    current = cast(
-        TaskQueueBuildIdRow | None, await tx.one(tx.store.lock(rows.COHORT), _params(namespace, queue, key))
-    )
+    current = await _locked(tx, namespace, queue, key)
     if current is not None and current["drain_intent"] == DrainIntent.DRAINING:
         row = current
     else:
         row = await _write(
-            tx, namespace, queue, build_id, drain_intent=DrainIntent.DRAINING, drained_at=tx.now
+            tx, namespace, queue, key, current, drain_intent=DrainIntent.DRAINING, drained_at=tx.now
         )
     await _flip_workers(tx, namespace, queue, build_id, WorkerStatus.DRAINING)
     return _state(namespace, queue, row)
@@ -144,7 +149,9 @@ async def drain(tx: Tx, namespace: str, queue: str, build_id: str | None) -> Bui
 
 async def resume(tx: Tx, namespace: str, queue: str, build_id: str | None) -> BuildIdRolloutStateBody:
     """Let the cohort claim again; its draining registrations become ``active``."""
-    row = await _write(tx, namespace, queue, build_id, drain_intent=DrainIntent.ACTIVE, drained_at=None)
+    key = build_key(build_id)
+    current = await _locked(tx, namespace, queue, key)
+    row = await _write(tx, namespace, queue, key, current, drain_intent=DrainIntent.ACTIVE, drained_at=None)
     await _flip_workers(tx, namespace, queue, build_id, WorkerStatus.ACTIVE)
     _wake_queue(tx, namespace, queue)
     return _state(namespace, queue, row)
@@ -154,15 +161,14 @@ async def promote(tx: Tx, namespace: str, queue: str, build_id: str | None) -> B
     """Select the cohort for new runs of the queue (resuming it if drained; the previous
     selection, if any, is cleared). A repeated promote keeps the first ``promoted_at``."""
     key = build_key(build_id)
-    current = cast(
-        TaskQueueBuildIdRow | None, await tx.one(tx.store.lock(rows.COHORT), _params(namespace, queue, key))
-    )
+    current = await _locked(tx, namespace, queue, key)
     promoted_at = current["promoted_at"] if current is not None and current["promoted_at"] else tx.now
     row = await _write(
         tx,
         namespace,
         queue,
-        build_id,
+        key,
+        current,
         drain_intent=DrainIntent.ACTIVE,
         drained_at=None,
         promoted_at=promoted_at,

@@ -35,6 +35,10 @@ PROMOTED_OF_QUEUE = (
 DRAINING = sa.select(_bi.c.build_key).where(
     *_QUEUE, _bi.c.build_key == sa.bindparam("b_build_key"), _bi.c.drain_intent == "draining"
 )
+# The claimer's cohort (``b_build_key`` on ``(b_namespace, b_queue)``) is not drained: a clause
+# every claim's candidate query carries, so a drained cohort's claim finds no candidate without a
+# statement of its own. Uncorrelated, it is one primary-key probe per query, evaluated once.
+CLAIMER_NOT_DRAINED = ~DRAINING.exists()
 INSERT_COHORT = sa.insert(_bi)
 UPDATE_COHORT = sa.update(_bi).where(*_QUEUE, _bi.c.build_key == sa.bindparam("b_build_key"))
 CLEAR_PROMOTION = (

@@ -101,13 +101,12 @@ async def claim_workflow_task(
         if await cohorts.cohort_draining(tx, namespace, queue, build_id):
             return None, []
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
+    # None for a drained cohort (its leases run on) and none pinned to another build.
     claimer = cohorts.build_key(build_id)
     candidates = cast(
         list[WorkflowTaskRow],
         await rows.CANDIDATES.due(tx, namespace, queue, workflow_types, b_build_key=claimer),
     )
-    if candidates and await cohorts.cohort_draining(tx, namespace, queue, build_id):
-        return None, []  # a drained cohort claims no new task (its leases run on)
     return await claim_first(tx, candidates, _run_id, attempt)
 
 

@@ -12,6 +12,7 @@ from ...store.rows import RunRow
 from ...store.statuses import WorkflowTaskStatus as S
 from ..queues import Candidates, still_due
 from ..runs.rows import is_paused, run_of
+from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 from ..util import new_id
 
@@ -82,13 +83,14 @@ _NOT_HELD = ~sa.exists().where(
 # A task of a run pinned to a build-id cohort is a candidate only for that cohort's workers
 # (``b_build_key``: the claimer's cohort, ``''`` when unversioned; see task_queues/cohorts.py).
 _FOR_CLAIMER = sa.or_(_wt.c.pinned_build_key.is_(None), _wt.c.pinned_build_key == sa.bindparam("b_build_key"))
-_ALL_CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED)
+# A drained cohort claims none (CLAIMER_NOT_DRAINED, on the same ``b_build_key``).
+_ALL_CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED).where(
+    _FOR_CLAIMER, CLAIMER_NOT_DRAINED
+)
 CANDIDATES = dataclasses.replace(
     _ALL_CANDIDATES,
-    ready=_ALL_CANDIDATES.ready.where(_NOT_HELD, _FOR_CLAIMER),
-    ready_typed=_ALL_CANDIDATES.ready_typed.where(_NOT_HELD, _FOR_CLAIMER),
-    expired=_ALL_CANDIDATES.expired.where(_FOR_CLAIMER),
-    expired_typed=_ALL_CANDIDATES.expired_typed.where(_FOR_CLAIMER),
+    ready=_ALL_CANDIDATES.ready.where(_NOT_HELD),
+    ready_typed=_ALL_CANDIDATES.ready_typed.where(_NOT_HELD),
 )
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.
 LEASE = sa.update(_wt).where(

@@ -34,37 +34,33 @@ HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX = 100, 500
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=timezone.utc)
 _STRING = {"type": "string"}
+# The text checks the spec's fields start with (then each its own rule).
+_CRON_TEXT, _SPEC_TEXT = f.TextItem(255), f.TextItem(specs.MAX_TEXT)
 
 
 def _cron(value: Any) -> str:
-    if not isinstance(value, str):
-        raise f.problem("string")
-    if len(value) > 255:
-        raise f.problem("too_long", max=255)
-    problem = specs.check_cron(value)
+    text = _CRON_TEXT.validate(value)
+    problem = specs.check_cron(text)
     if problem is not None:
-        raise f.problem("message", message=f"The cron expression {value!r} {problem}.")
-    return value
+        raise f.problem("message", message=f"The cron expression {text!r} {problem}.")
+    return text
 
 
 def _duration(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise f.problem("string")
-    if len(value) > specs.MAX_TEXT:
-        raise f.problem("too_long", max=specs.MAX_TEXT)
+    text = _SPEC_TEXT.validate(value)
     try:
-        length = specs.parse_duration(value)
+        length = specs.parse_duration(text)
     except ValueError:
         raise f.problem(
             "message",
-            message=f"The duration {value!r} must be an ISO-8601 duration of weeks, days, hours, "
+            message=f"The duration {text!r} must be an ISO-8601 duration of weeks, days, hours, "
             "minutes and seconds (e.g. PT30M), at most P36500D.",
         ) from None
     if length.total_seconds() < 0:  # pragma: no cover - the pattern has no sign
         raise f.problem("format")
-    return value
+    return text
 
 
 def _every(value: Any) -> str:
@@ -78,17 +74,12 @@ def _every(value: Any) -> str:
 def _timezone(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise f.problem("string")
-    if len(value) > specs.MAX_TEXT:
-        raise f.problem("too_long", max=specs.MAX_TEXT)
+    text = _SPEC_TEXT.validate(value)
     try:
-        specs.zone_of(value)
+        specs.zone_of(text)
     except ValueError:
-        raise f.problem(
-            "message", message=f"The time zone {value!r} is not an IANA time zone name."
-        ) from None
-    return value
+        raise f.problem("message", message=f"The time zone {text!r} is not an IANA time zone name.") from None
+    return text
 
 
 CronItem = Annotated[str, PlainValidator(_cron), WithJsonSchema({"type": "string", "maxLength": 255})]
