@@ -118,6 +118,16 @@ class DwGroup(click.Group):
             install(self)
         super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        # ``dw schedules <TAB>``: the verbs of the grouped syntax (§1), after a group word.
+        words = [*ctx._protected_args, *ctx.args]
+        if len(words) == 1 and words[0] in GROUPED and not incomplete.startswith("-"):
+            from click.shell_completion import CompletionItem
+
+            verbs = sorted(GROUPED[words[0]][1])
+            return [CompletionItem(verb) for verb in verbs if verb.startswith(incomplete)]
+        return super().shell_complete(ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         by_area: dict[str, list[tuple[str, str]]] = {}
         for name in self.list_commands(ctx):

@@ -57,6 +57,10 @@ def test_colon_command_names_and_option_names() -> None:
     assert {"doctor", "watch", "completion", "workflow:start"} <= set(bash_candidates("dw "))
     assert bash_candidates("dw workflow:list --st") == ["--status"]
     assert "--history-file" in bash_candidates("dw workflow:replay --")
+    # The grouped syntax: verbs after the group word, then the command's own options.
+    assert bash_candidates("dw schedules cr") == ["create"]
+    assert bash_candidates("dw search-attributes ") == ["create", "delete", "list"]
+    assert bash_candidates("dw schedules list --st") == ["--status"]
 
 
 @pytest.mark.parametrize(
