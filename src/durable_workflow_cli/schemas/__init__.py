@@ -17,10 +17,10 @@ import json
 from collections.abc import Mapping
 from typing import TypedDict
 
-from . import workflow
+from . import bridge, env, namespace, schedule, server, system, task_queue, worker, worker_tasks, workflow
 from .model import JSON, Document
 
-MODULES = (workflow,)
+MODULES = (workflow, env, namespace, schedule, server, system, task_queue, worker, worker_tasks, bridge)
 
 MANIFEST_SCHEMA = "durable-workflow.cli.output-schema-manifest"
 MANIFEST_VERSION = 3

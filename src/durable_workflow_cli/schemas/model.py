@@ -34,16 +34,20 @@ class AnyValue(Node):
 
 @dataclass(frozen=True)
 class Typed(Node):
-    """A value of one of ``types`` (JSON Schema type names), optionally one constant or a minimum."""
+    """A value of one of ``types`` (JSON Schema type names), optionally one constant, one of a
+    set of values (``null`` joins them when it is one of the types) or a minimum."""
 
     types: tuple[str, ...]
-    const: str | int | None = None
+    const: str | int | bool | None = None
     minimum: int | None = None
+    enum: tuple[str, ...] = ()
 
     def render(self) -> JSON:
         out: dict[str, JSON] = {"type": self.types[0] if len(self.types) == 1 else list(self.types)}
         if self.const is not None:
             out["const"] = self.const
+        if self.enum:
+            out["enum"] = [*self.enum, *([None] if "null" in self.types else [])]
         if self.minimum is not None:
             out["minimum"] = self.minimum
         return out
@@ -105,14 +109,19 @@ class Object(Node):
         return out
 
 
-def text(*, null: bool = False, const: str | None = None) -> Typed:
-    """A string (or ``null``)."""
-    return Typed(("string", "null") if null else ("string",), const=const)
+def text(*, null: bool = False, const: str | None = None, enum: tuple[str, ...] = ()) -> Typed:
+    """A string (or ``null``), optionally one constant or one of ``enum``."""
+    return Typed(("string", "null") if null else ("string",), const=const, enum=enum)
 
 
 def integer(*, null: bool = False, minimum: int | None = None) -> Typed:
     """An integer (or ``null``)."""
     return Typed(("integer", "null") if null else ("integer",), minimum=minimum)
+
+
+def number(*, null: bool = False) -> Typed:
+    """A number, integral or not (or ``null``)."""
+    return Typed(("number", "null") if null else ("number",))
 
 
 def boolean(*, null: bool = False) -> Typed:
@@ -126,6 +135,26 @@ def any_object(*, null: bool = False) -> Object:
 
 
 ANY = AnyValue()
+
+
+def texts(*names: str) -> dict[str, Node]:
+    """Fields that are each a string or ``null`` (the common case of a server's optional fields)."""
+    return dict.fromkeys(names, text(null=True))
+
+
+def integers(*names: str, null: bool = True, minimum: int | None = None) -> dict[str, Node]:
+    """Fields that are each an integer (or ``null`` unless ``null=False``)."""
+    return dict.fromkeys(names, integer(null=null, minimum=minimum))
+
+
+def objects(*names: str) -> dict[str, Node]:
+    """Fields that are each an object with any fields, or ``null``."""
+    return dict.fromkeys(names, any_object(null=True))
+
+
+def lists_of_objects(*names: str) -> dict[str, Node]:
+    """Fields that are each a list of objects with any fields, or ``null``."""
+    return dict.fromkeys(names, Array(any_object(), nullable=True))
 
 
 @dataclass(frozen=True)
