@@ -114,10 +114,10 @@ def repair_status(inv: Invocation) -> None:
             ("Existing Tasks", candidates.get("existing_task_candidates")),
             ("Missing Tasks", candidates.get("missing_task_candidates")),
             ("Scan Pressure", candidates.get("scan_pressure")),
-            ("Oldest Task", inv.out.moment(candidates.get("oldest_task_candidate_created_at"), short=True)),
+            ("Oldest Task", inv.out.moment(candidates.get("oldest_task_candidate_created_at"))),
             (
                 "Oldest Missing Run",
-                inv.out.moment(candidates.get("oldest_missing_run_started_at"), short=True),
+                inv.out.moment(candidates.get("oldest_missing_run_started_at")),
             ),
         ]
     )
