@@ -103,6 +103,12 @@ def output_options(*, json_flag: bool = True) -> Callable[[F], F]:
     return decorate
 
 
+# Options several command modules declare alike.
+LEASE_OWNER = click.option(
+    "--lease-owner", default="cli", show_default=True, help="The lease owner (the polling worker's id)."
+)
+
+
 def global_options(f: F) -> F:
     """Every shared flag: what the ``dw`` group accepts before the command name."""
     return apply(f, (*CONNECTION_OPTIONS, OUTPUT, JSON))

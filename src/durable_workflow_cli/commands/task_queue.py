@@ -13,7 +13,7 @@ import click
 
 from ..command import DwCommand, Invocation, command
 from ..errors import invalid
-from ..views import status, with_namespace
+from ..views import UNVERSIONED, status, with_namespace
 
 if TYPE_CHECKING:
     from durable_workflow.client import (
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
         TaskQueueTaskAdmission,
         TaskQueueTaskCounts,
     )
-
-UNVERSIONED = "(unversioned)"
 
 
 def _task_admission(admission: TaskQueueTaskAdmission | None) -> str | None:
