@@ -141,7 +141,7 @@ class Invocation:
         async def run() -> T:
             from .connection import connect, preflight
 
-            async with connect(settings, self.runtime) as client:
+            async with connect(settings, self.runtime, verbose=self.flags.verbose) as client:
                 if self.spec.preflight:
                     await preflight(client, worker_plane=self.spec.worker_plane)
                 return await fn(client)
@@ -186,7 +186,7 @@ def command(
                 inv.out.note("Interrupted.")
                 ctx.exit(130)
             except Exception as exc:
-                err = from_exception(exc, server=_server_hint(inv))
+                err = from_exception(exc, server=_server_hint(inv), command=described.name)
                 if err is None:
                     # A bug of ours, not the user's: still one block, never a traceback.
                     err = CliError(f"Unexpected error: {type(exc).__name__}: {exc}", ExitCode.FAILURE)

@@ -7,6 +7,7 @@ CLI and the SDK share one implementation of each call. Caller payloads travel as
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -34,12 +35,45 @@ def cli_version() -> str:
         return FALLBACK_VERSION
 
 
+# Marks the log handlers this module added, so a second run in one process replaces them.
+_HANDLER_MARK = "_dw_cli_handler"
+SDK_LOGGER = "durable_workflow"
+
+
+def route_sdk_logs(verbose: int) -> None:
+    """Keep the SDK's log lines (``GET ... failed (ConnectError); retrying``) off the terminal
+    unless asked (``-v``: warnings, ``-vv``: info, ``-vvv``: debug, with httpx's own lines).
+
+    With no handler anywhere, Python prints warnings through its last-resort handler, above
+    the CLI's error block, which already says what went wrong. A ``NullHandler`` on the SDK's
+    logger stops that; records still propagate, so an embedding application's logging sees them.
+    """
+    import logging
+
+    level = {0: logging.NOTSET, 1: logging.WARNING, 2: logging.INFO}.get(verbose, logging.DEBUG)
+    for name, shown in ((SDK_LOGGER, verbose > 0), ("httpx", verbose > 2)):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)]:
+            logger.removeHandler(old)
+        handler: logging.Handler = logging.NullHandler()
+        if shown:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        setattr(handler, _HANDLER_MARK, True)
+        logger.addHandler(handler)
+        logger.setLevel(level if shown else logging.NOTSET)
+
+
 @asynccontextmanager
-async def connect(settings: Settings, runtime: Runtime) -> AsyncIterator[Client]:
-    """An SDK client for ``settings``, closed at the end of the block."""
+async def connect(settings: Settings, runtime: Runtime, *, verbose: int = 0) -> AsyncIterator[Client]:
+    """An SDK client for ``settings``, closed at the end of the block; the SDK's log lines
+    are shown only with ``verbose`` (see :func:`route_sdk_logs`)."""
     import httpx
 
     from durable_workflow.client import Client
+    from durable_workflow.retry_policy import TransportRetryPolicy
+
+    route_sdk_logs(verbose)
 
     transport = runtime.transport
     if transport is None and not settings.tls_verify:
@@ -50,6 +84,8 @@ async def connect(settings: Settings, runtime: Runtime) -> AsyncIterator[Client]
         namespace=settings.namespace,
         transport=transport,
         plain_json_payloads=True,
+        # The SDK's retry backoff waits through the runtime, as the CLI's pollers do.
+        retry_policy=TransportRetryPolicy(sleep=runtime.sleep),
     )
     try:
         yield client

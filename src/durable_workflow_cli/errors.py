@@ -96,7 +96,32 @@ def _validation_lines(errors: Any) -> list[tuple[str, str]]:
     return lines
 
 
-def _steps_for(exit_code: ExitCode, server: str) -> list[NextStep]:
+# Where a not-found sends the reader, by the command's area: the listing of what it names.
+# Areas without a listing (bridge:webhook ...) give the advice without a ``Try:`` line.
+LISTINGS: dict[str, str] = {
+    "workflow": "dw workflow:list",
+    "schedule": "dw schedule:list",
+    "namespace": "dw namespace:list",
+    "storage": "dw namespace:list",
+    "search-attribute": "dw search-attribute:list",
+    "task-queue": "dw task-queue:list",
+    "worker": "dw worker:list",
+    # Leased tasks are listed under their queue's current leases.
+    "workflow-task": "dw task-queue:describe <task-queue>",
+    "query-task": "dw task-queue:describe <task-queue>",
+    "activity": "dw task-queue:describe <task-queue>",
+    "system": "dw workflow:list",
+}
+
+
+def listing_for(command: str | None) -> str | None:
+    """The ``Try:`` command of a not-found of ``command`` (``schedule:describe`` → ``dw schedule:list``)."""
+    if not command:
+        return None
+    return LISTINGS.get(command.split(":", 1)[0])
+
+
+def _steps_for(exit_code: ExitCode, server: str, command: str | None = None) -> list[NextStep]:
     if exit_code is ExitCode.AUTH:
         return [
             NextStep(
@@ -106,7 +131,7 @@ def _steps_for(exit_code: ExitCode, server: str) -> list[NextStep]:
             )
         ]
     if exit_code is ExitCode.NOT_FOUND:
-        return [NextStep("resource.not_found", "Check the id and the namespace.", "dw workflow:list")]
+        return [NextStep("resource.not_found", "Check the id and the namespace.", listing_for(command))]
     if exit_code is ExitCode.SERVER:
         return [NextStep("server.error", "The server failed; check its logs.", "dw server:health")]
     if exit_code is ExitCode.NETWORK:
@@ -124,11 +149,11 @@ def _steps_for(exit_code: ExitCode, server: str) -> list[NextStep]:
     return []
 
 
-def from_exception(exc: BaseException, *, server: str) -> CliError | None:
+def from_exception(exc: BaseException, *, server: str, command: str | None = None) -> CliError | None:
     """The :class:`CliError` for an SDK exception, or ``None`` when it is not one we report.
 
     The one place SDK exceptions become exit codes: HTTP statuses by §2.8, transport failures 3
-    (7 for a timeout), payload problems 2.
+    (7 for a timeout), payload problems 2. ``command`` (its colon name) picks the next steps.
     """
     import httpx
 
@@ -153,7 +178,7 @@ def from_exception(exc: BaseException, *, server: str) -> CliError | None:
             reason=exc.reason,
             status_code=status,
             validation=_validation_lines(body.get("errors") or body.get("validation_errors")),
-            next_steps=_steps_for(exit_code, server),
+            next_steps=_steps_for(exit_code, server, command),
             details=details,
         )
     if isinstance(exc, TransportError):

@@ -64,17 +64,33 @@ JSON = _flag(
 )
 
 
+def _count_verbose(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    # Counted across the group and the command: ``dw -v workflow:list -v`` is ``-vv``.
+    flags(ctx).verbose += value or 0
+    return value
+
+
+VERBOSE = click.option(
+    "--verbose",
+    "-v",
+    count=True,
+    callback=_count_verbose,
+    expose_value=False,
+    help="Show the SDK's log lines on stderr (-vv more, -vvv with HTTP details).",
+)
+
+
 def apply(f: F, decorators: tuple[Callable[[F], F], ...]) -> F:
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
 
 
-CONNECTION_OPTIONS = (SERVER, NAMESPACE, TOKEN, TLS_VERIFY, ENV)
+CONNECTION_OPTIONS = (SERVER, NAMESPACE, TOKEN, TLS_VERIFY, ENV, VERBOSE)
 
 
 def connection_options(f: F) -> F:
-    """``--server --namespace --token --tls-verify --env``."""
+    """``--server --namespace --token --tls-verify --env --verbose``."""
     return apply(f, CONNECTION_OPTIONS)
 
 
@@ -85,6 +101,12 @@ def output_options(*, json_flag: bool = True) -> Callable[[F], F]:
         return apply(f, (OUTPUT, JSON) if json_flag else (OUTPUT,))
 
     return decorate
+
+
+# Options several command modules declare alike.
+LEASE_OWNER = click.option(
+    "--lease-owner", default="cli", show_default=True, help="The lease owner (the polling worker's id)."
+)
 
 
 def global_options(f: F) -> F:

@@ -84,6 +84,12 @@ class Status:
     word: str
 
 
+class Moment(str):
+    """A time as shown (``Renderer.moment``): a table never breaks it across lines."""
+
+    __slots__ = ()
+
+
 def parse_moment(value: str) -> datetime | None:
     """An ISO-8601 time (``Z`` or an offset; no zone means UTC), or ``None`` when it is not one."""
     try:
@@ -192,15 +198,25 @@ class Renderer:
         return Text(str(value))
 
     def moment(self, value: Any, *, short: bool = False) -> str | None:
-        """``2026-04-22 05:00:00 UTC (3m ago)`` for an ISO time (``short``: ``2026-04-22 05:00 (3m ago)``)."""
+        """``2026-04-22 05:00:00 UTC (3m ago)`` for an ISO time.
+
+        ``short`` is the table form, as short as ``ls -l`` makes it: within a day of now only
+        the relative time (``3m ago``, ``in 2h``), else the date and time in the current year
+        (``04-20 05:00``) and the date before it (``2025-12-01``). A table keeps it on one line.
+        """
         if not isinstance(value, str) or not value:
             return None
         parsed = parse_moment(value)
         if parsed is None:
             return value
         utc = parsed.astimezone(timezone.utc)
-        absolute = f"{utc:%Y-%m-%d %H:%M}" if short else f"{utc:%Y-%m-%d %H:%M:%S} UTC"
-        return f"{absolute} ({relative(utc, self.now)})"
+        if not short:
+            return Moment(f"{utc:%Y-%m-%d %H:%M:%S} UTC ({relative(utc, self.now)})")
+        if abs((self.now - utc).total_seconds()) < 86400:
+            return Moment(relative(utc, self.now))
+        if utc.year == self.now.astimezone(timezone.utc).year:
+            return Moment(f"{utc:%m-%d %H:%M}")
+        return Moment(f"{utc:%Y-%m-%d}")
 
     def title(self, text: str) -> None:
         """The first line of a human view."""
@@ -232,7 +248,23 @@ class Renderer:
             grid.add_row(label + ":", self.text(value))
             shown = True
         if shown:
-            self.console.print(grid)
+            self._print(grid)
+
+    def _print(self, renderable: Any) -> None:
+        """Print a table or grid without the spaces rich pads its last column with: a copied
+        line has no invisible tail, and a narrow terminal does not wrap blank cells."""
+        from rich.segment import Segment, Segments
+
+        console = self.console
+        trimmed: list[Segment] = []
+        for row in console.render_lines(renderable, console.options, pad=False, new_lines=False):
+            while row and not row[-1].control and not row[-1].text.rstrip():
+                row.pop()
+            if row and not row[-1].control:
+                row[-1] = Segment(row[-1].text.rstrip(), row[-1].style)
+            trimmed.extend(row)
+            trimmed.append(Segment.line())
+        console.print(Segments(trimmed), end="")
 
     def table(
         self,
@@ -244,22 +276,24 @@ class Renderer:
     ) -> None:
         """A table with one header row; ``empty`` is printed instead when there are no rows.
 
-        Columns named in ``whole`` are never folded (ids people copy); the others give way.
+        Columns named in ``whole`` (ids people copy) and columns of times and status words are
+        never folded; the others give way.
         """
         from rich import box
         from rich.table import Table
 
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-        for header in headers:
-            table.add_column(header, overflow="fold", no_wrap=header in whole)
-        count = 0
-        for row in rows:
-            table.add_row(*(self.text(cell) for cell in row))
-            count += 1
-        if count == 0:
+        cells = [list(row) for row in rows]
+        if not cells:
             self.line(empty)
-        else:
-            self.console.print(table)
+            return
+        for index, header in enumerate(headers):
+            # Times and status words stay whole too: "5m" over "ago" reads as two values.
+            atomic = any(index < len(row) and isinstance(row[index], (Moment, Status)) for row in cells)
+            table.add_column(header, overflow="fold", no_wrap=header in whole or atomic)
+        for row in cells:
+            table.add_row(*(self.text(cell) for cell in row))
+        self._print(table)
 
     def progress(
         self, description: str, *, total: int | None, unit: str, enabled: bool = True

@@ -85,14 +85,19 @@ def value(input_text: str | None, input_file: str | None, encoding: str) -> tupl
     return (False, None) if found is _NOTHING else (True, found)
 
 
+def json_value(text: str, option: str) -> Any:
+    """A JSON option's value (``--result``, ``--command``); bad JSON exits 2."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise invalid(f"{option} must be valid JSON ({exc}).") from exc
+
+
 def json_object(text: str | None, option: str) -> dict[str, Any] | None:
     """A JSON object option (``--memo``); anything else exits 2."""
     if text is None:
         return None
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise invalid(f"{option} must be valid JSON ({exc}).") from exc
+    parsed = json_value(text, option)
     if not isinstance(parsed, dict):
         raise invalid(f"{option} must be a JSON object.")
     return parsed

@@ -40,7 +40,8 @@ class Runtime:
         width: Force the output width; ``None`` lets rich measure the terminal (80 off a TTY).
         environ: The variables to read; ``None`` reads ``os.environ`` when asked.
         poll_interval: Seconds between describes of ``--wait`` / ``--follow`` (2 as the reference).
-        sleep: How pollers wait between polls (``watch``, ``--wait``, ``--follow``); a test
+        sleep: How pollers wait between polls (``watch``, ``--wait``, ``--follow``) and the SDK
+            client between retries of a failed request; a test
             passes one that counts, or raises ``KeyboardInterrupt`` to play Ctrl-C.
         interactive: Force progress bars and live views on or off; ``None`` shows them only
             when stderr (progress) or stdout (live views) is a terminal.

@@ -35,6 +35,7 @@ class Flags:
     env: str | None = None
     output: str | None = None
     json: bool = False
+    verbose: int = 0
 
 
 @dataclass(frozen=True)

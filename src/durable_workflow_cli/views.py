@@ -5,10 +5,13 @@ Used by the command modules; the printing itself is ``output.py``'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .output import Renderer, Status
+
+# How a worker cohort without a build id is shown (task queues and workers).
+UNVERSIONED = "(unversioned)"
 
 
 def with_namespace(body: Mapping[str, Any], namespace: str, *, items: str | None = None) -> dict[str, Any]:
@@ -75,8 +78,8 @@ def run_fields(out: Renderer, body: Mapping[str, Any], namespace: str) -> list[t
         ("Task Queue", get("task_queue")),
         ("Compatibility", get("compatibility")),
         ("Payload Codec", get("payload_codec")),
-        ("Execution Timeout", _seconds(get("execution_timeout_seconds"))),
-        ("Run Timeout", _seconds(get("run_timeout_seconds"))),
+        ("Execution Timeout", seconds(get("execution_timeout_seconds"))),
+        ("Run Timeout", seconds(get("run_timeout_seconds"))),
         ("Execution Deadline", out.moment(get("execution_deadline_at"))),
         ("Run Deadline", out.moment(get("run_deadline_at"))),
         ("Started", out.moment(get("started_at"))),
@@ -94,5 +97,30 @@ def run_fields(out: Renderer, body: Mapping[str, Any], namespace: str) -> list[t
     ]
 
 
-def _seconds(value: Any) -> str | None:
-    return f"{value}s" if isinstance(value, int) and not isinstance(value, bool) else None
+def seconds(value: Any) -> str | None:
+    """``30s`` for a number of seconds (``None`` for anything else)."""
+    return f"{value}s" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def settled(
+    out: Renderer,
+    title: str,
+    body: Mapping[str, Any],
+    rows: Sequence[tuple[str, Any]],
+    after: Sequence[tuple[str, Any]] = (),
+) -> None:
+    """A worker-plane complete/fail answer: the server's body as it is in JSON, else a block
+    saying whether it was recorded (a fenced or settled task is an answer, not an error)."""
+    if out.json_mode:
+        out.document(dict(body))
+        return
+    out.title(title if body.get("recorded") is not False else f"{title} (not recorded)")
+    out.fields(
+        [
+            *rows,
+            ("Outcome", status(body.get("outcome"))),
+            ("Recorded", body.get("recorded")),
+            ("Reason", body.get("reason")),
+            *after,
+        ]
+    )

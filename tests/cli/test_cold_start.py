@@ -87,3 +87,19 @@ def test_describe_skips_the_httpx_command_line_client() -> None:
     modules = found["modules"]
     assert isinstance(modules, list) and "httpx" in modules
     assert [m for m in modules if m.split(".")[0] == "pygments" or m == "rich.syntax"] == []
+
+
+def test_describe_loads_neither_the_avro_codec_nor_the_results_of_other_nouns() -> None:
+    """JSON payloads need no fastavro; a describe needs no schedule or task-queue result classes."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    found = loaded("workflow:describe", "wf-1", f"--server=http://127.0.0.1:{port}", "--json")
+    modules = found["modules"]
+    assert isinstance(modules, list) and "durable_workflow.client._client" in modules
+    unneeded = (
+        "fastavro",
+        "durable_workflow.client._task_queue_results",
+        "durable_workflow.client._schedule_results",
+    )
+    assert [m for m in modules if m.split(".")[0] == "fastavro" or m in unneeded] == []

@@ -9,34 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers.cli import ServerThread, invoke, one_document, server_thread, validate_output
-from tests.helpers.e2e_env import TOKEN, e2e_settings
+from tests.helpers.cli import ServerThread, one_document, server_thread, validate_output
+from tests.helpers.cli import dw_json_on as dw_json
+from tests.helpers.cli import dw_on as dw
+from tests.helpers.e2e_env import e2e_settings
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerThread]:
     with server_thread(e2e_settings(f"sqlite:///{tmp_path / 'cli.sqlite3'}")) as srv:
         yield srv
-
-
-def dw(srv: ServerThread, tmp_path: Path, *args: str) -> Any:
-    return invoke(
-        ["--server=http://testserver", f"--token={TOKEN}", *args],
-        transport=srv.transport(),
-        config_home=tmp_path,
-    )
-
-
-def dw_json(srv: ServerThread, tmp_path: Path, command: str, *args: str) -> Any:
-    result = dw(srv, tmp_path, command, *args, "--json")
-    assert result.exit_code == 0, result.output
-    document = one_document(result)
-    validate_output(document, command)
-    return document
 
 
 def test_namespace_lifecycle(server: ServerThread, tmp_path: Path) -> None:

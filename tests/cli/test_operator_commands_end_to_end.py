@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from durable_workflow import Client, Worker, workflow
-from tests.helpers.cli import ServerThread, invoke, one_document, server_thread, validate_output
-from tests.helpers.e2e_env import TOKEN, e2e_settings, sdk_client
+from tests.helpers.cli import ServerThread, one_document, server_thread, validate_output
+from tests.helpers.cli import dw_json_on as dw_json
+from tests.helpers.cli import dw_on as dw
+from tests.helpers.e2e_env import e2e_settings, sdk_client
 
 QUEUE = "cli-ops"
 BUILD = "build-2026.04.22"
@@ -55,22 +57,6 @@ def server(tmp_path: Path) -> Iterator[tuple[ServerThread, Worker]]:
 
 async def _client(srv: ServerThread) -> Client:
     return sdk_client(srv.app)
-
-
-def dw(srv: ServerThread, tmp_path: Path, *args: str) -> Any:
-    return invoke(
-        ["--server=http://testserver", f"--token={TOKEN}", *args],
-        transport=srv.transport(),
-        config_home=tmp_path,
-    )
-
-
-def dw_json(srv: ServerThread, tmp_path: Path, command: str, *args: str) -> Any:
-    result = dw(srv, tmp_path, command, *args, "--json")
-    assert result.exit_code == 0, result.output
-    document = one_document(result)
-    validate_output(document, command)
-    return document
 
 
 def human(srv: ServerThread, tmp_path: Path, *args: str, exit_code: int = 0) -> str:

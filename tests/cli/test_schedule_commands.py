@@ -18,7 +18,9 @@ import pytest
 from durable_workflow_cli.commands.schedule_actions import backfill_windows
 from durable_workflow_cli.runtime import Runtime
 from tests.helpers.cli import Recorder, ServerThread, invoke, one_document, server_thread, validate_output
-from tests.helpers.e2e_env import TOKEN, e2e_settings
+from tests.helpers.cli import dw_json_on as dw_json
+from tests.helpers.cli import dw_on as dw
+from tests.helpers.e2e_env import e2e_settings
 
 LEAP_DAY = ("--cron=0 0 29 2 *", "--cron=0 12 29 2 *")
 
@@ -27,23 +29,6 @@ LEAP_DAY = ("--cron=0 0 29 2 *", "--cron=0 12 29 2 *")
 def server(tmp_path: Path) -> Iterator[ServerThread]:
     with server_thread(e2e_settings(f"sqlite:///{tmp_path / 'cli.sqlite3'}")) as srv:
         yield srv
-
-
-def dw(srv: ServerThread, tmp_path: Path, *args: str, runtime: Runtime | None = None) -> Any:
-    return invoke(
-        ["--server=http://testserver", f"--token={TOKEN}", *args],
-        transport=srv.transport(),
-        config_home=tmp_path,
-        runtime=runtime,
-    )
-
-
-def dw_json(srv: ServerThread, tmp_path: Path, command: str, *args: str) -> Any:
-    result = dw(srv, tmp_path, command, *args, "--json")
-    assert result.exit_code == 0, result.output
-    document = one_document(result)
-    validate_output(document, command)
-    return document
 
 
 def create(srv: ServerThread, tmp_path: Path, schedule_id: str, *extra: str) -> Any:

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from durable_workflow import Client
-from tests.helpers.cli import ServerThread, invoke, one_document, server_thread, validate_output
-from tests.helpers.e2e_env import TOKEN, e2e_settings, sdk_client
+from tests.helpers.cli import ServerThread, one_document, server_thread, validate_output
+from tests.helpers.cli import dw_on as dw
+from tests.helpers.e2e_env import e2e_settings, sdk_client
 
 QUEUE = "cli-diag"
 WORKER = "cli-diag-worker"
@@ -37,14 +38,6 @@ def server(tmp_path: Path) -> Iterator[tuple[ServerThread, Client]]:
 
 async def _client(srv: ServerThread) -> Client:
     return sdk_client(srv.app)
-
-
-def dw(srv: ServerThread, tmp_path: Path, *args: str) -> Any:
-    return invoke(
-        ["--server=http://testserver", f"--token={TOKEN}", *args],
-        transport=srv.transport(),
-        config_home=tmp_path,
-    )
 
 
 def dw_json(srv: ServerThread, tmp_path: Path, command: str, *args: str) -> Any:

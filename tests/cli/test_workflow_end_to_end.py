@@ -18,7 +18,9 @@ import pytest
 
 from durable_workflow import Client, Worker, workflow
 from tests.helpers.cli import ServerThread, invoke, one_document, server_thread, validate_output
-from tests.helpers.e2e_env import TOKEN, e2e_settings, sdk_client
+from tests.helpers.cli import dw_json_on as dw_json
+from tests.helpers.cli import dw_on as dw
+from tests.helpers.e2e_env import e2e_settings, sdk_client
 
 QUEUE = "cli-e2e"
 
@@ -75,22 +77,6 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
 
 async def _make_client(srv: ServerThread) -> Client:
     return sdk_client(srv.app)
-
-
-def dw(srv: ServerThread, tmp_path: Path, *args: str, token: str = TOKEN) -> Any:
-    return invoke(
-        ["--server=http://testserver", f"--token={token}", *args],
-        transport=srv.transport(),
-        config_home=tmp_path,
-    )
-
-
-def dw_json(srv: ServerThread, tmp_path: Path, command: str, *args: str) -> Any:
-    result = dw(srv, tmp_path, command, *args, "--json")
-    assert result.exit_code == 0, result.output
-    document = one_document(result)
-    validate_output(document, command)
-    return document
 
 
 def test_the_everyday_verbs_end_to_end(server: ServerThread, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,8 @@ from durable_workflow import Client, Worker
 from tests.cli import replay_workflows
 from tests.cli.replay_workflows import ChargeFirst, Order, charge, reserve
 from tests.helpers.cli import ServerThread, invoke, one_document, server_thread
-from tests.helpers.e2e_env import TOKEN, e2e_settings, sdk_client
+from tests.helpers.cli import dw_on as dw
+from tests.helpers.e2e_env import e2e_settings, sdk_client
 
 QUEUE = "cli-replay"
 SAME = "tests.cli.replay_workflows:Order"
@@ -60,14 +60,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerT
             srv.run(worker.stop())
             running.result(30)
             srv.run(client.aclose())
-
-
-def dw(srv: ServerThread, folder: Path, *args: str) -> Any:
-    return invoke(
-        ["--server=http://testserver", f"--token={TOKEN}", *args],
-        transport=srv.transport(),
-        config_home=folder,
-    )
 
 
 def moved_line() -> int:

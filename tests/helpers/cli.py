@@ -235,3 +235,26 @@ def server_thread(settings: Any) -> Iterator[ServerThread]:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(30)
             loop.close()
+
+
+def dw_on(
+    srv: ServerThread, config_home: Path, *args: str, token: str | None = None, runtime: Runtime | None = None
+) -> Result:
+    """``dw args`` against the in-process server ``srv``, with the e2e token unless ``token``."""
+    from tests.helpers.e2e_env import TOKEN
+
+    return invoke(
+        ["--server=http://testserver", f"--token={token or TOKEN}", *args],
+        transport=srv.transport(),
+        config_home=config_home,
+        runtime=runtime,
+    )
+
+
+def dw_json_on(srv: ServerThread, config_home: Path, command: str, *args: str) -> Any:
+    """``dw command args --json`` against ``srv``: exit 0 and one document valid for its schema."""
+    result = dw_on(srv, config_home, command, *args, "--json")
+    assert result.exit_code == 0, result.output
+    document = one_document(result)
+    validate_output(document, command)
+    return document

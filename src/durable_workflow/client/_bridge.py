@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError
 from ..protocol import routes
 from ._base import BaseClient
-from ._bridge_results import BridgeAdapterOutcome
+
+# The result classes load with the first call that returns one (``dw`` cold start).
+if TYPE_CHECKING:
+    from ._bridge_results import BridgeAdapterOutcome
 
 
 def _is_outcome(body: Any) -> bool:
@@ -70,6 +73,10 @@ class BridgeMixin(BaseClient):
         except ServerError as exc:
             # A rejected event is an answer of the contract, not a failure of the call.
             if exc.status_code == 422 and _is_outcome(exc.body):
+                from ._bridge_results import BridgeAdapterOutcome
+
                 return BridgeAdapterOutcome.from_dict(exc.body, status_code=422)
             raise
+        from ._bridge_results import BridgeAdapterOutcome
+
         return BridgeAdapterOutcome.from_dict(data, status_code=202 if data.get("accepted") is True else 200)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import routes
 from ._base import Arguments, BaseClient
-from ._message_results import QueryResult, UpdateResult
 from ._results import WorkflowCommandResult
+
+# The result classes load with the first call that returns one (``dw`` cold start).
+if TYPE_CHECKING:
+    from ._message_results import QueryResult, UpdateResult
 
 
 def _target(instance_route: str, run_route: str, workflow_id: str, name: str, run_id: str | None) -> Any:
@@ -95,6 +98,8 @@ class WorkflowMessagesMixin(BaseClient):
         )
         data = await self._request_object("POST", route, path_params=params, body=body, operation="query")
         run = data.get("run_id")
+        from ._message_results import QueryResult
+
         return QueryResult(
             result=self._result_of(data, what=f"result of query {query_name!r}"),
             workflow_id=str(data.get("workflow_id") or workflow_id),
@@ -185,6 +190,8 @@ class WorkflowMessagesMixin(BaseClient):
             timeout=max(self.timeout, wait + 35.0),
         )
         result = self._result_of(data, what=f"result of update {update_name!r}")
+        from ._message_results import UpdateResult
+
         return UpdateResult.from_dict(data, result=result, workflow_id=workflow_id, update_name=update_name)
 
     async def _message_body(self, args: Arguments | None, *, what: str) -> dict[str, Any]:

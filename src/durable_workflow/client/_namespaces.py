@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import routes
 from ._base import BaseClient
-from ._namespace_results import NamespaceDescription, NamespaceList
-from ._storage_results import StorageTestResult
+
+# The result classes load with the first call that returns one (``dw`` cold start).
+if TYPE_CHECKING:
+    from ._namespace_results import NamespaceDescription, NamespaceList
+    from ._storage_results import StorageTestResult
 
 
 class NamespacesMixin(BaseClient):
@@ -23,6 +26,8 @@ class NamespacesMixin(BaseClient):
     async def list_namespaces(self) -> NamespaceList:
         """Every namespace the credential may use (``GET /namespaces``), oldest first."""
         data = await self._request_object("GET", routes.NAMESPACES, operation="list_namespaces")
+        from ._namespace_results import NamespaceList
+
         return NamespaceList.from_dict(data)
 
     async def describe_namespace(self, name: str) -> NamespaceDescription:
@@ -34,6 +39,8 @@ class NamespacesMixin(BaseClient):
         data = await self._request_object(
             "GET", routes.NAMESPACE, path_params={"namespace": name}, operation="describe_namespace"
         )
+        from ._namespace_results import NamespaceDescription
+
         return NamespaceDescription.from_dict(data)
 
     async def create_namespace(
@@ -51,6 +58,8 @@ class NamespacesMixin(BaseClient):
         """
         body = {"name": name, "description": description, "retention_days": retention_days}
         data = await self._request_object("POST", routes.NAMESPACES, body=body, operation="create_namespace")
+        from ._namespace_results import NamespaceDescription
+
         return NamespaceDescription.from_dict(data)
 
     async def update_namespace(
@@ -70,6 +79,8 @@ class NamespacesMixin(BaseClient):
         data = await self._request_object(
             "PUT", routes.NAMESPACE, path_params={"namespace": name}, body=body, operation="update_namespace"
         )
+        from ._namespace_results import NamespaceDescription
+
         return NamespaceDescription.from_dict(data)
 
     async def delete_namespace(self, name: str) -> NamespaceDescription:
@@ -84,6 +95,8 @@ class NamespacesMixin(BaseClient):
         data = await self._request_object(
             "DELETE", routes.NAMESPACE, path_params={"namespace": name}, operation="delete_namespace"
         )
+        from ._namespace_results import NamespaceDescription
+
         return NamespaceDescription.from_dict(data)
 
     async def set_namespace_external_storage(
@@ -141,6 +154,8 @@ class NamespacesMixin(BaseClient):
             body=body,
             operation="set_namespace_external_storage",
         )
+        from ._namespace_results import NamespaceDescription
+
         return NamespaceDescription.from_dict(data)
 
     async def test_external_storage(
@@ -172,4 +187,6 @@ class NamespacesMixin(BaseClient):
         data = await self._request_object(
             "POST", routes.STORAGE_TEST, body=body, operation="test_external_storage"
         )
+        from ._storage_results import StorageTestResult
+
         return StorageTestResult.from_dict(data)

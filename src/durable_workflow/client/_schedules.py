@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError
 from ..protocol import routes
 from ._base import BaseClient
 from ._schedule_handle import ScheduleHandle
-from ._schedule_results import (
-    ScheduleBackfillResult,
-    ScheduleDescription,
-    ScheduleHistoryEvent,
-    ScheduleHistoryPage,
-    ScheduleList,
-    ScheduleOperationResult,
-    ScheduleTriggerResult,
-)
 from ._schedule_types import ScheduleAction, ScheduleSpec
+
+# The result classes load with the first call that returns one (``dw`` cold start).
+if TYPE_CHECKING:
+    from ._schedule_results import (
+        ScheduleBackfillResult,
+        ScheduleDescription,
+        ScheduleHistoryEvent,
+        ScheduleHistoryPage,
+        ScheduleList,
+        ScheduleOperationResult,
+        ScheduleTriggerResult,
+    )
 
 _OPERATION = "schedule"
 
@@ -130,6 +133,8 @@ class SchedulesMixin(BaseClient):
             "next_page_token": next_page_token,
         }
         data = await self._request_object("GET", routes.SCHEDULES, params=params, operation=_OPERATION)
+        from ._schedule_results import ScheduleList
+
         return ScheduleList.from_dict(data)
 
     async def describe_schedule(self, schedule_id: str) -> ScheduleDescription:
@@ -141,6 +146,8 @@ class SchedulesMixin(BaseClient):
         data = await self._request_object(
             "GET", routes.SCHEDULE, path_params=self._path(schedule_id), operation=_OPERATION
         )
+        from ._schedule_results import ScheduleDescription
+
         return ScheduleDescription.from_dict(data, schedule_id=schedule_id)
 
     async def update_schedule(
@@ -182,6 +189,8 @@ class SchedulesMixin(BaseClient):
         data = await self._request_object(
             "PUT", routes.SCHEDULE, path_params=self._path(schedule_id), body=body, operation=_OPERATION
         )
+        from ._schedule_results import ScheduleOperationResult
+
         return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
     async def pause_schedule(self, schedule_id: str, note: str | None = None) -> ScheduleOperationResult:
@@ -194,6 +203,8 @@ class SchedulesMixin(BaseClient):
             body=body,
             operation=_OPERATION,
         )
+        from ._schedule_results import ScheduleOperationResult
+
         return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
     async def resume_schedule(self, schedule_id: str, note: str | None = None) -> ScheduleOperationResult:
@@ -206,6 +217,8 @@ class SchedulesMixin(BaseClient):
             body=body,
             operation=_OPERATION,
         )
+        from ._schedule_results import ScheduleOperationResult
+
         return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
     async def trigger_schedule(
@@ -220,6 +233,8 @@ class SchedulesMixin(BaseClient):
             body=body,
             operation=_OPERATION,
         )
+        from ._schedule_results import ScheduleTriggerResult
+
         return ScheduleTriggerResult.from_dict(data, schedule_id=schedule_id)
 
     async def backfill_schedule(
@@ -246,6 +261,8 @@ class SchedulesMixin(BaseClient):
             body=body,
             operation=_OPERATION,
         )
+        from ._schedule_results import ScheduleBackfillResult
+
         return ScheduleBackfillResult.from_dict(data, schedule_id=schedule_id)
 
     async def delete_schedule(self, schedule_id: str) -> ScheduleOperationResult:
@@ -253,6 +270,8 @@ class SchedulesMixin(BaseClient):
         data = await self._request_object(
             "DELETE", routes.SCHEDULE, path_params=self._path(schedule_id), operation=_OPERATION
         )
+        from ._schedule_results import ScheduleOperationResult
+
         return ScheduleOperationResult.from_dict(data, schedule_id=schedule_id)
 
     async def get_schedule_history(
@@ -274,6 +293,8 @@ class SchedulesMixin(BaseClient):
             params={"limit": limit, "after_sequence": after_sequence},
             operation=_OPERATION,
         )
+        from ._schedule_results import ScheduleHistoryPage
+
         return ScheduleHistoryPage.from_dict(data, schedule_id=schedule_id)
 
     async def iter_schedule_history(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import routes
 from ._base import BaseClient
-from ._search_attribute_results import SearchAttributeList
+
+# The result classes load with the first call that returns one (``dw`` cold start).
+if TYPE_CHECKING:
+    from ._search_attribute_results import SearchAttributeList
 
 
 class SearchAttributesMixin(BaseClient):
@@ -19,6 +22,8 @@ class SearchAttributesMixin(BaseClient):
             Unauthorized / Forbidden / ServerError: Auth or server errors.
         """
         data = await self._request_object("GET", routes.SEARCH_ATTRIBUTES, operation="list_search_attributes")
+        from ._search_attribute_results import SearchAttributeList
+
         return SearchAttributeList.from_dict(data)
 
     async def create_search_attribute(self, name: str, attribute_type: str) -> dict[str, Any]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..protocol import routes
 from ._base import BaseClient
-from ._task_queue_results import (
-    TaskQueueBuildIdRollout,
-    TaskQueueBuildIdRolloutState,
-    TaskQueueDescription,
-    TaskQueueList,
-    WorkerDescription,
-    WorkerList,
-)
+
+# The result classes load with the first call that returns one (``dw`` cold start).
+if TYPE_CHECKING:
+    from ._task_queue_results import (
+        TaskQueueBuildIdRollout,
+        TaskQueueBuildIdRolloutState,
+        TaskQueueDescription,
+        TaskQueueList,
+        WorkerDescription,
+        WorkerList,
+    )
 
 
 class TaskQueuesMixin(BaseClient):
@@ -25,6 +28,8 @@ class TaskQueuesMixin(BaseClient):
         """List the namespace's task queues (every queue that holds tasks or registered workers)
         with their backlog, poller counts, repair facts and admission."""
         data = await self._request_object("GET", routes.TASK_QUEUES, operation="list_task_queues")
+        from ._task_queue_results import TaskQueueList
+
         return TaskQueueList.from_dict(data)
 
     async def describe_task_queue(self, name: str) -> TaskQueueDescription:
@@ -34,6 +39,8 @@ class TaskQueuesMixin(BaseClient):
         data = await self._request_object(
             "GET", routes.TASK_QUEUE, path_params={"task_queue": name}, operation="describe_task_queue"
         )
+        from ._task_queue_results import TaskQueueDescription
+
         return TaskQueueDescription.from_dict(data)
 
     # ------------------------------------------------------------------ build-id cohorts
@@ -47,6 +54,8 @@ class TaskQueuesMixin(BaseClient):
             path_params={"task_queue": task_queue},
             operation="list_task_queue_build_ids",
         )
+        from ._task_queue_results import TaskQueueBuildIdRollout
+
         return TaskQueueBuildIdRollout.from_dict(data, task_queue=task_queue)
 
     async def _change_build_id(self, route: str, task_queue: str, build_id: str | None) -> dict[str, Any]:
@@ -62,6 +71,8 @@ class TaskQueuesMixin(BaseClient):
         it holds finish normally. ``build_id=None`` drains the unversioned workers. Idempotent
         (a repeated drain keeps the first ``drained_at``)."""
         data = await self._change_build_id(routes.TASK_QUEUE_BUILD_ID_DRAIN, task_queue, build_id)
+        from ._task_queue_results import TaskQueueBuildIdRolloutState
+
         return TaskQueueBuildIdRolloutState.from_dict(data, task_queue=task_queue)
 
     async def resume_task_queue_build_id(
@@ -70,6 +81,8 @@ class TaskQueuesMixin(BaseClient):
         """Undo a drain so the cohort claims work again. ``build_id=None`` resumes the unversioned
         workers. Idempotent."""
         data = await self._change_build_id(routes.TASK_QUEUE_BUILD_ID_RESUME, task_queue, build_id)
+        from ._task_queue_results import TaskQueueBuildIdRolloutState
+
         return TaskQueueBuildIdRolloutState.from_dict(data, task_queue=task_queue)
 
     async def promote_task_queue_build_id(
@@ -79,6 +92,8 @@ class TaskQueuesMixin(BaseClient):
         build only, runs started before keep theirs. Also resumes the cohort if it was drained.
         ``build_id=None`` promotes the unversioned workers. Idempotent."""
         data = await self._change_build_id(routes.TASK_QUEUE_BUILD_ID_PROMOTE, task_queue, build_id)
+        from ._task_queue_results import TaskQueueBuildIdRolloutState
+
         return TaskQueueBuildIdRolloutState.from_dict(data, task_queue=task_queue)
 
     # ------------------------------------------------------------------ workers
@@ -95,6 +110,8 @@ class TaskQueuesMixin(BaseClient):
         """
         params = {"task_queue": task_queue, "status": status}
         data = await self._request_object("GET", routes.WORKERS, params=params, operation="list_workers")
+        from ._task_queue_results import WorkerList
+
         return WorkerList.from_dict(data)
 
     async def describe_worker(self, worker_id: str) -> WorkerDescription:
@@ -107,6 +124,8 @@ class TaskQueuesMixin(BaseClient):
         data = await self._request_object(
             "GET", routes.WORKER, path_params={"worker_id": worker_id}, operation="describe_worker"
         )
+        from ._task_queue_results import WorkerDescription
+
         return WorkerDescription.from_dict(data, worker_id=worker_id)
 
     async def deregister_worker(self, worker_id: str) -> dict[str, Any]:

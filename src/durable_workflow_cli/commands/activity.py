@@ -15,7 +15,8 @@ import click
 from .. import payloads
 from ..command import Invocation, command
 from ..errors import invalid
-from ..views import status
+from ..options import LEASE_OWNER
+from ..views import settled
 
 FAILURE_KINDS = (
     "application",
@@ -33,26 +34,18 @@ TIMEOUT_TYPES = (
     "heartbeat",
     "deadline_exceeded",
 )
-LEASE_OWNER = click.option(
-    "--lease-owner", default="cli", show_default=True, help="The lease owner (the polling worker's id)."
-)
 
 
 def _show(inv: Invocation, title: str, body: Mapping[str, Any], task_id: str, attempt_id: str) -> None:
-    if inv.json:
-        inv.out.document(dict(body))
-        return
-    recorded = body.get("recorded") is not False
-    inv.out.title(title if recorded else f"{title} (not recorded)")
-    inv.out.fields(
+    settled(
+        inv.out,
+        title,
+        body,
         [
             ("Task ID", body.get("task_id") or task_id),
             ("Attempt ID", body.get("activity_attempt_id") or attempt_id),
-            ("Outcome", status(body.get("outcome"))),
-            ("Recorded", body.get("recorded")),
-            ("Reason", body.get("reason")),
-            ("Next Task ID", body.get("next_task_id")),
-        ]
+        ],
+        [("Next Task ID", body.get("next_task_id"))],
     )
 
 

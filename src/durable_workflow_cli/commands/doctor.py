@@ -75,7 +75,9 @@ async def _probe(client: Client, namespace: str, server: str) -> Probe:
     try:
         await client.describe_namespace(namespace)
     except Exception as exc:
-        probe.namespace_error = from_exception(exc, server=server) or CliError(str(exc))
+        probe.namespace_error = from_exception(exc, server=server, command="namespace:describe") or CliError(
+            str(exc)
+        )
     return probe
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..command import Invocation, command
-from ..views import status
+from ..views import seconds, status
 
 if TYPE_CHECKING:
     from durable_workflow.client import Client
@@ -105,19 +105,19 @@ def repair_status(inv: Invocation) -> None:
     inv.out.fields(
         [
             ("Namespace", body.get("namespace") or inv.namespace),
-            ("Redispatch After", _seconds(policy.get("redispatch_after_seconds"))),
-            ("Loop Throttle", _seconds(policy.get("loop_throttle_seconds"))),
+            ("Redispatch After", seconds(policy.get("redispatch_after_seconds"))),
+            ("Loop Throttle", seconds(policy.get("loop_throttle_seconds"))),
             ("Scan Limit", policy.get("scan_limit")),
             ("Scan Strategy", policy.get("scan_strategy")),
-            ("Failure Backoff Max", _seconds(policy.get("failure_backoff_max_seconds"))),
+            ("Failure Backoff Max", seconds(policy.get("failure_backoff_max_seconds"))),
             ("Candidates", candidates.get("total_candidates")),
             ("Existing Tasks", candidates.get("existing_task_candidates")),
             ("Missing Tasks", candidates.get("missing_task_candidates")),
             ("Scan Pressure", candidates.get("scan_pressure")),
-            ("Oldest Task", inv.out.moment(candidates.get("oldest_task_candidate_created_at"), short=True)),
+            ("Oldest Task", inv.out.moment(candidates.get("oldest_task_candidate_created_at"))),
             (
                 "Oldest Missing Run",
-                inv.out.moment(candidates.get("oldest_missing_run_started_at"), short=True),
+                inv.out.moment(candidates.get("oldest_missing_run_started_at")),
             ),
         ]
     )
@@ -141,10 +141,6 @@ def repair_status(inv: Invocation) -> None:
 
 def _pair(body: Mapping[str, Any], existing: str, missing: str) -> str:
     return f"{body.get(existing) or 0} existing, {body.get(missing) or 0} missing"
-
-
-def _seconds(value: Any) -> str | None:
-    return None if value is None else f"{value}s"
 
 
 @command(
@@ -233,16 +229,25 @@ def activity_timeout_status(inv: Invocation) -> None:
 )
 @LIMIT
 def activity_timeout_pass(inv: Invocation, execution_ids: tuple[str, ...], limit: int | None) -> None:
-    body = _report(
+    _pass(
         inv,
         lambda client: client.activity_timeout_pass(execution_ids=list(execution_ids) or None, limit=limit),
+        "Activity timeout pass",
+        ("Processed", "Enforced", "Skipped", "Failed"),
+        "execution_id",
     )
+
+
+def _pass(
+    inv: Invocation, call: Callable[[Client], Any], title: str, labels: Sequence[str], key: str
+) -> None:
+    """A per-item pass: its counters, then a table of its items keyed by ``key`` (exit 1 when one failed)."""
+    body = _report(inv, call)
     if body is None:
         return
-    inv.out.title("Activity timeout pass")
-    inv.out.fields(_counts(body, inv.namespace, ("Processed", "Enforced", "Skipped", "Failed")))
-    failed = _results(inv, body.get("results") or [], "execution_id", _detail)
-    if failed:
+    inv.out.title(title)
+    inv.out.fields(_counts(body, inv.namespace, labels))
+    if _results(inv, body.get("results") or [], key, _detail):
         inv.ctx.exit(1)
 
 
@@ -293,14 +298,13 @@ def retention_status(inv: Invocation) -> None:
 @click.option("--run-id", "run_ids", multiple=True, help="Only this run (repeatable).")
 @LIMIT
 def retention_pass(inv: Invocation, run_ids: tuple[str, ...], limit: int | None) -> None:
-    body = _report(inv, lambda client: client.retention_pass(run_ids=list(run_ids) or None, limit=limit))
-    if body is None:
-        return
-    inv.out.title("Retention pass")
-    inv.out.fields(_counts(body, inv.namespace, ("Processed", "Pruned", "Skipped", "Failed")))
-    failed = _results(inv, body.get("results") or [], "run_id", _detail)
-    if failed:
-        inv.ctx.exit(1)
+    _pass(
+        inv,
+        lambda client: client.retention_pass(run_ids=list(run_ids) or None, limit=limit),
+        "Retention pass",
+        ("Processed", "Pruned", "Skipped", "Failed"),
+        "run_id",
+    )
 
 
 COMMANDS = (

@@ -13,7 +13,7 @@ import click
 
 from ..command import DwCommand, Invocation, command
 from ..errors import invalid
-from ..views import status, with_namespace
+from ..views import UNVERSIONED, status, with_namespace
 
 if TYPE_CHECKING:
     from durable_workflow.client import (
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
         TaskQueueTaskAdmission,
         TaskQueueTaskCounts,
     )
-
-UNVERSIONED = "(unversioned)"
 
 
 def _task_admission(admission: TaskQueueTaskAdmission | None) -> str | None:
@@ -211,12 +209,12 @@ def build_ids(inv: Invocation, task_queue: str) -> None:
                     f"{cohort.stale_worker_count} stale ({cohort.total_worker_count} total)",
                 ),
                 ("New Starts", "selected" if cohort.new_start_selected else None),
-                ("Promoted At", out.moment(cohort.promoted_at, short=True)),
+                ("Promoted At", out.moment(cohort.promoted_at)),
                 ("Definition Conflicts", _conflicts(cohort.raw.get("definition_conflicts"))),
                 ("Runtimes", ", ".join(cohort.runtimes) or None),
                 ("SDK Versions", ", ".join(cohort.sdk_versions) or None),
-                ("Last Heartbeat", out.moment(cohort.last_heartbeat_at, short=True)),
-                ("First Seen", out.moment(cohort.first_seen_at, short=True)),
+                ("Last Heartbeat", out.moment(cohort.last_heartbeat_at)),
+                ("First Seen", out.moment(cohort.first_seen_at)),
             ]
         )
 

@@ -16,12 +16,11 @@ import click
 from ..command import Invocation, command
 from ..errors import CliError, ExitCode
 from ..output import Renderer, parse_moment, relative
-from ..views import status, with_namespace
+from ..views import UNVERSIONED, seconds, status, with_namespace
 
 if TYPE_CHECKING:
     from durable_workflow.client import WorkerDescription
 
-UNVERSIONED = "(unversioned)"
 RUNTIMES = ("php", "python", "rust", "typescript", "go", "java", "external")
 
 
@@ -113,7 +112,7 @@ def describe(inv: Invocation, worker_id: str) -> None:
             ("Task Slots", _slots(worker)),
             ("Admission", _admission(worker.admission)),
             ("Process Metrics", ", ".join(f"{k}={v}" for k, v in metrics.items()) or None),
-            ("Heartbeat Interval", _seconds(worker.heartbeat_interval_seconds)),
+            ("Heartbeat Interval", seconds(worker.heartbeat_interval_seconds)),
             ("Last Heartbeat", out.moment(worker.last_heartbeat_at)),
             ("Heartbeat Expires", out.moment(worker.heartbeat_expires_at)),
             ("Registered", out.moment(worker.registered_at)),
@@ -133,10 +132,6 @@ def _admission(admission: Mapping[str, Any] | None) -> str | None:
             parts.append(f"{kind.removesuffix('_tasks')} {leased if leased is not None else '?'}/"
                          f"{limit if limit is not None else '-'} leased")  # fmt: skip
     return ", ".join(parts) or None
-
-
-def _seconds(value: int | None) -> str | None:
-    return None if value is None else f"{value}s"
 
 
 @command(

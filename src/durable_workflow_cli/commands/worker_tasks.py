@@ -15,23 +15,15 @@ import click
 
 from ..command import Invocation, command
 from ..errors import invalid
-from ..views import status
+from ..options import LEASE_OWNER
+from ..payloads import json_value
+from ..views import settled, status
 
 if TYPE_CHECKING:
     from durable_workflow.protocol.wire import CommandBody
 
 ATTEMPT = click.IntRange(min=1)
-LEASE_OWNER = click.option(
-    "--lease-owner", default="cli", show_default=True, help="The lease owner (the polling worker's id)."
-)
 TASK_QUEUE = click.option("--task-queue", default="default", show_default=True, help="Task queue to poll.")
-
-
-def _json_option(text: str, option: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise invalid(f"{option} must be valid JSON ({exc}).") from exc
 
 
 def _envelope(value: Any) -> dict[str, Any]:
@@ -47,20 +39,7 @@ def _envelope(value: Any) -> dict[str, Any]:
 
 
 def _outcome(inv: Invocation, title: str, body: Mapping[str, Any], rows: list[tuple[str, Any]]) -> None:
-    """A complete/fail answer: recorded or not (a fenced or settled task is an answer, not an error)."""
-    if inv.json:
-        inv.out.document(dict(body))
-        return
-    inv.out.title(title if body.get("recorded") is not False else f"{title} (not recorded)")
-    inv.out.fields(
-        [
-            *rows,
-            ("Outcome", status(body.get("outcome"))),
-            ("Recorded", body.get("recorded")),
-            ("Reason", body.get("reason")),
-            ("Run Status", status(body.get("run_status"))),
-        ]
-    )
+    settled(inv.out, title, body, rows, [("Run Status", status(body.get("run_status")))])
 
 
 # ---------------------------------------------------------------------------- workflow tasks
@@ -151,12 +130,12 @@ def workflow_task_complete(
         raise invalid("--command and --complete-result cannot be used together.")
     sent: list[dict[str, Any]] = []
     for text in commands:
-        value = _json_option(text, "--command")
+        value = json_value(text, "--command")
         if not isinstance(value, dict):
             raise invalid("--command must be a JSON object.")
         sent.append(value)
     if not sent:
-        result = None if complete_result is None else _json_option(complete_result, "--complete-result")
+        result = None if complete_result is None else json_value(complete_result, "--complete-result")
         sent = [{"type": "complete_workflow", "result": _envelope(result)}]
     body = inv.call(
         lambda client: client.complete_workflow_task(
@@ -299,7 +278,7 @@ def query_task_poll(inv: Invocation, worker_id: str, task_queue: str) -> None:
 def query_task_complete(
     inv: Invocation, query_task_id: str, attempt: int, lease_owner: str, result_text: str
 ) -> None:
-    result = _json_option(result_text, "--result")
+    result = json_value(result_text, "--result")
     body = inv.call(
         lambda client: client.complete_query_task(
             query_task_id=query_task_id, lease_owner=lease_owner, query_task_attempt=attempt, result=result
