@@ -9,7 +9,7 @@ server field ``dw`` passes through never breaks a consumer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
@@ -89,6 +89,10 @@ class Object(Node):
     depends: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def render(self) -> JSON:
+        if self.nullable and (self.alternatives or self.exclusive):
+            # ``required`` holds vacuously for null, so null would match every anyOf/oneOf
+            # branch (and fail oneOf): null is its own alternative instead.
+            return {"anyOf": [{"type": "null"}, replace(self, nullable=False).render()]}
         out: dict[str, JSON] = {"type": ["object", "null"] if self.nullable else "object"}
         if self.required:
             out["required"] = list(self.required)
