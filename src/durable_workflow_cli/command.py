@@ -160,6 +160,17 @@ class Invocation:
         self.ctx.exit(int(err.exit_code))
 
 
+# The command's own identifiers the JSON error object carries (cli.md §2.9), under these names.
+OWN_ARGUMENTS = ("workflow_id", "signal_name", "query_name", "update_name", "run_id")
+
+
+def _with_own_arguments(err: CliError, params: dict[str, Any]) -> None:
+    """Copy the command's own identifiers into ``err``; the server's diagnostic copies win."""
+    for key in OWN_ARGUMENTS:
+        if params.get(key) is not None:
+            err.details.setdefault(key, params[key])
+
+
 def _server_hint(inv: Invocation) -> str:
     try:
         return inv.settings.server
@@ -190,6 +201,7 @@ def command(
                 if err is None:
                     # A bug of ours, not the user's: still one block, never a traceback.
                     err = CliError(f"Unexpected error: {type(exc).__name__}: {exc}", ExitCode.FAILURE)
+                _with_own_arguments(err, params)
                 inv.fail(err)
 
         # functools.wraps shares the function's list of click parameters; copy it first.

@@ -276,3 +276,26 @@ def test_table_times_are_as_short_as_ls_makes_them() -> None:
     assert out.moment("2025-12-01T05:00:00Z", short=True) == "2025-12-01"
     assert out.moment("2026-04-22T04:57:00Z") == "2026-04-22 04:57:00 UTC (3m ago)"
     assert out.moment("not a time", short=True) == "not a time"
+
+
+def test_the_json_error_object_carries_the_commands_own_identifiers(tmp_path: Path) -> None:
+    # cli.md §2.9: workflow_id, signal_name, query_name, update_name and run_id come from the
+    # command's own arguments; a copy the server sent wins over the command's.
+    refused = answering(404, {"reason": "workflow_not_found", "message": "Workflow not found."})
+    for args, expected in (
+        (["workflow:signal", "wf-7", "approve", "--run-id=run-3"],
+         {"workflow_id": "wf-7", "signal_name": "approve", "run_id": "run-3"}),
+        (["workflow:query", "wf-7", "status"], {"workflow_id": "wf-7", "query_name": "status"}),
+        (["workflow:update", "wf-7", "bump"], {"workflow_id": "wf-7", "update_name": "bump"}),
+    ):  # fmt: skip
+        result = invoke([*args, "--json"], transport=refused.transport(), config_home=tmp_path)
+        assert result.exit_code == 5, result.output
+        error = one_document(result)
+        assert {key: error.get(key) for key in expected} == expected
+        assert "run_id" in expected or "run_id" not in error
+
+    named = answering(404, {"reason": "workflow_not_found", "message": "gone", "workflow_id": "wf-server"})
+    result = invoke(
+        ["workflow:describe", "wf-7", "--json"], transport=named.transport(), config_home=tmp_path
+    )
+    assert one_document(result)["workflow_id"] == "wf-server"
