@@ -25,6 +25,7 @@ from .external_storage.api import ExternalStorageAPI
 from .maintenance.api import MaintenanceAPI
 from .namespaces.api import NamespaceAPI
 from .queries.shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .runs.diagnostic_shapes import DebugWorkflowBody
 from .schedules.api import ScheduleAPI
 from .search_attributes.api import SearchAttributeAPI
 from .shapes import (
@@ -160,6 +161,17 @@ class EngineAPI(
 
     async def describe_run(self, namespace: str, workflow_id: str, run_id: str) -> DescribeWorkflowBody:
         """A specific run; ``run_not_found`` when unknown."""
+
+    async def debug_workflow(
+        self, namespace: str, workflow_id: str, *, include_last_event_payload: bool = False
+    ) -> DebugWorkflowBody:
+        """The debug view of the instance's current run (one snapshot, nothing written);
+        ``instance_not_found`` when unknown. See :mod:`.runs.diagnostics`."""
+
+    async def debug_run(
+        self, namespace: str, workflow_id: str, run_id: str, *, include_last_event_payload: bool = False
+    ) -> DebugWorkflowBody:
+        """The debug view of a specific run; ``run_not_found`` when unknown."""
 
     async def list_workflows(
         self,

@@ -31,6 +31,8 @@ from .history.rows import history_rows
 from .namespaces import rows as namespace_rows
 from .rendering import bad_events, unrenderable_run
 from .runs import rows, views
+from .runs.diagnostic_shapes import DebugWorkflowBody
+from .runs.diagnostics import debug_view
 from .runs.lifecycle import create_run
 from .runs.rows import is_terminal_run, load_run
 from .runs.views import RunInstance
@@ -242,6 +244,36 @@ class ControlPlane(EngineCore):
         async with self._snapshot() as tx:
             instance, run = await self._run_of(tx, namespace, workflow_id, run_id)
             return views.describe(run, instance, await self._waiting(tx, run))
+
+    async def debug_workflow(
+        self, namespace: str, workflow_id: str, *, include_last_event_payload: bool = False
+    ) -> DebugWorkflowBody:
+        async with self._snapshot() as tx:
+            row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
+            if row is None:
+                raise DomainError(
+                    reasons.INSTANCE_NOT_FOUND,
+                    f"Workflow [{workflow_id}] was not found.",
+                    workflow_id=workflow_id,
+                )
+            run = cast(RunRow, row)
+            return await self._debug(tx, run, include_last_event_payload)
+
+    async def debug_run(
+        self, namespace: str, workflow_id: str, run_id: str, *, include_last_event_payload: bool = False
+    ) -> DebugWorkflowBody:
+        async with self._snapshot() as tx:
+            _, run = await self._run_of(tx, namespace, workflow_id, run_id)
+            return await self._debug(tx, run, include_last_event_payload)
+
+    async def _debug(self, tx: Tx, run: RunRow, include_last_event_payload: bool) -> DebugWorkflowBody:
+        return await debug_view(
+            tx,
+            run,
+            await self._waiting(tx, run),
+            stale_after=self.settings.worker_stale_after_seconds,
+            include_last_event_payload=include_last_event_payload,
+        )
 
     async def list_workflows(
         self,

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from durable_workflow.protocol.history import EventType
 
 from ..store import tables as t
-from ..store.rows import WorkflowTaskRow
+from ..store.rows import RunRow, WorkflowTaskRow
 from ..store.statuses import WorkflowTaskStatus as S
 from .activities import rows as activity_rows
 from .children import rows as child_rows
@@ -81,12 +81,11 @@ async def _has_waker(tx: Tx, run_id: str) -> bool:
     return bool((await tx.conn.execute(_WAKER, {"b_run_id": run_id})).scalar())
 
 
-async def _diagnose(
-    tx: Tx, target: Target
+async def diagnose(
+    tx: Tx, run: RunRow
 ) -> tuple[str, str | None, WorkflowTaskRow | None, WorkflowTaskRow | None] | None:
     """``(liveness_state, wait_kind, expired lease to requeue, ready task to hasten)`` of lost
-    work, or ``None`` when the run is healthy."""
-    run = target.run
+    work, or ``None`` when the run is healthy (the debug view reads it too, writing nothing)."""
     params = {"b_run_id": run["run_id"]}
     tasks = cast(list[WorkflowTaskRow], await tx.all(_OPEN_TASKS, params))
     leased = [task for task in tasks if task["status"] == S.LEASED]
@@ -116,7 +115,7 @@ async def _diagnose(
 async def repair(tx: Tx, target: Target, *, request_id: str | None) -> RepairResultBody:
     """Repair the locked open run of ``target``; returns the command result."""
     run = target.run
-    diagnosis = None if run["paused_at"] is not None else await _diagnose(tx, target)
+    diagnosis = None if run["paused_at"] is not None else await diagnose(tx, run)
     if diagnosis is None:
         # Nothing dispatched: the plain command result, no liveness_state or task_id.
         not_needed = command_result(

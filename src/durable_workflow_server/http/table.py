@@ -46,7 +46,7 @@ CONTROL = Plane(
         *updates.OPERATIONS,
         *run_commands.OPERATIONS,
         *pausing.OPERATIONS,
-        *workflows.RESERVED,
+        *workflows.DEBUG,
         *namespaces.OPERATIONS,
         *storage.OPERATIONS,
         *schedules.OPERATIONS,

@@ -1,4 +1,4 @@
-"""Control-plane workflow routes: start, list, describe, runs, history and its export."""
+"""Control-plane workflow routes: start, list, describe, runs, the debug view, history and its export."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .errors import ApiError
 from .models.workflows import (
     HISTORY_PAGE_SIZE_DEFAULT,
     LIST_PAGE_SIZE_DEFAULT,
+    DebugQuery,
     HistoryQuery,
     ListWorkflowsQuery,
     StartWorkflowBody,
@@ -78,6 +79,28 @@ async def describe_run(call: Call[Any]) -> Reply:
     path = call.path
     return copy_reply(
         await engine_call(call.engine.describe_run(call.namespace, path["workflow_id"], path["run_id"]))
+    )
+
+
+async def debug_workflow(call: Call[DebugQuery]) -> Reply:
+    flag = bool(call.input.include_last_event_payload)
+    return copy_reply(
+        await engine_call(
+            call.engine.debug_workflow(
+                call.namespace, call.path["workflow_id"], include_last_event_payload=flag
+            )
+        )
+    )
+
+
+async def debug_run(call: Call[DebugQuery]) -> Reply:
+    path, flag = call.path, bool(call.input.include_last_event_payload)
+    return copy_reply(
+        await engine_call(
+            call.engine.debug_run(
+                call.namespace, path["workflow_id"], path["run_id"], include_last_event_payload=flag
+            )
+        )
     )
 
 
@@ -173,12 +196,26 @@ OPERATIONS: list[Operation] = [
     ),
 ]
 
-# Routes the contract names that this server does not serve yet: routing answers them 404, and
-# a request with the operation's method still carries the operation's control_plane block.
-RESERVED: list[Operation] = [
-    Operation(method, path, operation_id, envelope=envelope)
-    for method, path, operation_id, envelope in (
-        ("GET", routes.WORKFLOW_DEBUG, "debug_workflow", "debug_workflow"),
-        ("GET", routes.WORKFLOW_RUN_DEBUG, "debug_run", "debug_workflow"),
-    )
+# The debug view's two routes (routed after pause/resume, as protocol.routes.ALL orders them).
+DEBUG: list[Operation] = [
+    Operation(
+        "GET",
+        routes.WORKFLOW_DEBUG,
+        "debug_workflow",
+        debug_workflow,
+        query=DebugQuery,
+        envelope="debug_workflow",
+        summary="The debug view of a workflow's current run: status, pending work, queue, failures.",
+        responses=_READ,
+    ),
+    Operation(
+        "GET",
+        routes.WORKFLOW_RUN_DEBUG,
+        "debug_run",
+        debug_run,
+        query=DebugQuery,
+        envelope="debug_workflow",
+        summary="The debug view of one run.",
+        responses=_READ,
+    ),
 ]

@@ -43,6 +43,33 @@ CANCEL_OPEN_EXECUTIONS_OF_RUN = (
     .values(status=ExecutionStatus.CANCELLED, closed_at=sa.bindparam("b_now"))
 )
 
+# The debug view (runs/diagnostics.py): each open execution with its open task (if any) and the
+# heartbeat of its current attempt (if any).
+_open_task = sa.and_(
+    _at.c.activity_execution_id == _ae.c.activity_execution_id,
+    _at.c.status.in_((*OPEN_TASK_STATUSES, TaskStatus.PAUSED)),
+)
+PENDING_OF_RUN = (
+    sa.select(
+        _ae.c.activity_execution_id,
+        _ae.c.activity_type,
+        _ae.c.sequence,
+        _ae.c.status,
+        _ae.c.attempt_count,
+        _ae.c.task_queue,
+        _ae.c.scheduled_at,
+        _at.c.task_id,
+        _at.c.status.label("task_status"),
+        _at.c.available_at,
+        _at.c.lease_owner,
+        _at.c.lease_expires_at,
+        _aa.c.last_heartbeat_at,
+    )
+    .select_from(_ae.outerjoin(_at, _open_task).outerjoin(_aa, _aa.c.attempt_id == _ae.c.current_attempt_id))
+    .where(open_executions_of(sa.bindparam("b_run_id")))
+    .order_by(_ae.c.sequence, _ae.c.activity_execution_id)
+)
+
 # --------------------------------------------------------------------------- tasks
 INSERT_TASK = sa.insert(_at)
 TASK_IN = sa.select(_at).where(

@@ -21,6 +21,22 @@ HISTORY_ROWS = (
     .order_by(_he.c.sequence)
     .limit(sa.bindparam("b_limit"))
 )
+# The debug view: the run's latest event, and its latest events of some types (failures).
+LAST_OF_RUN = (
+    sa.select(_he).where(_he.c.run_id == sa.bindparam("b_run_id")).order_by(_he.c.sequence.desc()).limit(1)
+)
+
+
+def latest_of_types(event_types: tuple[str, ...]) -> sa.Select[Any]:
+    """The run's latest ``b_limit`` events of ``event_types``, newest first."""
+    return (
+        sa.select(_he)
+        .where(_he.c.run_id == sa.bindparam("b_run_id"), _he.c.event_type.in_(event_types))
+        .order_by(_he.c.sequence.desc())
+        .limit(sa.bindparam("b_limit"))
+    )
+
+
 ALL_OF_RUN = sa.select(_he).where(_he.c.run_id == sa.bindparam("b_run_id")).order_by(_he.c.sequence)
 
 

@@ -72,7 +72,7 @@ def _age(now: datetime, at: datetime) -> int:
     return max(0, int((now - at).total_seconds()))
 
 
-class _QueueFacts:
+class QueueFacts:
     """The reads one queue's summary is built from (one snapshot)."""
 
     def __init__(self, namespace: str, queue: str, now: datetime, stale_after: float) -> None:
@@ -85,7 +85,7 @@ class _QueueFacts:
         self.overdue = 0
         self.pending_queries = 0
 
-    async def load(self, tx: Tx) -> _QueueFacts:
+    async def load(self, tx: Tx) -> QueueFacts:
         self.workers = cast(list[WorkerRow], await tx.all(worker_rows.WORKERS_ON_QUEUE, self.params))
         for kind, counts, leases in (
             ("workflow", rows.WORKFLOW_COUNTS, rows.NAMESPACE_WORKFLOW_LEASES),
@@ -311,11 +311,11 @@ async def current_leases(tx: Tx, params: dict[str, Any]) -> list[TaskQueueLease]
 
 
 async def summary(tx: Tx, namespace: str, queue: str, stale_after: float) -> TaskQueueSummary:
-    return (await _QueueFacts(namespace, queue, tx.now, stale_after).load(tx)).summary()
+    return (await QueueFacts(namespace, queue, tx.now, stale_after).load(tx)).summary()
 
 
 async def describe(tx: Tx, namespace: str, queue: str, stale_after: float) -> TaskQueueDescriptionBody:
-    facts = await _QueueFacts(namespace, queue, tx.now, stale_after).load(tx)
+    facts = await QueueFacts(namespace, queue, tx.now, stale_after).load(tx)
     body = facts.summary()
     return {
         "name": body["name"],
@@ -326,3 +326,8 @@ async def describe(tx: Tx, namespace: str, queue: str, stale_after: float) -> Ta
         "repair": body["repair"],
         "admission": body["admission"],
     }
+
+
+async def facts(tx: Tx, namespace: str, queue: str, stale_after: float) -> QueueFacts:
+    """One queue's loaded facts (the debug view of a run reads its queue's summary and pollers)."""
+    return await QueueFacts(namespace, queue, tx.now, stale_after).load(tx)

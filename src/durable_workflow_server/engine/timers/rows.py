@@ -68,3 +68,12 @@ OF_RUN = sa.select(_tm).where(_tm.c.run_id == sa.bindparam("b_run_id")).order_by
 async def cancel_pending_of_run(tx: Tx, run_id: str) -> None:
     """Cancel the run's pending timers (the run closed)."""
     await tx.conn.execute(CANCEL_PENDING_OF_RUN, {"b_run_id": run_id})
+
+
+# The debug view's next scheduled event: the run's earliest pending timer, of any kind.
+NEXT_PENDING_OF_RUN = (
+    sa.select(_tm)
+    .where(pending_of(sa.bindparam("b_run_id")))
+    .order_by(_tm.c.fire_at, _tm.c.sequence)
+    .limit(1)
+)

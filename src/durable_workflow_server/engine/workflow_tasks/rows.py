@@ -54,6 +54,18 @@ QUEUED_PLAIN_OF_RUN = (
     )
     .limit(1)
 )
+# The debug view (runs/diagnostics.py): the run's waiting or leased tasks, and its closed ones.
+PENDING_OF_RUN = (
+    sa.select(_wt)
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_((*_OPEN, S.PAUSED)))
+    .order_by(_wt.c.available_at, _wt.c.task_id)
+)
+CLOSED_OF_RUN = (
+    sa.select(_wt)
+    .where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_((S.COMPLETED, S.FAILED)))
+    .order_by(_wt.c.updated_at.desc(), _wt.c.task_id.desc())
+    .limit(sa.bindparam("b_limit"))
+)
 # Pausing and resuming a run move its waiting tasks between these two statuses.
 MOVE_OF_RUN = (
     sa.update(_wt)

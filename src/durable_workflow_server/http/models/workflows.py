@@ -276,13 +276,23 @@ def _wait_flag(value: Any) -> bool | None:
     return flag
 
 
+# A query flag: 1/0, true/false, yes/no, on/off (a bad word is a 422 on the field).
+QueryFlag = Annotated[
+    bool | None,
+    PlainValidator(_wait_flag),
+    WithJsonSchema({"type": "string", "enum": ["1", "0", "true", "false", "yes", "no", "on", "off"]}),
+]
+
+
+class DebugQuery(RequestModel):
+    """``GET /api/workflows/{workflow_id}[/runs/{run_id}]/debug`` query parameters."""
+
+    include_last_event_payload: QueryFlag = None
+
+
 class HistoryQuery(RequestModel):
     """``GET /api/workflows/{workflow_id}/runs/{run_id}/history`` query parameters."""
 
     page_size: Annotated[int | None, f.Integer(minimum=1, maximum=HISTORY_PAGE_SIZE_MAX)] = None
     next_page_token: Annotated[str | None, f.Text(max_len=512)] = None
-    wait_new_event: Annotated[
-        bool | None,
-        PlainValidator(_wait_flag),
-        WithJsonSchema({"type": "string", "enum": ["1", "0", "true", "false", "yes", "no", "on", "off"]}),
-    ] = None
+    wait_new_event: QueryFlag = None
