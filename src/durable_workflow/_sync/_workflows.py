@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..client._base import Arguments
+from ..client._debug_results import WorkflowDebugView
 from ..client._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 from ..protocol.wire import HistoryExport, RunHistoryPage
 from ._base import BaseClientMethods
@@ -20,6 +21,16 @@ from ._handles import WorkflowHandle
 
 class WorkflowsMethods(BaseClientMethods):
     """Blocking twin of :class:`durable_workflow.client._workflows.WorkflowsMixin`."""
+
+    def debug_workflow(
+        self, workflow_id: str, *, run_id: str | None = None, include_last_event_payload: bool = False
+    ) -> WorkflowDebugView:
+        """Blocking form of :meth:`durable_workflow.client.Client.debug_workflow`."""
+        return self._runner.run(
+            self._target.debug_workflow(
+                workflow_id, run_id=run_id, include_last_event_payload=include_last_event_payload
+            )
+        )
 
     def describe_workflow(self, workflow_id: str) -> WorkflowExecution:
         """Blocking form of :meth:`durable_workflow.client.Client.describe_workflow`."""

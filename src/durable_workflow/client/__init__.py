@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         RetentionStatus,
     )
     from ._bridge_results import BridgeAdapterOutcome
+    from ._debug_results import DebugFinding, WorkflowDebugView
     from ._handle import WorkflowHandle
     from ._message_results import QueryResult, UpdateResult
     from ._namespace_results import ExternalPayloadStoragePolicy, NamespaceDescription, NamespaceList
@@ -70,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "ActivityTimeoutPassResult": "..protocol.maintenance",
     "ActivityTimeoutStatus": "..protocol.maintenance",
     "BridgeAdapterOutcome": "._bridge_results",
+    "DebugFinding": "._debug_results",
     "ExternalPayloadStoragePolicy": "._namespace_results",
     "NamespaceDescription": "._namespace_results",
     "NamespaceList": "._namespace_results",
@@ -109,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "WorkerDescription": "._task_queue_results",
     "WorkerList": "._task_queue_results",
     "WorkflowCommandResult": "._results",
+    "WorkflowDebugView": "._debug_results",
     "WorkflowExecution": "._results",
     "WorkflowHandle": "._handle",
     "WorkflowList": "._results",
@@ -123,6 +126,7 @@ __all__ = [
     "ActivityTimeoutStatus",
     "BridgeAdapterOutcome",
     "Client",
+    "DebugFinding",
     "ExternalPayloadStoragePolicy",
     "NamespaceDescription",
     "NamespaceList",
@@ -162,6 +166,7 @@ __all__ = [
     "WorkerDescription",
     "WorkerList",
     "WorkflowCommandResult",
+    "WorkflowDebugView",
     "WorkflowExecution",
     "WorkflowHandle",
     "WorkflowList",

@@ -1,4 +1,7 @@
-"""Control-plane workflow methods: start, describe, list, history, results (messages: ``_messages.py``)."""
+"""Control-plane workflow methods: start, describe, debug, list, history, results.
+
+Signals, queries and updates are in ``_messages.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from ..protocol import routes
 from ..protocol.history import EventType, HistoryEvent
 from ..protocol.wire import HistoryExport, RunHistoryPage, StartWorkflowResponse
 from ._base import Arguments, BaseClient
+from ._debug_results import WorkflowDebugView
 from ._handle import WorkflowHandle
 from ._list_filters import moment, visibility_query
 from ._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
@@ -210,6 +214,38 @@ class WorkflowsMixin(BaseClient):
             operation="describe_run",
         )
         return WorkflowRun.from_dict(data, workflow_id=workflow_id)
+
+    async def debug_workflow(
+        self, workflow_id: str, *, run_id: str | None = None, include_last_event_payload: bool = False
+    ) -> WorkflowDebugView:
+        """The server's debug view of the current run (or of ``run_id``).
+
+        One snapshot of the run: its ``diagnostic_status`` and the findings behind it, its
+        pending workflow tasks and activities, its task queue's backlog and pollers, recent
+        failures and its last and next events (the whole body in ``raw``).
+        ``include_last_event_payload=True`` adds the latest event's payload.
+
+        Raises:
+            WorkflowNotFound: Unknown workflow or run.
+        """
+        params = {"include_last_event_payload": True} if include_last_event_payload else None
+        if run_id is None:
+            data = await self._request_object(
+                "GET",
+                routes.WORKFLOW_DEBUG,
+                path_params={"workflow_id": workflow_id},
+                params=params,
+                operation="debug_workflow",
+            )
+        else:
+            data = await self._request_object(
+                "GET",
+                routes.WORKFLOW_RUN_DEBUG,
+                path_params={"workflow_id": workflow_id, "run_id": run_id},
+                params=params,
+                operation="debug_workflow",
+            )
+        return WorkflowDebugView.from_dict(data)
 
     async def get_history(
         self,
