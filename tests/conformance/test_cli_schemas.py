@@ -34,7 +34,6 @@ BEYOND_REFERENCE = frozenset({"workflow:pause", "workflow:resume"})
 
 # Contract commands dw does not have (so it publishes no schema for them), each with why.
 NOT_PUBLISHED_YET: dict[str, str] = {
-    "debug": "the server has no /workflows/{id}/debug route, so dw has no debug command",
     "workflow:migrate-v1": "the server has no Waterline v1 import route, so dw has no migrate-v1",
     **dict.fromkeys(
         ("activity:describe", "activity:list", "activities:describe", "activities:list"),

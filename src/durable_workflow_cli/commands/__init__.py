@@ -16,6 +16,7 @@ from . import (
     bridge,
     cluster,
     completion,
+    debug,
     doctor,
     env,
     namespace,
@@ -42,6 +43,7 @@ MODULES: tuple[ModuleType, ...] = (workflow, workflow_messages, cluster, server,
 MODULES += (namespace, storage, schedule, schedule_actions, search_attribute)
 MODULES += (task_queue, worker, worker_tasks, activity, bridge, system)
 MODULES += (replay, doctor, watch, completion)
+MODULES += (debug,)
 
 
 def register_all(group: DwGroup) -> None:

@@ -17,10 +17,34 @@ import json
 from collections.abc import Mapping
 from typing import TypedDict
 
-from . import bridge, env, namespace, schedule, server, system, task_queue, worker, worker_tasks, workflow
+from . import (
+    bridge,
+    debug,
+    env,
+    namespace,
+    schedule,
+    server,
+    system,
+    task_queue,
+    worker,
+    worker_tasks,
+    workflow,
+)
 from .model import JSON, Document
 
-MODULES = (workflow, env, namespace, schedule, server, system, task_queue, worker, worker_tasks, bridge)
+MODULES = (
+    workflow,
+    env,
+    namespace,
+    schedule,
+    server,
+    system,
+    task_queue,
+    worker,
+    worker_tasks,
+    bridge,
+    debug,
+)
 
 MANIFEST_SCHEMA = "durable-workflow.cli.output-schema-manifest"
 MANIFEST_VERSION = 3
