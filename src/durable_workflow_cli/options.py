@@ -107,6 +107,9 @@ def output_options(*, json_flag: bool = True) -> Callable[[F], F]:
 LEASE_OWNER = click.option(
     "--lease-owner", default="cli", show_default=True, help="The lease owner (the polling worker's id)."
 )
+# The failure's class and stack trace, as workflow-task:fail, query-task:fail and activity:fail take them.
+FAILURE_TYPE = click.option("--type", "-t", "failure_type", help="Failure type (exception class name).")
+STACK_TRACE = click.option("--stack-trace", help="Stack trace text.")
 
 
 def global_options(f: F) -> F:

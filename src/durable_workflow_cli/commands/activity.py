@@ -15,7 +15,7 @@ import click
 from .. import payloads
 from ..command import Invocation, command
 from ..errors import invalid
-from ..options import LEASE_OWNER
+from ..options import FAILURE_TYPE, LEASE_OWNER
 from ..views import settled
 
 FAILURE_KINDS = (
@@ -88,7 +88,7 @@ def complete(
 @click.argument("attempt_id")
 @LEASE_OWNER
 @click.option("--message", "-m", help="Failure message (required by the server).")
-@click.option("--type", "-t", "failure_type", help="Failure type (exception class name).")
+@FAILURE_TYPE
 @click.option("--non-retryable", is_flag=True, help="Fail the activity for good, whatever its retry policy.")
 @click.option("--retryable", is_flag=True, help="Ask for a retry whatever the failure kind implies.")
 @click.option("--failure-kind", metavar="KIND", help=f"Failure kind: {', '.join(FAILURE_KINDS)}.")

@@ -15,7 +15,7 @@ import click
 
 from ..command import Invocation, command
 from ..errors import invalid
-from ..options import LEASE_OWNER
+from ..options import FAILURE_TYPE, LEASE_OWNER, STACK_TRACE
 from ..payloads import json_value
 from ..views import settled, status
 
@@ -159,8 +159,8 @@ def workflow_task_complete(
 @click.argument("attempt", type=ATTEMPT)
 @LEASE_OWNER
 @click.option("--message", "-m", required=True, help="Failure message.")
-@click.option("--type", "-t", "failure_type", help="Failure type (exception class name).")
-@click.option("--stack-trace", help="Stack trace text.")
+@FAILURE_TYPE
+@STACK_TRACE
 def workflow_task_fail(
     inv: Invocation,
     task_id: str,
@@ -298,8 +298,8 @@ def query_task_complete(
 @LEASE_OWNER
 @click.option("--message", "-m", required=True, help="Failure message.")
 @click.option("--reason", default="query_rejected", show_default=True, help="Reason code for the caller.")
-@click.option("--type", "-t", "failure_type", help="Failure type (exception class name).")
-@click.option("--stack-trace", help="Stack trace text.")
+@FAILURE_TYPE
+@STACK_TRACE
 def query_task_fail(
     inv: Invocation,
     query_task_id: str,
