@@ -251,6 +251,8 @@ class Settings:
             ("worker_stale_after_seconds", "WORKER_STALE_AFTER_SECONDS"),
             ("repair_redispatch_after_seconds", "REPAIR_REDISPATCH_AFTER_SECONDS"),
             ("schedule_catchup_window_seconds", "SCHEDULE_CATCHUP_WINDOW"),
+            ("workflow_task_lease_seconds", "WORKFLOW_TASK_LEASE_SECONDS"),
+            ("activity_task_lease_seconds", "ACTIVITY_TASK_LEASE_SECONDS"),
         ):
             value = get(var)
             if value is not None:

@@ -116,3 +116,10 @@ def test_the_default_external_storage_directory(tmp_path: Path) -> None:
     assert Settings(database_url="sqlite://").external_storage_root({"HOME": str(tmp_path)}) == (
         tmp_path / ".local" / "share" / "durable-workflow" / "external-payloads"
     )
+
+
+def test_lease_lengths_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"DW_WORKFLOW_TASK_LEASE_SECONDS": "7.5", "DW_ACTIVITY_TASK_LEASE_SECONDS": "42"}
+    )
+    assert (settings.workflow_task_lease_seconds, settings.activity_task_lease_seconds) == (7.5, 42.0)
