@@ -10,7 +10,12 @@ from .app import ServerStartError
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        settings.check_auth()
+    except ValueError as exc:  # a malformed DW_* value or an auth configuration that cannot serve
+        print(f"Error: cannot start: {exc}", file=sys.stderr)
+        sys.exit(1)
     try:
         serve(
             settings, host=os.environ.get("DW_HOST", "0.0.0.0"), port=int(os.environ.get("DW_PORT", "8080"))

@@ -45,8 +45,13 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
 
     The app opens the engine on startup and closes it on shutdown (ASGI lifespan). Its routes
     are the declarative table of ``http/table.py``.
+
+    Raises:
+        AuthConfigError: the auth configuration cannot serve (an unknown driver, no credential
+            for the driver, ...): a server that would answer 500 on every route is not built.
     """
     settings = settings if settings is not None else Settings.from_env()
+    settings.check_auth()
     if engine is None:
         # Imported lazily so the HTTP layer can be built and tested without a database driver.
         from .engine.service import Engine
@@ -187,13 +192,23 @@ def serve(
             socket is bound and the database is open, just before requests are served.
 
     Raises:
-        ServerStartError: The address cannot be bound or the database cannot be opened.
+        ServerStartError: The auth configuration cannot serve, the address cannot be bound or the
+            database cannot be opened.
     """
     import uvicorn
 
+    from .connections import ConnectionGuard, ConnectionLimits, uvicorn_options
+    from .shutdown import GracefulServer, terminating
+
+    problem = settings.auth_problem()
+    if problem is not None:
+        raise ServerStartError(f"cannot start: {problem}")
     sock = listen(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"
-    watch = _StartupWatch(create_app(settings), (lambda: announce(url)) if announce else None)
+    app = create_app(settings)
+    engine: EngineAPI = app.state.engine
+    watch = _StartupWatch(app, (lambda: announce(url)) if announce else None)
+    guard = ConnectionGuard(ConnectionLimits.of(settings))
     config = uvicorn.Config(
         watch,
         host=host,
@@ -202,11 +217,13 @@ def serve(
         lifespan="on",
         server_header=False,
         proxy_headers=False,
-        # Parked long polls of vanished workers must not hold a shutdown hostage.
-        timeout_graceful_shutdown=5,
+        # header/body read deadlines, the pending-connection cap, keep-alive (connections.py),
+        # and how long in-flight requests may finish on shutdown (parked polls answer at once)
+        **uvicorn_options(settings, guard),
     )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        with terminating() as terminated:
+            GracefulServer(config, engine.stop_polling, terminated).run(sockets=[sock])
     except SystemExit:
         if not watch.failed:
             raise

@@ -19,6 +19,7 @@ def utc_now() -> datetime:
 
 
 ROLES = ("worker", "operator", "admin")
+AUTH_DRIVERS = ("none", "token", "signature")
 # Namespace names (control-plane.md §8.1.2): one rule for the request models and the settings.
 NAMESPACE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 NAMESPACE_NAME_MAX = 128
@@ -66,6 +67,16 @@ def parse_namespace_tokens(text: str) -> tuple[NamespaceToken, ...]:
     return tuple(NamespaceToken(token, roles[token], frozenset(names)) for token, names in namespaces.items())
 
 
+class AuthConfigError(ValueError):
+    """The auth configuration cannot authenticate anyone as intended: the server must not start."""
+
+
+def _unusable_token(token: str) -> bool:
+    # ``Authorization: Bearer <token>`` is parsed strictly (no whitespace, no comma in the token),
+    # so a configured token holding one could never be presented: refuse it at startup.
+    return any(ch.isspace() or ch == "," for ch in token)
+
+
 def uniform_jitter(limit: int) -> float:
     """A schedule fire's random delay: uniform in ``[0, limit]`` seconds."""
     return random.uniform(0.0, float(limit))
@@ -98,6 +109,21 @@ class Settings:
     # limits
     max_payload_bytes: int = 2_097_152
     max_memo_bytes: int = 262_144
+    # connection limits of the socket server (app.serve, http/connections.py): a connection must
+    # send a complete request head within header_read_timeout (DW_HEADER_READ_TIMEOUT) and its
+    # body within body_read_timeout (DW_BODY_READ_TIMEOUT) of the head, or it is closed; an idle
+    # keep-alive connection is closed after keep_alive_timeout (DW_KEEP_ALIVE_TIMEOUT). At most
+    # max_pending_connections (DW_MAX_PENDING_CONNECTIONS) connections may be mid-request at
+    # once: the oldest is closed to admit a new one. A request head larger than
+    # max_header_bytes (DW_MAX_HEADER_BYTES) is answered 431 and the connection closed.
+    header_read_timeout: float = 10.0
+    body_read_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    max_pending_connections: int = 256
+    max_header_bytes: int = 32_768
+    # on SIGTERM/SIGINT: parked long polls are answered at once (an empty poll result), in-flight
+    # requests get this long to finish before they are cancelled (DW_SHUTDOWN_TIMEOUT)
+    shutdown_timeout: float = 10.0
     # time
     long_poll_timeout: float = 30.0
     workflow_task_lease_seconds: float = 300.0
@@ -162,6 +188,19 @@ class Settings:
                 f"history_retention_days (DW_HISTORY_RETENTION_DAYS) must be within "
                 f"{RETENTION_DAYS_MIN}-{RETENTION_DAYS_MAX}, got {self.history_retention_days}"
             )
+        for name, value in (
+            ("header_read_timeout (DW_HEADER_READ_TIMEOUT)", self.header_read_timeout),
+            ("body_read_timeout (DW_BODY_READ_TIMEOUT)", self.body_read_timeout),
+            ("keep_alive_timeout (DW_KEEP_ALIVE_TIMEOUT)", self.keep_alive_timeout),
+            ("max_pending_connections (DW_MAX_PENDING_CONNECTIONS)", self.max_pending_connections),
+            ("max_header_bytes (DW_MAX_HEADER_BYTES)", self.max_header_bytes),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.shutdown_timeout < 0:
+            raise ValueError(
+                f"shutdown_timeout (DW_SHUTDOWN_TIMEOUT) must be 0 or more, got {self.shutdown_timeout}"
+            )
         if not self.namespace_tokens:
             return
         if (self.auth_driver or "token").strip().lower() != "token":
@@ -175,6 +214,75 @@ class Settings:
                 "a DW_NAMESPACE_TOKENS token is also DW_AUTH_TOKEN or a role token: one credential "
                 "cannot be both bound to namespaces and unbound"
             )
+
+    @property
+    def auth_driver_name(self) -> str:
+        """The auth driver, normalised (``token`` when unset)."""
+        return (self.auth_driver or "token").strip().lower()
+
+    def has_credentials(self) -> bool:
+        """Whether any token or signature key is configured (whatever the driver)."""
+        secrets = (
+            self.auth_token,
+            self.worker_token,
+            self.operator_token,
+            self.admin_token,
+            self.signature_key,
+            self.worker_signature_key,
+            self.operator_signature_key,
+            self.admin_signature_key,
+        )
+        return any(secrets) or bool(self.namespace_tokens)
+
+    def auth_problem(self) -> str | None:
+        """Why this auth configuration must not serve (one line, naming no secret), or ``None``.
+
+        An unknown driver, the token driver with no usable token, the signature driver with no
+        usable key, or a token no ``Authorization`` header could carry. The server refuses to
+        start on any of these (``create_app`` raises :class:`AuthConfigError`) rather than answer
+        500 on every authenticated route.
+        """
+        driver = self.auth_driver_name
+        legacy_ignored = " (DW_AUTH_BACKWARD_COMPATIBLE is off, so the legacy {} is ignored)"
+        if driver == "none":
+            return None
+        if driver == "token":
+            named = {
+                "DW_AUTH_TOKEN": self.auth_token,
+                "DW_WORKER_TOKEN": self.worker_token,
+                "DW_OPERATOR_TOKEN": self.operator_token,
+                "DW_ADMIN_TOKEN": self.admin_token,
+            }
+            for name, token in named.items():
+                if token and _unusable_token(token):
+                    return f"{name} holds whitespace or a comma, which a bearer token cannot"
+            if any(_unusable_token(entry.token) for entry in self.namespace_tokens):
+                return "a DW_NAMESPACE_TOKENS token holds whitespace, which a bearer token cannot"
+            usable = any((self.worker_token, self.operator_token, self.admin_token, self.namespace_tokens))
+            if usable or (self.auth_token and self.auth_backward_compatible):
+                return None
+            why = legacy_ignored.format("DW_AUTH_TOKEN") if self.auth_token else ""
+            return (
+                f"no auth configured{why}: set DW_AUTH_TOKEN (or DW_WORKER_TOKEN, DW_OPERATOR_TOKEN, "
+                "DW_ADMIN_TOKEN, DW_NAMESPACE_TOKENS), or DW_AUTH_DRIVER=none to serve without "
+                "authentication"
+            )
+        if driver == "signature":
+            keys = (self.worker_signature_key, self.operator_signature_key, self.admin_signature_key)
+            if any(keys) or (self.signature_key and self.auth_backward_compatible):
+                return None
+            why = legacy_ignored.format("DW_SIGNATURE_KEY") if self.signature_key else ""
+            return (
+                f"the signature auth driver has no key{why}: set DW_SIGNATURE_KEY (or "
+                "DW_WORKER_SIGNATURE_KEY, DW_OPERATOR_SIGNATURE_KEY, DW_ADMIN_SIGNATURE_KEY)"
+            )
+        return f"unknown auth driver {driver!r} (DW_AUTH_DRIVER): use none, token or signature"
+
+    def check_auth(self) -> None:
+        """Raise :class:`AuthConfigError` when :meth:`auth_problem` finds one."""
+        problem = self.auth_problem()
+        if problem is not None:
+            raise AuthConfigError(problem)
 
     @property
     def query_lease_seconds(self) -> float:
@@ -213,6 +321,16 @@ class Settings:
                 value = env.get(f"WORKFLOW_SERVER_{name}")
             return value if value not in (None, "") else None
 
+        def number(name: str, kind: Callable[[str], int | float]) -> int | float | None:
+            value = get(name)
+            if value is None:
+                return None
+            try:
+                return kind(value)
+            except ValueError:
+                # One clear line naming the variable, not int()'s message.
+                raise ValueError(f"DW_{name} must be a number, got {value!r}") from None
+
         def flag(name: str, default: bool) -> bool:
             value = get(name)
             return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
@@ -236,10 +354,15 @@ class Settings:
             value = get(var)
             if value is not None:
                 values[key] = value
-        for key, var in (("max_payload_bytes", "MAX_PAYLOAD_BYTES"), ("max_memo_bytes", "MAX_MEMO_BYTES")):
-            value = get(var)
-            if value is not None:
-                values[key] = int(value)
+        for key, var in (
+            ("max_payload_bytes", "MAX_PAYLOAD_BYTES"),
+            ("max_memo_bytes", "MAX_MEMO_BYTES"),
+            ("max_pending_connections", "MAX_PENDING_CONNECTIONS"),
+            ("max_header_bytes", "MAX_HEADER_BYTES"),
+        ):
+            count = number(var, int)
+            if count is not None:
+                values[key] = count
         poll = get("WORKER_POLL_TIMEOUT")
         if poll is not None:
             values["long_poll_timeout"] = float(poll)
@@ -253,10 +376,14 @@ class Settings:
             ("schedule_catchup_window_seconds", "SCHEDULE_CATCHUP_WINDOW"),
             ("workflow_task_lease_seconds", "WORKFLOW_TASK_LEASE_SECONDS"),
             ("activity_task_lease_seconds", "ACTIVITY_TASK_LEASE_SECONDS"),
+            ("header_read_timeout", "HEADER_READ_TIMEOUT"),
+            ("body_read_timeout", "BODY_READ_TIMEOUT"),
+            ("keep_alive_timeout", "KEEP_ALIVE_TIMEOUT"),
+            ("shutdown_timeout", "SHUTDOWN_TIMEOUT"),
         ):
-            value = get(var)
-            if value is not None:
-                values[key] = float(value)
+            duration = number(var, float)
+            if duration is not None:
+                values[key] = duration
         tokens = get("NAMESPACE_TOKENS")
         if tokens is not None:
             values["namespace_tokens"] = parse_namespace_tokens(tokens)

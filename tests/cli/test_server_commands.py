@@ -149,9 +149,11 @@ def test_start_requires_a_database(served: list[dict[str, Any]]) -> None:
 
 def test_start_with_database_option_and_env(served: list[dict[str, Any]], tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/prod.sqlite3"
-    assert run(["server:start", "--database", url, "--port", "8181"]).exit_code == 0
+    # server:start needs a credential since issue 10 (see test_start_without_auth_refuses_to_start)
+    token = {"DW_AUTH_TOKEN": "t"}
+    assert run(["server:start", "--database", url, "--port", "8181"], env=token).exit_code == 0
     assert served[0]["settings"].database_url == url and served[0]["host"] == "0.0.0.0"
-    result = run(["server:start"], env={"DW_DATABASE_URL": "postgresql://dw:pw@db/dw"})
+    result = run(["server:start"], env={**token, "DW_DATABASE_URL": "postgresql://dw:pw@db/dw"})
     assert result.exit_code == 0
     assert served[1]["settings"].database_url == "postgresql://dw:pw@db/dw"
     assert "pw@" not in result.output and "dw:***@db/dw" in result.output

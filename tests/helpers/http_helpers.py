@@ -85,6 +85,9 @@ class FakeEngine:
     async def close(self) -> None:
         self.closed = True
 
+    def stop_polling(self) -> None:
+        self.polling_stopped = True
+
     async def database_ok(self) -> bool:
         result = self._record("database_ok")
         return True if result is None else bool(result)

@@ -41,7 +41,7 @@ def test_building_the_server_app_loads_only_the_protocol_of_the_sdk(tmp_path: ob
         f"""
         import json, sys
         from durable_workflow_server import Settings, create_app
-        create_app(Settings(database_url="sqlite:///{tmp_path}/never-opened.sqlite3"))
+        create_app(Settings(database_url="sqlite:///{tmp_path}/never-opened.sqlite3", auth_token="t"))
         print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("durable_workflow", "httpx"))))
         """
     )

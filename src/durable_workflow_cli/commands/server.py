@@ -52,28 +52,37 @@ def _load_server() -> Any:
     return durable_workflow_server
 
 
-def dev_settings_overrides(
-    *, db_file: Path | None, in_memory: bool, env: dict[str, str]
-) -> tuple[dict[str, Any], str, bool]:
-    """Settings overrides for the dev server, the database description and whether the token was defaulted."""
+def dev_database(*, db_file: Path | None, in_memory: bool, env: dict[str, str]) -> tuple[str, str]:
+    """The dev server's database URL and how to describe it (the file's directory is created)."""
     if in_memory:
-        database_url, where = "sqlite:///:memory:", "in memory (nothing is kept)"
-    else:
-        path = (db_file or default_dev_database(env)).expanduser().resolve()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot create the directory of the database file {path}: {exc.strerror or exc}"
-            ) from exc
-        database_url, where = sqlite_url(path), str(path)
-    token = env.get("DW_AUTH_TOKEN") or None
-    overrides: dict[str, Any] = {
-        "database_url": database_url,
-        "auth_driver": "token",
-        "auth_token": token or DEV_TOKEN,
-    }
-    return overrides, where, token is None
+        return "sqlite:///:memory:", "in memory (nothing is kept)"
+    path = (db_file or default_dev_database(env)).expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot create the directory of the database file {path}: {exc.strerror or exc}"
+        ) from exc
+    return sqlite_url(path), str(path)
+
+
+def wants_dev_token(settings: Any) -> bool:
+    """Whether the dev server should fall back to ``dev-token``: only when nothing is configured.
+
+    Any token (``DW_AUTH_TOKEN``, a role token, ``DW_NAMESPACE_TOKENS``), any signature key, or
+    a driver other than ``token`` (``DW_AUTH_DRIVER=none`` / ``signature``, or an unknown one,
+    which then refuses to start) means the operator chose the credentials: adding ``dev-token``
+    would hand out an admin credential they did not ask for.
+    """
+    return bool(settings.auth_driver_name == "token" and not settings.has_credentials())
+
+
+def _settings(server: Any, env: dict[str, str], **overrides: Any) -> Any:
+    """``Settings.from_env`` with a malformed ``DW_*`` value (or auth configuration) as one line."""
+    try:
+        return server.Settings.from_env(env, **overrides)
+    except ValueError as exc:
+        raise click.ClickException(f"invalid configuration: {exc}") from exc
 
 
 _PORT_OPTION = click.option(
@@ -111,10 +120,11 @@ def start_dev(host: str, port: int, db_file: Path | None, in_memory: bool) -> No
         raise click.UsageError("--db-file and --in-memory cannot be used together.")
     server = _load_server()
     env = dict(os.environ)
-    overrides, where, token_defaulted = dev_settings_overrides(db_file=db_file, in_memory=in_memory, env=env)
-    settings = server.Settings.from_env(env, **overrides)
-    if token_defaulted:
-        output.line(f"DW_AUTH_TOKEN is not set; using the development token '{DEV_TOKEN}'.")
+    database_url, where = dev_database(db_file=db_file, in_memory=in_memory, env=env)
+    settings = _settings(server, env, database_url=database_url)
+    if wants_dev_token(settings):
+        settings = _settings(server, env, database_url=database_url, auth_token=DEV_TOKEN)
+        output.line(f"No auth token is configured; using the development token '{DEV_TOKEN}'.")
     _serve(server, settings, host, port, what="Durable Workflow dev server", database=where)
 
 
@@ -130,16 +140,21 @@ def start_dev(host: str, port: int, db_file: Path | None, in_memory: bool) -> No
 def start(host: str, port: int, database: str | None) -> None:
     """Start the server for production use; other settings come from DW_* variables.
 
+    It needs a credential (DW_AUTH_TOKEN, DW_WORKER_TOKEN / DW_OPERATOR_TOKEN / DW_ADMIN_TOKEN,
+    DW_NAMESPACE_TOKENS or signature keys) or an explicit DW_AUTH_DRIVER=none.
+
     \b
     Example:
-      dw server:start --database=postgresql://dw@db/dw --port=8080
+      DW_AUTH_TOKEN=secret dw server:start --database=postgresql://dw@db/dw --port=8080
     """
     if not database:
         raise click.UsageError("a database URL is required: pass --database or set DW_DATABASE_URL.")
     if not database.startswith(("sqlite:", "postgresql:", "postgresql+asyncpg:", "postgres:")):
         raise click.BadParameter("use sqlite:///PATH or postgresql://...", param_hint="--database")
     server = _load_server()
-    settings = server.Settings.from_env(database_url=database)
+    # No default credential here: with nothing configured the server refuses to start (one
+    # line) unless DW_AUTH_DRIVER=none says to serve without authentication.
+    settings = _settings(server, dict(os.environ), database_url=database)
     _serve(server, settings, host, port, what="Durable Workflow server", database=_redact(database))
 
 
@@ -149,6 +164,10 @@ def _serve(server: Any, settings: Any, host: str, port: int, *, what: str, datab
     The "listening" line is printed only once the server really listens, with the real port.
     """
     from durable_workflow_server.app import ServerStartError
+
+    problem = settings.auth_problem()
+    if problem is not None:
+        raise click.ClickException(f"cannot start: {problem}")
 
     def announce(url: str) -> None:
         output.line(f"{what} listening on {url} (database: {database})")

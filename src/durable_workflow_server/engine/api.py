@@ -132,6 +132,15 @@ class EngineAPI(
     async def close(self) -> None:
         """Stop background loops, wake and release waiting polls, dispose the database engine."""
 
+    def stop_polling(self) -> None:
+        """The server is shutting down: answer every parked long poll now, and new ones at once.
+
+        Each poll answers as if it had timed out (an empty poll result, a history page without
+        new events, a query or update wait that timed out). Called by the socket server when a
+        shutdown begins, before it waits for in-flight requests, so that parked polls do not
+        hold the shutdown until its grace period ends; ``close`` still runs after them.
+        """
+
     async def database_ok(self) -> bool:
         """A cheap ``SELECT 1`` for ``/api/health``."""
 

@@ -141,6 +141,9 @@ class EngineCore:
             self._loop.start()
         await self.broadcast.open()
 
+    def stop_polling(self) -> None:
+        self.waiters.close()
+
     async def close(self) -> None:
         self.waiters.close()
         await self.waiters.drain(timeout=5.0)

@@ -139,24 +139,78 @@ class PayloadLimits:
 # ---------------------------------------------------------------------- 2. authentication
 
 
-def bearer_token(header: str | None) -> str | None:
-    """The text after the last case-insensitive ``Bearer ``, cut at the first comma."""
-    if not header:
-        return None
-    index = header.lower().rfind("bearer ")
-    if index < 0:
-        return None
-    token = header[index + len("bearer ") :].split(",", 1)[0].strip()
-    return token or None
+_BEARER = "bearer"
+_MALFORMED = "Unauthorized: the Authorization header must be exactly 'Bearer <token>'."
 
 
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+def _is_token_text(text: str) -> bool:
+    # A token is one run of visible characters: no whitespace, no control character, no comma
+    # (a comma would make the header a list of credentials, which this server never accepts).
+    return bool(text) and all(ch > " " and ch != "\x7f" and ch != "," and not ch.isspace() for ch in text)
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """The token of the request's one ``Authorization: Bearer <token>`` header, or ``None`` if absent.
+
+    Parsed strictly: exactly one ``Authorization`` header, the scheme ``Bearer`` (any case, as
+    RFC 7235 says schemes are), one space, then a non-empty token without whitespace or commas.
+    ``XBearer t``, ``Basic x, Bearer t``, ``Bearer  t`` and two headers are all refused.
+
+    Raises:
+        ApiError: 401 ``unauthorized`` for a malformed or repeated header.
+    """
+    values = headers.getlist("authorization")
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: more than one Authorization header.")
+    scheme, space, token = values[0].partition(" ")
+    if scheme.lower() != _BEARER or not space or not _is_token_text(token):
+        raise ApiError(401, reasons.UNAUTHORIZED, _MALFORMED)
+    return token
+
+
+def _digest(text: str) -> bytes:
+    # Comparing fixed-length digests keeps compare_digest from leaking a secret's length; the
+    # error handler lets any text (an environment value may hold surrogates) be compared.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _first_match(given: bytes, candidates: list[tuple[bytes, Principal]]) -> Principal | None:
+    """The first candidate whose digest equals ``given``, comparing against every candidate.
+
+    No early exit: the time taken does not tell which credential matched, or whether any did.
+    """
+    found: Principal | None = None
+    for expected, principal in candidates:
+        if hmac.compare_digest(given, expected) and found is None:
+            found = principal
+    return found
+
+
+def _role_candidates(
+    role_secrets: dict[str, str | None], legacy: str | None, digest: Callable[[str], bytes]
+) -> list[tuple[bytes, Principal]]:
+    configured = [(role, secret) for role, secret in role_secrets.items() if secret]
+    candidates = [(digest(secret), Principal(role)) for role, secret in configured]
+    if legacy:
+        # The legacy single credential passes every gate only while no role credential exists.
+        candidates.append((digest(legacy), Principal(ADMIN, legacy_full_access=not configured)))
+    return candidates
+
+
+_MISSING = "Unauthorized: missing credentials."
+_INVALID = "Unauthorized: invalid credentials."
 
 
 def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Principal:
-    """Resolve the caller (drivers ``none``, ``token``, ``signature``)."""
-    driver = (settings.auth_driver or "token").strip().lower()
+    """Resolve the caller (drivers ``none``, ``token``, ``signature``).
+
+    The configuration itself was validated when the app was built (``Settings.check_auth``),
+    so every driver here has at least one credential.
+    """
+    driver = settings.auth_driver_name
+    legacy_on = settings.auth_backward_compatible
     if driver == "none":
         return Principal(ADMIN, legacy_full_access=True)
     if driver == "token":
@@ -165,70 +219,43 @@ def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Princ
             OPERATOR: settings.operator_token,
             ADMIN: settings.admin_token,
         }
-        legacy = settings.auth_token if settings.auth_backward_compatible else None
-        given = bearer_token(headers.get("authorization"))
-        bound = settings.namespace_tokens
-        if given is not None:
-            # Every bound token is compared (no early exit), like the role tokens.
-            found = [entry for entry in bound if _same(given, entry.token)]
-            if found:
-                return Principal(found[0].role, namespaces=found[0].namespaces)
-        return _match(
-            role_secrets,
-            legacy,
-            given,
-            lambda secret: given is not None and _same(given, secret),
-            any_bound=bool(bound),
-        )
+        given = bearer_token(headers)
+        if given is None:
+            raise ApiError(401, reasons.UNAUTHORIZED, _MISSING)
+        candidates = _role_candidates(role_secrets, settings.auth_token if legacy_on else None, _digest)
+        candidates += [
+            (_digest(entry.token), Principal(entry.role, namespaces=entry.namespaces))
+            for entry in settings.namespace_tokens
+        ]
+        principal = _first_match(_digest(given), candidates)
+        if principal is None:
+            raise ApiError(401, reasons.UNAUTHORIZED, _INVALID)
+        return principal
     if driver == "signature":
-        # A server with the signature driver but no key is misconfigured: 500, never open.
         role_keys = {
             WORKER: settings.worker_signature_key,
             OPERATOR: settings.operator_signature_key,
             ADMIN: settings.admin_signature_key,
         }
-        legacy_key = settings.signature_key if settings.auth_backward_compatible else None
-        signature = (headers.get("x-signature") or "").strip().lower() or None
+        values = headers.getlist("x-signature")
+        if len(values) > 1:
+            raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: more than one X-Signature header.")
+        signature = (values[0] if values else "").strip().lower()
+        if not signature:
+            raise ApiError(401, reasons.UNAUTHORIZED, _MISSING)
 
-        def verify(key: str) -> bool:
-            # A hex digest is ASCII; anything else cannot match (and compare_digest refuses
-            # non-ASCII text with a TypeError instead of saying no).
-            if signature is None or not signature.isascii():
-                return False
-            digest = hmac.new(key.encode(), raw_body, hashlib.sha256).hexdigest()
-            return hmac.compare_digest(digest, signature)
+        def signed_with(key: str) -> bytes:
+            # The digest the caller should have sent for this key, as bytes to compare.
+            mac = hmac.new(key.encode("utf-8", "surrogatepass"), raw_body, hashlib.sha256)
+            return mac.hexdigest().encode()
 
-        return _match(role_keys, legacy_key, signature, verify)
-    raise ApiError(
-        500, reasons.SERVER_ERROR, f"Unknown auth driver {driver!r}; use none, token or signature."
-    )
-
-
-def _match(
-    role_secrets: dict[str, str | None],
-    legacy: str | None,
-    given: str | None,
-    matches: Callable[[str], bool],
-    *,
-    any_bound: bool = False,
-) -> Principal:
-    configured = {role: secret for role, secret in role_secrets.items() if secret}
-    if not configured and not legacy and not any_bound:
-        raise ApiError(
-            500,
-            reasons.SERVER_ERROR,
-            "Authentication is enabled but no credential is configured (set DW_AUTH_TOKEN or a role token).",
-        )
-    if given is None:
-        raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: missing credentials.")
-    for role in _ROLE_ORDER:
-        secret = configured.get(role)
-        if secret and matches(secret):
-            return Principal(role)
-    if legacy and matches(legacy):
-        # The legacy single credential passes every gate only while no role credential exists.
-        return Principal(ADMIN, legacy_full_access=not configured)
-    raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: invalid credentials.")
+        candidates = _role_candidates(role_keys, settings.signature_key if legacy_on else None, signed_with)
+        principal = _first_match(signature.encode("utf-8", "surrogatepass"), candidates)
+        if principal is None:
+            raise ApiError(401, reasons.UNAUTHORIZED, _INVALID)
+        return principal
+    # Unreachable through create_app, which refuses an unknown driver; never run open.
+    raise ApiError(500, reasons.SERVER_ERROR, f"Unknown auth driver {driver!r}; use none, token or signature")
 
 
 class Authenticate:

@@ -8,7 +8,7 @@ from typing import Any
 from durable_workflow.protocol import routes
 
 from ..engine.shapes import ReadinessCheck, ReadinessChecks
-from ..settings import Settings
+from ..settings import AUTH_DRIVERS, Settings
 from .routing import Call, Operation, Reply
 
 logger = logging.getLogger("durable_workflow_server")
@@ -56,36 +56,28 @@ async def ready(call: Call[Any]) -> Reply:
 
 
 def auth_readiness(settings: Settings) -> ReadinessCheck:
-    """Whether the configured auth driver can authenticate anyone at all."""
-    driver = (settings.auth_driver or "token").strip().lower()
-    if driver == "none":
+    """Whether the configured auth driver can authenticate anyone at all.
+
+    The rule is ``Settings.auth_problem``, which also stops ``create_app`` from building a
+    server that could not (so a served app reports ``ok``; the other answers are for a caller
+    that builds the check from settings it has not validated).
+    """
+    driver = settings.auth_driver_name
+    problem = settings.auth_problem()
+    if problem is None:
         return {"status": "ok", "driver": driver}
-    if driver == "token":
-        has_role = any((settings.worker_token, settings.operator_token, settings.admin_token))
-        has_legacy = bool(settings.auth_token) and settings.auth_backward_compatible
-        if has_role or has_legacy:
-            return {"status": "ok", "driver": driver}
+    if driver not in AUTH_DRIVERS:
         return {
-            "status": "missing",
+            "status": "invalid",
             "driver": driver,
-            "message": "No bearer token is configured.",
-            "remediation": "Set DW_AUTH_TOKEN, or DW_WORKER_TOKEN / DW_OPERATOR_TOKEN / DW_ADMIN_TOKEN.",
-        }
-    if driver == "signature":
-        keys = ("signature_key", "worker_signature_key", "operator_signature_key", "admin_signature_key")
-        if any(getattr(settings, key, None) for key in keys):
-            return {"status": "ok", "driver": driver}
-        return {
-            "status": "missing",
-            "driver": driver,
-            "message": "No signature key is configured.",
-            "remediation": "Configure a signature key or use the token driver.",
+            "message": f"Unknown auth driver {driver!r}.",
+            "remediation": "Set DW_AUTH_DRIVER to none, token or signature.",
         }
     return {
-        "status": "invalid",
+        "status": "missing",
         "driver": driver,
-        "message": f"Unknown auth driver {driver!r}.",
-        "remediation": "Set DW_AUTH_DRIVER to none, token or signature.",
+        "message": problem,
+        "remediation": "Configure a credential for the driver, or set DW_AUTH_DRIVER=none.",
     }
 
 

@@ -1,0 +1,336 @@
+"""Connection limits for the socket server, which uvicorn does not have.
+
+uvicorn closes an idle keep-alive connection, but holds a connection forever while its request
+head or body is incomplete (a slow-loris client), and its ``httptools`` parser accepts any head
+size. :func:`protocol_class` returns uvicorn's HTTP protocol (``httptools`` when installed, like
+uvicorn's ``auto``, else ``h11``) subclassed to add, per connection:
+
+* a **header read deadline**: from the connection's start (or the first byte after a keep-alive
+  idle) until its request head is complete;
+* a **body read deadline**: from the complete head until the body is complete;
+* a **head size cap**: a head beyond it is answered ``431`` and the connection closed;
+* a shared **cap on pending connections** (those mid-request: head or body incomplete). Admitting
+  one beyond the cap closes the oldest pending one, so a flood of half-open connections cannot
+  keep a normal client (whose request arrives at once) from being served.
+
+A connection past a deadline is closed without an answer: there is no complete request to
+answer. The app then sees ``http.disconnect`` if it was reading the body. Requests being
+handled (long polls included) and idle keep-alive connections are not pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .settings import Settings
+
+logger = logging.getLogger("durable_workflow_server")
+
+HEADERS_TOO_LARGE = "request_headers_too_large"
+
+_IDLE, _HEAD, _BODY, _BUSY = "idle", "head", "body", "busy"
+
+
+class _Cycle(Protocol):
+    """What a :class:`Watch` reads of uvicorn's request cycle (h11 and httptools alike)."""
+
+    more_body: bool
+    response_complete: bool
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """The limits of :mod:`.connections`, from :class:`~.settings.Settings`."""
+
+    header_timeout: float
+    body_timeout: float
+    max_pending: int
+    max_header_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            header_timeout=settings.header_read_timeout,
+            body_timeout=settings.body_read_timeout,
+            max_pending=settings.max_pending_connections,
+            max_header_bytes=settings.max_header_bytes,
+        )
+
+
+class ConnectionGuard:
+    """The limits and the server-wide set of pending connections, oldest first."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.limits = limits
+        self._pending: OrderedDict[Watch, None] = OrderedDict()
+        self.closed_for_time = 0  # connections closed past a deadline (tests and logs read them)
+        self.evicted = 0  # pending connections closed to admit a newer one
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def admit(self, watch: Watch) -> None:
+        self._pending[watch] = None
+        while len(self._pending) > self.limits.max_pending:
+            oldest, _ = self._pending.popitem(last=False)
+            self.evicted += 1
+            oldest.close("the cap on pending connections admitted a newer one")
+
+    def release(self, watch: Watch) -> None:
+        self._pending.pop(watch, None)
+
+
+class Watch:
+    """One connection's phase (idle, head, body, busy) and the deadline of that phase."""
+
+    def __init__(self, guard: ConnectionGuard, transport: asyncio.Transport) -> None:
+        self.guard = guard
+        self.transport = transport
+        self.loop = asyncio.get_running_loop()
+        self.phase = _IDLE
+        self.cycle: _Cycle | None = None  # the request cycle last seen
+        self.timer: asyncio.TimerHandle | None = None
+        self.refused = False  # answered 431: the rest of what the client sends is discarded
+        self._enter(_HEAD)  # a new connection owes its first request head
+
+    def before_data(self) -> None:
+        """Bytes arrived: an idle keep-alive connection starts owing a request head."""
+        if self.phase == _IDLE:
+            self._enter(_HEAD)
+
+    def after(self, cycle: _Cycle | None) -> None:
+        """Re-read the phase from the protocol's current request cycle (after data or a response)."""
+        if self.refused:
+            return
+        if self.transport.is_closing():
+            self.lost()
+            return
+        if cycle is not None and cycle is not self.cycle:
+            self.cycle = cycle  # a new request head was parsed
+            self._enter(_BODY if cycle.more_body else _BUSY)
+            return
+        if cycle is None or cycle.response_complete:
+            # Answered: idle (uvicorn's keep-alive timer runs) unless bytes of a next head came.
+            if self.phase != _HEAD:
+                self._enter(_IDLE)
+        elif self.phase == _BODY and not cycle.more_body:
+            self._enter(_BUSY)
+
+    def lost(self) -> None:
+        self._cancel()
+        self.guard.release(self)
+        self.phase = _IDLE
+
+    def close_later(self, delay: float) -> None:
+        """Stop watching (not pending any more) and close the connection after ``delay``."""
+        self._cancel()
+        self.guard.release(self)
+        self.refused = True
+        self.timer = self.loop.call_later(delay, self.transport.close)
+
+    def close(self, why: str) -> None:
+        self._cancel()
+        self.guard.release(self)
+        if not self.transport.is_closing():
+            logger.debug("closing a connection: %s", why)
+            self.transport.close()
+
+    def _enter(self, phase: str) -> None:
+        if phase == self.phase:
+            return
+        self._cancel()
+        self.phase = phase
+        limits = self.guard.limits
+        if phase == _HEAD:
+            self.timer = self.loop.call_later(limits.header_timeout, self._expired, "header")
+        elif phase == _BODY:
+            self.timer = self.loop.call_later(limits.body_timeout, self._expired, "body")
+        if phase in (_HEAD, _BODY):
+            self.guard.admit(self)
+        else:
+            self.guard.release(self)
+
+    def _expired(self, what: str) -> None:
+        self.timer = None
+        self.guard.closed_for_time += 1
+        self.close(f"the request {what} did not arrive in time")
+
+    def _cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+def headers_too_large(limit: int) -> bytes:
+    """The raw ``431`` answer to a request head over ``limit`` bytes (the connection then closes)."""
+    body = (
+        f'{{"message": "The request head exceeds the limit of {limit} bytes.", '
+        f'"reason": "{HEADERS_TOO_LARGE}", "limit": {limit}}}'
+    ).encode()
+    head = (
+        "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+LINGER_SECONDS = 2.0
+
+
+def refuse_head(watch: Watch, transport: asyncio.Transport, limit: int) -> None:
+    """Answer 431, then close once the client has had time to read it.
+
+    Closing at once, with the rest of the client's head unread, makes the kernel reset the
+    connection, and the client may lose the answer: so the write side is shut, further bytes
+    are discarded (the protocols check ``watch.refused``), and the close follows shortly.
+    """
+    watch.close_later(LINGER_SECONDS)
+    transport.write(headers_too_large(limit))
+    if transport.can_write_eof():
+        transport.write_eof()
+
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback: the head passed ``max_header_bytes``."""
+
+
+class LimitedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits of :class:`ConnectionGuard` (``guard`` set per server).
+
+    h11 caps only a head still incomplete in its buffer (``h11_max_incomplete_event_size``), not
+    one that arrives whole, so the head's size is measured here before h11 parses it.
+    """
+
+    guard: ConnectionGuard
+    watch: Watch
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.watch = Watch(self.guard, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.watch.refused:
+            return
+        self.watch.before_data()
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            refuse_head(self.watch, self.transport, self.guard.limits.max_header_bytes)
+            return
+        super().data_received(data)
+        self.watch.after(self.cycle)
+
+    def _head_too_large(self, data: bytes) -> bool:
+        # The client is between requests, so the buffered bytes and ``data`` start a head.
+        buffered = self.conn.trailing_data[0] + data
+        end = buffered.find(b"\r\n\r\n")
+        return (end if end >= 0 else len(buffered)) > self.guard.limits.max_header_bytes
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self.watch.after(self.cycle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.watch.lost()
+        super().connection_lost(exc)
+
+
+def _httptools_protocol() -> type[asyncio.Protocol] | None:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools is not installed: uvicorn's "auto" would use h11 too
+        return None
+
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol with the limits of :class:`ConnectionGuard`.
+
+        httptools has no head size limit: the URL and header callbacks count the head's bytes.
+        """
+
+        guard: ConnectionGuard
+        watch: Watch
+        head_bytes = 0
+        head_too_large = False
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.watch = Watch(self.guard, transport)
+
+        def data_received(self, data: bytes) -> None:
+            if self.watch.refused:
+                return
+            self.watch.before_data()
+            super().data_received(data)
+            self.watch.after(self.cycle)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self.watch.after(self.cycle)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.watch.lost()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            self.head_bytes = 0
+            super().on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)  # ": " and CRLF
+            super().on_header(name, value)
+
+        def _count(self, size: int) -> None:
+            self.head_bytes += size
+            if self.head_bytes > self.guard.limits.max_header_bytes:
+                self.head_too_large = True
+                raise _HeadTooLarge  # httptools turns it into HttpParserCallbackError
+
+        def send_400_response(self, msg: str) -> None:
+            if self.head_too_large:
+                refuse_head(self.watch, self.transport, self.guard.limits.max_header_bytes)
+                return
+            super().send_400_response(msg)
+
+    return LimitedHttpToolsProtocol
+
+
+def protocol_class(guard: ConnectionGuard, implementation: str = "auto") -> type[asyncio.Protocol]:
+    """A protocol class for ``uvicorn.Config(http=...)`` bound to ``guard``.
+
+    ``implementation``: ``auto`` (httptools when installed, else h11), ``httptools`` or ``h11``.
+    """
+    base: type[asyncio.Protocol] | None = None
+    if implementation in ("auto", "httptools"):
+        base = _httptools_protocol()
+        if base is None and implementation == "httptools":
+            raise RuntimeError("httptools is not installed")
+    if base is None:
+        base = LimitedH11Protocol
+    # A subclass per server, so two servers in one process keep separate pending sets.
+    bound: type[asyncio.Protocol] = type(base.__name__, (base,), {"guard": guard})
+    return bound
+
+
+def uvicorn_options(
+    settings: Settings, guard: ConnectionGuard, implementation: str = "auto"
+) -> dict[str, Any]:
+    """The ``uvicorn.Config`` keywords that apply ``settings``' connection limits."""
+    return {
+        "http": protocol_class(guard, implementation),
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        # h11's own cap on a buffered incomplete head: a backstop (400) behind the 431 above
+        "h11_max_incomplete_event_size": settings.max_header_bytes + 4,
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+    }

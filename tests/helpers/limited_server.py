@@ -1,0 +1,76 @@
+"""The app behind uvicorn with the server's connection limits (``connections.py``), in a thread.
+
+Like ``socket_server.serving`` but with ``uvicorn_options`` applied, as ``serve()`` does, and the
+:class:`ConnectionGuard` handed back so tests can read what it closed.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from durable_workflow_server import Settings, create_app
+from durable_workflow_server.connections import ConnectionGuard, ConnectionLimits, uvicorn_options
+from tests.helpers.server_process import free_port
+
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    guard: ConnectionGuard
+
+    def connect(self, timeout: float = 10.0) -> socket.socket:
+        """A raw TCP connection to the server (``timeout`` bounds every blocking call)."""
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+
+@contextmanager
+def limited_serving(
+    settings: Settings, *, engine: Any = None, implementation: str = "auto"
+) -> Iterator[Served]:
+    port = free_port()
+    guard = ConnectionGuard(ConnectionLimits.of(settings))
+    app = create_app(settings, engine=engine)
+    options = uvicorn_options(settings, guard, implementation)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    started = threading.Event()
+    original_startup = server.startup
+
+    async def startup(sockets: object = None) -> None:
+        await original_startup(sockets)  # type: ignore[arg-type]
+        started.set()
+
+    server.startup = startup  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.run, name="dw-limited-server", daemon=True)
+    thread.start()
+    try:
+        if not started.wait(STARTUP_TIMEOUT) or not server.started:
+            raise RuntimeError("the test server did not start")
+        yield Served(f"http://127.0.0.1:{port}", port, guard)
+    finally:
+        server.should_exit = True
+        thread.join(STARTUP_TIMEOUT)
+
+
+def read_until_closed(sock: socket.socket, limit: int = 1 << 20) -> bytes:
+    """Everything the server sends until it closes (``sock``'s timeout bounds the wait)."""
+    chunks: list[bytes] = []
+    while sum(map(len, chunks)) < limit:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
