@@ -72,6 +72,7 @@ class ConnectionGuard:
         self._pending: OrderedDict[Watch, None] = OrderedDict()
         self.closed_for_time = 0  # connections closed past a deadline (tests and logs read them)
         self.evicted = 0  # pending connections closed to admit a newer one
+        self.heads_read = 0  # complete request heads seen
 
     @property
     def pending(self) -> int:
@@ -115,6 +116,7 @@ class Watch:
             return
         if cycle is not None and cycle is not self.cycle:
             self.cycle = cycle  # a new request head was parsed
+            self.guard.heads_read += 1
             self._enter(_BODY if cycle.more_body else _BUSY)
             return
         if cycle is None or cycle.response_complete:

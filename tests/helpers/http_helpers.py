@@ -85,6 +85,9 @@ class FakeEngine:
     async def close(self) -> None:
         self.closed = True
 
+    def long_polls_waiting(self) -> int:
+        return 0
+
     def stop_polling(self) -> None:
         self.polling_stopped = True
 

@@ -1,7 +1,8 @@
-"""The app behind uvicorn with the server's connection limits (``connections.py``), in a thread.
+"""The app behind uvicorn as ``serve()`` runs it (connection limits, graceful shutdown), in a thread.
 
-Like ``socket_server.serving`` but with ``uvicorn_options`` applied, as ``serve()`` does, and the
-:class:`ConnectionGuard` handed back so tests can read what it closed.
+Like ``socket_server.serving`` but with ``uvicorn_options`` applied and the ``GracefulServer``
+of ``shutdown.py`` (a thread cannot take signals: ``Served.stop`` starts the same shutdown), and
+the :class:`ConnectionGuard` handed back so tests can read what it closed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import uvicorn
 
 from durable_workflow_server import Settings, create_app
 from durable_workflow_server.connections import ConnectionGuard, ConnectionLimits, uvicorn_options
+from durable_workflow_server.shutdown import GracefulServer
 from tests.helpers.server_process import free_port
 
 STARTUP_TIMEOUT = 30.0
@@ -27,6 +29,12 @@ class Served:
     url: str
     port: int
     guard: ConnectionGuard
+    server: GracefulServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Begin the graceful shutdown, as SIGTERM does (returns at once)."""
+        self.server.should_exit = True
 
     def connect(self, timeout: float = 10.0) -> socket.socket:
         """A raw TCP connection to the server (``timeout`` bounds every blocking call)."""
@@ -42,7 +50,7 @@ def limited_serving(
     app = create_app(settings, engine=engine)
     options = uvicorn_options(settings, guard, implementation)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
-    server = uvicorn.Server(config)
+    server = GracefulServer(config, app.state.engine.stop_polling, lambda: False)
     started = threading.Event()
     original_startup = server.startup
 
@@ -56,7 +64,7 @@ def limited_serving(
     try:
         if not started.wait(STARTUP_TIMEOUT) or not server.started:
             raise RuntimeError("the test server did not start")
-        yield Served(f"http://127.0.0.1:{port}", port, guard)
+        yield Served(f"http://127.0.0.1:{port}", port, guard, server, thread)
     finally:
         server.should_exit = True
         thread.join(STARTUP_TIMEOUT)

@@ -132,6 +132,9 @@ class EngineAPI(
     async def close(self) -> None:
         """Stop background loops, wake and release waiting polls, dispose the database engine."""
 
+    def long_polls_waiting(self) -> int:
+        """How many long polls (task polls, history follows, query and update waits) are parked now."""
+
     def stop_polling(self) -> None:
         """The server is shutting down: answer every parked long poll now, and new ones at once.
 

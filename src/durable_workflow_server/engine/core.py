@@ -141,6 +141,9 @@ class EngineCore:
             self._loop.start()
         await self.broadcast.open()
 
+    def long_polls_waiting(self) -> int:
+        return self.waiters.active
+
     def stop_polling(self) -> None:
         self.waiters.close()
 

@@ -110,7 +110,10 @@ class PayloadLimits:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                # The client went away (or the server closed a body that did not arrive in
+                # time): the body is incomplete, so nothing may act on it, and nobody is left
+                # to answer.
+                return
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:

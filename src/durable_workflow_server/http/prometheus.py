@@ -17,7 +17,8 @@ Series (counters are this process's own since it started; see docs/protocol.md):
 * ``durable_workflow_server_schedule_fires_total{namespace, outcome}``: schedule fires this
   process recorded (``started``, ``failed``, ``already_running``);
 * ``durable_workflow_server_task_queue_depth{namespace, task_queue, kind}``: ready tasks
-  (workflow, activity; pending query tasks), counted at scrape time.
+  (workflow, activity; pending query tasks), counted at scrape time;
+* ``durable_workflow_server_long_polls_waiting``: long polls parked in this process now.
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ PATH = "/metrics"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SCRAPE_ROLES = frozenset({guards.OPERATOR, guards.ADMIN})
 UNMATCHED = "unmatched"
+LONG_POLLS_WAITING = "durable_workflow_server_long_polls_waiting"
 
 HELP: dict[str, tuple[str, str]] = {
     REQUESTS: ("counter", "HTTP requests answered by this process, by route template, method and status."),
     LEASE_EXPIRIES: ("counter", "Task leases this process's background loop expired, by task kind."),
     SCHEDULE_FIRES: ("counter", "Schedule fires this process recorded, by namespace and outcome."),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
+    LONG_POLLS_WAITING: ("gauge", "Long polls parked in this process (task polls, history follows, waits)."),
 }
 
 
@@ -132,11 +135,13 @@ def endpoint(settings: Settings, engine: EngineAPI, requests: ProcessCounters) -
             except ApiError as exc:
                 return _refusal(exc)
         snapshot = await engine.server_metrics()
+        waiting = float(engine.long_polls_waiting())
+        parked: Sample = {"name": LONG_POLLS_WAITING, "labels": {}, "value": waiting}
         # A namespace-bound credential sees the series of its own namespaces only (queue depth,
         # schedule fires); series without a namespace label are the process's own.
         samples = [
             s
-            for s in [*requests.samples(), *snapshot["counters"], *snapshot["gauges"]]
+            for s in [*requests.samples(), *snapshot["counters"], *snapshot["gauges"], parked]
             if principal is None
             or "namespace" not in s["labels"]
             or principal.may_use(s["labels"]["namespace"])

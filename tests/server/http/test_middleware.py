@@ -428,3 +428,33 @@ async def test_a_worker_token_on_the_signal_and_pause_routes_is_403(make_client,
     missing = await client.post(path, json={}, headers=control_headers(None))
     assert_rejected(missing, 401, "unauthorized")
     assert_nothing_written(fake_engine)
+
+
+async def test_a_body_cut_off_by_a_disconnect_reaches_nothing():
+    # A connection closed mid-body (the client left, or the body read deadline passed) must not
+    # hand the partial body on: here the part received is valid JSON on its own.
+    from starlette.datastructures import Headers
+
+    from durable_workflow_server.http import guards
+
+    reached: list[bytes] = []
+    sent: list[dict] = []
+
+    async def endpoint(scope, receive, send):
+        reached.append(guards.state_of(scope).raw)
+
+    messages = [
+        {"type": "http.request", "body": b"{}", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/json")]}
+    scope[guards.STATE] = guards.RequestState(Headers(scope=scope))
+    await guards.PayloadLimits(endpoint, Settings(auth_token=TOKEN))(scope, receive, send)
+    assert reached == [] and sent == []
