@@ -162,3 +162,40 @@ def test_python_m_server_refuses_to_start_without_auth(tmp_path: Path) -> None:
         "DW_ADMIN_TOKEN, DW_NAMESPACE_TOKENS), or DW_AUTH_DRIVER=none to serve without authentication"
     ]
     assert not (tmp_path / "x.sqlite3").exists()  # refused before the database was touched
+
+
+@pytest.mark.smoke
+def test_a_real_dev_server_with_role_tokens_refuses_dev_token_and_loose_headers() -> None:
+    import time
+
+    import httpx
+
+    from tests.helpers.server_process import DW, free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **NO_AUTH, "DW_WORKER_TOKEN": "w", "DW_OPERATOR_TOKEN": "o", "DW_ADMIN_TOKEN": "a"}
+    args = [str(DW), "server:start-dev", "--in-memory", "--port", str(port)]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            try:
+                if httpx.get(f"{base}/api/ready", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+        def status(authorization: str) -> int:
+            headers = {"Authorization": authorization, "X-Durable-Workflow-Control-Plane-Version": "2"}
+            return httpx.get(f"{base}/api/workflows", headers=headers, timeout=5.0).status_code
+
+        assert status("Bearer dev-token") == 401
+        assert status("Bearer o") == 200 and status("bearer a") == 200
+        assert status("XBearer o") == 401 and status("Basic x, Bearer o") == 401
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    assert "dev-token" not in out

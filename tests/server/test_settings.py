@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,74 @@ def test_lease_lengths_come_from_the_environment() -> None:
         {"DW_WORKFLOW_TASK_LEASE_SECONDS": "7.5", "DW_ACTIVITY_TASK_LEASE_SECONDS": "42"}
     )
     assert (settings.workflow_task_lease_seconds, settings.activity_task_lease_seconds) == (7.5, 42.0)
+
+
+def test_connection_limits_and_shutdown_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "DW_HEADER_READ_TIMEOUT": "2.5",
+            "DW_BODY_READ_TIMEOUT": "7",
+            "DW_KEEP_ALIVE_TIMEOUT": "1.5",
+            "DW_MAX_PENDING_CONNECTIONS": "12",
+            "DW_MAX_HEADER_BYTES": "4096",
+            "DW_SHUTDOWN_TIMEOUT": "3",
+        }
+    )
+    assert (settings.header_read_timeout, settings.body_read_timeout, settings.keep_alive_timeout) == (
+        2.5,
+        7,
+        1.5,
+    )
+    assert (settings.max_pending_connections, settings.max_header_bytes, settings.shutdown_timeout) == (
+        12,
+        4096,
+        3,
+    )
+    defaults = Settings.from_env({})
+    assert (defaults.header_read_timeout, defaults.body_read_timeout, defaults.keep_alive_timeout) == (
+        10,
+        30,
+        5,
+    )
+    assert (defaults.max_pending_connections, defaults.max_header_bytes, defaults.shutdown_timeout) == (
+        256,
+        32768,
+        10,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"DW_HEADER_READ_TIMEOUT": "0"}, "header_read_timeout (DW_HEADER_READ_TIMEOUT) must be positive"),
+        ({"DW_MAX_PENDING_CONNECTIONS": "-1"}, "DW_MAX_PENDING_CONNECTIONS) must be positive"),
+        ({"DW_MAX_HEADER_BYTES": "lots"}, "DW_MAX_HEADER_BYTES must be a number, got 'lots'"),
+        ({"DW_SHUTDOWN_TIMEOUT": "-2"}, "must be 0 or more"),
+    ],
+)
+def test_a_bad_limit_is_refused_with_its_variable_named(env: dict[str, str], words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"auth_driver": "none"}, None),
+        ({"auth_token": "t"}, None),
+        ({"worker_token": "w"}, None),
+        ({"auth_driver": " Token ", "admin_token": "a"}, None),  # the driver is normalised
+        ({"auth_driver": "signature", "operator_signature_key": "k"}, None),
+        ({}, "no auth configured"),
+        ({"auth_token": "t", "auth_backward_compatible": False}, "DW_AUTH_BACKWARD_COMPATIBLE is off"),
+        ({"auth_driver": "signature", "auth_token": "t"}, "the signature auth driver has no key"),
+        ({"auth_driver": "oauth"}, "unknown auth driver 'oauth'"),
+        ({"admin_token": "a b"}, "DW_ADMIN_TOKEN holds whitespace or a comma"),
+    ],
+)
+def test_auth_problem_names_what_cannot_serve(values: dict[str, object], problem: str | None) -> None:
+    found = Settings(**values).auth_problem()  # type: ignore[arg-type]
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found

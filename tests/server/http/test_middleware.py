@@ -11,6 +11,7 @@ import pytest
 
 from durable_workflow.protocol import versions
 from durable_workflow_server import Settings
+from durable_workflow_server.http.errors import ApiError
 from durable_workflow_server.settings import AuthConfigError
 from tests.helpers.http_helpers import TOKEN, FakeEngine, control_headers, worker_headers
 
@@ -458,3 +459,36 @@ async def test_a_body_cut_off_by_a_disconnect_reaches_nothing():
     scope[guards.STATE] = guards.RequestState(Headers(scope=scope))
     await guards.PayloadLimits(endpoint, Settings(auth_token=TOKEN))(scope, receive, send)
     assert reached == [] and sent == []
+
+
+@pytest.mark.parametrize("given", ["w-tok", "adm", TOKEN, "ns-b", "nope", "w-to"])
+def test_every_credential_is_compared_whatever_matches(monkeypatch, given):
+    # Constant time: the token is compared with every configured credential (no early exit),
+    # as equal-length digests, so neither the time nor the count tells which one matched.
+    from starlette.datastructures import Headers
+
+    from durable_workflow_server.http import guards
+    from durable_workflow_server.settings import parse_namespace_tokens
+
+    settings = Settings(
+        auth_token=TOKEN,
+        worker_token="w-tok",
+        operator_token="o-tok",
+        admin_token="adm",
+        namespace_tokens=parse_namespace_tokens("billing:operator:ns-b,reports:worker:ns-r"),
+    )
+    compared: list[tuple[int, int]] = []
+    real = guards.hmac.compare_digest
+
+    def counting(a, b):
+        compared.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(guards.hmac, "compare_digest", counting)
+    headers = Headers({"authorization": f"Bearer {given}"})
+    try:
+        guards.authenticate(headers, b"", settings)
+    except ApiError as exc:
+        assert exc.status == 401
+    assert len(compared) == 6
+    assert set(compared) == {(32, 32)}
