@@ -8,6 +8,7 @@ Timings are printed, never asserted; the bounds are generous.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from durable_workflow.protocol import versions
 from durable_workflow_server import Settings
 from tests.helpers.http_helpers import TOKEN, FakeEngine
 from tests.helpers.limited_server import limited_serving, read_until_closed
-from tests.helpers.server_process import DW, free_port
+from tests.helpers.server_process import DW, ServerProcess, free_port
 
 pytestmark = pytest.mark.smoke
 
@@ -134,6 +135,45 @@ def test_a_request_in_flight_when_the_shutdown_begins_is_answered() -> None:
         served.thread.join(BOUND)
         assert not served.thread.is_alive()
     assert engine.engine_calls == ["start_workflow"]
+
+
+async def test_sigterm_with_an_idle_sdk_worker_connected_exits_0(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from durable_workflow import Client, Worker, activity, workflow
+
+    @activity.defn(name="idle-activity")
+    async def idle_activity() -> None:
+        return None
+
+    @workflow.defn(name="idle-workflow")
+    class Idle:
+        def run(self, ctx: Any) -> Any:
+            yield ctx.schedule_activity("idle-activity", [])
+
+    monkeypatch.setenv("DW_WORKER_POLL_TIMEOUT", "120")
+    server = ServerProcess(free_port(), tmp_path / "idle.sqlite3", token=TOKEN).start()
+    try:
+        async with Client(server.url, token=TOKEN) as client:
+            worker = Worker(client, task_queue="idle", workflows=[Idle], activities=[idle_activity])
+            running = asyncio.create_task(worker.run())
+            # the worker's workflow and activity pollers (and its query poller) are parked
+            await asyncio.to_thread(
+                wait_for, lambda: parked_polls(server.url) >= 2, "the worker's polls parked"
+            )
+            assert server.process is not None
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            returncode = await asyncio.to_thread(server.process.wait, BOUND)
+            took = time.monotonic() - started
+            await worker.stop()
+            await asyncio.wait_for(running, timeout=BOUND)
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    print(f"SIGTERM with an idle SDK worker connected: exited {returncode} after {took:.2f}s")
+    assert returncode == 0, log
+    assert "Traceback" not in log and "Exception in ASGI application" not in log, log
 
 
 if __name__ == "__main__":  # pragma: no cover - manual timing run
