@@ -335,4 +335,7 @@ def uvicorn_options(
         # h11's own cap on a buffered incomplete head: a backstop (400) behind the 431 above
         "h11_max_incomplete_event_size": settings.max_header_bytes + 4,
         "timeout_graceful_shutdown": settings.shutdown_timeout,
+        # no route speaks WebSocket: an upgrade request is served as plain HTTP, so no
+        # connection escapes the limits above by switching protocol
+        "ws": "none",
     }

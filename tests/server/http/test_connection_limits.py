@@ -184,3 +184,15 @@ def test_a_body_over_the_payload_limit_is_413_with_the_envelope(implementation: 
         assert response.json()["control_plane"]["operation"] == "start"
         assert engine.engine_calls == []
         assert health_ok(served)
+
+
+def test_a_websocket_upgrade_is_served_as_plain_http(implementation: str) -> None:
+    # No route speaks WebSocket; an upgraded connection would leave the limits behind.
+    with limited_serving(limits(), engine=FakeEngine(), implementation=implementation) as served:
+        with served.connect() as sock:
+            sock.sendall(
+                b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
