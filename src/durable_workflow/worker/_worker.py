@@ -36,6 +36,7 @@ from ._activity_tasks import handle_activity_task
 from ._plane import WorkerPlaneClient
 from ._query_tasks import handle_query_task
 from ._runtime import DeliveryPolicy, TaskRuntime
+from ._signals import stop_on_sigterm
 from ._workflow_tasks import handle_workflow_task
 
 if TYPE_CHECKING:
@@ -166,6 +167,9 @@ class Worker:
     async def run(self) -> None:
         """Register, then poll workflow, activity and query tasks until :meth:`stop` (or cancellation).
 
+        On the main thread, SIGTERM stops the worker like :meth:`stop` (in-flight tasks drain for
+        up to ``shutdown_timeout``), unless the application installed its own SIGTERM handler.
+
         Query tasks (queries, and the validators of updates before acceptance) are polled only
         when the worker runs workflows and the server advertises ``query_tasks``. A :meth:`stop`
         requested before this run began makes it return at once, without registering.
@@ -178,8 +182,9 @@ class Worker:
         try:
             if self._stop_requested.is_set():
                 return  # stopped before it began
-            await self._start()
-            await self._serve()
+            with stop_on_sigterm(self._stop_requested.set, self.worker_id):
+                await self._start()
+                await self._serve()
         finally:
             self._end()
 
