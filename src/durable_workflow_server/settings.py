@@ -100,9 +100,17 @@ class Settings:
     max_memo_bytes: int = 262_144
     # time
     long_poll_timeout: float = 30.0
-    workflow_task_lease_seconds: float = 300.0
+    # A workflow task is a short replay: 10 s like Temporal's, and our worker renews the lease
+    # while a replay runs longer than a third of it. An activity lease may stay long: worker
+    # liveness (below) recovers a dead worker's activities within seconds anyway.
+    workflow_task_lease_seconds: float = 10.0
     activity_task_lease_seconds: float = 300.0
     worker_stale_after_seconds: float = 60.0
+    # A registered worker silent (no register / heartbeat) for this long is gone: the background
+    # loop releases its leases of both kinds, and its activities' pending timeouts are decided
+    # as lost (DW_WORKER_LIVENESS_TIMEOUT; see docs/protocol.md). Workers are told to heartbeat
+    # every third of it. None: liveness is not enforced (leases only end by expiry).
+    worker_liveness_timeout_seconds: float | None = 15.0
     # registrations not heard from for this long are deleted by the background loop
     # (DW_WORKER_PRUNE_AFTER_SECONDS; None keeps them forever). A week: long enough that an
     # operator still sees yesterday's stale fleet, short enough that crashed workers go away.
@@ -175,6 +183,15 @@ class Settings:
                 "a DW_NAMESPACE_TOKENS token is also DW_AUTH_TOKEN or a role token: one credential "
                 "cannot be both bound to namespaces and unbound"
             )
+
+    @property
+    def worker_heartbeat_interval_seconds(self) -> int:
+        """The heartbeat cadence advertised to workers: a third of the shorter of the staleness
+        and liveness windows, so a live worker misses two heartbeats before either notices."""
+        window = self.worker_stale_after_seconds
+        if self.worker_liveness_timeout_seconds is not None:
+            window = min(window, self.worker_liveness_timeout_seconds)
+        return max(1, int(window // 3))
 
     @property
     def query_lease_seconds(self) -> float:
@@ -253,6 +270,7 @@ class Settings:
             ("schedule_catchup_window_seconds", "SCHEDULE_CATCHUP_WINDOW"),
             ("workflow_task_lease_seconds", "WORKFLOW_TASK_LEASE_SECONDS"),
             ("activity_task_lease_seconds", "ACTIVITY_TASK_LEASE_SECONDS"),
+            ("worker_liveness_timeout_seconds", "WORKER_LIVENESS_TIMEOUT"),
         ):
             value = get(var)
             if value is not None:

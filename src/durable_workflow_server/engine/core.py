@@ -125,6 +125,7 @@ class EngineCore:
             self.now,
             self.counters,
             worker_prune_after=self.settings.worker_prune_after_seconds,
+            liveness=self.settings.worker_liveness_timeout_seconds,
         )
 
     async def tick(self) -> None:

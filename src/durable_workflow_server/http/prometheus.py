@@ -38,6 +38,7 @@ from ..engine.maintenance.counters import (
     QUEUE_DEPTH,
     REQUESTS,
     SCHEDULE_FIRES,
+    WORKER_LEASE_RELEASES,
     ProcessCounters,
     Sample,
 )
@@ -54,6 +55,10 @@ UNMATCHED = "unmatched"
 HELP: dict[str, tuple[str, str]] = {
     REQUESTS: ("counter", "HTTP requests answered by this process, by route template, method and status."),
     LEASE_EXPIRIES: ("counter", "Task leases this process's background loop expired, by task kind."),
+    WORKER_LEASE_RELEASES: (
+        "counter",
+        "Task leases this process released because their worker was gone, by task kind and reason.",
+    ),
     SCHEDULE_FIRES: ("counter", "Schedule fires this process recorded, by namespace and outcome."),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
 }
