@@ -41,6 +41,7 @@ async def sweep(
     *,
     worker_prune_after: float | None = None,
     liveness: float | None = None,
+    observed_since: datetime | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
@@ -48,22 +49,23 @@ async def sweep(
     and releases for silent workers (``durable_workflow_server_worker_lease_releases_total``).
     ``worker_prune_after``: registrations silent that long are deleted (``None``: never).
     ``liveness``: registered workers silent that long have their leases released, and it is the
-    window of the activity worker-death rule (``None``: not enforced).
+    window of the activity worker-death rule (``None``: not enforced); silence counts only
+    from ``observed_since`` (when this process began to see the database).
     """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
     await run_timeouts.enforce(open_tx, store, now())
     await firing.fire_due_timers(open_tx, store, now())
     # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
     # as a lost lease.
-    await activity_timeouts.enforce(open_tx, store, now(), liveness)
+    await activity_timeouts.enforce(open_tx, store, now(), liveness, observed_since)
     expired_workflow = await workflow_task_leases.expire_leases(open_tx)
     expired_activity = await activity_leases.expire_leases(open_tx)
     if counters is not None:
         counters.inc(LEASE_EXPIRIES, {"kind": "workflow"}, expired_workflow)
         counters.inc(LEASE_EXPIRIES, {"kind": "activity"}, expired_activity)
     if liveness is not None:
-        silent_workflow = await workflow_task_leases.release_silent(open_tx, liveness)
-        silent_activity = await activity_leases.release_silent(open_tx, liveness)
+        silent_workflow = await workflow_task_leases.release_silent(open_tx, liveness, observed_since)
+        silent_activity = await activity_leases.release_silent(open_tx, liveness, observed_since)
         if counters is not None:
             counters.inc(WORKER_LEASE_RELEASES, {"kind": "workflow", "reason": "liveness"}, silent_workflow)
             counters.inc(WORKER_LEASE_RELEASES, {"kind": "activity", "reason": "liveness"}, silent_activity)

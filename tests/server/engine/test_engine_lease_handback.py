@@ -16,11 +16,16 @@ from tests.server.conftest import EngineFactory, FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity
 
 LIVENESS = 15.0
+SETTINGS: dict[str, Any] = {
+    "worker_liveness_timeout_seconds": LIVENESS,
+    "workflow_task_lease_seconds": 10.0,
+    "activity_task_lease_seconds": 300.0,
+}
 
 
 @pytest.fixture
 async def engine(make_engine: EngineFactory) -> Engine:
-    return await make_engine(worker_liveness_timeout_seconds=LIVENESS, workflow_task_lease_seconds=10.0)
+    return await make_engine(**SETTINGS)
 
 
 async def _poll_wf(
@@ -193,7 +198,7 @@ async def test_a_deregistered_worker_keeps_its_in_flight_leases(driver: Driver, 
     act = await _poll_act(engine)
     assert act is not None
     assert (await engine.deregister_worker(NS, "w1"))["outcome"] == "deregistered"
-    clock.advance(25)  # past the liveness window, within the 30 s activity lease
+    clock.advance(25)  # past the liveness window
     await engine.heartbeat_worker(NS, "w2")
     await engine.tick()
     assert await _poll_act(engine, "w2") is None
@@ -205,3 +210,22 @@ async def test_the_advertised_heartbeat_interval_is_a_third_of_the_liveness_wind
     assert answer["heartbeat_interval_seconds"] == 5
     beat = await driver.engine.heartbeat_worker(NS, "w9")
     assert beat["heartbeat_interval_seconds"] == 5
+
+
+async def test_a_restarted_server_counts_silence_only_from_its_start(
+    driver: Driver, clock: FakeClock, make_engine: EngineFactory
+) -> None:
+    """A server back after an outage does not take the outage for its workers' deaths."""
+    await _with_activity(driver)
+    act = await _poll_act(driver.engine)
+    assert act is not None
+    clock.advance(100)  # the server was down: nobody could heartbeat
+    restarted = await make_engine(**SETTINGS)
+    await restarted.heartbeat_worker(NS, "w2")
+    await restarted.tick()
+    assert await _poll_act(restarted, "w2") is None  # w1 gets a window from the restart
+    clock.advance(LIVENESS)
+    await restarted.heartbeat_worker(NS, "w2")
+    await restarted.tick()  # w1 silent a whole window since the restart: gone
+    taken = await _poll_act(restarted, "w2")
+    assert taken is not None and taken["attempt_number"] == 2

@@ -105,12 +105,16 @@ async def expire_leases(open_tx: OpenTx) -> int:
         return len(expired)
 
 
-async def release_silent(open_tx: OpenTx, liveness: float) -> int:
+async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
     """Worker liveness: release the leases of registered workers silent for ``liveness`` seconds.
 
-    One bounded batch per pass; the loop's next pass takes the rest.
+    One bounded batch per pass; the loop's next pass takes the rest. Nothing is released before
+    this process has seen the database for a whole window (``observed_since``): a silence that
+    began while it could not see it may be its own outage, not the worker's.
     """
     async with open_tx() as tx:
+        if observed_since is not None and observed_since > tx.now - seconds(liveness):
+            return 0
         params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
         silent = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
         silent = [task for task in silent if _worker_gone(task, tx.now)]

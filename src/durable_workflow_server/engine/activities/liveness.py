@@ -47,12 +47,20 @@ async def last_sign_of_life(tx: Tx, task: ActivityTaskRow, attempt: ActivityAtte
     return max(sign for sign in signs if sign is not None)
 
 
-async def decide(tx: Tx, task: ActivityTaskRow, kind: str, liveness: float | None) -> Verdict:
+async def decide(
+    tx: Tx,
+    task: ActivityTaskRow,
+    kind: str,
+    liveness: float | None,
+    observed_since: datetime | None = None,
+) -> Verdict:
     """Whether the due ``kind`` deadline of the locked ``task`` counts as a timeout now.
 
     Schedule-to-close and schedule-to-start always do (no worker holds the latter; the former
     bounds the activity whatever happens). Without a liveness window (``None``) every worker
-    is taken to be alive.
+    is taken to be alive. Silence counts from ``observed_since`` at the earliest (when this
+    process began to see the database): a worker cannot be proven gone by a silence that may
+    have been this server's own outage.
     """
     if (
         liveness is None
@@ -71,7 +79,8 @@ async def decide(tx: Tx, task: ActivityTaskRow, kind: str, liveness: float | Non
     last = await last_sign_of_life(tx, task, attempt)
     if last >= deadline:
         return TIMED_OUT
-    recheck_at = last + seconds(liveness)
+    silent_since = max(last, observed_since) if observed_since is not None else last
+    recheck_at = silent_since + seconds(liveness)
     if tx.now >= recheck_at:
         return LOST
     return Verdict("pending", recheck_at)

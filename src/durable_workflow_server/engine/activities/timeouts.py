@@ -42,17 +42,23 @@ Outcome = Literal["retried", "timed_out", "lost", "pending"]
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\ActivityTimeoutException"
 
 
-async def enforce(open_tx: OpenTx, store: Store, now: datetime, liveness: float | None = None) -> int:
+async def enforce(
+    open_tx: OpenTx,
+    store: Store,
+    now: datetime,
+    liveness: float | None = None,
+    observed_since: datetime | None = None,
+) -> int:
     """Decide every activity task with a deadline due at ``now``; returns how many were decided.
 
-    ``liveness``: the worker liveness window of the worker-death rule (see :func:`time_out`).
+    ``liveness`` / ``observed_since``: the worker-death rule's window (see :func:`time_out`).
     """
     async with store.read() as conn:
         due = (await conn.execute(rows.DUE_TIMEOUTS, {"b_now": now, "b_limit": BATCH})).scalars().all()
     count = 0
     for task_id in due:
         async with open_tx() as tx:
-            if await time_out(tx, task_id, liveness) not in (None, "pending"):
+            if await time_out(tx, task_id, liveness, observed_since) not in (None, "pending"):
                 count += 1
     return count
 
@@ -61,7 +67,9 @@ def _message(activity_type: str, kind: str, attempt_number: int) -> str:
     return f"Activity [{activity_type}] timed out ({kind}) on attempt {attempt_number}."
 
 
-async def time_out(tx: Tx, task_id: str, liveness: float | None = None) -> Outcome | None:
+async def time_out(
+    tx: Tx, task_id: str, liveness: float | None = None, observed_since: datetime | None = None
+) -> Outcome | None:
     """Time out ``task_id`` if one of its deadlines has passed; ``None`` if nothing was due.
 
     Answers ``"retried"`` when the timeout scheduled another try, ``"timed_out"`` when the
@@ -81,7 +89,7 @@ async def time_out(tx: Tx, task_id: str, liveness: float | None = None) -> Outco
     if kind is None:
         return None  # e.g. a heartbeat moved the deadline after the scan
     if run is not None and not is_terminal_run(run):
-        verdict = await liveness_rule.decide(tx, task, kind, liveness)
+        verdict = await liveness_rule.decide(tx, task, kind, liveness, observed_since)
         if verdict.outcome == "pending":
             assert verdict.recheck_at is not None
             await liveness_rule.wait_for_sign(tx, task, verdict.recheck_at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 
 from durable_workflow.protocol.maintenance import (
     ActivityTimeoutPassItem,
@@ -46,7 +47,7 @@ async def status(
 
 
 async def _enforce(
-    tx: Tx, namespace: str, execution_id: str, liveness: float | None
+    tx: Tx, namespace: str, execution_id: str, liveness: float | None, observed_since: datetime | None
 ) -> ActivityTimeoutPassItem:
     params = {"b_execution_id": execution_id, "b_namespace": namespace}
     execution = await tx.one(rows.EXECUTION_IN, params)
@@ -55,7 +56,7 @@ async def _enforce(
     if execution["status"] not in activity_rows.OPEN_EXECUTION_STATUSES:
         return {"execution_id": execution_id, "outcome": "skipped", "reason": NOT_OPEN}
     task_id = (await tx.conn.execute(rows.OPEN_TASK_OF_EXECUTION, params)).scalar()
-    outcome = await time_out(tx, str(task_id), liveness) if task_id is not None else None
+    outcome = await time_out(tx, str(task_id), liveness, observed_since) if task_id is not None else None
     if outcome is None:
         return {"execution_id": execution_id, "outcome": "skipped", "reason": NOT_EXPIRED}
     if outcome == "pending":
@@ -73,6 +74,7 @@ async def run_pass(
     execution_ids: Sequence[str] | None,
     limit: int,
     liveness: float | None = None,
+    observed_since: datetime | None = None,
 ) -> ActivityTimeoutPassResult:
     """``POST /system/activity-timeouts/pass``: the named executions, or the expired ones (``limit``)."""
     if execution_ids:
@@ -85,7 +87,7 @@ async def run_pass(
     for execution_id in chosen:
         try:
             async with open_tx() as tx:
-                results.append(await _enforce(tx, namespace, execution_id, liveness))
+                results.append(await _enforce(tx, namespace, execution_id, liveness, observed_since))
         except Exception as exc:  # this execution's transaction rolled back; the pass goes on
             reason = f"{type(exc).__name__}: {exc}"
             results.append({"execution_id": execution_id, "outcome": "error", "reason": reason})

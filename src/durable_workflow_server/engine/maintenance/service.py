@@ -58,6 +58,7 @@ class MaintenanceCommands(EngineCore):
             execution_ids=execution_ids,
             limit=limit,
             liveness=self.settings.worker_liveness_timeout_seconds,
+            observed_since=self.observed_since,
         )
 
     async def server_metrics(self) -> counters.ServerMetricsSnapshot:
