@@ -126,9 +126,17 @@ class Settings:
     shutdown_timeout: float = 10.0
     # time
     long_poll_timeout: float = 30.0
-    workflow_task_lease_seconds: float = 300.0
+    # A workflow task is a short replay: 10 s like Temporal's, and our worker renews the lease
+    # while a replay runs longer than a third of it. An activity lease may stay long: worker
+    # liveness (below) recovers a dead worker's activities within seconds anyway.
+    workflow_task_lease_seconds: float = 10.0
     activity_task_lease_seconds: float = 300.0
     worker_stale_after_seconds: float = 60.0
+    # A registered worker silent (no register / heartbeat) for this long is gone: the background
+    # loop releases its leases of both kinds, and its activities' pending timeouts are decided
+    # as lost (DW_WORKER_LIVENESS_TIMEOUT; see docs/protocol.md). Workers are told to heartbeat
+    # every third of it. None: liveness is not enforced (leases only end by expiry).
+    worker_liveness_timeout_seconds: float | None = 15.0
     # registrations not heard from for this long are deleted by the background loop
     # (DW_WORKER_PRUNE_AFTER_SECONDS; None keeps them forever). A week: long enough that an
     # operator still sees yesterday's stale fleet, short enough that crashed workers go away.
@@ -285,6 +293,15 @@ class Settings:
             raise AuthConfigError(problem)
 
     @property
+    def worker_heartbeat_interval_seconds(self) -> int:
+        """The heartbeat cadence advertised to workers: a third of the shorter of the staleness
+        and liveness windows, so a live worker misses two heartbeats before either notices."""
+        window = self.worker_stale_after_seconds
+        if self.worker_liveness_timeout_seconds is not None:
+            window = min(window, self.worker_liveness_timeout_seconds)
+        return max(1, int(window // 3))
+
+    @property
     def query_lease_seconds(self) -> float:
         """A worker's lease on a query task: by default a third of the caller's wait, so the task
         of a worker that died with it is leased again (twice) before the caller gives up."""
@@ -380,6 +397,7 @@ class Settings:
             ("body_read_timeout", "BODY_READ_TIMEOUT"),
             ("keep_alive_timeout", "KEEP_ALIVE_TIMEOUT"),
             ("shutdown_timeout", "SHUTDOWN_TIMEOUT"),
+            ("worker_liveness_timeout_seconds", "WORKER_LIVENESS_TIMEOUT"),
         ):
             duration = number(var, float)
             if duration is not None:

@@ -28,6 +28,11 @@ def e2e_settings(database_url: str, **overrides: Any) -> Settings:
         "long_poll_timeout": 0.5,
         "timer_loop_interval": 0.02,
     }
+    if "clock" in overrides:
+        # A fake clock that a test moves by minutes makes every live worker look silent until
+        # its next (real-time) heartbeat, and liveness would release its leases: with a fake
+        # clock, liveness is enforced only where the test asks for it.
+        values["worker_liveness_timeout_seconds"] = None
     values.update(overrides)
     return Settings(**values)
 

@@ -6,6 +6,7 @@ A uniquely named module (not ``conftest``) so test modules can import it unambig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -307,9 +308,16 @@ class FakeEngine:
         *,
         task_slots: dict[str, Any] | None = None,
         process_metrics: dict[str, Any] | None = None,
+        stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
+        extra = {"stopping": True} if stopping else {}  # recorded only when sent
         result: WorkerHeartbeatResponse | None = self._record(
-            "heartbeat_worker", namespace, worker_id, task_slots=task_slots, process_metrics=process_metrics
+            "heartbeat_worker",
+            namespace,
+            worker_id,
+            task_slots=task_slots,
+            process_metrics=process_metrics,
+            **extra,
         )
         return result or {"worker_id": worker_id, "acknowledged": True}
 
@@ -323,7 +331,9 @@ class FakeEngine:
         poll_request_id: str | None,
         history_page_size: int | None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> WorkflowTaskBody | None:
+        held = {"held_task_ids": list(held_task_ids)} if held_task_ids is not None else {}
         result: WorkflowTaskBody | None = self._record(
             "poll_workflow_task",
             namespace,
@@ -333,6 +343,7 @@ class FakeEngine:
             poll_request_id=poll_request_id,
             history_page_size=history_page_size,
             timeout=timeout,
+            **held,
         )
         return result
 
@@ -452,7 +463,9 @@ class FakeEngine:
         task_queue: str,
         build_id: str | None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> ActivityTask | None:
+        held = {"held_task_ids": list(held_task_ids)} if held_task_ids is not None else {}
         result: ActivityTask | None = self._record(
             "poll_activity_task",
             namespace,
@@ -460,6 +473,7 @@ class FakeEngine:
             task_queue=task_queue,
             build_id=build_id,
             timeout=timeout,
+            **held,
         )
         return result
 

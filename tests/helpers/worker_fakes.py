@@ -35,6 +35,7 @@ from durable_workflow.protocol.wire import (
     TaskOutcomeResponse,
     WorkerHeartbeatResponse,
     WorkflowTask,
+    WorkflowTaskHeartbeatResponse,
 )
 
 GOOD_CLUSTER_INFO: dict[str, Any] = {
@@ -283,11 +284,26 @@ class FakeClient:
         worker_id: str,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
+        stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
+        if stopping:  # the stop notice, recorded apart from the liveness heartbeats
+            self._record("stop_notice", worker_id=worker_id)
+            return {"worker_id": worker_id, "acknowledged": True}
         self._record(
             "heartbeat_worker", worker_id=worker_id, task_slots=task_slots, process_metrics=process_metrics
         )
         return {"worker_id": worker_id, "acknowledged": True}
+
+    async def heartbeat_workflow_task(
+        self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
+    ) -> WorkflowTaskHeartbeatResponse:
+        self._record(
+            "heartbeat_workflow_task",
+            task_id=task_id,
+            lease_owner=lease_owner,
+            workflow_task_attempt=workflow_task_attempt,
+        )
+        return {"task_id": task_id, "renewed": True, "reason": None}
 
     async def poll_workflow_task(
         self,
@@ -297,6 +313,7 @@ class FakeClient:
         build_id: str | None = None,
         poll_request_id: str | None = None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> WorkflowTask | None:
         self._record(
             "poll_workflow_task",
@@ -305,6 +322,7 @@ class FakeClient:
             build_id=build_id,
             poll_request_id=poll_request_id,
             timeout=timeout,
+            held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
         )
         item = await self._wait_for(self.workflow_tasks)
         if item is None:
@@ -443,6 +461,7 @@ class FakeClient:
         build_id: str | None = None,
         poll_request_id: str | None = None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> ActivityTask | None:
         self._record(
             "poll_activity_task",
@@ -451,6 +470,7 @@ class FakeClient:
             build_id=build_id,
             poll_request_id=poll_request_id,
             timeout=timeout,
+            held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
         )
         queued = await self._wait_for(self.activity_tasks)
         if queued is None:

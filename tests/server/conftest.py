@@ -60,8 +60,11 @@ def engine_settings(db_url: str, clock: Callable[[], datetime], **overrides: Any
         "workflow_task_retry_delay_seconds": 0.0,
         "workflow_task_lease_seconds": 30.0,
         "activity_task_lease_seconds": 30.0,
-        # Tests move the clock by days; a registration is pruned only where a test asks for it.
+        # Tests move the clock by days; a registration is pruned only where a test asks for it,
+        # and worker liveness (leases released, timeouts decided as lost for a silent worker)
+        # is enforced only where a test asks for it: elsewhere no test worker heartbeats.
         "worker_prune_after_seconds": None,
+        "worker_liveness_timeout_seconds": None,
         "clock": clock,
     }
     values.update(overrides)

@@ -203,11 +203,12 @@ class WorkerPlaneMethods(BaseClientMethods):
         worker_id: str,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
+        stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
         """Blocking form of :meth:`durable_workflow.client.Client.heartbeat_worker`."""
         return self._runner.run(
             self._target.heartbeat_worker(
-                worker_id=worker_id, task_slots=task_slots, process_metrics=process_metrics
+                worker_id=worker_id, task_slots=task_slots, process_metrics=process_metrics, stopping=stopping
             )
         )
 
@@ -229,6 +230,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         build_id: str | None = None,
         poll_request_id: str | None = None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> ActivityTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_activity_task`."""
         return self._runner.run(
@@ -238,6 +240,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 build_id=build_id,
                 poll_request_id=poll_request_id,
                 timeout=timeout,
+                held_task_ids=held_task_ids,
             )
         )
 
@@ -266,6 +269,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         history_page_size: int | None = None,
         timeout: float | None = None,
         accept_history_encoding: str | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> WorkflowTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_workflow_task`."""
         return self._runner.run(
@@ -277,6 +281,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 history_page_size=history_page_size,
                 timeout=timeout,
                 accept_history_encoding=accept_history_encoding,
+                held_task_ids=held_task_ids,
             )
         )
 

@@ -162,8 +162,13 @@ class WorkerPlaneMixin(BaseClient):
         worker_id: str,
         task_slots: Mapping[str, Any] | None = None,
         process_metrics: Mapping[str, Any] | None = None,
+        stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
         """Report worker liveness: ``POST /worker/heartbeat``.
+
+        Args:
+            stopping: The worker's stop notice (sent once, after its drain): the server
+                releases every lease the worker still holds at once.
 
         Raises:
             ServerError: 404 ``worker_not_registered`` when the server forgot the worker.
@@ -173,6 +178,7 @@ class WorkerPlaneMixin(BaseClient):
                 "worker_id": worker_id,
                 "task_slots": _dict_or_none(task_slots),
                 "process_metrics": _dict_or_none(process_metrics),
+                "stopping": True if stopping else None,
             }
         )
         answer = await self._worker_call(routes.WORKER_HEARTBEAT, body, operation="worker_heartbeat")
@@ -190,6 +196,7 @@ class WorkerPlaneMixin(BaseClient):
         history_page_size: int | None = None,
         timeout: float | None = None,
         accept_history_encoding: str | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> WorkflowTask | None:
         """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
 
@@ -202,6 +209,9 @@ class WorkerPlaneMixin(BaseClient):
             timeout: HTTP read timeout; default max(35, advertised hold time + 5) seconds.
             accept_history_encoding: A compressed history encoding the caller can read
                 (e.g. ``gzip``); the server may still answer plain events.
+            held_task_ids: The workflow tasks this worker runs now (only for a worker that
+                polls one at a time): the server hands back every other workflow task leased
+                to ``worker_id``. ``None`` (default) sends nothing and hands nothing back.
         """
         task = await self._poll(
             routes.WORKFLOW_TASK_POLL,
@@ -213,6 +223,7 @@ class WorkerPlaneMixin(BaseClient):
             poll_request_id=poll_request_id,
             history_page_size=history_page_size,
             accept_history_encoding=accept_history_encoding,
+            held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
         )
         return cast("WorkflowTask | None", task)
 
@@ -292,8 +303,14 @@ class WorkerPlaneMixin(BaseClient):
         build_id: str | None = None,
         poll_request_id: str | None = None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> ActivityTask | None:
-        """Long-poll for an activity task; returns the ``task`` object or ``None``."""
+        """Long-poll for an activity task; returns the ``task`` object or ``None``.
+
+        ``held_task_ids``: the activity tasks this worker runs now (only for a worker that polls
+        one at a time); the server hands back every other activity task leased to
+        ``worker_id``. ``None`` (default) sends nothing and hands nothing back.
+        """
         task = await self._poll(
             routes.ACTIVITY_TASK_POLL,
             "activity_task_poll",
@@ -302,6 +319,7 @@ class WorkerPlaneMixin(BaseClient):
             task_queue=task_queue,
             build_id=build_id or None,
             poll_request_id=poll_request_id,
+            held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
         )
         return cast("ActivityTask | None", task)
 

@@ -22,6 +22,7 @@ from ..protocol.wire import (
     TaskOutcomeResponse,
     WorkerHeartbeatResponse,
     WorkflowTask,
+    WorkflowTaskHeartbeatResponse,
 )
 
 
@@ -75,8 +76,9 @@ class WorkerPlaneClient(Protocol):
         worker_id: str,
         task_slots: Mapping[str, Any] | None = ...,
         process_metrics: Mapping[str, Any] | None = ...,
+        stopping: bool = ...,
     ) -> WorkerHeartbeatResponse:
-        """Report liveness and free slots."""
+        """Report liveness and free slots; ``stopping``: the stop notice (release my leases)."""
 
     async def poll_workflow_task(
         self,
@@ -86,8 +88,14 @@ class WorkerPlaneClient(Protocol):
         build_id: str | None = ...,
         poll_request_id: str | None = ...,
         timeout: float | None = ...,
+        held_task_ids: Sequence[str] | None = ...,
     ) -> WorkflowTask | None:
         """Long-poll for a workflow task; ``None`` when the hold time passed empty."""
+
+    async def heartbeat_workflow_task(
+        self, *, task_id: str, lease_owner: str, workflow_task_attempt: int
+    ) -> WorkflowTaskHeartbeatResponse:
+        """Renew the lease of a workflow task that is still being processed."""
 
     async def workflow_task_history(
         self, *, task_id: str, next_history_page_token: str, lease_owner: str, workflow_task_attempt: int
@@ -124,6 +132,7 @@ class WorkerPlaneClient(Protocol):
         build_id: str | None = ...,
         poll_request_id: str | None = ...,
         timeout: float | None = ...,
+        held_task_ids: Sequence[str] | None = ...,
     ) -> ActivityTask | None:
         """Long-poll for an activity task; ``None`` when the hold time passed empty."""
 

@@ -150,6 +150,11 @@ class Worker:
             QUERY: asyncio.Semaphore(max_concurrent_workflow_tasks),
         }
         self._busy = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
+        # The tasks of each kind this worker holds (see _held_ids): every poll names them, so
+        # the server hands back at once a task leased to us that we do not hold (a poll answer
+        # lost on the way). Value: None while it runs, or the monotonic time until which a
+        # task left to its lease (a workflow task that produced no commands) is still ours.
+        self._held: dict[str, dict[str, float | None]] = {WORKFLOW: {}, ACTIVITY: {}}
         self._inflight: set[asyncio.Task[None]] = set()
         self._running = False
         # A stop() that came while the worker was not running, for the next run() (its task may
@@ -161,6 +166,8 @@ class Worker:
         self._stopped.set()
         self._register_lock = asyncio.Lock()
         self._progress: dict[str, asyncio.Event] = {}
+        # Tests of an abrupt death turn the stop notice off (a killed process sends none).
+        self._stop_notice_disabled = False
 
     # ------------------------------------------------------------------ public API
 
@@ -324,9 +331,7 @@ class Worker:
             task_slots=self.task_slots,
             process_metrics=self._process_metrics(),
         )
-        interval = response.get("heartbeat_interval_seconds")
-        if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
-            self.heartbeat_interval = float(interval)
+        self._adopt_heartbeat_interval(response)
         self._registered = True
         logger.info(
             "worker %s registered on task queue %r (workflows=%s, activities=%s)",
@@ -335,6 +340,13 @@ class Worker:
             sorted(self._workflows),
             sorted(self._activities),
         )
+
+    def _adopt_heartbeat_interval(self, answer: Mapping[str, Any]) -> None:
+        # The server's cadence (a third of its liveness window): missing it gets our leases
+        # released as a dead worker's.
+        interval = answer.get("heartbeat_interval_seconds")
+        if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+            self.heartbeat_interval = float(interval)
 
     # ------------------------------------------------------------------ serving
 
@@ -351,6 +363,7 @@ class Worker:
                 await asyncio.gather(*loops, return_exceptions=True)
             finally:
                 await self._drain()
+                await self._stop_notice()
                 logger.info("worker %s stopped", self.worker_id)
 
     def _kinds(self) -> list[str]:
@@ -372,6 +385,25 @@ class Worker:
                 "cancelling %d task(s) still running after %ss", len(still_running), self.shutdown_timeout
             )
             await _cancel_all(still_running)
+
+    async def _stop_notice(self) -> None:
+        """Tell the server this worker is gone, so what the drain cancelled is released now.
+
+        Without it those tasks would wait for their leases (or the liveness window) to run out.
+        Sent after a graceful drain only: a cancelled worker (or a killed process) is found by
+        liveness. Best effort and bounded: a server that cannot be reached does not hold stop().
+        """
+        if not self._registered or self._stop_notice_disabled:
+            return
+        try:
+            await asyncio.wait_for(
+                self.client.heartbeat_worker(worker_id=self.worker_id, stopping=True),
+                timeout=STOP_NOTICE_TIMEOUT,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.info("worker %s stop notice not delivered: %s", self.worker_id, exc)
 
     def _record(self, counter: str, histogram: str, kind: str, started: float, outcome: str) -> None:
         tags = {"task_kind": kind, "task_queue": self.task_queue, "outcome": outcome}
@@ -395,10 +427,13 @@ class Worker:
                     build_id=self.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._effective_poll_timeout,
+                    held_task_ids=self._held_ids(WORKFLOW),
                 )
                 if workflow_task:
                     job = _Job(
-                        str(workflow_task.get("task_id")), partial(handle_workflow_task, raw=workflow_task)
+                        str(workflow_task.get("task_id")),
+                        partial(handle_workflow_task, raw=workflow_task),
+                        _Lease.of(workflow_task),
                     )
             elif kind == QUERY:
                 query_task = await self.client.poll_query_task(
@@ -418,6 +453,7 @@ class Worker:
                     build_id=self.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._effective_poll_timeout,
+                    held_task_ids=self._held_ids(ACTIVITY),
                 )
                 if activity_task:
                     job = _Job(
@@ -450,6 +486,9 @@ class Worker:
                 if task is None:
                     continue
                 handed_off = True
+                # Held from now on: the next poll (this loop's, after this line) names it.
+                if kind in self._held:
+                    self._held[kind][task.task_id] = None
                 job = asyncio.create_task(self._execute(kind, task, slots))
                 self._inflight.add(job)
                 job.add_done_callback(self._inflight.discard)
@@ -461,10 +500,19 @@ class Worker:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
 
+    def _held_ids(self, kind: str) -> list[str]:
+        """The ``held_task_ids`` of a ``kind`` poll: running tasks and those left to their lease."""
+        held = self._held[kind]
+        now = time.monotonic()
+        for task_id in [t for t, until in held.items() if until is not None and until <= now]:
+            del held[task_id]
+        return sorted(held)
+
     async def _execute(self, kind: str, job: _Job, slots: asyncio.Semaphore) -> None:
         started = time.monotonic()
         outcome = "error"
         self._busy[kind] += 1
+        renewing = asyncio.create_task(self._renew(job.lease)) if job.lease is not None else None
         try:
             outcome = await job.handle(self._runtime())
         except asyncio.CancelledError:
@@ -473,19 +521,56 @@ class Worker:
         except Exception:
             logger.exception("%s task %s crashed", kind, job.task_id)
         finally:
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+            self._release_hold(kind, job, outcome)
             self._busy[kind] -= 1
             slots.release()
             self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
+
+    def _release_hold(self, kind: str, job: _Job, outcome: str) -> None:
+        held = self._held.get(kind)
+        if held is None:
+            return
+        if outcome == "skipped" and job.lease is not None:
+            # Left to its lease on purpose: handing it back now would redeliver it at once.
+            held[job.task_id] = job.lease.received + job.lease.seconds
+        else:
+            held.pop(job.task_id, None)
+
+    async def _renew(self, lease: _Lease) -> None:
+        """Renew a workflow task's lease every third of it while the task runs.
+
+        A slow replay (a long history, a busy machine) must not lose its lease halfway: with
+        10 s leases the server would hand the task to another worker and fence this one off.
+        """
+        interval = max(lease.seconds / 3, 0.1)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                answer = await self.client.heartbeat_workflow_task(
+                    task_id=lease.task_id, lease_owner=lease.lease_owner, workflow_task_attempt=lease.attempt
+                )
+            except ServerError as exc:
+                logger.info("workflow task %s lease not renewed: %s", lease.task_id, exc)
+                return  # the lease is gone (completed, expired, handed back): nothing to keep
+            except Exception as exc:  # transport trouble: the next renewal tries again
+                logger.warning("workflow task %s lease renewal failed: %s", lease.task_id, exc)
+                continue
+            if answer.get("renewed") is False:
+                return
 
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_interval)
             try:
-                await self.client.heartbeat_worker(
+                answer = await self.client.heartbeat_worker(
                     worker_id=self.worker_id,
                     task_slots=self.task_slots,
                     process_metrics=self._process_metrics(),
                 )
+                self._adopt_heartbeat_interval(answer)
             except Exception as exc:
                 logger.warning("worker heartbeat failed: %s", exc)
                 if _is_unregistered(exc, 404):
@@ -529,6 +614,38 @@ class Worker:
 
 
 _POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll", QUERY: "query-poll"}
+# How long stop() waits for the server to take its stop notice.
+STOP_NOTICE_TIMEOUT = 5.0
+# The workflow-task lease assumed when a task does not say when its lease ends.
+DEFAULT_WORKFLOW_TASK_LEASE = 10.0
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """A workflow task's lease, as far as renewing it goes."""
+
+    task_id: str
+    lease_owner: str
+    attempt: int
+    seconds: float  # its length, as the poll answer gave it (server clock minus ours at receipt)
+    received: float  # time.monotonic() at receipt
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> _Lease | None:
+        task_id, owner, attempt = raw.get("task_id"), raw.get("lease_owner"), raw.get("workflow_task_attempt")
+        if not isinstance(task_id, str) or not isinstance(owner, str) or not isinstance(attempt, int):
+            return None  # malformed: the handler reports it, there is nothing to renew
+        seconds = DEFAULT_WORKFLOW_TASK_LEASE
+        expires = raw.get("lease_expires_at")
+        if isinstance(expires, str):
+            try:
+                left = datetime.fromisoformat(expires.replace("Z", "+00:00")) - datetime.now(timezone.utc)
+                # Clocks differ a little; a nonsense answer falls back to the default.
+                if 1.0 <= left.total_seconds() <= 3600.0:
+                    seconds = left.total_seconds()
+            except ValueError:
+                pass
+        return cls(task_id, owner, attempt, seconds, time.monotonic())
 
 
 @dataclass(frozen=True)
@@ -537,6 +654,7 @@ class _Job:
 
     task_id: str
     handle: Callable[[TaskRuntime], Awaitable[str]]
+    lease: _Lease | None = None  # a workflow task's lease, renewed while it runs
 
 
 def _is_unregistered(exc: BaseException, status_code: int) -> bool:

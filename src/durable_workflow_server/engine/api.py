@@ -13,7 +13,7 @@ All timestamps in returned bodies are RFC 3339 UTC strings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -304,8 +304,12 @@ class EngineAPI(
         *,
         task_slots: dict[str, Any] | None = None,
         process_metrics: dict[str, Any] | None = None,
+        stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
-        """``{worker_id, acknowledged: true}``; ``worker_not_registered`` when unknown."""
+        """``{worker_id, acknowledged: true}``; ``worker_not_registered`` when unknown.
+
+        ``stopping``: the worker's stop notice; every lease it still holds is released now.
+        """
 
     async def poll_workflow_task(
         self,
@@ -317,8 +321,14 @@ class EngineAPI(
         poll_request_id: str | None,
         history_page_size: int | None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> WorkflowTaskBody | None:
-        """Long-poll and lease a workflow task; ``None`` when the poll times out."""
+        """Long-poll and lease a workflow task; ``None`` when the poll times out.
+
+        ``held_task_ids`` (the workflow tasks the worker runs now): every other workflow task
+        leased to ``worker_id`` is handed back first, except the one this ``poll_request_id``
+        already leased. ``None``: nothing is handed back.
+        """
 
     async def release_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
@@ -377,8 +387,14 @@ class EngineAPI(
         task_queue: str,
         build_id: str | None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> ActivityTask | None:
-        """Long-poll and lease an activity attempt; ``None`` on timeout."""
+        """Long-poll and lease an activity attempt; ``None`` on timeout.
+
+        ``held_task_ids`` (the activity tasks the worker runs now): every other activity task
+        leased to ``worker_id`` is handed back first (its attempt ends ``expired``). ``None``:
+        nothing is handed back.
+        """
 
     async def release_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str

@@ -19,7 +19,7 @@ from ..store import Store
 from .activities import leases as activity_leases
 from .activities import rows as activity_rows
 from .activities import timeouts as activity_timeouts
-from .maintenance.counters import LEASE_EXPIRIES, ProcessCounters
+from .maintenance.counters import LEASE_EXPIRIES, WORKER_LEASE_RELEASES, ProcessCounters
 from .queries import broker as query_broker
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
@@ -40,23 +40,35 @@ async def sweep(
     counters: ProcessCounters | None = None,
     *,
     worker_prune_after: float | None = None,
+    liveness: float | None = None,
+    observed_since: datetime | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
-    ``counters`` counts the leases it expires (``durable_workflow_server_lease_expiries_total``).
+    ``counters`` counts the leases it expires (``durable_workflow_server_lease_expiries_total``)
+    and releases for silent workers (``durable_workflow_server_worker_lease_releases_total``).
     ``worker_prune_after``: registrations silent that long are deleted (``None``: never).
+    ``liveness``: registered workers silent that long have their leases released, and it is the
+    window of the activity worker-death rule (``None``: not enforced); silence counts only
+    from ``observed_since`` (when this process began to see the database).
     """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
     await run_timeouts.enforce(open_tx, store, now())
     await firing.fire_due_timers(open_tx, store, now())
     # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
     # as a lost lease.
-    await activity_timeouts.enforce(open_tx, store, now())
+    await activity_timeouts.enforce(open_tx, store, now(), liveness, observed_since)
     expired_workflow = await workflow_task_leases.expire_leases(open_tx)
     expired_activity = await activity_leases.expire_leases(open_tx)
     if counters is not None:
         counters.inc(LEASE_EXPIRIES, {"kind": "workflow"}, expired_workflow)
         counters.inc(LEASE_EXPIRIES, {"kind": "activity"}, expired_activity)
+    if liveness is not None:
+        silent_workflow = await workflow_task_leases.release_silent(open_tx, liveness, observed_since)
+        silent_activity = await activity_leases.release_silent(open_tx, liveness, observed_since)
+        if counters is not None:
+            counters.inc(WORKER_LEASE_RELEASES, {"kind": "workflow", "reason": "liveness"}, silent_workflow)
+            counters.inc(WORKER_LEASE_RELEASES, {"kind": "activity", "reason": "liveness"}, silent_activity)
     await workflow_task_leases.purge_poll_requests(open_tx)
     await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:

@@ -53,6 +53,10 @@ class EngineCore:
         # This process's own counters (requests, lease expiries): see maintenance/counters.py.
         self.counters = ProcessCounters()
         self._loop = BackgroundLoop(self._sweep, interval=settings.timer_loop_interval, clock=settings.clock)
+        # Since when this process has seen the database (set at open, reset by a failed sweep):
+        # a worker's silence before it proves nothing — the worker's heartbeats may have failed
+        # with ours — so liveness counts silence only from then (see activities/liveness.py).
+        self.observed_since: datetime | None = None
         self.broadcast = Broadcast(
             self.store,
             WakeTargets(
@@ -119,13 +123,21 @@ class EngineCore:
             yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
 
     async def _sweep(self) -> datetime | None:
-        return await sweep(
-            self._tx,
-            self.store,
-            self.now,
-            self.counters,
-            worker_prune_after=self.settings.worker_prune_after_seconds,
-        )
+        if self.observed_since is None:
+            self.observed_since = self.now()
+        try:
+            return await sweep(
+                self._tx,
+                self.store,
+                self.now,
+                self.counters,
+                worker_prune_after=self.settings.worker_prune_after_seconds,
+                liveness=self.settings.worker_liveness_timeout_seconds,
+                observed_since=self.observed_since,
+            )
+        except Exception:
+            self.observed_since = None  # the database may be gone: so may the workers' heartbeats
+            raise
 
     async def tick(self) -> None:
         """Run one pass of the background loop now (tests drive time with an injected clock)."""
@@ -134,6 +146,7 @@ class EngineCore:
     # ------------------------------------------------------------------ lifecycle / system
     async def open(self) -> None:
         await self.store.open()
+        self.observed_since = self.now()
         async with self._tx() as tx:
             await namespaces.ensure(tx, {"default", self.settings.default_namespace})
         self.waiters = Waiters()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from durable_workflow.protocol import errors as reasons
@@ -10,12 +10,14 @@ from durable_workflow.protocol.wire import ActivityTask, HistoryPage
 
 from ..store.rows import ActivityTaskRow, WorkflowTaskRow
 from .activities import leases as activity_leases
+from .activities import liveness as activity_liveness
 from .activities import outcomes as activities
 from .activities.claims import claim_activity_task
 from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
 from .history.pages import history_page
+from .maintenance.counters import WORKER_LEASE_RELEASES
 from .namespaces import rows as namespace_rows
 from .rendering import bad_events
 from .shapes import (
@@ -56,7 +58,15 @@ class WorkerPlane(EngineCore):
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
         async with self._tx() as tx:
             await namespace_rows.require(tx, namespace)  # still there when the worker row is written
-            return await workers.register(tx, namespace, request, self.settings.worker_stale_after_seconds)
+            answer = await workers.register(
+                tx,
+                namespace,
+                request,
+                self.settings.worker_stale_after_seconds,
+                self.settings.worker_heartbeat_interval_seconds,
+            )
+            await activity_liveness.signs_of_life(tx, namespace, answer["worker_id"])
+            return answer
 
     async def heartbeat_worker(
         self,
@@ -65,10 +75,24 @@ class WorkerPlane(EngineCore):
         *,
         task_slots: dict[str, Any] | None = None,
         process_metrics: dict[str, Any] | None = None,
+        stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
         async with self._tx() as tx:
-            stale_after = self.settings.worker_stale_after_seconds
-            return await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics, stale_after)
+            interval = self.settings.worker_heartbeat_interval_seconds
+            answer = await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics, interval)
+            if not stopping:
+                await activity_liveness.signs_of_life(tx, namespace, worker_id)
+                return answer
+            # The stop notice: whatever the worker still holds it cancelled (or never ran).
+            reason = "released: the worker stopped"
+            released_workflow = await workflow_task_leases.hand_back(tx, namespace, worker_id, (), reason)
+            released_activity = await activity_leases.hand_back(tx, namespace, worker_id, ())
+        self._count_releases("stopping", released_workflow, released_activity)
+        return answer
+
+    def _count_releases(self, reason: str, workflow: int, activity: int) -> None:
+        self.counters.inc(WORKER_LEASE_RELEASES, {"kind": "workflow", "reason": reason}, workflow)
+        self.counters.inc(WORKER_LEASE_RELEASES, {"kind": "activity", "reason": reason}, activity)
 
     # ------------------------------------------------------------------ worker plane: workflow tasks
     async def _cancel_safe(
@@ -108,6 +132,7 @@ class WorkerPlane(EngineCore):
         poll_request_id: str | None,
         history_page_size: int | None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> WorkflowTaskBody | None:
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
@@ -152,10 +177,17 @@ class WorkerPlane(EngineCore):
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_workflow_types"] or [])
                     registered_build = worker["build_id"]
+                    cached = None
                     if poll_request_id:
                         cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
-                        if cached is not None:
-                            return cached
+                    if held_task_ids is not None:
+                        # A transport retry of this poll replays its task: that one is held too.
+                        keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
+                        reason = "released: the worker polled again without holding it"
+                        handed = await workflow_task_leases.hand_back(tx, namespace, worker_id, keep, reason)
+                        self._count_releases("repoll", handed, 0)
+                    if cached is not None:
+                        return cached
                 payload, busy = await attempt(tx, None)
             if payload is not None or not busy:
                 return payload
@@ -253,6 +285,7 @@ class WorkerPlane(EngineCore):
         task_queue: str,
         build_id: str | None,
         timeout: float | None = None,
+        held_task_ids: Sequence[str] | None = None,
     ) -> ActivityTask | None:
         types: list[str] | None = None  # known after the first probe checked the registration
         registered_build: str | None = None  # the registration's build id (its cohort)
@@ -277,6 +310,9 @@ class WorkerPlane(EngineCore):
                     worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
                     types = list(worker["supported_activity_types"] or [])
                     registered_build = worker["build_id"]
+                    if held_task_ids is not None:
+                        handed = await activity_leases.hand_back(tx, namespace, worker_id, set(held_task_ids))
+                        self._count_releases("repoll", 0, handed)
                 task, busy = await attempt(tx, None)
             if task is not None or not busy:
                 return task

@@ -39,6 +39,7 @@ from ..engine.maintenance.counters import (
     QUEUE_DEPTH,
     REQUESTS,
     SCHEDULE_FIRES,
+    WORKER_LEASE_RELEASES,
     ProcessCounters,
     Sample,
 )
@@ -56,6 +57,10 @@ LONG_POLLS_WAITING = "durable_workflow_server_long_polls_waiting"
 HELP: dict[str, tuple[str, str]] = {
     REQUESTS: ("counter", "HTTP requests answered by this process, by route template, method and status."),
     LEASE_EXPIRIES: ("counter", "Task leases this process's background loop expired, by task kind."),
+    WORKER_LEASE_RELEASES: (
+        "counter",
+        "Task leases this process released because their worker was gone, by task kind and reason.",
+    ),
     SCHEDULE_FIRES: ("counter", "Schedule fires this process recorded, by namespace and outcome."),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
     LONG_POLLS_WAITING: ("gauge", "Long polls parked in this process (task polls, history follows, waits)."),

@@ -159,7 +159,11 @@ async def heartbeat(call: Call[WorkerHeartbeatBody]) -> Reply:
     body = call.input
     result = await engine_call(
         call.engine.heartbeat_worker(
-            call.namespace, body.worker_id, task_slots=body.task_slots, process_metrics=body.process_metrics
+            call.namespace,
+            body.worker_id,
+            task_slots=body.task_slots,
+            process_metrics=body.process_metrics,
+            stopping=bool(body.stopping),
         )
     )
     return copy_reply(result)
@@ -182,6 +186,7 @@ async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
                 poll_request_id=body.poll_request_id,
                 history_page_size=body.history_page_size,
                 timeout=poll_timeout(body),
+                held_task_ids=body.held_task_ids,
             ),
             status_overrides=POLL_OVERRIDES,
         ),
@@ -268,6 +273,7 @@ async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
                 task_queue=body.task_queue,
                 build_id=body.build_id,
                 timeout=poll_timeout(body),
+                held_task_ids=body.held_task_ids,
             ),
             status_overrides=POLL_OVERRIDES,
         ),

@@ -166,3 +166,24 @@ async def test_heartbeat_worker_body(fake: Any, make_client: Callable[..., Clien
     client = make_client()
     await client.heartbeat_worker(worker_id="w", task_slots={"activity_available": 2})
     assert fake.body_of(fake.last) == {"worker_id": "w", "task_slots": {"activity_available": 2}}
+
+
+async def test_polls_carry_held_task_ids_only_when_given(
+    fake: Any, make_client: Callable[..., Client]
+) -> None:
+    client = make_client()
+    fake.reply(200, {"task": None})
+    await client.poll_workflow_task(worker_id="w", task_queue="q", held_task_ids=("t1", "t2"))
+    assert fake.body_of(fake.last) == {"worker_id": "w", "task_queue": "q", "held_task_ids": ["t1", "t2"]}
+    fake.reply(200, {"task": None})
+    await client.poll_activity_task(worker_id="w", task_queue="q", held_task_ids=[])
+    assert fake.body_of(fake.last) == {"worker_id": "w", "task_queue": "q", "held_task_ids": []}
+    fake.reply(200, {"task": None})
+    await client.poll_activity_task(worker_id="w", task_queue="q")
+    assert "held_task_ids" not in fake.body_of(fake.last)
+
+
+async def test_heartbeat_worker_stop_notice(fake: Any, make_client: Callable[..., Client]) -> None:
+    client = make_client()
+    await client.heartbeat_worker(worker_id="w", stopping=True)
+    assert fake.body_of(fake.last) == {"worker_id": "w", "stopping": True}

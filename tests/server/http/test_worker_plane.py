@@ -262,3 +262,26 @@ async def test_activity_validation(client, fake_engine, path, body, field):
     response = await post(client, path, body)
     assert response.status_code == 422 and field in response.json()["errors"]
     assert fake_engine.engine_calls == []
+
+
+async def test_polls_pass_held_task_ids_through(client, fake_engine):
+    body = {"worker_id": "w", "task_queue": "q", "held_task_ids": ["t1", "t2"], "timeout_seconds": 0}
+    await post(client, "/workflow-tasks/poll", body)
+    assert fake_engine.called("poll_workflow_task")[0][1]["held_task_ids"] == ["t1", "t2"]
+    await post(client, "/activity-tasks/poll", {**body, "held_task_ids": []})
+    assert fake_engine.called("poll_activity_task")[0][1]["held_task_ids"] == []
+    await post(client, "/activity-tasks/poll", {**body, "held_task_ids": None})
+    assert "held_task_ids" not in fake_engine.called("poll_activity_task")[1][1]
+
+
+async def test_held_task_ids_must_be_a_list_of_strings(client, fake_engine):
+    body = {"worker_id": "w", "task_queue": "q", "held_task_ids": [1]}
+    response = await post(client, "/workflow-tasks/poll", body)
+    assert response.status_code == 422
+    assert fake_engine.called("poll_workflow_task") == []
+
+
+async def test_heartbeat_passes_the_stop_notice(client, fake_engine):
+    response = await post(client, "/heartbeat", {"worker_id": "w", "stopping": True})
+    assert response.status_code == 200
+    assert fake_engine.called("heartbeat_worker")[0][1]["stopping"] is True

@@ -1,4 +1,4 @@
-"""Activity-task leases: handing a lease back unseen, and recovering leases that ran out.
+"""Activity-task leases: handing a lease back unseen, and recovering leases whose worker is gone.
 
 A release is fenced on the exact attempt and owner handed out; the attempt closes as
 ``expired`` (it never ran) and the next claim is a new attempt, which fences out anything the
@@ -7,11 +7,14 @@ vanished holder might still send.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import cast
 
 from ...store.rows import ActivityTaskRow
 from ...store.statuses import ActivityTaskStatus
 from ..transaction import OpenTx, Tx
+from ..util import seconds
 from . import deadlines, rows
 
 BATCH = 100
@@ -52,37 +55,88 @@ async def release_activity_task(
     return True
 
 
-async def expire_leases(open_tx: OpenTx) -> int:
-    """Close attempts whose lease ran out as ``expired`` and re-ready their tasks.
+async def requeue_lost(tx: Tx, task: ActivityTaskRow) -> None:
+    """End the leased ``task``'s attempt as ``expired`` (its worker is gone) and re-ready it.
 
-    A re-readied task waits again like a retry: its schedule-to-start deadline restarts now.
+    The locked ``task`` is redelivered like a retry that costs nothing: its schedule-to-start
+    deadline restarts now, schedule-to-close still bounds it, and the expired attempt does not
+    count against max_attempts (``rows.counted_attempts``).
     """
+    snapshot = (
+        await tx.conn.execute(rows.RETRY_POLICY, {"b_execution_id": task["activity_execution_id"]})
+    ).scalar()
+    waiting = deadlines.waiting(snapshot, available_at=tx.now, schedule_to_close_at=task[deadlines.S2C])
+    await tx.conn.execute(
+        rows.REQUEUE_EXPIRED_TASK,
+        {
+            "b_task_id": task["task_id"],
+            "status": ActivityTaskStatus.READY,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": tx.now,
+            **waiting,
+        },
+    )
+    tx.due(waiting["timeout_at"])
+    if task["current_attempt_id"]:
+        await rows.expire_attempt(tx, task["current_attempt_id"])
+    tx.wakes.add(("activity", task["namespace"], task["task_queue"]))
+
+
+def _worker_gone(task: ActivityTaskRow, now: datetime) -> bool:
+    """Whether a lost lease may end ``task``'s attempt now (no deadline decision is due).
+
+    A task with a fired deadline is left to the timeout pass, which applies the worker-death
+    rule itself (schedule-to-close always fails; start-to-close / heartbeat depend on liveness).
+    """
+    return deadlines.fired(task, now) is None
+
+
+async def expire_leases(open_tx: OpenTx) -> int:
+    """Close attempts whose lease ran out as ``expired`` and re-ready their tasks."""
     async with open_tx() as tx:
         expired = cast(
             list[ActivityTaskRow],
             await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH}),
         )
-        expired = [task for task in expired if deadlines.fired(task, tx.now) is None]  # timeouts win
+        expired = [task for task in expired if _worker_gone(task, tx.now)]  # timeouts decide first
         for task in expired:
-            snapshot = (
-                await tx.conn.execute(rows.RETRY_POLICY, {"b_execution_id": task["activity_execution_id"]})
-            ).scalar()
-            waiting = deadlines.waiting(
-                snapshot, available_at=tx.now, schedule_to_close_at=task[deadlines.S2C]
-            )
-            await tx.conn.execute(
-                rows.REQUEUE_EXPIRED_TASK,
-                {
-                    "b_task_id": task["task_id"],
-                    "status": ActivityTaskStatus.READY,
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    "updated_at": tx.now,
-                    **waiting,
-                },
-            )
-            tx.due(waiting["timeout_at"])
-            if task["current_attempt_id"]:
-                await rows.expire_attempt(tx, task["current_attempt_id"])
-            tx.wakes.add(("activity", task["namespace"], task["task_queue"]))
+            await requeue_lost(tx, task)
         return len(expired)
+
+
+async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
+    """Worker liveness: release the leases of registered workers silent for ``liveness`` seconds.
+
+    One bounded batch per pass; the loop's next pass takes the rest. Nothing is released before
+    this process has seen the database for a whole window (``observed_since``): a silence that
+    began while it could not see it may be its own outage, not the worker's.
+    """
+    async with open_tx() as tx:
+        if observed_since is not None and observed_since > tx.now - seconds(liveness):
+            return 0
+        params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
+        silent = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
+        silent = [task for task in silent if _worker_gone(task, tx.now)]
+        for task in silent:
+            await requeue_lost(tx, task)
+        return len(silent)
+
+
+async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str]) -> int:
+    """Release every activity lease of ``worker_id`` except the tasks in ``keep``.
+
+    The re-poll hand-back (``held_task_ids``) and the stop notice (``keep`` empty) come here.
+    """
+    params = {"b_namespace": namespace, "b_worker_id": worker_id}
+    leased = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.LEASES_OF_WORKER), params))
+    # The worker says it does not run these: even past a start-to-close or heartbeat deadline
+    # the attempt is lost, not timed out. Only schedule-to-close is left to the timeout pass.
+    gone = [
+        task
+        for task in leased
+        if task["task_id"] not in keep and deadlines.fired(task, tx.now) != deadlines.SCHEDULE_TO_CLOSE
+    ]
+    for task in gone:
+        await requeue_lost(tx, task)
+    return len(gone)

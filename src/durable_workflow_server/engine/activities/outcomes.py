@@ -258,7 +258,8 @@ async def fail(
         raise _stale(task, attempt)
     number = int(attempt["attempt_number"])
     snapshot = execution["retry_policy"]
-    retry, delay = retry_decision(snapshot, number, failure)
+    counted = await rows.counted_attempts(tx, execution["activity_execution_id"], number)
+    retry, delay = retry_decision(snapshot, counted, failure)
     await _close_attempt(tx, task, attempt, ActivityAttemptStatus.FAILED)
     ids = activity_event_ids(execution, attempt_id, number)
     fields = h.failure_fields(failure, "activity")
@@ -317,8 +318,14 @@ async def heartbeat(
         return {**body, "cancel_requested": True, "can_continue": False, "reason": reason}
     if is_terminal_run(run):
         return {**body, "can_continue": False, "reason": "run_closed"}
-    if not _is_current(task, attempt) or deadlines.fired(task, tx.now) is not None:
-        # Too late: a heartbeat cannot revive an attempt whose deadline has passed.
+    if not _is_current(task, attempt):
+        return {**body, "can_continue": False, "reason": "stale_attempt"}
+    if deadlines.fired(task, tx.now) is not None:
+        # Too late: a heartbeat cannot revive an attempt whose deadline has passed. It is a
+        # sign of life of the attempt's worker, though: the timeout counts, decided now.
+        await tx.conn.execute(rows.UPDATE_ATTEMPT, {"b_attempt_id": attempt_id, "last_heartbeat_at": tx.now})
+        await tx.conn.execute(rows.UPDATE_TASK, {"b_task_id": task_id, "timeout_at": tx.now})
+        tx.due(tx.now)
         return {**body, "can_continue": False, "reason": "stale_attempt"}
     lease_expires_at = deadlines.lease_until(tx.now + seconds(lease_seconds), task)
     renewed = deadlines.heartbeat(execution["retry_policy"], task, tx.now)

@@ -166,7 +166,8 @@ ATTEMPT_IN = sa.select(_aa).where(
     _aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.namespace == sa.bindparam("b_namespace")
 )
 UPDATE_ATTEMPT = sa.update(_aa).where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"))
-# The attempt is over without an outcome (its lease ran out, was handed back or timed out).
+# The attempt is over without an outcome: its worker is gone (the lease ran out, was handed
+# back, or its worker went silent / stopped). A timed-out attempt closes ``failed`` instead.
 EXPIRE_ATTEMPT = (
     sa.update(_aa)
     .where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.status == AttemptStatus.RUNNING)
@@ -182,6 +183,70 @@ CANCEL_RUNNING_ATTEMPTS_OF_RUN = (
     )
     .values(status=AttemptStatus.CANCELLED, closed_at=sa.bindparam("b_now"))
 )
+
+
+# How many attempts of an execution ended because their worker was gone (they do not count
+# against the retry policy's max_attempts; see docs/protocol.md, "A worker's death").
+EXPIRED_ATTEMPTS = sa.select(sa.func.count()).where(
+    _aa.c.activity_execution_id == sa.bindparam("b_execution_id"), _aa.c.status == AttemptStatus.EXPIRED
+)
+FAIL_ATTEMPT = (
+    sa.update(_aa)
+    .where(_aa.c.attempt_id == sa.bindparam("b_attempt_id"), _aa.c.status == AttemptStatus.RUNNING)
+    .values(status=AttemptStatus.FAILED, closed_at=sa.bindparam("b_now"))
+)
+# Leased tasks of one worker (the re-poll hand-back and the stop notice).
+LEASES_OF_WORKER = sa.select(_at).where(
+    _at.c.namespace == sa.bindparam("b_namespace"),
+    _at.c.lease_owner == sa.bindparam("b_worker_id"),
+    _at.c.status == TaskStatus.LEASED,
+)
+_wk = t.workers
+# Leased tasks whose registered worker has been silent since ``b_cutoff`` or before and whose
+# attempt has not heartbeat since either (worker liveness). A deregistered worker has no row:
+# its leases run on (DELETE /workers/{id} does not interrupt in-flight leases).
+SILENT_LEASES = (
+    sa.select(_at)
+    .where(
+        _at.c.status == TaskStatus.LEASED,
+        sa.exists().where(
+            _wk.c.namespace == _at.c.namespace,
+            _wk.c.worker_id == _at.c.lease_owner,
+            _wk.c.last_heartbeat_at <= sa.bindparam("b_cutoff"),
+        ),
+        ~sa.exists().where(
+            _aa.c.attempt_id == _at.c.current_attempt_id,
+            _aa.c.last_heartbeat_at > sa.bindparam("b_cutoff"),
+        ),
+    )
+    .limit(sa.bindparam("b_limit"))
+)
+# A sign of life from ``b_worker_id``: its leased tasks whose start-to-close or heartbeat
+# deadline passed while the decision waits on liveness are decided now (``timeout_at`` = now).
+DECIDE_PENDING_OF_WORKER = (
+    sa.update(_at)
+    .where(
+        _at.c.namespace == sa.bindparam("b_namespace"),
+        _at.c.lease_owner == sa.bindparam("b_worker_id"),
+        _at.c.status == TaskStatus.LEASED,
+        _at.c.timeout_at > sa.bindparam("b_now"),
+        sa.or_(
+            _at.c.start_to_close_deadline_at <= sa.bindparam("b_now"),
+            _at.c.heartbeat_deadline_at <= sa.bindparam("b_now"),
+        ),
+    )
+    .values(timeout_at=sa.bindparam("b_now"))
+)
+
+
+async def counted_attempts(tx: Tx, execution_id: str, attempt_number: int) -> int:
+    """Attempt ``attempt_number``'s number as the retry policy counts it: lost attempts are free."""
+    lost = (await tx.conn.execute(EXPIRED_ATTEMPTS, {"b_execution_id": execution_id})).scalar()
+    return max(1, attempt_number - int(lost or 0))
+
+
+async def fail_attempt(tx: Tx, attempt_id: str) -> None:
+    await tx.conn.execute(FAIL_ATTEMPT, {"b_attempt_id": attempt_id, "b_now": tx.now})
 
 
 async def expire_attempt(tx: Tx, attempt_id: str) -> None:

@@ -31,23 +31,34 @@ from ..runs.steps import after_step_resolved
 from ..transaction import OpenTx, Tx
 from ..util import new_id
 from . import deadlines, rows
+from . import leases as activity_leases
+from . import liveness as liveness_rule
 from .claims import activity_event_ids
 from .retries import retry_decision, schedule_retry
 
 BATCH = 100
-Outcome = Literal["retried", "timed_out"]
+Outcome = Literal["retried", "timed_out", "lost", "pending"]
 # The exception class the protocol names for activity timeouts (see docs/protocol.md).
 TIMEOUT_EXCEPTION_CLASS = "Workflow\\V2\\Exceptions\\ActivityTimeoutException"
 
 
-async def enforce(open_tx: OpenTx, store: Store, now: datetime) -> int:
-    """Time out every activity task with a deadline due at ``now``; returns how many timed out."""
+async def enforce(
+    open_tx: OpenTx,
+    store: Store,
+    now: datetime,
+    liveness: float | None = None,
+    observed_since: datetime | None = None,
+) -> int:
+    """Decide every activity task with a deadline due at ``now``; returns how many were decided.
+
+    ``liveness`` / ``observed_since``: the worker-death rule's window (see :func:`time_out`).
+    """
     async with store.read() as conn:
         due = (await conn.execute(rows.DUE_TIMEOUTS, {"b_now": now, "b_limit": BATCH})).scalars().all()
     count = 0
     for task_id in due:
         async with open_tx() as tx:
-            if await time_out(tx, task_id) is not None:
+            if await time_out(tx, task_id, liveness, observed_since) not in (None, "pending"):
                 count += 1
     return count
 
@@ -56,12 +67,16 @@ def _message(activity_type: str, kind: str, attempt_number: int) -> str:
     return f"Activity [{activity_type}] timed out ({kind}) on attempt {attempt_number}."
 
 
-async def time_out(tx: Tx, task_id: str) -> Outcome | None:
+async def time_out(
+    tx: Tx, task_id: str, liveness: float | None = None, observed_since: datetime | None = None
+) -> Outcome | None:
     """Time out ``task_id`` if one of its deadlines has passed; ``None`` if nothing was due.
 
     Answers ``"retried"`` when the timeout scheduled another try, ``"timed_out"`` when the
-    execution failed with ``ActivityTimedOut``. The background loop and the system
-    activity-timeout pass both come here.
+    execution failed with ``ActivityTimedOut``, ``"lost"`` when the worker-death rule found the
+    attempt's worker gone (:mod:`.liveness`: the attempt ends ``expired`` and the task is
+    redelivered, not counted), ``None`` too while that rule waits for a sign of life. The
+    background loop and the system activity-timeout pass both come here, with the same rule.
     """
     # Wait for (rather than skip) a row another transaction holds: once that one commits, the
     # task is seen closed or re-timed, and a sweep that returns has left nothing due behind it.
@@ -73,6 +88,15 @@ async def time_out(tx: Tx, task_id: str) -> Outcome | None:
     kind = deadlines.fired(task, tx.now)
     if kind is None:
         return None  # e.g. a heartbeat moved the deadline after the scan
+    if run is not None and not is_terminal_run(run):
+        verdict = await liveness_rule.decide(tx, task, kind, liveness, observed_since)
+        if verdict.outcome == "pending":
+            assert verdict.recheck_at is not None
+            await liveness_rule.wait_for_sign(tx, task, verdict.recheck_at)
+            return "pending"
+        if verdict.outcome == "lost":
+            await activity_leases.requeue_lost(tx, task)
+            return "lost"
     closed = await tx.conn.execute(
         rows.CLOSE_TASK,
         {
@@ -103,8 +127,9 @@ async def time_out(tx: Tx, task_id: str) -> Outcome | None:
         attempt = cast(ActivityAttemptRow | None, await tx.one(rows.ATTEMPT, {"b_attempt_id": attempt_id}))
         assert attempt is not None
         number = int(attempt["attempt_number"])
-        # The attempt is over: its late complete / fail / heartbeat meets the stale-attempt fence.
-        await rows.expire_attempt(tx, attempt_id)
+        # The attempt failed by its timeout: its late complete / fail / heartbeat meets the
+        # stale-attempt fence.
+        await rows.fail_attempt(tx, attempt_id)
     else:
         number = int(execution["attempt_count"]) + 1
         await tx.conn.execute(
@@ -115,7 +140,8 @@ async def time_out(tx: Tx, task_id: str) -> Outcome | None:
     failure = {"message": message, "exception_class": TIMEOUT_EXCEPTION_CLASS}
     retry, delay = (False, 0)
     if kind != deadlines.SCHEDULE_TO_CLOSE:
-        retry, delay = retry_decision(execution["retry_policy"], number, failure)
+        counted = await rows.counted_attempts(tx, execution["activity_execution_id"], number)
+        retry, delay = retry_decision(execution["retry_policy"], counted, failure)
     ids = activity_event_ids(execution, attempt_id, number)
     if retry:
         event = {**ids, **h.failure_fields(failure, "timeout"), "timeout_kind": kind}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 
 from durable_workflow.protocol.maintenance import (
     ActivityTimeoutPassItem,
@@ -24,6 +25,9 @@ from ..transaction import OpenTx, Tx
 from . import rows
 
 NOT_FOUND, NOT_OPEN, NOT_EXPIRED = "execution_not_found", "execution_closed", "not_expired"
+# The deadline passed but the attempt's worker has shown no sign of life since: the decision
+# waits for one, or for the liveness window (the worker-death rule, docs/protocol.md).
+AWAITING_WORKER = "awaiting_worker_liveness"
 
 
 async def status(
@@ -42,7 +46,9 @@ async def status(
     }
 
 
-async def _enforce(tx: Tx, namespace: str, execution_id: str) -> ActivityTimeoutPassItem:
+async def _enforce(
+    tx: Tx, namespace: str, execution_id: str, liveness: float | None, observed_since: datetime | None
+) -> ActivityTimeoutPassItem:
     params = {"b_execution_id": execution_id, "b_namespace": namespace}
     execution = await tx.one(rows.EXECUTION_IN, params)
     if execution is None:
@@ -50,10 +56,14 @@ async def _enforce(tx: Tx, namespace: str, execution_id: str) -> ActivityTimeout
     if execution["status"] not in activity_rows.OPEN_EXECUTION_STATUSES:
         return {"execution_id": execution_id, "outcome": "skipped", "reason": NOT_OPEN}
     task_id = (await tx.conn.execute(rows.OPEN_TASK_OF_EXECUTION, params)).scalar()
-    outcome = await time_out(tx, str(task_id)) if task_id is not None else None
+    outcome = await time_out(tx, str(task_id), liveness, observed_since) if task_id is not None else None
     if outcome is None:
         return {"execution_id": execution_id, "outcome": "skipped", "reason": NOT_EXPIRED}
-    return {"execution_id": execution_id, "outcome": "enforced", "has_retry": outcome == "retried"}
+    if outcome == "pending":
+        return {"execution_id": execution_id, "outcome": "skipped", "reason": AWAITING_WORKER}
+    # A lost attempt is redelivered: another try, which the retry policy does not count.
+    has_retry = outcome in ("retried", "lost")
+    return {"execution_id": execution_id, "outcome": "enforced", "has_retry": has_retry}
 
 
 async def run_pass(
@@ -63,6 +73,8 @@ async def run_pass(
     *,
     execution_ids: Sequence[str] | None,
     limit: int,
+    liveness: float | None = None,
+    observed_since: datetime | None = None,
 ) -> ActivityTimeoutPassResult:
     """``POST /system/activity-timeouts/pass``: the named executions, or the expired ones (``limit``)."""
     if execution_ids:
@@ -75,7 +87,7 @@ async def run_pass(
     for execution_id in chosen:
         try:
             async with open_tx() as tx:
-                results.append(await _enforce(tx, namespace, execution_id))
+                results.append(await _enforce(tx, namespace, execution_id, liveness, observed_since))
         except Exception as exc:  # this execution's transaction rolled back; the pass goes on
             reason = f"{type(exc).__name__}: {exc}"
             results.append({"execution_id": execution_id, "outcome": "error", "reason": reason})

@@ -27,6 +27,9 @@ Labels = tuple[tuple[str, str], ...]
 
 REQUESTS = "durable_workflow_server_requests_total"
 LEASE_EXPIRIES = "durable_workflow_server_lease_expiries_total"
+# Leases handed back because their worker is gone: ``reason`` is ``liveness`` (a registered
+# worker went silent), ``stopping`` (its stop notice) or ``repoll`` (a re-poll did not hold it).
+WORKER_LEASE_RELEASES = "durable_workflow_server_worker_lease_releases_total"
 QUEUE_DEPTH = "durable_workflow_server_task_queue_depth"
 SCHEDULE_FIRES = "durable_workflow_server_schedule_fires_total"
 

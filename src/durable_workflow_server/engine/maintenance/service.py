@@ -52,7 +52,13 @@ class MaintenanceCommands(EngineCore):
         self, namespace: str, *, execution_ids: Sequence[str] | None = None, limit: int
     ) -> ActivityTimeoutPassResult:
         return await activity_timeouts.run_pass(
-            self._tx, self._read, namespace, execution_ids=execution_ids, limit=limit
+            self._tx,
+            self._read,
+            namespace,
+            execution_ids=execution_ids,
+            limit=limit,
+            liveness=self.settings.worker_liveness_timeout_seconds,
+            observed_since=self.observed_since,
         )
 
     async def server_metrics(self) -> counters.ServerMetricsSnapshot:

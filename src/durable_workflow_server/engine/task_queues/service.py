@@ -107,7 +107,9 @@ class TaskQueueCommands(EngineCore):
 
     async def describe_worker(self, namespace: str, worker_id: str) -> WorkerDescriptionBody:
         async with self._snapshot() as tx:
-            return await worker_views.describe_worker(tx, namespace, worker_id, self._stale_after)
+            return await worker_views.describe_worker(
+                tx, namespace, worker_id, self._stale_after, self.settings.worker_heartbeat_interval_seconds
+            )
 
     async def deregister_worker(self, namespace: str, worker_id: str) -> WorkerDeregisteredBody:
         async with self._tx() as tx:

@@ -23,7 +23,7 @@ def is_fresh(worker: WorkerRow, now: datetime, stale_after: float) -> bool:
 
 
 async def register(
-    tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float
+    tx: Tx, namespace: str, req: RegisterWorkerRequest, stale_after: float, interval: int
 ) -> RegisterWorkerResponse:
     worker_id = req.worker_id or new_upper_id()
     key = {"b_namespace": namespace, "b_worker_id": worker_id}
@@ -72,19 +72,12 @@ async def register(
     return {
         "worker_id": worker_id,
         "registered": True,
-        "heartbeat_interval_seconds": heartbeat_interval(stale_after),
+        # ``Settings.worker_heartbeat_interval_seconds``: a third of the shorter of the stale and
+        # liveness windows. Both SDKs adopt it (default 60 s otherwise); with a cadence as long
+        # as a window, a live worker would look stale (or dead) before each heartbeat.
+        "heartbeat_interval_seconds": interval,
         "stale_after_seconds": max(1, int(stale_after)),
     }
-
-
-def heartbeat_interval(stale_after: float) -> int:
-    """The heartbeat cadence advertised to workers: a third of the staleness window.
-
-    Both SDKs adopt it (default 60 s otherwise). With a 60 s cadence against a 60 s window a
-    live worker would look stale for a round trip before each heartbeat, and a query in that
-    moment would be refused as ``query_worker_unavailable``.
-    """
-    return max(1, int(stale_after // 3))
 
 
 async def heartbeat(
@@ -93,7 +86,7 @@ async def heartbeat(
     worker_id: str,
     task_slots: dict[str, Any] | None,
     process_metrics: dict[str, Any] | None,
-    stale_after: float,
+    interval: int,
 ) -> WorkerHeartbeatResponse:
     values: dict[str, Any] = {"last_heartbeat_at": tx.now}
     if task_slots is not None:
@@ -110,7 +103,7 @@ async def heartbeat(
     return {
         "worker_id": worker_id,
         "acknowledged": True,
-        "heartbeat_interval_seconds": heartbeat_interval(stale_after),
+        "heartbeat_interval_seconds": interval,
     }
 
 

@@ -32,7 +32,7 @@ from ..task_queues.shapes import WorkerBody, WorkerDeregisteredBody, WorkerDescr
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339, seconds
 from . import rows
-from .registry import heartbeat_interval, is_fresh
+from .registry import is_fresh
 
 _wk = t.workers
 STALE = "stale"
@@ -91,7 +91,7 @@ async def list_workers(
 
 
 async def describe_worker(
-    tx: Tx, namespace: str, worker_id: str, stale_after: float
+    tx: Tx, namespace: str, worker_id: str, stale_after: float, interval: int
 ) -> WorkerDescriptionBody:
     worker = cast(
         WorkerRow | None, await tx.one(rows.WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
@@ -117,7 +117,7 @@ async def describe_worker(
         "capabilities": list(worker["capabilities"] or []),
         "task_slots": worker["task_slots"],
         "process_metrics": worker["process_metrics"],
-        "heartbeat_interval_seconds": heartbeat_interval(stale_after),
+        "heartbeat_interval_seconds": interval,
         "stale_after_seconds": max(1, int(stale_after)),
         "admission": {
             "workflow_tasks": {

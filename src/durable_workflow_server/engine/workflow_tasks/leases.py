@@ -8,6 +8,8 @@ still send.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import cast
 
 from durable_workflow.protocol import errors as reasons
@@ -18,7 +20,7 @@ from ..errors import DomainError
 from ..history.events import stop_reason
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..transaction import OpenTx, Tx
-from ..util import rfc3339
+from ..util import rfc3339, seconds
 from . import rows
 
 BATCH = 100
@@ -129,6 +131,37 @@ async def expire_leases(open_tx: OpenTx) -> int:
         for task in expired:
             await requeue_workflow_task(tx, task, "workflow task lease expired")
         return len(expired)
+
+
+async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
+    """Worker liveness: requeue the tasks of registered workers silent for ``liveness`` seconds.
+
+    One bounded batch per pass; the loop's next pass takes the rest. Nothing is released before
+    this process has seen the database for a whole window (``observed_since``): a silence that
+    began while it could not see it may be its own outage, not the worker's.
+    """
+    async with open_tx() as tx:
+        if observed_since is not None and observed_since > tx.now - seconds(liveness):
+            return 0
+        params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
+        silent = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
+        for task in silent:
+            await requeue_workflow_task(tx, task, "released: the worker stopped heartbeating")
+        return len(silent)
+
+
+async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str], reason: str) -> int:
+    """Requeue every workflow task leased to ``worker_id`` except the tasks in ``keep``.
+
+    The re-poll hand-back (``held_task_ids``) and the stop notice (``keep`` empty) come here.
+    """
+    params = {"b_namespace": namespace, "b_worker_id": worker_id}
+    leased = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.LEASES_OF_WORKER), params))
+    count = 0
+    for task in leased:
+        if task["task_id"] not in keep and await requeue_workflow_task(tx, task, reason):
+            count += 1
+    return count
 
 
 async def purge_poll_requests(open_tx: OpenTx) -> None:

@@ -134,6 +134,27 @@ EXPIRED_LEASES = (
     .limit(sa.bindparam("b_limit"))
 )
 EARLIEST_LEASE_EXPIRY = sa.select(sa.func.min(_wt.c.lease_expires_at)).where(_wt.c.status == S.LEASED)
+# Leased tasks of one worker (the re-poll hand-back and the stop notice).
+LEASES_OF_WORKER = sa.select(_wt).where(
+    _wt.c.namespace == sa.bindparam("b_namespace"),
+    _wt.c.lease_owner == sa.bindparam("b_worker_id"),
+    _wt.c.status == S.LEASED,
+)
+_wk = t.workers
+# Leased tasks whose registered worker has been silent since ``b_cutoff`` or before (worker
+# liveness). A deregistered worker has no row: its leases run on to expiry.
+SILENT_LEASES = (
+    sa.select(_wt)
+    .where(
+        _wt.c.status == S.LEASED,
+        sa.exists().where(
+            _wk.c.namespace == _wt.c.namespace,
+            _wk.c.worker_id == _wt.c.lease_owner,
+            _wk.c.last_heartbeat_at <= sa.bindparam("b_cutoff"),
+        ),
+    )
+    .limit(sa.bindparam("b_limit"))
+)
 OF_RUN = (
     sa.select(_wt).where(_wt.c.run_id == sa.bindparam("b_run_id")).order_by(_wt.c.created_at, _wt.c.task_id)
 )

@@ -57,6 +57,13 @@ class WorkerHeartbeatBody(RequestModel):
     worker_id: Annotated[str, f.Text(required=True, max_len=NAME)]
     task_slots: f.Object = None
     process_metrics: f.Object = None
+    # The worker's stop notice (after its drain): every lease it still holds is released now.
+    stopping: f.Boolean = None
+
+
+# The tasks of the polled kind this worker runs now; every other task of that kind leased to
+# it is handed back before the poll claims (absent or null: nothing is handed back).
+HeldTaskIds = list[f.NameItem] | None
 
 
 class PollBody(RequestModel):
@@ -76,6 +83,7 @@ class PollWorkflowTaskBody(PollBody):
     # ``poll_timeout_seconds`` is the later specs' name; it is read only without ``timeout_seconds``.
     timeout_seconds: f.Number = None
     poll_timeout_seconds: Annotated[float | int | None, f.NumberUnless("timeout_seconds")] = None
+    held_task_ids: HeldTaskIds = None
 
 
 class PollActivityTaskBody(PollBody):
@@ -83,6 +91,7 @@ class PollActivityTaskBody(PollBody):
 
     timeout_seconds: f.Number = None
     poll_timeout_seconds: Annotated[float | int | None, f.NumberUnless("timeout_seconds")] = None
+    held_task_ids: HeldTaskIds = None
 
 
 class WorkflowTaskFence(RequestModel):
