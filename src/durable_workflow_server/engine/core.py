@@ -20,10 +20,10 @@ from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
 from .external_storage.offloading import discard_written
 from .external_storage.storage import PayloadStorage
-from .maintenance.counters import ProcessCounters
+from .maintenance.counters import TRANSACTION_RETRIES, ProcessCounters
 from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
-from .transaction import Tx
+from .transaction import Tx, TxScope
 from .util import seconds
 from .waiters import Waiters
 from .workers import registry as workers
@@ -79,8 +79,16 @@ class EngineCore:
     def now(self) -> datetime:
         return self.settings.clock()
 
+    def _tx(self) -> TxScope:
+        """One write transaction, retried on conflicts when iterated (see ``transaction.py``)."""
+        return TxScope(self._attempt, on_retry=self._count_retry)
+
+    def _count_retry(self, reason: str) -> None:
+        self.counters.inc(TRANSACTION_RETRIES, {"reason": reason})
+
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[Tx]:
+    async def _attempt(self) -> AsyncIterator[Tx]:
+        """One attempt: a store transaction; after its commit, the wake-ups it collected."""
         tx: Tx | None = None
         try:
             async with self.store.write() as conn:
@@ -134,8 +142,9 @@ class EngineCore:
     # ------------------------------------------------------------------ lifecycle / system
     async def open(self) -> None:
         await self.store.open()
-        async with self._tx() as tx:
-            await namespaces.ensure(tx, {"default", self.settings.default_namespace})
+        async for txn in self._tx():
+            async with txn as tx:
+                await namespaces.ensure(tx, {"default", self.settings.default_namespace})
         self.waiters = Waiters()
         if self.background_loop:
             self._loop.start()

@@ -38,6 +38,7 @@ from ..engine.maintenance.counters import (
     QUEUE_DEPTH,
     REQUESTS,
     SCHEDULE_FIRES,
+    TRANSACTION_RETRIES,
     ProcessCounters,
     Sample,
 )
@@ -55,6 +56,10 @@ HELP: dict[str, tuple[str, str]] = {
     REQUESTS: ("counter", "HTTP requests answered by this process, by route template, method and status."),
     LEASE_EXPIRIES: ("counter", "Task leases this process's background loop expired, by task kind."),
     SCHEDULE_FIRES: ("counter", "Schedule fires this process recorded, by namespace and outcome."),
+    TRANSACTION_RETRIES: (
+        "counter",
+        "Write transactions this process ran again after the database aborted them, by reason.",
+    ),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
 }
 

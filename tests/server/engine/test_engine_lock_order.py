@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from durable_workflow_server.engine import cancellation
 from durable_workflow_server.engine.activities import outcomes as activities
 from durable_workflow_server.engine.errors import DomainError
+from durable_workflow_server.engine.maintenance.counters import TRANSACTION_RETRIES
 from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.runs.waiting import waiting_on
@@ -327,3 +328,33 @@ async def test_describe_reads_the_run_and_what_it_waits_on_in_one_snapshot(pg_dr
         assert (await waiting_on(tx, run_id))["activities"] == []
     described = await engine.describe_workflow(NS, "wf-1")
     assert described["status"] == "cancelled" and described["waiting_on"]["activities"] == []
+
+
+async def test_a_real_deadlock_between_two_transactions_is_retried_and_both_commit(
+    pg_driver: Driver,
+) -> None:
+    """The safety net under the lock order: a cycle that does happen costs a retry, not an error."""
+    engine, driver = pg_driver.engine, pg_driver
+    first = (await driver.start(workflow_id="wf-a"))["run_id"]
+    second = (await driver.start(workflow_id="wf-b"))["run_id"]
+    holds = {first: asyncio.Event(), second: asyncio.Event()}
+    runs: dict[str, int] = {first: 0, second: 0}
+
+    async def lock_both(mine: str, other: str) -> None:
+        async for txn in engine._tx():
+            async with txn as tx:
+                runs[mine] += 1
+                assert await load_run(tx, mine) is not None
+                holds[mine].set()
+                await holds[other].wait()  # both hold one run: the next lock closes the cycle
+                assert await load_run(tx, other) is not None
+                await tx.conn.execute(
+                    sa.text("UPDATE workflow_runs SET memo = NULL WHERE run_id = :r"), {"r": mine}
+                )
+
+    await asyncio.wait_for(
+        asyncio.gather(lock_both(first, second), lock_both(second, first)), WAKE_WITHIN * 4
+    )
+    assert sorted(runs.values()) == [1, 2]  # the deadlock victim ran again, once
+    retries = [s for s in engine.counters.samples() if s["name"] == TRANSACTION_RETRIES]
+    assert retries == [{"name": TRANSACTION_RETRIES, "labels": {"reason": "deadlock"}, "value": 1.0}]

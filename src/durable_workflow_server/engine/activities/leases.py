@@ -57,32 +57,36 @@ async def expire_leases(open_tx: OpenTx) -> int:
 
     A re-readied task waits again like a retry: its schedule-to-start deadline restarts now.
     """
-    async with open_tx() as tx:
-        expired = cast(
-            list[ActivityTaskRow],
-            await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH}),
-        )
-        expired = [task for task in expired if deadlines.fired(task, tx.now) is None]  # timeouts win
-        for task in expired:
-            snapshot = (
-                await tx.conn.execute(rows.RETRY_POLICY, {"b_execution_id": task["activity_execution_id"]})
-            ).scalar()
-            waiting = deadlines.waiting(
-                snapshot, available_at=tx.now, schedule_to_close_at=task[deadlines.S2C]
+    async for txn in open_tx():
+        async with txn as tx:
+            expired = cast(
+                list[ActivityTaskRow],
+                await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH}),
             )
-            await tx.conn.execute(
-                rows.REQUEUE_EXPIRED_TASK,
-                {
-                    "b_task_id": task["task_id"],
-                    "status": ActivityTaskStatus.READY,
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    "updated_at": tx.now,
-                    **waiting,
-                },
-            )
-            tx.due(waiting["timeout_at"])
-            if task["current_attempt_id"]:
-                await rows.expire_attempt(tx, task["current_attempt_id"])
-            tx.wakes.add(("activity", task["namespace"], task["task_queue"]))
-        return len(expired)
+            expired = [task for task in expired if deadlines.fired(task, tx.now) is None]  # timeouts win
+            for task in expired:
+                snapshot = (
+                    await tx.conn.execute(
+                        rows.RETRY_POLICY, {"b_execution_id": task["activity_execution_id"]}
+                    )
+                ).scalar()
+                waiting = deadlines.waiting(
+                    snapshot, available_at=tx.now, schedule_to_close_at=task[deadlines.S2C]
+                )
+                await tx.conn.execute(
+                    rows.REQUEUE_EXPIRED_TASK,
+                    {
+                        "b_task_id": task["task_id"],
+                        "status": ActivityTaskStatus.READY,
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                        "updated_at": tx.now,
+                        **waiting,
+                    },
+                )
+                tx.due(waiting["timeout_at"])
+                if task["current_attempt_id"]:
+                    await rows.expire_attempt(tx, task["current_attempt_id"])
+                tx.wakes.add(("activity", task["namespace"], task["task_queue"]))
+            return len(expired)
+    raise AssertionError("unreachable: every attempt returns or raises")

@@ -29,6 +29,7 @@ REQUESTS = "durable_workflow_server_requests_total"
 LEASE_EXPIRIES = "durable_workflow_server_lease_expiries_total"
 QUEUE_DEPTH = "durable_workflow_server_task_queue_depth"
 SCHEDULE_FIRES = "durable_workflow_server_schedule_fires_total"
+TRANSACTION_RETRIES = "durable_workflow_server_transaction_retries_total"
 
 
 class Sample(TypedDict):

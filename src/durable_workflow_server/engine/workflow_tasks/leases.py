@@ -123,15 +123,18 @@ async def release_workflow_task(
 
 async def expire_leases(open_tx: OpenTx) -> int:
     """Make workflow tasks whose lease ran out claimable again (the old holder is fenced)."""
-    async with open_tx() as tx:
-        params = {"b_now": tx.now, "b_limit": BATCH}
-        expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
-        for task in expired:
-            await requeue_workflow_task(tx, task, "workflow task lease expired")
-        return len(expired)
+    async for txn in open_tx():
+        async with txn as tx:
+            params = {"b_now": tx.now, "b_limit": BATCH}
+            expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
+            for task in expired:
+                await requeue_workflow_task(tx, task, "workflow task lease expired")
+            return len(expired)
+    raise AssertionError("unreachable: every attempt returns or raises")
 
 
 async def purge_poll_requests(open_tx: OpenTx) -> None:
     """Forget poll-retry entries whose lease is long over."""
-    async with open_tx() as tx:
-        await tx.conn.execute(rows.PURGE_POLL_REQUESTS, {"b_now": tx.now})
+    async for txn in open_tx():
+        async with txn as tx:
+            await tx.conn.execute(rows.PURGE_POLL_REQUESTS, {"b_now": tx.now})
