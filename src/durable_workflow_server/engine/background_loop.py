@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from ..store import Store
+from ..store.errors import conflict_kind, is_unavailable
 from .activities import leases as activity_leases
 from .activities import rows as activity_rows
 from .activities import timeouts as activity_timeouts
@@ -98,6 +99,8 @@ class BackgroundLoop:
         self._stopping = False
         # When the loop plans to sweep next (by ``clock``); ``None`` while sweeping or stopped.
         self._wake_at: datetime | None = None
+        # Whether the last sweep failed on an unreachable database (one log line per outage).
+        self.database_down = False
 
     def start(self) -> None:
         self._stopping = False
@@ -121,6 +124,21 @@ class BackgroundLoop:
             except asyncio.CancelledError:
                 pass
 
+    def _failed(self, exc: Exception) -> None:
+        """Log a failed sweep: a database outage once (it retries every interval), anything else in full."""
+        if not (is_unavailable(exc) or conflict_kind(exc) is not None):
+            log.exception("background loop sweep failed")
+            return
+        if not self.database_down:
+            self.database_down = True
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            log.warning(
+                "background loop: database unavailable (%s: %s); retrying every %.1fs",
+                type(exc).__name__,
+                first,
+                self._interval,
+            )
+
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
@@ -128,8 +146,12 @@ class BackgroundLoop:
             next_due: datetime | None = None
             try:
                 next_due = await self._sweep()
-            except Exception:  # keep the loop alive; the next pass retries
-                log.exception("background loop sweep failed")
+            except Exception as exc:  # keep the loop alive; the next pass retries
+                self._failed(exc)
+            else:
+                if self.database_down:
+                    self.database_down = False
+                    log.warning("background loop: the database is reachable again; sweeping resumed")
             delay = self._interval
             if next_due is not None:
                 delay = max(0.0, min(delay, (next_due - self._clock()).total_seconds()))

@@ -77,6 +77,7 @@ class PostgresStore(Store):
         self._listener: asyncio.Task[None] | None = None
         #: How many times the listener connection has (re)connected (observability, tests).
         self.listen_connects = 0
+        self._listener_down = False
 
     async def _open(self) -> None:
         engine = create_async_engine(
@@ -200,7 +201,10 @@ class PostgresStore(Store):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # unreachable database, refused login, dropped socket...
-                log.warning("PostgreSQL listener connection failed (%s); retrying in %.2fs", exc, delay)
+                # One warning per outage; the retries behind it are debug lines.
+                level = logging.DEBUG if self._listener_down else logging.WARNING
+                self._listener_down = True
+                log.log(level, "PostgreSQL listener connection failed (%s); retrying in %.2fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, LISTEN_RETRY_MAX)
 
@@ -220,6 +224,9 @@ class PostgresStore(Store):
             conn.add_termination_listener(lambda _conn: lost.set())
             await conn.add_listener(NOTIFY_CHANNEL, lambda _conn, _pid, _channel, payload: callback(payload))
             self.listen_connects += 1
+            if self._listener_down:
+                self._listener_down = False
+                log.warning("PostgreSQL listener reconnected")
             if not ready.done():
                 ready.set_result(None)
             # Anything sent while no listener was connected is lost: let the receiver re-check.
