@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable_workflow.protocol import errors as reasons
 
-from ..store.errors import conflict_kind, is_unavailable
+from ..store.errors import is_transient
 
 logger = logging.getLogger("durable_workflow_server")
 
@@ -90,7 +90,7 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            if is_unavailable(exc) or conflict_kind(exc) is not None:
+            if is_transient(exc):
                 self.outages.failed(scope.get("method"), scope.get("path"), exc)
                 if started:
                     raise

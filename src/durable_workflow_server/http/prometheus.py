@@ -43,6 +43,7 @@ from ..engine.maintenance.counters import (
     Sample,
 )
 from ..settings import Settings
+from ..store.errors import is_transient
 from . import guards
 from .errors import ApiError
 from .routing import ROUTE_KEY, ServedRoute
@@ -85,6 +86,10 @@ class CountRequests:
 
         try:
             await self.app(scope, receive, watch)
+        except Exception as exc:
+            if is_transient(exc) and status == 500:
+                status = 503  # the catch-all outside answers a database outage with 503
+            raise
         finally:
             self.counters.inc(
                 REQUESTS, {"method": scope["method"], "route": route_of(scope), "status": str(status)}

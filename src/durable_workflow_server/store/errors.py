@@ -102,3 +102,8 @@ def is_unavailable(exc: BaseException) -> bool:
         ):
             return True
     return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Unavailable, or a conflict that outlived the transaction's retries: the request may be retried."""
+    return is_unavailable(exc) or conflict_kind(exc) is not None

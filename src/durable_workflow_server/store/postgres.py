@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .base import Conn, NotificationCallback, Store
+from .errors import is_unavailable
 
 log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
@@ -101,6 +102,15 @@ class PostgresStore(Store):
                 dbapi_connection.ping()
             except Exception as exc:
                 raise sa.exc.DisconnectionError("idle pooled connection failed its ping") from exc
+
+        # A connection the database dropped is thrown away, and with it every older pooled one
+        # (SQLAlchemy invalidates the pool's generation), so the next checkout reconnects. Its
+        # own test misses a few of asyncpg's ways of saying so (a protocol left mid-operation by a
+        # terminated backend), which would otherwise go back into the pool broken.
+        @event.listens_for(engine.sync_engine, "handle_error")
+        def _handle_error(context: sa.engine.ExceptionContext) -> None:
+            if not context.is_disconnect and is_unavailable(context.original_exception):
+                context.is_disconnect = True
 
         self._engine = engine
         # Reads run without BEGIN/COMMIT (see read()); same pool, isolation set per checkout.
