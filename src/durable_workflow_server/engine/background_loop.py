@@ -21,6 +21,7 @@ from .activities import leases as activity_leases
 from .activities import rows as activity_rows
 from .activities import timeouts as activity_timeouts
 from .maintenance.counters import LEASE_EXPIRIES, ProcessCounters
+from .maintenance.retention_sweep import RetentionSweep
 from .queries import broker as query_broker
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
@@ -41,11 +42,13 @@ async def sweep(
     counters: ProcessCounters | None = None,
     *,
     worker_prune_after: float | None = None,
+    retention: RetentionSweep | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
     ``counters`` counts the leases it expires (``durable_workflow_server_lease_expiries_total``).
     ``worker_prune_after``: registrations silent that long are deleted (``None``: never).
+    ``retention``: the periodic retention sweep, run when it is due (``None``: never).
     """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
     await run_timeouts.enforce(open_tx, store, now())
@@ -62,6 +65,8 @@ async def sweep(
     await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:
         await worker_views.prune_stale(open_tx, store, now(), worker_prune_after)
+    if retention is not None:
+        await retention.due_run(open_tx, store, now())
     return await next_due_at(store)
 
 

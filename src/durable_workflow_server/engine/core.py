@@ -21,6 +21,7 @@ from .broadcast import Broadcast, WakeTargets
 from .external_storage.offloading import discard_written
 from .external_storage.storage import PayloadStorage
 from .maintenance.counters import TRANSACTION_RETRIES, ProcessCounters
+from .maintenance.retention_sweep import RetentionSweep
 from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx, TxScope
@@ -74,6 +75,10 @@ class EngineCore:
         # Namespaces known to exist -> when that answer stops being trusted (see namespace_exists).
         self._known_namespaces: dict[str, datetime] = {}
         self.payloads = PayloadStorage(settings)
+        interval = settings.retention_sweep_interval_seconds
+        self._retention = (
+            RetentionSweep(interval, settings.retention_window_seconds) if interval is not None else None
+        )
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> datetime:
@@ -133,6 +138,7 @@ class EngineCore:
             self.now,
             self.counters,
             worker_prune_after=self.settings.worker_prune_after_seconds,
+            retention=self._retention,
         )
 
     async def tick(self) -> None:
