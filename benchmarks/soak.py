@@ -5,7 +5,9 @@ mode), then starts workflows at a fixed rate — a mix of two activities in a ro
 and a one-second timer, and a wait for a signal that the load sends — and every few seconds
 samples the server's and the worker's RSS and open file descriptors (``/proc/<pid>``), the
 database's connections (``pg_stat_activity`` on PostgreSQL) and size, and the start→close
-latency of the workflows that closed since the last sample (the server's own timestamps).
+latency of the workflows that closed since the last sample. Closes are read from the database
+itself (the runs' ``started_at``/``closed_at``), not by polling each workflow over HTTP: a
+measurement whose cost grew with the backlog would itself slow the server it measures.
 
 The server prunes closed runs in the background (``DW_RETENTION_SWEEP_INTERVAL_SECONDS``) with
 a short window (``DW_RETENTION_WINDOW_SECONDS``, ``--retention-window``), so the database holds
@@ -25,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,6 +152,7 @@ class Database:
             self.name = f"dw_soak_{tag}"
             self.admin_url = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
             self.url = urlunsplit((parts.scheme, parts.netloc, f"/{self.name}", parts.query, ""))
+            self.url_for_asyncpg = urlunsplit(("postgresql", parts.netloc, f"/{self.name}", "", ""))
 
     async def create(self) -> None:
         if self.backend == "postgres":
@@ -170,6 +174,32 @@ class Database:
             )
         finally:
             await conn.close()
+
+    async def closed_runs(self, queue: str) -> list[tuple[str, str, float]]:
+        """(run id, status, seconds from start to close) of the closed runs still in the database."""
+        if self.backend == "sqlite":
+            import sqlite3
+
+            with contextlib.closing(
+                sqlite3.connect(f"file:{self.file}?mode=ro", uri=True, timeout=5)
+            ) as conn:
+                query = (
+                    "SELECT run_id, status, (julianday(closed_at) - julianday(started_at)) * 86400.0 "
+                    "FROM workflow_runs WHERE closed_at IS NOT NULL AND task_queue = ?"
+                )
+                return [(str(a), str(b), float(c)) for a, b, c in conn.execute(query, (queue,))]
+        import asyncpg
+
+        conn = await asyncpg.connect(self.url_for_asyncpg)
+        try:
+            found = await conn.fetch(
+                "SELECT run_id, status, EXTRACT(EPOCH FROM closed_at - started_at) AS seconds "
+                "FROM workflow_runs WHERE closed_at IS NOT NULL AND task_queue = $1",
+                queue,
+            )
+        finally:
+            await conn.close()
+        return [(str(r["run_id"]), str(r["status"]), float(r["seconds"])) for r in found]
 
     async def facts(self) -> tuple[int | None, float]:
         """(open connections, size in MiB) now."""
@@ -210,59 +240,66 @@ async def wait_ready(url: str, child: subprocess.Popen[bytes], log: Path) -> Non
 
 
 class Load:
-    """Starts workflows at ``rate`` per second and records each one's latency once it closed."""
+    """Starts workflows at ``rate`` per second; a signal workflow gets its signal 0.3 s later."""
 
     def __init__(self, client: Client, queue: str, rate: float) -> None:
         self.client, self.queue, self.rate = client, queue, rate
         self.started = 0
-        self.closed = 0
-        self.failed = 0
-        self.latencies: list[float] = []  # since the last sample
-        self._watchers: set[asyncio.Task[None]] = set()
+        self.signal_failures = 0
+        self._signals: set[asyncio.Task[None]] = set()
 
     async def run(self, until: float) -> None:
         tag = uuid.uuid4().hex[:6]
         next_at = time.monotonic()
         while time.monotonic() < until:
             kind = TYPES[self.started % len(TYPES)]
-            workflow_id = f"soak-{tag}-{self.started}"
             handle = await self.client.start_workflow(
-                workflow_type=kind, task_queue=self.queue, workflow_id=workflow_id, input=[self.started]
+                workflow_type=kind,
+                task_queue=self.queue,
+                workflow_id=f"soak-{tag}-{self.started}",
+                input=[self.started],
             )
             self.started += 1
-            watcher = asyncio.create_task(self._watch(handle, kind == "soak-signal"))
-            self._watchers.add(watcher)
-            watcher.add_done_callback(self._watchers.discard)
-            next_at += 1 / self.rate
+            if kind == "soak-signal":
+                signalling = asyncio.create_task(self._signal(handle))
+                self._signals.add(signalling)
+                signalling.add_done_callback(self._signals.discard)
+            # A fixed schedule, but no burst to catch up after a stall: the rate stays the rate.
+            next_at = max(next_at + 1 / self.rate, time.monotonic())
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
-    async def _watch(self, handle: Any, signal: bool) -> None:
+    async def _signal(self, handle: Any) -> None:
+        await asyncio.sleep(0.3)
         try:
-            if signal:
-                await asyncio.sleep(0.3)
-                await handle.signal("go", [1])
-            await handle.result(timeout=120.0, poll_interval=0.5)
-            described = await handle.describe()
-            began = _instant(described.started_at)
-            ended = _instant(described.closed_at)
-            if began is not None and ended is not None:
-                self.latencies.append(ended - began)
-            self.closed += 1
+            await handle.signal("go", [1])
         except Exception as exc:  # counted and shown: a soak must not stop on one failure
-            self.failed += 1
-            print(f"workflow {handle.workflow_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-
-    async def drain(self, timeout: float) -> None:
-        if self._watchers:
-            await asyncio.wait(set(self._watchers), timeout=timeout)
+            self.signal_failures += 1
+            print(f"signal to {handle.workflow_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _instant(value: str | None) -> float | None:
-    from datetime import datetime
+class Closes:
+    """The soak's runs that closed since the last look, read from the database: (latency, status)."""
 
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    def __init__(self, database: Database, queue: str) -> None:
+        self.database, self.queue = database, queue
+        self.seen: set[str] = set()
+        self.closed = 0
+        self.failed = 0
+
+    async def new(self) -> list[float]:
+        rows = await self.database.closed_runs(self.queue)
+        latencies: list[float] = []
+        present = {run_id for run_id, _, _ in rows}
+        self.seen &= present  # pruned by retention: forgotten here too, so this stays bounded
+        for run_id, status, seconds in rows:
+            if run_id in self.seen:
+                continue
+            self.seen.add(run_id)
+            self.closed += 1
+            if status != "completed":
+                self.failed += 1
+            latencies.append(float(seconds))
+        return latencies
 
 
 async def soak(args: argparse.Namespace) -> list[Sample]:
@@ -292,6 +329,7 @@ async def soak(args: argparse.Namespace) -> list[Sample]:
         print(_header())
         async with Client(url, token=TOKEN) as client:
             load = Load(client, queue, args.rate)
+            closes = Closes(database, queue)
             began = time.monotonic()
             until = began + args.minutes * 60
             loading = asyncio.create_task(load.run(until))
@@ -300,11 +338,11 @@ async def soak(args: argparse.Namespace) -> list[Sample]:
                 if loading.done():
                     loading.result()  # a failed start ends the soak with its error
                 connections, size = await database.facts()
-                latencies, load.latencies = load.latencies, []
+                latencies = await closes.new()
                 sample = Sample(
                     at=time.monotonic() - began,
                     started=load.started,
-                    closed=load.closed,
+                    closed=closes.closed,
                     server_rss=rss_mib(server.pid),
                     worker_rss=rss_mib(worker.pid),
                     server_fds=open_fds(server.pid),
@@ -316,8 +354,15 @@ async def soak(args: argparse.Namespace) -> list[Sample]:
                 samples.append(sample)
                 print(_row(sample), flush=True)
             await loading
-            await load.drain(timeout=60)
-            print(f"started {load.started}, closed {load.closed}, failed {load.failed}")
+            # The last workflows close after the load stops: wait (bounded) and count them.
+            deadline = time.monotonic() + 60
+            while closes.closed < load.started and time.monotonic() < deadline:
+                await closes.new()
+                await asyncio.sleep(0.5)
+            print(
+                f"started {load.started}, closed {closes.closed} ({closes.failed} not completed), "
+                f"signal failures {load.signal_failures}"
+            )
     finally:
         for child in (worker, server):
             if child is not None and child.poll() is None:
@@ -418,6 +463,7 @@ def main() -> None:
         max(run_seconds * 0.2, args.retention_window + args.retention_sweep), run_seconds * 0.5
     )
     warmup = args.warmup if args.warmup is not None else default_warmup
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # cleanup runs on SIGTERM too
     samples = asyncio.run(soak(args))
     print(summarize(samples, warmup))
 
