@@ -354,6 +354,7 @@ async def soak(args: argparse.Namespace) -> list[Sample]:
                 samples.append(sample)
                 print(_row(sample), flush=True)
             await loading
+            backlog = load.started - closes.closed
             # The last workflows close after the load stops: wait (bounded) and count them.
             deadline = time.monotonic() + 60
             while closes.closed < load.started and time.monotonic() < deadline:
@@ -361,8 +362,12 @@ async def soak(args: argparse.Namespace) -> list[Sample]:
                 await asyncio.sleep(0.5)
             print(
                 f"started {load.started}, closed {closes.closed} ({closes.failed} not completed), "
-                f"signal failures {load.signal_failures}"
+                f"signal failures {load.signal_failures}; open when the load stopped: {backlog}"
             )
+            if backlog > args.rate * 15:
+                print(
+                    f"note: a backlog of {backlog} built up: {args.rate}/s is more than this machine sustains"
+                )
     finally:
         for child in (worker, server):
             if child is not None and child.poll() is None:
@@ -439,7 +444,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--database", metavar="URL", help="PostgreSQL server to create the soak database on")
-    parser.add_argument("--rate", type=float, default=5.0, help="workflow starts per second")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=3.0,
+        help="workflow starts per second; keep it under what the machine sustains (a backlog "
+        "shows as latency rising from sample to sample, and the summary says so)",
+    )
     parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument(
         "--warmup",
