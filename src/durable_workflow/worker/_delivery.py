@@ -4,8 +4,8 @@ An outcome that never arrives costs a lot: the server only hands the task out ag
 lease expires (minutes), and an activity then runs a second time. So the worker keeps trying:
 
 * the server cannot be reached (``TransportError``, after the client's own quick retries), or
-  answers ``503`` (it is up but cannot reach its database, e.g. ``database_unavailable`` while
-  the database restarts): retry with backoff until ``DeliveryPolicy.retry_timeout`` seconds
+  answers ``503 database_unavailable`` (it is up but cannot reach its database, e.g. while the
+  database restarts): retry with backoff until ``DeliveryPolicy.retry_timeout`` seconds
   (``Worker.report_retry_timeout``) have passed, which outlasts a server or database restart;
 * the server answers another 5xx or 429: retry a couple of times (``SERVER_ERROR_RETRY_DELAYS``), since
   a server that answers but keeps failing is unlikely to change its mind soon;
@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ..errors import ServerError, TransportError
+from ..protocol.errors import DATABASE_UNAVAILABLE
 from ._runtime import DeliveryPolicy
 
 logger = logging.getLogger("durable_workflow.worker")
@@ -33,8 +34,8 @@ SERVER_ERROR_RETRY_DELAYS = (0.05, 0.2)
 
 
 def is_unavailable_answer(exc: ServerError) -> bool:
-    """True for ``503``: the server says it cannot serve right now, not that it refuses."""
-    return exc.status_code == 503
+    """True for ``503 database_unavailable``: the server is up but its database is not, for now."""
+    return exc.status_code == 503 and exc.reason == DATABASE_UNAVAILABLE
 
 
 def is_transient_answer(exc: ServerError) -> bool:

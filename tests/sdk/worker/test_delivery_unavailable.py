@@ -34,8 +34,9 @@ async def test_503_database_unavailable_is_retried_past_the_5xx_budget() -> None
     assert len(calls) == len(SERVER_ERROR_RETRY_DELAYS) + 6
 
 
-async def test_a_500_still_gives_up_after_its_few_retries() -> None:
-    errors = [_answer(500, "server_error") for _ in range(10)]
+@pytest.mark.parametrize(("status", "reason"), [(500, "server_error"), (503, "server_error")])
+async def test_other_5xx_still_give_up_after_their_few_retries(status: int, reason: str) -> None:
+    errors = [_answer(status, reason) for _ in range(10)]
     calls, send = _failing(errors)
     with pytest.raises(ServerError):
         await deliver(FAST, send, "complete")  # type: ignore[arg-type]
