@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, MutableMapping
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -73,8 +73,10 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
             return Envelope(scope[PLANE_KEY], route.operation.envelope)
         return Envelope(unrouted_plane(scope.get("path", "")))
 
-    def render_scope(scope: Scope, status: int, body: dict[str, Any]) -> ASGIApp:
-        return envelope_of(scope).render(status, body, settings, scope.get("path_params"))
+    def render_scope(
+        scope: Scope, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> ASGIApp:
+        return envelope_of(scope).render(status, body, settings, scope.get("path_params"), headers)
 
     async def routing_error(request: Request, exc: Exception) -> Response:
         # 404 / 405 from routing: the plane's envelope, but no operation (none was matched).

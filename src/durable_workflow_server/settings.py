@@ -172,6 +172,12 @@ class Settings:
     metrics_public: bool = False
     # the retention of a namespace created without ``retention_days`` (DW_HISTORY_RETENTION_DAYS)
     history_retention_days: int = 30
+    # how often the background loop prunes expired closed runs of every namespace
+    # (DW_RETENTION_SWEEP_INTERVAL_SECONDS); None: only the admin retention pass prunes
+    retention_sweep_interval_seconds: float | None = None
+    # the sweep's retention window in seconds instead of each namespace's retention_days
+    # (DW_RETENTION_WINDOW_SECONDS): soak runs and short-lived environments; None: the days
+    retention_window_seconds: float | None = None
     # where the ``local`` external-storage driver keeps payloads when a namespace policy names no
     # ``config.uri`` (DW_EXTERNAL_STORAGE_DIR); None: beside the SQLite file, else the user's
     # data directory (see ``external_storage_root``). Each namespace gets its own subdirectory.
@@ -398,6 +404,8 @@ class Settings:
             ("keep_alive_timeout", "KEEP_ALIVE_TIMEOUT"),
             ("shutdown_timeout", "SHUTDOWN_TIMEOUT"),
             ("worker_liveness_timeout_seconds", "WORKER_LIVENESS_TIMEOUT"),
+            ("retention_sweep_interval_seconds", "RETENTION_SWEEP_INTERVAL_SECONDS"),
+            ("retention_window_seconds", "RETENTION_WINDOW_SECONDS"),
         ):
             duration = number(var, float)
             if duration is not None:

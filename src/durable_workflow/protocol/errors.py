@@ -10,6 +10,8 @@ from __future__ import annotations
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"
 SERVER_ERROR = "server_error"
+# 503: the server cannot reach its database right now (restart, failover, lost connection); retry.
+DATABASE_UNAVAILABLE = "database_unavailable"
 MALFORMED_JSON = "malformed_json"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"

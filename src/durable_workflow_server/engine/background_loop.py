@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from ..store import Store
+from ..store.errors import conflict_kind, is_unavailable
 from .activities import leases as activity_leases
 from .activities import rows as activity_rows
 from .activities import timeouts as activity_timeouts
 from .maintenance.counters import LEASE_EXPIRIES, WORKER_LEASE_RELEASES, ProcessCounters
+from .maintenance.retention_sweep import RetentionSweep
 from .queries import broker as query_broker
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
@@ -42,6 +44,7 @@ async def sweep(
     worker_prune_after: float | None = None,
     liveness: float | None = None,
     observed_since: datetime | None = None,
+    retention: RetentionSweep | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
@@ -51,6 +54,7 @@ async def sweep(
     ``liveness``: registered workers silent that long have their leases released, and it is the
     window of the activity worker-death rule (``None``: not enforced); silence counts only
     from ``observed_since`` (when this process began to see the database).
+    ``retention``: the periodic retention sweep, run when it is due (``None``: never).
     """
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
     await run_timeouts.enforce(open_tx, store, now())
@@ -73,6 +77,8 @@ async def sweep(
     await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:
         await worker_views.prune_stale(open_tx, store, now(), worker_prune_after)
+    if retention is not None:
+        await retention.due_run(open_tx, store, now())
     return await next_due_at(store)
 
 
@@ -110,6 +116,8 @@ class BackgroundLoop:
         self._stopping = False
         # When the loop plans to sweep next (by ``clock``); ``None`` while sweeping or stopped.
         self._wake_at: datetime | None = None
+        # Whether the last sweep failed on an unreachable database (one log line per outage).
+        self.database_down = False
 
     def start(self) -> None:
         self._stopping = False
@@ -133,6 +141,21 @@ class BackgroundLoop:
             except asyncio.CancelledError:
                 pass
 
+    def _failed(self, exc: Exception) -> None:
+        """Log a failed sweep: a database outage once (it retries every interval), anything else in full."""
+        if not (is_unavailable(exc) or conflict_kind(exc) is not None):
+            log.exception("background loop sweep failed")
+            return
+        if not self.database_down:
+            self.database_down = True
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            log.warning(
+                "background loop: database unavailable (%s: %s); retrying every %.1fs",
+                type(exc).__name__,
+                first,
+                self._interval,
+            )
+
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
@@ -140,8 +163,12 @@ class BackgroundLoop:
             next_due: datetime | None = None
             try:
                 next_due = await self._sweep()
-            except Exception:  # keep the loop alive; the next pass retries
-                log.exception("background loop sweep failed")
+            except Exception as exc:  # keep the loop alive; the next pass retries
+                self._failed(exc)
+            else:
+                if self.database_down:
+                    self.database_down = False
+                    log.warning("background loop: the database is reachable again; sweeping resumed")
             delay = self._interval
             if next_due is not None:
                 delay = max(0.0, min(delay, (next_due - self._clock()).total_seconds()))

@@ -104,94 +104,96 @@ class ControlPlane(EngineCore):
         self, namespace: str, request: StartWorkflowRequest, codec: str, blob: str
     ) -> StartWorkflowBody:
         workflow_id = request.workflow_id or new_id()
-        async with self._tx() as tx:
-            # First, before any run row is locked (the delete's lock order): the namespace must
-            # still exist when the run is written, not only when the request was let in.
-            await namespace_rows.require(tx, namespace)
-            # Before anything is written: a value that does not fit its type refuses the start.
-            search_attributes, search_attribute_types = await check_start(
-                tx, namespace, request.search_attributes
-            )
-            params = {"b_workflow_id": workflow_id}
-            current = cast(RunRow | None, await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params))
-            instance = cast(InstanceRow | None, await tx.one(tx.store.lock(rows.INSTANCE), params))
-            if instance is not None and instance["current_run_id"] != (
-                current["run_id"] if current else None
-            ):
-                raise _InstanceMoved(workflow_id)
-            if instance is not None and instance["namespace"] != namespace:
-                raise DomainError(
-                    reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
-                    f"Workflow id [{workflow_id}] is already used in another namespace.",
-                    workflow_id=workflow_id,
-                    namespace=namespace,
+        async for txn in self._tx():
+            async with txn as tx:
+                # First, before any run row is locked (the delete's lock order): the namespace must
+                # still exist when the run is written, not only when the request was let in.
+                await namespace_rows.require(tx, namespace)
+                # Before anything is written: a value that does not fit its type refuses the start.
+                search_attributes, search_attribute_types = await check_start(
+                    tx, namespace, request.search_attributes
                 )
-            run_number = 1
-            run_id = new_id()
-            if instance is not None:
-                if current is not None and not is_terminal_run(current):
-                    if current["workflow_type"] != request.workflow_type:
-                        bound = current["workflow_type"]
-                        message = f"Workflow id [{workflow_id}] is bound to type [{bound}]."
-                        raise ValidationFailed({"workflow_type": [message]})
-                    if request.duplicate_policy == "use-existing":
-                        return self._start_body(namespace, current, "returned_existing_active")
+                params = {"b_workflow_id": workflow_id}
+                current = cast(RunRow | None, await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params))
+                instance = cast(InstanceRow | None, await tx.one(tx.store.lock(rows.INSTANCE), params))
+                if instance is not None and instance["current_run_id"] != (
+                    current["run_id"] if current else None
+                ):
+                    raise _InstanceMoved(workflow_id)
+                if instance is not None and instance["namespace"] != namespace:
                     raise DomainError(
-                        reasons.DUPLICATE_NOT_ALLOWED,
-                        f"Workflow [{workflow_id}] already has an open run.",
-                        outcome="rejected_duplicate",
-                        rejection_reason=reasons.INSTANCE_ALREADY_STARTED,
-                        command_status="rejected",
+                        reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
+                        f"Workflow id [{workflow_id}] is already used in another namespace.",
                         workflow_id=workflow_id,
-                        run_id=current["run_id"],
-                        workflow_type=current["workflow_type"],
                         namespace=namespace,
-                        status=current["status"],
-                        business_key=current["business_key"],
-                        payload_codec=current["payload_codec"],
                     )
-                run_number = int(instance["run_count"]) + 1
-                await tx.conn.execute(
-                    rows.UPDATE_INSTANCE,
-                    {
-                        "b_workflow_id": workflow_id,
-                        "current_run_id": run_id,
-                        "run_count": run_number,
-                        "workflow_type": request.workflow_type,
-                    },
+                run_number = 1
+                run_id = new_id()
+                if instance is not None:
+                    if current is not None and not is_terminal_run(current):
+                        if current["workflow_type"] != request.workflow_type:
+                            bound = current["workflow_type"]
+                            message = f"Workflow id [{workflow_id}] is bound to type [{bound}]."
+                            raise ValidationFailed({"workflow_type": [message]})
+                        if request.duplicate_policy == "use-existing":
+                            return self._start_body(namespace, current, "returned_existing_active")
+                        raise DomainError(
+                            reasons.DUPLICATE_NOT_ALLOWED,
+                            f"Workflow [{workflow_id}] already has an open run.",
+                            outcome="rejected_duplicate",
+                            rejection_reason=reasons.INSTANCE_ALREADY_STARTED,
+                            command_status="rejected",
+                            workflow_id=workflow_id,
+                            run_id=current["run_id"],
+                            workflow_type=current["workflow_type"],
+                            namespace=namespace,
+                            status=current["status"],
+                            business_key=current["business_key"],
+                            payload_codec=current["payload_codec"],
+                        )
+                    run_number = int(instance["run_count"]) + 1
+                    await tx.conn.execute(
+                        rows.UPDATE_INSTANCE,
+                        {
+                            "b_workflow_id": workflow_id,
+                            "current_run_id": run_id,
+                            "run_count": run_number,
+                            "workflow_type": request.workflow_type,
+                        },
+                    )
+                else:
+                    # Written once, already pointing at the run created below (same transaction).
+                    await tx.conn.execute(
+                        rows.INSERT_INSTANCE,
+                        {
+                            "workflow_id": workflow_id,
+                            "namespace": namespace,
+                            "workflow_type": request.workflow_type,
+                            "current_run_id": run_id,
+                            "run_count": run_number,
+                            "created_at": tx.now,
+                        },
+                    )
+                blob = await offloading.accept(tx, namespace, run_id, codec, blob, field="input")
+                run = await create_run(
+                    tx,
+                    namespace=namespace,
+                    workflow_id=workflow_id,
+                    workflow_type=request.workflow_type,
+                    task_queue=request.task_queue or DEFAULT_TASK_QUEUE,
+                    payload_codec=codec,
+                    input_blob=blob,
+                    run_number=run_number,
+                    business_key=request.business_key,
+                    memo=request.memo,
+                    search_attributes=search_attributes,
+                    search_attribute_types=search_attribute_types,
+                    execution_timeout_seconds=request.execution_timeout_seconds,
+                    run_timeout_seconds=request.run_timeout_seconds,
+                    run_id=run_id,
                 )
-            else:
-                # Written once, already pointing at the run created below (same transaction).
-                await tx.conn.execute(
-                    rows.INSERT_INSTANCE,
-                    {
-                        "workflow_id": workflow_id,
-                        "namespace": namespace,
-                        "workflow_type": request.workflow_type,
-                        "current_run_id": run_id,
-                        "run_count": run_number,
-                        "created_at": tx.now,
-                    },
-                )
-            blob = await offloading.accept(tx, namespace, run_id, codec, blob, field="input")
-            run = await create_run(
-                tx,
-                namespace=namespace,
-                workflow_id=workflow_id,
-                workflow_type=request.workflow_type,
-                task_queue=request.task_queue or DEFAULT_TASK_QUEUE,
-                payload_codec=codec,
-                input_blob=blob,
-                run_number=run_number,
-                business_key=request.business_key,
-                memo=request.memo,
-                search_attributes=search_attributes,
-                search_attribute_types=search_attribute_types,
-                execution_timeout_seconds=request.execution_timeout_seconds,
-                run_timeout_seconds=request.run_timeout_seconds,
-                run_id=run_id,
-            )
-            return self._start_body(namespace, run, "started_new")
+                return self._start_body(namespace, run, "started_new")
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     # ------------------------------------------------------------------ control plane: reads
     async def _instance(self, tx: Tx, namespace: str, workflow_id: str) -> InstanceRow | None:

@@ -20,10 +20,11 @@ from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
 from .external_storage.offloading import discard_written
 from .external_storage.storage import PayloadStorage
-from .maintenance.counters import ProcessCounters
+from .maintenance.counters import TRANSACTION_RETRIES, ProcessCounters
+from .maintenance.retention_sweep import RetentionSweep
 from .namespaces import rows as namespaces
 from .shapes import ReadinessChecks, WorkerFleet
-from .transaction import Tx
+from .transaction import Tx, TxScope
 from .util import seconds
 from .waiters import Waiters
 from .workers import registry as workers
@@ -78,13 +79,25 @@ class EngineCore:
         # Namespaces known to exist -> when that answer stops being trusted (see namespace_exists).
         self._known_namespaces: dict[str, datetime] = {}
         self.payloads = PayloadStorage(settings)
+        interval = settings.retention_sweep_interval_seconds
+        self._retention = (
+            RetentionSweep(interval, settings.retention_window_seconds) if interval is not None else None
+        )
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> datetime:
         return self.settings.clock()
 
+    def _tx(self) -> TxScope:
+        """One write transaction, retried on conflicts when iterated (see ``transaction.py``)."""
+        return TxScope(self._attempt, on_retry=self._count_retry)
+
+    def _count_retry(self, reason: str) -> None:
+        self.counters.inc(TRANSACTION_RETRIES, {"reason": reason})
+
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[Tx]:
+    async def _attempt(self) -> AsyncIterator[Tx]:
+        """One attempt: a store transaction; after its commit, the wake-ups it collected."""
         tx: Tx | None = None
         try:
             async with self.store.write() as conn:
@@ -134,6 +147,7 @@ class EngineCore:
                 worker_prune_after=self.settings.worker_prune_after_seconds,
                 liveness=self.settings.worker_liveness_timeout_seconds,
                 observed_since=self.observed_since,
+                retention=self._retention,
             )
         except Exception:
             self.observed_since = None  # the database may be gone: so may the workers' heartbeats
@@ -147,8 +161,9 @@ class EngineCore:
     async def open(self) -> None:
         await self.store.open()
         self.observed_since = self.now()
-        async with self._tx() as tx:
-            await namespaces.ensure(tx, {"default", self.settings.default_namespace})
+        async for txn in self._tx():
+            async with txn as tx:
+                await namespaces.ensure(tx, {"default", self.settings.default_namespace})
         self.waiters = Waiters()
         if self.background_loop:
             self._loop.start()

@@ -131,13 +131,17 @@ class PauseCommands(EngineCore):
     async def pause_workflow(
         self, namespace: str, workflow_id: str, *, reason: str | None = None, request_id: str | None = None
     ) -> CommandResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id)
-            return await pause(tx, target, reason=reason, request_id=request_id)
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id)
+                return await pause(tx, target, reason=reason, request_id=request_id)
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def resume_workflow(
         self, namespace: str, workflow_id: str, *, request_id: str | None = None
     ) -> CommandResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id)
-            return await resume(tx, target, request_id=request_id)
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id)
+                return await resume(tx, target, request_id=request_id)
+        raise AssertionError("unreachable: every attempt returns or raises")

@@ -26,11 +26,13 @@ class RunCommands(EngineCore):
         reason: str | None = None,
         request_id: str | None = None,
     ) -> CommandResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id, run_id)
-            return await cancellation.close_by_command(
-                tx, target, "cancel", reason=reason, request_id=request_id
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id, run_id)
+                return await cancellation.close_by_command(
+                    tx, target, "cancel", reason=reason, request_id=request_id
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def terminate_workflow(
         self,
@@ -41,18 +43,22 @@ class RunCommands(EngineCore):
         reason: str | None = None,
         request_id: str | None = None,
     ) -> CommandResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id, run_id)
-            return await cancellation.close_by_command(
-                tx, target, "terminate", reason=reason, request_id=request_id
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id, run_id)
+                return await cancellation.close_by_command(
+                    tx, target, "terminate", reason=reason, request_id=request_id
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def repair_workflow(
         self, namespace: str, workflow_id: str, *, run_id: str | None = None, request_id: str | None = None
     ) -> RepairResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id, run_id)
-            return await repairing.repair(tx, target, request_id=request_id)
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id, run_id)
+                return await repairing.repair(tx, target, request_id=request_id)
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def archive_workflow(
         self,
@@ -63,6 +69,8 @@ class RunCommands(EngineCore):
         reason: str | None = None,
         request_id: str | None = None,
     ) -> ArchiveResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id, run_id, require_open=False)
-            return await archiving.archive(tx, target, reason=reason, request_id=request_id)
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id, run_id, require_open=False)
+                return await archiving.archive(tx, target, reason=reason, request_id=request_id)
+        raise AssertionError("unreachable: every attempt returns or raises")

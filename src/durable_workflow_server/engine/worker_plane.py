@@ -56,17 +56,19 @@ class WorkerPlane(EngineCore):
 
     # ------------------------------------------------------------------ worker plane: registry
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
-        async with self._tx() as tx:
-            await namespace_rows.require(tx, namespace)  # still there when the worker row is written
-            answer = await workers.register(
-                tx,
-                namespace,
-                request,
-                self.settings.worker_stale_after_seconds,
-                self.settings.worker_heartbeat_interval_seconds,
-            )
-            await activity_liveness.signs_of_life(tx, namespace, answer["worker_id"])
-            return answer
+        async for txn in self._tx():
+            async with txn as tx:
+                await namespace_rows.require(tx, namespace)  # still there when the worker row is written
+                answer = await workers.register(
+                    tx,
+                    namespace,
+                    request,
+                    self.settings.worker_stale_after_seconds,
+                    self.settings.worker_heartbeat_interval_seconds,
+                )
+                await activity_liveness.signs_of_life(tx, namespace, answer["worker_id"])
+                return answer
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def heartbeat_worker(
         self,
@@ -77,17 +79,22 @@ class WorkerPlane(EngineCore):
         process_metrics: dict[str, Any] | None = None,
         stopping: bool = False,
     ) -> WorkerHeartbeatResponse:
-        async with self._tx() as tx:
-            interval = self.settings.worker_heartbeat_interval_seconds
-            answer = await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics, interval)
-            if not stopping:
-                await activity_liveness.signs_of_life(tx, namespace, worker_id)
-                return answer
-            # The stop notice: whatever the worker still holds it cancelled (or never ran).
-            reason = "released: the worker stopped"
-            released_workflow = await workflow_task_leases.hand_back(tx, namespace, worker_id, (), reason)
-            released_activity = await activity_leases.hand_back(tx, namespace, worker_id, ())
-        self._count_releases("stopping", released_workflow, released_activity)
+        released = (0, 0)
+        async for txn in self._tx():
+            async with txn as tx:
+                interval = self.settings.worker_heartbeat_interval_seconds
+                answer = await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics, interval)
+                if not stopping:
+                    await activity_liveness.signs_of_life(tx, namespace, worker_id)
+                    return answer
+                # The stop notice: whatever the worker still holds it cancelled (or never ran).
+                reason = "released: the worker stopped"
+                released = (
+                    await workflow_task_leases.hand_back(tx, namespace, worker_id, (), reason),
+                    await activity_leases.hand_back(tx, namespace, worker_id, ()),
+                )
+        # Counted once the attempt that released them committed (an aborted one released nothing).
+        self._count_releases("stopping", *released)
         return answer
 
     def _count_releases(self, reason: str, workflow: int, activity: int) -> None:
@@ -105,18 +112,26 @@ class WorkerPlane(EngineCore):
     async def release_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
     ) -> bool:
-        async with self._tx() as tx:
-            return await workflow_task_leases.release_workflow_task(
-                tx, namespace, task_id, lease_owner=lease_owner, workflow_task_attempt=workflow_task_attempt
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                return await workflow_task_leases.release_workflow_task(
+                    tx,
+                    namespace,
+                    task_id,
+                    lease_owner=lease_owner,
+                    workflow_task_attempt=workflow_task_attempt,
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def release_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str
     ) -> bool:
-        async with self._tx() as tx:
-            return await activity_leases.release_activity_task(
-                tx, namespace, task_id, activity_attempt_id=activity_attempt_id, lease_owner=lease_owner
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                return await activity_leases.release_activity_task(
+                    tx, namespace, task_id, activity_attempt_id=activity_attempt_id, lease_owner=lease_owner
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     def _page_size(self, requested: int | None) -> int:
         size = requested or self.settings.history_page_size_default
@@ -170,30 +185,36 @@ class WorkerPlane(EngineCore):
 
         async def claim() -> WorkflowTaskBody | None:
             nonlocal types, registered_build
-            async with self._tx() as tx:
-                if types is None:
-                    # The first probe also checks the registration and answers a retried poll,
-                    # all in the transaction that tries to claim.
-                    worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
-                    types = list(worker["supported_workflow_types"] or [])
-                    registered_build = worker["build_id"]
-                    cached = None
-                    if poll_request_id:
-                        cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
-                    if held_task_ids is not None:
-                        # A transport retry of this poll replays its task: that one is held too.
-                        keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
-                        reason = "released: the worker polled again without holding it"
-                        handed = await workflow_task_leases.hand_back(tx, namespace, worker_id, keep, reason)
-                        self._count_releases("repoll", handed, 0)
-                    if cached is not None:
-                        return cached
-                payload, busy = await attempt(tx, None)
+            # Decided once, not per attempt: an attempt the database aborted checks again.
+            first_probe = types is None
+            async for txn in self._tx():
+                async with txn as tx:
+                    if first_probe:
+                        # The first probe also checks the registration and answers a retried poll,
+                        # all in the transaction that tries to claim.
+                        worker = await workers.registered_worker(
+                            tx, namespace, worker_id, task_queue, build_id
+                        )
+                        types = list(worker["supported_workflow_types"] or [])
+                        registered_build = worker["build_id"]
+                        cached = None
+                        if poll_request_id:
+                            cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
+                        if held_task_ids is not None:
+                            # A transport retry of this poll replays its task: that one is held too.
+                            keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
+                            reason = "released: the worker polled again without holding it"
+                            handed = await workflow_task_leases.hand_back(tx, namespace, worker_id, keep, reason)
+                            self._count_releases("repoll", handed, 0)
+                        if cached is not None:
+                            return cached
+                    payload, busy = await attempt(tx, None)
             if payload is not None or not busy:
                 return payload
             # Every due task's run was held by another transaction: wait for them, run first.
-            async with self._tx() as tx:
-                payload, _ = await attempt(tx, busy)
+            async for txn in self._tx():
+                async with txn as tx:
+                    payload, _ = await attempt(tx, busy)
             return payload
 
         async def release(task: WorkflowTaskBody) -> bool:
@@ -222,25 +243,28 @@ class WorkerPlane(EngineCore):
             raise DomainError(
                 reasons.INVALID_PAGE_TOKEN, "The next_history_page_token is not a valid history token."
             )
-        async with self._tx() as tx:
-            task, run = await workflow_task_leases.fence(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt
-            )
-            page = await history_page(tx, run, after=after, page_size=self._page_size(history_page_size))
+        async for txn in self._tx():
+            async with txn as tx:
+                task, run = await workflow_task_leases.fence(
+                    tx, namespace, task_id, lease_owner, workflow_task_attempt
+                )
+                page = await history_page(tx, run, after=after, page_size=self._page_size(history_page_size))
         return {"task_id": task_id, "workflow_task_attempt": task["attempt_count"], **page}
 
     async def heartbeat_workflow_task(
         self, namespace: str, task_id: str, *, lease_owner: str, workflow_task_attempt: int
     ) -> WorkflowTaskHeartbeatResponse:
-        async with self._tx() as tx:
-            return await workflow_task_outcomes.heartbeat(
-                tx,
-                namespace,
-                task_id,
-                lease_owner,
-                workflow_task_attempt,
-                self.settings.workflow_task_lease_seconds,
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                return await workflow_task_outcomes.heartbeat(
+                    tx,
+                    namespace,
+                    task_id,
+                    lease_owner,
+                    workflow_task_attempt,
+                    self.settings.workflow_task_lease_seconds,
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def complete_workflow_task(
         self,
@@ -251,10 +275,12 @@ class WorkerPlane(EngineCore):
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
     ) -> WorkflowTaskCompletedResponse:
-        async with self._tx() as tx:
-            return await workflow_task_outcomes.complete(
-                tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                return await workflow_task_outcomes.complete(
+                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def fail_workflow_task(
         self,
@@ -265,16 +291,18 @@ class WorkerPlane(EngineCore):
         workflow_task_attempt: int,
         failure: dict[str, Any],
     ) -> WorkflowTaskFailedResponse:
-        async with self._tx() as tx:
-            return await workflow_task_outcomes.fail(
-                tx,
-                namespace,
-                task_id,
-                lease_owner,
-                workflow_task_attempt,
-                failure,
-                retry_delay_seconds=self.settings.workflow_task_retry_delay_seconds,
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                return await workflow_task_outcomes.fail(
+                    tx,
+                    namespace,
+                    task_id,
+                    lease_owner,
+                    workflow_task_attempt,
+                    failure,
+                    retry_delay_seconds=self.settings.workflow_task_retry_delay_seconds,
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     # ------------------------------------------------------------------ worker plane: activity tasks
     async def poll_activity_task(
@@ -305,20 +333,25 @@ class WorkerPlane(EngineCore):
 
         async def claim() -> ActivityTask | None:
             nonlocal types, registered_build
-            async with self._tx() as tx:
-                if types is None:
-                    worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, build_id)
-                    types = list(worker["supported_activity_types"] or [])
-                    registered_build = worker["build_id"]
-                    if held_task_ids is not None:
-                        handed = await activity_leases.hand_back(tx, namespace, worker_id, set(held_task_ids))
-                        self._count_releases("repoll", 0, handed)
-                task, busy = await attempt(tx, None)
+            first_probe = types is None  # decided once: an aborted attempt checks again
+            async for txn in self._tx():
+                async with txn as tx:
+                    if first_probe:
+                        worker = await workers.registered_worker(
+                            tx, namespace, worker_id, task_queue, build_id
+                        )
+                        types = list(worker["supported_activity_types"] or [])
+                        registered_build = worker["build_id"]
+                        if held_task_ids is not None:
+                            handed = await activity_leases.hand_back(tx, namespace, worker_id, set(held_task_ids))
+                            self._count_releases("repoll", 0, handed)
+                    task, busy = await attempt(tx, None)
             if task is not None or not busy:
                 return task
             # Every due task's run was held by another transaction: wait for them, run first.
-            async with self._tx() as tx:
-                task, _ = await attempt(tx, busy)
+            async for txn in self._tx():
+                async with txn as tx:
+                    task, _ = await attempt(tx, busy)
             return task
 
         async def release(task: ActivityTask) -> bool:
@@ -357,8 +390,12 @@ class WorkerPlane(EngineCore):
     async def complete_activity_task(
         self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
     ) -> ActivityOutcomeResponse:
-        async with self._tx() as tx:
-            return await activities.complete(tx, namespace, task_id, activity_attempt_id, lease_owner, result)
+        async for txn in self._tx():
+            async with txn as tx:
+                return await activities.complete(
+                    tx, namespace, task_id, activity_attempt_id, lease_owner, result
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def fail_activity_task(
         self,
@@ -369,8 +406,12 @@ class WorkerPlane(EngineCore):
         lease_owner: str,
         failure: dict[str, Any],
     ) -> ActivityOutcomeResponse:
-        async with self._tx() as tx:
-            return await activities.fail(tx, namespace, task_id, activity_attempt_id, lease_owner, failure)
+        async for txn in self._tx():
+            async with txn as tx:
+                return await activities.fail(
+                    tx, namespace, task_id, activity_attempt_id, lease_owner, failure
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def heartbeat_activity_task(
         self,
@@ -381,13 +422,15 @@ class WorkerPlane(EngineCore):
         lease_owner: str,
         progress: dict[str, Any],
     ) -> ActivityHeartbeatResponse:
-        async with self._tx() as tx:
-            return await activities.heartbeat(
-                tx,
-                namespace,
-                task_id,
-                activity_attempt_id,
-                lease_owner,
-                progress,
-                self.settings.activity_task_lease_seconds,
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                return await activities.heartbeat(
+                    tx,
+                    namespace,
+                    task_id,
+                    activity_attempt_id,
+                    lease_owner,
+                    progress,
+                    self.settings.activity_task_lease_seconds,
+                )
+        raise AssertionError("unreachable: every attempt returns or raises")

@@ -28,6 +28,7 @@ _STATUS_BY_REASON: dict[str, int] = {
     r.PAYLOAD_TOO_LARGE: 413,
     r.UNSUPPORTED_MEDIA_TYPE: 415,
     r.SERVER_ERROR: 500,
+    r.DATABASE_UNAVAILABLE: 503,  # the database is unreachable for now: retry (Retry-After)
     # not found
     r.NAMESPACE_NOT_FOUND: 404,
     r.INSTANCE_NOT_FOUND: 404,

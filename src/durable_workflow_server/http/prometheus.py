@@ -40,10 +40,12 @@ from ..engine.maintenance.counters import (
     REQUESTS,
     SCHEDULE_FIRES,
     WORKER_LEASE_RELEASES,
+    TRANSACTION_RETRIES,
     ProcessCounters,
     Sample,
 )
 from ..settings import Settings
+from ..store.errors import is_transient
 from . import guards
 from .errors import ApiError
 from .routing import ROUTE_KEY, ServedRoute
@@ -62,6 +64,10 @@ HELP: dict[str, tuple[str, str]] = {
         "Task leases this process released because their worker was gone, by task kind and reason.",
     ),
     SCHEDULE_FIRES: ("counter", "Schedule fires this process recorded, by namespace and outcome."),
+    TRANSACTION_RETRIES: (
+        "counter",
+        "Write transactions this process ran again after the database aborted them, by reason.",
+    ),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
     LONG_POLLS_WAITING: ("gauge", "Long polls parked in this process (task polls, history follows, waits)."),
 }
@@ -88,6 +94,10 @@ class CountRequests:
 
         try:
             await self.app(scope, receive, watch)
+        except Exception as exc:
+            if is_transient(exc) and status == 500:
+                status = 503  # the catch-all outside answers a database outage with 503
+            raise
         finally:
             self.counters.inc(
                 REQUESTS, {"method": scope["method"], "route": route_of(scope), "status": str(status)}

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from .base import Conn, NotificationCallback, Store
+from .errors import is_unavailable
 
 log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
@@ -77,6 +78,7 @@ class PostgresStore(Store):
         self._listener: asyncio.Task[None] | None = None
         #: How many times the listener connection has (re)connected (observability, tests).
         self.listen_connects = 0
+        self._listener_down = False
 
     async def _open(self) -> None:
         engine = create_async_engine(
@@ -100,6 +102,15 @@ class PostgresStore(Store):
                 dbapi_connection.ping()
             except Exception as exc:
                 raise sa.exc.DisconnectionError("idle pooled connection failed its ping") from exc
+
+        # A connection the database dropped is thrown away, and with it every older pooled one
+        # (SQLAlchemy invalidates the pool's generation), so the next checkout reconnects. Its
+        # own test misses a few of asyncpg's ways of saying so (a protocol left mid-operation by a
+        # terminated backend), which would otherwise go back into the pool broken.
+        @event.listens_for(engine.sync_engine, "handle_error")
+        def _handle_error(context: sa.engine.ExceptionContext) -> None:
+            if not context.is_disconnect and is_unavailable(context.original_exception):
+                context.is_disconnect = True
 
         self._engine = engine
         # Reads run without BEGIN/COMMIT (see read()); same pool, isolation set per checkout.
@@ -200,7 +211,10 @@ class PostgresStore(Store):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # unreachable database, refused login, dropped socket...
-                log.warning("PostgreSQL listener connection failed (%s); retrying in %.2fs", exc, delay)
+                # One warning per outage; the retries behind it are debug lines.
+                level = logging.DEBUG if self._listener_down else logging.WARNING
+                self._listener_down = True
+                log.log(level, "PostgreSQL listener connection failed (%s); retrying in %.2fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, LISTEN_RETRY_MAX)
 
@@ -220,6 +234,9 @@ class PostgresStore(Store):
             conn.add_termination_listener(lambda _conn: lost.set())
             await conn.add_listener(NOTIFY_CHANNEL, lambda _conn, _pid, _channel, payload: callback(payload))
             self.listen_connects += 1
+            if self._listener_down:
+                self._listener_down = False
+                log.warning("PostgreSQL listener reconnected")
             if not ready.done():
                 ready.set_result(None)
             # Anything sent while no listener was connected is lost: let the receiver re-check.

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from durable_workflow_server.engine import cancellation
 from durable_workflow_server.engine.activities import outcomes as activities
 from durable_workflow_server.engine.errors import DomainError
+from durable_workflow_server.engine.maintenance.counters import TRANSACTION_RETRIES
 from durable_workflow_server.engine.runs import timeouts as run_timeouts
 from durable_workflow_server.engine.runs.rows import load_run
 from durable_workflow_server.engine.runs.waiting import waiting_on
@@ -327,3 +328,81 @@ async def test_describe_reads_the_run_and_what_it_waits_on_in_one_snapshot(pg_dr
         assert (await waiting_on(tx, run_id))["activities"] == []
     described = await engine.describe_workflow(NS, "wf-1")
     assert described["status"] == "cancelled" and described["waiting_on"]["activities"] == []
+
+
+async def test_a_real_deadlock_between_two_transactions_is_retried_and_both_commit(
+    pg_driver: Driver,
+) -> None:
+    """The safety net under the lock order: a cycle that does happen costs a retry, not an error."""
+    engine, driver = pg_driver.engine, pg_driver
+    first = (await driver.start(workflow_id="wf-a"))["run_id"]
+    second = (await driver.start(workflow_id="wf-b"))["run_id"]
+    holds = {first: asyncio.Event(), second: asyncio.Event()}
+    runs: dict[str, int] = {first: 0, second: 0}
+
+    async def lock_both(mine: str, other: str) -> None:
+        async for txn in engine._tx():
+            async with txn as tx:
+                runs[mine] += 1
+                assert await load_run(tx, mine) is not None
+                holds[mine].set()
+                await holds[other].wait()  # both hold one run: the next lock closes the cycle
+                assert await load_run(tx, other) is not None
+                await tx.conn.execute(
+                    sa.text("UPDATE workflow_runs SET memo = NULL WHERE run_id = :r"), {"r": mine}
+                )
+
+    await asyncio.wait_for(
+        asyncio.gather(lock_both(first, second), lock_both(second, first)), WAKE_WITHIN * 4
+    )
+    assert sorted(runs.values()) == [1, 2]  # the deadlock victim ran again, once
+    retries = [s for s in engine.counters.samples() if s["name"] == TRANSACTION_RETRIES]
+    assert retries == [{"name": TRANSACTION_RETRIES, "labels": {"reason": "deadlock"}, "value": 1.0}]
+
+
+async def test_a_workflow_task_completion_and_the_run_timeout_do_not_deadlock(
+    pg_driver: Driver, clock: Any
+) -> None:
+    """The completion holds the run and its task; the sweep waits for the run, then times it out."""
+    engine = pg_driver.engine
+    started = await pg_driver.start(run_timeout_seconds=10)
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    clock.advance(10)  # the run deadline is due while the worker still holds its task
+    async with engine._tx() as tx:
+        await workflow_task_leases.fence(
+            tx, NS, task["task_id"], task["lease_owner"], task["workflow_task_attempt"]
+        )
+
+        async def sweep() -> bool:
+            async with engine._tx() as other:
+                return await run_timeouts.time_out(other, started["run_id"])
+
+        sweeping = asyncio.create_task(sweep())
+        await _blocked_on_a_lock(engine, sweeping)
+        result = await workflow_task_outcomes.complete(
+            tx, NS, task["task_id"], task["lease_owner"], task["workflow_task_attempt"], [timer(5)]
+        )
+    assert result["outcome"] == "completed"
+    assert await asyncio.wait_for(sweeping, WAKE_WITHIN) is True
+    types = await pg_driver.types("wf-1", started["run_id"])
+    # The sweep saw the completion's commit: the timer it scheduled is retired with the run.
+    assert types[-2:] == ["TimerScheduled", "WorkflowTimedOut"]
+
+
+async def test_the_run_timeout_holding_the_run_makes_a_workflow_task_completion_wait_and_refuse(
+    pg_driver: Driver, clock: Any
+) -> None:
+    engine = pg_driver.engine
+    started = await pg_driver.start(run_timeout_seconds=10)
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    clock.advance(10)
+    async with engine._tx() as tx:
+        assert await run_timeouts.time_out(tx, started["run_id"]) is True  # holds the run and its tasks
+        completing = asyncio.create_task(pg_driver.complete_wf(task, [timer(5)]))
+        await _blocked_on_a_lock(engine, completing)
+    with pytest.raises(DomainError) as caught:
+        await asyncio.wait_for(completing, WAKE_WITHIN)
+    assert caught.value.reason == "run_closed"
+    assert (await pg_driver.types("wf-1", started["run_id"]))[-1] == "WorkflowTimedOut"

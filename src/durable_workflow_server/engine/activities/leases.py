@@ -94,15 +94,17 @@ def _worker_gone(task: ActivityTaskRow, now: datetime) -> bool:
 
 async def expire_leases(open_tx: OpenTx) -> int:
     """Close attempts whose lease ran out as ``expired`` and re-ready their tasks."""
-    async with open_tx() as tx:
-        expired = cast(
-            list[ActivityTaskRow],
-            await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH}),
-        )
-        expired = [task for task in expired if _worker_gone(task, tx.now)]  # timeouts decide first
-        for task in expired:
-            await requeue_lost(tx, task)
-        return len(expired)
+    async for txn in open_tx():
+        async with txn as tx:
+            expired = cast(
+                list[ActivityTaskRow],
+                await tx.all(tx.store.claim(rows.EXPIRED_LEASES), {"b_now": tx.now, "b_limit": BATCH}),
+            )
+            expired = [task for task in expired if _worker_gone(task, tx.now)]  # timeouts decide first
+            for task in expired:
+                await requeue_lost(tx, task)
+            return len(expired)
+    raise AssertionError("unreachable: every attempt returns or raises")
 
 
 async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
@@ -112,15 +114,17 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     this process has seen the database for a whole window (``observed_since``): a silence that
     began while it could not see it may be its own outage, not the worker's.
     """
-    async with open_tx() as tx:
-        if observed_since is not None and observed_since > tx.now - seconds(liveness):
-            return 0
-        params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
-        silent = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
-        silent = [task for task in silent if _worker_gone(task, tx.now)]
-        for task in silent:
-            await requeue_lost(tx, task)
-        return len(silent)
+    async for txn in open_tx():
+        async with txn as tx:
+            if observed_since is not None and observed_since > tx.now - seconds(liveness):
+                return 0
+            params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
+            silent = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
+            silent = [task for task in silent if _worker_gone(task, tx.now)]
+            for task in silent:
+                await requeue_lost(tx, task)
+            return len(silent)
+    raise AssertionError("unreachable: every attempt returns or raises")
 
 
 async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str]) -> int:

@@ -57,9 +57,10 @@ async def enforce(
         due = (await conn.execute(rows.DUE_TIMEOUTS, {"b_now": now, "b_limit": BATCH})).scalars().all()
     count = 0
     for task_id in due:
-        async with open_tx() as tx:
-            if await time_out(tx, task_id, liveness, observed_since) not in (None, "pending"):
-                count += 1
+        async for txn in open_tx():
+            async with txn as tx:
+                if await time_out(tx, task_id, liveness, observed_since) not in (None, "pending"):
+                    count += 1
     return count
 
 

@@ -71,34 +71,35 @@ class BridgeCommands(EngineCore):
         key = self._key(namespace, event)
         for _ in range(2):
             try:
-                async with self._tx() as tx:
-                    await namespace_rows.require(tx, namespace)  # no claim left in a deleted namespace
-                    row = cast(BridgeOutcomeRow | None, await tx.one(rows.OUTCOME, key))
-                    if row is None:
-                        await tx.conn.execute(
-                            rows.CLAIM,
-                            {
-                                "namespace": namespace,
-                                "adapter": event.adapter,
-                                "idempotency_key": event.idempotency_key,
-                                "action": event.action,
-                                "status": BridgeOutcomeStatus.PENDING,
-                                "workflow_id": None,
-                                "run_id": None,
-                                "outcome": None,
-                                "claimed_at": tx.now,
-                                "created_at": tx.now,
-                            },
-                        )
-                        return None
-                    if row["status"] == BridgeOutcomeStatus.PENDING:
-                        stale_before = tx.now - seconds(CLAIM_STALE_SECONDS)
-                        taken = await tx.conn.execute(
-                            rows.TAKE_OVER, {**key, "b_stale_before": stale_before, "b_now": tx.now}
-                        )
-                        if taken.rowcount == 1:
+                async for txn in self._tx():
+                    async with txn as tx:
+                        await namespace_rows.require(tx, namespace)  # no claim left in a deleted namespace
+                        row = cast(BridgeOutcomeRow | None, await tx.one(rows.OUTCOME, key))
+                        if row is None:
+                            await tx.conn.execute(
+                                rows.CLAIM,
+                                {
+                                    "namespace": namespace,
+                                    "adapter": event.adapter,
+                                    "idempotency_key": event.idempotency_key,
+                                    "action": event.action,
+                                    "status": BridgeOutcomeStatus.PENDING,
+                                    "workflow_id": None,
+                                    "run_id": None,
+                                    "outcome": None,
+                                    "claimed_at": tx.now,
+                                    "created_at": tx.now,
+                                },
+                            )
                             return None
-                    return row
+                        if row["status"] == BridgeOutcomeStatus.PENDING:
+                            stale_before = tx.now - seconds(CLAIM_STALE_SECONDS)
+                            taken = await tx.conn.execute(
+                                rows.TAKE_OVER, {**key, "b_stale_before": stale_before, "b_now": tx.now}
+                            )
+                            if taken.rowcount == 1:
+                                return None
+                        return row
             except IntegrityError:
                 # Another delivery of the key claimed it between our read and our insert.
                 continue
@@ -110,20 +111,21 @@ class BridgeCommands(EngineCore):
     ) -> None:
         """Record the first outcome on the claim, or (``None``) give the claim back."""
         key = self._key(namespace, event)
-        async with self._tx() as tx:
-            if answer is None:
-                await tx.conn.execute(rows.RELEASE, key)
-                return
-            await tx.conn.execute(
-                rows.FINISH,
-                {
-                    **key,
-                    "status": BridgeOutcomeStatus.DONE,
-                    "workflow_id": answer.get("workflow_id"),
-                    "run_id": answer.get("run_id"),
-                    "outcome": dict(answer),
-                },
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                if answer is None:
+                    await tx.conn.execute(rows.RELEASE, key)
+                    return
+                await tx.conn.execute(
+                    rows.FINISH,
+                    {
+                        **key,
+                        "status": BridgeOutcomeStatus.DONE,
+                        "workflow_id": answer.get("workflow_id"),
+                        "run_id": answer.get("run_id"),
+                        "outcome": dict(answer),
+                    },
+                )
 
 
 def _duplicate(event: BridgeEvent, row: BridgeOutcomeRow) -> BridgeAdapterOutcomeBody:

@@ -86,8 +86,10 @@ async def run_pass(
     results: list[ActivityTimeoutPassItem] = []
     for execution_id in chosen:
         try:
-            async with open_tx() as tx:
-                results.append(await _enforce(tx, namespace, execution_id, liveness, observed_since))
+            async for txn in open_tx():
+                async with txn as tx:
+                    item = await _enforce(tx, namespace, execution_id, liveness, observed_since)
+            results.append(item)  # once committed: an attempt may run again
         except Exception as exc:  # this execution's transaction rolled back; the pass goes on
             reason = f"{type(exc).__name__}: {exc}"
             results.append({"execution_id": execution_id, "outcome": "error", "reason": reason})

@@ -32,6 +32,7 @@ LEASE_EXPIRIES = "durable_workflow_server_lease_expiries_total"
 WORKER_LEASE_RELEASES = "durable_workflow_server_worker_lease_releases_total"
 QUEUE_DEPTH = "durable_workflow_server_task_queue_depth"
 SCHEDULE_FIRES = "durable_workflow_server_schedule_fires_total"
+TRANSACTION_RETRIES = "durable_workflow_server_transaction_retries_total"
 
 
 class Sample(TypedDict):

@@ -209,12 +209,13 @@ async def run_pass(
     for task in existing:
         run_id, task_id = str(task["run_id"]), str(task["task_id"])
         try:
-            async with open_tx() as tx:
-                if task["status"] == WorkflowTaskStatus.LEASED:
-                    fixed = await _repair_run(tx, namespace, run_id) is not None
-                else:
-                    window = tx.now - seconds(settings.repair_redispatch_after_seconds)
-                    fixed = await _redispatch(tx, namespace, task, window)
+            async for txn in open_tx():
+                async with txn as tx:
+                    if task["status"] == WorkflowTaskStatus.LEASED:
+                        fixed = await _repair_run(tx, namespace, run_id) is not None
+                    else:
+                        window = tx.now - seconds(settings.repair_redispatch_after_seconds)
+                        fixed = await _redispatch(tx, namespace, task, window)
         except Exception as exc:  # one run's failure is reported; the pass goes on
             existing_failures.append(_failure(run_id, task_id, exc))
             continue
@@ -222,8 +223,9 @@ async def run_pass(
     for run in missing:
         run_id = str(run["run_id"])
         try:
-            async with open_tx() as tx:
-                state = await _repair_run(tx, namespace, run_id)
+            async for txn in open_tx():
+                async with txn as tx:
+                    state = await _repair_run(tx, namespace, run_id)
         except Exception as exc:
             missing_failures.append(_failure(run_id, None, exc))
             continue

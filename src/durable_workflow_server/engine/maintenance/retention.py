@@ -126,8 +126,10 @@ async def run_pass(
     results: list[RetentionPassItem] = []
     for run_id in chosen:
         try:
-            async with open_tx() as tx:
-                results.append(await prune(tx, namespace, run_id, cutoff))
+            async for txn in open_tx():
+                async with txn as tx:
+                    item = await prune(tx, namespace, run_id, cutoff)
+            results.append(item)  # once committed: an attempt may run again
         except Exception as exc:  # this run's transaction rolled back; the pass goes on
             results.append({"run_id": run_id, "outcome": "error", "reason": f"{type(exc).__name__}: {exc}"})
     count = {

@@ -69,52 +69,58 @@ class NamespaceCommands(EngineCore):
     async def create_namespace(self, request: CreateNamespaceRequest) -> NamespaceBody:
         name = request.name.lower()
         retention = request.retention_days
-        async with self._tx() as tx:
-            if await rows.get(tx, name) is not None:
-                raise already_exists(name)
-            # Rows a write left under this name after an earlier delete (none, by require()'s
-            # lock, but a new namespace must never show a previous tenant's data whatever happened).
-            await deletion.delete_namespace_rows(tx, name)
-            row: NamespaceRow = {
-                "name": name,
-                "description": request.description,
-                "retention_days": self.settings.history_retention_days if retention is None else retention,
-                "status": NamespaceStatus.ACTIVE,
-                "external_payload_storage": None,
-                "created_at": tx.now,
-                "updated_at": tx.now,
-            }
-            try:
-                await tx.conn.execute(rows.INSERT, dict(row))
-            except sa.exc.IntegrityError as exc:
-                # Two creates raced past the check: the primary key refused the second insert.
-                raise already_exists(name) from exc
-            tx.namespaces_changed = True
+        async for txn in self._tx():
+            async with txn as tx:
+                if await rows.get(tx, name) is not None:
+                    raise already_exists(name)
+                # Rows a write left under this name after an earlier delete (none, by require()'s
+                # lock, but a new namespace must never show a previous tenant's data whatever happened).
+                await deletion.delete_namespace_rows(tx, name)
+                row: NamespaceRow = {
+                    "name": name,
+                    "description": request.description,
+                    "retention_days": self.settings.history_retention_days
+                    if retention is None
+                    else retention,
+                    "status": NamespaceStatus.ACTIVE,
+                    "external_payload_storage": None,
+                    "created_at": tx.now,
+                    "updated_at": tx.now,
+                }
+                try:
+                    await tx.conn.execute(rows.INSERT, dict(row))
+                except sa.exc.IntegrityError as exc:
+                    # Two creates raced past the check: the primary key refused the second insert.
+                    raise already_exists(name) from exc
+                tx.namespaces_changed = True
         return namespace_body(row)
 
     async def update_namespace(self, name: str, request: UpdateNamespaceRequest) -> NamespaceBody:
-        async with self._tx() as tx:
-            row = await self._existing(tx, name, lock="change")
-            changes: dict[str, object] = {"updated_at": tx.now}
-            if request.description is not None:
-                changes["description"] = request.description
-            if request.retention_days is not None:
-                changes["retention_days"] = request.retention_days
-            await tx.conn.execute(rows.UPDATE, {"b_name": row["name"], **changes})
-            updated = await self._existing(tx, row["name"])
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await self._existing(tx, name, lock="change")
+                changes: dict[str, object] = {"updated_at": tx.now}
+                if request.description is not None:
+                    changes["description"] = request.description
+                if request.retention_days is not None:
+                    changes["retention_days"] = request.retention_days
+                await tx.conn.execute(rows.UPDATE, {"b_name": row["name"], **changes})
+                updated = await self._existing(tx, row["name"])
         return namespace_body(updated)
 
     async def set_namespace_external_storage(
         self, name: str, request: ExternalStoragePolicyRequest
     ) -> NamespaceBody:
         stored = policy.normalise(request)
-        async with self._tx() as tx:
-            row = await self._existing(tx, name, lock="change")
-            await tx.conn.execute(
-                rows.UPDATE, {"b_name": row["name"], "external_payload_storage": stored, "updated_at": tx.now}
-            )
-            tx.namespaces_changed = True  # this process's offloading reads the new policy at once
-            updated = await self._existing(tx, row["name"])
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await self._existing(tx, name, lock="change")
+                await tx.conn.execute(
+                    rows.UPDATE,
+                    {"b_name": row["name"], "external_payload_storage": stored, "updated_at": tx.now},
+                )
+                tx.namespaces_changed = True  # this process's offloading reads the new policy at once
+                updated = await self._existing(tx, row["name"])
         return namespace_body(updated)
 
     async def delete_namespace(self, name: str) -> NamespaceDeletedBody:
@@ -127,9 +133,10 @@ class NamespaceCommands(EngineCore):
                 f"Namespace '{lowered}' is the server's default namespace and cannot be deleted.",
                 namespace=lowered,
             )
-        async with self._tx() as tx:
-            row = await self._existing(tx, name, lock="delete")
-            deleted = await deletion.delete_namespace_rows(tx, row["name"])
-            await tx.conn.execute(rows.DELETE, {"b_name": row["name"]})
-            tx.namespaces_changed = True
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await self._existing(tx, name, lock="delete")
+                deleted = await deletion.delete_namespace_rows(tx, row["name"])
+                await tx.conn.execute(rows.DELETE, {"b_name": row["name"]})
+                tx.namespaces_changed = True
         return {"name": row["name"], "status": DELETED, "deleted": deleted}

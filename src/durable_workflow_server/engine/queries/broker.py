@@ -349,5 +349,6 @@ def answer_of(task: QueryTaskRow | None) -> Answer | None:
 
 async def purge_expired(open_tx: OpenTx) -> None:
     """Drop query tasks whose caller has stopped waiting (one that crashed, typically)."""
-    async with open_tx() as tx:
-        await tx.conn.execute(rows.PURGE_EXPIRED, {"b_now": tx.now})
+    async for txn in open_tx():
+        async with txn as tx:
+            await tx.conn.execute(rows.PURGE_EXPIRED, {"b_now": tx.now})

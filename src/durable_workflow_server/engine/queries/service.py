@@ -43,11 +43,12 @@ class QueryTasks(EngineCore):
         caller hanging up).
         """
         timeout = self.settings.query_task_timeout
-        async with self._tx() as tx:
-            expires_at = tx.now + seconds(timeout)
-            query_task_id = await broker.enqueue(
-                tx, run, kind=kind, name=name, arguments=arguments, expires_at=expires_at
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                expires_at = tx.now + seconds(timeout)
+                query_task_id = await broker.enqueue(
+                    tx, run, kind=kind, name=name, arguments=arguments, expires_at=expires_at
+                )
 
         async def probe() -> Answer | None:
             async with self._read() as tx:
@@ -67,8 +68,9 @@ class QueryTasks(EngineCore):
         return answered or Answer("timed_out")
 
     async def _forget(self, query_task_id: str) -> None:
-        async with self._tx() as tx:
-            await tx.conn.execute(rows.DELETE, {"b_query_task_id": query_task_id})
+        async for txn in self._tx():
+            async with txn as tx:
+                await tx.conn.execute(rows.DELETE, {"b_query_task_id": query_task_id})
 
     async def live_query_worker(self, run: RunRow, capability: str | None = None) -> bool:
         async with self._read() as tx:
@@ -84,11 +86,12 @@ class QueryTasks(EngineCore):
         arguments: Envelope | None = None,
     ) -> QueryResultBody:
         # Closed runs answer queries too (their final state), as long as a worker is live.
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, workflow_id, run_id, require_open=False)
-            live = await broker.live_worker(tx, target.run, self.settings.worker_stale_after_seconds)
-            # Query arguments are not stored: a sender's reference is only fetched and verified.
-            arguments = await offloading.resolve_envelope(tx, namespace, arguments, field="input")
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, workflow_id, run_id, require_open=False)
+                live = await broker.live_worker(tx, target.run, self.settings.worker_stale_after_seconds)
+                # Query arguments are not stored: a sender's reference is only fetched and verified.
+                arguments = await offloading.resolve_envelope(tx, namespace, arguments, field="input")
         run = target.run
         context = {
             "workflow_id": run["workflow_id"],
@@ -137,10 +140,12 @@ class QueryTasks(EngineCore):
             worker = await workers.registered_worker(tx, namespace, worker_id, task_queue, None)
 
         async def claim() -> QueryTaskBody | None:
-            async with self._tx() as tx:
-                return await broker.claim(
-                    tx, namespace, task_queue, worker, self.settings.query_lease_seconds
-                )
+            async for txn in self._tx():
+                async with txn as tx:
+                    return await broker.claim(
+                        tx, namespace, task_queue, worker, self.settings.query_lease_seconds
+                    )
+            raise AssertionError("unreachable: every attempt returns or raises")
 
         async def release(task: QueryTaskBody) -> bool:
             """Hand back ``task`` exactly as this poll returned it."""
@@ -168,17 +173,19 @@ class QueryTasks(EngineCore):
         self, namespace: str, query_task_id: str, *, lease_owner: str, query_task_attempt: int
     ) -> bool:
         params = {"b_query_task_id": query_task_id, "b_namespace": namespace}
-        async with self._tx() as tx:
-            task = await tx.one(tx.store.lock(rows.TASK_IN), params)
-            if task is None:
-                return False
-            released = await tx.conn.execute(
-                rows.RELEASE, {**params, "b_lease_owner": lease_owner, "b_attempt": query_task_attempt}
-            )
-            if released.rowcount != 1:
-                return False
-            tx.wakes.add(broker.poll_key(namespace, task["task_queue"]))
-            return True
+        async for txn in self._tx():
+            async with txn as tx:
+                task = await tx.one(tx.store.lock(rows.TASK_IN), params)
+                if task is None:
+                    return False
+                released = await tx.conn.execute(
+                    rows.RELEASE, {**params, "b_lease_owner": lease_owner, "b_attempt": query_task_attempt}
+                )
+                if released.rowcount != 1:
+                    return False
+                tx.wakes.add(broker.poll_key(namespace, task["task_queue"]))
+                return True
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def complete_query_task(
         self,
@@ -190,9 +197,10 @@ class QueryTasks(EngineCore):
         result: Any,
         result_envelope: Envelope | None,
     ) -> QueryTaskOutcomeResponse:
-        async with self._tx() as tx:
-            task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
-            await broker.answer(tx, task, result=result, result_envelope=result_envelope)
+        async for txn in self._tx():
+            async with txn as tx:
+                task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
+                await broker.answer(tx, task, result=result, result_envelope=result_envelope)
         return {
             "query_task_id": query_task_id,
             "query_task_attempt": query_task_attempt,
@@ -210,12 +218,13 @@ class QueryTasks(EngineCore):
         failure: QueryFailure,
     ) -> QueryTaskOutcomeResponse:
         not_mine = failure.get("reason") == reasons.QUERY_WORKFLOW_TYPE_NOT_REGISTERED
-        async with self._tx() as tx:
-            task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
-            if not_mine:  # this worker does not run the type: another one may
-                await broker.hand_back(tx, task)
-            else:
-                await broker.answer(tx, task, failure=failure)
+        async for txn in self._tx():
+            async with txn as tx:
+                task = await broker.fence(tx, namespace, query_task_id, lease_owner, query_task_attempt)
+                if not_mine:  # this worker does not run the type: another one may
+                    await broker.hand_back(tx, task)
+                else:
+                    await broker.answer(tx, task, failure=failure)
         return {
             "query_task_id": query_task_id,
             "query_task_attempt": query_task_attempt,

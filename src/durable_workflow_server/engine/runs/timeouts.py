@@ -41,9 +41,10 @@ async def enforce(open_tx: OpenTx, store: Store, now: datetime) -> int:
         due = (await conn.execute(DUE_TIMEOUTS, {"b_now": now, "b_limit": BATCH})).scalars().all()
     count = 0
     for run_id in due:
-        async with open_tx() as tx:
-            if await time_out(tx, run_id):
-                count += 1
+        async for txn in open_tx():
+            async with txn as tx:
+                if await time_out(tx, run_id):
+                    count += 1
     return count
 
 

@@ -74,10 +74,12 @@ class ScheduleCommands(ScheduleFiring):
         spec = checked_spec(request.spec)
         schedule_id = request.schedule_id or new_upper_id()
         try:
-            async with self._tx() as tx:
-                return await self._create(tx, namespace, schedule_id, request, spec)
+            async for txn in self._tx():
+                async with txn as tx:
+                    return await self._create(tx, namespace, schedule_id, request, spec)
         except IntegrityError as exc:  # created concurrently by another request
             raise self._exists(schedule_id) from exc
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     @staticmethod
     def _exists(schedule_id: str) -> DomainError:
@@ -206,110 +208,125 @@ class ScheduleCommands(ScheduleFiring):
     ) -> ScheduleCommandBody:
         if request.spec is not None:
             checked_spec(request.spec)
-        async with self._tx() as tx:
-            row = await _live(tx, namespace, schedule_id)
-            values: dict[str, Any] = {}
-            if request.spec is not None:
-                values["spec"] = dict(request.spec)
-            if request.action is not None:
-                values["action"] = {**row["action"], **request.action}
-            for name in ("overlap_policy", "jitter_seconds", "memo", "search_attributes", "note"):
-                if getattr(request, name) is not None:
-                    values[name] = getattr(request, name)
-            if request.max_runs is not None:
-                values["max_runs"] = request.max_runs
-                values["remaining_actions"] = max(request.max_runs - int(row["fires_count"]), 0)
-            await rows.update(tx, row, **values, updated_at=tx.now)
-            if values.keys() & {"spec", "jitter_seconds", "max_runs"}:
-                await fires.set_next(tx, row, fires.plan_from(row, tx.now), self.settings)
-            await audit.record(tx, row, audit.UPDATED, {"fields": sorted(values)})
-            return {
-                "namespace": namespace,
-                "schedule_id": schedule_id,
-                "outcome": "updated",
-                "updated_at": rfc3339(tx.now),
-            }
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await _live(tx, namespace, schedule_id)
+                values: dict[str, Any] = {}
+                if request.spec is not None:
+                    values["spec"] = dict(request.spec)
+                if request.action is not None:
+                    values["action"] = {**row["action"], **request.action}
+                for name in ("overlap_policy", "jitter_seconds", "memo", "search_attributes", "note"):
+                    if getattr(request, name) is not None:
+                        values[name] = getattr(request, name)
+                if request.max_runs is not None:
+                    values["max_runs"] = request.max_runs
+                    values["remaining_actions"] = max(request.max_runs - int(row["fires_count"]), 0)
+                await rows.update(tx, row, **values, updated_at=tx.now)
+                if values.keys() & {"spec", "jitter_seconds", "max_runs"}:
+                    await fires.set_next(tx, row, fires.plan_from(row, tx.now), self.settings)
+                await audit.record(tx, row, audit.UPDATED, {"fields": sorted(values)})
+                return {
+                    "namespace": namespace,
+                    "schedule_id": schedule_id,
+                    "outcome": "updated",
+                    "updated_at": rfc3339(tx.now),
+                }
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def delete_schedule(self, namespace: str, schedule_id: str) -> ScheduleCommandBody:
-        async with self._tx() as tx:
-            row = await _live(tx, namespace, schedule_id)
-            await tx.conn.execute(rows.DROP_BUFFERED, rows.key(namespace, schedule_id))
-            await rows.update(
-                tx,
-                row,
-                status=ScheduleStatus.DELETED,
-                deleted_at=tx.now,
-                updated_at=tx.now,
-                next_fire_at=None,
-                next_nominal_at=None,
-                buffered_count=0,
-            )
-            await audit.record(tx, row, audit.DELETED, {"deleted_at": rfc3339(tx.now)})
-            return {
-                "namespace": namespace,
-                "schedule_id": schedule_id,
-                "outcome": "deleted",
-                "deleted_at": rfc3339(tx.now),
-            }
-
-    async def pause_schedule(self, namespace: str, schedule_id: str, note: str | None) -> ScheduleCommandBody:
-        async with self._tx() as tx:
-            row = await _live(tx, namespace, schedule_id)
-            if note is not None:
-                await rows.update(tx, row, note=note)
-            if row["status"] != ScheduleStatus.PAUSED:
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await _live(tx, namespace, schedule_id)
+                await tx.conn.execute(rows.DROP_BUFFERED, rows.key(namespace, schedule_id))
                 await rows.update(
                     tx,
                     row,
-                    status=ScheduleStatus.PAUSED,
-                    paused_at=tx.now,
+                    status=ScheduleStatus.DELETED,
+                    deleted_at=tx.now,
                     updated_at=tx.now,
                     next_fire_at=None,
                     next_nominal_at=None,
+                    buffered_count=0,
                 )
-                await audit.record(tx, row, audit.PAUSED, {"reason": note, "paused_at": rfc3339(tx.now)})
-            return {
-                "namespace": namespace,
-                "schedule_id": schedule_id,
-                "outcome": "paused",
-                "paused": True,
-                "note": row["note"],
-                "paused_at": rfc3339(row["paused_at"]),
-            }
+                await audit.record(tx, row, audit.DELETED, {"deleted_at": rfc3339(tx.now)})
+                return {
+                    "namespace": namespace,
+                    "schedule_id": schedule_id,
+                    "outcome": "deleted",
+                    "deleted_at": rfc3339(tx.now),
+                }
+        raise AssertionError("unreachable: every attempt returns or raises")
+
+    async def pause_schedule(self, namespace: str, schedule_id: str, note: str | None) -> ScheduleCommandBody:
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await _live(tx, namespace, schedule_id)
+                if note is not None:
+                    await rows.update(tx, row, note=note)
+                if row["status"] != ScheduleStatus.PAUSED:
+                    await rows.update(
+                        tx,
+                        row,
+                        status=ScheduleStatus.PAUSED,
+                        paused_at=tx.now,
+                        updated_at=tx.now,
+                        next_fire_at=None,
+                        next_nominal_at=None,
+                    )
+                    await audit.record(tx, row, audit.PAUSED, {"reason": note, "paused_at": rfc3339(tx.now)})
+                return {
+                    "namespace": namespace,
+                    "schedule_id": schedule_id,
+                    "outcome": "paused",
+                    "paused": True,
+                    "note": row["note"],
+                    "paused_at": rfc3339(row["paused_at"]),
+                }
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     async def resume_schedule(
         self, namespace: str, schedule_id: str, note: str | None
     ) -> ScheduleCommandBody:
-        async with self._tx() as tx:
-            row = await _live(tx, namespace, schedule_id)
-            if note is not None:
-                await rows.update(tx, row, note=note)
-            if row["status"] == ScheduleStatus.PAUSED:
-                await rows.update(tx, row, status=ScheduleStatus.ACTIVE, resumed_at=tx.now, updated_at=tx.now)
-                # Fires the pause covered are not caught up: the next one is the first after now.
-                await fires.set_next(tx, row, fires.plan_from(row, tx.now), self.settings)
-                await audit.record(tx, row, audit.RESUMED, {"reason": note, "resumed_at": rfc3339(tx.now)})
-            return {
-                "namespace": namespace,
-                "schedule_id": schedule_id,
-                "outcome": "resumed",
-                "paused": False,
-                "note": row["note"],
-                "resumed_at": rfc3339(row["resumed_at"]),
-            }
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await _live(tx, namespace, schedule_id)
+                if note is not None:
+                    await rows.update(tx, row, note=note)
+                if row["status"] == ScheduleStatus.PAUSED:
+                    await rows.update(
+                        tx, row, status=ScheduleStatus.ACTIVE, resumed_at=tx.now, updated_at=tx.now
+                    )
+                    # Fires the pause covered are not caught up: the next one is the first after now.
+                    await fires.set_next(tx, row, fires.plan_from(row, tx.now), self.settings)
+                    await audit.record(
+                        tx, row, audit.RESUMED, {"reason": note, "resumed_at": rfc3339(tx.now)}
+                    )
+                return {
+                    "namespace": namespace,
+                    "schedule_id": schedule_id,
+                    "outcome": "resumed",
+                    "paused": False,
+                    "note": row["note"],
+                    "resumed_at": rfc3339(row["resumed_at"]),
+                }
+        raise AssertionError("unreachable: every attempt returns or raises")
 
     # ------------------------------------------------------------------ fires on request
     async def trigger_schedule(
         self, namespace: str, schedule_id: str, overlap_policy: OverlapPolicy | None
     ) -> TriggerScheduleBody:
         base: TriggerScheduleBody = {"namespace": namespace, "schedule_id": schedule_id, "outcome": "skipped"}
-        async with self._tx() as tx:
-            row = await _live(tx, namespace, schedule_id)
-            if row["status"] == ScheduleStatus.PAUSED:
-                await fires.skip(tx, row, tx.now, ScheduleFireSource.TRIGGER, "status_not_triggerable")
-                return {**base, "reason": "status_not_triggerable"}
-            policy = overlap_policy or row["overlap_policy"]
-            decision = await fires.decide(tx, row, tx.now, ScheduleFireSource.TRIGGER, policy, self.settings)
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await _live(tx, namespace, schedule_id)
+                if row["status"] == ScheduleStatus.PAUSED:
+                    await fires.skip(tx, row, tx.now, ScheduleFireSource.TRIGGER, "status_not_triggerable")
+                    return {**base, "reason": "status_not_triggerable"}
+                policy = overlap_policy or row["overlap_policy"]
+                decision = await fires.decide(
+                    tx, row, tx.now, ScheduleFireSource.TRIGGER, policy, self.settings
+                )
         if decision.claimed is None:
             if decision.outcome == "buffered":
                 return {**base, "outcome": "buffered", "buffer_depth": decision.buffer_depth or 0}
@@ -351,24 +368,27 @@ class ScheduleCommands(ScheduleFiring):
                 start_time=rfc3339(start_time),
                 end_time=rfc3339(end_time),
             )
-        decided: list[fires.Decision] = []
-        async with self._tx() as tx:
-            row = await _live(tx, namespace, schedule_id)
-            times = specs.load(row["spec"]).occurrences(start_time, end_time, MAX_BACKFILL_FIRES + 1)
-            if len(times) > MAX_BACKFILL_FIRES:
-                raise DomainError(
-                    "invalid_time_range",
-                    f"The range holds more than {MAX_BACKFILL_FIRES} fires; backfill shorter ranges.",
-                    start_time=rfc3339(start_time),
-                    end_time=rfc3339(end_time),
-                )
-            policy = overlap_policy or row["overlap_policy"]
-            for fire_at in times:
-                if fires.exhausted(row):
-                    break  # stops early once the schedule's actions are spent
-                decided.append(
-                    await fires.decide(tx, row, fire_at, ScheduleFireSource.BACKFILL, policy, self.settings)
-                )
+        async for txn in self._tx():
+            async with txn as tx:
+                decided: list[fires.Decision] = []  # fresh on every attempt
+                row = await _live(tx, namespace, schedule_id)
+                times = specs.load(row["spec"]).occurrences(start_time, end_time, MAX_BACKFILL_FIRES + 1)
+                if len(times) > MAX_BACKFILL_FIRES:
+                    raise DomainError(
+                        "invalid_time_range",
+                        f"The range holds more than {MAX_BACKFILL_FIRES} fires; backfill shorter ranges.",
+                        start_time=rfc3339(start_time),
+                        end_time=rfc3339(end_time),
+                    )
+                policy = overlap_policy or row["overlap_policy"]
+                for fire_at in times:
+                    if fires.exhausted(row):
+                        break  # stops early once the schedule's actions are spent
+                    decided.append(
+                        await fires.decide(
+                            tx, row, fire_at, ScheduleFireSource.BACKFILL, policy, self.settings
+                        )
+                    )
         results = [await self._backfill_result(d) for d in decided]
         return {
             "namespace": namespace,

@@ -89,13 +89,14 @@ class ScheduleFiring(EngineCore):
 
     async def _fire_due(self, namespace: str, schedule_id: str) -> None:
         claimed: list[fires.Claimed] = []
-        async with self._tx() as tx:
-            # Skip-locked: a schedule another process is firing is that process's; the
-            # compare-and-set on next_fire_at (inside take_due) stops a late second claim.
-            row = await rows.claim(tx, namespace, schedule_id)
-            if row is not None and row["status"] == ScheduleStatus.ACTIVE:
-                decided = await fires.take_due(tx, row, self.settings)
-                claimed = [d.claimed for d in decided if d.claimed is not None]
+        async for txn in self._tx():
+            async with txn as tx:
+                # Skip-locked: a schedule another process is firing is that process's; the
+                # compare-and-set on next_fire_at (inside take_due) stops a late second claim.
+                row = await rows.claim(tx, namespace, schedule_id)
+                if row is not None and row["status"] == ScheduleStatus.ACTIVE:
+                    decided = await fires.take_due(tx, row, self.settings)
+                    claimed = [d.claimed for d in decided if d.claimed is not None]
         for fire in claimed:
             await self.start_claimed(fire)
 
@@ -103,26 +104,27 @@ class ScheduleFiring(EngineCore):
         """Skip the due occurrence that could not be fired (recorded), so the loop does not spin on it."""
         recorded = False
         try:
-            async with self._tx() as tx:
-                row = await rows.claim(tx, namespace, schedule_id)
-                due, nominal = (
-                    (row["next_fire_at"], row["next_nominal_at"]) if row is not None else (None, None)
-                )
-                if row is None or due is None or nominal is None or due > tx.now:
-                    return
-                await rows.update(tx, row, failures_count=int(row["failures_count"]) + 1)
-                source = ScheduleFireSource.SCHEDULED
-                await fires.skip(tx, row, nominal, source, "fire_failed", message=str(exc)[:1000])
-                # Plan from now, not from the failed occurrence: a schedule failing after downtime
-                # would otherwise step through its backlog one occurrence per sweep, each sweep
-                # failing again at once. A spec that cannot be planned has no next fire.
-                try:
-                    upcoming = fires.plan_from(row, max(nominal, tx.now))
-                except Exception:
-                    log.exception("schedule %s/%s: planning its next fire failed", namespace, schedule_id)
-                    upcoming = None
-                await fires.set_next(tx, row, upcoming, self.settings)
-                recorded = True
+            async for txn in self._tx():
+                async with txn as tx:
+                    row = await rows.claim(tx, namespace, schedule_id)
+                    due, nominal = (
+                        (row["next_fire_at"], row["next_nominal_at"]) if row is not None else (None, None)
+                    )
+                    if row is None or due is None or nominal is None or due > tx.now:
+                        return
+                    await rows.update(tx, row, failures_count=int(row["failures_count"]) + 1)
+                    source = ScheduleFireSource.SCHEDULED
+                    await fires.skip(tx, row, nominal, source, "fire_failed", message=str(exc)[:1000])
+                    # Plan from now, not from the failed occurrence: a schedule failing after downtime
+                    # would otherwise step through its backlog one occurrence per sweep, each sweep
+                    # failing again at once. A spec that cannot be planned has no next fire.
+                    try:
+                        upcoming = fires.plan_from(row, max(nominal, tx.now))
+                    except Exception:
+                        log.exception("schedule %s/%s: planning its next fire failed", namespace, schedule_id)
+                        upcoming = None
+                    await fires.set_next(tx, row, upcoming, self.settings)
+                    recorded = True
         except Exception:  # the database itself is failing: the next pass tries again
             log.exception("schedule %s/%s: recording the failed fire failed too", namespace, schedule_id)
         if recorded:
@@ -141,15 +143,16 @@ class ScheduleFiring(EngineCore):
 
     async def _drain_buffer(self, namespace: str, schedule_id: str) -> None:
         claimed: fires.Claimed | None = None
-        async with self._tx() as tx:
-            row = await rows.claim(tx, namespace, schedule_id)
-            if (
-                row is not None
-                and row["status"] == ScheduleStatus.ACTIVE
-                and row["buffered_count"] > 0
-                and await fires.latest_running(tx, row) is None
-            ):
-                claimed = await fires.promote_buffered(tx, row, self.settings)
+        async for txn in self._tx():
+            async with txn as tx:
+                row = await rows.claim(tx, namespace, schedule_id)
+                if (
+                    row is not None
+                    and row["status"] == ScheduleStatus.ACTIVE
+                    and row["buffered_count"] > 0
+                    and await fires.latest_running(tx, row) is None
+                ):
+                    claimed = await fires.promote_buffered(tx, row, self.settings)
         if claimed is not None:
             await self.start_claimed(claimed)
 
@@ -172,18 +175,19 @@ class ScheduleFiring(EngineCore):
     async def _finish_abandoned_fire(self, fire: ScheduleFireRow) -> None:
         workflow_id = fire["workflow_id"]
         assert workflow_id is not None  # a starting fire always has its id
-        async with self._tx() as tx:
-            lease = tx.now + seconds(self.settings.schedule_fire_lease_seconds)
-            taken = await tx.conn.execute(
-                rows.RELEASE_EXPIRED, {"b_fire_id": fire["fire_id"], "b_now": tx.now, "b_lease": lease}
-            )
-            if taken.rowcount != 1:
-                return  # another process took it over first
-            row = cast(
-                ScheduleRow | None,
-                await tx.one(rows.SELECT, rows.key(fire["namespace"], fire["schedule_id"])),
-            )
-            instance = await tx.one(rows.INSTANCE, {"b_workflow_id": workflow_id})
+        async for txn in self._tx():
+            async with txn as tx:
+                lease = tx.now + seconds(self.settings.schedule_fire_lease_seconds)
+                taken = await tx.conn.execute(
+                    rows.RELEASE_EXPIRED, {"b_fire_id": fire["fire_id"], "b_now": tx.now, "b_lease": lease}
+                )
+                if taken.rowcount != 1:
+                    return  # another process took it over first
+                row = cast(
+                    ScheduleRow | None,
+                    await tx.one(rows.SELECT, rows.key(fire["namespace"], fire["schedule_id"])),
+                )
+                instance = await tx.one(rows.INSTANCE, {"b_workflow_id": workflow_id})
         if row is None:
             return
         claimed = fires.Claimed(
@@ -221,39 +225,49 @@ class ScheduleFiring(EngineCore):
     async def _record_outcome(self, result: FireResult) -> str | None:
         """Record ``result`` in the schedule's history; its outcome label, ``None`` if recorded elsewhere."""
         claimed = result.claimed
-        async with self._tx() as tx:
-            row = cast(
-                ScheduleRow | None,
-                await tx.one(tx.store.lock(rows.SELECT), rows.key(claimed.namespace, claimed.schedule_id)),
-            )
-            finished = await tx.conn.execute(rows.FINISH, {"b_fire_id": claimed.fire_id})
-            if row is None or finished.rowcount != 1:
-                return None  # recorded by another process
-            payload: dict[str, str | None] = {
-                "scheduled_at": rfc3339(claimed.fire_at),
-                "source": claimed.source,
-                "overlap_policy": row["overlap_policy"],
-                "workflow_type": claimed.request.workflow_type,
-            }
-            if result.error is not None:
-                await rows.update(tx, row, failures_count=int(row["failures_count"]) + 1)
-                payload.update(
-                    reason="start_failed", error_reason=result.error.reason, message=result.error.message
+        async for txn in self._tx():
+            async with txn as tx:
+                row = cast(
+                    ScheduleRow | None,
+                    await tx.one(
+                        tx.store.lock(rows.SELECT), rows.key(claimed.namespace, claimed.schedule_id)
+                    ),
                 )
-                await audit.record(tx, row, audit.TRIGGER_SKIPPED, payload, workflow_id=claimed.workflow_id)
-                return FIRE_FAILED
-            if result.start_outcome == ALREADY_RUNNING:
-                # The occurrence's workflow was started earlier (a backfill over fired times)
-                # and still runs: nothing new started.
-                reason, workflow_id = WORKFLOW_ALREADY_RUNNING, claimed.workflow_id
-                await fires.skip(tx, row, claimed.fire_at, claimed.source, reason, workflow_id=workflow_id)
-                return FIRE_ALREADY_RUNNING
-            values: dict[str, object] = {"fires_count": int(row["fires_count"]) + 1, "last_fired_at": tx.now}
-            if row["latest_workflow_id"] == claimed.workflow_id:
-                values["latest_run_id"] = result.run_id
-            await rows.update(tx, row, **values)
-            payload["start_outcome"] = result.start_outcome
-            await audit.record(
-                tx, row, audit.TRIGGERED, payload, workflow_id=claimed.workflow_id, run_id=result.run_id
-            )
+                finished = await tx.conn.execute(rows.FINISH, {"b_fire_id": claimed.fire_id})
+                if row is None or finished.rowcount != 1:
+                    return None  # recorded by another process
+                payload: dict[str, str | None] = {
+                    "scheduled_at": rfc3339(claimed.fire_at),
+                    "source": claimed.source,
+                    "overlap_policy": row["overlap_policy"],
+                    "workflow_type": claimed.request.workflow_type,
+                }
+                if result.error is not None:
+                    await rows.update(tx, row, failures_count=int(row["failures_count"]) + 1)
+                    payload.update(
+                        reason="start_failed", error_reason=result.error.reason, message=result.error.message
+                    )
+                    await audit.record(
+                        tx, row, audit.TRIGGER_SKIPPED, payload, workflow_id=claimed.workflow_id
+                    )
+                    return FIRE_FAILED
+                if result.start_outcome == ALREADY_RUNNING:
+                    # The occurrence's workflow was started earlier (a backfill over fired times)
+                    # and still runs: nothing new started.
+                    reason, workflow_id = WORKFLOW_ALREADY_RUNNING, claimed.workflow_id
+                    await fires.skip(
+                        tx, row, claimed.fire_at, claimed.source, reason, workflow_id=workflow_id
+                    )
+                    return FIRE_ALREADY_RUNNING
+                values: dict[str, object] = {
+                    "fires_count": int(row["fires_count"]) + 1,
+                    "last_fired_at": tx.now,
+                }
+                if row["latest_workflow_id"] == claimed.workflow_id:
+                    values["latest_run_id"] = result.run_id
+                await rows.update(tx, row, **values)
+                payload["start_outcome"] = result.start_outcome
+                await audit.record(
+                    tx, row, audit.TRIGGERED, payload, workflow_id=claimed.workflow_id, run_id=result.run_id
+                )
         return FIRE_STARTED

@@ -46,36 +46,37 @@ class SearchAttributeCommands(EngineCore):
                 f"Search attribute name [{name}] is reserved for a system attribute.",
                 name=name,
             )
-        async with self._tx() as tx:
-            # The namespace row first (the delete's lock order); gone since the request was let
-            # in (deleted by another process): refused, no definition left behind.
-            if await tx.one(tx.store.lock(_NAMESPACE), {"b_namespace": namespace}) is None:
-                raise namespace_rows.not_found(namespace)
-            params = {"b_namespace": namespace, "b_name": name}
-            existing = await tx.one(rows.DEFINITION, params)
-            if existing is not None:
-                raise DomainError(
-                    ATTRIBUTE_ALREADY_EXISTS,
-                    f"Search attribute [{name}] already exists.",
-                    name=name,
-                    type=existing["attribute_type"],
+        async for txn in self._tx():
+            async with txn as tx:
+                # The namespace row first (the delete's lock order); gone since the request was let
+                # in (deleted by another process): refused, no definition left behind.
+                if await tx.one(tx.store.lock(_NAMESPACE), {"b_namespace": namespace}) is None:
+                    raise namespace_rows.not_found(namespace)
+                params = {"b_namespace": namespace, "b_name": name}
+                existing = await tx.one(rows.DEFINITION, params)
+                if existing is not None:
+                    raise DomainError(
+                        ATTRIBUTE_ALREADY_EXISTS,
+                        f"Search attribute [{name}] already exists.",
+                        name=name,
+                        type=existing["attribute_type"],
+                    )
+                count = await tx.one(rows.COUNT, {"b_namespace": namespace})
+                if count is not None and int(count["n"]) >= MAX_CUSTOM_ATTRIBUTES:
+                    raise DomainError(
+                        LIMIT_REACHED,
+                        f"The namespace already has {MAX_CUSTOM_ATTRIBUTES} custom search attributes.",
+                        limit=MAX_CUSTOM_ATTRIBUTES,
+                    )
+                await tx.conn.execute(
+                    rows.INSERT_DEFINITION,
+                    {
+                        "namespace": namespace,
+                        "name": name,
+                        "attribute_type": attribute_type,
+                        "created_at": tx.now,
+                    },
                 )
-            count = await tx.one(rows.COUNT, {"b_namespace": namespace})
-            if count is not None and int(count["n"]) >= MAX_CUSTOM_ATTRIBUTES:
-                raise DomainError(
-                    LIMIT_REACHED,
-                    f"The namespace already has {MAX_CUSTOM_ATTRIBUTES} custom search attributes.",
-                    limit=MAX_CUSTOM_ATTRIBUTES,
-                )
-            await tx.conn.execute(
-                rows.INSERT_DEFINITION,
-                {
-                    "namespace": namespace,
-                    "name": name,
-                    "attribute_type": attribute_type,
-                    "created_at": tx.now,
-                },
-            )
         return {"name": name, "type": attribute_type, "outcome": "created"}
 
     async def delete_search_attribute(self, namespace: str, name: str) -> SearchAttributeDeletedBody:
@@ -85,12 +86,13 @@ class SearchAttributeCommands(EngineCore):
                 f"Search attribute [{name}] is a system attribute and cannot be deleted.",
                 name=name,
             )
-        async with self._tx() as tx:
-            deleted = await tx.conn.execute(
-                rows.DELETE_DEFINITION, {"b_namespace": namespace, "b_name": name}
-            )
-            if deleted.rowcount == 0:
-                raise DomainError(
-                    reasons.ATTRIBUTE_NOT_FOUND, f"Search attribute [{name}] was not found.", name=name
+        async for txn in self._tx():
+            async with txn as tx:
+                deleted = await tx.conn.execute(
+                    rows.DELETE_DEFINITION, {"b_namespace": namespace, "b_name": name}
                 )
+                if deleted.rowcount == 0:
+                    raise DomainError(
+                        reasons.ATTRIBUTE_NOT_FOUND, f"Search attribute [{name}] was not found.", name=name
+                    )
         return {"name": name, "outcome": "deleted"}

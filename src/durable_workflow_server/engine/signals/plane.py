@@ -10,5 +10,7 @@ class SignalCommands(EngineCore):
     """``signal_workflow``: one transaction per signal."""
 
     async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:
-        async with self._tx() as tx:
-            return await receive_signal(tx, namespace, request)
+        async for txn in self._tx():
+            async with txn as tx:
+                return await receive_signal(tx, namespace, request)
+        raise AssertionError("unreachable: every attempt returns or raises")

@@ -72,10 +72,11 @@ class TaskQueueCommands(EngineCore):
     ) -> BuildIdRolloutStateBody:
         for attempt in range(2):
             try:
-                async with self._tx() as tx:
-                    # Still there when the cohort row is written (the HTTP check may be stale).
-                    await namespace_rows.require(tx, namespace)
-                    return await change(tx, namespace, task_queue, build_id)
+                async for txn in self._tx():
+                    async with txn as tx:
+                        # Still there when the cohort row is written (the HTTP check may be stale).
+                        await namespace_rows.require(tx, namespace)
+                        return await change(tx, namespace, task_queue, build_id)
             except IntegrityError:
                 if attempt == 1:
                     raise
@@ -112,5 +113,7 @@ class TaskQueueCommands(EngineCore):
             )
 
     async def deregister_worker(self, namespace: str, worker_id: str) -> WorkerDeregisteredBody:
-        async with self._tx() as tx:
-            return await worker_views.deregister_worker(tx, namespace, worker_id)
+        async for txn in self._tx():
+            async with txn as tx:
+                return await worker_views.deregister_worker(tx, namespace, worker_id)
+        raise AssertionError("unreachable: every attempt returns or raises")

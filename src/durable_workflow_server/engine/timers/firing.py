@@ -64,45 +64,46 @@ async def fire_due_timers(open_tx: OpenTx, store: Store, now: datetime) -> int:
         due = (await conn.execute(rows.DUE, {"b_now": now, "b_limit": BATCH})).scalars().all()
     fired = 0
     for timer_id in due:
-        async with open_tx() as tx:
-            # The run before the timer: the engine's lock order (see runs.rows). The fenced
-            # update below is what claims the timer.
-            params = {"b_timer_id": timer_id, "b_now": tx.now}
-            run = await lock_run_of(tx, rows.RUN_OF_TIMER, params)
-            timer = await tx.one(rows.PENDING, params)
-            if timer is None:
-                continue
-            claimed = await tx.conn.execute(rows.FIRE, params)
-            if claimed.rowcount != 1:
-                continue  # another process fired it first
-            if timer["timer_kind"] in CHILD_TIMER_KINDS:  # not a step: no TimerFired
-                await child_resolution.fire(tx, run, cast(TimerRow, timer))
+        async for txn in open_tx():
+            async with txn as tx:
+                # The run before the timer: the engine's lock order (see runs.rows). The fenced
+                # update below is what claims the timer.
+                params = {"b_timer_id": timer_id, "b_now": tx.now}
+                run = await lock_run_of(tx, rows.RUN_OF_TIMER, params)
+                timer = await tx.one(rows.PENDING, params)
+                if timer is None:
+                    continue
+                claimed = await tx.conn.execute(rows.FIRE, params)
+                if claimed.rowcount != 1:
+                    continue  # another process fired it first
+                if timer["timer_kind"] in CHILD_TIMER_KINDS:  # not a step: no TimerFired
+                    await child_resolution.fire(tx, run, cast(TimerRow, timer))
+                    fired += 1
+                    continue
+                if run is None or is_terminal_run(run):
+                    await tx.conn.execute(rows.CANCEL, params)
+                    continue
+                if timer["timer_kind"] == CONDITION_TIMEOUT:
+                    await fire_condition_timeout(tx, run, cast(TimerRow, timer))
+                    fired += 1
+                    continue
+                await append(
+                    tx,
+                    run,
+                    [
+                        (
+                            EventType.TIMER_FIRED,
+                            {
+                                "timer_id": timer_id,
+                                "sequence": timer["sequence"],
+                                "delay_seconds": timer["delay_seconds"],
+                                "fire_at": rfc3339(timer["fire_at"]),
+                                "fired_at": rfc3339(tx.now),
+                            },
+                        )
+                    ],
+                    write_run=False,  # after_step_resolved writes the run once
+                )
+                await after_step_resolved(tx, run, timer["batch_id"])
                 fired += 1
-                continue
-            if run is None or is_terminal_run(run):
-                await tx.conn.execute(rows.CANCEL, params)
-                continue
-            if timer["timer_kind"] == CONDITION_TIMEOUT:
-                await fire_condition_timeout(tx, run, cast(TimerRow, timer))
-                fired += 1
-                continue
-            await append(
-                tx,
-                run,
-                [
-                    (
-                        EventType.TIMER_FIRED,
-                        {
-                            "timer_id": timer_id,
-                            "sequence": timer["sequence"],
-                            "delay_seconds": timer["delay_seconds"],
-                            "fire_at": rfc3339(timer["fire_at"]),
-                            "fired_at": rfc3339(tx.now),
-                        },
-                    )
-                ],
-                write_run=False,  # after_step_resolved writes the run once
-            )
-            await after_step_resolved(tx, run, timer["batch_id"])
-            fired += 1
     return fired

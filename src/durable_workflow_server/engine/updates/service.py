@@ -36,33 +36,35 @@ class UpdateCommands(QueryTasks):
     """``EngineAPI.update_workflow``."""
 
     async def update_workflow(self, namespace: str, request: UpdateRequest) -> UpdateResultBody:
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, request.workflow_id, request.run_id)
-            validating = await broker.live_worker(
-                tx,
-                target.run,
-                self.settings.worker_stale_after_seconds,
-                capabilities.WORKER_UPDATE_VALIDATION,
-            )
-            # A sender's reference is fetched (and verified) once, before the validator sees it.
-            resolved = await offloading.resolve_envelope(tx, namespace, request.arguments, field="input")
-            assert resolved is not None
-            request = replace(request, arguments=resolved)
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, request.workflow_id, request.run_id)
+                validating = await broker.live_worker(
+                    tx,
+                    target.run,
+                    self.settings.worker_stale_after_seconds,
+                    capabilities.WORKER_UPDATE_VALIDATION,
+                )
+                # A sender's reference is fetched (and verified) once, before the validator sees it.
+                resolved = await offloading.resolve_envelope(tx, namespace, request.arguments, field="input")
+                assert resolved is not None
+                request = replace(request, arguments=resolved)
         if validating:
             await self._validate(target, request)
-        async with self._tx() as tx:
-            target = await lock_target(tx, namespace, request.workflow_id, request.run_id)
-            codec_name, blob = request.arguments["codec"], request.arguments["blob"]
-            blob = await offloading.accept(
-                tx, namespace, target.run["run_id"], codec_name, blob, field="input"
-            )
-            update = await applying.accept(
-                tx,
-                target.run,
-                update_name=request.update_name,
-                arguments={"codec": codec_name, "blob": blob},
-                request_id=request.request_id,
-            )
+        async for txn in self._tx():
+            async with txn as tx:
+                target = await lock_target(tx, namespace, request.workflow_id, request.run_id)
+                codec_name, blob = request.arguments["codec"], request.arguments["blob"]
+                blob = await offloading.accept(
+                    tx, namespace, target.run["run_id"], codec_name, blob, field="input"
+                )
+                update = await applying.accept(
+                    tx,
+                    target.run,
+                    update_name=request.update_name,
+                    arguments={"codec": codec_name, "blob": blob},
+                    request_id=request.request_id,
+                )
         timed_out = False
         if request.wait_for == "completed":
             closed = await self._closed(namespace, update["update_id"], request.wait_timeout_seconds)

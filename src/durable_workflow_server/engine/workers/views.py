@@ -149,6 +149,8 @@ async def prune_stale(open_tx: OpenTx, store: Store, now: datetime, prune_after:
     async with store.read() as conn:
         if (await conn.execute(rows.LONG_STALE, before)).first() is None:
             return 0
-    async with open_tx() as tx:
-        result = await tx.conn.execute(rows.PRUNE, before)
-        return int(result.rowcount or 0)
+    async for txn in open_tx():
+        async with txn as tx:
+            result = await tx.conn.execute(rows.PRUNE, before)
+            return int(result.rowcount or 0)
+    raise AssertionError("unreachable: every attempt returns or raises")

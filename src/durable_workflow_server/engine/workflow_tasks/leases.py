@@ -125,12 +125,14 @@ async def release_workflow_task(
 
 async def expire_leases(open_tx: OpenTx) -> int:
     """Make workflow tasks whose lease ran out claimable again (the old holder is fenced)."""
-    async with open_tx() as tx:
-        params = {"b_now": tx.now, "b_limit": BATCH}
-        expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
-        for task in expired:
-            await requeue_workflow_task(tx, task, "workflow task lease expired")
-        return len(expired)
+    async for txn in open_tx():
+        async with txn as tx:
+            params = {"b_now": tx.now, "b_limit": BATCH}
+            expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
+            for task in expired:
+                await requeue_workflow_task(tx, task, "workflow task lease expired")
+            return len(expired)
+    raise AssertionError("unreachable: every attempt returns or raises")
 
 
 async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
@@ -140,14 +142,16 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     this process has seen the database for a whole window (``observed_since``): a silence that
     began while it could not see it may be its own outage, not the worker's.
     """
-    async with open_tx() as tx:
-        if observed_since is not None and observed_since > tx.now - seconds(liveness):
-            return 0
-        params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
-        silent = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
-        for task in silent:
-            await requeue_workflow_task(tx, task, "released: the worker stopped heartbeating")
-        return len(silent)
+    async for txn in open_tx():
+        async with txn as tx:
+            if observed_since is not None and observed_since > tx.now - seconds(liveness):
+                return 0
+            params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
+            silent = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
+            for task in silent:
+                await requeue_workflow_task(tx, task, "released: the worker stopped heartbeating")
+            return len(silent)
+    raise AssertionError("unreachable: every attempt returns or raises")
 
 
 async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str], reason: str) -> int:
@@ -166,5 +170,6 @@ async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str
 
 async def purge_poll_requests(open_tx: OpenTx) -> None:
     """Forget poll-retry entries whose lease is long over."""
-    async with open_tx() as tx:
-        await tx.conn.execute(rows.PURGE_POLL_REQUESTS, {"b_now": tx.now})
+    async for txn in open_tx():
+        async with txn as tx:
+            await tx.conn.execute(rows.PURGE_POLL_REQUESTS, {"b_now": tx.now})
