@@ -83,7 +83,9 @@ class WorkerPlane(EngineCore):
         async for txn in self._tx():
             async with txn as tx:
                 interval = self.settings.worker_heartbeat_interval_seconds
-                answer = await workers.heartbeat(tx, namespace, worker_id, task_slots, process_metrics, interval)
+                answer = await workers.heartbeat(
+                    tx, namespace, worker_id, task_slots, process_metrics, interval
+                )
                 if not stopping:
                     await activity_liveness.signs_of_life(tx, namespace, worker_id)
                     return answer
@@ -204,7 +206,9 @@ class WorkerPlane(EngineCore):
                             # A transport retry of this poll replays its task: that one is held too.
                             keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
                             reason = "released: the worker polled again without holding it"
-                            handed = await workflow_task_leases.hand_back(tx, namespace, worker_id, keep, reason)
+                            handed = await workflow_task_leases.hand_back(
+                                tx, namespace, worker_id, keep, reason
+                            )
                             self._count_releases("repoll", handed, 0)
                         if cached is not None:
                             return cached
@@ -343,7 +347,9 @@ class WorkerPlane(EngineCore):
                         types = list(worker["supported_activity_types"] or [])
                         registered_build = worker["build_id"]
                         if held_task_ids is not None:
-                            handed = await activity_leases.hand_back(tx, namespace, worker_id, set(held_task_ids))
+                            handed = await activity_leases.hand_back(
+                                tx, namespace, worker_id, set(held_task_ids)
+                            )
                             self._count_releases("repoll", 0, handed)
                     task, busy = await attempt(tx, None)
             if task is not None or not busy:

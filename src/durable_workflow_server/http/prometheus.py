@@ -39,8 +39,8 @@ from ..engine.maintenance.counters import (
     QUEUE_DEPTH,
     REQUESTS,
     SCHEDULE_FIRES,
-    WORKER_LEASE_RELEASES,
     TRANSACTION_RETRIES,
+    WORKER_LEASE_RELEASES,
     ProcessCounters,
     Sample,
 )
