@@ -41,15 +41,19 @@ _ERROR_TEXT = {
 def _error_schemas() -> dict[str, Any]:
     error = {
         "type": "object",
-        "properties": {"message": {"type": "string"}, "reason": {"type": "string"}},
-        "required": ["message"],
+        "properties": {"message": {"type": "string"}, "reason": {"type": "string", "minLength": 1}},
+        "required": ["message", "reason"],
         "additionalProperties": True,
     }
     field_errors = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+    # A 422 is a field-validation failure (``validation_failed``, with the field map) or another
+    # refusal of a well-formed but unprocessable request (``invalid_after_sequence``,
+    # ``external_storage_not_configured``, ...) that carries only its own context fields.
     validation = {
         "allOf": [{"$ref": _REF.format(model="Error")}],
         "properties": {"errors": field_errors, "validation_errors": field_errors},
-        "required": ["errors", "validation_errors"],
+        "if": {"properties": {"reason": {"const": "validation_failed"}}, "required": ["reason"]},
+        "then": {"required": ["errors", "validation_errors"]},
     }
     return {"Error": error, "ValidationError": validation}
 
@@ -58,7 +62,8 @@ def _errors(operation: Operation, plane: Plane) -> list[int]:
     """The error statuses the route's guards and validation can answer."""
     statuses = [400, 404, 405, 413, 415, 500]  # body limits and routing apply to every route
     if plane.roles is not None:
-        statuses += [401, 403]
+        # 409 too: an engine refusal whose reason has no status of its own is a 409 on any route.
+        statuses += [401, 403, 409]
     if operation.body is not None or operation.query is not None or "{" in operation.path:
         statuses.append(422)
     return sorted(statuses)
