@@ -18,17 +18,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from durable_workflow_server import Settings, create_app
 from durable_workflow_server.http.openapi import build_document
 from durable_workflow_server.http.table import PLANES
-from tests.fuzz.harness import ADMIN, NAMESPACE, Ledger, database_url, fuzz_settings, seed
+from tests.fuzz.checks import CHECKS, HEADERS
+from tests.fuzz.harness import Ledger, database_url, fuzz_settings, seed
 from tests.helpers.dbmatrix import DATABASES
 
 # Examples per operation and mode: CI's run stays within a minute or two on a loaded 2-core box;
@@ -78,26 +73,6 @@ def _cases() -> list[tuple[str, str, str]]:
             if "{" in path:
                 cases.append((method.upper(), path, "seeded"))
     return cases
-
-
-def check_error_envelope(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> bool:
-    """Every 4xx is ``{"message": str, "reason": str, ...}``."""
-    if 400 <= response.status_code < 500:
-        body = response.json()
-        assert isinstance(body, dict), f"{response.status_code} body is not an object: {body!r}"
-        assert isinstance(body.get("reason"), str) and body["reason"], f"no reason: {body!r}"
-        assert isinstance(body.get("message"), str), f"no message: {body!r}"
-    return True
-
-
-HEADERS = {"Authorization": f"Bearer {ADMIN}", "X-Namespace": NAMESPACE}
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    check_error_envelope,
-]
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), _cases())

@@ -69,6 +69,58 @@ def _errors(operation: Operation, plane: Plane) -> list[int]:
     return sorted(statuses)
 
 
+_WORKFLOW = {"workflow_id": "$response.body#/workflow_id"}
+_RUN = {**_WORKFLOW, "run_id": "$response.body#/run_id"}
+_SCHEDULE = {"schedule_id": "$response.body#/schedule_id"}
+# OpenAPI links: from a success answer to the operations that act on what it names (the ids
+# in its body). Clients may follow them; the fuzz tier's stateful run chains start → describe →
+# signal → ... through them. Source operation id → link targets (operation id, parameters).
+LINKS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "start_workflow": (
+        ("describe_workflow", _WORKFLOW),
+        ("describe_run", _RUN),
+        ("list_runs", _WORKFLOW),
+        ("history", _RUN),
+        ("signal_workflow", _WORKFLOW),
+        ("signal_run", _RUN),
+        ("query_workflow", _WORKFLOW),
+        ("update_workflow", _WORKFLOW),
+        ("cancel_workflow", _WORKFLOW),
+        ("terminate_workflow", _WORKFLOW),
+        ("pause_workflow", _WORKFLOW),
+        ("debug_run", _RUN),
+    ),
+    "describe_workflow": (
+        ("describe_run", _RUN),
+        ("signal_workflow", _WORKFLOW),
+        ("history", _RUN),
+        ("resume_workflow", _WORKFLOW),
+        ("repair_workflow", _WORKFLOW),
+        ("archive_run", _RUN),
+    ),
+    "signal_workflow": (("describe_workflow", _WORKFLOW), ("history", _RUN)),
+    "signal_run": (("describe_run", _RUN),),
+    "cancel_workflow": (("describe_workflow", _WORKFLOW), ("terminate_run", _RUN)),
+    "terminate_workflow": (("describe_workflow", _WORKFLOW), ("export_history", _RUN)),
+    "create_schedule": (
+        ("describe_schedule", _SCHEDULE),
+        ("update_schedule", _SCHEDULE),
+        ("pause_schedule", _SCHEDULE),
+        ("trigger_schedule", _SCHEDULE),
+        ("schedule_history", _SCHEDULE),
+        ("delete_schedule", _SCHEDULE),
+    ),
+    "pause_schedule": (("resume_schedule", _SCHEDULE), ("describe_schedule", _SCHEDULE)),
+}
+
+
+def _links(operation: Operation) -> dict[str, Any]:
+    return {
+        target: {"operationId": target, "parameters": dict(parameters)}
+        for target, parameters in LINKS.get(operation.operation_id, ())
+    }
+
+
 def _responses(operation: Operation, plane: Plane) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for status in operation.responses:
@@ -78,6 +130,8 @@ def _responses(operation: Operation, plane: Plane) -> dict[str, Any]:
             "description": description,
             "content": {"application/json": {"schema": schema}},
         }
+        if 200 <= status < 300 and operation.operation_id in LINKS:
+            answers[str(status)]["links"] = _links(operation)
     for status in _errors(operation, plane):
         model = "ValidationError" if status == 422 else "Error"
         answers.setdefault(

@@ -140,3 +140,16 @@ async def test_every_authenticated_route_documents_the_default_refusal(openapi: 
         for spec in item.values():
             if "security" in spec:
                 assert "409" in spec["responses"], path
+
+
+async def test_links_chain_start_describe_and_signal(openapi: dict[str, object]) -> None:
+    paths = openapi["paths"]  # type: ignore[index]
+    links = paths["/api/workflows"]["post"]["responses"]["201"]["links"]  # type: ignore[index]
+    assert links["describe_workflow"]["parameters"] == {"workflow_id": "$response.body#/workflow_id"}
+    assert links["signal_run"]["parameters"]["run_id"] == "$response.body#/run_id"
+    ids = {spec["operationId"] for item in paths.values() for spec in item.values()}  # type: ignore[attr-defined]
+    for item in paths.values():  # type: ignore[attr-defined]
+        for spec in item.values():
+            for answer in spec["responses"].values():
+                for link in answer.get("links", {}).values():
+                    assert link["operationId"] in ids
