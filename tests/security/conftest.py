@@ -1,0 +1,16 @@
+"""Security-tier fixtures: a real database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.dbmatrix import DATABASES, fresh_postgres_url
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'security.sqlite3'}"
+    return fresh_postgres_url(request)
