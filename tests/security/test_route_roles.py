@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from asgi_lifespan import LifespanManager
 
 from durable_workflow_server import Settings, create_app
@@ -170,8 +171,11 @@ def _worker(**extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS['worker']}", **WORKER, **extra}
 
 
-@pytest.fixture
-async def server(db_url: str) -> AsyncIterator[Server]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(module_db_url: str) -> AsyncIterator[Server]:
+    """One server for every route of the module: a denied request is checked by the rows it
+    would have changed, so what allowed requests of earlier routes wrote does not matter."""
+    db_url = module_db_url
     settings = Settings(
         database_url=db_url,
         **{f"{role}_token": token for role, token in TOKENS.items()},
@@ -244,6 +248,7 @@ def expected(route: Route, kind: str) -> int | None:
     return None
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("route", SERVED, ids=lambda r: f"{r.method} {r.path}")
 async def test_every_credential_on_the_route(server: Server, route: Route) -> None:
     for kind in CREDENTIALS:
