@@ -9,6 +9,7 @@ request, that a refused one wrote nothing.
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from durable_workflow_server import Settings
+from durable_workflow_server.store.tables import ALL_TABLES
 from tests.helpers.dbmatrix import fresh_postgres_url
 from tests.helpers.live_app import snapshot
 
@@ -52,8 +54,63 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def rows(url: str) -> dict[str, list[str]]:
-    """Every row of every table (the test thread has no loop of its own, so asyncio.run is safe)."""
-    return asyncio.run(snapshot(url))
+    """Every row of every table, as text in a stable order."""
+    if url.startswith("sqlite"):
+        # The test thread has no loop of its own, so asyncio.run is safe (and SQLite is local).
+        return asyncio.run(snapshot(url))
+    return _postgres_reader(url).rows()
+
+
+class _PostgresReader:
+    """One asyncpg connection on a private loop thread, reused for every snapshot of a run: a
+    connection per snapshot would cost more than the fuzzed requests themselves."""
+
+    def __init__(self, url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._conn: Any = self._run(self._connect(url))
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    @staticmethod
+    async def _connect(url: str) -> Any:
+        import asyncpg
+
+        return await asyncpg.connect(url)
+
+    async def _rows(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for table in ALL_TABLES:
+            records = await self._conn.fetch(f'SELECT * FROM "{table.name}"')
+            found[table.name] = sorted(repr(tuple(record.values())) for record in records)
+        return found
+
+    def rows(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = self._run(self._rows())
+        return result
+
+    def close(self) -> None:
+        self._run(self._conn.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+_READERS: dict[str, _PostgresReader] = {}
+
+
+def _postgres_reader(url: str) -> _PostgresReader:
+    if url not in _READERS:
+        _READERS[url] = _PostgresReader(url)
+    return _READERS[url]
+
+
+def close_readers() -> None:
+    """Close the snapshot connections (before a test database is dropped)."""
+    while _READERS:
+        _READERS.popitem()[1].close()
 
 
 @dataclass

@@ -23,7 +23,7 @@ from durable_workflow_server import Settings, create_app
 from durable_workflow_server.http.openapi import build_document
 from durable_workflow_server.http.table import PLANES
 from tests.fuzz.checks import CHECKS, HEADERS
-from tests.fuzz.harness import Ledger, database_url, fuzz_settings, seed
+from tests.fuzz.harness import Ledger, close_readers, database_url, fuzz_settings, seed
 from tests.helpers.dbmatrix import DATABASES
 
 # Examples per operation and mode: CI's run stays within a minute or two on a loaded 2-core box;
@@ -43,6 +43,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     from schemathesis.python import asgi
 
     asgi.shutdown_lifespans()
+    close_readers()
 
 
 @pytest.fixture(scope="module")

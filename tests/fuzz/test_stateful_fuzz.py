@@ -20,7 +20,7 @@ from schemathesis.generation.stateful import run_state_machine_as_test
 from durable_workflow_server import create_app
 from durable_workflow_server.http.openapi import LINKS
 from tests.fuzz.checks import CHECKS, HEADERS
-from tests.fuzz.harness import Ledger, database_url, fuzz_settings
+from tests.fuzz.harness import Ledger, close_readers, database_url, fuzz_settings
 from tests.helpers.dbmatrix import DATABASES
 
 # The workflow graph (start → describe → signal → ...): a fuzzed start is accepted often, where
@@ -62,6 +62,7 @@ def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ty
     from schemathesis.python import asgi
 
     asgi.shutdown_lifespans()
+    close_readers()
 
 
 def test_linked_sequences(machine: tuple[type[Any], Ledger]) -> None:
