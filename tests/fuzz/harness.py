@@ -42,6 +42,11 @@ def fuzz_settings(database_url: str, **overrides: Any) -> Settings:
         "poll_reprobe_interval": 0.05,
         "timer_loop_interval": 3600.0,
         "worker_prune_after_seconds": None,
+        # Waits a request may ask for end in a blink: an update waiting for a worker that never
+        # comes, or a query with nobody to answer it, answers its documented timeout at once.
+        "update_wait_timeout_seconds": 0.05,
+        "query_task_timeout": 0.05,
+        "query_task_poll_timeout": 0.05,
     }
     values.update(overrides)
     return Settings(**values)

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from durable_workflow_server import Settings, create_app
 from durable_workflow_server.http.openapi import build_document
 from durable_workflow_server.http.table import PLANES
-from tests.fuzz.checks import CHECKS, HEADERS
+from tests.fuzz.checks import CHECKS, HEADERS, bounded
 from tests.fuzz.harness import Ledger, close_readers, database_url, fuzz_settings, seed
 from tests.helpers.dbmatrix import DATABASES
 
@@ -97,6 +97,7 @@ def test_every_operation(
     )
     def one(case: schemathesis.Case) -> None:
         ledger.begin()
+        bounded(case)
         response = case.call(headers=HEADERS)
         exchange = ledger.end(case.method, case.path, response.status_code)
         case.validate_response(response, checks=CHECKS)

@@ -19,7 +19,7 @@ from schemathesis.generation.stateful import run_state_machine_as_test
 
 from durable_workflow_server import create_app
 from durable_workflow_server.http.openapi import LINKS
-from tests.fuzz.checks import CHECKS, HEADERS
+from tests.fuzz.checks import CHECKS, HEADERS, bounded
 from tests.fuzz.harness import Ledger, close_readers, database_url, fuzz_settings
 from tests.helpers.dbmatrix import DATABASES
 
@@ -47,6 +47,7 @@ def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ty
             return {"headers": HEADERS}
 
         def before_call(self, case: schemathesis.Case) -> None:
+            bounded(case)
             ledger.begin()
 
         def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
