@@ -95,6 +95,17 @@ class PayloadCodecError(ValueError):
         self.reason = reason
 
 
+# The JSON and Value v1 walks recurse once per level: a payload nested deeper than the
+# interpreter's stack (a blob is only bytes, so ``[[[[...`` 100k levels fits in a small one) is
+# refused as bad framing, like any other undecodable payload, instead of escaping as a
+# RecursionError that no caller expects.
+_TOO_DEEP = "the payload is nested too deeply to decode"
+
+
+def _too_deep() -> PayloadCodecError:
+    return PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, _TOO_DEEP)
+
+
 # --------------------------------------------------------------------------- generic wrapper
 
 
@@ -108,6 +119,10 @@ def _json_text(value: Any) -> str:
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise PayloadCodecError(
             reasons.INVALID_PAYLOAD_FRAMING, f"value is not JSON-encodable: {exc}"
+        ) from exc
+    except RecursionError as exc:
+        raise PayloadCodecError(
+            reasons.INVALID_PAYLOAD_FRAMING, "value is nested too deeply to encode"
         ) from exc
     return text
 
@@ -144,6 +159,8 @@ def _decode_generic(data: bytes) -> Any:
         raise PayloadCodecError(
             reasons.INVALID_PAYLOAD_FRAMING, "generic wrapper holds invalid JSON"
         ) from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
 
 
 # --------------------------------------------------------------------------- Value v1
@@ -208,7 +225,16 @@ def encode_value_v1_bytes(value: Any) -> bytes:
     buf = io.BytesIO()
     buf.write(VALUE_V1_MAGIC + VALUE_V1_FINGERPRINT)
     fastavro, _, value_schema = _avro()
-    fastavro.schemaless_writer(buf, value_schema, {"value": _to_value(value)})
+    try:
+        datum = _to_value(value)
+    except RecursionError as exc:
+        raise PayloadCodecError(
+            reasons.INVALID_PAYLOAD_FRAMING, "value is nested too deeply to encode"
+        ) from exc
+    try:
+        fastavro.schemaless_writer(buf, value_schema, {"value": datum})
+    except ValueError as exc:  # a lone surrogate in a string or key (UnicodeEncodeError)
+        raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, f"value cannot be encoded: {exc}") from exc
     return buf.getvalue()
 
 
@@ -236,7 +262,10 @@ def decode_value_v1_bytes(data: bytes) -> Any:
     if buf.tell() != len(data) - 10:
         raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "trailing bytes after Value v1 datum")
     assert isinstance(record, dict)
-    return _from_value(record["value"])
+    try:
+        return _from_value(record["value"])
+    except RecursionError as exc:
+        raise _too_deep() from exc
 
 
 # --------------------------------------------------------------------------- public decode
@@ -256,6 +285,8 @@ def decode(blob: str, codec: str | None = AVRO) -> Any:
             return json.loads(blob)
         except ValueError as exc:
             raise PayloadCodecError(reasons.INVALID_PAYLOAD_FRAMING, "untagged payload is not JSON") from exc
+        except RecursionError as exc:
+            raise _too_deep() from exc
     if codec != AVRO:
         raise PayloadCodecError(
             reasons.UNSUPPORTED_PAYLOAD_CODEC, f"payload codec {codec!r} is not supported"

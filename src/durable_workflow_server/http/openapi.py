@@ -41,15 +41,19 @@ _ERROR_TEXT = {
 def _error_schemas() -> dict[str, Any]:
     error = {
         "type": "object",
-        "properties": {"message": {"type": "string"}, "reason": {"type": "string"}},
-        "required": ["message"],
+        "properties": {"message": {"type": "string"}, "reason": {"type": "string", "minLength": 1}},
+        "required": ["message", "reason"],
         "additionalProperties": True,
     }
     field_errors = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+    # A 422 is a field-validation failure (``validation_failed``, with the field map) or another
+    # refusal of a well-formed but unprocessable request (``invalid_after_sequence``,
+    # ``external_storage_not_configured``, ...) that carries only its own context fields.
     validation = {
         "allOf": [{"$ref": _REF.format(model="Error")}],
         "properties": {"errors": field_errors, "validation_errors": field_errors},
-        "required": ["errors", "validation_errors"],
+        "if": {"properties": {"reason": {"const": "validation_failed"}}, "required": ["reason"]},
+        "then": {"required": ["errors", "validation_errors"]},
     }
     return {"Error": error, "ValidationError": validation}
 
@@ -58,10 +62,63 @@ def _errors(operation: Operation, plane: Plane) -> list[int]:
     """The error statuses the route's guards and validation can answer."""
     statuses = [400, 404, 405, 413, 415, 500]  # body limits and routing apply to every route
     if plane.roles is not None:
-        statuses += [401, 403]
+        # 409 too: an engine refusal whose reason has no status of its own is a 409 on any route.
+        statuses += [401, 403, 409]
     if operation.body is not None or operation.query is not None or "{" in operation.path:
         statuses.append(422)
     return sorted(statuses)
+
+
+_WORKFLOW = {"workflow_id": "$response.body#/workflow_id"}
+_RUN = {**_WORKFLOW, "run_id": "$response.body#/run_id"}
+_SCHEDULE = {"schedule_id": "$response.body#/schedule_id"}
+# OpenAPI links: from a success answer to the operations that act on what it names (the ids
+# in its body). Clients may follow them; the fuzz tier's stateful run chains start → describe →
+# signal → ... through them. Source operation id → link targets (operation id, parameters).
+LINKS: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "start_workflow": (
+        ("describe_workflow", _WORKFLOW),
+        ("describe_run", _RUN),
+        ("list_runs", _WORKFLOW),
+        ("history", _RUN),
+        ("signal_workflow", _WORKFLOW),
+        ("signal_run", _RUN),
+        ("query_workflow", _WORKFLOW),
+        ("update_workflow", _WORKFLOW),
+        ("cancel_workflow", _WORKFLOW),
+        ("terminate_workflow", _WORKFLOW),
+        ("pause_workflow", _WORKFLOW),
+        ("debug_run", _RUN),
+    ),
+    "describe_workflow": (
+        ("describe_run", _RUN),
+        ("signal_workflow", _WORKFLOW),
+        ("history", _RUN),
+        ("resume_workflow", _WORKFLOW),
+        ("repair_workflow", _WORKFLOW),
+        ("archive_run", _RUN),
+    ),
+    "signal_workflow": (("describe_workflow", _WORKFLOW), ("history", _RUN)),
+    "signal_run": (("describe_run", _RUN),),
+    "cancel_workflow": (("describe_workflow", _WORKFLOW), ("terminate_run", _RUN)),
+    "terminate_workflow": (("describe_workflow", _WORKFLOW), ("export_history", _RUN)),
+    "create_schedule": (
+        ("describe_schedule", _SCHEDULE),
+        ("update_schedule", _SCHEDULE),
+        ("pause_schedule", _SCHEDULE),
+        ("trigger_schedule", _SCHEDULE),
+        ("schedule_history", _SCHEDULE),
+        ("delete_schedule", _SCHEDULE),
+    ),
+    "pause_schedule": (("resume_schedule", _SCHEDULE), ("describe_schedule", _SCHEDULE)),
+}
+
+
+def _links(operation: Operation) -> dict[str, Any]:
+    return {
+        target: {"operationId": target, "parameters": dict(parameters)}
+        for target, parameters in LINKS.get(operation.operation_id, ())
+    }
 
 
 def _responses(operation: Operation, plane: Plane) -> dict[str, Any]:
@@ -73,6 +130,8 @@ def _responses(operation: Operation, plane: Plane) -> dict[str, Any]:
             "description": description,
             "content": {"application/json": {"schema": schema}},
         }
+        if 200 <= status < 300 and operation.operation_id in LINKS:
+            answers[str(status)]["links"] = _links(operation)
     for status in _errors(operation, plane):
         model = "ValidationError" if status == 422 else "Error"
         answers.setdefault(

@@ -108,3 +108,48 @@ async def test_required_fields_are_required_in_the_schema(openapi: dict[str, obj
         schemas["CompleteWorkflowTaskBody"]["required"]
     )
     assert "message" in schemas["ActivityFailure"]["required"]
+
+
+async def test_error_schemas_describe_every_refusal_the_server_sends(openapi: dict[str, object]) -> None:
+    # Found by the fuzz tier: a 422 that is not a field-validation failure (invalid_after_sequence,
+    # external_storage_not_configured, a bridge adapter's rejection) carries no field map, and the
+    # document required one of every 422.
+    import jsonschema
+
+    schemas = openapi["components"]["schemas"]  # type: ignore[index]
+    resolver = {"components": {"schemas": schemas}}
+
+    def valid(name: str, body: dict[str, object]) -> bool:
+        schema = {**schemas[name], "components": resolver["components"]}
+        return jsonschema.Draft202012Validator(schema).is_valid(body)
+
+    other = {
+        "message": "The after_sequence must be a non-negative integer.",
+        "reason": "invalid_after_sequence",
+    }
+    fields = {"message": "m", "reason": "validation_failed", "errors": {"a": ["b"]}, "validation_errors": {}}
+    assert valid("ValidationError", other)
+    assert valid("ValidationError", fields)
+    assert not valid("ValidationError", {"message": "m", "reason": "validation_failed"})
+    assert not valid("Error", {"message": "no reason"})  # every refusal names its reason
+
+
+async def test_every_authenticated_route_documents_the_default_refusal(openapi: dict[str, object]) -> None:
+    # An engine refusal whose reason has no status of its own is a 409 on whatever route raised it.
+    for path, item in openapi["paths"].items():  # type: ignore[attr-defined]
+        for spec in item.values():
+            if "security" in spec:
+                assert "409" in spec["responses"], path
+
+
+async def test_links_chain_start_describe_and_signal(openapi: dict[str, object]) -> None:
+    paths = openapi["paths"]  # type: ignore[index]
+    links = paths["/api/workflows"]["post"]["responses"]["201"]["links"]  # type: ignore[index]
+    assert links["describe_workflow"]["parameters"] == {"workflow_id": "$response.body#/workflow_id"}
+    assert links["signal_run"]["parameters"]["run_id"] == "$response.body#/run_id"
+    ids = {spec["operationId"] for item in paths.values() for spec in item.values()}  # type: ignore[attr-defined]
+    for item in paths.values():  # type: ignore[attr-defined]
+        for spec in item.values():
+            for answer in spec["responses"].values():
+                for link in answer.get("links", {}).values():
+                    assert link["operationId"] in ids

@@ -37,6 +37,7 @@ from durable_workflow.protocol.payload_storage import (
 
 from ...settings import Settings
 from .policy import StoragePolicy
+from .redaction import redact
 
 ALL_DRIVERS = ("local", "s3", "gcs", "azure")
 SERVED_DRIVERS = ("local", "s3")
@@ -89,6 +90,7 @@ def _s3(policy: StoragePolicy, env: Mapping[str, str]) -> S3ExternalStorage:
             "The s3 driver needs boto3 on the server: pip install 'durable-workflow[s3]'."
         ) from exc
     binding = disk_variables(disk, env)
+    redact(*(binding[name] for name in ("SECRET_ACCESS_KEY", "SESSION_TOKEN") if name in binding))
     session_args: dict[str, Any] = {}
     if "ACCESS_KEY_ID" in binding and "SECRET_ACCESS_KEY" in binding:
         session_args["aws_access_key_id"] = binding["ACCESS_KEY_ID"]
