@@ -191,7 +191,9 @@ def _count_activities(runs: list[RunRecord], tally: Tally, violations: list[str]
             per_step[key] += 1
             tally.completions[(key, int(event["payload"]["attempt_number"]))] += 1
         tally.retries += len(run.of_type("ActivityRetryScheduled"))
-        tally.timeouts += len(run.of_type("ActivityTimedOut"))
+        # A timeout with attempts left is an ActivityRetryScheduled naming its timeout_kind.
+        retried = [e for e in run.of_type("ActivityRetryScheduled") if e["payload"].get("timeout_kind")]
+        tally.timeouts += len(run.of_type("ActivityTimedOut")) + len(retried)
         tally.events += len(run.events)
     return per_step
 

@@ -42,6 +42,7 @@ class Planned:
     sent_signals: int = 0
     update_sent: bool = False
     errors: list[str] = field(default_factory=list)
+    seconds: float | None = None  # from the start request until the driver saw it closed
 
 
 @dataclass

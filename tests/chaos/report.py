@@ -35,6 +35,7 @@ class ChaosReport:
     updates: int = 0
     worker_5xx: int = 0
     server_tracebacks: int = 0
+    slowest: tuple[float, str] = (0.0, "")  # the workflow that took longest, start to close
     fault_log: FaultLog = field(default_factory=FaultLog)
     driver: DriverStats = field(default_factory=DriverStats)
     violations: list[str] = field(default_factory=list)
@@ -48,7 +49,7 @@ class ChaosReport:
             f"seed={self.seed} ({self.seconds:.0f}s)",
             f"  workflows        {self.workflows} started, {self.completed} completed with the right result"
             f" ({self.runs} runs incl. continue-as-new, {self.child_workflows} child workflows,"
-            f" {self.events} history events)",
+            f" {self.events} history events); slowest {self.slowest[0]:.0f}s ({self.slowest[1]})",
             f"  kills            {faults.server_kills} servers, {faults.worker_kills} workers"
             f" ({faults.new_worker_ids} workers came back under a new id)",
             f"  activity steps   {self.steps} completed once each; {self.activity_executions} executions"

@@ -39,10 +39,12 @@ class ChaosConfig:
 async def _drive_one(driver: Driver, planned: Planned, slots: asyncio.Semaphore, timeout: float) -> None:
     """Drive one workflow, then hold its slot until it closes (bounds the load in flight)."""
     try:
+        began = time.monotonic()
         await driver.drive(planned)
         deadline = time.monotonic() + timeout
         while not planned.errors and time.monotonic() < deadline:
             if await driver.closed(planned.spec["id"]):
+                planned.seconds = time.monotonic() - began
                 return
             await asyncio.sleep(1.0)
     except Exception as exc:
@@ -104,6 +106,9 @@ async def run_chaos(config: ChaosConfig) -> ChaosReport:
         report.servers = servers
         report.workers = config.workers
         report.fault_log = fault_log
+        timed = [(p.seconds, p.spec["id"]) for p in planned if p.seconds is not None]
+        if timed:
+            report.slowest = max(timed)
         if database is not None and report.violations and config.keep_failed_database:
             database.keep = True
         report.seconds = time.monotonic() - started
