@@ -151,8 +151,18 @@ class Cluster:
         for worker in self.workers:
             worker.start()
 
-    async def restart_server(self, server: ServerProcess) -> None:
-        await asyncio.to_thread(server.start, 60.0)
+    async def restart_server(self, server: ServerProcess, attempts: int = 3) -> None:
+        """Start a killed server again on its port (a start that fails is tried again)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                await asyncio.to_thread(server.start, 60.0)
+                return
+            except RuntimeError:
+                if attempt == attempts:
+                    raise
+                if server.process is not None and server.process.poll() is None:
+                    server.kill_hard()  # started but never ready: the port must be free again
+                await asyncio.sleep(1.0)
 
     def stop(self) -> None:
         for worker in self.workers:
