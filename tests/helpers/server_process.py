@@ -24,7 +24,14 @@ class ServerProcess:
     """One `dw server:start-dev` (or `dw server:start --database`) child process."""
 
     def __init__(
-        self, port: int, db_file: Path | None, token: str = "dev-token", *, database_url: str | None = None
+        self,
+        port: int,
+        db_file: Path | None,
+        token: str = "dev-token",
+        *,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
     ) -> None:
         self.port = port
         self.db_file = db_file
@@ -32,7 +39,8 @@ class ServerProcess:
         self.token = token
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"dw-server-{port}.log"
+        self.log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"dw-server-{port}.log"
+        self.extra_env = dict(env or {})  # e.g. the chaos test's short leases
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         if self.database_url:  # the production command, e.g. on a shared PostgreSQL
@@ -41,7 +49,7 @@ class ServerProcess:
         else:
             args = [str(DW), "server:start-dev", "--port", str(self.port)]
             args += ["--db-file", str(self.db_file)] if self.db_file else ["--in-memory"]
-        env = dict(os.environ, DW_AUTH_TOKEN=self.token)
+        env = dict(os.environ, **self.extra_env, DW_AUTH_TOKEN=self.token)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
