@@ -19,7 +19,7 @@ from .. import activity as activity_mod
 from ..client._results import WorkflowExecution
 from ..client._worker_plane import sdk_version_string
 from ..client._workflows import TERMINAL_STATUSES
-from ..errors import ServerError
+from ..errors import ServerError, TransportError
 from ..interceptors import WorkerInterceptor
 from ..metrics import (
     WORKER_POLL_DURATION_SECONDS,
@@ -190,8 +190,8 @@ class Worker:
             if self._stop_requested.is_set():
                 return  # stopped before it began
             with stop_on_sigterm(self._stop_requested.set, self.worker_id):
-                await self._start()
-                await self._serve()
+                if await self._start_when_reachable():
+                    await self._serve()
         finally:
             self._end()
 
@@ -304,6 +304,27 @@ class Worker:
         hold = _compat.long_poll_timeout(info)
         self._effective_poll_timeout = max(self.poll_timeout, hold + 5) if hold else self.poll_timeout
         await self._register()
+
+    async def _start_when_reachable(self) -> bool:
+        """:meth:`_start`, retried while the server cannot be reached; ``False`` if stopped first.
+
+        A deployed worker often starts beside its server, or is restarted during a server
+        outage: it waits for the server (with the poll backoff) rather than exit. A refusal that
+        waiting cannot cure (bad credentials, an incompatible server) still raises at once.
+        """
+        backoff = self.poll_error_backoff
+        while True:
+            try:
+                await self._start()
+                return True
+            except (TransportError, ServerError) as exc:
+                if isinstance(exc, ServerError) and not _is_transient(exc):
+                    raise
+                logger.warning("server not reachable yet (%s); trying again in %.1fs", exc, backoff)
+            await self._sleep_unless_stopped(backoff)
+            if self._stop_requested.is_set():
+                return False
+            backoff = min(backoff * 2, self.poll_error_backoff_max)
 
     def _answers_queries(self) -> bool:
         return bool(self._workflows) and _compat.supports_query_tasks(self._server_info)
@@ -666,6 +687,11 @@ def _is_unregistered(exc: BaseException, status_code: int) -> bool:
     if not isinstance(exc, ServerError):
         return False
     return exc.reason == WORKER_NOT_REGISTERED or (exc.reason is None and exc.status_code == status_code)
+
+
+def _is_transient(exc: ServerError) -> bool:
+    """A server answer that waiting may cure: 5xx (restarting, database away) or 429."""
+    return exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429)
 
 
 async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:

@@ -230,3 +230,63 @@ async def test_run_until_accepts_the_canceled_spelling() -> None:
     worker = make_worker(client)
     execution = await asyncio.wait_for(worker.run_until(workflow_id="wf-canceled", timeout=5), 2)
     assert execution.status == "canceled"
+
+
+class UnreachableAtStartClient(FakeClient):
+    """``/cluster/info`` fails with ``error`` the first ``failures`` times it is asked."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        super().__init__()
+        self.failures = failures
+        self.error = error
+        self.asked = 0
+        self.failed_once = asyncio.Event()
+        self.registered = asyncio.Event()
+
+    async def register_worker(self, **kwargs: Any) -> Any:
+        answer = await super().register_worker(**kwargs)
+        self.registered.set()
+        return answer
+
+    async def get_cluster_info(self) -> dict[str, Any]:
+        self.asked += 1
+        if self.asked <= self.failures:
+            self.failed_once.set()
+            raise self.error
+        return await super().get_cluster_info()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TransportError("connection refused"),
+        ServerError("restarting", status_code=503, reason="database_unavailable"),
+    ],
+    ids=["unreachable", "503"],
+)
+async def test_run_waits_for_a_server_that_is_not_up_yet(error: Exception) -> None:
+    client = UnreachableAtStartClient(failures=3, error=error)
+    worker = make_worker(client)
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(client.registered.wait(), 5)
+    assert client.asked == 4
+    await worker.stop()
+    await asyncio.wait_for(runner, 5)
+
+
+async def test_run_refused_at_start_for_a_reason_waiting_cannot_cure_raises_at_once() -> None:
+    client = UnreachableAtStartClient(failures=1, error=ServerError("bad token", status_code=401))
+    worker = make_worker(client)
+    with pytest.raises(ServerError, match="bad token"):
+        await asyncio.wait_for(worker.run(), 5)
+    assert client.asked == 1
+
+
+async def test_stop_while_waiting_for_the_server_ends_run_without_registering() -> None:
+    client = UnreachableAtStartClient(failures=10**6, error=TransportError("connection refused"))
+    worker = make_worker(client)
+    runner = asyncio.create_task(worker.run())
+    await asyncio.wait_for(client.failed_once.wait(), 5)
+    await worker.stop()
+    await asyncio.wait_for(runner, 5)
+    assert not worker._registered
