@@ -20,8 +20,7 @@ from durable_workflow_server import Settings, create_app
 from durable_workflow_server.connections import ConnectionGuard, ConnectionLimits, uvicorn_options
 from durable_workflow_server.shutdown import GracefulServer
 from tests.helpers.server_process import free_port
-
-STARTUP_TIMEOUT = 30.0
+from tests.helpers.socket_server import running
 
 
 @dataclass
@@ -51,23 +50,8 @@ def limited_serving(
     options = uvicorn_options(settings, guard, implementation)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = GracefulServer(config, app.state.engine.stop_polling, lambda: False)
-    started = threading.Event()
-    original_startup = server.startup
-
-    async def startup(sockets: object = None) -> None:
-        await original_startup(sockets)  # type: ignore[arg-type]
-        started.set()
-
-    server.startup = startup  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.run, name="dw-limited-server", daemon=True)
-    thread.start()
-    try:
-        if not started.wait(STARTUP_TIMEOUT) or not server.started:
-            raise RuntimeError("the test server did not start")
+    with running(server, "dw-limited-server") as thread:
         yield Served(f"http://127.0.0.1:{port}", port, guard, server, thread)
-    finally:
-        server.should_exit = True
-        thread.join(STARTUP_TIMEOUT)
 
 
 def read_until_closed(sock: socket.socket, limit: int = 1 << 20) -> bytes:

@@ -23,7 +23,13 @@ def serving(settings: Settings) -> Iterator[str]:
     """Serve ``create_app(settings)`` on 127.0.0.1 until the block ends; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    with running(uvicorn.Server(config)):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def running(server: uvicorn.Server, name: str = "dw-test-server") -> Iterator[threading.Thread]:
+    """Run ``server`` in a daemon thread: yield the thread once it serves, stop it when the block ends."""
     started = threading.Event()
     original_startup = server.startup
 
@@ -32,12 +38,12 @@ def serving(settings: Settings) -> Iterator[str]:
         started.set()
 
     server.startup = startup  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.run, name="dw-test-server", daemon=True)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     try:
         if not started.wait(STARTUP_TIMEOUT) or not server.started:
             raise RuntimeError("the test server did not start")
-        yield f"http://127.0.0.1:{port}"
+        yield thread
     finally:
         server.should_exit = True
         thread.join(STARTUP_TIMEOUT)

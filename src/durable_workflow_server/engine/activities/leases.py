@@ -14,7 +14,7 @@ from typing import cast
 from ...store.rows import ActivityTaskRow
 from ...store.statuses import ActivityTaskStatus
 from ..transaction import OpenTx, Tx
-from ..util import seconds
+from ..workers.liveness import silence_cutoff
 from . import deadlines, rows
 
 BATCH = 100
@@ -110,15 +110,16 @@ async def expire_leases(open_tx: OpenTx) -> int:
 async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
     """Worker liveness: release the leases of registered workers silent for ``liveness`` seconds.
 
-    One bounded batch per pass; the loop's next pass takes the rest. Nothing is released before
-    this process has seen the database for a whole window (``observed_since``): a silence that
-    began while it could not see it may be its own outage, not the worker's.
+    One bounded batch per pass; the loop's next pass takes the rest (``silence_cutoff`` says
+    who is silent, and why nothing is released right after this process could not see the
+    database).
     """
     async for txn in open_tx():
         async with txn as tx:
-            if observed_since is not None and observed_since > tx.now - seconds(liveness):
+            cutoff = silence_cutoff(tx.now, liveness, observed_since)
+            if cutoff is None:
                 return 0
-            params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
+            params = {"b_cutoff": cutoff, "b_limit": BATCH}
             silent = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
             silent = [task for task in silent if _worker_gone(task, tx.now)]
             for task in silent:

@@ -20,7 +20,8 @@ from ..errors import DomainError
 from ..history.events import stop_reason
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..transaction import OpenTx, Tx
-from ..util import rfc3339, seconds
+from ..util import rfc3339
+from ..workers.liveness import silence_cutoff
 from . import rows
 
 BATCH = 100
@@ -138,15 +139,16 @@ async def expire_leases(open_tx: OpenTx) -> int:
 async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
     """Worker liveness: requeue the tasks of registered workers silent for ``liveness`` seconds.
 
-    One bounded batch per pass; the loop's next pass takes the rest. Nothing is released before
-    this process has seen the database for a whole window (``observed_since``): a silence that
-    began while it could not see it may be its own outage, not the worker's.
+    One bounded batch per pass; the loop's next pass takes the rest (``silence_cutoff`` says
+    who is silent, and why nothing is released right after this process could not see the
+    database).
     """
     async for txn in open_tx():
         async with txn as tx:
-            if observed_since is not None and observed_since > tx.now - seconds(liveness):
+            cutoff = silence_cutoff(tx.now, liveness, observed_since)
+            if cutoff is None:
                 return 0
-            params = {"b_cutoff": tx.now - seconds(liveness), "b_limit": BATCH}
+            params = {"b_cutoff": cutoff, "b_limit": BATCH}
             silent = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
             for task in silent:
                 await requeue_workflow_task(tx, task, "released: the worker stopped heartbeating")
