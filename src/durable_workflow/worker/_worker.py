@@ -33,6 +33,7 @@ from ..protocol.errors import WORKER_NOT_REGISTERED
 from ..workflow._definition import WorkflowDefinition, get_definition
 from . import _compat
 from ._activity_tasks import handle_activity_task
+from ._leases import HeldTasks, Lease, renew
 from ._plane import WorkerPlaneClient
 from ._query_tasks import handle_query_task
 from ._runtime import DeliveryPolicy, TaskRuntime
@@ -150,11 +151,8 @@ class Worker:
             QUERY: asyncio.Semaphore(max_concurrent_workflow_tasks),
         }
         self._busy = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
-        # The tasks of each kind this worker holds (see _held_ids): every poll names them, so
-        # the server hands back at once a task leased to us that we do not hold (a poll answer
-        # lost on the way). Value: None while it runs, or the monotonic time until which a
-        # task left to its lease (a workflow task that produced no commands) is still ours.
-        self._held: dict[str, dict[str, float | None]] = {WORKFLOW: {}, ACTIVITY: {}}
+        # The tasks of each kind this worker holds: every poll names them (see _leases.py).
+        self._held = HeldTasks((WORKFLOW, ACTIVITY))
         self._inflight: set[asyncio.Task[None]] = set()
         self._running = False
         # A stop() that came while the worker was not running, for the next run() (its task may
@@ -448,13 +446,13 @@ class Worker:
                     build_id=self.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._effective_poll_timeout,
-                    held_task_ids=self._held_ids(WORKFLOW),
+                    held_task_ids=self._held.ids(WORKFLOW),
                 )
                 if workflow_task:
                     job = _Job(
                         str(workflow_task.get("task_id")),
                         partial(handle_workflow_task, raw=workflow_task),
-                        _Lease.of(workflow_task),
+                        Lease.of(workflow_task),
                     )
             elif kind == QUERY:
                 query_task = await self.client.poll_query_task(
@@ -474,7 +472,7 @@ class Worker:
                     build_id=self.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._effective_poll_timeout,
-                    held_task_ids=self._held_ids(ACTIVITY),
+                    held_task_ids=self._held.ids(ACTIVITY),
                 )
                 if activity_task:
                     job = _Job(
@@ -508,8 +506,7 @@ class Worker:
                     continue
                 handed_off = True
                 # Held from now on: the next poll (this loop's, after this line) names it.
-                if kind in self._held:
-                    self._held[kind][task.task_id] = None
+                self._held.hold(kind, task.task_id)
                 job = asyncio.create_task(self._execute(kind, task, slots))
                 self._inflight.add(job)
                 job.add_done_callback(self._inflight.discard)
@@ -521,19 +518,11 @@ class Worker:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
 
-    def _held_ids(self, kind: str) -> list[str]:
-        """The ``held_task_ids`` of a ``kind`` poll: running tasks and those left to their lease."""
-        held = self._held[kind]
-        now = time.monotonic()
-        for task_id in [t for t, until in held.items() if until is not None and until <= now]:
-            del held[task_id]
-        return sorted(held)
-
     async def _execute(self, kind: str, job: _Job, slots: asyncio.Semaphore) -> None:
         started = time.monotonic()
         outcome = "error"
         self._busy[kind] += 1
-        renewing = asyncio.create_task(self._renew(job.lease)) if job.lease is not None else None
+        renewing = asyncio.create_task(renew(self.client, job.lease)) if job.lease is not None else None
         try:
             outcome = await job.handle(self._runtime())
         except asyncio.CancelledError:
@@ -545,42 +534,10 @@ class Worker:
             if renewing is not None:
                 renewing.cancel()
                 await asyncio.gather(renewing, return_exceptions=True)
-            self._release_hold(kind, job, outcome)
+            self._held.done(kind, job.task_id, job.lease, outcome)
             self._busy[kind] -= 1
             slots.release()
             self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
-
-    def _release_hold(self, kind: str, job: _Job, outcome: str) -> None:
-        held = self._held.get(kind)
-        if held is None:
-            return
-        if outcome == "skipped" and job.lease is not None:
-            # Left to its lease on purpose: handing it back now would redeliver it at once.
-            held[job.task_id] = job.lease.received + job.lease.seconds
-        else:
-            held.pop(job.task_id, None)
-
-    async def _renew(self, lease: _Lease) -> None:
-        """Renew a workflow task's lease every third of it while the task runs.
-
-        A slow replay (a long history, a busy machine) must not lose its lease halfway: with
-        10 s leases the server would hand the task to another worker and fence this one off.
-        """
-        interval = max(lease.seconds / 3, 0.1)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                answer = await self.client.heartbeat_workflow_task(
-                    task_id=lease.task_id, lease_owner=lease.lease_owner, workflow_task_attempt=lease.attempt
-                )
-            except ServerError as exc:
-                logger.info("workflow task %s lease not renewed: %s", lease.task_id, exc)
-                return  # the lease is gone (completed, expired, handed back): nothing to keep
-            except Exception as exc:  # transport trouble: the next renewal tries again
-                logger.warning("workflow task %s lease renewal failed: %s", lease.task_id, exc)
-                continue
-            if answer.get("renewed") is False:
-                return
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -637,36 +594,6 @@ class Worker:
 _POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll", QUERY: "query-poll"}
 # How long stop() waits for the server to take its stop notice.
 STOP_NOTICE_TIMEOUT = 5.0
-# The workflow-task lease assumed when a task does not say when its lease ends.
-DEFAULT_WORKFLOW_TASK_LEASE = 10.0
-
-
-@dataclass(frozen=True)
-class _Lease:
-    """A workflow task's lease, as far as renewing it goes."""
-
-    task_id: str
-    lease_owner: str
-    attempt: int
-    seconds: float  # its length, as the poll answer gave it (server clock minus ours at receipt)
-    received: float  # time.monotonic() at receipt
-
-    @classmethod
-    def of(cls, raw: Mapping[str, Any]) -> _Lease | None:
-        task_id, owner, attempt = raw.get("task_id"), raw.get("lease_owner"), raw.get("workflow_task_attempt")
-        if not isinstance(task_id, str) or not isinstance(owner, str) or not isinstance(attempt, int):
-            return None  # malformed: the handler reports it, there is nothing to renew
-        seconds = DEFAULT_WORKFLOW_TASK_LEASE
-        expires = raw.get("lease_expires_at")
-        if isinstance(expires, str):
-            try:
-                left = datetime.fromisoformat(expires.replace("Z", "+00:00")) - datetime.now(timezone.utc)
-                # Clocks differ a little; a nonsense answer falls back to the default.
-                if 1.0 <= left.total_seconds() <= 3600.0:
-                    seconds = left.total_seconds()
-            except ValueError:
-                pass
-        return cls(task_id, owner, attempt, seconds, time.monotonic())
 
 
 @dataclass(frozen=True)
@@ -675,7 +602,7 @@ class _Job:
 
     task_id: str
     handle: Callable[[TaskRuntime], Awaitable[str]]
-    lease: _Lease | None = None  # a workflow task's lease, renewed while it runs
+    lease: Lease | None = None  # a workflow task's lease, renewed while it runs
 
 
 def _is_unregistered(exc: BaseException, status_code: int) -> bool:

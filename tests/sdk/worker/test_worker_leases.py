@@ -10,7 +10,7 @@ import pytest
 
 from durable_workflow import activity, workflow
 from durable_workflow.worker import Worker
-from durable_workflow.worker import _worker as worker_module
+from durable_workflow.worker import _leases as leases_module
 from tests.helpers.worker_fakes import FakeClient
 
 gate: dict[str, asyncio.Event] = {}
@@ -62,7 +62,7 @@ async def test_each_poll_names_the_tasks_the_worker_holds() -> None:
 
 
 async def test_a_slow_workflow_task_renews_its_lease(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(worker_module, "DEFAULT_WORKFLOW_TASK_LEASE", 0.3)  # renew every 0.1 s
+    monkeypatch.setattr(leases_module, "DEFAULT_WORKFLOW_TASK_LEASE", 0.3)  # renew every 0.1 s
     client = FakeClient()
     client.start("slow_replay", "slow-1", [])
     worker = _worker(client, workflows=[SlowReplay])
