@@ -14,7 +14,7 @@ from typing import cast
 from ...store.rows import ActivityTaskRow
 from ...store.statuses import ActivityTaskStatus
 from ..transaction import OpenTx, Tx
-from ..workers.liveness import silence_cutoff
+from ..workers.liveness import silent_leases
 from . import deadlines, rows
 
 BATCH = 100
@@ -116,11 +116,8 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     """
     async for txn in open_tx():
         async with txn as tx:
-            cutoff = silence_cutoff(tx.now, liveness, observed_since)
-            if cutoff is None:
-                return 0
-            params = {"b_cutoff": cutoff, "b_limit": BATCH}
-            silent = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
+            found = await silent_leases(tx, rows.SILENT_LEASES, liveness, observed_since, BATCH)
+            silent = cast(list[ActivityTaskRow], found)
             silent = [task for task in silent if _worker_gone(task, tx.now)]
             for task in silent:
                 await requeue_lost(tx, task)

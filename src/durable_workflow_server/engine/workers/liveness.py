@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from ..transaction import Tx
 from ..util import seconds
 
 
@@ -18,3 +20,17 @@ def silence_cutoff(now: datetime, liveness: float, observed_since: datetime | No
     if observed_since is not None and observed_since > cutoff:
         return None
     return cutoff
+
+
+async def silent_leases(
+    tx: Tx, statement: Any, liveness: float, observed_since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """The leased tasks (``statement``: a kind's ``SILENT_LEASES``, claimed) of silent workers.
+
+    At most ``limit``, so one pass stays bounded; none while :func:`silence_cutoff` says this
+    process cannot tell yet.
+    """
+    cutoff = silence_cutoff(tx.now, liveness, observed_since)
+    if cutoff is None:
+        return []
+    return await tx.all(tx.store.claim(statement), {"b_cutoff": cutoff, "b_limit": limit})

@@ -21,7 +21,7 @@ from ..history.events import stop_reason
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
-from ..workers.liveness import silence_cutoff
+from ..workers.liveness import silent_leases
 from . import rows
 
 BATCH = 100
@@ -145,11 +145,8 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     """
     async for txn in open_tx():
         async with txn as tx:
-            cutoff = silence_cutoff(tx.now, liveness, observed_since)
-            if cutoff is None:
-                return 0
-            params = {"b_cutoff": cutoff, "b_limit": BATCH}
-            silent = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.SILENT_LEASES), params))
+            found = await silent_leases(tx, rows.SILENT_LEASES, liveness, observed_since, BATCH)
+            silent = cast(list[WorkflowTaskRow], found)
             for task in silent:
                 await requeue_workflow_task(tx, task, "released: the worker stopped heartbeating")
             return len(silent)
