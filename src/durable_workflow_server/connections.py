@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -206,19 +206,35 @@ class _HeadTooLarge(Exception):
     """Raised in a parser callback: the head passed ``max_header_bytes``."""
 
 
-class LimitedH11Protocol(H11Protocol):
+class _Watched:
+    """What both limited protocols add to uvicorn's: a :class:`Watch` per connection.
+
+    Mixed in before uvicorn's protocol class, so each ``super()`` call reaches uvicorn's own.
+    """
+
+    guard: ConnectionGuard
+    watch: Watch
+    cycle: Any
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self.watch = Watch(self.guard, cast(asyncio.Transport, transport))  # a TCP connection
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self.watch.after(self.cycle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.watch.lost()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class LimitedH11Protocol(_Watched, H11Protocol):
     """uvicorn's h11 protocol with the limits of :class:`ConnectionGuard` (``guard`` set per server).
 
     h11 caps only a head still incomplete in its buffer (``h11_max_incomplete_event_size``), not
     one that arrives whole, so the head's size is measured here before h11 parses it.
     """
-
-    guard: ConnectionGuard
-    watch: Watch
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.watch = Watch(self.guard, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.watch.refused:
@@ -236,14 +252,6 @@ class LimitedH11Protocol(H11Protocol):
         end = buffered.find(b"\r\n\r\n")
         return (end if end >= 0 else len(buffered)) > self.guard.limits.max_header_bytes
 
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self.watch.after(self.cycle)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.watch.lost()
-        super().connection_lost(exc)
-
 
 def _httptools_protocol() -> type[asyncio.Protocol] | None:
     try:
@@ -251,20 +259,14 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
     except ImportError:  # httptools is not installed: uvicorn's "auto" would use h11 too
         return None
 
-    class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    class LimitedHttpToolsProtocol(_Watched, HttpToolsProtocol):
         """uvicorn's httptools protocol with the limits of :class:`ConnectionGuard`.
 
         httptools has no head size limit: the URL and header callbacks count the head's bytes.
         """
 
-        guard: ConnectionGuard
-        watch: Watch
         head_bytes = 0
         head_too_large = False
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self.watch = Watch(self.guard, transport)
 
         def data_received(self, data: bytes) -> None:
             if self.watch.refused:
@@ -272,14 +274,6 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             self.watch.before_data()
             super().data_received(data)
             self.watch.after(self.cycle)
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self.watch.after(self.cycle)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.watch.lost()
-            super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
             self.head_bytes = 0
