@@ -123,13 +123,19 @@ def _run_once(
     binaries = installed.binaries if installed is not None else {}
     workdir = Path(tempfile.mkdtemp(prefix=f"dw-peers-{config.name}-"))
     context = _configs.Context(workdir, binaries, Path(sys.executable).with_name("dw"), args.postgres)
+    result: float | str | None = None  # stays None only when interrupted
     try:
         with config.prepare(context) as runner_args:
-            return _runner(python, config, runner_args, workdir, args)
+            result = _runner(python, config, runner_args, workdir, args)
     except _servers.ServerError as exc:
-        return str(exc)
+        result = str(exc)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        # A failed run keeps its logs (server log, runner output) for a look; the rest leave nothing.
+        if isinstance(result, str) and any(workdir.iterdir()):
+            _progress(f"  the failed run's logs are kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return "interrupted" if result is None else result
 
 
 def _runner(
