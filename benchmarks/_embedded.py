@@ -70,8 +70,14 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def embedded_server(args: argparse.Namespace | None = None) -> AsyncIterator[Server]:
-    """Yield a fresh server (or the given one, without a pid); stop it afterwards."""
+async def embedded_server(
+    args: argparse.Namespace | None = None, *, env: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
+    """Yield a fresh server (or the given one, without a pid); stop it afterwards.
+
+    ``env``: extra environment of the server process (e.g. ``PYTHONPATH`` of an older source
+    tree, to run a baseline server beside the current one).
+    """
     if args is not None and args.url:
         yield Server(args.url.rstrip("/"), None)
         return
@@ -86,7 +92,7 @@ async def embedded_server(args: argparse.Namespace | None = None) -> AsyncIterat
         command = [str(dw), "server:start-dev", "--port", str(port), "--in-memory"]
     child = subprocess.Popen(
         command,
-        env=dict(os.environ, DW_AUTH_TOKEN=TOKEN),
+        env=dict(os.environ, DW_AUTH_TOKEN=TOKEN, **(env or {})),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
