@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _counters import proc_cpu_seconds
 from _embedded import TOKEN, embedded_server, machine
 
 from durable_workflow import Client
@@ -65,6 +66,14 @@ OPEN = {"running", "waiting", "pending"}
 SPAN = timedelta(days=30)
 BATCH = 5000
 Timings = dict[str, dict[str, list[float]]]  # server label -> query kind -> milliseconds
+CpuTotals = dict[str, dict[str, float]]  # server label -> query kind -> server CPU seconds
+
+
+def server_cpu(pid: int | None) -> float:
+    """The server process's user + system CPU seconds so far (``/proc/<pid>/stat``)."""
+    if pid is None:
+        return 0.0
+    return proc_cpu_seconds(Path(f"/proc/{pid}/stat").read_text(), float(os.sysconf("SC_CLK_TCK")))
 
 
 def _pick(rng: random.Random, choices: list[tuple[str, int]]) -> str:
@@ -212,12 +221,18 @@ def _percentile(sorted_ms: list[float], fraction: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, max(0, int(len(sorted_ms) * fraction + 0.5) - 1))]
 
 
-async def measure(urls: dict[str, tuple[str, dict[str, str]]], queries: int, now: datetime) -> Timings:
+async def measure(
+    urls: dict[str, tuple[str, dict[str, str]]], queries: int, now: datetime
+) -> tuple[Timings, CpuTotals]:
     """``queries`` rounds; each asks every server (label -> database URL, env) every query kind.
 
     Both servers get the same query (one random draw per kind and round), in alternating order.
+    Besides the wall time of each call, the server's CPU time across it is summed per kind: on a
+    loaded machine the wall time mostly measures the wait for a core, the CPU time does not.
     """
     timings: Timings = {}
+    cpu: CpuTotals = {}
+    pids: dict[str, int | None] = {}
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, Client] = {}
         for label, (url, env) in urls.items():
@@ -225,6 +240,7 @@ async def measure(urls: dict[str, tuple[str, dict[str, str]]], queries: int, now
                 embedded_server(argparse.Namespace(database=url, url=None), env=env)
             )
             clients[label] = await stack.enter_async_context(Client(server.url, token=TOKEN))
+            pids[label] = server.pid
         for warm_up in range(3):  # connections, statement caches, the planner
             for client in clients.values():
                 for run in query_kinds(client, now, random.Random(warm_up)).values():
@@ -236,14 +252,16 @@ async def measure(urls: dict[str, tuple[str, dict[str, str]]], queries: int, now
             for name in query_kinds(clients[order[0][0]], now, random.Random(0)):
                 for label, client in order:
                     run = query_kinds(client, now, random.Random(round_no * 1000 + len(name)))[name]
-                    started = time.perf_counter()
+                    cpu_before, started = server_cpu(pids[label]), time.perf_counter()
                     page = await run()
                     timings.setdefault(label, {}).setdefault(name, []).append(
                         (time.perf_counter() - started) * 1000
                     )
+                    spent = server_cpu(pids[label]) - cpu_before
+                    cpu.setdefault(label, {})[name] = cpu.get(label, {}).get(name, 0.0) + spent
                     if not page.workflows:
                         raise SystemExit(f"{name}: an empty page; the seeded data does not match the query")
-    return timings
+    return timings, cpu
 
 
 def baseline_head(src: str) -> str:
@@ -295,12 +313,13 @@ async def baseline_copy(url: str, revision: str) -> AsyncIterator[str]:
             await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _figures(ms: list[float]) -> dict[str, float]:
+def _figures(ms: list[float], cpu_s: float) -> dict[str, float]:
     ordered = sorted(ms)
     return {
         "p50_ms": round(statistics.median(ordered), 2),
         "p95_ms": round(_percentile(ordered, 0.95), 2),
         "p99_ms": round(_percentile(ordered, 0.99), 2),
+        "server_cpu_ms_per_query": round(cpu_s * 1000 / len(ms), 2),
     }
 
 
@@ -315,7 +334,7 @@ def main() -> None:
     args = parser.parse_args()
     now = datetime.now(timezone.utc).replace(microsecond=0)
 
-    async def run() -> tuple[float, Timings]:
+    async def run() -> tuple[float, tuple[Timings, CpuTotals]]:
         async with database(args) as url:
             seeded = await seed(url, args.runs, now)
             if not args.baseline_src:
@@ -325,9 +344,12 @@ def main() -> None:
                 servers = {"baseline": (old, {"PYTHONPATH": src}), "current": (url, {})}
                 return seeded, await measure(servers, args.queries, now)
 
-    seeded, timings = asyncio.run(run())
+    seeded, (timings, cpu) = asyncio.run(run())
     kind = "postgresql" if args.database and args.database.startswith("postgres") else "sqlite file"
-    figures = {label: {name: _figures(ms) for name, ms in kinds.items()} for label, kinds in timings.items()}
+    figures = {
+        label: {name: _figures(ms, cpu[label][name]) for name, ms in kinds.items()}
+        for label, kinds in timings.items()
+    }
     if args.json:
         print(json.dumps({"benchmark": "list_scale", "runs": args.runs, "queries_per_kind": args.queries,
                           "database": kind, "seed_s": round(seeded, 1), "machine": machine(),
@@ -338,13 +360,11 @@ def main() -> None:
     names = list(figures["current"])
     width = max(len(name) for name in names)
     labels = list(figures)
-    head = "".join(f"  {label + ' p50/p95/p99 ms':>26}" for label in labels)
+    head = "".join(f"  {label + ' p50 / p95 / p99 ms (server CPU/query)':>44}" for label in labels)
     print(f"  {'query':<{width}}{head}")
+    cell = "{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f} ({server_cpu_ms_per_query:.1f})"
     for name in names:
-        cells = "".join(
-            "  {:>26}".format("{p50_ms:.1f} / {p95_ms:.1f} / {p99_ms:.1f}".format(**figures[label][name]))
-            for label in labels
-        )
+        cells = "".join(f"  {cell.format(**figures[label][name]):>44}" for label in labels)
         print(f"  {name:<{width}}{cells}")
     print(f"  machine: {machine()}")
 
