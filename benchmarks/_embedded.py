@@ -19,6 +19,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,7 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         help="run `dw server:start --database URL` instead of the in-memory dev server",
     )
     where.add_argument("--url", help="use an already running server at this URL (token: $DW_AUTH_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with every figure")
 
 
 def describe(args: argparse.Namespace) -> str:
@@ -59,11 +61,25 @@ def run_tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server the benchmark talks to: its base URL, and its process id when we started it."""
+
+    url: str
+    pid: int | None
+
+
 @contextlib.asynccontextmanager
-async def embedded_server(args: argparse.Namespace | None = None) -> AsyncIterator[str]:
-    """Yield the base URL of a fresh server (or the given one); stop it afterwards."""
+async def embedded_server(
+    args: argparse.Namespace | None = None, *, env: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
+    """Yield a fresh server (or the given one, without a pid); stop it afterwards.
+
+    ``env``: extra environment of the server process (e.g. ``PYTHONPATH`` of an older source
+    tree, to run a baseline server beside the current one).
+    """
     if args is not None and args.url:
-        yield args.url.rstrip("/")
+        yield Server(args.url.rstrip("/"), None)
         return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,7 +92,7 @@ async def embedded_server(args: argparse.Namespace | None = None) -> AsyncIterat
         command = [str(dw), "server:start-dev", "--port", str(port), "--in-memory"]
     child = subprocess.Popen(
         command,
-        env=dict(os.environ, DW_AUTH_TOKEN=TOKEN),
+        env=dict(os.environ, DW_AUTH_TOKEN=TOKEN, **(env or {})),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -92,7 +108,7 @@ async def embedded_server(args: argparse.Namespace | None = None) -> AsyncIterat
                     if (await http.get(f"{url}/api/ready")).status_code == 200:
                         break
                 await asyncio.sleep(0.05)
-        yield url
+        yield Server(url, child.pid)
     finally:
         child.terminate()
         child.wait(timeout=10)

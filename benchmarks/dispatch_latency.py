@@ -2,9 +2,13 @@
 
 A worker parks a poll on an empty queue, then a client starts a workflow. We measure from the
 moment the start request is sent until the parked poll returns the task, over a real socket to
-the embedded server (`dw server:start-dev --in-memory`, or `dw server:start --database URL`).
+the embedded server (`dw server:start-dev --in-memory`, or `dw server:start --database URL`),
+and beside it what each start-and-dispatch cost, from counters (see _counters.py): requests,
+SQL statements, server and client CPU (server figures summed over both processes with
+``--cross-process``).
 
     .venv/bin/python benchmarks/dispatch_latency.py [--runs 100] [--database URL [--cross-process]]
+        [--url URL] [--json]
 
 ``--cross-process`` (PostgreSQL) runs two server processes on the database: the poll parks on one
 and the workflow is started through the other, so the wake-up crosses processes (LISTEN/NOTIFY).
@@ -18,24 +22,47 @@ import contextlib
 import statistics
 import time
 
+import httpx
+from _counters import Costs, Probe, Snapshot, as_json, cost_lines, costs, open_window, take_snapshot
 from _embedded import TOKEN, add_server_options, describe, embedded_server, machine, run_tag
 
 from durable_workflow import Client
+from durable_workflow.metrics import InMemoryMetrics
 
 
-async def measure(runs: int, args: argparse.Namespace) -> list[float]:
+def _sum(left: float | None, right: float | None) -> float | None:
+    return None if left is None or right is None else left + right
+
+
+def _combined(first: Snapshot, second: Snapshot) -> Snapshot:
+    """Both server processes' counters as one (the client side is the same process in both)."""
+    return Snapshot(
+        client_cpu_s=first.client_cpu_s,
+        client_requests=first.client_requests,
+        server_requests=_sum(first.server_requests, second.server_requests),
+        server_sql_statements=_sum(first.server_sql_statements, second.server_sql_statements),
+        server_cpu_s=_sum(first.server_cpu_s, second.server_cpu_s),
+    )
+
+
+async def measure(runs: int, args: argparse.Namespace) -> tuple[list[float], Costs]:
     tag = run_tag()
     queue = f"latency-{tag}"
     latencies: list[float] = []
+    recorder = InMemoryMetrics()
     async with contextlib.AsyncExitStack() as stack:
-        url = await stack.enter_async_context(embedded_server(args))
-        client = starter = await stack.enter_async_context(Client(url, token=TOKEN))
+        http = await stack.enter_async_context(httpx.AsyncClient())
+        server = await stack.enter_async_context(embedded_server(args))
+        client = starter = await stack.enter_async_context(Client(server.url, token=TOKEN, metrics=recorder))
+        probes = [Probe(http, server.url, TOKEN, recorder, server.pid)]
         if args.cross_process:
             other = await stack.enter_async_context(embedded_server(args))
-            starter = await stack.enter_async_context(Client(other, token=TOKEN))
+            starter = await stack.enter_async_context(Client(other.url, token=TOKEN, metrics=recorder))
+            probes.append(Probe(http, other.url, TOKEN, recorder, other.pid))
         await client.register_worker(
             worker_id=f"latency-bench-{tag}", task_queue=queue, supported_workflow_types=["noop"]
         )
+        opened = [await open_window(probe) for probe in probes]
         for i in range(runs):
             poll = asyncio.create_task(
                 client.poll_workflow_task(worker_id=f"latency-bench-{tag}", task_queue=queue, timeout=40.0)
@@ -49,7 +76,12 @@ async def measure(runs: int, args: argparse.Namespace) -> list[float]:
             latencies.append(time.perf_counter() - sent)
             if task is None:
                 raise SystemExit("the parked poll timed out instead of receiving the task")
-    return latencies
+        closed = [await take_snapshot(probe, opening=False) for probe in probes]
+    before, after = opened[0][0], closed[0]
+    scrape_sql = sum(per_scrape for _, per_scrape in opened)
+    if len(probes) == 2:
+        before, after = _combined(before, opened[1][0]), _combined(after, closed[1])
+    return latencies, costs(before, after, runs, scrape_sql)
 
 
 def main() -> None:
@@ -64,11 +96,24 @@ def main() -> None:
     args = parser.parse_args()
     if args.cross_process and not args.database:
         parser.error("--cross-process needs --database (two processes sharing one database)")
-    latencies = sorted(asyncio.run(measure(args.runs, args)))
-    ms = [value * 1000 for value in latencies]
+    latencies, cost = asyncio.run(measure(args.runs, args))
+    ms = sorted(value * 1000 for value in latencies)
     p95 = ms[max(0, int(len(ms) * 0.95) - 1)]
+    if args.json:
+        figures: dict[str, object] = {
+            "benchmark": "dispatch_latency",
+            "median_ms": round(statistics.median(ms), 2),
+            "p95_ms": round(p95, 2),
+            "max_ms": round(ms[-1], 2),
+            "cross_process": bool(args.cross_process),
+            "database": describe(args),
+            "machine": machine(),
+        }
+        print(as_json(figures, cost))
+        return
     print(f"dispatch latency over {len(ms)} starts (start request sent -> parked poll returns the task)")
     print(f"  median {statistics.median(ms):.1f} ms   p95 {p95:.1f} ms   max {ms[-1]:.1f} ms")
+    print(*cost_lines(cost, unit="start"), sep="\n")
     print(
         f"  database: {describe(args)}"
         + ("  (poll and start on two processes)" if args.cross_process else "")

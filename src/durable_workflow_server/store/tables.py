@@ -627,5 +627,26 @@ task_queue_build_ids = sa.Table(
 # ---- maintenance and metrics (0010_maintenance)
 # (no tables: retention scans closed runs through ix_workflow_runs_namespace_closed, above)
 
+# ---- the list path's status index (0011_list_status_index)
+# A list filtered by status reads one index range per status, newest first (see
+# engine/search_attributes/listing.py), instead of every run's row along the started index.
+# Status first, not namespace: a list of the whole namespace must keep walking the started
+# index; with namespace first, SQLite (no statistics for a new index) took this one for
+# ``namespace = ?`` alone and sorted the namespace.
+sa.Index(
+    "ix_workflow_runs_status_namespace_started",
+    workflow_runs.c.status,
+    workflow_runs.c.namespace,
+    workflow_runs.c.started_at,
+    workflow_runs.c.run_id,
+)
+# A keyword-valued attribute filter probes each candidate run's value from this index alone.
+sa.Index(
+    "ix_search_attribute_values_run_keyword",
+    search_attribute_values.c.run_id,
+    search_attribute_values.c.name,
+    search_attribute_values.c.value_keyword,
+)
+
 
 ALL_TABLES = tuple(metadata.sorted_tables)

@@ -1,10 +1,11 @@
 """A parsed visibility query (:mod:`.query`) as one SQL condition on ``workflow_runs``.
 
 Every value is a bound parameter. System attributes compare the run's own columns; a custom
-attribute is an ``EXISTS`` over its typed index rows (``search_attribute_values``), which an
-index on (namespace, name, value) answers. Literals are checked against the attribute's type
-with the same rules as values at start (:func:`.values.normalize`), so ``Priority >= '3'`` and
-``Priority >= 3`` mean the same and ``Priority >= 'high'`` is refused.
+attribute is an ``EXISTS`` over its typed index rows (``search_attribute_values``), probed by
+``run_id`` (for keyword-valued types from the index (run_id, name, value_keyword) alone).
+Literals are checked against the attribute's type with the same rules as values at start
+(:func:`.values.normalize`), so ``Priority >= '3'`` and ``Priority >= 3`` mean the same and
+``Priority >= 'high'`` is refused.
 
 Semantics: a comparison holds for runs that have the attribute (``!=`` and ``NOT IN`` too: a
 run without it matches neither ``X = 'a'`` nor ``X != 'a'``); ``NOT`` negates a whole condition
@@ -109,11 +110,16 @@ class _Compiler:
 
     # ------------------------------------------------------------------ custom attributes
     def _rows(self, name: str, *conditions: Condition) -> Condition:
-        return sa.exists().where(
-            _vals.c.run_id == _wr.c.run_id,
-            _vals.c.namespace == self.namespace,
-            _vals.c.name == name,
-            *conditions,
+        # No namespace term: a run id is one run of one namespace (the outer query's), and its
+        # value rows carry that namespace; without it, (run_id, name, value_keyword) answers the
+        # probe of a keyword-valued attribute from the index alone.
+        # ``SELECT 1``, not ``SELECT *``: SQLite counts every column of ``*`` as needed and would
+        # read the value row after the index entry.
+        return (
+            sa.select(sa.literal_column("1"))
+            .select_from(_vals)
+            .where(_vals.c.run_id == _wr.c.run_id, _vals.c.name == name, *conditions)
+            .exists()
         )
 
     def _present(self, name: str, kind: str) -> Condition:

@@ -6,6 +6,12 @@ token is the position of the last row returned: the next page starts strictly af
 index range scan, never an ``OFFSET`` that re-reads every earlier row. Rows started meanwhile
 (newer than the first page) do not shift later pages, so pages are disjoint and complete.
 
+A status filter (``status=failed`` is three statuses) reads
+``ix_workflow_runs_status_namespace_started`` once per status, each branch a keyset range of at
+most a page of keys, and reads the newest page of their union: no database merges several ranges of one
+index in order, so a single ``status IN (...)`` would instead walk the namespace's started index
+and read every run's row to test its status (thousands of rows a page for a rare status).
+
 Tokens are opaque to clients (SDK 0.4.84 passes them back as is). A token this server did not
 issue (garbage, or the decimal offsets of older servers) reads as the first page, as the
 reference server treats invalid tokens.
@@ -13,7 +19,7 @@ reference server treats invalid tokens.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
@@ -71,11 +77,10 @@ def decode_position(token: str | None) -> tuple[datetime, str] | None:
 
 
 async def _conditions(tx: Tx, namespace: str, where: ListFilter) -> list[Any]:
+    # The status filter is not among them: :func:`statement` applies it, one branch per status.
     conditions: list[Any] = [_wr.c.namespace == namespace]
     if where.workflow_type:
         conditions.append(_wr.c.workflow_type == where.workflow_type)
-    if where.statuses is not None:
-        conditions.append(_wr.c.status.in_(sorted(where.statuses)))
     if where.task_queue:
         conditions.append(_wr.c.task_queue == where.task_queue)
     conditions += time_window(_wr.c.started_at, where.started_after, where.started_before)
@@ -105,15 +110,46 @@ async def _query_condition(tx: Tx, namespace: str, text: str) -> Any:
         raise ValidationFailed({"query": [str(exc)]}) from exc
 
 
-def statement(conditions: Iterable[Any], after: tuple[datetime, str] | None, limit: int) -> sa.Select[Any]:
-    """The page's ``SELECT``: keyset after ``after``, newest first, ``limit`` rows."""
-    stmt = sa.select(_wr).where(*conditions)
+def statement(
+    conditions: Iterable[Any],
+    after: tuple[datetime, str] | None,
+    limit: int,
+    *,
+    statuses: Collection[str] | None = None,
+) -> sa.Select[Any]:
+    """The page's ``SELECT``: keyset after ``after``, newest first, ``limit`` rows.
+
+    ``statuses``: only runs in one of these; each status is its own newest-first branch of at
+    most ``limit`` keys (an index range each), and the page is the newest ``limit`` runs of
+    them all. An empty collection matches nothing.
+    """
+    where = list(conditions)
     if after is not None:
         moment, run_id = after
-        stmt = stmt.where(
+        where.append(
             sa.tuple_(_wr.c.started_at, _wr.c.run_id)
             < sa.tuple_(sa.literal(moment, _wr.c.started_at.type), sa.literal(run_id, _wr.c.run_id.type))
         )
+    if statuses is not None and not statuses:
+        where.append(sa.false())
+    elif statuses is not None and len(statuses) == 1:
+        where.append(_wr.c.status == next(iter(statuses)))
+    elif statuses is not None:
+        # The branches select only the keys: a subquery of every run column costs more Python to
+        # build than the query takes to run, and the keys come from the status index alone.
+        # Each branch is wrapped in its own SELECT (SQLite refuses ORDER BY / LIMIT on a bare
+        # member); the page's rows are then read by primary key.
+        keys = sa.select(_wr.c.started_at, _wr.c.run_id).where(*where)
+        branches = [
+            sa.select(_newest(keys.where(_wr.c.status == status), limit).subquery())
+            for status in sorted(statuses)
+        ]
+        page = sa.union_all(*branches).subquery("page")
+        return _newest(sa.select(_wr).join(page, page.c.run_id == _wr.c.run_id), limit)
+    return _newest(sa.select(_wr).where(*where), limit)
+
+
+def _newest(stmt: sa.Select[Any], limit: int) -> sa.Select[Any]:
     return stmt.order_by(_wr.c.started_at.desc(), _wr.c.run_id.desc()).limit(limit)
 
 
@@ -123,7 +159,10 @@ async def list_page(
     """One page of runs, and the token of the next page when there are more."""
     conditions = await _conditions(tx, namespace, where)
     found = cast(
-        list[RunRow], await tx.all(statement(conditions, decode_position(next_page_token), page_size + 1))
+        list[RunRow],
+        await tx.all(
+            statement(conditions, decode_position(next_page_token), page_size + 1, statuses=where.statuses)
+        ),
     )
     more = len(found) > page_size
     found = found[:page_size]
