@@ -156,8 +156,8 @@ class BaseClient:
                 reads each stored payload once); a 128-entry, 16 MiB one when a driver is given.
             transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport;
                 requests then go through ``httpx.AsyncClient``. Without one the client uses its
-                own keep-alive HTTP/1.1 pool (http:// and https:// with verified TLS, no HTTP
-                proxies: pass ``httpx.AsyncHTTPTransport(proxy=...)`` for one).
+                own keep-alive HTTP/1.1 pool (http:// and https:// with verified TLS), unless
+                the environment names a proxy (``HTTPS_PROXY``...): httpx applies it then.
             plain_json_payloads: Send caller payloads (workflow, signal, query and update input,
                 a schedule action's input, an activity result) as the plain JSON values given,
                 not as Avro envelopes. This is what the ``dw`` CLI sends; the server accepts both

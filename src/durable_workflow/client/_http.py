@@ -12,6 +12,7 @@ bytes) or one of the transport errors below. Two senders exist:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -166,9 +167,18 @@ class HttpxSender:
         await self.client.aclose()
 
 
+def _proxy_configured(base_url: str) -> bool:
+    """Whether httpx would read a proxy for ``base_url`` from the environment (it honours
+    HTTP(S)_PROXY / ALL_PROXY and NO_PROXY; the lean sender speaks to the origin only)."""
+    scheme = base_url.partition("://")[0].lower()
+    names = ("all_proxy", f"{scheme}_proxy") if scheme in ("http", "https") else ("all_proxy",)
+    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in names)
+
+
 def make_sender(base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None) -> HttpSender:
-    """The lean sender, or the httpx one when a transport is given (or httptools is missing)."""
-    if transport is None:
+    """The lean sender; the httpx one when a transport is given, a proxy is configured in the
+    environment (httpx then applies it and NO_PROXY as before), or httptools is missing."""
+    if transport is None and not _proxy_configured(base_url):
         try:
             from ._http_pool import LeanSender
         except ImportError:  # httptools has no wheel for this platform: httpx still works

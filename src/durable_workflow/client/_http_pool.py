@@ -18,7 +18,8 @@ A POST whose bytes went out on a connection that then closed without answering m
 processed; it is not resent here: the error goes to ``BaseClient._request``, whose retry policy
 treats it as every other transport error (as it treated httpx's ``RemoteProtocolError``).
 
-No HTTP proxy support (``HTTP(S)_PROXY`` are not read); pass an httpx transport to use one.
+No HTTP proxy support here: when the environment names a proxy (``HTTP(S)_PROXY``,
+``ALL_PROXY``) the client uses httpx, which applies it (and ``NO_PROXY``) as it always did.
 """
 
 from __future__ import annotations

@@ -26,6 +26,15 @@ from tests.helpers.server_process import free_port
 
 from .lean_servers import RawServer, uvicorn_server
 
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the lean path, which a proxy in the environment would turn off."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
 
 def _policy(sleeps: Any, attempts: int = 3) -> TransportRetryPolicy:
     return TransportRetryPolicy(max_attempts=attempts, sleep=sleeps, random=lambda: 0.5)
@@ -183,3 +192,13 @@ async def test_https_verifies_the_server_certificate(
             }
             assert await client._request("GET", "/gzip") == {"zipped": "z" * 5000}
     assert len(set(seen.ports)) == 1
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_in_the_environment_keeps_the_httpx_path(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")  # not for an http:// origin
+    assert isinstance(Client("http://dw.test")._sender, LeanSender)
+    monkeypatch.setenv(variable, "http://proxy.test:3128")
+    assert isinstance(Client("http://dw.test")._sender, HttpxSender)
