@@ -9,7 +9,6 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 
@@ -27,7 +26,17 @@ from ..protocol.routes import API_PREFIX
 from ..protocol.wire import Envelope
 from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
 from ._errors import exception_for
-from ._http import HttpError, HttpResponse, HttpSender, HttpxSender, UnsupportedProtocol, make_sender
+from ._http import (
+    HttpError,
+    HttpResponse,
+    HttpSender,
+    HttpxSender,
+    UnsupportedProtocol,
+    fill_route,
+    json_body,
+    make_sender,
+    query_value,
+)
 
 __all__ = ["Arguments", "BaseClient", "Plane", "versions_mismatch_reason"]
 
@@ -53,34 +62,6 @@ _JSON = "application/json"
 # What a sender raises when no answer could be had: the lean path's errors, httpx's on its path.
 _TRANSPORT_ERRORS = (HttpError, httpx.TransportError)
 _UNSUPPORTED_ORIGIN = (UnsupportedProtocol, httpx.UnsupportedProtocol)
-
-
-def _json_body(body: Any, route: str) -> bytes:
-    """The UTF-8 JSON of a request body; a string that UTF-8 cannot hold is a ``PayloadError``."""
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        # Free text (failure messages) is cleaned before it gets here; what is left is an
-        # identifier or a value the caller chose, which must not be altered silently.
-        raise PayloadError(
-            f"the request body of {route} holds a string that is not valid Unicode "
-            f"(a lone surrogate such as {text[exc.start : exc.end]!a})"
-        ) from exc
-
-
-def _fill(route: str, params: Mapping[str, str] | None) -> str:
-    """Put percent-encoded identifiers into a route template such as ``/workflows/{workflow_id}``."""
-    if not params:
-        return route
-    # ``:`` and ``@`` are legal in a path segment and common in ids; ``/`` is not.
-    return route.format(**{k: quote(str(v), safe="-._~:@") for k, v in params.items()})
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class BaseClient:
@@ -422,12 +403,12 @@ class BaseClient:
             TransportError: The server could not be reached within the retry policy.
             ServerError: The server answered an error status (a typed subclass where known).
         """
-        url = API_PREFIX + _fill(route, path_params)
+        url = API_PREFIX + fill_route(route, path_params)
         headers = self._headers(plane)
         content = None
         if body is not None:
-            content = _json_body(body, route)
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+            content = json_body(body, route)
+        query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
         policy = self.retry_policy
         attempt = 0
         while True:
