@@ -182,7 +182,8 @@ def from_exception(exc: BaseException, *, server: str, command: str | None = Non
             details=details,
         )
     if isinstance(exc, TransportError):
-        timed_out = isinstance(exc.__cause__, httpx.TimeoutException)
+        # httpx's timeouts on the httpx path; the SDK's own sender raises TimeoutError subclasses.
+        timed_out = isinstance(exc.__cause__, (httpx.TimeoutException, TimeoutError))
         exit_code = ExitCode.TIMEOUT if timed_out else ExitCode.NETWORK
         what = "timed out" if timed_out else "could not connect"
         return CliError(

@@ -9,7 +9,6 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 
@@ -27,6 +26,17 @@ from ..protocol.routes import API_PREFIX
 from ..protocol.wire import Envelope
 from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
 from ._errors import exception_for
+from ._http import (
+    HttpError,
+    HttpResponse,
+    HttpSender,
+    HttpxSender,
+    UnsupportedProtocol,
+    fill_route,
+    json_body,
+    make_sender,
+    query_value,
+)
 
 __all__ = ["Arguments", "BaseClient", "Plane", "versions_mismatch_reason"]
 
@@ -49,34 +59,9 @@ OUTCOME_HTTP_ERROR = "http_error"
 OUTCOME_TRANSPORT_ERROR = "transport_error"
 
 _JSON = "application/json"
-
-
-def _json_body(body: Any, route: str) -> bytes:
-    """The UTF-8 JSON of a request body; a string that UTF-8 cannot hold is a ``PayloadError``."""
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        # Free text (failure messages) is cleaned before it gets here; what is left is an
-        # identifier or a value the caller chose, which must not be altered silently.
-        raise PayloadError(
-            f"the request body of {route} holds a string that is not valid Unicode "
-            f"(a lone surrogate such as {text[exc.start : exc.end]!a})"
-        ) from exc
-
-
-def _fill(route: str, params: Mapping[str, str] | None) -> str:
-    """Put percent-encoded identifiers into a route template such as ``/workflows/{workflow_id}``."""
-    if not params:
-        return route
-    # ``:`` and ``@`` are legal in a path segment and common in ids; ``/`` is not.
-    return route.format(**{k: quote(str(v), safe="-._~:@") for k, v in params.items()})
-
-
-def _query_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+# What a sender raises when no answer could be had: the lean path's errors, httpx's on its path.
+_TRANSPORT_ERRORS = (HttpError, httpx.TransportError)
+_UNSUPPORTED_ORIGIN = (UnsupportedProtocol, httpx.UnsupportedProtocol)
 
 
 class BaseClient:
@@ -150,7 +135,10 @@ class BaseClient:
                 references, as in SDK 0.4.84; both together also offload.
             external_storage_cache: Cache of verified payload bytes (a worker replaying a history
                 reads each stored payload once); a 128-entry, 16 MiB one when a driver is given.
-            transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport.
+            transport: Custom httpx transport, e.g. ``httpx.MockTransport`` or an ASGI transport;
+                requests then go through ``httpx.AsyncClient``. Without one the client uses its
+                own keep-alive HTTP/1.1 pool (http:// and https:// with verified TLS), unless
+                the environment names a proxy (``HTTPS_PROXY``...): httpx applies it then.
             plain_json_payloads: Send caller payloads (workflow, signal, query and update input,
                 a schedule action's input, an activity result) as the plain JSON values given,
                 not as Avro envelopes. This is what the ``dw`` CLI sends; the server accepts both
@@ -189,13 +177,15 @@ class BaseClient:
         self._worker_token = worker_token
         # Learned from /cluster/info or any worker-plane answer; sizes the long-poll timeout.
         self.server_long_poll_timeout = None
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._sender: HttpSender = make_sender(self.base_url, timeout=timeout, transport=transport)
+        # The httpx client of the httpx path (``None`` on the lean path).
+        self._http = self._sender.client if isinstance(self._sender, HttpxSender) else None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def aclose(self) -> None:
         """Close the underlying connection pool. Safe to call twice."""
-        await self._http.aclose()
+        await self._sender.aclose()
 
     async def __aenter__(self) -> BaseClient:
         return self
@@ -340,25 +330,25 @@ class BaseClient:
             if isinstance(hold, (int, float)) and not isinstance(hold, bool) and hold > 0:
                 self.server_long_poll_timeout = float(hold)
 
-    def _check_versions(self, response: httpx.Response, plane: Plane, route: str) -> None:
+    def _check_versions(self, response: HttpResponse, plane: Plane, route: str) -> None:
         """Refuse answers that declare a protocol version we do not speak (absence is tolerated)."""
         if plane == "worker":
-            declared = response.headers.get(versions.WORKER_PROTOCOL_HEADER)
+            declared = response.header(versions.WORKER_PROTOCOL_HEADER)
             parsed = versions.parse_worker_protocol(declared) if declared else None
             if declared and (parsed is None or parsed[0] != 1):
                 raise ServerError(
                     f"server speaks worker protocol {declared!r}; this SDK speaks "
                     f"{versions.WORKER_PROTOCOL_VERSION}",
-                    status_code=response.status_code,
+                    status_code=response.status,
                     reason=versions_mismatch_reason(plane),
                 )
         else:
-            declared = response.headers.get(versions.CONTROL_PLANE_HEADER)
+            declared = response.header(versions.CONTROL_PLANE_HEADER)
             if declared and declared.strip() != versions.CONTROL_PLANE_VERSION:
                 raise ServerError(
                     f"server speaks control plane {declared!r} on {route}; this SDK speaks "
                     f"{versions.CONTROL_PLANE_VERSION}",
-                    status_code=response.status_code,
+                    status_code=response.status,
                     reason=versions_mismatch_reason(plane),
                 )
 
@@ -413,30 +403,22 @@ class BaseClient:
             TransportError: The server could not be reached within the retry policy.
             ServerError: The server answered an error status (a typed subclass where known).
         """
-        url = API_PREFIX + _fill(route, path_params)
+        url = API_PREFIX + fill_route(route, path_params)
         headers = self._headers(plane)
         content = None
         if body is not None:
-            content = _json_body(body, route)
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        request_timeout = httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+            content = json_body(body, route)
+        query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
         policy = self.retry_policy
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method,
-                    url,
-                    content=content,
-                    params=query or None,
-                    headers=headers,
-                    timeout=request_timeout,
-                )
-            except httpx.TransportError as exc:
+                response = await self._sender.send(method, url, query or None, headers, content, timeout)
+            except _TRANSPORT_ERRORS as exc:
                 self._observe(method, route, plane, None, started)
                 attempt += 1
-                if isinstance(exc, httpx.UnsupportedProtocol):
+                if isinstance(exc, _UNSUPPORTED_ORIGIN):
                     # A base URL without http:// or https:// cannot start working on a retry.
                     raise TransportError(
                         f"{method} {self.base_url}{url}: {exc} (base_url must be an http:// or "
@@ -450,26 +432,26 @@ class BaseClient:
                 logger.warning("%s %s failed (%s); retrying", method, url, type(exc).__name__)
                 await policy.sleep(policy.delay(attempt - 1))
                 continue
-            self._observe(method, route, plane, response.status_code, started)
+            self._observe(method, route, plane, response.status, started)
             attempt += 1
-            if policy.should_retry_status(response.status_code) and attempt < policy.max_attempts:
-                logger.warning("%s %s answered %s; retrying", method, url, response.status_code)
+            if policy.should_retry_status(response.status) and attempt < policy.max_attempts:
+                logger.warning("%s %s answered %s; retrying", method, url, response.status)
                 await policy.sleep(policy.delay(attempt - 1))
                 continue
             break
-        if 300 <= response.status_code < 400:
+        if 300 <= response.status < 400:
             # Redirects are not followed: a POST would be replayed as a GET, and treating the
             # empty answer as success would make a call look done when nothing happened.
-            location = response.headers.get("location") or "another URL"
+            location = response.header("location") or "another URL"
             raise ServerError(
-                f"{method} {url} was redirected ({response.status_code}) to {location}; "
+                f"{method} {url} was redirected ({response.status}) to {location}; "
                 "configure the client with the server's final origin",
-                status_code=response.status_code,
+                status_code=response.status,
                 body=response.text,
             )
         decoded = self._parse(response)
-        if response.status_code >= 400:
-            raise exception_for(response.status_code, decoded, operation=operation)
+        if response.status >= 400:
+            raise exception_for(response.status, decoded, operation=operation)
         self._check_versions(response, plane, route)
         if plane == "worker":
             # Worker tasks are resolved by the worker's task parsers, which can fail the task
@@ -485,17 +467,17 @@ class BaseClient:
         return decoded
 
     @staticmethod
-    def _parse(response: httpx.Response) -> Any:
-        if not response.content:
+    def _parse(response: HttpResponse) -> Any:
+        if not response.body:
             return None
         try:
-            return response.json()
+            return json.loads(response.body)
         except ValueError:
-            if response.status_code >= 400:
+            if response.status >= 400:
                 return response.text
             raise ServerError(
-                f"server answered {response.status_code} with a non-JSON body",
-                status_code=response.status_code,
+                f"server answered {response.status} with a non-JSON body",
+                status_code=response.status,
                 body=response.text,
             ) from None
 
