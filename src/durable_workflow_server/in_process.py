@@ -98,6 +98,8 @@ async def embedded(
         operator_token=None,
         admin_token=None,
         namespace_tokens=(),
+        # Nothing crosses a network: compressing an answer only to inflate it again is waste.
+        compression_enabled=False,
     )
     app = create_app(served)
     async with _lifespan(app):
