@@ -3,7 +3,8 @@
 Two comparisons on one SQLite file, alternated over several rounds (the machine is shared, so
 the figures are medians with their min-max):
 
-* throughput: the workload of ``throughput.py`` (N workflows of one activity: start them all,
+* throughput and CPU per workflow (every process involved: this one, and the server's from
+  ``/proc``, Linux only): the workload of ``throughput.py`` (N workflows of one activity: start them all,
   run one Worker, read every result) through ``durable_workflow_server.embedded(url)`` and
   through ``dw server:start --database url`` on a socket;
 * requests per workflow on the socket server, counted by the client's transport: the same
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -104,6 +106,29 @@ async def one_at_a_time(client: Client, count: int, poll_interval: float) -> flo
     return elapsed
 
 
+def _server_pid(base_url: str) -> int:
+    """The pid of the server process listening on ``base_url``'s port (its command line names it)."""
+    port = base_url.rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"--port" in args and port in args:
+                return int(entry.name)
+    raise SystemExit(f"no server process found for {base_url}")
+
+
+def _cpu(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of ``pid``, or of this process."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _spread(values: list[float], unit: str, digits: int = 1) -> str:
     return (
         f"median {statistics.median(values):.{digits}f} {unit} "
@@ -116,6 +141,7 @@ async def main_async(args: argparse.Namespace) -> None:
         url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         server_args = argparse.Namespace(url=None, database=url)
         rate: dict[str, list[float]] = {"embedded": [], "socket": []}
+        cpu: dict[str, list[float]] = {"embedded": [], "socket": []}  # ms per workflow, all processes
         modes = ("batch wait", "batch poll", "one wait", "one poll")
         per_wf: dict[str, list[float]] = {key: [] for key in modes}
         latency: dict[str, list[float]] = {"one wait": [], "one poll": []}
@@ -123,17 +149,22 @@ async def main_async(args: argparse.Namespace) -> None:
 
         async def embedded_round() -> None:
             async with durable_workflow_server.embedded(url) as client:
+                before = _cpu()
                 rate["embedded"].append(n / await batch(client, n, args.poll_interval))
+                cpu["embedded"].append((_cpu() - before) / n * 1000)
 
         async def socket_round() -> None:
             async with embedded_server(server_args) as base:
+                server = _server_pid(base)
                 for hide in (False, True):
                     mode = "poll" if hide else "wait"
                     counting = Counting(httpx.AsyncHTTPTransport(), hide_wait=hide)
                     async with Client(base, token=TOKEN, transport=counting) as client:
+                        before = _cpu() + _cpu(server)
                         seconds = await batch(client, n, args.poll_interval)
                         if not hide:
                             rate["socket"].append(n / seconds)
+                            cpu["socket"].append((_cpu() + _cpu(server) - before) / n * 1000)
                         per_wf[f"batch {mode}"].append(counting.requests / n)
                     counting = Counting(httpx.AsyncHTTPTransport(), hide_wait=hide)
                     async with Client(base, token=TOKEN, transport=counting) as client:
@@ -144,6 +175,7 @@ async def main_async(args: argparse.Namespace) -> None:
         rounds: list[Callable[[], Awaitable[None]]] = [embedded_round, socket_round]
         await embedded_round()  # warm-up: creates and migrates the file, imports, caches
         rate["embedded"].clear()
+        cpu["embedded"].clear()
         for i in range(args.rounds):
             for run in rounds if i % 2 == 0 else rounds[::-1]:
                 await run()
@@ -151,6 +183,8 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"embedded mode vs socket server, one SQLite file, {n} workflows of one activity per round")
     print(f"  embedded (in-process)   : {_spread(rate['embedded'], 'wf/s')}")
     print(f"  dw server:start (socket): {_spread(rate['socket'], 'wf/s')}")
+    print(f"  CPU per workflow, in process      : {_spread(cpu['embedded'], 'ms')}")
+    print(f"  CPU per workflow, client + server : {_spread(cpu['socket'], 'ms')}")
     print(f"requests per workflow (socket server, client-side count, poll_interval {args.poll_interval}s)")
     print(f"  batch, result wait      : {_spread(per_wf['batch wait'], 'req/wf', 2)}")
     print(f"  batch, describe polling : {_spread(per_wf['batch poll'], 'req/wf', 2)}")
