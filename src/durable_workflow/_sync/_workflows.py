@@ -15,11 +15,11 @@ from ..client._base import Arguments
 from ..client._debug_results import WorkflowDebugView
 from ..client._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 from ..protocol.wire import HistoryExport, RunHistoryPage
-from ._base import BaseClientMethods
 from ._handles import WorkflowHandle
+from ._result_wait import ResultWaitMethods
 
 
-class WorkflowsMethods(BaseClientMethods):
+class WorkflowsMethods(ResultWaitMethods):
     """Blocking twin of :class:`durable_workflow.client._workflows.WorkflowsMixin`."""
 
     def debug_workflow(

@@ -16,6 +16,7 @@ from .._external_payloads import PayloadResolver
 from ..errors import PayloadError, PayloadSizeWarning, PayloadTooLarge, ServerError, TransportError
 from ..metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder, NoopMetrics
 from ..protocol import codec, versions
+from ..protocol.capabilities import RESULT_WAIT_HEADER
 from ..protocol.errors import INVALID_PAYLOAD_FRAMING
 from ..protocol.payload_storage import (
     ExternalPayloadCache,
@@ -85,6 +86,9 @@ class BaseClient:
     payload_resolver: PayloadResolver | None
     server_long_poll_timeout: float | None
     plain_json_payloads: bool
+    # The longest result wait the server offers (its RESULT_WAIT_HEADER on start and describe
+    # answers); ``None`` until a server said so (see _result_wait.py).
+    _result_wait_hold: float | None = None
 
     def __init__(
         self,
@@ -330,6 +334,13 @@ class BaseClient:
             if isinstance(hold, (int, float)) and not isinstance(hold, bool) and hold > 0:
                 self.server_long_poll_timeout = float(hold)
 
+    def _learn_result_wait(self, offered: str) -> None:
+        try:
+            hold = float(offered)
+        except ValueError:
+            return
+        self._result_wait_hold = hold if hold > 0 else None
+
     def _check_versions(self, response: HttpResponse, plane: Plane, route: str) -> None:
         """Refuse answers that declare a protocol version we do not speak (absence is tolerated)."""
         if plane == "worker":
@@ -453,6 +464,9 @@ class BaseClient:
         if response.status >= 400:
             raise exception_for(response.status, decoded, operation=operation)
         self._check_versions(response, plane, route)
+        offered = response.header(RESULT_WAIT_HEADER)
+        if offered is not None:
+            self._learn_result_wait(offered)
         if plane == "worker":
             # Worker tasks are resolved by the worker's task parsers, which can fail the task
             # (rather than the poll) when a stored payload is missing or changed.

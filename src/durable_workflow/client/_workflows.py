@@ -16,17 +16,17 @@ from ..errors import ServerError, WorkflowCancelled, WorkflowFailed, WorkflowTer
 from ..protocol import routes
 from ..protocol.history import EventType, HistoryEvent
 from ..protocol.wire import HistoryExport, RunHistoryPage, StartWorkflowResponse
-from ._base import Arguments, BaseClient
+from ._base import Arguments
 from ._debug_results import WorkflowDebugView
 from ._handle import WorkflowHandle
 from ._list_filters import moment, visibility_query
+from ._result_wait import TERMINAL_STATUSES as TERMINAL_STATUSES  # the worker's import
+from ._result_wait import ResultWaitMixin, closed_for_good
 from ._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 
 if TYPE_CHECKING:
     from ._client import Client
 
-# Statuses after which a run never changes again (``canceled`` is a spelling seen in the wild).
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "canceled", "terminated"})
 _TERMINAL_EVENTS = frozenset(
     {
         EventType.WORKFLOW_COMPLETED,
@@ -38,7 +38,7 @@ _TERMINAL_EVENTS = frozenset(
 )
 
 
-class WorkflowsMixin(BaseClient):
+class WorkflowsMixin(ResultWaitMixin):
     """Workflow operations of :class:`durable_workflow.Client`."""
 
     # ------------------------------------------------------------------ start / handles
@@ -304,7 +304,10 @@ class WorkflowsMixin(BaseClient):
     ) -> Any:
         """Wait until the workflow is closed and return its decoded output.
 
-        Polls ``describe`` every ``poll_interval`` seconds, following continue-as-new to the
+        Where the server offers the result wait (its start and describe answers say so), it holds
+        the describe until the run closes (asked again after each of its long-poll holds, and
+        after a lost connection while ``timeout`` allows); elsewhere it polls ``describe`` every
+        ``poll_interval`` seconds. Either way it follows continue-as-new to the
         workflow's final run. A completed run whose description
         carries the recorded ``output_envelope`` is answered from it; otherwise (failures,
         cancellations, servers that omit the envelope) the run's history is read through *every*
@@ -318,18 +321,27 @@ class WorkflowsMixin(BaseClient):
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        last: WorkflowExecution | None = None
         while True:
-            execution = await self.describe_workflow(handle.workflow_id)
-            # A run closed as ``continued`` is not the end: its successor carries the result
-            # (a server may still describe the old run while it hands over).
-            if execution.status in TERMINAL_STATUSES and execution.closed_reason != "continued":
-                break
+            remaining = deadline - loop.time()
+            # The last second is polled: a wait is asked in whole seconds and must end in time.
+            waited = self._result_wait_hold is not None and remaining >= 1
+            if waited:
+                execution = await self._wait_closed(handle.workflow_id, remaining, poll_interval)
+            else:
+                execution = await self.describe_workflow(handle.workflow_id)
+            if execution is not None:
+                last = execution
+                # A run closed as ``continued`` is not the end: its successor carries the result
+                # (a server may still describe the old run while it hands over).
+                if closed_for_good(execution):
+                    break
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(
-                    f"workflow {handle.workflow_id} still {execution.status or 'open'} after {timeout}s"
-                )
-            await asyncio.sleep(min(poll_interval, remaining))
+                status = last.status if last is not None else None
+                raise TimeoutError(f"workflow {handle.workflow_id} still {status or 'open'} after {timeout}s")
+            if not waited:
+                await asyncio.sleep(min(poll_interval, remaining))
         if execution.status == "completed" and execution.raw.get("output_envelope"):
             # The envelope is the value the closing event recorded: no history round trip needed.
             return execution.output

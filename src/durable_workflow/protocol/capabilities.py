@@ -19,3 +19,9 @@ WORKER_CONDITION_WAIT_IDS = "condition_wait_ids"
 # Server capabilities (keys of cluster-info ``capabilities``).
 #: ``POST /workflows/{id}/pause`` and ``/resume`` are served.
 SERVER_WORKFLOW_PAUSE = "workflow_pause"
+#: ``GET /workflows/{id}?wait_seconds=N`` holds the describe until the current run closed for
+#: good (not continued) or ``N`` seconds passed, at most the server's long-poll limit.
+SERVER_WORKFLOW_RESULT_WAIT = "workflow_result_wait"
+#: The same extension advertised on the answers of start and describe (so a client learns it
+#: without asking cluster info): the longest wait, in seconds, the server holds.
+RESULT_WAIT_HEADER = "X-Durable-Workflow-Result-Wait"

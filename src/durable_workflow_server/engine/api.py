@@ -25,6 +25,7 @@ from .external_storage.api import ExternalStorageAPI
 from .maintenance.api import MaintenanceAPI
 from .namespaces.api import NamespaceAPI
 from .queries.shapes import QueryFailure, QueryResultBody, QueryTaskBody, QueryTaskOutcomeResponse
+from .runs.close_wait import CloseWaitAPI
 from .runs.diagnostic_shapes import DebugWorkflowBody
 from .schedules.api import ScheduleAPI
 from .search_attributes.api import SearchAttributeAPI
@@ -121,6 +122,7 @@ class EngineAPI(
     TaskQueueAPI,
     MaintenanceAPI,
     BridgeAPI,
+    CloseWaitAPI,
     Protocol,
 ):
     """Everything ``http/`` needs from the engine. Implemented by ``engine.service.Engine``."""

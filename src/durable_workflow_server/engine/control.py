@@ -31,6 +31,7 @@ from .history.rows import history_rows
 from .namespaces import rows as namespace_rows
 from .rendering import bad_events, unrenderable_run
 from .runs import rows, views
+from .runs.close_wait import close_key, wait_for_close
 from .runs.diagnostic_shapes import DebugWorkflowBody
 from .runs.diagnostics import debug_view
 from .runs.lifecycle import create_run
@@ -236,6 +237,18 @@ class ControlPlane(EngineCore):
             )
             run = cast(RunRow, row)
             return views.describe(run, instance, await self._waiting(tx, run))
+
+    async def wait_workflow_closed(
+        self, namespace: str, workflow_id: str, wait_seconds: float
+    ) -> DescribeWorkflowBody:
+        return await wait_for_close(
+            self.waiters,
+            lambda: self.describe_workflow(namespace, workflow_id),
+            close_key(namespace, workflow_id),
+            wait_seconds=wait_seconds,
+            limit=self.settings.long_poll_timeout,
+            reprobe_interval=self.reprobe_interval,
+        )
 
     @staticmethod
     async def _waiting(tx: Tx, run: RunRow) -> WaitingOn | None:

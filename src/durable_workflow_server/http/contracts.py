@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from durable_workflow.protocol import commands, versions
-from durable_workflow.protocol.capabilities import SERVER_WORKFLOW_PAUSE
+from durable_workflow.protocol.capabilities import SERVER_WORKFLOW_PAUSE, SERVER_WORKFLOW_RESULT_WAIT
 
 from ..settings import Settings
 
@@ -364,6 +364,8 @@ def capabilities(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = dict.fromkeys(flags, True)
     # An extension of the contract: POST /workflows/{id}/pause and /resume.
     result[SERVER_WORKFLOW_PAUSE] = True
+    # An extension: GET /workflows/{id}?wait_seconds=N waits for the run's close.
+    result[SERVER_WORKFLOW_RESULT_WAIT] = True
     result["payload_codecs"] = ["avro"]
     result["response_compression"] = response_compression(settings)
     return result

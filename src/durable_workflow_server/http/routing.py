@@ -61,6 +61,7 @@ class Reply:
 
     body: dict[str, Any]
     status: int = 200
+    headers: Mapping[str, str] | None = None  # extra response headers (extensions advertised per route)
 
 
 Handler = Callable[[Call[Any]], Awaitable[Reply]]
@@ -80,9 +81,9 @@ async def engine_call(
         raise ApiError.from_domain(exc, status) from exc
 
 
-def copy_reply(body: Mapping[str, Any], status: int = 200) -> Reply:
+def copy_reply(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Reply:
     """Answer ``body`` as is; a copy, because the response envelope adds its keys to the body it gets."""
-    return Reply(dict(body), status)
+    return Reply(dict(body), status, headers)
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ class Endpoint:
                 raise validation_error(prefix)
         call = Call(validated, path, state.namespace, self.engine, self.settings, receive, state.principal)
         reply = await self.handler(call)
-        await self.envelope.render(reply.status, reply.body, self.settings, path)(scope, receive, send)
+        await self.envelope.render(reply.status, reply.body, self.settings, path, reply.headers)(
+            scope, receive, send
+        )
 
 
 class Answer:

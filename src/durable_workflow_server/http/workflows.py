@@ -6,14 +6,17 @@ from typing import Any
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
+from durable_workflow.protocol.capabilities import RESULT_WAIT_HEADER
 
 from ..engine.api import StartWorkflowRequest
+from ..settings import Settings
 from . import limits
 from .errors import ApiError
 from .models.workflows import (
     HISTORY_PAGE_SIZE_DEFAULT,
     LIST_PAGE_SIZE_DEFAULT,
     DebugQuery,
+    DescribeQuery,
     HistoryQuery,
     ListWorkflowsQuery,
     StartWorkflowBody,
@@ -41,7 +44,13 @@ async def start_workflow(call: Call[StartWorkflowBody]) -> Reply:
         run_timeout_seconds=body.run_timeout_seconds,
     )
     result = await engine_call(call.engine.start_workflow(call.namespace, request))
-    return copy_reply(result, 200 if result.get("outcome") == "returned_existing_active" else 201)
+    status = 200 if result.get("outcome") == "returned_existing_active" else 201
+    return copy_reply(result, status, _result_wait(call.settings))
+
+
+def _result_wait(settings: Settings) -> dict[str, str]:
+    """The header offering the result wait (``wait_seconds`` on describe), with its longest hold."""
+    return {RESULT_WAIT_HEADER: f"{settings.long_poll_timeout:g}"}
 
 
 async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
@@ -65,10 +74,13 @@ async def list_workflows(call: Call[ListWorkflowsQuery]) -> Reply:
     return copy_reply(result)
 
 
-async def describe_workflow(call: Call[Any]) -> Reply:
-    return copy_reply(
-        await engine_call(call.engine.describe_workflow(call.namespace, call.path["workflow_id"]))
-    )
+async def describe_workflow(call: Call[DescribeQuery]) -> Reply:
+    workflow_id, wait = call.path["workflow_id"], call.input.wait_seconds
+    if wait:  # the blocking form: answered when the run closes (or the wait ends)
+        body = await engine_call(call.engine.wait_workflow_closed(call.namespace, workflow_id, float(wait)))
+    else:
+        body = await engine_call(call.engine.describe_workflow(call.namespace, workflow_id))
+    return copy_reply(body, headers=_result_wait(call.settings))
 
 
 async def list_runs(call: Call[Any]) -> Reply:
@@ -154,6 +166,7 @@ OPERATIONS: list[Operation] = [
         routes.WORKFLOW,
         "describe_workflow",
         describe_workflow,
+        query=DescribeQuery,
         envelope="describe",
         summary="Describe a workflow's current run.",
         responses=_READ,

@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from durable_workflow_server.engine.runs.close_wait import close_key
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.settings import Settings
 from durable_workflow_server.store.postgres import LISTENER_APPLICATION_NAME, PostgresStore, asyncpg_dsn
 from tests.helpers.dbmatrix import fresh_postgres_url
-from tests.server.engine.engine_driver import NS, Driver, activity, parked, timer
+from tests.server.engine.engine_driver import NS, Driver, activity, complete, parked, timer
 
 SLOW = 600.0  # re-probe / background-loop interval and long-poll timeout: never reached
 WITHIN = 20.0  # generous bound on a wake-up that takes milliseconds
@@ -170,3 +171,16 @@ async def test_a_signal_on_one_process_wakes_a_workflow_poll_on_another(pair: li
     await pair[1].signal_workflow(NS, SignalRequest("wf-1", "go", envelope["codec"], envelope["blob"]))
     task = await asyncio.wait_for(polled, WITHIN)
     assert task is not None and task["history_events"][-1]["event_type"] == "SignalReceived"
+
+
+async def test_a_close_wait_on_one_process_is_woken_by_a_close_on_another(pair: list[Engine]) -> None:
+    a, b = Driver(pair[0]), Driver(pair[1])
+    await b.register()
+    started = await b.start()
+    waiting = asyncio.ensure_future(a.engine.wait_workflow_closed(NS, "wf-1", SLOW))
+    await parked(a.engine, close_key(NS, "wf-1"))
+    task = await b.poll_wf()
+    assert task is not None
+    await b.complete_wf(task, [complete("done")])
+    body = await asyncio.wait_for(waiting, WITHIN)
+    assert body["run_id"] == started["run_id"] and body["status"] == "completed"

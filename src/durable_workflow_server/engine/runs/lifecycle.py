@@ -31,6 +31,7 @@ from ..updates import applying as updates
 from ..util import new_id, seconds
 from ..workflow_tasks import rows as workflow_task_rows
 from ..workflow_tasks.rows import ensure_workflow_task
+from .close_wait import close_key
 from .rows import INSERT_RUN, progress, update_run
 from .steps import STEP_ACTIVITY, STEP_TIMER, Step
 
@@ -198,6 +199,8 @@ async def close_run(
         **progress(run),
         **values,
     )
+    # Wakes the callers waiting for this instance's close (close_wait.py), here and elsewhere.
+    tx.wakes.add(close_key(run["namespace"], run["workflow_id"]))
     await workflow_task_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_ACTIVITY and not s.resolved for s in steps):
         await activity_rows.cancel_open_of_run(tx, run["run_id"])

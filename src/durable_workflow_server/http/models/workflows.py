@@ -284,6 +284,20 @@ QueryFlag = Annotated[
 ]
 
 
+# The longest wait a caller may ask for; the server holds at most its long-poll limit anyway.
+DESCRIBE_WAIT_SECONDS_MAX = 3600
+
+
+class DescribeQuery(RequestModel):
+    """``GET /api/workflows/{workflow_id}`` query parameters (an extension, see docs/protocol.md).
+
+    ``wait_seconds`` > 0 holds the answer until the current run closed for good or that many
+    seconds passed (at most the server's long-poll limit); absent or ``0``, describe as always.
+    """
+
+    wait_seconds: Annotated[int | None, f.Integer(minimum=0, maximum=DESCRIBE_WAIT_SECONDS_MAX)] = None
+
+
 class DebugQuery(RequestModel):
     """``GET /api/workflows/{workflow_id}[/runs/{run_id}]/debug`` query parameters."""
 
