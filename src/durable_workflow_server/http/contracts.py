@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from durable_workflow.protocol import commands, versions
-from durable_workflow.protocol.capabilities import SERVER_WORKFLOW_PAUSE
+from durable_workflow.protocol.capabilities import ROUND_TRIP_EXTENSIONS, SERVER_WORKFLOW_PAUSE
 
 from ..settings import Settings
 
@@ -364,6 +364,8 @@ def capabilities(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = dict.fromkeys(flags, True)
     # An extension of the contract: POST /workflows/{id}/pause and /resume.
     result[SERVER_WORKFLOW_PAUSE] = True
+    # Extensions that save round trips (eager hand-outs of tasks; see docs/protocol.md).
+    result.update(dict.fromkeys(ROUND_TRIP_EXTENSIONS, True))
     result["payload_codecs"] = ["avro"]
     result["response_compression"] = response_compression(settings)
     return result
