@@ -97,13 +97,17 @@ class ControlPlane(EngineCore):
         worker = await self._eager_worker(tx, namespace, worker_id)
         if worker is None:
             return None  # unknown or silent: the task waits for a poll, nothing is stranded
-        return await hand_ready_task(
+        handed = await hand_ready_task(
             tx,
             worker,
             run,
             lease_seconds=self.settings.workflow_task_lease_seconds,
             page_size=self.settings.history_page_size_default,
         )
+        if handed is not None:
+            # The run's one task is leased: no poll needs waking for it.
+            tx.wakes.discard(("workflow", namespace, run["task_queue"]))
+        return handed
 
     async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> StartWorkflowBody:
         # The HTTP layer's request model guarantees the shape: an envelope of a readable codec.

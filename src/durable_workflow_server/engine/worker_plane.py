@@ -282,6 +282,10 @@ class WorkerPlane(EngineCore):
                             eager_activity_slots,
                             lease_seconds=self.settings.activity_task_lease_seconds,
                         )
+                        if len(handed) == len(answer["created_task_ids"]):
+                            # Nothing this completion scheduled is left to claim: parked activity
+                            # polls would wake only to find nothing.
+                            tx.wakes.discard(("activity", namespace, worker["task_queue"]))
                 eager: EagerWorkflowTaskCompletion = {**answer, "eager_activity_tasks": handed}
                 return eager
         raise AssertionError("unreachable: every attempt returns or raises")
@@ -422,6 +426,9 @@ class WorkerPlane(EngineCore):
                         lease_seconds=self.settings.workflow_task_lease_seconds,
                         page_size=self._page_size(history_page_size),
                     )
+                    if handed is not None:
+                        # The one task this completion queued is leased: no poll needs waking.
+                        tx.wakes.discard(("workflow", namespace, run["task_queue"]))
                 eager_answer: EagerActivityCompletion = {**answer, "eager_workflow_task": handed}
                 return eager_answer
         raise AssertionError("unreachable: every attempt returns or raises")

@@ -348,3 +348,31 @@ async def test_eager_answers_match_their_types(driver: Driver) -> None:
     assert_within(act, ActivityTask)
     answer = await _complete_act(driver, act, "hi", eager_workflow_task=True)
     assert_sent_exactly(answer, shapes.EagerActivityCompletion)
+
+
+@pytest.mark.parametrize("kind", ["workflow", "activity"])
+async def test_a_poll_with_a_grace_keeps_a_fresh_lease_it_does_not_name_yet(
+    engine: Engine, driver: Driver, clock: FakeClock, kind: str
+) -> None:
+    """A poll sent before the answer that handed a task arrived names held tasks without it."""
+    act = await _running_activity(driver)
+    wt = (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"]
+    handed = (
+        wt
+        if kind == "workflow"
+        else (await _complete_wf(driver, wt, [activity()], eager_activity_slots=1))["eager_activity_tasks"][0]
+    )
+
+    async def poll() -> dict[str, Any] | None:
+        common = {"worker_id": "w1", "task_queue": "q1", "build_id": None, "timeout": 0.05}
+        grace = {"held_task_ids": [], "hand_back_grace_seconds": 5.0}
+        if kind == "workflow":
+            return await engine.poll_workflow_task(
+                NS, poll_request_id=None, history_page_size=None, **common, **grace
+            )
+        return await engine.poll_activity_task(NS, **common, **grace)
+
+    assert await poll() is None  # kept: leased a moment ago
+    clock.advance(6.0)
+    again = await poll()  # older than the grace and still not named: handed back, claimed anew
+    assert again is not None and again["task_id"] == handed["task_id"]
