@@ -155,6 +155,9 @@ class FirstTasks:
         self._worker_id = worker_id
         self._hands = hands
         self._types = frozenset(workflow_types)
+        # The worker's loop: a start made on another loop (a client shared across threads)
+        # cannot run a task here, so it asks for none.
+        self._loop = asyncio.get_running_loop()
 
     @property
     def worker_id(self) -> str:
@@ -164,5 +167,7 @@ class FirstTasks:
         return workflow_type in self._types
 
     async def reserve_workflow_slot(self) -> Reservation | None:
+        if asyncio.get_running_loop() is not self._loop:
+            return None
         reservation = await self._hands.reserve(WORKFLOW, 1)
         return reservation if reservation.count else None

@@ -116,6 +116,15 @@ async def test_a_start_asks_only_through_a_worker_of_its_queue_and_type_with_a_f
     assert await registry.reserve("q1", "greeter") is None
 
 
+def test_a_start_on_another_loop_asks_for_nothing() -> None:
+    async def registered() -> FirstTasks:
+        hands, _ = _hands()
+        return FirstTasks("w-1", hands, ["greeter"])
+
+    worker = asyncio.run(registered())  # the worker's loop, now gone
+    assert asyncio.run(worker.reserve_workflow_slot()) is None
+
+
 def test_the_registry_is_one_per_client() -> None:
     class Client:
         pass
