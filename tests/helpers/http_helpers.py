@@ -332,8 +332,9 @@ class FakeEngine:
         history_page_size: int | None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> WorkflowTaskBody | None:
-        held = {"held_task_ids": list(held_task_ids)} if held_task_ids is not None else {}
+        held = _present(held_task_ids=held_task_ids, hand_back_grace_seconds=hand_back_grace_seconds)
         result: WorkflowTaskBody | None = self._record(
             "poll_workflow_task",
             namespace,
@@ -409,6 +410,7 @@ class FakeEngine:
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
+        eager_activity_slots: int | None = None,
     ) -> WorkflowTaskCompletedResponse:
         result: WorkflowTaskCompletedResponse | None = self._record(
             "complete_workflow_task",
@@ -417,6 +419,7 @@ class FakeEngine:
             lease_owner=lease_owner,
             workflow_task_attempt=workflow_task_attempt,
             commands=commands,
+            **_present(eager_activity_slots=eager_activity_slots),
         )
         return result or {
             "task_id": task_id,
@@ -464,8 +467,9 @@ class FakeEngine:
         build_id: str | None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> ActivityTask | None:
-        held = {"held_task_ids": list(held_task_ids)} if held_task_ids is not None else {}
+        held = _present(held_task_ids=held_task_ids, hand_back_grace_seconds=hand_back_grace_seconds)
         result: ActivityTask | None = self._record(
             "poll_activity_task",
             namespace,
@@ -490,7 +494,15 @@ class FakeEngine:
         return True if result is None else bool(result)
 
     async def complete_activity_task(
-        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        result: Any,
+        eager_workflow_task: bool = False,
+        history_page_size: int | None = None,
     ) -> ActivityOutcomeResponse:
         answer: ActivityOutcomeResponse | None = self._record(
             "complete_activity_task",
@@ -499,6 +511,7 @@ class FakeEngine:
             activity_attempt_id=activity_attempt_id,
             lease_owner=lease_owner,
             result=result,
+            **_present(eager_workflow_task=eager_workflow_task or None, history_page_size=history_page_size),
         )
         return answer or _activity_outcome(task_id, activity_attempt_id, "completed")
 
@@ -738,3 +751,16 @@ def check_cluster_info_compatible(info: dict[str, Any]) -> None:
         isinstance(capabilities["long_poll_timeout"], (int, float)) and capabilities["long_poll_timeout"] > 0
     )
     assert isinstance(capabilities["query_tasks"], bool)
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The optional keyword arguments a call was given (``None`` ones left out), as recorded.
+
+    The HTTP layer passes extension fields (``held_task_ids``, the eager hand-outs) as ``None``
+    when a request has none: recorded calls then read as they did before those fields existed.
+    """
+    return {
+        name: list(value) if name == "held_task_ids" else value
+        for name, value in fields.items()
+        if value is not None
+    }

@@ -314,6 +314,7 @@ class FakeClient:
         poll_request_id: str | None = None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,  # the fake advertises no eager hand-outs
     ) -> WorkflowTask | None:
         self._record(
             "poll_workflow_task",
@@ -374,7 +375,9 @@ class FakeClient:
         lease_owner: str,
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
+        eager_activity_slots: int | None = None,  # never sent: the fake advertises no extension
     ) -> TaskOutcomeResponse:
+        assert eager_activity_slots is None
         self._record(
             "complete_workflow_task",
             task_id=task_id,
@@ -462,6 +465,7 @@ class FakeClient:
         poll_request_id: str | None = None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> ActivityTask | None:
         self._record(
             "poll_activity_task",
@@ -517,7 +521,9 @@ class FakeClient:
         result: Any,
         codec: str = "avro",
         activity_name: str | None = None,
+        eager_workflow_task: bool = False,  # never sent: the fake advertises no extension
     ) -> TaskOutcomeResponse:
+        assert not eager_workflow_task
         self._record(
             "complete_activity_task",
             task_id=task_id,

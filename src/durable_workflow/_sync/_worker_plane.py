@@ -37,6 +37,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         result: Any,
         codec: str = "avro",
         activity_name: str | None = None,
+        eager_workflow_task: bool = False,
     ) -> TaskOutcomeResponse:
         """Blocking form of :meth:`durable_workflow.client.Client.complete_activity_task`."""
         return self._runner.run(
@@ -47,6 +48,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 result=result,
                 codec=codec,
                 activity_name=activity_name,
+                eager_workflow_task=eager_workflow_task,
             )
         )
 
@@ -77,7 +79,13 @@ class WorkerPlaneMethods(BaseClientMethods):
         )
 
     def complete_workflow_task(
-        self, *, task_id: str, lease_owner: str, workflow_task_attempt: int, commands: Sequence[CommandBody]
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: Sequence[CommandBody],
+        eager_activity_slots: int | None = None,
     ) -> TaskOutcomeResponse:
         """Blocking form of :meth:`durable_workflow.client.Client.complete_workflow_task`."""
         return self._runner.run(
@@ -86,6 +94,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 lease_owner=lease_owner,
                 workflow_task_attempt=workflow_task_attempt,
                 commands=commands,
+                eager_activity_slots=eager_activity_slots,
             )
         )
 
@@ -231,6 +240,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         poll_request_id: str | None = None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> ActivityTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_activity_task`."""
         return self._runner.run(
@@ -241,6 +251,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 poll_request_id=poll_request_id,
                 timeout=timeout,
                 held_task_ids=held_task_ids,
+                hand_back_grace_seconds=hand_back_grace_seconds,
             )
         )
 
@@ -270,6 +281,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         timeout: float | None = None,
         accept_history_encoding: str | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> WorkflowTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_workflow_task`."""
         return self._runner.run(
@@ -282,6 +294,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 timeout=timeout,
                 accept_history_encoding=accept_history_encoding,
                 held_task_ids=held_task_ids,
+                hand_back_grace_seconds=hand_back_grace_seconds,
             )
         )
 

@@ -197,6 +197,7 @@ class WorkerPlaneMixin(BaseClient):
         timeout: float | None = None,
         accept_history_encoding: str | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> WorkflowTask | None:
         """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
 
@@ -212,6 +213,8 @@ class WorkerPlaneMixin(BaseClient):
             held_task_ids: The workflow tasks this worker runs now (only for a worker that
                 polls one at a time): the server hands back every other workflow task leased
                 to ``worker_id``. ``None`` (default) sends nothing and hands nothing back.
+            hand_back_grace_seconds: With ``held_task_ids``, leases granted or renewed less than
+                this long ago are kept too (a worker taking tasks eagerly; see ``worker/_eager.py``).
         """
         task = await self._poll(
             routes.WORKFLOW_TASK_POLL,
@@ -224,6 +227,7 @@ class WorkerPlaneMixin(BaseClient):
             history_page_size=history_page_size,
             accept_history_encoding=accept_history_encoding,
             held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
+            hand_back_grace_seconds=hand_back_grace_seconds,
         )
         return cast("WorkflowTask | None", task)
 
@@ -259,8 +263,13 @@ class WorkerPlaneMixin(BaseClient):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
+        eager_activity_slots: int | None = None,
     ) -> TaskOutcomeResponse:
         """Submit the commands produced for a workflow task (already in wire form).
+
+        ``eager_activity_slots`` (servers advertising ``eager_activity_dispatch``): free activity
+        slots; the answer's ``eager_activity_tasks`` are activities it scheduled, leased to
+        ``lease_owner`` (at most that many). ``None`` (default) sends nothing.
 
         Raises:
             ServerError: 409 with ``reason`` such as ``lease_expired`` or ``invalid_commands``;
@@ -270,6 +279,7 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
             "commands": [await self._externalized(c) for c in commands],
+            **_without_none({"eager_activity_slots": eager_activity_slots}),
         }
         route = routes.WORKFLOW_TASK_COMPLETE
         return await self._outcome_call(route, task_id, body, "workflow_task_complete")
@@ -304,12 +314,14 @@ class WorkerPlaneMixin(BaseClient):
         poll_request_id: str | None = None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> ActivityTask | None:
         """Long-poll for an activity task; returns the ``task`` object or ``None``.
 
         ``held_task_ids``: the activity tasks this worker runs now (only for a worker that polls
         one at a time); the server hands back every other activity task leased to
         ``worker_id``. ``None`` (default) sends nothing and hands nothing back.
+        ``hand_back_grace_seconds``: as for :meth:`poll_workflow_task`.
         """
         task = await self._poll(
             routes.ACTIVITY_TASK_POLL,
@@ -320,6 +332,7 @@ class WorkerPlaneMixin(BaseClient):
             build_id=build_id or None,
             poll_request_id=poll_request_id,
             held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
+            hand_back_grace_seconds=hand_back_grace_seconds,
         )
         return cast("ActivityTask | None", task)
 
@@ -332,10 +345,13 @@ class WorkerPlaneMixin(BaseClient):
         result: Any,
         codec: str = "avro",
         activity_name: str | None = None,
+        eager_workflow_task: bool = False,
     ) -> TaskOutcomeResponse:
         """Report an activity attempt's result; ``result`` is encoded as an Avro envelope.
 
         With ``external_storage``, a result over the threshold is stored and sent as a reference.
+        ``eager_workflow_task`` (servers advertising ``activity_completion_workflow_task``): the
+        answer's ``eager_workflow_task`` is the run's next workflow task, leased to ``lease_owner``.
 
         Raises:
             PayloadError: ``codec`` is not ``"avro"`` or the result is not JSON-encodable.
@@ -347,6 +363,7 @@ class WorkerPlaneMixin(BaseClient):
             "activity_attempt_id": activity_attempt_id,
             "lease_owner": lease_owner,
             "result": await self._payload(result, what=what),
+            **({"eager_workflow_task": True} if eager_workflow_task else {}),
         }
         return await self._outcome_call(routes.ACTIVITY_TASK_COMPLETE, task_id, body, "activity_complete")
 

@@ -22,6 +22,7 @@ from ._handle import WorkflowHandle
 from ._list_filters import moment, visibility_query
 from ._result_wait import TERMINAL_STATUSES as TERMINAL_STATUSES  # the worker's import
 from ._result_wait import ResultWaitMixin, closed_for_good
+from ._local_workers import local_workers
 from ._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 
 if TYPE_CHECKING:
@@ -104,7 +105,19 @@ class WorkflowsMixin(ResultWaitMixin):
             "fairness_weight": fairness_weight,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        answer = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+        # A worker of this queue running in this process with a free slot takes the first task
+        # straight from the answer (see _local_workers.py); otherwise it is polled as usual.
+        eager = await local_workers(self).reserve(task_queue, workflow_type)
+        if eager is not None:
+            body["eager_worker_id"] = eager[0]
+        try:
+            answer = await self._request_object("POST", routes.WORKFLOWS, body=body, operation="start")
+            first_task = answer.pop("eager_workflow_task", None)
+            if eager is not None and isinstance(first_task, Mapping):
+                eager[1].take([first_task])
+        finally:
+            if eager is not None:
+                eager[1].close()
         data = cast("StartWorkflowResponse", answer)
         run_id = data.get("run_id")
         return WorkflowHandle(

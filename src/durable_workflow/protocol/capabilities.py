@@ -25,3 +25,18 @@ SERVER_WORKFLOW_RESULT_WAIT = "workflow_result_wait"
 #: The same extension advertised on the answers of start and describe (so a client learns it
 #: without asking cluster info): the longest wait, in seconds, the server holds.
 RESULT_WAIT_HEADER = "X-Durable-Workflow-Result-Wait"
+#: A workflow-task completion may declare ``eager_activity_slots``: the activities it schedules
+#: on the worker's queue come back leased in ``eager_activity_tasks`` (no activity poll).
+SERVER_EAGER_ACTIVITY_DISPATCH = "eager_activity_dispatch"
+#: An activity completion may ask for ``eager_workflow_task``: the workflow task it queues comes
+#: back leased to the completing worker (no workflow-task poll).
+SERVER_ACTIVITY_COMPLETION_WORKFLOW_TASK = "activity_completion_workflow_task"
+#: ``POST /workflows`` may name an ``eager_worker_id``: the new run's first workflow task comes
+#: back leased to that (registered, live) worker in ``eager_workflow_task``.
+SERVER_EAGER_START_WORKFLOW_TASK = "eager_start_workflow_task"
+#: The three round-trip extensions above (see docs/protocol.md, "Fewer round trips").
+ROUND_TRIP_EXTENSIONS = (
+    SERVER_EAGER_ACTIVITY_DISPATCH,
+    SERVER_ACTIVITY_COMPLETION_WORKFLOW_TASK,
+    SERVER_EAGER_START_WORKFLOW_TASK,
+)

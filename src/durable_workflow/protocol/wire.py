@@ -220,6 +220,11 @@ class TaskOutcomeResponse(_WorkerPlaneAnswer, total=False):
     run_status: str
     created_task_ids: list[str]
     next_task_id: str | None
+    # Fewer round trips (extensions, each only when its request asked; see docs/protocol.md):
+    # a workflow-task completion's activities leased to its worker, and an activity
+    # completion's next workflow task of the run.
+    eager_activity_tasks: list[ActivityTask]
+    eager_workflow_task: WorkflowTask | None
 
 
 class WorkflowTaskHeartbeatResponse(_WorkerPlaneAnswer, total=False):

@@ -15,8 +15,9 @@ from ..errors import ActivityCancelled, DurableWorkflowError, NonRetryableError,
 from ..interceptors import ActivityInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol import errors as reasons
-from ..protocol.wire import ActivityHeartbeatResponse, ActivityTask
+from ..protocol.wire import ActivityHeartbeatResponse, ActivityTask, TaskOutcomeResponse
 from ._delivery import deliver
+from ._eager import WORKFLOW
 from ._runtime import TaskRuntime
 
 logger = logging.getLogger("durable_workflow.worker")
@@ -87,12 +88,35 @@ class _Attempt:
         )
 
     async def complete(self, result: Any) -> None:
-        async def send() -> object:
-            return await self.runtime.client.complete_activity_task(
-                **self.fence(), result=result, codec=codec.AVRO, activity_name=self.activity_type
+        # With a workflow slot free, the run's next workflow task comes back with the answer
+        # instead of through a poll (see _eager.py); without one the old request, exactly.
+        eager = self.runtime.eager
+        wants = eager is not None and eager.wants_next_workflow_task()
+        reservation = await eager.reserve(WORKFLOW, 1) if eager is not None and wants else None
+        asks = reservation is not None and reservation.count > 0
+
+        async def send() -> TaskOutcomeResponse:
+            client, name = self.runtime.client, self.activity_type
+            if asks:
+                return await client.complete_activity_task(
+                    **self.fence(),
+                    result=result,
+                    codec=codec.AVRO,
+                    activity_name=name,
+                    eager_workflow_task=True,
+                )
+            return await client.complete_activity_task(
+                **self.fence(), result=result, codec=codec.AVRO, activity_name=name
             )
 
-        await deliver(self.runtime.delivery, send, f"activity {self.task_id} completion")
+        try:
+            answer = await deliver(self.runtime.delivery, send, f"activity {self.task_id} completion")
+            if reservation is not None:
+                handed = answer.get("eager_workflow_task")
+                reservation.take([handed] if isinstance(handed, Mapping) else ())
+        finally:
+            if reservation is not None:
+                reservation.close()
 
     async def heartbeat(self, **kwargs: Any) -> ActivityHeartbeatResponse | None:
         try:

@@ -89,6 +89,7 @@ class WorkerPlaneClient(Protocol):
         poll_request_id: str | None = ...,
         timeout: float | None = ...,
         held_task_ids: Sequence[str] | None = ...,
+        hand_back_grace_seconds: float | None = ...,
     ) -> WorkflowTask | None:
         """Long-poll for a workflow task; ``None`` when the hold time passed empty."""
 
@@ -109,8 +110,9 @@ class WorkerPlaneClient(Protocol):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
+        eager_activity_slots: int | None = ...,
     ) -> TaskOutcomeResponse:
-        """Submit a workflow task's commands."""
+        """Submit a workflow task's commands (``eager_activity_slots``: see ``_eager.py``)."""
 
     async def fail_workflow_task(
         self,
@@ -133,6 +135,7 @@ class WorkerPlaneClient(Protocol):
         poll_request_id: str | None = ...,
         timeout: float | None = ...,
         held_task_ids: Sequence[str] | None = ...,
+        hand_back_grace_seconds: float | None = ...,
     ) -> ActivityTask | None:
         """Long-poll for an activity task; ``None`` when the hold time passed empty."""
 
@@ -145,8 +148,9 @@ class WorkerPlaneClient(Protocol):
         result: Any,
         codec: str = ...,
         activity_name: str | None = ...,
+        eager_workflow_task: bool = ...,
     ) -> TaskOutcomeResponse:
-        """Report an activity attempt's result."""
+        """Report an activity attempt's result (``eager_workflow_task``: see ``_eager.py``)."""
 
     async def fail_activity_task(
         self,

@@ -13,6 +13,7 @@ from .._external_payloads import PayloadResolver
 from ..activity import ActivityDefinition
 from ..interceptors import WorkerInterceptor
 from ..workflow._definition import WorkflowDefinition
+from ._eager import EagerHands
 from ._plane import WorkerPlaneClient
 
 
@@ -45,6 +46,8 @@ class TaskRuntime:
         notify_progress: Called with a workflow id once a task of that workflow completed.
         payloads: Resolves externally stored payloads in tasks and history pages (the client's
             driver and its verified-bytes cache, shared by every replay); ``None`` without one.
+        eager: Reserves slots for tasks a completion may bring back and runs them (``None``: the
+            server advertised no round-trip extension, or the worker uses none).
     """
 
     client: WorkerPlaneClient
@@ -56,3 +59,4 @@ class TaskRuntime:
     delivery: DeliveryPolicy
     notify_progress: Callable[[str], None]
     payloads: PayloadResolver | None = None
+    eager: EagerHands | None = None

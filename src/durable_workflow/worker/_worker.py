@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import activity as activity_mod
+from ..client._local_workers import local_workers
 from ..client._results import WorkflowExecution
 from ..client._worker_plane import sdk_version_string
 from ..client._workflows import TERMINAL_STATUSES
@@ -30,9 +31,11 @@ from ..metrics import (
 )
 from ..protocol import capabilities
 from ..protocol.errors import WORKER_NOT_REGISTERED
+from ..protocol.wire import ActivityTask, WorkflowTask
 from ..workflow._definition import WorkflowDefinition, get_definition
 from . import _compat
 from ._activity_tasks import handle_activity_task
+from ._eager import HAND_BACK_GRACE_SECONDS, EagerHands, FirstTasks, advertised
 from ._leases import HeldTasks, Lease, renew
 from ._plane import WorkerPlaneClient
 from ._query_tasks import handle_query_task
@@ -166,6 +169,8 @@ class Worker:
         self._progress: dict[str, asyncio.Event] = {}
         # Tests of an abrupt death turn the stop notice off (a killed process sends none).
         self._stop_notice_disabled = False
+        # The round-trip extensions this worker uses, once the server advertised them (_eager.py).
+        self._eager: EagerHands | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -299,6 +304,7 @@ class Worker:
         info = await self.client.get_cluster_info()
         _compat.check_server_compatibility(info)
         self._server_info = info
+        self._eager = self._eager_hands(info)
         hold = _compat.long_poll_timeout(info)
         self._effective_poll_timeout = max(self.poll_timeout, hold + 5) if hold else self.poll_timeout
         await self._register()
@@ -323,6 +329,20 @@ class Worker:
             if self._stop_requested.is_set():
                 return False
             backoff = min(backoff * 2, self.poll_error_backoff_max)
+
+    def _eager_hands(self, info: Mapping[str, Any]) -> EagerHands | None:
+        # Each extension brings back a task of one kind: used only where this worker runs it.
+        runs = {
+            capabilities.SERVER_EAGER_ACTIVITY_DISPATCH: bool(self._activities),
+            capabilities.SERVER_ACTIVITY_COMPLETION_WORKFLOW_TASK: bool(self._workflows),
+            capabilities.SERVER_EAGER_START_WORKFLOW_TASK: bool(self._workflows),
+        }
+        enabled = [name for name in advertised(info) if runs[name]]
+        return EagerHands(self._slots, self._launch_handed, enabled) if enabled else None
+
+    def _launch_handed(self, kind: str, raw: Mapping[str, Any]) -> None:
+        """Run a task a request brought back, on the slot reserved for it (see _eager.py)."""
+        self._launch(kind, _job_of(kind, raw), self._slots[kind])
 
     def _answers_queries(self) -> bool:
         return bool(self._workflows) and _compat.supports_query_tasks(self._server_info)
@@ -372,9 +392,19 @@ class Worker:
     async def _serve(self) -> None:
         loops = [asyncio.create_task(self._heartbeat_loop())]
         loops += [asyncio.create_task(self._poll_loop(kind)) for kind in self._kinds()]
+        eager, first_tasks = self._eager, None
+        if eager is not None:
+            eager.accepting = True
+            if capabilities.SERVER_EAGER_START_WORKFLOW_TASK in eager.enabled:
+                first_tasks = FirstTasks(self.worker_id, eager, self._workflows)
+                local_workers(self.client).add(self.task_queue, first_tasks)
         try:
             await self._stop_requested.wait()
         finally:
+            if eager is not None:
+                eager.accepting = False  # nothing new is asked for from here on
+            if first_tasks is not None:
+                local_workers(self.client).remove(self.task_queue, first_tasks)
             # Stop new polls first: an in-flight long poll holds no task we have accepted yet.
             for task in loops:
                 task.cancel()
@@ -446,14 +476,11 @@ class Worker:
                     build_id=self.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._effective_poll_timeout,
-                    held_task_ids=self._held.ids(WORKFLOW),
+                    held_task_ids=self._held_ids(WORKFLOW),
+                    **self._hand_back_grace(WORKFLOW),
                 )
                 if workflow_task:
-                    job = _Job(
-                        str(workflow_task.get("task_id")),
-                        partial(handle_workflow_task, raw=workflow_task),
-                        Lease.of(workflow_task),
-                    )
+                    job = _job_of(WORKFLOW, workflow_task)
             elif kind == QUERY:
                 query_task = await self.client.poll_query_task(
                     worker_id=self.worker_id,
@@ -472,16 +499,27 @@ class Worker:
                     build_id=self.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._effective_poll_timeout,
-                    held_task_ids=self._held.ids(ACTIVITY),
+                    held_task_ids=self._held_ids(ACTIVITY),
+                    **self._hand_back_grace(ACTIVITY),
                 )
                 if activity_task:
-                    job = _Job(
-                        str(activity_task.get("task_id")), partial(handle_activity_task, raw=activity_task)
-                    )
+                    job = _job_of(ACTIVITY, activity_task)
             outcome = "task" if job else "empty"
             return job
         finally:
             self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
+
+    def _held_ids(self, kind: str) -> list[str] | None:
+        """The ``held_task_ids`` of a poll: none while a request may still bring one back."""
+        if self._eager is not None and self._eager.in_flight(kind):
+            return None  # a task leased to us whose answer is on its way is held, unnamed yet
+        return self._held.ids(kind)
+
+    def _hand_back_grace(self, kind: str) -> dict[str, Any]:
+        """A poll's ``hand_back_grace_seconds``, sent only where tasks of ``kind`` come eagerly."""
+        if self._eager is None or not self._eager.hands_out(kind):
+            return {}  # the poll exactly as before
+        return {"hand_back_grace_seconds": HAND_BACK_GRACE_SECONDS}
 
     async def _poll_loop(self, kind: str) -> None:
         slots = self._slots[kind]
@@ -505,14 +543,18 @@ class Worker:
                 if task is None:
                     continue
                 handed_off = True
-                # Held from now on: the next poll (this loop's, after this line) names it.
-                self._held.hold(kind, task.task_id)
-                job = asyncio.create_task(self._execute(kind, task, slots))
-                self._inflight.add(job)
-                job.add_done_callback(self._inflight.discard)
+                self._launch(kind, task, slots)
             finally:
                 if not handed_off:
                     slots.release()
+
+    def _launch(self, kind: str, job: _Job, slots: asyncio.Semaphore) -> None:
+        """Run ``job`` on the ``kind`` slot already taken for it."""
+        # Held from now on: the next poll of that kind names it.
+        self._held.hold(kind, job.task_id)
+        running = asyncio.create_task(self._execute(kind, job, slots))
+        self._inflight.add(running)
+        running.add_done_callback(self._inflight.discard)
 
     async def _sleep_unless_stopped(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
@@ -583,6 +625,7 @@ class Worker:
             notify_progress=self._notify_progress,
             # The client's driver and verified-bytes cache, shared by every task's replay.
             payloads=self.client.payload_resolver,
+            eager=self._eager,
         )
 
     def _notify_progress(self, workflow_id: str) -> None:
@@ -603,6 +646,15 @@ class _Job:
     task_id: str
     handle: Callable[[TaskRuntime], Awaitable[str]]
     lease: Lease | None = None  # a workflow task's lease, renewed while it runs
+
+
+def _job_of(kind: str, raw: Mapping[str, Any]) -> _Job:
+    """A polled (or eagerly handed) workflow or activity task bound to its handler."""
+    task_id = str(raw.get("task_id"))
+    if kind == WORKFLOW:
+        task = cast("WorkflowTask", raw)
+        return _Job(task_id, partial(handle_workflow_task, raw=task), Lease.of(raw))
+    return _Job(task_id, partial(handle_activity_task, raw=cast("ActivityTask", raw)))
 
 
 def _is_unregistered(exc: BaseException, status_code: int) -> bool:

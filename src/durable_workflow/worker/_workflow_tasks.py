@@ -14,11 +14,12 @@ from ..interceptors import WorkflowTaskInterceptorContext, build_chain
 from ..protocol import codec
 from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
 from ..protocol.payload_storage import ExternalPayloadIntegrityError
-from ..protocol.wire import CommandBody, HistoryEvent, WorkflowTask
+from ..protocol.wire import CommandBody, HistoryEvent, TaskOutcomeResponse, WorkflowTask
 from ..workflow._commands import commands_to_wire
 from ..workflow._history_compat import start_input as history_start_input
 from ..workflow._replay import replay
 from ._delivery import deliver, is_transient_answer
+from ._eager import ACTIVITY
 from ._runtime import TaskRuntime
 
 logger = logging.getLogger("durable_workflow.worker")
@@ -71,11 +72,24 @@ async def _fail_task(
 
 
 async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody]) -> str:
-    async def send() -> object:
+    # Activity slots free now, declared so the activities scheduled here come back with the
+    # answer instead of through a poll (see _eager.py); none reserved: the old request exactly.
+    eager = runtime.eager
+    wanted = eager.activity_slots_for(commands, runtime.task_queue, runtime.activities) if eager else 0
+    reservation = await eager.reserve(ACTIVITY, wanted) if eager is not None and wanted else None
+    slots = reservation.count if reservation is not None else 0
+
+    async def send() -> TaskOutcomeResponse:
+        if slots:
+            return await runtime.client.complete_workflow_task(
+                **fence.kwargs(), commands=commands, eager_activity_slots=slots
+            )
         return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands)
 
     try:
-        await deliver(runtime.delivery, send, f"workflow task {fence.task_id} completion")
+        answer = await deliver(runtime.delivery, send, f"workflow task {fence.task_id} completion")
+        if reservation is not None:
+            reservation.take(answer.get("eager_activity_tasks") or ())
         return "completed"
     except ServerError as exc:
         if exc.reason in AMBIGUOUS_COMPLETION_REASONS:
@@ -94,6 +108,9 @@ async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandB
         last: Exception = exc
     except TransportError as exc:
         last = exc
+    finally:
+        if reservation is not None:
+            reservation.close()
     # The lease expires and the task is handed out again: nothing is lost.
     logger.error("workflow task %s completion failed after retries: %s", fence.task_id, last)
     return "error"

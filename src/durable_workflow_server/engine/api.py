@@ -75,6 +75,9 @@ class StartWorkflowRequest:
     execution_timeout_seconds: int | None = None
     run_timeout_seconds: int | None = None
     request_id: str | None = None
+    # Eager first workflow task: lease the new run's first task to this worker (registered and
+    # live, on the run's queue) and answer it in ``eager_workflow_task`` (see docs/protocol.md).
+    eager_worker_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -324,12 +327,14 @@ class EngineAPI(
         history_page_size: int | None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> WorkflowTaskBody | None:
         """Long-poll and lease a workflow task; ``None`` when the poll times out.
 
         ``held_task_ids`` (the workflow tasks the worker runs now): every other workflow task
         leased to ``worker_id`` is handed back first, except the one this ``poll_request_id``
-        already leased. ``None``: nothing is handed back.
+        already leased and, with ``hand_back_grace_seconds``, those leased or renewed less than
+        that long ago. ``None``: nothing is handed back.
         """
 
     async def release_workflow_task(
@@ -367,8 +372,13 @@ class EngineAPI(
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
+        eager_activity_slots: int | None = None,
     ) -> WorkflowTaskCompletedResponse:
-        """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe."""
+        """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe.
+
+        ``eager_activity_slots``: up to that many of the activities scheduled on the worker's
+        queue are leased to it and answered in ``eager_activity_tasks`` (``None``: key absent).
+        """
 
     async def fail_workflow_task(
         self,
@@ -390,6 +400,7 @@ class EngineAPI(
         build_id: str | None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> ActivityTask | None:
         """Long-poll and lease an activity attempt; ``None`` on timeout.
 
@@ -409,9 +420,21 @@ class EngineAPI(
         """
 
     async def complete_activity_task(
-        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        result: Any,
+        eager_workflow_task: bool = False,
+        history_page_size: int | None = None,
     ) -> ActivityOutcomeResponse:
-        """Record an attempt's success; fenced by attempt id + owner."""
+        """Record an attempt's success; fenced by attempt id + owner.
+
+        ``eager_workflow_task``: the workflow task this completion queued is leased to the worker
+        and answered in ``eager_workflow_task`` (``null`` when none could be handed).
+        """
 
     async def fail_activity_task(
         self,

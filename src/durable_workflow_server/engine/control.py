@@ -43,10 +43,12 @@ from .search_attributes.listing import ListFilter, list_page
 from .shapes import (
     ControlHistoryPage,
     DescribeWorkflowBody,
+    EagerStartWorkflowBody,
     HistoryExportBundle,
     ListRunsResponse,
     ListWorkflowsResponse,
     StartWorkflowBody,
+    WorkflowTaskBody,
 )
 from .timers import rows as timer_rows
 from .transaction import Tx
@@ -54,6 +56,7 @@ from .util import decode_token, encode_token, new_id
 from .waiters import long_poll
 from .waiting_shapes import WaitingOn
 from .workflow_tasks import rows as workflow_task_rows
+from .workflow_tasks.eager import hand_ready_task
 
 DEFAULT_TASK_QUEUE = "default"
 LIST_STATUSES = {
@@ -87,6 +90,25 @@ class ControlPlane(EngineCore):
             "reason": None,
             "rejection_reason": None,
         }
+
+    async def _eager_first_task(
+        self, tx: Tx, namespace: str, worker_id: str, run: RunRow
+    ) -> WorkflowTaskBody | None:
+        """The new run's first workflow task, leased to ``worker_id`` if it may take it now."""
+        worker = await self._eager_worker(tx, namespace, worker_id)
+        if worker is None:
+            return None  # unknown or silent: the task waits for a poll, nothing is stranded
+        handed = await hand_ready_task(
+            tx,
+            worker,
+            run,
+            lease_seconds=self.settings.workflow_task_lease_seconds,
+            page_size=self.settings.history_page_size_default,
+        )
+        if handed is not None:
+            # The run's one task is leased: no poll needs waking for it.
+            tx.wakes.discard(("workflow", namespace, run["task_queue"]))
+        return handed
 
     async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> StartWorkflowBody:
         # The HTTP layer's request model guarantees the shape: an envelope of a readable codec.
@@ -193,7 +215,12 @@ class ControlPlane(EngineCore):
                     run_timeout_seconds=request.run_timeout_seconds,
                     run_id=run_id,
                 )
-                return self._start_body(namespace, run, "started_new")
+                body = self._start_body(namespace, run, "started_new")
+                if request.eager_worker_id is None:
+                    return body
+                first = await self._eager_first_task(tx, namespace, request.eager_worker_id, run)
+                eager: EagerStartWorkflowBody = {**body, "eager_workflow_task": first}
+                return eager
         raise AssertionError("unreachable: every attempt returns or raises")
 
     # ------------------------------------------------------------------ control plane: reads

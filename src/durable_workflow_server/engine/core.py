@@ -234,6 +234,12 @@ class EngineCore:
             self._known_namespaces.pop(name, None)
         return exists
 
+    async def _eager_worker(self, tx: Tx, namespace: str, worker_id: str) -> WorkerRow | None:
+        """The registration an eager hand-out leases to: registered, and heard from within the
+        liveness window (so liveness releases what it is handed should it die)."""
+        window = self.settings.worker_liveness_timeout_seconds or self.settings.worker_stale_after_seconds
+        return await workers.live_registration(tx, namespace, worker_id, window)
+
     async def worker_fleet(self, namespace: str) -> WorkerFleet:
         async with self._read() as tx:
             rows = cast(list[WorkerRow], await tx.all(WORKERS_IN_NAMESPACE, {"b_namespace": namespace}))

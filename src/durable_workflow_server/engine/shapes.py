@@ -31,6 +31,7 @@ from typing import Any, TypedDict
 
 from durable_workflow.protocol.payload_storage import ExternalStorageEnvelope
 from durable_workflow.protocol.wire import (
+    ActivityTask,
     DescribeWorkflowResponse,
     HistoryEvent,
     RetryPolicyBody,
@@ -474,3 +475,27 @@ class ActivityHeartbeatResponse(TypedDict):
     heartbeat_recorded: bool
     lease_expires_at: str | None
     last_heartbeat_at: str | None
+
+
+# --------------------------------------------------------------------------- eager hand-outs
+# The answers of requests that asked for a task back (see docs/protocol.md, "Fewer round
+# trips"): the plain answer plus the task key, sent only then, so an answer to a request without
+# the field is exactly the plain one.
+
+
+class EagerWorkflowTaskCompletion(WorkflowTaskCompletedResponse):
+    """A workflow-task completion that declared ``eager_activity_slots``."""
+
+    eager_activity_tasks: list[ActivityTask]
+
+
+class EagerActivityCompletion(ActivityOutcomeResponse):
+    """An activity completion that asked for ``eager_workflow_task``."""
+
+    eager_workflow_task: WorkflowTaskBody | None
+
+
+class EagerStartWorkflowBody(StartWorkflowBody):
+    """A start that named an ``eager_worker_id``."""
+
+    eager_workflow_task: WorkflowTaskBody | None

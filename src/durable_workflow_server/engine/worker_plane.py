@@ -9,6 +9,7 @@ from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.wire import ActivityTask, HistoryPage
 
 from ..store.rows import ActivityTaskRow, WorkflowTaskRow
+from .activities import eager as eager_activities
 from .activities import leases as activity_leases
 from .activities import liveness as activity_liveness
 from .activities import outcomes as activities
@@ -19,10 +20,11 @@ from .errors import DomainError
 from .history.pages import history_page
 from .maintenance.counters import WORKER_LEASE_RELEASES
 from .namespaces import rows as namespace_rows
-from .rendering import bad_events
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
+    EagerActivityCompletion,
+    EagerWorkflowTaskCompletion,
     RegisterWorkerResponse,
     WorkerHeartbeatResponse,
     WorkflowTaskBody,
@@ -36,13 +38,8 @@ from .waiters import cancel_safe, long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
-from .workflow_tasks.claims import (
-    cached_poll,
-    claim_workflow_task,
-    record_poll,
-    set_aside_unrenderable,
-    workflow_task_payload,
-)
+from .workflow_tasks.claims import cached_poll, lease_workflow_task
+from .workflow_tasks.eager import hand_ready_task
 
 # A claim pass: the poll answer, or ``None`` and the candidates whose run was busy.
 _WorkflowClaim = tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]
@@ -150,6 +147,7 @@ class WorkerPlane(EngineCore):
         history_page_size: int | None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> WorkflowTaskBody | None:
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
@@ -157,33 +155,19 @@ class WorkerPlane(EngineCore):
 
         async def attempt(tx: Tx, busy: list[WorkflowTaskRow] | None) -> _WorkflowClaim:
             assert types is not None
-            while True:
-                claimed, still_busy = await claim_workflow_task(
-                    tx,
-                    namespace=namespace,
-                    queue=task_queue,
-                    worker_id=worker_id,
-                    workflow_types=types,
-                    lease_seconds=self.settings.workflow_task_lease_seconds,
-                    build_id=registered_build,
-                    busy=busy,
-                )
-                if claimed is None:
-                    return None, still_busy
-                task, run = claimed
-                payload = await workflow_task_payload(tx, task, run, page_size)
-                if not bad_events(payload["history_events"]):
-                    break
-                # A set-aside task is no longer a candidate, so this loop moves on to the next.
-                await set_aside_unrenderable(tx, task, run)
-                busy = (
-                    [candidate for candidate in busy if candidate["task_id"] != task["task_id"]]
-                    if busy
-                    else busy
-                )
-            if poll_request_id:
-                await record_poll(tx, namespace, worker_id, poll_request_id, task)
-            return payload, []
+            payload, still_busy = await lease_workflow_task(
+                tx,
+                namespace=namespace,
+                queue=task_queue,
+                worker_id=worker_id,
+                workflow_types=types,
+                lease_seconds=self.settings.workflow_task_lease_seconds,
+                build_id=registered_build,
+                page_size=page_size,
+                busy=busy,
+                poll_request_id=poll_request_id,
+            )
+            return payload, still_busy
 
         async def claim() -> WorkflowTaskBody | None:
             nonlocal types, registered_build
@@ -207,7 +191,7 @@ class WorkerPlane(EngineCore):
                             keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
                             reason = "released: the worker polled again without holding it"
                             handed = await workflow_task_leases.hand_back(
-                                tx, namespace, worker_id, keep, reason
+                                tx, namespace, worker_id, keep, reason, hand_back_grace_seconds
                             )
                             self._count_releases("repoll", handed, 0)
                         if cached is not None:
@@ -278,12 +262,32 @@ class WorkerPlane(EngineCore):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
+        eager_activity_slots: int | None = None,
     ) -> WorkflowTaskCompletedResponse:
         async for txn in self._tx():
             async with txn as tx:
-                return await workflow_task_outcomes.complete(
+                answer = await workflow_task_outcomes.complete(
                     tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
                 )
+                if eager_activity_slots is None:
+                    return answer  # the answer SDK 0.4.84 knows, exactly
+                handed: list[ActivityTask] = []
+                if eager_activity_slots > 0 and answer["created_task_ids"]:
+                    worker = await self._eager_worker(tx, namespace, lease_owner)
+                    if worker is not None:
+                        handed = await eager_activities.hand_scheduled(
+                            tx,
+                            worker,
+                            answer["created_task_ids"],
+                            eager_activity_slots,
+                            lease_seconds=self.settings.activity_task_lease_seconds,
+                        )
+                        if len(handed) == len(answer["created_task_ids"]):
+                            # Nothing this completion scheduled is left to claim: parked activity
+                            # polls would wake only to find nothing.
+                            tx.wakes.discard(("activity", namespace, worker["task_queue"]))
+                eager: EagerWorkflowTaskCompletion = {**answer, "eager_activity_tasks": handed}
+                return eager
         raise AssertionError("unreachable: every attempt returns or raises")
 
     async def fail_workflow_task(
@@ -318,6 +322,7 @@ class WorkerPlane(EngineCore):
         build_id: str | None,
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
+        hand_back_grace_seconds: float | None = None,
     ) -> ActivityTask | None:
         types: list[str] | None = None  # known after the first probe checked the registration
         registered_build: str | None = None  # the registration's build id (its cohort)
@@ -348,7 +353,7 @@ class WorkerPlane(EngineCore):
                         registered_build = worker["build_id"]
                         if held_task_ids is not None:
                             handed = await activity_leases.hand_back(
-                                tx, namespace, worker_id, set(held_task_ids)
+                                tx, namespace, worker_id, set(held_task_ids), hand_back_grace_seconds
                             )
                             self._count_releases("repoll", 0, handed)
                     task, busy = await attempt(tx, None)
@@ -394,13 +399,38 @@ class WorkerPlane(EngineCore):
         )
 
     async def complete_activity_task(
-        self, namespace: str, task_id: str, *, activity_attempt_id: str, lease_owner: str, result: Any
+        self,
+        namespace: str,
+        task_id: str,
+        *,
+        activity_attempt_id: str,
+        lease_owner: str,
+        result: Any,
+        eager_workflow_task: bool = False,
+        history_page_size: int | None = None,
     ) -> ActivityOutcomeResponse:
         async for txn in self._tx():
             async with txn as tx:
-                return await activities.complete(
+                answer, run, queued = await activities.complete_waking(
                     tx, namespace, task_id, activity_attempt_id, lease_owner, result
                 )
+                if not eager_workflow_task:
+                    return answer  # the answer SDK 0.4.84 knows, exactly
+                handed: WorkflowTaskBody | None = None
+                worker = await self._eager_worker(tx, namespace, lease_owner) if queued else None
+                if worker is not None:
+                    handed = await hand_ready_task(
+                        tx,
+                        worker,
+                        run,
+                        lease_seconds=self.settings.workflow_task_lease_seconds,
+                        page_size=self._page_size(history_page_size),
+                    )
+                    if handed is not None:
+                        # The one task this completion queued is leased: no poll needs waking.
+                        tx.wakes.discard(("workflow", namespace, run["task_queue"]))
+                eager_answer: EagerActivityCompletion = {**answer, "eager_workflow_task": handed}
+                return eager_answer
         raise AssertionError("unreachable: every attempt returns or raises")
 
     async def fail_activity_task(

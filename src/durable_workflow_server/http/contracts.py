@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from durable_workflow.protocol import commands, versions
-from durable_workflow.protocol.capabilities import SERVER_WORKFLOW_PAUSE, SERVER_WORKFLOW_RESULT_WAIT
+from durable_workflow.protocol.capabilities import (
+    ROUND_TRIP_EXTENSIONS,
+    SERVER_WORKFLOW_PAUSE,
+    SERVER_WORKFLOW_RESULT_WAIT,
+)
 
 from ..settings import Settings
 
@@ -366,6 +370,8 @@ def capabilities(settings: Settings) -> dict[str, Any]:
     result[SERVER_WORKFLOW_PAUSE] = True
     # An extension: GET /workflows/{id}?wait_seconds=N waits for the run's close.
     result[SERVER_WORKFLOW_RESULT_WAIT] = True
+    # Extensions that save round trips (eager hand-outs of tasks; see docs/protocol.md).
+    result.update(dict.fromkeys(ROUND_TRIP_EXTENSIONS, True))
     result["payload_codecs"] = ["avro"]
     result["response_compression"] = response_compression(settings)
     return result

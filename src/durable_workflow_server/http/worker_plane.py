@@ -187,6 +187,7 @@ async def poll_workflow_task(call: Call[PollWorkflowTaskBody]) -> Reply:
                 history_page_size=body.history_page_size,
                 timeout=poll_timeout(body),
                 held_task_ids=body.held_task_ids,
+                hand_back_grace_seconds=body.hand_back_grace_seconds,
             ),
             status_overrides=POLL_OVERRIDES,
         ),
@@ -239,6 +240,7 @@ async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
             lease_owner=body.lease_owner,
             workflow_task_attempt=body.workflow_task_attempt,
             commands=[command.wire() for command in body.commands],
+            eager_activity_slots=body.eager_activity_slots,
         )
     )
     return _outcome(result)
@@ -274,6 +276,7 @@ async def poll_activity_task(call: Call[PollActivityTaskBody]) -> Reply:
                 build_id=body.build_id,
                 timeout=poll_timeout(body),
                 held_task_ids=body.held_task_ids,
+                hand_back_grace_seconds=body.hand_back_grace_seconds,
             ),
             status_overrides=POLL_OVERRIDES,
         ),
@@ -296,6 +299,8 @@ async def complete_activity_task(call: Call[CompleteActivityTaskBody]) -> Reply:
             activity_attempt_id=body.activity_attempt_id,
             lease_owner=body.lease_owner,
             result=body.result,
+            eager_workflow_task=bool(body.eager_workflow_task),
+            history_page_size=body.history_page_size,
         )
     )
     return _outcome(result)

@@ -42,6 +42,7 @@ async def start_workflow(call: Call[StartWorkflowBody]) -> Reply:
         duplicate_policy=body.duplicate_policy or "fail",
         execution_timeout_seconds=body.execution_timeout_seconds,
         run_timeout_seconds=body.run_timeout_seconds,
+        eager_worker_id=body.eager_worker_id,
     )
     result = await engine_call(call.engine.start_workflow(call.namespace, request))
     status = 200 if result.get("outcome") == "returned_existing_active" else 201

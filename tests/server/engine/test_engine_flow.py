@@ -170,7 +170,8 @@ async def test_history_pages_for_a_leased_task(driver: Driver) -> None:
 
 
 async def test_a_poll_cancelled_mid_claim_hands_the_task_back(driver: Driver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from durable_workflow_server.engine import worker_plane
+    # The claim every hand-out of a workflow task goes through (the poll's included).
+    from durable_workflow_server.engine.workflow_tasks import claims as worker_plane
 
     await driver.start()
     real_claim = worker_plane.claim_workflow_task

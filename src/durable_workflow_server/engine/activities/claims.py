@@ -49,12 +49,14 @@ async def claim_activity_task(
     lease_seconds: float,
     build_id: str | None = None,
     busy: list[ActivityTaskRow] | None = None,
+    task_ids: list[str] | None = None,
 ) -> tuple[ActivityTask | None, list[ActivityTaskRow]]:
     """Lease the next due activity task as a new attempt: ``(poll task object or None, busy)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
     candidates (in a fresh transaction; see :mod:`..queues`). A drained cohort (``build_id``,
     the claimer's registered build) claims nothing; activities are never pinned to a build.
+    ``task_ids`` restricts the candidates to those tasks (an eager dispatch, see :mod:`.eager`).
     """
 
     async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> ActivityTask | None:
@@ -158,7 +160,12 @@ async def claim_activity_task(
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
     # None for a drained cohort (its leases run on).
     claimer = cohorts.build_key(build_id)
-    due = await rows.CANDIDATES.due(tx, namespace, queue, activity_types, b_build_key=claimer)
+    if task_ids is None:
+        due = await rows.CANDIDATES.due(tx, namespace, queue, activity_types, b_build_key=claimer)
+    else:
+        due = await rows.CANDIDATES_OF_TASKS.due(
+            tx, namespace, queue, activity_types, b_build_key=claimer, b_task_ids=task_ids
+        )
     candidates = [
         candidate
         for candidate in cast(list[ActivityTaskRow], due)

@@ -14,7 +14,7 @@ from typing import cast
 from ...store.rows import ActivityTaskRow
 from ...store.statuses import ActivityTaskStatus
 from ..transaction import OpenTx, Tx
-from ..workers.liveness import silent_leases
+from ..workers.liveness import fresh_lease, silent_leases
 from . import deadlines, rows
 
 BATCH = 100
@@ -125,10 +125,14 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     raise AssertionError("unreachable: every attempt returns or raises")
 
 
-async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str]) -> int:
+async def hand_back(
+    tx: Tx, namespace: str, worker_id: str, keep: Collection[str], grace: float | None = None
+) -> int:
     """Release every activity lease of ``worker_id`` except the tasks in ``keep``.
 
     The re-poll hand-back (``held_task_ids``) and the stop notice (``keep`` empty) come here.
+    ``grace``: leases granted or renewed less than that many seconds ago are kept too (see
+    ``workers.liveness.fresh_lease``).
     """
     params = {"b_namespace": namespace, "b_worker_id": worker_id}
     leased = cast(list[ActivityTaskRow], await tx.all(tx.store.claim(rows.LEASES_OF_WORKER), params))
@@ -137,7 +141,9 @@ async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str
     gone = [
         task
         for task in leased
-        if task["task_id"] not in keep and deadlines.fired(task, tx.now) != deadlines.SCHEDULE_TO_CLOSE
+        if task["task_id"] not in keep
+        and not fresh_lease(task, tx.now, grace)
+        and deadlines.fired(task, tx.now) != deadlines.SCHEDULE_TO_CLOSE
     ]
     for task in gone:
         await requeue_lost(tx, task)

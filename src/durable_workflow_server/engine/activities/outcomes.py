@@ -211,6 +211,18 @@ async def _close_attempt(
 async def complete(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
 ) -> ActivityOutcomeResponse:
+    """Record the attempt's result (see :func:`complete_waking`)."""
+    answer, _, _ = await complete_waking(tx, namespace, task_id, attempt_id, lease_owner, result)
+    return answer
+
+
+async def complete_waking(
+    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
+) -> tuple[ActivityOutcomeResponse, RunRow, str | None]:
+    """Record the attempt's result: the answer, the run, and the workflow task it queued (if any).
+
+    The queued task is what an activity completion may hand straight back to its worker.
+    """
     task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
     execution = await _execution(tx, task)
     _ignored_if_cancelled(task, attempt, run, execution)
@@ -236,8 +248,8 @@ async def complete(
     }
     # after_step_resolved writes the run (wait kind and the progress append deferred).
     await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)], write_run=False)
-    await after_step_resolved(tx, run, execution["batch_id"])
-    return {
+    queued = await after_step_resolved(tx, run, execution["batch_id"])
+    answer: ActivityOutcomeResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,
         "outcome": "completed",
@@ -245,6 +257,7 @@ async def complete(
         "reason": None,
         "next_task_id": None,
     }
+    return answer, run, queued
 
 
 async def fail(

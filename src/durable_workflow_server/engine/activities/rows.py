@@ -106,6 +106,8 @@ MOVE_TASKS_OF_RUN = (
 CANDIDATES = Candidates.of(_at, "activity_type", ready=TaskStatus.READY, leased=TaskStatus.LEASED).where(
     CLAIMER_NOT_DRAINED
 )
+# The candidates among the tasks one completion just scheduled (an eager dispatch).
+CANDIDATES_OF_TASKS = CANDIDATES.where(_at.c.task_id.in_(sa.bindparam("b_task_ids", expanding=True)))
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.
 LEASE_TASK = sa.update(_at).where(
     _at.c.task_id == sa.bindparam("b_task_id"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,3 +35,16 @@ async def silent_leases(
     if cutoff is None:
         return []
     return await tx.all(tx.store.claim(statement), {"b_cutoff": cutoff, "b_limit": limit})
+
+
+def fresh_lease(task: Mapping[str, Any], now: datetime, grace: float | None) -> bool:
+    """The task's lease was granted (or renewed) less than ``grace`` seconds before ``now``.
+
+    A worker that takes tasks eagerly (docs/protocol.md, "Fewer round trips") may poll before the
+    answer that hands it a task arrives, naming held tasks that do not include it yet: with
+    ``hand_back_grace_seconds`` on its polls, such a fresh lease is not handed back.
+    """
+    if grace is None:
+        return False
+    # Bounded, so any number a request carries is a valid time span.
+    return bool(task["updated_at"] > now - seconds(min(max(float(grace), 0.0), 3600.0)))

@@ -140,6 +140,20 @@ async def registered_worker(
     return worker
 
 
+async def live_registration(tx: Tx, namespace: str, worker_id: str, window: float) -> WorkerRow | None:
+    """``worker_id``'s registration if it was heard from within ``window`` seconds, else ``None``.
+
+    What an eager hand-out asks of the worker it leases to (see docs/protocol.md, "Fewer round
+    trips"): registered, so liveness can release what it holds should it die, and alive now.
+    """
+    worker = cast(
+        WorkerRow | None, await tx.one(rows.WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    )
+    if worker is None or not is_fresh(worker, tx.now, window):
+        return None
+    return worker
+
+
 def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: float) -> WorkerFleet:
     live = [w for w in workers if w["status"] == WorkerStatus.ACTIVE and is_fresh(w, now, stale_after)]
     queues = sorted({w["task_queue"] for w in live})

@@ -9,7 +9,7 @@ from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..external_storage.stored import wire_envelope
 from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
-from ..rendering import log_unrenderable
+from ..rendering import bad_events, log_unrenderable
 from ..runs.rows import is_paused, is_terminal_run, load_run, update_run
 from ..shapes import WorkflowTaskBody
 from ..task_queues import cohorts
@@ -32,13 +32,15 @@ async def claim_workflow_task(
     lease_seconds: float,
     build_id: str | None = None,
     busy: list[WorkflowTaskRow] | None = None,
+    run_id: str | None = None,
 ) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
     """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
     candidates (in a fresh transaction; see :mod:`..queues`). ``build_id`` is the claimer's
     registered build: a drained cohort claims nothing, and a run pinned to another build is
-    skipped (see :mod:`..task_queues.cohorts`).
+    skipped (see :mod:`..task_queues.cohorts`). ``run_id`` restricts the candidates to that
+    run's tasks (an eager hand-out, see :mod:`.eager`); every other rule is the poll's.
     """
 
     async def attempt(
@@ -103,11 +105,59 @@ async def claim_workflow_task(
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
     # None for a drained cohort (its leases run on) and none pinned to another build.
     claimer = cohorts.build_key(build_id)
-    candidates = cast(
-        list[WorkflowTaskRow],
-        await rows.CANDIDATES.due(tx, namespace, queue, workflow_types, b_build_key=claimer),
-    )
-    return await claim_first(tx, candidates, _run_id, attempt)
+    if run_id is None:
+        due = await rows.CANDIDATES.due(tx, namespace, queue, workflow_types, b_build_key=claimer)
+    else:
+        due = await rows.CANDIDATES_OF_RUN.due(
+            tx, namespace, queue, workflow_types, b_build_key=claimer, b_run_id=run_id
+        )
+    return await claim_first(tx, cast(list[WorkflowTaskRow], due), _run_id, attempt)
+
+
+async def lease_workflow_task(
+    tx: Tx,
+    *,
+    namespace: str,
+    queue: str,
+    worker_id: str,
+    workflow_types: list[str],
+    lease_seconds: float,
+    build_id: str | None,
+    page_size: int,
+    busy: list[WorkflowTaskRow] | None = None,
+    run_id: str | None = None,
+    poll_request_id: str | None = None,
+) -> tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]:
+    """:func:`claim_workflow_task`, answered as the task object a poll returns.
+
+    A claimed task whose history cannot be rendered is set aside and the next candidate tried;
+    with ``poll_request_id`` the lease is remembered for a retry of that poll (:func:`record_poll`).
+    Every path that hands a workflow task to a worker (the poll, the eager hand-outs) comes here.
+    """
+    while True:
+        claimed, still_busy = await claim_workflow_task(
+            tx,
+            namespace=namespace,
+            queue=queue,
+            worker_id=worker_id,
+            workflow_types=workflow_types,
+            lease_seconds=lease_seconds,
+            build_id=build_id,
+            busy=busy,
+            run_id=run_id,
+        )
+        if claimed is None:
+            return None, still_busy
+        task, run = claimed
+        payload = await workflow_task_payload(tx, task, run, page_size)
+        if not bad_events(payload["history_events"]):
+            if poll_request_id:
+                await record_poll(tx, namespace, worker_id, poll_request_id, task)
+            return payload, []
+        # A set-aside task is no longer a candidate, so this loop moves on to the next.
+        await set_aside_unrenderable(tx, task, run)
+        if busy:
+            busy = [candidate for candidate in busy if candidate["task_id"] != task["task_id"]]
 
 
 async def workflow_task_payload(

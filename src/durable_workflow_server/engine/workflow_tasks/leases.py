@@ -21,7 +21,7 @@ from ..history.events import stop_reason
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
-from ..workers.liveness import silent_leases
+from ..workers.liveness import fresh_lease, silent_leases
 from . import rows
 
 BATCH = 100
@@ -153,16 +153,22 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     raise AssertionError("unreachable: every attempt returns or raises")
 
 
-async def hand_back(tx: Tx, namespace: str, worker_id: str, keep: Collection[str], reason: str) -> int:
+async def hand_back(
+    tx: Tx, namespace: str, worker_id: str, keep: Collection[str], reason: str, grace: float | None = None
+) -> int:
     """Requeue every workflow task leased to ``worker_id`` except the tasks in ``keep``.
 
     The re-poll hand-back (``held_task_ids``) and the stop notice (``keep`` empty) come here.
+    ``grace``: leases granted or renewed less than that many seconds ago are kept too
+    (``workers.liveness.fresh_lease``).
     """
     params = {"b_namespace": namespace, "b_worker_id": worker_id}
     leased = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.LEASES_OF_WORKER), params))
     count = 0
     for task in leased:
-        if task["task_id"] not in keep and await requeue_workflow_task(tx, task, reason):
+        if task["task_id"] in keep or fresh_lease(task, tx.now, grace):
+            continue
+        if await requeue_workflow_task(tx, task, reason):
             count += 1
     return count
 

@@ -104,6 +104,8 @@ CANDIDATES = dataclasses.replace(
     ready=_ALL_CANDIDATES.ready.where(_NOT_HELD),
     ready_typed=_ALL_CANDIDATES.ready_typed.where(_NOT_HELD),
 )
+# The candidates of one run only (an eager hand-out of the task a completion made ready).
+CANDIDATES_OF_RUN = CANDIDATES.where(_wt.c.run_id == sa.bindparam("b_run_id"))
 # Fenced lease: only if the row is still exactly what the claimer saw, and still due.
 LEASE = sa.update(_wt).where(
     _wt.c.task_id == sa.bindparam("b_task_id"),

@@ -73,6 +73,9 @@ class PollBody(RequestModel):
     task_queue: Annotated[str, f.Text(required=True, max_len=NAME)]
     build_id: Annotated[str | None, f.Text(max_len=NAME)] = None
     poll_request_id: Annotated[str | None, f.Text(max_len=NAME)] = None
+    # With ``held_task_ids``: leases granted or renewed less than this many seconds ago are not
+    # handed back (a worker taking tasks eagerly may poll before such an answer reached it).
+    hand_back_grace_seconds: f.Number = None
 
 
 class PollWorkflowTaskBody(PollBody):
@@ -172,6 +175,10 @@ class CompleteWorkflowTaskBody(WorkflowTaskFence):
     """``POST /api/worker/workflow-tasks/{task_id}/complete``."""
 
     commands: Annotated[list[Command], BeforeValidator(_commands)]
+    # Eager activity dispatch (capability ``eager_activity_dispatch``): free activity slots of
+    # the completing worker; up to that many of the activities scheduled on its queue are
+    # leased to it and answered in ``eager_activity_tasks`` (see docs/protocol.md).
+    eager_activity_slots: Annotated[int | None, f.Integer(minimum=0)] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -235,6 +242,10 @@ class CompleteActivityTaskBody(ActivityFence):
         PlainValidator(_result),
         WithJsonSchema({"description": "A blob string or a {codec, blob} envelope."}),
     ] = None
+    # Capability ``activity_completion_workflow_task``: lease the workflow task this completion
+    # queues to the completing worker and answer it in ``eager_workflow_task``.
+    eager_workflow_task: f.Boolean = None
+    history_page_size: HistoryPageSize = None
 
 
 class FailActivityTaskBody(ActivityFence):

@@ -215,6 +215,9 @@ class StartWorkflowBody(RequestModel):
     input: Annotated[dict[str, str], PlainValidator(normalize_arguments), WithJsonSchema(_PAYLOAD_SCHEMA)] = (
         Field(default=None, validate_default=True)
     )
+    # Eager first workflow task (capability ``eager_start_workflow_task``): lease the new run's
+    # first task to this worker of the starting process and answer it (see docs/protocol.md).
+    eager_worker_id: Annotated[str | None, f.Text(max_len=255)] = None
 
 
 def _list_status(value: Any) -> str | None:
