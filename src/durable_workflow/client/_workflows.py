@@ -20,9 +20,9 @@ from ._base import Arguments
 from ._debug_results import WorkflowDebugView
 from ._handle import WorkflowHandle
 from ._list_filters import moment, visibility_query
+from ._local_workers import local_workers
 from ._result_wait import TERMINAL_STATUSES as TERMINAL_STATUSES  # the worker's import
 from ._result_wait import ResultWaitMixin, closed_for_good
-from ._local_workers import local_workers
 from ._results import WorkflowExecution, WorkflowList, WorkflowRun, WorkflowRunList
 
 if TYPE_CHECKING:
