@@ -14,6 +14,7 @@ from ..activity import ActivityDefinition
 from ..interceptors import WorkerInterceptor
 from ..workflow._definition import WorkflowDefinition
 from ._plane import WorkerPlaneClient
+from ._sticky import WorkflowCache
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class TaskRuntime:
         notify_progress: Called with a workflow id once a task of that workflow completed.
         payloads: Resolves externally stored payloads in tasks and history pages (the client's
             driver and its verified-bytes cache, shared by every replay); ``None`` without one.
+        cache: The sticky workflow cache (suspended replays between a run's tasks); ``None``
+            or a zero-capacity cache replays every task's full history.
     """
 
     client: WorkerPlaneClient
@@ -56,3 +59,4 @@ class TaskRuntime:
     delivery: DeliveryPolicy
     notify_progress: Callable[[str], None]
     payloads: PayloadResolver | None = None
+    cache: WorkflowCache | None = None

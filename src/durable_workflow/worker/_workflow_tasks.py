@@ -16,10 +16,13 @@ from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
 from ..protocol.payload_storage import ExternalPayloadIntegrityError
 from ..protocol.wire import CommandBody, HistoryEvent, WorkflowTask
 from ..workflow._commands import commands_to_wire
+from ..workflow._engine import ReplayEngine
 from ..workflow._history_compat import start_input as history_start_input
-from ..workflow._replay import replay
+from ..workflow._outcome import ReplayOutcome
+from ..workflow._replay import replay, replay_kept
 from ._delivery import deliver, is_transient_answer
 from ._runtime import TaskRuntime
+from ._sticky import CachedRun
 
 logger = logging.getLogger("durable_workflow.worker")
 
@@ -146,6 +149,34 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
         )
         return "failed"
 
+    cache = runtime.cache if runtime.cache is not None and runtime.cache.enabled else None
+    # Update tasks answer the update against a state of their own: the kept one is untouched.
+    keeping = cache is not None and task.update_id is None
+    entry = cache.take(task.run_id) if keeping and cache is not None else None
+    new_events = entry.new_events(events) if entry is not None else None
+    if entry is not None and (new_events is None or entry.workflow_type != workflow_type):
+        logger.info(
+            "workflow task %s: the cached replay does not match the history; replaying", fence.task_id
+        )
+        entry.close()
+        entry = None
+    kept: list[ReplayEngine] = []  # the suspended replay to cache once the completion is accepted
+
+    async def continued() -> ReplayOutcome | None:
+        """The cached replay resumed with the new events; ``None`` (and dropped) if that fails."""
+        assert entry is not None and new_events is not None
+        try:
+            outcome = await asyncio.to_thread(entry.engine.resume, new_events)
+        except Exception as exc:  # a full replay decides: it is what the run's code does
+            logger.info(
+                "workflow task %s: continuing the cached replay failed (%s); replaying", fence.task_id, exc
+            )
+            entry.close()
+            return None
+        if entry.engine.suspended:
+            kept.append(entry.engine)
+        return outcome
+
     async def run_replay(context: WorkflowTaskInterceptorContext) -> list[CommandBody] | None:
         # The task as parsed above, unless an interceptor handed on another one: that one is
         # read through the same parser (its history is the one already loaded).
@@ -158,6 +189,9 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
                 worker_id=runtime.worker_id,
                 task_queue=runtime.task_queue,
             )
+        outcome = await continued() if entry is not None else None
+        if outcome is not None:
+            return commands_to_wire(outcome.commands)
         try:
             codec_name = codec.require_task_codec(current.payload_codec)
             if current.arguments is not None:
@@ -166,21 +200,24 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
                 start_input = history_start_input(events, codec_name)
         except codec.PayloadCodecError as exc:
             raise PayloadError(f"cannot decode the workflow input: {exc}", reason=exc.reason) from exc
-        outcome = await asyncio.to_thread(
-            replay,
-            definition,
-            events,
-            start_input,
-            run_id=current.run_id,
-            workflow_id=current.workflow_id,
-            task_queue=current.task_queue,
-            payload_codec=codec_name,
-            update_id=current.update_id,
+        options: dict[str, Any] = {
+            "run_id": current.run_id,
+            "workflow_id": current.workflow_id,
+            "task_queue": current.task_queue,
+            "payload_codec": codec_name,
             # A signal without a handler fails the task (named in the failure) instead of
             # being dropped: the run waits for code that handles it.
-            strict_signals=True,
-        )
-        return commands_to_wire(outcome.commands)
+            "strict_signals": True,
+        }
+        if keeping and current.update_id is None:
+            full, engine = await asyncio.to_thread(replay_kept, definition, events, start_input, **options)
+            if engine is not None:
+                kept.append(engine)
+        else:
+            full = await asyncio.to_thread(
+                replay, definition, events, start_input, update_id=current.update_id, **options
+            )
+        return commands_to_wire(full.commands)
 
     chain = build_chain(runtime.interceptors, "execute_workflow_task", run_replay)
     # The task as read: with external payloads resolved, so interceptors see plain envelopes.
@@ -188,13 +225,18 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
     try:
         commands = await chain(context)
     except Exception as exc:
+        for engine in kept:
+            engine.close()
         logger.error("replay of %s (task %s) failed: %s", workflow_type, fence.task_id, exc)
         await _fail_task(runtime, fence, f"replay failed: {exc}", type(exc).__name__, traceback.format_exc())
         return "failed"
     if not commands:
+        for engine in kept:
+            engine.close()
         logger.info("workflow task %s produced no commands; leaving it to the lease", fence.task_id)
         return "skipped"
     outcome = await _complete(runtime, fence, commands)
+    _keep(runtime, task.run_id, workflow_type, kept if outcome == "completed" else [], kept)
     if outcome == "completed":
         logger.info(
             "workflow task %s (%s) completed with %s",
@@ -204,3 +246,17 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
         )
         runtime.notify_progress(task.workflow_id)
     return outcome
+
+
+def _keep(
+    runtime: TaskRuntime, run_id: str, workflow_type: str, keep: list[ReplayEngine], made: list[ReplayEngine]
+) -> None:
+    """Cache the run's suspended replay once the server accepted the commands it produced; close the rest."""
+    for engine in made:
+        if engine not in keep:
+            engine.close()
+    entry = CachedRun.of(keep[-1], workflow_type) if keep else None
+    if runtime.cache is not None and entry is not None:
+        runtime.cache.put(run_id, entry)
+    elif entry is not None:
+        entry.close()

@@ -69,6 +69,14 @@ def _close(gen: Any) -> None:
         pass
 
 
+class ContinuationMismatch(RuntimeError):
+    """The events fed to :meth:`ReplayEngine.resume` do not record what the kept replay emitted.
+
+    A kept replay may only continue once history holds the commands of its last outcome (the
+    server records a completion's commands atomically); otherwise only a full replay is right.
+    """
+
+
 class _PredicateFailed(Exception):
     """Internal: a wait predicate raised ``error`` (a signal handler raising is different)."""
 
@@ -106,6 +114,7 @@ class ReplayEngine:
         self.pending: tuple[list[Command], bool, int] | None = None
         self.new_commands: list[Command] = []
         self.new_sites: list[YieldSite | None] = []
+        self.new_positions: list[int] = []  # the step position of each new command
         self.blocking_group: list[Command] = []  # the step commands of the latest yield
         self.site: YieldSite = UNKNOWN_SITE
         self.instance = definition.new_instance()
@@ -163,6 +172,7 @@ class ReplayEngine:
             return None, PayloadError(f"{cmd.describe()}: {exc}", reason=exc.reason)
         self.new_commands.append(cmd)
         self.new_sites.append(self.site)
+        self.new_positions.append(self.cursor - 1)
         return value, None
 
     # -- one yield --------------------------------------------------------------------------
@@ -313,8 +323,16 @@ class ReplayEngine:
         self.events.extend(new_events)
         self.recorder.feed(new_events)
         self.receivers.extend(collect_receivers(new_events, self.codec, start))
-        self.new_commands, self.new_sites = [], []
         group, is_list, cursor = self.pending
+        for position, cmd in zip(self.new_positions, self.new_commands, strict=True):
+            # Commands emitted before the blocking yield are not matched again: history must
+            # hold them (the blocking yield's own are matched again below).
+            if position < cursor and (
+                position >= len(self.steps) or not self._matches(cmd, self.steps[position])
+            ):
+                self.close()
+                raise ContinuationMismatch(f"history does not record the kept replay's {cmd.describe()}")
+        self.new_commands, self.new_sites, self.new_positions = [], [], []
         self.pending = None
         self.cursor = cursor
         for cmd in group:
