@@ -109,7 +109,7 @@ async def _one_run(url: str, count: int, cached: int | None) -> tuple[float, int
         )
         cpu = time.process_time()
         running = asyncio.create_task(worker.run())
-        result = await handle.result(timeout=3600.0, poll_interval=0.05)
+        result = await handle.result(timeout=3600.0, poll_interval=0.5)
         used = time.process_time() - cpu
         await worker.stop()
         await running

@@ -259,8 +259,13 @@ class WorkerPlaneMixin(BaseClient):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
+        sticky: bool = False,
     ) -> TaskOutcomeResponse:
         """Submit the commands produced for a workflow task (already in wire form).
+
+        ``sticky``: this worker keeps the run's replay, so the server hands it the run's next
+        workflow task first, with the new events only (send it only when the server advertises
+        ``sticky_workflow_tasks``).
 
         Raises:
             ServerError: 409 with ``reason`` such as ``lease_expired`` or ``invalid_commands``;
@@ -271,6 +276,8 @@ class WorkerPlaneMixin(BaseClient):
             "workflow_task_attempt": workflow_task_attempt,
             "commands": [await self._externalized(c) for c in commands],
         }
+        if sticky:
+            body["sticky"] = True
         route = routes.WORKFLOW_TASK_COMPLETE
         return await self._outcome_call(route, task_id, body, "workflow_task_complete")
 

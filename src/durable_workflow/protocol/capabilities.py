@@ -19,3 +19,7 @@ WORKER_CONDITION_WAIT_IDS = "condition_wait_ids"
 # Server capabilities (keys of cluster-info ``capabilities``).
 #: ``POST /workflows/{id}/pause`` and ``/resume`` are served.
 SERVER_WORKFLOW_PAUSE = "workflow_pause"
+#: Sticky workflow tasks: a completion may carry ``"sticky": true``; the run's next workflow task
+#: then goes to that worker first, with only the events after what it had (docs/protocol.md).
+#: Also in the worker-plane ``server_capabilities``, where the worker reads it.
+SERVER_STICKY_WORKFLOW_TASKS = "sticky_workflow_tasks"

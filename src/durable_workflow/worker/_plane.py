@@ -109,8 +109,13 @@ class WorkerPlaneClient(Protocol):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
+        sticky: bool = ...,
     ) -> TaskOutcomeResponse:
-        """Submit a workflow task's commands."""
+        """Submit a workflow task's commands (``sticky``: the worker keeps the run's replay).
+
+        The worker passes ``sticky`` only when it is true, so a plane client written before
+        the extension keeps working.
+        """
 
     async def fail_workflow_task(
         self,

@@ -48,6 +48,8 @@ class TaskRuntime:
             driver and its verified-bytes cache, shared by every replay); ``None`` without one.
         cache: The sticky workflow cache (suspended replays between a run's tasks); ``None``
             or a zero-capacity cache replays every task's full history.
+        sticky_completions: The server advertises sticky workflow tasks: a completion whose
+            run's replay is kept says so (``sticky``), and the run's next task comes back here.
     """
 
     client: WorkerPlaneClient
@@ -60,3 +62,4 @@ class TaskRuntime:
     notify_progress: Callable[[str], None]
     payloads: PayloadResolver | None = None
     cache: WorkflowCache | None = None
+    sticky_completions: bool = False

@@ -591,6 +591,8 @@ class Worker:
             # The client's driver and verified-bytes cache, shared by every task's replay.
             payloads=self.client.payload_resolver,
             cache=self.workflow_cache,
+            sticky_completions=self.workflow_cache.enabled
+            and _compat.supports_sticky_workflow_tasks(self._server_info),
         )
 
     def _notify_progress(self, workflow_id: str) -> None:

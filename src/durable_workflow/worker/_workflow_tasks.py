@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from typing import Any
+from typing import Any, cast
 
 from .._external_payloads import parse_resolving
 from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead
@@ -43,9 +43,14 @@ class _Fence:
         }
 
 
-async def _load_history(runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fence) -> list[HistoryEvent]:
-    events = list(task.first_page.events)
-    token = task.first_page.next_page_token
+async def _load_history(
+    runtime: TaskRuntime,
+    fence: _Fence,
+    events: list[HistoryEvent],
+    token: str | None,
+) -> list[HistoryEvent]:
+    """``events`` and every page after them, following ``token``."""
+    events = list(events)
     while token:
         raw_page = await runtime.client.workflow_task_history(
             task_id=fence.task_id,
@@ -57,6 +62,37 @@ async def _load_history(runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fe
         events.extend(page.events)
         token = page.next_page_token
     return events
+
+
+async def _task_history(
+    runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fence
+) -> tuple[list[HistoryEvent], CachedRun | None]:
+    """The task's history, and the cached run to continue with it (then the history is the new events only).
+
+    A partial history (the sticky extension) is used only with a cached run it continues;
+    otherwise the full history is read from its start, as for any task.
+    """
+    cache = runtime.cache if runtime.cache is not None and runtime.cache.enabled else None
+    # Update tasks answer the update against a state of their own: the kept one is untouched.
+    entry = cache.take(task.run_id) if cache is not None and task.update_id is None else None
+    if entry is not None and entry.workflow_type != task.workflow_type:
+        entry.close()
+        entry = None
+    first = task.first_page
+    events = await _load_history(runtime, fence, first.events, first.next_page_token)
+    after = task.history_after_sequence if task.full_history_token is not None else None
+    partial = after is not None
+    if entry is not None:
+        if after is not None:
+            if entry.continues(after, events):
+                return events, entry
+        elif entry.new_events(events) is not None:
+            return events[entry.length :], entry
+        logger.info("workflow task %s: the cached replay does not match its history", fence.task_id)
+        entry.close()
+    if partial:
+        events = await _load_history(runtime, fence, [], task.full_history_token)
+    return events, None
 
 
 async def _fail_task(
@@ -73,9 +109,15 @@ async def _fail_task(
         logger.warning("could not report workflow task %s failure: %s", fence.task_id, exc)
 
 
-async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody]) -> str:
+async def _complete(
+    runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody], *, sticky: bool = False
+) -> str:
+    # ``sticky`` only when the server advertises the extension and the run's replay is kept;
+    # a plane client that predates the extension is never handed the argument.
+    extra: dict[str, Any] = {"sticky": True} if sticky else {}
+
     async def send() -> object:
-        return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands)
+        return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands, **extra)
 
     try:
         await deliver(runtime.delivery, send, f"workflow task {fence.task_id} completion")
@@ -120,7 +162,7 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
     fence = _Fence(task)
     workflow_type = task.workflow_type
     try:
-        events = await _load_history(runtime, task, fence)
+        events, entry = await _task_history(runtime, task, fence)
     except (MalformedHistoryPage, ExternalPayloadIntegrityError) as exc:
         failure_type = (
             type(exc).__name__ if isinstance(exc, ExternalPayloadIntegrityError) else "MalformedTask"
@@ -150,28 +192,22 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
         return "failed"
 
     cache = runtime.cache if runtime.cache is not None and runtime.cache.enabled else None
-    # Update tasks answer the update against a state of their own: the kept one is untouched.
     keeping = cache is not None and task.update_id is None
-    entry = cache.take(task.run_id) if keeping and cache is not None else None
-    new_events = entry.new_events(events) if entry is not None else None
-    if entry is not None and (new_events is None or entry.workflow_type != workflow_type):
-        logger.info(
-            "workflow task %s: the cached replay does not match the history; replaying", fence.task_id
-        )
-        entry.close()
-        entry = None
     kept: list[ReplayEngine] = []  # the suspended replay to cache once the completion is accepted
 
     async def continued() -> ReplayOutcome | None:
         """The cached replay resumed with the new events; ``None`` (and dropped) if that fails."""
-        assert entry is not None and new_events is not None
+        nonlocal events
+        assert entry is not None
         try:
-            outcome = await asyncio.to_thread(entry.engine.resume, new_events)
+            outcome = await asyncio.to_thread(entry.engine.resume, events)
         except Exception as exc:  # a full replay decides: it is what the run's code does
             logger.info(
                 "workflow task %s: continuing the cached replay failed (%s); replaying", fence.task_id, exc
             )
             entry.close()
+            # The full history: the events before the new ones are the engine's own copy.
+            events = [*cast("list[HistoryEvent]", entry.engine.events[: entry.length]), *events]
             return None
         if entry.engine.suspended:
             kept.append(entry.engine)
@@ -235,7 +271,7 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
             engine.close()
         logger.info("workflow task %s produced no commands; leaving it to the lease", fence.task_id)
         return "skipped"
-    outcome = await _complete(runtime, fence, commands)
+    outcome = await _complete(runtime, fence, commands, sticky=bool(kept) and runtime.sticky_completions)
     _keep(runtime, task.run_id, workflow_type, kept if outcome == "completed" else [], kept)
     if outcome == "completed":
         logger.info(

@@ -365,8 +365,12 @@ class EngineAPI(
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
+        sticky: bool = False,
     ) -> WorkflowTaskCompletedResponse:
-        """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe."""
+        """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe.
+
+        ``sticky``: the worker keeps the run's replay (the sticky workflow-task extension).
+        """
 
     async def fail_workflow_task(
         self,

@@ -36,6 +36,7 @@ from .waiters import cancel_safe, long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
+from .workflow_tasks import sticky as workflow_task_sticky
 from .workflow_tasks.claims import (
     cached_poll,
     claim_workflow_task,
@@ -89,7 +90,9 @@ class WorkerPlane(EngineCore):
                 if not stopping:
                     await activity_liveness.signs_of_life(tx, namespace, worker_id)
                     return answer
-                # The stop notice: whatever the worker still holds it cancelled (or never ran).
+                # The stop notice: whatever the worker still holds it cancelled (or never ran),
+                # and the runs it kept are anyone's now.
+                await workflow_task_sticky.end_for_worker(tx, namespace, worker_id)
                 reason = "released: the worker stopped"
                 released = (
                     await workflow_task_leases.hand_back(tx, namespace, worker_id, (), reason),
@@ -167,6 +170,7 @@ class WorkerPlane(EngineCore):
                     lease_seconds=self.settings.workflow_task_lease_seconds,
                     build_id=registered_build,
                     busy=busy,
+                    sticky_window=self.settings.sticky_schedule_to_start_seconds,
                 )
                 if claimed is None:
                     return None, still_busy
@@ -278,11 +282,12 @@ class WorkerPlane(EngineCore):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
+        sticky: bool = False,
     ) -> WorkflowTaskCompletedResponse:
         async for txn in self._tx():
             async with txn as tx:
                 return await workflow_task_outcomes.complete(
-                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
+                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands, sticky
                 )
         raise AssertionError("unreachable: every attempt returns or raises")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from durable_workflow.protocol import commands, versions
-from durable_workflow.protocol.capabilities import SERVER_WORKFLOW_PAUSE
+from durable_workflow.protocol.capabilities import SERVER_STICKY_WORKFLOW_TASKS, SERVER_WORKFLOW_PAUSE
 
 from ..settings import Settings
 
@@ -323,6 +323,8 @@ def server_capabilities(settings: Settings) -> dict[str, Any]:
         "child_workflow_timeouts": True,
         "parent_close_policy": True,
         "non_retryable_failures": True,
+        # An extension (docs/protocol.md, "Sticky workflow tasks"): `sticky` completions.
+        SERVER_STICKY_WORKFLOW_TASKS: True,
         "response_compression": response_compression(settings),
         # Worker history pages are always sent uncompressed for now.
         "history_compression": {"supported_encodings": [], "compression_threshold": 50},
@@ -364,6 +366,7 @@ def capabilities(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = dict.fromkeys(flags, True)
     # An extension of the contract: POST /workflows/{id}/pause and /resume.
     result[SERVER_WORKFLOW_PAUSE] = True
+    result[SERVER_STICKY_WORKFLOW_TASKS] = True
     result["payload_codecs"] = ["avro"]
     result["response_compression"] = response_compression(settings)
     return result

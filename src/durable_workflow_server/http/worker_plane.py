@@ -239,6 +239,7 @@ async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
             lease_owner=body.lease_owner,
             workflow_task_attempt=body.workflow_task_attempt,
             commands=[command.wire() for command in body.commands],
+            sticky=bool(body.sticky),
         )
     )
     return _outcome(result)

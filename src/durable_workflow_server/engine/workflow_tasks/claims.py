@@ -15,7 +15,7 @@ from ..shapes import WorkflowTaskBody
 from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import rfc3339, seconds
-from . import rows
+from . import rows, sticky
 
 
 def _run_id(candidate: WorkflowTaskRow) -> str:
@@ -32,18 +32,22 @@ async def claim_workflow_task(
     lease_seconds: float,
     build_id: str | None = None,
     busy: list[WorkflowTaskRow] | None = None,
+    sticky_window: float = sticky.DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS,
 ) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
     """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
     candidates (in a fresh transaction; see :mod:`..queues`). ``build_id`` is the claimer's
     registered build: a drained cohort claims nothing, and a run pinned to another build is
-    skipped (see :mod:`..task_queues.cohorts`).
+    skipped (see :mod:`..task_queues.cohorts`). A task another worker holds sticky is skipped
+    while it is younger than ``sticky_window`` seconds (see :mod:`.sticky`).
     """
 
     async def attempt(
         candidate: WorkflowTaskRow, run: RunRow | None
     ) -> tuple[WorkflowTaskRow, RunRow] | None:
+        if sticky.held_for_another(candidate, worker_id, tx.now, sticky_window):
+            return None  # the run's sticky worker takes it (re-checked: a re-locked candidate)
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL, {"b_task_id": candidate["task_id"]})
             return None
@@ -90,6 +94,7 @@ async def claim_workflow_task(
             return None
         if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
             await update_run(tx, run, status=RunStatus.RUNNING)
+        await sticky.after_claim(tx, run, worker_id)
         return cast(WorkflowTaskRow, {**candidate, **values}), run
 
     if busy is not None:
@@ -105,7 +110,14 @@ async def claim_workflow_task(
     claimer = cohorts.build_key(build_id)
     candidates = cast(
         list[WorkflowTaskRow],
-        await rows.CANDIDATES.due(tx, namespace, queue, workflow_types, b_build_key=claimer),
+        await rows.CANDIDATES.due(
+            tx,
+            namespace,
+            queue,
+            workflow_types,
+            b_build_key=claimer,
+            **sticky.claim_params(worker_id, tx.now, sticky_window),
+        ),
     )
     return await claim_first(tx, candidates, _run_id, attempt)
 
@@ -113,8 +125,12 @@ async def claim_workflow_task(
 async def workflow_task_payload(
     tx: Tx, task: WorkflowTaskRow, run: RunRow, page_size: int
 ) -> WorkflowTaskBody:
-    """The ``task`` object of a workflow-task poll (see docs/protocol.md)."""
-    page = await history_page(tx, run, after=0, page_size=page_size)
+    """The ``task`` object of a workflow-task poll (see docs/protocol.md).
+
+    The run's sticky worker gets only the events after what its kept replay has seen.
+    """
+    after = sticky.partial_after(task, run)
+    page = await history_page(tx, run, after=after or 0, page_size=page_size)
     lease_owner, lease_expires_at = task["lease_owner"], task["lease_expires_at"]
     assert lease_owner is not None and lease_expires_at is not None  # the task is leased
     blob = run["input_blob"]
@@ -158,6 +174,7 @@ async def workflow_task_payload(
         "condition_wait_id": None,
         "condition_key": None,
         "condition_definition_fingerprint": None,
+        **(sticky.partial_fields(after) if after is not None else {}),
     }
 
 

@@ -172,6 +172,8 @@ class CompleteWorkflowTaskBody(WorkflowTaskFence):
     """``POST /api/worker/workflow-tasks/{task_id}/complete``."""
 
     commands: Annotated[list[Command], BeforeValidator(_commands)]
+    # Extension (sticky_workflow_tasks): the worker keeps the run's replay for its next task.
+    sticky: f.Boolean = None
 
     @model_validator(mode="before")
     @classmethod
