@@ -17,6 +17,7 @@ import pytest
 
 from durable_workflow import Client, Worker, activity, workflow
 from durable_workflow.interceptors import PassthroughWorkerInterceptor, WorkflowTaskInterceptorContext
+from durable_workflow.worker._sticky import CachedRun, WorkflowCache
 from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
 
 events: dict[str, asyncio.Event] = {}  # per test (an asyncio.Event binds to its first loop)
@@ -59,6 +60,41 @@ async def sticky_gate(value: int) -> int:
     return value + 1
 
 
+class ForgettingCache(WorkflowCache):
+    """A cache that says when it kept a run, so an activity can empty it right after."""
+
+    def __init__(self) -> None:
+        super().__init__(10)
+        self.kept = asyncio.Event()
+
+    def put(self, run_id: str, entry: CachedRun) -> None:
+        super().put(run_id, entry)
+        self.kept.set()
+
+
+forgetting: list[ForgettingCache] = []  # the caches the next activity empties
+
+
+@activity.defn(name="sticky-forget")
+async def forget_runs(value: int) -> int:
+    for cache in forgetting:
+        # The completion that scheduled this activity is kept once its answer is read, which
+        # may come after this attempt began: wait for it, then forget it.
+        await cache.kept.wait()
+        cache.kept.clear()
+        cache.clear()  # as if the run was evicted, or the worker restarted
+    return value + 1
+
+
+@workflow.defn(name="sticky-evicting")
+class Evicting:
+    def run(self, ctx: Any) -> Any:
+        value = 0
+        for _ in range(3):
+            value = yield ctx.schedule_activity("sticky-forget", [value])
+        return value
+
+
 @workflow.defn(name="sticky-steps")
 class Steps:
     def run(self, ctx: Any, count: int) -> Any:
@@ -93,6 +129,29 @@ async def test_the_caching_worker_gets_only_the_new_events(client: Client) -> No
     assert seen.partial[0] is False  # the first task: nothing cached yet, the full history
     assert seen.partial[1:] == [True] * 6  # every later one: the events after what it had
     assert worker.workflow_cache.hits == 6
+
+
+async def test_a_run_the_worker_lost_reads_its_full_history_and_completes(client: Client) -> None:
+    seen = Seen()
+    worker = Worker(
+        client,
+        task_queue="evict-q",
+        workflows=[Evicting],
+        activities=[forget_runs],
+        interceptors=[seen],
+    )
+    worker.workflow_cache = cache = ForgettingCache()
+    forgetting.append(cache)
+    handle = await client.start_workflow(
+        workflow_type="sticky-evicting", task_queue="evict-q", workflow_id="evict-1"
+    )
+    await worker.run_until(workflow_id="evict-1", timeout=60.0)
+    assert await handle.result(timeout=10.0) == 3
+    # Every task after the first was handed out as partial (the server still counts the worker
+    # as sticky), and each one missed the cache: the worker read the full history instead.
+    assert seen.partial == [False, True, True, True]
+    assert (cache.hits, cache.misses) == (0, 4)
+    forgetting.clear()
 
 
 async def test_a_worker_without_the_cache_gets_full_histories(client: Client) -> None:

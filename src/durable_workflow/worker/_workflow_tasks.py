@@ -79,7 +79,12 @@ async def _task_history(
         entry.close()
         entry = None
     first = task.first_page
-    events = await _load_history(runtime, fence, first.events, first.next_page_token)
+    try:
+        events = await _load_history(runtime, fence, first.events, first.next_page_token)
+    except BaseException:
+        if entry is not None:
+            entry.close()
+        raise
     after = task.history_after_sequence if task.full_history_token is not None else None
     partial = after is not None
     if entry is not None:
@@ -181,6 +186,8 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
 
     definition = runtime.workflows.get(workflow_type)
     if definition is None:
+        if entry is not None:
+            entry.close()
         logger.warning("no workflow registered for type %r (task %s)", workflow_type, fence.task_id)
         await _fail_task(
             runtime,
