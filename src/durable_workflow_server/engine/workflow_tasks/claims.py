@@ -92,9 +92,11 @@ async def claim_workflow_task(
         )
         if result.rowcount != 1:
             return None
+        # Another worker's lease (with the full history) ends the run's stickiness.
+        run_values = sticky.after_claim(run, worker_id)
         if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
-            await update_run(tx, run, status=RunStatus.RUNNING)
-        await sticky.after_claim(tx, run, worker_id)
+            run_values["status"] = RunStatus.RUNNING
+        await update_run(tx, run, **run_values)
         return cast(WorkflowTaskRow, {**candidate, **values}), run
 
     if busy is not None:

@@ -68,7 +68,8 @@ async def complete(
     unseen = await late_signals.unseen(tx, run, task) if closing is not None else []
     if unseen and closing != c.CONTINUE_AS_NEW:
         return await late_signals.refuse_close(tx, run, task, unseen)
-    applied = await apply_commands(tx, run, task, normalized)
+    was_sticky = run["sticky_worker_id"] is not None
+    applied = await apply_commands(tx, run, task, normalized, sticky.run_values(run, task, sticky_requested))
     if applied.new_run is not None:
         await carry_pause(tx, run, applied.new_run)  # a paused workflow stays paused
         if unseen:
@@ -87,7 +88,8 @@ async def complete(
     queued = still_open and await tx.one(rows.READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None
     if queued:
         tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
-    await sticky.on_completion(tx, run, task, sticky=sticky_requested, still_open=still_open, queued=queued)
+    if queued and (was_sticky or run["sticky_worker_id"] is not None):
+        await sticky.hold_queued(tx, run)
     await mark_applied(tx, run["run_id"], task.get("history_sequence"))
     return {
         "task_id": task_id,

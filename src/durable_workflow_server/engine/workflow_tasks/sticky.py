@@ -5,8 +5,9 @@ An additive extension (docs/protocol.md, "Sticky workflow tasks"), advertised as
 
 * a workflow-task completion that carries ``"sticky": true`` (the worker keeps the run's
   replay) records that worker and the history sequence its replay has seen on the run
-  (``workflow_runs.sticky_worker_id`` / ``sticky_history_sequence``); a completion without it
-  (SDK 0.4.84), a failed task, or a lease taken by another worker clears them;
+  (``workflow_runs.sticky_worker_id`` / ``sticky_history_sequence``, written with the run's own
+  update of that completion: :func:`run_values`); a completion without it (SDK 0.4.84), a
+  failed task, or a lease taken by another worker clears them;
 * a workflow task queued for a sticky run carries the run's sticky worker
   (``workflow_tasks.sticky_worker_id``), and only that worker may claim it while the task is
   younger than the sticky schedule-to-start window (``DW_STICKY_SCHEDULE_TO_START_SECONDS``,
@@ -96,10 +97,14 @@ def held_for_another(task: Mapping[str, Any], worker_id: str, now: datetime, win
     return bool(task["available_at"] > limit and task["updated_at"] > limit)
 
 
-async def after_claim(tx: Tx, run: RunRow, worker_id: str) -> None:
-    """Another worker took the run's task (with its full history): the run is no longer sticky."""
+def after_claim(run: RunRow, worker_id: str) -> dict[str, Any]:
+    """The run columns to write when ``worker_id`` leased its task (written with the claim's own).
+
+    Another worker took it, with the full history: the run is no longer sticky.
+    """
     if run["sticky_worker_id"] is not None and run["sticky_worker_id"] != worker_id:
-        await update_run(tx, run, sticky_worker_id=None, sticky_history_sequence=None)
+        return {"sticky_worker_id": None, "sticky_history_sequence": None}
+    return {}
 
 
 def partial_after(task: WorkflowTaskRow, run: RunRow) -> int | None:
@@ -126,26 +131,30 @@ class PartialHistoryFields(TypedDict):
     full_history_next_page_token: str
 
 
-async def on_completion(
-    tx: Tx, run: RunRow, task: WorkflowTaskRow, *, sticky: bool, still_open: bool, queued: bool
-) -> None:
-    """Record (or clear) the run's sticky worker once its task completed.
+def run_values(run: RunRow, task: WorkflowTaskRow, sticky: bool) -> dict[str, Any]:
+    """The run's sticky columns after ``task`` completes (written with the run, if it stays open).
 
-    ``queued``: the run has a ready task already (queued while this one was leased).
+    ``sticky``: the completion asked to keep the run. Empty when nothing changes (the common
+    case of a worker that does not ask: no extra column written).
     """
-    owner = task["lease_owner"] if sticky and still_open else None
-    seen = task.get("history_sequence") if owner is not None else None
-    if owner is None and run["sticky_worker_id"] is None:
-        return  # the common case of a worker that does not ask: no statement at all
-    if owner is not None and seen is None:
-        owner = None  # a lease taken before 0004 recorded what it saw: nothing to continue from
-    if (run["sticky_worker_id"], run["sticky_history_sequence"]) != (owner, seen):
-        await update_run(tx, run, sticky_worker_id=owner, sticky_history_sequence=seen)
-    if owner is not None and queued:
-        # A task queued while this one was leased (a signal, a step's result) is the run's next.
-        await tx.conn.execute(
-            _MAKE_QUEUED_STICKY, {"b_run_id": run["run_id"], "b_sticky": owner, "b_now": tx.now}
-        )
+    seen = task.get("history_sequence")
+    # A lease taken before 0004 recorded what it saw leaves nothing to continue from.
+    owner = task["lease_owner"] if sticky and seen is not None else None
+    values = {"sticky_worker_id": owner, "sticky_history_sequence": seen if owner is not None else None}
+    if (run["sticky_worker_id"], run["sticky_history_sequence"]) == tuple(values.values()):
+        return {}
+    return values
+
+
+async def hold_queued(tx: Tx, run: RunRow) -> None:
+    """Give the run's queued tasks the run's sticky worker (or none) after a completion.
+
+    A task queued while the completed one was leased (a signal, a step's result) is the run's
+    next: it waits for the run's sticky worker like one queued after the completion, and is
+    free at once when the completion did not keep the run.
+    """
+    values = {"b_run_id": run["run_id"], "b_sticky": run["sticky_worker_id"], "b_now": tx.now}
+    await tx.conn.execute(_MAKE_QUEUED_STICKY, values)
 
 
 async def on_failure(tx: Tx, run: RunRow) -> None:
