@@ -419,12 +419,12 @@ class ReplayEngine:
             return self._fail(exc)
         if blocked:
             self.pending = (group, is_list, cursor)
-            return self._blocked(self.gen)
+            return self._blocked()
         if error is not None:
             return None, error
         return (values if is_list else values[0]), None
 
-    def _blocked(self, gen: Any) -> ReplayOutcome:
+    def _blocked(self) -> ReplayOutcome:
         if not self.keep:
             self.close()
         if self.cursor < len(self.steps):

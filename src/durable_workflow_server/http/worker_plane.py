@@ -239,7 +239,8 @@ async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
             lease_owner=body.lease_owner,
             workflow_task_attempt=body.workflow_task_attempt,
             commands=[command.wire() for command in body.commands],
-            sticky=bool(body.sticky),
+            # Only when asked (the sticky extension): the engine call is otherwise unchanged.
+            **({"sticky": True} if body.sticky else {}),
         )
     )
     return _outcome(result)
