@@ -109,12 +109,12 @@ class WorkerPlaneClient(Protocol):
         lease_owner: str,
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
-        sticky: bool = ...,
     ) -> TaskOutcomeResponse:
-        """Submit a workflow task's commands (``sticky``: the worker keeps the run's replay).
+        """Submit a workflow task's commands.
 
-        The worker passes ``sticky`` only when it is true, so a plane client written before
-        the extension keeps working.
+        When the server advertises sticky workflow tasks and the worker keeps the run's replay,
+        the worker also passes ``sticky=True`` (only then, so a plane client without the
+        argument keeps working with servers that do not advertise it; ``Client`` takes it).
         """
 
     async def fail_workflow_task(
