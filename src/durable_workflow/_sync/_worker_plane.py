@@ -77,7 +77,13 @@ class WorkerPlaneMethods(BaseClientMethods):
         )
 
     def complete_workflow_task(
-        self, *, task_id: str, lease_owner: str, workflow_task_attempt: int, commands: Sequence[CommandBody]
+        self,
+        *,
+        task_id: str,
+        lease_owner: str,
+        workflow_task_attempt: int,
+        commands: Sequence[CommandBody],
+        sticky: bool = False,
     ) -> TaskOutcomeResponse:
         """Blocking form of :meth:`durable_workflow.client.Client.complete_workflow_task`."""
         return self._runner.run(
@@ -86,6 +92,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 lease_owner=lease_owner,
                 workflow_task_attempt=workflow_task_attempt,
                 commands=commands,
+                sticky=sticky,
             )
         )
 
