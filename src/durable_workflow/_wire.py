@@ -198,6 +198,10 @@ class WorkflowTaskRead:
             read from the ``WorkflowStarted`` event).
         update_id: Set when the task carries an update, which is answered with exactly one
             complete/fail_update command.
+        history_after_sequence / full_history_token: Set on a task the server handed to this
+            worker as the run's sticky worker (capability ``sticky_workflow_tasks``): its history
+            holds only the events after that history sequence, and the token reads the whole
+            history from its start.
     """
 
     task_id: str
@@ -212,6 +216,8 @@ class WorkflowTaskRead:
     payload_codec: str | None
     arguments: Envelope | None
     raw: Mapping[str, Any] = field(repr=False)
+    history_after_sequence: int | None = None
+    full_history_token: str | None = None
 
     @classmethod
     def from_wire(
@@ -261,7 +267,20 @@ class WorkflowTaskRead:
             payload_codec=payload_codec,
             arguments=arguments,
             raw=raw,
+            history_after_sequence=_sequence(raw.get("history_after_sequence")),
+            full_history_token=opt_text(raw, "full_history_next_page_token"),
         )
+
+
+def _sequence(value: Any) -> int | None:
+    """A history sequence: a non-negative int (or its digits as text); anything else is absent."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdecimal():
+        return int(value)
+    return None
 
 
 # --------------------------------------------------------------------------- activity tasks

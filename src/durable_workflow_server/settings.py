@@ -148,6 +148,9 @@ class Settings:
     poll_reprobe_interval: float | None = None
     # a failed workflow task is redelivered after this delay
     workflow_task_retry_delay_seconds: float = 1.0
+    # how long only a run's sticky worker may claim its next workflow task before any worker of
+    # the queue may (DW_STICKY_SCHEDULE_TO_START_SECONDS; see engine/workflow_tasks/sticky.py)
+    sticky_schedule_to_start_seconds: float = 5.0
     # how long a query (or an update's pre-accept validation) waits for a worker's answer before
     # ``504 query_worker_timeout`` (DW_QUERY_TASK_TIMEOUT), and a worker's lease on a query task
     # (DW_QUERY_TASK_LEASE_TIMEOUT; None: a third of the wait, see ``query_lease_seconds``)
@@ -404,6 +407,7 @@ class Settings:
             ("keep_alive_timeout", "KEEP_ALIVE_TIMEOUT"),
             ("shutdown_timeout", "SHUTDOWN_TIMEOUT"),
             ("worker_liveness_timeout_seconds", "WORKER_LIVENESS_TIMEOUT"),
+            ("sticky_schedule_to_start_seconds", "STICKY_SCHEDULE_TO_START_SECONDS"),
             ("retention_sweep_interval_seconds", "RETENTION_SWEEP_INTERVAL_SECONDS"),
             ("retention_window_seconds", "RETENTION_WINDOW_SECONDS"),
         ):

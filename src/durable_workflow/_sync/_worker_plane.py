@@ -86,6 +86,7 @@ class WorkerPlaneMethods(BaseClientMethods):
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
         eager_activity_slots: int | None = None,
+        sticky: bool = False,
     ) -> TaskOutcomeResponse:
         """Blocking form of :meth:`durable_workflow.client.Client.complete_workflow_task`."""
         return self._runner.run(
@@ -95,6 +96,7 @@ class WorkerPlaneMethods(BaseClientMethods):
                 workflow_task_attempt=workflow_task_attempt,
                 commands=commands,
                 eager_activity_slots=eager_activity_slots,
+                sticky=sticky,
             )
         )
 

@@ -264,12 +264,16 @@ class WorkerPlaneMixin(BaseClient):
         workflow_task_attempt: int,
         commands: Sequence[CommandBody],
         eager_activity_slots: int | None = None,
+        sticky: bool = False,
     ) -> TaskOutcomeResponse:
         """Submit the commands produced for a workflow task (already in wire form).
 
         ``eager_activity_slots`` (servers advertising ``eager_activity_dispatch``): free activity
         slots; the answer's ``eager_activity_tasks`` are activities it scheduled, leased to
         ``lease_owner`` (at most that many). ``None`` (default) sends nothing.
+        ``sticky``: this worker keeps the run's replay, so the server hands it the run's next
+        workflow task first, with the new events only (send it only when the server advertises
+        ``sticky_workflow_tasks``).
 
         Raises:
             ServerError: 409 with ``reason`` such as ``lease_expired`` or ``invalid_commands``;
@@ -281,6 +285,8 @@ class WorkerPlaneMixin(BaseClient):
             "commands": [await self._externalized(c) for c in commands],
             **_without_none({"eager_activity_slots": eager_activity_slots}),
         }
+        if sticky:
+            body["sticky"] = True
         route = routes.WORKFLOW_TASK_COMPLETE
         return await self._outcome_call(route, task_id, body, "workflow_task_complete")
 

@@ -40,3 +40,7 @@ ROUND_TRIP_EXTENSIONS = (
     SERVER_ACTIVITY_COMPLETION_WORKFLOW_TASK,
     SERVER_EAGER_START_WORKFLOW_TASK,
 )
+#: Sticky workflow tasks: a completion may carry ``"sticky": true``; the run's next workflow task
+#: then goes to that worker first, with only the events after what it had (docs/protocol.md).
+#: Also in the worker-plane ``server_capabilities``, where the worker reads it.
+SERVER_STICKY_WORKFLOW_TASKS = "sticky_workflow_tasks"

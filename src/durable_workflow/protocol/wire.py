@@ -116,6 +116,11 @@ class WorkflowTask(HistoryPage, total=False):
     child_workflow_run_id: str | None
     workflow_sequence: int | None
     workflow_event_type: str | None
+    # Sticky workflow tasks (capability ``sticky_workflow_tasks``): present only on a task handed
+    # to the run's sticky worker. Its history holds only the events after this history sequence;
+    # the token reads the history from its start through the task's history endpoint.
+    history_after_sequence: int
+    full_history_next_page_token: str
 
 
 class ActivityDeadlines(TypedDict, total=False):

@@ -24,7 +24,6 @@ from ..workflow._history_compat import (
     decode_value,
     event_payload,
     event_type,
-    recorded_steps,
     started_payload,
 )
 from ..workflow._history_compat import (
@@ -82,7 +81,7 @@ def _check_terminal(
         return
     etype = event_type(recorded)
     payload = event_payload(recorded)
-    steps = len(recorded_steps(events))
+    steps = outcome.recorded
     new_steps = outcome.commands[:-1] if outcome.terminal is not None else outcome.commands
     if new_steps or outcome.terminal is None:
         site = outcome.sites[0] if outcome.sites else None

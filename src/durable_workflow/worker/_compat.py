@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..protocol import versions
+from ..protocol import capabilities, versions
 
 _CANONICAL_ENVIRONMENT = {
     "server_url": "DURABLE_WORKFLOW_SERVER_URL",
@@ -152,3 +152,8 @@ def long_poll_timeout(info: Mapping[str, Any]) -> float | None:
 
 def supports_query_tasks(info: Mapping[str, Any]) -> bool:
     return server_capabilities(info).get("query_tasks") is True
+
+
+def supports_sticky_workflow_tasks(info: Mapping[str, Any]) -> bool:
+    """The server hands a run's next workflow task to the worker that kept its replay."""
+    return server_capabilities(info).get(capabilities.SERVER_STICKY_WORKFLOW_TASKS) is True

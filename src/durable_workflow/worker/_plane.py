@@ -112,7 +112,12 @@ class WorkerPlaneClient(Protocol):
         commands: Sequence[CommandBody],
         eager_activity_slots: int | None = ...,
     ) -> TaskOutcomeResponse:
-        """Submit a workflow task's commands (``eager_activity_slots``: see ``_eager.py``)."""
+        """Submit a workflow task's commands (``eager_activity_slots``: see ``_eager.py``).
+
+        When the server advertises sticky workflow tasks and the worker keeps the run's replay,
+        the worker also passes ``sticky=True`` (only then, so a plane client without the
+        argument keeps working with servers that do not advertise it; ``Client`` takes it).
+        """
 
     async def fail_workflow_task(
         self,

@@ -15,6 +15,7 @@ from ..interceptors import WorkerInterceptor
 from ..workflow._definition import WorkflowDefinition
 from ._eager import EagerHands
 from ._plane import WorkerPlaneClient
+from ._sticky import WorkflowCache
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class TaskRuntime:
             driver and its verified-bytes cache, shared by every replay); ``None`` without one.
         eager: Reserves slots for tasks a completion may bring back and runs them (``None``: the
             server advertised no round-trip extension, or the worker uses none).
+        cache: The sticky workflow cache (suspended replays between a run's tasks); ``None``
+            or a zero-capacity cache replays every task's full history.
+        sticky_completions: The server advertises sticky workflow tasks: a completion whose
+            run's replay is kept says so (``sticky``), and the run's next task comes back here.
     """
 
     client: WorkerPlaneClient
@@ -60,3 +65,5 @@ class TaskRuntime:
     notify_progress: Callable[[str], None]
     payloads: PayloadResolver | None = None
     eager: EagerHands | None = None
+    cache: WorkflowCache | None = None
+    sticky_completions: bool = False

@@ -41,6 +41,7 @@ from ._plane import WorkerPlaneClient
 from ._query_tasks import handle_query_task
 from ._runtime import DeliveryPolicy, TaskRuntime
 from ._signals import stop_on_sigterm
+from ._sticky import DEFAULT_MAX_CACHED_WORKFLOWS, WorkflowCache
 from ._workflow_tasks import handle_workflow_task
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ class Worker:
         interceptors: Wrappers around task execution, outermost first.
         build_id: Registered build id (routes compatibility-marked tasks).
         heartbeat_interval: Seconds between worker heartbeats (the server may advertise one).
+        max_cached_workflows: How many runs' suspended replays the sticky workflow cache keeps
+            between their workflow tasks (least recently used evicted first; default 500, 0
+            disables it): a cached run's next task replays only its new events.
 
     Attributes:
         report_retry_timeout: Seconds a task's outcome is retried while the server cannot be
@@ -105,6 +109,7 @@ class Worker:
         interceptors: Sequence[WorkerInterceptor] = (),
         build_id: str | None = None,
         heartbeat_interval: float = 60.0,
+        max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
     ) -> None:
         if not task_queue:
             raise ValueError("task_queue is required")
@@ -119,6 +124,7 @@ class Worker:
         self.shutdown_timeout = shutdown_timeout
         self.build_id = build_id or None
         self.heartbeat_interval = heartbeat_interval
+        self.workflow_cache = WorkflowCache(max_cached_workflows)
         self.interceptors: tuple[WorkerInterceptor, ...] = tuple(interceptors)
         self.metrics: MetricsRecorder = metrics if metrics is not None else client.metrics
         # Backoff after a failed poll, doubling up to the cap; tests shrink these.
@@ -255,6 +261,7 @@ class Worker:
         self._register_lock = asyncio.Lock()
 
     def _end(self) -> None:
+        self.workflow_cache.clear()  # a stopped worker's next task may go anywhere
         self._running = False
         self._stopped.set()
 
@@ -626,6 +633,9 @@ class Worker:
             # The client's driver and verified-bytes cache, shared by every task's replay.
             payloads=self.client.payload_resolver,
             eager=self._eager,
+            cache=self.workflow_cache,
+            sticky_completions=self.workflow_cache.enabled
+            and _compat.supports_sticky_workflow_tasks(self._server_info),
         )
 
     def _notify_progress(self, workflow_id: str) -> None:

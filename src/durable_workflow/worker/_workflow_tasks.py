@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from typing import Any
+from typing import Any, cast
 
 from .._external_payloads import parse_resolving
 from .._wire import HistoryPageRead, MalformedHistoryPage, MalformedTask, WorkflowTaskRead
@@ -16,11 +16,14 @@ from ..protocol.errors import AMBIGUOUS_COMPLETION_REASONS
 from ..protocol.payload_storage import ExternalPayloadIntegrityError
 from ..protocol.wire import CommandBody, HistoryEvent, TaskOutcomeResponse, WorkflowTask
 from ..workflow._commands import commands_to_wire
+from ..workflow._engine import ReplayEngine
 from ..workflow._history_compat import start_input as history_start_input
-from ..workflow._replay import replay
+from ..workflow._outcome import ReplayOutcome
+from ..workflow._replay import replay, replay_kept
 from ._delivery import deliver, is_transient_answer
 from ._eager import ACTIVITY
 from ._runtime import TaskRuntime
+from ._sticky import CachedRun
 
 logger = logging.getLogger("durable_workflow.worker")
 
@@ -41,9 +44,14 @@ class _Fence:
         }
 
 
-async def _load_history(runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fence) -> list[HistoryEvent]:
-    events = list(task.first_page.events)
-    token = task.first_page.next_page_token
+async def _load_history(
+    runtime: TaskRuntime,
+    fence: _Fence,
+    events: list[HistoryEvent],
+    token: str | None,
+) -> list[HistoryEvent]:
+    """``events`` and every page after them, following ``token``."""
+    events = list(events)
     while token:
         raw_page = await runtime.client.workflow_task_history(
             task_id=fence.task_id,
@@ -55,6 +63,42 @@ async def _load_history(runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fe
         events.extend(page.events)
         token = page.next_page_token
     return events
+
+
+async def _task_history(
+    runtime: TaskRuntime, task: WorkflowTaskRead, fence: _Fence
+) -> tuple[list[HistoryEvent], CachedRun | None]:
+    """The task's history, and the cached run to continue with it (then the history is the new events only).
+
+    A partial history (the sticky extension) is used only with a cached run it continues;
+    otherwise the full history is read from its start, as for any task.
+    """
+    cache = runtime.cache if runtime.cache is not None and runtime.cache.enabled else None
+    # Update tasks answer the update against a state of their own: the kept one is untouched.
+    entry = cache.take(task.run_id) if cache is not None and task.update_id is None else None
+    if entry is not None and entry.workflow_type != task.workflow_type:
+        entry.close()
+        entry = None
+    first = task.first_page
+    try:
+        events = await _load_history(runtime, fence, first.events, first.next_page_token)
+    except BaseException:
+        if entry is not None:
+            entry.close()
+        raise
+    after = task.history_after_sequence if task.full_history_token is not None else None
+    partial = after is not None
+    if entry is not None:
+        if after is not None:
+            if entry.continues(after, events):
+                return events, entry
+        elif entry.new_events(events) is not None:
+            return events[entry.length :], entry
+        logger.info("workflow task %s: the cached replay does not match its history", fence.task_id)
+        entry.close()
+    if partial:
+        events = await _load_history(runtime, fence, [], task.full_history_token)
+    return events, None
 
 
 async def _fail_task(
@@ -71,20 +115,23 @@ async def _fail_task(
         logger.warning("could not report workflow task %s failure: %s", fence.task_id, exc)
 
 
-async def _complete(runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody]) -> str:
+async def _complete(
+    runtime: TaskRuntime, fence: _Fence, commands: list[CommandBody], *, sticky: bool = False
+) -> str:
     # Activity slots free now, declared so the activities scheduled here come back with the
     # answer instead of through a poll (see _eager.py); none reserved: the old request exactly.
     eager = runtime.eager
     wanted = eager.activity_slots_for(commands, runtime.task_queue, runtime.activities) if eager else 0
     reservation = await eager.reserve(ACTIVITY, wanted) if eager is not None and wanted else None
     slots = reservation.count if reservation is not None else 0
+    # ``sticky`` only when the server advertises the extension and the run's replay is kept;
+    # a plane client that predates either extension is never handed its argument.
+    extra: dict[str, Any] = {"sticky": True} if sticky else {}
+    if slots:
+        extra["eager_activity_slots"] = slots
 
     async def send() -> TaskOutcomeResponse:
-        if slots:
-            return await runtime.client.complete_workflow_task(
-                **fence.kwargs(), commands=commands, eager_activity_slots=slots
-            )
-        return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands)
+        return await runtime.client.complete_workflow_task(**fence.kwargs(), commands=commands, **extra)
 
     try:
         answer = await deliver(runtime.delivery, send, f"workflow task {fence.task_id} completion")
@@ -134,7 +181,7 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
     fence = _Fence(task)
     workflow_type = task.workflow_type
     try:
-        events = await _load_history(runtime, task, fence)
+        events, entry = await _task_history(runtime, task, fence)
     except (MalformedHistoryPage, ExternalPayloadIntegrityError) as exc:
         failure_type = (
             type(exc).__name__ if isinstance(exc, ExternalPayloadIntegrityError) else "MalformedTask"
@@ -153,6 +200,8 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
 
     definition = runtime.workflows.get(workflow_type)
     if definition is None:
+        if entry is not None:
+            entry.close()
         logger.warning("no workflow registered for type %r (task %s)", workflow_type, fence.task_id)
         await _fail_task(
             runtime,
@@ -162,6 +211,28 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
             "UnknownWorkflowType",
         )
         return "failed"
+
+    cache = runtime.cache if runtime.cache is not None and runtime.cache.enabled else None
+    keeping = cache is not None and task.update_id is None
+    kept: list[ReplayEngine] = []  # the suspended replay to cache once the completion is accepted
+
+    async def continued() -> ReplayOutcome | None:
+        """The cached replay resumed with the new events; ``None`` (and dropped) if that fails."""
+        nonlocal events
+        assert entry is not None
+        try:
+            outcome = await asyncio.to_thread(entry.engine.resume, events)
+        except Exception as exc:  # a full replay decides: it is what the run's code does
+            logger.info(
+                "workflow task %s: continuing the cached replay failed (%s); replaying", fence.task_id, exc
+            )
+            entry.close()
+            # The full history: the events before the new ones are the engine's own copy.
+            events = [*cast("list[HistoryEvent]", entry.engine.events[: entry.length]), *events]
+            return None
+        if entry.engine.suspended:
+            kept.append(entry.engine)
+        return outcome
 
     async def run_replay(context: WorkflowTaskInterceptorContext) -> list[CommandBody] | None:
         # The task as parsed above, unless an interceptor handed on another one: that one is
@@ -175,6 +246,9 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
                 worker_id=runtime.worker_id,
                 task_queue=runtime.task_queue,
             )
+        outcome = await continued() if entry is not None else None
+        if outcome is not None:
+            return commands_to_wire(outcome.commands)
         try:
             codec_name = codec.require_task_codec(current.payload_codec)
             if current.arguments is not None:
@@ -183,21 +257,24 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
                 start_input = history_start_input(events, codec_name)
         except codec.PayloadCodecError as exc:
             raise PayloadError(f"cannot decode the workflow input: {exc}", reason=exc.reason) from exc
-        outcome = await asyncio.to_thread(
-            replay,
-            definition,
-            events,
-            start_input,
-            run_id=current.run_id,
-            workflow_id=current.workflow_id,
-            task_queue=current.task_queue,
-            payload_codec=codec_name,
-            update_id=current.update_id,
+        options: dict[str, Any] = {
+            "run_id": current.run_id,
+            "workflow_id": current.workflow_id,
+            "task_queue": current.task_queue,
+            "payload_codec": codec_name,
             # A signal without a handler fails the task (named in the failure) instead of
             # being dropped: the run waits for code that handles it.
-            strict_signals=True,
-        )
-        return commands_to_wire(outcome.commands)
+            "strict_signals": True,
+        }
+        if keeping and current.update_id is None:
+            full, engine = await asyncio.to_thread(replay_kept, definition, events, start_input, **options)
+            if engine is not None:
+                kept.append(engine)
+        else:
+            full = await asyncio.to_thread(
+                replay, definition, events, start_input, update_id=current.update_id, **options
+            )
+        return commands_to_wire(full.commands)
 
     chain = build_chain(runtime.interceptors, "execute_workflow_task", run_replay)
     # The task as read: with external payloads resolved, so interceptors see plain envelopes.
@@ -205,13 +282,18 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
     try:
         commands = await chain(context)
     except Exception as exc:
+        for engine in kept:
+            engine.close()
         logger.error("replay of %s (task %s) failed: %s", workflow_type, fence.task_id, exc)
         await _fail_task(runtime, fence, f"replay failed: {exc}", type(exc).__name__, traceback.format_exc())
         return "failed"
     if not commands:
+        for engine in kept:
+            engine.close()
         logger.info("workflow task %s produced no commands; leaving it to the lease", fence.task_id)
         return "skipped"
-    outcome = await _complete(runtime, fence, commands)
+    outcome = await _complete(runtime, fence, commands, sticky=bool(kept) and runtime.sticky_completions)
+    _keep(runtime, task.run_id, workflow_type, kept if outcome == "completed" else [], kept)
     if outcome == "completed":
         logger.info(
             "workflow task %s (%s) completed with %s",
@@ -221,3 +303,17 @@ async def handle_workflow_task(runtime: TaskRuntime, raw: WorkflowTask) -> str:
         )
         runtime.notify_progress(task.workflow_id)
     return outcome
+
+
+def _keep(
+    runtime: TaskRuntime, run_id: str, workflow_type: str, keep: list[ReplayEngine], made: list[ReplayEngine]
+) -> None:
+    """Cache the run's suspended replay once the server accepted the commands it produced; close the rest."""
+    for engine in made:
+        if engine not in keep:
+            engine.close()
+    entry = CachedRun.of(keep[-1], workflow_type) if keep else None
+    if runtime.cache is not None and entry is not None:
+        runtime.cache.put(run_id, entry)
+    elif entry is not None:
+        entry.close()

@@ -13,7 +13,7 @@ position only when it does not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -180,7 +180,168 @@ def _condition_timer(payload: Mapping[str, Any], waits: Mapping[int, RecordedSte
     return seq is not None and seq in waits
 
 
-def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
+class StepRecorder:
+    """Builds :func:`recorded_steps` incrementally: feed history in order, in one or more chunks.
+
+    Every lookup is a dict or an amortised O(1) stack, so recording is linear in the events (a
+    long run's replay used to rescan every step for every scheduling event). A worker that keeps
+    a run's replay between tasks feeds only the events each new task adds.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[RecordedStep] = []
+        self.consumed = 0  # events fed so far (the next event's history position)
+        self._by_sequence: dict[int, RecordedStep] = {}
+        self._waits_by_sequence: dict[int, RecordedStep] = {}
+        self._waits_by_id: dict[str, RecordedStep] = {}
+        self._batch, self._in_batch = 0, False
+        self._aliased: set[int] = set()  # ids of steps already matched by a re-emission in this batch
+        # Unresolved blocking steps per batch, and the batches that had some, oldest first.
+        self._open_count: dict[int, int] = {}
+        self._open_batches: list[int] = []
+        self._by_batch: dict[int, list[RecordedStep]] = {}
+        self._open_waits: list[RecordedStep] = []  # condition waits in history order
+        self._unsequenced: dict[str, list[RecordedStep]] = {}  # steps without a sequence, by kind
+        self._unsequenced_at: dict[str, int] = {}
+
+    def feed(self, events: Iterable[Mapping[str, Any]]) -> None:
+        """Record the next events of history (continuing where the last call stopped)."""
+        for event in events:
+            self._one(self.consumed, event)
+            self.consumed += 1
+
+    def _one(self, index: int, event: Mapping[str, Any]) -> None:
+        etype = event_type(event)
+        if etype in BATCH_NEUTRAL:
+            return
+        if etype not in SCHEDULING_KINDS:
+            self._in_batch = False
+        elif not self._in_batch:
+            self._batch, self._in_batch, self._aliased = self._batch + 1, True, set()
+        if etype in SCHEDULING_KINDS:
+            self._scheduled(index, event, etype)
+        elif etype in RESOLUTION_KINDS:
+            self._resolved(index, event, etype)
+
+    def _scheduled(self, index: int, event: Mapping[str, Any], etype: str) -> None:
+        payload = event_payload(event)
+        if etype == E.TIMER_SCHEDULED and (
+            is_internal_timer(payload) or _condition_timer(payload, self._waits_by_sequence)
+        ):
+            return
+        kind = SCHEDULING_KINDS[etype]
+        seq = workflow_sequence(payload)
+        if seq is not None and seq in self._by_sequence:
+            return  # the same step reported twice; the first event defines it
+        name = step_name_of(kind, payload)
+        original = self._reemitted(kind, name)
+        if original is not None:
+            # SDK 0.4.84 re-sends still-open steps on every wake-up and the reference server
+            # records them again; the re-sent step is the open one, under a second sequence.
+            self._aliased.add(id(original))
+            if seq is not None:
+                self._by_sequence[seq] = original
+            return
+        step = RecordedStep(kind, name, seq, etype, index, payload, batch=self._batch)
+        if etype in SELF_RESOLVING:
+            step.resolution, step.resolution_index = event, index
+        self._add(step)
+        if kind in BLOCKING_KINDS and step.resolution is None:
+            batch = self._batch
+            self._open_count[batch] = self._open_count.get(batch, 0) + 1
+            if not self._open_batches or self._open_batches[-1] != batch:
+                self._open_batches.append(batch)
+            self._by_batch.setdefault(batch, []).append(step)
+        if kind == "condition_wait":
+            self._open_waits.append(step)
+            if seq is not None:
+                self._waits_by_sequence[seq] = step
+            if payload.get("condition_wait_id"):
+                self._waits_by_id[str(payload["condition_wait_id"])] = step
+
+    def _add(self, step: RecordedStep) -> None:
+        self.steps.append(step)
+        if step.sequence is not None:
+            self._by_sequence.setdefault(step.sequence, step)
+        elif step.resolution is None:
+            self._unsequenced.setdefault(step.kind, []).append(step)
+
+    def _resolved(self, index: int, event: Mapping[str, Any], etype: str) -> None:
+        payload = event_payload(event)
+        if etype == E.TIMER_FIRED:
+            if payload.get("timer_kind") == "signal_timeout" or payload.get("signal_wait_id"):
+                return
+            kind = "condition_wait" if _condition_timer(payload, self._waits_by_sequence) else "timer"
+        else:
+            kind = RESOLUTION_KINDS[etype]
+        target = self._target(kind, payload)
+        if target is None:
+            seq = workflow_sequence(payload)
+            target = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload)
+            self.steps.append(target)
+            if seq is not None:
+                self._by_sequence.setdefault(seq, target)
+        if target.resolution is None:  # a late duplicate never overrides the first outcome
+            target.resolution, target.resolution_index = event, index
+            if target.name is None:
+                target.name = step_name_of(kind, payload)
+            if target.kind in BLOCKING_KINDS and target.batch in self._open_count:
+                self._open_count[target.batch] -= 1
+
+    def _reemitted(self, kind: str, name: str | None) -> RecordedStep | None:
+        """The step a scheduling event re-sends, if it is a re-send.
+
+        Workflow code cannot get past a yield until all of its steps are resolved, so a blocking
+        step scheduled by a *later* completion while the group of an earlier completion still
+        has an open step can only be a member of that group sent again (the reference SDK
+        re-sends the whole group, resolved members included).
+        """
+        if kind not in BLOCKING_KINDS:
+            return None
+        group = self._latest_open_batch_before(self._batch)
+        if group is None:
+            return None
+        for step in self._by_batch.get(group, ()):
+            if step.kind == kind and step.name == name and id(step) not in self._aliased:
+                return step
+        return None
+
+    def _latest_open_batch_before(self, batch: int) -> int | None:
+        stack, counts = self._open_batches, self._open_count
+        while stack and counts[stack[-1]] <= 0:
+            stack.pop()
+        if stack and stack[-1] >= batch:
+            # The current batch itself is on top; drop closed batches right below it.
+            while len(stack) > 1 and counts[stack[-2]] <= 0:
+                del stack[-2]
+            return stack[-2] if len(stack) > 1 else None
+        return stack[-1] if stack else None
+
+    def _target(self, kind: str, payload: Mapping[str, Any]) -> RecordedStep | None:
+        if kind == "condition_wait" and payload.get("condition_wait_id"):
+            found = self._waits_by_id.get(str(payload["condition_wait_id"]))
+            if found is not None:
+                return found
+        seq = workflow_sequence(payload)
+        found = self._by_sequence.get(seq) if seq is not None else None
+        if found is not None and found.kind == kind:
+            return found
+        if kind == "condition_wait":
+            # An unidentified satisfied/timed-out event answers the latest open wait: re-opened
+            # waits leave the earlier opens unresolved.
+            waits = self._open_waits
+            while waits and waits[-1].resolution is not None:
+                waits.pop()
+            return waits[-1] if waits else None
+        candidates = self._unsequenced.get(kind, [])
+        at = self._unsequenced_at.get(kind, 0)
+        while at < len(candidates) and candidates[at].resolution is not None:
+            at += 1
+        self._unsequenced_at[kind] = at
+        return candidates[at] if at < len(candidates) else None
+
+
+def recorded_steps(events: Iterable[Mapping[str, Any]]) -> list[RecordedStep]:
     """The steps recorded in ``events``, in the order the workflow code scheduled them.
 
     Scheduling events define steps in history order. A resolution event is attached to the
@@ -193,119 +354,12 @@ def recorded_steps(events: Sequence[Mapping[str, Any]]) -> list[RecordedStep]:
     Timers the server schedules for a condition wait's timeout are not steps; their firing
     resolves the wait as timed out.
     """
-    steps: list[RecordedStep] = []
-    by_sequence: dict[int, RecordedStep] = {}
-    waits_by_sequence: dict[int, RecordedStep] = {}
-    waits_by_id: dict[str, RecordedStep] = {}
-    batch, in_batch = 0, False
-    aliased: set[int] = set()  # ids of steps already matched by a re-emission in this batch
-    for index, event in enumerate(events):
-        etype = event_type(event)
-        payload = event_payload(event)
-        if etype in BATCH_NEUTRAL:
-            continue
-        if etype not in SCHEDULING_KINDS:
-            in_batch = False
-        elif not in_batch:
-            batch, in_batch, aliased = batch + 1, True, set()
-        if etype in SCHEDULING_KINDS:
-            if etype == E.TIMER_SCHEDULED and (
-                is_internal_timer(payload) or _condition_timer(payload, waits_by_sequence)
-            ):
-                continue
-            kind = SCHEDULING_KINDS[etype]
-            seq = workflow_sequence(payload)
-            if seq is not None and seq in by_sequence:
-                continue  # the same step reported twice; the first event defines it
-            original = _reemitted(kind, step_name_of(kind, payload), batch, steps, aliased)
-            if original is not None:
-                # SDK 0.4.84 re-sends still-open steps on every wake-up and the reference server
-                # records them again; the re-sent step is the open one, under a second sequence.
-                aliased.add(id(original))
-                if seq is not None:
-                    by_sequence[seq] = original
-                continue
-            step = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload, batch=batch)
-            if etype in SELF_RESOLVING:
-                step.resolution, step.resolution_index = event, index
-            steps.append(step)
-            if seq is not None:
-                by_sequence[seq] = step
-            if kind == "condition_wait":
-                if seq is not None:
-                    waits_by_sequence[seq] = step
-                if payload.get("condition_wait_id"):
-                    waits_by_id[str(payload["condition_wait_id"])] = step
-        elif etype in RESOLUTION_KINDS or etype == E.TIMER_FIRED:
-            if etype == E.TIMER_FIRED:
-                if payload.get("timer_kind") == "signal_timeout" or payload.get("signal_wait_id"):
-                    continue
-                kind = "condition_wait" if _condition_timer(payload, waits_by_sequence) else "timer"
-            else:
-                kind = RESOLUTION_KINDS[etype]
-            target = _resolution_target(kind, payload, steps, by_sequence, waits_by_id)
-            if target is None:
-                seq = workflow_sequence(payload)
-                target = RecordedStep(kind, step_name_of(kind, payload), seq, etype, index, payload)
-                steps.append(target)
-                if seq is not None:
-                    by_sequence.setdefault(seq, target)
-            if target.resolution is None:  # a late duplicate never overrides the first outcome
-                target.resolution, target.resolution_index = event, index
-                if target.name is None:
-                    target.name = step_name_of(kind, payload)
-    return steps
+    recorder = StepRecorder()
+    recorder.feed(events)
+    return recorder.steps
 
 
 BLOCKING_KINDS = frozenset({"activity", "timer", "child_workflow"})
-
-
-def _reemitted(
-    kind: str, name: str | None, batch: int, steps: list[RecordedStep], aliased: set[int]
-) -> RecordedStep | None:
-    """The step a scheduling event re-sends, if it is a re-send.
-
-    Workflow code cannot get past a yield until all of its steps are resolved, so a blocking
-    step scheduled by a *later* completion while the group of an earlier completion still has
-    an open step can only be a member of that group sent again (the reference SDK re-sends the
-    whole group, resolved members included).
-    """
-    if kind not in BLOCKING_KINDS:
-        return None
-    open_batches = [
-        s.batch for s in steps if s.kind in BLOCKING_KINDS and s.resolution is None and s.batch < batch
-    ]
-    if not open_batches:
-        return None
-    group = max(open_batches)
-    for step in steps:
-        if step.batch == group and step.kind == kind and step.name == name and id(step) not in aliased:
-            return step
-    return None
-
-
-def _resolution_target(
-    kind: str,
-    payload: Mapping[str, Any],
-    steps: list[RecordedStep],
-    by_sequence: Mapping[int, RecordedStep],
-    waits_by_id: Mapping[str, RecordedStep],
-) -> RecordedStep | None:
-    if kind == "condition_wait" and payload.get("condition_wait_id"):
-        found = waits_by_id.get(str(payload["condition_wait_id"]))
-        if found is not None:
-            return found
-    seq = workflow_sequence(payload)
-    found = by_sequence.get(seq) if seq is not None else None
-    if found is not None and found.kind == kind:
-        return found
-    if kind == "condition_wait":
-        # An unidentified satisfied/timed-out event answers the latest open wait: re-opened
-        # waits leave the earlier opens unresolved.
-        waits = [s for s in steps if s.resolution is None and s.kind == kind]
-        return waits[-1] if waits else None
-    candidates = [s for s in steps if s.resolution is None and s.sequence is None and s.kind == kind]
-    return candidates[0] if candidates else None
 
 
 def start_time(events: Iterable[Mapping[str, Any]]) -> datetime | None:

@@ -9,7 +9,7 @@ engine applies them in history order at deterministic points (see ``_replay``). 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +43,16 @@ class Receiver:
     args: list[Any]
 
 
-def collect_receivers(events: Sequence[Mapping[str, Any]], codec: str | None) -> list[Receiver]:
-    """Every ``SignalReceived`` and ``UpdateApplied`` of history, in history order."""
+def collect_receivers(
+    events: Iterable[Mapping[str, Any]], codec: str | None, start: int = 0
+) -> list[Receiver]:
+    """Every ``SignalReceived`` and ``UpdateApplied`` of history, in history order.
+
+    ``start`` is the history position of the first event given (a continued replay feeds only
+    the events a new task added).
+    """
     receivers: list[Receiver] = []
-    for index, event in enumerate(events):
+    for index, event in enumerate(events, start):
         etype = event_type(event)
         if etype == E.SIGNAL_RECEIVED:
             payload = event_payload(event)

@@ -373,11 +373,13 @@ class EngineAPI(
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
         eager_activity_slots: int | None = None,
+        sticky: bool = False,
     ) -> WorkflowTaskCompletedResponse:
         """Apply commands (see docs/protocol.md). Fenced by owner + attempt; re-sent steps dedupe.
 
         ``eager_activity_slots``: up to that many of the activities scheduled on the worker's
         queue are leased to it and answered in ``eager_activity_tasks`` (``None``: key absent).
+        ``sticky``: the worker keeps the run's replay (the sticky workflow-task extension).
         """
 
     async def fail_workflow_task(

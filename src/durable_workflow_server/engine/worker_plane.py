@@ -38,6 +38,7 @@ from .waiters import cancel_safe, long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
+from .workflow_tasks import sticky as workflow_task_sticky
 from .workflow_tasks.claims import cached_poll, lease_workflow_task
 from .workflow_tasks.eager import hand_ready_task
 
@@ -86,7 +87,9 @@ class WorkerPlane(EngineCore):
                 if not stopping:
                     await activity_liveness.signs_of_life(tx, namespace, worker_id)
                     return answer
-                # The stop notice: whatever the worker still holds it cancelled (or never ran).
+                # The stop notice: whatever the worker still holds it cancelled (or never ran),
+                # and the runs it kept are anyone's now.
+                await workflow_task_sticky.end_for_worker(tx, namespace, worker_id)
                 reason = "released: the worker stopped"
                 released = (
                     await workflow_task_leases.hand_back(tx, namespace, worker_id, (), reason),
@@ -166,6 +169,7 @@ class WorkerPlane(EngineCore):
                 page_size=page_size,
                 busy=busy,
                 poll_request_id=poll_request_id,
+                sticky_window=self.settings.sticky_schedule_to_start_seconds,
             )
             return payload, still_busy
 
@@ -263,11 +267,12 @@ class WorkerPlane(EngineCore):
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
         eager_activity_slots: int | None = None,
+        sticky: bool = False,
     ) -> WorkflowTaskCompletedResponse:
         async for txn in self._tx():
             async with txn as tx:
                 answer = await workflow_task_outcomes.complete(
-                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands
+                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands, sticky
                 )
                 if eager_activity_slots is None:
                     return answer  # the answer SDK 0.4.84 knows, exactly
@@ -425,6 +430,7 @@ class WorkerPlane(EngineCore):
                         run,
                         lease_seconds=self.settings.workflow_task_lease_seconds,
                         page_size=self._page_size(history_page_size),
+                        sticky_window=self.settings.sticky_schedule_to_start_seconds,
                     )
                     if handed is not None:
                         # The one task this completion queued is leased: no poll needs waking.

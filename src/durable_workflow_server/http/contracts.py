@@ -12,6 +12,7 @@ from typing import Any
 from durable_workflow.protocol import commands, versions
 from durable_workflow.protocol.capabilities import (
     ROUND_TRIP_EXTENSIONS,
+    SERVER_STICKY_WORKFLOW_TASKS,
     SERVER_WORKFLOW_PAUSE,
     SERVER_WORKFLOW_RESULT_WAIT,
 )
@@ -327,6 +328,8 @@ def server_capabilities(settings: Settings) -> dict[str, Any]:
         "child_workflow_timeouts": True,
         "parent_close_policy": True,
         "non_retryable_failures": True,
+        # An extension (docs/protocol.md, "Sticky workflow tasks"): `sticky` completions.
+        SERVER_STICKY_WORKFLOW_TASKS: True,
         "response_compression": response_compression(settings),
         # Worker history pages are always sent uncompressed for now.
         "history_compression": {"supported_encodings": [], "compression_threshold": 50},
@@ -372,6 +375,7 @@ def capabilities(settings: Settings) -> dict[str, Any]:
     result[SERVER_WORKFLOW_RESULT_WAIT] = True
     # Extensions that save round trips (eager hand-outs of tasks; see docs/protocol.md).
     result.update(dict.fromkeys(ROUND_TRIP_EXTENSIONS, True))
+    result[SERVER_STICKY_WORKFLOW_TASKS] = True
     result["payload_codecs"] = ["avro"]
     result["response_compression"] = response_compression(settings)
     return result

@@ -241,6 +241,8 @@ async def complete_workflow_task(call: Call[CompleteWorkflowTaskBody]) -> Reply:
             workflow_task_attempt=body.workflow_task_attempt,
             commands=[command.wire() for command in body.commands],
             eager_activity_slots=body.eager_activity_slots,
+            # Only when asked (the sticky extension): the engine call is otherwise unchanged.
+            **({"sticky": True} if body.sticky else {}),
         )
     )
     return _outcome(result)

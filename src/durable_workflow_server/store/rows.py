@@ -67,6 +67,9 @@ class RunRow(TypedDict):
     archive_command_id: str | None
     # issue 8: task queues and build ids (0009_task_queues)
     pinned_build_key: str | None
+    # issue 11: sticky workflow tasks (0012_sticky_workflow_tasks)
+    sticky_worker_id: str | None
+    sticky_history_sequence: int | None
 
 
 class HistoryEventRow(TypedDict):
@@ -100,6 +103,8 @@ class WorkflowTaskRow(TypedDict):
     workflow_update_id: str | None
     # issue 8: task queues and build ids (0009_task_queues)
     pinned_build_key: str | None
+    # issue 11: sticky workflow tasks (0012_sticky_workflow_tasks)
+    sticky_worker_id: str | None
 
 
 class ActivityExecutionRow(TypedDict):

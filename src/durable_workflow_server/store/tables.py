@@ -121,9 +121,15 @@ workflow_runs = sa.Table(
     # queue has a promoted cohort; only workers of that build claim its workflow tasks. ``''``
     # pins to the unversioned cohort, ``NULL`` is not pinned (any build).
     sa.Column("pinned_build_key", sa.String(255), nullable=True),
+    # The worker that keeps this run's replay between its workflow tasks, and the history
+    # sequence that replay has seen (0012_sticky_workflow_tasks; see workflow_tasks/sticky.py).
+    sa.Column("sticky_worker_id", sa.String(255), nullable=True),
+    sa.Column("sticky_history_sequence", sa.Integer(), nullable=True),
     sa.UniqueConstraint("workflow_id", "run_number", name="uq_workflow_runs_workflow_run_number"),
     sa.Index("ix_workflow_runs_namespace_started", "namespace", "started_at", "run_id"),
     sa.Index("ix_workflow_runs_timeout_at", "timeout_at"),
+    # A stopping worker's runs lose their stickiness with one index lookup.
+    sa.Index("ix_workflow_runs_sticky_worker", "sticky_worker_id"),
 )
 
 history_events = sa.Table(
@@ -166,6 +172,9 @@ workflow_tasks = sa.Table(
     # The run's pinned build-id cohort, copied at insert (0009_task_queues) so a claim's candidate
     # query skips tasks of runs pinned to another build without joining the run.
     sa.Column("pinned_build_key", sa.String(255), nullable=True),
+    # Only this worker may claim the task during the sticky schedule-to-start window
+    # (0012_sticky_workflow_tasks), copied from the run when the task is queued.
+    sa.Column("sticky_worker_id", sa.String(255), nullable=True),
     sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_workflow_tasks_run", "run_id", "status"),

@@ -17,12 +17,20 @@ from tests.server.engine.engine_driver import NS, Driver, activity
 
 # Keys a protocol type names that this server does not send: the compressed-history pair (the
 # server never compresses), the activity attempt id under its older name, and the start answer's
-# task queue (only describe carries it).
+# task queue (only describe carries it). The sticky pair (``history_after_sequence``,
+# ``full_history_next_page_token``) is sent only to a run's sticky worker (test_engine_sticky.py).
 # HistoryEvent names ``type`` too: the key older servers used for ``event_type``, which the SDK
 # still reads as a fallback. This server sends ``event_type`` only; worker pages carry no timestamp.
 WORKER_EVENT_UNSENT = frozenset({"timestamp", "type"})
 UNSENT: dict[str, frozenset[str]] = {
-    "WorkflowTaskBody": frozenset({"history_events_encoding", "history_events_compressed"}),
+    "WorkflowTaskBody": frozenset(
+        {
+            "history_events_encoding",
+            "history_events_compressed",
+            "history_after_sequence",
+            "full_history_next_page_token",
+        }
+    ),
     "ActivityTask": frozenset({"attempt_id"}),
     "StartWorkflowBody": frozenset({"task_queue"}),
 }

@@ -121,6 +121,8 @@ async def create_run(
         "archive_command_id": None,
         # New runs of a queue with a promoted build-id cohort are that cohort's to run.
         "pinned_build_key": await cohorts.pin_for_new_run(tx, namespace, task_queue),
+        "sticky_worker_id": None,
+        "sticky_history_sequence": None,
     }
     events: list[tuple[str, dict[str, Any]]] = []
     if continued_from_run_id is None and parent is None:

@@ -15,7 +15,7 @@ from ..shapes import WorkflowTaskBody
 from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import rfc3339, seconds
-from . import rows
+from . import rows, sticky
 
 
 def _run_id(candidate: WorkflowTaskRow) -> str:
@@ -33,6 +33,7 @@ async def claim_workflow_task(
     build_id: str | None = None,
     busy: list[WorkflowTaskRow] | None = None,
     run_id: str | None = None,
+    sticky_window: float = sticky.DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS,
 ) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
     """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
 
@@ -41,11 +42,15 @@ async def claim_workflow_task(
     registered build: a drained cohort claims nothing, and a run pinned to another build is
     skipped (see :mod:`..task_queues.cohorts`). ``run_id`` restricts the candidates to that
     run's tasks (an eager hand-out, see :mod:`.eager`); every other rule is the poll's.
+    A task another worker holds sticky is skipped while it is younger than ``sticky_window``
+    seconds (see :mod:`.sticky`).
     """
 
     async def attempt(
         candidate: WorkflowTaskRow, run: RunRow | None
     ) -> tuple[WorkflowTaskRow, RunRow] | None:
+        if sticky.held_for_another(candidate, worker_id, tx.now, sticky_window):
+            return None  # the run's sticky worker takes it (re-checked: a re-locked candidate)
         if run is None or is_terminal_run(run):
             await tx.conn.execute(rows.CANCEL, {"b_task_id": candidate["task_id"]})
             return None
@@ -90,8 +95,11 @@ async def claim_workflow_task(
         )
         if result.rowcount != 1:
             return None
+        # Another worker's lease (with the full history) ends the run's stickiness.
+        run_values = sticky.after_claim(run, worker_id)
         if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
-            await update_run(tx, run, status=RunStatus.RUNNING)
+            run_values["status"] = RunStatus.RUNNING
+        await update_run(tx, run, **run_values)
         return cast(WorkflowTaskRow, {**candidate, **values}), run
 
     if busy is not None:
@@ -105,11 +113,14 @@ async def claim_workflow_task(
         return await claim_waiting(tx, busy, _run_id, relock, attempt), []
     # None for a drained cohort (its leases run on) and none pinned to another build.
     claimer = cohorts.build_key(build_id)
+    sticky_params = sticky.claim_params(worker_id, tx.now, sticky_window)
     if run_id is None:
-        due = await rows.CANDIDATES.due(tx, namespace, queue, workflow_types, b_build_key=claimer)
+        due = await rows.CANDIDATES.due(
+            tx, namespace, queue, workflow_types, b_build_key=claimer, **sticky_params
+        )
     else:
         due = await rows.CANDIDATES_OF_RUN.due(
-            tx, namespace, queue, workflow_types, b_build_key=claimer, b_run_id=run_id
+            tx, namespace, queue, workflow_types, b_build_key=claimer, b_run_id=run_id, **sticky_params
         )
     return await claim_first(tx, cast(list[WorkflowTaskRow], due), _run_id, attempt)
 
@@ -127,6 +138,7 @@ async def lease_workflow_task(
     busy: list[WorkflowTaskRow] | None = None,
     run_id: str | None = None,
     poll_request_id: str | None = None,
+    sticky_window: float = sticky.DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS,
 ) -> tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]:
     """:func:`claim_workflow_task`, answered as the task object a poll returns.
 
@@ -145,6 +157,7 @@ async def lease_workflow_task(
             build_id=build_id,
             busy=busy,
             run_id=run_id,
+            sticky_window=sticky_window,
         )
         if claimed is None:
             return None, still_busy
@@ -163,8 +176,12 @@ async def lease_workflow_task(
 async def workflow_task_payload(
     tx: Tx, task: WorkflowTaskRow, run: RunRow, page_size: int
 ) -> WorkflowTaskBody:
-    """The ``task`` object of a workflow-task poll (see docs/protocol.md)."""
-    page = await history_page(tx, run, after=0, page_size=page_size)
+    """The ``task`` object of a workflow-task poll (see docs/protocol.md).
+
+    The run's sticky worker gets only the events after what its kept replay has seen.
+    """
+    after = sticky.partial_after(task, run)
+    page = await history_page(tx, run, after=after or 0, page_size=page_size)
     lease_owner, lease_expires_at = task["lease_owner"], task["lease_expires_at"]
     assert lease_owner is not None and lease_expires_at is not None  # the task is leased
     blob = run["input_blob"]
@@ -208,6 +225,7 @@ async def workflow_task_payload(
         "condition_wait_id": None,
         "condition_key": None,
         "condition_definition_fingerprint": None,
+        **(sticky.partial_fields(after) if after is not None else {}),
     }
 
 

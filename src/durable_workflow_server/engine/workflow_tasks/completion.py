@@ -116,9 +116,15 @@ def _upsert_attributes(run: RunRow, attributes: dict[str, Any]) -> dict[str, Any
 
 
 async def apply_commands(
-    tx: Tx, run: RunRow, task: WorkflowTaskRow, commands: list[dict[str, Any]]
+    tx: Tx,
+    run: RunRow,
+    task: WorkflowTaskRow,
+    commands: list[dict[str, Any]],
+    open_run_values: dict[str, Any] | None = None,
 ) -> Applied:
     """Apply ``commands`` (already validated) for the leased ``task`` of ``run``.
+
+    ``open_run_values``: more run columns to write if the run stays open (its sticky worker).
 
     The run's steps are read once; steps created by this batch are added in memory, so the
     wait kind and the close-out see them without reading the tables again. The history events
@@ -197,6 +203,7 @@ async def apply_commands(
 
     if terminal is None:
         await append(tx, run, events, workflow_task_id=batch_id, write_run=False)
+        run_values.update(open_run_values or {})
         await update_run(
             tx, run, status=RunStatus.WAITING, wait_kind=wait_kind(steps), **run_values, **progress(run)
         )

@@ -17,7 +17,13 @@ from .claims import lease_workflow_task
 
 
 async def hand_ready_task(
-    tx: Tx, worker: WorkerRow, run: RunRow, *, lease_seconds: float, page_size: int
+    tx: Tx,
+    worker: WorkerRow,
+    run: RunRow,
+    *,
+    lease_seconds: float,
+    page_size: int,
+    sticky_window: float,
 ) -> WorkflowTaskBody | None:
     """Lease ``run``'s due workflow task to ``worker``, if it may take it; the poll's task object."""
     types = list(worker["supported_workflow_types"] or [])
@@ -33,5 +39,6 @@ async def hand_ready_task(
         build_id=worker["build_id"],
         page_size=page_size,
         run_id=run["run_id"],
+        sticky_window=sticky_window,
     )
     return payload

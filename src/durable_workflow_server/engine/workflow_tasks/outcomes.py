@@ -20,7 +20,7 @@ from ..signals.rows import mark_applied
 from ..transaction import Tx
 from ..util import rfc3339, seconds
 from ..validation import validate_commands
-from . import rows
+from . import rows, sticky
 from .completion import apply_commands
 from .leases import fence
 from .rows import ensure_workflow_task
@@ -48,9 +48,18 @@ async def heartbeat(
 
 
 async def complete(
-    tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int, commands: list[dict[str, Any]]
+    tx: Tx,
+    namespace: str,
+    task_id: str,
+    lease_owner: str,
+    attempt: int,
+    commands: list[dict[str, Any]],
+    sticky_requested: bool = False,
 ) -> WorkflowTaskCompletedResponse:
-    """Validate and apply the task's commands to its run, and close the task."""
+    """Validate and apply the task's commands to its run, and close the task.
+
+    ``sticky_requested``: the worker keeps the run's replay (see :mod:`.sticky`).
+    """
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     normalized = validate_commands(commands, run["payload_codec"])
     await check_upserts(tx, run["namespace"], normalized)  # values against their registered types
@@ -59,7 +68,8 @@ async def complete(
     unseen = await late_signals.unseen(tx, run, task) if closing is not None else []
     if unseen and closing != c.CONTINUE_AS_NEW:
         return await late_signals.refuse_close(tx, run, task, unseen)
-    applied = await apply_commands(tx, run, task, normalized)
+    was_sticky = run["sticky_worker_id"] is not None
+    applied = await apply_commands(tx, run, task, normalized, sticky.run_values(run, task, sticky_requested))
     if applied.new_run is not None:
         await carry_pause(tx, run, applied.new_run)  # a paused workflow stays paused
         if unseen:
@@ -75,8 +85,11 @@ async def complete(
     )
     # A task queued while this one was leased (a signal, a step's result) is claimable now.
     still_open = applied.new_run is None and run["status"] not in TERMINAL_RUN_STATUSES
-    if still_open and await tx.one(rows.READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None:
+    queued = still_open and await tx.one(rows.READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None
+    if queued:
         tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
+    if queued and (was_sticky or run["sticky_worker_id"] is not None):
+        await sticky.hold_queued(tx, run)
     await mark_applied(tx, run["run_id"], task.get("history_sequence"))
     return {
         "task_id": task_id,
@@ -112,6 +125,7 @@ async def fail(
             "last_error": str(failure.get("message") or "")[:4000],
         },
     )
+    await sticky.on_failure(tx, run)  # before the retry is queued: it is for any worker
     # Redeliver after a short delay so a crashing replay does not spin the worker.
     # A task delivering an update is redelivered as such, or the update would never be answered.
     next_task_id = await ensure_workflow_task(

@@ -15,6 +15,7 @@ from ..runs.rows import is_paused, run_of
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 from ..util import new_id
+from .sticky import FREE_FOR_CLAIMER
 
 _wt, _pr = t.workflow_tasks, t.poll_requests
 _OPEN = (S.READY, S.LEASED)
@@ -96,8 +97,9 @@ _NOT_HELD = ~sa.exists().where(
 # (``b_build_key``: the claimer's cohort, ``''`` when unversioned; see task_queues/cohorts.py).
 _FOR_CLAIMER = sa.or_(_wt.c.pinned_build_key.is_(None), _wt.c.pinned_build_key == sa.bindparam("b_build_key"))
 # A drained cohort claims none (CLAIMER_NOT_DRAINED, on the same ``b_build_key``).
+# A task held sticky for another worker is not a candidate until its window passed (sticky.py).
 _ALL_CANDIDATES = Candidates.of(_wt, "workflow_type", ready=S.READY, leased=S.LEASED).where(
-    _FOR_CLAIMER, CLAIMER_NOT_DRAINED
+    _FOR_CLAIMER, CLAIMER_NOT_DRAINED, FREE_FOR_CLAIMER
 )
 CANDIDATES = dataclasses.replace(
     _ALL_CANDIDATES,
@@ -207,6 +209,8 @@ async def ensure_workflow_task(
             "updated_at": tx.now,
             "workflow_update_id": update_id,
             "pinned_build_key": run["pinned_build_key"],
+            # The worker keeping the run's replay claims it first (see sticky.py).
+            "sticky_worker_id": run["sticky_worker_id"] if update_id is None else None,
         },
     )
     tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))

@@ -179,6 +179,8 @@ class CompleteWorkflowTaskBody(WorkflowTaskFence):
     # the completing worker; up to that many of the activities scheduled on its queue are
     # leased to it and answered in ``eager_activity_tasks`` (see docs/protocol.md).
     eager_activity_slots: Annotated[int | None, f.Integer(minimum=0)] = None
+    # Extension (sticky_workflow_tasks): the worker keeps the run's replay for its next task.
+    sticky: f.Boolean = None
 
     @model_validator(mode="before")
     @classmethod
