@@ -16,20 +16,21 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from .base import Conn, NotificationCallback, Store
+from .base import Conn, NotificationCallback, StatementTally, Store
 from .errors import is_unavailable
 
 log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
+_T = TypeVar("_T")
 _MIGRATION_LOCK_KEY = 0x44575F4D  # "DW_M"
 # Enough pooled connections for the pollers and handlers of one busy process: connections beyond
 # ``pool_size`` are closed on return, and a connect (a forked backend, TLS negotiation) costs
@@ -60,6 +61,24 @@ def asyncpg_dsn(url: str) -> str:
     """A ``postgresql://`` DSN for asyncpg itself (it does not know SQLAlchemy driver suffixes)."""
     scheme, sep, rest = url.partition("://")
     return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
+
+
+class PoolConnection:
+    """A pooled ``AsyncConnection`` as the engine's :class:`~.base.Conn`, counting statements."""
+
+    __slots__ = ("connection", "tally")
+
+    def __init__(self, connection: AsyncConnection, tally: StatementTally) -> None:
+        self.connection = connection
+        self.tally = tally
+
+    async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
+        self.tally.statements += 1
+        result: sa.CursorResult[Any] = await self.connection.execute(statement, parameters)
+        return result
+
+    async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
+        return await self.connection.run_sync(fn, *arg, **kw)
 
 
 class PostgresStore(Store):
@@ -142,7 +161,7 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         async with self.engine.connect() as conn, conn.begin():
-            yield conn
+            yield PoolConnection(conn, self.tally)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -154,7 +173,7 @@ class PostgresStore(Store):
         if self._read_engine is None:
             raise RuntimeError("store is not open")
         async with self._read_engine.connect() as conn, conn.begin():
-            yield conn
+            yield PoolConnection(conn, self.tally)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Conn]:
@@ -162,7 +181,7 @@ class PostgresStore(Store):
         if self._snapshot_engine is None:
             raise RuntimeError("store is not open")
         async with self._snapshot_engine.connect() as conn, conn.begin():
-            yield conn
+            yield PoolConnection(conn, self.tally)
 
     async def _before_migrate(self, conn: Conn) -> None:
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
@@ -182,6 +201,7 @@ class PostgresStore(Store):
     # ------------------------------------------------------------------ LISTEN / NOTIFY
     async def notify(self, payload: str) -> None:
         async with self._read_engine_or_fail().connect() as conn, conn.begin():
+            self.tally.statements += 1
             await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
 
     def _read_engine_or_fail(self) -> AsyncEngine:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from .base import Conn, Store
+from .base import Conn, StatementTally, Store
 
 BUSY_TIMEOUT_MS = 10_000
 _T = TypeVar("_T")
@@ -58,12 +58,14 @@ class LoopConnection:
     The coroutines never suspend: a statement runs to completion when awaited.
     """
 
-    __slots__ = ("sync_connection",)
+    __slots__ = ("sync_connection", "tally")
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, tally: StatementTally) -> None:
         self.sync_connection = connection
+        self.tally = tally
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
+        self.tally.statements += 1
         return self.sync_connection.execute(statement, parameters)
 
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
@@ -165,7 +167,7 @@ class SQLiteStore(Store):
         # SQLAlchemy's own transaction marker; the sqlite3 dialect emits nothing for it.
         transaction = conn.begin()
         try:
-            yield LoopConnection(conn)
+            yield LoopConnection(conn, self.tally)
         except BaseException:
             transaction.rollback()
             dbapi.rollback()  # covers a BEGIN that SQLAlchemy never saw used
