@@ -9,10 +9,12 @@ batch (a warm-up batch runs first).
 
 ``--server-src DIR`` (repeatable) runs the server from another source tree (e.g. a
 ``git archive`` of an older commit, with its ``src/`` directory given), alternating the trees
-round by round so they are compared side by side on the same noisy machine.
+round by round so they are compared side by side on the same noisy machine. A ``{i}`` in the
+database URL becomes the tree's position (0, 1, ...), so trees at different migrations each
+keep their own database.
 
     .venv/bin/python benchmarks/server_cost.py --database sqlite:////tmp/cost.db [--workflows 200]
-    .venv/bin/python benchmarks/server_cost.py --database postgresql://postgres@127.0.0.1/dw_cost \\
+    .venv/bin/python benchmarks/server_cost.py --database postgresql://postgres@127.0.0.1/dw_cost{i} \\
         --server-src /tmp/base/src --server-src src --rounds 3
 """
 
@@ -153,8 +155,9 @@ def main() -> None:
     figures: dict[str | None, list[tuple[float, float, float]]] = {s: [] for s in sources}
     started = time.perf_counter()
     for _ in range(args.rounds):
-        for source in sources:
-            figures[source].append(asyncio.run(measure(args.database, source, args.workflows, args.warmup)))
+        for i, source in enumerate(sources):
+            database = args.database.replace("{i}", str(i))
+            figures[source].append(asyncio.run(measure(database, source, args.workflows, args.warmup)))
     print(f"server cost: {args.workflows} workflows (one activity each) x {args.rounds} rounds")
     print(f"  database: {args.database.split('://', 1)[0]}   machine: {machine()}")
     print(f"  {'server':40} {'CPU ms/wf median (min-max)':>28} {'SQL stmts/wf':>22} {'requests/wf':>22}")

@@ -47,6 +47,10 @@ class Conn(Protocol):
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]: ...
 
+    async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
+        """The rows of a query as dictionaries (``result.mappings()``), the engine's usual read."""
+        ...
+
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T: ...
 
 

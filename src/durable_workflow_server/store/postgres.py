@@ -77,6 +77,11 @@ class PoolConnection:
         result: sa.CursorResult[Any] = await self.connection.execute(statement, parameters)
         return result
 
+    async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
+        self.tally.statements += 1
+        result = await self.connection.execute(statement, parameters)
+        return [dict(row) for row in result.mappings().all()]
+
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
         return await self.connection.run_sync(fn, *arg, **kw)
 

@@ -20,32 +20,68 @@ from sqlalchemy.engine import Dialect
 metadata = sa.MetaData()
 
 
+_UTC = timezone.utc
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """SQLite's stored form: naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff`` (string order is time order).
+
+    The same text SQLAlchemy's SQLite ``DATETIME`` writes, so old and new rows compare alike.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(_UTC).replace(tzinfo=None)
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _sqlite_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _aware_utc(value)
+    # Stored by us (``_sqlite_text``) or by hand-written SQL (``CURRENT_TIMESTAMP``, an offset).
+    return _aware_utc(datetime.fromisoformat(value))
+
+
+def _bind_aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware_utc(value)
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A ``DateTime(timezone=True)`` that always binds and returns aware UTC datetimes."""
+    """A ``DateTime(timezone=True)`` that always binds and returns aware UTC datetimes.
+
+    Its processors are one small function per value rather than the generic TypeDecorator chain
+    (and, on SQLite, not SQLAlchemy's regular-expression parse): every timestamp of every row
+    read or written passes through them, which made them a visible share of the server's CPU.
+    """
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def bind_processor(self, dialect: Dialect) -> Any:
+        return _sqlite_text if dialect.name == "sqlite" else _bind_aware
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        return _sqlite_datetime if dialect.name == "sqlite" else _bind_aware
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        # Only literal rendering (``literal_binds``) still goes through here, into the impl's
+        # literal processor, which wants a datetime: naive UTC on SQLite.
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
-        if dialect.name == "sqlite":
-            # SQLite stores text; a fixed naive-UTC rendering keeps string comparison == time order.
-            return value.replace(tzinfo=None)
-        return value
+        value = _aware_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # raw text from a hand-written SQLite row
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+        result: datetime | None = self.result_processor(dialect, None)(value)
+        return result
 
 
 def _ts(name: str, nullable: bool = True) -> sa.Column[Any]:
@@ -166,9 +202,10 @@ workflow_tasks = sa.Table(
     # The run's pinned build-id cohort, copied at insert (0009_task_queues) so a claim's candidate
     # query skips tasks of runs pinned to another build without joining the run.
     sa.Column("pinned_build_key", sa.String(255), nullable=True),
-    sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
+    # The claim order (available_at, task_id) is the index order: a claim reads a range (0011).
+    sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at", "task_id"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
-    sa.Index("ix_workflow_tasks_run", "run_id", "status"),
+    sa.Index("ix_workflow_tasks_run", "run_id", "status", "lease_expires_at"),
 )
 
 activity_executions = sa.Table(
@@ -217,7 +254,7 @@ activity_tasks = sa.Table(
     _ts("schedule_to_close_deadline_at"),
     _ts("heartbeat_deadline_at"),
     _ts("timeout_at"),
-    sa.Index("ix_activity_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
+    sa.Index("ix_activity_tasks_queue_due", "namespace", "task_queue", "status", "available_at", "task_id"),
     sa.Index("ix_activity_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_activity_tasks_timeout_due", "status", "timeout_at"),
 )
