@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
 from .base import Conn, StatementTally, Store
-from .plans import Plan, Plans
+from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
 _T = TypeVar("_T")
@@ -51,15 +51,6 @@ def sync_sqlite_url(url: str) -> str:
     if scheme.startswith("sqlite"):
         return f"sqlite://{rest}"
     return url
-
-
-class Changed:
-    """What a planned ``INSERT``/``UPDATE``/``DELETE`` answers: the rows it changed."""
-
-    __slots__ = ("rowcount",)
-
-    def __init__(self, rowcount: int) -> None:
-        self.rowcount = rowcount
 
 
 class LoopConnection:
@@ -94,10 +85,7 @@ class LoopConnection:
         return plan.rows(self._run(plan, parameters).fetchall())
 
     def _plan(self, statement: Any, parameters: Any) -> Plan | None:
-        # With execution events listened to (tests recording statements), SQLAlchemy runs
-        # everything, so the listeners see every statement.
-        connection = self.sync_connection
-        if connection._has_events or connection.engine._has_events:
+        if observed(self.sync_connection):
             return None
         return self.plans.get(statement, parameters)
 
