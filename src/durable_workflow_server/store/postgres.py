@@ -179,6 +179,10 @@ class PostgresStore(Store):
         #: How many times the listener connection has (re)connected (observability, tests).
         self.listen_connects = 0
         self._listener_down = False
+        # The listener's connection while it is connected: notify() sends on it too, one
+        # operation at a time (asyncpg runs one at once per connection) with the pings.
+        self._listen_conn: Any = None
+        self._listen_lock = asyncio.Lock()
 
     async def _open(self) -> None:
         engine = create_async_engine(
@@ -282,8 +286,19 @@ class PostgresStore(Store):
 
     # ------------------------------------------------------------------ LISTEN / NOTIFY
     async def notify(self, payload: str) -> None:
+        """Send on the listener's own connection while it is up (no pool checkout), else pooled."""
+        self.tally.statements += 1
+        listener = self._listen_conn
+        if listener is not None and not listener.is_closed():
+            try:
+                async with self._listen_lock:
+                    await listener.execute(
+                        "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload, timeout=LISTEN_PING_TIMEOUT
+                    )
+                return
+            except Exception as exc:  # the listener loop notices a lost connection and reconnects
+                log.debug("notify on the listener connection failed (%s); sending pooled", exc)
         async with self._read_engine_or_fail().connect() as conn, conn.begin():
-            self.tally.statements += 1
             await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
 
     def _read_engine_or_fail(self) -> AsyncEngine:
@@ -339,6 +354,7 @@ class PostgresStore(Store):
             if self._listener_down:
                 self._listener_down = False
                 log.warning("PostgreSQL listener reconnected")
+            self._listen_conn = conn
             if not ready.done():
                 ready.set_result(None)
             # Anything sent while no listener was connected is lost: let the receiver re-check.
@@ -347,7 +363,9 @@ class PostgresStore(Store):
                 try:
                     await asyncio.wait_for(lost.wait(), LISTEN_PING_SECONDS)
                 except asyncio.TimeoutError:
-                    await conn.fetchval("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
+                    async with self._listen_lock:
+                        await conn.fetchval("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
         finally:
+            self._listen_conn = None
             # terminate(), not close(): no round trip to a server that may be gone.
             conn.terminate()
