@@ -164,7 +164,8 @@ def _expanded(compiled: SQLCompiler, keys: tuple[str, ...], params: Any, dialect
     for original, expanded in state.parameter_expansion.items():
         for position, name in enumerate(expanded):
             source[name] = (original, position)
-    processors = cast(Mapping[str, Processor], state.processors)
+    # The expansion's processors cover only the expanded items; the rest are the compiled ones.
+    processors = cast(Mapping[str, Processor], {**compiled._bind_processors, **state.processors})
     binds: list[Bind] = []
     for name in state.positiontup or ():
         processor = processors.get(name)
