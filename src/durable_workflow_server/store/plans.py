@@ -228,7 +228,10 @@ def _finish(compiled: SQLCompiler, sql: str, binds: list[Bind], dialect: Dialect
     if returns_rows:
         for column in compiled._result_columns:
             result_keys.append(column.keyname)
-            result_processors.append(column.type._cached_result_processor(dialect, None))
+            try:
+                result_processors.append(column.type._cached_result_processor(dialect, None))
+            except Exception:  # a processor that needs the driver's column type (asyncpg numerics)
+                return None
         if len(set(result_keys)) != len(result_keys):
             return None  # duplicate labels: SQLAlchemy's mapping rules, not ours
     return Plan(sql, binds, result_keys, result_processors, returns_rows)
