@@ -30,7 +30,9 @@ from .settings import Settings
 
 logger = logging.getLogger("durable_workflow_server")
 
-GZIP_MINIMUM_SIZE = 1024
+# Below a few KiB compressing costs the server more CPU than the bytes it saves on the wire (most
+# worker-plane answers are a few hundred bytes); history pages and manifests are still gzipped.
+GZIP_MINIMUM_SIZE = 4096
 LISTEN_BACKLOG = 2048  # uvicorn's default
 _ROUTING_REASONS = {404: reasons.NOT_FOUND, 405: reasons.METHOD_NOT_ALLOWED}
 
@@ -216,6 +218,8 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
+        # One INFO line per request costs more than many requests' own work; DW_ACCESS_LOG=1 on.
+        access_log=settings.access_log,
         lifespan="on",
         server_header=False,
         proxy_headers=False,

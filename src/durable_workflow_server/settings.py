@@ -188,6 +188,9 @@ class Settings:
     history_page_size_default: int = 500
     history_page_size_max: int = 1000
     compression_enabled: bool = True
+    # uvicorn's access log, one INFO line per request (DW_ACCESS_LOG); off by default: on the
+    # worker plane's hot path the line costs more than the request's own work
+    access_log: bool = False
     # schedules: a fire whose time is further in the past than this (plus the schedule's jitter)
     # when the loop reaches it was missed while no server ran; only the latest such fire is taken
     # (DW_SCHEDULE_CATCHUP_WINDOW). How long a process that claimed a fire has to start its
@@ -423,5 +426,6 @@ class Settings:
         values["auth_backward_compatible"] = flag("AUTH_BACKWARD_COMPATIBLE", True)
         values["compression_enabled"] = flag("COMPRESSION_ENABLED", True)
         values["metrics_public"] = flag("METRICS_PUBLIC", False)
+        values["access_log"] = flag("ACCESS_LOG", False)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -221,3 +221,15 @@ async def test_schedule_fires_are_counted_and_a_namespace_bound_scraper_sees_its
         assert own[f'{depth}{{kind="workflow",namespace="billing",task_queue="idle-q"}}'] == 1
         assert not any('namespace="default"' in series for series in own)
         assert any(series.startswith("durable_workflow_server_requests_total") for series in own)
+
+
+async def test_sql_statements_are_counted_and_a_scrape_shows_in_the_next_one(database_url: str) -> None:
+    async with _app(database_url, metrics_public=True) as (app, http):
+        statements = "durable_workflow_server_sql_statements_total"
+        first = await http.get("/metrics")
+        assert f"# TYPE {statements} counter" in first.text
+        before = _samples(first.text)[statements]
+        await _run_one(app)
+        after = _samples((await http.get("/metrics")).text)[statements]
+        # A workflow's requests ran statements, and so did the first scrape (its queue depth).
+        assert after > before > 0

@@ -116,6 +116,9 @@ class BackgroundLoop:
         self._stopping = False
         # When the loop plans to sweep next (by ``clock``); ``None`` while sweeping or stopped.
         self._wake_at: datetime | None = None
+        # The earliest due time announced while a sweep ran (see poke_before).
+        self._due_while_sweeping: datetime | None = None
+        self._sweeping = False
         # Whether the last sweep failed on an unreachable database (one log line per outage).
         self.database_down = False
 
@@ -127,7 +130,16 @@ class BackgroundLoop:
         self._wake.set()
 
     def poke_before(self, due: datetime) -> None:
-        """Wake the loop only if it would otherwise sleep past ``due`` (cheap to call often)."""
+        """Wake the loop only if it would otherwise sleep past ``due`` (cheap to call often).
+
+        During a sweep the due time is only remembered and bounds the sleep after it: under load
+        every transaction announces a deadline (an activity's timeout, a lease), and waking at
+        once for each of them kept the loop sweeping back to back, twenty statements a time.
+        """
+        if self._sweeping:
+            if self._due_while_sweeping is None or due < self._due_while_sweeping:
+                self._due_while_sweeping = due
+            return
         if self._wake_at is None or due < self._wake_at:
             self._wake.set()
 
@@ -160,6 +172,8 @@ class BackgroundLoop:
         while not self._stopping:
             self._wake.clear()
             self._wake_at = None
+            self._due_while_sweeping = None
+            self._sweeping = True
             next_due: datetime | None = None
             try:
                 next_due = await self._sweep()
@@ -169,6 +183,11 @@ class BackgroundLoop:
                 if self.database_down:
                     self.database_down = False
                     log.warning("background loop: the database is reachable again; sweeping resumed")
+            finally:
+                self._sweeping = False
+            announced = self._due_while_sweeping
+            if announced is not None and (next_due is None or announced < next_due):
+                next_due = announced
             delay = self._interval
             if next_due is not None:
                 delay = max(0.0, min(delay, (next_due - self._clock()).total_seconds()))

@@ -71,11 +71,11 @@ class Tx:
             self.due_at = at
 
     async def one(self, stmt: Any, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        row = (await self.conn.execute(stmt, params)).mappings().first()
-        return dict(row) if row is not None else None
+        rows = await self.conn.fetch(stmt, params)
+        return rows[0] if rows else None
 
     async def all(self, stmt: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return [dict(r) for r in (await self.conn.execute(stmt, params)).mappings().all()]
+        return await self.conn.fetch(stmt, params)
 
 
 log = logging.getLogger(__name__)

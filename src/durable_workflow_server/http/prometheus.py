@@ -16,6 +16,8 @@ Series (counters are this process's own since it started; see docs/protocol.md):
   background loop expired;
 * ``durable_workflow_server_schedule_fires_total{namespace, outcome}``: schedule fires this
   process recorded (``started``, ``failed``, ``already_running``);
+* ``durable_workflow_server_sql_statements_total``: SQL statements this process's store
+  executed (requests, the background loop, scrapes; ``BEGIN``/``COMMIT`` not counted);
 * ``durable_workflow_server_task_queue_depth{namespace, task_queue, kind}``: ready tasks
   (workflow, activity; pending query tasks), counted at scrape time;
 * ``durable_workflow_server_long_polls_waiting``: long polls parked in this process now.
@@ -39,6 +41,7 @@ from ..engine.maintenance.counters import (
     QUEUE_DEPTH,
     REQUESTS,
     SCHEDULE_FIRES,
+    SQL_STATEMENTS,
     TRANSACTION_RETRIES,
     WORKER_LEASE_RELEASES,
     ProcessCounters,
@@ -67,6 +70,10 @@ HELP: dict[str, tuple[str, str]] = {
     TRANSACTION_RETRIES: (
         "counter",
         "Write transactions this process ran again after the database aborted them, by reason.",
+    ),
+    SQL_STATEMENTS: (
+        "counter",
+        "SQL statements this process's store executed (transaction control not counted).",
     ),
     QUEUE_DEPTH: ("gauge", "Ready tasks per namespace, task queue and kind, counted at scrape time."),
     LONG_POLLS_WAITING: ("gauge", "Long polls parked in this process (task polls, history follows, waits)."),

@@ -39,13 +39,34 @@ NotificationCallback = Callable[[str | None], None]
 class Conn(Protocol):
     """A connection inside one transaction, as the engine sees it.
 
-    ``sqlalchemy.ext.asyncio.AsyncConnection`` is one; :class:`~.sqlite.LoopConnection` (a
-    synchronous SQLite connection driven on the event-loop thread) is the other.
+    :class:`~.postgres.PoolConnection` (an asyncpg-backed SQLAlchemy ``AsyncConnection``) is
+    one; :class:`~.sqlite.LoopConnection` (a synchronous SQLite connection driven on the
+    event-loop thread) is the other. Both count every statement in the store's
+    :class:`StatementTally`.
     """
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]: ...
 
+    async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
+        """The rows of a query as dictionaries (``result.mappings()``), the engine's usual read."""
+        ...
+
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T: ...
+
+
+class StatementTally:
+    """How many SQL statements this store has executed through its :class:`Conn` seam.
+
+    A plain integer, not a locked counter: every statement runs on the event-loop thread (SQLite
+    on it directly, asyncpg as coroutines), so ``+= 1`` never races. Transaction control
+    (``BEGIN``/``COMMIT``) is not counted, the statements inside are. Exposed on ``GET /metrics``
+    as ``durable_workflow_server_sql_statements_total``.
+    """
+
+    __slots__ = ("statements",)
+
+    def __init__(self) -> None:
+        self.statements = 0
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -85,6 +106,8 @@ class Store:
         self.url = url
         self._opened = False
         self._write_lock: asyncio.Lock | None = None
+        #: Statements executed so far (see :class:`StatementTally`).
+        self.tally = StatementTally()
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self) -> None:

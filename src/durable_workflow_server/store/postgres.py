@@ -14,22 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from .base import Conn, NotificationCallback, Store
+from .base import Conn, NotificationCallback, StatementTally, Store
 from .errors import is_unavailable
+from .plans import Changed, Plan, Plans, observed
 
 log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
+_T = TypeVar("_T")
 _MIGRATION_LOCK_KEY = 0x44575F4D  # "DW_M"
 # Enough pooled connections for the pollers and handlers of one busy process: connections beyond
 # ``pool_size`` are closed on return, and a connect (a forked backend, TLS negotiation) costs
@@ -62,6 +65,102 @@ def asyncpg_dsn(url: str) -> str:
     return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
 
 
+_STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
+
+
+class PoolConnection:
+    """A pooled ``AsyncConnection`` as the engine's :class:`~.base.Conn`, counting statements.
+
+    Statements with a :class:`~.plans.Plan` run on the asyncpg connection directly, as
+    coroutines of this task: SQLAlchemy's asyncpg adapter would run each one through its
+    greenlet bridge and execution machinery, which cost the server more CPU than asyncpg
+    itself. The adapter's own steps are reused (its ``BEGIN`` on first use, its prepared
+    statement cache, its exception translation), so the transaction ``write()``/``read()``
+    opened is the one the statements run in, and a failure is handled by SQLAlchemy exactly
+    as if it had executed the statement (wrapped, a lost connection invalidated).
+    """
+
+    __slots__ = ("adapter", "connection", "plans", "tally")
+
+    def __init__(self, connection: AsyncConnection, tally: StatementTally, plans: Plans) -> None:
+        self.connection = connection
+        self.tally = tally
+        self.plans = plans
+        self.adapter: Any = None
+
+    async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
+        self.tally.statements += 1
+        plan = self._plan(statement, parameters)
+        if plan is None or plan.returns_rows:
+            result: sa.CursorResult[Any] = await self.connection.execute(statement, parameters)
+            return result
+        _, status = await self._run(plan, parameters)
+        found = _STATUS.match(status or "")
+        return cast(sa.CursorResult[Any], Changed(int(found.group(1)) if found else -1))
+
+    async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
+        self.tally.statements += 1
+        plan = self._plan(statement, parameters)
+        if plan is None or not plan.returns_rows:
+            result = await self.connection.execute(statement, parameters)
+            return [dict(row) for row in result.mappings().all()]
+        records, _ = await self._run(plan, parameters)
+        return plan.rows([tuple(record) for record in records])
+
+    async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
+        return await self.connection.run_sync(fn, *arg, **kw)
+
+    def _plan(self, statement: Any, parameters: Any) -> Plan | None:
+        sync = self.connection.sync_connection
+        if sync is None or observed(sync):
+            return None
+        if self.adapter is None:
+            self.adapter = _direct_adapter(sync)
+            if self.adapter is None:
+                self.plans.enabled = False
+                return None
+        return self.plans.get(statement, parameters)
+
+    async def _run(self, plan: Plan, parameters: Any) -> tuple[list[Any], str | None]:
+        adapter = self.adapter
+        dialect: Any = self.connection.dialect
+        asof = dialect._invalidate_schema_cache_asof
+        async with adapter._execute_mutex:
+            try:
+                if adapter._transaction is None:
+                    await adapter._start_transaction()
+                prepared, _ = await adapter._prepare(plan.sql, asof)
+                records = await prepared.fetch(*plan.parameters(parameters))
+                return records, prepared.get_statusmsg()
+            except Exception as error:
+                failure: BaseException = error
+                try:
+                    adapter._handle_exception(error)  # raises the DBAPI-level translation
+                except Exception as translated:
+                    failure = translated
+        # Outside the mutex: SQLAlchemy's handling may roll back or invalidate the connection.
+        await self.connection.run_sync(_raise_as_sqlalchemy, failure, plan.sql, parameters)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _direct_adapter(sync: sa.Connection) -> Any:
+    """The checked-out asyncpg adapter, if it has the steps the direct path reuses."""
+    try:
+        adapter = sync.connection.dbapi_connection
+    except Exception:
+        return None
+    needed = ("_execute_mutex", "_transaction", "_start_transaction", "_prepare", "_handle_exception")
+    if adapter is None or not all(hasattr(adapter, name) for name in needed):
+        return None
+    if not hasattr(sync.dialect, "_invalidate_schema_cache_asof"):
+        return None
+    return adapter
+
+
+def _raise_as_sqlalchemy(sync: sa.Connection, error: BaseException, sql: str, parameters: Any) -> None:
+    sync._handle_dbapi_exception(error, sql, parameters, None, None)  # always raises
+
+
 class PostgresStore(Store):
     dialect = "postgresql"
     notifies = True
@@ -76,9 +175,14 @@ class PostgresStore(Store):
         self._locked: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._claiming: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._listener: asyncio.Task[None] | None = None
+        self._plans = Plans(sa.engine.default.DefaultDialect())  # replaced in _open
         #: How many times the listener connection has (re)connected (observability, tests).
         self.listen_connects = 0
         self._listener_down = False
+        # The listener's connection while it is connected: notify() sends on it too, one
+        # operation at a time (asyncpg runs one at once per connection) with the pings.
+        self._listen_conn: Any = None
+        self._listen_lock = asyncio.Lock()
 
     async def _open(self) -> None:
         engine = create_async_engine(
@@ -113,6 +217,7 @@ class PostgresStore(Store):
                 context.is_disconnect = True
 
         self._engine = engine
+        self._plans = Plans(engine.sync_engine.dialect)
         # Reads run without BEGIN/COMMIT (see read()); same pool, isolation set per checkout.
         self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         # One snapshot for several statements (see snapshot()): REPEATABLE READ, read only.
@@ -142,7 +247,7 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         async with self.engine.connect() as conn, conn.begin():
-            yield conn
+            yield PoolConnection(conn, self.tally, self._plans)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -154,7 +259,7 @@ class PostgresStore(Store):
         if self._read_engine is None:
             raise RuntimeError("store is not open")
         async with self._read_engine.connect() as conn, conn.begin():
-            yield conn
+            yield PoolConnection(conn, self.tally, self._plans)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Conn]:
@@ -162,7 +267,7 @@ class PostgresStore(Store):
         if self._snapshot_engine is None:
             raise RuntimeError("store is not open")
         async with self._snapshot_engine.connect() as conn, conn.begin():
-            yield conn
+            yield PoolConnection(conn, self.tally, self._plans)
 
     async def _before_migrate(self, conn: Conn) -> None:
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
@@ -181,6 +286,18 @@ class PostgresStore(Store):
 
     # ------------------------------------------------------------------ LISTEN / NOTIFY
     async def notify(self, payload: str) -> None:
+        """Send on the listener's own connection while it is up (no pool checkout), else pooled."""
+        self.tally.statements += 1
+        listener = self._listen_conn
+        if listener is not None and not listener.is_closed():
+            try:
+                async with self._listen_lock:
+                    await listener.execute(
+                        "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload, timeout=LISTEN_PING_TIMEOUT
+                    )
+                return
+            except Exception as exc:  # the listener loop notices a lost connection and reconnects
+                log.debug("notify on the listener connection failed (%s); sending pooled", exc)
         async with self._read_engine_or_fail().connect() as conn, conn.begin():
             await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
 
@@ -237,6 +354,7 @@ class PostgresStore(Store):
             if self._listener_down:
                 self._listener_down = False
                 log.warning("PostgreSQL listener reconnected")
+            self._listen_conn = conn
             if not ready.done():
                 ready.set_result(None)
             # Anything sent while no listener was connected is lost: let the receiver re-check.
@@ -245,7 +363,9 @@ class PostgresStore(Store):
                 try:
                     await asyncio.wait_for(lost.wait(), LISTEN_PING_SECONDS)
                 except asyncio.TimeoutError:
-                    await conn.fetchval("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
+                    async with self._listen_lock:
+                        await conn.fetchval("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
         finally:
+            self._listen_conn = None
             # terminate(), not close(): no round trip to a server that may be gone.
             conn.terminate()

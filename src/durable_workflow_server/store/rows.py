@@ -1,6 +1,6 @@
 """One ``TypedDict`` per table: a row as :mod:`.tables` returns it (``dict(row_mapping)``).
 
-Times are aware UTC datetimes (:class:`.tables.UTCDateTime`); JSON columns hold what was stored.
+Times are aware UTC datetimes (:class:`.timestamps.UTCDateTime`); JSON columns hold what was stored.
 Status columns are typed ``str``: a row read back carries plain strings, which compare equal to
 the members of :mod:`.statuses`.
 """

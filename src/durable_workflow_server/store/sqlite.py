@@ -31,7 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from .base import Conn, Store
+from .base import Conn, StatementTally, Store
+from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
 _T = TypeVar("_T")
@@ -55,16 +56,45 @@ def sync_sqlite_url(url: str) -> str:
 class LoopConnection:
     """A synchronous SQLAlchemy connection with the async :class:`~.base.Conn` surface.
 
-    The coroutines never suspend: a statement runs to completion when awaited.
+    The coroutines never suspend: a statement runs to completion when awaited. Statements with a
+    :class:`~.plans.Plan` run on the ``sqlite3`` connection directly (reads through
+    :meth:`fetch`; writes answer only ``rowcount``), the rest through SQLAlchemy.
     """
 
-    __slots__ = ("sync_connection",)
+    __slots__ = ("dbapi", "plans", "sync_connection", "tally")
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, tally: StatementTally, plans: Plans) -> None:
         self.sync_connection = connection
+        self.tally = tally
+        self.plans = plans
+        self.dbapi = _dbapi(connection)
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
-        return self.sync_connection.execute(statement, parameters)
+        self.tally.statements += 1
+        plan = self._plan(statement, parameters)
+        if plan is None or plan.returns_rows:
+            return self.sync_connection.execute(statement, parameters)
+        return cast(sa.CursorResult[Any], Changed(self._run(plan, parameters).rowcount))
+
+    async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
+        self.tally.statements += 1
+        plan = self._plan(statement, parameters)
+        if plan is None or not plan.returns_rows:
+            result = self.sync_connection.execute(statement, parameters)
+            return [dict(row) for row in result.mappings().all()]
+        return plan.rows(self._run(plan, parameters).fetchall())
+
+    def _plan(self, statement: Any, parameters: Any) -> Plan | None:
+        if observed(self.sync_connection):
+            return None
+        return self.plans.get(statement, parameters)
+
+    def _run(self, plan: Plan, parameters: Any) -> sqlite3.Cursor:
+        try:
+            return self.dbapi.execute(plan.sql, plan.parameters(parameters))
+        except sqlite3.Error as exc:
+            # The same exception SQLAlchemy raises (IntegrityError, OperationalError, ...).
+            raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error) from exc
 
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
         return fn(self.sync_connection, *arg, **kw)
@@ -109,6 +139,7 @@ class SQLiteStore(Store):
         self.memory = is_memory_url(url)
         self._engine: sa.Engine | None = None
         self._writer: sa.Connection | None = None
+        self._plans: Plans = Plans(sa.create_engine("sqlite://").dialect)
 
     # ------------------------------------------------------------------ lifecycle
     async def _open(self) -> None:
@@ -134,6 +165,7 @@ class SQLiteStore(Store):
             cursor.close()
 
         self._engine = engine
+        self._plans = Plans(engine.dialect)
         writer = engine.connect()
         if not memory:
             # The writer must fail fast when another process holds the lock (see module doc).
@@ -165,7 +197,7 @@ class SQLiteStore(Store):
         # SQLAlchemy's own transaction marker; the sqlite3 dialect emits nothing for it.
         transaction = conn.begin()
         try:
-            yield LoopConnection(conn)
+            yield LoopConnection(conn, self.tally, self._plans)
         except BaseException:
             transaction.rollback()
             dbapi.rollback()  # covers a BEGIN that SQLAlchemy never saw used

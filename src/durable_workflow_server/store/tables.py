@@ -11,41 +11,13 @@ work with one index range scan.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+
+from .timestamps import UTCDateTime
 
 metadata = sa.MetaData()
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A ``DateTime(timezone=True)`` that always binds and returns aware UTC datetimes."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
-        if dialect.name == "sqlite":
-            # SQLite stores text; a fixed naive-UTC rendering keeps string comparison == time order.
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # raw text from a hand-written SQLite row
-            value = datetime.fromisoformat(value)
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 def _ts(name: str, nullable: bool = True) -> sa.Column[Any]:
@@ -175,9 +147,10 @@ workflow_tasks = sa.Table(
     # Only this worker may claim the task during the sticky schedule-to-start window
     # (0012_sticky_workflow_tasks), copied from the run when the task is queued.
     sa.Column("sticky_worker_id", sa.String(255), nullable=True),
-    sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
+    # The claim order (available_at, task_id) is the index order: a claim reads a range (0013).
+    sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at", "task_id"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
-    sa.Index("ix_workflow_tasks_run", "run_id", "status"),
+    sa.Index("ix_workflow_tasks_run", "run_id", "status", "lease_expires_at"),
 )
 
 activity_executions = sa.Table(
@@ -226,7 +199,7 @@ activity_tasks = sa.Table(
     _ts("schedule_to_close_deadline_at"),
     _ts("heartbeat_deadline_at"),
     _ts("timeout_at"),
-    sa.Index("ix_activity_tasks_queue_due", "namespace", "task_queue", "status", "available_at"),
+    sa.Index("ix_activity_tasks_queue_due", "namespace", "task_queue", "status", "available_at", "task_id"),
     sa.Index("ix_activity_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_activity_tasks_timeout_due", "status", "timeout_at"),
 )

@@ -33,6 +33,8 @@ WORKER_LEASE_RELEASES = "durable_workflow_server_worker_lease_releases_total"
 QUEUE_DEPTH = "durable_workflow_server_task_queue_depth"
 SCHEDULE_FIRES = "durable_workflow_server_schedule_fires_total"
 TRANSACTION_RETRIES = "durable_workflow_server_transaction_retries_total"
+# Every SQL statement this process's store executed (requests, the background loop, scrapes).
+SQL_STATEMENTS = "durable_workflow_server_sql_statements_total"
 
 
 class Sample(TypedDict):

@@ -62,9 +62,15 @@ class MaintenanceCommands(EngineCore):
         )
 
     async def server_metrics(self) -> counters.ServerMetricsSnapshot:
+        # Read before this scrape's own statements: they show in the next scrape.
+        statements: counters.Sample = {
+            "name": counters.SQL_STATEMENTS,
+            "labels": {},
+            "value": float(self.store.tally.statements),
+        }
         async with self._read() as tx:
             gauges = await counters.queue_depth(tx)
-        return {"counters": self.counters.samples(), "gauges": gauges}
+        return {"counters": [*self.counters.samples(), statements], "gauges": gauges}
 
     async def system_metrics(self, namespace: str) -> metrics.SystemMetricsBody:
         async with self._snapshot() as tx:

@@ -70,11 +70,6 @@ async def claim_workflow_task(
             return None
         if not cohorts.may_claim_for(run["pinned_build_key"], build_id):
             return None  # pinned to another build: only that build's workers take it
-        held = {"b_run_id": run["run_id"], "b_task_id": candidate["task_id"], "b_now": tx.now}
-        if await tx.one(rows.LEASED_OTHER_OF_RUN, held) is not None:
-            # A signal (or a step's result) queued this task while another task of the run is
-            # leased: it waits until that one completes, then sees everything in one history.
-            return None
         values = {
             "status": WorkflowTaskStatus.LEASED,
             "lease_owner": worker_id,
@@ -83,9 +78,12 @@ async def claim_workflow_task(
             "updated_at": tx.now,
             "history_sequence": run["last_history_sequence"],
         }
+        # Not while another task of the run is leased (a signal or a step's result queued this
+        # one meanwhile): it waits until that one completes, then sees everything in one history.
         result = await tx.conn.execute(
-            rows.LEASE,
+            rows.LEASE_UNHELD,
             {
+                "b_run_id": run["run_id"],
                 "b_task_id": candidate["task_id"],
                 "b_status": candidate["status"],
                 "b_attempt_count": candidate["attempt_count"],

@@ -115,6 +115,17 @@ LEASE = sa.update(_wt).where(
     _wt.c.attempt_count == sa.bindparam("b_attempt_count"),
     still_due(_wt, S.READY, S.LEASED),
 )
+_other = _wt.alias("other")
+# A worker's claim: the fenced lease, and only while no other task of the run (``b_run_id``) is
+# leased, checked in the same statement under the run lock (one statement, not a read first).
+LEASE_UNHELD = LEASE.where(
+    ~sa.exists().where(
+        _other.c.run_id == sa.bindparam("b_run_id"),
+        _other.c.status == S.LEASED,
+        _other.c.task_id != sa.bindparam("b_task_id"),
+        _other.c.lease_expires_at > sa.bindparam("b_now"),
+    )
+)
 # Back to ready (or retired), fenced on the exact lease handed out.
 REQUEUE = (
     sa.update(_wt)

@@ -1,0 +1,237 @@
+"""Statements compiled once into plans the driver runs directly (SQLite's hot path).
+
+SQLAlchemy's execution machinery costs several times what SQLite spends on one of the engine's
+small statements: every ``execute`` looks the statement up in the compiled cache, builds an
+execution context, constructs the parameter dictionary and wraps the cursor in a result. The
+engine's statements are built once at import time, so all of that is the same work each time.
+A :class:`Plan` keeps what it produces (the SQL text, where each positional parameter comes
+from and its bind processor, the result columns and their processors) per statement and
+parameter keys, and :func:`plan` returns ``None`` for what it does not cover (expanding ``IN``
+lists, executemany, statements SQLAlchemy must post-process), which then runs through
+SQLAlchemy as before. SQLAlchemy still compiles every statement: the SQL and the types'
+processors are its own.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+# One positional parameter: (the caller's key, or None for a constant; the constant; processor).
+Bind = tuple[str | None, Any, Processor]
+
+
+class Plan:
+    """One statement compiled for one set of parameter keys."""
+
+    __slots__ = ("binds", "keys", "processors", "returns_rows", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        binds: Sequence[Bind],
+        keys: Sequence[str],
+        processors: Sequence[Processor],
+        returns_rows: bool,
+    ) -> None:
+        self.sql = sql
+        self.binds = tuple(binds)
+        self.keys = tuple(keys)
+        self.processors = tuple(processors)
+        self.returns_rows = returns_rows
+
+    def parameters(self, params: Mapping[str, Any] | list[Mapping[str, Any]] | None) -> list[Any]:
+        """The positional parameters for the caller's ``params`` (a dict, or a list of one)."""
+        if isinstance(params, list):
+            params = params[0]
+        values: list[Any] = []
+        for key, constant, processor in self.binds:
+            if key is None:
+                value = constant
+            elif type(key) is _Item:
+                value = params[key][key.position]  # type: ignore[index]
+            else:
+                value = params[key]  # type: ignore[index]
+            values.append(value if processor is None or key is None else processor(value))
+        return values
+
+    def rows(self, raw: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """The driver's rows as dictionaries keyed like ``result.mappings()``, values processed."""
+        keys, processors = self.keys, self.processors
+        if not any(processors):
+            return [dict(zip(keys, row, strict=True)) for row in raw]
+        return [
+            {
+                key: value if processor is None or value is None else processor(value)
+                for key, value, processor in zip(keys, row, processors, strict=True)
+            }
+            for row in raw
+        ]
+
+
+def observed(connection: sa.Connection) -> bool:
+    """Whether execution listeners watch ``connection`` (tests recording statements).
+
+    Then everything runs through SQLAlchemy, so they see every statement. (``_has_events`` is
+    no test: the engines made by ``execution_options`` always have it set.)
+    """
+    dispatch = connection.dispatch
+    return bool(
+        dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or dispatch.before_execute
+        or dispatch.after_execute
+    )
+
+
+class Changed:
+    """What a planned ``INSERT``/``UPDATE``/``DELETE`` answers: the rows it changed."""
+
+    __slots__ = ("rowcount",)
+
+    def __init__(self, rowcount: int) -> None:
+        self.rowcount = rowcount
+
+
+_UNPLANNED = object()
+_PLANNED = (sa.Select, sa.CompoundSelect, sa.Insert, sa.Update, sa.Delete)
+
+
+class Plans:
+    """The plans of one dialect, per statement (held weakly) and parameter keys."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        #: Off where the driver connection lacks what the direct path needs (then: SQLAlchemy).
+        self.enabled = True
+        self._plans: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]] = weakref.WeakKeyDictionary()
+
+    def get(self, statement: Any, params: Any) -> Plan | None:
+        if not self.enabled or not isinstance(statement, _PLANNED):
+            return None
+        if isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict):
+            params = params[0]  # an executemany of one row is one execution
+        if params is not None and not isinstance(params, dict):
+            return None  # executemany (a list of parameter sets) and other shapes
+        keys = tuple(params) if params else ()
+        try:
+            by_keys = self._plans.get(statement)
+        except TypeError:  # not weak-referenceable
+            return None
+        if by_keys is None:
+            by_keys = self._plans[statement] = {}
+        found = by_keys.get(keys, _UNPLANNED)
+        if found is _UNPLANNED:
+            found = by_keys[keys] = _compile(statement, keys, self.dialect)
+        if isinstance(found, _Expanding):
+            return found.plan(params)
+        return found  # type: ignore[no-any-return]
+
+
+class _Expanding:
+    """The plans of a statement with expanding ``IN`` lists: one per list lengths."""
+
+    def __init__(self, compiled: SQLCompiler, keys: tuple[str, ...], dialect: Dialect) -> None:
+        self.compiled = compiled
+        self.keys = keys
+        self.dialect = dialect
+        self.lists = tuple(
+            name for name in keys if (bind := compiled.binds.get(name)) is not None and bind.expanding
+        )
+        self._plans: dict[tuple[int, ...], Plan | None] = {}
+
+    def plan(self, params: Any) -> Plan | None:
+        if isinstance(params, list):
+            params = params[0]
+        lengths = tuple(len(params[name]) for name in self.lists)
+        found = self._plans.get(lengths, _UNPLANNED)
+        if found is _UNPLANNED:
+            found = self._plans[lengths] = _expanded(self.compiled, self.keys, params, self.dialect)
+        return found  # type: ignore[return-value]
+
+
+def _expanded(compiled: SQLCompiler, keys: tuple[str, ...], params: Any, dialect: Dialect) -> Plan | None:
+    """The plan of ``compiled`` with its ``IN`` lists as long as in ``params``."""
+    state = compiled._process_parameters_for_postcompile(compiled.construct_params(params))
+    names = set(keys)
+    source: dict[str, tuple[str, int]] = {}
+    for original, expanded in state.parameter_expansion.items():
+        for position, name in enumerate(expanded):
+            source[name] = (original, position)
+    # The expansion's processors cover only the expanded items; the rest are the compiled ones.
+    processors = cast(Mapping[str, Processor], {**compiled._bind_processors, **state.processors})
+    binds: list[Bind] = []
+    for name in state.positiontup or ():
+        processor = processors.get(name)
+        if name in names:
+            binds.append((name, None, processor))
+        elif name in source and source[name][0] in names:
+            binds.append((_Item(*source[name]), None, processor))
+        else:
+            value = state.parameters[name]  # a constant (a literal IN list's item included)
+            binds.append((None, processor(value) if processor is not None else value, None))
+    return _finish(compiled, state.statement, binds, dialect)
+
+
+class _Item(str):
+    """A positional parameter taken from item ``position`` of the caller's list ``name``."""
+
+    position: int
+
+    def __new__(cls, name: str, position: int) -> _Item:
+        item = super().__new__(cls, name)
+        item.position = position
+        return item
+
+
+def _compile(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> Plan | _Expanding | None:
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+    if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+        return None
+    if compiled.returning or getattr(compiled, "_result_columns", None) is None:
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None  # column defaults SQLAlchemy computes in Python: leave them to it
+    if compiled.literal_execute_params or any(not b.expanding for b in compiled.post_compile_params):
+        return None
+    # Sequences are processors of tuple-valued (composite) binds, which the engine never uses.
+    processors = cast(Mapping[str, Processor], compiled._bind_processors)
+    if not all(callable(p) for p in processors.values()):
+        return None
+    if "__[POSTCOMPILE" in compiled.string:
+        return _Expanding(compiled, keys, dialect)
+    names = set(keys)
+    binds: list[Bind] = []
+    for name in compiled.positiontup:
+        processor = processors.get(name)
+        if name in names:
+            binds.append((name, None, processor))
+            continue
+        parameter = compiled.binds.get(name)
+        if parameter is None or parameter.required or parameter.callable is not None:
+            return None
+        value = parameter.value
+        binds.append((None, processor(value) if processor is not None else value, None))
+    return _finish(compiled, compiled.string, binds, dialect)
+
+
+def _finish(compiled: SQLCompiler, sql: str, binds: list[Bind], dialect: Dialect) -> Plan | None:
+    returns_rows = not (compiled.isinsert or compiled.isupdate or compiled.isdelete)
+    result_keys: list[str] = []
+    result_processors: list[Processor] = []
+    if returns_rows:
+        for column in compiled._result_columns:
+            result_keys.append(column.keyname)
+            try:
+                result_processors.append(column.type._cached_result_processor(dialect, None))
+            except Exception:  # a processor that needs the driver's column type (asyncpg numerics)
+                return None
+        if len(set(result_keys)) != len(result_keys):
+            return None  # duplicate labels: SQLAlchemy's mapping rules, not ours
+    return Plan(sql, binds, result_keys, result_processors, returns_rows)
