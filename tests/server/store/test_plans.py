@@ -54,6 +54,9 @@ async def test_planned_reads_match_sqlalchemy_with_times_json_and_in_lists(db_ur
                 "b_now": NOW,
                 "b_build_key": "",
                 "b_types": types,
+                # the sticky rule's binds (workflow_tasks/sticky.py): free for this claimer
+                "b_worker_id": "worker-1",
+                "b_sticky_cutoff": NOW,
             }
             cases.append((task_rows.CANDIDATES.ready_typed, params))  # an expanding IN list
         for cm in (store.write, store.read):
