@@ -21,7 +21,14 @@ R = TypeVar("R")
 
 @dataclass
 class WorkflowTaskInterceptorContext:
-    """A leased workflow task about to be replayed."""
+    """A leased workflow task about to be replayed.
+
+    ``task`` is the task as the server sent it. On a server with sticky workflow tasks, the task
+    of a run this worker keeps cached carries only the events after what its replay has seen
+    (``history_after_sequence`` says from where; ``Worker(max_cached_workflows=0)`` turns the
+    cache, and so partial tasks, off): an interceptor that reads ``history_events`` for tracing
+    or auditing sees that part only.
+    """
 
     worker_id: str
     task_queue: str

@@ -11,7 +11,7 @@ An additive extension (docs/protocol.md, "Sticky workflow tasks"), advertised as
 * a workflow task queued for a sticky run carries the run's sticky worker
   (``workflow_tasks.sticky_worker_id``), and only that worker may claim it while the task is
   younger than the sticky schedule-to-start window (``DW_STICKY_SCHEDULE_TO_START_SECONDS``,
-  default 5 s: measured from when the task became due or was last made sticky); after that,
+  default 5 s) both since it became due and since it was last made sticky; once either is older,
   or once the worker sent its stop notice, any worker of the queue claims it;
 * the sticky worker's lease hands it only the events after the sequence its replay has seen
   (``history_after_sequence``), plus a token that reads the history from its start
