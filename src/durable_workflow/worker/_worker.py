@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import activity as activity_mod
 from ..client._local_workers import local_workers
 from ..client._results import WorkflowExecution
-from ..client._worker_plane import sdk_version_string
+from ..client._worker_calls import sdk_version_string
 from ..client._workflows import TERMINAL_STATUSES
 from ..errors import ServerError, TransportError
 from ..interceptors import WorkerInterceptor
