@@ -22,10 +22,10 @@ from ..protocol.wire import (
     WorkflowTask,
     WorkflowTaskHeartbeatResponse,
 )
-from ._base import BaseClientMethods
+from ._worker_calls import WorkerCallsMethods
 
 
-class WorkerPlaneMethods(BaseClientMethods):
+class WorkerPlaneMethods(WorkerCallsMethods):
     """Blocking twin of :class:`durable_workflow.client._worker_plane.WorkerPlaneMixin`."""
 
     def complete_activity_task(

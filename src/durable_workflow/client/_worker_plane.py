@@ -8,12 +8,10 @@ map through the same table as the control plane: a fenced completion (409 ``leas
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from typing import Any, cast
 
-from ..errors import PayloadError
-from ..protocol import codec, routes
-from ..protocol.text import replace_surrogates, replace_surrogates_or_none
+from ..protocol import routes
+from ..protocol.text import replace_surrogates_or_none
 from ..protocol.wire import (
     ActivityHeartbeatResponse,
     ActivityTask,
@@ -26,86 +24,18 @@ from ..protocol.wire import (
     WorkflowTask,
     WorkflowTaskHeartbeatResponse,
 )
-from ._base import BaseClient
+from ._worker_calls import (
+    WorkerCallsMixin,
+    dict_or_none,
+    failure_text,
+    list_or_none,
+    sdk_version_string,
+    without_none,
+)
 
 
-def sdk_version_string() -> str:
-    """``durable-workflow-python/<installed version>``, sent at worker registration."""
-    try:
-        version = metadata.version("durable-workflow")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-        version = "0.0.0"
-    return f"durable-workflow-python/{version}"
-
-
-def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if v is not None}
-
-
-def _list_or_none(values: Sequence[str] | None) -> list[str] | None:
-    return list(values) if values is not None else None
-
-
-def _dict_or_none(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    # Empty maps are left out too: the server treats "absent" and "{}" alike here.
-    return dict(values) if values else None
-
-
-def _failure_text(message: str, failure_type: str | None, stack_trace: str | None) -> dict[str, Any]:
-    """The free-text fields of a failure, made sendable (see ``protocol/text.py``)."""
-    return _without_none(
-        {
-            "message": replace_surrogates(message),
-            "type": replace_surrogates_or_none(failure_type),
-            "stack_trace": replace_surrogates_or_none(stack_trace),
-        }
-    )
-
-
-class WorkerPlaneMixin(BaseClient):
+class WorkerPlaneMixin(WorkerCallsMixin):
     """Worker-plane methods of :class:`durable_workflow.Client`."""
-
-    async def _worker_call(
-        self,
-        route: str,
-        body: Mapping[str, Any],
-        *,
-        operation: str,
-        path_params: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
-        return await self._request_object(
-            "POST",
-            route,
-            path_params=path_params,
-            plane="worker",
-            body=dict(body),
-            timeout=timeout,
-            operation=operation,
-        )
-
-    async def _task_call(
-        self, route: str, task_id: str, body: Mapping[str, Any], operation: str, *, key: str = "task_id"
-    ) -> dict[str, Any]:
-        """A call about one leased task; ``key`` is the route's placeholder for its id."""
-        return await self._worker_call(route, body, path_params={key: task_id}, operation=operation)
-
-    async def _outcome_call(
-        self, route: str, task_id: str, body: Mapping[str, Any], operation: str, *, key: str = "task_id"
-    ) -> TaskOutcomeResponse:
-        """A task's complete/fail call; the answer says whether (and why not) it was recorded."""
-        answer = await self._task_call(route, task_id, body, operation, key=key)
-        return cast("TaskOutcomeResponse", answer)
-
-    async def _poll(
-        self, route: str, operation: str, timeout: float | None, **fields: Any
-    ) -> dict[str, Any] | None:
-        """One long poll; returns the ``task`` object or ``None`` when the hold time passed empty."""
-        data = await self._worker_call(
-            route, _without_none(fields), timeout=self.poll_timeout(timeout), operation=operation
-        )
-        task = data.get("task")
-        return dict(task) if isinstance(task, Mapping) else None
 
     # ------------------------------------------------------------------ registration
 
@@ -134,23 +64,23 @@ class WorkerPlaneMixin(BaseClient):
         Raises:
             ServerError: e.g. 409 ``workflow_definition_changed`` for a changed fingerprint.
         """
-        body = _without_none(
+        body = without_none(
             {
                 "worker_id": worker_id,
                 "task_queue": task_queue,
                 "runtime": runtime,
                 "sdk_version": sdk_version or sdk_version_string(),
                 "build_id": build_id or None,
-                "supported_workflow_types": _list_or_none(supported_workflow_types),
-                "supported_activity_types": _list_or_none(supported_activity_types),
+                "supported_workflow_types": list_or_none(supported_workflow_types),
+                "supported_activity_types": list_or_none(supported_activity_types),
                 "workflow_definition_fingerprints": dict(workflow_definition_fingerprints)
                 if workflow_definition_fingerprints is not None
                 else None,
                 "max_concurrent_workflow_tasks": max_concurrent_workflow_tasks,
                 "max_concurrent_activity_tasks": max_concurrent_activity_tasks,
-                "capabilities": _list_or_none(capabilities),
-                "task_slots": _dict_or_none(task_slots),
-                "process_metrics": _dict_or_none(process_metrics),
+                "capabilities": list_or_none(capabilities),
+                "task_slots": dict_or_none(task_slots),
+                "process_metrics": dict_or_none(process_metrics),
             }
         )
         answer = await self._worker_call(routes.WORKER_REGISTER, body, operation="worker_register")
@@ -173,11 +103,11 @@ class WorkerPlaneMixin(BaseClient):
         Raises:
             ServerError: 404 ``worker_not_registered`` when the server forgot the worker.
         """
-        body = _without_none(
+        body = without_none(
             {
                 "worker_id": worker_id,
-                "task_slots": _dict_or_none(task_slots),
-                "process_metrics": _dict_or_none(process_metrics),
+                "task_slots": dict_or_none(task_slots),
+                "process_metrics": dict_or_none(process_metrics),
                 "stopping": True if stopping else None,
             }
         )
@@ -283,7 +213,7 @@ class WorkerPlaneMixin(BaseClient):
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
             "commands": [await self._externalized(c) for c in commands],
-            **_without_none({"eager_activity_slots": eager_activity_slots}),
+            **without_none({"eager_activity_slots": eager_activity_slots}),
         }
         if sticky:
             body["sticky"] = True
@@ -301,7 +231,7 @@ class WorkerPlaneMixin(BaseClient):
         stack_trace: str | None = None,
     ) -> TaskOutcomeResponse:
         """Report that a workflow task could not be processed (replay error, crash)."""
-        failure = _failure_text(message, failure_type, stack_trace)
+        failure = failure_text(message, failure_type, stack_trace)
         body = {
             "lease_owner": lease_owner,
             "workflow_task_attempt": workflow_task_attempt,
@@ -407,9 +337,9 @@ class WorkerPlaneMixin(BaseClient):
             retryable: ``True`` asks for a retry whatever the failure's kind would imply.
             malformed_output: ``True`` when the activity produced output it cannot encode.
         """
-        failure: dict[str, Any] = _failure_text(message, failure_type, stack_trace)
+        failure: dict[str, Any] = failure_text(message, failure_type, stack_trace)
         failure.update(
-            _without_none(
+            without_none(
                 {
                     "kind": kind,
                     "timeout_type": timeout_type,
@@ -441,7 +371,7 @@ class WorkerPlaneMixin(BaseClient):
 
         The answer's ``cancel_requested`` tells the activity to stop (the workflow was cancelled).
         """
-        body = _without_none(
+        body = without_none(
             {
                 "activity_attempt_id": activity_attempt_id,
                 "lease_owner": lease_owner,
@@ -520,15 +450,8 @@ class WorkerPlaneMixin(BaseClient):
         stack_trace: str | None = None,
     ) -> TaskOutcomeResponse:
         """Fail a query task; ``reason`` (e.g. ``rejected_unknown_query``) reaches the caller."""
-        failure = {**_failure_text(message, failure_type, stack_trace), **_without_none({"reason": reason})}
+        failure = {**failure_text(message, failure_type, stack_trace), **without_none({"reason": reason})}
         body = {"lease_owner": lease_owner, "query_task_attempt": query_task_attempt, "failure": failure}
         return await self._outcome_call(
             routes.QUERY_TASK_FAIL, query_task_id, body, "query_task_fail", key="query_task_id"
         )
-
-    @staticmethod
-    def _require_avro(codec_name: str) -> None:
-        if codec_name != codec.AVRO:
-            raise PayloadError(
-                f"payload codec {codec_name!r} is not supported; use 'avro'", "unsupported_payload_codec"
-            )

@@ -1,48 +1,47 @@
-"""``Worker``: registration, bounded pollers, worker heartbeats and graceful shutdown."""
+"""``Worker``: registration, worker heartbeats, the run's lifecycle and graceful shutdown.
+
+Its parts live beside it: the polls of each task kind in ``_polls.py``, the local slots and the
+tasks running on them in ``_task_pool.py``, what it tells the server in ``_registration.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .. import activity as activity_mod
 from ..client._local_workers import local_workers
 from ..client._results import WorkflowExecution
-from ..client._worker_plane import sdk_version_string
+from ..client._worker_calls import sdk_version_string
 from ..client._workflows import TERMINAL_STATUSES
 from ..errors import ServerError, TransportError
 from ..interceptors import WorkerInterceptor
-from ..metrics import (
-    WORKER_POLL_DURATION_SECONDS,
-    WORKER_POLLS,
-    WORKER_TASK_DURATION_SECONDS,
-    WORKER_TASKS,
-    MetricsRecorder,
-)
+from ..metrics import MetricsRecorder
 from ..protocol import capabilities
-from ..protocol.errors import WORKER_NOT_REGISTERED
-from ..protocol.wire import ActivityTask, WorkflowTask
 from ..workflow._definition import WorkflowDefinition, get_definition
 from . import _compat
-from ._activity_tasks import handle_activity_task
-from ._eager import HAND_BACK_GRACE_SECONDS, EagerHands, FirstTasks, advertised
-from ._leases import HeldTasks, Lease, renew
+from ._eager import EagerHands, FirstTasks, advertised
+from ._jobs import ACTIVITY, QUERY, WORKFLOW, job_of
 from ._plane import WorkerPlaneClient
-from ._query_tasks import handle_query_task
+from ._polls import Poller, sleep_unless_stopped
+from ._registration import (
+    heartbeat_interval_of,
+    is_transient,
+    is_unregistered,
+    process_metrics,
+    send_stop_notice,
+    worker_capabilities,
+)
 from ._runtime import DeliveryPolicy, TaskRuntime
 from ._signals import stop_on_sigterm
 from ._sticky import DEFAULT_MAX_CACHED_WORKFLOWS, WorkflowCache
-from ._workflow_tasks import handle_workflow_task
+from ._task_pool import TaskPool
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -51,13 +50,6 @@ if TYPE_CHECKING:
     _CLIENT_IS_A_WORKER_PLANE_CLIENT: type[WorkerPlaneClient] = Client
 
 logger = logging.getLogger("durable_workflow.worker")
-# What this worker tells the server at registration (``durable_workflow.protocol.capabilities``);
-# the query-task capabilities are added only when it will poll query tasks (``_capabilities``).
-WORKER_CAPABILITIES: tuple[str, ...] = (capabilities.WORKER_CONDITION_WAIT_IDS,)
-
-WORKFLOW = "workflow"
-ACTIVITY = "activity"
-QUERY = "query"
 
 
 class Worker:
@@ -154,15 +146,13 @@ class Worker:
         self._effective_poll_timeout = poll_timeout
         self._registered = False
         self._server_info: Mapping[str, Any] = {}
-        self._slots = {
-            WORKFLOW: asyncio.Semaphore(max_concurrent_workflow_tasks),
-            ACTIVITY: asyncio.Semaphore(max_concurrent_activity_tasks),
-            QUERY: asyncio.Semaphore(max_concurrent_workflow_tasks),
-        }
-        self._busy = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
-        # The tasks of each kind this worker holds: every poll names them (see _leases.py).
-        self._held = HeldTasks((WORKFLOW, ACTIVITY))
-        self._inflight: set[asyncio.Task[None]] = set()
+        # The local slots of each task kind and the tasks running on them (_task_pool.py).
+        self._tasks = TaskPool(
+            max_concurrent_workflow_tasks,
+            max_concurrent_activity_tasks,
+            runtime=self._runtime,
+            record=self._record,
+        )
         self._running = False
         # A stop() that came while the worker was not running, for the next run() (its task may
         # have been created but not started yet: without this the stop would be lost).
@@ -242,9 +232,13 @@ class Worker:
     def task_slots(self) -> dict[str, int]:
         """Free local slots, as advertised to the server."""
         return {
-            "workflow_available": self.max_concurrent_workflow_tasks - self._busy[WORKFLOW],
-            "activity_available": self.max_concurrent_activity_tasks - self._busy[ACTIVITY],
+            "workflow_available": self.max_concurrent_workflow_tasks - self._tasks.busy[WORKFLOW],
+            "activity_available": self.max_concurrent_activity_tasks - self._tasks.busy[ACTIVITY],
         }
+
+    @property
+    def _inflight(self) -> set[asyncio.Task[None]]:
+        return self._tasks.inflight
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -298,12 +292,7 @@ class Worker:
     # ------------------------------------------------------------------ startup
 
     def _process_metrics(self) -> dict[str, Any]:
-        return {
-            # Whole seconds: the published worker shape (``dw worker:describe --json``) says integer.
-            "process_uptime_seconds": int(time.monotonic() - self._started_monotonic),
-            "process_id": os.getpid(),
-            "process_started_at": self._started_at.isoformat().replace("+00:00", "Z"),
-        }
+        return process_metrics(self._started_monotonic, self._started_at)
 
     async def _start(self) -> None:
         if self._registered:
@@ -329,10 +318,10 @@ class Worker:
                 await self._start()
                 return True
             except (TransportError, ServerError) as exc:
-                if isinstance(exc, ServerError) and not _is_transient(exc):
+                if isinstance(exc, ServerError) and not is_transient(exc):
                     raise
                 logger.warning("server not reachable yet (%s); trying again in %.1fs", exc, backoff)
-            await self._sleep_unless_stopped(backoff)
+            await sleep_unless_stopped(self._stop_requested, backoff)
             if self._stop_requested.is_set():
                 return False
             backoff = min(backoff * 2, self.poll_error_backoff_max)
@@ -345,21 +334,17 @@ class Worker:
             capabilities.SERVER_EAGER_START_WORKFLOW_TASK: bool(self._workflows),
         }
         enabled = [name for name in advertised(info) if runs[name]]
-        return EagerHands(self._slots, self._launch_handed, enabled) if enabled else None
+        return EagerHands(self._tasks.slots, self._launch_handed, enabled) if enabled else None
 
     def _launch_handed(self, kind: str, raw: Mapping[str, Any]) -> None:
         """Run a task a request brought back, on the slot reserved for it (see _eager.py)."""
-        self._launch(kind, _job_of(kind, raw), self._slots[kind])
+        self._tasks.launch(kind, job_of(kind, raw))
 
     def _answers_queries(self) -> bool:
         return bool(self._workflows) and _compat.supports_query_tasks(self._server_info)
 
     def _capabilities(self) -> list[str]:
-        # Only promised when this worker will poll query tasks: the server then sends it
-        # queries and pre-accept update validations, and nobody else would answer them.
-        if not self._answers_queries():
-            return list(WORKER_CAPABILITIES)
-        return [*WORKER_CAPABILITIES, capabilities.WORKER_QUERY_TASKS, capabilities.WORKER_UPDATE_VALIDATION]
+        return worker_capabilities(self._answers_queries())
 
     async def _register(self) -> None:
         response = await self.client.register_worker(
@@ -388,17 +373,24 @@ class Worker:
         )
 
     def _adopt_heartbeat_interval(self, answer: Mapping[str, Any]) -> None:
-        # The server's cadence (a third of its liveness window): missing it gets our leases
-        # released as a dead worker's.
-        interval = answer.get("heartbeat_interval_seconds")
-        if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
-            self.heartbeat_interval = float(interval)
+        interval = heartbeat_interval_of(answer)
+        if interval is not None:
+            self.heartbeat_interval = interval
 
     # ------------------------------------------------------------------ serving
 
     async def _serve(self) -> None:
         loops = [asyncio.create_task(self._heartbeat_loop())]
-        loops += [asyncio.create_task(self._poll_loop(kind)) for kind in self._kinds()]
+        poller = Poller(
+            self,
+            self._tasks,
+            eager=self._eager,
+            timeout=self._effective_poll_timeout,
+            stop=self._stop_requested,
+            register_again=self._register_again,
+            record=self._record,
+        )
+        loops += [asyncio.create_task(poller.loop(kind)) for kind in self._kinds()]
         eager, first_tasks = self._eager, None
         if eager is not None:
             eager.accepting = True
@@ -427,39 +419,13 @@ class Worker:
         return [*kinds, QUERY] if self._answers_queries() else kinds
 
     async def _drain(self) -> None:
-        pending = set(self._inflight)
-        if not pending:
-            return
-        try:
-            _, still_running = await asyncio.wait(pending, timeout=self.shutdown_timeout)
-        except asyncio.CancelledError:
-            # Cancelled while draining: skip the grace period but leave no task running behind.
-            await _cancel_all(pending)
-            raise
-        if still_running:
-            logger.warning(
-                "cancelling %d task(s) still running after %ss", len(still_running), self.shutdown_timeout
-            )
-            await _cancel_all(still_running)
+        await self._tasks.drain(self.shutdown_timeout)
 
     async def _stop_notice(self) -> None:
-        """Tell the server this worker is gone, so what the drain cancelled is released now.
-
-        Without it those tasks would wait for their leases (or the liveness window) to run out.
-        Sent after a graceful drain only: a cancelled worker (or a killed process) is found by
-        liveness. Best effort and bounded: a server that cannot be reached does not hold stop().
-        """
+        # After a graceful drain only: a cancelled worker (or a killed process) is found by liveness.
         if not self._registered or self._stop_notice_disabled:
             return
-        try:
-            await asyncio.wait_for(
-                self.client.heartbeat_worker(worker_id=self.worker_id, stopping=True),
-                timeout=STOP_NOTICE_TIMEOUT,
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.info("worker %s stop notice not delivered: %s", self.worker_id, exc)
+        await send_stop_notice(self.client, self.worker_id)
 
     def _record(self, counter: str, histogram: str, kind: str, started: float, outcome: str) -> None:
         tags = {"task_kind": kind, "task_queue": self.task_queue, "outcome": outcome}
@@ -468,125 +434,6 @@ class Worker:
             self.metrics.record(histogram, time.monotonic() - started, tags)
         except Exception:  # a broken recorder must never stop the worker
             logger.debug("metrics recorder failed for %s", counter, exc_info=True)
-
-    async def _poll_once(self, kind: str) -> _Job | None:
-        """One poll of ``kind``; the task it brought, ready to hand to its handler, or ``None``."""
-        started = time.monotonic()
-        outcome = "error"
-        poll_request_id = f"{_POLL_ID_PREFIX[kind]}-{uuid.uuid4().hex}"
-        job: _Job | None = None
-        try:
-            if kind == WORKFLOW:
-                workflow_task = await self.client.poll_workflow_task(
-                    worker_id=self.worker_id,
-                    task_queue=self.task_queue,
-                    build_id=self.build_id,
-                    poll_request_id=poll_request_id,
-                    timeout=self._effective_poll_timeout,
-                    held_task_ids=self._held_ids(WORKFLOW),
-                    **self._hand_back_grace(WORKFLOW),
-                )
-                if workflow_task:
-                    job = _job_of(WORKFLOW, workflow_task)
-            elif kind == QUERY:
-                query_task = await self.client.poll_query_task(
-                    worker_id=self.worker_id,
-                    task_queue=self.task_queue,
-                    poll_request_id=poll_request_id,
-                    timeout=self._effective_poll_timeout,
-                )
-                if query_task:
-                    job = _Job(
-                        str(query_task.get("query_task_id")), partial(handle_query_task, raw=query_task)
-                    )
-            else:
-                activity_task = await self.client.poll_activity_task(
-                    worker_id=self.worker_id,
-                    task_queue=self.task_queue,
-                    build_id=self.build_id,
-                    poll_request_id=poll_request_id,
-                    timeout=self._effective_poll_timeout,
-                    held_task_ids=self._held_ids(ACTIVITY),
-                    **self._hand_back_grace(ACTIVITY),
-                )
-                if activity_task:
-                    job = _job_of(ACTIVITY, activity_task)
-            outcome = "task" if job else "empty"
-            return job
-        finally:
-            self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
-
-    def _held_ids(self, kind: str) -> list[str] | None:
-        """The ``held_task_ids`` of a poll: none while a request may still bring one back."""
-        if self._eager is not None and self._eager.in_flight(kind):
-            return None  # a task leased to us whose answer is on its way is held, unnamed yet
-        return self._held.ids(kind)
-
-    def _hand_back_grace(self, kind: str) -> dict[str, Any]:
-        """A poll's ``hand_back_grace_seconds``, sent only where tasks of ``kind`` come eagerly."""
-        if self._eager is None or not self._eager.hands_out(kind):
-            return {}  # the poll exactly as before
-        return {"hand_back_grace_seconds": HAND_BACK_GRACE_SECONDS}
-
-    async def _poll_loop(self, kind: str) -> None:
-        slots = self._slots[kind]
-        backoff = self.poll_error_backoff
-        while not self._stop_requested.is_set():
-            await slots.acquire()
-            handed_off = False
-            try:
-                try:
-                    task = await self._poll_once(kind)
-                except Exception as exc:
-                    logger.warning("%s poll failed: %s", kind, exc)
-                    if _is_unregistered(exc, 412):
-                        # The server forgot us (restarted on a fresh database, pruned a stale
-                        # worker): register again now rather than at the next heartbeat.
-                        await self._register_again()
-                    await self._sleep_unless_stopped(backoff)
-                    backoff = min(backoff * 2, self.poll_error_backoff_max)
-                    continue
-                backoff = self.poll_error_backoff
-                if task is None:
-                    continue
-                handed_off = True
-                self._launch(kind, task, slots)
-            finally:
-                if not handed_off:
-                    slots.release()
-
-    def _launch(self, kind: str, job: _Job, slots: asyncio.Semaphore) -> None:
-        """Run ``job`` on the ``kind`` slot already taken for it."""
-        # Held from now on: the next poll of that kind names it.
-        self._held.hold(kind, job.task_id)
-        running = asyncio.create_task(self._execute(kind, job, slots))
-        self._inflight.add(running)
-        running.add_done_callback(self._inflight.discard)
-
-    async def _sleep_unless_stopped(self, seconds: float) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stop_requested.wait(), timeout=seconds)
-
-    async def _execute(self, kind: str, job: _Job, slots: asyncio.Semaphore) -> None:
-        started = time.monotonic()
-        outcome = "error"
-        self._busy[kind] += 1
-        renewing = asyncio.create_task(renew(self.client, job.lease)) if job.lease is not None else None
-        try:
-            outcome = await job.handle(self._runtime())
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        except Exception:
-            logger.exception("%s task %s crashed", kind, job.task_id)
-        finally:
-            if renewing is not None:
-                renewing.cancel()
-                await asyncio.gather(renewing, return_exceptions=True)
-            self._held.done(kind, job.task_id, job.lease, outcome)
-            self._busy[kind] -= 1
-            slots.release()
-            self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -600,7 +447,7 @@ class Worker:
                 self._adopt_heartbeat_interval(answer)
             except Exception as exc:
                 logger.warning("worker heartbeat failed: %s", exc)
-                if _is_unregistered(exc, 404):
+                if is_unregistered(exc, 404):
                     await self._register_again()
 
     async def _register_again(self) -> None:
@@ -642,48 +489,3 @@ class Worker:
         event = self._progress.get(workflow_id)
         if event is not None:
             event.set()
-
-
-_POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll", QUERY: "query-poll"}
-# How long stop() waits for the server to take its stop notice.
-STOP_NOTICE_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class _Job:
-    """A polled task bound to its handler; ``task_id`` names it in logs."""
-
-    task_id: str
-    handle: Callable[[TaskRuntime], Awaitable[str]]
-    lease: Lease | None = None  # a workflow task's lease, renewed while it runs
-
-
-def _job_of(kind: str, raw: Mapping[str, Any]) -> _Job:
-    """A polled (or eagerly handed) workflow or activity task bound to its handler."""
-    task_id = str(raw.get("task_id"))
-    if kind == WORKFLOW:
-        task = cast("WorkflowTask", raw)
-        return _Job(task_id, partial(handle_workflow_task, raw=task), Lease.of(raw))
-    return _Job(task_id, partial(handle_activity_task, raw=cast("ActivityTask", raw)))
-
-
-def _is_unregistered(exc: BaseException, status_code: int) -> bool:
-    """True for the answer by which the server says it does not know this worker.
-
-    ``status_code`` is the status that route documents for it (412 on polls, 404 on heartbeats),
-    recognised even from a server that sends no ``reason``.
-    """
-    if not isinstance(exc, ServerError):
-        return False
-    return exc.reason == WORKER_NOT_REGISTERED or (exc.reason is None and exc.status_code == status_code)
-
-
-def _is_transient(exc: ServerError) -> bool:
-    """A server answer that waiting may cure: 5xx (restarting, database away) or 429."""
-    return exc.status_code is not None and (exc.status_code >= 500 or exc.status_code == 429)
-
-
-async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
