@@ -106,20 +106,6 @@ async def one_at_a_time(client: Client, count: int, poll_interval: float) -> flo
     return elapsed
 
 
-def _server_pid(base_url: str) -> int:
-    """The pid of the server process listening on ``base_url``'s port (its command line names it)."""
-    port = base_url.rsplit(":", 1)[1].encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"--port" in args and port in args:
-                return int(entry.name)
-    raise SystemExit(f"no server process found for {base_url}")
-
-
 def _cpu(pid: int | None = None) -> float:
     """CPU seconds (user + system) of ``pid``, or of this process."""
     if pid is None:
@@ -154,8 +140,9 @@ async def main_async(args: argparse.Namespace) -> None:
                 cpu["embedded"].append((_cpu() - before) / n * 1000)
 
         async def socket_round() -> None:
-            async with embedded_server(server_args) as base:
-                server = _server_pid(base)
+            async with embedded_server(server_args) as started:
+                base, server = started.url, started.pid
+                assert server is not None  # started here, so its pid is known
                 for hide in (False, True):
                     mode = "poll" if hide else "wait"
                     counting = Counting(httpx.AsyncHTTPTransport(), hide_wait=hide)

@@ -138,7 +138,8 @@ async def worker_figures(counts: list[int], rounds: int, compare: bool, args: ar
     print(f"worker CPU of one K-sequential-activity workflow ({describe(args)}; client in-process too)")
     header = f"{'mode':>9} {'K':>6} {'events':>7} {'CPU s (median)':>15} {'min-max':>15}"
     print(f"{header} {'ms/event':>9} {'ratio':>6}")
-    async with embedded_server(args) as url:
+    async with embedded_server(args) as server:
+        url = server.url
         baselines: dict[str, float] = {}
         for count in counts:
             samples: dict[str, list[float]] = {name: [] for name, _ in modes}

@@ -55,7 +55,8 @@ async def requests_by_route(url: str) -> Counter[str]:
 async def measure(count: int, order: str, args: argparse.Namespace) -> tuple[Counter[str], float]:
     tag = run_tag()
     queue = f"bench-{tag}"
-    async with embedded_server(args) as url, Client(url, token=TOKEN) as client:
+    async with embedded_server(args) as server, Client(server.url, token=TOKEN) as client:
+        url = server.url
         worker = Worker(client, task_queue=queue, workflows=[OneActivity], activities=[echo])
         before = await requests_by_route(url)
         started = time.perf_counter()
