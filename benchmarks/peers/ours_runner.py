@@ -5,7 +5,8 @@ Runs in the repository's venv. With ``--url`` it talks to a server ``run.py`` st
 ``--database`` and no ``--url`` it runs in-process: ``durable_workflow_server.embedded(database)``
 puts the engine in this process and hands back a ``Client`` over an in-process transport. The
 worker is running before the clock starts; workflows are started one after the other, then their
-results are awaited in order (``poll_interval`` 0.05 s, as ``benchmarks/throughput.py``).
+results are awaited in order with ``handle.result()``, which waits on the server for each run's
+close where the server offers it (``poll_interval`` 0.05 s otherwise, as ``benchmarks/throughput.py``).
 """
 
 from __future__ import annotations
