@@ -25,25 +25,14 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 from _embedded import TOKEN, embedded_server, machine, run_tag
+from _workload import OneActivity, echo
 
 import durable_workflow_server
-from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow import Client, Worker
 from durable_workflow.protocol.capabilities import RESULT_WAIT_HEADER
-
-
-@activity.defn(name="bench-echo")
-async def echo(value: int) -> int:
-    return value
-
-
-@workflow.defn(name="bench-one-activity")
-class OneActivity:
-    def run(self, ctx: Any, value: int) -> Any:
-        return (yield ctx.schedule_activity("bench-echo", [value]))
 
 
 class Counting(httpx.AsyncBaseTransport):

@@ -15,28 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import time
 from collections import Counter
-from typing import Any
 
 import httpx
+from _counters import SERVER_REQUESTS, parse_prometheus
 from _embedded import TOKEN, add_server_options, describe, embedded_server, machine, run_tag
+from _workload import OneActivity, echo
 
-from durable_workflow import Client, Worker, activity, workflow
-
-_SAMPLE = re.compile(r"^durable_workflow_server_requests_total\{(?P<labels>.*)\} (?P<value>\S+)$")
-
-
-@activity.defn(name="bench-echo")
-async def echo(value: int) -> int:
-    return value
-
-
-@workflow.defn(name="bench-one-activity")
-class OneActivity:
-    def run(self, ctx: Any, value: int) -> Any:
-        return (yield ctx.schedule_activity("bench-echo", [value]))
+from durable_workflow import Client, Worker
 
 
 async def requests_by_route(url: str) -> Counter[str]:
@@ -44,11 +31,9 @@ async def requests_by_route(url: str) -> Counter[str]:
     async with httpx.AsyncClient() as http:
         text = (await http.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).text
     counts: Counter[str] = Counter()
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match:
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
-            counts[f"{labels['method']} {labels['route']}"] += int(float(match["value"]))
+    for sample in parse_prometheus(text):
+        if sample.name == SERVER_REQUESTS:
+            counts[f"{sample.labels['method']} {sample.labels['route']}"] += int(sample.value)
     return counts
 
 

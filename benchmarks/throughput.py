@@ -14,25 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from typing import Any
 
 import httpx
 from _counters import Costs, Probe, as_json, cost_lines, costs, open_window, take_snapshot
 from _embedded import TOKEN, add_server_options, describe, embedded_server, machine, run_tag
+from _workload import OneActivity, echo
 
-from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow import Client, Worker
 from durable_workflow.metrics import InMemoryMetrics
-
-
-@activity.defn(name="bench-echo")
-async def echo(value: int) -> int:
-    return value
-
-
-@workflow.defn(name="bench-one-activity")
-class OneActivity:
-    def run(self, ctx: Any, value: int) -> Any:
-        return (yield ctx.schedule_activity("bench-echo", [value]))
 
 
 async def measure(count: int, args: argparse.Namespace) -> tuple[float, float, Costs]:
