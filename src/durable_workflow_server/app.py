@@ -27,6 +27,7 @@ from .http.middleware import CatchAllMiddleware
 from .http.routing import PLANE_KEY, ROUTE_KEY, ServedRoute, build_planes
 from .http.table import PLANES
 from .settings import Settings
+from .ui import ui_routes
 
 logger = logging.getLogger("durable_workflow_server")
 
@@ -103,7 +104,12 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     scrape = prometheus.endpoint(settings, active_engine, requests)
     metrics_route = Route(prometheus.PATH, scrape, methods=["GET"])
     app = Starlette(
-        routes=[*build_planes(PLANES, settings, active_engine), metrics_route],
+        # The web UI after the API: it serves `/`, `/login`, `/workflows`, ... and `/static`.
+        routes=[
+            *build_planes(PLANES, settings, active_engine),
+            metrics_route,
+            *ui_routes(settings, active_engine),
+        ],
         middleware=middleware,
         exception_handlers={HTTPException: routing_error},
         lifespan=lifespan,

@@ -246,4 +246,5 @@ def test_start_dev_serves_until_terminated(tmp_path: Path) -> None:
     assert process.returncode == 0, out
     assert "Application shutdown complete" in out
     assert f"listening on http://127.0.0.1:{port}" in out
+    assert f"UI: http://127.0.0.1:{port}/" in out  # the web UI, at the root of the same server
     assert str(db) in out

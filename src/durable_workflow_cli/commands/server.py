@@ -171,6 +171,7 @@ def _serve(server: Any, settings: Any, host: str, port: int, *, what: str, datab
 
     def announce(url: str) -> None:
         output.line(f"{what} listening on {url} (database: {database})")
+        output.line(f"UI: {url}/")
 
     try:
         server.serve(settings, host=host, port=port, announce=announce)

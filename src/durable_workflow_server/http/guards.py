@@ -146,7 +146,7 @@ _BEARER = "bearer"
 _MALFORMED = "Unauthorized: the Authorization header must be exactly 'Bearer <token>'."
 
 
-def _is_token_text(text: str) -> bool:
+def is_token_text(text: str) -> bool:
     # A token is one run of visible characters: no whitespace, no control character, no comma
     # (a comma would make the header a list of credentials, which this server never accepts).
     return bool(text) and all(ch > " " and ch != "\x7f" and ch != "," and not ch.isspace() for ch in text)
@@ -168,7 +168,7 @@ def bearer_token(headers: Headers) -> str | None:
     if len(values) > 1:
         raise ApiError(401, reasons.UNAUTHORIZED, "Unauthorized: more than one Authorization header.")
     scheme, space, token = values[0].partition(" ")
-    if scheme.lower() != _BEARER or not space or not _is_token_text(token):
+    if scheme.lower() != _BEARER or not space or not is_token_text(token):
         raise ApiError(401, reasons.UNAUTHORIZED, _MALFORMED)
     return token
 

@@ -13,6 +13,7 @@ from durable_workflow.protocol import routes
 from durable_workflow_server import Settings, create_app
 from durable_workflow_server.http.routing import PlaneRoutes, ServedRoute
 from durable_workflow_server.http.table import PLANES
+from durable_workflow_server.ui import ui_routes
 from tests.helpers.http_helpers import TOKEN, FakeEngine
 
 
@@ -36,8 +37,14 @@ def test_the_app_serves_the_table_in_order() -> None:
         (op.method, routes.API_PREFIX + op.path) for plane in PLANES for op in plane.operations if op.served
     ]
     assert served == table
-    # Beside the API's planes, only the Prometheus endpoint (outside /api, not in the table).
-    assert [getattr(r, "path", None) for r in app.routes if not isinstance(r, PlaneRoutes)] == ["/metrics"]
+    # Beside the API's planes: the Prometheus endpoint, then the web UI (both outside /api and not
+    # in the table), and nothing of the UI under /api.
+    others = [getattr(r, "path", None) for r in app.routes if not isinstance(r, PlaneRoutes)]
+    assert others == [
+        "/metrics",
+        *(getattr(r, "path", None) for r in ui_routes(app.state.settings, FakeEngine())),
+    ]
+    assert not any(str(path).startswith(routes.API_PREFIX) for path in others)
 
 
 def test_operation_ids_are_unique() -> None:

@@ -1,0 +1,103 @@
+"""The checks every UI page runs before its handler: session, role, namespace, CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ...engine.api import EngineAPI
+from ...engine.errors import DomainError
+from ...http import limits
+from ...http.errors import status_for_reason
+from ...http.guards import Principal
+from ...settings import Settings
+from ..render import UiRequest, render_bare
+from ..session import CSRF_FIELD, NAMESPACE_COOKIE, SESSION_COOKIE, Csrf, may_use_ui, principal_for
+
+Handler = Callable[[UiRequest], Awaitable[Response]]
+MAX_FORM_BYTES = 256 * 1024  # a signal's JSON input typed into a form, with room to spare
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """The URL-encoded form of a POST (last value of each name), ``None`` when unreadable."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return None
+
+
+def _landing(principal: Principal, settings: Settings) -> str:
+    """The namespace a page opens in when none was chosen: the default one, unless the
+    credential is bound to namespaces that exclude it (then the first of those)."""
+    if principal.namespaces and settings.default_namespace.lower() not in principal.namespaces:
+        return sorted(principal.namespaces)[0]
+    return settings.default_namespace
+
+
+def login_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def page(
+    path: str, handler: Handler, settings: Settings, engine: EngineAPI, *, methods: tuple[str, ...] = ("GET",)
+) -> Route:
+    """A UI route: ``handler`` runs only for a signed-in operator in a namespace they may use,
+    and, for a POST, only with the form's CSRF token. Engine refusals render the error page."""
+
+    async def endpoint(request: Request) -> Response:
+        csrf = Csrf.of(request)
+        principal = principal_for(request.cookies.get(SESSION_COOKIE), settings)
+        if principal is None:
+            return login_redirect(request)
+        if not may_use_ui(principal):
+            message = (
+                f"A {principal.role} credential may not use the UI; sign in with an operator or admin token."
+            )
+            return render_bare(request, "error.html", 403, csrf, title="Forbidden", message=message)
+        asked = request.query_params.get("namespace")
+        chosen = (
+            (asked or request.cookies.get(NAMESPACE_COOKIE) or _landing(principal, settings)).strip().lower()
+        )
+        ui = UiRequest(request, settings, engine, principal, chosen, csrf, remember_namespace=bool(asked))
+        if not principal.may_use(chosen) or len(chosen) > limits.NAMESPACE_LENGTH:
+            return ui.render(
+                "error.html",
+                403,
+                title="Forbidden",
+                message=f"This credential may not use namespace '{chosen}'.",
+            )
+        if not await engine.namespace_exists(chosen):
+            return ui.render(
+                "error.html", 404, title="Not found", message=f"Namespace '{chosen}' does not exist."
+            )
+        if request.method == "POST":
+            form = await read_form(request)
+            if form is None or not csrf.matches(form.get(CSRF_FIELD)):
+                return ui.render(
+                    "error.html",
+                    403,
+                    title="Forbidden",
+                    message="The form's CSRF token is missing or stale; reload the page and try again.",
+                )
+            ui.form = form
+        try:
+            return await handler(ui)
+        except DomainError as exc:
+            return ui.render(
+                "error.html", status_for_reason(exc.reason), title=exc.reason, message=exc.message
+            )
+
+    return Route(path, endpoint, methods=list(methods))

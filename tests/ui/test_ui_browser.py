@@ -1,0 +1,103 @@
+"""The web UI in a real browser: headless Chromium (Debian's package) through Playwright, against
+`dw server:start-dev` on a real socket. Screenshots of each page go to ``$DW_UI_ARTIFACTS``
+(default ``<tmp>/ui-screenshots``) as test artefacts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers.server_process import ServerProcess, free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TOKEN = "ui-browser-token"
+
+# Outside CI a machine without chromium skips these with one line; in CI they must run.
+_IN_CI = os.environ.get("CI", "").lower() in ("1", "true")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and not _IN_CI,
+    reason="no chromium on PATH: scripts/test installs Debian's chromium package",
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    db = tmp_path_factory.mktemp("ui") / "ui.sqlite3"
+    process = ServerProcess(free_port(), db, token=TOKEN).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("DW_UI_ARTIFACTS") or tmp_path_factory.mktemp("ui-screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def start(server: ServerProcess, workflow_id: str, workflow_type: str) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
+    body = {"workflow_id": workflow_id, "workflow_type": workflow_type, "task_queue": "ui-browser"}
+    answer = httpx.post(f"{server.url}/api/workflows", json=body, headers=headers, timeout=10)
+    assert answer.status_code in (200, 201), answer.text
+
+
+def test_sign_in_open_the_list_and_filter_it(server: ServerProcess, chromium: Any, artifacts: Path) -> None:
+    start(server, "browser-order-1", "OrderWorkflow")
+    start(server, "browser-invoice-1", "InvoiceWorkflow")
+    page = chromium.new_page()
+    page.goto(f"{server.url}/workflows")
+    assert page.url.startswith(f"{server.url}/login"), "an unauthenticated page redirects to the login page"
+    page.screenshot(path=str(artifacts / "login.png"), full_page=True)
+
+    page.fill("input[name=token]", "wrong")
+    page.click("button[type=submit]")
+    assert page.get_by_role("alert").inner_text() == "That token is not valid."
+
+    page.fill("input[name=token]", TOKEN)
+    page.keyboard.press("Enter")  # usable with the keyboard
+    page.wait_for_url(f"{server.url}/workflows")
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 2
+    assert "browser-order-1" in page.inner_text("table.list")
+    page.screenshot(path=str(artifacts / "workflows.png"), full_page=True)
+
+    start(server, "browser-late-1", "OrderWorkflow")  # live refresh: it appears without a reload
+    page.locator("table.list", has_text="browser-late-1").wait_for(timeout=15_000)
+    assert rows.count() == 3
+
+    page.fill("input[name=type]", "InvoiceWorkflow")
+    page.click("form.filters button")
+    page.wait_for_url("**type=InvoiceWorkflow**")
+    assert rows.count() == 1 and "browser-invoice-1" in rows.first.inner_text()
+    page.select_option("select[name=status]", "completed")
+    page.click("form.filters button")
+    page.wait_for_url("**status=completed**")
+    assert page.inner_text("table.list tbody") == "No workflows match."
+    page.screenshot(path=str(artifacts / "workflows-filtered.png"), full_page=True)
+
+    page.click("header form.logout button")
+    page.wait_for_url(f"{server.url}/login")
+    page.goto(f"{server.url}/workflows")
+    assert page.url.startswith(f"{server.url}/login"), "signed out: the session cookie is gone"
+    page.close()

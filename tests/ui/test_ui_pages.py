@@ -1,0 +1,162 @@
+"""The web UI over the real app and a real SQLite file: sign-in, roles, namespaces, CSRF, the list."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from durable_workflow import Client
+from durable_workflow_server.settings import parse_namespace_tokens
+from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app, sdk_client
+
+WORKER_TOKEN, OPERATOR_TOKEN, BILLING_TOKEN = "ui-worker-token", "ui-operator-token", "ui-billing-token"
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Any]:
+    settings = e2e_settings(
+        f"sqlite:///{tmp_path / 'ui.sqlite3'}",
+        auth_token=None,
+        admin_token=TOKEN,
+        operator_token=OPERATOR_TOKEN,
+        worker_token=WORKER_TOKEN,
+        namespace_tokens=parse_namespace_tokens(f"billing:operator:{BILLING_TOKEN}"),
+    )
+    async with running_app(settings) as started:
+        yield started
+
+
+@pytest.fixture
+async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        yield http
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "every form carries the CSRF token"
+    return found.group(1)
+
+
+async def sign_in(
+    http: httpx.AsyncClient, token: str = TOKEN, next_path: str = "/workflows"
+) -> httpx.Response:
+    form = await http.get(f"/login?next={next_path}")
+    assert form.status_code == 200
+    return await http.post("/login", data={"csrf": csrf_of(form.text), "token": token, "next": next_path})
+
+
+async def test_a_page_without_a_session_redirects_to_the_login_page(browser: httpx.AsyncClient) -> None:
+    for path in ("/workflows", "/workflows?status=failed"):
+        answer = await browser.get(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=%2Fworkflows")
+    assert (await browser.get("/")).headers["location"] == "/workflows"
+
+
+async def test_signing_in_sets_an_http_only_same_site_cookie_and_opens_the_list(
+    browser: httpx.AsyncClient,
+) -> None:
+    answer = await sign_in(browser)
+    assert answer.status_code == 303 and answer.headers["location"] == "/workflows"
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("dw_session="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    page = await browser.get("/workflows")
+    assert page.status_code == 200 and "No workflows match." in page.text
+
+
+async def test_a_wrong_token_or_a_worker_token_is_refused_and_sets_no_session(
+    browser: httpx.AsyncClient,
+) -> None:
+    wrong = await sign_in(browser, token="not-a-token")
+    assert wrong.status_code == 401 and "That token is not valid." in wrong.text
+    worker = await sign_in(browser, token=WORKER_TOKEN)
+    assert worker.status_code == 403 and "worker token may not use the UI" in worker.text
+    assert "dw_session" not in browser.cookies
+    assert (await browser.get("/workflows")).status_code == 303
+
+
+async def test_a_login_without_its_csrf_token_is_refused(browser: httpx.AsyncClient) -> None:
+    answer = await browser.post("/login", data={"token": TOKEN, "next": "/workflows"})
+    assert answer.status_code == 403
+    assert "dw_session" not in browser.cookies
+
+
+async def test_next_never_leaves_the_site(browser: httpx.AsyncClient) -> None:
+    answer = await sign_in(browser, next_path="//evil.example/x")
+    assert answer.headers["location"] == "/workflows"
+
+
+async def test_a_post_without_the_csrf_token_is_refused(browser: httpx.AsyncClient) -> None:
+    await sign_in(browser)
+    refused = await browser.post("/logout", data={})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert (await browser.get("/workflows")).status_code == 200, "still signed in"
+    page = await browser.get("/workflows")
+    signed_out = await browser.post("/logout", data={"csrf": csrf_of(page.text)})
+    assert signed_out.status_code == 303
+    assert (await browser.get("/workflows")).status_code == 303
+
+
+async def test_the_list_shows_and_filters_workflows(app: Any, browser: httpx.AsyncClient) -> None:
+    client: Client = sdk_client(app)
+    async with client:
+        await client.start_workflow(
+            workflow_type="Greeter", workflow_id="ui-greet-1", task_queue="ui-q", input=["a"]
+        )
+        await client.start_workflow(
+            workflow_type="Billing", workflow_id="ui-bill-1", task_queue="ui-q", input=["b"]
+        )
+        await client.terminate_workflow("ui-bill-1", reason="test")
+    await sign_in(browser)
+    page = (await browser.get("/workflows")).text
+    assert "ui-greet-1" in page and "ui-bill-1" in page and "2 matching" in page
+    terminated = (await browser.get("/workflows?status=failed")).text
+    assert "ui-bill-1" in terminated and "ui-greet-1" not in terminated
+    by_type = (await browser.get("/workflows?type=Greeter")).text
+    assert "ui-greet-1" in by_type and "ui-bill-1" not in by_type
+
+
+async def test_an_unknown_or_forbidden_namespace_is_an_error_page(browser: httpx.AsyncClient) -> None:
+    await sign_in(browser)
+    answer = await browser.get("/workflows?namespace=nowhere")
+    assert answer.status_code == 404 and "Namespace &#39;nowhere&#39; does not exist." in answer.text
+
+
+async def test_a_bad_filter_is_the_engine_refusal_on_the_page(browser: httpx.AsyncClient) -> None:
+    await sign_in(browser)
+    answer = await browser.get("/workflows?query=Priority%20%3E%3D")
+    assert answer.status_code == 422
+    assert "validation_failed" in answer.text
+
+
+async def test_static_assets_are_served(browser: httpx.AsyncClient) -> None:
+    css = await browser.get("/static/ui.css")
+    assert css.status_code == 200 and "prefers-color-scheme: dark" in css.text
+
+
+async def test_a_namespace_bound_token_sees_only_its_namespace(app: Any, browser: httpx.AsyncClient) -> None:
+    client: Client = sdk_client(app)
+    async with client:
+        await client.create_namespace("billing")
+        await client.start_workflow(workflow_type="Secret", workflow_id="ui-default-secret", task_queue="q")
+    async with sdk_client(app, namespace="billing") as billing:
+        await billing.start_workflow(
+            workflow_type="Invoice", workflow_id="ui-billing-invoice", task_queue="q"
+        )
+    await sign_in(browser, token=BILLING_TOKEN)
+    landing = await browser.get("/workflows")
+    assert landing.status_code == 200, "a bound token lands in its own namespace"
+    assert "ui-billing-invoice" in landing.text and "ui-default-secret" not in landing.text
+    refused = await browser.get("/workflows?namespace=default")
+    assert refused.status_code == 403 and "ui-default-secret" not in refused.text
+    await sign_in(browser, token=OPERATOR_TOKEN)
+    assert "ui-default-secret" in (await browser.get("/workflows?namespace=default")).text
+    assert "ui-billing-invoice" in (await browser.get("/workflows?namespace=billing")).text
