@@ -101,3 +101,34 @@ def test_sign_in_open_the_list_and_filter_it(server: ServerProcess, chromium: An
     page.goto(f"{server.url}/workflows")
     assert page.url.startswith(f"{server.url}/login"), "signed out: the session cookie is gone"
     page.close()
+
+
+def test_open_a_workflow_signal_it_and_cancel_it_with_the_confirm_step(
+    server: ServerProcess, chromium: Any, artifacts: Path
+) -> None:
+    start(server, "browser-signal-1", "OrderWorkflow")
+    page = chromium.new_page()
+    page.goto(f"{server.url}/login?next=/workflows")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/workflows")
+    page.click("text=browser-signal-1")
+    page.wait_for_url("**/workflow?id=browser-signal-1**")
+    assert "WorkflowStarted" in page.inner_text("#history")
+
+    page.fill("form.signal input[name=name]", "approve")
+    page.fill("form.signal input[name=input]", '["yes"]')
+    page.click("form.signal button")
+    page.wait_for_load_state()
+    assert "SignalReceived" in page.inner_text("#history"), "the signal appears in the timeline"
+    page.screenshot(path=str(artifacts / "workflow.png"), full_page=True)
+
+    page.click("text=Cancel…")
+    page.wait_for_selector("text=Yes, cancel it")
+    page.screenshot(path=str(artifacts / "confirm-cancel.png"), full_page=True)
+    page.fill("input[name=reason]", "from the browser")
+    page.click("text=Yes, cancel it")
+    page.wait_for_url("**/workflow?id=browser-signal-1**")
+    assert page.inner_text("h1 .status") == "cancelled"
+    assert "WorkflowCancelled" in page.inner_text("#history")
+    page.close()

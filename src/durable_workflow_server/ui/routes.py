@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..engine.api import EngineAPI
 from ..settings import Settings
-from .pages import login, workflows
+from .pages import login, workflow, workflows
 
 STATIC = Path(__file__).with_name("static")
 
@@ -19,5 +19,6 @@ def ui_routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
     return [
         *login.routes(settings, engine),
         *workflows.routes(settings, engine),
+        *workflow.routes(settings, engine),
         Mount("/static", app=StaticFiles(directory=STATIC), name="ui-static"),
     ]

@@ -1,0 +1,125 @@
+"""The workflow page through the real app on a real SQLite file: summary, history, signal,
+and cancel/terminate with their confirm step; refused input changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from durable_workflow import Client
+from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
+from tests.ui.test_ui_pages import csrf_of, sign_in
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Any]:
+    async with running_app(e2e_settings(f"sqlite:///{tmp_path / 'ui.sqlite3'}")) as started:
+        yield started
+
+
+@pytest.fixture
+async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        await sign_in(http)
+        yield http
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[Client]:
+    async with sdk_client(app) as sdk:
+        yield sdk
+
+
+async def history_types(client: Client, workflow_id: str) -> list[str]:
+    described = await client.describe_workflow(workflow_id)
+    page = await client.get_history(workflow_id, described.run_id)
+    return [event["event_type"] for event in page["events"]]
+
+
+async def test_the_page_shows_the_summary_and_the_history(client: Client, browser: httpx.AsyncClient) -> None:
+    await client.start_workflow(
+        workflow_type="Order", workflow_id="ui-order.1", task_queue="ui-q", input=[{"sku": "A-1"}]
+    )
+    listed = (await browser.get("/workflows")).text
+    assert "/workflow?id=ui-order.1" in listed, "the list links each workflow"
+    page = await browser.get("/workflow?id=ui-order.1")
+    assert page.status_code == 200
+    assert "Order" in page.text and "ui-q" in page.text and "WorkflowStarted" in page.text
+    assert "&#34;sku&#34;: &#34;A-1&#34;" in page.text, "payloads are decoded and shown as JSON"
+
+
+async def test_an_unknown_workflow_is_a_404_page(browser: httpx.AsyncClient) -> None:
+    answer = await browser.get("/workflow?id=nope")
+    assert answer.status_code == 404 and "instance_not_found" in answer.text
+
+
+async def test_a_signal_sent_from_the_page_is_in_the_history(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    await client.start_workflow(workflow_type="Order", workflow_id="ui-sig", task_queue="ui-q")
+    page = await browser.get("/workflow?id=ui-sig")
+    form = {"csrf": csrf_of(page.text), "id": "ui-sig", "run": "", "name": "approve", "input": '["yes"]'}
+    sent = await browser.post("/workflow/signal", data=form)
+    assert sent.status_code == 303 and sent.headers["location"] == "/workflow?id=ui-sig"
+    assert "SignalReceived" in await history_types(client, "ui-sig")
+    assert "approve" in (await browser.get("/workflow?id=ui-sig")).text
+
+
+async def test_a_bad_signal_input_or_a_missing_csrf_token_writes_nothing(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    await client.start_workflow(workflow_type="Order", workflow_id="ui-bad", task_queue="ui-q")
+    before = await history_types(client, "ui-bad")
+    page = await browser.get("/workflow?id=ui-bad")
+    bad_json = {"csrf": csrf_of(page.text), "id": "ui-bad", "name": "approve", "input": "[not json"}
+    answer = await browser.post("/workflow/signal", data=bad_json)
+    assert answer.status_code == 422 and "The input is not JSON" in answer.text
+    no_csrf = {"id": "ui-bad", "name": "approve", "input": "[]"}
+    assert (await browser.post("/workflow/signal", data=no_csrf)).status_code == 403
+    assert (await browser.post("/workflow/terminate", data={**no_csrf, "confirm": "yes"})).status_code == 403
+    assert await history_types(client, "ui-bad") == before
+    assert (await client.describe_workflow("ui-bad")).status == "pending"
+
+
+@pytest.mark.parametrize(("action", "status"), [("cancel", "cancelled"), ("terminate", "terminated")])
+async def test_cancel_and_terminate_take_a_confirm_step(
+    client: Client, browser: httpx.AsyncClient, action: str, status: str
+) -> None:
+    workflow_id = f"ui-{action}"
+    await client.start_workflow(workflow_type="Order", workflow_id=workflow_id, task_queue="ui-q")
+    page = await browser.get(f"/workflow?id={workflow_id}")
+    form = {"csrf": csrf_of(page.text), "id": workflow_id, "run": ""}
+    confirm = await browser.post(f"/workflow/{action}", data=form)
+    assert confirm.status_code == 200 and f"Yes, {action} it" in confirm.text
+    assert (await client.describe_workflow(workflow_id)).status == "pending", "nothing happened yet"
+    done = await browser.post(f"/workflow/{action}", data={**form, "confirm": "yes", "reason": "from the UI"})
+    assert done.status_code == 303
+    assert (await client.describe_workflow(workflow_id)).status == status
+    again = await browser.post(f"/workflow/{action}", data={**form, "confirm": "yes"})
+    assert again.status_code == 409 and "run_not_active" in again.text, "the engine's refusal, on the page"
+
+
+def test_payloads_are_decoded_in_envelopes_and_beside_their_codec() -> None:
+    from durable_workflow.protocol import codec
+    from durable_workflow_server.ui.payloads import decoded
+
+    blob = codec.encode(["yes"])
+    event = {
+        "payload_codec": "avro",
+        "arguments": blob,
+        "signal_name": "approve",
+        "nested": [codec.envelope(3)],
+    }
+    assert decoded(event) == {
+        "payload_codec": "avro",
+        "arguments": ["yes"],
+        "signal_name": "approve",
+        "nested": [3],
+    }
+    assert decoded({"codec": "nope", "blob": "x"}) == "<undecodable nope payload: PayloadCodecError>"
