@@ -132,3 +132,36 @@ def test_open_a_workflow_signal_it_and_cancel_it_with_the_confirm_step(
     assert page.inner_text("h1 .status") == "cancelled"
     assert "WorkflowCancelled" in page.inner_text("#history")
     page.close()
+
+
+def test_pause_and_resume_a_schedule(server: ServerProcess, chromium: Any, artifacts: Path) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
+    body = {
+        "schedule_id": "browser-nightly",
+        "spec": {"cron_expressions": ["0 3 * * *"], "timezone": "UTC"},
+        "action": {"workflow_type": "NightlyReport", "task_queue": "ui-browser"},
+    }
+    created = httpx.post(f"{server.url}/api/schedules", json=body, headers=headers, timeout=10)
+    assert created.status_code in (200, 201), created.text
+    page = chromium.new_page()
+    page.goto(f"{server.url}/login?next=/schedules")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/schedules")
+    page.screenshot(path=str(artifacts / "schedules.png"), full_page=True)
+    page.click("text=browser-nightly")
+    page.wait_for_url("**/schedule?id=browser-nightly")
+    assert page.inner_text("h1 .status") == "active"
+
+    page.fill("input[name=note]", "paused from the browser")
+    page.click("text=Pause")
+    page.wait_for_selector("text=Resume")
+    assert page.inner_text("h1 .status") == "paused"
+    assert "SchedulePaused" in page.inner_text("#audit")
+    page.screenshot(path=str(artifacts / "schedule-paused.png"), full_page=True)
+
+    page.click("text=Resume")
+    page.wait_for_selector("button:text('Pause')")
+    assert page.inner_text("h1 .status") == "active"
+    assert "ScheduleResumed" in page.inner_text("#audit")
+    page.close()

@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..engine.api import EngineAPI
 from ..settings import Settings
-from .pages import login, workflow, workflows
+from .pages import login, schedules, workflow, workflows
 
 STATIC = Path(__file__).with_name("static")
 
@@ -20,5 +20,6 @@ def ui_routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
         *login.routes(settings, engine),
         *workflows.routes(settings, engine),
         *workflow.routes(settings, engine),
+        *schedules.routes(settings, engine),
         Mount("/static", app=StaticFiles(directory=STATIC), name="ui-static"),
     ]
