@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from durable_workflow import Client
+from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
 from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
 from tests.ui.test_ui_pages import csrf_of, sign_in
 
@@ -123,3 +123,33 @@ def test_payloads_are_decoded_in_envelopes_and_beside_their_codec() -> None:
         "nested": [3],
     }
     assert decoded({"codec": "nope", "blob": "x"}) == "<undecodable nope payload: PayloadCodecError>"
+
+
+@activity.defn(name="ui_charge_card")
+async def ui_charge_card(amount: int) -> str:
+    raise RuntimeError(f"card declined for {amount}")
+
+
+@workflow.defn(name="UiCheckout")
+class UiCheckout:
+    def run(self, ctx: Any, amount: int) -> Any:
+        policy = ActivityRetryPolicy(max_attempts=2, initial_interval_seconds=0)
+        return (yield ctx.schedule_activity("ui_charge_card", [amount], retry_policy=policy))
+
+
+async def test_a_failed_workflow_shows_its_failure_and_its_attempts(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    await client.start_workflow(
+        workflow_type="UiCheckout", workflow_id="ui-fail", task_queue="ui-fail-q", input=[42]
+    )
+    worker = Worker(client, task_queue="ui-fail-q", workflows=[UiCheckout], activities=[ui_charge_card])
+    await worker.run_until(workflow_id="ui-fail", timeout=30.0)
+    failed = (await browser.get("/workflows?status=failed")).text
+    assert "ui-fail" in failed
+    page = (await browser.get("/workflow?id=ui-fail")).text
+    assert 'class="status status-failed">failed<' in page
+    assert page.count("card declined for 42") >= 2, "each attempt's failure is in the timeline"
+    assert "<strong>ActivityRetryScheduled</strong>" in page, "the first attempt failed and was retried"
+    assert page.count("<strong>ActivityStarted</strong>") == 2 and "<strong>ActivityFailed</strong>" in page
+    assert "WorkflowFailed" in page
