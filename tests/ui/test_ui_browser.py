@@ -165,3 +165,23 @@ def test_pause_and_resume_a_schedule(server: ServerProcess, chromium: Any, artif
     assert page.inner_text("h1 .status") == "active"
     assert "ScheduleResumed" in page.inner_text("#audit")
     page.close()
+
+
+def test_every_page_renders_in_the_browser(server: ServerProcess, chromium: Any, artifacts: Path) -> None:
+    start(server, "browser-pages-1", "OrderWorkflow")
+    page = chromium.new_page()
+    page.goto(f"{server.url}/login?next=/task-queues")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/task-queues")
+    for path, heading, shot in [
+        ("/task-queues", "Task queues", "task-queues"),
+        ("/task-queue?name=ui-browser", "ui-browser", "task-queue"),
+        ("/namespaces", "Namespaces", "namespaces"),
+        ("/namespace?name=default", "default", "namespace"),
+    ]:
+        answer = page.goto(f"{server.url}{path}")
+        assert answer is not None and answer.status == 200, path
+        assert page.inner_text("h1").startswith(heading), path
+        page.screenshot(path=str(artifacts / f"{shot}.png"), full_page=True)
+    page.close()
