@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from durable_workflow import Client, Worker, workflow
+from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
 from tests.helpers.server_process import ServerProcess, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -235,4 +235,47 @@ def test_a_workflow_with_10000_events_opens_without_freezing(
     page.wait_for_url("**page=**")
     assert page.locator("#history li").count() == 200
     assert page.locator("#history li .seq").first.inner_text() == "201"
+    page.close()
+
+
+@activity.defn(name="ui_browser_charge")
+async def ui_browser_charge(amount: int) -> str:
+    raise RuntimeError(f"card declined for {amount}")
+
+
+@workflow.defn(name="UiBrowserCheckout")
+class UiBrowserCheckout:
+    def run(self, ctx: Any, amount: int) -> Any:
+        policy = ActivityRetryPolicy(max_attempts=2, initial_interval_seconds=0)
+        return (yield ctx.schedule_activity("ui_browser_charge", [amount], retry_policy=policy))
+
+
+async def _run_failing_checkout(url: str, workflow_id: str) -> None:
+    async with Client(url, token=TOKEN) as client:
+        await client.start_workflow(
+            workflow_type="UiBrowserCheckout", workflow_id=workflow_id, task_queue="ui-fail", input=[42]
+        )
+        worker = Worker(
+            client, task_queue="ui-fail", workflows=[UiBrowserCheckout], activities=[ui_browser_charge]
+        )
+        await worker.run_until(workflow_id=workflow_id, timeout=60)
+
+
+def test_open_a_failed_workflow_and_see_the_failure_and_its_attempts(
+    server: ServerProcess, chromium: Any, artifacts: Path
+) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _run_failing_checkout(server.url, "browser-failed-1")).result(timeout=90)
+    page = chromium.new_page()
+    page.goto(f"{server.url}/login?next=/workflows%3Fstatus%3Dfailed")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/workflows?status=failed")
+    page.click("text=browser-failed-1")
+    page.wait_for_url("**/workflow?id=browser-failed-1**")
+    assert page.inner_text("h1 .status") == "failed"
+    history = page.inner_text("#history")
+    assert history.count("card declined for 42") >= 2, "each attempt's failure"
+    assert "ActivityRetryScheduled" in history and "WorkflowFailed" in history
+    page.screenshot(path=str(artifacts / "workflow-failed.png"), full_page=True)
     page.close()
