@@ -58,6 +58,16 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+def signed_in_page(chromium: Any, server: ServerProcess, next_path: str, landing: str) -> Any:
+    """A new page signed in through the login form, landed on ``next_path`` (``landing`` its URL pattern)."""
+    page = chromium.new_page()
+    page.goto(f"{server.url}/login?next={next_path}")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(landing)
+    return page
+
+
 def start(server: ServerProcess, workflow_id: str, workflow_type: str) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
     body = {"workflow_id": workflow_id, "workflow_type": workflow_type, "task_queue": "ui-browser"}
@@ -110,11 +120,7 @@ def test_open_a_workflow_signal_it_and_cancel_it_with_the_confirm_step(
     server: ServerProcess, chromium: Any, artifacts: Path
 ) -> None:
     start(server, "browser-signal-1", "OrderWorkflow")
-    page = chromium.new_page()
-    page.goto(f"{server.url}/login?next=/workflows")
-    page.fill("input[name=token]", TOKEN)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/workflows")
+    page = signed_in_page(chromium, server, "/workflows", f"{server.url}/workflows")
     page.click("text=browser-signal-1")
     page.wait_for_url("**/workflow?id=browser-signal-1**")
     assert "WorkflowStarted" in page.inner_text("#history")
@@ -146,11 +152,7 @@ def test_pause_and_resume_a_schedule(server: ServerProcess, chromium: Any, artif
     }
     created = httpx.post(f"{server.url}/api/schedules", json=body, headers=headers, timeout=10)
     assert created.status_code in (200, 201), created.text
-    page = chromium.new_page()
-    page.goto(f"{server.url}/login?next=/schedules")
-    page.fill("input[name=token]", TOKEN)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/schedules")
+    page = signed_in_page(chromium, server, "/schedules", f"{server.url}/schedules")
     page.screenshot(path=str(artifacts / "schedules.png"), full_page=True)
     page.click("text=browser-nightly")
     page.wait_for_url("**/schedule?id=browser-nightly")
@@ -172,11 +174,7 @@ def test_pause_and_resume_a_schedule(server: ServerProcess, chromium: Any, artif
 
 def test_every_page_renders_in_the_browser(server: ServerProcess, chromium: Any, artifacts: Path) -> None:
     start(server, "browser-pages-1", "OrderWorkflow")
-    page = chromium.new_page()
-    page.goto(f"{server.url}/login?next=/task-queues")
-    page.fill("input[name=token]", TOKEN)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/task-queues")
+    page = signed_in_page(chromium, server, "/task-queues", f"{server.url}/task-queues")
     for path, heading, shot in [
         ("/task-queues", "Task queues", "task-queues"),
         ("/task-queue?name=ui-browser", "ui-browser", "task-queue"),
@@ -215,11 +213,7 @@ def test_a_workflow_with_10000_events_opens_without_freezing(
     # Playwright's sync API owns this thread's event loop: the worker runs on a thread of its own.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _run_long_history(server.url, "browser-long-1", 10_000)).result(timeout=180)
-    page = chromium.new_page()
-    page.goto(f"{server.url}/login?next=/workflows")
-    page.fill("input[name=token]", TOKEN)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/workflows")
+    page = signed_in_page(chromium, server, "/workflows", f"{server.url}/workflows")
     page.goto(f"{server.url}/workflow?id=browser-long-1")
     # The history is paged: the first page of events and a link to the next, not 10,000 at once.
     assert page.locator("#history li").count() == 200
@@ -266,11 +260,7 @@ def test_open_a_failed_workflow_and_see_the_failure_and_its_attempts(
 ) -> None:
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _run_failing_checkout(server.url, "browser-failed-1")).result(timeout=90)
-    page = chromium.new_page()
-    page.goto(f"{server.url}/login?next=/workflows%3Fstatus%3Dfailed")
-    page.fill("input[name=token]", TOKEN)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/workflows?status=failed")
+    page = signed_in_page(chromium, server, "/workflows%3Fstatus%3Dfailed", "**/workflows?status=failed")
     page.click("text=browser-failed-1")
     page.wait_for_url("**/workflow?id=browser-failed-1**")
     assert page.inner_text("h1 .status") == "failed"

@@ -3,7 +3,6 @@ no secret of a policy on the page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,40 +12,28 @@ import pytest
 from durable_workflow import Client
 from durable_workflow_server.settings import parse_namespace_tokens
 from durable_workflow_server.ui.pages.namespaces import HIDDEN, redacted
-from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app, sdk_client
-from tests.ui.test_ui_pages import sign_in
+from tests.helpers.e2e_env import TOKEN
+from tests.helpers.ui import sign_in
 
 BILLING_TOKEN = "ui-ns-billing-token"
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = e2e_settings(
-        f"sqlite:///{tmp_path / 'ui.sqlite3'}",
-        auth_token=None,
-        admin_token=TOKEN,
-        namespace_tokens=parse_namespace_tokens(f"billing:operator:{BILLING_TOKEN}"),
+def ui_settings_overrides() -> dict[str, Any]:
+    return {
+        "auth_token": None,
+        "admin_token": TOKEN,
+        "namespace_tokens": parse_namespace_tokens(f"billing:operator:{BILLING_TOKEN}"),
+    }
+
+
+@pytest.fixture
+async def client(sdk: Client, tmp_path: Path) -> Client:
+    await sdk.create_namespace("billing", description="Invoices", retention_days=7)
+    await sdk.set_namespace_external_storage(
+        "billing", driver="local", threshold_bytes=1024, config={"uri": f"file://{tmp_path}/blobs"}
     )
-    async with running_app(settings) as started:
-        yield started
-
-
-@pytest.fixture
-async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
-        yield http
-
-
-@pytest.fixture
-async def client(app: Any, tmp_path: Path) -> AsyncIterator[Client]:
-    async with sdk_client(app) as sdk:
-        await sdk.create_namespace("billing", description="Invoices", retention_days=7)
-        await sdk.set_namespace_external_storage(
-            "billing", driver="local", threshold_bytes=1024, config={"uri": f"file://{tmp_path}/blobs"}
-        )
-        yield sdk
+    return sdk
 
 
 async def test_the_list_and_a_namespace_with_its_storage_policy(

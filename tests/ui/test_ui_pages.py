@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,45 +9,21 @@ import pytest
 
 from durable_workflow import Client
 from durable_workflow_server.settings import parse_namespace_tokens
-from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app, sdk_client
+from tests.helpers.e2e_env import TOKEN, sdk_client
+from tests.helpers.ui import csrf_of, sign_in
 
 WORKER_TOKEN, OPERATOR_TOKEN, BILLING_TOKEN = "ui-worker-token", "ui-operator-token", "ui-billing-token"
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    settings = e2e_settings(
-        f"sqlite:///{tmp_path / 'ui.sqlite3'}",
+def ui_settings_overrides() -> dict[str, Any]:
+    return dict(
         auth_token=None,
         admin_token=TOKEN,
         operator_token=OPERATOR_TOKEN,
         worker_token=WORKER_TOKEN,
         namespace_tokens=parse_namespace_tokens(f"billing:operator:{BILLING_TOKEN}"),
     )
-    async with running_app(settings) as started:
-        yield started
-
-
-@pytest.fixture
-async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
-        yield http
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, "every form carries the CSRF token"
-    return found.group(1)
-
-
-async def sign_in(
-    http: httpx.AsyncClient, token: str = TOKEN, next_path: str = "/workflows"
-) -> httpx.Response:
-    form = await http.get(f"/login?next={next_path}")
-    assert form.status_code == 200
-    return await http.post("/login", data={"csrf": csrf_of(form.text), "token": token, "next": next_path})
 
 
 async def test_a_page_without_a_session_redirects_to_the_login_page(browser: httpx.AsyncClient) -> None:

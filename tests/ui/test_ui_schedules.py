@@ -3,41 +3,25 @@ history, pause / resume / trigger from the page; a POST without its CSRF token c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
 import httpx
 import pytest
 
 from durable_workflow import Client
-from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
-from tests.ui.test_ui_pages import csrf_of, sign_in
+from tests.helpers.ui import csrf_of
 
 SPEC = {"intervals": [{"every": "PT1H"}]}
 ACTION = {"workflow_type": "Report", "task_queue": "ui-q", "input": [{"period": "hourly"}]}
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    async with running_app(e2e_settings(f"sqlite:///{tmp_path / 'ui.sqlite3'}")) as started:
-        yield started
+def browser(signed_in: httpx.AsyncClient) -> httpx.AsyncClient:
+    return signed_in
 
 
 @pytest.fixture
-async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
-        await sign_in(http)
-        yield http
-
-
-@pytest.fixture
-async def client(app: Any) -> AsyncIterator[Client]:
-    async with sdk_client(app) as sdk:
-        await sdk.create_schedule(schedule_id="ui-hourly", spec=SPEC, action=ACTION)
-        yield sdk
+async def client(sdk: Client) -> Client:
+    await sdk.create_schedule(schedule_id="ui-hourly", spec=SPEC, action=ACTION)
+    return sdk
 
 
 async def test_the_list_and_the_detail_page(client: Client, browser: httpx.AsyncClient) -> None:

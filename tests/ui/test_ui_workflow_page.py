@@ -3,37 +3,23 @@ and cancel/terminate with their confirm step; refused input changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
-from tests.helpers.e2e_env import e2e_settings, running_app, sdk_client
-from tests.ui.test_ui_pages import csrf_of, sign_in
+from tests.helpers.ui import csrf_of
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Any]:
-    async with running_app(e2e_settings(f"sqlite:///{tmp_path / 'ui.sqlite3'}")) as started:
-        yield started
+def browser(signed_in: httpx.AsyncClient) -> httpx.AsyncClient:
+    return signed_in
 
 
 @pytest.fixture
-async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
-        await sign_in(http)
-        yield http
-
-
-@pytest.fixture
-async def client(app: Any) -> AsyncIterator[Client]:
-    async with sdk_client(app) as sdk:
-        yield sdk
+def client(sdk: Client) -> Client:
+    return sdk
 
 
 async def history_types(client: Client, workflow_id: str) -> list[str]:
