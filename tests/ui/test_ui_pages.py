@@ -133,3 +133,21 @@ async def test_a_namespace_bound_token_sees_only_its_namespace(app: Any, browser
     await sign_in(browser, token=OPERATOR_TOKEN)
     assert "ui-default-secret" in (await browser.get("/workflows?namespace=default")).text
     assert "ui-billing-invoice" in (await browser.get("/workflows?namespace=billing")).text
+
+
+async def test_counts_by_status_and_the_start_time_window(app: Any, browser: httpx.AsyncClient) -> None:
+    async with sdk_client(app) as client:
+        await client.start_workflow(workflow_type="Greeter", workflow_id="ui-count-1", task_queue="q")
+        await client.start_workflow(workflow_type="Greeter", workflow_id="ui-count-2", task_queue="q")
+        await client.terminate_workflow("ui-count-2", reason="test")
+    await sign_in(browser)
+    page = (await browser.get("/workflows")).text
+    assert "running 1</a>" in page and "completed 0</a>" in page and "failed 1</a>" in page
+    future = (await browser.get("/workflows?started_after=2999-01-01T00:00")).text
+    assert "No workflows match." in future and "running 0</a>" in future
+    past = (
+        await browser.get("/workflows?started_after=2000-01-01T00:00&started_before=2999-01-01T00:00")
+    ).text
+    assert "ui-count-1" in past and "ui-count-2" in past
+    bad = await browser.get("/workflows?started_after=yesterday")
+    assert bad.status_code == 422 and "started after must be a date and time" in bad.text

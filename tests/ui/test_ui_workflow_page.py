@@ -139,3 +139,28 @@ async def test_a_failed_workflow_shows_its_failure_and_its_attempts(
     assert "<strong>ActivityRetryScheduled</strong>" in page, "the first attempt failed and was retried"
     assert page.count("<strong>ActivityStarted</strong>") == 2 and "<strong>ActivityFailed</strong>" in page
     assert "WorkflowFailed" in page
+
+
+async def test_pause_and_resume_from_the_page_and_download_the_history(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    await client.start_workflow(workflow_type="Order", workflow_id="ui-pause", task_queue="ui-q")
+    page = await browser.get("/workflow?id=ui-pause")
+    form = {"csrf": csrf_of(page.text), "id": "ui-pause", "run": ""}
+    assert (await browser.post("/workflow/pause", data={**form, "action": "pause"})).status_code == 303
+    assert (await client.describe_workflow("ui-pause")).paused is True
+    assert ">Resume</button>" in (await browser.get("/workflow?id=ui-pause")).text
+    assert (await browser.post("/workflow/pause", data={**form, "action": "resume"})).status_code == 303
+    assert (await client.describe_workflow("ui-pause")).paused is False
+
+    run_id = (await client.describe_workflow("ui-pause")).run_id
+    download = await browser.get(f"/workflow/export?id=ui-pause&run={run_id}")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].startswith("attachment; filename*=UTF-8''ui-pause-")
+    bundle = download.json()
+    api = await client.export_history("ui-pause", run_id)
+    # The API's own bundle, exported a moment apart (so only the export time and its checksum differ).
+    assert {k: v for k, v in bundle.items() if k not in ("exported_at", "integrity")} == {
+        k: v for k, v in api.items() if k not in ("exported_at", "integrity")
+    }
+    assert [e["type"] for e in bundle["history_events"]][-2:] == ["WorkflowPaused", "WorkflowResumed"]

@@ -9,10 +9,10 @@ happen, only a POST with ``confirm=yes`` acts.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pydantic import ValidationError
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from ...engine.api import EngineAPI
@@ -107,8 +107,26 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
 
         return handler
 
+    async def pause(ui: UiRequest) -> Response:
+        workflow_id, run_id = ui.form.get("id", ""), ui.form.get("run") or None
+        if ui.form.get("action") == "resume":
+            await ui.engine.resume_workflow(ui.namespace, workflow_id)
+        else:
+            await ui.engine.pause_workflow(ui.namespace, workflow_id, reason=ui.form.get("reason") or None)
+        return ui.redirect(workflow_url(workflow_id, run_id))
+
+    async def export(ui: UiRequest) -> Response:
+        params = ui.request.query_params
+        workflow_id, run_id = params.get("id", ""), params.get("run", "")
+        bundle = await ui.engine.export_history(ui.namespace, workflow_id, run_id)
+        filename = quote(f"{workflow_id}-{run_id}-history.json", safe="")
+        disposition = f"attachment; filename*=UTF-8''{filename}"
+        return ui.finish(JSONResponse(bundle, headers={"content-disposition": disposition}))
+
     return [
         page("/workflow", view, settings, engine),
+        page("/workflow/pause", pause, settings, engine, methods=("POST",)),
+        page("/workflow/export", export, settings, engine),
         page("/workflow/signal", signal, settings, engine, methods=("POST",)),
         page("/workflow/cancel", closing("cancel"), settings, engine, methods=("POST",)),
         page("/workflow/terminate", closing("terminate"), settings, engine, methods=("POST",)),

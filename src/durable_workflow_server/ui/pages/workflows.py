@@ -1,6 +1,10 @@
-"""The workflows list: the filters of ``list_workflows`` and its keyset pages."""
+"""The workflows list: the filters of ``list_workflows`` (status, type, task queue, query, start
+time range), its keyset pages, and the count of each status bucket under the other filters."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -14,30 +18,51 @@ from .base import page
 # unsuccessful close (failed, cancelled, terminated); the row itself shows the exact status.
 STATUSES = ("running", "completed", "failed")
 PAGE_SIZE = 50
+_TEXT_FILTERS = ("status", "type", "task_queue", "query", "started_after", "started_before")
+
+
+def _moment(text: str, name: str) -> datetime:
+    """A ``datetime-local`` input (``2026-12-01T10:30``), read as UTC; ISO 8601 with a zone too."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} must be a date and time such as 2026-12-01T10:30 (UTC).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
     async def workflow_list(ui: UiRequest) -> Response:
         params = ui.request.query_params
-        status = params.get("status") or None
-        workflow_type = params.get("type") or None
-        task_queue = params.get("task_queue") or None
-        query = params.get("query") or None
+        filters = {name: params.get(name, "").strip() for name in _TEXT_FILTERS}
+        try:
+            window = {
+                name: _moment(filters[name], name.replace("_", " "))
+                for name in ("started_after", "started_before")
+                if filters[name]
+            }
+        except ValueError as exc:
+            return ui.render("error.html", 422, title="validation_failed", message=str(exc))
+        common: dict[str, Any] = {
+            "workflow_type": filters["type"] or None,
+            "query": filters["query"] or None,
+            "task_queue": filters["task_queue"] or None,
+            **window,
+        }
         listed = await ui.engine.list_workflows(
             ui.namespace,
-            workflow_type=workflow_type,
-            status=status,
-            query=query,
+            status=filters["status"] or None,
             page_size=PAGE_SIZE,
             next_page_token=params.get("page") or None,
-            task_queue=task_queue,
+            **common,
         )
-        filters = {
-            "status": status or "",
-            "type": workflow_type or "",
-            "task_queue": task_queue or "",
-            "query": query or "",
+        counts = {
+            bucket: (
+                await ui.engine.list_workflows(
+                    ui.namespace, status=bucket, page_size=1, next_page_token=None, **common
+                )
+            )["workflow_count"]
+            for bucket in STATUSES
         }
-        return ui.render("workflows.html", listed=listed, filters=filters, statuses=STATUSES)
+        return ui.render("workflows.html", listed=listed, filters=filters, statuses=STATUSES, counts=counts)
 
     return [page("/workflows", workflow_list, settings, engine)]
