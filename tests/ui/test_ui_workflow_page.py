@@ -3,12 +3,17 @@ and cancel/terminate with their confirm step; refused input changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, cast
 
 import httpx
 import pytest
 
 from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
+from durable_workflow.protocol import codec
+from durable_workflow_server.engine.shapes import HistoryExportBundle
+from durable_workflow_server.ui.gantt import bars
+from durable_workflow_server.ui.payloads import decoded
 from tests.helpers.ui import csrf_of
 
 
@@ -92,8 +97,6 @@ async def test_cancel_and_terminate_take_a_confirm_step(
 
 
 def test_payloads_are_decoded_in_envelopes_and_beside_their_codec() -> None:
-    from durable_workflow.protocol import codec
-    from durable_workflow_server.ui.payloads import decoded
 
     blob = codec.encode(["yes"])
     event = {
@@ -164,3 +167,71 @@ async def test_pause_and_resume_from_the_page_and_download_the_history(
         k: v for k, v in api.items() if k not in ("exported_at", "integrity")
     }
     assert [e["type"] for e in bundle["history_events"]][-2:] == ["WorkflowPaused", "WorkflowResumed"]
+
+
+async def test_the_gantt_view_shows_each_activity_with_its_attempts_and_failures(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    await client.start_workflow(
+        workflow_type="UiCheckout", workflow_id="ui-gantt", task_queue="ui-gantt-q", input=[7]
+    )
+    worker = Worker(client, task_queue="ui-gantt-q", workflows=[UiCheckout], activities=[ui_charge_card])
+    await worker.run_until(workflow_id="ui-gantt", timeout=30.0)
+    run_id = (await client.describe_workflow("ui-gantt")).run_id
+    assert (
+        f"/workflow/gantt?id=ui-gantt&amp;run={run_id}" in (await browser.get("/workflow?id=ui-gantt")).text
+    )
+    page = (await browser.get(f"/workflow/gantt?id=ui-gantt&run={run_id}")).text
+    assert "<strong>ui_charge_card</strong>" in page and "failed, 2 attempts" in page
+    assert "card declined for 7" in page, "the failures under the chart"
+
+
+def test_bars_place_each_step_over_the_run() -> None:
+
+    bundle = cast(
+        HistoryExportBundle,
+        {
+            "activities": [
+                {
+                    "id": "a1",
+                    "sequence": 3,
+                    "activity_type": "charge",
+                    "status": "completed",
+                    "attempt_count": 1,
+                    "queue": "q",
+                    "retry_policy": None,
+                    "scheduled_at": "2026-12-01T10:00:00Z",
+                    "closed_at": "2026-12-01T10:00:30Z",
+                },
+                {
+                    "id": "a2",
+                    "sequence": 9,
+                    "activity_type": "ship",
+                    "status": "running",
+                    "attempt_count": 2,
+                    "queue": "q",
+                    "retry_policy": None,
+                    "scheduled_at": "2026-12-01T10:01:00Z",
+                    "closed_at": None,
+                },
+            ],
+            "timers": [
+                {
+                    "id": "t1",
+                    "sequence": 5,
+                    "status": "fired",
+                    "delay_seconds": 30,
+                    "fire_at": "2026-12-01T10:01:00Z",
+                    "fired_at": "2026-12-01T10:01:00Z",
+                },
+            ],
+        },
+    )
+
+    drawn = bars(bundle, now=datetime(2026, 12, 1, 10, 2, tzinfo=timezone.utc))
+    assert [(b.label, b.left, b.width, b.detail) for b in drawn] == [
+        ("charge", 0.0, 25.0, "1 attempt"),
+        ("timer 30s", 25.0, 25.0, "fires 2026-12-01T10:01:00Z"),
+        ("ship", 50.0, 50.0, "2 attempts"),  # still open: it runs to the chart's right edge (now)
+    ]
+    assert bars(cast(HistoryExportBundle, {"activities": [], "timers": []})) == []

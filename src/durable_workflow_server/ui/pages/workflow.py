@@ -19,6 +19,7 @@ from ...engine.api import EngineAPI
 from ...engine.signals.receiving import SignalRequest
 from ...http.models.signals import SignalWorkflowBody
 from ...settings import Settings
+from ..gantt import bars
 from ..payloads import decoded
 from ..render import UiRequest
 from .base import Handler, page
@@ -123,8 +124,22 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
         disposition = f"attachment; filename*=UTF-8''{filename}"
         return ui.finish(JSONResponse(bundle, headers={"content-disposition": disposition}))
 
+    async def gantt(ui: UiRequest) -> Response:
+        params = ui.request.query_params
+        workflow_id, run_id = params.get("id", ""), params.get("run", "")
+        bundle = await ui.engine.export_history(ui.namespace, workflow_id, run_id)
+        return ui.render(
+            "gantt.html",
+            workflow_id=workflow_id,
+            run_id=run_id,
+            bars=bars(bundle),
+            failures=bundle["failures"],
+            url=workflow_url,
+        )
+
     return [
         page("/workflow", view, settings, engine),
+        page("/workflow/gantt", gantt, settings, engine),
         page("/workflow/pause", pause, settings, engine, methods=("POST",)),
         page("/workflow/export", export, settings, engine),
         page("/workflow/signal", signal, settings, engine, methods=("POST",)),
