@@ -3,6 +3,7 @@ and cancel/terminate with their confirm step; refused input changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from durable_workflow.protocol import codec
 from durable_workflow_server.engine.shapes import HistoryExportBundle
 from durable_workflow_server.ui.gantt import bars
 from durable_workflow_server.ui.payloads import decoded
+from tests.helpers.e2e_env import wait_for_event
 from tests.helpers.ui import csrf_of
 
 
@@ -235,3 +237,34 @@ def test_bars_place_each_step_over_the_run() -> None:
         ("ship", 50.0, 50.0, "2 attempts"),  # still open: it runs to the chart's right edge (now)
     ]
     assert bars(cast(HistoryExportBundle, {"activities": [], "timers": []})) == []
+
+
+@activity.defn(name="ui_flaky_charge")
+async def ui_flaky_charge(amount: int) -> str:
+    raise RuntimeError(f"gateway timeout for {amount}")
+
+
+@workflow.defn(name="UiSlowRetry")
+class UiSlowRetry:
+    def run(self, ctx: Any, amount: int) -> Any:
+        policy = ActivityRetryPolicy(max_attempts=5, initial_interval_seconds=3600)
+        return (yield ctx.schedule_activity("ui_flaky_charge", [amount], retry_policy=policy))
+
+
+async def test_a_pending_activity_shows_its_attempt_and_last_failure(
+    app: Any, client: Client, browser: httpx.AsyncClient
+) -> None:
+    handle = await client.start_workflow(
+        workflow_type="UiSlowRetry", workflow_id="ui-pending", task_queue="ui-pending-q", input=[9]
+    )
+    worker = Worker(client, task_queue="ui-pending-q", workflows=[UiSlowRetry], activities=[ui_flaky_charge])
+    running = asyncio.create_task(worker.run())
+    try:
+        await wait_for_event(app, "ui-pending", handle.run_id, "ActivityRetryScheduled")
+    finally:
+        await worker.stop()
+        await running
+    page = (await browser.get("/workflow?id=ui-pending")).text
+    table = page.split('id="pending-activities"', 1)[1].split("</table>", 1)[0]
+    assert "ui_flaky_charge" in table and "<td>1</td>" in table and "retry at " in table, "a retry waits"
+    assert "gateway timeout for 9" in table and "(attempt 1)" in table
