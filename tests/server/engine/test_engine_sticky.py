@@ -2,7 +2,8 @@
 
 A completion with ``sticky=True`` makes its worker the run's sticky worker: the run's next
 workflow task is claimable only by that worker until the sticky window passed (5 s here) or the
-worker sent its stop notice, and that worker's lease carries only the events after what it had.
+worker went away (stop notice, deregistration, liveness) or failed a task of the run, and that
+worker's lease carries only the events after what it had.
 A completion without it (SDK 0.4.84) changes nothing: any worker, full history.
 """
 
@@ -14,6 +15,7 @@ from durable_workflow.protocol import codec
 from durable_workflow_server.engine import shapes
 from durable_workflow_server.engine.api import SignalRequest
 from durable_workflow_server.engine.service import Engine
+from tests.server.conftest import EngineFactory, FakeClock
 from tests.server.engine.engine_driver import NS, Driver, activity
 
 
@@ -150,3 +152,81 @@ async def test_a_failed_task_is_retried_by_any_worker_with_the_full_history(
     clock.advance(2)  # the retry delay (1 s), well inside the sticky window
     retry = await driver.poll_wf("w2")
     assert retry is not None and "history_after_sequence" not in retry
+
+
+async def test_a_task_queued_during_a_failed_lease_is_claimable_by_any_worker_at_once(
+    driver: Driver, engine: Engine
+) -> None:
+    await driver.register("w2", supported_workflow_types=["greeter"])
+    await _sticky_first_task(driver, engine, "failed-2")
+    task = await driver.poll_wf("w1")
+    assert task is not None and "history_after_sequence" in task
+    envelope = codec.envelope([])
+    # Queued (held for w1) while w1 holds the lease: the failure's retry is this task.
+    await engine.signal_workflow(NS, SignalRequest("failed-2", "poke", envelope["codec"], envelope["blob"]))
+    await engine.fail_workflow_task(
+        NS,
+        task["task_id"],
+        lease_owner=task["lease_owner"],
+        workflow_task_attempt=task["workflow_task_attempt"],
+        failure={"message": "replay failed"},
+    )
+    retry = await driver.poll_wf("w2")  # no clock advance: well inside the sticky window
+    assert retry is not None and "history_after_sequence" not in retry
+
+
+async def _paused_sticky_run(driver: Driver, engine: Engine, workflow_id: str) -> None:
+    """A run kept by w1 whose ready task (held for w1) is paused."""
+    await driver.register("w2", supported_workflow_types=["greeter"])
+    await _sticky_first_task(driver, engine, workflow_id)
+    await engine.pause_workflow(NS, workflow_id, reason="maintenance")
+
+
+async def test_a_paused_runs_task_is_anyones_after_resume_once_the_sticky_worker_stopped(
+    driver: Driver, engine: Engine
+) -> None:
+    await _paused_sticky_run(driver, engine, "paused-1")
+    await engine.heartbeat_worker(NS, "w1", stopping=True)
+    await engine.resume_workflow(NS, "paused-1")
+    task = await driver.poll_wf("w2")  # resuming re-dates the task: still inside the window
+    assert task is not None and "history_after_sequence" not in task
+
+
+async def test_a_paused_runs_task_is_anyones_after_resume_once_the_sticky_worker_deregistered(
+    driver: Driver, engine: Engine
+) -> None:
+    await _paused_sticky_run(driver, engine, "paused-2")
+    await engine.deregister_worker(NS, "w1")
+    await engine.resume_workflow(NS, "paused-2")
+    task = await driver.poll_wf("w2")
+    assert task is not None and "history_after_sequence" not in task
+
+
+async def test_a_resumed_task_stays_held_for_a_sticky_worker_still_there(
+    driver: Driver, engine: Engine
+) -> None:
+    await _paused_sticky_run(driver, engine, "paused-3")
+    await engine.resume_workflow(NS, "paused-3")
+    assert await driver.poll_wf("w2", timeout=0.05) is None
+    task = await driver.poll_wf("w1")
+    assert task is not None and "history_after_sequence" in task
+
+
+async def test_liveness_declaring_the_sticky_worker_dead_frees_its_runs_at_once(
+    make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    # A sticky window longer than the liveness timeout: only the release itself can free the task.
+    engine = await make_engine(worker_liveness_timeout_seconds=15.0, sticky_schedule_to_start_seconds=60.0)
+    driver = Driver(engine)
+    await driver.register("w1", supported_workflow_types=["greeter"])
+    await driver.register("w2", supported_workflow_types=["greeter"])
+    await _sticky_first_task(driver, engine, "dead-1")
+    task = await driver.poll_wf("w1")  # w1 leases the run's task, then goes silent
+    assert task is not None and "history_after_sequence" in task
+    envelope = codec.envelope([])
+    await engine.signal_workflow(NS, SignalRequest("dead-1", "poke", envelope["codec"], envelope["blob"]))
+    clock.advance(16)
+    await engine.heartbeat_worker(NS, "w2")
+    await engine.tick()  # w1 silent 16 s: its lease released
+    again = await driver.poll_wf("w2")
+    assert again is not None and "history_after_sequence" not in again

@@ -18,6 +18,7 @@ from ..namespaces import rows as namespace_rows
 from ..transaction import Tx
 from ..workers import rows as worker_rows
 from ..workers import views as worker_views
+from ..workflow_tasks import sticky as workflow_task_sticky
 from . import cohorts, rows, views
 from .shapes import (
     BuildIdRolloutBody,
@@ -115,5 +116,7 @@ class TaskQueueCommands(EngineCore):
     async def deregister_worker(self, namespace: str, worker_id: str) -> WorkerDeregisteredBody:
         async for txn in self._tx():
             async with txn as tx:
+                # A deregistered worker polls no more: the runs it kept are anyone's at once.
+                await workflow_task_sticky.end_for_worker(tx, namespace, worker_id)
                 return await worker_views.deregister_worker(tx, namespace, worker_id)
         raise AssertionError("unreachable: every attempt returns or raises")

@@ -22,7 +22,7 @@ from ..runs.rows import is_terminal_run, lock_run_of
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
 from ..workers.liveness import fresh_lease, silent_leases
-from . import rows
+from . import rows, sticky
 
 BATCH = 100
 
@@ -84,15 +84,18 @@ async def fence(
     return task, run
 
 
-async def requeue_workflow_task(tx: Tx, task: WorkflowTaskRow, reason: str) -> bool:
+async def requeue_workflow_task(
+    tx: Tx, task: WorkflowTaskRow, reason: str, *, unsticky: bool = False
+) -> bool:
     """Put the leased workflow ``task`` (as read) back to ``ready``; ``False`` if its lease changed.
 
     One ready task per run is enough: if the run already has another, this one retires instead
-    (the run still gets its next task at once).
+    (the run still gets its next task at once). ``unsticky``: the holder is stuck or gone, so
+    the task is no longer held for the run's sticky worker.
     """
     other = await tx.one(rows.OTHER_READY_OF_RUN, {"b_run_id": task["run_id"], "b_task_id": task["task_id"]})
     result = await tx.conn.execute(
-        rows.REQUEUE,
+        rows.REQUEUE_UNSTICKY if unsticky else rows.REQUEUE,
         {
             "b_task_id": task["task_id"],
             "b_attempt_count": task["attempt_count"],
@@ -131,7 +134,7 @@ async def expire_leases(open_tx: OpenTx) -> int:
             params = {"b_now": tx.now, "b_limit": BATCH}
             expired = cast(list[WorkflowTaskRow], await tx.all(tx.store.claim(rows.EXPIRED_LEASES), params))
             for task in expired:
-                await requeue_workflow_task(tx, task, "workflow task lease expired")
+                await requeue_workflow_task(tx, task, "workflow task lease expired", unsticky=True)
             return len(expired)
     raise AssertionError("unreachable: every attempt returns or raises")
 
@@ -143,14 +146,24 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
     who is silent, and why nothing is released right after this process could not see the
     database).
     """
+    silent: list[WorkflowTaskRow] = []
     async for txn in open_tx():
         async with txn as tx:
             found = await silent_leases(tx, rows.SILENT_LEASES, liveness, observed_since, BATCH)
             silent = cast(list[WorkflowTaskRow], found)
             for task in silent:
-                await requeue_workflow_task(tx, task, "released: the worker stopped heartbeating")
-            return len(silent)
-    raise AssertionError("unreachable: every attempt returns or raises")
+                await requeue_workflow_task(
+                    tx, task, "released: the worker stopped heartbeating", unsticky=True
+                )
+    # Declared dead: the runs it kept are anyone's at once, not after the sticky window. A
+    # transaction of its own, since this one holds task rows and that one locks runs first.
+    dead = sorted({(task["namespace"], task["lease_owner"]) for task in silent if task["lease_owner"]})
+    if dead:
+        async for txn in open_tx():
+            async with txn as tx:
+                for namespace, owner in dead:
+                    await sticky.end_for_worker(tx, namespace, str(owner))
+    return len(silent)
 
 
 async def hand_back(

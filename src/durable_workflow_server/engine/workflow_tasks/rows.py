@@ -143,6 +143,9 @@ REQUEUE = (
         last_error=sa.bindparam("b_reason"),
     )
 )
+# The same, and anyone's at once: the holder let its lease run out or was declared dead, so the
+# task is not held for it for another sticky window from this re-dating (see sticky.py).
+REQUEUE_UNSTICKY = REQUEUE.values(sticky_worker_id=None)
 EXPIRED_LEASES = (
     sa.select(_wt)
     .where(_wt.c.status == S.LEASED, _wt.c.lease_expires_at <= sa.bindparam("b_now"))

@@ -11,8 +11,10 @@ An additive extension (docs/protocol.md, "Sticky workflow tasks"), advertised as
 * a workflow task queued for a sticky run carries the run's sticky worker
   (``workflow_tasks.sticky_worker_id``), and only that worker may claim it while the task is
   younger than the sticky schedule-to-start window (``DW_STICKY_SCHEDULE_TO_START_SECONDS``,
-  default 5 s) both since it became due and since it was last made sticky; once either is older,
-  or once the worker sent its stop notice, any worker of the queue claims it;
+  default 5 s) since the later of the moment it became due and the moment it was last made
+  sticky; once both are older any worker of the queue claims it, and once the worker went away
+  (stop notice, deregistration, released by liveness) or failed a task of the run, or its lease
+  on the task expired, any worker claims the run's queued and paused tasks at once;
 * the sticky worker's lease hands it only the events after the sequence its replay has seen
   (``history_after_sequence``), plus a token that reads the history from its start
   (``full_history_next_page_token``) for a worker that lost the run's replay meanwhile.
@@ -44,12 +46,19 @@ DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS = 5.0
 _wt, _wr = t.workflow_tasks, t.workflow_runs
 
 # A claim candidate is free for the claimer (``b_worker_id``) unless another worker holds it
-# sticky and the task is younger than the window (``b_sticky_cutoff`` = now - window).
+# sticky and the window (``b_sticky_cutoff`` = now - window) has not passed since the later of
+# the moment it became due and the moment it was last made sticky. The later, not the earlier:
+# a task queued (due) during a lease longer than the window and made sticky by that lease's
+# completion is still held for the worker that has the run's replay. What re-dates a task
+# without meaning to hold it (a lease handed back or expired) clears its sticky worker instead
+# (``rows.REQUEUE``).
 FREE_FOR_CLAIMER = sa.or_(
     _wt.c.sticky_worker_id.is_(None),
     _wt.c.sticky_worker_id == sa.bindparam("b_worker_id"),
-    _wt.c.available_at <= sa.bindparam("b_sticky_cutoff"),
-    _wt.c.updated_at <= sa.bindparam("b_sticky_cutoff"),
+    sa.and_(
+        _wt.c.available_at <= sa.bindparam("b_sticky_cutoff"),
+        _wt.c.updated_at <= sa.bindparam("b_sticky_cutoff"),
+    ),
 )
 _MAKE_QUEUED_STICKY = (
     sa.update(_wt)
@@ -62,12 +71,24 @@ _MAKE_QUEUED_STICKY = (
 _RUNS_OF_WORKER = sa.select(_wr.c.run_id, _wr.c.task_queue).where(
     _wr.c.sticky_worker_id == sa.bindparam("b_worker_id"), _wr.c.namespace == sa.bindparam("b_namespace")
 )
+# Paused tasks too: resuming a run re-dates its tasks (``updated_at``), which would hold them
+# for a worker that is gone for one more window.
 _END_FOR_WORKER_TASKS = (
     sa.update(_wt)
     .where(
         _wt.c.run_id.in_(sa.bindparam("b_run_ids", expanding=True)),
-        _wt.c.status == S.READY,
+        _wt.c.status.in_((S.READY, S.PAUSED)),
         _wt.c.sticky_worker_id == sa.bindparam("b_worker_id"),
+    )
+    .values(sticky_worker_id=None)
+)
+# A failed task: the run's queued tasks (one queued during the failed lease) are anyone's.
+_FREE_QUEUED_OF_RUN = (
+    sa.update(_wt)
+    .where(
+        _wt.c.run_id == sa.bindparam("b_run_id"),
+        _wt.c.status.in_((S.READY, S.PAUSED)),
+        _wt.c.sticky_worker_id.is_not(None),
     )
     .values(sticky_worker_id=None)
 )
@@ -94,7 +115,7 @@ def held_for_another(task: Mapping[str, Any], worker_id: str, now: datetime, win
     if owner is None or owner == worker_id:
         return False
     limit = cutoff(now, window)
-    return bool(task["available_at"] > limit and task["updated_at"] > limit)
+    return bool(task["available_at"] > limit or task["updated_at"] > limit)
 
 
 def after_claim(run: RunRow, worker_id: str) -> dict[str, Any]:
@@ -158,17 +179,26 @@ async def hold_queued(tx: Tx, run: RunRow) -> None:
 
 
 async def on_failure(tx: Tx, run: RunRow) -> None:
-    """A failed task: its worker dropped the run's replay, so the next task needs full history."""
+    """A failed task: its worker dropped the run's replay, so the next task needs full history.
+
+    The run's tasks queued meanwhile (a signal during the lease) lose their sticky worker too:
+    any worker claims them at once instead of after the window.
+    """
     if run["sticky_worker_id"] is not None:
         await update_run(tx, run, sticky_worker_id=None, sticky_history_sequence=None)
+        await tx.conn.execute(_FREE_QUEUED_OF_RUN, {"b_run_id": run["run_id"]})
 
 
 async def end_for_worker(tx: Tx, namespace: str, worker_id: str) -> None:
-    """The worker's stop notice: the tasks of the runs it kept are free for any worker at once."""
+    """The worker went away: the queued and paused tasks of the runs it kept are anyone's at once.
+
+    Called on its stop notice, its deregistration, and when liveness releases its leases.
+    """
     kept = await tx.all(_RUNS_OF_WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
     if not kept:
         return
     run_ids = [row["run_id"] for row in kept]
-    await tx.conn.execute(_END_FOR_WORKER_TASKS, {"b_run_ids": run_ids, "b_worker_id": worker_id})
+    # The runs before their tasks: the engine's lock order (see runs.rows).
     await tx.conn.execute(_END_FOR_WORKER_RUNS, {"b_run_ids": run_ids})
+    await tx.conn.execute(_END_FOR_WORKER_TASKS, {"b_run_ids": run_ids, "b_worker_id": worker_id})
     tx.wakes.update(("workflow", namespace, row["task_queue"]) for row in kept)
