@@ -151,3 +151,20 @@ async def test_counts_by_status_and_the_start_time_window(app: Any, browser: htt
     assert "ui-count-1" in past and "ui-count-2" in past
     bad = await browser.get("/workflows?started_after=yesterday")
     assert bad.status_code == 422 and "started after must be a date and time" in bad.text
+
+
+async def test_a_bad_namespace_is_not_remembered_and_a_foreign_choice_is_dropped(
+    app: Any, browser: httpx.AsyncClient
+) -> None:
+    await sign_in(browser)
+    assert (await browser.get("/workflows?namespace=nowhere")).status_code == 404
+    assert (await browser.get("/workflows?namespace=bad%00name")).status_code == 404
+    assert (await browser.get("/workflows")).status_code == 200, "the unknown namespace was not remembered"
+    async with sdk_client(app) as client:
+        await client.create_namespace("billing")
+    assert (await browser.get("/workflows?namespace=billing")).status_code == 200
+    assert browser.cookies.get("dw_namespace") == "billing"
+    browser.cookies.set("dw_namespace", "default")  # left by another sign-in on this browser
+    await sign_in(browser, token=BILLING_TOKEN)
+    landing = await browser.get("/workflows")
+    assert landing.status_code == 200 and 'value="billing"' in landing.text

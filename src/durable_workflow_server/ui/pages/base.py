@@ -67,22 +67,26 @@ def page(
                 f"A {principal.role} credential may not use the UI; sign in with an operator or admin token."
             )
             return render_bare(request, "error.html", 403, csrf, title="Forbidden", message=message)
-        asked = request.query_params.get("namespace")
-        chosen = (
-            (asked or request.cookies.get(NAMESPACE_COOKIE) or _landing(principal, settings)).strip().lower()
-        )
-        ui = UiRequest(request, settings, engine, principal, chosen, csrf, remember_namespace=bool(asked))
-        if not principal.may_use(chosen) or len(chosen) > limits.NAMESPACE_LENGTH:
+        asked = (request.query_params.get("namespace") or "").strip().lower()
+        remembered = (request.cookies.get(NAMESPACE_COOKIE) or "").strip().lower()
+        if not asked and remembered and not principal.may_use(remembered):
+            remembered = ""  # another credential's choice: this one starts where it may
+        chosen = asked or remembered or _landing(principal, settings).lower()
+        ui = UiRequest(request, settings, engine, principal, chosen, csrf)
+        if not principal.may_use(chosen):
             return ui.render(
                 "error.html",
                 403,
                 title="Forbidden",
                 message=f"This credential may not use namespace '{chosen}'.",
             )
-        if not await engine.namespace_exists(chosen):
+        # A name that could not be stored names no namespace: answered without asking the database.
+        storable = len(chosen) <= limits.NAMESPACE_LENGTH and limits.text_problem(chosen) is None
+        if not storable or not await engine.namespace_exists(chosen):
             return ui.render(
                 "error.html", 404, title="Not found", message=f"Namespace '{chosen}' does not exist."
             )
+        ui.remember_namespace = bool(asked)  # only a namespace that exists and may be used
         if request.method == "POST":
             form = await read_form(request)
             if form is None or not csrf.matches(form.get(CSRF_FIELD)):
