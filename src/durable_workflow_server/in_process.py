@@ -2,7 +2,9 @@
 
 ``async with embedded("sqlite:///app.db") as client:`` opens the database (applying migrations),
 starts the engine's background loop (timers, lease expiry, schedules, retention) and yields a
-``durable_workflow.Client`` whose requests go straight to the app through an ASGI transport, so
+``durable_workflow.Client`` whose requests go straight to the app (``Client(asgi_app=app)``: the
+SDK's ASGI sender builds each request's scope and collects the answer, no httpx and no HTTP
+bytes), so
 ``Worker(client, ...)`` and ``client.start_workflow(...)`` behave exactly as against
 ``dw server:start`` on the same database.
 
@@ -23,7 +25,6 @@ from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from starlette.types import ASGIApp
 
 from durable_workflow.client import Client
@@ -37,7 +38,7 @@ __all__ = ["IN_MEMORY", "embedded"]
 IN_MEMORY = "sqlite:///:memory:"
 # Spellings of an in-memory database accepted besides IN_MEMORY.
 _MEMORY_ALIASES = frozenset({"sqlite://", "sqlite://:memory:", ":memory:", "memory"})
-# Where the client believes it talks to (the host is never resolved: the transport is the app).
+# Where the client believes it talks to (the host is never resolved: the sender calls the app).
 BASE_URL = "http://embedded.invalid"
 
 
@@ -63,11 +64,11 @@ async def embedded(
             ``dw server:start`` reads them) when omitted. Its ``database_url`` is replaced by
             ``database_url`` and its authentication by the in-process token.
         **client_options: Passed to :class:`durable_workflow.Client` (``namespace``,
-            ``timeout``, ``metrics``, ``external_storage``, ...), except ``token`` and
-            ``transport``, which this sets.
+            ``timeout``, ``metrics``, ``external_storage``, ...), except ``token``,
+            ``transport`` and ``asgi_app``, which this sets.
 
     Yields:
-        A :class:`durable_workflow.Client` over an in-process transport. Stop the workers that
+        A :class:`durable_workflow.Client` that calls the app in this process. Stop the workers that
         use it before the block ends: the engine closes on exit.
 
     Raises:
@@ -83,7 +84,7 @@ async def embedded(
             await worker.stop()
             await running
     """
-    for reserved in ("token", "transport", "control_token", "worker_token"):
+    for reserved in ("token", "transport", "asgi_app", "control_token", "worker_token"):
         if reserved in client_options:
             raise TypeError(f"embedded() sets the client's {reserved!r} itself")
     token = secrets.token_urlsafe(32)
@@ -103,14 +104,15 @@ async def embedded(
     )
     app = create_app(served)
     async with _lifespan(app):
-        client = Client(BASE_URL, token=token, transport=httpx.ASGITransport(app=app), **client_options)
+        client = Client(BASE_URL, token=token, asgi_app=app, **client_options)
         async with client:
             yield client
 
 
 @asynccontextmanager
 async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
-    """Drive the app's ASGI lifespan (httpx's ASGI transport does not): open, then close the engine."""
+    """Drive the app's ASGI lifespan (the client's ASGI sender only sends requests): open, then
+    close the engine."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
 

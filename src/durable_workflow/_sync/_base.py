@@ -13,6 +13,7 @@ import httpx
 
 from .._external_payloads import PayloadResolver
 from ..client import Client as AsyncClient
+from ..client._http_asgi import AsgiApp
 from ..metrics import MetricsRecorder
 from ..protocol.payload_storage.cache import ExternalPayloadCache
 from ..protocol.payload_storage.driver import ExternalStorageDriver
@@ -47,6 +48,7 @@ class BaseClientMethods:
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         plain_json_payloads: bool = False,
+        asgi_app: AsgiApp | None = None,
     ) -> None:
         """Wrap a new async client made with these arguments (see ``durable_workflow.Client``)."""
         self._attach(
@@ -67,6 +69,7 @@ class BaseClientMethods:
                 external_storage_cache=external_storage_cache,
                 transport=transport,
                 plain_json_payloads=plain_json_payloads,
+                asgi_app=asgi_app,
             )
         )
 

@@ -38,6 +38,7 @@ from ._http import (
     make_sender,
     query_value,
 )
+from ._http_asgi import AsgiApp
 
 __all__ = ["Arguments", "BaseClient", "Plane", "versions_mismatch_reason"]
 
@@ -109,6 +110,7 @@ class BaseClient:
         external_storage_cache: ExternalPayloadCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         plain_json_payloads: bool = False,
+        asgi_app: AsgiApp | None = None,
     ) -> None:
         """Create a client; no connection is made until the first call.
 
@@ -149,6 +151,14 @@ class BaseClient:
                 and stores the same value. A mapping is then also accepted as workflow input and
                 sent as it is (the CLI's object form). Payload size limits and external storage
                 apply to envelopes only.
+            asgi_app: An ASGI 3 application in this process to send every request to, with no
+                socket and no HTTP bytes (``durable_workflow_server.embedded`` passes the
+                server's app): the request becomes an ASGI scope and body, the answer is
+                collected from the app's messages. ``base_url`` then only names the origin the
+                app sees. The app behaves as behind a socket server: each request runs in its
+                own task, and a caller that is cancelled or times out is a client that hung up
+                (the app's ``receive()`` says ``http.disconnect``). Running the app's lifespan
+                is the caller's business. Not together with ``transport``.
         """
         if payload_size_limit_bytes <= 0:
             raise ValueError("payload_size_limit_bytes must be positive")
@@ -181,7 +191,11 @@ class BaseClient:
         self._worker_token = worker_token
         # Learned from /cluster/info or any worker-plane answer; sizes the long-poll timeout.
         self.server_long_poll_timeout = None
-        self._sender: HttpSender = make_sender(self.base_url, timeout=timeout, transport=transport)
+        if asgi_app is not None and transport is not None:
+            raise ValueError("give transport= or asgi_app=, not both")
+        self._sender: HttpSender = make_sender(
+            self.base_url, timeout=timeout, transport=transport, asgi_app=asgi_app
+        )
         # The httpx client of the httpx path (``None`` on the lean path).
         self._http = self._sender.client if isinstance(self._sender, HttpxSender) else None
 

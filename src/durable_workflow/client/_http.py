@@ -2,13 +2,15 @@
 
 ``BaseClient._request`` builds one request (method, path, query, headers, body, timeout) and hands
 it to an :class:`HttpSender`; what comes back is an :class:`HttpResponse` (status, headers, body
-bytes) or one of the transport errors below. Two senders exist:
+bytes) or one of the transport errors below. Three senders exist:
 
 - the lean keep-alive HTTP/1.1 client of ``_http_pool`` (asyncio Protocol + httptools parsing),
   the default: 0.04-0.06 ms of client CPU per ``_request`` against httpx's 0.6-1.3 ms
   (``benchmarks/http_client.py``);
 - :class:`HttpxSender`, an ``httpx.AsyncClient`` over a caller's transport (``transport=``:
-  ``MockTransport``, ``ASGITransport``, the CLI's ``verify=False`` transport), exactly as before.
+  ``MockTransport``, ``ASGITransport``, the CLI's ``verify=False`` transport), exactly as before;
+- ``_http_asgi.AsgiSender`` (``asgi_app=``): an ASGI app in this process called directly, no
+  socket and no httpx (in-process mode).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ..errors import PayloadError
 
 if TYPE_CHECKING:
     import httpx
+
+    from ._http_asgi import AsgiApp
 
 __all__ = [
     "ConnectError",
@@ -215,9 +219,20 @@ def _proxy_configured(base_url: str) -> bool:
     return any(os.environ.get(name) or os.environ.get(name.upper()) for name in names)
 
 
-def make_sender(base_url: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None) -> HttpSender:
-    """The lean sender; the httpx one when a transport is given, a proxy is configured in the
-    environment (httpx then applies it and NO_PROXY as before), or httptools is missing."""
+def make_sender(
+    base_url: str,
+    *,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None,
+    asgi_app: AsgiApp | None = None,
+) -> HttpSender:
+    """The ASGI sender when an app is given; else the lean sender; the httpx one when a transport
+    is given, a proxy is configured in the environment (httpx then applies it and NO_PROXY as
+    before), or httptools is missing."""
+    if asgi_app is not None:
+        from ._http_asgi import AsgiSender
+
+        return AsgiSender(asgi_app, base_url, timeout=timeout)
     if transport is None and not _proxy_configured(base_url):
         try:
             from ._http_pool import LeanSender
