@@ -1,5 +1,6 @@
-"""End-to-end fixtures: the real server app (in process, through httpx.ASGITransport) and the
-real SDK client and worker, on a real SQLite file (and PostgreSQL when configured)."""
+"""End-to-end fixtures: the real server app (in process, through the client's ASGI sender,
+``asgi_app=``) and the real SDK client and worker, on a real SQLite file (and PostgreSQL when
+configured)."""
 
 from __future__ import annotations
 

@@ -46,8 +46,8 @@ async def running_app(settings: Settings) -> AsyncIterator[Any]:
 
 
 def sdk_client(app: Any, **kwargs: Any) -> Client:
-    """Our SDK's Client wired to the in-process app (no sockets)."""
-    return Client("http://testserver", token=TOKEN, transport=httpx.ASGITransport(app=app), **kwargs)
+    """Our SDK's Client wired to the in-process app (``asgi_app=``: no sockets, no httpx)."""
+    return Client("http://testserver", token=TOKEN, asgi_app=app, **kwargs)
 
 
 async def wait_for_event(app: Any, workflow_id: str, run_id: str, event_type: str) -> dict[str, Any]:
