@@ -153,6 +153,38 @@ async def test_counts_by_status_and_the_start_time_window(app: Any, browser: htt
     assert bad.status_code == 422 and "started after must be a date and time" in bad.text
 
 
+async def test_counts_are_totals_of_one_grouped_count_and_closed_time_filters(
+    app: Any, browser: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sdk_client(app) as client:
+        for n in range(5):
+            await client.start_workflow(workflow_type="Greeter", workflow_id=f"ui-total-{n}", task_queue="q")
+        for n in (3, 4):
+            await client.terminate_workflow(f"ui-total-{n}", reason="test")
+    await sign_in(browser)
+    engine = app.state.engine
+    calls: list[str] = []
+    for name in ("list_workflows", "count_workflows"):
+        real = getattr(engine, name)
+
+        async def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return await _real(*args, **kwargs)
+
+        monkeypatch.setattr(engine, name, spy)
+    page = (await browser.get("/workflows")).text
+    assert calls == ["list_workflows", "count_workflows"], "the page and one grouped count"
+    assert "5 matching" in page and "running 3</a>" in page and "failed 2</a>" in page
+    assert "2 matching" in (await browser.get("/workflows?status=failed")).text
+    closed = (await browser.get("/workflows?closed_after=2000-01-01T00:00")).text
+    assert "ui-total-3" in closed and "ui-total-4" in closed and "ui-total-0" not in closed
+    assert "2 matching" in closed and "running 0</a>" in closed
+    before = (await browser.get("/workflows?closed_before=2000-01-01T00:00")).text
+    assert "No workflows match." in before and "0 matching" in before
+    bad = await browser.get("/workflows?closed_before=later")
+    assert bad.status_code == 422 and "closed before must be a date and time" in bad.text
+
+
 async def test_a_bad_namespace_is_not_remembered_and_a_foreign_choice_is_dropped(
     app: Any, browser: httpx.AsyncClient
 ) -> None:

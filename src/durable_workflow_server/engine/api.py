@@ -42,6 +42,7 @@ from .shapes import (
     StartWorkflowBody,
     WorkerFleet,
     WorkerHeartbeatResponse,
+    WorkflowCountsBody,
     WorkflowTaskBody,
     WorkflowTaskCompletedResponse,
     WorkflowTaskFailedResponse,
@@ -212,6 +213,22 @@ class EngineAPI(
         workflow id or business key. Time windows are half-open: ``after <= t < before``. A bad
         query is ``ValidationFailed`` on ``query``.
         """
+
+    async def count_workflows(
+        self,
+        namespace: str,
+        *,
+        workflow_type: str | None = None,
+        query: str | None = None,
+        task_queue: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        closed_after: datetime | None = None,
+        closed_before: datetime | None = None,
+    ) -> WorkflowCountsBody:
+        """How many runs ``list_workflows`` would list under these filters, in all and per status
+        bucket (``{workflow_count, by_status: {running, completed, failed}}``), in one grouped
+        count. The filters mean what they mean there (a bad ``query`` is ``ValidationFailed``)."""
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         """``{workflow_id, run_count, runs}``."""

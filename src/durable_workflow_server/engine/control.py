@@ -39,7 +39,7 @@ from .runs.rows import is_terminal_run, load_run
 from .runs.views import RunInstance
 from .runs.waiting import waiting_on
 from .search_attributes.checks import check_start
-from .search_attributes.listing import ListFilter, list_page
+from .search_attributes.listing import ListFilter, count_by_status, list_page
 from .shapes import (
     ControlHistoryPage,
     DescribeWorkflowBody,
@@ -48,6 +48,7 @@ from .shapes import (
     ListRunsResponse,
     ListWorkflowsResponse,
     StartWorkflowBody,
+    WorkflowCountsBody,
     WorkflowTaskBody,
 )
 from .timers import rows as timer_rows
@@ -353,6 +354,35 @@ class ControlPlane(EngineCore):
                 page_size=max(1, min(int(page_size), 200)),
                 next_page_token=next_page_token,
             )
+
+    async def count_workflows(
+        self,
+        namespace: str,
+        *,
+        workflow_type: str | None = None,
+        query: str | None = None,
+        task_queue: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        closed_after: datetime | None = None,
+        closed_before: datetime | None = None,
+    ) -> WorkflowCountsBody:
+        where = ListFilter(
+            workflow_type=workflow_type,
+            task_queue=task_queue,
+            query=query,
+            started_after=started_after,
+            started_before=started_before,
+            closed_after=closed_after,
+            closed_before=closed_before,
+        )
+        async with self._read() as tx:
+            per_status = await count_by_status(tx, namespace, where)
+        by_status = {
+            bucket: sum(per_status.get(status, 0) for status in statuses)
+            for bucket, statuses in LIST_STATUSES.items()
+        }
+        return {"workflow_count": sum(by_status.values()), "by_status": by_status}
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         async with self._read() as tx:

@@ -165,6 +165,14 @@ class ListWorkflowsResponse(TypedDict):
     next_page_token: str | None
 
 
+class WorkflowCountsBody(TypedDict):
+    """What :meth:`EngineAPI.count_workflows` answers: the runs matching the list's filters,
+    in all and per status bucket (``running``, ``completed``, ``failed``; every bucket present)."""
+
+    workflow_count: int
+    by_status: dict[str, int]
+
+
 class RunListItem(TypedDict):
     """One entry of ``GET /workflows/{workflow_id}/runs``."""
 

@@ -273,3 +273,34 @@ async def test_pages_read_the_index_in_order(engine: Engine, clock: FakeClock) -
         assert "ix_workflow_runs_namespace_started" in plan
         assert "Sort" not in plan
     _ = ListFilter  # the filter type the engine builds these conditions from
+
+
+COUNT_FILTERS: list[dict[str, Any]] = [
+    {},
+    {"task_queue": "q1"},
+    {"workflow_type": "orders", "query": "Priority >= 5"},
+    {"query": "o-"},
+    {"started_after": datetime(2026, 3, 1, 12, 0, 3, tzinfo=timezone.utc)},
+    {"closed_after": datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)},
+    {"closed_before": datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)},
+]
+
+
+async def test_counts_per_status_bucket_are_what_the_list_lists(fleet: Driver) -> None:
+    engine = fleet.engine
+    await engine.terminate_workflow(NS, "g-2", run_id=None, reason="counted as failed")
+    counts = await engine.count_workflows(NS)
+    assert counts == {"workflow_count": 5, "by_status": {"running": 3, "completed": 1, "failed": 1}}
+    for filters in COUNT_FILTERS:
+        counted = await engine.count_workflows(NS, **filters)
+        listed = {
+            bucket: len(await list_ids(engine, status=bucket, **filters)) for bucket in counted["by_status"]
+        }
+        assert counted["by_status"] == listed, filters
+        assert counted["workflow_count"] == len(await list_ids(engine, **filters)), filters
+    with pytest.raises(ValidationFailed):
+        await engine.count_workflows(NS, query="Priority >= 'high'")
+    assert await engine.count_workflows("other") == {
+        "workflow_count": 0,
+        "by_status": {"running": 0, "completed": 0, "failed": 0},
+    }

@@ -153,6 +153,15 @@ def _newest(stmt: sa.Select[Any], limit: int) -> sa.Select[Any]:
     return stmt.order_by(_wr.c.started_at.desc(), _wr.c.run_id.desc()).limit(limit)
 
 
+async def count_by_status(tx: Tx, namespace: str, where: ListFilter) -> dict[str, int]:
+    """How many runs match ``where`` (its ``statuses`` too), per run status: one grouped count."""
+    conditions = await _conditions(tx, namespace, where)
+    if where.statuses is not None:
+        conditions.append(_wr.c.status.in_(sorted(where.statuses)) if where.statuses else sa.false())
+    stmt = sa.select(_wr.c.status, sa.func.count().label("runs")).where(*conditions).group_by(_wr.c.status)
+    return {str(row["status"]): int(row["runs"]) for row in await tx.all(stmt)}
+
+
 async def list_page(
     tx: Tx, namespace: str, where: ListFilter, *, page_size: int, next_page_token: str | None
 ) -> ListWorkflowsResponse:

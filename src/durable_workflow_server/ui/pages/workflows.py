@@ -1,5 +1,6 @@
 """The workflows list: the filters of ``list_workflows`` (status, type, task queue, query, start
-time range), its keyset pages, and the count of each status bucket under the other filters."""
+and close time windows), its keyset pages, and the count of each status bucket under the other
+filters: two reads a view, the page and one grouped ``count_workflows``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from .base import page
 # unsuccessful close (failed, cancelled, terminated); the row itself shows the exact status.
 STATUSES = ("running", "completed", "failed")
 PAGE_SIZE = 50
-_TEXT_FILTERS = ("status", "type", "task_queue", "query", "started_after", "started_before")
+_WINDOWS = ("started_after", "started_before", "closed_after", "closed_before")
+_TEXT_FILTERS = ("status", "type", "task_queue", "query", *_WINDOWS)
 
 
 def _moment(text: str, name: str) -> datetime:
@@ -36,9 +38,7 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
         filters = {name: params.get(name, "").strip() for name in _TEXT_FILTERS}
         try:
             window = {
-                name: _moment(filters[name], name.replace("_", " "))
-                for name in ("started_after", "started_before")
-                if filters[name]
+                name: _moment(filters[name], name.replace("_", " ")) for name in _WINDOWS if filters[name]
             }
         except ValueError as exc:
             return ui.render("error.html", 422, title="validation_failed", message=str(exc))
@@ -55,14 +55,16 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
             next_page_token=params.get("page") or None,
             **common,
         )
-        counts = {
-            bucket: (
-                await ui.engine.list_workflows(
-                    ui.namespace, status=bucket, page_size=1, next_page_token=None, **common
-                )
-            )["workflow_count"]
-            for bucket in STATUSES
-        }
-        return ui.render("workflows.html", listed=listed, filters=filters, statuses=STATUSES, counts=counts)
+        counted = await ui.engine.count_workflows(ui.namespace, **common)
+        counts = counted["by_status"]
+        matching = counts[filters["status"]] if filters["status"] else counted["workflow_count"]
+        return ui.render(
+            "workflows.html",
+            listed=listed,
+            filters=filters,
+            statuses=STATUSES,
+            counts=counts,
+            matching=matching,
+        )
 
     return [page("/workflows", workflow_list, settings, engine)]
