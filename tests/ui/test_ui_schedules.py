@@ -3,6 +3,10 @@ history, pause / resume / trigger from the page; a POST without its CSRF token c
 
 from __future__ import annotations
 
+import itertools
+import re
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 
@@ -57,3 +61,49 @@ async def test_pause_resume_and_trigger_from_the_page(client: Client, browser: h
     ).status_code == 303
     assert (await client.describe_schedule("ui-hourly")).fires_count == 1
     assert "ScheduleTriggered" in (await browser.get("/schedule?id=ui-hourly")).text
+
+
+async def test_the_next_fires_are_the_engines_plan(client: Client, browser: httpx.AsyncClient) -> None:
+    page = (await browser.get("/schedule?id=ui-hourly")).text
+    upcoming = page.split('id="upcoming">', 1)[1].split("</ol>", 1)[0]
+    fires = re.findall(r"<time>([^<]+)</time>", upcoming)
+    described = await client.describe_schedule("ui-hourly")
+    assert len(fires) == 5 and fires[0] == described.next_fire_at
+    moments = [datetime.fromisoformat(f.replace("Z", "+00:00")) for f in fires]
+    assert all(later - earlier == timedelta(hours=1) for earlier, later in itertools.pairwise(moments))
+    await browser.post("/schedule/pause", data={"csrf": csrf_of(page), "id": "ui-hourly"})
+    paused = (await browser.get("/schedule?id=ui-hourly")).text
+    assert "None while paused." in paused.split('id="upcoming">', 1)[1].split("</ol>", 1)[0]
+
+
+async def test_backfill_from_the_page_shows_each_fire_and_the_refusals(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    page = (await browser.get("/schedule?id=ui-hourly")).text
+    assert 'action="/schedule/backfill"' in page and '<option value="allow_all">' in page
+    form = {"csrf": csrf_of(page), "id": "ui-hourly", "overlap_policy": "allow_all"}
+    window = {"start_time": "2026-01-01T00:00", "end_time": "2026-01-01T03:00"}
+    assert (await browser.post("/schedule/backfill", data={**form, **window, "csrf": ""})).status_code == 403
+    assert (await client.describe_schedule("ui-hourly")).fires_count == 0
+
+    done = await browser.post("/schedule/backfill", data={**form, **window})
+    assert done.status_code == 200 and "3 fires attempted" in done.text
+    rows = done.text.split('id="backfill-results"', 1)[1].split("</tbody>", 1)[0]
+    assert rows.count("status-started") == 3
+    for hour in ("00", "01", "02"):
+        assert f"2026-01-01T{hour}:00:00.000000Z" in rows
+    assert (await client.describe_schedule("ui-hourly")).fires_count == 3
+
+    backwards = await browser.post(
+        "/schedule/backfill", data={**form, "start_time": "2026-01-02T00:00", "end_time": "2026-01-01T00:00"}
+    )
+    assert backwards.status_code == 422 and "invalid_time_range" in backwards.text
+    unreadable = await browser.post("/schedule/backfill", data={**form, "start_time": "soon", "end_time": ""})
+    assert unreadable.status_code == 422 and "start_time" in unreadable.text and "end_time" in unreadable.text
+    bad_policy = await browser.post(
+        "/schedule/backfill", data={**form, **window, "overlap_policy": "sometimes"}
+    )
+    assert bad_policy.status_code == 422 and "overlap_policy" in bad_policy.text
+    missing = await browser.post("/schedule/backfill", data={**form, **window, "id": "nope"})
+    assert missing.status_code == 404 and "schedule_not_found" in missing.text
+    assert (await client.describe_schedule("ui-hourly")).fires_count == 3, "the refusals fired nothing"

@@ -222,3 +222,41 @@ async def test_deleting_a_namespace_removes_its_schedules_and_nothing_elsewhere(
     assert len(await started(engine)) == 3
     await step(engine, clock)
     assert len(await started(engine)) == 4
+
+
+async def test_upcoming_fires_are_the_fires_the_loop_then_makes(engine: Engine, clock: FakeClock) -> None:
+    spec = {"cron_expressions": ["*/15 * * * *"], "intervals": [{"every": "PT40M"}]}
+    await create(engine, spec=spec, overlap_policy="allow_all")
+    upcoming = await engine.upcoming_schedule_fires(NS, "s1", limit=5)
+    # The union of both rules: :15, :30, :45 and 13:00, and the 40-minute interval's 12:40.
+    assert upcoming == {
+        "namespace": NS,
+        "schedule_id": "s1",
+        "jitter_seconds": 0,
+        "fires": [f"2026-03-01T{t}:00.000000Z" for t in ("12:15", "12:30", "12:40", "12:45", "13:00")],
+    }
+    await run_until(engine, clock, datetime(2026, 3, 1, 13, 0, tzinfo=UTC))
+    fired = [wid.removeprefix("s1-") for wid in await started(engine)]
+    assert fired == [
+        "20260301T121500Z",
+        "20260301T123000Z",
+        "20260301T124000Z",
+        "20260301T124500Z",
+        "20260301T130000Z",
+    ]
+    after = await engine.upcoming_schedule_fires(NS, "s1", limit=2)
+    assert after["fires"] == ["2026-03-01T13:15:00.000000Z", "2026-03-01T13:20:00.000000Z"]
+
+
+async def test_upcoming_fires_stop_at_the_remaining_actions_and_while_paused(engine: Engine) -> None:
+    await create(engine, max_runs=3)
+    assert len((await engine.upcoming_schedule_fires(NS, "s1", limit=10))["fires"]) == 3
+    await engine.pause_schedule(NS, "s1", None)
+    assert (await engine.upcoming_schedule_fires(NS, "s1", limit=10))["fires"] == []
+    await engine.resume_schedule(NS, "s1", None)
+    assert (await engine.upcoming_schedule_fires(NS, "s1", limit=1))["fires"] == [
+        "2026-03-01T12:01:00.000000Z"
+    ]
+    with pytest.raises(DomainError) as missing:
+        await engine.upcoming_schedule_fires(NS, "nope", limit=5)
+    assert missing.value.reason == "schedule_not_found"

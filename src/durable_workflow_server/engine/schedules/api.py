@@ -14,6 +14,7 @@ from .shapes import (
     ScheduleCommandBody,
     ScheduleHistoryBody,
     TriggerScheduleBody,
+    UpcomingFiresBody,
 )
 
 OverlapPolicy = Literal["skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"]
@@ -77,6 +78,14 @@ class ScheduleAPI(Protocol):
 
     async def describe_schedule(self, namespace: str, schedule_id: str) -> DescribeScheduleBody:
         """One live schedule (``schedule_not_found`` for an unknown or deleted one)."""
+        ...
+
+    async def upcoming_schedule_fires(
+        self, namespace: str, schedule_id: str, *, limit: int
+    ) -> UpcomingFiresBody:
+        """The next ``limit`` (at most 100) nominal fire times, by the spec code the fire loop
+        plans with: from the planned next fire on, as many as the remaining actions allow; none
+        while the schedule is paused (resuming plans from the next occurrence after then)."""
         ...
 
     async def update_schedule(

@@ -32,11 +32,13 @@ from .shapes import (
     ScheduleCommandBody,
     ScheduleHistoryBody,
     TriggerScheduleBody,
+    UpcomingFiresBody,
 )
 from .starting import ALREADY_RUNNING, WORKFLOW_ALREADY_RUNNING, FireResult, ScheduleFiring
 
 # One backfill request fires at most this many occurrences (a longer range: several requests).
 MAX_BACKFILL_FIRES = 1000
+MAX_UPCOMING_FIRES = 100
 TRIGGER_FAILED = "trigger_failed"
 
 
@@ -180,6 +182,27 @@ class ScheduleCommands(ScheduleFiring):
         return views.describe(
             row, cast(list[ScheduleHistoryEventRow], recent), cast(list[ScheduleFireRow], buffered)
         )
+
+    async def upcoming_schedule_fires(
+        self, namespace: str, schedule_id: str, *, limit: int
+    ) -> UpcomingFiresBody:
+        async with self._read() as tx:
+            row = cast(ScheduleRow | None, await tx.one(rows.LIVE, rows.key(namespace, schedule_id)))
+        if row is None:
+            raise not_found(schedule_id)
+        count = max(0, min(int(limit), MAX_UPCOMING_FIRES))
+        if row["remaining_actions"] is not None:
+            count = min(count, max(0, row["remaining_actions"]))
+        # The fire loop's plan: the planned nominal time, then the spec's occurrences after it
+        # (none is planned while paused, deleted or exhausted: fires.set_next).
+        first = row["next_nominal_at"] if row["status"] == ScheduleStatus.ACTIVE else None
+        times = specs.load(row["spec"]).upcoming(first, count) if first is not None and count else []
+        return {
+            "namespace": namespace,
+            "schedule_id": schedule_id,
+            "jitter_seconds": int(row["jitter_seconds"] or 0),
+            "fires": [rfc3339(t) for t in times],
+        }
 
     async def schedule_history(
         self, namespace: str, schedule_id: str, *, limit: int, after_sequence: int

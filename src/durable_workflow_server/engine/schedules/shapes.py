@@ -173,6 +173,15 @@ class BackfillScheduleBody(TypedDict):
     results: list[BackfillFireBody]
 
 
+class UpcomingFiresBody(TypedDict):
+    """The next nominal fire times of a schedule (what the fire loop will plan, in order)."""
+
+    namespace: str
+    schedule_id: str
+    jitter_seconds: int  # each fire may start up to this much after its nominal time
+    fires: list[str]
+
+
 class ScheduleHistoryEventBody(TypedDict):
     id: str
     sequence: int

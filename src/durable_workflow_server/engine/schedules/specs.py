@@ -102,6 +102,15 @@ class Spec:
             current = self.next_after(current)
         return found
 
+    def upcoming(self, start: datetime, limit: int) -> list[datetime]:
+        """The first ``limit`` occurrences at or after ``start`` (fewer when the spec runs out)."""
+        found: list[datetime] = []
+        current = self.next_after(start - timedelta(microseconds=1))
+        while current is not None and len(found) < limit:
+            found.append(current)
+            current = self.next_after(current)
+        return found
+
 
 def parse_duration(text: str) -> timedelta:
     """A fixed-length ISO-8601 duration (``PT30M``, ``P1DT2H``, ``P2W``); ``ValueError`` otherwise."""
