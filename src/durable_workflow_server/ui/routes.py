@@ -9,7 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..engine.api import EngineAPI
 from ..settings import Settings
-from .pages import login, namespaces, schedules, task_queues, workflow, workflows
+from .pages import login, namespaces, schedules, task_queues, workers, workflow, workflows
 
 STATIC = Path(__file__).with_name("static")
 
@@ -22,6 +22,7 @@ def ui_routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
         *workflow.routes(settings, engine),
         *schedules.routes(settings, engine),
         *task_queues.routes(settings, engine),
+        *workers.routes(settings, engine),
         *namespaces.routes(settings, engine),
         Mount("/static", app=StaticFiles(directory=STATIC), name="ui-static"),
     ]
