@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable_workflow.protocol import errors as reasons
+from durable_workflow.protocol import routes
 
 from .engine.api import EngineAPI
 from .engine.maintenance.counters import ProcessCounters
@@ -27,7 +28,7 @@ from .http.middleware import CatchAllMiddleware
 from .http.routing import PLANE_KEY, ROUTE_KEY, ServedRoute, build_planes
 from .http.table import PLANES
 from .settings import Settings
-from .ui import ui_routes
+from .ui import not_found, ui_routes
 
 logger = logging.getLogger("durable_workflow_server")
 
@@ -81,10 +82,15 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     ) -> ASGIApp:
         return envelope_of(scope).render(status, body, settings, scope.get("path_params"), headers)
 
+    ui_not_found = not_found(settings, active_engine)
+
     async def routing_error(request: Request, exc: Exception) -> Response:
-        # 404 / 405 from routing: the plane's envelope, but no operation (none was matched).
+        # 404 / 405 from routing: the plane's envelope, but no operation (none was matched); an
+        # unknown path outside the API is the UI's 404 page.
         assert isinstance(exc, HTTPException)
         scope = request.scope
+        if exc.status_code == 404 and not _is_api_path(scope["path"]):
+            return await ui_not_found(request)
         plane = scope.get(PLANE_KEY) or unrouted_plane(scope["path"])
         body: dict[str, Any] = {"message": str(exc.detail)}
         reason = _ROUTING_REASONS.get(exc.status_code)
@@ -117,6 +123,11 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     app.state.settings = settings
     app.state.engine = active_engine
     return app
+
+
+def _is_api_path(path: str) -> bool:
+    prefix = routes.API_PREFIX
+    return path == prefix or path.startswith(prefix + "/")
 
 
 class ServerStartError(RuntimeError):

@@ -16,6 +16,7 @@ Modules:
 
 from __future__ import annotations
 
+from .pages.base import not_found
 from .routes import ui_routes
 
-__all__ = ["ui_routes"]
+__all__ = ["not_found", "ui_routes"]

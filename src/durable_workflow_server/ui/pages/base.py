@@ -56,6 +56,42 @@ def page(
 ) -> Route:
     """A UI route: ``handler`` runs only for a signed-in operator in a namespace they may use,
     and, for a POST, only with the form's CSRF token. Engine refusals render the error page."""
+    return Route(path, guarded(handler, settings, engine), methods=list(methods))
+
+
+def not_found(settings: Settings, engine: EngineAPI) -> Callable[[Request], Awaitable[Response]]:
+    """The answer for a path outside ``/api`` that no route serves: the 404 page.
+
+    A ``GET`` (or ``HEAD``) passes the same checks as every page first, so without a session it
+    redirects to the login page and the 404 is shown once signed in, inside the layout — as
+    Temporal's and Grafana's UIs do: a signed-out visitor learns nothing about which paths
+    exist, and a link opened before signing in still lands where it pointed. Any other method,
+    and a missing file under ``/static``, is the bare 404 page at once (nothing to come back to).
+    """
+
+    async def missing(ui: UiRequest) -> Response:
+        return ui.render("error.html", 404, title="Not found", message=_no_page(ui.request))
+
+    guarded_missing = guarded(missing, settings, engine)
+
+    async def endpoint(request: Request) -> Response:
+        if request.method in ("GET", "HEAD") and not request.url.path.startswith("/static/"):
+            return await guarded_missing(request)
+        return render_bare(
+            request, "error.html", 404, Csrf.of(request), title="Not found", message=_no_page(request)
+        )
+
+    return endpoint
+
+
+def _no_page(request: Request) -> str:
+    return f"There is no page at {request.url.path}."
+
+
+def guarded(
+    handler: Handler, settings: Settings, engine: EngineAPI
+) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` behind the checks of :func:`page` (session, role, namespace, CSRF)."""
 
     async def endpoint(request: Request) -> Response:
         csrf = Csrf.of(request)
@@ -104,4 +140,4 @@ def page(
                 "error.html", status_for_reason(exc.reason), title=exc.reason, message=exc.message
             )
 
-    return Route(path, endpoint, methods=list(methods))
+    return endpoint
