@@ -172,12 +172,52 @@ def test_pause_and_resume_a_schedule(server: ServerProcess, chromium: Any, artif
     page.close()
 
 
+def test_backfill_a_schedule_and_see_its_next_fires(
+    server: ServerProcess, chromium: Any, artifacts: Path
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
+    body = {
+        "schedule_id": "browser-hourly",
+        "spec": {"intervals": [{"every": "PT1H"}]},
+        "action": {"workflow_type": "HourlyReport", "task_queue": "ui-browser"},
+    }
+    created = httpx.post(f"{server.url}/api/schedules", json=body, headers=headers, timeout=10)
+    assert created.status_code in (200, 201), created.text
+    page = signed_in_page(chromium, server, "/schedule?id=browser-hourly", "**/schedule?id=browser-hourly")
+    assert page.locator("#upcoming li time").count() == 5, "the next five fires"
+    page.screenshot(path=str(artifacts / "schedule.png"), full_page=True)
+
+    page.fill("#backfill input[name=start_time]", "2026-01-01T00:00")
+    page.fill("#backfill input[name=end_time]", "2026-01-01T04:00")
+    page.select_option("#backfill select[name=overlap_policy]", "allow_all")
+    page.click("#backfill button")
+    page.wait_for_url("**/schedule/backfill")
+    assert page.inner_text("h1").startswith("Backfill") and "4 fires attempted" in page.inner_text("h1")
+    assert page.locator("#backfill-results .status-started").count() == 4
+    page.screenshot(path=str(artifacts / "schedule-backfill.png"), full_page=True)
+    page.close()
+
+
 def test_every_page_renders_in_the_browser(server: ServerProcess, chromium: Any, artifacts: Path) -> None:
     start(server, "browser-pages-1", "OrderWorkflow")
+    worker_headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Protocol-Version": "1.1"}
+    registration = {
+        "worker_id": "browser-worker-1",
+        "task_queue": "ui-browser",
+        "runtime": "python",
+        "build_id": "b1",
+        "supported_workflow_types": ["OrderWorkflow"],
+    }
+    registered = httpx.post(
+        f"{server.url}/api/worker/register", json=registration, headers=worker_headers, timeout=10
+    )
+    assert registered.status_code in (200, 201), registered.text
     page = signed_in_page(chromium, server, "/task-queues", f"{server.url}/task-queues")
     for path, heading, shot in [
         ("/task-queues", "Task queues", "task-queues"),
         ("/task-queue?name=ui-browser", "ui-browser", "task-queue"),
+        ("/workers", "Workers", "workers"),
+        ("/worker?id=browser-worker-1", "browser-worker-1", "worker"),
         ("/namespaces", "Namespaces", "namespaces"),
         ("/namespace?name=default", "default", "namespace"),
     ]:
@@ -185,6 +225,10 @@ def test_every_page_renders_in_the_browser(server: ServerProcess, chromium: Any,
         assert answer is not None and answer.status == 200, path
         assert page.inner_text("h1").startswith(heading), path
         page.screenshot(path=str(artifacts / f"{shot}.png"), full_page=True)
+    missing = page.goto(f"{server.url}/no/such/page")
+    assert missing is not None and missing.status == 404
+    assert page.inner_text("h1") == "Not found" and page.locator("header nav").count() == 1
+    page.screenshot(path=str(artifacts / "not-found.png"), full_page=True)
     page.close()
 
 
