@@ -1,13 +1,17 @@
 """The workers pages through the real app on a real SQLite file: every worker of the namespace
 across its queues, filtered by queue and status as ``GET /workers`` filters, and one worker with
-the leases it holds (its admission, from ``describe_worker``)."""
+the leases it holds (its admission, from ``describe_worker``), deregistered by an admin only."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import httpx
 import pytest
 
 from durable_workflow import Client
+from tests.helpers.e2e_env import TOKEN, e2e_settings, running_app
+from tests.helpers.ui import csrf_of, sign_in
 
 
 @pytest.fixture
@@ -67,3 +71,44 @@ async def test_a_worker_shows_the_leases_it_holds(client: Client, browser: httpx
     missing = await browser.get("/worker?id=nope")
     assert missing.status_code == 404 and "worker_not_found" in missing.text
     assert (await browser.get("/worker")).status_code == 400
+
+
+async def test_an_admin_deregisters_a_worker_from_its_page(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    page = await browser.get("/worker?id=ui-w-orders")
+    assert 'action="/worker/deregister"' in page.text
+    form = {"csrf": csrf_of(page.text), "id": "ui-w-orders"}
+    assert (await browser.post("/worker/deregister", data={**form, "csrf": ""})).status_code == 403
+    assert "ui-w-orders" in (await browser.get("/workers")).text
+
+    gone = await browser.post("/worker/deregister", data=form)
+    assert gone.status_code == 303 and gone.headers["location"] == "/workers"
+    listed = (await browser.get("/workers")).text
+    assert "ui-w-orders" not in listed and "ui-w/mail" in listed
+    assert (await browser.get("/worker?id=ui-w-orders")).status_code == 404
+    again = await browser.post("/worker/deregister", data=form)
+    assert again.status_code == 303, "idempotent, as DELETE /workers/{id}"
+
+
+async def test_an_operator_sees_workers_but_may_not_deregister(tmp_path: Path) -> None:
+    settings = e2e_settings(
+        f"sqlite:///{tmp_path / 'roles.sqlite3'}",
+        auth_token=None,
+        admin_token=TOKEN,
+        operator_token="ui-w-operator",
+        worker_token="ui-w-worker",
+    )
+    async with running_app(settings) as app:
+        async with Client("http://testserver", token="ui-w-worker", asgi_app=app) as worker:
+            await worker.register_worker(worker_id="ui-w-kept", task_queue="kept")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            await sign_in(http, token="ui-w-operator")
+            page = await http.get("/worker?id=ui-w-kept")
+            assert page.status_code == 200 and "/worker/deregister" not in page.text
+            refused = await http.post(
+                "/worker/deregister", data={"csrf": csrf_of(page.text), "id": "ui-w-kept"}
+            )
+            assert refused.status_code == 403 and "admin credential" in refused.text
+            assert "ui-w-kept" in (await http.get("/workers")).text

@@ -1,8 +1,10 @@
 """Workers: every registered worker of the namespace across its task queues (``list_workers``,
 filtered by queue and reported status, as ``GET /workers``), and one worker with its admission
 (the leases it holds and its free slots), capabilities, task slots and process metrics
-(``describe_worker``, as ``GET /workers/{id}``). Worker ids may hold any character, so a worker
-is named in the query (``/worker?id=...``)."""
+(``describe_worker``, as ``GET /workers/{id}``); an admin may deregister it from there
+(``deregister_worker``, as ``DELETE /workers/{id}``: its leases run on, and a worker still running
+registers again at its next poll). Worker ids may hold any character, so a worker is named in
+the query (``/worker?id=...``) and in the form's hidden field."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ...engine.workers.views import REPORTED_STATUSES
 from ...http.models.task_queues import ListWorkersQuery
 from ...settings import Settings
 from ..render import UiRequest
+from ..session import is_admin
 from .base import page
 from .task_queues import queue_url
 
@@ -49,9 +52,20 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
         if not worker_id:
             return ui.render("error.html", 400, title="Bad request", message="Name a worker: ?id=...")
         described = await ui.engine.describe_worker(ui.namespace, worker_id)
-        return ui.render("worker.html", worker=described, queue_url=queue_url)
+        return ui.render(
+            "worker.html", worker=described, queue_url=queue_url, may_deregister=is_admin(ui.principal)
+        )
+
+    async def deregister(ui: UiRequest) -> Response:
+        if not is_admin(ui.principal):
+            # The API's role for DELETE /workers/{id}: an operator may look, not remove.
+            message = "Deregistering a worker takes an admin credential."
+            return ui.render("error.html", 403, title="Forbidden", message=message)
+        await ui.engine.deregister_worker(ui.namespace, ui.form.get("id", ""))
+        return ui.redirect("/workers")
 
     return [
         page("/workers", worker_list, settings, engine),
         page("/worker", view, settings, engine),
+        page("/worker/deregister", deregister, settings, engine, methods=("POST",)),
     ]
