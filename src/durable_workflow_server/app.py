@@ -28,7 +28,7 @@ from .http.middleware import CatchAllMiddleware
 from .http.routing import PLANE_KEY, ROUTE_KEY, ServedRoute, build_planes
 from .http.table import PLANES
 from .settings import Settings
-from .ui import not_found, ui_routes
+from .ui import not_found, ui_routes, wrong_method
 
 logger = logging.getLogger("durable_workflow_server")
 
@@ -86,11 +86,14 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
 
     async def routing_error(request: Request, exc: Exception) -> Response:
         # 404 / 405 from routing: the plane's envelope, but no operation (none was matched); an
-        # unknown path outside the API is the UI's 404 page.
+        # unknown path outside the API is the UI's 404 page, a wrong method there its 405 page.
         assert isinstance(exc, HTTPException)
         scope = request.scope
-        if exc.status_code == 404 and not _is_api_path(scope["path"]):
-            return await ui_not_found(request)
+        if _is_ui_path(scope["path"]):
+            if exc.status_code == 404:
+                return await ui_not_found(request)
+            if exc.status_code == 405:
+                return wrong_method(request, exc.headers)
         plane = scope.get(PLANE_KEY) or unrouted_plane(scope["path"])
         body: dict[str, Any] = {"message": str(exc.detail)}
         reason = _ROUTING_REASONS.get(exc.status_code)
@@ -125,9 +128,10 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     return app
 
 
-def _is_api_path(path: str) -> bool:
+def _is_ui_path(path: str) -> bool:
+    """A path the UI answers for: anything but ``/api``, ``/api/...`` and ``/metrics``."""
     prefix = routes.API_PREFIX
-    return path == prefix or path.startswith(prefix + "/")
+    return not (path == prefix or path.startswith(prefix + "/") or path == prometheus.PATH)
 
 
 class ServerStartError(RuntimeError):

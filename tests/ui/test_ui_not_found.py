@@ -66,3 +66,15 @@ async def test_without_auth_an_unknown_path_is_the_404_page_directly(tmp_path: P
 async def test_known_pages_are_not_404s(browser: httpx.AsyncClient, path: str) -> None:
     await sign_in(browser)
     assert (await browser.get(path)).status_code == 200
+
+
+async def test_a_form_action_opened_with_get_is_the_405_page(browser: httpx.AsyncClient) -> None:
+    for path in ("/schedule/backfill", "/logout", "/worker/deregister"):
+        answer = await browser.get(path)
+        assert answer.status_code == 405 and answer.headers["content-type"].startswith("text/html"), path
+        assert answer.headers["allow"] == "POST", path
+        assert "it is where a form is sent" in answer.text, path
+    api = await browser.post("/api/health")
+    assert api.status_code == 405 and api.json()["reason"] == "method_not_allowed", "the API's envelope"
+    metrics = await browser.post("/metrics")
+    assert metrics.status_code == 405 and metrics.json()["reason"] == "method_not_allowed"

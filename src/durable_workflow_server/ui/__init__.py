@@ -16,7 +16,7 @@ Modules:
 
 from __future__ import annotations
 
-from .pages.base import not_found
+from .pages.base import not_found, wrong_method
 from .routes import ui_routes
 
-__all__ = ["not_found", "ui_routes"]
+__all__ = ["not_found", "ui_routes", "wrong_method"]

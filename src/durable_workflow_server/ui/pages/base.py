@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
@@ -82,6 +82,20 @@ def not_found(settings: Settings, engine: EngineAPI) -> Callable[[Request], Awai
         )
 
     return endpoint
+
+
+def wrong_method(request: Request, headers: Mapping[str, str] | None) -> Response:
+    """A UI path asked with a method it does not take (a ``GET`` of a form's action, say): the
+    405 page, with the route's ``Allow`` header."""
+    message = (
+        f"{request.url.path} does not answer {request.method}: it is where a form is sent."
+        " Open the page the form is on."
+    )
+    response = render_bare(
+        request, "error.html", 405, Csrf.of(request), title="Method not allowed", message=message
+    )
+    response.headers.update(headers or {})
+    return response
 
 
 def _no_page(request: Request) -> str:
