@@ -9,6 +9,7 @@ import pytest
 
 from durable_workflow import Client
 from durable_workflow_server.settings import parse_namespace_tokens
+from durable_workflow_server.ui.pages import workflows as workflows_page
 from tests.helpers.e2e_env import TOKEN, sdk_client
 from tests.helpers.ui import csrf_of, sign_in
 
@@ -183,6 +184,10 @@ async def test_counts_are_totals_of_one_grouped_count_and_closed_time_filters(
     assert "No workflows match." in before and "0 matching" in before
     bad = await browser.get("/workflows?closed_before=later")
     assert bad.status_code == 422 and "closed before must be a date and time" in bad.text
+    monkeypatch.setattr(workflows_page, "COUNT_LIMIT", 2)  # the counts stop at 2 runs a status
+    capped = (await browser.get("/workflows")).text
+    assert "4+ matching" in capped and "running 2+</a>" in capped and "failed 2</a>" in capped
+    assert "2+ matching" in (await browser.get("/workflows?status=running")).text
 
 
 async def test_a_bad_namespace_is_not_remembered_and_a_foreign_choice_is_dropped(

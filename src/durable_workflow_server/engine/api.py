@@ -225,10 +225,14 @@ class EngineAPI(
         started_before: datetime | None = None,
         closed_after: datetime | None = None,
         closed_before: datetime | None = None,
+        limit: int | None = None,
     ) -> WorkflowCountsBody:
         """How many runs ``list_workflows`` would list under these filters, in all and per status
-        bucket (``{workflow_count, by_status: {running, completed, failed}}``), in one grouped
-        count. The filters mean what they mean there (a bad ``query`` is ``ValidationFailed``)."""
+        bucket (``{workflow_count, by_status: {running, completed, failed}, at_least}``), in one
+        statement. The filters mean what they mean there (a bad ``query`` is
+        ``ValidationFailed``). ``limit``: count at most that many runs of each status, so the
+        read is bounded; a bucket where some status had more is listed in ``at_least`` (its
+        count, and so ``workflow_count``, is then a lower bound)."""
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         """``{workflow_id, run_count, runs}``."""

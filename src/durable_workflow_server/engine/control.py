@@ -366,6 +366,7 @@ class ControlPlane(EngineCore):
         started_before: datetime | None = None,
         closed_after: datetime | None = None,
         closed_before: datetime | None = None,
+        limit: int | None = None,
     ) -> WorkflowCountsBody:
         where = ListFilter(
             workflow_type=workflow_type,
@@ -376,13 +377,18 @@ class ControlPlane(EngineCore):
             closed_after=closed_after,
             closed_before=closed_before,
         )
+        cap = max(1, int(limit)) if limit is not None else None
+        statuses = {status for members in LIST_STATUSES.values() for status in members}
         async with self._read() as tx:
-            per_status = await count_by_status(tx, namespace, where)
-        by_status = {
-            bucket: sum(per_status.get(status, 0) for status in statuses)
-            for bucket, statuses in LIST_STATUSES.items()
-        }
-        return {"workflow_count": sum(by_status.values()), "by_status": by_status}
+            per_status = await count_by_status(tx, namespace, where, statuses=statuses, cap=cap)
+        by_status: dict[str, int] = {}
+        at_least: list[str] = []
+        for bucket, members in LIST_STATUSES.items():
+            counts = [per_status.get(status, 0) for status in members]
+            by_status[bucket] = sum(min(n, cap) if cap is not None else n for n in counts)
+            if cap is not None and any(n > cap for n in counts):
+                at_least.append(bucket)
+        return {"workflow_count": sum(by_status.values()), "by_status": by_status, "at_least": at_least}
 
     async def list_runs(self, namespace: str, workflow_id: str) -> ListRunsResponse:
         async with self._read() as tx:

@@ -171,6 +171,7 @@ class WorkflowCountsBody(TypedDict):
 
     workflow_count: int
     by_status: dict[str, int]
+    at_least: list[str]  # the buckets whose count stopped at the limit (a lower bound)
 
 
 class RunListItem(TypedDict):

@@ -290,7 +290,11 @@ async def test_counts_per_status_bucket_are_what_the_list_lists(fleet: Driver) -
     engine = fleet.engine
     await engine.terminate_workflow(NS, "g-2", run_id=None, reason="counted as failed")
     counts = await engine.count_workflows(NS)
-    assert counts == {"workflow_count": 5, "by_status": {"running": 3, "completed": 1, "failed": 1}}
+    assert counts == {
+        "workflow_count": 5,
+        "by_status": {"running": 3, "completed": 1, "failed": 1},
+        "at_least": [],
+    }
     for filters in COUNT_FILTERS:
         counted = await engine.count_workflows(NS, **filters)
         listed = {
@@ -303,4 +307,24 @@ async def test_counts_per_status_bucket_are_what_the_list_lists(fleet: Driver) -
     assert await engine.count_workflows("other") == {
         "workflow_count": 0,
         "by_status": {"running": 0, "completed": 0, "failed": 0},
+        "at_least": [],
     }
+
+
+async def test_a_limited_count_stops_at_the_limit_per_status_and_says_so(fleet: Driver) -> None:
+    engine = fleet.engine
+    await engine.terminate_workflow(NS, "g-2", run_id=None, reason="counted as failed")
+    # Three runs are open (pending), one completed, one terminated.
+    assert await engine.count_workflows(NS, limit=2) == {
+        "workflow_count": 4,
+        "by_status": {"running": 2, "completed": 1, "failed": 1},
+        "at_least": ["running"],
+    }
+    exact = await engine.count_workflows(NS, limit=3)
+    assert exact["by_status"] == {"running": 3, "completed": 1, "failed": 1} and exact["at_least"] == []
+    assert await engine.count_workflows(NS, limit=1, task_queue="q2") == {
+        "workflow_count": 2,
+        "by_status": {"running": 1, "completed": 0, "failed": 1},
+        "at_least": [],
+    }
+    assert (await engine.count_workflows(NS, limit=1, query="o-"))["at_least"] == ["running"]

@@ -153,12 +153,31 @@ def _newest(stmt: sa.Select[Any], limit: int) -> sa.Select[Any]:
     return stmt.order_by(_wr.c.started_at.desc(), _wr.c.run_id.desc()).limit(limit)
 
 
-async def count_by_status(tx: Tx, namespace: str, where: ListFilter) -> dict[str, int]:
-    """How many runs match ``where`` (its ``statuses`` too), per run status: one grouped count."""
+async def count_by_status(
+    tx: Tx, namespace: str, where: ListFilter, *, statuses: Collection[str], cap: int | None = None
+) -> dict[str, int]:
+    """How many runs of each of ``statuses`` match ``where`` (its own ``statuses`` aside), in one
+    statement: a ``GROUP BY status``; with ``cap``, a ``UNION ALL`` of one count per status
+    that stops after ``cap + 1`` runs (an index range of the status index each), so a count of
+    ``cap + 1`` means "more than ``cap``" and the read stays bounded however many runs match."""
     conditions = await _conditions(tx, namespace, where)
-    if where.statuses is not None:
-        conditions.append(_wr.c.status.in_(sorted(where.statuses)) if where.statuses else sa.false())
-    stmt = sa.select(_wr.c.status, sa.func.count().label("runs")).where(*conditions).group_by(_wr.c.status)
+    wanted = sorted(statuses)
+    if not wanted:
+        return {}
+    if cap is None:
+        stmt: Any = (
+            sa.select(_wr.c.status, sa.func.count().label("runs"))
+            .where(*conditions, _wr.c.status.in_(wanted))
+            .group_by(_wr.c.status)
+        )
+    else:
+        branches = [
+            sa.select(sa.literal(status).label("status"), sa.func.count().label("runs")).select_from(
+                sa.select(_wr.c.run_id).where(*conditions, _wr.c.status == status).limit(cap + 1).subquery()
+            )
+            for status in wanted
+        ]
+        stmt = sa.union_all(*branches)
     return {str(row["status"]): int(row["runs"]) for row in await tx.all(stmt)}
 
 

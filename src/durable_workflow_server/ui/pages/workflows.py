@@ -19,6 +19,9 @@ from .base import page
 # unsuccessful close (failed, cancelled, terminated); the row itself shows the exact status.
 STATUSES = ("running", "completed", "failed")
 PAGE_SIZE = 50
+# The counts stop at this many runs of each status ("10000+"): the list refreshes every 5 s, and
+# a bounded count keeps each refresh a bounded read of the status index however big the namespace.
+COUNT_LIMIT = 10_000
 _WINDOWS = ("started_after", "started_before", "closed_after", "closed_before")
 _TEXT_FILTERS = ("status", "type", "task_queue", "query", *_WINDOWS)
 
@@ -55,9 +58,13 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
             next_page_token=params.get("page") or None,
             **common,
         )
-        counted = await ui.engine.count_workflows(ui.namespace, **common)
-        counts = counted["by_status"]
-        matching = counts[filters["status"]] if filters["status"] else counted["workflow_count"]
+        counted = await ui.engine.count_workflows(ui.namespace, limit=COUNT_LIMIT, **common)
+        more = set(counted["at_least"])
+        counts = {bucket: f"{n}+" if bucket in more else str(n) for bucket, n in counted["by_status"].items()}
+        if filters["status"]:
+            matching = counts[filters["status"]]
+        else:
+            matching = f"{counted['workflow_count']}+" if more else str(counted["workflow_count"])
         return ui.render(
             "workflows.html",
             listed=listed,
