@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from durable_workflow_server.engine.errors import ValidationFailed
-from durable_workflow_server.engine.search_attributes.listing import ListFilter, statement
+from durable_workflow_server.engine.search_attributes.listing import ListFilter, count_statement, statement
 from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store import tables as t
 from tests.server.conftest import FakeClock
@@ -328,3 +328,34 @@ async def test_a_limited_count_stops_at_the_limit_per_status_and_says_so(fleet: 
         "at_least": [],
     }
     assert (await engine.count_workflows(NS, limit=1, query="o-"))["at_least"] == ["running"]
+
+
+async def test_a_limited_count_reads_a_bounded_range_of_the_status_index(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """Each status's count stops after ``cap + 1`` runs; on SQLite each is a covering range of
+    ``ix_workflow_runs_status_namespace_started``."""
+    await _bulk_runs(engine, NS, ROWS, clock())
+    stmt = count_statement([t.workflow_runs.c.namespace == NS], ["completed", "pending"], cap=100)
+    if engine.store.dialect == "sqlite":
+        async with engine._read() as tx:
+            compiled = stmt.compile(
+                compile_kwargs={"literal_binds": True}, dialect=sa.dialects.sqlite.dialect()
+            )
+            plan = " ".join(str(r) for r in await tx.all(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+        assert plan.count("COVERING INDEX ix_workflow_runs_status_namespace_started") == 2, plan
+    else:
+        async with engine._tx() as tx:
+            await tx.conn.execute(sa.text("ANALYZE workflow_runs"))
+        async with engine._read() as tx:
+            compiled = stmt.compile(
+                compile_kwargs={"literal_binds": True}, dialect=sa.dialects.postgresql.dialect()
+            )
+            plan = " ".join(str(r) for r in await tx.all(sa.text(f"EXPLAIN {compiled}")))
+        # Every run is completed, so PostgreSQL may read that branch from the table in any
+        # order: either way each branch stops under its Limit, as the rare status's index range.
+        assert plan.count("Limit") == 2, plan
+        assert "Index Only Scan using ix_workflow_runs_status_namespace_started" in plan, plan
+    async with engine._read() as tx:
+        counted = {row["status"]: row["runs"] for row in await tx.all(stmt)}
+    assert counted == {"completed": 101, "pending": 0}, "stops after cap + 1"

@@ -160,25 +160,28 @@ async def count_by_status(
     statement: a ``GROUP BY status``; with ``cap``, a ``UNION ALL`` of one count per status
     that stops after ``cap + 1`` runs (an index range of the status index each), so a count of
     ``cap + 1`` means "more than ``cap``" and the read stays bounded however many runs match."""
-    conditions = await _conditions(tx, namespace, where)
-    wanted = sorted(statuses)
-    if not wanted:
+    if not statuses:
         return {}
+    stmt = count_statement(await _conditions(tx, namespace, where), statuses, cap)
+    return {str(row["status"]): int(row["runs"]) for row in await tx.all(stmt)}
+
+
+def count_statement(conditions: Iterable[Any], statuses: Collection[str], cap: int | None) -> Any:
+    """The statement of :func:`count_by_status`: rows ``(status, runs)``."""
+    where, wanted = list(conditions), sorted(statuses)
     if cap is None:
-        stmt: Any = (
+        return (
             sa.select(_wr.c.status, sa.func.count().label("runs"))
-            .where(*conditions, _wr.c.status.in_(wanted))
+            .where(*where, _wr.c.status.in_(wanted))
             .group_by(_wr.c.status)
         )
-    else:
-        branches = [
-            sa.select(sa.literal(status).label("status"), sa.func.count().label("runs")).select_from(
-                sa.select(_wr.c.run_id).where(*conditions, _wr.c.status == status).limit(cap + 1).subquery()
-            )
-            for status in wanted
-        ]
-        stmt = sa.union_all(*branches)
-    return {str(row["status"]): int(row["runs"]) for row in await tx.all(stmt)}
+    branches = [
+        sa.select(sa.literal(status).label("status"), sa.func.count().label("runs")).select_from(
+            sa.select(_wr.c.run_id).where(*where, _wr.c.status == status).limit(cap + 1).subquery()
+        )
+        for status in wanted
+    ]
+    return sa.union_all(*branches)
 
 
 async def list_page(
