@@ -77,6 +77,8 @@ async def test_control_plane_answers_match_their_types(driver: Driver) -> None:
     for item in listed["workflows"]:
         assert_within(item, shapes.WorkflowListItem)
         assert "render_error" not in item  # only on a row whose stored values cannot be rendered
+    assert_sent_exactly(await engine.count_workflows(NS), shapes.WorkflowCountsBody)
+    assert_sent_exactly(await engine.count_workflows(NS, limit=1), shapes.WorkflowCountsBody)
 
     runs = await engine.list_runs(NS, wf_id)
     assert_sent_exactly(runs, shapes.ListRunsResponse)
