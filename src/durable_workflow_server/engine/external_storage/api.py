@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from durable_workflow.protocol.payload_storage import ExternalStorageEnvelope
+from durable_workflow.protocol.wire import Envelope
+
 from .shapes import StorageTestBody
 
 # The sizes a storage test writes when the caller names none (the contract requires both; the
@@ -33,5 +36,17 @@ class ExternalStorageAPI(Protocol):
         Refusals, in this order: ``external_storage_not_configured`` (no driver named, no
         policy), ``external_storage_disabled``, ``storage_driver_unavailable`` (another driver
         than the policy's, or one this server cannot build). Nothing is left in storage.
+        """
+        ...
+
+    async def resolve_external_payload(self, namespace: str, envelope: ExternalStorageEnvelope) -> Envelope:
+        """The ``{codec, blob}`` a ``{codec, external_storage}`` reference of ``namespace`` stands for.
+
+        Fetched through the namespace's driver and verified (size, SHA-256, a decodable blob) by
+        the same code that resolves a reference sent in a request (``offloading.resolve``); one
+        payload per call, for a reader that asked for it (the UI's "resolve"). Refusals:
+        ``validation_failed`` on ``payload.external_storage`` (a malformed reference, no or a
+        disabled policy, an unusable driver, a URI outside the namespace's storage, a missing or
+        changed object), ``storage_driver_unavailable`` (the storage could not be read).
         """
         ...

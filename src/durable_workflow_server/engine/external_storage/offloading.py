@@ -100,8 +100,14 @@ def _refused(field: str, message: str) -> ValidationFailed:
     return ValidationFailed({f"{field}.external_storage": [message]})
 
 
-async def resolve(tx: Tx, namespace: str, stored: str, *, field: str) -> str:
-    """The verified blob a sender's reference stands for (422 when it cannot be had)."""
+async def resolve(
+    tx: Tx, namespace: str, stored: str, *, field: str, advice: str = "; send the blob inline."
+) -> str:
+    """The verified blob a sender's reference stands for (422 when it cannot be had).
+
+    ``advice`` ends the refusals of a namespace without usable storage (a sender may inline the
+    payload; a reader of stored history may not).
+    """
     try:
         reference = stored_reference(stored)
     except ValueError as exc:
@@ -110,13 +116,9 @@ async def resolve(tx: Tx, namespace: str, stored: str, *, field: str) -> str:
     payloads = tx.payloads
     policy = await payloads.policy(tx, namespace) if payloads is not None else None
     if payloads is None or policy is None:
-        raise _refused(
-            field, "External payload storage is not configured for this namespace; send the blob inline."
-        )
+        raise _refused(field, f"External payload storage is not configured for this namespace{advice}")
     if not policy.enabled:
-        raise _refused(
-            field, "External payload storage is disabled for this namespace; send the blob inline."
-        )
+        raise _refused(field, f"External payload storage is disabled for this namespace{advice}")
     try:
         driver = payloads.driver(namespace, policy)
     except DriverUnavailable as exc:

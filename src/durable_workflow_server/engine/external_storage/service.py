@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from durable_workflow.protocol.payload_storage import ExternalStorageEnvelope, reference_from_envelope
+from durable_workflow.protocol.wire import Envelope
+
 from ..core import EngineCore
-from . import diagnostics
+from ..errors import ValidationFailed
+from . import diagnostics, offloading
 from . import policy as policies
 from .api import StorageTestRequest
 from .shapes import StorageTestBody
+from .stored import to_stored
+
+_RESOLVED_FIELD = "payload"
 
 
 class ExternalStorageCommands(EngineCore):
@@ -27,3 +34,15 @@ class ExternalStorageCommands(EngineCore):
             "small_payload": small,
             "large_payload": large,
         }
+
+    async def resolve_external_payload(self, namespace: str, envelope: ExternalStorageEnvelope) -> Envelope:
+        try:
+            reference = reference_from_envelope(envelope)
+        except ValueError as exc:
+            message = f"The external storage reference is invalid: {exc}"
+            raise ValidationFailed({f"{_RESOLVED_FIELD}.external_storage": [message]}) from exc
+        async with self._read() as tx:
+            blob = await offloading.resolve(
+                tx, namespace, to_stored(reference), field=_RESOLVED_FIELD, advice="."
+            )
+        return {"codec": reference.codec, "blob": blob}
