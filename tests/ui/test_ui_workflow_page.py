@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 from typing import Any, cast
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
+from durable_workflow.errors import ChildWorkflowFailed
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.shapes import HistoryExportBundle
 from durable_workflow_server.ui.gantt import bars
@@ -217,6 +219,7 @@ def test_bars_place_each_step_over_the_run() -> None:
                     "closed_at": None,
                 },
             ],
+            "history_events": [],
             "timers": [
                 {
                     "id": "t1",
@@ -236,7 +239,7 @@ def test_bars_place_each_step_over_the_run() -> None:
         ("timer 30s", 25.0, 25.0, "fires 2026-12-01T10:01:00Z"),
         ("ship", 50.0, 50.0, "2 attempts"),  # still open: it runs to the chart's right edge (now)
     ]
-    assert bars(cast(HistoryExportBundle, {"activities": [], "timers": []})) == []
+    assert bars(cast(HistoryExportBundle, {"activities": [], "timers": [], "history_events": []})) == []
 
 
 @activity.defn(name="ui_flaky_charge")
@@ -268,3 +271,115 @@ async def test_a_pending_activity_shows_its_attempt_and_last_failure(
     table = page.split('id="pending-activities"', 1)[1].split("</table>", 1)[0]
     assert "ui_flaky_charge" in table and "<td>1</td>" in table and "retry at " in table, "a retry waits"
     assert "gateway timeout for 9" in table and "(attempt 1)" in table
+
+
+@workflow.defn(name="UiKid")
+class UiKid:
+    def run(self, ctx: Any, outcome: str) -> Any:
+        if outcome == "fail":
+            raise RuntimeError("the kid gave up")
+        return f"kid {outcome}"
+        yield  # a generator: the SDK's workflow shape
+
+
+@workflow.defn(name="UiFamily")
+class UiFamily:
+    def run(self, ctx: Any) -> Any:
+        first = yield ctx.start_child_workflow("UiKid", ["ok"], task_queue="ui-family-q")
+        try:
+            yield ctx.start_child_workflow("UiKid", ["fail"], task_queue="ui-family-q")
+        except ChildWorkflowFailed:
+            return {"first": first, "second": "failed"}
+        return {"first": first, "second": "completed"}
+
+
+async def test_the_gantt_view_shows_each_child_with_its_status_and_a_link_to_it(
+    client: Client, browser: httpx.AsyncClient
+) -> None:
+    handle = await client.start_workflow(
+        workflow_type="UiFamily", workflow_id="ui-family", task_queue="ui-family-q"
+    )
+    worker = Worker(client, task_queue="ui-family-q", workflows=[UiFamily, UiKid])
+    await worker.run_until(workflow_id="ui-family", timeout=30.0)
+    assert await handle.result(timeout=10.0) == {"first": "kid ok", "second": "failed"}
+    export = await client.export_history("ui-family", handle.run_id)
+    scheduled = [e["payload"] for e in export["history_events"] if e["type"] == "ChildWorkflowScheduled"]
+    kids = [(p["child_workflow_instance_id"], p["child_workflow_run_id"]) for p in scheduled]
+    assert len(kids) == 2
+
+    page = (await browser.get(f"/workflow/gantt?id=ui-family&run={handle.run_id}")).text
+    rows = page.split('class="gantt-row"')[1:]
+    child_rows = [row for row in rows if "gantt-child" in row]
+    assert len(child_rows) == 2, "one bar per child"
+    for (kid_id, kid_run), status, row in zip(kids, ("completed", "failed"), child_rows, strict=True):
+        assert f'href="/workflow?id={quote(kid_id)}&amp;run={kid_run}"' in row, "the bar links to the child"
+        assert f"status-{status}" in row and f"{status}, {kid_id}, 1 run" in row
+    # The child's page names its parent in the run chain, as a link back.
+    kid_page = (await browser.get(f"/workflow?id={quote(kids[0][0])}")).text
+    chain = kid_page.split('id="chain"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/workflow?id=ui-family&amp;run={handle.run_id}"' in chain
+
+
+def test_child_bars_run_from_their_scheduling_to_their_close() -> None:
+    def event(number: int, kind: str, at: str, /, **payload: Any) -> dict[str, Any]:
+        return {"sequence": number, "type": kind, "recorded_at": at, "payload": payload}
+
+    link = {"workflow_link_id": "l1", "child_workflow_instance_id": "kid-1", "child_workflow_type": "Kid"}
+    other = {"workflow_link_id": "l2", "child_workflow_instance_id": "kid-2", "child_workflow_type": "Kid"}
+    bundle = cast(
+        HistoryExportBundle,
+        {
+            "activities": [],
+            "timers": [],
+            "history_events": [
+                event(
+                    3,
+                    "ChildWorkflowScheduled",
+                    "2026-12-01T10:00:00Z",
+                    sequence=1,
+                    **link,
+                    child_workflow_run_id="r1",
+                ),
+                event(
+                    4,
+                    "ChildRunStarted",
+                    "2026-12-01T10:00:00Z",
+                    sequence=1,
+                    **link,
+                    child_workflow_run_id="r1",
+                ),
+                # a retry: a second run of the same child
+                event(
+                    6,
+                    "ChildRunStarted",
+                    "2026-12-01T10:00:30Z",
+                    sequence=1,
+                    **link,
+                    child_workflow_run_id="r2",
+                ),
+                event(
+                    7,
+                    "ChildRunFailed",
+                    "2026-12-01T10:01:00Z",
+                    sequence=1,
+                    **link,
+                    child_workflow_run_id="r2",
+                    child_status="failed",
+                    closed_at="2026-12-01T10:01:00Z",
+                ),
+                event(
+                    8,
+                    "ChildWorkflowScheduled",
+                    "2026-12-01T10:01:00Z",
+                    sequence=2,
+                    **other,
+                    child_workflow_run_id="r3",
+                ),
+            ],
+        },
+    )
+    drawn = bars(bundle, now=datetime(2026, 12, 1, 10, 2, tzinfo=timezone.utc))
+    assert [(b.kind, b.status, b.left, b.width, b.detail, b.child) for b in drawn] == [
+        ("child", "failed", 0.0, 50.0, "kid-1, 2 runs", ("kid-1", "r2")),
+        ("child", "running", 50.0, 50.0, "kid-2, 1 run", ("kid-2", "r3")),  # open: to the right edge
+    ]
