@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from durable_workflow import ActivityRetryPolicy, Client, Worker, activity, workflow
+from durable_workflow.protocol.payload_storage import LocalFilesystemExternalStorage
 from tests.helpers.server_process import ServerProcess, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -313,3 +316,105 @@ def test_open_a_failed_workflow_and_see_the_failure_and_its_attempts(
     assert "ActivityRetryScheduled" in history and "WorkflowFailed" in history
     page.screenshot(path=str(artifacts / "workflow-failed.png"), full_page=True)
     page.close()
+
+
+@workflow.defn(name="UiBrowserApproval")
+class UiBrowserApproval:
+    def __init__(self) -> None:
+        self.approved = False
+
+    @workflow.query("status")
+    def status(self) -> dict[str, Any]:
+        return {"approved": self.approved}
+
+    @workflow.update("set_approval")
+    def set_approval(self, approved: bool) -> dict[str, Any]:
+        self.approved = approved
+        return {"approved": self.approved}
+
+    def run(self, ctx: Any, document: str) -> Any:
+        yield ctx.wait_condition(lambda: self.approved, key="approved")
+        return {"approved": self.approved, "length": len(document)}
+
+
+def _wait_for_event(server: ServerProcess, workflow_id: str, run_id: str, event_type: str) -> None:
+    """Follow the run's history with the server's long poll until ``event_type`` is recorded."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Durable-Workflow-Control-Plane-Version": "2"}
+    token: str | None = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        params = {"wait_new_event": "1", **({"next_page_token": token} if token else {})}
+        path = f"{server.url}/api/workflows/{workflow_id}/runs/{run_id}/history"
+        page = httpx.get(path, params=params, headers=headers, timeout=30).json()
+        if any(event["event_type"] == event_type for event in page["events"]):
+            return
+        token = page["next_page_token"] or token
+    raise AssertionError(f"{event_type} never recorded")
+
+
+async def _serve_approval(
+    server: ServerProcess, workflow_id: str, document: str, root: Path, ready: Any, stop: Any
+) -> None:
+    """Start the run (its input over the namespace's threshold) and serve its queue until ``stop``."""
+    # The worker reads the run's input from the namespace's storage, as the server wrote it.
+    async with Client(
+        server.url, token=TOKEN, external_storage=LocalFilesystemExternalStorage(root)
+    ) as client:
+        await client.set_namespace_external_storage(
+            "default", driver="local", enabled=True, threshold_bytes=1024, config={"uri": root.as_uri()}
+        )
+        handle = await client.start_workflow(
+            workflow_type="UiBrowserApproval", workflow_id=workflow_id, task_queue="ui-ops", input=[document]
+        )
+        worker = Worker(client, task_queue="ui-ops", workflows=[UiBrowserApproval])
+        running = asyncio.create_task(worker.run())
+        try:
+            await asyncio.to_thread(
+                _wait_for_event, server, workflow_id, handle.run_id, "ConditionWaitOpened"
+            )
+            ready.set()
+            await asyncio.to_thread(stop.wait, 120)
+        finally:
+            await worker.stop()
+            await running
+            await client.set_namespace_external_storage("default", driver="local", enabled=False)
+
+
+def test_query_update_and_resolve_an_external_payload_from_the_workflow_page(
+    server: ServerProcess, chromium: Any, artifacts: Path, tmp_path: Path
+) -> None:
+    document = "browser document " * 200  # over the namespace's 1 KiB threshold: stored externally
+    ready, stop = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        serving = pool.submit(
+            asyncio.run,
+            _serve_approval(server, "browser-approval-1", document, tmp_path / "ext", ready, stop),
+        )
+        try:
+            assert ready.wait(60), "the run is waiting and its worker is live"
+            page = signed_in_page(chromium, server, "/workflows", f"{server.url}/workflows")
+            page.goto(f"{server.url}/workflow?id=browser-approval-1")
+            assert document not in page.content(), "the input is shown by reference, not fetched"
+            page.locator("a[data-resolve]").first.click()
+            resolved = page.locator("pre.resolved").first
+            resolved.wait_for(timeout=15_000)
+            assert document.strip() in resolved.inner_text(), "fetched on demand and shown in place"
+            page.screenshot(path=str(artifacts / "workflow-resolved-payload.png"), full_page=True)
+
+            page.fill("form.query input[name=name]", "status")
+            page.click("form.query button")
+            page.wait_for_selector("#outcome")
+            assert '"approved": false' in page.inner_text("#outcome-result")
+            page.screenshot(path=str(artifacts / "workflow-query.png"), full_page=True)
+
+            page.fill("form.update input[name=name]", "set_approval")
+            page.fill("form.update input[name=input]", "[true]")
+            page.click("form.update button")
+            page.wait_for_selector("#outcome")
+            assert "completed" in page.inner_text("#outcome h2")
+            assert '"approved": true' in page.inner_text("#outcome-result")
+            page.screenshot(path=str(artifacts / "workflow-update.png"), full_page=True)
+            page.close()
+        finally:
+            stop.set()
+            serving.result(timeout=60)
