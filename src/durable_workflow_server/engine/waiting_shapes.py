@@ -9,6 +9,16 @@ from __future__ import annotations
 from typing import TypedDict
 
 
+class ActivityFailure(TypedDict):
+    """The failed attempt an open activity's pending retry follows."""
+
+    attempt: int | None
+    exception_class: str | None
+    message: str | None
+    non_retryable: bool | None
+    recorded_at: str | None
+
+
 class WaitingActivity(TypedDict):
     """An open activity execution of the run (``pending``: not claimed yet, ``running``: leased)."""
 
@@ -16,6 +26,11 @@ class WaitingActivity(TypedDict):
     activity_type: str
     attempt: int
     status: str
+    task_status: str | None  # ready | leased | paused; None when no task is open
+    available_at: str | None  # when its task may be claimed: a retry's due time
+    lease_owner: str | None  # the worker holding the current attempt (leased only)
+    last_heartbeat_at: str | None  # of the current attempt (leased only)
+    last_failure: ActivityFailure | None  # the latest failed attempt, once one failed
 
 
 class WaitingTimer(TypedDict):

@@ -125,6 +125,7 @@ class ActivityExecutionRow(TypedDict):
     result_blob: str | None
     scheduled_at: datetime
     closed_at: datetime | None
+    last_failure: dict[str, Any] | None
 
 
 class ActivityTaskRow(TypedDict):

@@ -173,6 +173,8 @@ activity_executions = sa.Table(
     sa.Column("result_blob", sa.Text(), nullable=True),
     _ts("scheduled_at", nullable=False),
     _ts("closed_at"),
+    # The latest failed attempt of an execution waiting for its retry (see runs/waiting.py).
+    sa.Column("last_failure", sa.JSON(), nullable=True),
     sa.Index("ix_activity_executions_run", "run_id", "sequence"),
 )
 

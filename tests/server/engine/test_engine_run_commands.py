@@ -312,6 +312,53 @@ async def test_repair_makes_a_delayed_redelivery_claimable_now(make_engine: Engi
     assert again is not None and again["task_id"] == redelivery
 
 
+async def test_describe_says_of_a_waiting_activity_its_lease_heartbeat_and_latest_failure(
+    driver: Driver,
+) -> None:
+    await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    policy = {"max_attempts": 3, "backoff_seconds": [600]}
+    await driver.complete_wf(task, [activity("greet", retry_policy=policy)])
+    (act,) = (await driver.engine.describe_workflow(NS, "wf-1"))["waiting_on"]["activities"]
+    assert act["task_status"] == "ready" and act["lease_owner"] is None and act["last_failure"] is None
+    assert act["available_at"] is not None and act["available_at"].startswith("2026-03-01T12:00:00")
+
+    attempt = await driver.poll_act()
+    assert attempt is not None
+    await driver.engine.heartbeat_activity_task(
+        NS,
+        attempt["task_id"],
+        activity_attempt_id=attempt["activity_attempt_id"],
+        lease_owner=attempt["lease_owner"],
+        progress={},
+    )
+    (act,) = (await driver.engine.describe_workflow(NS, "wf-1"))["waiting_on"]["activities"]
+    assert act["task_status"] == "leased" and act["lease_owner"] == attempt["lease_owner"]
+    assert act["last_heartbeat_at"] is not None and act["attempt"] == 1
+
+    await driver.fail_act(attempt, "card declined", exception_class="CardError")
+    (act,) = (await driver.engine.describe_workflow(NS, "wf-1"))["waiting_on"]["activities"]
+    assert act["status"] == "pending" and act["task_status"] == "ready"
+    assert act["available_at"] is not None and act["available_at"].startswith("2026-03-01T12:10:00"), (
+        "the retry"
+    )
+    assert act["lease_owner"] is None and act["last_heartbeat_at"] is None
+    failure = act["last_failure"]
+    assert failure is not None
+    assert (failure["attempt"], failure["exception_class"], failure["message"]) == (
+        1,
+        "CardError",
+        "card declined",
+    )
+    assert failure["recorded_at"] is not None and failure["recorded_at"].startswith("2026-03-01T12:00:00")
+    # The same facts as the debug view's snapshot, read without it.
+    debug = await driver.engine.debug_workflow(NS, "wf-1")
+    (pending,) = debug["pending_activities"]
+    assert (pending["task_status"], pending["available_at"]) == (act["task_status"], act["available_at"])
+    assert debug["recent_failures"][0]["message"] == failure["message"]
+
+
 async def test_describe_shows_what_an_open_run_waits_on(driver: Driver) -> None:
     started = await driver.start()
     described = await driver.engine.describe_workflow(NS, "wf-1")

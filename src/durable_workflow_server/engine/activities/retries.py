@@ -6,6 +6,7 @@ The policy is the snapshot frozen when the activity was scheduled (``scheduling.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from durable_workflow.protocol.history import EventType
@@ -39,6 +40,18 @@ def retry_decision(
     backoff = list(snapshot.get("backoff_seconds") or [])
     delay = int(backoff[min(attempt_number - 1, len(backoff) - 1)]) if backoff else 0
     return True, delay
+
+
+def last_failure(event: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """What the execution keeps of the failure its retry follows (describe's ``last_failure``)."""
+    attempt, non_retryable = event.get("attempt_number"), event.get("non_retryable")
+    return {
+        "attempt": attempt if isinstance(attempt, int) else None,
+        "exception_class": event.get("exception_class"),
+        "message": event.get("message"),
+        "non_retryable": non_retryable if isinstance(non_retryable, bool) else None,
+        "recorded_at": rfc3339(at),
+    }
 
 
 async def schedule_retry(
@@ -82,6 +95,7 @@ async def schedule_retry(
             "b_execution_id": execution["activity_execution_id"],
             "status": ActivityExecutionStatus.PENDING,
             "current_attempt_id": None,
+            "last_failure": last_failure(event, tx.now),
         },
     )
     payload = {

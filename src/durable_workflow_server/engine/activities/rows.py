@@ -43,8 +43,9 @@ CANCEL_OPEN_EXECUTIONS_OF_RUN = (
     .values(status=ExecutionStatus.CANCELLED, closed_at=sa.bindparam("b_now"))
 )
 
-# The debug view (runs/diagnostics.py): each open execution with its open task (if any) and the
-# heartbeat of its current attempt (if any).
+# The debug view (runs/diagnostics.py) and describe's waiting_on (runs/waiting.py): each open
+# execution with its open task (if any), the heartbeat of its current attempt (if any), and the
+# failure its pending retry follows (if any).
 _open_task = sa.and_(
     _at.c.activity_execution_id == _ae.c.activity_execution_id,
     _at.c.status.in_((*OPEN_TASK_STATUSES, TaskStatus.PAUSED)),
@@ -64,6 +65,7 @@ PENDING_OF_RUN = (
         _at.c.lease_owner,
         _at.c.lease_expires_at,
         _aa.c.last_heartbeat_at,
+        _ae.c.last_failure,
     )
     .select_from(_ae.outerjoin(_at, _open_task).outerjoin(_aa, _aa.c.attempt_id == _ae.c.current_attempt_id))
     .where(open_executions_of(sa.bindparam("b_run_id")))

@@ -10,19 +10,19 @@ and costs no query.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from ...store import tables as t
-from ...store.statuses import SignalStatus, UpdateStatus
+from ...store.statuses import ActivityTaskStatus, SignalStatus, UpdateStatus
 from ..activities import rows as activity_rows
 from ..children import rows as child_rows
 from ..conditions import rows as condition_rows
 from ..timers import rows as timer_rows
 from ..transaction import Tx
 from ..util import rfc3339
-from ..waiting_shapes import WaitingOn
+from ..waiting_shapes import ActivityFailure, WaitingActivity, WaitingOn
 
 _ae, _tm, _cw, _cl, _sg, _up = (
     t.activity_executions,
@@ -106,6 +106,11 @@ async def waiting_on(tx: Tx, run_id: str) -> WaitingOn:
                     "activity_type": r["name"],
                     "attempt": int(r["number"] or 0),
                     "status": r["status"],
+                    "task_status": None,
+                    "available_at": None,
+                    "lease_owner": None,
+                    "last_heartbeat_at": None,
+                    "last_failure": None,
                 }
             )
         elif kind == "timer":
@@ -134,7 +139,29 @@ async def waiting_on(tx: Tx, run_id: str) -> WaitingOn:
             block["signals"]["names"].append(r["name"])
         else:
             block["updates"].append({"update_id": r["item_id"], "update_name": r["name"]})
+    if block["activities"]:
+        await _activity_details(tx, run_id, block["activities"])
     return block
+
+
+async def _activity_details(tx: Tx, run_id: str, activities: list[WaitingActivity]) -> None:
+    """Each open activity's task, lease, heartbeat and latest failure (one indexed query, run
+    only when the run has open activities): what an operator asks of a waiting activity."""
+    details = {
+        r["activity_execution_id"]: r
+        for r in await tx.all(activity_rows.PENDING_OF_RUN, {"b_run_id": run_id})
+    }
+    for activity in activities:
+        row = details.get(activity["activity_execution_id"])
+        if row is None:
+            continue
+        leased = row["task_status"] == ActivityTaskStatus.LEASED
+        failure = row["last_failure"]
+        activity["task_status"] = row["task_status"]
+        activity["available_at"] = rfc3339(row["available_at"])
+        activity["lease_owner"] = row["lease_owner"] if leased else None
+        activity["last_heartbeat_at"] = rfc3339(row["last_heartbeat_at"]) if leased else None
+        activity["last_failure"] = cast(ActivityFailure, dict(failure)) if isinstance(failure, dict) else None
 
 
 def wait_of(block: WaitingOn) -> tuple[str | None, str | None]:

@@ -118,20 +118,6 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
             wait_new_event=False,
         )
         runs = await ui.engine.list_runs(ui.namespace, workflow_id)
-        pending: list[dict[str, object]] = []
-        if not described.get("is_terminal"):
-            # The debug view's snapshot of the open activities: attempt, lease holder, last
-            # heartbeat, and each one's latest failure (a retry waiting after it, say).
-            debug = await ui.engine.debug_run(ui.namespace, workflow_id, described["run_id"])
-            failures = {
-                failure["activity_execution_id"]: failure
-                for failure in reversed(debug["recent_failures"])
-                if failure["activity_execution_id"]
-            }
-            pending = [
-                {**activity, "last_failure": failures.get(activity["activity_execution_id"])}
-                for activity in debug["pending_activities"]
-            ]
         events = []
         for event in history["events"]:
             value, refs = shown(event.get("payload") or {})
@@ -149,7 +135,9 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
             events=events,
             next_page=history["next_page_token"],
             runs=runs["runs"],
-            pending=pending,
+            # describe's own block: each open activity's attempt, task, lease, heartbeat and the
+            # failure a pending retry follows (no second read for it)
+            pending=described["waiting_on"]["activities"],
             outcome=outcome,
             collapse_chars=COLLAPSE_CHARS,
             url=workflow_url,
