@@ -221,6 +221,10 @@ class ControlPlane(EngineCore):
                 if request.eager_worker_id is None:
                     return body
                 first = await self._eager_first_task(tx, namespace, request.eager_worker_id, run)
+                if first is not None:
+                    # The claim moved the run on (pending to running) on the row it locked: the
+                    # answer says what the run is now, as the task it carries does.
+                    body["status"] = first["run_status"]
                 eager: EagerStartWorkflowBody = {**body, "eager_workflow_task": first}
                 return eager
         raise AssertionError("unreachable: every attempt returns or raises")

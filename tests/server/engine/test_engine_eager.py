@@ -288,6 +288,22 @@ async def test_a_start_hands_the_first_task_to_a_live_worker(driver: Driver) -> 
     assert (await _complete_wf(driver, task, [complete("ok")]))["run_status"] == "completed"
 
 
+async def test_an_eager_start_answers_the_status_the_claim_left(engine: Engine, driver: Driver) -> None:
+    """The claim moves the run from pending to running: the answer says what the run now is."""
+    started = await driver.start(eager_worker_id="w1")
+    task = started["eager_workflow_task"]
+    assert task is not None
+    described = await engine.describe_workflow(NS, "wf-1")
+    assert described["status"] == "running"
+    assert started["status"] == task["run_status"] == described["status"]
+
+
+async def test_a_start_not_handed_eagerly_answers_pending(engine: Engine, driver: Driver) -> None:
+    started = await driver.start(eager_worker_id="nobody")
+    assert started["eager_workflow_task"] is None
+    assert started["status"] == (await engine.describe_workflow(NS, "wf-1"))["status"] == "pending"
+
+
 async def test_a_start_without_the_field_answers_as_before(driver: Driver) -> None:
     started = await driver.start()
     assert "eager_workflow_task" not in started
