@@ -208,3 +208,65 @@ async def test_a_worker_killed_holding_an_eagerly_handed_task_loses_it_to_livene
     assert history[-1] == "WorkflowCompleted"
     assert "ActivityFailed" not in history and "ActivityTimedOut" not in history
     assert calls == ([1, 2] if holding == "activity" else [1])
+
+
+held_seen: list[tuple[str, str, list[str]]] = []
+holder: list[Worker] = []
+
+
+@activity.defn(name="eager_held_echo")
+async def eager_held_echo(value: str) -> str:
+    task_id = activity.context().info.task_id
+    held_seen.append(("activity", task_id, holder[0]._tasks.held.ids("activity")))
+    return f"echo {value}"
+
+
+@workflow.defn(name="eager_held_one_activity")
+class HeldOneActivity:
+    def run(self, ctx: Any, value: str) -> Any:
+        return (yield ctx.schedule_activity("eager_held_echo", [value]))
+
+
+class RecordsHeld(PassthroughWorkerInterceptor):
+    """Records, as each workflow task runs, what the worker says it holds."""
+
+    async def execute_workflow_task(self, context: WorkflowTaskInterceptorContext, next: Any) -> Any:
+        held_seen.append(("workflow", context.task["task_id"], holder[0]._tasks.held.ids("workflow")))
+        return await next(context)
+
+
+async def test_eagerly_handed_tasks_are_held_while_they_run_and_released_after(
+    client: Client, recording: Recording
+) -> None:
+    """Each hand-out (the start's first task, the completion's activity, the activity completion's
+    next workflow task) is held while its handler runs; none stays held once the run is done."""
+    held_seen.clear()
+    holder.clear()
+    metrics = InMemoryMetrics()
+    worker = Worker(
+        client,
+        task_queue=QUEUE,
+        worker_id="held-worker",
+        workflows=[HeldOneActivity],
+        activities=[eager_held_echo],
+        metrics=metrics,
+        interceptors=[RecordsHeld()],
+        shutdown_timeout=0.0,
+    )
+    holder.append(worker)
+    running = await _serving(worker, recording)
+    try:
+        handle = await client.start_workflow(
+            workflow_type="eager_held_one_activity", task_queue=QUEUE, workflow_id="held-1", input=["h"]
+        )
+        assert await handle.result(timeout=20.0) == "echo h"
+        held = worker._tasks.held
+        await _until(lambda: not held.ids("workflow") and not held.ids("activity"))
+        assert worker._tasks.busy == {"workflow": 0, "activity": 0, "query": 0}
+    finally:
+        await worker.stop()
+        await running
+    assert _polled_tasks(metrics, "workflow") == 0 and _polled_tasks(metrics, "activity") == 0
+    assert [kind for kind, _, _ in held_seen] == ["workflow", "activity", "workflow"]
+    for _, task_id, held in held_seen:
+        assert held == [task_id]  # itself, and nothing left over from an earlier hand-out

@@ -65,8 +65,14 @@ class Reservation:
                 # notice (or the lease's end) hands it to another worker.
                 logger.info("%s task %s handed while stopping: not run", self.kind, raw["task_id"])
                 continue
+            try:
+                self._hands._start(self.kind, raw)
+            except Exception:
+                # Not started, so neither held nor on its slot: the slot goes back on close and
+                # the task's lease (ours, unnamed by any poll) is handed back to another worker.
+                logger.exception("%s task %s handed but not started", self.kind, raw["task_id"])
+                continue
             self.count -= 1
-            self._hands._start(self.kind, raw)
 
     def close(self) -> None:
         """Give back the slots no task came for; idempotent."""

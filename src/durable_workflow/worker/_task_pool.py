@@ -54,18 +54,41 @@ class TaskPool:
         self._record = record
 
     def launch(self, kind: str, job: Job) -> None:
-        """Run ``job`` on the ``kind`` slot already taken for it."""
+        """Run ``job`` on the ``kind`` slot already taken for it.
+
+        The task is held (every poll of its kind names it) and counted busy from here until its
+        handler returns, however it returns; its slot goes back then. The release is made as the
+        handler returns, not after the lease renewal it cancels has wound down (other tasks run
+        meanwhile, one handed by the very answer it got), and again, as a no-op, by the task's
+        done callback: that one also covers a task cancelled before its first step (a worker
+        cancelled right after a hand-out), whose coroutine never runs a ``finally``.
+        """
+        started = time.monotonic()
+        released = False
+
+        def release(outcome: str) -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self.held.done(kind, job.task_id, job.lease, outcome)
+            self.busy[kind] -= 1
+            self.slots[kind].release()
+            self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
+
+        def finished(running: asyncio.Task[None]) -> None:
+            self.inflight.discard(running)
+            release("cancelled" if running.cancelled() else "error")
+
+        running = asyncio.create_task(self._execute(kind, job, release))  # first: it may raise
         # Held from now on: the next poll of that kind names it.
         self.held.hold(kind, job.task_id)
-        running = asyncio.create_task(self._execute(kind, job))
-        self.inflight.add(running)
-        running.add_done_callback(self.inflight.discard)
-
-    async def _execute(self, kind: str, job: Job) -> None:
-        slots = self.slots[kind]
-        started = time.monotonic()
-        outcome = "error"
         self.busy[kind] += 1
+        self.inflight.add(running)
+        running.add_done_callback(finished)
+
+    async def _execute(self, kind: str, job: Job, release: Callable[[str], None]) -> None:
+        outcome = "error"
         renewing: asyncio.Task[None] | None = None
         try:
             runtime = self._runtime()
@@ -80,11 +103,9 @@ class TaskPool:
         finally:
             if renewing is not None:
                 renewing.cancel()
+            release(outcome)
+            if renewing is not None:
                 await asyncio.gather(renewing, return_exceptions=True)
-            self.held.done(kind, job.task_id, job.lease, outcome)
-            self.busy[kind] -= 1
-            slots.release()
-            self._record(WORKER_TASKS, WORKER_TASK_DURATION_SECONDS, kind, started, outcome)
 
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for the running tasks, then cancel what still runs."""
