@@ -230,3 +230,74 @@ async def test_liveness_declaring_the_sticky_worker_dead_frees_its_runs_at_once(
     await engine.tick()  # w1 silent 16 s: its lease released
     again = await driver.poll_wf("w2")
     assert again is not None and "history_after_sequence" not in again
+
+
+async def _sticky_then_silent(
+    make_engine: EngineFactory, clock: FakeClock, workflow_id: str
+) -> tuple[Engine, Driver, dict[str, Any]]:
+    """w1 keeps the run and holds no lease (w2 runs its activity); then w1 goes silent past liveness."""
+    engine = await make_engine(worker_liveness_timeout_seconds=15.0)  # the default 5 s window
+    driver = Driver(engine)
+    await driver.register("w1", supported_workflow_types=["greeter"])
+    await driver.register("w2", supported_workflow_types=["greeter"], supported_activity_types=["greet"])
+    await driver.start(workflow_id)
+    first = await driver.poll_wf("w1")
+    assert first is not None
+    await engine.complete_workflow_task(
+        NS,
+        first["task_id"],
+        lease_owner=first["lease_owner"],
+        workflow_task_attempt=first["workflow_task_attempt"],
+        commands=[activity()],
+        sticky=True,
+    )
+    act = await driver.poll_act("w2")
+    assert act is not None
+    clock.advance(16)
+    await engine.heartbeat_worker(NS, "w2")
+    await engine.tick()  # w1 silent 16 s, holding nothing: declared dead all the same
+    return engine, driver, act
+
+
+async def test_liveness_declares_a_silent_sticky_worker_holding_no_lease_dead(
+    make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    """The run's next task, queued after w1 died, is anyone's at once: not held for the window."""
+    _, driver, act = await _sticky_then_silent(make_engine, clock, "dead-2")
+    await driver.complete_act(act, "hi")  # queues the run's next workflow task
+    task = await driver.poll_wf("w2", timeout=0.05)
+    assert task is not None and "history_after_sequence" not in task  # the full history
+
+
+async def test_liveness_frees_a_queued_task_held_for_a_silent_sticky_worker_holding_no_lease(
+    make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    # A sticky window longer than the liveness timeout: only declaring w1 dead can free the task.
+    engine = await make_engine(worker_liveness_timeout_seconds=15.0, sticky_schedule_to_start_seconds=60.0)
+    driver = Driver(engine)
+    await driver.register("w1", supported_workflow_types=["greeter"])
+    await driver.register("w2", supported_workflow_types=["greeter"])
+    await _sticky_first_task(driver, engine, "dead-3")  # a task is ready, held for w1; no lease
+    assert await driver.poll_wf("w2", timeout=0.05) is None
+    clock.advance(16)
+    await engine.heartbeat_worker(NS, "w2")
+    await engine.tick()
+    task = await driver.poll_wf("w2", timeout=0.05)
+    assert task is not None and "history_after_sequence" not in task
+
+
+async def test_a_sticky_worker_still_heartbeating_keeps_its_runs(
+    make_engine: EngineFactory, clock: FakeClock
+) -> None:
+    engine = await make_engine(worker_liveness_timeout_seconds=15.0, sticky_schedule_to_start_seconds=60.0)
+    driver = Driver(engine)
+    await driver.register("w1", supported_workflow_types=["greeter"])
+    await driver.register("w2", supported_workflow_types=["greeter"])
+    await _sticky_first_task(driver, engine, "alive-1")
+    clock.advance(16)
+    await engine.heartbeat_worker(NS, "w1")
+    await engine.heartbeat_worker(NS, "w2")
+    await engine.tick()
+    assert await driver.poll_wf("w2", timeout=0.05) is None  # still held for w1
+    task = await driver.poll_wf("w1")
+    assert task is not None and "history_after_sequence" in task

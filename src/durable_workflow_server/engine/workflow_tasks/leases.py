@@ -21,7 +21,7 @@ from ..history.events import stop_reason
 from ..runs.rows import is_terminal_run, lock_run_of
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
-from ..workers.liveness import fresh_lease, silent_leases
+from ..workers.liveness import fresh_lease, silence_cutoff, silent_leases
 from . import rows, sticky
 
 BATCH = 100
@@ -140,13 +140,15 @@ async def expire_leases(open_tx: OpenTx) -> int:
 
 
 async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datetime | None = None) -> int:
-    """Worker liveness: requeue the tasks of registered workers silent for ``liveness`` seconds.
+    """Worker liveness: requeue the tasks of registered workers silent for ``liveness`` seconds,
+    and declare every such worker that runs keep as their sticky worker dead, lease or not.
 
     One bounded batch per pass; the loop's next pass takes the rest (``silence_cutoff`` says
     who is silent, and why nothing is released right after this process could not see the
-    database).
+    database). Returns the number of leases released.
     """
     silent: list[WorkflowTaskRow] = []
+    keepers: list[tuple[str, str]] = []
     async for txn in open_tx():
         async with txn as tx:
             found = await silent_leases(tx, rows.SILENT_LEASES, liveness, observed_since, BATCH)
@@ -155,14 +157,19 @@ async def release_silent(open_tx: OpenTx, liveness: float, observed_since: datet
                 await requeue_workflow_task(
                     tx, task, "released: the worker stopped heartbeating", unsticky=True
                 )
+            # A worker that died holding no lease is just as dead: found by its silence alone
+            # (a plain read: the runs are locked only by the transaction below).
+            cutoff = silence_cutoff(tx.now, liveness, observed_since)
+            keepers = await sticky.silent_keepers(tx, cutoff, BATCH) if cutoff is not None else []
     # Declared dead: the runs it kept are anyone's at once, not after the sticky window. A
     # transaction of its own, since this one holds task rows and that one locks runs first.
-    dead = sorted({(task["namespace"], task["lease_owner"]) for task in silent if task["lease_owner"]})
+    holders = {(task["namespace"], str(task["lease_owner"])) for task in silent if task["lease_owner"]}
+    dead = sorted(holders | set(keepers))
     if dead:
         async for txn in open_tx():
             async with txn as tx:
                 for namespace, owner in dead:
-                    await sticky.end_for_worker(tx, namespace, str(owner))
+                    await sticky.end_for_worker(tx, namespace, owner)
     return len(silent)
 
 

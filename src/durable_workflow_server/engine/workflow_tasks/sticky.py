@@ -71,6 +71,18 @@ _MAKE_QUEUED_STICKY = (
 _RUNS_OF_WORKER = sa.select(_wr.c.run_id, _wr.c.task_queue).where(
     _wr.c.sticky_worker_id == sa.bindparam("b_worker_id"), _wr.c.namespace == sa.bindparam("b_namespace")
 )
+# Registered workers silent since ``b_cutoff`` that some run still keeps as its sticky worker:
+# liveness declares them dead whether or not they hold a lease (see :func:`silent_keepers`).
+_wk = t.workers
+_SILENT_KEEPERS = (
+    sa.select(_wk.c.namespace, _wk.c.worker_id)
+    .where(
+        _wk.c.last_heartbeat_at <= sa.bindparam("b_cutoff"),
+        sa.exists().where(_wr.c.sticky_worker_id == _wk.c.worker_id, _wr.c.namespace == _wk.c.namespace),
+    )
+    .order_by(_wk.c.namespace, _wk.c.worker_id)
+    .limit(sa.bindparam("b_limit"))
+)
 # Paused tasks too: resuming a run re-dates its tasks (``updated_at``), which would hold them
 # for a worker that is gone for one more window.
 _END_FOR_WORKER_TASKS = (
@@ -187,6 +199,18 @@ async def on_failure(tx: Tx, run: RunRow) -> None:
     if run["sticky_worker_id"] is not None:
         await update_run(tx, run, sticky_worker_id=None, sticky_history_sequence=None)
         await tx.conn.execute(_FREE_QUEUED_OF_RUN, {"b_run_id": run["run_id"]})
+
+
+async def silent_keepers(tx: Tx, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
+    """``(namespace, worker_id)`` of registered workers last heard from at or before ``cutoff``
+    that runs still keep as their sticky worker (at most ``limit``).
+
+    Such a worker is gone even when it held no lease when it died: without this its runs' next
+    tasks would each be held for it for the sticky window. Once :func:`end_for_worker` ran for it,
+    no run keeps it, so a pass finds each dead worker once.
+    """
+    found = await tx.all(_SILENT_KEEPERS, {"b_cutoff": cutoff, "b_limit": limit})
+    return [(str(row["namespace"]), str(row["worker_id"])) for row in found]
 
 
 async def end_for_worker(tx: Tx, namespace: str, worker_id: str) -> None:
