@@ -9,6 +9,7 @@ waiting request is woken once, by the complete answer or by the error that ended
 from __future__ import annotations
 
 import asyncio
+import select
 import zlib
 from collections.abc import Callable
 
@@ -17,6 +18,23 @@ import httptools
 from ._http import HttpResponse, ReadTimeout, RemoteProtocolError
 
 __all__ = ["Connection"]
+
+_HAS_POLL = hasattr(select, "poll")
+
+
+def _readable(fileno: int) -> bool:
+    """Whether the socket has something to read now (bytes, the peer's close, an error)."""
+    if fileno < 0:
+        return True  # no socket to look at: treat as unusable
+    try:
+        if _HAS_POLL:
+            poller = select.poll()
+            poller.register(fileno, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([fileno], [], [], 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True
 
 
 def _inflate(body: bytes, encoding: str) -> bytes:
@@ -48,6 +66,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
+        self._fileno = -1
         self.closed = False
         # Requests answered on this connection; a connection that has answered before may have
         # been closed by the server in the meantime (the stale keep-alive case).
@@ -75,6 +94,8 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        self._fileno = sock.fileno() if sock is not None else -1
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -144,6 +165,19 @@ class Connection(asyncio.Protocol):
     def reusable(self) -> bool:
         """Whether another request may follow on this connection."""
         return self._complete and self._keep_alive and not self.closed
+
+    def still_open(self) -> bool:
+        """Whether this idle connection may carry the next request, checked without waiting.
+
+        The server may have closed it (its keep-alive timer) with the event loop not having
+        seen that yet: nothing may be readable on an idle connection, so a readable socket (the
+        close, a reset, bytes nobody asked for) means it is done. One ``poll`` call; a request
+        written there would fail after its bytes went out, and a POST is never sent twice.
+        """
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            return False
+        return not _readable(self._fileno)
 
     async def exchange(self, data: bytes, timeout: float) -> HttpResponse:
         """Write ``data`` (a whole request) and return the answer; no byte for ``timeout`` s fails.

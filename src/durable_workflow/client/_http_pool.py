@@ -1,9 +1,9 @@
 """The lean sender: a keep-alive pool of :class:`~._http_conn.Connection` to one origin.
 
 Why not httpx here: per request httpx spends 0.6-1.4 ms of client CPU (anyio task lookups,
-socket readability checks before reuse, URL and model objects), most of a worker's client-side
-cost per workflow; this path spends about 0.03 ms (aiohttp's ClientSession about 0.1 ms, with
-seven compiled packages more; ``benchmarks/http_client.py`` compares them).
+its readability check before reuse through several layers, URL and model objects), most of a
+worker's client-side cost per workflow; this path spends about 0.03 ms (aiohttp's ClientSession
+about 0.1 ms, with seven compiled packages more; ``benchmarks/http_client.py`` compares them).
 
 The pool opens up to ``max_connections`` connections (100, httpx's default too: far above a
 worker's pollers, so long polls, which hold a connection for up to their timeout, never starve
@@ -11,13 +11,17 @@ short calls), reuses the most recently used idle one, and drops idle ones after
 ``keepalive_expiry`` seconds (4 s, under the server's 5 s DW_KEEP_ALIVE_TIMEOUT, so the client
 normally lets go first).
 
-Stale connections: a server may close an idle keep-alive connection at any moment, so a request
-on a reused connection can meet a closed socket. It is sent again on a fresh connection, at once
-and without counting as an attempt, when that cannot repeat work: the request was never written
-(the close was seen first), or no answer byte came and the method is safe (GET, HEAD, OPTIONS).
-A POST whose bytes went out on a connection that then closed without answering may have been
-processed; it is not resent here: the error goes to ``BaseClient._request``, whose retry policy
-treats it as every other transport error (as it treated httpx's ``RemoteProtocolError``).
+Stale connections: a server may close an idle keep-alive connection at any moment. Before an
+idle connection is reused the pool checks, without waiting, that nothing is readable on it (the
+server's close may have reached the socket before the event loop saw it): one ``poll`` call
+(about 1.5 us), so a close that came first is found before the request is written. A close that
+races the request can still meet it on the way; then it is sent again on a fresh connection, at
+once and without counting as an attempt, when that cannot repeat work: the request was never
+written (the close was seen first), or no answer byte came and the method is safe (GET, HEAD,
+OPTIONS). A POST whose bytes went out on a connection that then closed without answering may
+have been processed; it is not resent here: the error goes to ``BaseClient._request``, whose
+retry policy treats it as every other transport error (as it treated httpx's
+``RemoteProtocolError``).
 
 No HTTP proxy support here: when the environment names a proxy (``HTTP(S)_PROXY``,
 ``ALL_PROXY``) the client uses httpx, which applies it (and ``NO_PROXY``) as it always did.
@@ -193,7 +197,7 @@ class LeanSender:
                 self._drop(idle.popleft())
             while idle:
                 connection = idle.pop()
-                if connection.closed or connection.loop is not loop:
+                if connection.loop is not loop or not connection.still_open():
                     self._drop(connection)
                     continue
                 connection.on_idle_close = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 
 import httpx
 import pytest
@@ -146,6 +147,45 @@ async def test_uvicorn_idle_close_is_noticed() -> None:
         assert (await sender.send("POST", "/api/echo", None, JSON, b"{}", None)).status == 200
         await sender.aclose()
     assert len(set(seen.ports)) == 2
+
+
+def _wait_until_readable(sender: LeanSender) -> None:
+    """Block this thread (the loop does not run) until the idle connection's socket is readable.
+
+    The server's close has then reached our socket, but the event loop has not seen it: the
+    pool must find it out itself before it writes the next request there.
+    """
+    (connection,) = sender._idle
+    assert connection.transport is not None
+    sock = connection.transport.get_extra_info("socket")
+    readable, _, _ = select.select([sock.fileno()], [], [], 10)
+    assert readable, "the server never closed the idle connection"
+    assert not connection.closed  # unseen by the loop so far
+
+
+async def test_a_post_is_not_written_on_an_idle_connection_the_server_closed_unseen() -> None:
+    # uvicorn closes keep-alive connections idle for 0.2 s (DW_KEEP_ALIVE_TIMEOUT, shortened).
+    with uvicorn_server(keep_alive=0.2) as (base, seen):
+        sender = LeanSender(base, timeout=10)
+        await sender.send("POST", "/api/echo", None, JSON, b'{"n":1}', None)
+        _wait_until_readable(sender)
+        answer = await sender.send("POST", "/api/echo", None, JSON, b'{"n":2}', None)
+        assert answer.status == 200 and json.loads(answer.body)["body"] == '{"n":2}'
+        await sender.aclose()
+    assert seen.bodies == [b'{"n":1}', b'{"n":2}']  # each processed once
+    assert len(set(seen.ports)) == 2  # the second on a fresh connection
+
+
+async def test_an_idle_connection_the_server_closed_on_cue_is_not_reused() -> None:
+    server = RawServer(["answer-close"], ["answer"])
+    async with server as base:
+        sender = LeanSender(base, timeout=10)
+        await sender.send("POST", "/api/x", None, JSON, b"{}", None)
+        _wait_until_readable(sender)
+        assert (await sender.send("POST", "/api/signal", None, JSON, b"{}", None)).status == 200
+        assert server.requests == [(0, b"POST /api/x HTTP/1.1"), (1, b"POST /api/signal HTTP/1.1")]
+        assert sender._open == 1
+        await sender.aclose()
 
 
 async def test_stale_connection_safe_request_is_resent_on_a_fresh_one() -> None:
