@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ..errors import PayloadError
 
@@ -37,6 +37,7 @@ __all__ = [
     "HttpSender",
     "HttpxSender",
     "LocalProtocolError",
+    "Origin",
     "PoolTimeout",
     "ReadTimeout",
     "RemoteProtocolError",
@@ -44,6 +45,7 @@ __all__ = [
     "fill_route",
     "json_body",
     "make_sender",
+    "parse_origin",
     "query_value",
 ]
 
@@ -78,6 +80,62 @@ def query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# Characters of a base URL's path kept as they are; everything else is percent-encoded (``%``
+# too is kept, so a path written already encoded is not encoded twice), as httpx does.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a sender's requests go, read once from the client's base URL by :func:`parse_origin`.
+
+    ``prefix`` is the base URL's own path, percent-encoded, without its trailing ``/``: it is
+    put in front of every request path (httpx does the same). ``scheme`` is ``""`` for a base
+    URL whose port is not a number; :meth:`require` refuses such an origin on first use, as a
+    base URL that is not ``http://`` or ``https://`` is refused.
+    """
+
+    base_url: str
+    scheme: str
+    host: str
+    port: int
+    host_header: str
+    prefix: str
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
+
+    def require(self, path: str) -> None:
+        """Raise ``UnsupportedProtocol`` unless requests can go to this origin."""
+        if self.scheme not in ("http", "https") or not self.host:
+            raise UnsupportedProtocol(
+                f"Request URL {self.base_url + path!r} has no http:// or https:// origin"
+            )
+
+
+def parse_origin(base_url: str) -> Origin:
+    """The scheme, host, port, ``Host`` header and quoted path prefix of ``base_url``."""
+    parts = urlsplit(base_url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    default_port = 443 if scheme == "https" else 80
+    try:
+        port = parts.port
+    except ValueError:  # reported by the first request, as a bad scheme is
+        port = None
+        scheme = ""
+    shown = f"[{host}]" if ":" in host else host
+    return Origin(
+        base_url=base_url,
+        scheme=scheme,
+        host=host,
+        port=port or default_port,
+        host_header=shown if port in (None, default_port) else f"{shown}:{port}",
+        prefix=quote(parts.path.rstrip("/"), safe=_PATH_SAFE),
+    )
 
 
 @dataclass(frozen=True, slots=True)

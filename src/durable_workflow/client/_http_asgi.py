@@ -29,9 +29,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode
 
-from ._http import HttpResponse, LocalProtocolError, ReadTimeout, RemoteProtocolError, UnsupportedProtocol
+from ._http import HttpResponse, LocalProtocolError, ReadTimeout, RemoteProtocolError, parse_origin
 
 __all__ = ["AsgiApp", "AsgiSender"]
 
@@ -117,20 +117,12 @@ class AsgiSender:
     def __init__(self, app: AsgiApp, base_url: str, *, timeout: float) -> None:
         self.app = app
         self.timeout = timeout
-        parts = urlsplit(base_url)
-        self._scheme = parts.scheme.lower()
-        self._base_url = base_url
-        host = parts.hostname or ""
-        default_port = 443 if self._scheme == "https" else 80
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-            self._scheme = ""
-        self._server = (host, port or default_port)
-        shown = f"[{host}]" if ":" in host else host
-        self._host_header = (shown if port in (None, default_port) else f"{shown}:{port}").encode("latin-1")
-        self._prefix = parts.path.rstrip("/")
+        self._origin = origin = parse_origin(base_url)
+        self._scheme = origin.scheme
+        self._server = (origin.host, origin.port)
+        self._host_header = origin.host_header.encode("latin-1")
+        # Quoted as the lean sender quotes it: the app sees what it would see over a socket.
+        self._prefix = origin.prefix
         # Requests whose caller has gone while the app still runs them (strong references).
         self._running: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -147,10 +139,7 @@ class AsgiSender:
         """Hand one request to the app and return its complete answer (see ``HttpSender.send``)."""
         if self._closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        if self._scheme not in ("http", "https") or not self._server[0]:
-            raise UnsupportedProtocol(
-                f"Request URL {self._base_url + path!r} has no http:// or https:// origin"
-            )
+        self._origin.require(path)
         loop = asyncio.get_running_loop()
         exchange = _Exchange(loop, body or b"")
         scope = self._scope(method, path, query, headers, body)

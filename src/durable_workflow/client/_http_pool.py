@@ -34,7 +34,7 @@ import os
 import ssl
 from collections import deque
 from collections.abc import Mapping
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from ._http import (
     ConnectError,
@@ -43,7 +43,7 @@ from ._http import (
     LocalProtocolError,
     PoolTimeout,
     RemoteProtocolError,
-    UnsupportedProtocol,
+    parse_origin,
 )
 from ._http_conn import Connection
 
@@ -89,22 +89,13 @@ class LeanSender:
         self.timeout = timeout
         self.max_connections = max_connections
         self.keepalive_expiry = keepalive_expiry
-        parts = urlsplit(base_url)
-        self._scheme = parts.scheme.lower()
-        self._base_url = base_url
-        self._host = parts.hostname or ""
-        self._tls = self._scheme == "https"
-        default_port = 443 if self._tls else 80
-        try:
-            port = parts.port
-        except ValueError:  # reported by the first request, as a bad scheme is
-            port = None
-            self._scheme = ""
-        self._port = port or default_port
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        self._host_header = host if port in (None, default_port) else f"{host}:{port}"
+        self._origin = origin = parse_origin(base_url)
+        self._host = origin.host
+        self._tls = origin.tls
+        self._port = origin.port
+        self._host_header = origin.host_header
         # The base URL's own path is kept in front of every request path (httpx does the same).
-        self._prefix = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=-._~")
+        self._prefix = origin.prefix
         self._ssl = (ssl_context or default_ssl_context()) if self._tls else None
         self._idle: deque[Connection] = deque()
         self._open = 0  # connections open or opening, idle or busy
@@ -125,10 +116,7 @@ class LeanSender:
         """Send one request and return its complete answer (see ``HttpSender.send``)."""
         if self._closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        if self._scheme not in ("http", "https") or not self._host:
-            raise UnsupportedProtocol(
-                f"Request URL {self._base_url + path!r} has no http:// or https:// origin"
-            )
+        self._origin.require(path)
         limit = self.timeout if timeout is None else timeout
         data = self._encode(method, path, query, headers, body)
         loop = asyncio.get_running_loop()

@@ -30,6 +30,7 @@ class Seen:
     """What the uvicorn app saw, shared with the test thread."""
 
     paths: list[str] = field(default_factory=list)
+    raw_paths: list[bytes] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
     queries: list[bytes] = field(default_factory=list)
@@ -50,6 +51,7 @@ def make_app(seen: Seen) -> Any:
             more = message.get("more_body", False)
         path = scope["path"]
         seen.paths.append(path)
+        seen.raw_paths.append(scope.get("raw_path") or b"")
         seen.ports.append(scope["client"][1])
         seen.bodies.append(body)
         seen.queries.append(scope["query_string"])
