@@ -10,11 +10,19 @@ parameter keys, and :func:`plan` returns ``None`` for what it does not cover (ex
 lists, executemany, statements SQLAlchemy must post-process), which then runs through
 SQLAlchemy as before. SQLAlchemy still compiles every statement: the SQL and the types'
 processors are its own.
+
+Statements built per request (a ``list_workflows`` page with the filters it was given) are new
+objects each time, so a plan kept per statement would be compiled again for every request. A
+plan is therefore also kept per statement *shape* (SQLAlchemy's cache key: the statement's
+structure without its literal values), in a bounded LRU (:data:`SHAPE_CACHE_SIZE`): a new
+statement of a known shape gets that shape's SQL with its own literal values filled in, read
+from its cache key's extracted parameters as SQLAlchemy's compiled cache does.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -25,6 +33,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Processor = Callable[[Any], Any] | None
 # One positional parameter: (the caller's key, or None for a constant; the constant; processor).
 Bind = tuple[str | None, Any, Processor]
+# One literal of a statement shape: (its position among the binds, its index among the cache
+# key's extracted parameters, its bind processor).
+Slot = tuple[int, int, Processor]
+
+#: How many statement shapes :class:`Plans` keeps (least recently used dropped first).
+SHAPE_CACHE_SIZE = 256
 
 
 class Plan:
@@ -104,13 +118,18 @@ _PLANNED = (sa.Select, sa.CompoundSelect, sa.Insert, sa.Update, sa.Delete)
 
 
 class Plans:
-    """The plans of one dialect, per statement (held weakly) and parameter keys."""
+    """The plans of one dialect, per statement (held weakly) and parameter keys, and per
+    statement shape and parameter keys (at most ``shapes`` of them, least recently used out)."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, shapes: int = SHAPE_CACHE_SIZE) -> None:
         self.dialect = dialect
         #: Off where the driver connection lacks what the direct path needs (then: SQLAlchemy).
         self.enabled = True
         self._plans: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]] = weakref.WeakKeyDictionary()
+        self.shape_limit = shapes
+        self._shapes: OrderedDict[tuple[Any, tuple[str, ...]], _Shape | None] = OrderedDict()
+        #: Statements compiled (a test's window on the caches).
+        self.compiles = 0
 
     def get(self, statement: Any, params: Any) -> Plan | None:
         if not self.enabled or not isinstance(statement, _PLANNED):
@@ -128,10 +147,68 @@ class Plans:
             by_keys = self._plans[statement] = {}
         found = by_keys.get(keys, _UNPLANNED)
         if found is _UNPLANNED:
-            found = by_keys[keys] = _compile(statement, keys, self.dialect)
+            found = by_keys[keys] = self._of_shape(statement, keys)
         if isinstance(found, _Expanding):
             return found.plan(params)
         return found  # type: ignore[no-any-return]
+
+    def _of_shape(self, statement: Any, keys: tuple[str, ...]) -> Plan | _Expanding | None:
+        """The plan of a statement not seen before: its shape's, with its own literal values."""
+        try:
+            cache_key = statement._generate_cache_key()
+        except Exception:  # a construct SQLAlchemy cannot key
+            cache_key = None
+        if cache_key is None:
+            return self._compile(statement, keys)
+        shape_key = (cache_key.key, keys)
+        shapes = self._shapes
+        shape = shapes.get(shape_key, _UNPLANNED)
+        if shape is _UNPLANNED:
+            slots: list[Slot] = []
+            compiled = self._compile(statement, keys, cache_key.bindparams, slots)
+            if isinstance(compiled, _Expanding):
+                return compiled  # its IN lists' constants are this statement's: not shared
+            shape = _Shape(compiled, slots) if compiled is not None else None
+            shapes[shape_key] = shape
+            if len(shapes) > self.shape_limit:
+                shapes.popitem(last=False)
+            return compiled
+        shapes.move_to_end(shape_key)
+        return shape.plan_for(cache_key.bindparams) if isinstance(shape, _Shape) else None
+
+    def _compile(
+        self,
+        statement: Any,
+        keys: tuple[str, ...],
+        extracted: Sequence[Any] | None = None,
+        slots: list[Slot] | None = None,
+    ) -> Plan | _Expanding | None:
+        self.compiles += 1
+        return _compile(statement, keys, self.dialect, extracted, slots)
+
+
+class _Shape:
+    """The plan of one statement shape: the first statement's plan and where its literals sit."""
+
+    __slots__ = ("first", "slots")
+
+    def __init__(self, first: Plan, slots: Sequence[Slot]) -> None:
+        self.first = first
+        self.slots = tuple(slots)
+
+    def plan_for(self, extracted: Sequence[Any]) -> Plan | None:
+        """The plan of a statement of this shape whose extracted parameters are ``extracted``."""
+        first = self.first
+        if not self.slots:
+            return first
+        binds = list(first.binds)
+        for position, index, processor in self.slots:
+            parameter = extracted[index]
+            if parameter.callable is not None or parameter.required:
+                return None  # a value known only at execution: SQLAlchemy's to compute
+            value = parameter.value
+            binds[position] = (None, processor(value) if processor is not None else value, None)
+        return Plan(first.sql, binds, first.keys, first.processors, first.returns_rows)
 
 
 class _Expanding:
@@ -190,7 +267,16 @@ class _Item(str):
         return item
 
 
-def _compile(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> Plan | _Expanding | None:
+def _compile(
+    statement: Any,
+    keys: tuple[str, ...],
+    dialect: Dialect,
+    extracted: Sequence[Any] | None = None,
+    slots: list[Slot] | None = None,
+) -> Plan | _Expanding | None:
+    """``statement``'s plan; with ``extracted`` (its cache key's extracted parameters), each
+    literal taken from one of them is recorded in ``slots``, for :class:`_Shape`. A literal
+    not among them (the ``OFFSET 0`` SQLite's compiler adds) is the same for the whole shape."""
     compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
     if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
         return None
@@ -207,6 +293,7 @@ def _compile(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> Plan | 
     if "__[POSTCOMPILE" in compiled.string:
         return _Expanding(compiled, keys, dialect)
     names = set(keys)
+    where = {parameter.key: index for index, parameter in enumerate(extracted or ())}
     binds: list[Bind] = []
     for name in compiled.positiontup:
         processor = processors.get(name)
@@ -216,6 +303,9 @@ def _compile(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> Plan | 
         parameter = compiled.binds.get(name)
         if parameter is None or parameter.required or parameter.callable is not None:
             return None
+        index = where.get(parameter.key)
+        if slots is not None and index is not None:
+            slots.append((len(binds), index, processor))
         value = parameter.value
         binds.append((None, processor(value) if processor is not None else value, None))
     return _finish(compiled, compiled.string, binds, dialect)

@@ -6,12 +6,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.sqlite
 
 from durable_workflow_server.engine.runs import rows as run_rows
 from durable_workflow_server.engine.runs.waiting import WAITING_ON
+from durable_workflow_server.engine.search_attributes import listing
 from durable_workflow_server.engine.workflow_tasks import rows as task_rows
 from durable_workflow_server.store import create_store
 from durable_workflow_server.store import tables as t
+from durable_workflow_server.store.plans import Plans
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -70,3 +73,102 @@ async def test_planned_reads_match_sqlalchemy_with_times_json_and_in_lists(db_ur
         assert found["started_at"] == NOW and found["memo"] == {"k": [1, "x"]} and found["wait_reason"] == "x"
     finally:
         await store.close()
+
+
+# ---------------------------------------------------------------------- plans per statement shape
+
+
+def _page(namespace: str, workflow_type: str | None, limit: int, *, statuses: Any = None) -> Any:
+    """A ``list_workflows`` page statement, built anew as each request builds it."""
+    conditions: list[Any] = [t.workflow_runs.c.namespace == namespace]
+    if workflow_type is not None:
+        conditions.append(t.workflow_runs.c.workflow_type == workflow_type)
+    return listing.statement(conditions, None, limit, statuses=statuses)
+
+
+def _plans_of(store: Any) -> Plans:
+    plans = store._plans
+    assert isinstance(plans, Plans)
+    return plans
+
+
+async def test_list_statements_of_one_shape_compile_once_and_keep_their_own_values(db_url: str) -> None:
+    store = create_store(db_url)
+    await store.open()
+    try:
+        async with store.write() as conn:
+            for i, (namespace, kind) in enumerate([("a", "x"), ("a", "y"), ("b", "x"), ("a", "x")]):
+                await conn.execute(
+                    run_rows.INSERT_RUN,
+                    {
+                        "run_id": f"r{i}", "workflow_id": f"w{i}", "namespace": namespace, "run_number": 1,
+                        "workflow_type": kind, "task_queue": "q1", "status": "running" if i else "completed",
+                        "payload_codec": "avro", "started_at": NOW, "last_progress_at": NOW,
+                    },
+                )  # fmt: skip
+        plans = _plans_of(store)
+        cases = [
+            (("a", "x", 50), ["r3", "r0"]),  # newest first: equal times, by run id
+            (("a", "y", 50), ["r1"]),
+            (("b", "x", 50), ["r2"]),
+            (("a", "x", 1), ["r3"]),
+            (("c", "x", 50), []),
+        ]
+        async with store.read() as conn:
+            before = plans.compiles
+            for (namespace, kind, limit), expected in cases:
+                page = _page(namespace, kind, limit)
+                found = await conn.fetch(page)
+                assert [row["run_id"] for row in found] == expected
+                assert found == await _through_sqlalchemy(conn, page, {})
+            assert plans.compiles - before == 1  # one shape: compiled for the first request only
+            # Other shapes are compiled for themselves and answer for themselves.
+            shapes = [
+                (_page("a", None, 50), ["r3", "r1", "r0"]),
+                (_page("a", None, 50, statuses={"completed"}), ["r0"]),
+                (_page("a", None, 50, statuses={"completed", "running"}), ["r3", "r1", "r0"]),
+            ]
+            for page, expected in shapes:
+                found = await conn.fetch(page)
+                assert [row["run_id"] for row in found] == expected
+                assert found == await _through_sqlalchemy(conn, page, {})
+            assert plans.compiles - before == 4
+            again = await conn.fetch(_page("b", None, 50, statuses={"running"}))
+            assert [row["run_id"] for row in again] == ["r2"] and plans.compiles - before == 4
+    finally:
+        await store.close()
+
+
+def test_the_shape_cache_is_bounded_least_recently_used_first() -> None:
+    plans = Plans(sa.dialects.sqlite.dialect(), shapes=3)
+    runs = t.workflow_runs
+
+    def shape(n: int) -> Any:
+        # n conditions: n different shapes (the values never matter to the shape).
+        return sa.select(runs.c.run_id).where(*[runs.c.run_number > i for i in range(n)])
+
+    for n in (1, 2, 3):
+        assert plans.get(shape(n), None) is not None
+    assert plans.compiles == 3 and len(plans._shapes) == 3
+    assert plans.get(shape(1), None) is not None  # known: 1 is now the most recently used
+    assert plans.compiles == 3
+    assert plans.get(shape(4), None) is not None  # a fourth: the least recently used (2) goes
+    assert plans.compiles == 4 and len(plans._shapes) == 3
+    plans.get(shape(1), None)
+    plans.get(shape(3), None)
+    assert plans.compiles == 4
+    plans.get(shape(2), None)  # dropped earlier: compiled again
+    assert plans.compiles == 5 and len(plans._shapes) == 3
+
+
+def test_equal_shapes_with_other_values_do_not_share_values() -> None:
+    plans = Plans(sa.dialects.sqlite.dialect())
+    runs = t.workflow_runs
+    first = plans.get(sa.select(runs.c.run_id).where(runs.c.namespace == "a").limit(5), None)
+    second = plans.get(sa.select(runs.c.run_id).where(runs.c.namespace == "b").limit(7), None)
+    assert first is not None and second is not None and plans.compiles == 1
+    assert first.sql == second.sql
+    assert first.parameters(None)[:2] == ["a", 5] and second.parameters(None)[:2] == ["b", 7]
+    # A literal of another type is another shape.
+    third = plans.get(sa.select(runs.c.run_id).where(runs.c.namespace == sa.literal(3)), None)
+    assert third is not None and plans.compiles == 2
