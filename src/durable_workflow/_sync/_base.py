@@ -18,12 +18,13 @@ from ..metrics import MetricsRecorder
 from ..protocol.payload_storage.cache import ExternalPayloadCache
 from ..protocol.payload_storage.driver import ExternalStorageDriver
 from ..retry_policy import TransportRetryPolicy
+from ._payloads import PayloadsMethods
 
 if TYPE_CHECKING:
     from ..sync import _LoopThread
 
 
-class BaseClientMethods:
+class BaseClientMethods(PayloadsMethods):
     """Blocking twin of :class:`durable_workflow.client._base.BaseClient`."""
 
     _runner: _LoopThread

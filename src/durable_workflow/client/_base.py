@@ -1,30 +1,26 @@
-"""HTTP transport of the client: URLs, headers, auth, retries, metrics, payload checks, errors."""
+"""HTTP transport of the client: URLs, headers, auth, retries, metrics, errors (payloads: _payloads.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
 
 from .._external_payloads import PayloadResolver
-from ..errors import PayloadError, PayloadSizeWarning, PayloadTooLarge, ServerError, TransportError
+from ..errors import PayloadError, ServerError, TransportError
 from ..metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder, NoopMetrics
-from ..protocol import codec, versions
+from ..protocol import versions
 from ..protocol.capabilities import RESULT_WAIT_HEADER
 from ..protocol.errors import INVALID_PAYLOAD_FRAMING
 from ..protocol.payload_storage import (
     ExternalPayloadCache,
     ExternalStorageDriver,
-    store_external_blob,
 )
 from ..protocol.routes import API_PREFIX
-from ..protocol.wire import Envelope
 from ..retry_policy import DEFAULT_RETRY_POLICY, TransportRetryPolicy
 from ._errors import exception_for
 from ._http import (
@@ -39,15 +35,13 @@ from ._http import (
     query_value,
 )
 from ._http_asgi import AsgiApp
+from ._payloads import Arguments, PayloadsMixin
 
 __all__ = ["Arguments", "BaseClient", "Plane", "versions_mismatch_reason"]
 
 logger = logging.getLogger("durable_workflow.client")
 
 Plane = Literal["control", "worker"]
-# Workflow, signal, query and update arguments: a list of positional values (a mapping is sent
-# as it is only with ``plain_json_payloads``, the CLI's object form).
-Arguments = Sequence[Any] | Mapping[str, Any]
 
 DEFAULT_PAYLOAD_SIZE_LIMIT_BYTES = 2_097_152
 DEFAULT_PAYLOAD_WARNING_THRESHOLD_PERCENT = 80
@@ -66,8 +60,12 @@ _TRANSPORT_ERRORS = (HttpError, httpx.TransportError)
 _UNSUPPORTED_ORIGIN = (UnsupportedProtocol, httpx.UnsupportedProtocol)
 
 
-class BaseClient:
-    """Connection state and the single request path every client method goes through."""
+class BaseClient(PayloadsMixin):
+    """Connection state and the single request path every client method goes through.
+
+    Encoding and checking the payloads it sends, and decoding those it gets, are
+    :class:`~._payloads.PayloadsMixin`'s.
+    """
 
     # The public attributes, set by __init__ (``sync.Client`` forwards each one; its generated
     # properties are read from these annotations).
@@ -234,98 +232,6 @@ class BaseClient:
         else:
             headers[versions.CONTROL_PLANE_HEADER] = versions.CONTROL_PLANE_VERSION
         return headers
-
-    # ------------------------------------------------------------------ payloads
-
-    async def _payload(self, value: Any, *, what: str) -> Any:
-        """Encode a caller payload: start/signal/query/update input, an activity's result.
-
-        The value itself with ``plain_json_payloads``. Otherwise an inline envelope
-        (:meth:`_envelope`'s checks) unless a driver is configured and the blob is larger than
-        ``external_storage_threshold_bytes``: then it is uploaded (on a worker thread, the
-        drivers block) and its ``{codec, external_storage}`` reference is what is sent.
-        """
-        if self.plain_json_payloads:
-            return value
-        env = self._encoded(value, what=what)
-        driver, threshold = self.external_storage, self.external_storage_threshold_bytes
-        if driver is not None and threshold is not None and len(env["blob"]) > threshold:
-            return await asyncio.to_thread(store_external_blob, driver, env["blob"], codec=env["codec"])
-        return self._checked(env, what=what)
-
-    async def _externalized(self, command: Mapping[str, Any]) -> dict[str, Any]:
-        """A worker command with each inline envelope over the threshold stored externally.
-
-        The commands a replay produced carry their payloads inline (``schedule_activity``
-        arguments, ``complete_workflow`` result, ...); with a driver, the large ones go out as
-        references, as the worker plane accepts, so a workflow can hand on a value larger than a
-        request may be.
-        """
-        body = dict(command)
-        driver, threshold = self.external_storage, self.external_storage_threshold_bytes
-        if driver is None or threshold is None:
-            return body
-        for key, value in command.items():
-            blob = value.get("blob") if codec.is_envelope(value) else None
-            if isinstance(blob, str) and len(blob) > threshold:
-                body[key] = await asyncio.to_thread(
-                    store_external_blob, driver, blob, codec=str(value["codec"])
-                )
-        return body
-
-    def _arguments(self, args: Arguments | None) -> Any:
-        """The argument list to send (a mapping passes through with ``plain_json_payloads``)."""
-        if args is None:
-            return []
-        if isinstance(args, Mapping):
-            if self.plain_json_payloads:
-                return dict(args)
-            raise TypeError("args must be a list of positional arguments")
-        if isinstance(args, (str, bytes)):
-            raise TypeError("args must be a list of positional arguments")
-        return list(args)
-
-    def _caller_value(self, value: Any, *, what: str) -> Any:
-        """A caller payload sent inline: the plain value with ``plain_json_payloads``, else an envelope."""
-        return value if self.plain_json_payloads else self._envelope(value, what=what)
-
-    @staticmethod
-    def _encoded(value: Any, *, what: str) -> Envelope:
-        try:
-            return codec.envelope(value)
-        except codec.PayloadCodecError as exc:
-            raise PayloadError(f"cannot encode {what}: {exc}", exc.reason) from exc
-
-    def _envelope(self, value: Any, *, what: str) -> Envelope:
-        """Encode ``value`` as an inline Avro envelope, enforcing the local payload-size policy.
-
-        Over the limit raises :class:`PayloadTooLarge` (nothing is sent); over the warning
-        threshold emits :class:`PayloadSizeWarning` and logs it.
-        """
-        return self._checked(self._encoded(value, what=what), what=what)
-
-    def _checked(self, env: Envelope, *, what: str) -> Envelope:
-        size = len(env["blob"])
-        limit = self.payload_size_limit_bytes
-        if size > limit:
-            raise PayloadTooLarge(
-                f"{what} is {size} bytes encoded, over the {limit}-byte payload limit",
-                size_bytes=size,
-                limit_bytes=limit,
-            )
-        threshold = limit * self.payload_size_warning_threshold_percent / 100
-        if self.payload_size_warnings and size >= threshold:
-            text = f"{what} is {size} bytes encoded, {size * 100 // limit}% of the {limit}-byte payload limit"
-            logger.warning(text)
-            warnings.warn(text, PayloadSizeWarning, stacklevel=3)
-        return env
-
-    @staticmethod
-    def _decode(raw: Any, codec_name: str | None, *, what: str) -> Any:
-        try:
-            return codec.decode_payload(raw, codec_name)
-        except codec.PayloadCodecError as exc:
-            raise PayloadError(f"cannot decode {what}: {exc}", exc.reason) from exc
 
     # ------------------------------------------------------------------ requests
 
