@@ -268,28 +268,63 @@ def _route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
+def _first_segment(rest: str) -> str:
+    return rest.split("/", 1)[0]
+
+
 class PlaneRoutes(BaseRoute):
     """The routes of one plane; claims a request only when one of them matches it.
 
     Matching is Starlette's (first full match wins; otherwise the first path-only match, which
-    answers 405), narrowed for speed: a plane whose paths share a prefix skips other requests,
-    and full matches are looked for only among the routes of the request's method.
+    answers 405), narrowed for speed, since the app's router asks every plane in turn: a plane
+    whose paths share a prefix skips other requests at once, and the routes tried are only those
+    that can match the request's first path segment after that prefix (its literal, or a
+    parameter there), the ones of its method first, each in table order. A worker-plane request
+    used to try every control-plane path (two regular expressions each) before reaching its own.
     """
 
     def __init__(self, plane: Plane, served: Sequence[ServedRoute]) -> None:
         self.plane = plane
         self.routes = list(served)
         self.prefix = _common_prefix([route.path.split("{", 1)[0] for route in self.routes])
-        self.by_method: dict[str, list[ServedRoute]] = {}
-        for method in {m for route in self.routes for m in (route.methods or ())}:
-            self.by_method[method] = [r for r in self.routes if r.methods is None or method in r.methods]
-        self.any_method = [r for r in self.routes if r.methods is None]
+        # Each route under the literal first segment of its path after the prefix; a route with
+        # a parameter in that segment may match any request segment.
+        literal: dict[str, str | None] = {}
+        for route in self.routes:
+            segment = _first_segment(route.path[len(self.prefix) :])
+            literal[route.path] = None if "{" in segment else segment
+        segments = {segment for segment in literal.values() if segment is not None}
+        methods = {m for route in self.routes for m in (route.methods or ())}
+
+        def candidates(segment: str | None) -> list[ServedRoute]:
+            return [r for r in self.routes if literal[r.path] in (None, segment)]
+
+        # (method, segment) -> (routes that may match fully, then routes that may match the path
+        # only); segment None: a request segment no route names literally.
+        self._tried: dict[tuple[str | None, str | None], tuple[list[ServedRoute], list[ServedRoute]]] = {}
+        keys: list[str | None] = [*segments, None]
+        for key in keys:
+            found = candidates(key)
+            for method in [*methods, None]:
+                full = [r for r in found if r.methods is None or (method is not None and method in r.methods)]
+                self._tried[(method, key)] = (full, [r for r in found if r not in full])
+
+    def tried(self, method: str, segment: str) -> tuple[list[ServedRoute], list[ServedRoute]]:
+        """The routes a ``method`` request whose path goes on with ``segment`` may match: fully,
+        then by path only (a 405)."""
+        tried = self._tried
+        found = tried.get((method, segment))
+        if found is not None:
+            return found
+        known: str | None = method if (method, None) in tried else None
+        return tried.get((known, segment)) or tried[(known, None)]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = _route_path(scope) if scope["type"] == "http" else ""
-        if not path.startswith(self.prefix):
+        prefix = self.prefix
+        if not path.startswith(prefix):
             return Match.NONE, {}
-        for candidates in (self.by_method.get(scope["method"], self.any_method), self.routes):
+        for candidates in self.tried(scope["method"], _first_segment(path[len(prefix) :])):
             for route in candidates:
                 if route.path_regex.match(path) is None:
                     continue

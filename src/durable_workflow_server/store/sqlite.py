@@ -61,13 +61,16 @@ class LoopConnection:
     :meth:`fetch`; writes answer only ``rowcount``), the rest through SQLAlchemy.
     """
 
-    __slots__ = ("dbapi", "plans", "sync_connection", "tally")
+    __slots__ = ("dbapi", "observed", "plans", "sync_connection", "tally")
 
     def __init__(self, connection: sa.Connection, tally: StatementTally, plans: Plans) -> None:
         self.sync_connection = connection
         self.tally = tally
         self.plans = plans
         self.dbapi = _dbapi(connection)
+        # Once per transaction, not per statement (four listener collections to look at): a
+        # test records statements over whole engine calls, each its own transactions.
+        self.observed = observed(connection)
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
         self.tally.statements += 1
@@ -85,7 +88,7 @@ class LoopConnection:
         return plan.rows(self._run(plan, parameters).fetchall())
 
     def _plan(self, statement: Any, parameters: Any) -> Plan | None:
-        if observed(self.sync_connection):
+        if self.observed:
             return None
         return self.plans.get(statement, parameters)
 

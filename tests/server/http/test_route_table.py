@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from starlette.routing import Match
 
 from durable_workflow.protocol import routes
 from durable_workflow_server import Settings, create_app
@@ -160,3 +162,46 @@ async def test_links_chain_start_describe_and_signal(openapi: dict[str, object])
             for answer in spec["responses"].values():
                 for link in answer.get("links", {}).values():
                     assert link["operationId"] in ids
+
+
+def _reference_match(group: PlaneRoutes, scope: dict[str, object]) -> tuple[object, object]:
+    """Starlette's own rule over the plane's routes: the first full match, else the first partial."""
+    partial = None
+    for route in group.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return match, route
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, None)
+
+
+def _concrete(path: str) -> list[str]:
+    """Request paths for a route path: its parameters filled in (a slash inside a ``name`` too)."""
+    filled = re.sub(r"\{name:path\}", "a/b", path)
+    return [re.sub(r"\{[^}]+\}", value, filled) for value in ("x", "worker", "namespaces")]
+
+
+def test_narrowed_matching_answers_as_starlettes_rule() -> None:
+    """The plane routes try only the routes of the request's first segment: the same answers."""
+    app = create_app(Settings(auth_token=TOKEN, database_url="sqlite:///unused.sqlite3"), engine=FakeEngine())
+    groups = [group for group in app.routes if isinstance(group, PlaneRoutes)]
+    paths = {p for group in groups for route in group.routes for p in _concrete(route.path)}
+    paths |= {"/api", "/api/", "/api/nope", "/api/worker", "/api/worker/nope", "/api/workflows/", "/x"}
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "BREW"):
+            scope = {"type": "http", "path": path, "root_path": "", "method": method, "path_params": {}}
+            for group in groups:
+                match, child = group.matches(scope)
+                expected, route = _reference_match(group, scope)
+                assert match is expected, (path, method, group.plane.name)
+                assert child.get("durable_workflow.route") is route, (path, method)
+
+
+def test_a_worker_plane_request_tries_no_control_plane_path() -> None:
+    app = create_app(Settings(auth_token=TOKEN, database_url="sqlite:///unused.sqlite3"), engine=FakeEngine())
+    control = next(g for g in app.routes if isinstance(g, PlaneRoutes) and g.plane.name == "control")
+    full, partial = control.tried("POST", "worker")
+    assert full == [] and partial == []
+    full, partial = control.tried("GET", "workflows")
+    assert full and all(route.path.startswith("/api/workflows") for route in full + partial)
