@@ -9,7 +9,9 @@ request, that a refused one wrote nothing.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from durable_workflow_server import Settings
+from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.store.tables import ALL_TABLES
 from tests.helpers.dbmatrix import fresh_postgres_url
 from tests.helpers.live_app import snapshot
@@ -66,6 +69,62 @@ def rows(url: str) -> dict[str, list[str]]:
     return _postgres_reader(url).rows()
 
 
+def wipe(url: str) -> None:
+    """Delete every row of every table (the schema and its migration mark stay)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("///", 1)[1])
+        try:
+            for table in reversed(ALL_TABLES):
+                conn.execute(f'DELETE FROM "{table.name}"')
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    _postgres_reader(url).wipe()
+
+
+class FreshEngine:
+    """The app's engine, replaced at every :meth:`restart` by a new one on an emptied database.
+
+    schemathesis's stateful run replays a scenario's choices (to explore around it, to shrink)
+    and expects the same answers each time: an answer decides whether a bundle gets a value, so
+    it decides what is drawn next. With one server state for the whole run, a start that was
+    201 the first time is a 409 on its replay (the id it chose has an open run now), a describe
+    of an id some earlier scenario created is 200 where it was 404, and hypothesis stops with
+    FlakyStrategyDefinition. Restarting the engine (its background loop, caches and waiters)
+    on an emptied database makes every scenario begin from the same state: the ``default``
+    namespace that ``open`` ensures, stamped by the frozen clock.
+
+    Serves as the app's engine (``create_app(settings, engine=...)``): every attribute is the
+    current engine's. The app's lifespan opens it on schemathesis's event-loop thread, where the
+    restarts run too (the test thread waits for them).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine = Engine(settings)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._engine.open()
+
+    async def close(self) -> None:
+        await self._engine.close()
+
+    def restart(self, wipe: Callable[[], None]) -> None:
+        """Close the engine, run ``wipe`` (no engine is open meanwhile), open a new engine."""
+        assert self._loop is not None, "the app's lifespan has not started"
+        asyncio.run_coroutine_threadsafe(self._engine.close(), self._loop).result()
+        wipe()
+        engine = Engine(self._settings)
+        asyncio.run_coroutine_threadsafe(engine.open(), self._loop).result()
+        self._engine = engine
+
+
 class _PostgresReader:
     """One asyncpg connection on a private loop thread, reused for every snapshot of a run: a
     connection per snapshot would cost more than the fuzzed requests themselves."""
@@ -95,6 +154,12 @@ class _PostgresReader:
     def rows(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = self._run(self._rows())
         return result
+
+    def wipe(self) -> None:
+        # DELETE, children first, in one statement batch: on a few rows it is much cheaper than
+        # TRUNCATE, which rewrites every table's files.
+        deletes = "; ".join(f'DELETE FROM "{table.name}"' for table in reversed(ALL_TABLES))
+        self._run(self._conn.execute(f"BEGIN; {deletes}; COMMIT"))
 
     def close(self) -> None:
         self._run(self._conn.close())
@@ -145,6 +210,13 @@ class Ledger:
         if self._last is not None and now != self._last:
             self.unattributed.append({t: v for t, v in now.items() if v != self._last.get(t)})
         self._last = now
+
+    def restart(self, restart: Callable[[], None]) -> None:
+        """Between scenarios: check nothing changed since the last answer, run ``restart`` (which
+        resets the server's state), and take the state it leaves as the new baseline."""
+        self.begin()
+        restart()
+        self._last = rows(self.url)
 
     def end(self, method: str, path: str, status: int) -> Exchange:
         now = rows(self.url)

@@ -16,11 +16,21 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.generation.stateful import run_state_machine_as_test
+from schemathesis.python import asgi
 
 from durable_workflow_server import create_app
 from durable_workflow_server.http.openapi import LINKS
 from tests.fuzz.checks import CHECKS, HEADERS, bounded
-from tests.fuzz.harness import Ledger, close_readers, database_url, fuzz_settings
+from tests.fuzz.harness import (
+    CONTROL,
+    FreshEngine,
+    Ledger,
+    close_readers,
+    database_url,
+    fuzz_settings,
+    rows,
+    wipe,
+)
 from tests.helpers.dbmatrix import DATABASES
 
 # The workflow graph (start → describe → signal → ...): a fuzzed start is accepted often, where
@@ -31,9 +41,20 @@ LINKED = set(WORKFLOW_SOURCES) | {target for source in WORKFLOW_SOURCES for targ
 
 
 @pytest.fixture(params=DATABASES)
-def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[type[Any], Ledger]]:
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, FreshEngine, Any]]:
+    """The app on a real database, its engine restartable on an emptied database (FreshEngine)."""
     url = database_url(request, tmp_path)
-    app = create_app(fuzz_settings(url))
+    settings = fuzz_settings(url)
+    engine = FreshEngine(settings)
+    app = create_app(settings, engine=engine)
+    yield url, engine, app
+    asgi.shutdown_lifespans()
+    close_readers()
+
+
+@pytest.fixture
+def machine(served: tuple[str, FreshEngine, Any]) -> tuple[type[Any], Ledger]:
+    url, engine, app = served
     loaded = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     # Positive data only: a sequence is worth following when its steps are accepted (the
     # per-operation run covers negative data); and only the operations the links join.
@@ -43,6 +64,11 @@ def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ty
     base = schema.as_state_machine()
 
     class Machine(base):  # type: ignore[misc,valid-type]
+        def setup(self) -> None:
+            # Every scenario starts from the same server state, so a replayed scenario gets the
+            # answers it got the first time (see FreshEngine).
+            ledger.restart(lambda: engine.restart(lambda: wipe(url)))
+
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"headers": HEADERS}
 
@@ -59,11 +85,30 @@ def machine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ty
         ) -> None:
             case.validate_response(response, checks=CHECKS)
 
-    yield Machine, ledger
-    from schemathesis.python import asgi
+    return Machine, ledger
 
-    asgi.shutdown_lifespans()
-    close_readers()
+
+def test_a_restarted_server_answers_a_replayed_scenario_alike(served: tuple[str, FreshEngine, Any]) -> None:
+    """What the stateful run relies on: after a restart, the rows are the initial ones again and
+    the same requests get the same answers (without it the replayed start is a 409: the id has an
+    open run from the first time)."""
+    url, engine, app = served
+    start = {"workflow_id": "wf-replayed", "workflow_type": "greeter", "task_queue": "q"}
+    with asgi.get_client(app) as http:
+        initial = rows(url)
+
+        def scenario() -> list[int]:
+            return [
+                http.post("/api/workflows", json=start, headers=CONTROL).status_code,
+                http.post("/api/workflows", json=start, headers=CONTROL).status_code,
+                http.get("/api/workflows/wf-replayed", headers=CONTROL).status_code,
+            ]
+
+        first = scenario()
+        engine.restart(lambda: wipe(url))
+        assert rows(url) == initial
+        again = scenario()
+    assert first == again == [201, 409, 200]
 
 
 def test_linked_sequences(machine: tuple[type[Any], Ledger]) -> None:
