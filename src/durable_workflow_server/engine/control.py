@@ -106,6 +106,7 @@ class ControlPlane(EngineCore):
             lease_seconds=self.settings.workflow_task_lease_seconds,
             page_size=self.settings.history_page_size_default,
             sticky_window=self.settings.sticky_schedule_to_start_seconds,
+            new_run=True,
         )
         if handed is not None:
             # The run's one task is leased: no poll needs waking for it.

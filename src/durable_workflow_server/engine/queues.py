@@ -10,7 +10,7 @@ an update fenced on what the claimer read and on the task still being due.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -77,17 +77,21 @@ class Candidates:
         )
 
     async def due(
-        self, tx: Tx, namespace: str, queue: str, types: list[str], **extra: Any
+        self, tx: Tx, namespace: str, queue: str, types: list[str], *, leased: bool = True, **extra: Any
     ) -> list[dict[str, Any]]:
         """Due tasks of ``queue``: expired leases first (older work), then ready tasks, oldest first.
 
-        ``extra``: the values of further bind parameters a table's statements add (``b_build_key``).
+        ``leased=False`` leaves out the expired-lease query, for candidates that cannot have
+        been leased yet (tasks this transaction created). ``extra``: the values of further bind
+        parameters a table's statements add (``b_build_key``).
         """
         params: dict[str, Any] = {"b_namespace": namespace, "b_queue": queue, "b_now": tx.now, **extra}
         if types:
             params["b_types"] = types
-        expired = self.expired_typed if types else self.expired
         ready = self.ready_typed if types else self.ready
+        if not leased:
+            return await tx.all(tx.store.claim(ready), params)
+        expired = self.expired_typed if types else self.expired
         return [
             *await tx.all(tx.store.claim(expired), params),
             *await tx.all(tx.store.claim(ready), params),
@@ -99,8 +103,13 @@ async def claim_first(
     candidates: list[Row],
     run_id: Callable[[Row], str],
     attempt: Callable[[Row, Any], Awaitable[T | None]],
+    *,
+    held: Mapping[str, Any] | None = None,
 ) -> tuple[T | None, list[Row]]:
     """The fast pass: ``attempt(candidate, locked run)`` in order until one claims.
+
+    ``held``: a run this transaction has locked already (an eager hand-out inside the
+    completion that locked it), used as it is for its candidates instead of being tried again.
 
     The candidates are row-locked already (``SKIP LOCKED``), so their runs are only *tried*
     (``SKIP LOCKED`` again): a claim never waits for a run while it holds task rows, so it can
@@ -111,7 +120,8 @@ async def claim_first(
     """
     busy: list[Row] = []
     for candidate in candidates:
-        run = await try_lock_run(tx, run_id(candidate))
+        owner = run_id(candidate)
+        run = held if held is not None and held["run_id"] == owner else await try_lock_run(tx, owner)
         if run is None:
             busy.append(candidate)
             continue

@@ -64,6 +64,9 @@ class Tx:
     written_objects: list[WrittenObject] = field(default_factory=list)
     # Objects to delete once this transaction has committed (retention): no row names them then.
     deferred_deletions: list[WrittenObject] = field(default_factory=list)
+    # Activity tasks this transaction scheduled: task id -> (the run row, locked and kept current
+    # by this transaction; the execution row as inserted). An eager dispatch of them reads neither.
+    scheduled: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
 
     def due(self, at: datetime | None) -> None:
         """Note a new due time for the background loop."""

@@ -431,6 +431,7 @@ class WorkerPlane(EngineCore):
                         lease_seconds=self.settings.workflow_task_lease_seconds,
                         page_size=self._page_size(history_page_size),
                         sticky_window=self.settings.sticky_schedule_to_start_seconds,
+                        held=True,  # complete_waking locked it and keeps ``run`` current
                     )
                     if handed is not None:
                         # The one task this completion queued is leased: no poll needs waking.

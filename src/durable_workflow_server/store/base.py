@@ -61,12 +61,23 @@ class StatementTally:
     on it directly, asyncpg as coroutines), so ``+= 1`` never races. Transaction control
     (``BEGIN``/``COMMIT``) is not counted, the statements inside are. Exposed on ``GET /metrics``
     as ``durable_workflow_server_sql_statements_total``.
+
+    ``recorder``, when set, hears every counted statement with its parameters (tests that list
+    the statements of each step, see ``tests/helpers/statements.py``); one attribute test per
+    statement otherwise.
     """
 
-    __slots__ = ("statements",)
+    __slots__ = ("recorder", "statements")
 
     def __init__(self) -> None:
         self.statements = 0
+        self.recorder: Callable[[Any, Any], None] | None = None
+
+    def record(self, statement: Any, parameters: Any) -> None:
+        """Count one statement (the :class:`Conn` implementations call this, or inline it)."""
+        self.statements += 1
+        if self.recorder is not None:
+            self.recorder(statement, parameters)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:

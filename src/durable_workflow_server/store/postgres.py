@@ -89,7 +89,7 @@ class PoolConnection:
         self.adapter: Any = None
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
-        self.tally.statements += 1
+        self.tally.record(statement, parameters)
         plan = self._plan(statement, parameters)
         if plan is None or plan.returns_rows:
             result: sa.CursorResult[Any] = await self.connection.execute(statement, parameters)
@@ -99,7 +99,7 @@ class PoolConnection:
         return cast(sa.CursorResult[Any], Changed(int(found.group(1)) if found else -1))
 
     async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
-        self.tally.statements += 1
+        self.tally.record(statement, parameters)
         plan = self._plan(statement, parameters)
         if plan is None or not plan.returns_rows:
             result = await self.connection.execute(statement, parameters)
@@ -287,7 +287,7 @@ class PostgresStore(Store):
     # ------------------------------------------------------------------ LISTEN / NOTIFY
     async def notify(self, payload: str) -> None:
         """Send on the listener's own connection while it is up (no pool checkout), else pooled."""
-        self.tally.statements += 1
+        self.tally.record(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
         listener = self._listen_conn
         if listener is not None and not listener.is_closed():
             try:

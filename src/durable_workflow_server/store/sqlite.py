@@ -73,14 +73,14 @@ class LoopConnection:
         self.observed = observed(connection)
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
-        self.tally.statements += 1
+        self.tally.record(statement, parameters)
         plan = self._plan(statement, parameters)
         if plan is None or plan.returns_rows:
             return self.sync_connection.execute(statement, parameters)
         return cast(sa.CursorResult[Any], Changed(self._run(plan, parameters).rowcount))
 
     async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
-        self.tally.statements += 1
+        self.tally.record(statement, parameters)
         plan = self._plan(statement, parameters)
         if plan is None or not plan.returns_rows:
             result = self.sync_connection.execute(statement, parameters)

@@ -50,13 +50,17 @@ async def claim_activity_task(
     build_id: str | None = None,
     busy: list[ActivityTaskRow] | None = None,
     task_ids: list[str] | None = None,
+    held_run: RunRow | None = None,
+    executions: dict[str, ActivityExecutionRow] | None = None,
 ) -> tuple[ActivityTask | None, list[ActivityTaskRow]]:
     """Lease the next due activity task as a new attempt: ``(poll task object or None, busy)``.
 
     Without ``busy`` this is the fast pass over the queue; with it, the waiting pass over those
     candidates (in a fresh transaction; see :mod:`..queues`). A drained cohort (``build_id``,
     the claimer's registered build) claims nothing; activities are never pinned to a build.
-    ``task_ids`` restricts the candidates to those tasks (an eager dispatch, see :mod:`.eager`).
+    ``task_ids`` restricts the candidates to those tasks (an eager dispatch, see :mod:`.eager`):
+    tasks this transaction scheduled, so none has been leased yet, ``held_run`` is their run
+    (locked by this transaction) and ``executions`` their execution rows as written, by id.
     """
 
     async def attempt(candidate: ActivityTaskRow, run: RunRow | None) -> ActivityTask | None:
@@ -68,10 +72,12 @@ async def claim_activity_task(
                 params = {"b_task_id": candidate["task_id"], "status": ActivityTaskStatus.PAUSED}
                 await tx.conn.execute(rows.UPDATE_TASK, {**params, "updated_at": tx.now})
             return None  # no new dispatch while the run is paused
-        execution = cast(
-            ActivityExecutionRow | None,
-            await tx.one(rows.EXECUTION, {"b_execution_id": candidate["activity_execution_id"]}),
-        )
+        execution = (executions or {}).get(candidate["activity_execution_id"])
+        if execution is None:
+            execution = cast(
+                ActivityExecutionRow | None,
+                await tx.one(rows.EXECUTION, {"b_execution_id": candidate["activity_execution_id"]}),
+            )
         assert execution is not None
         snapshot = execution["retry_policy"]
         attempt_id = new_id()
@@ -164,7 +170,7 @@ async def claim_activity_task(
         due = await rows.CANDIDATES.due(tx, namespace, queue, activity_types, b_build_key=claimer)
     else:
         due = await rows.CANDIDATES_OF_TASKS.due(
-            tx, namespace, queue, activity_types, b_build_key=claimer, b_task_ids=task_ids
+            tx, namespace, queue, activity_types, leased=False, b_build_key=claimer, b_task_ids=task_ids
         )
     candidates = [
         candidate
@@ -172,4 +178,4 @@ async def claim_activity_task(
         # Timed out: the background loop records it (it is due now), nobody runs it.
         if deadlines.fired(candidate, tx.now) is None
     ]
-    return await claim_first(tx, candidates, _run_id, attempt)
+    return await claim_first(tx, candidates, _run_id, attempt, held=held_run)

@@ -10,9 +10,11 @@ lost lease: re-poll hand-back, worker liveness, lease expiry.
 
 from __future__ import annotations
 
+from typing import cast
+
 from durable_workflow.protocol.wire import ActivityTask
 
-from ...store.rows import WorkerRow
+from ...store.rows import ActivityExecutionRow, RunRow, WorkerRow
 from ..transaction import Tx
 from .claims import claim_activity_task
 
@@ -26,6 +28,11 @@ async def hand_scheduled(
         return []  # a worker that registered no activity would poll none: it is handed none
     left = list(task_ids)
     handed: list[ActivityTask] = []
+    # Scheduled by this transaction: their run is locked (and kept current) by it, and their
+    # execution rows are as it wrote them, so neither is read again.
+    known = [tx.scheduled[task_id] for task_id in left if task_id in tx.scheduled]
+    held = cast(RunRow, known[0][0]) if known and all(run is known[0][0] for run, _ in known) else None
+    executions = {str(row["activity_execution_id"]): cast(ActivityExecutionRow, row) for _, row in known}
     while left and len(handed) < slots:
         task, _ = await claim_activity_task(
             tx,
@@ -36,6 +43,8 @@ async def hand_scheduled(
             lease_seconds=lease_seconds,
             build_id=worker["build_id"],
             task_ids=left,
+            held_run=held,
+            executions=executions,
         )
         if task is None:
             # None of the rest is claimable (another queue or type, a paused run, a drained

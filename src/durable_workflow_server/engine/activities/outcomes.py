@@ -64,17 +64,25 @@ async def fence(
 
     The run is locked before the task (the engine's lock order, see ``runs.rows``).
     """
+    task, attempt, run, _ = await fence_execution(tx, namespace, task_id, attempt_id, lease_owner)
+    return task, attempt, run
+
+
+async def fence_execution(
+    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
+) -> tuple[ActivityTaskRow, ActivityAttemptRow, RunRow, ActivityExecutionRow]:
+    """:func:`fence`, and the task's execution: the task, attempt and execution in one read."""
     params = {"b_task_id": task_id, "b_namespace": namespace}
     run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
-    task = cast(ActivityTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
-    if task is None or run is None:
+    found = await tx.one(rows.TASK_ATTEMPT_EXECUTION, {**params, "b_attempt_id": attempt_id})
+    if found is None or run is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
-    attempt = cast(
-        ActivityAttemptRow | None,
-        await tx.one(rows.ATTEMPT_IN, {"b_attempt_id": attempt_id, "b_namespace": namespace}),
-    )
+    task_row, attempt_row, execution_row = rows.split_fence_row(found)
+    task = cast(ActivityTaskRow, task_row)
+    attempt = cast(ActivityAttemptRow | None, attempt_row)
+    execution = cast(ActivityExecutionRow, execution_row)
     if attempt is None:
         raise DomainError(
             reasons.ATTEMPT_NOT_FOUND,
@@ -97,7 +105,7 @@ async def fence(
             activity_attempt_id=attempt_id,
             lease_owner=attempt["lease_owner"],
         )
-    return task, attempt, run
+    return task, attempt, run, execution
 
 
 def _is_current(task: ActivityTaskRow, attempt: ActivityAttemptRow) -> bool:
@@ -178,15 +186,6 @@ def _check_current(task: ActivityTaskRow, attempt: ActivityAttemptRow, now: date
         raise _stale(task, attempt, kind)
 
 
-async def _execution(tx: Tx, task: ActivityTaskRow) -> ActivityExecutionRow:
-    execution = cast(
-        ActivityExecutionRow | None,
-        await tx.one(rows.EXECUTION, {"b_execution_id": task["activity_execution_id"]}),
-    )
-    assert execution is not None
-    return execution
-
-
 async def _close_attempt(
     tx: Tx, task: ActivityTaskRow, attempt: ActivityAttemptRow, status: ActivityAttemptStatus
 ) -> None:
@@ -223,8 +222,7 @@ async def complete_waking(
 
     The queued task is what an activity completion may hand straight back to its worker.
     """
-    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    execution = await _execution(tx, task)
+    task, attempt, run, execution = await fence_execution(tx, namespace, task_id, attempt_id, lease_owner)
     _ignored_if_cancelled(task, attempt, run, execution)
     _check_current(task, attempt, tx.now)
     codec, blob = normalize_result(result, execution["payload_codec"])
@@ -263,8 +261,7 @@ async def complete_waking(
 async def fail(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, failure: Mapping[str, Any]
 ) -> ActivityOutcomeResponse:
-    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    execution = await _execution(tx, task)
+    task, attempt, run, execution = await fence_execution(tx, namespace, task_id, attempt_id, lease_owner)
     _ignored_if_cancelled(task, attempt, run, execution)
     _check_current(task, attempt, tx.now)
     if is_terminal_run(run):
@@ -310,8 +307,7 @@ async def heartbeat(
     progress: Mapping[str, Any],
     lease_seconds: float,
 ) -> ActivityHeartbeatResponse:
-    task, attempt, run = await fence(tx, namespace, task_id, attempt_id, lease_owner)
-    execution = await _execution(tx, task)
+    task, attempt, run, execution = await fence_execution(tx, namespace, task_id, attempt_id, lease_owner)
     body: ActivityHeartbeatResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,

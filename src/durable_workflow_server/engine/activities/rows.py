@@ -80,6 +80,45 @@ TASK_IN = sa.select(_at).where(
 OPEN_TASK = sa.select(_at).where(
     _at.c.task_id == sa.bindparam("b_task_id"), _at.c.status.in_(OPEN_TASK_STATUSES)
 )
+# An outcome's fence in one statement: the task (locked: ``FOR UPDATE OF`` the task alone, where
+# the database has row locks), its execution, and the attempt ``b_attempt_id`` if it exists, the
+# attempt's and execution's columns prefixed (see :func:`split_fence_row`).
+ATTEMPT_PREFIX, EXECUTION_PREFIX = "a__", "e__"
+TASK_ATTEMPT_EXECUTION = (
+    sa.select(
+        _at,
+        *(column.label(ATTEMPT_PREFIX + column.name) for column in _aa.c),
+        *(column.label(EXECUTION_PREFIX + column.name) for column in _ae.c),
+    )
+    .select_from(
+        _at.join(_ae, _ae.c.activity_execution_id == _at.c.activity_execution_id).outerjoin(
+            _aa,
+            sa.and_(
+                _aa.c.attempt_id == sa.bindparam("b_attempt_id"),
+                _aa.c.namespace == sa.bindparam("b_namespace"),
+            ),
+        )
+    )
+    .where(_at.c.task_id == sa.bindparam("b_task_id"), _at.c.namespace == sa.bindparam("b_namespace"))
+    .with_for_update(of=_at)
+)
+
+
+def split_fence_row(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
+    """A :data:`TASK_ATTEMPT_EXECUTION` row as ``(task, attempt or None, execution)``."""
+    task: dict[str, Any] = {}
+    attempt: dict[str, Any] = {}
+    execution: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith(ATTEMPT_PREFIX):
+            attempt[key[len(ATTEMPT_PREFIX) :]] = value
+        elif key.startswith(EXECUTION_PREFIX):
+            execution[key[len(EXECUTION_PREFIX) :]] = value
+        else:
+            task[key] = value
+    return task, (attempt if attempt["attempt_id"] is not None else None), execution
+
+
 RUN_OF_TASK = run_of(_at, "task_id")
 RUN_OF_TASK_IN = run_of(_at, "task_id", in_namespace=True)
 UPDATE_TASK = sa.update(_at).where(_at.c.task_id == sa.bindparam("b_task_id"))

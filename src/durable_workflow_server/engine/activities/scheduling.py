@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from durable_workflow.protocol.history import EventType
 
@@ -44,25 +44,24 @@ async def schedule(
     codec, blob = cmd["arguments"] or (run["payload_codec"], None)
     snapshot = retry_snapshot(cmd)
     waiting = deadlines.scheduled(snapshot, tx.now)
-    await tx.conn.execute(
-        rows.INSERT_EXECUTION,
-        {
-            "activity_execution_id": execution_id,
-            "run_id": run["run_id"],
-            "workflow_id": run["workflow_id"],
-            "namespace": run["namespace"],
-            "sequence": seq,
-            "batch_id": batch,
-            "activity_type": cmd["activity_type"],
-            "task_queue": queue,
-            "payload_codec": codec,
-            "arguments_blob": blob,
-            "retry_policy": snapshot,
-            "status": ActivityExecutionStatus.PENDING,
-            "attempt_count": 0,
-            "scheduled_at": tx.now,
-        },
-    )
+    execution = {
+        "activity_execution_id": execution_id,
+        "run_id": run["run_id"],
+        "workflow_id": run["workflow_id"],
+        "namespace": run["namespace"],
+        "sequence": seq,
+        "batch_id": batch,
+        "activity_type": cmd["activity_type"],
+        "task_queue": queue,
+        "payload_codec": codec,
+        "arguments_blob": blob,
+        "retry_policy": snapshot,
+        "status": ActivityExecutionStatus.PENDING,
+        "attempt_count": 0,
+        "scheduled_at": tx.now,
+    }
+    await tx.conn.execute(rows.INSERT_EXECUTION, execution)
+    tx.scheduled[task_id] = (cast(dict[str, Any], run), execution)
     await tx.conn.execute(
         rows.INSERT_TASK,
         {

@@ -34,6 +34,8 @@ async def claim_workflow_task(
     busy: list[WorkflowTaskRow] | None = None,
     run_id: str | None = None,
     sticky_window: float = sticky.DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS,
+    held_run: RunRow | None = None,
+    leased: bool = True,
 ) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
     """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
 
@@ -43,7 +45,10 @@ async def claim_workflow_task(
     skipped (see :mod:`..task_queues.cohorts`). ``run_id`` restricts the candidates to that
     run's tasks (an eager hand-out, see :mod:`.eager`); every other rule is the poll's.
     A task another worker holds sticky is skipped while it is younger than ``sticky_window``
-    seconds (see :mod:`.sticky`).
+    seconds (see :mod:`.sticky`). ``held_run``: the run, already locked by this transaction (an
+    eager hand-out inside the completion that locked it), so it is not tried again.
+    ``leased=False``: none of the candidates can have been leased (the run is new), so the
+    expired-lease query is left out.
     """
 
     async def attempt(
@@ -118,9 +123,16 @@ async def claim_workflow_task(
         )
     else:
         due = await rows.CANDIDATES_OF_RUN.due(
-            tx, namespace, queue, workflow_types, b_build_key=claimer, b_run_id=run_id, **sticky_params
+            tx,
+            namespace,
+            queue,
+            workflow_types,
+            leased=leased,
+            b_build_key=claimer,
+            b_run_id=run_id,
+            **sticky_params,
         )
-    return await claim_first(tx, cast(list[WorkflowTaskRow], due), _run_id, attempt)
+    return await claim_first(tx, cast(list[WorkflowTaskRow], due), _run_id, attempt, held=held_run)
 
 
 async def lease_workflow_task(
@@ -137,6 +149,8 @@ async def lease_workflow_task(
     run_id: str | None = None,
     poll_request_id: str | None = None,
     sticky_window: float = sticky.DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS,
+    held_run: RunRow | None = None,
+    leased: bool = True,
 ) -> tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]:
     """:func:`claim_workflow_task`, answered as the task object a poll returns.
 
@@ -156,6 +170,8 @@ async def lease_workflow_task(
             busy=busy,
             run_id=run_id,
             sticky_window=sticky_window,
+            held_run=held_run,
+            leased=leased,
         )
         if claimed is None:
             return None, still_busy

@@ -24,8 +24,14 @@ async def hand_ready_task(
     lease_seconds: float,
     page_size: int,
     sticky_window: float,
+    held: bool = False,
+    new_run: bool = False,
 ) -> WorkflowTaskBody | None:
-    """Lease ``run``'s due workflow task to ``worker``, if it may take it; the poll's task object."""
+    """Lease ``run``'s due workflow task to ``worker``, if it may take it; the poll's task object.
+
+    ``held``: this transaction has ``run`` locked (or created it) and ``run`` is its current
+    row. ``new_run``: this transaction created the run, so none of its tasks was ever leased.
+    """
     types = list(worker["supported_workflow_types"] or [])
     if not types or worker["task_queue"] != run["task_queue"]:
         return None  # it would never poll this task
@@ -40,5 +46,7 @@ async def hand_ready_task(
         page_size=page_size,
         run_id=run["run_id"],
         sticky_window=sticky_window,
+        held_run=run if held or new_run else None,
+        leased=not new_run,
     )
     return payload
