@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
 
 from ..store import Store
 from ..store.errors import conflict_kind, is_unavailable
@@ -56,14 +59,30 @@ async def sweep(
     from ``observed_since`` (when this process began to see the database).
     ``retention``: the periodic retention sweep, run when it is due (``None``: never).
     """
+    # One statement says which of the deadline steps has anything due; the others are skipped
+    # (an idle pass is then this probe and the purges). Work that becomes due after the probe
+    # announces its due time to the loop, which sweeps again by then.
+    due = await _earliest_due(store)
+    ran = False
+
+    def is_due(*names: str) -> bool:
+        nonlocal ran
+        at = now()
+        found = any((value := due[name]) is not None and value <= at for name in names)
+        ran = ran or found
+        return found
+
     # Run deadlines first: a run past its deadline is closed, not advanced by a due timer.
-    await run_timeouts.enforce(open_tx, store, now())
-    await firing.fire_due_timers(open_tx, store, now())
+    if is_due("run_timeout"):
+        await run_timeouts.enforce(open_tx, store, now())
+    if is_due("timer"):
+        await firing.fire_due_timers(open_tx, store, now())
     # Timeouts before lease expiry: an attempt past its deadline times out, it is not retried
     # as a lost lease.
-    await activity_timeouts.enforce(open_tx, store, now(), liveness, observed_since)
-    expired_workflow = await workflow_task_leases.expire_leases(open_tx)
-    expired_activity = await activity_leases.expire_leases(open_tx)
+    if is_due("activity_timeout_ready", "activity_timeout_leased"):
+        await activity_timeouts.enforce(open_tx, store, now(), liveness, observed_since)
+    expired_workflow = await workflow_task_leases.expire_leases(open_tx) if is_due("workflow_lease") else 0
+    expired_activity = await activity_leases.expire_leases(open_tx) if is_due("activity_lease") else 0
     if counters is not None:
         counters.inc(LEASE_EXPIRIES, {"kind": "workflow"}, expired_workflow)
         counters.inc(LEASE_EXPIRIES, {"kind": "activity"}, expired_activity)
@@ -79,23 +98,64 @@ async def sweep(
         await worker_views.prune_stale(open_tx, store, now(), worker_prune_after)
     if retention is not None:
         await retention.due_run(open_tx, store, now())
-    return await next_due_at(store)
+    if ran:
+        return await next_due_at(store)
+    # Nothing the probe covers was due, so nothing it covers moved (the purges, liveness and
+    # retention only retire work, which can only make a due time later): it is the answer.
+    earliest: datetime | None = earliest_value(due)
+    return earliest
+
+
+def earliest_of(*statements: sa.Select[Any], names: tuple[str, ...] | None = None) -> sa.Select[Any]:
+    """One statement answering each single-value ``statements`` (a ``min()``) in its own column
+    (``names``, else ``due_0``, ``due_1``, ...).
+
+    Each stays the index range scan it is alone; together they are one round trip.
+    """
+    labels = names or tuple(f"due_{i}" for i in range(len(statements)))
+    assert len(labels) == len(statements)
+    return sa.select(
+        *(stmt.scalar_subquery().label(label) for stmt, label in zip(statements, labels, strict=True))
+    )
+
+
+# Pending timers, live leases, activity and run deadlines: each step's earliest due time.
+_DUE_STEPS = (
+    "timer",
+    "workflow_lease",
+    "activity_lease",
+    "activity_timeout_ready",
+    "activity_timeout_leased",
+    "run_timeout",
+)
+EARLIEST_DUE = earliest_of(
+    timer_rows.EARLIEST_FIRE,
+    workflow_task_rows.EARLIEST_LEASE_EXPIRY,
+    activity_rows.EARLIEST_LEASE_EXPIRY,
+    *activity_rows.EARLIEST_TIMEOUTS,
+    run_rows.EARLIEST_TIMEOUT,
+    names=_DUE_STEPS,
+)
+
+
+def earliest_value(row: Mapping[str, Any] | None) -> Any:
+    """The earliest non-null value of an :func:`earliest_of` row, or ``None``."""
+    values = [v for v in (row or {}).values() if v is not None]
+    return min(values) if values else None
+
+
+async def _earliest_due(store: Store) -> dict[str, datetime | None]:
+    """Each deadline step's earliest due time (:data:`EARLIEST_DUE`), by step name."""
+    async with store.read() as conn:
+        rows = await conn.fetch(EARLIEST_DUE)
+    # min() keeps the column type, so these come back as aware UTC datetimes.
+    return dict(rows[0]) if rows else dict.fromkeys(_DUE_STEPS)
 
 
 async def next_due_at(store: Store) -> datetime | None:
     """The earliest due time among pending timers, live leases, activity and run deadlines."""
-    statements = (
-        timer_rows.EARLIEST_FIRE,
-        workflow_task_rows.EARLIEST_LEASE_EXPIRY,
-        activity_rows.EARLIEST_LEASE_EXPIRY,
-        *activity_rows.EARLIEST_TIMEOUTS,
-        run_rows.EARLIEST_TIMEOUT,
-    )
-    async with store.read() as conn:
-        candidates = [(await conn.execute(stmt)).scalar() for stmt in statements]
-    # min() keeps the column type, so these come back as aware UTC datetimes.
-    values = [v for v in candidates if v is not None]
-    return min(values) if values else None
+    found: datetime | None = earliest_value(await _earliest_due(store))
+    return found
 
 
 class BackgroundLoop:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 
 from ...store.rows import ScheduleFireRow, ScheduleRow
 from ...store.statuses import ScheduleFireSource, ScheduleStatus
+from ..background_loop import earliest_of, earliest_value
 from ..core import EngineCore
 from ..errors import DomainError
 from ..maintenance.counters import SCHEDULE_FIRES
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# The schedule step's next due time: the next fire, or a starting fire's lease running out.
+_EARLIEST = earliest_of(rows.EARLIEST_FIRE, rows.EARLIEST_LEASE)
 ALREADY_RUNNING = "returned_existing_active"  # the start answer when the workflow id has an open run
 WORKFLOW_ALREADY_RUNNING = "workflow_already_running"
 # The ``outcome`` label of the schedule-fires counter.
@@ -83,9 +86,8 @@ class ScheduleFiring(EngineCore):
         await self._drain_buffers()
         await self._finish_abandoned(now)
         async with self._read() as tx:
-            next_fire = (await tx.conn.execute(rows.EARLIEST_FIRE)).scalar()
-            lease = (await tx.conn.execute(rows.EARLIEST_LEASE)).scalar()
-        return _earliest(next_fire, lease)
+            found: datetime | None = earliest_value(await tx.one(_EARLIEST))
+        return found
 
     async def _fire_due(self, namespace: str, schedule_id: str) -> None:
         claimed: list[fires.Claimed] = []
