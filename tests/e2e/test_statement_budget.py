@@ -40,7 +40,7 @@ BUDGET = {
     "workflow task poll": 10,
     "workflow task complete + eager activity": 18,
     "activity complete + eager workflow task": 16,
-    "workflow task complete (closes the run)": 13,
+    "workflow task complete (closes the run)": 10,
     "result wait": 1,
 }
 SWEEP_BUDGET = {"busy": 8, "idle": 8}

@@ -114,6 +114,9 @@ class Settled:
 
     events: list[Event] = field(default_factory=list)
     resent: set[int] = field(default_factory=set)  # ids of the commands that re-send open waits
+    # Whether the run had open waits when the batch came (none: nothing for a close to cancel
+    # unless the batch opens one, since only the run's own completions, holding it, open waits).
+    had_open: bool = False
 
 
 def _kept(
@@ -156,7 +159,7 @@ async def settle(tx: Tx, run: RunRow, task: WorkflowTaskRow, commands: list[dict
         return Settled()
     by_id = await has_capability(tx, run["namespace"], task["lease_owner"], WORKER_CONDITION_WAIT_IDS)
     kept, resent = _kept(commands, waits, by_id)
-    settled = Settled(resent=resent)
+    settled = Settled(resent=resent, had_open=True)
     if task.get("workflow_update_id"):
         return settled
     latest = cast(SignalRow | None, await tx.one(signal_rows.LATEST_OF_RUN, {"b_run_id": run["run_id"]}))

@@ -33,7 +33,7 @@ from ..workflow_tasks import rows as workflow_task_rows
 from ..workflow_tasks.rows import ensure_workflow_task
 from .close_wait import close_key
 from .rows import INSERT_RUN, progress, update_run
-from .steps import STEP_ACTIVITY, STEP_TIMER, Step
+from .steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step
 
 
 @dataclass(frozen=True)
@@ -181,13 +181,17 @@ async def close_run(
     status: str,
     closed_reason: str,
     steps: list[Step] | None = None,
+    condition_waits: bool = True,
     **values: Any,
 ) -> None:
     """Mark ``run`` terminal and retire its open work (tasks, activity tasks, timers).
 
     Also writes the run's :func:`progress`. ``steps``, when the caller already knows every step
     of the run (under the run lock), lets statements for kinds of work with nothing open be
-    skipped: an activity task or attempt is only open while its execution is pending or running.
+    skipped: an activity task or attempt is only open while its execution is pending or running,
+    and the first run of an instance with no child step has no child link to apply a policy to
+    (a continued run may hold its predecessors' links). ``condition_waits=False``: the caller
+    knows the run has no open condition wait (nor, then, a wait's timeout timer).
     """
     await update_run(
         tx,
@@ -208,9 +212,11 @@ async def close_run(
         await activity_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
         await timer_rows.cancel_pending_of_run(tx, run["run_id"])
-    await conditions.cancel_open_of_run(tx, run["run_id"])
+    if condition_waits:
+        await conditions.cancel_open_of_run(tx, run["run_id"])
     await updates.fail_open(tx, run)  # their callers are answered: update_failed
     if run["parent_link_id"] is not None:
         await child_hooks.child_closed(tx, run)
-    if closed_reason != "continued":
+    no_links = steps is not None and run["run_number"] == 1 and not any(s.kind == STEP_CHILD for s in steps)
+    if closed_reason != "continued" and not no_links:
         await child_hooks.parent_closed(tx, run, close_run)

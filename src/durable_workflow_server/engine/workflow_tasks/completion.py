@@ -219,7 +219,9 @@ async def apply_commands(
         return applied
     closing, close_values = _closing_event(run, terminal)
     await append(tx, run, [*events, closing], workflow_task_id=batch_id, write_run=False)
-    await close_run(tx, run, steps=steps, **close_values, **run_values)
+    # Open condition waits are only the ones settle found (and kept) or this batch opened.
+    waits = settled.had_open or any(cmd["type"] == c.OPEN_CONDITION_WAIT for cmd in commands)
+    await close_run(tx, run, steps=steps, condition_waits=waits, **close_values, **run_values)
     applied.run_status = close_values["status"]
     return applied
 
