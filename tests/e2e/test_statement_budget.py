@@ -38,8 +38,8 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 BUDGET = {
     "start": 8,
     "workflow task poll": 10,
-    "workflow task complete + eager activity": 18,
-    "activity complete + eager workflow task": 16,
+    "workflow task complete + eager activity": 17,
+    "activity complete + eager workflow task": 15,
     "workflow task complete (closes the run)": 10,
     "result wait": 1,
 }

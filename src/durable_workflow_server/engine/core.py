@@ -23,6 +23,7 @@ from .external_storage.storage import PayloadStorage
 from .maintenance.counters import TRANSACTION_RETRIES, ProcessCounters
 from .maintenance.retention_sweep import RetentionSweep
 from .namespaces import rows as namespaces
+from .runs.rows import write_pending
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx, TxScope
 from .util import seconds
@@ -103,6 +104,7 @@ class EngineCore:
             async with self.store.write() as conn:
                 tx = Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
                 yield tx
+                await write_pending(tx)  # run values a body deferred (runs.rows.update_run)
         except BaseException:
             # Rolled back: what it wrote to external storage is referred to by nothing.
             if tx is not None and tx.written_objects:

@@ -67,6 +67,9 @@ class Tx:
     # Activity tasks this transaction scheduled: task id -> (the run row, locked and kept current
     # by this transaction; the execution row as inserted). An eager dispatch of them reads neither.
     scheduled: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    # Run columns written to the run dict but not yet to its row (``update_run(defer=True)``):
+    # run id -> values. The run's next update carries them; the body's end writes what is left.
+    pending_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def due(self, at: datetime | None) -> None:
         """Note a new due time for the background loop."""

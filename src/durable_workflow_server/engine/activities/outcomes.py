@@ -244,9 +244,10 @@ async def complete_waking(
         "result": blob,
         "payload_codec": codec,
     }
-    # after_step_resolved writes the run (wait kind and the progress append deferred).
+    # after_step_resolved writes the run (wait kind and the progress append deferred); deferred
+    # again, so an eager claim of the task it queues writes the run once (statuses, progress).
     await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)], write_run=False)
-    queued = await after_step_resolved(tx, run, execution["batch_id"])
+    queued = await after_step_resolved(tx, run, execution["batch_id"], defer=True)
     answer: ActivityOutcomeResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,

@@ -88,12 +88,14 @@ def run_of(table: sa.Table, key: str, *, in_namespace: bool = False) -> sa.Selec
 
 
 async def load_run(tx: Tx, run_id: str, *, lock: bool = True) -> RunRow | None:
+    await write_pending(tx, run_id)
     row = await tx.one(tx.store.lock(SELECT_RUN) if lock else SELECT_RUN, {"b_run_id": run_id})
     return cast(RunRow | None, row)
 
 
 async def try_lock_run(tx: Tx, run_id: str) -> RunRow | None:
     """The run, locked, or ``None`` if another transaction holds it (or it does not exist)."""
+    await write_pending(tx, run_id)
     return cast(RunRow | None, await tx.one(tx.store.claim(SELECT_RUN), {"b_run_id": run_id}))
 
 
@@ -102,12 +104,34 @@ async def lock_run_of(tx: Tx, stmt: sa.Select[Any], params: dict[str, Any]) -> R
     return cast(RunRow | None, await tx.one(tx.store.lock(stmt), params))
 
 
-async def update_run(tx: Tx, run: RunRow, **values: Any) -> None:
-    """Write ``values`` to the run row (one ``UPDATE``) and mirror them into ``run``."""
+async def update_run(tx: Tx, run: RunRow, *, defer: bool = False, **values: Any) -> None:
+    """Write ``values`` to the run row (one ``UPDATE``) and mirror them into ``run``.
+
+    ``defer=True`` only mirrors them and leaves the write to the run's next update in this
+    transaction (one ``UPDATE`` for both), or to the end of the transaction's body (see
+    :func:`write_pending`): for a caller that knows a further write of the run may follow and
+    that nothing reads the run's row meanwhile other than through :func:`load_run` /
+    :func:`try_lock_run`, which write what is pending first.
+    """
     if not values:
         return
+    run_id = run["run_id"]
     cast(dict[str, Any], run).update(values)
-    await tx.conn.execute(UPDATE_RUN, {"b_run_id": run["run_id"], **values})
+    pending = tx.pending_runs.pop(run_id, None)
+    if pending is not None:
+        values = {**pending, **values}
+    if defer:
+        tx.pending_runs[run_id] = values
+        return
+    await tx.conn.execute(UPDATE_RUN, {"b_run_id": run_id, **values})
+
+
+async def write_pending(tx: Tx, run_id: str | None = None) -> None:
+    """Write the deferred run values of ``run_id`` (every run's when ``None``) to their rows."""
+    for pending_id in [run_id] if run_id is not None else list(tx.pending_runs):
+        values = tx.pending_runs.pop(pending_id, None)
+        if values:
+            await tx.conn.execute(UPDATE_RUN, {"b_run_id": pending_id, **values})
 
 
 def progress(run: RunRow) -> dict[str, Any]:

@@ -106,13 +106,14 @@ def wait_kind(steps: list[Step]) -> str | None:
     return pending[0].kind if pending else None
 
 
-async def after_step_resolved(tx: Tx, run: RunRow, batch_id: str) -> str | None:
+async def after_step_resolved(tx: Tx, run: RunRow, batch_id: str, *, defer: bool = False) -> str | None:
     """Wake rule: resume the run once every blocking step of ``batch_id`` is resolved.
 
-    Also writes the run's :func:`progress`, so callers may ``append(..., write_run=False)`` first.
+    Also writes the run's :func:`progress`, so callers may ``append(..., write_run=False)`` first
+    (``defer``: written with the run's next update, see ``update_run``).
     """
     steps = await run_steps(tx, run["run_id"])
-    await update_run(tx, run, wait_kind=wait_kind(steps), **progress(run))
+    await update_run(tx, run, defer=defer, wait_kind=wait_kind(steps), **progress(run))
     if any(s.batch_id == batch_id and not s.resolved for s in steps):
         return None
     return await ensure_workflow_task(tx, run)

@@ -204,9 +204,10 @@ async def apply_commands(
     if terminal is None:
         await append(tx, run, events, workflow_task_id=batch_id, write_run=False)
         run_values.update(open_run_values or {})
-        await update_run(
-            tx, run, status=RunStatus.WAITING, wait_kind=wait_kind(steps), **run_values, **progress(run)
-        )
+        # Deferred (see update_run) unless an update is delivered next: an eager activity claim
+        # after this completion then writes the run once with its own progress.
+        values = {"status": RunStatus.WAITING, "wait_kind": wait_kind(steps), **run_values, **progress(run)}
+        await update_run(tx, run, defer=not answered, **values)
         if answered:
             await updates.deliver_next(tx, run)
         return applied
