@@ -38,9 +38,9 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 BUDGET = {
     "start": 8,
     "workflow task poll": 10,
-    "workflow task complete + eager activity": 17,
+    "workflow task complete + eager activity": 15,
     "activity complete + eager workflow task": 15,
-    "workflow task complete (closes the run)": 10,
+    "workflow task complete (closes the run)": 8,
     "result wait": 1,
 }
 SWEEP_BUDGET = {"busy": 8, "idle": 8}

@@ -152,8 +152,15 @@ async def _close(tx: Tx, wait: ConditionWaitRow, status: str) -> None:
     await tx.conn.execute(rows.CLOSE, params)
 
 
-async def settle(tx: Tx, run: RunRow, task: WorkflowTaskRow, commands: list[dict[str, Any]]) -> Settled:
-    """Decide the run's open waits against a completion's (validated) ``commands``."""
+async def settle(
+    tx: Tx, run: RunRow, task: WorkflowTaskRow, commands: list[dict[str, Any]], *, any_open: bool = True
+) -> Settled:
+    """Decide the run's open waits against a completion's (validated) ``commands``.
+
+    ``any_open=False``: the caller read (under the run lock) that the run has no open wait.
+    """
+    if not any_open:
+        return Settled()
     waits = cast(list[ConditionWaitRow], await tx.all(rows.OPEN_OF_RUN, {"b_run_id": run["run_id"]}))
     if not waits:
         return Settled()

@@ -7,12 +7,19 @@ timeouts, child retries and child-closed notices) belong to another row and neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from ...store import tables as t
 from ...store.rows import RunRow
-from ...store.statuses import ActivityExecutionStatus, ChildLinkStatus, TimerStatus
+from ...store.statuses import (
+    ActivityExecutionStatus,
+    ChildLinkStatus,
+    ConditionWaitStatus,
+    SignalStatus,
+    TimerStatus,
+)
 from ..transaction import Tx
 from ..workflow_tasks.rows import ensure_workflow_task
 from .rows import progress, update_run
@@ -20,7 +27,7 @@ from .rows import progress, update_run
 STEP_ACTIVITY = "activity"
 STEP_TIMER = "timer"
 STEP_CHILD = "child"
-_ae, _tm, _cl = t.activity_executions, t.timers, t.child_links
+_ae, _tm, _cl, _cw, _sg = t.activity_executions, t.timers, t.child_links, t.condition_waits, t.signals
 _RESOLVED_EXECUTION = frozenset(
     {ActivityExecutionStatus.COMPLETED, ActivityExecutionStatus.FAILED, ActivityExecutionStatus.CANCELLED}
 )
@@ -60,6 +67,34 @@ _STEPS = sa.union_all(
 )
 
 
+# What a workflow-task completion also needs to know of the run, in the same round trip: its
+# open condition waits and its received (not yet applied) signals, as rows of two more kinds.
+_OPEN_WAIT, _RECEIVED_SIGNAL = "open_condition_wait", "received_signal"
+_STEPS_AND_PENDING: sa.CompoundSelect[Any] = sa.union_all(
+    *_STEPS.selects,
+    sa.select(
+        sa.literal_column(f"'{_OPEN_WAIT}'"),
+        _cw.c.condition_wait_id,
+        _cw.c.sequence,
+        _cw.c.batch_id,
+        _cw.c.status,
+        sa.cast(sa.null(), sa.String),
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+    ).where(_cw.c.run_id == sa.bindparam("b_run_id"), _cw.c.status == ConditionWaitStatus.OPEN),
+    sa.select(
+        sa.literal_column(f"'{_RECEIVED_SIGNAL}'"),
+        _sg.c.signal_id,
+        _sg.c.history_sequence,
+        sa.cast(sa.null(), sa.String),
+        _sg.c.status,
+        sa.cast(sa.null(), sa.String),
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+    ).where(_sg.c.run_id == sa.bindparam("b_run_id"), _sg.c.status == SignalStatus.RECEIVED),
+)
+
+
 @dataclass(frozen=True)
 class Step:
     """A blocking step of a run: an activity execution, a durable timer or a child workflow."""
@@ -82,23 +117,53 @@ def _resolved(kind: str, status: str) -> bool:
     return status != TimerStatus.PENDING
 
 
+def _step(r: dict[str, Any]) -> Step:
+    return Step(
+        r["kind"],
+        r["step_id"],
+        r["sequence"],
+        r["batch_id"],
+        _resolved(r["kind"], r["status"]),
+        activity_type=r["activity_type"],
+        delay_seconds=r["delay_seconds"],
+        workflow_type=r["workflow_type"],
+    )
+
+
 async def run_steps(tx: Tx, run_id: str) -> list[Step]:
     """All blocking steps of a run, ordered by workflow sequence."""
-    steps = [
-        Step(
-            r["kind"],
-            r["step_id"],
-            r["sequence"],
-            r["batch_id"],
-            _resolved(r["kind"], r["status"]),
-            activity_type=r["activity_type"],
-            delay_seconds=r["delay_seconds"],
-            workflow_type=r["workflow_type"],
-        )
-        for r in (await tx.conn.execute(_STEPS, {"b_run_id": run_id})).mappings().all()
-    ]
+    steps = [_step(r) for r in await tx.all(_STEPS, {"b_run_id": run_id})]
     steps.sort(key=lambda s: s.sequence)
     return steps
+
+
+@dataclass(frozen=True)
+class RunWork:
+    """A run's steps, and whether it has open condition waits and which signals it received."""
+
+    steps: list[Step]
+    has_open_waits: bool
+    # History sequences of the run's received (not yet applied) signals.
+    received_signals: list[int]
+
+
+async def run_work(tx: Tx, run_id: str) -> RunWork:
+    """:func:`run_steps`, and the run's open condition waits and received signals, in one read.
+
+    Read under the run lock: waits are opened and signals received only by writers holding it.
+    """
+    steps: list[Step] = []
+    waits = False
+    signals: list[int] = []
+    for r in await tx.all(_STEPS_AND_PENDING, {"b_run_id": run_id}):
+        if r["kind"] == _OPEN_WAIT:
+            waits = True
+        elif r["kind"] == _RECEIVED_SIGNAL:
+            signals.append(int(r["sequence"]))
+        else:
+            steps.append(_step(r))
+    steps.sort(key=lambda s: s.sequence)
+    return RunWork(steps, waits, signals)
 
 
 def wait_kind(steps: list[Step]) -> str | None:

@@ -30,7 +30,7 @@ from ..history.rows import append
 from ..runs import rows as run_rows
 from ..runs.lifecycle import ParentLink, close_run, create_run
 from ..runs.rows import progress, update_run
-from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, run_steps, wait_kind
+from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, run_work, wait_kind
 from ..search_attributes import rows as search_attribute_rows
 from ..timers.firing import start_timer
 from ..transaction import Tx
@@ -46,6 +46,8 @@ class Applied:
     run_status: str
     created_task_ids: list[str] = field(default_factory=list)
     new_run: RunRow | None = None
+    # History sequences of the run's received, not yet applied signals (read with its steps).
+    received_signals: list[int] = field(default_factory=list)
 
 
 def _matches(command: dict[str, Any], step: Step) -> bool:
@@ -133,15 +135,16 @@ async def apply_commands(
     batch_id = task["task_id"]
     sequence = int(run["last_history_sequence"]) + 1
     answered = await updates.check_answers(tx, run, task, commands)  # refuses before any write
-    steps = await run_steps(tx, run["run_id"])
+    work = await run_work(tx, run["run_id"])
+    steps = work.steps
     blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
     seen = await _as_seen(tx, run, task, steps)
     skip = {id(cmd) for cmd in blocking[: count_reemissions(blocking, seen)]}
     # Open condition waits first: those the batch no longer keeps open were satisfied.
-    settled = await conditions.settle(tx, run, task, commands)
+    settled = await conditions.settle(tx, run, task, commands, any_open=work.has_open_waits)
     skip |= settled.resent
     events: list[Event] = list(settled.events)
-    applied = Applied(run_status=RunStatus.WAITING)
+    applied = Applied(run_status=RunStatus.WAITING, received_signals=work.received_signals)
     terminal: dict[str, Any] | None = None
     run_values: dict[str, Any] = {}
     for cmd in commands:

@@ -90,7 +90,9 @@ async def complete(
         tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
     if queued and (was_sticky or run["sticky_worker_id"] is not None):
         await sticky.hold_queued(tx, run)
-    await mark_applied(tx, run["run_id"], task.get("history_sequence"))
+    upto = task.get("history_sequence")
+    if upto is not None and any(sequence <= int(upto) for sequence in applied.received_signals):
+        await mark_applied(tx, run["run_id"], upto)  # none received before it: nothing to mark
     return {
         "task_id": task_id,
         "workflow_task_attempt": task["attempt_count"],
