@@ -39,7 +39,7 @@ BUDGET = {
     "start": 8,
     "workflow task poll": 10,
     "workflow task complete + eager activity": 15,
-    "activity complete + eager workflow task": 15,
+    "activity complete + eager workflow task": 14,
     "workflow task complete (closes the run)": 8,
     "result wait": 1,
 }

@@ -21,6 +21,23 @@ _wt, _pr = t.workflow_tasks, t.poll_requests
 _OPEN = (S.READY, S.LEASED)
 
 INSERT = sa.insert(_wt)
+# The merge rule's insert in one statement: a new plain task unless one already waits (as
+# QUEUED_PLAIN_OF_RUN finds it); ``rowcount`` says which. Its values are the parameters.
+_QUEUED_COLUMNS = (
+    "task_id", "run_id", "workflow_id", "namespace", "task_queue", "workflow_type", "status",
+    "available_at", "attempt_count", "created_at", "updated_at", "pinned_build_key", "sticky_worker_id",
+)  # fmt: skip
+_waiting = _wt.alias("waiting")
+INSERT_UNLESS_QUEUED = sa.insert(_wt).from_select(
+    list(_QUEUED_COLUMNS),
+    sa.select(*(sa.bindparam(name, type_=_wt.c[name].type) for name in _QUEUED_COLUMNS)).where(
+        ~sa.exists().where(
+            _waiting.c.run_id == sa.bindparam("run_id"),
+            _waiting.c.status.in_((S.READY, S.PAUSED)),
+            _waiting.c.workflow_update_id.is_(None),
+        )
+    ),
+)
 TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
 # The task while it can still be claimed (ready, or leased with a lease that may have expired).
 OPEN_TASK = sa.select(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.status.in_(_OPEN))
@@ -200,33 +217,29 @@ async def ensure_workflow_task(
     ``new_run=True`` skips the lookup: a run created in this transaction has no tasks yet.
     ``update_id`` queues the task that delivers that accepted update: always a task of its own.
     """
-    if (
-        update_id is None
-        and not new_run
-        and await tx.one(QUEUED_PLAIN_OF_RUN, {"b_run_id": run["run_id"]}) is not None
-    ):
-        return None
     task_id = new_id()
-    await tx.conn.execute(
-        INSERT,
-        {
-            "task_id": task_id,
-            "run_id": run["run_id"],
-            "workflow_id": run["workflow_id"],
-            "namespace": run["namespace"],
-            "task_queue": run["task_queue"],
-            "workflow_type": run["workflow_type"],
-            "status": S.PAUSED if is_paused(run) else S.READY,
-            "available_at": available_at or tx.now,
-            "attempt_count": 0,
-            "created_at": tx.now,
-            "updated_at": tx.now,
-            "workflow_update_id": update_id,
-            "pinned_build_key": run["pinned_build_key"],
-            # The worker keeping the run's replay claims it first (see sticky.py).
-            "sticky_worker_id": run["sticky_worker_id"] if update_id is None else None,
-        },
-    )
+    values = {
+        "task_id": task_id,
+        "run_id": run["run_id"],
+        "workflow_id": run["workflow_id"],
+        "namespace": run["namespace"],
+        "task_queue": run["task_queue"],
+        "workflow_type": run["workflow_type"],
+        "status": S.PAUSED if is_paused(run) else S.READY,
+        "available_at": available_at or tx.now,
+        "attempt_count": 0,
+        "created_at": tx.now,
+        "updated_at": tx.now,
+        "pinned_build_key": run["pinned_build_key"],
+        # The worker keeping the run's replay claims it first (see sticky.py).
+        "sticky_worker_id": run["sticky_worker_id"] if update_id is None else None,
+    }
+    if update_id is None and not new_run:
+        # The lookup and the insert in one statement (the run lock keeps it from racing).
+        if (await tx.conn.execute(INSERT_UNLESS_QUEUED, values)).rowcount != 1:
+            return None
+    else:
+        await tx.conn.execute(INSERT, {**values, "workflow_update_id": update_id})
     tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
     return task_id
 
