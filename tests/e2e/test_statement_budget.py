@@ -38,7 +38,7 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 BUDGET = {
     "start": 8,
     "workflow task poll": 10,
-    "workflow task complete + eager activity": 15,
+    "workflow task complete + eager activity": 14,
     "activity complete + eager workflow task": 14,
     "workflow task complete (closes the run)": 8,
     "result wait": 1,

@@ -20,6 +20,7 @@ from .background_loop import BackgroundLoop, sweep
 from .broadcast import Broadcast, WakeTargets
 from .external_storage.offloading import discard_written
 from .external_storage.storage import PayloadStorage
+from .history.rows import insert_pending
 from .maintenance.counters import TRANSACTION_RETRIES, ProcessCounters
 from .maintenance.retention_sweep import RetentionSweep
 from .namespaces import rows as namespaces
@@ -104,7 +105,9 @@ class EngineCore:
             async with self.store.write() as conn:
                 tx = Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
                 yield tx
-                await write_pending(tx)  # run values a body deferred (runs.rows.update_run)
+                # What the body deferred: history rows (history.rows.append), run values (update_run).
+                await insert_pending(tx)
+                await write_pending(tx)
         except BaseException:
             # Rolled back: what it wrote to external storage is referred to by nothing.
             if tx is not None and tx.written_objects:

@@ -70,6 +70,9 @@ class Tx:
     # Run columns written to the run dict but not yet to its row (``update_run(defer=True)``):
     # run id -> values. The run's next update carries them; the body's end writes what is left.
     pending_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # History rows appended but not yet inserted (``history.rows.append(defer=True)``): the next
+    # append inserts them with its own, a history read or the body's end inserts what is left.
+    pending_events: list[dict[str, Any]] = field(default_factory=list)
 
     def due(self, at: datetime | None) -> None:
         """Note a new due time for the background loop."""

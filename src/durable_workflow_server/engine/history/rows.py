@@ -56,12 +56,16 @@ async def append(
     *,
     workflow_task_id: str | None = None,
     write_run: bool = True,
+    defer: bool = False,
 ) -> list[dict[str, Any]]:
     """Append events to ``run`` with gap-free sequences and advance its projection counter.
 
     The caller must hold the run row (``load_run(lock=True)``) so sequences cannot race. With
     ``write_run=False`` only ``run`` (the dict) is advanced and the caller must write
     :func:`progress` in its own run update before the transaction ends, saving an ``UPDATE``.
+    ``defer=True`` leaves the rows to the transaction's next append (one multi-row ``INSERT``),
+    or to :func:`history_rows` or the body's end (:func:`insert_pending`), whichever comes first:
+    for a caller that knows nothing else reads the run's history meanwhile.
     """
     if not events:
         return []
@@ -82,7 +86,11 @@ async def append(
                 "recorded_at": tx.now,
             }
         )
-    await tx.conn.execute(INSERT_EVENTS, rows)
+    if defer:
+        tx.pending_events.extend(rows)
+    else:
+        pending, tx.pending_events = tx.pending_events, []
+        await tx.conn.execute(INSERT_EVENTS, [*pending, *rows])
     # The one place every history payload passes: objects its events refer to are noted for the
     # run (a child's output in its parent, an input carried into a continued run).
     await external_payloads.record_history(tx, run["namespace"], run["run_id"], (p for _, p in events))
@@ -94,7 +102,15 @@ async def append(
     return rows
 
 
+async def insert_pending(tx: Tx) -> None:
+    """Insert the history rows appended with ``defer=True`` and not inserted yet."""
+    if tx.pending_events:
+        pending, tx.pending_events = tx.pending_events, []
+        await tx.conn.execute(INSERT_EVENTS, pending)
+
+
 async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[HistoryEventRow]:
+    await insert_pending(tx)
     rows = await tx.all(HISTORY_ROWS, {"b_run_id": run_id, "b_after": after, "b_limit": limit})
     return cast(list[HistoryEventRow], rows)
 

@@ -205,7 +205,9 @@ async def apply_commands(
         )
 
     if terminal is None:
-        await append(tx, run, events, workflow_task_id=batch_id, write_run=False)
+        # Deferred like the run write below: an eager activity claim's ActivityStarted goes in
+        # with the batch's events (one INSERT).
+        await append(tx, run, events, workflow_task_id=batch_id, write_run=False, defer=not answered)
         run_values.update(open_run_values or {})
         # Deferred (see update_run) unless an update is delivered next: an eager activity claim
         # after this completion then writes the run once with its own progress.
