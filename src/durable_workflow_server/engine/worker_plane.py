@@ -182,14 +182,20 @@ class WorkerPlane(EngineCore):
                     if first_probe:
                         # The first probe also checks the registration and answers a retried poll,
                         # all in the transaction that tries to claim.
-                        worker = await workers.registered_worker(
-                            tx, namespace, worker_id, task_queue, build_id
-                        )
-                        types = list(worker["supported_workflow_types"] or [])
-                        registered_build = worker["build_id"]
                         cached = None
                         if poll_request_id:
-                            cached = await cached_poll(tx, namespace, worker_id, poll_request_id, page_size)
+                            worker, earlier = await workers.registered_worker_and_poll(
+                                tx, namespace, worker_id, task_queue, build_id, poll_request_id
+                            )
+                            cached = await cached_poll(
+                                tx, namespace, worker_id, poll_request_id, page_size, known=earlier
+                            )
+                        else:
+                            worker = await workers.registered_worker(
+                                tx, namespace, worker_id, task_queue, build_id
+                            )
+                        types = list(worker["supported_workflow_types"] or [])
+                        registered_build = worker["build_id"]
                         if held_task_ids is not None:
                             # A transport retry of this poll replays its task: that one is held too.
                             keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}

@@ -6,10 +6,30 @@ import sqlalchemy as sa
 
 from ...store import tables as t
 
-_wk = t.workers
+_wk, _pr = t.workers, t.poll_requests
 
 WORKER = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
+)
+# A workflow-task poll's first read: the registration, and the lease an earlier try of this poll
+# (``b_poll_request_id``) got, if any (``poll_task_id`` / ``poll_task_attempt``; NULL without).
+WORKER_AND_POLL = (
+    sa.select(
+        _wk,
+        _pr.c.task_id.label("poll_task_id"),
+        _pr.c.workflow_task_attempt.label("poll_task_attempt"),
+    )
+    .select_from(
+        _wk.outerjoin(
+            _pr,
+            sa.and_(
+                _pr.c.namespace == _wk.c.namespace,
+                _pr.c.worker_id == _wk.c.worker_id,
+                _pr.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+            ),
+        )
+    )
+    .where(_wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id"))
 )
 # Most recent heartbeat first: without an order PostgreSQL returns rows in whatever place their
 # last update left them, and the cluster-info fleet would change order from one read to the next.

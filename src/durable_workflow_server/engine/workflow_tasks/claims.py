@@ -284,19 +284,32 @@ async def record_poll(
 
 
 async def cached_poll(
-    tx: Tx, namespace: str, worker_id: str, poll_request_id: str, page_size: int
+    tx: Tx,
+    namespace: str,
+    worker_id: str,
+    poll_request_id: str,
+    page_size: int,
+    *,
+    known: tuple[str, int] | bool | None = True,
 ) -> WorkflowTaskBody | None:
-    """The task a poll with this ``poll_request_id`` already leased, while that lease holds."""
-    key = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
-    cached = cast(PollRequestRow | None, await tx.one(rows.POLL_REQUEST, key))
-    if cached is None:
+    """The task a poll with this ``poll_request_id`` already leased, while that lease holds.
+
+    ``known``: the ``(task id, attempt)`` the caller read for it already, or ``None`` when it
+    read that there is none (``True``: not read yet).
+    """
+    if known is True:
+        key = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
+        row = cast(PollRequestRow | None, await tx.one(rows.POLL_REQUEST, key))
+        known = (row["task_id"], row["workflow_task_attempt"]) if row is not None else None
+    if known is None or known is False:
         return None
-    task = cast(WorkflowTaskRow | None, await tx.one(rows.TASK, {"b_task_id": cached["task_id"]}))
+    cached_task_id, cached_attempt = known
+    task = cast(WorkflowTaskRow | None, await tx.one(rows.TASK, {"b_task_id": cached_task_id}))
     if (
         task is None
         or task["status"] != WorkflowTaskStatus.LEASED
         or task["lease_owner"] != worker_id
-        or task["attempt_count"] != cached["workflow_task_attempt"]
+        or task["attempt_count"] != cached_attempt
         or task["lease_expires_at"] is None
         or task["lease_expires_at"] <= tx.now
     ):
