@@ -40,7 +40,7 @@ BUDGET = {
     "workflow task poll": 9,
     "workflow task complete + eager activity": 14,
     "activity complete + eager workflow task": 14,
-    "workflow task complete (closes the run)": 8,
+    "workflow task complete (closes the run)": 6,
     "result wait": 1,
 }
 SWEEP_BUDGET = {"busy": 8, "idle": 8}

@@ -182,6 +182,8 @@ async def close_run(
     closed_reason: str,
     steps: list[Step] | None = None,
     condition_waits: bool = True,
+    other_tasks: bool = True,
+    accepted_updates: bool = True,
     **values: Any,
 ) -> None:
     """Mark ``run`` terminal and retire its open work (tasks, activity tasks, timers).
@@ -191,7 +193,9 @@ async def close_run(
     skipped: an activity task or attempt is only open while its execution is pending or running,
     and the first run of an instance with no child step has no child link to apply a policy to
     (a continued run may hold its predecessors' links). ``condition_waits=False``: the caller
-    knows the run has no open condition wait (nor, then, a wait's timeout timer).
+    knows the run has no open condition wait (nor, then, a wait's timeout timer);
+    ``other_tasks=False``: no open workflow task but the one completing (which its completion
+    closes); ``accepted_updates=False``: no accepted update.
     """
     await update_run(
         tx,
@@ -207,14 +211,16 @@ async def close_run(
     )
     # Wakes the callers waiting for this instance's close (close_wait.py), here and elsewhere.
     tx.wakes.add(close_key(run["namespace"], run["workflow_id"]))
-    await workflow_task_rows.cancel_open_of_run(tx, run["run_id"])
+    if other_tasks:
+        await workflow_task_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_ACTIVITY and not s.resolved for s in steps):
         await activity_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_TIMER and not s.resolved for s in steps):
         await timer_rows.cancel_pending_of_run(tx, run["run_id"])
     if condition_waits:
         await conditions.cancel_open_of_run(tx, run["run_id"])
-    await updates.fail_open(tx, run)  # their callers are answered: update_failed
+    if accepted_updates:
+        await updates.fail_open(tx, run)  # their callers are answered: update_failed
     if run["parent_link_id"] is not None:
         await child_hooks.child_closed(tx, run)
     no_links = steps is not None and run["run_number"] == 1 and not any(s.kind == STEP_CHILD for s in steps)

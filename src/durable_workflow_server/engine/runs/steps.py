@@ -19,6 +19,8 @@ from ...store.statuses import (
     ConditionWaitStatus,
     SignalStatus,
     TimerStatus,
+    UpdateStatus,
+    WorkflowTaskStatus,
 )
 from ..transaction import Tx
 from ..workflow_tasks.rows import ensure_workflow_task
@@ -28,6 +30,8 @@ STEP_ACTIVITY = "activity"
 STEP_TIMER = "timer"
 STEP_CHILD = "child"
 _ae, _tm, _cl, _cw, _sg = t.activity_executions, t.timers, t.child_links, t.condition_waits, t.signals
+_wt, _up = t.workflow_tasks, t.updates
+_OPEN_TASK_STATUSES = (WorkflowTaskStatus.READY, WorkflowTaskStatus.LEASED, WorkflowTaskStatus.PAUSED)
 _RESOLVED_EXECUTION = frozenset(
     {ActivityExecutionStatus.COMPLETED, ActivityExecutionStatus.FAILED, ActivityExecutionStatus.CANCELLED}
 )
@@ -68,8 +72,10 @@ _STEPS = sa.union_all(
 
 
 # What a workflow-task completion also needs to know of the run, in the same round trip: its
-# open condition waits and its received (not yet applied) signals, as rows of two more kinds.
+# open condition waits, its received (not yet applied) signals, its open workflow tasks and its
+# accepted updates, as rows of more kinds.
 _OPEN_WAIT, _RECEIVED_SIGNAL = "open_condition_wait", "received_signal"
+_OPEN_TASK, _ACCEPTED_UPDATE = "open_workflow_task", "accepted_update"
 _STEPS_AND_PENDING: sa.CompoundSelect[Any] = sa.union_all(
     *_STEPS.selects,
     sa.select(
@@ -92,6 +98,26 @@ _STEPS_AND_PENDING: sa.CompoundSelect[Any] = sa.union_all(
         sa.cast(sa.null(), sa.Integer),
         sa.cast(sa.null(), sa.String),
     ).where(_sg.c.run_id == sa.bindparam("b_run_id"), _sg.c.status == SignalStatus.RECEIVED),
+    sa.select(
+        sa.literal_column(f"'{_OPEN_TASK}'"),
+        _wt.c.task_id,
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+        _wt.c.status,
+        sa.cast(sa.null(), sa.String),
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+    ).where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(_OPEN_TASK_STATUSES)),
+    sa.select(
+        sa.literal_column(f"'{_ACCEPTED_UPDATE}'"),
+        _up.c.update_id,
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+        _up.c.status,
+        sa.cast(sa.null(), sa.String),
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+    ).where(_up.c.run_id == sa.bindparam("b_run_id"), _up.c.status == UpdateStatus.ACCEPTED),
 )
 
 
@@ -145,25 +171,36 @@ class RunWork:
     has_open_waits: bool
     # History sequences of the run's received (not yet applied) signals.
     received_signals: list[int]
+    # The run's ready, leased or paused workflow tasks, and whether it has accepted updates.
+    open_task_ids: list[str]
+    has_accepted_updates: bool
 
 
 async def run_work(tx: Tx, run_id: str) -> RunWork:
-    """:func:`run_steps`, and the run's open condition waits and received signals, in one read.
+    """:func:`run_steps`, and the run's open condition waits, received signals, open workflow
+    tasks and accepted updates, in one read.
 
-    Read under the run lock: waits are opened and signals received only by writers holding it.
+    Read under the run lock: waits are opened, signals received, tasks queued and updates
+    accepted only by writers holding it.
     """
     steps: list[Step] = []
-    waits = False
+    waits = updates = False
     signals: list[int] = []
+    tasks: list[str] = []
     for r in await tx.all(_STEPS_AND_PENDING, {"b_run_id": run_id}):
-        if r["kind"] == _OPEN_WAIT:
+        kind = r["kind"]
+        if kind == _OPEN_WAIT:
             waits = True
-        elif r["kind"] == _RECEIVED_SIGNAL:
+        elif kind == _RECEIVED_SIGNAL:
             signals.append(int(r["sequence"]))
+        elif kind == _OPEN_TASK:
+            tasks.append(str(r["step_id"]))
+        elif kind == _ACCEPTED_UPDATE:
+            updates = True
         else:
             steps.append(_step(r))
     steps.sort(key=lambda s: s.sequence)
-    return RunWork(steps, waits, signals)
+    return RunWork(steps, waits, signals, tasks, updates)
 
 
 def wait_kind(steps: list[Step]) -> str | None:

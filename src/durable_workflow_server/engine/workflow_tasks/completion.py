@@ -227,7 +227,17 @@ async def apply_commands(
     await append(tx, run, [*events, closing], workflow_task_id=batch_id, write_run=False)
     # Open condition waits are only the ones settle found (and kept) or this batch opened.
     waits = settled.had_open or any(cmd["type"] == c.OPEN_CONDITION_WAIT for cmd in commands)
-    await close_run(tx, run, steps=steps, condition_waits=waits, **close_values, **run_values)
+    others = any(task_id != batch_id for task_id in work.open_task_ids)
+    await close_run(
+        tx,
+        run,
+        steps=steps,
+        condition_waits=waits,
+        other_tasks=others,
+        accepted_updates=work.has_accepted_updates,
+        **close_values,
+        **run_values,
+    )
     applied.run_status = close_values["status"]
     return applied
 
