@@ -36,7 +36,7 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 
 # Statements per step, at most (both databases run the same statements, NOTIFY aside).
 BUDGET = {
-    "start": 8,
+    "start": 7,
     "workflow task poll": 9,
     "workflow task complete + eager activity": 14,
     "activity complete + eager workflow task": 14,

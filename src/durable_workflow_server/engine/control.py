@@ -51,6 +51,7 @@ from .shapes import (
     WorkflowCountsBody,
     WorkflowTaskBody,
 )
+from .task_queues import cohorts
 from .timers import rows as timer_rows
 from .transaction import Tx
 from .util import decode_token, encode_token, new_id
@@ -60,6 +61,8 @@ from .workflow_tasks import rows as workflow_task_rows
 from .workflow_tasks.eager import hand_ready_task
 
 DEFAULT_TASK_QUEUE = "default"
+# A start's first read: its namespace still exists (locked), and its queue's promoted cohort.
+_NAMESPACE_AND_PIN = namespace_rows.in_use_with(cohorts.PROMOTED_KEY)
 LIST_STATUSES = {
     "running": OPEN_RUN_STATUSES,
     "completed": {RunStatus.COMPLETED},
@@ -134,7 +137,11 @@ class ControlPlane(EngineCore):
             async with txn as tx:
                 # First, before any run row is locked (the delete's lock order): the namespace must
                 # still exist when the run is written, not only when the request was let in.
-                await namespace_rows.require(tx, namespace)
+                # With the cohort its new run pins to (task_queues/cohorts.py), in the same read.
+                queue = request.task_queue or DEFAULT_TASK_QUEUE
+                found = await namespace_rows.require_with(
+                    tx, namespace, _NAMESPACE_AND_PIN, {"b_namespace": namespace, "b_queue": queue}
+                )
                 # Before anything is written: a value that does not fit its type refuses the start.
                 search_attributes, search_attribute_types = await check_start(
                     tx, namespace, request.search_attributes
@@ -206,10 +213,12 @@ class ControlPlane(EngineCore):
                     namespace=namespace,
                     workflow_id=workflow_id,
                     workflow_type=request.workflow_type,
-                    task_queue=request.task_queue or DEFAULT_TASK_QUEUE,
+                    task_queue=queue,
                     payload_codec=codec,
                     input_blob=blob,
                     run_number=run_number,
+                    pinned_build_key=found["promoted_build_key"],
+                    pin_known=True,
                     business_key=request.business_key,
                     memo=request.memo,
                     search_attributes=search_attributes,

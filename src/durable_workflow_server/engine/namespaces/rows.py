@@ -10,7 +10,7 @@ is always the first row such a transaction locks.
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 
@@ -66,6 +66,26 @@ async def get(tx: Tx, name: str, *, lock: Literal["change", "delete"] | None = N
     """The namespace row (locked until commit for a ``change`` or a ``delete``), or ``None``."""
     stmt = _LOCKS[lock] if lock is not None else SELECT
     return cast(NamespaceRow | None, await tx.one(stmt, {"b_name": name}))
+
+
+def in_use_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """:func:`require`'s read (``b_name``, ``FOR KEY SHARE`` of the namespace row alone) that also
+    answers ``columns`` (scalar subqueries another step of the same write needs), one statement."""
+    return (
+        sa.select(_ns.c.name, *columns)
+        .where(_ns.c.name == sa.bindparam("b_name"))
+        .with_for_update(read=True, key_share=True, of=_ns)
+    )
+
+
+async def require_with(
+    tx: Tx, name: str, statement: sa.Select[Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`require` through an :func:`in_use_with` ``statement``; its row."""
+    row = await tx.one(statement, {"b_name": name, **params})
+    if row is None:
+        raise not_found(name)
+    return row
 
 
 async def require(tx: Tx, name: str) -> None:

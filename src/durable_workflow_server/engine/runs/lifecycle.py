@@ -66,6 +66,8 @@ async def create_run(
     run_id: str | None = None,
     parent: ParentLink | None = None,
     started_extra: Mapping[str, Any] | None = None,
+    pinned_build_key: str | None = None,
+    pin_known: bool = False,
 ) -> RunRow:
     """Insert a run in ``pending``, write its opening events and queue its first workflow task.
 
@@ -74,6 +76,7 @@ async def create_run(
     ``WorkflowStarted`` alone, carrying ``started_extra`` (its parent and retry keys).
     ``search_attribute_types``: the registered types of ``search_attributes`` when the caller
     read them in this transaction (a start checked them), so they are not read twice.
+    ``pin_known``: ``pinned_build_key`` is the queue's promoted cohort, read in this transaction.
     """
     run_id = run_id or new_id()
     command_id = new_id()
@@ -120,7 +123,9 @@ async def create_run(
         "archive_reason": None,
         "archive_command_id": None,
         # New runs of a queue with a promoted build-id cohort are that cohort's to run.
-        "pinned_build_key": await cohorts.pin_for_new_run(tx, namespace, task_queue),
+        "pinned_build_key": pinned_build_key
+        if pin_known
+        else await cohorts.pin_for_new_run(tx, namespace, task_queue),
         "sticky_worker_id": None,
         "sticky_history_sequence": None,
     }

@@ -57,6 +57,10 @@ async def cohort_draining(tx: Tx, namespace: str, queue: str, build_id: str | No
     return await tx.one(rows.DRAINING, _params(namespace, queue, key)) is not None
 
 
+# The cohort new runs of (``b_namespace``, ``b_queue``) pin to, as a column of another read.
+PROMOTED_KEY = rows.PROMOTED_OF_QUEUE.scalar_subquery().label("promoted_build_key")
+
+
 async def pin_for_new_run(tx: Tx, namespace: str, queue: str) -> str | None:
     """The cohort a run created now on ``queue`` pins to: the promoted one, else ``None``."""
     row = await tx.one(rows.PROMOTED_OF_QUEUE, {"b_namespace": namespace, "b_queue": queue})
