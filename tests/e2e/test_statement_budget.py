@@ -38,7 +38,7 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 BUDGET = {
     "start": 7,
     "workflow task poll": 9,
-    "workflow task complete + eager activity": 14,
+    "workflow task complete + eager activity": 13,
     "activity complete + eager workflow task": 14,
     "workflow task complete (closes the run)": 6,
     "result wait": 1,

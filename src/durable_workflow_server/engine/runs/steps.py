@@ -171,8 +171,8 @@ class RunWork:
     has_open_waits: bool
     # History sequences of the run's received (not yet applied) signals.
     received_signals: list[int]
-    # The run's ready, leased or paused workflow tasks, and whether it has accepted updates.
-    open_task_ids: list[str]
+    # The run's ready, leased or paused workflow tasks (id -> status), whether it has accepted updates.
+    open_tasks: dict[str, str]
     has_accepted_updates: bool
 
 
@@ -186,7 +186,7 @@ async def run_work(tx: Tx, run_id: str) -> RunWork:
     steps: list[Step] = []
     waits = updates = False
     signals: list[int] = []
-    tasks: list[str] = []
+    tasks: dict[str, str] = {}
     for r in await tx.all(_STEPS_AND_PENDING, {"b_run_id": run_id}):
         kind = r["kind"]
         if kind == _OPEN_WAIT:
@@ -194,7 +194,7 @@ async def run_work(tx: Tx, run_id: str) -> RunWork:
         elif kind == _RECEIVED_SIGNAL:
             signals.append(int(r["sequence"]))
         elif kind == _OPEN_TASK:
-            tasks.append(str(r["step_id"]))
+            tasks[str(r["step_id"])] = str(r["status"])
         elif kind == _ACCEPTED_UPDATE:
             updates = True
         else:

@@ -20,7 +20,7 @@ from durable_workflow.protocol import commands as c
 from durable_workflow.protocol.history import EventType
 
 from ...store.rows import RunRow, WorkflowTaskRow
-from ...store.statuses import RunStatus
+from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..activities.scheduling import schedule as schedule_activity
 from ..children.starting import start_child
 from ..conditions import waits as conditions
@@ -48,6 +48,8 @@ class Applied:
     new_run: RunRow | None = None
     # History sequences of the run's received, not yet applied signals (read with its steps).
     received_signals: list[int] = field(default_factory=list)
+    # Whether another task of the run is ready after the batch (``None``: not known, read it).
+    other_ready: bool | None = None
 
 
 def _matches(command: dict[str, Any], step: Step) -> bool:
@@ -214,7 +216,11 @@ async def apply_commands(
         values = {"status": RunStatus.WAITING, "wait_kind": wait_kind(steps), **run_values, **progress(run)}
         await update_run(tx, run, defer=not answered, **values)
         if answered:
-            await updates.deliver_next(tx, run)
+            await updates.deliver_next(tx, run)  # may queue the next update's task
+        else:
+            # Nothing of this batch queues a workflow task of the run: the ones read are all.
+            ready = WorkflowTaskStatus.READY
+            applied.other_ready = any(t != batch_id and s == ready for t, s in work.open_tasks.items())
         return applied
     if terminal["type"] == c.CONTINUE_AS_NEW:
         # Rare: keeps its own ordering (old run closed before the new one exists).
@@ -227,7 +233,7 @@ async def apply_commands(
     await append(tx, run, [*events, closing], workflow_task_id=batch_id, write_run=False)
     # Open condition waits are only the ones settle found (and kept) or this batch opened.
     waits = settled.had_open or any(cmd["type"] == c.OPEN_CONDITION_WAIT for cmd in commands)
-    others = any(task_id != batch_id for task_id in work.open_task_ids)
+    others = any(task_id != batch_id for task_id in work.open_tasks)
     await close_run(
         tx,
         run,

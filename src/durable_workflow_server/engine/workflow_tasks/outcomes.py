@@ -85,7 +85,10 @@ async def complete(
     )
     # A task queued while this one was leased (a signal, a step's result) is claimable now.
     still_open = applied.new_run is None and run["status"] not in TERMINAL_RUN_STATUSES
-    queued = still_open and await tx.one(rows.READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None
+    if applied.other_ready is not None:
+        queued = still_open and applied.other_ready  # read with the run's steps, under its lock
+    else:
+        queued = still_open and await tx.one(rows.READY_OF_RUN, {"b_run_id": run["run_id"]}) is not None
     if queued:
         tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
     if queued and (was_sticky or run["sticky_worker_id"] is not None):
