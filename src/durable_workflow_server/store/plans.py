@@ -6,10 +6,13 @@ execution context, constructs the parameter dictionary and wraps the cursor in a
 engine's statements are built once at import time, so all of that is the same work each time.
 A :class:`Plan` keeps what it produces (the SQL text, where each positional parameter comes
 from and its bind processor, the result columns and their processors) per statement and
-parameter keys, and :func:`plan` returns ``None`` for what it does not cover (expanding ``IN``
-lists, executemany, statements SQLAlchemy must post-process), which then runs through
-SQLAlchemy as before. SQLAlchemy still compiles every statement: the SQL and the types'
-processors are its own.
+parameter keys, and :meth:`Plans.get` returns ``None`` for what it does not cover (statements
+SQLAlchemy must post-process: Python-side column defaults, literal-execute parameters,
+callables), which then runs through SQLAlchemy as before. Expanding ``IN`` lists get one plan
+per list lengths; ``RETURNING`` and textual statements (``sa.text``) are planned too (a textual
+statement's result keys are the driver's column names); :meth:`Plans.get_many` plans an
+executemany. SQLAlchemy still compiles every statement: the SQL and the types' processors are
+its own.
 
 Statements built per request (a ``list_workflows`` page with the filters it was given) are new
 objects each time, so a plan kept per statement would be compiled again for every request. A
@@ -21,6 +24,7 @@ from its cache key's extracted parameters as SQLAlchemy's compiled cache does.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +32,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
@@ -42,23 +47,33 @@ SHAPE_CACHE_SIZE = 256
 
 
 class Plan:
-    """One statement compiled for one set of parameter keys."""
+    """One statement compiled for one set of parameter keys.
 
-    __slots__ = ("binds", "keys", "processors", "returns_rows", "sql")
+    ``keys`` is ``None`` for a textual statement: its rows are keyed by the driver's column
+    names (see :meth:`rows`). ``returns_rows`` says whether the statement answers rows (a
+    query, ``RETURNING``, a textual statement that reads); ``dml`` whether it changes rows.
+    """
+
+    __slots__ = ("_metadata", "binds", "dml", "keys", "processors", "returns_rows", "sql", "text_keys")
 
     def __init__(
         self,
         sql: str,
         binds: Sequence[Bind],
-        keys: Sequence[str],
+        keys: Sequence[str] | None,
         processors: Sequence[Processor],
         returns_rows: bool,
+        dml: bool = False,
     ) -> None:
         self.sql = sql
         self.binds = tuple(binds)
-        self.keys = tuple(keys)
+        self.keys = tuple(keys) if keys is not None else None
         self.processors = tuple(processors)
         self.returns_rows = returns_rows
+        self.dml = dml
+        #: A textual statement's column names once the driver has told them (see ``keys``).
+        self.text_keys: tuple[str, ...] | None = None
+        self._metadata: SimpleResultMetaData | None = None
 
     def parameters(self, params: Mapping[str, Any] | list[Mapping[str, Any]] | None) -> list[Any]:
         """The positional parameters for the caller's ``params`` (a dict, or a list of one)."""
@@ -75,9 +90,13 @@ class Plan:
             values.append(value if processor is None or key is None else processor(value))
         return values
 
-    def rows(self, raw: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        """The driver's rows as dictionaries keyed like ``result.mappings()``, values processed."""
-        keys, processors = self.keys, self.processors
+    def rows(self, raw: Sequence[Sequence[Any]], keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The driver's rows as dictionaries keyed like ``result.mappings()``, values processed.
+
+        ``keys``: the driver's column names, for a textual statement (whose ``keys`` is ``None``).
+        """
+        processors = self.processors
+        keys = self.keys if self.keys is not None else keys or ()
         if not any(processors):
             return [dict(zip(keys, row, strict=True)) for row in raw]
         return [
@@ -87,6 +106,36 @@ class Plan:
             }
             for row in raw
         ]
+
+    def result(
+        self, raw: Sequence[Sequence[Any]], rowcount: int, keys: Sequence[str] | None = None
+    ) -> sa.CursorResult[Any]:
+        """The driver's rows as a SQLAlchemy result (``scalar()``, ``mappings()``, ``all()``, ...)."""
+        metadata = self._metadata
+        if metadata is None or self.keys is None:
+            metadata = SimpleResultMetaData(self.keys if self.keys is not None else tuple(keys or ()))
+            if self.keys is not None:
+                self._metadata = metadata
+        processors = self.processors
+        if any(processors):
+            rows: list[tuple[Any, ...]] = [
+                tuple(
+                    value if processor is None or value is None else processor(value)
+                    for value, processor in zip(row, processors, strict=True)
+                )
+                for row in raw
+            ]
+        else:
+            rows = [tuple(row) for row in raw]
+        result = Rows(metadata, iter(rows))
+        result.rowcount = rowcount
+        return cast(sa.CursorResult[Any], result)
+
+
+class Rows(IteratorResult[Any]):
+    """A planned statement's rows with the ``rowcount`` a ``CursorResult`` has."""
+
+    rowcount = -1
 
 
 def observed(connection: sa.Connection) -> bool:
@@ -114,7 +163,10 @@ class Changed:
 
 
 _UNPLANNED = object()
-_PLANNED = (sa.Select, sa.CompoundSelect, sa.Insert, sa.Update, sa.Delete)
+_PLANNED = (sa.Select, sa.CompoundSelect, sa.Insert, sa.Update, sa.Delete, sa.TextClause, sa.TextualSelect)
+# A textual statement answers rows if it reads (or says RETURNING); otherwise it has a row count.
+_TEXT_READS = re.compile(r"\s*(?:\(\s*)*(?:SELECT|WITH|VALUES|SHOW|TABLE|EXPLAIN)\b", re.IGNORECASE)
+_TEXT_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
 class Plans:
@@ -132,12 +184,33 @@ class Plans:
         self.compiles = 0
 
     def get(self, statement: Any, params: Any) -> Plan | None:
-        if not self.enabled or not isinstance(statement, _PLANNED):
-            return None
         if isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict):
             params = params[0]  # an executemany of one row is one execution
         if params is not None and not isinstance(params, dict):
-            return None  # executemany (a list of parameter sets) and other shapes
+            return None  # executemany (see get_many) and other shapes
+        found = self._lookup(statement, params)
+        if isinstance(found, _Expanding):
+            return found.plan(params)
+        return found
+
+    def get_many(self, statement: Any, params: list[Any]) -> Plan | None:
+        """The plan of an executemany: parameter sets with the same keys, no rows answered.
+
+        Not for expanding ``IN`` lists (each set could need its own plan).
+        """
+        if not params or not all(isinstance(p, dict) for p in params):
+            return None
+        keys = params[0].keys()
+        if any(p.keys() != keys for p in params):
+            return None
+        found = self._lookup(statement, params[0])
+        if found is None or isinstance(found, _Expanding) or found.returns_rows:
+            return None
+        return found
+
+    def _lookup(self, statement: Any, params: dict[str, Any] | None) -> Plan | _Expanding | None:
+        if not self.enabled or not isinstance(statement, _PLANNED):
+            return None
         keys = tuple(params) if params else ()
         try:
             by_keys = self._plans.get(statement)
@@ -148,8 +221,6 @@ class Plans:
         found = by_keys.get(keys, _UNPLANNED)
         if found is _UNPLANNED:
             found = by_keys[keys] = self._of_shape(statement, keys)
-        if isinstance(found, _Expanding):
-            return found.plan(params)
         return found  # type: ignore[no-any-return]
 
     def _of_shape(self, statement: Any, keys: tuple[str, ...]) -> Plan | _Expanding | None:
@@ -208,7 +279,11 @@ class _Shape:
                 return None  # a value known only at execution: SQLAlchemy's to compute
             value = parameter.value
             binds[position] = (None, processor(value) if processor is not None else value, None)
-        return Plan(first.sql, binds, first.keys, first.processors, first.returns_rows)
+        plan = Plan(first.sql, binds, first.keys, first.processors, first.returns_rows, first.dml)
+        # The same SQL: the same result columns (a textual statement's, once the driver told them).
+        plan.text_keys = first.text_keys
+        plan._metadata = first._metadata
+        return plan
 
 
 class _Expanding:
@@ -280,7 +355,7 @@ def _compile(
     compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
     if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
         return None
-    if compiled.returning or getattr(compiled, "_result_columns", None) is None:
+    if getattr(compiled, "_result_columns", None) is None:
         return None
     if compiled.insert_prefetch or compiled.update_prefetch:
         return None  # column defaults SQLAlchemy computes in Python: leave them to it
@@ -312,7 +387,11 @@ def _compile(
 
 
 def _finish(compiled: SQLCompiler, sql: str, binds: list[Bind], dialect: Dialect) -> Plan | None:
-    returns_rows = not (compiled.isinsert or compiled.isupdate or compiled.isdelete)
+    if isinstance(compiled.statement, sa.TextClause):
+        reads = bool(_TEXT_READS.match(sql) or _TEXT_RETURNING.search(sql))
+        return Plan(sql, binds, None, (), reads, dml=not reads)
+    dml = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
+    returns_rows = not dml or bool(compiled.effective_returning)
     result_keys: list[str] = []
     result_processors: list[Processor] = []
     if returns_rows:
@@ -324,4 +403,4 @@ def _finish(compiled: SQLCompiler, sql: str, binds: list[Bind], dialect: Dialect
                 return None
         if len(set(result_keys)) != len(result_keys):
             return None  # duplicate labels: SQLAlchemy's mapping rules, not ours
-    return Plan(sql, binds, result_keys, result_processors, returns_rows)
+    return Plan(sql, binds, result_keys, result_processors, returns_rows, dml)

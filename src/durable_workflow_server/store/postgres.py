@@ -4,6 +4,18 @@ Several server processes may share one database, so nothing here relies on in-pr
 claims skip rows another transaction holds, per-run writers lock the run row, and migrations run
 under a transaction-scoped advisory lock.
 
+Transactions run on asyncpg directly: a connection from the store's own pool (:class:`_Pool`),
+``BEGIN`` on its first statement, the statements as :class:`~.plans.Plan` s on the driver,
+``COMMIT``/``ROLLBACK``, back to the pool. SQLAlchemy's async engine did the same through its
+greenlet bridge, its pool events and its execution machinery, which together cost the server
+more CPU per transaction than asyncpg itself. SQLAlchemy still compiles every statement; what
+no plan covers (and ``run_sync``: migrations, schema inspection) runs through a SQLAlchemy
+connection wrapped around the same asyncpg connection, inside the same transaction (see
+:class:`_Borrowed`). Failures are raised as the exceptions SQLAlchemy raises (an
+``IntegrityError`` for a unique violation, ``connection_invalidated`` set for a lost
+connection), and a lost connection is thrown away together with every older pooled one, so
+the next transaction reconnects.
+
 Cross-process wake-ups use ``LISTEN``/``NOTIFY`` on one channel. Each process keeps one dedicated
 asyncpg connection outside the pool that only listens; it reconnects with backoff when it drops
 (and reports ``None`` to the callback then, since notifications sent meanwhile are lost).
@@ -12,44 +24,60 @@ asyncpg connection outside the pool that only listens; it reconnects with backof
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import json
 import logging
 import re
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import NullPool
 
-from .base import Conn, NotificationCallback, StatementTally, Store
+from .base import Conn, NotificationCallback, Store
 from .errors import is_unavailable
-from .plans import Changed, Plan, Plans, observed
+from .plans import Changed, Plan, Plans
 
 log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
 _T = TypeVar("_T")
 _MIGRATION_LOCK_KEY = 0x44575F4D  # "DW_M"
 # Enough pooled connections for the pollers and handlers of one busy process: connections beyond
-# ``pool_size`` are closed on return, and a connect (a forked backend, TLS negotiation) costs
-# far more than a transaction, so a small pool churned connections under load.
-POOL_SIZE, POOL_OVERFLOW = 20, 20
-# A pooled connection idle for longer than this is pinged before use (see _open).
+# ``POOL_SIZE`` are closed on return, and a connect (a forked backend, TLS negotiation) costs
+# far more than a transaction, so a small pool churned connections under load. At most
+# ``POOL_SIZE + POOL_OVERFLOW`` are open at once; a transaction waits up to ``POOL_TIMEOUT``
+# seconds for one to come back.
+POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT = 20, 20, 30.0
+# A pooled connection idle for longer than this is pinged before use (see _Pool.acquire).
 IDLE_PING_SECONDS = 5.0
-_IDLE_SINCE = "dw_idle_since"
+# asyncpg's per-connection cache of prepared statements: the engine's statements all fit.
+STATEMENT_CACHE_SIZE = 1024
 NOTIFY_CHANNEL = "durable_workflow_wake"
 LISTENER_APPLICATION_NAME = "durable-workflow-listener"
-_NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
 # Reconnect backoff of the listener connection, and how often an idle listener checks that its
 # socket is still alive (a dropped connection without a FIN is otherwise never noticed).
 LISTEN_RETRY_MIN, LISTEN_RETRY_MAX = 0.05, 5.0
 LISTEN_PING_SECONDS, LISTEN_PING_TIMEOUT = 30.0, 10.0
 # open() waits this long for the first LISTEN; past it the listener keeps retrying in the background.
 LISTEN_FIRST_CONNECT_SECONDS = 5.0
+
+_BEGIN = "BEGIN"
+_BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_NOTIFY = "SELECT pg_notify($1, $2)"
+_REVISION = "SELECT version_num FROM alembic_version"
+_HAS_REVISION_TABLE = "SELECT to_regclass('alembic_version') IS NOT NULL"
+# What ``sa.inspect(connection).get_table_names()`` lists: the default schema's plain and
+# partitioned tables.
+_TABLE_NAMES = """
+    SELECT c.relname FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+"""
 
 
 def async_postgres_url(url: str) -> str:
@@ -65,100 +93,369 @@ def asyncpg_dsn(url: str) -> str:
     return f"postgresql{sep}{rest}" if scheme.startswith("postgres") else url
 
 
-_STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
+_STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|MERGE|INSERT \d+) (\d+)")
 
 
-class PoolConnection:
-    """A pooled ``AsyncConnection`` as the engine's :class:`~.base.Conn`, counting statements.
+def _json_decoder(value: bytes) -> Any:
+    return json.loads(value.decode())
 
-    Statements with a :class:`~.plans.Plan` run on the asyncpg connection directly, as
-    coroutines of this task: SQLAlchemy's asyncpg adapter would run each one through its
-    greenlet bridge and execution machinery, which cost the server more CPU than asyncpg
-    itself. The adapter's own steps are reused (its ``BEGIN`` on first use, its prepared
-    statement cache, its exception translation), so the transaction ``write()``/``read()``
-    opened is the one the statements run in, and a failure is handled by SQLAlchemy exactly
-    as if it had executed the statement (wrapped, a lost connection invalidated).
+
+def _jsonb_encoder(value: str) -> bytes:
+    return b"\x01" + value.encode()  # the jsonb binary format's version byte
+
+
+def _jsonb_decoder(value: bytes) -> Any:
+    return json.loads(value[1:].decode())
+
+
+async def _set_codecs(conn: Any) -> None:
+    """JSON as SQLAlchemy's asyncpg dialect sets it up: text in (its bind processors serialise),
+    parsed values out (its result processors are none then)."""
+    await conn.set_type_codec(
+        "json", encoder=str.encode, decoder=_json_decoder, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encoder, decoder=_jsonb_decoder, schema="pg_catalog", format="binary"
+    )
+
+
+class _Pooled:
+    """One pooled asyncpg connection: when it was opened, since when it is idle."""
+
+    __slots__ = ("borrowed", "idle_since", "opened_at", "raw")
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.opened_at = time.monotonic()
+        self.idle_since = self.opened_at
+        #: A SQLAlchemy connection wrapped around ``raw`` (see :class:`_Borrowed`), made on demand.
+        self.borrowed: AsyncConnection | None = None
+
+
+class _Pool:
+    """The store's asyncpg connections: idle ones reused newest first, at most ``limit`` open.
+
+    asyncpg's own pool resets every connection on release (a round trip) and SQLAlchemy's runs
+    through the greenlet bridge; a transaction here ends in an explicit ``COMMIT`` or
+    ``ROLLBACK``, so taking and returning a connection is a list operation. A connection idle
+    for :data:`IDLE_PING_SECONDS` is pinged before use; a failed ping, like any lost connection
+    (:meth:`invalidate`), throws away every connection opened before it, and waiting transactions
+    get new ones.
     """
 
-    __slots__ = ("adapter", "connection", "plans", "tally")
+    def __init__(
+        self, connect: Callable[[], Awaitable[Any]], size: int, overflow: int, timeout: float
+    ) -> None:
+        self._connect = connect
+        self.size = size
+        self.limit = size + overflow
+        self.timeout = timeout
+        self._idle: list[_Pooled] = []
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._closing: set[asyncio.Task[None]] = set()
+        #: Open connections (idle, in use and being opened).
+        self.opened = 0
+        self._invalid_before = 0.0
+        self._closed = False
 
-    def __init__(self, connection: AsyncConnection, tally: StatementTally, plans: Plans) -> None:
-        self.connection = connection
-        self.tally = tally
-        self.plans = plans
-        self.adapter: Any = None
+    async def acquire(self) -> _Pooled:
+        deadline: float | None = None
+        while True:
+            if self._closed:
+                raise RuntimeError("store is not open")
+            while self._idle:
+                pooled = self._idle.pop()
+                if pooled.raw.is_closed() or pooled.opened_at < self._invalid_before:
+                    self._drop(pooled)
+                    continue
+                if time.monotonic() - pooled.idle_since >= IDLE_PING_SECONDS and not await self._ping(pooled):
+                    continue
+                return pooled
+            if self.opened < self.limit:
+                self.opened += 1
+                try:
+                    raw = await self._connect()
+                except BaseException:
+                    self.opened -= 1
+                    self._wake()
+                    raise
+                return _Pooled(raw)
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.timeout
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise sa.exc.TimeoutError(
+                    f"connection pool limit of {self.size} + {self.limit - self.size} reached; "
+                    f"no connection came back within {self.timeout:g}s"
+                ) from None
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+    async def _ping(self, pooled: _Pooled) -> bool:
+        """Whether an idle connection still answers; if not it is dropped with all older ones."""
+        try:
+            await pooled.raw.execute("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
+            return True
+        except Exception as exc:
+            log.info("idle pooled PostgreSQL connection failed its ping (%s); reconnecting", exc)
+            self.invalidate()
+            self._drop(pooled)
+            return False
+
+    def release(self, pooled: _Pooled, *, discard: bool = False) -> None:
+        raw = pooled.raw
+        if (
+            discard
+            or self._closed
+            or raw.is_closed()
+            or pooled.opened_at < self._invalid_before
+            or raw.is_in_transaction()
+        ):
+            self._drop(pooled)
+        elif len(self._idle) >= self.size:
+            self._drop(pooled, graceful=True)
+        else:
+            pooled.idle_since = time.monotonic()
+            self._idle.append(pooled)
+        self._wake()
+
+    def invalidate(self) -> None:
+        """Throw away every connection opened until now (the database dropped one of them)."""
+        self._invalid_before = time.monotonic()
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            self._drop(pooled)
+
+    def _drop(self, pooled: _Pooled, *, graceful: bool = False) -> None:
+        self.opened -= 1
+        _forget_borrowed(pooled)
+        raw = pooled.raw
+        if raw.is_closed():
+            return
+        if not graceful:
+            raw.terminate()  # no round trip to a server that may be gone
+            return
+        task = asyncio.get_running_loop().create_task(self._close(raw))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    async def _close(raw: Any) -> None:
+        try:
+            await raw.close(timeout=2)
+        except Exception:
+            raw.terminate()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            self.opened -= 1
+            _forget_borrowed(pooled)
+            await self._close(pooled.raw)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+def _forget_borrowed(pooled: _Pooled) -> None:
+    """Return the SQLAlchemy connection around ``pooled`` (it sends nothing: see _Borrowed)."""
+    borrowed, pooled.borrowed = pooled.borrowed, None
+    if borrowed is not None and borrowed.sync_connection is not None:
+        try:
+            borrowed.sync_connection.close()
+        except Exception as exc:  # pragma: no cover - nothing in it talks to the database
+            log.debug("closing SQLAlchemy's view of a pooled connection failed: %s", exc)
+
+
+class _Borrowed(NullPool):
+    """SQLAlchemy's view of a connection the store's pool lends it: never closed by SQLAlchemy.
+
+    Its engine's creator hands out the connection being lent (:meth:`PostgresStore._borrow`),
+    in ``AUTOCOMMIT`` mode with no reset on return, so SQLAlchemy sends no ``BEGIN``,
+    ``COMMIT`` or ``ROLLBACK`` of its own: its statements run inside the store's transaction.
+    """
+
+    def _close_connection(self, connection: Any, *, terminate: bool = False) -> None:
+        pass  # the store's pool owns the asyncpg connection
+
+
+class DirectConnection:
+    """One unit of work on a pooled asyncpg connection, as the engine's :class:`~.base.Conn`.
+
+    ``begin`` is the statement that opens the transaction, sent before the first statement
+    (``None``: autocommit, every statement on its own). Statements with a plan run on asyncpg
+    as coroutines of this task, through asyncpg's prepared statement cache; the rest through
+    SQLAlchemy on the same connection (:meth:`_sqlalchemy`). Every statement is counted in the
+    store's tally.
+    """
+
+    __slots__ = ("begin", "begun", "broken", "plans", "pooled", "raw", "store", "tally")
+
+    def __init__(self, store: PostgresStore, pooled: _Pooled, begin: str | None) -> None:
+        self.store = store
+        self.pooled = pooled
+        self.raw = pooled.raw
+        self.plans = store._plans
+        self.tally = store.tally
+        self.begin = begin
+        self.begun = False
+        #: The connection's state is unknown (lost, or left mid-operation): not to be reused.
+        self.broken = False
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
         self.tally.record(statement, parameters)
-        plan = self._plan(statement, parameters)
-        if plan is None or plan.returns_rows:
-            result: sa.CursorResult[Any] = await self.connection.execute(statement, parameters)
-            return result
-        _, status = await self._run(plan, parameters)
+        if isinstance(parameters, list) and len(parameters) > 1:
+            many = self.plans.get_many(statement, parameters)
+            if many is None:
+                return await self._through_sqlalchemy(statement, parameters)
+            args = [many.parameters(one) for one in parameters]
+            await self._run(many.sql, [args], self.raw.executemany)  # executemany(sql, sets)
+            return cast(sa.CursorResult[Any], Changed(-1))
+        plan = self.plans.get(statement, parameters)
+        if plan is None:
+            return await self._through_sqlalchemy(statement, parameters)
+        args = plan.parameters(parameters)
+        if plan.returns_rows:
+            records = await self._run(plan.sql, args, self.raw.fetch)
+            keys = await self._text_keys(plan, records) if plan.keys is None else None
+            return plan.result(records, len(records), keys)
+        status = await self._run(plan.sql, args, self.raw.execute)
         found = _STATUS.match(status or "")
         return cast(sa.CursorResult[Any], Changed(int(found.group(1)) if found else -1))
 
     async def fetch(self, statement: Any, parameters: Any = None) -> list[dict[str, Any]]:
         self.tally.record(statement, parameters)
-        plan = self._plan(statement, parameters)
-        if plan is None or not plan.returns_rows:
-            result = await self.connection.execute(statement, parameters)
-            return [dict(row) for row in result.mappings().all()]
-        records, _ = await self._run(plan, parameters)
-        return plan.rows([tuple(record) for record in records])
+        plan = self.plans.get(statement, parameters)
+        if plan is None:
+            result = await self._through_sqlalchemy(statement, parameters)
+            return [dict(row) for row in result.mappings().all()] if result.returns_rows else []
+        records = await self._run(plan.sql, plan.parameters(parameters), self.raw.fetch)
+        if plan.keys is None:
+            return plan.rows(records, await self._text_keys(plan, records))
+        return plan.rows(records)
 
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
-        return await self.connection.run_sync(fn, *arg, **kw)
+        connection = await self._sqlalchemy()
+        try:
+            return await connection.run_sync(fn, *arg, **kw)
+        except BaseException as exc:
+            self._judge(exc, connection)
+            raise
 
-    def _plan(self, statement: Any, parameters: Any) -> Plan | None:
-        sync = self.connection.sync_connection
-        if sync is None or observed(sync):
-            return None
-        if self.adapter is None:
-            self.adapter = _direct_adapter(sync)
-            if self.adapter is None:
-                self.plans.enabled = False
-                return None
-        return self.plans.get(statement, parameters)
-
-    async def _run(self, plan: Plan, parameters: Any) -> tuple[list[Any], str | None]:
-        adapter = self.adapter
-        dialect: Any = self.connection.dialect
-        asof = dialect._invalidate_schema_cache_asof
-        async with adapter._execute_mutex:
-            try:
-                if adapter._transaction is None:
-                    await adapter._start_transaction()
-                prepared, _ = await adapter._prepare(plan.sql, asof)
-                records = await prepared.fetch(*plan.parameters(parameters))
-                return records, prepared.get_statusmsg()
-            except Exception as error:
-                failure: BaseException = error
+    # ------------------------------------------------------------------ internals
+    async def _text_keys(self, plan: Plan, records: list[Any]) -> tuple[str, ...]:
+        """A textual statement's column names: from its rows, or (no rows yet) from the server."""
+        if plan.text_keys is None:
+            if records:
+                plan.text_keys = tuple(records[0].keys())
+            else:
                 try:
-                    adapter._handle_exception(error)  # raises the DBAPI-level translation
-                except Exception as translated:
-                    failure = translated
-        # Outside the mutex: SQLAlchemy's handling may roll back or invalidate the connection.
-        await self.connection.run_sync(_raise_as_sqlalchemy, failure, plan.sql, parameters)
-        raise AssertionError("unreachable")  # pragma: no cover
+                    prepared = await self.raw.prepare(plan.sql)
+                except Exception as error:
+                    raise self.store._translated(self, error, plan.sql, [])  # noqa: B904 - cause set
+                plan.text_keys = tuple(attribute.name for attribute in prepared.get_attributes())
+        return plan.text_keys
 
+    async def _run(self, sql: str, args: list[Any], call: Callable[..., Awaitable[Any]]) -> Any:
+        store = self.store
+        try:
+            if not self.begun and self.begin is not None:
+                await self.raw.execute(self.begin)
+                self.begun = True
+            return await call(sql, *args)
+        except Exception as error:
+            raise store._translated(self, error, sql, args)  # noqa: B904 - its cause is set
+        except BaseException:
+            self.broken = True  # cancelled mid-statement: the connection's state is unknown
+            raise
 
-def _direct_adapter(sync: sa.Connection) -> Any:
-    """The checked-out asyncpg adapter, if it has the steps the direct path reuses."""
-    try:
-        adapter = sync.connection.dbapi_connection
-    except Exception:
-        return None
-    needed = ("_execute_mutex", "_transaction", "_start_transaction", "_prepare", "_handle_exception")
-    if adapter is None or not all(hasattr(adapter, name) for name in needed):
-        return None
-    if not hasattr(sync.dialect, "_invalidate_schema_cache_asof"):
-        return None
-    return adapter
+    async def _begin(self) -> None:
+        if self.begun or self.begin is None:
+            return
+        try:
+            await self.raw.execute(self.begin)
+            self.begun = True
+        except Exception as error:
+            raise self.store._translated(self, error, self.begin, [])  # noqa: B904 - its cause is set
+        except BaseException:
+            self.broken = True
+            raise
 
+    async def _sqlalchemy(self) -> AsyncConnection:
+        """The SQLAlchemy connection around this asyncpg connection, inside this transaction."""
+        await self._begin()  # now: SQLAlchemy's statements join the transaction
+        pooled = self.pooled
+        if pooled.borrowed is None:
+            pooled.borrowed = await self.store._borrow(self.raw)
+        return pooled.borrowed
 
-def _raise_as_sqlalchemy(sync: sa.Connection, error: BaseException, sql: str, parameters: Any) -> None:
-    sync._handle_dbapi_exception(error, sql, parameters, None, None)  # always raises
+    async def _through_sqlalchemy(self, statement: Any, parameters: Any) -> sa.CursorResult[Any]:
+        connection = await self._sqlalchemy()
+        try:
+            result: sa.CursorResult[Any] = await connection.execute(statement, parameters)
+            return result
+        except BaseException as exc:
+            self._judge(exc, connection)
+            raise
+
+    def _judge(self, exc: BaseException, connection: AsyncConnection) -> None:
+        """After a failure on the SQLAlchemy side: is the asyncpg connection still usable?"""
+        if not isinstance(exc, Exception) or self.raw.is_closed() or connection.invalidated:
+            self.broken = True
+        elif is_unavailable(exc):
+            self.broken = True
+            self.store._pool_or_fail().invalidate()
+
+    async def _finish(self) -> None:
+        """End the unit: ``COMMIT`` what was begun."""
+        await self._end_sqlalchemy()
+        if self.begun:
+            self.begun = False
+            try:
+                await self.raw.execute("COMMIT")
+            except Exception as error:
+                raise self.store._translated(self, error, "COMMIT", [])  # noqa: B904 - its cause is set
+            except BaseException:
+                self.broken = True
+                raise
+
+    async def _abort(self) -> None:
+        """End the unit after a failure: ``ROLLBACK``, or throw the connection away."""
+        with contextlib.suppress(Exception):
+            await self._end_sqlalchemy()
+        if self.broken or self.raw.is_closed():
+            self.broken = True
+            return
+        if self.begun:
+            self.begun = False
+            try:
+                await self.raw.execute("ROLLBACK")
+            except BaseException as exc:
+                # A dead connection, or one left mid-operation: the body's error is what counts.
+                self.broken = True
+                log.debug("ROLLBACK failed (%s); dropping the connection", exc)
+                if not isinstance(exc, Exception):
+                    raise
+
+    async def _end_sqlalchemy(self) -> None:
+        borrowed = self.pooled.borrowed
+        if borrowed is not None and borrowed.in_transaction():
+            await borrowed.rollback()  # its bookkeeping only: it sends nothing in AUTOCOMMIT mode
 
 
 class PostgresStore(Store):
@@ -167,14 +464,19 @@ class PostgresStore(Store):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        self._engine: AsyncEngine | None = None
-        self._read_engine: AsyncEngine | None = None
-        self._snapshot_engine: AsyncEngine | None = None
+        self._pool: _Pool | None = None
+        # SQLAlchemy over connections the pool lends (see _Borrowed).
+        self._sqlalchemy_engine: AsyncEngine | None = None
+        self._lending: Any = None
+        self._lend_lock = asyncio.Lock()
         # Locking variants of prebuilt statements, made once: a fresh ``with_for_update()`` copy
         # per call would be hashed for the compiled cache on every execution.
         self._locked: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._claiming: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._listener: asyncio.Task[None] | None = None
+        self._dialect: Any = None
+        self._dbapi: Any = None
+        self._adapter: Any = None
         self._plans = Plans(sa.engine.default.DefaultDialect())  # replaced in _open
         #: How many times the listener connection has (re)connected (observability, tests).
         self.listen_connects = 0
@@ -185,45 +487,43 @@ class PostgresStore(Store):
         self._listen_lock = asyncio.Lock()
 
     async def _open(self) -> None:
-        engine = create_async_engine(
-            async_postgres_url(self.url), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
-        )
+        # Imported here, not at module level: the store package imports this module, and a
+        # SQLite-only install (`durable-workflow[server]` without `[postgres]`) has no asyncpg.
+        import asyncpg
+        from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
-        # Stale connections (a restarted server, a dropped idle socket) are caught by pinging a
-        # connection that sat idle in the pool, not every checkout: SQLAlchemy's ``pool_pre_ping``
-        # costs three round trips (BEGIN, ping, ROLLBACK) before *every* transaction. A failed
-        # ping makes the pool replace the connection and try again.
-        @event.listens_for(engine.sync_engine, "checkin")
-        def _checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-            record.info[_IDLE_SINCE] = time.monotonic()
+        dsn = asyncpg_dsn(self.url)
 
-        @event.listens_for(engine.sync_engine, "checkout")
-        def _checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-            idle_since = record.info.get(_IDLE_SINCE)
-            if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
-                return
+        async def connect() -> Any:
+            raw = await asyncpg.connect(dsn, statement_cache_size=STATEMENT_CACHE_SIZE)
             try:
-                dbapi_connection.ping()
-            except Exception as exc:
-                raise sa.exc.DisconnectionError("idle pooled connection failed its ping") from exc
+                await _set_codecs(raw)
+            except BaseException:
+                raw.terminate()
+                raise
+            return raw
 
-        # A connection the database dropped is thrown away, and with it every older pooled one
-        # (SQLAlchemy invalidates the pool's generation), so the next checkout reconnects. Its
-        # own test misses a few of asyncpg's ways of saying so (a protocol left mid-operation by a
-        # terminated backend), which would otherwise go back into the pool broken.
-        @event.listens_for(engine.sync_engine, "handle_error")
-        def _handle_error(context: sa.engine.ExceptionContext) -> None:
-            if not context.is_disconnect and is_unavailable(context.original_exception):
-                context.is_disconnect = True
+        self._pool = _Pool(connect, POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT)
 
-        self._engine = engine
-        self._plans = Plans(engine.sync_engine.dialect)
-        # Reads run without BEGIN/COMMIT (see read()); same pool, isolation set per checkout.
-        self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        # One snapshot for several statements (see snapshot()): REPEATABLE READ, read only.
-        self._snapshot_engine = self._engine.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        async def lend() -> Any:
+            return self._lending
+
+        self._sqlalchemy_engine = create_async_engine(
+            async_postgres_url(self.url),
+            poolclass=_Borrowed,
+            async_creator=lend,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
         )
+        # SQLAlchemy's dialect, initialised on a first connection (server version, string
+        # escaping), compiles the plans; its translation of asyncpg's exceptions into DBAPI
+        # ones is reused as it is (see _translated).
+        self._dialect = self._sqlalchemy_engine.sync_engine.dialect
+        self._dbapi = self._dialect.loaded_dbapi
+        self._adapter = AsyncAdapt_asyncpg_connection
+        async with self.read() as conn:
+            await cast(DirectConnection, conn)._sqlalchemy()  # connects the dialect: initialised
+        self._plans = Plans(self._dialect)
 
     async def close(self) -> None:
         self._opened = False
@@ -232,45 +532,97 @@ class PostgresStore(Store):
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
-        self._read_engine = None
-        self._snapshot_engine = None
-        if self._engine is not None:
-            engine, self._engine = self._engine, None
-            await engine.dispose()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+        if self._sqlalchemy_engine is not None:
+            engine, self._sqlalchemy_engine = self._sqlalchemy_engine, None
+            await engine.dispose(close=False)
 
-    @property
-    def engine(self) -> AsyncEngine:
-        if self._engine is None:
+    def _pool_or_fail(self) -> _Pool:
+        if self._pool is None:
             raise RuntimeError("store is not open")
-        return self._engine
+        return self._pool
 
+    # ------------------------------------------------------------------ transactions
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
-        async with self.engine.connect() as conn, conn.begin():
-            yield PoolConnection(conn, self.tally, self._plans)
+    async def _unit(self, begin: str | None) -> AsyncIterator[Conn]:
+        pool = self._pool_or_fail()
+        pooled = await pool.acquire()
+        conn = DirectConnection(self, pooled, begin)
+        try:
+            try:
+                yield conn
+            except BaseException:
+                await conn._abort()
+                raise
+            await conn._finish()
+        finally:
+            pool.release(pooled, discard=conn.broken)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Conn]:
+    def write(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """One READ COMMITTED transaction: ``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on any exception)."""
+        return self._unit(_BEGIN)
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """Reads in autocommit mode: two round trips fewer than ``BEGIN`` … ``COMMIT``.
 
         This loses nothing: under PostgreSQL's default READ COMMITTED isolation every statement
         takes its own snapshot even inside a transaction, and reads take no locks.
         """
-        if self._read_engine is None:
-            raise RuntimeError("store is not open")
-        async with self._read_engine.connect() as conn, conn.begin():
-            yield PoolConnection(conn, self.tally, self._plans)
+        return self._unit(None)
 
-    @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[Conn]:
+    def snapshot(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """A REPEATABLE READ, read-only transaction: every statement sees the first one's snapshot."""
-        if self._snapshot_engine is None:
+        return self._unit(_BEGIN_SNAPSHOT)
+
+    def _translated(self, conn: DirectConnection, error: Exception, sql: str, args: Any) -> BaseException:
+        """``error`` as SQLAlchemy would have raised it; a lost connection is thrown away."""
+        disconnect = conn.raw.is_closed() or is_unavailable(error)
+        if disconnect:
+            conn.broken = True
+            if self._pool is not None:
+                self._pool.invalidate()
+        dbapi = self._dbapi
+        try:
+            self._adapter._handle_exception_no_connection(dbapi, error)
+        except Exception as translated:
+            if not isinstance(translated, dbapi.Error):
+                return cast(BaseException, translated)  # not the driver's: as it is
+            wrapped: BaseException = sa.exc.DBAPIError.instance(
+                sql, args, translated, dbapi.Error, connection_invalidated=disconnect, dialect=self._dialect
+            )
+            wrapped.__cause__ = translated
+            return wrapped
+        return error  # pragma: no cover - the translation always raises
+
+    async def _borrow(self, raw: Any) -> AsyncConnection:
+        """A SQLAlchemy connection around ``raw`` (run_sync, statements no plan covers)."""
+        if self._sqlalchemy_engine is None:
             raise RuntimeError("store is not open")
-        async with self._snapshot_engine.connect() as conn, conn.begin():
-            yield PoolConnection(conn, self.tally, self._plans)
+        async with self._lend_lock:
+            self._lending = raw
+            try:
+                return await self._sqlalchemy_engine.connect()
+            finally:
+                self._lending = None
 
     async def _before_migrate(self, conn: Conn) -> None:
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+
+    async def current_revision(self) -> str | None:
+        async with self.read() as conn:
+            if not (await conn.execute(sa.text(_HAS_REVISION_TABLE))).scalar():
+                return None
+            revisions = (await conn.execute(sa.text(_REVISION))).scalars().all()
+        if len(revisions) > 1:
+            raise RuntimeError(f"the database has several migration heads: {sorted(revisions)}")
+        return revisions[0] if revisions else None
+
+    async def missing_tables(self, expected: list[str]) -> list[str]:
+        async with self.read() as conn:
+            present = set((await conn.execute(sa.text(_TABLE_NAMES))).scalars().all())
+        return [name for name in expected if name not in present]
 
     def lock(self, stmt: _S) -> _S:
         variant: _S | None = self._locked.get(stmt)
@@ -287,24 +639,18 @@ class PostgresStore(Store):
     # ------------------------------------------------------------------ LISTEN / NOTIFY
     async def notify(self, payload: str) -> None:
         """Send on the listener's own connection while it is up (no pool checkout), else pooled."""
-        self.tally.record(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
+        self.tally.record(_NOTIFY, [NOTIFY_CHANNEL, payload])
         listener = self._listen_conn
         if listener is not None and not listener.is_closed():
             try:
                 async with self._listen_lock:
-                    await listener.execute(
-                        "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload, timeout=LISTEN_PING_TIMEOUT
-                    )
+                    await listener.execute(_NOTIFY, NOTIFY_CHANNEL, payload, timeout=LISTEN_PING_TIMEOUT)
                 return
             except Exception as exc:  # the listener loop notices a lost connection and reconnects
                 log.debug("notify on the listener connection failed (%s); sending pooled", exc)
-        async with self._read_engine_or_fail().connect() as conn, conn.begin():
-            await conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
-
-    def _read_engine_or_fail(self) -> AsyncEngine:
-        if self._read_engine is None:
-            raise RuntimeError("store is not open")
-        return self._read_engine
+        async with self.read() as conn:
+            direct = cast(DirectConnection, conn)
+            await direct._run(_NOTIFY, [NOTIFY_CHANNEL, payload], direct.raw.execute)
 
     async def listen(self, callback: NotificationCallback) -> None:
         """Start the listener task; waits (bounded) for the first ``LISTEN`` so work is not missed.

@@ -74,6 +74,11 @@ class LoopConnection:
 
     async def execute(self, statement: Any, parameters: Any = None) -> sa.CursorResult[Any]:
         self.tally.record(statement, parameters)
+        if isinstance(parameters, list) and len(parameters) > 1:
+            many = None if self.observed else self.plans.get_many(statement, parameters)
+            if many is None:
+                return self.sync_connection.execute(statement, parameters)
+            return cast(sa.CursorResult[Any], Changed(self._run_many(many, parameters).rowcount))
         plan = self._plan(statement, parameters)
         if plan is None or plan.returns_rows:
             return self.sync_connection.execute(statement, parameters)
@@ -85,12 +90,20 @@ class LoopConnection:
         if plan is None or not plan.returns_rows:
             result = self.sync_connection.execute(statement, parameters)
             return [dict(row) for row in result.mappings().all()]
-        return plan.rows(self._run(plan, parameters).fetchall())
+        cursor = self._run(plan, parameters)
+        keys = None if plan.keys is not None else [column[0] for column in cursor.description or ()]
+        return plan.rows(cursor.fetchall(), keys)
 
     def _plan(self, statement: Any, parameters: Any) -> Plan | None:
         if self.observed:
             return None
         return self.plans.get(statement, parameters)
+
+    def _run_many(self, plan: Plan, parameters: list[Any]) -> sqlite3.Cursor:
+        try:
+            return self.dbapi.executemany(plan.sql, [plan.parameters(one) for one in parameters])
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error) from exc
 
     def _run(self, plan: Plan, parameters: Any) -> sqlite3.Cursor:
         try:
