@@ -39,8 +39,8 @@ NotificationCallback = Callable[[str | None], None]
 class Conn(Protocol):
     """A connection inside one transaction, as the engine sees it.
 
-    :class:`~.postgres.PoolConnection` (an asyncpg-backed SQLAlchemy ``AsyncConnection``) is
-    one; :class:`~.sqlite.LoopConnection` (a synchronous SQLite connection driven on the
+    :class:`~.postgres.DirectConnection` (a pooled asyncpg connection, driven by the store
+    directly) is one; :class:`~.sqlite.LoopConnection` (a synchronous SQLite connection driven on the
     event-loop thread) is the other. Both count every statement in the store's
     :class:`StatementTally`.
     """

@@ -172,3 +172,73 @@ def test_equal_shapes_with_other_values_do_not_share_values() -> None:
     # A literal of another type is another shape.
     third = plans.get(sa.select(runs.c.run_id).where(runs.c.namespace == sa.literal(3)), None)
     assert third is not None and plans.compiles == 2
+
+
+def test_text_returning_and_executemany_plans_of_one_shape_keep_their_kind_and_values() -> None:
+    plans = Plans(sa.dialects.sqlite.dialect())
+    ns = t.namespaces
+
+    def named(value: str) -> Any:  # a textual read built per call, its value bound into it
+        return sa.text("SELECT name FROM namespaces WHERE name = :n").bindparams(n=value)
+
+    first, second = plans.get(named("a"), None), plans.get(named("b"), None)
+    assert first is not None and second is not None and plans.compiles == 1
+    assert first.keys is None and second.keys is None and first.returns_rows and second.returns_rows
+    assert first.parameters(None) == ["a"] and second.parameters(None) == ["b"]
+    first.text_keys = ("name",)  # what the driver told the first: the shape's later plans know it
+    assert (third := plans.get(named("c"), None)) is not None and third.text_keys == ("name",)
+    deleted = plans.get(sa.text("DELETE FROM namespaces WHERE name = :n").bindparams(n="a"), None)
+    assert deleted is not None and deleted.dml and not deleted.returns_rows and plans.compiles == 2
+
+    def renamed(value: str) -> Any:  # RETURNING, built per call
+        return sa.update(ns).where(ns.c.name == value).values(description="d").returning(ns.c.name)
+
+    one, other = plans.get(renamed("a"), None), plans.get(renamed("b"), None)
+    assert one is not None and other is not None and plans.compiles == 3
+    assert other.dml and other.returns_rows and other.keys == ("name",)
+    assert one.parameters(None) == ["d", "a"] and other.parameters(None) == ["d", "b"]
+
+    def inserting(description: str) -> Any:  # an executemany's statement, built per call
+        return sa.insert(ns).values(description=description)
+
+    rows = [
+        {"name": "x", "created_at": NOW, "updated_at": NOW},
+        {"name": "y", "created_at": NOW, "updated_at": NOW},
+    ]
+    many, again = plans.get_many(inserting("p"), rows), plans.get_many(inserting("q"), rows)
+    assert many is not None and again is not None and plans.compiles == 4
+    assert again.dml and not again.returns_rows
+    assert [again.parameters(row) for row in rows] == [
+        [value if value != "p" else "q" for value in many.parameters(row)] for row in rows
+    ]
+
+
+async def test_text_statements_of_one_shape_answer_their_own_rows(db_url: str) -> None:
+    store = create_store(db_url)
+    await store.open()
+    try:
+        ns = t.namespaces
+        rows = [{"name": n, "description": n.upper(), "created_at": NOW, "updated_at": NOW} for n in "abc"]
+        plans = _plans_of(store)
+        async with store.write() as conn:
+            await conn.execute(sa.insert(ns), rows)
+            before = plans.compiles
+            for name in "abc":
+                described = sa.text("SELECT description FROM namespaces WHERE name = :n").bindparams(n=name)
+                assert await conn.fetch(described) == [{"description": name.upper()}]
+                assert (await conn.execute(described)).scalars().all() == [name.upper()]
+            none = sa.text("SELECT description FROM namespaces WHERE name = :n").bindparams(n="none")
+            assert (await conn.execute(none)).scalars().all() == []
+            assert plans.compiles - before == 1
+            for name in "ab":
+                changed = await conn.execute(
+                    sa.update(ns).where(ns.c.name == name).values(description="z").returning(ns.c.name)
+                )
+                assert changed.scalars().all() == [name]
+        async with store.read() as conn:
+            found = await conn.fetch(
+                sa.select(ns.c.name, ns.c.description).where(ns.c.name.in_(["a", "b", "c"]))
+            )
+        assert sorted((r["name"], r["description"]) for r in found) == [("a", "z"), ("b", "z"), ("c", "C")]
+    finally:
+        await store.close()
