@@ -64,6 +64,11 @@ class Outcome:
     def ok(self) -> bool:
         return self.status < 400
 
+    @classmethod
+    def refusal(cls, kind: str, name: str, arguments: str, status: int, exc: DomainError) -> Outcome:
+        """The engine's (or the worker's) refusal, shown with the status the API gives it."""
+        return cls(kind, name, arguments, status, exc.reason, message=exc.message)
+
 
 def _arguments(ui: UiRequest, kind: str) -> tuple[str, Envelope | None, list[str]]:
     """The form's operation name and JSON argument list as an envelope, or the problems with them."""
@@ -162,14 +167,12 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
                 ui.namespace, workflow_id, name, run_id=run_id, arguments=arguments
             )
         except WorkerRefusal as exc:  # the worker's own refusal, with the API's status for it
-            refused = Outcome("query", name, typed, worker_refusal_status(exc.reason), exc.reason)
-            refused.message = exc.message
+            refused = Outcome.refusal("query", name, typed, worker_refusal_status(exc.reason), exc)
             return await show(ui, workflow_id, run_id, outcome=refused)
         except DomainError as exc:
             if exc.reason in _NOT_FOUND:
                 raise  # no such workflow or run: the error page, as for the page itself
-            refused = Outcome("query", name, typed, status_for_reason(exc.reason), exc.reason)
-            refused.message = exc.message
+            refused = Outcome.refusal("query", name, typed, status_for_reason(exc.reason), exc)
             return await show(ui, workflow_id, run_id, outcome=refused)
         value, refs = _result_of(answer)
         answered = Outcome("query", name, typed, 200, "answered", value=value, refs=refs)
@@ -193,8 +196,7 @@ def routes(settings: Settings, engine: EngineAPI) -> list[BaseRoute]:
         except DomainError as exc:
             if exc.reason in _NOT_FOUND:
                 raise
-            refused = Outcome("update", name, typed, status_for_reason(exc.reason), exc.reason)
-            refused.message = exc.message
+            refused = Outcome.refusal("update", name, typed, status_for_reason(exc.reason), exc)
             return await show(ui, workflow_id, run_id, outcome=refused)
         status = str(answer.get("update_status"))
         if status == "completed":
