@@ -36,11 +36,11 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 
 # Statements per step, at most (both databases run the same statements, NOTIFY aside).
 BUDGET = {
-    "start": 7,
+    "start": 5,
     "workflow task poll": 9,
-    "workflow task complete + eager activity": 13,
-    "activity complete + eager workflow task": 14,
-    "workflow task complete (closes the run)": 6,
+    "workflow task complete + eager activity": 12,
+    "activity complete + eager workflow task": 13,
+    "workflow task complete (closes the run)": 5,
     "result wait": 1,
 }
 SWEEP_BUDGET = {"busy": 8, "idle": 8}

@@ -35,7 +35,7 @@ from .runs.close_wait import close_key, wait_for_close
 from .runs.diagnostic_shapes import DebugWorkflowBody
 from .runs.diagnostics import debug_view
 from .runs.lifecycle import create_run
-from .runs.rows import is_terminal_run, load_run
+from .runs.rows import is_terminal_run, load_run, split_run
 from .runs.views import RunInstance
 from .runs.waiting import waiting_on
 from .search_attributes.checks import check_start
@@ -71,7 +71,7 @@ LIST_STATUSES = {
 
 
 class _InstanceMoved(Exception):
-    """The instance moved to another run between locking its current run and the instance."""
+    """The instance moved to another run while its current run was being locked (or its run is gone)."""
 
 
 class ControlPlane(EngineCore):
@@ -146,24 +146,36 @@ class ControlPlane(EngineCore):
                 search_attributes, search_attribute_types = await check_start(
                     tx, namespace, request.search_attributes
                 )
-                params = {"b_workflow_id": workflow_id}
-                current = cast(RunRow | None, await tx.one(tx.store.lock(rows.CURRENT_RUN_LOCKING), params))
-                instance = cast(InstanceRow | None, await tx.one(tx.store.lock(rows.INSTANCE), params))
-                if instance is not None and instance["current_run_id"] != (
-                    current["run_id"] if current else None
-                ):
-                    raise _InstanceMoved(workflow_id)
-                if instance is not None and instance["namespace"] != namespace:
-                    raise DomainError(
-                        reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
-                        f"Workflow id [{workflow_id}] is already used in another namespace.",
-                        workflow_id=workflow_id,
-                        namespace=namespace,
-                    )
                 run_number = 1
                 run_id = new_id()
-                if instance is not None:
-                    if current is not None and not is_terminal_run(current):
+                # A new workflow id (the usual start) is one statement: its instance, written at
+                # once, already pointing at the run created below (same transaction).
+                created = await tx.conn.execute(
+                    rows.INSERT_INSTANCE_IF_ABSENT,
+                    {
+                        "workflow_id": workflow_id,
+                        "namespace": namespace,
+                        "workflow_type": request.workflow_type,
+                        "current_run_id": run_id,
+                        "run_count": run_number,
+                        "created_at": tx.now,
+                    },
+                )
+                if created.rowcount != 1:
+                    # The id has an instance: it and its current run, locked (run first).
+                    existing = await tx.one(rows.CURRENT_RUN_AND_INSTANCE, {"b_workflow_id": workflow_id})
+                    if existing is None:
+                        raise _InstanceMoved(workflow_id)
+                    instance_row, current = split_run(existing)
+                    instance = cast(InstanceRow, instance_row)
+                    if instance["namespace"] != namespace:
+                        raise DomainError(
+                            reasons.WORKFLOW_ID_RESERVED_IN_NAMESPACE,
+                            f"Workflow id [{workflow_id}] is already used in another namespace.",
+                            workflow_id=workflow_id,
+                            namespace=namespace,
+                        )
+                    if not is_terminal_run(current):
                         if current["workflow_type"] != request.workflow_type:
                             bound = current["workflow_type"]
                             message = f"Workflow id [{workflow_id}] is bound to type [{bound}]."
@@ -192,19 +204,6 @@ class ControlPlane(EngineCore):
                             "current_run_id": run_id,
                             "run_count": run_number,
                             "workflow_type": request.workflow_type,
-                        },
-                    )
-                else:
-                    # Written once, already pointing at the run created below (same transaction).
-                    await tx.conn.execute(
-                        rows.INSERT_INSTANCE,
-                        {
-                            "workflow_id": workflow_id,
-                            "namespace": namespace,
-                            "workflow_type": request.workflow_type,
-                            "current_run_id": run_id,
-                            "run_count": run_number,
-                            "created_at": tx.now,
                         },
                     )
                 blob = await offloading.accept(tx, namespace, run_id, codec, blob, field="input")

@@ -27,7 +27,7 @@ from ..external_storage import offloading
 from ..external_storage.stored import stored_envelope
 from ..history import events as h
 from ..history.rows import append
-from ..runs.rows import is_terminal_run, lock_run_of
+from ..runs.rows import is_terminal_run, split_run
 from ..runs.steps import after_step_resolved
 from ..shapes import ActivityHeartbeatResponse, ActivityOutcomeResponse
 from ..transaction import Tx
@@ -72,14 +72,15 @@ async def fence_execution(
     tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
 ) -> tuple[ActivityTaskRow, ActivityAttemptRow, RunRow, ActivityExecutionRow]:
     """:func:`fence`, and the task's execution: the task, attempt and execution in one read."""
-    params = {"b_task_id": task_id, "b_namespace": namespace}
-    run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
-    found = await tx.one(rows.TASK_ATTEMPT_EXECUTION, {**params, "b_attempt_id": attempt_id})
-    if found is None or run is None:
+    # One read, locking the run before the task: the engine's lock order (see runs.rows).
+    params = {"b_task_id": task_id, "b_namespace": namespace, "b_attempt_id": attempt_id}
+    found = await tx.one(rows.RUN_TASK_ATTEMPT_EXECUTION, params)
+    if found is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
-    task_row, attempt_row, execution_row = rows.split_fence_row(found)
+    fenced, run = split_run(found)
+    task_row, attempt_row, execution_row = rows.split_fence_row(fenced)
     task = cast(ActivityTaskRow, task_row)
     attempt = cast(ActivityAttemptRow | None, attempt_row)
     execution = cast(ActivityExecutionRow, execution_row)

@@ -11,7 +11,7 @@ from ...store.statuses import ActivityAttemptStatus as AttemptStatus
 from ...store.statuses import ActivityExecutionStatus as ExecutionStatus
 from ...store.statuses import ActivityTaskStatus as TaskStatus
 from ..queues import Candidates, still_due
-from ..runs.rows import run_of
+from ..runs.rows import RUN_COLUMNS, run_of
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 
@@ -80,18 +80,22 @@ TASK_IN = sa.select(_at).where(
 OPEN_TASK = sa.select(_at).where(
     _at.c.task_id == sa.bindparam("b_task_id"), _at.c.status.in_(OPEN_TASK_STATUSES)
 )
-# An outcome's fence in one statement: the task (locked: ``FOR UPDATE OF`` the task alone, where
-# the database has row locks), its execution, and the attempt ``b_attempt_id`` if it exists, the
-# attempt's and execution's columns prefixed (see :func:`split_fence_row`).
+# An outcome's fence in one statement: the task's run (``RUN_COLUMNS``), the task, its execution,
+# and the attempt ``b_attempt_id`` if it exists, the attempt's and execution's columns prefixed
+# (see :func:`split_fence_row`). The run and the task are locked where the database has row locks,
+# the run first (``FOR UPDATE OF`` locks in the order it names): the engine's lock order.
 ATTEMPT_PREFIX, EXECUTION_PREFIX = "a__", "e__"
-TASK_ATTEMPT_EXECUTION = (
+RUN_TASK_ATTEMPT_EXECUTION = (
     sa.select(
         _at,
         *(column.label(ATTEMPT_PREFIX + column.name) for column in _aa.c),
         *(column.label(EXECUTION_PREFIX + column.name) for column in _ae.c),
+        *RUN_COLUMNS,
     )
     .select_from(
-        _at.join(_ae, _ae.c.activity_execution_id == _at.c.activity_execution_id).outerjoin(
+        t.workflow_runs.join(_at, _at.c.run_id == t.workflow_runs.c.run_id)
+        .join(_ae, _ae.c.activity_execution_id == _at.c.activity_execution_id)
+        .outerjoin(
             _aa,
             sa.and_(
                 _aa.c.attempt_id == sa.bindparam("b_attempt_id"),
@@ -100,12 +104,13 @@ TASK_ATTEMPT_EXECUTION = (
         )
     )
     .where(_at.c.task_id == sa.bindparam("b_task_id"), _at.c.namespace == sa.bindparam("b_namespace"))
-    .with_for_update(of=_at)
+    .with_for_update(of=[t.workflow_runs, _at])
 )
 
 
 def split_fence_row(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
-    """A :data:`TASK_ATTEMPT_EXECUTION` row as ``(task, attempt or None, execution)``."""
+    """A :data:`RUN_TASK_ATTEMPT_EXECUTION` row (its run split off, ``split_run``) as
+    ``(task, attempt or None, execution)``."""
     task: dict[str, Any] = {}
     attempt: dict[str, Any] = {}
     execution: dict[str, Any] = {}

@@ -27,6 +27,12 @@ from ..transaction import Tx
 
 _wr, _wi = t.workflow_runs, t.workflow_instances
 
+# A fence's one read (a task or attempt row and its run, ``workflow_tasks.leases.fence``,
+# ``activities.outcomes.fence_execution``): the run's columns prefixed (see :func:`split_run`).
+RUN_PREFIX = "r__"
+RUN_COLUMNS = tuple(column.label(RUN_PREFIX + column.name) for column in _wr.c)
+
+
 SELECT_RUN = sa.select(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
 UPDATE_RUN = sa.update(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
 INSERT_RUN = sa.insert(_wr)
@@ -68,12 +74,44 @@ CURRENT_RUN_LOCKING = sa.select(_wr).where(
     .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
     .scalar_subquery()
 )
+# A start's first statement: the instance of a new workflow id, written only if there is none yet
+# (``rowcount`` 0 when the id has one: then :data:`CURRENT_RUN_AND_INSTANCE` reads it).
+_INSTANCE_COLUMNS = ("workflow_id", "namespace", "workflow_type", "current_run_id", "run_count", "created_at")
+_existing = _wi.alias("existing")
+INSERT_INSTANCE_IF_ABSENT = sa.insert(_wi).from_select(
+    list(_INSTANCE_COLUMNS),
+    sa.select(*(sa.bindparam(name, type_=_wi.c[name].type) for name in _INSTANCE_COLUMNS)).where(
+        ~sa.exists().where(_existing.c.workflow_id == sa.bindparam("workflow_id"))
+    ),
+)
+# The instance and its current run (``RUN_COLUMNS``) in one read, both locked where the database
+# has row locks, the run first (``FOR UPDATE OF`` locks in the order it names), as
+# :data:`CURRENT_RUN_LOCKING` then the instance do. No row: no instance, or it moved to another
+# run while this read waited for the run's lock (the row no longer joins), or its run is gone.
+CURRENT_RUN_AND_INSTANCE = (
+    sa.select(_wi, *RUN_COLUMNS)
+    .select_from(_wr.join(_wi, _wr.c.run_id == _wi.c.current_run_id))
+    .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
+    .with_for_update(of=[_wr, _wi])
+)
 # Describe: the instance's current run and the two instance fields the answer needs, in one query.
 CURRENT_RUN = (
     sa.select(_wr, _wi.c.current_run_id.label("i_current_run_id"), _wi.c.run_count.label("i_run_count"))
     .select_from(_wi.join(_wr, _wr.c.run_id == _wi.c.current_run_id))
     .where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"), _wi.c.namespace == sa.bindparam("b_namespace"))
 )
+
+
+def split_run(row: dict[str, Any]) -> tuple[dict[str, Any], RunRow]:
+    """A row selecting :data:`RUN_COLUMNS` beside other columns, as ``(the others, the run)``."""
+    rest: dict[str, Any] = {}
+    run: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith(RUN_PREFIX):
+            run[key[len(RUN_PREFIX) :]] = value
+        else:
+            rest[key] = value
+    return rest, cast(RunRow, run)
 
 
 def run_of(table: sa.Table, key: str, *, in_namespace: bool = False) -> sa.Select[Any]:

@@ -18,7 +18,7 @@ from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..errors import DomainError
 from ..history.events import stop_reason
-from ..runs.rows import is_terminal_run, lock_run_of
+from ..runs.rows import is_terminal_run, split_run
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
 from ..workers.liveness import fresh_lease, silence_cutoff, silent_leases
@@ -31,14 +31,14 @@ async def fence(
     tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
 ) -> tuple[WorkflowTaskRow, RunRow]:
     """The leased task and its run, both locked, if ``(lease_owner, attempt)`` holds the lease."""
-    # The run before the task: the engine's lock order (see runs.rows).
-    params = {"b_task_id": task_id, "b_namespace": namespace}
-    run = await lock_run_of(tx, rows.RUN_OF_TASK_IN, params)
-    task = cast(WorkflowTaskRow | None, await tx.one(tx.store.lock(rows.TASK_IN), params))
-    if task is None or run is None:
+    # One read, locking the run before the task: the engine's lock order (see runs.rows).
+    found = await tx.one(rows.TASK_AND_RUN_IN, {"b_task_id": task_id, "b_namespace": namespace})
+    if found is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
         )
+    task_row, run = split_run(found)
+    task = cast(WorkflowTaskRow, task_row)
     if task["status"] != WorkflowTaskStatus.LEASED:
         if is_terminal_run(run):
             raise DomainError(

@@ -11,13 +11,13 @@ from ...store import tables as t
 from ...store.rows import RunRow
 from ...store.statuses import WorkflowTaskStatus as S
 from ..queues import Candidates, still_due
-from ..runs.rows import is_paused, run_of
+from ..runs.rows import RUN_COLUMNS, is_paused, run_of
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 from ..util import new_id
 from .sticky import FREE_FOR_CLAIMER
 
-_wt, _pr = t.workflow_tasks, t.poll_requests
+_wt, _pr, _wr = t.workflow_tasks, t.poll_requests, t.workflow_runs
 _OPEN = (S.READY, S.LEASED)
 
 INSERT = sa.insert(_wt)
@@ -45,6 +45,14 @@ TASK_IN = sa.select(_wt).where(
     _wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace")
 )
 RUN_OF_TASK_IN = run_of(_wt, "task_id", in_namespace=True)
+# The fence's one read: the task and its run (``RUN_COLUMNS``), both locked where the database has
+# row locks, the run first (``FOR UPDATE OF`` locks in the order it names): the engine's lock order.
+TASK_AND_RUN_IN = (
+    sa.select(_wt, *RUN_COLUMNS)
+    .select_from(_wr.join(_wt, _wt.c.run_id == _wr.c.run_id))
+    .where(_wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace"))
+    .with_for_update(of=[_wr, _wt])
+)
 UPDATE = sa.update(_wt).where(_wt.c.task_id == sa.bindparam("b_task_id"))
 # Only an open task is cancelled: a task another poller completed meanwhile keeps its status.
 CANCEL = (
