@@ -43,7 +43,7 @@ BUDGET = {
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
 }
-SWEEP_BUDGET = {"busy": 8, "idle": 8}
+SWEEP_BUDGET = {"busy": 2, "idle": 2}
 
 
 @pytest.fixture

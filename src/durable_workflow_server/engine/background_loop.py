@@ -26,11 +26,13 @@ from .activities import timeouts as activity_timeouts
 from .maintenance.counters import LEASE_EXPIRIES, WORKER_LEASE_RELEASES, ProcessCounters
 from .maintenance.retention_sweep import RetentionSweep
 from .queries import broker as query_broker
+from .queries import rows as query_rows
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
 from .timers import firing
 from .timers import rows as timer_rows
 from .transaction import OpenTx
+from .workers import rows as worker_rows
 from .workers import views as worker_views
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import rows as workflow_task_rows
@@ -60,7 +62,7 @@ async def sweep(
     ``retention``: the periodic retention sweep, run when it is due (``None``: never).
     """
     # One statement says which of the deadline steps has anything due; the others are skipped
-    # (an idle pass is then this probe and the purges). Work that becomes due after the probe
+    # (an idle pass is then this probe alone, see _HOUSEKEEPING). Work that becomes due after the probe
     # announces its due time to the loop, which sweeps again by then.
     due = await _earliest_due(store)
     ran = False
@@ -92,18 +94,34 @@ async def sweep(
         if counters is not None:
             counters.inc(WORKER_LEASE_RELEASES, {"kind": "workflow", "reason": "liveness"}, silent_workflow)
             counters.inc(WORKER_LEASE_RELEASES, {"kind": "activity", "reason": "liveness"}, silent_activity)
-    await workflow_task_leases.purge_poll_requests(open_tx)
-    await query_broker.purge_expired(open_tx)
+    # The purges and the prune run only when the probe saw a row they would delete.
+    if _has(due, "poll_request_expiry", now()):
+        await workflow_task_leases.purge_poll_requests(open_tx)
+    if _has(due, "query_task_expiry", now()):
+        await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:
-        await worker_views.prune_stale(open_tx, store, now(), worker_prune_after)
+        at = now()
+        oldest = due["oldest_heartbeat"]
+        if oldest is not None and oldest < at - timedelta(seconds=worker_prune_after):
+            await worker_views.prune_stale(open_tx, store, at, worker_prune_after)
     if retention is not None:
         await retention.due_run(open_tx, store, now())
     if ran:
         return await next_due_at(store)
     # Nothing the probe covers was due, so nothing it covers moved (the purges, liveness and
     # retention only retire work, which can only make a due time later): it is the answer.
-    earliest: datetime | None = earliest_value(due)
+    earliest: datetime | None = earliest_value(_steps(due))
     return earliest
+
+
+def _has(due: Mapping[str, datetime | None], name: str, at: datetime) -> bool:
+    value = due[name]
+    return value is not None and value <= at
+
+
+def _steps(due: Mapping[str, datetime | None]) -> dict[str, datetime | None]:
+    """The deadline steps' due times of a probe (the housekeeping columns wake nothing)."""
+    return {name: due[name] for name in _DUE_STEPS}
 
 
 def earliest_of(*statements: sa.Select[Any], names: tuple[str, ...] | None = None) -> sa.Select[Any]:
@@ -128,13 +146,20 @@ _DUE_STEPS = (
     "activity_timeout_leased",
     "run_timeout",
 )
+# The same probe also says whether the housekeeping steps have anything to delete: the earliest
+# poll-retry entry and query task expiry, and the oldest worker heartbeat (never a wake-up time:
+# these only retire rows, so the loop does not sweep for them; a pass that runs anyway does them).
+_HOUSEKEEPING = ("poll_request_expiry", "query_task_expiry", "oldest_heartbeat")
 EARLIEST_DUE = earliest_of(
     timer_rows.EARLIEST_FIRE,
     workflow_task_rows.EARLIEST_LEASE_EXPIRY,
     activity_rows.EARLIEST_LEASE_EXPIRY,
     *activity_rows.EARLIEST_TIMEOUTS,
     run_rows.EARLIEST_TIMEOUT,
-    names=_DUE_STEPS,
+    workflow_task_rows.EARLIEST_POLL_REQUEST_EXPIRY,
+    query_rows.EARLIEST_EXPIRY,
+    worker_rows.OLDEST_HEARTBEAT,
+    names=(*_DUE_STEPS, *_HOUSEKEEPING),
 )
 
 
@@ -149,12 +174,12 @@ async def _earliest_due(store: Store) -> dict[str, datetime | None]:
     async with store.read() as conn:
         rows = await conn.fetch(EARLIEST_DUE)
     # min() keeps the column type, so these come back as aware UTC datetimes.
-    return dict(rows[0]) if rows else dict.fromkeys(_DUE_STEPS)
+    return dict(rows[0]) if rows else dict.fromkeys((*_DUE_STEPS, *_HOUSEKEEPING))
 
 
 async def next_due_at(store: Store) -> datetime | None:
     """The earliest due time among pending timers, live leases, activity and run deadlines."""
-    found: datetime | None = earliest_value(await _earliest_due(store))
+    found: datetime | None = earliest_value(_steps(await _earliest_due(store)))
     return found
 
 

@@ -23,6 +23,7 @@ TASK_IN = TASK.where(_qt.c.namespace == sa.bindparam("b_namespace"))
 UPDATE = sa.update(_qt).where(_qt.c.query_task_id == sa.bindparam("b_query_task_id"))
 DELETE = sa.delete(_qt).where(_qt.c.query_task_id == sa.bindparam("b_query_task_id"))
 PURGE_EXPIRED = sa.delete(_qt).where(_qt.c.expires_at <= sa.bindparam("b_now"))
+EARLIEST_EXPIRY = sa.select(sa.func.min(_qt.c.expires_at))
 # Back to pending, fenced on the exact lease handed out (its poller hung up before receiving it).
 RELEASE = (
     sa.update(_qt)

@@ -40,6 +40,12 @@ DUE = (
     .limit(sa.bindparam("b_limit"))
 )
 EARLIEST_FIRE = sa.select(sa.func.min(_s.c.next_fire_at)).where(_s.c.status == ScheduleStatus.ACTIVE)
+# Whether any active schedule holds buffered fires (``DRAINABLE`` can find nothing otherwise).
+ANY_BUFFERED = (
+    sa.select(_s.c.buffered_count)
+    .where(_s.c.status == ScheduleStatus.ACTIVE, _s.c.buffered_count > 0)
+    .limit(1)
+)
 
 # Active schedules holding buffered fires whose latest started workflow has closed (its current
 # run is terminal). A fire still being started has no instance yet, so it never matches.

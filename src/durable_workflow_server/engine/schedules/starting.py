@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 BATCH = 100
 # The schedule step's next due time: the next fire, or a starting fire's lease running out.
 _EARLIEST = earliest_of(rows.EARLIEST_FIRE, rows.EARLIEST_LEASE)
+# The step's probe: those two, and whether any schedule holds a buffer. A pass runs only the
+# steps it says have something to do (an idle pass is this one statement).
+_PROBE = earliest_of(
+    rows.EARLIEST_FIRE, rows.EARLIEST_LEASE, rows.ANY_BUFFERED, names=("fire", "lease", "buffered")
+)
 ALREADY_RUNNING = "returned_existing_active"  # the start answer when the workflow id has an open run
 WORKFLOW_ALREADY_RUNNING = "workflow_already_running"
 # The ``outcome`` label of the schedule-fires counter.
@@ -76,15 +81,28 @@ class ScheduleFiring(EngineCore):
     async def _sweep_schedules(self) -> datetime | None:
         now = self.now()
         async with self._read() as tx:
-            due = await tx.all(rows.DUE, {"b_now": now, "b_limit": BATCH})
-        for item in due:
-            try:
-                await self._fire_due(item["namespace"], item["schedule_id"])
-            except Exception as exc:  # one broken schedule must not hold the others back
-                log.exception("schedule %s/%s failed to fire", item["namespace"], item["schedule_id"])
-                await self._fire_failed(item["namespace"], item["schedule_id"], exc)
-        await self._drain_buffers()
-        await self._finish_abandoned(now)
+            probe = await tx.one(_PROBE) or {"fire": None, "lease": None, "buffered": None}
+        fire_at, lease_at = probe["fire"], probe["lease"]
+        ran = False
+        if fire_at is not None and fire_at <= now:
+            ran = True
+            async with self._read() as tx:
+                due = await tx.all(rows.DUE, {"b_now": now, "b_limit": BATCH})
+            for item in due:
+                try:
+                    await self._fire_due(item["namespace"], item["schedule_id"])
+                except Exception as exc:  # one broken schedule must not hold the others back
+                    log.exception("schedule %s/%s failed to fire", item["namespace"], item["schedule_id"])
+                    await self._fire_failed(item["namespace"], item["schedule_id"], exc)
+        if ran or probe["buffered"] is not None:
+            # (A fire just taken may have buffered one.)
+            ran = await self._drain_buffers() or ran
+        if lease_at is not None and lease_at <= now:
+            ran = True
+            await self._finish_abandoned(now)
+        if not ran:
+            # Nothing moved since the probe: its due times are the answer.
+            return _earliest(fire_at, lease_at)
         async with self._read() as tx:
             found: datetime | None = earliest_value(await tx.one(_EARLIEST))
         return found
@@ -132,7 +150,8 @@ class ScheduleFiring(EngineCore):
         if recorded:
             self.counters.inc(SCHEDULE_FIRES, {"namespace": namespace, "outcome": FIRE_FAILED})
 
-    async def _drain_buffers(self) -> None:
+    async def _drain_buffers(self) -> bool:
+        """Start the buffered fires whose turn has come; whether there were any."""
         async with self._read() as tx:
             ready = await tx.all(rows.DRAINABLE, {"b_limit": BATCH})
         for item in ready:
@@ -142,6 +161,7 @@ class ScheduleFiring(EngineCore):
                 log.exception(
                     "schedule %s/%s: starting a buffered fire failed", item["namespace"], item["schedule_id"]
                 )
+        return bool(ready)
 
     async def _drain_buffer(self, namespace: str, schedule_id: str) -> None:
         claimed: fires.Claimed | None = None

@@ -72,3 +72,4 @@ SET_COHORT_STATUS = (
 # Registrations not heard from since ``b_before`` (the background loop's pruning).
 LONG_STALE = sa.select(_wk.c.worker_id).where(_wk.c.last_heartbeat_at < sa.bindparam("b_before")).limit(1)
 PRUNE = sa.delete(_wk).where(_wk.c.last_heartbeat_at < sa.bindparam("b_before"))
+OLDEST_HEARTBEAT = sa.select(sa.func.min(_wk.c.last_heartbeat_at))

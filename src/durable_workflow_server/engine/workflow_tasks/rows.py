@@ -209,6 +209,7 @@ POLL_REQUEST = sa.select(_pr).where(
 )
 INSERT_POLL_REQUEST = sa.insert(_pr)
 PURGE_POLL_REQUESTS = sa.delete(_pr).where(_pr.c.expires_at <= sa.bindparam("b_now"))
+EARLIEST_POLL_REQUEST_EXPIRY = sa.select(sa.func.min(_pr.c.expires_at))
 
 
 async def ensure_workflow_task(
