@@ -37,9 +37,9 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 # Statements per step, at most (both databases run the same statements, NOTIFY aside).
 BUDGET = {
     "start": 5,
-    "workflow task poll": 9,
+    "workflow task poll": 7,
     "workflow task complete + eager activity": 12,
-    "activity complete + eager workflow task": 13,
+    "activity complete + eager workflow task": 12,
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
 }

@@ -10,6 +10,7 @@ an update fenced on what the claimer read and on the task still being due.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,13 +39,25 @@ class Candidates:
     Ready tasks come from ``(namespace, task_queue, status, available_at)`` in index order, so
     ``LIMIT`` stops after a few rows however long the backlog is (one query with ``OR`` over both
     kinds had to sort every due row first); tasks whose lease ran out are a separate, usually
-    empty, query. Each has a variant restricted to the types in ``b_types``.
+    empty, query. Each has a variant restricted to the types in ``b_types``. A claim runs both as
+    one statement (:attr:`both`): the two scans as subqueries of a ``UNION ALL``.
     """
 
     ready: sa.Select[Any]
     ready_typed: sa.Select[Any]
     expired: sa.Select[Any]
     expired_typed: sa.Select[Any]
+    #: The leased status: what orders the expired leases first in :attr:`both`.
+    leased: str = ""
+    #: Both queries as one statement (each its own locked, limited index scan), in the same order.
+    both: sa.Select[Any] = dataclasses.field(init=False, repr=False, compare=False)
+    both_typed: sa.Select[Any] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "both", _one_statement(self.expired, self.ready, self.leased))
+        object.__setattr__(
+            self, "both_typed", _one_statement(self.expired_typed, self.ready_typed, self.leased)
+        )
 
     @classmethod
     def of(cls, table: sa.Table, type_column: str, *, ready: str, leased: str) -> Candidates:
@@ -65,7 +78,7 @@ class Candidates:
             .limit(10)
         )
         typed = table.c[type_column].in_(sa.bindparam("b_types", expanding=True))
-        return cls(ready_rows, ready_rows.where(typed), expired_rows, expired_rows.where(typed))
+        return cls(ready_rows, ready_rows.where(typed), expired_rows, expired_rows.where(typed), leased)
 
     def where(self, *clauses: sa.ColumnElement[bool]) -> Candidates:
         """These candidates with ``clauses`` added to all four queries."""
@@ -74,6 +87,7 @@ class Candidates:
             self.ready_typed.where(*clauses),
             self.expired.where(*clauses),
             self.expired_typed.where(*clauses),
+            self.leased,
         )
 
     async def due(
@@ -91,11 +105,17 @@ class Candidates:
         ready = self.ready_typed if types else self.ready
         if not leased:
             return await tx.all(tx.store.claim(ready), params)
-        expired = self.expired_typed if types else self.expired
-        return [
-            *await tx.all(tx.store.claim(expired), params),
-            *await tx.all(tx.store.claim(ready), params),
-        ]
+        return await tx.all(self.both_typed if types else self.both, params)
+
+
+def _one_statement(expired: sa.Select[Any], ready: sa.Select[Any], leased: str) -> sa.Select[Any]:
+    """``expired`` then ``ready`` in one round trip: each stays its own skip-locked ``LIMIT``ed
+    index scan (a subquery; ``FOR UPDATE`` renders only where the database has row locks), and
+    the at most twenty rows are put in the two queries' order (expired leases first)."""
+    branches = [stmt.with_for_update(skip_locked=True).subquery() for stmt in (expired, ready)]
+    both = sa.union_all(*(sa.select(branch) for branch in branches)).subquery()
+    first = sa.case((both.c.status == leased, 0), else_=1)
+    return sa.select(both).order_by(first, both.c.available_at, both.c.task_id)
 
 
 async def claim_first(

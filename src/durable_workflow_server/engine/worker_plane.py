@@ -183,8 +183,9 @@ class WorkerPlane(EngineCore):
                         # The first probe also checks the registration and answers a retried poll,
                         # all in the transaction that tries to claim.
                         cached = None
+                        holds_leases = True  # unknown: the hand-back looks
                         if poll_request_id:
-                            worker, earlier = await workers.registered_worker_and_poll(
+                            worker, earlier, holds_leases = await workers.registered_worker_and_poll(
                                 tx, namespace, worker_id, task_queue, build_id, poll_request_id
                             )
                             cached = await cached_poll(
@@ -196,7 +197,7 @@ class WorkerPlane(EngineCore):
                             )
                         types = list(worker["supported_workflow_types"] or [])
                         registered_build = worker["build_id"]
-                        if held_task_ids is not None:
+                        if held_task_ids is not None and holds_leases:
                             # A transport retry of this poll replays its task: that one is held too.
                             keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
                             reason = "released: the worker polled again without holding it"

@@ -185,6 +185,21 @@ async def test_an_expired_lease_is_claimed_before_newer_ready_work(driver: Drive
     assert (await driver.poll_wf(timeout=0) or {}).get("workflow_id") == "new"
 
 
+async def test_an_expired_lease_is_claimed_before_older_ready_work(driver: Driver, clock) -> None:  # type: ignore[no-untyped-def]
+    # Expired leases come first whatever their age: the task ready longest waits behind one.
+    await driver.register("w-other", supported_workflow_types=["other"])
+    await driver.start(workflow_id="ready-longer", workflow_type="greeter")
+    clock.advance(1)
+    await driver.start(workflow_id="leased", workflow_type="other")
+    first = await driver.poll_wf(worker_id="w-other")
+    assert first is not None and first["workflow_id"] == "leased"
+    clock.advance(31)  # past its 30 s lease; no sweep has run
+    taken = await driver.poll_wf(worker_id="w1", timeout=0)
+    assert taken is not None
+    assert taken["workflow_id"] == "leased" and taken["workflow_task_attempt"] == 2
+    assert (await driver.poll_wf(timeout=0) or {}).get("workflow_id") == "ready-longer"
+
+
 async def test_describe_follows_the_instance_to_its_current_run(driver: Driver) -> None:
     started = await driver.start()
     described = await driver.engine.describe_workflow(NS, started["workflow_id"])

@@ -82,6 +82,27 @@ async def test_a_workflow_task_not_held_is_handed_back_by_the_next_poll(driver: 
     assert err.value.reason in ("workflow_task_attempt_mismatch", "invalid_commands")
 
 
+async def test_a_poll_with_a_request_id_hands_back_what_is_not_held_and_keeps_what_is(driver: Driver) -> None:
+    """The poll's first read says whether the worker holds a lease at all (the SDK's polls carry a
+    ``poll_request_id``): the hand-back is skipped only when it holds none."""
+    engine = driver.engine
+    await driver.start()
+    await driver.start("wf-2")
+    lost = await _poll_wf(engine, held=[], poll_request_id="p-1")
+    assert lost is not None
+    kept = await _poll_wf(engine, held=[lost["task_id"]], poll_request_id="p-2")
+    assert kept is not None and kept["task_id"] != lost["task_id"]
+    assert _released(engine, "workflow", "repoll") == 0
+    again = await _poll_wf(engine, held=[kept["task_id"]], poll_request_id="p-3")
+    assert _released(engine, "workflow", "repoll") == 1
+    assert again is not None and again["task_id"] == lost["task_id"]
+    assert again["workflow_task_attempt"] == lost["workflow_task_attempt"] + 1
+    beat = await engine.heartbeat_workflow_task(
+        NS, kept["task_id"], lease_owner="w1", workflow_task_attempt=kept["workflow_task_attempt"]
+    )
+    assert beat["renewed"] is True
+
+
 async def test_a_held_workflow_task_stays_leased(driver: Driver) -> None:
     engine = driver.engine
     await driver.start()

@@ -406,3 +406,63 @@ async def test_the_run_timeout_holding_the_run_makes_a_workflow_task_completion_
         await asyncio.wait_for(completing, WAKE_WITHIN)
     assert caught.value.reason == "run_closed"
     assert (await pg_driver.types("wf-1", started["run_id"]))[-1] == "WorkflowTimedOut"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    _, sep, rest = url.partition("://")
+    return f"postgresql{sep}{rest}"
+
+
+async def _fence_holds_the_run_while_it_waits_for_the_task(
+    engine: Engine, table: str, task_id: str, run_id: str, completion: Any
+) -> Any:
+    """Another transaction holds the task row: the completion's fence, one ``SELECT … FOR
+    UPDATE OF workflow_runs, <table>``, must wait for it already holding the run (run first)."""
+    import asyncpg
+
+    dsn = _asyncpg_dsn(engine.settings.database_url)
+    holder, probe = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        holding = holder.transaction()
+        await holding.start()
+        await holder.execute(f"SELECT 1 FROM {table} WHERE task_id = $1 FOR UPDATE", task_id)
+        completing = asyncio.ensure_future(completion)
+        await _blocked_on_a_lock(engine, completing)
+        async with probe.transaction():
+            with pytest.raises(asyncpg.exceptions.LockNotAvailableError):
+                await probe.execute("SELECT 1 FROM workflow_runs WHERE run_id = $1 FOR UPDATE NOWAIT", run_id)
+        await holding.rollback()
+        return await asyncio.wait_for(completing, WAKE_WITHIN)
+    finally:
+        await holder.close()
+        await probe.close()
+
+
+async def test_a_workflow_task_fence_locks_the_run_before_the_task_in_its_one_read(pg_driver: Driver) -> None:
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    answer = await _fence_holds_the_run_while_it_waits_for_the_task(
+        pg_driver.engine,
+        "workflow_tasks",
+        task["task_id"],
+        started["run_id"],
+        pg_driver.complete_wf(task, [activity()]),
+    )
+    assert answer["created_task_ids"]
+
+
+async def test_an_activity_fence_locks_the_run_before_the_task_in_its_one_read(pg_driver: Driver) -> None:
+    started = await pg_driver.start()
+    task = await pg_driver.poll_wf()
+    assert task is not None
+    await pg_driver.complete_wf(task, [activity()])
+    act = await pg_driver.poll_act()
+    assert act is not None
+    await _fence_holds_the_run_while_it_waits_for_the_task(
+        pg_driver.engine,
+        "activity_tasks",
+        act["task_id"],
+        started["run_id"],
+        pg_driver.complete_act(act, "done"),
+    )

@@ -119,16 +119,19 @@ async def registered_worker(
 
 async def registered_worker_and_poll(
     tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None, poll_request_id: str
-) -> tuple[WorkerRow, tuple[str, int] | None]:
-    """:func:`registered_worker`, and ``(task id, attempt)`` of the lease an earlier try of the
-    poll ``poll_request_id`` got (``None``: no such try), in one read."""
+) -> tuple[WorkerRow, tuple[str, int] | None, bool]:
+    """:func:`registered_worker`, ``(task id, attempt)`` of the lease an earlier try of the poll
+    ``poll_request_id`` got (``None``: no such try), and whether the worker holds any
+    workflow-task lease, in one read."""
     params = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
     row = await tx.one(rows.WORKER_AND_POLL, params)
     cached = None
+    holds_leases = False
     if row is not None:
         task_id, attempt = row.pop("poll_task_id"), row.pop("poll_task_attempt")
+        holds_leases = bool(row.pop("holds_leases"))
         cached = (str(task_id), int(attempt)) if task_id is not None else None
-    return _matching(cast(WorkerRow | None, row), worker_id, task_queue, build_id), cached
+    return _matching(cast(WorkerRow | None, row), worker_id, task_queue, build_id), cached, holds_leases
 
 
 def _matching(worker: WorkerRow | None, worker_id: str, task_queue: str, build_id: str | None) -> WorkerRow:

@@ -5,19 +5,28 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ...store import tables as t
+from ...store.statuses import WorkflowTaskStatus
 
-_wk, _pr = t.workers, t.poll_requests
+_wk, _pr, _wt = t.workers, t.poll_requests, t.workflow_tasks
 
 WORKER = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
 )
-# A workflow-task poll's first read: the registration, and the lease an earlier try of this poll
-# (``b_poll_request_id``) got, if any (``poll_task_id`` / ``poll_task_attempt``; NULL without).
+# A workflow-task poll's first read: the registration, the lease an earlier try of this poll
+# (``b_poll_request_id``) got, if any (``poll_task_id`` / ``poll_task_attempt``; NULL without),
+# and whether the worker holds any workflow-task lease (``holds_leases``: the re-poll hand-back
+# has nothing to look at otherwise).
+_holds_leases = sa.exists().where(
+    _wt.c.namespace == _wk.c.namespace,
+    _wt.c.lease_owner == _wk.c.worker_id,
+    _wt.c.status == WorkflowTaskStatus.LEASED,
+)
 WORKER_AND_POLL = (
     sa.select(
         _wk,
         _pr.c.task_id.label("poll_task_id"),
         _pr.c.workflow_task_attempt.label("poll_task_attempt"),
+        _holds_leases.label("holds_leases"),
     )
     .select_from(
         _wk.outerjoin(
