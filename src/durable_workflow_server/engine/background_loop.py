@@ -34,6 +34,7 @@ from .timers import rows as timer_rows
 from .transaction import OpenTx
 from .workers import rows as worker_rows
 from .workers import views as worker_views
+from .workers.liveness import silence_cutoff
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import rows as workflow_task_rows
 
@@ -88,7 +89,11 @@ async def sweep(
     if counters is not None:
         counters.inc(LEASE_EXPIRIES, {"kind": "workflow"}, expired_workflow)
         counters.inc(LEASE_EXPIRIES, {"kind": "activity"}, expired_activity)
-    if liveness is not None:
+    # Liveness acts only on registered workers silent since the cutoff: none while the oldest
+    # heartbeat the probe saw is more recent.
+    cutoff = silence_cutoff(now(), liveness, observed_since) if liveness is not None else None
+    oldest = due["oldest_heartbeat"]
+    if liveness is not None and cutoff is not None and oldest is not None and oldest <= cutoff:
         silent_workflow = await workflow_task_leases.release_silent(open_tx, liveness, observed_since)
         silent_activity = await activity_leases.release_silent(open_tx, liveness, observed_since)
         if counters is not None:
@@ -101,7 +106,6 @@ async def sweep(
         await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:
         at = now()
-        oldest = due["oldest_heartbeat"]
         if oldest is not None and oldest < at - timedelta(seconds=worker_prune_after):
             await worker_views.prune_stale(open_tx, store, at, worker_prune_after)
     if retention is not None:
@@ -147,8 +151,9 @@ _DUE_STEPS = (
     "run_timeout",
 )
 # The same probe also says whether the housekeeping steps have anything to delete: the earliest
-# poll-retry entry and query task expiry, and the oldest worker heartbeat (never a wake-up time:
-# these only retire rows, so the loop does not sweep for them; a pass that runs anyway does them).
+# poll-retry entry and query task expiry, and the oldest worker heartbeat (liveness and the prune
+# act only on workers silent that long). None is a wake-up time: these steps only retire rows,
+# so the loop does not sweep for them; a pass that runs anyway does them.
 _HOUSEKEEPING = ("poll_request_expiry", "query_task_expiry", "oldest_heartbeat")
 EARLIEST_DUE = earliest_of(
     timer_rows.EARLIEST_FIRE,
