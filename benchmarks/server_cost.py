@@ -1,11 +1,14 @@
-"""Server cost per workflow: CPU milliseconds, SQL statements and HTTP requests.
+"""Server cost per workflow: CPU milliseconds, SQL statements, database round trips and HTTP requests.
 
 Runs N workflows of one activity each (our client and Worker, in this process) against a
 `dw server:start --database URL` subprocess and prints, per workflow, the server process's CPU
 time (utime + stime from ``/proc/<pid>/stat``, so Linux only), the SQL statements its store ran
 (``durable_workflow_server_sql_statements_total`` on ``GET /metrics``) and the HTTP requests it
 answered (``durable_workflow_server_requests_total``), each as the delta over the measured
-batch (a warm-up batch runs first).
+batch (a warm-up batch runs first). On PostgreSQL it also prints the server's round trips to
+the database per workflow, counted in the server process by wrapping asyncpg's connection
+methods (``_pg_round_trips.py``: every exchange, ``BEGIN``/``COMMIT``/``NOTIFY`` included), so
+any tree is counted the same way.
 
 ``--server-src DIR`` (repeatable) runs the server from another source tree (e.g. a
 ``git archive`` of an older commit, with its ``src/`` directory given), alternating the trees
@@ -23,11 +26,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import math
 import os
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -60,6 +67,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
 
 
+BENCHMARKS = Path(__file__).resolve().parent
+
+
+@dataclasses.dataclass
+class Server:
+    url: str
+    pid: int
+    #: Where the server writes its round-trip count on SIGUSR1 (None: not counted, SQLite).
+    round_trip_file: Path | None
+
+
+async def round_trips(server: Server) -> float:
+    """The server's database round trips so far (NaN when not counted)."""
+    path = server.round_trip_file
+    if path is None:
+        return math.nan
+    path.unlink(missing_ok=True)
+    os.kill(server.pid, signal.SIGUSR1)
+    for _ in range(200):
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return float(path.read_text())
+        await asyncio.sleep(0.01)
+    raise SystemExit("the server did not report its round trips")
+
+
 async def scrape(http: httpx.AsyncClient, url: str) -> tuple[float, float]:
     """(statements, requests) so far, from the server's ``/metrics``."""
     text = (await http.get(f"{url}/metrics")).text
@@ -73,18 +105,26 @@ async def scrape(http: httpx.AsyncClient, url: str) -> tuple[float, float]:
 
 
 @contextlib.asynccontextmanager
-async def server(database: str, source: str | None) -> AsyncIterator[tuple[str, int]]:
-    """A `dw server:start` subprocess (from ``source`` if given): yields (url, pid)."""
+async def server(database: str, source: str | None) -> AsyncIterator[Server]:
+    """A `dw server:start` subprocess (from ``source`` if given)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = dict(os.environ, DW_AUTH_TOKEN=TOKEN, DW_METRICS_PUBLIC="1")
     if source is not None:
         env["PYTHONPATH"] = str(Path(source).resolve())
+    counted: Path | None = None
+    prelude = ""
+    if database.startswith("postgres"):
+        counted = Path(tempfile.gettempdir()) / f"dw-round-trips-{port}"
+        prelude = (
+            f"sys.path.insert(0, {str(BENCHMARKS)!r}); import _pg_round_trips; "
+            f"_pg_round_trips.install_reporting({str(counted)!r}); "
+        )
     command = [
         sys.executable,
         "-c",
-        "import sys; from durable_workflow_cli.main import main; sys.exit(main())",
+        f"import sys; {prelude}from durable_workflow_cli.main import main; sys.exit(main())",
     ]
     command += ["server:start", "--host", "127.0.0.1", "--port", str(port), "--database", database]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,10 +138,12 @@ async def server(database: str, source: str | None) -> AsyncIterator[tuple[str, 
                     if (await http.get(f"{url}/api/ready")).status_code == 200:
                         break
                 await asyncio.sleep(0.05)
-        yield url, child.pid
+        yield Server(url, child.pid, counted)
     finally:
         child.terminate()
         child.wait(timeout=30)
+        if counted is not None:
+            counted.unlink(missing_ok=True)
 
 
 async def batch(client: Client, count: int) -> None:
@@ -123,23 +165,30 @@ async def batch(client: Client, count: int) -> None:
         raise SystemExit("wrong results")
 
 
-async def measure(database: str, source: str | None, count: int, warmup: int) -> tuple[float, float, float]:
-    """(server CPU ms, statements, requests) per workflow over one measured batch."""
+Figures = tuple[float, float, float, float]
+
+
+async def measure(database: str, source: str | None, count: int, warmup: int) -> Figures:
+    """(server CPU ms, statements, round trips, requests) per workflow over one measured batch."""
     async with (
-        server(database, source) as (url, pid),
+        server(database, source) as running,
         httpx.AsyncClient() as http,
-        Client(url, token=TOKEN) as client,
+        Client(running.url, token=TOKEN) as client,
     ):
+        url, pid = running.url, running.pid
         await batch(client, warmup)
         # Let the warm-up's last writes and the background loop settle before the baseline.
         await asyncio.sleep(0.2)
-        cpu0, (sql0, req0) = cpu_seconds(pid), await scrape(http, url)
+        cpu0, (sql0, req0), trips0 = cpu_seconds(pid), await scrape(http, url), await round_trips(running)
         await batch(client, count)
-        cpu1, (sql1, req1) = cpu_seconds(pid), await scrape(http, url)
-    return (cpu1 - cpu0) * 1000 / count, (sql1 - sql0) / count, (req1 - req0) / count
+        cpu1, (sql1, req1), trips1 = cpu_seconds(pid), await scrape(http, url), await round_trips(running)
+    per = [(cpu1 - cpu0) * 1000, sql1 - sql0, trips1 - trips0, req1 - req0]
+    return per[0] / count, per[1] / count, per[2] / count, per[3] / count
 
 
 def summary(values: list[float]) -> str:
+    if any(math.isnan(value) for value in values):
+        return "n/a"
     return f"{statistics.median(values):7.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
@@ -152,7 +201,7 @@ def main() -> None:
     parser.add_argument("--server-src", action="append", default=[], metavar="DIR")
     args = parser.parse_args()
     sources: list[str | None] = list(args.server_src) or [None]
-    figures: dict[str | None, list[tuple[float, float, float]]] = {s: [] for s in sources}
+    figures: dict[str | None, list[Figures]] = {s: [] for s in sources}
     started = time.perf_counter()
     for _ in range(args.rounds):
         for i, source in enumerate(sources):
@@ -160,10 +209,12 @@ def main() -> None:
             figures[source].append(asyncio.run(measure(database, source, args.workflows, args.warmup)))
     print(f"server cost: {args.workflows} workflows (one activity each) x {args.rounds} rounds")
     print(f"  database: {args.database.split('://', 1)[0]}   machine: {machine()}")
-    print(f"  {'server':40} {'CPU ms/wf median (min-max)':>28} {'SQL stmts/wf':>22} {'requests/wf':>22}")
+    heads = ("CPU ms/wf median (min-max)", "SQL stmts/wf", "DB round trips/wf", "requests/wf")
+    print(f"  {'server':40} {heads[0]:>28} {heads[1]:>22} {heads[2]:>22} {heads[3]:>22}")
     for source, rows in figures.items():
-        cpu, sql, req = ([row[i] for row in rows] for i in range(3))
-        print(f"  {source or 'this tree':40} {summary(cpu):>28} {summary(sql):>22} {summary(req):>22}")
+        cpu, sql, trips, req = ([row[i] for row in rows] for i in range(4))
+        cells = f"{summary(cpu):>28} {summary(sql):>22} {summary(trips):>22} {summary(req):>22}"
+        print(f"  {source or 'this tree':40} {cells}")
     print(f"  ({time.perf_counter() - started:.0f} s)")
 
 

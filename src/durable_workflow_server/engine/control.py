@@ -267,18 +267,32 @@ class ControlPlane(EngineCore):
     async def describe_workflow(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody:
         # One snapshot: the run's status and what it waits on are read by two statements.
         async with self._snapshot() as tx:
-            row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
-            if row is None:  # no such instance here, or it has no run yet
-                raise DomainError(
-                    reasons.INSTANCE_NOT_FOUND,
-                    f"Workflow [{workflow_id}] was not found.",
-                    workflow_id=workflow_id,
-                )
-            instance = RunInstance(
-                current_run_id=row.pop("i_current_run_id"), run_count=row.pop("i_run_count")
-            )
-            run = cast(RunRow, row)
+            instance, run = await self._current_run(tx, namespace, workflow_id)
             return views.describe(run, instance, await self._waiting(tx, run))
+
+    async def _describe_if_closed(self, namespace: str, workflow_id: str) -> DescribeWorkflowBody | None:
+        """:meth:`describe_workflow` of a closed run (``None`` while it is open), in one statement.
+
+        A closed run's describe reads only its run row (it waits on nothing), and one statement
+        reads one snapshot by itself: a plain read (PostgreSQL: autocommit, no ``BEGIN``/``COMMIT``)
+        answers exactly what the snapshot would. An open run's answer needs the second statement
+        in the same snapshot, so the caller describes it the full way when it needs the body.
+        """
+        async with self._read() as tx:
+            instance, run = await self._current_run(tx, namespace, workflow_id)
+        return views.describe(run, instance, None) if is_terminal_run(run) else None
+
+    @staticmethod
+    async def _current_run(tx: Tx, namespace: str, workflow_id: str) -> tuple[RunInstance, RunRow]:
+        row = await tx.one(rows.CURRENT_RUN, {"b_workflow_id": workflow_id, "b_namespace": namespace})
+        if row is None:  # no such instance here, or it has no run yet
+            raise DomainError(
+                reasons.INSTANCE_NOT_FOUND,
+                f"Workflow [{workflow_id}] was not found.",
+                workflow_id=workflow_id,
+            )
+        instance = RunInstance(current_run_id=row.pop("i_current_run_id"), run_count=row.pop("i_run_count"))
+        return instance, cast(RunRow, row)
 
     async def wait_workflow_closed(
         self, namespace: str, workflow_id: str, wait_seconds: float
@@ -286,6 +300,7 @@ class ControlPlane(EngineCore):
         return await wait_for_close(
             self.waiters,
             lambda: self.describe_workflow(namespace, workflow_id),
+            lambda: self._describe_if_closed(namespace, workflow_id),
             close_key(namespace, workflow_id),
             wait_seconds=wait_seconds,
             limit=self.settings.long_poll_timeout,

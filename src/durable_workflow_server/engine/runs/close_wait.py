@@ -36,6 +36,7 @@ def closed_for_good(body: DescribeWorkflowBody) -> bool:
 async def wait_for_close(
     waiters: Waiters,
     describe: Callable[[], Awaitable[DescribeWorkflowBody]],
+    describe_if_closed: Callable[[], Awaitable[DescribeWorkflowBody | None]],
     key: WakeKey,
     *,
     wait_seconds: float,
@@ -44,13 +45,16 @@ async def wait_for_close(
 ) -> DescribeWorkflowBody:
     """Describe once the run closed for good, or after the wait; the describe then, either way.
 
+    The probes use ``describe_if_closed`` (the describe of a closed run, ``None`` for an open
+    one: a probe needs no more, and a closed run's describe is one statement, with no
+    transaction around it); ``describe`` answers for a run still open at the end.
     On shutdown (``Waiters.close``) the wait answers at once with the run as it is, as every
     long poll does; the caller re-issues it.
     """
 
     async def probe() -> DescribeWorkflowBody | None:
-        body = await describe()
-        return body if closed_for_good(body) else None
+        body = await describe_if_closed()
+        return body if body is not None and closed_for_good(body) else None
 
     closed = await long_poll(
         waiters,
