@@ -7,7 +7,10 @@ from other processes are turned into the same in-process wake-ups.
 
 Publishing never delays the transaction that caused it: wake-ups are queued after commit and one
 sender task per process drains the queue, so under load many transactions share one
-notification. A notification lost to a crash between commit and send costs a poller one
+notification. They are deliberately not sent inside the data transaction (``NOTIFY …; COMMIT``
+would save a round trip): PostgreSQL holds one database-wide lock from a notifying transaction's
+pre-commit to its end, WAL flush included, so every notifying commit of every server process
+would queue behind the last one. A notification lost to a crash between commit and send costs a poller one
 re-probe interval, never work.
 
 Payloads are compact JSON: ``{"o": origin, "w": [[kind, namespace, queue], ...],
