@@ -10,8 +10,8 @@ sender task per process drains the queue, so under load many transactions share 
 notification. They are deliberately not sent inside the data transaction (``NOTIFY …; COMMIT``
 would save a round trip): PostgreSQL holds one database-wide lock from a notifying transaction's
 pre-commit to its end, WAL flush included, so every notifying commit of every server process
-would queue behind the last one. A notification lost to a crash between commit and send costs a poller one
-re-probe interval, never work.
+would queue behind the last one. A notification lost to a crash between commit and send costs a
+poller one re-probe interval, never work.
 
 Payloads are compact JSON: ``{"o": origin, "w": [[kind, namespace, queue], ...],
 "h": [run_id, ...], "t": 1, "d": epoch_seconds, "n": 1}`` (``n``: namespaces were created,
