@@ -38,8 +38,8 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 BUDGET = {
     "start": 5,
     "workflow task poll": 7,
-    "workflow task complete + eager activity": 12,
-    "activity complete + eager workflow task": 12,
+    "workflow task complete + eager activity": 9,
+    "activity complete + eager workflow task": 10,
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
 }

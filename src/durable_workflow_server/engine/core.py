@@ -245,6 +245,13 @@ class EngineCore:
         window = self.settings.worker_liveness_timeout_seconds or self.settings.worker_stale_after_seconds
         return await workers.live_registration(tx, namespace, worker_id, window)
 
+    async def _eager_registration(
+        self, tx: Tx, namespace: str, worker_id: str
+    ) -> tuple[WorkerRow | None, bool | None]:
+        """:meth:`_eager_worker`, and whether its cohort is drained (``None``: not known)."""
+        window = self.settings.worker_liveness_timeout_seconds or self.settings.worker_stale_after_seconds
+        return await workers.eager_registration(tx, namespace, worker_id, window)
+
     async def worker_fleet(self, namespace: str) -> WorkerFleet:
         async with self._read() as tx:
             rows = cast(list[WorkerRow], await tx.all(WORKERS_IN_NAMESPACE, {"b_namespace": namespace}))

@@ -38,6 +38,7 @@ from ..store import Conn, Store
 from ..store.errors import conflict_kind, is_unavailable
 
 if TYPE_CHECKING:
+    from .activities.eager import EagerActivities
     from .external_storage.storage import PayloadStorage, WrittenObject
 
 WakeKey = tuple[str, str, str]  # (kind, namespace, queue) with kind "workflow" | "activity"
@@ -67,6 +68,9 @@ class Tx:
     # Activity tasks this transaction scheduled: task id -> (the run row, locked and kept current
     # by this transaction; the execution row as inserted). An eager dispatch of them reads neither.
     scheduled: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    # A workflow-task completion's eager activity hand-out, decided as it schedules each activity
+    # (``activities.eager``); set only while its commands are applied and cannot close the run.
+    eager_activities: EagerActivities | None = None
     # Run columns written to the run dict but not yet to its row (``update_run(defer=True)``):
     # run id -> values. The run's next update carries them; the body's end writes what is left.
     pending_runs: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol.wire import ActivityTask, HistoryPage
 
-from ..store.rows import ActivityTaskRow, WorkflowTaskRow
+from ..store.rows import ActivityTaskRow, WorkerRow, WorkflowTaskRow
 from .activities import eager as eager_activities
 from .activities import leases as activity_leases
 from .activities import liveness as activity_liveness
@@ -40,7 +40,8 @@ from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
 from .workflow_tasks import sticky as workflow_task_sticky
 from .workflow_tasks.claims import cached_poll, lease_workflow_task
-from .workflow_tasks.eager import hand_ready_task
+from .workflow_tasks.eager import NextTaskLease, hand_ready_task
+from .workflow_tasks.eager import hand_leased as hand_leased_workflow_task
 
 # A claim pass: the poll answer, or ``None`` and the candidates whose run was busy.
 _WorkflowClaim = tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]
@@ -276,16 +277,32 @@ class WorkerPlane(EngineCore):
         eager_activity_slots: int | None = None,
         sticky: bool = False,
     ) -> WorkflowTaskCompletedResponse:
+        async def resolve(tx: Tx) -> tuple[WorkerRow | None, bool | None]:
+            return await self._eager_registration(tx, namespace, lease_owner)
+
         async for txn in self._tx():
             async with txn as tx:
+                plan = None
+                if eager_activity_slots:
+                    lease_seconds = self.settings.activity_task_lease_seconds
+                    plan = eager_activities.EagerActivities(resolve, eager_activity_slots, lease_seconds)
                 answer = await workflow_task_outcomes.complete(
-                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands, sticky
+                    tx, namespace, task_id, lease_owner, workflow_task_attempt, commands, sticky, plan
                 )
                 if eager_activity_slots is None:
                     return answer  # the answer SDK 0.4.84 knows, exactly
                 handed: list[ActivityTask] = []
-                if eager_activity_slots > 0 and answer["created_task_ids"]:
-                    worker = await self._eager_worker(tx, namespace, lease_owner)
+                if plan is not None and plan.engaged and plan.certain:
+                    # Leased as they were scheduled (activities/eager.py): their events, their tasks.
+                    worker = plan.worker
+                    handed = await eager_activities.hand_leased(tx, plan)
+                    if worker is not None and len(handed) == len(answer["created_task_ids"]):
+                        tx.wakes.discard(("activity", namespace, worker["task_queue"]))
+                elif eager_activity_slots > 0 and answer["created_task_ids"]:
+                    if plan is not None and plan.engaged:
+                        worker = plan.worker  # read for the plan, in this transaction
+                    else:
+                        worker = await self._eager_worker(tx, namespace, lease_owner)
                     if worker is not None:
                         handed = await eager_activities.hand_scheduled(
                             tx,
@@ -421,22 +438,48 @@ class WorkerPlane(EngineCore):
         eager_workflow_task: bool = False,
         history_page_size: int | None = None,
     ) -> ActivityOutcomeResponse:
+        async def resolve(tx: Tx) -> tuple[WorkerRow | None, bool | None]:
+            return await self._eager_registration(tx, namespace, lease_owner)
+
         async for txn in self._tx():
             async with txn as tx:
+                plan = None
+                if eager_workflow_task:
+                    plan = NextTaskLease(
+                        resolve,
+                        self.settings.workflow_task_lease_seconds,
+                        self.settings.sticky_schedule_to_start_seconds,
+                    )
                 answer, run, queued = await activities.complete_waking(
-                    tx, namespace, task_id, activity_attempt_id, lease_owner, result
+                    tx,
+                    namespace,
+                    task_id,
+                    activity_attempt_id,
+                    lease_owner,
+                    result,
+                    queue=plan.queue if plan is not None else None,
                 )
-                if not eager_workflow_task:
+                if plan is None:
                     return answer  # the answer SDK 0.4.84 knows, exactly
                 handed: WorkflowTaskBody | None = None
-                worker = await self._eager_worker(tx, namespace, lease_owner) if queued else None
+                page_size = self._page_size(history_page_size)
+                if plan.leased is not None:
+                    # Inserted leased by the wake rule (workflow_tasks/eager.py): answered as claimed.
+                    worker = None
+                    handed = await hand_leased_workflow_task(tx, plan, run, page_size=page_size)
+                    if handed is not None:
+                        tx.wakes.discard(("workflow", namespace, run["task_queue"]))
+                elif plan.engaged:
+                    worker = plan.worker if queued else None  # read for the plan, in this transaction
+                else:
+                    worker = await self._eager_worker(tx, namespace, lease_owner) if queued else None
                 if worker is not None:
                     handed = await hand_ready_task(
                         tx,
                         worker,
                         run,
                         lease_seconds=self.settings.workflow_task_lease_seconds,
-                        page_size=self._page_size(history_page_size),
+                        page_size=page_size,
                         sticky_window=self.settings.sticky_schedule_to_start_seconds,
                         held=True,  # complete_waking locked it and keeps ``run`` current
                     )

@@ -39,6 +39,39 @@ def activity_event_ids(
     }
 
 
+def task_object(
+    task: ActivityTaskRow,
+    run: RunRow,
+    execution: ActivityExecutionRow,
+    attempt_id: str,
+    attempt_number: int,
+) -> ActivityTask:
+    """The task object a poll answers with for ``task``, just leased as attempt ``attempt_id``."""
+    lease_owner, lease_expires_at = task["lease_owner"], task["lease_expires_at"]
+    assert lease_owner is not None and lease_expires_at is not None  # the task is leased
+    blob = execution["arguments_blob"]
+    if blob is None:
+        blob = payload_codec.encode([])
+    answer: ActivityTask = {
+        "task_id": task["task_id"],
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "activity_execution_id": execution["activity_execution_id"],
+        "activity_attempt_id": attempt_id,
+        "attempt_number": attempt_number,
+        "activity_type": execution["activity_type"],
+        "payload_codec": execution["payload_codec"],
+        "arguments": wire_envelope(execution["payload_codec"], blob),
+        "retry_policy": cast(RetryPolicySnapshot | None, execution["retry_policy"]),
+        "task_queue": task["task_queue"],
+        "lease_owner": lease_owner,
+        "lease_expires_at": rfc3339(lease_expires_at),
+        "deadlines": deadlines.wire(task) or None,
+    }
+    # Keys without a value are left out rather than sent as null.
+    return cast(ActivityTask, {k: v for k, v in answer.items() if v is not None})
+
+
 async def claim_activity_task(
     tx: Tx,
     *,
@@ -130,27 +163,8 @@ async def claim_activity_task(
         await append(
             tx, run, [(EventType.ACTIVITY_STARTED, activity_event_ids(execution, attempt_id, attempt_number))]
         )
-        blob = execution["arguments_blob"]
-        if blob is None:
-            blob = payload_codec.encode([])
-        task: ActivityTask = {
-            "task_id": candidate["task_id"],
-            "workflow_id": run["workflow_id"],
-            "run_id": run["run_id"],
-            "activity_execution_id": execution["activity_execution_id"],
-            "activity_attempt_id": attempt_id,
-            "attempt_number": attempt_number,
-            "activity_type": execution["activity_type"],
-            "payload_codec": execution["payload_codec"],
-            "arguments": wire_envelope(execution["payload_codec"], blob),
-            "retry_policy": cast(RetryPolicySnapshot | None, snapshot),
-            "task_queue": candidate["task_queue"],
-            "lease_owner": worker_id,
-            "lease_expires_at": rfc3339(lease_expires_at),
-            "deadlines": deadlines.wire({**candidate, **timing}) or None,
-        }
-        # Keys without a value are left out rather than sent as null.
-        return cast(ActivityTask, {k: v for k, v in task.items() if v is not None})
+        leased = {**candidate, **timing, "lease_owner": worker_id, "lease_expires_at": lease_expires_at}
+        return task_object(cast(ActivityTaskRow, leased), run, execution, attempt_id, attempt_number)
 
     if busy is not None:
 

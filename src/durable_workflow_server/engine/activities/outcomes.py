@@ -6,7 +6,7 @@ the currency check (the attempt is the task's current one and no deadline has pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -217,11 +217,19 @@ async def complete(
 
 
 async def complete_waking(
-    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str, result: Any
+    tx: Tx,
+    namespace: str,
+    task_id: str,
+    attempt_id: str,
+    lease_owner: str,
+    result: Any,
+    *,
+    queue: Callable[[Tx, RunRow], Awaitable[str | None]] | None = None,
 ) -> tuple[ActivityOutcomeResponse, RunRow, str | None]:
     """Record the attempt's result: the answer, the run, and the workflow task it queued (if any).
 
-    The queued task is what an activity completion may hand straight back to its worker.
+    The queued task is what an activity completion may hand straight back to its worker;
+    ``queue`` queues it (``runs.steps.after_step_resolved``'s, an eager hand-out's).
     """
     task, attempt, run, execution = await fence_execution(tx, namespace, task_id, attempt_id, lease_owner)
     _ignored_if_cancelled(task, attempt, run, execution)
@@ -248,7 +256,7 @@ async def complete_waking(
     # after_step_resolved writes the run (wait kind and the progress append deferred); deferred
     # again, so an eager claim of the task it queues writes the run once (statuses, progress).
     await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)], write_run=False)
-    queued = await after_step_resolved(tx, run, execution["batch_id"], defer=True)
+    queued = await after_step_resolved(tx, run, execution["batch_id"], defer=True, queue=queue)
     answer: ActivityOutcomeResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,

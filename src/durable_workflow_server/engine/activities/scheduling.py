@@ -60,27 +60,29 @@ async def schedule(
         "attempt_count": 0,
         "scheduled_at": tx.now,
     }
+    task: dict[str, Any] = {
+        "task_id": task_id,
+        "activity_execution_id": execution_id,
+        "run_id": run["run_id"],
+        "namespace": run["namespace"],
+        "task_queue": queue,
+        "activity_type": cmd["activity_type"],
+        "status": ActivityTaskStatus.PAUSED if is_paused(run) else ActivityTaskStatus.READY,
+        "available_at": tx.now,
+        "created_at": tx.now,
+        "updated_at": tx.now,
+        **waiting,
+    }
+    tx.due(waiting["timeout_at"])
+    # An eager hand-out decided now goes in leased: the claim's columns, attempt and start.
+    attempt = await tx.eager_activities.lease(tx, run, execution, task) if tx.eager_activities else None
     await tx.conn.execute(rows.INSERT_EXECUTION, execution)
     tx.scheduled[task_id] = (cast(dict[str, Any], run), execution)
-    await tx.conn.execute(
-        rows.INSERT_TASK,
-        {
-            "task_id": task_id,
-            "activity_execution_id": execution_id,
-            "run_id": run["run_id"],
-            "namespace": run["namespace"],
-            "task_queue": queue,
-            "activity_type": cmd["activity_type"],
-            "status": ActivityTaskStatus.PAUSED if is_paused(run) else ActivityTaskStatus.READY,
-            "available_at": tx.now,
-            "created_at": tx.now,
-            "updated_at": tx.now,
-            **waiting,
-        },
-    )
+    await tx.conn.execute(rows.INSERT_TASK, task)
+    if attempt is not None:
+        await tx.conn.execute(rows.INSERT_ATTEMPT, attempt)
     steps.append(Step(STEP_ACTIVITY, execution_id, seq, batch, False, activity_type=cmd["activity_type"]))
     tx.wakes.add(("activity", run["namespace"], queue))
-    tx.due(waiting["timeout_at"])
     payload = {
         "activity_execution_id": execution_id,
         "activity_type": cmd["activity_type"],

@@ -6,6 +6,7 @@ timeouts, child retries and child-closed notices) belong to another row and neve
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,14 +209,24 @@ def wait_kind(steps: list[Step]) -> str | None:
     return pending[0].kind if pending else None
 
 
-async def after_step_resolved(tx: Tx, run: RunRow, batch_id: str, *, defer: bool = False) -> str | None:
+async def after_step_resolved(
+    tx: Tx,
+    run: RunRow,
+    batch_id: str,
+    *,
+    defer: bool = False,
+    queue: Callable[[Tx, RunRow], Awaitable[str | None]] | None = None,
+) -> str | None:
     """Wake rule: resume the run once every blocking step of ``batch_id`` is resolved.
 
     Also writes the run's :func:`progress`, so callers may ``append(..., write_run=False)`` first
-    (``defer``: written with the run's next update, see ``update_run``).
+    (``defer``: written with the run's next update, see ``update_run``). ``queue`` queues the
+    run's next task instead of ``ensure_workflow_task`` (an eager hand-out's, leased as it goes in).
     """
     steps = await run_steps(tx, run["run_id"])
     await update_run(tx, run, defer=defer, wait_kind=wait_kind(steps), **progress(run))
     if any(s.batch_id == batch_id and not s.resolved for s in steps):
         return None
+    if queue is not None:
+        return await queue(tx, run)
     return await ensure_workflow_task(tx, run)

@@ -175,6 +175,28 @@ async def live_registration(tx: Tx, namespace: str, worker_id: str, window: floa
     return worker
 
 
+async def eager_registration(
+    tx: Tx, namespace: str, worker_id: str, window: float
+) -> tuple[WorkerRow | None, bool | None]:
+    """:func:`live_registration`, and whether the worker's cohort is drained (``None``: not known).
+
+    An eager hand-out that leases a task in the statement creating it reads the drain here,
+    where a claim's candidate query would (``task_queues.rows.CLAIMER_NOT_DRAINED``).
+    """
+    found = await tx.one(rows.EAGER_WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    if found is None:
+        return None, None
+    row = dict(found)
+    draining = bool(row.pop("cohort_draining"))
+    worker = cast(WorkerRow, row)
+    if not is_fresh(worker, tx.now, window):
+        return None, None
+    build_id = worker["build_id"]
+    if build_id is not None and not build_id.strip() and build_id.strip(" "):
+        return worker, None  # blank to Python, not to SQL's trim: the drain read is not this cohort's
+    return worker, draining
+
+
 def fleet(namespace: str, workers: list[WorkerRow], now: datetime, stale_after: float) -> WorkerFleet:
     live = [w for w in workers if w["status"] == WorkerStatus.ACTIVE and is_fresh(w, now, stale_after)]
     queues = sorted({w["task_queue"] for w in live})

@@ -7,11 +7,27 @@ import sqlalchemy as sa
 from ...store import tables as t
 from ...store.statuses import WorkflowTaskStatus
 
-_wk, _pr, _wt = t.workers, t.poll_requests, t.workflow_tasks
+_wk, _pr, _wt, _bi = t.workers, t.poll_requests, t.workflow_tasks, t.task_queue_build_ids
 
 WORKER = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
 )
+# The worker's cohort key as ``task_queues.cohorts.build_key`` makes it (blank is ``''``; SQL's
+# ``trim`` strips spaces only, so a build id of other whitespace is left to the caller).
+_COHORT_KEY = sa.case((sa.func.coalesce(sa.func.trim(_wk.c.build_id), "") == "", ""), else_=_wk.c.build_id)
+# An eager hand-out's read of the worker it leases to: the registration, and whether its cohort
+# on its own queue is drained (``cohort_draining``, the claims' ``CLAIMER_NOT_DRAINED`` negated).
+EAGER_WORKER = sa.select(
+    _wk,
+    sa.exists()
+    .where(
+        _bi.c.namespace == _wk.c.namespace,
+        _bi.c.task_queue == _wk.c.task_queue,
+        _bi.c.build_key == _COHORT_KEY,
+        _bi.c.drain_intent == "draining",
+    )
+    .label("cohort_draining"),
+).where(_wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id"))
 # A workflow-task poll's first read: the registration, the lease an earlier try of this poll
 # (``b_poll_request_id``) got, if any (``poll_task_id`` / ``poll_task_attempt``; NULL without),
 # and whether the worker holds any workflow-task lease (``holds_leases``: the re-poll hand-back

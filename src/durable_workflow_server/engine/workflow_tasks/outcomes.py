@@ -11,6 +11,7 @@ from typing import Any
 from durable_workflow.protocol import commands as c
 
 from ...store.statuses import TERMINAL_RUN_STATUSES, WorkflowTaskStatus
+from ..activities.eager import EagerActivities
 from ..external_storage import offloading
 from ..pausing import carry_pause
 from ..search_attributes.checks import check_upserts
@@ -55,10 +56,14 @@ async def complete(
     attempt: int,
     commands: list[dict[str, Any]],
     sticky_requested: bool = False,
+    eager_activities: EagerActivities | None = None,
 ) -> WorkflowTaskCompletedResponse:
     """Validate and apply the task's commands to its run, and close the task.
 
     ``sticky_requested``: the worker keeps the run's replay (see :mod:`.sticky`).
+    ``eager_activities``: the completing worker's eager hand-out, decided as the activities are
+    scheduled (``activities.eager``) unless a command closes the run: its claim would then
+    find the run closed, and the hand-out is left to ``activities.eager.hand_scheduled``.
     """
     task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
     normalized = validate_commands(commands, run["payload_codec"])
@@ -69,7 +74,13 @@ async def complete(
     if unseen and closing != c.CONTINUE_AS_NEW:
         return await late_signals.refuse_close(tx, run, task, unseen)
     was_sticky = run["sticky_worker_id"] is not None
-    applied = await apply_commands(tx, run, task, normalized, sticky.run_values(run, task, sticky_requested))
+    tx.eager_activities = eager_activities if closing is None else None
+    try:
+        applied = await apply_commands(
+            tx, run, task, normalized, sticky.run_values(run, task, sticky_requested)
+        )
+    finally:
+        tx.eager_activities = None
     if applied.new_run is not None:
         await carry_pause(tx, run, applied.new_run)  # a paused workflow stays paused
         if unseen:

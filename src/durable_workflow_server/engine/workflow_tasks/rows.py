@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,6 +36,21 @@ INSERT_UNLESS_QUEUED = sa.insert(_wt).from_select(
             _waiting.c.run_id == sa.bindparam("run_id"),
             _waiting.c.status.in_((S.READY, S.PAUSED)),
             _waiting.c.workflow_update_id.is_(None),
+        )
+    ),
+)
+# An eager hand-out's task, inserted already leased (the claim's lease columns with the queued
+# ones) unless the run has another open task: one the merge rule would merge into, a leased one
+# that would hold this one back, or an older one the claim would take first. Then nothing goes in
+# (``rowcount`` 0) and the task is queued and claimed as usual.
+_LEASED_COLUMNS = (*_QUEUED_COLUMNS, "lease_owner", "lease_expires_at", "history_sequence")
+_open = _wt.alias("open")
+INSERT_LEASED_UNLESS_OPEN = sa.insert(_wt).from_select(
+    list(_LEASED_COLUMNS),
+    sa.select(*(sa.bindparam(name, type_=_wt.c[name].type) for name in _LEASED_COLUMNS)).where(
+        ~sa.exists().where(
+            _open.c.run_id == sa.bindparam("run_id"),
+            _open.c.status.in_((S.READY, S.PAUSED, S.LEASED)),
         )
     ),
 )
@@ -226,8 +242,23 @@ async def ensure_workflow_task(
     ``new_run=True`` skips the lookup: a run created in this transaction has no tasks yet.
     ``update_id`` queues the task that delivers that accepted update: always a task of its own.
     """
+    values = queued_values(tx, run, available_at=available_at, update_id=update_id)
+    if update_id is None and not new_run:
+        # The lookup and the insert in one statement (the run lock keeps it from racing).
+        if (await tx.conn.execute(INSERT_UNLESS_QUEUED, values)).rowcount != 1:
+            return None
+    else:
+        await tx.conn.execute(INSERT, {**values, "workflow_update_id": update_id})
+    tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
+    return str(values["task_id"])
+
+
+def queued_values(
+    tx: Tx, run: RunRow, *, available_at: datetime | None = None, update_id: str | None = None
+) -> dict[str, Any]:
+    """The columns of a new workflow task of ``run`` waiting to be claimed (a new task id)."""
     task_id = new_id()
-    values = {
+    return {
         "task_id": task_id,
         "run_id": run["run_id"],
         "workflow_id": run["workflow_id"],
@@ -243,14 +274,6 @@ async def ensure_workflow_task(
         # The worker keeping the run's replay claims it first (see sticky.py).
         "sticky_worker_id": run["sticky_worker_id"] if update_id is None else None,
     }
-    if update_id is None and not new_run:
-        # The lookup and the insert in one statement (the run lock keeps it from racing).
-        if (await tx.conn.execute(INSERT_UNLESS_QUEUED, values)).rowcount != 1:
-            return None
-    else:
-        await tx.conn.execute(INSERT, {**values, "workflow_update_id": update_id})
-    tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
-    return task_id
 
 
 async def cancel_open_of_run(tx: Tx, run_id: str) -> None:
