@@ -24,6 +24,7 @@ from its cache key's extracted parameters as SQLAlchemy's compiled cache does.
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections import OrderedDict
@@ -54,7 +55,19 @@ class Plan:
     query, ``RETURNING``, a textual statement that reads); ``dml`` whether it changes rows.
     """
 
-    __slots__ = ("_metadata", "binds", "dml", "keys", "processors", "returns_rows", "sql", "text_keys")
+    __slots__ = (
+        "_converted",
+        "_metadata",
+        "_names",
+        "_processed",
+        "binds",
+        "dml",
+        "keys",
+        "processors",
+        "returns_rows",
+        "sql",
+        "text_keys",
+    )
 
     def __init__(
         self,
@@ -74,12 +87,36 @@ class Plan:
         #: A textual statement's column names once the driver has told them (see ``keys``).
         self.text_keys: tuple[str, ...] | None = None
         self._metadata: SimpleResultMetaData | None = None
+        # Worked out once, not per execution (every statement the engine runs passes here):
+        # when every parameter is one of the caller's keys (no constant, no IN-list item), the
+        # keys in order and the positions with a bind processor; else ``None`` (the general loop).
+        names = [key for key, _, _ in self.binds if key is not None and type(key) is not _Item]
+        self._names: tuple[str, ...] | None = tuple(names) if len(names) == len(self.binds) else None
+        processed: list[tuple[int, Callable[[Any], Any]]] = []
+        for position, (_, _, processor) in enumerate(self.binds):
+            if processor is not None:
+                processed.append((position, processor))
+        self._processed = tuple(processed)
+        # The result columns with a processor, by key and processor (see :meth:`rows`).
+        self._converted: tuple[tuple[str, Callable[[Any], Any]], ...] | None = None
+        if self.keys is not None:
+            converted: list[tuple[str, Callable[[Any], Any]]] = []
+            for key, result_processor in zip(self.keys, self.processors, strict=True):
+                if result_processor is not None:
+                    converted.append((key, result_processor))
+            self._converted = tuple(converted)
 
     def parameters(self, params: Mapping[str, Any] | list[Mapping[str, Any]] | None) -> list[Any]:
         """The positional parameters for the caller's ``params`` (a dict, or a list of one)."""
         if isinstance(params, list):
             params = params[0]
-        values: list[Any] = []
+        names = self._names
+        if names is not None:
+            values = [params[name] for name in names]  # type: ignore[index]
+            for position, convert in self._processed:
+                values[position] = convert(values[position])
+            return values
+        values = []
         for key, constant, processor in self.binds:
             if key is None:
                 value = constant
@@ -95,17 +132,21 @@ class Plan:
 
         ``keys``: the driver's column names, for a textual statement (whose ``keys`` is ``None``).
         """
-        processors = self.processors
-        keys = self.keys if self.keys is not None else keys or ()
-        if not any(processors):
-            return [dict(zip(keys, row, strict=True)) for row in raw]
-        return [
-            {
-                key: value if processor is None or value is None else processor(value)
-                for key, value, processor in zip(keys, row, processors, strict=True)
-            }
-            for row in raw
-        ]
+        converted = self._converted
+        if converted is None:  # a textual statement: no result processors
+            names = keys or ()
+            return [dict(zip(names, row, strict=True)) for row in raw]
+        columns = self.keys or ()
+        # One C-level dict per row, then only the columns with a processor revisited: most
+        # columns of most statements have none, so a per-column comprehension cost more.
+        found = [dict(zip(columns, row, strict=True)) for row in raw]
+        if converted:
+            for row in found:
+                for key, processor in converted:
+                    value = row[key]
+                    if value is not None:
+                        row[key] = processor(value)
+        return found
 
     def result(
         self, raw: Sequence[Sequence[Any]], rowcount: int, keys: Sequence[str] | None = None
@@ -177,7 +218,8 @@ class Plans:
         self.dialect = dialect
         #: Off where the driver connection lacks what the direct path needs (then: SQLAlchemy).
         self.enabled = True
-        self._plans: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]] = weakref.WeakKeyDictionary()
+        # id(statement) -> (a weak reference to it, its plans per parameter keys).
+        self._plans: dict[int, tuple[weakref.ref[Any], dict[tuple[str, ...], Any]]] = {}
         self.shape_limit = shapes
         self._shapes: OrderedDict[tuple[Any, tuple[str, ...]], _Shape | None] = OrderedDict()
         #: Statements compiled (a test's window on the caches).
@@ -212,16 +254,26 @@ class Plans:
         if not self.enabled or not isinstance(statement, _PLANNED):
             return None
         keys = tuple(params) if params else ()
-        try:
-            by_keys = self._plans.get(statement)
-        except TypeError:  # not weak-referenceable
-            return None
-        if by_keys is None:
-            by_keys = self._plans[statement] = {}
+        # By ``id``, checked against a weak reference: a ``WeakKeyDictionary`` lookup makes a new
+        # weak reference and runs Python code on every statement executed.
+        entry = self._plans.get(id(statement))
+        if entry is None or entry[0]() is not statement:
+            try:
+                reference = weakref.ref(statement, functools.partial(self._forget, id(statement)))
+            except TypeError:  # not weak-referenceable
+                return None
+            entry = self._plans[id(statement)] = (reference, {})
+        by_keys = entry[1]
         found = by_keys.get(keys, _UNPLANNED)
         if found is _UNPLANNED:
             found = by_keys[keys] = self._of_shape(statement, keys)
         return found  # type: ignore[no-any-return]
+
+    def _forget(self, key: int, reference: weakref.ref[Any]) -> None:
+        """A planned statement was collected: drop its plans (unless its id is already reused)."""
+        entry = self._plans.get(key)
+        if entry is not None and entry[0] is reference:
+            del self._plans[key]
 
     def _of_shape(self, statement: Any, keys: tuple[str, ...]) -> Plan | _Expanding | None:
         """The plan of a statement not seen before: its shape's, with its own literal values."""

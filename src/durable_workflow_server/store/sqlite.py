@@ -113,6 +113,10 @@ class LoopConnection:
             raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error) from exc
 
     async def run_sync(self, fn: Callable[..., _T], *arg: Any, **kw: Any) -> _T:
+        # ``fn`` sees a connection inside a transaction (Alembic then leaves it to us rather
+        # than committing one of its own in the middle of ours).
+        if not self.sync_connection.in_transaction():
+            self.sync_connection.begin()
         return fn(self.sync_connection, *arg, **kw)
 
 
@@ -129,18 +133,24 @@ async def _retry_busy(step: Callable[[], object]) -> None:
 
     Gives up (re-raising "database is locked") after :data:`BUSY_TIMEOUT_MS`.
     """
+    try:
+        step()  # the usual case, before any clock is read
+        return
+    except sqlite3.OperationalError as exc:
+        if not _is_busy(exc):
+            raise
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
     delay = 0.001
     while True:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
         try:
             step()
             return
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or loop.time() >= deadline:
                 raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
 
 
 def _dbapi(conn: sa.Connection) -> sqlite3.Connection:
@@ -210,21 +220,28 @@ class SQLiteStore(Store):
             await _retry_busy(lambda: dbapi.execute("BEGIN IMMEDIATE"))
         else:
             dbapi.execute("BEGIN")
-        # SQLAlchemy's own transaction marker; the sqlite3 dialect emits nothing for it.
-        transaction = conn.begin()
+        # SQLAlchemy's own transaction is begun only when something runs through it (a statement
+        # no plan covers autobegins it, ``run_sync`` begins it): its begin and commit bookkeeping
+        # cost more than SQLite's BEGIN and COMMIT, and most transactions run planned statements
+        # only. The sqlite3 dialect emits nothing for either (the DBAPI transaction is ours).
         try:
             yield LoopConnection(conn, self.tally, self._plans)
         except BaseException:
-            transaction.rollback()
+            if conn.in_transaction():
+                conn.rollback()
             dbapi.rollback()  # covers a BEGIN that SQLAlchemy never saw used
             raise
         try:
             # Outside WAL mode COMMIT may have to wait for readers: retry it without blocking.
             await _retry_busy(dbapi.commit)
         except BaseException:
-            transaction.rollback()
+            if conn.in_transaction():
+                conn.rollback()
+            else:
+                dbapi.rollback()
             raise
-        transaction.commit()  # bookkeeping only; the DBAPI transaction is already committed
+        if conn.in_transaction():
+            conn.commit()  # bookkeeping only; the DBAPI transaction is already committed
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:

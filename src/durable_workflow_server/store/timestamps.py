@@ -9,33 +9,42 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 _UTC = timezone.utc
+_fromisoformat = datetime.fromisoformat
 
 
 def _aware_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=_UTC)
-    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    tz = value.tzinfo
+    if tz is _UTC:
+        return value
+    return value.replace(tzinfo=_UTC) if tz is None else value.astimezone(_UTC)
 
 
 def _sqlite_text(value: datetime | None) -> str | None:
     """SQLite's stored form: naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff`` (string order is time order).
 
     The same text SQLAlchemy's SQLite ``DATETIME`` writes, so old and new rows compare alike.
+    Every timestamp bound passes through here, so it is the cheapest form found: positional
+    ``isoformat`` (keywords cost), the ``+00:00`` an aware UTC value carries sliced off rather
+    than a ``replace(tzinfo=None)`` copy made first.
     """
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(_UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ", timespec="microseconds")
+    tz = value.tzinfo
+    if tz is not _UTC and tz is not None:
+        value = value.astimezone(_UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return _aware_utc(value)
-    # Stored by us (``_sqlite_text``) or by hand-written SQL (``CURRENT_TIMESTAMP``, an offset).
-    return _aware_utc(datetime.fromisoformat(value))
+    if not isinstance(value, datetime):
+        # Stored by us (``_sqlite_text``) or by hand-written SQL (``CURRENT_TIMESTAMP``, an offset).
+        value = _fromisoformat(value)
+    tz = value.tzinfo
+    if tz is _UTC:
+        return value  # type: ignore[no-any-return]
+    return value.replace(tzinfo=_UTC) if tz is None else value.astimezone(_UTC)  # type: ignore[no-any-return]
 
 
 def _bind_aware(value: datetime | None) -> datetime | None:

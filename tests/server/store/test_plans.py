@@ -242,3 +242,36 @@ async def test_text_statements_of_one_shape_answer_their_own_rows(db_url: str) -
         assert sorted((r["name"], r["description"]) for r in found) == [("a", "z"), ("b", "z"), ("c", "C")]
     finally:
         await store.close()
+
+
+def test_a_collected_statements_plans_go_with_it_and_are_never_handed_to_another() -> None:
+    import gc
+
+    plans = Plans(sa.dialects.sqlite.dialect())
+    runs = t.workflow_runs
+    kept = sa.select(runs.c.run_id).where(runs.c.run_id == sa.bindparam("b_run_id"))
+    assert plans.get(kept, {"b_run_id": "r"}) is not None
+    for number in range(50):  # statements built per request, each gone after its use
+        built = sa.select(runs.c.run_id).where(runs.c.run_number == number)
+        plan = plans.get(built, None)
+        assert plan is not None and plan.parameters(None)[0] == number  # its own value, never a stale one
+        del built, plan
+    gc.collect()
+    assert len(plans._plans) == 1  # only the statement still alive keeps plans
+    assert plans.get(kept, {"b_run_id": "r"}) is plans.get(kept, {"b_run_id": "s"})
+
+
+def test_plan_parameters_and_rows_apply_every_processor_once() -> None:
+    plans = Plans(sa.dialects.sqlite.dialect())
+    runs = t.workflow_runs
+    statement = sa.select(runs.c.run_id, runs.c.started_at, runs.c.memo).where(
+        runs.c.started_at < sa.bindparam("b_now"), runs.c.run_id == sa.bindparam("b_run_id")
+    )
+    plan = plans.get(statement, {"b_now": NOW, "b_run_id": "r1"})
+    assert plan is not None
+    assert plan.parameters({"b_now": NOW, "b_run_id": "r1"})[:2] == ["2026-03-01 12:00:00.000000", "r1"]
+    rows = plan.rows([("r1", "2026-03-01 12:00:00.000000", '{"k": 1}'), ("r2", None, None)])
+    assert rows == [
+        {"run_id": "r1", "started_at": NOW, "memo": {"k": 1}},
+        {"run_id": "r2", "started_at": None, "memo": None},
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -280,5 +281,63 @@ async def test_reads_see_committed_writes(db_url: str) -> None:
             assert (
                 await conn.execute(sa.select(t.namespaces.c.name).where(t.namespaces.c.name == "seen"))
             ).scalar_one() == "seen"
+    finally:
+        await store.close()
+
+
+async def test_sqlite_transactions_commit_and_roll_back_whatever_ran_in_them(tmp_path: Path) -> None:
+    """Planned statements only, a statement through SQLAlchemy, ``run_sync``: each transaction
+    commits or rolls back whole, and leaves no transaction open on its connection after."""
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'tx.db'}")
+    await store.open()
+    now = "2026-12-03 08:00:00.000000"
+    planned = sa.text(
+        "INSERT INTO namespaces (name, retention_days, status, created_at, updated_at)"
+        " VALUES (:name, 30, 'active', :now, :now)"
+    )
+
+    async def names() -> set[str]:
+        async with store.read() as conn:
+            return set((await conn.execute(sa.select(t.namespaces.c.name))).scalars().all())
+
+    def via_run_sync(connection: sa.Connection, name: str) -> None:
+        connection.execute(planned, {"name": name, "now": now})
+
+    try:
+        writer = store._writer
+        assert writer is not None
+        for kind in ("planned", "sqlalchemy", "run_sync"):
+            for fails in (True, False):
+                name = f"{kind}-{'gone' if fails else 'kept'}"
+                with contextlib.suppress(RuntimeError):
+                    async with store.write() as conn:
+                        if kind == "planned":
+                            await conn.execute(planned, {"name": name, "now": now})
+                        elif kind == "sqlalchemy":
+                            await conn.execute(sa.insert(t.namespaces).values(_namespace_row(name)))
+                        else:
+                            await conn.run_sync(via_run_sync, name)
+                        if fails:
+                            raise RuntimeError("abort")
+                assert not writer.in_transaction() and not sqlite_store._dbapi(writer).in_transaction
+        assert {n for n in await names() if "-" in n} == {"planned-kept", "sqlalchemy-kept", "run_sync-kept"}
+
+        # A COMMIT that fails (not "busy") rolls the transaction back and leaves nothing open.
+        real = sqlite_store._retry_busy
+
+        async def refused(step: object) -> None:
+            if getattr(step, "__name__", "") == "commit":
+                raise sqlite3.OperationalError("disk I/O error")
+            await real(step)  # type: ignore[arg-type]
+
+        sqlite_store._retry_busy = refused  # type: ignore[assignment]
+        try:
+            with pytest.raises(sqlite3.OperationalError):
+                async with store.write() as conn:
+                    await conn.execute(planned, {"name": "commit-refused", "now": now})
+        finally:
+            sqlite_store._retry_busy = real
+        assert not sqlite_store._dbapi(writer).in_transaction
+        assert "commit-refused" not in await names()
     finally:
         await store.close()

@@ -1,0 +1,56 @@
+"""The fast timestamp texts are the texts the slower forms wrote (stored rows and answers compare alike)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from durable_workflow_server.engine.util import rfc3339
+from durable_workflow_server.store.timestamps import _sqlite_datetime, _sqlite_text
+
+UTC = timezone.utc
+
+
+def _values() -> list[datetime]:
+    rng = random.Random(11)
+    fixed = [
+        datetime(2020, 1, 1),
+        datetime(2020, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Paris")),
+        datetime(2026, 3, 4, 5, 6, 7, 12, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+    ]
+    spread = [datetime.fromtimestamp(rng.random() * 4e9, UTC) for _ in range(2000)]
+    naive = [value.replace(tzinfo=None) for value in spread[:200]]
+    return fixed + spread + naive
+
+
+def test_rfc3339_is_the_strftime_text() -> None:
+    for value in _values():
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        assert rfc3339(value) == aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), value
+    assert rfc3339(None) is None
+
+
+def test_sqlite_text_is_sqlalchemys_datetime_text() -> None:
+    for value in _values():
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        assert _sqlite_text(value) == naive.isoformat(sep=" ", timespec="microseconds"), value
+    assert _sqlite_text(None) is None
+
+
+def test_sqlite_datetime_reads_every_stored_form_as_aware_utc() -> None:
+    stamp = datetime(2026, 12, 3, 8, 0, 0, 123456, tzinfo=UTC)
+    assert _sqlite_datetime(_sqlite_text(stamp)) == stamp
+    assert _sqlite_datetime("2026-12-03 08:00:00") == stamp.replace(microsecond=0)
+    shifted = _sqlite_datetime("2026-12-03 10:00:00.123456+02:00")
+    assert shifted == stamp and shifted is not None and shifted.tzinfo is UTC
+    assert _sqlite_datetime(stamp.replace(tzinfo=None)) == stamp
+    assert _sqlite_datetime(None) is None
+    for value in _values():
+        read = _sqlite_datetime(_sqlite_text(value))
+        assert read is not None and read.tzinfo is UTC
+        assert read == (value.replace(tzinfo=UTC) if value.tzinfo is None else value)
