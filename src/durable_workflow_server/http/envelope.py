@@ -13,6 +13,7 @@ its successes. A request no route matched gets its plane from :func:`unrouted_pl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -26,6 +27,52 @@ from . import contracts
 
 PlaneName = Literal["control", "worker", "plain"]
 _WORKER_PREFIX = routes.API_PREFIX + "/worker"
+
+# What ``JSONResponse.render`` calls ``json.dumps`` with, as one encoder built once: ``dumps``
+# with options builds a new ``JSONEncoder`` per call. The text is the same.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
+
+
+class _Encoded(JSONResponse):
+    """A JSON response whose body :meth:`Envelope.render` has already encoded (same headers)."""
+
+    def render(self, content: Any) -> bytes:
+        encoded: bytes = content
+        return encoded
+
+
+# The worker plane's closing keys, encoded for the last settings seen (one server has one): the
+# capability block (some forty values) would otherwise be rebuilt and encoded for every answer.
+_worker_tail: tuple[Settings, str] | None = None
+
+
+def _worker_keys(settings: Settings) -> str:
+    """``"protocol_version":...,"server_capabilities":{...}}``: the text closing a worker body."""
+    global _worker_tail
+    cached = _worker_tail
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    keys = {
+        "protocol_version": versions.WORKER_PROTOCOL_VERSION,
+        "server_capabilities": contracts.server_capabilities(settings),
+    }
+    tail = _encode(keys)[1:]
+    _worker_tail = (settings, tail)
+    return tail
+
+
+def _worker_body(body: dict[str, Any], settings: Settings) -> str:
+    """``body`` with the worker plane's keys (where it lacks them) as JSON text.
+
+    The same text as adding them with ``setdefault`` and encoding the whole: a dict keeps its
+    keys in insertion order, so absent keys come last, in this order.
+    """
+    if "protocol_version" in body or "server_capabilities" in body:
+        body.setdefault("protocol_version", versions.WORKER_PROTOCOL_VERSION)
+        body.setdefault("server_capabilities", contracts.server_capabilities(settings))
+        return _encode(body)
+    text = _encode(body)
+    return text[:-1] + ("," if body else "") + _worker_keys(settings)
 
 
 def unrouted_plane(path: str) -> PlaneName:
@@ -50,12 +97,12 @@ class Envelope:
         path_params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> JSONResponse:
-        """Wrap ``body`` (mutated in place) and build the response."""
+        """Wrap ``body`` (its control-plane keys added in place) and build the response."""
         headers = dict(headers or {})
         if self.plane == "worker":
-            body.setdefault("protocol_version", versions.WORKER_PROTOCOL_VERSION)
-            body.setdefault("server_capabilities", contracts.server_capabilities(settings))
             headers[versions.WORKER_PROTOCOL_HEADER] = versions.WORKER_PROTOCOL_VERSION
+            encoded = _worker_body(body, settings).encode("utf-8")
+            return _Encoded(encoded, status_code=status, headers=headers)
         elif self.plane == "control":
             headers[versions.CONTROL_PLANE_HEADER] = versions.CONTROL_PLANE_VERSION
             if self.operation is not None:
@@ -64,7 +111,7 @@ class Envelope:
                     if key in params and key not in body:
                         body[key] = params[key]
                 body["control_plane"] = control_plane_block(self.operation, body, params.get("name"))
-        return JSONResponse(body, status_code=status, headers=headers)
+        return _Encoded(_encode(body).encode("utf-8"), status_code=status, headers=headers)
 
 
 def control_plane_block(
