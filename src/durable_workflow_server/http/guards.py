@@ -207,6 +207,32 @@ def _role_candidates(
     return candidates
 
 
+# The token driver's candidates (digests of every configured token) for the last settings seen
+# (a server has one): hashing each configured token again for every request cost more than the
+# rest of authentication. Settings are frozen, so the candidates cannot go stale.
+_token_cache: tuple[Settings, list[tuple[bytes, Principal]]] | None = None
+
+
+def _token_candidates(settings: Settings) -> list[tuple[bytes, Principal]]:
+    global _token_cache
+    cached = _token_cache
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    role_secrets = {
+        WORKER: settings.worker_token,
+        OPERATOR: settings.operator_token,
+        ADMIN: settings.admin_token,
+    }
+    legacy = settings.auth_token if settings.auth_backward_compatible else None
+    candidates = _role_candidates(role_secrets, legacy, _digest)
+    candidates += [
+        (_digest(entry.token), Principal(entry.role, namespaces=entry.namespaces))
+        for entry in settings.namespace_tokens
+    ]
+    _token_cache = (settings, candidates)
+    return candidates
+
+
 _MISSING = "Unauthorized: missing credentials."
 _INVALID = "Unauthorized: invalid credentials."
 
@@ -222,20 +248,10 @@ def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Princ
     if driver == "none":
         return Principal(ADMIN, legacy_full_access=True)
     if driver == "token":
-        role_secrets = {
-            WORKER: settings.worker_token,
-            OPERATOR: settings.operator_token,
-            ADMIN: settings.admin_token,
-        }
         given = bearer_token(headers)
         if given is None:
             raise ApiError(401, reasons.UNAUTHORIZED, _MISSING)
-        candidates = _role_candidates(role_secrets, settings.auth_token if legacy_on else None, _digest)
-        candidates += [
-            (_digest(entry.token), Principal(entry.role, namespaces=entry.namespaces))
-            for entry in settings.namespace_tokens
-        ]
-        principal = _first_match(_digest(given), candidates)
+        principal = _first_match(_digest(given), _token_candidates(settings))
         if principal is None:
             raise ApiError(401, reasons.UNAUTHORIZED, _INVALID)
         return principal
@@ -382,9 +398,12 @@ class RequireVersion:
 def resolve_namespace(scope: Scope, settings: Settings) -> str:
     """``X-Namespace``, else ``?namespace=``, else the configured default; lower-cased."""
     header = state_of(scope).headers.get(versions.NAMESPACE_HEADER)
-    for candidate in (header, QueryParams(scope.get("query_string", b"")).get("namespace")):
-        if candidate is not None and candidate.strip():
-            return candidate.strip().lower()
+    if header is not None and header.strip():
+        return header.strip().lower()
+    # The query string is parsed only when the header does not name one (workers always send it).
+    query = QueryParams(scope.get("query_string", b"")).get("namespace")
+    if query is not None and query.strip():
+        return query.strip().lower()
     return settings.default_namespace.lower()
 
 

@@ -492,3 +492,58 @@ def test_every_credential_is_compared_whatever_matches(monkeypatch, given):
         assert exc.status == 401
     assert len(compared) == 6
     assert set(compared) == {(32, 32)}
+
+
+def test_token_digests_are_worked_out_once_per_settings_and_follow_the_settings(monkeypatch):
+    # The configured tokens' digests are kept for the settings they came from: hashed once, not
+    # per request, and another settings object (another app in this process) gets its own.
+    from starlette.datastructures import Headers
+
+    from durable_workflow_server.http import guards
+    from durable_workflow_server.settings import parse_namespace_tokens
+
+    first = Settings(worker_token="w-one", operator_token="o-one")
+    second = Settings(worker_token="w-two", namespace_tokens=parse_namespace_tokens("ns-a:operator:nt"))
+    hashed: list[str] = []
+    real = guards._digest
+
+    def counting(text: str) -> bytes:
+        hashed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(guards, "_digest", counting)
+
+    def role(token: str, settings: Settings) -> str | None:
+        headers = Headers({"authorization": f"Bearer {token}"})
+        return guards.authenticate(headers, b"", settings).role
+
+    assert role("w-one", first) == "worker"
+    configured = len(hashed) - 1  # every configured token, then the given one
+    for _ in range(3):
+        assert role("o-one", first) == "operator"
+    assert len(hashed) == configured + 4  # later requests hash only what they were given
+    assert role("w-two", second) == "worker"
+    principal = guards.authenticate(Headers({"authorization": "Bearer nt"}), b"", second)
+    assert principal.role == "operator" and principal.namespaces == frozenset({"ns-a"})
+    with pytest.raises(ApiError) as refused:
+        role("w-one", second)  # the first settings' token means nothing to the second
+    assert refused.value.status == 401
+    assert role("w-one", first) == "worker"
+
+
+def test_namespace_comes_from_the_header_then_the_query_then_the_default():
+    from starlette.datastructures import Headers
+
+    from durable_workflow_server.http import guards
+
+    settings = Settings(default_namespace="Main")
+
+    def resolved(headers: dict[str, str], query: bytes) -> str:
+        scope = {"type": "http", "query_string": query}
+        scope[guards.STATE] = guards.RequestState(Headers(headers))
+        return guards.resolve_namespace(scope, settings)
+
+    assert resolved({versions.NAMESPACE_HEADER: " Billing "}, b"namespace=other") == "billing"
+    assert resolved({versions.NAMESPACE_HEADER: "  "}, b"namespace=Other") == "other"
+    assert resolved({}, b"namespace=%20") == "main"
+    assert resolved({}, b"") == "main"
