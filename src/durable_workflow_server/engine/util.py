@@ -9,19 +9,19 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, overload
 
-from ulid import ULID
+from . import ulids
 
 _UTC = timezone.utc
 
 
 def new_id() -> str:
     """A lower-case ULID (run ids, task ids, event ids, ...)."""
-    return str(ULID()).lower()
+    return ulids.default.new()
 
 
 def new_upper_id() -> str:
     """An upper-case ULID (server-generated worker ids, as the reference server does)."""
-    return str(ULID()).upper()
+    return ulids.default.new().upper()
 
 
 @overload
