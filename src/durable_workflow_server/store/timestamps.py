@@ -10,6 +10,7 @@ from sqlalchemy.engine import Dialect
 
 _UTC = timezone.utc
 _fromisoformat = datetime.fromisoformat
+_last_text: tuple[datetime | None, str] = (None, "")
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -29,10 +30,19 @@ def _sqlite_text(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
+    global _last_text
+    last = _last_text
+    if last[0] is value:
+        # A transaction binds its one ``now`` to many columns: seven times in ten the value is
+        # the very object bound last (datetimes are immutable, so its text is too).
+        return last[1]
+    given = value
     tz = value.tzinfo
     if tz is not _UTC and tz is not None:
         value = value.astimezone(_UTC)
-    return value.isoformat(" ", "microseconds")[:26]
+    text = value.isoformat(" ", "microseconds")[:26]
+    _last_text = (given, text)  # one tuple: a reader never pairs one value with another's text
+    return text
 
 
 def _sqlite_datetime(value: Any) -> datetime | None:

@@ -54,3 +54,19 @@ def test_sqlite_datetime_reads_every_stored_form_as_aware_utc() -> None:
         read = _sqlite_datetime(_sqlite_text(value))
         assert read is not None and read.tzinfo is UTC
         assert read == (value.replace(tzinfo=UTC) if value.tzinfo is None else value)
+
+
+def test_sqlite_text_of_the_value_bound_last_is_its_own_text() -> None:
+    first = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    other = datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC)
+    paris = datetime(2026, 1, 2, 4, 4, 5, 6, tzinfo=ZoneInfo("Europe/Paris"))
+    for value, text in [
+        (first, "2026-01-02 03:04:05.000006"),
+        (first, "2026-01-02 03:04:05.000006"),
+        (other, "2026-01-02 03:04:05.000007"),
+        (paris, "2026-01-02 03:04:05.000006"),
+        (paris, "2026-01-02 03:04:05.000006"),
+        (first.replace(tzinfo=None), "2026-01-02 03:04:05.000006"),
+        (first, "2026-01-02 03:04:05.000006"),
+    ]:
+        assert _sqlite_text(value) == text
