@@ -112,7 +112,11 @@ class Plan:
             params = params[0]
         names = self._names
         if names is not None:
-            values = [params[name] for name in names]  # type: ignore[index]
+            # A plain loop: on Python 3.11 a comprehension is a call of its own, which costs
+            # more than the one or two keys most statements have.
+            values = []
+            for name in names:
+                values.append(params[name])  # type: ignore[index]
             for position, convert in self._processed:
                 values[position] = convert(values[position])
             return values
