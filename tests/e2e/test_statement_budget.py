@@ -10,6 +10,9 @@ change that adds a statement to the hot path fails here, with the step's stateme
 Lower the numbers when a change removes statements; ``DW_STATEMENT_LISTING=1`` (with ``-s``)
 prints every statement of the counted life.
 
+The SDK's Worker-first path is counted too: a start whose client runs a worker for the queue in
+its process names it (``eager_worker_id``) and gets the first workflow task in the answer.
+
 The background loop's pass is counted the same way: one sweep with the run open and its
 activity leased, and one with nothing due.
 """
@@ -42,6 +45,7 @@ BUDGET = {
     "activity complete + eager workflow task": 10,
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
+    "start + eager first workflow task": 7,
 }
 SWEEP_BUDGET = {"busy": 2, "idle": 2}
 
@@ -76,8 +80,11 @@ async def test_one_workflow_runs_within_its_statement_budget(app: Any) -> None:
         await _post(http, "/api/worker/register", registration, WORKER)
         # A first workflow warms every path (plans compiled, namespace cached), uncounted.
         await _life(http, engine, "warm-up", None)
+        await _eager_start(http, "warm-up-eager", None)
         with StatementLog(engine.store) as log:
             await _life(http, engine, "counted", log)
+            eager_task = await _eager_start(http, "counted-eager", log)
+        await _close(http, eager_task)
     # PostgreSQL also counts each write's one wake-up NOTIFY (other processes' long polls):
     # budgeted apart, so both databases share the numbers.
     notifies = Counter(e.origin for e in log.entries if e.sql.startswith("SELECT pg_notify"))
@@ -151,6 +158,28 @@ async def _life(http: httpx.AsyncClient, engine: Any, workflow_id: str, log: Sta
         assert response.json()["status"] == "completed"
     with step("sweep (idle)"):
         await engine.tick()
+
+
+async def _eager_start(http: httpx.AsyncClient, workflow_id: str, log: StatementLog | None) -> Any:
+    """The start our SDK's client sends when a worker of the queue runs in its process."""
+    with log.step("start + eager first workflow task") if log is not None else _nothing():
+        start = {"workflow_id": workflow_id, "workflow_type": "budget-one", "task_queue": QUEUE}
+        start.update(input=INPUT, eager_worker_id=WORKER_ID)
+        answer = await _post(http, "/api/workflows", start, CONTROL)
+    task = answer["eager_workflow_task"]
+    assert task is not None and task["run_id"] == answer["run_id"] and task["lease_owner"] == WORKER_ID
+    if log is None:
+        await _close(http, task)
+    return task
+
+
+async def _close(http: httpx.AsyncClient, task: Any) -> None:
+    close = {
+        "lease_owner": task["lease_owner"],
+        "workflow_task_attempt": task["workflow_task_attempt"],
+        "commands": [{"type": "complete_workflow", "result": RESULT}],
+    }
+    await _post(http, f"/api/worker/workflow-tasks/{task['task_id']}/complete", close, WORKER)
 
 
 class _nothing:

@@ -16,6 +16,7 @@ from ..store.rows import (
     InstanceRow,
     RunRow,
     TimerRow,
+    WorkerRow,
     WorkflowTaskRow,
 )
 from ..store.statuses import OPEN_RUN_STATUSES, RunStatus
@@ -58,7 +59,7 @@ from .util import decode_token, encode_token, new_id
 from .waiters import long_poll
 from .waiting_shapes import WaitingOn
 from .workflow_tasks import rows as workflow_task_rows
-from .workflow_tasks.eager import hand_ready_task
+from .workflow_tasks.eager import FirstTaskLease, first_task_claimable, hand_first_leased, hand_ready_task
 
 DEFAULT_TASK_QUEUE = "default"
 # A start's first read: its namespace still exists (locked), and its queue's promoted cohort.
@@ -95,25 +96,37 @@ class ControlPlane(EngineCore):
             "rejection_reason": None,
         }
 
+    async def _eager_first_lease(
+        self, tx: Tx, namespace: str, worker_id: str, queue: str, workflow_type: str, pinned: str | None
+    ) -> tuple[WorkerRow | None, FirstTaskLease | None]:
+        """The eager worker (``None``: unknown or silent), and the first task's lease if certain."""
+        worker, draining = await self._eager_registration(tx, namespace, worker_id)
+        if worker is None or not first_task_claimable(
+            worker, draining, namespace=namespace, queue=queue, workflow_type=workflow_type, pinned=pinned
+        ):
+            return worker, None
+        return worker, FirstTaskLease(worker, self.settings.workflow_task_lease_seconds)
+
     async def _eager_first_task(
-        self, tx: Tx, namespace: str, worker_id: str, run: RunRow
+        self, tx: Tx, worker: WorkerRow, run: RunRow, lease: FirstTaskLease | None
     ) -> WorkflowTaskBody | None:
-        """The new run's first workflow task, leased to ``worker_id`` if it may take it now."""
-        worker = await self._eager_worker(tx, namespace, worker_id)
-        if worker is None:
-            return None  # unknown or silent: the task waits for a poll, nothing is stranded
+        """The new run's first workflow task, leased to ``worker`` if it may take it now."""
+        page_size = self.settings.history_page_size_default
+        if lease is not None:
+            # Inserted leased with the run (workflow_tasks/eager.py): answered as claimed.
+            return await hand_first_leased(tx, lease, run, page_size=page_size)
         handed = await hand_ready_task(
             tx,
             worker,
             run,
             lease_seconds=self.settings.workflow_task_lease_seconds,
-            page_size=self.settings.history_page_size_default,
+            page_size=page_size,
             sticky_window=self.settings.sticky_schedule_to_start_seconds,
             new_run=True,
         )
         if handed is not None:
             # The run's one task is leased: no poll needs waking for it.
-            tx.wakes.discard(("workflow", namespace, run["task_queue"]))
+            tx.wakes.discard(("workflow", run["namespace"], run["task_queue"]))
         return handed
 
     async def start_workflow(self, namespace: str, request: StartWorkflowRequest) -> StartWorkflowBody:
@@ -207,6 +220,17 @@ class ControlPlane(EngineCore):
                         },
                     )
                 blob = await offloading.accept(tx, namespace, run_id, codec, blob, field="input")
+                worker: WorkerRow | None = None
+                lease: FirstTaskLease | None = None
+                if request.eager_worker_id is not None:
+                    worker, lease = await self._eager_first_lease(
+                        tx,
+                        namespace,
+                        request.eager_worker_id,
+                        queue,
+                        request.workflow_type,
+                        found["promoted_build_key"],
+                    )
                 run = await create_run(
                     tx,
                     namespace=namespace,
@@ -225,11 +249,14 @@ class ControlPlane(EngineCore):
                     execution_timeout_seconds=request.execution_timeout_seconds,
                     run_timeout_seconds=request.run_timeout_seconds,
                     run_id=run_id,
+                    first_lease=lease,
                 )
                 body = self._start_body(namespace, run, "started_new")
                 if request.eager_worker_id is None:
                     return body
-                first = await self._eager_first_task(tx, namespace, request.eager_worker_id, run)
+                first = None
+                if worker is not None:  # else unknown or silent: the task waits for a poll
+                    first = await self._eager_first_task(tx, worker, run, lease)
                 if first is not None:
                     # The claim moved the run on (pending to running) on the row it locked: the
                     # answer says what the run is now, as the task it carries does.

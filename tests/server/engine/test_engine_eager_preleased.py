@@ -299,3 +299,79 @@ async def test_a_drained_cohort_is_handed_no_next_workflow_task(engine: Engine, 
     assert (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"] is None
     polled = await driver.poll_wf("w1")
     assert polled is not None and polled["workflow_task_attempt"] == 1
+
+
+# ---------------------------------------------------------------------- a start's first task
+
+
+async def _two_started_runs(driver: Driver) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``eager``'s first task handed out by its start, ``polled``'s claimed by a poll, at one instant."""
+    engine = driver.engine
+    with StatementLog(engine.store) as log, log.step("eager"):
+        started = await driver.start("eager", eager_worker_id="w1")
+    callers = {entry.caller for entry in log.entries}
+    assert not {
+        c for c in callers if c.startswith(("engine/queues:", "engine/workflow_tasks/claims:attempt"))
+    }
+    eager = started["eager_workflow_task"]
+    assert eager is not None and started["status"] == "running"
+    await driver.start("polled")
+    polled = await driver.poll_wf("w1")
+    assert polled is not None and polled["workflow_id"] == "polled"
+    return eager, polled
+
+
+async def test_an_eager_start_task_is_leased_exactly_as_a_polled_claim_leases_it(driver: Driver) -> None:
+    eager, polled = await _two_started_runs(driver)
+    assert _without_ids(eager) == _without_ids(polled)
+    assert eager["workflow_task_attempt"] == 1 and eager["lease_expires_at"] == "2026-03-01T12:00:10.000000Z"
+    assert [e["event_type"] for e in eager["history_events"]] == [
+        e["event_type"] for e in polled["history_events"]
+    ]
+    for table in (t.workflow_tasks, t.workflow_runs):
+        assert await _rows(driver.engine, table, eager["run_id"]) == await _rows(
+            driver.engine, table, polled["run_id"]
+        ), table.name
+    assert await _history(driver, "eager", eager["run_id"]) == await _history(
+        driver, "polled", polled["run_id"]
+    )
+
+
+async def test_a_pre_leased_start_task_of_a_dead_worker_is_redelivered_when_its_lease_expires(
+    driver: Driver, clock: FakeClock
+) -> None:
+    handed = (await driver.start(eager_worker_id="w1"))["eager_workflow_task"]
+    assert handed is not None and handed["workflow_task_attempt"] == 1
+    assert handed["lease_expires_at"] == "2026-03-01T12:00:10.000000Z"
+    clock.advance(WT_LEASE - 1)
+    await driver.engine.tick()
+    assert await driver.poll_wf("w2", timeout=0.05) is None  # still leased to w1
+    clock.advance(1)
+    await driver.register("w2", **TYPES)
+    await driver.engine.tick()
+    again = await driver.poll_wf("w2")
+    assert again is not None and again["task_id"] == handed["task_id"]
+    assert again["workflow_task_attempt"] == 2  # the handed lease counted once
+    with pytest.raises(DomainError):
+        await _complete_wf(driver, handed, [complete("late")])
+    assert (await _complete_wf(driver, again, [complete("ok")]))["run_status"] == "completed"
+
+
+@pytest.mark.parametrize("who", ["other-type", "other-build", "drained"])
+async def test_a_start_leases_nothing_the_claim_would_not(engine: Engine, driver: Driver, who: str) -> None:
+    """A worker the claim would pass over gets no task, and nothing is left leased: a poll takes it."""
+    if who == "other-type":
+        await driver.register("wx", supported_workflow_types=["other"])
+    elif who == "other-build":
+        await driver.register("wx", build_id="b1", **TYPES)
+        await driver.register("wp", build_id="b2", **TYPES)
+        await engine.promote_task_queue_build_id(NS, "q1", "b2")
+    else:
+        await driver.register("wx", build_id="b1", **TYPES)
+        await engine.drain_task_queue_build_id(NS, "q1", "b1")
+    started = await driver.start(eager_worker_id="wx")
+    assert started["eager_workflow_task"] is None and started["status"] == "pending"
+    (task,) = await _rows(engine, t.workflow_tasks, started["run_id"])
+    assert task["status"] == "ready" and task["lease_owner"] is None and task["attempt_count"] == 0
+    polled = await driver.poll_wf("wp" if who == "other-build" else "w1")
+    assert polled is not None and polled["workflow_task_attempt"] == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from durable_workflow.protocol.history import EventType
 
@@ -34,6 +34,9 @@ from ..workflow_tasks.rows import ensure_workflow_task
 from .close_wait import close_key
 from .rows import INSERT_RUN, progress, update_run
 from .steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step
+
+if TYPE_CHECKING:
+    from ..workflow_tasks.eager import FirstTaskLease
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ async def create_run(
     started_extra: Mapping[str, Any] | None = None,
     pinned_build_key: str | None = None,
     pin_known: bool = False,
+    first_lease: FirstTaskLease | None = None,
 ) -> RunRow:
     """Insert a run in ``pending``, write its opening events and queue its first workflow task.
 
@@ -77,6 +81,8 @@ async def create_run(
     ``search_attribute_types``: the registered types of ``search_attributes`` when the caller
     read them in this transaction (a start checked them), so they are not read twice.
     ``pin_known``: ``pinned_build_key`` is the queue's promoted cohort, read in this transaction.
+    ``first_lease``: the first task goes in leased to its worker, and the run as that claim
+    leaves it (``running``; see ``workflow_tasks/eager.py``).
     """
     run_id = run_id or new_id()
     command_id = new_id()
@@ -94,7 +100,7 @@ async def create_run(
         "run_number": run_number,
         "workflow_type": workflow_type,
         "task_queue": task_queue,
-        "status": RunStatus.PENDING,
+        "status": RunStatus.PENDING if first_lease is None else RunStatus.RUNNING,
         "closed_reason": None,
         "business_key": business_key,
         "memo": memo,
@@ -174,7 +180,10 @@ async def create_run(
         await search_attribute_rows.write_values(
             tx, run_id, namespace, search_attributes, replace=False, types=search_attribute_types
         )
-    await ensure_workflow_task(tx, run, new_run=True)
+    if first_lease is None:
+        await ensure_workflow_task(tx, run, new_run=True)
+    else:
+        await first_lease.insert(tx, run)
     tx.due(timeout_at)  # wakes the background loop (here and, via NOTIFY, elsewhere) in time
     return run
 

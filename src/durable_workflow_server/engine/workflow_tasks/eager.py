@@ -14,6 +14,13 @@ type, pinned build and a cohort not drained; the run open, not paused, not stick
 no other open task of the run, checked in the insert). :func:`hand_leased` then writes what the
 claim writes of the run and answers the task. Otherwise it is queued as usual and
 :func:`hand_ready_task` claims it.
+
+On a start the first task goes in leased (:class:`FirstTaskLease`) when the claim could only
+take it, for that worker (:func:`first_task_claimable`: the worker live, of the start's queue,
+type and pinned build, a cohort not drained; a new run is open, not paused, sticky to no one and
+has no other task). The run is inserted as the claim leaves it (``running``) and
+:func:`hand_first_leased` answers the task as a poll would. Otherwise the task is queued ready
+and :func:`hand_ready_task` claims it.
 """
 
 from __future__ import annotations
@@ -86,6 +93,62 @@ class NextTaskLease:
             and cohorts.may_claim_for(run["pinned_build_key"], worker["build_id"])
             and not sticky.held_for_another(task, worker["worker_id"], tx.now, self.sticky_window)
         )
+
+
+def first_task_claimable(
+    worker: WorkerRow,
+    draining: bool | None,
+    *,
+    namespace: str,
+    queue: str,
+    workflow_type: str,
+    pinned: str | None,
+) -> bool:
+    """What the claim's candidate query and attempt ask of a new run's first task, for ``worker``."""
+    types = list(worker["supported_workflow_types"] or [])
+    return (
+        draining is False
+        and worker["namespace"] == namespace
+        and worker["task_queue"] == queue
+        and workflow_type in types
+        and cohorts.may_claim_for(pinned, worker["build_id"])
+    )
+
+
+@dataclass
+class FirstTaskLease:
+    """A start's first workflow task, inserted leased to ``worker`` (``task``: the row as inserted)."""
+
+    worker: WorkerRow
+    lease_seconds: float
+    task: WorkflowTaskRow | None = None
+
+    async def insert(self, tx: Tx, run: RunRow) -> None:
+        """Insert ``run``'s first task with the claim's lease columns (the run is new: no other task)."""
+        values = rows.queued_values(tx, run)
+        values.update(
+            status=S.LEASED,
+            lease_owner=self.worker["worker_id"],
+            lease_expires_at=tx.now + seconds(self.lease_seconds),
+            attempt_count=values["attempt_count"] + 1,
+            history_sequence=run["last_history_sequence"],
+            workflow_update_id=None,
+        )
+        await tx.conn.execute(rows.INSERT, values)
+        self.task = cast(WorkflowTaskRow, values)
+
+
+async def hand_first_leased(
+    tx: Tx, lease: FirstTaskLease, run: RunRow, *, page_size: int
+) -> WorkflowTaskBody | None:
+    """The start's task ``lease`` inserted leased, answered as a poll would."""
+    task = lease.task
+    assert task is not None and run["status"] == RunStatus.RUNNING  # inserted as the claim leaves it
+    payload = await workflow_task_payload(tx, task, run, page_size)
+    if bad_events(payload["history_events"]):
+        await set_aside_unrenderable(tx, task, run)
+        return None
+    return payload
 
 
 async def hand_leased(tx: Tx, plan: NextTaskLease, run: RunRow, *, page_size: int) -> WorkflowTaskBody | None:
