@@ -40,8 +40,8 @@ pytestmark = pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason="Postgr
 BUDGET = {
     "start": 7,
     "workflow task poll": 9,
-    "workflow task complete + eager activity": 11,
-    "activity complete + eager workflow task": 12,
+    "workflow task complete + eager activity": 10,
+    "activity complete + eager workflow task": 11,
     "workflow task complete (closes the run)": 7,
     "result wait": 1,
 }

@@ -41,8 +41,8 @@ RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
 BUDGET = {
     "start": 5,
     "workflow task poll": 7,
-    "workflow task complete + eager activity": 9,
-    "activity complete + eager workflow task": 10,
+    "workflow task complete + eager activity": 8,
+    "activity complete + eager workflow task": 9,
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
     "start + eager first workflow task": 7,

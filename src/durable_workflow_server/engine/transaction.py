@@ -71,6 +71,10 @@ class Tx:
     # A workflow-task completion's eager activity hand-out, decided as it schedules each activity
     # (``activities.eager``); set only while its commands are applied and cannot close the run.
     eager_activities: EagerActivities | None = None
+    # Worker registrations an eager completion's fence read with the task (``workers.rows.
+    # EAGER_WORKER_COLUMNS``): (namespace, worker id) -> the ``EAGER_WORKER`` row, or None (not
+    # registered). ``workers.registry.eager_registration`` takes its row from here, once.
+    eager_workers: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
     # Run columns written to the run dict but not yet to its row (``update_run(defer=True)``):
     # run id -> values. The run's next update carries them; the body's end writes what is left.
     pending_runs: dict[str, dict[str, Any]] = field(default_factory=dict)

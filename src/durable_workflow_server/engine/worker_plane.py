@@ -458,6 +458,7 @@ class WorkerPlane(EngineCore):
                     lease_owner,
                     result,
                     queue=plan.queue if plan is not None else None,
+                    eager_worker=plan is not None,
                 )
                 if plan is None:
                     return answer  # the answer SDK 0.4.84 knows, exactly

@@ -32,6 +32,7 @@ from ..runs.steps import after_step_resolved
 from ..shapes import ActivityHeartbeatResponse, ActivityOutcomeResponse
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
+from ..workers.rows import split_eager_worker
 from . import deadlines, rows
 from .claims import activity_event_ids
 from .retries import retry_decision, schedule_retry
@@ -69,12 +70,27 @@ async def fence(
 
 
 async def fence_execution(
-    tx: Tx, namespace: str, task_id: str, attempt_id: str, lease_owner: str
+    tx: Tx,
+    namespace: str,
+    task_id: str,
+    attempt_id: str,
+    lease_owner: str,
+    *,
+    eager_worker: bool = False,
 ) -> tuple[ActivityTaskRow, ActivityAttemptRow, RunRow, ActivityExecutionRow]:
-    """:func:`fence`, and the task's execution: the task, attempt and execution in one read."""
+    """:func:`fence`, and the task's execution: the task, attempt and execution in one read.
+
+    ``eager_worker``: the completion asks for an eager hand-out; ``lease_owner``'s registration
+    is read in the same statement, for ``workers.registry.eager_registration`` (``tx.eager_workers``).
+    """
     # One read, locking the run before the task: the engine's lock order (see runs.rows).
     params = {"b_task_id": task_id, "b_namespace": namespace, "b_attempt_id": attempt_id}
-    found = await tx.one(rows.RUN_TASK_ATTEMPT_EXECUTION, params)
+    if eager_worker:
+        found = await tx.one(rows.RUN_TASK_ATTEMPT_EXECUTION_WORKER, {**params, "b_worker_id": lease_owner})
+        if found is not None:
+            found, tx.eager_workers[(namespace, lease_owner)] = split_eager_worker(found)
+    else:
+        found = await tx.one(rows.RUN_TASK_ATTEMPT_EXECUTION, params)
     if found is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
@@ -225,13 +241,17 @@ async def complete_waking(
     result: Any,
     *,
     queue: Callable[[Tx, RunRow], Awaitable[str | None]] | None = None,
+    eager_worker: bool = False,
 ) -> tuple[ActivityOutcomeResponse, RunRow, str | None]:
     """Record the attempt's result: the answer, the run, and the workflow task it queued (if any).
 
     The queued task is what an activity completion may hand straight back to its worker;
-    ``queue`` queues it (``runs.steps.after_step_resolved``'s, an eager hand-out's).
+    ``queue`` queues it (``runs.steps.after_step_resolved``'s, an eager hand-out's);
+    ``eager_worker``: the fence reads the worker's registration for that hand-out too.
     """
-    task, attempt, run, execution = await fence_execution(tx, namespace, task_id, attempt_id, lease_owner)
+    task, attempt, run, execution = await fence_execution(
+        tx, namespace, task_id, attempt_id, lease_owner, eager_worker=eager_worker
+    )
     _ignored_if_cancelled(task, attempt, run, execution)
     _check_current(task, attempt, tx.now)
     codec, blob = normalize_result(result, execution["payload_codec"])

@@ -14,6 +14,7 @@ from ..queues import Candidates, still_due
 from ..runs.rows import RUN_COLUMNS, run_of
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
+from ..workers.rows import EAGER_WORKER_COLUMNS, EAGER_WORKER_ON
 
 _ae, _at, _aa = t.activity_executions, t.activity_tasks, t.activity_attempts
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.LEASED)
@@ -85,14 +86,10 @@ OPEN_TASK = sa.select(_at).where(
 # (see :func:`split_fence_row`). The run and the task are locked where the database has row locks,
 # the run first (``FOR UPDATE OF`` locks in the order it names): the engine's lock order.
 ATTEMPT_PREFIX, EXECUTION_PREFIX = "a__", "e__"
-RUN_TASK_ATTEMPT_EXECUTION = (
-    sa.select(
-        _at,
-        *(column.label(ATTEMPT_PREFIX + column.name) for column in _aa.c),
-        *(column.label(EXECUTION_PREFIX + column.name) for column in _ae.c),
-        *RUN_COLUMNS,
-    )
-    .select_from(
+
+
+def _fence(*, with_worker: bool) -> sa.Select[Any]:
+    join = (
         t.workflow_runs.join(_at, _at.c.run_id == t.workflow_runs.c.run_id)
         .join(_ae, _ae.c.activity_execution_id == _at.c.activity_execution_id)
         .outerjoin(
@@ -103,9 +100,26 @@ RUN_TASK_ATTEMPT_EXECUTION = (
             ),
         )
     )
-    .where(_at.c.task_id == sa.bindparam("b_task_id"), _at.c.namespace == sa.bindparam("b_namespace"))
-    .with_for_update(of=[t.workflow_runs, _at])
-)
+    if with_worker:
+        join = join.outerjoin(t.workers, EAGER_WORKER_ON)
+    return (
+        sa.select(
+            _at,
+            *(column.label(ATTEMPT_PREFIX + column.name) for column in _aa.c),
+            *(column.label(EXECUTION_PREFIX + column.name) for column in _ae.c),
+            *RUN_COLUMNS,
+            *(EAGER_WORKER_COLUMNS if with_worker else ()),
+        )
+        .select_from(join)
+        .where(_at.c.task_id == sa.bindparam("b_task_id"), _at.c.namespace == sa.bindparam("b_namespace"))
+        .with_for_update(of=[t.workflow_runs, _at])
+    )
+
+
+RUN_TASK_ATTEMPT_EXECUTION = _fence(with_worker=False)
+# Its eager variant (a completion asking for an eager hand-out): the completing worker's
+# registration too (``workers.rows.EAGER_WORKER_COLUMNS``, ``b_worker_id``), read, not locked.
+RUN_TASK_ATTEMPT_EXECUTION_WORKER = _fence(with_worker=True)
 
 
 def split_fence_row(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:

@@ -181,9 +181,14 @@ async def eager_registration(
     """:func:`live_registration`, and whether the worker's cohort is drained (``None``: not known).
 
     An eager hand-out that leases a task in the statement creating it reads the drain here,
-    where a claim's candidate query would (``task_queues.rows.CLAIMER_NOT_DRAINED``).
+    where a claim's candidate query would (``task_queues.rows.CLAIMER_NOT_DRAINED``). A fence
+    that read the registration with its task (``tx.eager_workers``) saves the read here.
     """
-    found = await tx.one(rows.EAGER_WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
+    key = (namespace, worker_id)
+    if key in tx.eager_workers:
+        found = tx.eager_workers.pop(key)  # read with the completion's fence
+    else:
+        found = await tx.one(rows.EAGER_WORKER, {"b_namespace": namespace, "b_worker_id": worker_id})
     if found is None:
         return None, None
     row = dict(found)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from ...store import tables as t
@@ -17,17 +19,42 @@ WORKER = sa.select(_wk).where(
 _COHORT_KEY = sa.case((sa.func.coalesce(sa.func.trim(_wk.c.build_id), "") == "", ""), else_=_wk.c.build_id)
 # An eager hand-out's read of the worker it leases to: the registration, and whether its cohort
 # on its own queue is drained (``cohort_draining``, the claims' ``CLAIMER_NOT_DRAINED`` negated).
-EAGER_WORKER = sa.select(
-    _wk,
-    sa.exists()
-    .where(
-        _bi.c.namespace == _wk.c.namespace,
-        _bi.c.task_queue == _wk.c.task_queue,
-        _bi.c.build_key == _COHORT_KEY,
-        _bi.c.drain_intent == "draining",
-    )
-    .label("cohort_draining"),
-).where(_wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id"))
+_cohort_draining = sa.exists().where(
+    _bi.c.namespace == _wk.c.namespace,
+    _bi.c.task_queue == _wk.c.task_queue,
+    _bi.c.build_key == _COHORT_KEY,
+    _bi.c.drain_intent == "draining",
+)
+EAGER_WORKER = sa.select(_wk, _cohort_draining.label("cohort_draining")).where(
+    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
+)
+# The same read folded into a completion's fence (its eager variant): the worker's columns and
+# ``cohort_draining``, prefixed, from ``workers`` outer-joined ``ON`` :data:`EAGER_WORKER_ON`
+# (all NULL when the worker is not registered). The fence's ``FOR UPDATE OF`` does not name
+# ``workers``: the registration is read, never locked, as :data:`EAGER_WORKER` reads it.
+EAGER_WORKER_PREFIX = "w__"
+EAGER_WORKER_ON = sa.and_(
+    _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
+)
+EAGER_WORKER_COLUMNS = (
+    *(column.label(EAGER_WORKER_PREFIX + column.name) for column in _wk.c),
+    _cohort_draining.label(EAGER_WORKER_PREFIX + "cohort_draining"),
+)
+
+
+def split_eager_worker(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A row selecting :data:`EAGER_WORKER_COLUMNS` beside others, as ``(the others, the
+    :data:`EAGER_WORKER` row or None: no such worker)``."""
+    rest: dict[str, Any] = {}
+    worker: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith(EAGER_WORKER_PREFIX):
+            worker[key[len(EAGER_WORKER_PREFIX) :]] = value
+        else:
+            rest[key] = value
+    return rest, (worker if worker.get("worker_id") is not None else None)
+
+
 # A workflow-task poll's first read: the registration, the lease an earlier try of this poll
 # (``b_poll_request_id``) got, if any (``poll_task_id`` / ``poll_task_attempt``; NULL without),
 # and whether the worker holds any workflow-task lease (``holds_leases``: the re-poll hand-back

@@ -22,17 +22,28 @@ from ..runs.rows import is_terminal_run, split_run
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
 from ..workers.liveness import fresh_lease, silence_cutoff, silent_leases
+from ..workers.rows import split_eager_worker
 from . import rows, sticky
 
 BATCH = 100
 
 
 async def fence(
-    tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int
+    tx: Tx, namespace: str, task_id: str, lease_owner: str, attempt: int, *, eager_worker: bool = False
 ) -> tuple[WorkflowTaskRow, RunRow]:
-    """The leased task and its run, both locked, if ``(lease_owner, attempt)`` holds the lease."""
+    """The leased task and its run, both locked, if ``(lease_owner, attempt)`` holds the lease.
+
+    ``eager_worker``: the completion asks for an eager hand-out; ``lease_owner``'s registration
+    is read in the same statement, for ``workers.registry.eager_registration`` (``tx.eager_workers``).
+    """
     # One read, locking the run before the task: the engine's lock order (see runs.rows).
-    found = await tx.one(rows.TASK_AND_RUN_IN, {"b_task_id": task_id, "b_namespace": namespace})
+    params = {"b_task_id": task_id, "b_namespace": namespace}
+    if eager_worker:
+        found = await tx.one(rows.TASK_AND_RUN_AND_WORKER_IN, {**params, "b_worker_id": lease_owner})
+        if found is not None:
+            found, tx.eager_workers[(namespace, lease_owner)] = split_eager_worker(found)
+    else:
+        found = await tx.one(rows.TASK_AND_RUN_IN, params)
     if found is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id

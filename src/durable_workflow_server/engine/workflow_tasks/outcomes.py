@@ -65,7 +65,8 @@ async def complete(
     scheduled (``activities.eager``) unless a command closes the run: its claim would then
     find the run closed, and the hand-out is left to ``activities.eager.hand_scheduled``.
     """
-    task, run = await fence(tx, namespace, task_id, lease_owner, attempt)
+    eager = eager_activities is not None
+    task, run = await fence(tx, namespace, task_id, lease_owner, attempt, eager_worker=eager)
     normalized = validate_commands(commands, run["payload_codec"])
     await check_upserts(tx, run["namespace"], normalized)  # values against their registered types
     await offloading.accept_commands(tx, run["namespace"], run["run_id"], normalized)

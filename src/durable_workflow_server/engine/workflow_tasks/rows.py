@@ -16,6 +16,7 @@ from ..runs.rows import RUN_COLUMNS, is_paused, run_of
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 from ..util import new_id
+from ..workers.rows import EAGER_WORKER_COLUMNS, EAGER_WORKER_ON
 from .sticky import FREE_FOR_CLAIMER
 
 _wt, _pr, _wr = t.workflow_tasks, t.poll_requests, t.workflow_runs
@@ -66,6 +67,14 @@ RUN_OF_TASK_IN = run_of(_wt, "task_id", in_namespace=True)
 TASK_AND_RUN_IN = (
     sa.select(_wt, *RUN_COLUMNS)
     .select_from(_wr.join(_wt, _wt.c.run_id == _wr.c.run_id))
+    .where(_wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace"))
+    .with_for_update(of=[_wr, _wt])
+)
+# Its eager variant (a completion asking for an eager hand-out): the completing worker's
+# registration too (``workers.rows.EAGER_WORKER_COLUMNS``, ``b_worker_id``), read, not locked.
+TASK_AND_RUN_AND_WORKER_IN = (
+    sa.select(_wt, *RUN_COLUMNS, *EAGER_WORKER_COLUMNS)
+    .select_from(_wr.join(_wt, _wt.c.run_id == _wr.c.run_id).outerjoin(t.workers, EAGER_WORKER_ON))
     .where(_wt.c.task_id == sa.bindparam("b_task_id"), _wt.c.namespace == sa.bindparam("b_namespace"))
     .with_for_update(of=[_wr, _wt])
 )
