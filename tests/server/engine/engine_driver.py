@@ -80,14 +80,22 @@ class Driver:
         )
 
     async def complete_wf(
-        self, task: dict[str, Any], commands: list[dict[str, Any]], **kwargs: Any
+        self,
+        task: dict[str, Any],
+        commands: list[dict[str, Any]],
+        *,
+        lease_owner: str | None = None,
+        attempt: int | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
+        """Complete ``task`` with ``commands`` as its holder (``extra``: e.g. ``eager_activity_slots``)."""
         return await self.engine.complete_workflow_task(
             NS,
             task["task_id"],
-            lease_owner=kwargs.get("lease_owner", task["lease_owner"]),
-            workflow_task_attempt=kwargs.get("attempt", task["workflow_task_attempt"]),
+            lease_owner=task["lease_owner"] if lease_owner is None else lease_owner,
+            workflow_task_attempt=task["workflow_task_attempt"] if attempt is None else attempt,
             commands=commands,
+            **extra,
         )
 
     async def poll_act(self, worker_id: str | None = None, timeout: float = 0.3) -> dict[str, Any] | None:
@@ -95,13 +103,15 @@ class Driver:
             NS, worker_id=worker_id or self.worker_id, task_queue=self.queue, build_id=None, timeout=timeout
         )
 
-    async def complete_act(self, task: dict[str, Any], value: Any) -> dict[str, Any]:
+    async def complete_act(self, task: dict[str, Any], value: Any, **extra: Any) -> dict[str, Any]:
+        """Complete activity ``task`` with ``value`` (``extra``: e.g. ``eager_workflow_task``)."""
         return await self.engine.complete_activity_task(
             NS,
             task["task_id"],
             activity_attempt_id=task["activity_attempt_id"],
             lease_owner=task["lease_owner"],
             result=codec.envelope(value),
+            **extra,
         )
 
     async def fail_act(self, task: dict[str, Any], message: str = "boom", **failure: Any) -> dict[str, Any]:

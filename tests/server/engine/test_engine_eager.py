@@ -38,36 +38,12 @@ async def driver(engine: Engine) -> Driver:
     return d
 
 
-async def _complete_wf(
-    driver: Driver, task: dict[str, Any], commands: list[Any], **kw: Any
-) -> dict[str, Any]:
-    return await driver.engine.complete_workflow_task(
-        NS,
-        task["task_id"],
-        lease_owner=task["lease_owner"],
-        workflow_task_attempt=task["workflow_task_attempt"],
-        commands=commands,
-        **kw,
-    )
-
-
-async def _complete_act(driver: Driver, task: dict[str, Any], value: Any, **kw: Any) -> dict[str, Any]:
-    return await driver.engine.complete_activity_task(
-        NS,
-        task["task_id"],
-        activity_attempt_id=task["activity_attempt_id"],
-        lease_owner=task["lease_owner"],
-        result=codec.envelope(value),
-        **kw,
-    )
-
-
 async def _scheduled(driver: Driver, *commands: dict[str, Any], slots: int | None = 1) -> dict[str, Any]:
     """Start ``wf-1``, poll its first task as w1 and complete it with ``commands``."""
     await driver.start()
     task = await driver.poll_wf("w1")
     assert task is not None
-    return await _complete_wf(driver, task, list(commands or [activity()]), eager_activity_slots=slots)
+    return await driver.complete_wf(task, list(commands or [activity()]), eager_activity_slots=slots)
 
 
 # ---------------------------------------------------------------------- (a) eager activities
@@ -81,7 +57,7 @@ async def test_a_completion_hands_its_activity_to_the_completing_worker(driver: 
     assert task["activity_type"] == "greet" and codec.decode_envelope(task["arguments"]) == ["Ada"]
     assert await driver.poll_act("w2", timeout=0.05) is None  # leased: nobody polls it again
     assert "ActivityStarted" in await driver.types("wf-1", answer["run_id"])
-    assert (await _complete_act(driver, task, "hi"))["outcome"] == "completed"
+    assert (await driver.complete_act(task, "hi"))["outcome"] == "completed"
 
 
 async def test_without_the_field_the_answer_is_the_old_one(driver: Driver) -> None:
@@ -118,7 +94,7 @@ async def test_a_drained_cohort_is_handed_nothing(engine: Engine, driver: Driver
     task = await driver.poll_wf("wb")
     assert task is not None
     await engine.drain_task_queue_build_id(NS, "q1", "b1")
-    answer = await _complete_wf(driver, task, [activity()], eager_activity_slots=3)
+    answer = await driver.complete_wf(task, [activity()], eager_activity_slots=3)
     assert answer["eager_activity_tasks"] == []
     assert await driver.poll_act("w2", timeout=0.05) is not None
 
@@ -128,7 +104,7 @@ async def test_a_paused_run_is_handed_nothing(engine: Engine, driver: Driver) ->
     task = await driver.poll_wf("w1")
     assert task is not None
     await engine.pause_workflow(NS, "wf-1")
-    answer = await _complete_wf(driver, task, [activity()], eager_activity_slots=3)
+    answer = await driver.complete_wf(task, [activity()], eager_activity_slots=3)
     assert answer["eager_activity_tasks"] == []
     assert await driver.poll_act("w2", timeout=0.05) is None  # held back until the resume
     await engine.resume_workflow(NS, "wf-1")
@@ -140,7 +116,7 @@ async def test_an_unregistered_completer_is_handed_nothing(engine: Engine, drive
     task = await driver.poll_wf("w1")
     assert task is not None
     await engine.deregister_worker(NS, "w1")
-    answer = await _complete_wf(driver, task, [activity()], eager_activity_slots=3)
+    answer = await driver.complete_wf(task, [activity()], eager_activity_slots=3)
     assert answer["eager_activity_tasks"] == []
 
 
@@ -155,9 +131,9 @@ async def test_a_worker_that_dies_holding_an_eager_activity_loses_it(
     again = await driver.poll_act("w2", timeout=0.05)
     assert again is not None and again["task_id"] == handed["task_id"] and again["attempt_number"] == 2
     with pytest.raises(DomainError) as late:
-        await _complete_act(driver, handed, "late")
+        await driver.complete_act(handed, "late")
     assert late.value.reason == "stale_attempt"
-    assert (await _complete_act(driver, again, "ok"))["outcome"] == "completed"
+    assert (await driver.complete_act(again, "ok"))["outcome"] == "completed"
 
 
 async def test_an_eager_activity_is_held_by_its_worker_on_the_next_poll(driver: Driver) -> None:
@@ -167,7 +143,7 @@ async def test_an_eager_activity_is_held_by_its_worker_on_the_next_poll(driver: 
         NS, worker_id="w1", task_queue="q1", build_id=None, timeout=0.05, held_task_ids=[handed["task_id"]]
     )
     assert kept is None
-    assert (await _complete_act(driver, handed, "ok"))["outcome"] == "completed"
+    assert (await driver.complete_act(handed, "ok"))["outcome"] == "completed"
 
 
 # ---------------------------------------------------------------------- (b) next workflow task
@@ -180,13 +156,13 @@ async def _running_activity(driver: Driver) -> dict[str, Any]:
 
 async def test_an_activity_completion_hands_back_the_next_workflow_task(driver: Driver) -> None:
     act = await _running_activity(driver)
-    answer = await _complete_act(driver, act, "hi", eager_workflow_task=True)
+    answer = await driver.complete_act(act, "hi", eager_workflow_task=True)
     task = answer["eager_workflow_task"]
     assert task is not None and task["lease_owner"] == "w1" and task["workflow_task_attempt"] == 1
     types = [e["event_type"] for e in task["history_events"]]
     assert types[-1] == "ActivityCompleted"
     assert await driver.poll_wf("w2", timeout=0.05) is None
-    done = await _complete_wf(driver, task, [complete("done")])
+    done = await driver.complete_wf(task, [complete("done")])
     assert done["run_status"] == "completed"
 
 
@@ -200,15 +176,15 @@ async def test_without_the_flag_the_activity_answer_is_the_old_one(driver: Drive
 async def test_no_workflow_task_while_the_run_still_waits(driver: Driver) -> None:
     answer = await _scheduled(driver, activity(), activity(), slots=2)
     first, second = answer["eager_activity_tasks"]
-    assert (await _complete_act(driver, first, 1, eager_workflow_task=True))["eager_workflow_task"] is None
-    task = (await _complete_act(driver, second, 2, eager_workflow_task=True))["eager_workflow_task"]
+    assert (await driver.complete_act(first, 1, eager_workflow_task=True))["eager_workflow_task"] is None
+    task = (await driver.complete_act(second, 2, eager_workflow_task=True))["eager_workflow_task"]
     assert task is not None
 
 
 async def test_a_paused_run_hands_no_workflow_task(engine: Engine, driver: Driver) -> None:
     act = await _running_activity(driver)
     await engine.pause_workflow(NS, "wf-1")
-    answer = await _complete_act(driver, act, "hi", eager_workflow_task=True)
+    answer = await driver.complete_act(act, "hi", eager_workflow_task=True)
     assert answer["eager_workflow_task"] is None
     await engine.resume_workflow(NS, "wf-1")
     assert await driver.poll_wf("w2", timeout=0.05) is not None
@@ -220,9 +196,9 @@ async def test_a_run_pinned_to_another_build_is_not_handed(engine: Engine, drive
     await driver.start()
     task = await driver.poll_wf("wb")
     assert task is not None
-    answer = await _complete_wf(driver, task, [activity()], eager_activity_slots=1)
+    answer = await driver.complete_wf(task, [activity()], eager_activity_slots=1)
     (act,) = answer["eager_activity_tasks"]
-    moved = await _complete_act(driver, act, "x", eager_workflow_task=True)
+    moved = await driver.complete_act(act, "x", eager_workflow_task=True)
     assert moved["eager_workflow_task"] is not None  # wb is of the pinned build: it may take it
 
 
@@ -232,10 +208,10 @@ async def test_an_unpinned_worker_does_not_get_a_pinned_runs_task(engine: Engine
     await driver.start()
     task = await driver.poll_wf("wb")
     assert task is not None
-    await _complete_wf(driver, task, [activity()])
+    await driver.complete_wf(task, [activity()])
     act = await driver.poll_act("w1")  # any build may run the activity
     assert act is not None
-    answer = await _complete_act(driver, act, "x", eager_workflow_task=True)
+    answer = await driver.complete_act(act, "x", eager_workflow_task=True)
     assert answer["eager_workflow_task"] is None  # w1 is not of the run's pinned build
     assert await driver.poll_wf("wb", timeout=0.05) is not None
 
@@ -244,7 +220,7 @@ async def test_a_worker_that_dies_holding_an_eager_workflow_task_loses_it(
     engine: Engine, driver: Driver, clock: FakeClock
 ) -> None:
     act = await _running_activity(driver)
-    handed = (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"]
+    handed = (await driver.complete_act(act, "hi", eager_workflow_task=True))["eager_workflow_task"]
     assert handed is not None
     for _ in range(4):
         clock.advance(5.0)
@@ -254,13 +230,13 @@ async def test_a_worker_that_dies_holding_an_eager_workflow_task_loses_it(
     assert again is not None and again["task_id"] == handed["task_id"]
     assert again["workflow_task_attempt"] == 2
     with pytest.raises(DomainError):
-        await _complete_wf(driver, handed, [complete("late")])
-    assert (await _complete_wf(driver, again, [complete("ok")]))["run_status"] == "completed"
+        await driver.complete_wf(handed, [complete("late")])
+    assert (await driver.complete_wf(again, [complete("ok")]))["run_status"] == "completed"
 
 
 async def test_an_eager_workflow_task_counts_as_held_on_the_next_poll(engine: Engine, driver: Driver) -> None:
     act = await _running_activity(driver)
-    handed = (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"]
+    handed = (await driver.complete_act(act, "hi", eager_workflow_task=True))["eager_workflow_task"]
     assert handed is not None
     kept = await engine.poll_workflow_task(
         NS,
@@ -273,7 +249,7 @@ async def test_an_eager_workflow_task_counts_as_held_on_the_next_poll(engine: En
         held_task_ids=[handed["task_id"]],
     )
     assert kept is None
-    assert (await _complete_wf(driver, handed, [complete("ok")]))["run_status"] == "completed"
+    assert (await driver.complete_wf(handed, [complete("ok")]))["run_status"] == "completed"
 
 
 # ---------------------------------------------------------------------- (d) first task on start
@@ -285,7 +261,7 @@ async def test_a_start_hands_the_first_task_to_a_live_worker(driver: Driver) -> 
     assert task is not None and task["lease_owner"] == "w1" and task["run_id"] == started["run_id"]
     assert "WorkflowStarted" in [e["event_type"] for e in task["history_events"]]
     assert await driver.poll_wf("w2", timeout=0.05) is None
-    assert (await _complete_wf(driver, task, [complete("ok")]))["run_status"] == "completed"
+    assert (await driver.complete_wf(task, [complete("ok")]))["run_status"] == "completed"
 
 
 async def test_an_eager_start_answers_the_status_the_claim_left(engine: Engine, driver: Driver) -> None:
@@ -358,11 +334,11 @@ async def test_eager_answers_match_their_types(driver: Driver) -> None:
     first = started["eager_workflow_task"]
     assert first is not None
     assert_sent_exactly(first, shapes.WorkflowTaskBody)
-    completed = await _complete_wf(driver, first, [activity()], eager_activity_slots=1)
+    completed = await driver.complete_wf(first, [activity()], eager_activity_slots=1)
     assert_sent_exactly(completed, shapes.EagerWorkflowTaskCompletion)
     (act,) = completed["eager_activity_tasks"]
     assert_within(act, ActivityTask)
-    answer = await _complete_act(driver, act, "hi", eager_workflow_task=True)
+    answer = await driver.complete_act(act, "hi", eager_workflow_task=True)
     assert_sent_exactly(answer, shapes.EagerActivityCompletion)
 
 
@@ -372,11 +348,11 @@ async def test_a_poll_with_a_grace_keeps_a_fresh_lease_it_does_not_name_yet(
 ) -> None:
     """A poll sent before the answer that handed a task arrived names held tasks without it."""
     act = await _running_activity(driver)
-    wt = (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"]
+    wt = (await driver.complete_act(act, "hi", eager_workflow_task=True))["eager_workflow_task"]
     handed = (
         wt
         if kind == "workflow"
-        else (await _complete_wf(driver, wt, [activity()], eager_activity_slots=1))["eager_activity_tasks"][0]
+        else (await driver.complete_wf(wt, [activity()], eager_activity_slots=1))["eager_activity_tasks"][0]
     )
 
     async def poll() -> dict[str, Any] | None:

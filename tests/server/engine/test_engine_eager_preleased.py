@@ -52,30 +52,6 @@ async def driver(engine: Engine) -> Driver:
     return d
 
 
-async def _complete_wf(
-    driver: Driver, task: dict[str, Any], commands: list[Any], **kw: Any
-) -> dict[str, Any]:
-    return await driver.engine.complete_workflow_task(
-        NS,
-        task["task_id"],
-        lease_owner=task["lease_owner"],
-        workflow_task_attempt=task["workflow_task_attempt"],
-        commands=commands,
-        **kw,
-    )
-
-
-async def _complete_act(driver: Driver, task: dict[str, Any], value: Any, **kw: Any) -> dict[str, Any]:
-    return await driver.engine.complete_activity_task(
-        NS,
-        task["task_id"],
-        activity_attempt_id=task["activity_attempt_id"],
-        lease_owner=task["lease_owner"],
-        result=codec.envelope(value),
-        **kw,
-    )
-
-
 async def _rows(engine: Engine, table: sa.Table, run_id: str) -> list[dict[str, Any]]:
     """``table``'s rows of ``run_id`` (through its execution for attempts), ids left out."""
     if table is t.activity_attempts:
@@ -117,12 +93,12 @@ async def _two_runs_with_activities(driver: Driver) -> tuple[dict[str, Any], dic
     tasks = {first["workflow_id"]: first, second["workflow_id"]: second}
     engine = driver.engine
     with StatementLog(engine.store) as log, log.step("eager"):
-        answer = await _complete_wf(driver, tasks["eager"], [ACTIVITY], eager_activity_slots=1)
+        answer = await driver.complete_wf(tasks["eager"], [ACTIVITY], eager_activity_slots=1)
     callers = {entry.caller for entry in log.entries}
     # Inserted leased: no candidate query, no claim of the row just inserted.
     assert not {c for c in callers if c.startswith(("engine/queues:", "engine/activities/claims:"))}, callers
     (eager,) = answer["eager_activity_tasks"]
-    await _complete_wf(driver, tasks["polled"], [ACTIVITY])
+    await driver.complete_wf(tasks["polled"], [ACTIVITY])
     polled = await driver.poll_act("w1")
     assert polled is not None and polled["workflow_id"] == "polled"
     return eager, polled
@@ -147,15 +123,13 @@ async def _two_runs_with_next_tasks(driver: Driver) -> tuple[dict[str, Any], dic
     eager_act, polled_act = await _two_runs_with_activities(driver)
     engine = driver.engine
     with StatementLog(engine.store) as log, log.step("eager"):
-        eager = (await _complete_act(driver, eager_act, "hi", eager_workflow_task=True))[
-            "eager_workflow_task"
-        ]
+        eager = (await driver.complete_act(eager_act, "hi", eager_workflow_task=True))["eager_workflow_task"]
     callers = {entry.caller for entry in log.entries}
     assert not {
         c for c in callers if c.startswith(("engine/queues:", "engine/workflow_tasks/claims:attempt"))
     }
     assert eager is not None
-    await _complete_act(driver, polled_act, "hi")
+    await driver.complete_act(polled_act, "hi")
     polled = await driver.poll_wf("w1")
     assert polled is not None and polled["workflow_id"] == "polled"
     return eager, polled
@@ -183,7 +157,7 @@ async def test_a_pre_leased_activity_of_a_dead_worker_is_redelivered_when_its_le
     await driver.start()
     task = await driver.poll_wf("w1")
     assert task is not None
-    answer = await _complete_wf(driver, task, [activity()], eager_activity_slots=1)
+    answer = await driver.complete_wf(task, [activity()], eager_activity_slots=1)
     (handed,) = answer["eager_activity_tasks"]
     assert handed["lease_expires_at"] == "2026-03-01T12:00:30.000000Z"
     clock.advance(ACT_LEASE - 1)
@@ -196,9 +170,9 @@ async def test_a_pre_leased_activity_of_a_dead_worker_is_redelivered_when_its_le
     assert again is not None and again["task_id"] == handed["task_id"]
     assert again["attempt_number"] == 2  # the handed attempt counted once
     with pytest.raises(DomainError) as late:
-        await _complete_act(driver, handed, "late")
+        await driver.complete_act(handed, "late")
     assert late.value.reason == "stale_attempt"
-    assert (await _complete_act(driver, again, "ok"))["outcome"] == "completed"
+    assert (await driver.complete_act(again, "ok"))["outcome"] == "completed"
     starts = [
         e for e in await driver.history("wf-1", handed["run_id"]) if e["event_type"] == "ActivityStarted"
     ]
@@ -215,7 +189,7 @@ async def test_a_pre_leased_activity_times_out_at_its_start_to_close_deadline(
     task = await driver.poll_wf("w1")
     assert task is not None
     command = activity(start_to_close_timeout=5, retry_policy={"max_attempts": 2, "backoff_seconds": [1]})
-    (handed,) = (await _complete_wf(driver, task, [command], eager_activity_slots=1))["eager_activity_tasks"]
+    (handed,) = (await driver.complete_wf(task, [command], eager_activity_slots=1))["eager_activity_tasks"]
     assert handed["lease_expires_at"] == "2026-03-01T12:00:30.000000Z"  # the lease outlasts the deadline
     clock.advance(5)
     await driver.engine.tick()
@@ -237,8 +211,8 @@ async def test_a_pre_leased_workflow_task_of_a_dead_worker_is_redelivered_when_i
     await driver.start()
     task = await driver.poll_wf("w1")
     assert task is not None
-    (act,) = (await _complete_wf(driver, task, [activity()], eager_activity_slots=1))["eager_activity_tasks"]
-    handed = (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"]
+    (act,) = (await driver.complete_wf(task, [activity()], eager_activity_slots=1))["eager_activity_tasks"]
+    handed = (await driver.complete_act(act, "hi", eager_workflow_task=True))["eager_workflow_task"]
     assert handed is not None and handed["workflow_task_attempt"] == 1
     assert handed["lease_expires_at"] == "2026-03-01T12:00:10.000000Z"
     clock.advance(WT_LEASE - 1)
@@ -251,8 +225,8 @@ async def test_a_pre_leased_workflow_task_of_a_dead_worker_is_redelivered_when_i
     assert again is not None and again["task_id"] == handed["task_id"]
     assert again["workflow_task_attempt"] == 2  # the handed lease counted once
     with pytest.raises(DomainError):
-        await _complete_wf(driver, handed, [complete("late")])
-    assert (await _complete_wf(driver, again, [complete("ok")]))["run_status"] == "completed"
+        await driver.complete_wf(handed, [complete("late")])
+    assert (await driver.complete_wf(again, [complete("ok")]))["run_status"] == "completed"
 
 
 async def test_a_closing_completion_hands_out_nothing_and_leaves_nothing_leased(driver: Driver) -> None:
@@ -260,7 +234,7 @@ async def test_a_closing_completion_hands_out_nothing_and_leaves_nothing_leased(
     await driver.start()
     task = await driver.poll_wf("w1")
     assert task is not None
-    answer = await _complete_wf(driver, task, [activity(), complete("done")], eager_activity_slots=1)
+    answer = await driver.complete_wf(task, [activity(), complete("done")], eager_activity_slots=1)
     assert answer["run_status"] == "completed" and answer["eager_activity_tasks"] == []
     assert all(
         row["status"] != "leased" for row in await _rows(driver.engine, t.activity_tasks, answer["run_id"])
@@ -273,12 +247,12 @@ async def test_a_task_queued_meanwhile_is_merged_into_not_leased_anew(driver: Dr
     await driver.start()
     task = await driver.poll_wf("w1")
     assert task is not None
-    (act,) = (await _complete_wf(driver, task, [activity()], eager_activity_slots=1))["eager_activity_tasks"]
+    (act,) = (await driver.complete_wf(task, [activity()], eager_activity_slots=1))["eager_activity_tasks"]
     envelope = codec.envelope([])
     await driver.engine.signal_workflow(
         NS, SignalRequest("wf-1", "poke", envelope["codec"], envelope["blob"])
     )
-    answer = await _complete_act(driver, act, "hi", eager_workflow_task=True)
+    answer = await driver.complete_act(act, "hi", eager_workflow_task=True)
     assert answer["eager_workflow_task"] is None
     tasks = await _rows(driver.engine, t.workflow_tasks, act["run_id"])
     assert sorted(row["status"] for row in tasks) == ["completed", "ready"]
@@ -294,9 +268,9 @@ async def test_a_drained_cohort_is_handed_no_next_workflow_task(engine: Engine, 
     await driver.start()
     task = await driver.poll_wf("wb")
     assert task is not None
-    (act,) = (await _complete_wf(driver, task, [activity()], eager_activity_slots=1))["eager_activity_tasks"]
+    (act,) = (await driver.complete_wf(task, [activity()], eager_activity_slots=1))["eager_activity_tasks"]
     await engine.drain_task_queue_build_id(NS, "q1", "b1")
-    assert (await _complete_act(driver, act, "hi", eager_workflow_task=True))["eager_workflow_task"] is None
+    assert (await driver.complete_act(act, "hi", eager_workflow_task=True))["eager_workflow_task"] is None
     polled = await driver.poll_wf("w1")
     assert polled is not None and polled["workflow_task_attempt"] == 1
 
@@ -353,8 +327,8 @@ async def test_a_pre_leased_start_task_of_a_dead_worker_is_redelivered_when_its_
     assert again is not None and again["task_id"] == handed["task_id"]
     assert again["workflow_task_attempt"] == 2  # the handed lease counted once
     with pytest.raises(DomainError):
-        await _complete_wf(driver, handed, [complete("late")])
-    assert (await _complete_wf(driver, again, [complete("ok")]))["run_status"] == "completed"
+        await driver.complete_wf(handed, [complete("late")])
+    assert (await driver.complete_wf(again, [complete("ok")]))["run_status"] == "completed"
 
 
 @pytest.mark.parametrize("who", ["other-type", "other-build", "drained"])
