@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_statement_budget import QUEUE, WORKER, WORKER_ID, _life, _post
+from tests.e2e.test_statement_budget import REGISTRATION, WORKER, _life, _post
 from tests.helpers.dbmatrix import POSTGRES_ENV, fresh_postgres_url
 from tests.helpers.e2e_env import e2e_settings, running_app
 from tests.helpers.statements import ORIGIN, StatementLog
@@ -73,16 +73,7 @@ async def test_postgres_one_workflow_runs_within_its_round_trip_budget(
     engine = app.state.engine
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        registration = {
-            "worker_id": WORKER_ID,
-            "task_queue": QUEUE,
-            "runtime": "python",
-            "supported_workflow_types": ["budget-one"],
-            "supported_activity_types": ["budget-echo"],
-            "capabilities": ["condition_wait_ids", "query_tasks", "update_validation"],
-            "task_slots": {"workflow_available": 10, "activity_available": 10},
-        }
-        await _post(http, "/api/worker/register", registration, WORKER)
+        await _post(http, "/api/worker/register", REGISTRATION, WORKER)
         await _life(http, engine, "warm-up", None)  # statements prepared, namespace cached
         with StatementLog(engine.store) as log:
             round_trips.clear()

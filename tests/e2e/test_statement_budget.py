@@ -36,6 +36,16 @@ WORKER = {"Authorization": f"Bearer {TOKEN}", versions.WORKER_PROTOCOL_HEADER: "
 QUEUE, WORKER_ID = "budget-q", "budget-worker"
 INPUT = {"codec": "avro", "blob": "AAZbN10C"}
 RESULT = {"codec": "avro", "blob": "AAI3Ag=="}
+# The one worker of the counted life (the round-trip budget registers the same one).
+REGISTRATION = {
+    "worker_id": WORKER_ID,
+    "task_queue": QUEUE,
+    "runtime": "python",
+    "supported_workflow_types": ["budget-one"],
+    "supported_activity_types": ["budget-echo"],
+    "capabilities": ["condition_wait_ids", "query_tasks", "update_validation"],
+    "task_slots": {"workflow_available": 10, "activity_available": 10},
+}
 
 # Statements per step, at most (both databases run the same statements, NOTIFY aside).
 BUDGET = {
@@ -68,16 +78,7 @@ async def test_one_workflow_runs_within_its_statement_budget(app: Any) -> None:
     engine = app.state.engine
     transport = httpx.ASGITransport(app=app)  # runs each request in this task: in its step
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        registration = {
-            "worker_id": WORKER_ID,
-            "task_queue": QUEUE,
-            "runtime": "python",
-            "supported_workflow_types": ["budget-one"],
-            "supported_activity_types": ["budget-echo"],
-            "capabilities": ["condition_wait_ids", "query_tasks", "update_validation"],
-            "task_slots": {"workflow_available": 10, "activity_available": 10},
-        }
-        await _post(http, "/api/worker/register", registration, WORKER)
+        await _post(http, "/api/worker/register", REGISTRATION, WORKER)
         # A first workflow warms every path (plans compiled, namespace cached), uncounted.
         await _life(http, engine, "warm-up", None)
         await _eager_start(http, "warm-up-eager", None)

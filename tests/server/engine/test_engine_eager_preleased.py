@@ -135,8 +135,8 @@ async def _two_runs_with_next_tasks(driver: Driver) -> tuple[dict[str, Any], dic
     return eager, polled
 
 
-async def test_an_eager_workflow_task_is_leased_exactly_as_a_polled_claim_leases_it(driver: Driver) -> None:
-    eager, polled = await _two_runs_with_next_tasks(driver)
+async def _assert_leased_alike(driver: Driver, eager: dict[str, Any], polled: dict[str, Any]) -> None:
+    """The eager workflow task's answer, task row and run row equal the polled claim's."""
     assert _without_ids(eager) == _without_ids(polled)
     assert eager["workflow_task_attempt"] == 1 and eager["lease_expires_at"] == "2026-03-01T12:00:10.000000Z"
     assert [e["event_type"] for e in eager["history_events"]] == [
@@ -146,6 +146,11 @@ async def test_an_eager_workflow_task_is_leased_exactly_as_a_polled_claim_leases
         assert await _rows(driver.engine, table, eager["run_id"]) == await _rows(
             driver.engine, table, polled["run_id"]
         ), table.name
+
+
+async def test_an_eager_workflow_task_is_leased_exactly_as_a_polled_claim_leases_it(driver: Driver) -> None:
+    eager, polled = await _two_runs_with_next_tasks(driver)
+    await _assert_leased_alike(driver, eager, polled)
 
 
 # ---------------------------------------------------------------------- a worker that dies
@@ -297,15 +302,7 @@ async def _two_started_runs(driver: Driver) -> tuple[dict[str, Any], dict[str, A
 
 async def test_an_eager_start_task_is_leased_exactly_as_a_polled_claim_leases_it(driver: Driver) -> None:
     eager, polled = await _two_started_runs(driver)
-    assert _without_ids(eager) == _without_ids(polled)
-    assert eager["workflow_task_attempt"] == 1 and eager["lease_expires_at"] == "2026-03-01T12:00:10.000000Z"
-    assert [e["event_type"] for e in eager["history_events"]] == [
-        e["event_type"] for e in polled["history_events"]
-    ]
-    for table in (t.workflow_tasks, t.workflow_runs):
-        assert await _rows(driver.engine, table, eager["run_id"]) == await _rows(
-            driver.engine, table, polled["run_id"]
-        ), table.name
+    await _assert_leased_alike(driver, eager, polled)
     assert await _history(driver, "eager", eager["run_id"]) == await _history(
         driver, "polled", polled["run_id"]
     )
