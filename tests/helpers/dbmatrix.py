@@ -46,7 +46,9 @@ def fresh_postgres_url(request: pytest.FixtureRequest) -> str:
     """Create an empty PostgreSQL database for one test and drop it when the test ends."""
     import asyncpg
 
-    base = os.environ[POSTGRES_ENV]
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:  # a PostgreSQL-only test named directly (the suite leaves those out without it)
+        pytest.skip(f"needs PostgreSQL: set {POSTGRES_ENV}")
     name = f"dw_test_{uuid.uuid4().hex[:16]}"
 
     async def create() -> None:

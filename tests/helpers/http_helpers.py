@@ -23,6 +23,7 @@ from durable_workflow_server.engine.queries.shapes import (
     QueryTaskBody,
     QueryTaskOutcomeResponse,
 )
+from durable_workflow_server.engine.runs.diagnostic_shapes import DebugWorkflowBody
 from durable_workflow_server.engine.shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -36,11 +37,13 @@ from durable_workflow_server.engine.shapes import (
     StartWorkflowBody,
     WorkerFleet,
     WorkerHeartbeatResponse,
+    WorkflowCountsBody,
     WorkflowTaskBody,
     WorkflowTaskCompletedResponse,
     WorkflowTaskFailedResponse,
     WorkflowTaskHeartbeatResponse,
 )
+from durable_workflow_server.engine.signals.receiving import SignalRequest, SignalResultBody
 from durable_workflow_server.engine.targets import ArchiveResultBody, CommandResultBody, RepairResultBody
 from durable_workflow_server.engine.updates.shapes import UpdateResultBody
 
@@ -296,6 +299,86 @@ class FakeEngine:
             ),
         )  # fmt: skip
 
+    async def signal_workflow(self, namespace: str, request: SignalRequest) -> SignalResultBody:
+        body = self._command(
+            "signal_workflow", namespace, request.workflow_id, "signal_received",
+            run_id=request.run_id, request_id=request.request_id, request=request,
+        )  # fmt: skip
+        return cast(SignalResultBody, {"signal_name": request.signal_name, "signal_id": "sig-1", **body})
+
+    async def pause_workflow(
+        self, namespace: str, workflow_id: str, *, reason: str | None = None, request_id: str | None = None
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command(
+                "pause_workflow", namespace, workflow_id, "paused", reason=reason, request_id=request_id
+            ),
+        )
+
+    async def resume_workflow(
+        self, namespace: str, workflow_id: str, *, request_id: str | None = None
+    ) -> CommandResultBody:
+        return cast(
+            CommandResultBody,
+            self._command("resume_workflow", namespace, workflow_id, "resumed", request_id=request_id),
+        )
+
+    async def count_workflows(
+        self,
+        namespace: str,
+        *,
+        workflow_type: str | None = None,
+        query: str | None = None,
+        task_queue: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        closed_after: datetime | None = None,
+        closed_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> WorkflowCountsBody:
+        result: WorkflowCountsBody | None = self._record(
+            "count_workflows",
+            namespace,
+            workflow_type=workflow_type,
+            query=query,
+            task_queue=task_queue,
+            started_after=started_after,
+            started_before=started_before,
+            closed_after=closed_after,
+            closed_before=closed_before,
+            limit=limit,
+        )
+        return result or {
+            "workflow_count": 0,
+            "by_status": {"running": 0, "completed": 0, "failed": 0},
+            "at_least": [],
+        }
+
+    async def debug_workflow(
+        self, namespace: str, workflow_id: str, *, include_last_event_payload: bool = False
+    ) -> DebugWorkflowBody:
+        result = self._record(
+            "debug_workflow", namespace, workflow_id, include_last_event_payload=include_last_event_payload
+        )
+        return self._required("debug_workflow", result)
+
+    async def debug_run(
+        self, namespace: str, workflow_id: str, run_id: str, *, include_last_event_payload: bool = False
+    ) -> DebugWorkflowBody:
+        result = self._record(
+            "debug_run", namespace, workflow_id, run_id, include_last_event_payload=include_last_event_payload
+        )
+        return self._required("debug_run", result)
+
+    @staticmethod
+    def _required(name: str, result: Any) -> Any:
+        # The debug view has no small canned body worth pretending: a test that routes here
+        # says what it expects the engine to answer.
+        if result is None:
+            raise AssertionError(f"FakeEngine.{name}: set results[{name!r}] to the body the test expects")
+        return result
+
     # worker plane --------------------------------------------------------
     async def register_worker(self, namespace: str, request: RegisterWorkerRequest) -> RegisterWorkerResponse:
         result: RegisterWorkerResponse | None = self._record("register_worker", namespace, request)
@@ -411,6 +494,7 @@ class FakeEngine:
         workflow_task_attempt: int,
         commands: list[dict[str, Any]],
         eager_activity_slots: int | None = None,
+        sticky: bool = False,
     ) -> WorkflowTaskCompletedResponse:
         result: WorkflowTaskCompletedResponse | None = self._record(
             "complete_workflow_task",
@@ -420,6 +504,7 @@ class FakeEngine:
             workflow_task_attempt=workflow_task_attempt,
             commands=commands,
             **_present(eager_activity_slots=eager_activity_slots),
+            **({"sticky": True} if sticky else {}),
         )
         return result or {
             "task_id": task_id,
