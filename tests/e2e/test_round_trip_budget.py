@@ -45,7 +45,7 @@ BUDGET = {
     "workflow task complete (closes the run)": 7,
     "result wait": 1,
 }
-SWEEP_BUDGET = {"sweep (busy)": 2, "sweep (idle)": 2}
+SWEEP_BUDGET = {"sweep (busy)": 1, "sweep (idle)": 1}
 
 
 @pytest.fixture

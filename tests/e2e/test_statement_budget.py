@@ -57,7 +57,7 @@ BUDGET = {
     "result wait": 1,
     "start + eager first workflow task": 7,
 }
-SWEEP_BUDGET = {"busy": 2, "idle": 2}
+SWEEP_BUDGET = {"busy": 1, "idle": 1}
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from .queries import broker as query_broker
 from .queries import rows as query_rows
 from .runs import rows as run_rows
 from .runs import timeouts as run_timeouts
+from .schedules import rows as schedule_rows
 from .timers import firing
 from .timers import rows as timer_rows
 from .transaction import OpenTx
@@ -39,6 +40,10 @@ from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import rows as workflow_task_rows
 
 log = logging.getLogger(__name__)
+
+# A step run after the others with the pass's probe row (the schedule step reads its columns,
+# :data:`SCHEDULE_PROBE`); it returns its own next due time.
+ProbedStep = Callable[[Mapping[str, Any]], Awaitable[datetime | None]]
 
 
 async def sweep(
@@ -51,6 +56,7 @@ async def sweep(
     liveness: float | None = None,
     observed_since: datetime | None = None,
     retention: RetentionSweep | None = None,
+    probed: ProbedStep | None = None,
 ) -> datetime | None:
     """One pass over everything due; returns the next due time (or ``None``).
 
@@ -61,6 +67,8 @@ async def sweep(
     window of the activity worker-death rule (``None``: not enforced); silence counts only
     from ``observed_since`` (when this process began to see the database).
     ``retention``: the periodic retention sweep, run when it is due (``None``: never).
+    ``probed``: a step run last with the probe's row (the schedule step), so it needs no probe of
+    its own; its due time is part of the answer.
     """
     # One statement says which of the deadline steps has anything due; the others are skipped
     # (an idle pass is then this probe alone, see _HOUSEKEEPING). Work that becomes due after the probe
@@ -110,11 +118,13 @@ async def sweep(
             await worker_views.prune_stale(open_tx, store, at, worker_prune_after)
     if retention is not None:
         await retention.due_run(open_tx, store, now())
+    probed_due = await probed(due) if probed is not None else None
     if ran:
-        return await next_due_at(store)
+        after: datetime | None = earliest_value({"steps": await next_due_at(store), "probed": probed_due})
+        return after
     # Nothing the probe covers was due, so nothing it covers moved (the purges, liveness and
     # retention only retire work, which can only make a due time later): it is the answer.
-    earliest: datetime | None = earliest_value(_steps(due))
+    earliest: datetime | None = earliest_value({**_steps(due), "probed": probed_due})
     return earliest
 
 
@@ -155,6 +165,10 @@ _DUE_STEPS = (
 # act only on workers silent that long). None is a wake-up time: these steps only retire rows,
 # so the loop does not sweep for them; a pass that runs anyway does them.
 _HOUSEKEEPING = ("poll_request_expiry", "query_task_expiry", "oldest_heartbeat")
+# The schedule step's probe, read by this one statement too (``schedules/starting.py`` runs each
+# of its parts only when its column says so): the next fire, the earliest starting fire's lease
+# expiry, and whether any active schedule holds a buffer.
+SCHEDULE_PROBE = ("schedule_fire", "schedule_lease", "schedule_buffered")
 EARLIEST_DUE = earliest_of(
     timer_rows.EARLIEST_FIRE,
     workflow_task_rows.EARLIEST_LEASE_EXPIRY,
@@ -164,7 +178,10 @@ EARLIEST_DUE = earliest_of(
     workflow_task_rows.EARLIEST_POLL_REQUEST_EXPIRY,
     query_rows.EARLIEST_EXPIRY,
     worker_rows.OLDEST_HEARTBEAT,
-    names=(*_DUE_STEPS, *_HOUSEKEEPING),
+    schedule_rows.EARLIEST_FIRE,
+    schedule_rows.EARLIEST_LEASE,
+    schedule_rows.ANY_BUFFERED,
+    names=(*_DUE_STEPS, *_HOUSEKEEPING, *SCHEDULE_PROBE),
 )
 
 
@@ -174,12 +191,13 @@ def earliest_value(row: Mapping[str, Any] | None) -> Any:
     return min(values) if values else None
 
 
-async def _earliest_due(store: Store) -> dict[str, datetime | None]:
-    """Each deadline step's earliest due time (:data:`EARLIEST_DUE`), by step name."""
+async def _earliest_due(store: Store) -> dict[str, Any]:
+    """Each deadline step's earliest due time (:data:`EARLIEST_DUE`), by step name, and the
+    housekeeping and schedule columns."""
     async with store.read() as conn:
         rows = await conn.fetch(EARLIEST_DUE)
     # min() keeps the column type, so these come back as aware UTC datetimes.
-    return dict(rows[0]) if rows else dict.fromkeys((*_DUE_STEPS, *_HOUSEKEEPING))
+    return dict(rows[0]) if rows else dict.fromkeys((*_DUE_STEPS, *_HOUSEKEEPING, *SCHEDULE_PROBE))
 
 
 async def next_due_at(store: Store) -> datetime | None:

@@ -7,10 +7,10 @@ this process and (through :mod:`.broadcast`) in every other process sharing the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from ..settings import Settings
 from ..store import Store, create_store, head_revision
@@ -153,10 +153,16 @@ class EngineCore:
                 liveness=self.settings.worker_liveness_timeout_seconds,
                 observed_since=self.observed_since,
                 retention=self._retention,
+                probed=self._probed_sweep,
             )
         except Exception:
             self.observed_since = None  # the database may be gone: so may the workers' heartbeats
             raise
+
+    async def _probed_sweep(self, due: Mapping[str, Any]) -> datetime | None:
+        """The steps a mixin adds to the background pass, given the pass's probe row (the schedule
+        step reads its part, ``background_loop.SCHEDULE_PROBE``); their next due time."""
+        return None
 
     async def tick(self) -> None:
         """Run one pass of the background loop now (tests drive time with an injected clock)."""

@@ -9,17 +9,19 @@ loop of any process takes the row over and finishes the fire: if the workflow id
 the start happened and is only recorded, otherwise it is started now. So a fire is started once
 however the processes sharing the database crash.
 
-The schedule step runs in the engine's one background loop (:meth:`ScheduleFiring._sweep`
-extends ``EngineCore._sweep``): due fires, then buffered fires whose turn came, then fires left
-behind; it returns the earliest next fire or lease expiry so the loop wakes for it.
+The schedule step runs in the engine's one background loop (:meth:`ScheduleFiring._probed_sweep`
+extends ``EngineCore._probed_sweep``, given the pass's probe row): due fires, then buffered fires
+whose turn came, then fires left behind; it returns the earliest next fire or lease expiry so the
+loop wakes for it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ...store.rows import ScheduleFireRow, ScheduleRow
 from ...store.statuses import ScheduleFireSource, ScheduleStatus
@@ -39,11 +41,9 @@ log = logging.getLogger(__name__)
 BATCH = 100
 # The schedule step's next due time: the next fire, or a starting fire's lease running out.
 _EARLIEST = earliest_of(rows.EARLIEST_FIRE, rows.EARLIEST_LEASE)
-# The step's probe: those two, and whether any schedule holds a buffer. A pass runs only the
-# steps it says have something to do (an idle pass is this one statement).
-_PROBE = earliest_of(
-    rows.EARLIEST_FIRE, rows.EARLIEST_LEASE, rows.ANY_BUFFERED, names=("fire", "lease", "buffered")
-)
+# The step's probe (those two, and whether any schedule holds a buffer) is part of the background
+# pass's one probe (``background_loop.EARLIEST_DUE``): a pass runs only the parts it says have
+# something to do, so an idle pass is that one statement.
 ALREADY_RUNNING = "returned_existing_active"  # the start answer when the workflow id has an open run
 WORKFLOW_ALREADY_RUNNING = "workflow_already_running"
 # The ``outcome`` label of the schedule-fires counter.
@@ -74,15 +74,15 @@ class ScheduleFiring(EngineCore):
             self, namespace: str, request: StartWorkflowRequest
         ) -> StartWorkflowBody: ...
 
-    async def _sweep(self) -> datetime | None:
-        due = await super()._sweep()
-        return _earliest(due, await self._sweep_schedules())
+    async def _probed_sweep(self, due: Mapping[str, Any]) -> datetime | None:
+        earlier = await super()._probed_sweep(due)
+        return _earliest(earlier, await self._sweep_schedules(due))
 
-    async def _sweep_schedules(self) -> datetime | None:
+    async def _sweep_schedules(self, probe: Mapping[str, Any]) -> datetime | None:
+        """The schedule step, run by the background pass with its probe row (``schedule_fire``,
+        ``schedule_lease``, ``schedule_buffered``: see ``background_loop.SCHEDULE_PROBE``)."""
         now = self.now()
-        async with self._read() as tx:
-            probe = await tx.one(_PROBE) or {"fire": None, "lease": None, "buffered": None}
-        fire_at, lease_at = probe["fire"], probe["lease"]
+        fire_at, lease_at = probe["schedule_fire"], probe["schedule_lease"]
         ran = False
         if fire_at is not None and fire_at <= now:
             ran = True
@@ -94,7 +94,7 @@ class ScheduleFiring(EngineCore):
                 except Exception as exc:  # one broken schedule must not hold the others back
                     log.exception("schedule %s/%s failed to fire", item["namespace"], item["schedule_id"])
                     await self._fire_failed(item["namespace"], item["schedule_id"], exc)
-        if ran or probe["buffered"] is not None:
+        if ran or probe["schedule_buffered"] is not None:
             # (A fire just taken may have buffered one.)
             ran = await self._drain_buffers() or ran
         if lease_at is not None and lease_at <= now:
