@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason="Postgr
 # result wait of a closed run is one autocommit read.
 BUDGET = {
     "start": 7,
-    "workflow task poll": 9,
+    "workflow task poll": 8,
     "workflow task complete + eager activity": 10,
     "activity complete + eager workflow task": 11,
     "workflow task complete (closes the run)": 7,

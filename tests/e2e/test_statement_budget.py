@@ -50,7 +50,7 @@ REGISTRATION = {
 # Statements per step, at most (both databases run the same statements, NOTIFY aside).
 BUDGET = {
     "start": 5,
-    "workflow task poll": 7,
+    "workflow task poll": 6,
     "workflow task complete + eager activity": 8,
     "activity complete + eager workflow task": 9,
     "workflow task complete (closes the run)": 5,

@@ -7,7 +7,7 @@ operations on it:
 
 * ``runs/`` — ``workflow_instances`` and ``workflow_runs``: creating and closing runs, the wake
   rule over a run's steps, run timeouts, describe/list rows;
-* ``workflow_tasks/`` — ``workflow_tasks`` and ``poll_requests``: claims, leases (fence,
+* ``workflow_tasks/`` — ``workflow_tasks`` (with a retried poll's lease): claims, leases (fence,
   release, expiry), outcomes (heartbeat, complete, fail) and applying a completion's commands;
 * ``activities/`` — executions, tasks and attempts: scheduling, claims, outcomes, retries,
   deadlines and timeouts, leases;

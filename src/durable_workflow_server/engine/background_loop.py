@@ -108,8 +108,6 @@ async def sweep(
             counters.inc(WORKER_LEASE_RELEASES, {"kind": "workflow", "reason": "liveness"}, silent_workflow)
             counters.inc(WORKER_LEASE_RELEASES, {"kind": "activity", "reason": "liveness"}, silent_activity)
     # The purges and the prune run only when the probe saw a row they would delete.
-    if _has(due, "poll_request_expiry", now()):
-        await workflow_task_leases.purge_poll_requests(open_tx)
     if _has(due, "query_task_expiry", now()):
         await query_broker.purge_expired(open_tx)
     if worker_prune_after is not None:
@@ -161,10 +159,10 @@ _DUE_STEPS = (
     "run_timeout",
 )
 # The same probe also says whether the housekeeping steps have anything to delete: the earliest
-# poll-retry entry and query task expiry, and the oldest worker heartbeat (liveness and the prune
+# query task expiry, and the oldest worker heartbeat (liveness and the prune
 # act only on workers silent that long). None is a wake-up time: these steps only retire rows,
 # so the loop does not sweep for them; a pass that runs anyway does them.
-_HOUSEKEEPING = ("poll_request_expiry", "query_task_expiry", "oldest_heartbeat")
+_HOUSEKEEPING = ("query_task_expiry", "oldest_heartbeat")
 # The schedule step's probe, read by this one statement too (``schedules/starting.py`` runs each
 # of its parts only when its column says so): the next fire, the earliest starting fire's lease
 # expiry, and whether any active schedule holds a buffer.
@@ -175,7 +173,6 @@ EARLIEST_DUE = earliest_of(
     activity_rows.EARLIEST_LEASE_EXPIRY,
     *activity_rows.EARLIEST_TIMEOUTS,
     run_rows.EARLIEST_TIMEOUT,
-    workflow_task_rows.EARLIEST_POLL_REQUEST_EXPIRY,
     query_rows.EARLIEST_EXPIRY,
     worker_rows.OLDEST_HEARTBEAT,
     schedule_rows.EARLIEST_FIRE,

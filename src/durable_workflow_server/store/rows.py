@@ -105,6 +105,9 @@ class WorkflowTaskRow(TypedDict):
     pinned_build_key: str | None
     # issue 11: sticky workflow tasks (0012_sticky_workflow_tasks)
     sticky_worker_id: str | None
+    # speed: a retried poll's lease, found on the task (0015_poll_request_on_task)
+    poll_request_id: str | None
+    poll_expires_at: datetime | None
 
 
 class ActivityExecutionRow(TypedDict):
@@ -196,15 +199,6 @@ class WorkerRow(TypedDict):
     status: str
     last_heartbeat_at: datetime
     registered_at: datetime
-
-
-class PollRequestRow(TypedDict):
-    namespace: str
-    worker_id: str
-    poll_request_id: str
-    task_id: str
-    workflow_task_attempt: int
-    expires_at: datetime
 
 
 class SignalRow(TypedDict):

@@ -147,10 +147,22 @@ workflow_tasks = sa.Table(
     # Only this worker may claim the task during the sticky schedule-to-start window
     # (0012_sticky_workflow_tasks), copied from the run when the task is queued.
     sa.Column("sticky_worker_id", sa.String(255), nullable=True),
+    # The poll (its poll_request_id) the current lease was handed to, and until when a transport
+    # retry of that poll gets this lease back (0015_poll_request_on_task); NULL when the lease was
+    # handed out without one. Every claim writes both.
+    sa.Column("poll_request_id", sa.String(255), nullable=True),
+    _ts("poll_expires_at"),
     # The claim order (available_at, task_id) is the index order: a claim reads a range (0013).
     sa.Index("ix_workflow_tasks_queue_due", "namespace", "task_queue", "status", "available_at", "task_id"),
     sa.Index("ix_workflow_tasks_lease_due", "status", "lease_expires_at"),
     sa.Index("ix_workflow_tasks_run", "run_id", "status", "lease_expires_at"),
+    # Only tasks leased to a poll that named itself: a retried poll's one-row lookup.
+    sa.Index(
+        "ix_workflow_tasks_poll_request",
+        "poll_request_id",
+        sqlite_where=sa.text("poll_request_id IS NOT NULL"),
+        postgresql_where=sa.text("poll_request_id IS NOT NULL"),
+    ),
 )
 
 activity_executions = sa.Table(
@@ -267,19 +279,6 @@ workers = sa.Table(
     sa.Index("ix_workers_queue", "namespace", "task_queue"),
     # The background loop prunes long-stale registrations with one range scan (0009_task_queues).
     sa.Index("ix_workers_heartbeat", "last_heartbeat_at"),
-)
-
-# A poll retried by the transport with the same poll_request_id gets the task it already leased.
-poll_requests = sa.Table(
-    "poll_requests",
-    metadata,
-    sa.Column("namespace", sa.String(128), primary_key=True),
-    sa.Column("worker_id", sa.String(255), primary_key=True),
-    sa.Column("poll_request_id", sa.String(255), primary_key=True),
-    sa.Column("task_id", sa.String(64), nullable=False),
-    sa.Column("workflow_task_attempt", sa.Integer(), nullable=False),
-    _ts("expires_at", nullable=False),
-    sa.Index("ix_poll_requests_expires", "expires_at"),
 )
 
 # Signals received by a run: recorded in history as SignalReceived; a retried POST with the same

@@ -23,7 +23,6 @@ ROW_TYPES = {
     t.activity_attempts: rows.ActivityAttemptRow,
     t.timers: rows.TimerRow,
     t.workers: rows.WorkerRow,
-    t.poll_requests: rows.PollRequestRow,
     t.signals: rows.SignalRow,
     t.updates: rows.UpdateRow,
     t.condition_waits: rows.ConditionWaitRow,

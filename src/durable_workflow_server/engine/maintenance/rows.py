@@ -187,17 +187,11 @@ def _by_run(table: sa.Table, column: str = "run_id") -> sa.Delete:
 
 
 #: What pruning a run deletes, in order, keyed by table name: every row the run owns. The
-#: attempts go through their executions and the poll records through the run's workflow tasks,
-#: so those come before the rows they are found through.
+#: attempts go through their executions, so those come before the rows they are found through.
 PRUNE_STATEMENTS: dict[str, sa.Delete] = {
     "activity_attempts": sa.delete(t.activity_attempts).where(
         t.activity_attempts.c.activity_execution_id.in_(
             sa.select(_ae.c.activity_execution_id).where(_ae.c.run_id == sa.bindparam("b_run_id"))
-        )
-    ),
-    "poll_requests": sa.delete(t.poll_requests).where(
-        t.poll_requests.c.task_id.in_(
-            sa.select(_wt.c.task_id).where(_wt.c.run_id == sa.bindparam("b_run_id"))
         )
     ),
     "history_events": _by_run(t.history_events),

@@ -89,7 +89,7 @@ NOUNS: tuple[NounTables, ...] = (
     NounTables(
         "workflow_worker_registrations",
         Owned(t.workers),
-        (Owned(t.poll_requests), Owned(t.task_queue_build_ids)),
+        (Owned(t.task_queue_build_ids),),
     ),
 )
 

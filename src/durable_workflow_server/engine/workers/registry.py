@@ -8,7 +8,7 @@ from typing import Any, cast
 from durable_workflow.protocol import errors as reasons
 
 from ...store.rows import WorkerRow
-from ...store.statuses import WorkerStatus
+from ...store.statuses import WorkerStatus, WorkflowTaskStatus
 from ..api import RegisterWorkerRequest
 from ..errors import DomainError
 from ..shapes import RegisterWorkerResponse, WorkerFleet, WorkerHeartbeatResponse
@@ -121,17 +121,37 @@ async def registered_worker_and_poll(
     tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None, poll_request_id: str
 ) -> tuple[WorkerRow, tuple[str, int] | None, bool]:
     """:func:`registered_worker`, ``(task id, attempt)`` of the lease an earlier try of the poll
-    ``poll_request_id`` got (``None``: no such try), and whether the worker holds any
-    workflow-task lease, in one read."""
+    ``poll_request_id`` got while it holds (``None``: no such try, or its lease is over), and
+    whether the worker holds any workflow-task lease, in one read."""
     params = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
-    row = await tx.one(rows.WORKER_AND_POLL, params)
+    found = await tx.all(rows.WORKER_AND_POLL, params)  # one row per task the id is on (or one)
+    worker: dict[str, Any] | None = None
     cached = None
     holds_leases = False
-    if row is not None:
-        task_id, attempt = row.pop("poll_task_id"), row.pop("poll_task_attempt")
+    for row in found:
+        polled = {
+            key[len(rows.POLL_PREFIX) :]: row.pop(key)
+            for key in list(row)
+            if key.startswith(rows.POLL_PREFIX)
+        }
         holds_leases = bool(row.pop("holds_leases"))
-        cached = (str(task_id), int(attempt)) if task_id is not None else None
-    return _matching(cast(WorkerRow | None, row), worker_id, task_queue, build_id), cached, holds_leases
+        worker = row
+        if cached is None and poll_lease_holds(polled, tx.now):
+            cached = (str(polled["task_id"]), int(polled["attempt_count"]))
+    return _matching(cast(WorkerRow | None, worker), worker_id, task_queue, build_id), cached, holds_leases
+
+
+def poll_lease_holds(polled: dict[str, Any], now: datetime) -> bool:
+    """Whether a task the poll's id is on still holds the lease that poll got, in its retry window."""
+    lease_expires_at, poll_expires_at = polled["lease_expires_at"], polled["poll_expires_at"]
+    return (
+        polled["task_id"] is not None
+        and polled["status"] == WorkflowTaskStatus.LEASED
+        and lease_expires_at is not None
+        and lease_expires_at > now
+        and poll_expires_at is not None
+        and poll_expires_at > now
+    )
 
 
 def _matching(worker: WorkerRow | None, worker_id: str, task_queue: str, build_id: str | None) -> WorkerRow:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ...store import tables as t
 from ...store.statuses import WorkflowTaskStatus
 
-_wk, _pr, _wt, _bi = t.workers, t.poll_requests, t.workflow_tasks, t.task_queue_build_ids
+_wk, _wt, _bi = t.workers, t.workflow_tasks, t.task_queue_build_ids
 
 WORKER = sa.select(_wk).where(
     _wk.c.namespace == sa.bindparam("b_namespace"), _wk.c.worker_id == sa.bindparam("b_worker_id")
@@ -55,29 +55,37 @@ def split_eager_worker(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return rest, (worker if worker.get("worker_id") is not None else None)
 
 
-# A workflow-task poll's first read: the registration, the lease an earlier try of this poll
-# (``b_poll_request_id``) got, if any (``poll_task_id`` / ``poll_task_attempt``; NULL without),
-# and whether the worker holds any workflow-task lease (``holds_leases``: the re-poll hand-back
-# has nothing to look at otherwise).
+# A workflow-task poll's first read: the registration, the tasks an earlier try of this poll
+# (``b_poll_request_id``) leased to the worker (``poll__*``, NULL without; a claim writes the poll's
+# id on the task it leases and every later claim of that task rewrites it, so a task found here
+# whose lease still holds holds the lease that try got; :func:`..registry.registered_worker_and_poll`
+# checks that, on one row per such task), and whether the worker holds any workflow-task lease
+# (``holds_leases``: the re-poll hand-back has nothing to look at otherwise). The join names only
+# the poll's id and the worker: a lease-time range beside it would draw SQLite's planner, which
+# has no statistics, to the lease index instead of the poll index (one row).
+POLL_PREFIX = "poll__"
 _holds_leases = sa.exists().where(
     _wt.c.namespace == _wk.c.namespace,
     _wt.c.lease_owner == _wk.c.worker_id,
     _wt.c.status == WorkflowTaskStatus.LEASED,
 )
+_polled = _wt.alias("polled")  # not the table _holds_leases correlates with
 WORKER_AND_POLL = (
     sa.select(
         _wk,
-        _pr.c.task_id.label("poll_task_id"),
-        _pr.c.workflow_task_attempt.label("poll_task_attempt"),
+        *(
+            _polled.c[name].label(POLL_PREFIX + name)
+            for name in ("task_id", "attempt_count", "status", "lease_expires_at", "poll_expires_at")
+        ),
         _holds_leases.label("holds_leases"),
     )
     .select_from(
         _wk.outerjoin(
-            _pr,
+            _polled,
             sa.and_(
-                _pr.c.namespace == _wk.c.namespace,
-                _pr.c.worker_id == _wk.c.worker_id,
-                _pr.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+                _polled.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+                _polled.c.namespace == _wk.c.namespace,
+                _polled.c.lease_owner == _wk.c.worker_id,
             ),
         )
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import datetime
+from typing import Any, cast
 
-from ...store.rows import PollRequestRow, RunRow, WorkflowTaskRow
+from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..external_storage.stored import wire_envelope
 from ..history.pages import history_page
@@ -15,6 +16,7 @@ from ..shapes import WorkflowTaskBody
 from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import rfc3339, seconds
+from ..workers.registry import poll_lease_holds
 from . import rows, sticky
 
 
@@ -36,6 +38,7 @@ async def claim_workflow_task(
     sticky_window: float = sticky.DEFAULT_STICKY_SCHEDULE_TO_START_SECONDS,
     held_run: RunRow | None = None,
     leased: bool = True,
+    poll_request_id: str | None = None,
 ) -> tuple[tuple[WorkflowTaskRow, RunRow] | None, list[WorkflowTaskRow]]:
     """Lease the next due workflow task on ``queue``: ``((task, run) or None, busy candidates)``.
 
@@ -48,7 +51,8 @@ async def claim_workflow_task(
     seconds (see :mod:`.sticky`). ``held_run``: the run, already locked by this transaction (an
     eager hand-out inside the completion that locked it), so it is not tried again.
     ``leased=False``: none of the candidates can have been leased (the run is new), so the
-    expired-lease query is left out.
+    expired-lease query is left out. ``poll_request_id``: the poll the lease goes to, written by
+    the lease's own update so a retry of that poll gets it back (:func:`poll_columns`).
     """
 
     async def attempt(
@@ -75,13 +79,15 @@ async def claim_workflow_task(
             return None
         if not cohorts.may_claim_for(run["pinned_build_key"], build_id):
             return None  # pinned to another build: only that build's workers take it
+        lease_expires_at = tx.now + seconds(lease_seconds)
         values = {
             "status": WorkflowTaskStatus.LEASED,
             "lease_owner": worker_id,
-            "lease_expires_at": tx.now + seconds(lease_seconds),
+            "lease_expires_at": lease_expires_at,
             "attempt_count": candidate["attempt_count"] + 1,
             "updated_at": tx.now,
             "history_sequence": run["last_history_sequence"],
+            **poll_columns(poll_request_id, lease_expires_at),
         }
         # Not while another task of the run is leased (a signal or a step's result queued this
         # one meanwhile): it waits until that one completes, then sees everything in one history.
@@ -155,7 +161,7 @@ async def lease_workflow_task(
     """:func:`claim_workflow_task`, answered as the task object a poll returns.
 
     A claimed task whose history cannot be rendered is set aside and the next candidate tried;
-    with ``poll_request_id`` the lease is remembered for a retry of that poll (:func:`record_poll`).
+    with ``poll_request_id`` the lease is remembered for a retry of that poll (:func:`poll_columns`).
     Every path that hands a workflow task to a worker (the poll, the eager hand-outs) comes here.
     """
     while True:
@@ -172,14 +178,13 @@ async def lease_workflow_task(
             sticky_window=sticky_window,
             held_run=held_run,
             leased=leased,
+            poll_request_id=poll_request_id,
         )
         if claimed is None:
             return None, still_busy
         task, run = claimed
         payload = await workflow_task_payload(tx, task, run, page_size)
         if not bad_events(payload["history_events"]):
-            if poll_request_id:
-                await record_poll(tx, namespace, worker_id, poll_request_id, task)
             return payload, []
         # A set-aside task is no longer a candidate, so this loop moves on to the next.
         await set_aside_unrenderable(tx, task, run)
@@ -264,21 +269,41 @@ async def set_aside_unrenderable(tx: Tx, task: WorkflowTaskRow, run: RunRow) -> 
     )
 
 
+# How long after the lease's first expiry a retry of its poll still looks for it (the lease must
+# hold too): a transport retry comes within seconds, and a renewed lease is not handed out again.
+POLL_RETRY_SECONDS = 5
+
+
+def poll_columns(poll_request_id: str | None, lease_expires_at: datetime) -> dict[str, Any]:
+    """The task columns a lease writes so a retry of poll ``poll_request_id`` gets it back.
+
+    Every lease writes them: ``None`` (handed out without a poll id: eagerly, or to a poll that
+    sent none) clears an earlier poll's id, so a retry of that poll never gets a later lease.
+    """
+    return {
+        "poll_request_id": poll_request_id or None,
+        "poll_expires_at": lease_expires_at + seconds(POLL_RETRY_SECONDS) if poll_request_id else None,
+    }
+
+
 async def record_poll(
     tx: Tx, namespace: str, worker_id: str, poll_request_id: str, task: WorkflowTaskRow
 ) -> None:
-    """Remember which lease a poll got, so a retry of that poll gets the same one."""
+    """Remember which lease a poll got, so a retry of that poll gets the same one.
+
+    For a hand-out that leased ``task`` without the claim (whose update writes
+    :func:`poll_columns` itself): one update, only while the task holds that very lease.
+    """
     lease_expires_at = task["lease_expires_at"]
     assert lease_expires_at is not None  # just leased
     await tx.conn.execute(
-        rows.INSERT_POLL_REQUEST,
+        rows.RECORD_POLL,
         {
-            "namespace": namespace,
-            "worker_id": worker_id,
-            "poll_request_id": poll_request_id,
-            "task_id": task["task_id"],
-            "workflow_task_attempt": task["attempt_count"],
-            "expires_at": lease_expires_at + seconds(5),
+            "b_task_id": task["task_id"],
+            "b_namespace": namespace,
+            "b_lease_owner": worker_id,
+            "b_attempt_count": task["attempt_count"],
+            **poll_columns(poll_request_id, lease_expires_at),
         },
     )
 
@@ -299,8 +324,8 @@ async def cached_poll(
     """
     if known is True:
         key = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
-        row = cast(PollRequestRow | None, await tx.one(rows.POLL_REQUEST, key))
-        known = (row["task_id"], row["workflow_task_attempt"]) if row is not None else None
+        polled = [row for row in await tx.all(rows.POLLED, key) if poll_lease_holds(row, tx.now)]
+        known = (polled[0]["task_id"], polled[0]["attempt_count"]) if polled else None
     if known is None or known is False:
         return None
     cached_task_id, cached_attempt = known

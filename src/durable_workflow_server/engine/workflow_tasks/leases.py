@@ -202,10 +202,3 @@ async def hand_back(
         if await requeue_workflow_task(tx, task, reason):
             count += 1
     return count
-
-
-async def purge_poll_requests(open_tx: OpenTx) -> None:
-    """Forget poll-retry entries whose lease is long over."""
-    async for txn in open_tx():
-        async with txn as tx:
-            await tx.conn.execute(rows.PURGE_POLL_REQUESTS, {"b_now": tx.now})

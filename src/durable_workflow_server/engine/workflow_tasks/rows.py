@@ -1,4 +1,4 @@
-"""``workflow_tasks`` and ``poll_requests`` statements, and queuing a workflow task for a run."""
+"""``workflow_tasks`` statements, and queuing a workflow task for a run."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..util import new_id
 from ..workers.rows import EAGER_WORKER_COLUMNS, EAGER_WORKER_ON
 from .sticky import FREE_FOR_CLAIMER
 
-_wt, _pr, _wr = t.workflow_tasks, t.poll_requests, t.workflow_runs
+_wt, _wr = t.workflow_tasks, t.workflow_runs
 _OPEN = (S.READY, S.LEASED)
 
 INSERT = sa.insert(_wt)
@@ -227,14 +227,22 @@ OF_RUN = (
     sa.select(_wt).where(_wt.c.run_id == sa.bindparam("b_run_id")).order_by(_wt.c.created_at, _wt.c.task_id)
 )
 
-POLL_REQUEST = sa.select(_pr).where(
-    _pr.c.namespace == sa.bindparam("b_namespace"),
-    _pr.c.worker_id == sa.bindparam("b_worker_id"),
-    _pr.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+# The tasks a poll (``b_poll_request_id``, of worker ``b_worker_id``) leased: the one whose lease
+# still holds is the one a retry gets (``workers.registry.poll_lease_holds``). No lease-time range
+# here: see ``workers.rows.WORKER_AND_POLL``.
+POLLED = sa.select(_wt).where(
+    _wt.c.poll_request_id == sa.bindparam("b_poll_request_id"),
+    _wt.c.namespace == sa.bindparam("b_namespace"),
+    _wt.c.lease_owner == sa.bindparam("b_worker_id"),
 )
-INSERT_POLL_REQUEST = sa.insert(_pr)
-PURGE_POLL_REQUESTS = sa.delete(_pr).where(_pr.c.expires_at <= sa.bindparam("b_now"))
-EARLIEST_POLL_REQUEST_EXPIRY = sa.select(sa.func.min(_pr.c.expires_at))
+# The same poll's columns written on a task leased without the claim, fenced on that lease.
+RECORD_POLL = sa.update(_wt).where(
+    _wt.c.task_id == sa.bindparam("b_task_id"),
+    _wt.c.namespace == sa.bindparam("b_namespace"),
+    _wt.c.status == S.LEASED,
+    _wt.c.lease_owner == sa.bindparam("b_lease_owner"),
+    _wt.c.attempt_count == sa.bindparam("b_attempt_count"),
+)
 
 
 async def ensure_workflow_task(
