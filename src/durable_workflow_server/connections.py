@@ -13,6 +13,9 @@ uvicorn's ``auto``, else ``h11``) subclassed to add, per connection:
   one beyond the cap closes the oldest pending one, so a flood of half-open connections cannot
   keep a normal client (whose request arrives at once) from being served.
 
+The httptools protocol also writes each response's head together with its body
+(:class:`HeadWithBody`): one ``send`` per answer rather than two.
+
 A connection past a deadline is closed without an answer: there is no complete request to
 answer. The app then sees ``http.disconnect`` if it was reading the body. Requests being
 handled (long polls included) and idle keep-alive connections are not pending.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -202,6 +206,60 @@ def refuse_head(watch: Watch, transport: asyncio.Transport, limit: int) -> None:
         transport.write_eof()
 
 
+class HeadWithBody:
+    """The transport one request cycle writes through: its response head goes out with the body.
+
+    uvicorn writes a response's status line and headers as soon as the app starts the answer,
+    then the body as its own write: two ``send`` calls, and two segments on a ``TCP_NODELAY``
+    socket, for every answer, when one suffices (each ``send`` is a system call, and on
+    loopback it also runs the receiving side's TCP work; the client wakes once). The head (the
+    cycle's first write once its response started) is held and written with the next write
+    (the body), or when the cycle closes the connection or completes without writing a body
+    (``HEAD``, 204). What is written before the response starts (``100 Continue``: the client
+    waits for it before sending its body) and after the head goes out at once.
+    """
+
+    __slots__ = ("cycle", "held", "on_response", "pending_head", "transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self.transport = transport
+        self.cycle = cycle
+        self.held: bytes | None = None
+        self.pending_head = True
+        self.on_response: Callable[[], None] = cycle.on_response
+        cycle.transport = self
+        cycle.on_response = self.completed
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if held is not None:
+            self.held = None
+            self.transport.write(held + data)
+        elif self.pending_head and self.cycle.response_started:
+            self.pending_head = False
+            self.held = data  # the head: the body follows within the same chain of sends
+        else:
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        held = self.held
+        if held is not None:
+            self.held = None
+            self.transport.write(held)
+
+    def completed(self) -> None:
+        """The cycle's response is complete: write a head still held, then uvicorn's callback."""
+        self.flush()
+        self.on_response()
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+
 class _HeadTooLarge(Exception):
     """Raised in a parser callback: the head passed ``max_header_bytes``."""
 
@@ -278,6 +336,13 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
         def on_message_begin(self) -> None:
             self.head_bytes = 0
             super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            cycle = self.cycle
+            # A new cycle whose app task has not run yet (created, or queued behind a pipelined one).
+            if cycle is not None and type(cycle.transport) is not HeadWithBody:
+                HeadWithBody(cycle.transport, cycle)
 
         def on_url(self, url: bytes) -> None:
             self._count(len(url))
