@@ -186,9 +186,14 @@ class Rows(IteratorResult[Any]):
 def observed(connection: sa.Connection) -> bool:
     """Whether execution listeners watch ``connection`` (tests recording statements).
 
-    Then everything runs through SQLAlchemy, so they see every statement. (``_has_events`` is
-    no test: the engines made by ``execution_options`` always have it set.)
+    Then everything runs through SQLAlchemy, so they see every statement. ``_has_events``
+    unset on the connection and its engine is SQLAlchemy's own gate before any execution
+    event (no listener can be called then), and answers most connections without the four
+    listener collections; set, it is no proof of a listener (the engines made by
+    ``execution_options`` always have it), so the collections are looked at.
     """
+    if not (connection._has_events or connection.engine._has_events):
+        return False
     dispatch = connection.dispatch
     return bool(
         dispatch.before_cursor_execute

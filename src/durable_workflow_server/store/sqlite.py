@@ -35,6 +35,8 @@ from .base import Conn, StatementTally, Store
 from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
+#: How many reader connections a file database keeps open between reads (within the pool's size).
+IDLE_READERS = 4
 _T = TypeVar("_T")
 
 
@@ -165,6 +167,8 @@ class SQLiteStore(Store):
         self.memory = is_memory_url(url)
         self._engine: sa.Engine | None = None
         self._writer: sa.Connection | None = None
+        #: Reader connections between reads, most recently used last (see :meth:`read`).
+        self._idle_readers: list[sa.Connection] = []
         self._plans: Plans = Plans(sa.create_engine("sqlite://").dialect)
 
     # ------------------------------------------------------------------ lifecycle
@@ -200,6 +204,9 @@ class SQLiteStore(Store):
 
     async def close(self) -> None:
         self._opened = False
+        idle, self._idle_readers = self._idle_readers, []
+        for reader in idle:
+            reader.close()
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
@@ -256,9 +263,19 @@ class SQLiteStore(Store):
             async with lock, self._transaction(writer, immediate=False) as conn:
                 yield conn
             return
-        reader = engine.connect()
+        # A reader kept from an earlier read, else a new one: checking a connection out of
+        # SQLAlchemy's pool and back in (a ``Connection`` built, pool bookkeeping, a weakref)
+        # cost more than the ``BEGIN``/``COMMIT`` of the read itself.
+        idle = self._idle_readers
+        reader = idle.pop() if idle else engine.connect()
+        done = False
         try:
             async with self._transaction(reader, immediate=False) as conn:
                 yield conn
+            done = True
         finally:
-            reader.close()
+            # Kept only after a clean commit (its transaction ended; nothing of it is left).
+            if done and len(idle) < IDLE_READERS and not reader.invalidated and self._engine is engine:
+                idle.append(reader)
+            else:
+                reader.close()
