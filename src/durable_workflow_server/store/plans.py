@@ -36,6 +36,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .json_reads import fast_json_reader
+
 Processor = Callable[[Any], Any] | None
 # One positional parameter: (the caller's key, or None for a constant; the constant; processor).
 Bind = tuple[str | None, Any, Processor]
@@ -459,7 +461,8 @@ def _finish(compiled: SQLCompiler, sql: str, binds: list[Bind], dialect: Dialect
         for column in compiled._result_columns:
             result_keys.append(column.keyname)
             try:
-                result_processors.append(column.type._cached_result_processor(dialect, None))
+                processor = column.type._cached_result_processor(dialect, None)
+                result_processors.append(fast_json_reader(column.type, dialect, processor))
             except Exception:  # a processor that needs the driver's column type (asyncpg numerics)
                 return None
         if len(set(result_keys)) != len(result_keys):

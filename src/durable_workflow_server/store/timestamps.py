@@ -45,9 +45,28 @@ def _sqlite_text(value: datetime | None) -> str | None:
     return text
 
 
+#: Stored texts read back and their aware values (datetimes are immutable, so one is shared):
+#: a row's timestamps are read again with every read of the row, and one transaction's ``now``
+#: fills several columns. Emptied when full, so it stays small.
+_read_texts: dict[str, datetime] = {}
+READ_TEXTS_KEPT = 2048
+
+
 def _sqlite_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
+    if type(value) is str:
+        found = _read_texts.get(value)
+        if found is None:
+            found = _parse_sqlite_text(value)
+            if len(_read_texts) >= READ_TEXTS_KEPT:
+                _read_texts.clear()
+            _read_texts[value] = found
+        return found
+    return _parse_sqlite_text(value)
+
+
+def _parse_sqlite_text(value: Any) -> datetime:
     if not isinstance(value, datetime):
         # Stored by us (``_sqlite_text``) or by hand-written SQL (``CURRENT_TIMESTAMP``, an offset).
         value = _fromisoformat(value)

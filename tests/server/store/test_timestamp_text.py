@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from durable_workflow_server.engine.util import rfc3339
+from durable_workflow_server.store import timestamps
 from durable_workflow_server.store.timestamps import _sqlite_datetime, _sqlite_text
 
 UTC = timezone.utc
@@ -70,3 +71,14 @@ def test_sqlite_text_of_the_value_bound_last_is_its_own_text() -> None:
         (first, "2026-01-02 03:04:05.000006"),
     ]:
         assert _sqlite_text(value) == text
+
+
+def test_a_text_read_again_is_the_value_read_first_and_the_kept_texts_stay_few() -> None:
+    text = "2026-12-03 08:00:00.123456"
+    first = _sqlite_datetime(text)
+    assert _sqlite_datetime(text) is first  # one parse per text kept
+    assert _sqlite_datetime("2026-12-03 10:00:00.123456+02:00") == first
+    for second in range(timestamps.READ_TEXTS_KEPT * 2):
+        _sqlite_datetime(f"2026-12-03 08:{second // 60 % 60:02d}:{second % 60:02d}.{second:06d}")
+    assert len(timestamps._read_texts) <= timestamps.READ_TEXTS_KEPT
+    assert _sqlite_datetime(text) == first
