@@ -223,7 +223,7 @@ class HeadWithBody:
 
     def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
         self.transport = transport
-        self.cycle = cycle
+        self.cycle: Any = cycle
         self.held: bytes | None = None
         self.pending_head = True
         self.on_response: Callable[[], None] = cycle.on_response
@@ -235,7 +235,7 @@ class HeadWithBody:
         if held is not None:
             self.held = None
             self.transport.write(held + data)
-        elif self.pending_head and self.cycle.response_started:
+        elif self.pending_head and self.cycle is not None and self.cycle.response_started:
             self.pending_head = False
             self.held = data  # the head: the body follows within the same chain of sends
         else:
@@ -250,10 +250,14 @@ class HeadWithBody:
     def completed(self) -> None:
         """The cycle's response is complete: write a head still held, then uvicorn's callback."""
         self.flush()
+        # The cycle and this object refer to each other: undone here, so both go by reference
+        # counting rather than waiting for a garbage collection (every request otherwise).
+        self.cycle = None
         self.on_response()
 
     def close(self) -> None:
         self.flush()
+        self.cycle = None
         self.transport.close()
 
     def is_closing(self) -> bool:

@@ -7,6 +7,8 @@ unit seam): the bytes are uvicorn's own, only how many writes carry them is unde
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 import uvicorn
@@ -60,8 +62,14 @@ async def chunks_app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": b"hello"})
 
 
-async def exchange(request: bytes, *, body: bytes | None = None) -> list[bytes]:
-    """The writes answering ``request`` (then ``body``, sent once something was written)."""
+async def exchange(
+    request: bytes, *, body: bytes | None = None, cycles: list[Any] | None = None, again: int = 0
+) -> list[bytes]:
+    """The writes answering ``request`` (then ``body``, sent once something was written).
+
+    ``again``: the request is sent that many more times on the connection, each once the one
+    before was answered; ``cycles`` receives a weak reference to each request's cycle.
+    """
     config = uvicorn.Config(chunks_app, log_level="warning", lifespan="off", ws="none")
     config.load()
     protocol: Any = protocol_class(ConnectionGuard(LIMITS), "httptools")(
@@ -69,15 +77,22 @@ async def exchange(request: bytes, *, body: bytes | None = None) -> list[bytes]:
     )
     transport = RecordingTransport()
     protocol.connection_made(transport)
-    protocol.data_received(request)
-    for _ in range(100):
-        await asyncio.sleep(0)
-        if body is not None and transport.writes:
-            protocol.data_received(body)
-            body = None
-        if protocol.cycle.response_complete:
-            break
-    assert protocol.cycle.response_complete
+    for _ in range(again + 1):
+        protocol.data_received(request)
+        for _ in range(100):
+            await asyncio.sleep(0)
+            if body is not None and transport.writes:
+                protocol.data_received(body)
+                body = None
+            if protocol.cycle.response_complete:
+                break
+        assert protocol.cycle.response_complete
+        if cycles is not None:
+            cycles.append(weakref.ref(protocol.cycle))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the request task's done callbacks
+    if cycles is not None:
+        assert cycles[-1]() is not None  # the connection still holds its last cycle
     protocol.connection_lost(None)
     return transport.writes
 
@@ -107,3 +122,13 @@ async def test_100_continue_is_written_before_the_body_arrives() -> None:
     writes = await exchange(head, body=b"{}")
     assert writes[0] == b"HTTP/1.1 100 Continue\r\n\r\n"
     assert len(writes) == 2 and writes[1].endswith(b"\r\n\r\nhello")
+
+
+async def test_an_answered_cycle_goes_without_a_garbage_collection() -> None:
+    cycles: list[Any] = []
+    gc.disable()
+    try:
+        await exchange(b"GET /answer HTTP/1.1\r\nHost: x\r\n\r\n", cycles=cycles, again=1)
+        assert cycles[0]() is None  # the next request replaced it: no reference cycle kept it
+    finally:
+        gc.enable()
