@@ -55,7 +55,7 @@ BUDGET = {
     "activity complete + eager workflow task": 9,
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
-    "start + eager first workflow task": 7,
+    "start + eager first workflow task": 5,
 }
 SWEEP_BUDGET = {"busy": 1, "idle": 1}
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from durable_workflow.protocol import errors as reasons
 
+from ..store import tables as t
 from ..store.rows import (
     ActivityExecutionRow,
     HistoryEventRow,
@@ -58,12 +59,21 @@ from .transaction import Tx
 from .util import decode_token, encode_token, new_id
 from .waiters import long_poll
 from .waiting_shapes import WaitingOn
+from .workers import rows as worker_rows
+from .workers.rows import split_eager_worker
 from .workflow_tasks import rows as workflow_task_rows
 from .workflow_tasks.eager import FirstTaskLease, first_task_claimable, hand_first_leased, hand_ready_task
 
 DEFAULT_TASK_QUEUE = "default"
 # A start's first read: its namespace still exists (locked), and its queue's promoted cohort.
 _NAMESPACE_AND_PIN = namespace_rows.in_use_with(cohorts.PROMOTED_KEY)
+# The same read for a start that names its eager worker (``b_worker_id``): that worker's
+# registration too, as a completion's fence reads it (``tx.eager_workers``, one statement less).
+_NAMESPACE_PIN_AND_WORKER = namespace_rows.in_use_with(
+    cohorts.PROMOTED_KEY,
+    *worker_rows.EAGER_WORKER_COLUMNS,
+    outer_join=(t.workers, worker_rows.EAGER_WORKER_ON),
+)
 LIST_STATUSES = {
     "running": OPEN_RUN_STATUSES,
     "completed": {RunStatus.COMPLETED},
@@ -152,9 +162,14 @@ class ControlPlane(EngineCore):
                 # still exist when the run is written, not only when the request was let in.
                 # With the cohort its new run pins to (task_queues/cohorts.py), in the same read.
                 queue = request.task_queue or DEFAULT_TASK_QUEUE
-                found = await namespace_rows.require_with(
-                    tx, namespace, _NAMESPACE_AND_PIN, {"b_namespace": namespace, "b_queue": queue}
-                )
+                params = {"b_namespace": namespace, "b_queue": queue}
+                eager_worker_id = request.eager_worker_id
+                if eager_worker_id is None:
+                    found = await namespace_rows.require_with(tx, namespace, _NAMESPACE_AND_PIN, params)
+                else:
+                    params["b_worker_id"] = eager_worker_id
+                    read = await namespace_rows.require_with(tx, namespace, _NAMESPACE_PIN_AND_WORKER, params)
+                    found, tx.eager_workers[(namespace, eager_worker_id)] = split_eager_worker(read)
                 # Before anything is written: a value that does not fit its type refuses the start.
                 search_attributes, search_attribute_types = await check_start(
                     tx, namespace, request.search_attributes
@@ -231,6 +246,10 @@ class ControlPlane(EngineCore):
                         request.workflow_type,
                         found["promoted_build_key"],
                     )
+                    if worker is not None:
+                        # Its first task's page is the new run's whole history, all written
+                        # here: answered from what is inserted, not read back.
+                        history_event_rows.keep(tx, run_id)
                 run = await create_run(
                     tx,
                     namespace=namespace,

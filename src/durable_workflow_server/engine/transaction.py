@@ -40,6 +40,7 @@ from ..store.errors import conflict_kind, is_unavailable
 if TYPE_CHECKING:
     from .activities.eager import EagerActivities
     from .external_storage.storage import PayloadStorage, WrittenObject
+    from .history.rows import KeptEvents
 
 WakeKey = tuple[str, str, str]  # (kind, namespace, queue) with kind "workflow" | "activity"
 
@@ -81,6 +82,9 @@ class Tx:
     # History rows appended but not yet inserted (``history.rows.append(defer=True)``): the next
     # append inserts them with its own, a history read or the body's end inserts what is left.
     pending_events: list[dict[str, Any]] = field(default_factory=list)
+    # Runs whose history rows this transaction keeps as it inserts them (``history.rows.keep``):
+    # a page of only those rows is answered from here, without reading them back.
+    kept_events: dict[str, KeptEvents] = field(default_factory=dict)
 
     def due(self, at: datetime | None) -> None:
         """Note a new due time for the background loop."""

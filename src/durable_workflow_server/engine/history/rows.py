@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -86,11 +88,16 @@ async def append(
                 "recorded_at": tx.now,
             }
         )
+    kept = tx.kept_events.get(run["run_id"])
+    if kept is not None:
+        kept.appended(int(run["last_history_sequence"]), sequence)
     if defer:
         tx.pending_events.extend(rows)
     else:
         pending, tx.pending_events = tx.pending_events, []
-        await tx.conn.execute(INSERT_EVENTS, [*pending, *rows])
+        inserted = [*pending, *rows]
+        await tx.conn.execute(INSERT_EVENTS, inserted)
+        _keep_inserted(tx, inserted)
     # The one place every history payload passes: objects its events refer to are noted for the
     # run (a child's output in its parent, an input carried into a continued run).
     await external_payloads.record_history(tx, run["namespace"], run["run_id"], (p for _, p in events))
@@ -107,9 +114,62 @@ async def insert_pending(tx: Tx) -> None:
     if tx.pending_events:
         pending, tx.pending_events = tx.pending_events, []
         await tx.conn.execute(INSERT_EVENTS, pending)
+        _keep_inserted(tx, pending)
+
+
+def _keep_inserted(tx: Tx, rows: list[dict[str, Any]]) -> None:
+    if tx.kept_events:
+        for row in rows:
+            kept = tx.kept_events.get(row["run_id"])
+            if kept is not None:
+                kept.inserted(row)
+
+
+@dataclass
+class KeptEvents:
+    """The history rows one transaction appended to one run, as the database holds them now.
+
+    The transaction holds the run (``append`` requires it, and a new run is its own), so the
+    run's events after ``base`` (its sequence before this transaction's first append) are these
+    and no others. Each row is copied as it is inserted, its payload through the JSON text the
+    column stores (the same ``json.dumps`` the column's bind processor runs, at the same moment),
+    so it is what a read of it returns. ``through``: the last sequence appended, inserted or not.
+    """
+
+    base: int | None = None
+    through: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def appended(self, before: int, last: int) -> None:
+        if self.base is None:
+            self.base = before
+        self.through = last
+
+    def inserted(self, row: dict[str, Any]) -> None:
+        self.rows.append({**row, "payload": json.loads(json.dumps(row["payload"]))})
+
+    def page(self, after: int, limit: int) -> list[HistoryEventRow] | None:
+        """The run's events after ``after`` (at most ``limit``), or ``None``: not all known here."""
+        base = self.base
+        if base is None or after < base or base + len(self.rows) != self.through:
+            return None  # older events, or some not inserted yet: read them
+        return cast(list[HistoryEventRow], self.rows[after - base : after - base + limit])
+
+
+def keep(tx: Tx, run_id: str) -> None:
+    """Keep the rows this transaction appends to ``run_id`` from now on (see :class:`KeptEvents`).
+
+    For a transaction that may answer a page of them (an eager workflow-task hand-out), saving
+    the read of what it has just written.
+    """
+    tx.kept_events.setdefault(run_id, KeptEvents())
 
 
 async def history_rows(tx: Tx, run_id: str, *, after: int, limit: int) -> list[HistoryEventRow]:
+    kept = tx.kept_events.get(run_id)
+    known = kept.page(after, limit) if kept is not None else None
+    if known is not None:
+        return known
     await insert_pending(tx)
     rows = await tx.all(HISTORY_ROWS, {"b_run_id": run_id, "b_after": after, "b_limit": limit})
     return cast(list[HistoryEventRow], rows)

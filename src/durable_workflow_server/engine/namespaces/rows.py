@@ -68,11 +68,19 @@ async def get(tx: Tx, name: str, *, lock: Literal["change", "delete"] | None = N
     return cast(NamespaceRow | None, await tx.one(stmt, {"b_name": name}))
 
 
-def in_use_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+def in_use_with(
+    *columns: sa.ColumnElement[Any], outer_join: tuple[sa.Table, sa.ColumnElement[bool]] | None = None
+) -> sa.Select[Any]:
     """:func:`require`'s read (``b_name``, ``FOR KEY SHARE`` of the namespace row alone) that also
-    answers ``columns`` (scalar subqueries another step of the same write needs), one statement."""
+    answers ``columns`` (scalar subqueries another step of the same write needs), one statement.
+
+    ``outer_join``: a table joined to the namespace row (at most one row of it, ``ON`` the
+    clause given), for ``columns`` of that row; read, never locked (``OF namespaces``).
+    """
+    source: sa.FromClause = _ns if outer_join is None else _ns.outerjoin(*outer_join)
     return (
         sa.select(_ns.c.name, *columns)
+        .select_from(source)
         .where(_ns.c.name == sa.bindparam("b_name"))
         .with_for_update(read=True, key_share=True, of=_ns)
     )
