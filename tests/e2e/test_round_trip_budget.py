@@ -41,7 +41,7 @@ BUDGET = {
     "start": 7,
     "workflow task poll": 8,
     "workflow task complete + eager activity": 10,
-    "activity complete + eager workflow task": 11,
+    "activity complete + eager workflow task": 10,
     "workflow task complete (closes the run)": 7,
     "result wait": 1,
 }

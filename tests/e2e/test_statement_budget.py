@@ -52,7 +52,7 @@ BUDGET = {
     "start": 5,
     "workflow task poll": 6,
     "workflow task complete + eager activity": 8,
-    "activity complete + eager workflow task": 9,
+    "activity complete + eager workflow task": 8,
     "workflow task complete (closes the run)": 5,
     "result wait": 1,
     "start + eager first workflow task": 5,

@@ -112,6 +112,8 @@ class Store:
     """
 
     dialect: str = "generic"
+    #: ``UPDATE ... RETURNING`` runs here (SQLite from 3.35).
+    supports_returning: bool = False
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -461,6 +461,7 @@ class DirectConnection:
 class PostgresStore(Store):
     dialect = "postgresql"
     notifies = True
+    supports_returning = True
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

@@ -161,6 +161,7 @@ def _dbapi(conn: sa.Connection) -> sqlite3.Connection:
 
 class SQLiteStore(Store):
     dialect = "sqlite"
+    supports_returning = sqlite3.sqlite_version_info >= (3, 35)
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

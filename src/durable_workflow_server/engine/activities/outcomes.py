@@ -28,7 +28,7 @@ from ..external_storage.stored import stored_envelope
 from ..history import events as h
 from ..history.rows import append
 from ..runs.rows import is_terminal_run, split_run
-from ..runs.steps import after_step_resolved
+from ..runs.steps import OtherSteps, after_step_resolved
 from ..shapes import ActivityHeartbeatResponse, ActivityOutcomeResponse
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
@@ -259,15 +259,26 @@ async def complete_waking(
         raise _stale(task, attempt)
     blob = await offloading.accept(tx, run["namespace"], run["run_id"], codec, blob, field="result")
     await _close_attempt(tx, task, attempt, ActivityAttemptStatus.COMPLETED)
-    await tx.conn.execute(
-        rows.UPDATE_EXECUTION,
-        {
-            "b_execution_id": execution["activity_execution_id"],
-            "status": ActivityExecutionStatus.COMPLETED,
-            "result_blob": blob,
-            "closed_at": tx.now,
-        },
-    )
+    execution_id = execution["activity_execution_id"]
+    values = {
+        "b_execution_id": execution_id,
+        "status": ActivityExecutionStatus.COMPLETED,
+        "result_blob": blob,
+        "closed_at": tx.now,
+    }
+    others = None
+    if tx.store.supports_returning:
+        # The wake rule's facts of the run's other steps, read by the same statement (the run
+        # is locked since the fence: they are what a read after it would find).
+        step_keys = {
+            "b_run_id": run["run_id"],
+            "b_resolving_id": execution_id,
+            "b_batch_id": execution["batch_id"],
+        }
+        found = await tx.one(rows.UPDATE_EXECUTION_WITH_OTHER_STEPS, {**values, **step_keys})
+        others = OtherSteps.of(found) if found is not None else None
+    else:
+        await tx.conn.execute(rows.UPDATE_EXECUTION, values)
     payload = {
         **activity_event_ids(execution, attempt_id, attempt["attempt_number"]),
         "result": blob,
@@ -276,7 +287,7 @@ async def complete_waking(
     # after_step_resolved writes the run (wait kind and the progress append deferred); deferred
     # again, so an eager claim of the task it queues writes the run once (statuses, progress).
     await append(tx, run, [(EventType.ACTIVITY_COMPLETED, payload)], write_run=False)
-    queued = await after_step_resolved(tx, run, execution["batch_id"], defer=True, queue=queue)
+    queued = await after_step_resolved(tx, run, execution["batch_id"], defer=True, queue=queue, others=others)
     answer: ActivityOutcomeResponse = {
         "task_id": task_id,
         "activity_attempt_id": attempt_id,

@@ -12,6 +12,7 @@ from ...store.statuses import ActivityExecutionStatus as ExecutionStatus
 from ...store.statuses import ActivityTaskStatus as TaskStatus
 from ..queues import Candidates, still_due
 from ..runs.rows import RUN_COLUMNS, run_of
+from ..runs.steps import OTHER_STEPS_COLUMNS
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
 from ..workers.rows import EAGER_WORKER_COLUMNS, EAGER_WORKER_ON
@@ -24,6 +25,9 @@ OPEN_EXECUTION_STATUSES = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 INSERT_EXECUTION = sa.insert(_ae)
 EXECUTION = sa.select(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
 UPDATE_EXECUTION = sa.update(_ae).where(_ae.c.activity_execution_id == sa.bindparam("b_execution_id"))
+# A completion's update of its execution, answering the wake rule's facts of the run's other
+# steps (``runs.steps.OTHER_STEPS_COLUMNS``) in the same statement.
+UPDATE_EXECUTION_WITH_OTHER_STEPS = UPDATE_EXECUTION.returning(*OTHER_STEPS_COLUMNS)
 RETRY_POLICY = sa.select(_ae.c.retry_policy).where(
     _ae.c.activity_execution_id == sa.bindparam("b_execution_id")
 )

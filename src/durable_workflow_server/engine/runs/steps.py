@@ -122,6 +122,52 @@ _STEPS_AND_PENDING: sa.CompoundSelect[Any] = sa.union_all(
 )
 
 
+# The wake rule's two facts of a run's steps, as columns of the statement resolving one of them
+# (an activity completion's ``UPDATE`` of its execution, ``RETURNING`` them): the kind of the
+# first unresolved step by sequence and whether ``b_batch_id`` has one, leaving out the
+# execution ``b_resolving_id`` being resolved (so what the statement itself changed, which the
+# two databases show differently in ``RETURNING``, does not matter). Read under the run lock,
+# like :func:`run_steps`: steps change only under it.
+# (An alias: the statement's own table is ``activity_executions``, never correlated to it.)
+_other_ae = _ae.alias("other_executions")
+_UNRESOLVED = sa.union_all(
+    sa.select(
+        sa.literal_column(f"'{STEP_ACTIVITY}'").label("kind"), _other_ae.c.sequence, _other_ae.c.batch_id
+    ).where(
+        _other_ae.c.run_id == sa.bindparam("b_run_id"),
+        _other_ae.c.status.not_in(_RESOLVED_EXECUTION),
+        _other_ae.c.activity_execution_id != sa.bindparam("b_resolving_id"),
+    ),
+    sa.select(sa.literal_column(f"'{STEP_TIMER}'"), _tm.c.sequence, _tm.c.batch_id).where(
+        _tm.c.run_id == sa.bindparam("b_run_id"),
+        _tm.c.timer_kind.is_(None),
+        _tm.c.status == TimerStatus.PENDING,
+    ),
+    sa.select(sa.literal_column(f"'{STEP_CHILD}'"), _cl.c.sequence, _cl.c.batch_id).where(
+        _cl.c.parent_run_id == sa.bindparam("b_run_id"), _cl.c.status == ChildLinkStatus.OPEN
+    ),
+).subquery("unresolved")
+_FIRST_UNRESOLVED = sa.select(_UNRESOLVED.c.kind).order_by(_UNRESOLVED.c.sequence).limit(1)
+OTHER_STEPS_COLUMNS = (
+    _FIRST_UNRESOLVED.scalar_subquery().label("steps_wait_kind"),
+    sa.exists().where(_UNRESOLVED.c.batch_id == sa.bindparam("b_batch_id")).label("steps_batch_open"),
+)
+
+
+@dataclass(frozen=True)
+class OtherSteps:
+    """What the wake rule needs of a run's steps besides the one being resolved (read with
+    :data:`OTHER_STEPS_COLUMNS`): the first unresolved one's kind, and whether its batch has one."""
+
+    wait_kind: str | None
+    batch_open: bool
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> OtherSteps:
+        kind = row["steps_wait_kind"]
+        return cls(None if kind is None else str(kind), bool(row["steps_batch_open"]))
+
+
 @dataclass(frozen=True)
 class Step:
     """A blocking step of a run: an activity execution, a durable timer or a child workflow."""
@@ -216,16 +262,24 @@ async def after_step_resolved(
     *,
     defer: bool = False,
     queue: Callable[[Tx, RunRow], Awaitable[str | None]] | None = None,
+    others: OtherSteps | None = None,
 ) -> str | None:
     """Wake rule: resume the run once every blocking step of ``batch_id`` is resolved.
 
     Also writes the run's :func:`progress`, so callers may ``append(..., write_run=False)`` first
     (``defer``: written with the run's next update, see ``update_run``). ``queue`` queues the
     run's next task instead of ``ensure_workflow_task`` (an eager hand-out's, leased as it goes in).
+    ``others``: the steps' facts, read by this transaction with the statement that resolved the
+    step (under the run lock, nothing changed them since), so they are not read again.
     """
-    steps = await run_steps(tx, run["run_id"])
-    await update_run(tx, run, defer=defer, wait_kind=wait_kind(steps), **progress(run))
-    if any(s.batch_id == batch_id and not s.resolved for s in steps):
+    if others is None:
+        steps = await run_steps(tx, run["run_id"])
+        first_unresolved = wait_kind(steps)
+        batch_open = any(s.batch_id == batch_id and not s.resolved for s in steps)
+    else:
+        first_unresolved, batch_open = others.wait_kind, others.batch_open
+    await update_run(tx, run, defer=defer, wait_kind=first_unresolved, **progress(run))
+    if batch_open:
         return None
     if queue is not None:
         return await queue(tx, run)
