@@ -40,9 +40,9 @@ pytestmark = pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason="Postgr
 BUDGET = {
     "start": 7,
     "workflow task poll": 8,
-    "workflow task complete + eager activity": 10,
+    "workflow task complete + eager activity": 9,
     "activity complete + eager workflow task": 10,
-    "workflow task complete (closes the run)": 7,
+    "workflow task complete (closes the run)": 6,
     "result wait": 1,
 }
 SWEEP_BUDGET = {"sweep (busy)": 1, "sweep (idle)": 1}

@@ -51,9 +51,9 @@ REGISTRATION = {
 BUDGET = {
     "start": 5,
     "workflow task poll": 6,
-    "workflow task complete + eager activity": 8,
+    "workflow task complete + eager activity": 7,
     "activity complete + eager workflow task": 8,
-    "workflow task complete (closes the run)": 5,
+    "workflow task complete (closes the run)": 4,
     "result wait": 1,
     "start + eager first workflow task": 5,
 }

@@ -122,6 +122,42 @@ async def test_closing_a_run_retires_work_left_open_by_earlier_batches(driver: D
     assert stale.value.reason == "stale_attempt"
 
 
+async def test_closing_a_run_cancels_a_timer_left_pending_by_an_earlier_batch(driver: Driver) -> None:
+    # Its only unresolved step is the timer: that alone makes the completion read the steps.
+    started = await driver.start()
+    run_id = started["run_id"]
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [timer(60)])
+    async with driver.engine._tx() as tx:  # a workflow task while the timer runs (a signal's)
+        run = await load_run(tx, run_id)
+        assert run is not None
+        await ensure_workflow_task(tx, run)
+    task2 = await driver.poll_wf()
+    assert task2 is not None
+    await driver.complete_wf(task2, [complete("done")])
+    assert [r["status"] for r in await _rows(driver.engine, t.timers, run_id=run_id)] == ["cancelled"]
+
+
+async def test_closing_a_run_with_no_steps_retires_a_task_queued_during_the_lease(driver: Driver) -> None:
+    # The completion reads no steps here (the run has none); the other task is still retired.
+    started = await driver.start()
+    run_id = started["run_id"]
+    task = await driver.poll_wf()
+    assert task is not None
+    async with driver.engine._tx() as tx:  # queued as a repair would, with no history event
+        run = await load_run(tx, run_id)
+        assert run is not None
+        queued = await ensure_workflow_task(tx, run)
+    done = await driver.complete_wf(task, [complete("done")])
+    assert done["run_status"] == "completed"
+    statuses = {
+        r["task_id"]: r["status"] for r in await _rows(driver.engine, t.workflow_tasks, run_id=run_id)
+    }
+    assert statuses == {task["task_id"]: "completed", queued: "cancelled"}
+    assert await driver.poll_wf(timeout=0) is None
+
+
 async def test_run_projection_follows_every_append(driver: Driver, clock) -> None:  # type: ignore[no-untyped-def]
     started = await driver.start()
     wf_id, run_id = started["workflow_id"], started["run_id"]

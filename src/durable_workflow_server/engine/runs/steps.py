@@ -72,53 +72,42 @@ _STEPS = sa.union_all(
 )
 
 
-# What a workflow-task completion also needs to know of the run, in the same round trip: its
-# open condition waits, its received (not yet applied) signals, its open workflow tasks and its
-# accepted updates, as rows of more kinds.
-_OPEN_WAIT, _RECEIVED_SIGNAL = "open_condition_wait", "received_signal"
-_OPEN_TASK, _ACCEPTED_UPDATE = "open_workflow_task", "accepted_update"
-_STEPS_AND_PENDING: sa.CompoundSelect[Any] = sa.union_all(
-    *_STEPS.selects,
-    sa.select(
-        sa.literal_column(f"'{_OPEN_WAIT}'"),
-        _cw.c.condition_wait_id,
-        _cw.c.sequence,
-        _cw.c.batch_id,
-        _cw.c.status,
-        sa.cast(sa.null(), sa.String),
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), sa.String),
-    ).where(_cw.c.run_id == sa.bindparam("b_run_id"), _cw.c.status == ConditionWaitStatus.OPEN),
-    sa.select(
-        sa.literal_column(f"'{_RECEIVED_SIGNAL}'"),
-        _sg.c.signal_id,
-        _sg.c.history_sequence,
-        sa.cast(sa.null(), sa.String),
-        _sg.c.status,
-        sa.cast(sa.null(), sa.String),
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), sa.String),
-    ).where(_sg.c.run_id == sa.bindparam("b_run_id"), _sg.c.status == SignalStatus.RECEIVED),
-    sa.select(
-        sa.literal_column(f"'{_OPEN_TASK}'"),
-        _wt.c.task_id,
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), sa.String),
-        _wt.c.status,
-        sa.cast(sa.null(), sa.String),
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), sa.String),
-    ).where(_wt.c.run_id == sa.bindparam("b_run_id"), _wt.c.status.in_(_OPEN_TASK_STATUSES)),
-    sa.select(
-        sa.literal_column(f"'{_ACCEPTED_UPDATE}'"),
-        _up.c.update_id,
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), sa.String),
-        _up.c.status,
-        sa.cast(sa.null(), sa.String),
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), sa.String),
-    ).where(_up.c.run_id == sa.bindparam("b_run_id"), _up.c.status == UpdateStatus.ACCEPTED),
+# A workflow-task completion's first write and what it needs to know of the run, in one
+# statement: the completing task (``b_task_id``, locked by the fence) closed, and in its
+# ``RETURNING`` whether the run has work open beside it: an unresolved step or any child link
+# (then its steps are read, see :func:`close_task_reading_work`), an open condition wait, the
+# earliest received (not yet applied) signal, another ready or open workflow task, an accepted
+# update. Read under the run lock, taken by the fence in an earlier statement (so on PostgreSQL
+# this statement's snapshot sees every writer that held it before): steps are created, waits
+# opened, signals received, tasks queued and updates accepted only by writers holding it.
+_b_run: sa.BindParameter[str] = sa.bindparam("b_run_id")
+_other = _wt.alias("other_task")
+_OTHER_TASK = (_other.c.run_id == _b_run, _other.c.task_id != sa.bindparam("b_task_id"))
+_CLOSE_TASK_READING_WORK = (
+    sa.update(_wt)
+    .where(_wt.c.task_id == sa.bindparam("b_task_id"))
+    .values(status=WorkflowTaskStatus.COMPLETED, lease_expires_at=None, updated_at=sa.bindparam("b_now"))
+    .returning(
+        sa.or_(
+            # What ``_resolved`` calls unresolved, per kind; any child link (``runs.lifecycle.
+            # close_run`` asks whether the run ever had a child step).
+            sa.exists().where(_ae.c.run_id == _b_run, _ae.c.status.notin_(sorted(_RESOLVED_EXECUTION))),
+            sa.exists().where(
+                _tm.c.run_id == _b_run, _tm.c.timer_kind.is_(None), _tm.c.status == TimerStatus.PENDING
+            ),
+            sa.exists().where(_cl.c.parent_run_id == _b_run),
+        ).label("needs_steps"),
+        sa.exists()
+        .where(_cw.c.run_id == _b_run, _cw.c.status == ConditionWaitStatus.OPEN)
+        .label("open_waits"),
+        sa.select(sa.func.min(_sg.c.history_sequence))
+        .where(_sg.c.run_id == _b_run, _sg.c.status == SignalStatus.RECEIVED)
+        .scalar_subquery()
+        .label("earliest_signal"),
+        sa.exists().where(*_OTHER_TASK, _other.c.status == WorkflowTaskStatus.READY).label("other_ready"),
+        sa.exists().where(*_OTHER_TASK, _other.c.status.in_(_OPEN_TASK_STATUSES)).label("other_open"),
+        sa.exists().where(_up.c.run_id == _b_run, _up.c.status == UpdateStatus.ACCEPTED).label("accepted"),
+    )
 )
 
 
@@ -212,42 +201,43 @@ async def run_steps(tx: Tx, run_id: str) -> list[Step]:
 
 @dataclass(frozen=True)
 class RunWork:
-    """A run's steps, and whether it has open condition waits and which signals it received."""
+    """What a completing workflow task's run has open beside it (see :func:`close_task_reading_work`)."""
 
+    # The run's steps, or none when none of them can matter to the completion: the run has no
+    # unresolved step and no child link, and no step resolved after the task was leased.
     steps: list[Step]
     has_open_waits: bool
-    # History sequences of the run's received (not yet applied) signals.
-    received_signals: list[int]
-    # The run's ready, leased or paused workflow tasks (id -> status), whether it has accepted updates.
-    open_tasks: dict[str, str]
+    # The history sequence of the run's earliest received (not yet applied) signal, if any.
+    earliest_signal: int | None
+    # Whether the run has another ready workflow task; another ready, leased or paused one.
+    other_ready: bool
+    other_open: bool
     has_accepted_updates: bool
 
 
-async def run_work(tx: Tx, run_id: str) -> RunWork:
-    """:func:`run_steps`, and the run's open condition waits, received signals, open workflow
-    tasks and accepted updates, in one read.
+async def close_task_reading_work(tx: Tx, task_id: str, run: RunRow, *, late: bool) -> RunWork:
+    """Mark the leased ``task_id`` of ``run`` completed, and read what the run has open beside it.
 
-    Read under the run lock: waits are opened, signals received, tasks queued and updates
-    accepted only by writers holding it.
+    The task's closing write and the read in one statement; the run's steps (:func:`run_steps`)
+    only when the run has an unresolved step or a child link, or ``late`` (a step may have been
+    resolved after the task was leased, so the resolved steps matter too). Otherwise every step
+    the run has is resolved and no child's: the completion's wait kind, re-sent steps and close
+    depend only on the steps it creates. Call it under the run lock (the fence's).
     """
-    steps: list[Step] = []
-    waits = updates = False
-    signals: list[int] = []
-    tasks: dict[str, str] = {}
-    for r in await tx.all(_STEPS_AND_PENDING, {"b_run_id": run_id}):
-        kind = r["kind"]
-        if kind == _OPEN_WAIT:
-            waits = True
-        elif kind == _RECEIVED_SIGNAL:
-            signals.append(int(r["sequence"]))
-        elif kind == _OPEN_TASK:
-            tasks[str(r["step_id"])] = str(r["status"])
-        elif kind == _ACCEPTED_UPDATE:
-            updates = True
-        else:
-            steps.append(_step(r))
-    steps.sort(key=lambda s: s.sequence)
-    return RunWork(steps, waits, signals, tasks, updates)
+    run_id = run["run_id"]
+    params = {"b_task_id": task_id, "b_run_id": run_id, "b_now": tx.now}
+    found = await tx.one(_CLOSE_TASK_READING_WORK, params)
+    assert found is not None, "the fence locked the task"
+    steps = await run_steps(tx, run_id) if found["needs_steps"] or late else []
+    earliest = found["earliest_signal"]
+    return RunWork(
+        steps,
+        bool(found["open_waits"]),
+        None if earliest is None else int(earliest),
+        bool(found["other_ready"]),
+        bool(found["other_open"]),
+        bool(found["accepted"]),
+    )
 
 
 def wait_kind(steps: list[Step]) -> str | None:

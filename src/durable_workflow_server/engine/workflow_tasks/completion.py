@@ -20,7 +20,7 @@ from durable_workflow.protocol import commands as c
 from durable_workflow.protocol.history import EventType
 
 from ...store.rows import RunRow, WorkflowTaskRow
-from ...store.statuses import RunStatus, WorkflowTaskStatus
+from ...store.statuses import RunStatus
 from ..activities.scheduling import schedule as schedule_activity
 from ..children.starting import start_child
 from ..conditions import waits as conditions
@@ -30,7 +30,7 @@ from ..history.rows import append
 from ..runs import rows as run_rows
 from ..runs.lifecycle import ParentLink, close_run, create_run
 from ..runs.rows import progress, update_run
-from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, run_work, wait_kind
+from ..runs.steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step, close_task_reading_work, wait_kind
 from ..search_attributes import rows as search_attribute_rows
 from ..timers.firing import start_timer
 from ..transaction import Tx
@@ -46,8 +46,9 @@ class Applied:
     run_status: str
     created_task_ids: list[str] = field(default_factory=list)
     new_run: RunRow | None = None
-    # History sequences of the run's received, not yet applied signals (read with its steps).
-    received_signals: list[int] = field(default_factory=list)
+    # The history sequence of the run's earliest received, not yet applied signal (read with
+    # its steps), if any.
+    earliest_signal: int | None = None
     # Whether another task of the run is ready after the batch (``None``: not known, read it).
     other_ready: bool | None = None
 
@@ -89,6 +90,12 @@ _RESOLUTIONS = (
 _RESOLVED_AFTER = history_rows.payloads_after(_RESOLUTIONS)
 
 
+def _late(run: RunRow, task: WorkflowTaskRow) -> bool:
+    """Whether the run recorded events after ``task`` was leased (its worker did not see them)."""
+    handed = task.get("history_sequence")
+    return handed is not None and int(handed) < int(run["last_history_sequence"])
+
+
 async def _as_seen(tx: Tx, run: RunRow, task: WorkflowTaskRow, steps: list[Step]) -> list[Step]:
     """``steps`` as the worker saw them: a step resolved after its task was leased is still open.
 
@@ -96,10 +103,10 @@ async def _as_seen(tx: Tx, run: RunRow, task: WorkflowTaskRow, steps: list[Step]
     the step was open). That worker replayed a history without the result and re-sends the step;
     judged against the current state it would look new and be scheduled a second time.
     """
-    handed = task.get("history_sequence")
-    if handed is None or int(handed) >= int(run["last_history_sequence"]):
+    if not _late(run, task):
         return steps
-    rows = await tx.all(_RESOLVED_AFTER, {"b_run_id": run["run_id"], "b_after": int(handed)})
+    handed = int(task["history_sequence"] or 0)  # not None: late
+    rows = await tx.all(_RESOLVED_AFTER, {"b_run_id": run["run_id"], "b_after": handed})
     late = {(r["payload"] or {}).get("activity_execution_id") for r in rows}
     late |= {(r["payload"] or {}).get("timer_id") for r in rows}
     late |= {(r["payload"] or {}).get("workflow_link_id") for r in rows}
@@ -126,7 +133,8 @@ async def apply_commands(
     commands: list[dict[str, Any]],
     open_run_values: dict[str, Any] | None = None,
 ) -> Applied:
-    """Apply ``commands`` (already validated) for the leased ``task`` of ``run``.
+    """Apply ``commands`` (already validated) for the leased ``task`` of ``run``, and mark the
+    task completed (its first write, in the statement reading what the run has open).
 
     ``open_run_values``: more run columns to write if the run stays open (its sticky worker).
 
@@ -137,7 +145,7 @@ async def apply_commands(
     batch_id = task["task_id"]
     sequence = int(run["last_history_sequence"]) + 1
     answered = await updates.check_answers(tx, run, task, commands)  # refuses before any write
-    work = await run_work(tx, run["run_id"])
+    work = await close_task_reading_work(tx, batch_id, run, late=_late(run, task))
     steps = work.steps
     blocking = [cmd for cmd in commands if cmd["type"] in BLOCKING]
     seen = await _as_seen(tx, run, task, steps)
@@ -146,7 +154,7 @@ async def apply_commands(
     settled = await conditions.settle(tx, run, task, commands, any_open=work.has_open_waits)
     skip |= settled.resent
     events: list[Event] = list(settled.events)
-    applied = Applied(run_status=RunStatus.WAITING, received_signals=work.received_signals)
+    applied = Applied(run_status=RunStatus.WAITING, earliest_signal=work.earliest_signal)
     terminal: dict[str, Any] | None = None
     run_values: dict[str, Any] = {}
     for cmd in commands:
@@ -219,8 +227,7 @@ async def apply_commands(
             await updates.deliver_next(tx, run)  # may queue the next update's task
         else:
             # Nothing of this batch queues a workflow task of the run: the ones read are all.
-            ready = WorkflowTaskStatus.READY
-            applied.other_ready = any(t != batch_id and s == ready for t, s in work.open_tasks.items())
+            applied.other_ready = work.other_ready
         return applied
     if terminal["type"] == c.CONTINUE_AS_NEW:
         # Rare: keeps its own ordering (old run closed before the new one exists).
@@ -233,13 +240,12 @@ async def apply_commands(
     await append(tx, run, [*events, closing], workflow_task_id=batch_id, write_run=False)
     # Open condition waits are only the ones settle found (and kept) or this batch opened.
     waits = settled.had_open or any(cmd["type"] == c.OPEN_CONDITION_WAIT for cmd in commands)
-    others = any(task_id != batch_id for task_id in work.open_tasks)
     await close_run(
         tx,
         run,
         steps=steps,
         condition_waits=waits,
-        other_tasks=others,
+        other_tasks=work.other_open,
         accepted_updates=work.has_accepted_updates,
         **close_values,
         **run_values,

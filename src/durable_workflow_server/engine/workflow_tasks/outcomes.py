@@ -86,16 +86,8 @@ async def complete(
         await carry_pause(tx, run, applied.new_run)  # a paused workflow stays paused
         if unseen:
             await late_signals.carry_to(tx, unseen, applied.new_run)
-    await tx.conn.execute(
-        rows.UPDATE,
-        {
-            "b_task_id": task_id,
-            "status": WorkflowTaskStatus.COMPLETED,
-            "lease_expires_at": None,
-            "updated_at": tx.now,
-        },
-    )
-    # A task queued while this one was leased (a signal, a step's result) is claimable now.
+    # The task is completed (apply_commands' first write). A task queued while it was leased
+    # (a signal, a step's result) is claimable now.
     still_open = applied.new_run is None and run["status"] not in TERMINAL_RUN_STATUSES
     if applied.other_ready is not None:
         queued = still_open and applied.other_ready  # read with the run's steps, under its lock
@@ -106,7 +98,8 @@ async def complete(
     if queued and (was_sticky or run["sticky_worker_id"] is not None):
         await sticky.hold_queued(tx, run)
     upto = task.get("history_sequence")
-    if upto is not None and any(sequence <= int(upto) for sequence in applied.received_signals):
+    earliest = applied.earliest_signal
+    if upto is not None and earliest is not None and earliest <= int(upto):
         await mark_applied(tx, run["run_id"], upto)  # none received before it: nothing to mark
     return {
         "task_id": task_id,
