@@ -19,6 +19,7 @@ from durable_workflow_server.engine.service import Engine
 from durable_workflow_server.engine.workflow_tasks.rows import ensure_workflow_task
 from durable_workflow_server.store import tables as t
 from tests.server.engine.engine_driver import NS, Driver, activity, complete, timer
+from tests.server.engine.statements import recorded
 
 
 async def _rows(engine: Engine, table: sa.Table, **where: Any) -> list[dict[str, Any]]:
@@ -189,6 +190,50 @@ async def test_run_projection_follows_every_append(driver: Driver, clock) -> Non
     events = await driver.history(wf_id, run_id)
     assert run["last_history_sequence"] == len(events) == events[-1]["sequence"] == 6
     assert run["status"] == "completed" and run["output_blob"] is not None
+
+
+# ---------------------------------------------------------------------- scheduling a batch
+
+
+def _inserts(seen: list[tuple[str, Any]]) -> list[str]:
+    """The activity tables each recorded ``INSERT`` went to, in order."""
+    tables = ("activity_executions", "activity_tasks", "activity_attempts")
+    return [name for sql, _ in seen for name in tables if sql.lstrip().startswith(f"INSERT INTO {name} ")]
+
+
+@pytest.mark.parametrize("slots", [None, 2])
+async def test_a_batch_inserts_its_activities_one_statement_per_table_and_shape(
+    driver: Driver, slots: int | None
+) -> None:
+    await driver.register(supported_workflow_types=["greeter"], supported_activity_types=["greet"])
+    started = await driver.start()
+    task = await driver.poll_wf()
+    assert task is not None
+    batch = [activity("greet", [n]) for n in ("a", "b", "c")]
+    with recorded(driver.engine) as seen:
+        answer = await driver.complete_wf(task, batch, eager_activity_slots=slots)
+    run_id = started["run_id"]
+    executions = await _rows(driver.engine, t.activity_executions, run_id=run_id)
+    tasks = await _rows(driver.engine, t.activity_tasks, run_id=run_id)
+    attempts = [
+        a
+        for e in executions
+        for a in await _rows(
+            driver.engine, t.activity_attempts, activity_execution_id=e["activity_execution_id"]
+        )
+    ]
+    assert sorted(e["sequence"] for e in executions) == [3, 4, 5]
+    assert sorted(r["task_id"] for r in tasks) == sorted(answer["created_task_ids"])
+    if slots is None:  # all three ready: one INSERT per table
+        assert _inserts(seen) == ["activity_executions", "activity_tasks"]
+        assert sorted(r["status"] for r in tasks) == ["ready"] * 3 and attempts == []
+        return
+    # Two leased as they went in (one shape), one ready (another): two INSERTs per table.
+    assert _inserts(seen) == ["activity_executions"] * 2 + ["activity_tasks"] * 2 + ["activity_attempts"]
+    assert sorted(r["status"] for r in tasks) == ["leased", "leased", "ready"]
+    assert len(answer["eager_activity_tasks"]) == 2 and len(attempts) == 2
+    leased = {r["current_attempt_id"] for r in tasks if r["status"] == "leased"}
+    assert leased == {a["attempt_id"] for a in attempts}
 
 
 # ---------------------------------------------------------------------- claims

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from durable_workflow.protocol.history import EventType
@@ -32,12 +33,44 @@ def retry_snapshot(command: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+@dataclass
+class Scheduled:
+    """The rows of a batch's scheduled activities, inserted together by :meth:`insert`.
+
+    One multi-row ``INSERT`` per table (executions, tasks, then attempts: each row's parents go
+    in first) rather than three statements per activity. Nothing reads these rows before the
+    batch's commands are all applied, so :func:`~durable_workflow_server.engine.workflow_tasks.
+    completion.apply_commands` inserts them then, before anything that does (closing the run, an
+    eager claim after the completion).
+    """
+
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    async def insert(self, tx: Tx) -> None:
+        """Insert the rows collected so far, and forget them."""
+        for stmt, pending in (
+            (rows.INSERT_EXECUTION, self.executions),
+            (rows.INSERT_TASK, self.tasks),
+            (rows.INSERT_ATTEMPT, self.attempts),
+        ):
+            # A multi-row INSERT takes one set of columns: a leased row has more than a ready one.
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in pending:
+                groups.setdefault(tuple(row), []).append(row)
+            for group in groups.values():
+                await tx.conn.execute(stmt, group if len(group) > 1 else group[0])
+            pending.clear()
+
+
 async def schedule(
-    tx: Tx, run: RunRow, cmd: dict[str, Any], seq: int, batch: str, steps: list[Step]
+    tx: Tx, run: RunRow, cmd: dict[str, Any], seq: int, batch: str, steps: list[Step], scheduled: Scheduled
 ) -> tuple[tuple[str, dict[str, Any]], str]:
     """A ``schedule_activity`` command: the execution, its first task and ``ActivityScheduled``.
 
-    The new step is added to ``steps``; returns the event and the new task id.
+    The new step is added to ``steps`` and the rows to ``scheduled`` (for the caller to insert);
+    returns the event and the new task id.
     """
     execution_id, task_id = new_id(), new_id()
     queue = cmd["queue"] or run["task_queue"]
@@ -76,11 +109,11 @@ async def schedule(
     tx.due(waiting["timeout_at"])
     # An eager hand-out decided now goes in leased: the claim's columns, attempt and start.
     attempt = await tx.eager_activities.lease(tx, run, execution, task) if tx.eager_activities else None
-    await tx.conn.execute(rows.INSERT_EXECUTION, execution)
+    scheduled.executions.append(execution)
     tx.scheduled[task_id] = (cast(dict[str, Any], run), execution)
-    await tx.conn.execute(rows.INSERT_TASK, task)
+    scheduled.tasks.append(task)
     if attempt is not None:
-        await tx.conn.execute(rows.INSERT_ATTEMPT, attempt)
+        scheduled.attempts.append(attempt)
     steps.append(Step(STEP_ACTIVITY, execution_id, seq, batch, False, activity_type=cmd["activity_type"]))
     tx.wakes.add(("activity", run["namespace"], queue))
     payload = {

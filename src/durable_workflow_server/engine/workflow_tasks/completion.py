@@ -21,6 +21,7 @@ from durable_workflow.protocol.history import EventType
 
 from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus
+from ..activities.scheduling import Scheduled
 from ..activities.scheduling import schedule as schedule_activity
 from ..children.starting import start_child
 from ..conditions import waits as conditions
@@ -157,6 +158,7 @@ async def apply_commands(
     applied = Applied(run_status=RunStatus.WAITING, earliest_signal=work.earliest_signal)
     terminal: dict[str, Any] | None = None
     run_values: dict[str, Any] = {}
+    scheduled = Scheduled()
     for cmd in commands:
         kind = cmd["type"]
         if kind in c.TERMINAL_COMMANDS:
@@ -166,7 +168,7 @@ async def apply_commands(
             continue
         seq, sequence = sequence, sequence + 1
         if kind == c.SCHEDULE_ACTIVITY:
-            event, activity_task_id = await schedule_activity(tx, run, cmd, seq, batch_id, steps)
+            event, activity_task_id = await schedule_activity(tx, run, cmd, seq, batch_id, steps, scheduled)
             events.append(event)
             applied.created_task_ids.append(activity_task_id)
         elif kind == c.START_TIMER:
@@ -208,6 +210,7 @@ async def apply_commands(
                     },
                 )
             )
+    await scheduled.insert(tx)  # the batch's activities, before anything reads them
     steps.sort(key=lambda s: s.sequence)
     if "search_attributes" in run_values:
         await search_attribute_rows.write_values(
