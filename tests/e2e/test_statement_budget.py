@@ -11,7 +11,9 @@ Lower the numbers when a change removes statements; ``DW_STATEMENT_LISTING=1`` (
 prints every statement of the counted life.
 
 The SDK's Worker-first path is counted too: a start whose client runs a worker for the queue in
-its process names it (``eager_worker_id``) and gets the first workflow task in the answer.
+its process names it (``eager_worker_id``) and gets the first workflow task in the answer. So is
+a start while the worker's poll is parked in the server's process: the start hands its task to
+that poll, which answers it without a claim of its own.
 
 The background loop's pass is counted the same way: one sweep with the run open and its
 activity leased, and one with nothing due.
@@ -19,6 +21,7 @@ activity leased, and one with nothing due.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -56,6 +59,9 @@ BUDGET = {
     "workflow task complete (closes the run)": 4,
     "result wait": 1,
     "start + eager first workflow task": 5,
+    # A poll parked in this process (its probe found nothing), then a start handed to it.
+    "workflow task poll (parks)": 2,
+    "start handed to the parked poll": 7,
 }
 SWEEP_BUDGET = {"busy": 1, "idle": 1}
 
@@ -82,10 +88,14 @@ async def test_one_workflow_runs_within_its_statement_budget(app: Any) -> None:
         # A first workflow warms every path (plans compiled, namespace cached), uncounted.
         await _life(http, engine, "warm-up", None)
         await _eager_start(http, "warm-up-eager", None)
+        await _close(http, await _handed_start(http, engine, "warm-up-handed", None))
         with StatementLog(engine.store) as log:
             await _life(http, engine, "counted", log)
+            # Before the eager start: the worker holds no lease when it polls (no hand-back read).
+            handed_task = await _handed_start(http, engine, "counted-handed", log)
             eager_task = await _eager_start(http, "counted-eager", log)
         await _close(http, eager_task)
+        await _close(http, handed_task)
     # PostgreSQL also counts each write's one wake-up NOTIFY (other processes' long polls):
     # budgeted apart, so both databases share the numbers.
     notifies = Counter(e.origin for e in log.entries if e.sql.startswith("SELECT pg_notify"))
@@ -171,6 +181,30 @@ async def _eager_start(http: httpx.AsyncClient, workflow_id: str, log: Statement
     assert task is not None and task["run_id"] == answer["run_id"] and task["lease_owner"] == WORKER_ID
     if log is None:
         await _close(http, task)
+    return task
+
+
+async def _handed_start(
+    http: httpx.AsyncClient, engine: Any, workflow_id: str, log: StatementLog | None
+) -> Any:
+    """A start while the worker's poll is parked in this process: the start's task is handed to it."""
+    poll = {
+        "worker_id": WORKER_ID,
+        "task_queue": QUEUE,
+        "poll_request_id": f"wf-poll-{workflow_id}",
+        "held_task_ids": [],
+        "hand_back_grace_seconds": 5.0,
+    }
+    with log.step("workflow task poll (parks)") if log is not None else _nothing():
+        polling = asyncio.create_task(_post(http, "/api/worker/workflow-tasks/poll", poll, WORKER))
+    while not engine.waiters.parked.offers("default", QUEUE):  # probed, found nothing, parked
+        await asyncio.sleep(0)
+    with log.step("start handed to the parked poll") if log is not None else _nothing():
+        start = {"workflow_id": workflow_id, "workflow_type": "budget-one", "task_queue": QUEUE}
+        start["input"] = INPUT
+        answer = await _post(http, "/api/workflows", start, CONTROL)
+    task = (await polling)["task"]
+    assert task is not None and task["run_id"] == answer["run_id"] and answer["status"] == "running"
     return task
 
 

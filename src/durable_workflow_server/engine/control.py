@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
@@ -63,6 +64,7 @@ from .workers import rows as worker_rows
 from .workers.rows import split_eager_worker
 from .workflow_tasks import rows as workflow_task_rows
 from .workflow_tasks.eager import FirstTaskLease, first_task_claimable, hand_first_leased, hand_ready_task
+from .workflow_tasks.handoff import PollHandoff, hand_back, settle
 
 DEFAULT_TASK_QUEUE = "default"
 # A start's first read: its namespace still exists (locked), and its queue's promoted cohort.
@@ -74,6 +76,8 @@ _NAMESPACE_PIN_AND_WORKER = namespace_rows.in_use_with(
     *worker_rows.EAGER_WORKER_COLUMNS,
     outer_join=(t.workers, worker_rows.EAGER_WORKER_ON),
 )
+# The same, when a start may hand its task to a parked poll: also whether that poll's cohort is drained.
+_NAMESPACE_PIN_AND_DRAIN = namespace_rows.in_use_with(cohorts.PROMOTED_KEY, cohorts.CLAIMER_DRAINING)
 LIST_STATUSES = {
     "running": OPEN_RUN_STATUSES,
     "completed": {RunStatus.COMPLETED},
@@ -144,7 +148,9 @@ class ControlPlane(EngineCore):
         codec, blob = request.input["codec"], request.input["blob"]
         for attempt in range(3):
             try:
-                return await self._start(namespace, request, codec, blob)
+                # Only the first try may hand its task to a parked poll (a retry of a start that
+                # failed on an integrity error must not fail on that poll again).
+                return await self._start_handing(namespace, request, codec, blob, attempt == 0)
             except (IntegrityError, _InstanceMoved):
                 # Another process created the same workflow id concurrently, or moved it to a new
                 # run meanwhile; re-read and decide again.
@@ -152,24 +158,65 @@ class ControlPlane(EngineCore):
                     raise
         raise AssertionError("unreachable")
 
+    async def _start_handing(
+        self, namespace: str, request: StartWorkflowRequest, codec: str, blob: str, may_hand: bool
+    ) -> StartWorkflowBody:
+        """:meth:`_start`, its first task handed to a poll parked in this process when one may take it.
+
+        See ``workflow_tasks/handoff.py``: the poll is reserved here, before the transaction, and
+        the task delivered (or the poll unreserved) after its commit.
+        """
+        queue = request.task_queue or DEFAULT_TASK_QUEUE
+        offer = None
+        if may_hand and request.eager_worker_id is None:
+            offer = self.waiters.parked.reserve(namespace, queue, request.workflow_type)
+        if offer is None:
+            return await self._start(namespace, request, codec, blob, None)
+        handoff = PollHandoff(offer, self.settings.workflow_task_lease_seconds)
+        try:
+            body = await self._start(namespace, request, codec, blob, handoff)
+        except IntegrityError:
+            # Retried without a hand-off, which queues the task ready and wakes this poll: no other
+            # start may reserve it meanwhile (were its recorded poll the conflict, it would again).
+            self.waiters.parked.withhold(offer)
+            raise
+        except BaseException:
+            self.waiters.parked.unreserve(offer)
+            raise
+
+        async def release(task: WorkflowTaskBody) -> None:
+            await hand_back(self._tx, namespace, task)
+
+        await asyncio.shield(settle(self.waiters.parked, handoff, release))
+        return body
+
     async def _start(
-        self, namespace: str, request: StartWorkflowRequest, codec: str, blob: str
+        self,
+        namespace: str,
+        request: StartWorkflowRequest,
+        codec: str,
+        blob: str,
+        handoff: PollHandoff | None,
     ) -> StartWorkflowBody:
         workflow_id = request.workflow_id or new_id()
         async for txn in self._tx():
             async with txn as tx:
                 # First, before any run row is locked (the delete's lock order): the namespace must
                 # still exist when the run is written, not only when the request was let in.
-                # With the cohort its new run pins to (task_queues/cohorts.py), in the same read.
+                # With the cohort its new run pins to (task_queues/cohorts.py), in the same read
+                # (and whether the cohort of the poll it may hand its task to is drained).
                 queue = request.task_queue or DEFAULT_TASK_QUEUE
                 params = {"b_namespace": namespace, "b_queue": queue}
                 eager_worker_id = request.eager_worker_id
-                if eager_worker_id is None:
-                    found = await namespace_rows.require_with(tx, namespace, _NAMESPACE_AND_PIN, params)
-                else:
+                if eager_worker_id is not None:
                     params["b_worker_id"] = eager_worker_id
                     read = await namespace_rows.require_with(tx, namespace, _NAMESPACE_PIN_AND_WORKER, params)
                     found, tx.eager_workers[(namespace, eager_worker_id)] = split_eager_worker(read)
+                elif handoff is not None:
+                    params["b_build_key"] = handoff.build_key
+                    found = await namespace_rows.require_with(tx, namespace, _NAMESPACE_PIN_AND_DRAIN, params)
+                else:
+                    found = await namespace_rows.require_with(tx, namespace, _NAMESPACE_AND_PIN, params)
                 # Before anything is written: a value that does not fit its type refuses the start.
                 search_attributes, search_attribute_types = await check_start(
                     tx, namespace, request.search_attributes
@@ -250,6 +297,10 @@ class ControlPlane(EngineCore):
                         # Its first task's page is the new run's whole history, all written
                         # here: answered from what is inserted, not read back.
                         history_event_rows.keep(tx, run_id)
+                elif handoff is not None:
+                    lease = handoff.lease_for(found["promoted_build_key"], bool(found["claimer_draining"]))
+                    if lease is not None:  # its page too: the new run's whole history, written here
+                        history_event_rows.keep(tx, run_id)
                 run = await create_run(
                     tx,
                     namespace=namespace,
@@ -271,6 +322,9 @@ class ControlPlane(EngineCore):
                     first_lease=lease,
                 )
                 body = self._start_body(namespace, run, "started_new")
+                if handoff is not None and lease is not None:
+                    # Leased to the parked poll with the run, so the answer says ``running``.
+                    await handoff.answer(tx, run)
                 if request.eager_worker_id is None:
                     return body
                 first = None

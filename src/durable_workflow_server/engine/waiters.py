@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from .parked import ParkedPolls
+
 T = TypeVar("T")
 
 
@@ -27,6 +29,8 @@ class Waiters:
         self.active = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # Parked workflow-task polls a start may hand its task to (see .parked).
+        self.parked = ParkedPolls()
 
     @contextmanager
     def polling(self) -> Iterator[None]:
@@ -79,9 +83,15 @@ class Waiters:
 
     def close(self) -> None:
         self.closed = True
+        self.parked.close()
         for bucket in self._events.values():
             for event in bucket:
                 event.set()
+
+
+#: A parked poll's wait for a wake-up (its event, at most so many seconds): a task handed to it
+#: while it waited, else ``None`` (see :func:`.parked.ParkedPolls.wait`).
+Wait = Callable[[asyncio.Event, float], Awaitable[T | None]]
 
 
 async def long_poll(
@@ -91,12 +101,16 @@ async def long_poll(
     *,
     timeout: float,
     reprobe_interval: float,
+    wait: Wait[T] | None = None,
 ) -> T | None:
-    """Probe now, then again on every wake-up or ``reprobe_interval``, until ``timeout``."""
+    """Probe now, then again on every wake-up or ``reprobe_interval``, until ``timeout``.
+
+    ``wait``: how the poll waits between probes, when it may be handed a task meanwhile.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, timeout)
     with waiters.polling():
-        return await _poll_loop(waiters, keys, probe, deadline, reprobe_interval)
+        return await _poll_loop(waiters, keys, probe, deadline, reprobe_interval, wait)
 
 
 async def _poll_loop(
@@ -105,6 +119,7 @@ async def _poll_loop(
     probe: Callable[[], Awaitable[T | None]],
     deadline: float,
     reprobe_interval: float,
+    wait: Wait[T] | None,
 ) -> T | None:
     loop = asyncio.get_running_loop()
     while True:
@@ -117,6 +132,11 @@ async def _poll_loop(
             remaining = deadline - loop.time()
             if remaining <= 0 or waiters.closed:
                 return None
+            if wait is not None:
+                handed = await wait(woken, min(remaining, reprobe_interval))
+                if handed is not None:
+                    return handed
+                continue
             try:
                 await asyncio.wait_for(woken.wait(), min(remaining, reprobe_interval))
             except asyncio.TimeoutError:

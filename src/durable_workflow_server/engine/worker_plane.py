@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from .errors import DomainError
 from .history.pages import history_page
 from .maintenance.counters import WORKER_LEASE_RELEASES
 from .namespaces import rows as namespace_rows
+from .parked import ParkedPoll
 from .shapes import (
     ActivityHeartbeatResponse,
     ActivityOutcomeResponse,
@@ -34,7 +36,7 @@ from .shapes import (
 )
 from .transaction import Tx
 from .util import decode_token
-from .waiters import cancel_safe, long_poll
+from .waiters import Wait, cancel_safe, long_poll
 from .workers import registry as workers
 from .workflow_tasks import leases as workflow_task_leases
 from .workflow_tasks import outcomes as workflow_task_outcomes
@@ -48,6 +50,13 @@ _WorkflowClaim = tuple[WorkflowTaskBody | None, list[WorkflowTaskRow]]
 _ActivityClaim = tuple[ActivityTask | None, list[ActivityTaskRow]]
 # The task object a poll answers with (workflow or activity).
 _Task = TypeVar("_Task", WorkflowTaskBody, ActivityTask)
+
+
+async def _wait_for(woken: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(woken.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 class WorkerPlane(EngineCore):
@@ -156,6 +165,8 @@ class WorkerPlane(EngineCore):
         page_size = self._page_size(history_page_size)
         types: list[str] | None = None  # known after the first probe checked the registration
         registered_build: str | None = None  # the registration's build id (its cohort)
+        registration: WorkerRow | None = None  # as the first probe read it (a start's hand-off)
+        offerable = True  # no earlier try of this poll recorded a lease (workflow_tasks/handoff.py)
 
         async def attempt(tx: Tx, busy: list[WorkflowTaskRow] | None) -> _WorkflowClaim:
             assert types is not None
@@ -175,7 +186,7 @@ class WorkerPlane(EngineCore):
             return payload, still_busy
 
         async def claim() -> WorkflowTaskBody | None:
-            nonlocal types, registered_build
+            nonlocal types, registered_build, registration, offerable
             # Decided once, not per attempt: an attempt the database aborted checks again.
             first_probe = types is None
             async for txn in self._tx():
@@ -192,12 +203,14 @@ class WorkerPlane(EngineCore):
                             cached = await cached_poll(
                                 tx, namespace, worker_id, poll_request_id, page_size, known=earlier
                             )
+                            offerable = earlier is None
                         else:
                             worker = await workers.registered_worker(
                                 tx, namespace, worker_id, task_queue, build_id
                             )
                         types = list(worker["supported_workflow_types"] or [])
                         registered_build = worker["build_id"]
+                        registration = worker
                         if held_task_ids is not None and holds_leases:
                             # A transport retry of this poll replays its task: that one is held too.
                             keep = {*held_task_ids, *([cached["task_id"]] if cached is not None else [])}
@@ -226,7 +239,15 @@ class WorkerPlane(EngineCore):
                 workflow_task_attempt=task["workflow_task_attempt"],
             )
 
-        return await self._long_poll_claims("workflow", namespace, task_queue, claim, release, timeout)
+        async def wait(woken: asyncio.Event, seconds: float) -> WorkflowTaskBody | None:
+            """Wait parked, so a start on the queue may hand its new task straight to this poll."""
+            if registration is None or types is None or not offerable:
+                await _wait_for(woken, seconds)
+                return None
+            offer = ParkedPoll(registration, frozenset(types), poll_request_id, page_size, woken)
+            return await self.waiters.parked.wait((namespace, task_queue), offer, seconds, release)
+
+        return await self._long_poll_claims("workflow", namespace, task_queue, claim, release, timeout, wait)
 
     async def workflow_task_history(
         self,
@@ -413,6 +434,7 @@ class WorkerPlane(EngineCore):
         claim: Callable[[], Awaitable[_Task | None]],
         release: Callable[[_Task], Awaitable[bool]],
         timeout: float | None,
+        wait: Wait[_Task] | None = None,
     ) -> _Task | None:
         """Long-poll ``claim`` for one task kind; a claim cancelled midway hands its task back."""
 
@@ -425,6 +447,7 @@ class WorkerPlane(EngineCore):
             probe,
             timeout=self.settings.long_poll_timeout if timeout is None else timeout,
             reprobe_interval=self.reprobe_interval,
+            wait=wait,
         )
 
     async def complete_activity_task(

@@ -59,6 +59,9 @@ async def cohort_draining(tx: Tx, namespace: str, queue: str, build_id: str | No
 
 # The cohort new runs of (``b_namespace``, ``b_queue``) pin to, as a column of another read.
 PROMOTED_KEY = rows.PROMOTED_OF_QUEUE.scalar_subquery().label("promoted_build_key")
+# Whether the cohort ``b_build_key`` of (``b_namespace``, ``b_queue``) is drained, as a column of
+# another read (what a claim's candidate query asks, for a start handing its task to a poll).
+CLAIMER_DRAINING = rows.DRAINING.exists().label("claimer_draining")
 
 
 async def pin_for_new_run(tx: Tx, namespace: str, queue: str) -> str | None:
