@@ -1,7 +1,8 @@
 """PostgreSQL round trips of one workflow's life, step by step, against an upper bound per step.
 
 The same life as test_statement_budget.py (start, workflow task poll, the completions with
-their eager tasks, the result wait, the background loop's sweeps), counted at the driver
+their eager tasks, the result wait, the background loop's sweeps, and a start handed to a
+parked poll), counted at the driver
 (``benchmarks/_pg_round_trips.py`` wraps asyncpg's connection methods): every exchange with the
 server, so ``BEGIN``, ``COMMIT`` and ``NOTIFY`` count, which the statement budget leaves out.
 A closed run's result wait is one autocommit read (no ``BEGIN``/``COMMIT``). Wake-ups for other
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_statement_budget import REGISTRATION, WORKER, _life, _post
+from tests.e2e.test_statement_budget import REGISTRATION, WORKER, _close, _handed_start, _life, _post
 from tests.helpers.dbmatrix import POSTGRES_ENV, fresh_postgres_url
 from tests.helpers.e2e_env import e2e_settings, running_app
 from tests.helpers.statements import ORIGIN, StatementLog
@@ -44,6 +45,9 @@ BUDGET = {
     "activity complete + eager workflow task": 10,
     "workflow task complete (closes the run)": 6,
     "result wait": 1,
+    # A poll parked in the server's process (one probe), then a start handed to it.
+    "workflow task poll (parks)": 4,
+    "start handed to the parked poll": 9,
 }
 SWEEP_BUDGET = {"sweep (busy)": 1, "sweep (idle)": 1}
 
@@ -75,9 +79,12 @@ async def test_postgres_one_workflow_runs_within_its_round_trip_budget(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         await _post(http, "/api/worker/register", REGISTRATION, WORKER)
         await _life(http, engine, "warm-up", None)  # statements prepared, namespace cached
+        await _close(http, await _handed_start(http, engine, "warm-up-handed", None))
         with StatementLog(engine.store) as log:
             round_trips.clear()
             await _life(http, engine, "counted", log)
+            handed = await _handed_start(http, engine, "counted-handed", log)
+        await _close(http, handed)
     counted = [(origin, what) for origin, what in round_trips if origin in {*BUDGET, *SWEEP_BUDGET}]
     # The sender's pg_notify calls, wherever they are attributed: never more than one per step.
     notifies = [what for _, what in round_trips if "NOTIFY" in what or "pg_notify" in what]
