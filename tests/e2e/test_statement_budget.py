@@ -194,11 +194,17 @@ async def _handed_start(
         "poll_request_id": f"wf-poll-{workflow_id}",
         "held_task_ids": [],
         "hand_back_grace_seconds": 5.0,
+        "timeout_seconds": 30,  # parks even when a loaded machine makes its first probe slow
     }
     with log.step("workflow task poll (parks)") if log is not None else _nothing():
         polling = asyncio.create_task(_post(http, "/api/worker/workflow-tasks/poll", poll, WORKER))
-    while not engine.waiters.parked.offers("default", QUEUE):  # probed, found nothing, parked
-        await asyncio.sleep(0)
+
+    async def parked() -> None:
+        while not engine.waiters.parked.offers("default", QUEUE):  # probed, found nothing, parked
+            assert not polling.done(), polling.result()
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(parked(), 10)
     with log.step("start handed to the parked poll") if log is not None else _nothing():
         start = {"workflow_id": workflow_id, "workflow_type": "budget-one", "task_queue": QUEUE}
         start["input"] = INPUT
