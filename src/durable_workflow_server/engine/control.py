@@ -207,6 +207,8 @@ class ControlPlane(EngineCore):
                 # (and whether the cohort of the poll it may hand its task to is drained).
                 queue = request.task_queue or DEFAULT_TASK_QUEUE
                 params = {"b_namespace": namespace, "b_queue": queue}
+                if handoff is not None:
+                    handoff.begin()  # an attempt the database aborted handed nothing
                 eager_worker_id = request.eager_worker_id
                 if eager_worker_id is not None:
                     params["b_worker_id"] = eager_worker_id

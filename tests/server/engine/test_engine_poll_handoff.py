@@ -276,3 +276,31 @@ async def test_a_start_whose_hand_off_conflicts_is_retried_without_it(engine: En
     assert all(offer.state != OPEN for offer in engine.waiters.parked.offers(NS, "q1"))
     second.cancel()
     await asyncio.gather(second, return_exceptions=True)
+
+
+async def test_a_start_retried_after_a_conflict_hands_the_task_of_its_committed_attempt(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from durable_workflow_server.engine.workflow_tasks import handoff
+    from tests.server.engine.test_engine_transaction_retry import DEADLOCK
+
+    recorded = handoff.record_poll
+    calls: list[str] = []
+
+    async def deadlocked_once(tx: Any, namespace: str, worker_id: str, poll_id: str, task: Any) -> None:
+        calls.append(task["task_id"])
+        if len(calls) == 1:
+            raise DEADLOCK  # the attempt that answered the task is rolled back and run again
+        await recorded(tx, namespace, worker_id, poll_id, task)
+
+    monkeypatch.setattr(handoff, "record_poll", deadlocked_once)
+    d = Driver(engine)
+    await d.register(**TYPES)
+    poll = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
+    await _offered(engine)
+    started = await d.start("wf-1")
+    task = await asyncio.wait_for(poll, WAKE_WITHIN)
+    assert len(calls) == 2 and task is not None and task["task_id"] == calls[1] != calls[0]
+    row = await _task_row(engine, "wf-1")  # the one task there is: the committed attempt's
+    assert (row["task_id"], row["status"], row["lease_owner"]) == (calls[1], "leased", "w1")
+    assert started["status"] == "running"

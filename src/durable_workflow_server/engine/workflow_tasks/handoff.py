@@ -40,7 +40,7 @@ class PollHandoff:
     """What one start does with the parked poll ``offer`` it reserved (see the module docstring).
 
     ``task``: the task answered in the transaction, to deliver after its commit (``None``: nothing
-    to hand over; reset by every attempt of the transaction).
+    to hand over; reset by every attempt of the transaction, :meth:`begin`).
     """
 
     offer: ParkedPoll
@@ -53,9 +53,13 @@ class PollHandoff:
         """The poll's cohort (``b_build_key`` of the drain probe in the start's first read)."""
         return cohorts.build_key(self.offer.worker["build_id"])
 
+    def begin(self) -> None:
+        """A new attempt of the start's transaction: nothing leased or answered yet."""
+        self.lease, self.task = None, None
+
     def lease_for(self, pinned: str | None, draining: bool) -> FirstTaskLease | None:
         """The first task's lease to the poll's worker, when its claim could take the task."""
-        self.lease, self.task = None, None
+        self.begin()
         if draining or not cohorts.may_claim_for(pinned, self.offer.worker["build_id"]):
             return None
         self.lease = FirstTaskLease(self.offer.worker, self.lease_seconds)
