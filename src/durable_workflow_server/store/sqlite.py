@@ -35,6 +35,8 @@ from .base import Conn, StatementTally, Store
 from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
+#: The oldest SQLite the store runs on: its hot statements use ``RETURNING`` (SQLite 3.35, 2021).
+MIN_SQLITE_VERSION = (3, 35, 0)
 #: How many reader connections a file database keeps open between reads (within the pool's size).
 IDLE_READERS = 4
 _T = TypeVar("_T")
@@ -161,7 +163,7 @@ def _dbapi(conn: sa.Connection) -> sqlite3.Connection:
 
 class SQLiteStore(Store):
     dialect = "sqlite"
-    supports_returning = sqlite3.sqlite_version_info >= (3, 35)
+    supports_returning = True  # refused at open below MIN_SQLITE_VERSION
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -174,6 +176,12 @@ class SQLiteStore(Store):
 
     # ------------------------------------------------------------------ lifecycle
     async def _open(self) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            wanted = ".".join(map(str, MIN_SQLITE_VERSION))
+            raise RuntimeError(
+                f"SQLite {wanted} or newer is needed; this Python's sqlite3 module uses SQLite "
+                f"{sqlite3.sqlite_version}. Use a Python built with a newer SQLite, or PostgreSQL."
+            )
         kwargs: dict[str, Any] = {
             "connect_args": {"check_same_thread": False},
             # Every transaction ends in an explicit COMMIT or ROLLBACK; no reset round trip.
