@@ -47,7 +47,7 @@ BUDGET = {
     "result wait": 1,
     # A poll parked in the server's process (one probe), then a start handed to it.
     "workflow task poll (parks)": 4,
-    "start handed to the parked poll": 9,
+    "start handed to the parked poll": 8,
 }
 SWEEP_BUDGET = {"sweep (busy)": 1, "sweep (idle)": 1}
 

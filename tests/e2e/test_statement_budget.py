@@ -61,7 +61,7 @@ BUDGET = {
     "start + eager first workflow task": 5,
     # A poll parked in this process (its probe found nothing), then a start handed to it.
     "workflow task poll (parks)": 2,
-    "start handed to the parked poll": 7,
+    "start handed to the parked poll": 6,
 }
 SWEEP_BUDGET = {"busy": 1, "idle": 1}
 

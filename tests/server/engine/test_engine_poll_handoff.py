@@ -71,7 +71,9 @@ async def test_a_start_hands_its_task_to_the_parked_poll_without_a_claim(engine:
     callers = [entry.caller for entry in log.entries if not entry.sql.startswith("SELECT pg_notify")]
     assert "engine/workflow_tasks/claims:record_poll" in callers
     assert not [c for c in callers if c.startswith(("engine/queues", "engine/workflow_tasks/claims:attempt"))]
-    assert len(callers) == 7, log.listing()
+    # Its page is the new run's whole history, written in this transaction: not read back.
+    assert "engine/history/rows:history_rows" not in callers
+    assert len(callers) == 6, log.listing()
     row = await _task_row(engine, "wf-1")
     assert (row["status"], row["lease_owner"], row["attempt_count"]) == ("leased", "w1", 1)
     # The task is the worker's as a claimed one is: it completes the run.
@@ -260,22 +262,49 @@ async def test_an_older_ready_task_goes_to_the_poll_before_a_newer_start(engine:
     assert newer["status"] == "pending" and (await _task_row(engine, "wf-1"))["status"] == "ready"
 
 
-async def test_a_start_whose_hand_off_conflicts_is_retried_without_it(engine: Engine) -> None:
+async def test_a_start_whose_hand_off_conflicts_is_retried_without_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from durable_workflow_server.engine.workflow_tasks import handoff
+
+    recorded = handoff.record_poll
+    calls: list[str] = []
+
+    async def conflicting_once(tx: Any, namespace: str, worker_id: str, poll_id: str, task: Any) -> None:
+        calls.append(task["task_id"])
+        if len(calls) == 1:  # an integrity error inside the handing attempt (a racing start's row)
+            raise sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+        await recorded(tx, namespace, worker_id, poll_id, task)
+
+    monkeypatch.setattr(handoff, "record_poll", conflicting_once)
     d = Driver(engine)
     await d.register(**TYPES)
-    # Two tries of one poll parked at once (a transport retry while the first still waits): the
-    # second hand-off's record of that poll conflicts with the first's.
+    poll = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
+    await _offered(engine)
+    started = await d.start("wf-1")
+    # Retried without the hand-off: the task is queued ready (the run pending), the offer kept
+    # from other starts, and the poll claims the task through the wake-up as before.
+    assert started["status"] == "pending"
+    assert calls and len(calls) == 1
+    assert all(offer.state != OPEN for offer in engine.waiters.parked.offers(NS, "q1"))
+    task = await asyncio.wait_for(poll, WAKE_WITHIN)
+    assert task is not None and task["workflow_id"] == "wf-1"
+
+
+async def test_two_tries_of_one_poll_each_take_a_handed_task(engine: Engine) -> None:
+    # The poll's id is recorded on the task it leases, so a second try of the same poll (a
+    # transport retry while the first still waits) can take the next start's task too.
+    d = Driver(engine)
+    await d.register(**TYPES)
     first = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
     await _offered(engine)
     second = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
     await _offered(engine, 2)
     await d.start("wf-1")
     assert (await asyncio.wait_for(first, WAKE_WITHIN) or {}).get("workflow_id") == "wf-1"
-    started = await d.start("wf-2")  # the conflict fails only its first try
-    assert started["status"] == "pending"
-    assert all(offer.state != OPEN for offer in engine.waiters.parked.offers(NS, "q1"))
-    second.cancel()
-    await asyncio.gather(second, return_exceptions=True)
+    started = await d.start("wf-2")
+    assert started["status"] == "running"  # handed: leased with the run
+    assert (await asyncio.wait_for(second, WAKE_WITHIN) or {}).get("workflow_id") == "wf-2"
 
 
 async def test_a_start_retried_after_a_conflict_hands_the_task_of_its_committed_attempt(
