@@ -262,21 +262,29 @@ async def test_an_older_ready_task_goes_to_the_poll_before_a_newer_start(engine:
     assert newer["status"] == "pending" and (await _task_row(engine, "wf-1"))["status"] == "ready"
 
 
-async def test_a_start_whose_hand_off_conflicts_is_retried_without_it(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _record_poll_failing_once(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> list[str]:
+    """The hand-off's record of its poll raises ``error`` on its first call; the task ids it saw."""
     from durable_workflow_server.engine.workflow_tasks import handoff
 
     recorded = handoff.record_poll
     calls: list[str] = []
 
-    async def conflicting_once(tx: Any, namespace: str, worker_id: str, poll_id: str, task: Any) -> None:
+    async def failing_once(tx: Any, namespace: str, worker_id: str, poll_id: str, task: Any) -> None:
         calls.append(task["task_id"])
-        if len(calls) == 1:  # an integrity error inside the handing attempt (a racing start's row)
-            raise sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+        if len(calls) == 1:
+            raise error
         await recorded(tx, namespace, worker_id, poll_id, task)
 
-    monkeypatch.setattr(handoff, "record_poll", conflicting_once)
+    monkeypatch.setattr(handoff, "record_poll", failing_once)
+    return calls
+
+
+async def test_a_start_whose_hand_off_conflicts_is_retried_without_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An integrity error inside the handing attempt (a racing start's row, say).
+    conflict = sa.exc.IntegrityError("INSERT", {}, Exception("duplicate"))
+    calls = _record_poll_failing_once(monkeypatch, conflict)
     d = Driver(engine)
     await d.register(**TYPES)
     poll = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
@@ -310,19 +318,10 @@ async def test_two_tries_of_one_poll_each_take_a_handed_task(engine: Engine) -> 
 async def test_a_start_retried_after_a_conflict_hands_the_task_of_its_committed_attempt(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from durable_workflow_server.engine.workflow_tasks import handoff
     from tests.server.engine.test_engine_transaction_retry import DEADLOCK
 
-    recorded = handoff.record_poll
-    calls: list[str] = []
-
-    async def deadlocked_once(tx: Any, namespace: str, worker_id: str, poll_id: str, task: Any) -> None:
-        calls.append(task["task_id"])
-        if len(calls) == 1:
-            raise DEADLOCK  # the attempt that answered the task is rolled back and run again
-        await recorded(tx, namespace, worker_id, poll_id, task)
-
-    monkeypatch.setattr(handoff, "record_poll", deadlocked_once)
+    # The attempt that answered the task is rolled back and run again.
+    calls = _record_poll_failing_once(monkeypatch, DEADLOCK)
     d = Driver(engine)
     await d.register(**TYPES)
     poll = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
