@@ -27,6 +27,7 @@ from typing import Any
 
 from ..store.rows import WorkerRow
 from .shapes import WorkflowTaskBody
+from .util import best_effort_in_background
 
 OPEN, RESERVED, DELIVERED, GONE = "open", "reserved", "delivered", "gone"
 
@@ -46,21 +47,6 @@ class ParkedPoll:
     state: str = OPEN
     task: WorkflowTaskBody | None = None
     settled: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-_BACKGROUND: set[asyncio.Future[Any]] = set()  # strong references until each release finishes
-
-
-def _release_in_background(release: Release, task: WorkflowTaskBody) -> None:
-    releasing = asyncio.ensure_future(release(task))
-    _BACKGROUND.add(releasing)
-
-    def finished(done: asyncio.Future[Any]) -> None:
-        _BACKGROUND.discard(done)
-        if not done.cancelled():
-            done.exception()  # best effort: a failed release leaves the lease to expire
-
-    releasing.add_done_callback(finished)
 
 
 class ParkedPolls:
@@ -145,7 +131,7 @@ class ParkedPolls:
         task = offer.task if offer.state == DELIVERED else None
         offer.state, offer.task = GONE, None
         if task is not None:
-            _release_in_background(release, task)
+            best_effort_in_background(release(task))
 
     async def wait(
         self, key: tuple[str, str], offer: ParkedPoll, seconds: float, release: Release

@@ -1,11 +1,13 @@
-"""Small pure helpers shared by the engine: ids, timestamps, page tokens, canonical JSON."""
+"""Small helpers shared by the engine: ids, timestamps, page tokens, canonical JSON, background work."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
 from typing import Any, overload
 
@@ -70,3 +72,24 @@ def canonical_json(value: Any) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_BACKGROUND: set[asyncio.Future[Any]] = set()  # strong references until each one finishes
+
+
+def best_effort_in_background(work: Awaitable[Any]) -> None:
+    """Run ``work`` without awaiting it (the caller is being cancelled, or must not wait).
+
+    Kept referenced until it finishes (the loop holds only weak references to tasks); its
+    failure is retrieved and dropped: the callers' work is a release whose failure leaves a
+    lease to expire, which redelivers the task.
+    """
+    running = asyncio.ensure_future(work)
+    _BACKGROUND.add(running)
+
+    def finished(done: asyncio.Future[Any]) -> None:
+        _BACKGROUND.discard(done)
+        if not done.cancelled():
+            done.exception()
+
+    running.add_done_callback(finished)

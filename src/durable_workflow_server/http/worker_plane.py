@@ -13,6 +13,7 @@ from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
 
 from ..engine.api import RegisterWorkerRequest
+from ..engine.util import best_effort_in_background
 from . import limits
 from .errors import ApiError
 from .models.messages import PollQueryTaskBody
@@ -88,9 +89,6 @@ async def unless_disconnected(
     return None
 
 
-_RELEASES: set[asyncio.Future[Any]] = set()  # strong references until each release finishes
-
-
 def _release_in_background(
     polling: asyncio.Future[_Task | None], release: Callable[[_Task], Awaitable[Any]]
 ) -> None:
@@ -100,15 +98,7 @@ def _release_in_background(
     leased = polling.result()
     if leased is None:
         return
-    releasing = asyncio.ensure_future(release(leased))
-    _RELEASES.add(releasing)
-
-    def finished(done: asyncio.Future[Any]) -> None:
-        _RELEASES.discard(done)
-        if not done.cancelled():
-            done.exception()  # best effort: a failed release leaves the lease to expire
-
-    releasing.add_done_callback(finished)
+    best_effort_in_background(release(leased))
 
 
 def _outcome_status(body: Mapping[str, Any]) -> int:
