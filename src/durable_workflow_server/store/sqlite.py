@@ -32,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
 from .base import Conn, StatementTally, Store
+from .checkpoints import BACKSTOP_PAGES, Checkpointer
 from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
@@ -161,6 +162,17 @@ def _dbapi(conn: sa.Connection) -> sqlite3.Connection:
     return cast(sqlite3.Connection, conn.connection.dbapi_connection)
 
 
+def _checkpoint_connection(engine: sa.Engine) -> sqlite3.Connection:
+    """A driver connection to ``engine``'s database outside its pool, for the checkpoint thread."""
+    args, params = engine.dialect.create_connect_args(engine.url)
+    params = {**params, "check_same_thread": False, "isolation_level": None}
+    connect: Callable[..., sqlite3.Connection] = sqlite3.connect
+    connection = connect(*args, **params)
+    # A checkpoint never waits (PASSIVE), but opening the log may meet another process's recovery.
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return connection
+
+
 class SQLiteStore(Store):
     dialect = "sqlite"
     supports_returning = True  # refused at open below MIN_SQLITE_VERSION
@@ -173,6 +185,8 @@ class SQLiteStore(Store):
         #: Reader connections between reads, most recently used last (see :meth:`read`).
         self._idle_readers: list[sa.Connection] = []
         self._plans: Plans = Plans(sa.create_engine("sqlite://").dialect)
+        #: A file database's background WAL checkpoints (see :mod:`.checkpoints`).
+        self._checkpointer: Checkpointer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def _open(self) -> None:
@@ -201,6 +215,8 @@ class SQLiteStore(Store):
             if not memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
+                # Checkpoints run in the background (see .checkpoints); the commit's own is a backstop.
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
             cursor.close()
 
         self._engine = engine
@@ -209,10 +225,14 @@ class SQLiteStore(Store):
         if not memory:
             # The writer must fail fast when another process holds the lock (see module doc).
             _dbapi(writer).execute("PRAGMA busy_timeout = 0")
+            self._checkpointer = Checkpointer(lambda: _checkpoint_connection(engine))
         self._writer = writer
 
     async def close(self) -> None:
         self._opened = False
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            await checkpointer.close()
         idle, self._idle_readers = self._idle_readers, []
         for reader in idle:
             reader.close()
@@ -264,6 +284,9 @@ class SQLiteStore(Store):
         _, writer, lock = self._parts()
         async with lock, self._transaction(writer, immediate=True) as conn:
             yield conn
+        # Reached only once the transaction committed (and the lock is released).
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
