@@ -99,9 +99,20 @@ workflow_runs = sa.Table(
     sa.Column("sticky_history_sequence", sa.Integer(), nullable=True),
     sa.UniqueConstraint("workflow_id", "run_number", name="uq_workflow_runs_workflow_run_number"),
     sa.Index("ix_workflow_runs_namespace_started", "namespace", "started_at", "run_id"),
-    sa.Index("ix_workflow_runs_timeout_at", "timeout_at"),
+    # Partial (0016_partial_run_indexes): most runs have neither, and both are read for a value.
+    sa.Index(
+        "ix_workflow_runs_timeout_at",
+        "timeout_at",
+        sqlite_where=sa.text("timeout_at IS NOT NULL"),
+        postgresql_where=sa.text("timeout_at IS NOT NULL"),
+    ),
     # A stopping worker's runs lose their stickiness with one index lookup.
-    sa.Index("ix_workflow_runs_sticky_worker", "sticky_worker_id"),
+    sa.Index(
+        "ix_workflow_runs_sticky_worker",
+        "sticky_worker_id",
+        sqlite_where=sa.text("sticky_worker_id IS NOT NULL"),
+        postgresql_where=sa.text("sticky_worker_id IS NOT NULL"),
+    ),
 )
 
 history_events = sa.Table(

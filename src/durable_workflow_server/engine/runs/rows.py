@@ -58,7 +58,8 @@ CLAIM_TIMEOUT = (
     )
     .values(timeout_at=None)
 )
-EARLIEST_TIMEOUT = sa.select(sa.func.min(_wr.c.timeout_at))
+# ``IS NOT NULL``: what lets the partial index on ``timeout_at`` answer it (not a table scan).
+EARLIEST_TIMEOUT = sa.select(sa.func.min(_wr.c.timeout_at)).where(_wr.c.timeout_at.is_not(None))
 
 INSTANCE = sa.select(_wi).where(_wi.c.workflow_id == sa.bindparam("b_workflow_id"))
 INSTANCE_IN_NAMESPACE = sa.select(_wi).where(
