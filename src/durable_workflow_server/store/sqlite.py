@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -249,65 +249,117 @@ class SQLiteStore(Store):
         return self._engine, self._writer, self._write_lock
 
     # ------------------------------------------------------------------ transactions
-    @asynccontextmanager
-    async def _transaction(self, conn: sa.Connection, *, immediate: bool) -> AsyncIterator[Conn]:
-        dbapi = _dbapi(conn)
-        if immediate:
-            await _retry_busy(lambda: dbapi.execute("BEGIN IMMEDIATE"))
-        else:
-            dbapi.execute("BEGIN")
-        # SQLAlchemy's own transaction is begun only when something runs through it (a statement
-        # no plan covers autobegins it, ``run_sync`` begins it): its begin and commit bookkeeping
-        # cost more than SQLite's BEGIN and COMMIT, and most transactions run planned statements
-        # only. The sqlite3 dialect emits nothing for either (the DBAPI transaction is ours).
-        try:
-            yield LoopConnection(conn, self.tally, self._plans)
-        except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            dbapi.rollback()  # covers a BEGIN that SQLAlchemy never saw used
-            raise
-        try:
-            # Outside WAL mode COMMIT may have to wait for readers: retry it without blocking.
-            await _retry_busy(dbapi.commit)
-        except BaseException:
-            if conn.in_transaction():
-                conn.rollback()
-            else:
-                dbapi.rollback()
-            raise
-        if conn.in_transaction():
-            conn.commit()  # bookkeeping only; the DBAPI transaction is already committed
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
+    def write(self) -> AbstractAsyncContextManager[Conn]:
         _, writer, lock = self._parts()
-        async with lock, self._transaction(writer, immediate=True) as conn:
-            yield conn
-        # Reached only once the transaction committed (and the lock is released).
-        if self._checkpointer is not None:
-            self._checkpointer.committed()
+        return _Transaction(self, writer, immediate=True, lock=lock)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Conn]:
+    def read(self) -> AbstractAsyncContextManager[Conn]:
         engine, writer, lock = self._parts()
         if self.memory:
-            async with lock, self._transaction(writer, immediate=False) as conn:
-                yield conn
-            return
+            return _Transaction(self, writer, immediate=False, lock=lock)
+        return _Transaction(self, None, immediate=False, lock=None, engine=engine)
+
+    def _take_reader(self, engine: sa.Engine) -> sa.Connection:
         # A reader kept from an earlier read, else a new one: checking a connection out of
         # SQLAlchemy's pool and back in (a ``Connection`` built, pool bookkeeping, a weakref)
         # cost more than the ``BEGIN``/``COMMIT`` of the read itself.
         idle = self._idle_readers
-        reader = idle.pop() if idle else engine.connect()
-        done = False
+        return idle.pop() if idle else engine.connect()
+
+    def _reader_done(self, reader: sa.Connection, engine: sa.Engine, clean: bool) -> None:
+        idle = self._idle_readers
+        # Kept only after a clean commit (its transaction ended; nothing of it is left).
+        if clean and len(idle) < IDLE_READERS and not reader.invalidated and self._engine is engine:
+            idle.append(reader)
+        else:
+            reader.close()
+
+
+class _Transaction:
+    """One transaction of a :class:`SQLiteStore`: ``BEGIN [IMMEDIATE]`` on entry, ``COMMIT`` on a
+    clean exit, ``ROLLBACK`` after an exception.
+
+    A class, not ``@asynccontextmanager`` generators (a write nested two of them in the lock's):
+    every request runs several transactions, and the generators' entry and exit cost about as
+    much Python as SQLite spends on the ``BEGIN`` and ``COMMIT``. ``lock`` is held from before
+    ``BEGIN`` to after the end (writes; the in-memory database's reads). ``engine`` is given for a
+    file database's read (``conn`` None): its reader, taken on entry, is kept for the next read
+    or closed at the end. A committed write tells the store's checkpointer.
+    """
+
+    __slots__ = ("conn", "engine", "immediate", "lock", "store")
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        conn: sa.Connection | None,
+        *,
+        immediate: bool,
+        lock: asyncio.Lock | None,
+        engine: sa.Engine | None = None,
+    ) -> None:
+        self.store = store
+        self.conn = conn
+        self.immediate = immediate
+        self.lock = lock
+        self.engine = engine
+
+    async def __aenter__(self) -> Conn:
+        lock = self.lock
+        if lock is not None:
+            await lock.acquire()
+        conn = self.conn
+        if conn is None:  # a file database's read: its reader is taken now
+            assert self.engine is not None
+            conn = self.conn = self.store._take_reader(self.engine)
         try:
-            async with self._transaction(reader, immediate=False) as conn:
-                yield conn
-            done = True
-        finally:
-            # Kept only after a clean commit (its transaction ended; nothing of it is left).
-            if done and len(idle) < IDLE_READERS and not reader.invalidated and self._engine is engine:
-                idle.append(reader)
+            dbapi = _dbapi(conn)
+            if self.immediate:
+                await _retry_busy(lambda: dbapi.execute("BEGIN IMMEDIATE"))
             else:
-                reader.close()
+                dbapi.execute("BEGIN")
+        except BaseException:
+            self._end(clean=False)
+            raise
+        # SQLAlchemy's own transaction is begun only when something runs through it (a statement
+        # no plan covers autobegins it, ``run_sync`` begins it): its begin and commit bookkeeping
+        # cost more than SQLite's BEGIN and COMMIT, and most transactions run planned statements
+        # only. The sqlite3 dialect emits nothing for either (the DBAPI transaction is ours).
+        store = self.store
+        return LoopConnection(conn, store.tally, store._plans)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        conn = self.conn
+        assert conn is not None
+        dbapi = _dbapi(conn)
+        clean = False
+        try:
+            if exc_type is not None:
+                if conn.in_transaction():
+                    conn.rollback()
+                dbapi.rollback()  # covers a BEGIN that SQLAlchemy never saw used
+                return  # the exception goes on
+            try:
+                # Outside WAL mode COMMIT may have to wait for readers: retry it without blocking.
+                await _retry_busy(dbapi.commit)
+            except BaseException:
+                if conn.in_transaction():
+                    conn.rollback()
+                else:
+                    dbapi.rollback()
+                raise
+            if conn.in_transaction():
+                conn.commit()  # bookkeeping only; the DBAPI transaction is already committed
+            clean = True
+        finally:
+            self._end(clean)
+
+    def _end(self, clean: bool) -> None:
+        """After the transaction (or a failed ``BEGIN``): the lock released, the reader put back."""
+        if self.lock is not None:
+            self.lock.release()
+        store = self.store
+        if self.engine is not None and self.conn is not None:
+            store._reader_done(self.conn, self.engine, clean)
+        elif clean and self.immediate and store._checkpointer is not None:
+            store._checkpointer.committed()
