@@ -264,7 +264,9 @@ timers = sa.Table(
     sa.Column("timer_kind", sa.String(32), nullable=True),
     sa.Column("target_id", sa.String(191), nullable=True),
     sa.Index("ix_timers_due", "status", "fire_at"),
-    sa.Index("ix_timers_run", "run_id", "sequence"),
+    # ``status`` too (0017_timers_run_status): a completion's "pending timer of this run?" must
+    # not take ix_timers_due for ``status = ?`` and walk every run's pending timers.
+    sa.Index("ix_timers_run", "run_id", "status", "sequence"),
 )
 
 workers = sa.Table(
