@@ -23,8 +23,9 @@ from durable_workflow.protocol import routes
 from .engine.api import EngineAPI
 from .engine.maintenance.counters import ProcessCounters
 from .http import prometheus
+from .http.dispatch import ApiDispatch
 from .http.envelope import Envelope, unrouted_plane
-from .http.middleware import CatchAllMiddleware
+from .http.middleware import CatchAllMiddleware, OutageLog
 from .http.routing import PLANE_KEY, ROUTE_KEY, ServedRoute, build_planes
 from .http.table import PLANES
 from .settings import Settings
@@ -105,27 +106,51 @@ def create_app(settings: Settings | None = None, *, engine: EngineAPI | None = N
     if settings.compression_enabled:
         # Outermost of ours, so it also compresses error bodies.
         middleware.append(Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE))
-    middleware.append(Middleware(CatchAllMiddleware, render=render_scope))
+    outages = OutageLog()  # one log for the stack's catch-all and the dispatcher's
+    middleware.append(Middleware(CatchAllMiddleware, render=render_scope, outages=outages))
     # Inside the catch-all, so a request answered 500 by it is counted with that status too.
     requests = ProcessCounters()  # this app's request counts (per process; see docs/protocol.md)
     middleware.append(Middleware(prometheus.CountRequests, counters=requests))
     # ``GET /metrics`` (Prometheus text) sits beside the API, not in its route table.
     scrape = prometheus.endpoint(settings, active_engine, requests)
     metrics_route = Route(prometheus.PATH, scrape, methods=["GET"])
-    app = Starlette(
+    planes = build_planes(PLANES, settings, active_engine)
+    app = ServerApp(
         # The web UI after the API: it serves `/`, `/login`, `/workflows`, ... and `/static`.
-        routes=[
-            *build_planes(PLANES, settings, active_engine),
-            metrics_route,
-            *ui_routes(settings, active_engine),
-        ],
+        routes=[*planes, metrics_route, *ui_routes(settings, active_engine)],
         middleware=middleware,
         exception_handlers={HTTPException: routing_error},
         lifespan=lifespan,
     )
+    # A request an API route serves skips the layers above: the dispatcher does what they do.
+    app.api = ApiDispatch(
+        planes,
+        app.router,
+        settings,
+        requests,
+        CatchAllMiddleware(app.router, render=render_scope, outages=outages),
+        routing_error,
+        GZIP_MINIMUM_SIZE if settings.compression_enabled else None,
+    )
     app.state.settings = settings
     app.state.engine = active_engine
     return app
+
+
+class ServerApp(Starlette):
+    """The server's Starlette app: requests an API route serves go to :attr:`api` directly."""
+
+    api: ApiDispatch | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api = self.api
+        if api is not None and scope["type"] == "http":
+            found = api.find(scope)
+            if found is not None:
+                scope["app"] = self
+                await api.serve(scope, receive, send, *found)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def _is_ui_path(path: str) -> bool:

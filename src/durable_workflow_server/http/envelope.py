@@ -33,12 +33,50 @@ _WORKER_PREFIX = routes.API_PREFIX + "/worker"
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode
 
 
-class _Encoded(JSONResponse):
-    """A JSON response whose body :meth:`Envelope.render` has already encoded (same headers)."""
+#: An answer ready for the wire: status, raw ASGI headers and the encoded body.
+Prepared = tuple[int, list[tuple[bytes, bytes]], bytes]
 
-    def render(self, content: Any) -> bytes:
-        encoded: bytes = content
-        return encoded
+_JSON_TYPE = (b"content-type", b"application/json")
+# A plane's header: its name and value as the response dict has them, and as one raw pair.
+_PlaneHeader = tuple[str, str, tuple[bytes, bytes]]
+
+
+def _plane_header(name: str, value: str) -> _PlaneHeader:
+    return name, value, (name.lower().encode("latin-1"), value.encode("latin-1"))
+
+
+_WORKER_HEADER = _plane_header(versions.WORKER_PROTOCOL_HEADER, versions.WORKER_PROTOCOL_VERSION)
+_CONTROL_HEADER = _plane_header(versions.CONTROL_PLANE_HEADER, versions.CONTROL_PLANE_VERSION)
+
+
+def _raw_headers(
+    status: int, body: bytes, plane: _PlaneHeader | None, extra: Mapping[str, str] | None
+) -> list[tuple[bytes, bytes]]:
+    """The raw headers Starlette's ``JSONResponse(headers=...)`` builds, in its order: the given
+    headers (the plane's last), then ``content-length`` and ``content-type`` unless given."""
+    if not extra:
+        raw = [plane[2]] if plane is not None else []
+        given_length = given_type = False
+    else:
+        merged = dict(extra)
+        if plane is not None:
+            merged[plane[0]] = plane[1]
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in merged.items()]
+        keys = [key for key, _ in raw]
+        given_length, given_type = b"content-length" in keys, b"content-type" in keys
+    if not given_length and not (status < 200 or status in (204, 304)):
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    if not given_type:
+        raw.append(_JSON_TYPE)
+    return raw
+
+
+class _Encoded(JSONResponse):
+    """A JSON response whose status, raw headers and body :meth:`Envelope.encode` built."""
+
+    def __init__(self, prepared: Prepared) -> None:  # no super().__init__: nothing left to build
+        self.status_code, self.raw_headers, self.body = prepared
+        self.background = None
 
 
 # The worker plane's closing keys, encoded for the last settings seen (one server has one): the
@@ -98,20 +136,31 @@ class Envelope:
         headers: Mapping[str, str] | None = None,
     ) -> JSONResponse:
         """Wrap ``body`` (its control-plane keys added in place) and build the response."""
-        headers = dict(headers or {})
+        return _Encoded(self.encode(status, body, settings, path_params, headers))
+
+    def encode(
+        self,
+        status: int,
+        body: dict[str, Any],
+        settings: Settings,
+        path_params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Prepared:
+        """What :meth:`render` answers, as status, raw headers and bytes (no response object)."""
         if self.plane == "worker":
-            headers[versions.WORKER_PROTOCOL_HEADER] = versions.WORKER_PROTOCOL_VERSION
             encoded = _worker_body(body, settings).encode("utf-8")
-            return _Encoded(encoded, status_code=status, headers=headers)
-        elif self.plane == "control":
-            headers[versions.CONTROL_PLANE_HEADER] = versions.CONTROL_PLANE_VERSION
+            return status, _raw_headers(status, encoded, _WORKER_HEADER, headers), encoded
+        plane: _PlaneHeader | None = None
+        if self.plane == "control":
+            plane = _CONTROL_HEADER
             if self.operation is not None:
                 params = path_params or {}
                 for key in ("workflow_id", "run_id"):
                     if key in params and key not in body:
                         body[key] = params[key]
                 body["control_plane"] = control_plane_block(self.operation, body, params.get("name"))
-        return _Encoded(_encode(body).encode("utf-8"), status_code=status, headers=headers)
+        encoded = _encode(body).encode("utf-8")
+        return status, _raw_headers(status, encoded, plane, headers), encoded
 
 
 def control_plane_block(

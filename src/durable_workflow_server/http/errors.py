@@ -85,7 +85,7 @@ def status_for_reason(reason: str | None) -> int:
 class ApiError(Exception):
     """An error response the HTTP layer sends as ``{"message", "reason", **extra}``.
 
-    Raised by guards and route handlers; rendered by :class:`~.routing.Answer` with the
+    Raised by guards and route handlers; rendered by :class:`~.routing.RoutePlan` with the
     envelope of the matched route's plane (headers, ``control_plane`` block).
     """
 

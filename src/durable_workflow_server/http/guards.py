@@ -1,13 +1,13 @@
-"""Request guards: small pure-ASGI middlewares, composed per route in the documented order
+"""Request guards: plain calls, run per route in the documented order
 
 payload limits (413/415/400) → authentication (401) → role (403) → tenancy of a
 namespace-bound credential (403, :mod:`.tenancy`) → version header (400) → namespace (404).
 
-They wrap each route's endpoint *after* routing has matched, so a 404/405 from routing wins
-over all of them, and nothing reaches the engine before every step has passed (rejected
-requests write nothing). Each step raises :class:`~.errors.ApiError`; the route's
-:class:`~.routing.Answer` renders it with the route's envelope. What the steps learn (the
-body, the caller, the namespace) is kept on :class:`RequestState` in the ASGI scope.
+They run for a route *after* routing has matched (:class:`~.routing.RoutePlan`, which decides
+once per route which steps apply), so a 404/405 from routing wins over all of them, and nothing
+reaches the engine before every step has passed (rejected requests write nothing). Each step
+raises :class:`~.errors.ApiError`; the route's plan renders it with the route's envelope. What the
+steps learn (the body, the caller, the namespace) is kept on :class:`RequestState` in the ASGI scope.
 """
 
 from __future__ import annotations
@@ -90,6 +90,57 @@ def _is_json_media_type(value: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+async def read_payload(scope: Scope, receive: Receive, state: RequestState, limit: int) -> bool:
+    """Read the body into ``state`` under the size (413), media type (415) and JSON (400) rules.
+
+    Returns ``False`` when the client went away (or the server closed a body that did not arrive
+    in time): the body is incomplete, so nothing may act on it, and nobody is left to answer.
+    """
+    headers = state.headers
+    declared = headers.get("content-length")
+    declared_digits = declared.strip() if declared is not None else ""
+    # isascii() too: isdigit() accepts digits int() refuses (superscripts, other scripts).
+    if declared_digits.isascii() and declared_digits.isdigit() and int(declared_digits) > limit:
+        raise _too_large(limit)
+    message = await receive()
+    if message["type"] != "http.request":
+        return False
+    raw: bytes = message.get("body", b"")
+    if len(raw) > limit:
+        raise _too_large(limit)
+    if message.get("more_body", False):  # most bodies come in one message
+        chunks = [raw]
+        size = len(raw)
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+    state.raw = raw
+    if raw.strip():
+        if scope["method"] in _BODY_METHODS and not _is_json_media_type(headers.get("content-type")):
+            raise ApiError(
+                415,
+                reasons.UNSUPPORTED_MEDIA_TYPE,
+                "Request bodies must be JSON (Content-Type: application/json).",
+                accepted_content_types=list(ACCEPTED_CONTENT_TYPES),
+            )
+        try:
+            state.body = limits.parse_json(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(
+                400, reasons.MALFORMED_JSON, "The request body is not valid JSON.", json_error=str(exc)
+            ) from exc
+    return True
+
+
 class PayloadLimits:
     """Size (413), media type (415) and JSON the server can store (400 ``malformed_json``)."""
 
@@ -98,46 +149,8 @@ class PayloadLimits:
         self.limit = settings.max_payload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = state_of(scope)
-        headers = state.headers
-        declared = headers.get("content-length")
-        declared_digits = declared.strip() if declared is not None else ""
-        # isascii() too: isdigit() accepts digits int() refuses (superscripts, other scripts).
-        if declared_digits.isascii() and declared_digits.isdigit() and int(declared_digits) > self.limit:
-            raise _too_large(self.limit)
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                # The client went away (or the server closed a body that did not arrive in
-                # time): the body is incomplete, so nothing may act on it, and nobody is left
-                # to answer.
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                raise _too_large(self.limit)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        raw = b"".join(chunks)
-        state.raw = raw
-        if raw.strip():
-            if scope["method"] in _BODY_METHODS and not _is_json_media_type(headers.get("content-type")):
-                raise ApiError(
-                    415,
-                    reasons.UNSUPPORTED_MEDIA_TYPE,
-                    "Request bodies must be JSON (Content-Type: application/json).",
-                    accepted_content_types=list(ACCEPTED_CONTENT_TYPES),
-                )
-            try:
-                state.body = limits.parse_json(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ApiError(
-                    400, reasons.MALFORMED_JSON, "The request body is not valid JSON.", json_error=str(exc)
-                ) from exc
-        await self.app(scope, receive, send)
+        if await read_payload(scope, receive, state_of(scope), self.limit):
+            await self.app(scope, receive, send)
 
 
 # ---------------------------------------------------------------------- 2. authentication
@@ -282,19 +295,6 @@ def authenticate(headers: Headers, raw_body: bytes, settings: Settings) -> Princ
     raise ApiError(500, reasons.SERVER_ERROR, f"Unknown auth driver {driver!r}; use none, token or signature")
 
 
-class Authenticate:
-    """401 unless the request carries a credential the server knows."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = state_of(scope)
-        state.principal = authenticate(state.headers, state.raw, self.settings)
-        await self.app(scope, receive, send)
-
-
 # ---------------------------------------------------------------------- 3. role
 
 
@@ -307,20 +307,6 @@ def authorize(principal: Principal, allowed: frozenset[str]) -> None:
     raise ApiError(
         403, reasons.FORBIDDEN, "Forbidden: this credential's role may not call this route.", **extra
     )
-
-
-class Authorize:
-    """403 unless the caller's role may call this route."""
-
-    def __init__(self, app: ASGIApp, roles: frozenset[str]) -> None:
-        self.app = app
-        self.roles = roles
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = state_of(scope).principal
-        assert principal is not None, "Authorize runs after Authenticate"
-        authorize(principal, self.roles)
-        await self.app(scope, receive, send)
 
 
 # ---------------------------------------------------------------------- 4. version headers
@@ -380,18 +366,6 @@ def check_worker_protocol_version(headers: Headers) -> None:
         )
 
 
-class RequireVersion:
-    """400 unless the plane's version header names a version this server speaks."""
-
-    def __init__(self, app: ASGIApp, check: Callable[[Headers], None]) -> None:
-        self.app = app
-        self.check = check
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.check(state_of(scope).headers)
-        await self.app(scope, receive, send)
-
-
 # ---------------------------------------------------------------------- 5. namespace
 
 
@@ -417,24 +391,15 @@ def namespace_not_found(namespace: str) -> ApiError:
     )
 
 
-class ResolveNamespace:
-    """Find the request's namespace; with ``must_exist``, 404 unless it exists.
+async def namespace_of(scope: Scope, settings: Settings, engine: EngineAPI, *, must_exist: bool) -> str:
+    """The request's namespace; with ``must_exist``, 404 unless it exists.
 
     A name that could not be stored (too long for its column, NUL, unpaired surrogate) cannot
     name a namespace: it is answered as unknown without asking the database.
     """
-
-    def __init__(self, app: ASGIApp, settings: Settings, engine: EngineAPI, *, must_exist: bool) -> None:
-        self.app = app
-        self.settings = settings
-        self.engine = engine
-        self.must_exist = must_exist
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        namespace = resolve_namespace(scope, self.settings)
-        if len(namespace) > limits.NAMESPACE_LENGTH or limits.text_problem(namespace) is not None:
-            raise namespace_not_found(namespace)
-        if self.must_exist and not await self.engine.namespace_exists(namespace):
-            raise namespace_not_found(namespace)
-        state_of(scope).namespace = namespace
-        await self.app(scope, receive, send)
+    namespace = resolve_namespace(scope, settings)
+    if len(namespace) > limits.NAMESPACE_LENGTH or limits.text_problem(namespace) is not None:
+        raise namespace_not_found(namespace)
+    if must_exist and not await engine.namespace_exists(namespace):
+        raise namespace_not_found(namespace)
+    return namespace

@@ -70,10 +70,11 @@ class CatchAllMiddleware:
     ``503 database_unavailable`` (see the module docstring).
     """
 
-    def __init__(self, app: ASGIApp, render: Render) -> None:
+    def __init__(self, app: ASGIApp, render: Render, outages: OutageLog | None = None) -> None:
+        """``outages``: the outage log to share (one per app, however many catch-alls it has)."""
         self.app = app
         self.render = render
-        self.outages = OutageLog()
+        self.outages = outages if outages is not None else OutageLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,22 +91,22 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            if is_transient(exc):
-                self.outages.failed(scope.get("method"), scope.get("path"), exc)
-                if started:
-                    raise
-                body = {
-                    "message": "The database is unavailable right now; retry shortly.",
-                    "reason": reasons.DATABASE_UNAVAILABLE,
-                    "retryable": True,
-                }
-                headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-                await self.render(scope, 503, body, headers)(scope, receive, send)
-                return
-            logger.error(
-                "Unhandled error on %s %s\n%s", scope.get("method"), scope.get("path"), traceback.format_exc()
-            )
             if started:
+                self.failure(scope, exc)  # logged all the same
                 raise
-            body = {"message": "Server Error", "reason": reasons.SERVER_ERROR}
-            await self.render(scope, 500, body, None)(scope, receive, send)
+            status, body, headers = self.failure(scope, exc)
+            await self.render(scope, status, body, headers)(scope, receive, send)
+
+    def failure(self, scope: Scope, exc: Exception) -> tuple[int, dict[str, Any], Mapping[str, str] | None]:
+        """Log ``exc`` (called in its ``except`` block) and say what answers it: status, body, headers."""
+        if is_transient(exc):
+            self.outages.failed(scope.get("method"), scope.get("path"), exc)
+            body: dict[str, Any] = {
+                "message": "The database is unavailable right now; retry shortly.",
+                "reason": reasons.DATABASE_UNAVAILABLE,
+                "retryable": True,
+            }
+            return 503, body, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        method, path = scope.get("method"), scope.get("path")
+        logger.error("Unhandled error on %s %s\n%s", method, path, traceback.format_exc())
+        return 500, {"message": "Server Error", "reason": reasons.SERVER_ERROR}, None

@@ -21,7 +21,6 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers, QueryParams
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,7 +31,7 @@ from ..engine.api import EngineAPI
 from ..engine.errors import DomainError
 from ..settings import Settings
 from . import guards, limits, tenancy
-from .envelope import Envelope, PlaneName
+from .envelope import Envelope, PlaneName, Prepared
 from .errors import ApiError, validation_error
 from .problems import BODY_NOT_OBJECT, field_errors, render
 from .tenancy import Tenancy
@@ -160,33 +159,34 @@ def _unstorable(
 
 
 class Endpoint:
-    """The innermost ASGI app of a route: validate into the model, call the handler, render."""
+    """The innermost step of a route: validate into the model and call the handler."""
 
-    def __init__(self, operation: Operation, plane: Plane, engine: EngineAPI, settings: Settings) -> None:
+    def __init__(self, operation: Operation, engine: EngineAPI, settings: Settings) -> None:
         assert operation.handler is not None
         self.operation = operation
         self.handler = operation.handler
-        self.envelope = Envelope(plane.name, operation.envelope)
+        self.model = operation.body or operation.query
         self.engine = engine
         self.settings = settings
         self.context = {"settings": settings}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = guards.state_of(scope)
+    async def answer(self, scope: Scope, receive: Receive, state: guards.RequestState) -> Reply:
         path: dict[str, str] = scope.get("path_params", {})
-        model = self.operation.body or self.operation.query
+        operation, model = self.operation, self.model
         data: Any = {}
         prefix: dict[str, list[str]] = {}
-        if self.operation.body is not None:
+        if operation.body is not None:
             data, prefix = _body_of(state)
-        elif self.operation.query is not None:
+        elif operation.query is not None:
             data = dict(QueryParams(scope.get("query_string", b"")))
         # Text that could not be stored and read back is refused wherever it is (path ids too).
         # In a UTF-8 JSON body such text can only be spelled as a \u escape, so most bodies skip
         # the walk; UTF-16/32 bodies (which json accepts) always hold NUL bytes and are walked.
         raw = state.raw
-        scan_body = self.operation.body is None or b"\\u" in raw or b"\x00" in raw
-        unstorable = {**_unstorable(None, path), **(_unstorable(model, data) if scan_body else {})}
+        scan_body = operation.body is None or b"\\u" in raw or b"\x00" in raw
+        unstorable = _unstorable(None, path) if path else {}
+        if scan_body:
+            unstorable = {**unstorable, **_unstorable(model, data)}
         if unstorable:
             raise validation_error(unstorable)
         validated: Any = None
@@ -198,27 +198,72 @@ class Endpoint:
             if prefix:
                 raise validation_error(prefix)
         call = Call(validated, path, state.namespace, self.engine, self.settings, receive, state.principal)
-        reply = await self.handler(call)
-        await self.envelope.render(reply.status, reply.body, self.settings, path, reply.headers)(
-            scope, receive, send
-        )
+        return await self.handler(call)
 
 
-class Answer:
-    """The outermost ASGI app of a route: keeps the request state and renders guard refusals."""
+async def send_prepared(send: Send, prepared: Prepared) -> None:
+    """Send an encoded answer: its start, then its whole body."""
+    status, headers, body = prepared
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    def __init__(self, app: ASGIApp, envelope: Envelope, settings: Settings) -> None:
-        self.app = app
-        self.envelope = envelope
+
+class RoutePlan:
+    """A served route's answer: its guards as plain calls, what each decides fixed per route.
+
+    The documented order: payload limits, then (on a plane with roles) authentication, role and
+    the tenancy of a namespace-bound credential, then the version header, then the namespace,
+    then the endpoint. A guard's refusal is answered in the route's envelope.
+    """
+
+    def __init__(self, operation: Operation, plane: Plane, settings: Settings, engine: EngineAPI) -> None:
+        self.endpoint = Endpoint(operation, engine, settings)
+        self.envelope = Envelope(plane.name, operation.envelope)
+        self.template = routes.API_PREFIX + operation.path  # the route label of its request count
         self.settings = settings
+        self.engine = engine
+        self.limit = settings.max_payload_bytes
+        self.roles = (operation.roles or plane.roles) if plane.roles is not None else None
+        self.tenancy: Tenancy = operation.tenancy
+        self.version = plane.version
+        self.resolve_namespace = plane.resolve_namespace
+        must_exist = operation.namespace_must_exist
+        self.must_exist = plane.namespace_must_exist if must_exist is None else must_exist
+
+    async def respond(self, scope: Scope, receive: Receive) -> Prepared | None:
+        """The route's encoded answer; ``None`` when the client went away before its body arrived
+        (nobody is left to answer, and nothing acted on the incomplete body)."""
+        state = guards.RequestState(Headers(scope=scope))
+        scope[guards.STATE] = state
+        settings = self.settings
+        try:
+            if not await guards.read_payload(scope, receive, state, self.limit):
+                return None
+            roles = self.roles
+            if roles is not None:
+                principal = guards.authenticate(state.headers, state.raw, settings)
+                state.principal = principal
+                guards.authorize(principal, roles)
+                if principal.namespaces is not None:
+                    named = tenancy.target_namespace(scope, self.tenancy, settings)
+                    tenancy.authorize_namespace(principal, named)
+            if self.version is not None:
+                self.version(state.headers)
+            if self.resolve_namespace:
+                state.namespace = await guards.namespace_of(
+                    scope, settings, self.engine, must_exist=self.must_exist
+                )
+            reply = await self.endpoint.answer(scope, receive, state)
+            return self.envelope.encode(
+                reply.status, reply.body, settings, scope.get("path_params", {}), reply.headers
+            )
+        except ApiError as exc:
+            return self.envelope.encode(exc.status, exc.body(), settings, scope.get("path_params"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[guards.STATE] = guards.RequestState(Headers(scope=scope))
-        try:
-            await self.app(scope, receive, send)
-        except ApiError as exc:
-            response = self.envelope.render(exc.status, exc.body(), self.settings, scope.get("path_params"))
-            await response(scope, receive, send)
+        prepared = await self.respond(scope, receive)
+        if prepared is not None:
+            await send_prepared(send, prepared)
 
 
 class Reserved:
@@ -345,41 +390,10 @@ class PlaneRoutes(BaseRoute):
         raise NoMatchFound(name, path_params)
 
 
-def _guard_chain(
-    operation: Operation, plane: Plane, settings: Settings, engine: EngineAPI
-) -> list[Middleware]:
-    chain = [Middleware(guards.PayloadLimits, settings=settings)]
-    if plane.roles is not None:
-        chain.append(Middleware(guards.Authenticate, settings=settings))
-        chain.append(Middleware(guards.Authorize, roles=operation.roles or plane.roles))
-        chain.append(Middleware(tenancy.AuthorizeNamespace, settings=settings, tenancy=operation.tenancy))
-    if plane.version is not None:
-        chain.append(Middleware(guards.RequireVersion, check=plane.version))
-    if plane.resolve_namespace:
-        chain.append(
-            Middleware(
-                guards.ResolveNamespace,
-                settings=settings,
-                engine=engine,
-                must_exist=(
-                    plane.namespace_must_exist
-                    if operation.namespace_must_exist is None
-                    else operation.namespace_must_exist
-                ),
-            )
-        )
-    return chain
-
-
 def _serve(operation: Operation, plane: Plane, settings: Settings, engine: EngineAPI) -> ServedRoute:
     if not operation.served:
         return ServedRoute(operation, Reserved(operation, plane, settings), methods=None)
-    app: ASGIApp = Endpoint(operation, plane, engine, settings)
-    for middleware in reversed(_guard_chain(operation, plane, settings, engine)):
-        cls, args, kwargs = middleware
-        app = cls(app, *args, **kwargs)
-    app = Answer(app, Envelope(plane.name, operation.envelope), settings)
-    return ServedRoute(operation, app, methods=[operation.method])
+    return ServedRoute(operation, RoutePlan(operation, plane, settings, engine), methods=[operation.method])
 
 
 def build_planes(planes: Sequence[Plane], settings: Settings, engine: EngineAPI) -> list[PlaneRoutes]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from durable_workflow.protocol import errors as reasons
 
@@ -54,19 +54,3 @@ def authorize_namespace(principal: Principal, namespace: str | None) -> None:
         namespace=namespace,
         allowed_namespaces=sorted(principal.namespaces or ()),
     )
-
-
-class AuthorizeNamespace:
-    """403 when a namespace-bound credential names a namespace outside its set."""
-
-    def __init__(self, app: ASGIApp, settings: Settings, tenancy: Tenancy = "header") -> None:
-        self.app = app
-        self.settings = settings
-        self.tenancy: Tenancy = tenancy
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = state_of(scope).principal
-        assert principal is not None, "AuthorizeNamespace runs after Authenticate"
-        if principal.namespaces is not None:
-            authorize_namespace(principal, target_namespace(scope, self.tenancy, self.settings))
-        await self.app(scope, receive, send)

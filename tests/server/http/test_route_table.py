@@ -13,7 +13,7 @@ from starlette.routing import Match
 
 from durable_workflow.protocol import routes
 from durable_workflow_server import Settings, create_app
-from durable_workflow_server.http.routing import PlaneRoutes, ServedRoute
+from durable_workflow_server.http.routing import PlaneRoutes, RoutePlan, ServedRoute
 from durable_workflow_server.http.table import PLANES
 from durable_workflow_server.ui import ui_routes
 from tests.helpers.http_helpers import TOKEN, FakeEngine
@@ -205,3 +205,38 @@ def test_a_worker_plane_request_tries_no_control_plane_path() -> None:
     assert full == [] and partial == []
     full, partial = control.tried("GET", "workflows")
     assert full and all(route.path.startswith("/api/workflows") for route in full + partial)
+
+
+def _router_pick(app_routes: list[object], scope: dict[str, object]) -> object:
+    """The route Starlette's router hands a request to: the first full match, else None."""
+    for route in app_routes:
+        match, _ = route.matches(scope)  # type: ignore[attr-defined]
+        if match is Match.FULL:
+            return route.app if isinstance(route, ServedRoute) else route  # type: ignore[attr-defined]
+    return None
+
+
+def test_the_dispatcher_takes_exactly_the_requests_a_served_route_would_answer() -> None:
+    """The API dispatcher (a dict lookup for literal paths, else the planes' matching) serves a
+    request only when Starlette's router would give it a served route, and the same one."""
+    app = create_app(Settings(auth_token=TOKEN, database_url="sqlite:///unused.sqlite3"), engine=FakeEngine())
+    api = app.api  # type: ignore[attr-defined]
+    groups = [group for group in app.routes if isinstance(group, PlaneRoutes)]
+    flat = [route for group in groups for route in group.routes] + [
+        r for r in app.routes if not isinstance(r, PlaneRoutes)
+    ]
+    paths = {p for group in groups for route in group.routes for p in _concrete(route.path)}
+    paths |= {"/api", "/api/", "/api/nope", "/api/worker", "/api/worker/heartbeat/", "/metrics", "/x"}
+    assert api.literal, "the literal paths are looked up in one dict"
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"):
+            scope = {"type": "http", "path": path, "root_path": "", "method": method}
+            found = api.find(scope)
+            picked = _router_pick(flat, scope)
+            if found is None:
+                assert not isinstance(picked, RoutePlan), (method, path)
+            else:
+                route, child = found
+                assert route.app is picked, (method, path)
+                assert child["durable_workflow.route"] is route
+                assert child["path_params"] == route.matches(scope)[1]["path_params"]
