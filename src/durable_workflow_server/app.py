@@ -248,6 +248,7 @@ def serve(
     import uvicorn
 
     from .connections import ConnectionGuard, ConnectionLimits, uvicorn_options
+    from .gc_tuning import tune_after_startup
     from .shutdown import GracefulServer, terminating
 
     problem = settings.auth_problem()
@@ -257,7 +258,13 @@ def serve(
     url = f"http://{host}:{sock.getsockname()[1]}"
     app = create_app(settings)
     engine: EngineAPI = app.state.engine
-    watch = _StartupWatch(app, (lambda: announce(url)) if announce else None)
+
+    def started() -> None:
+        tune_after_startup()
+        if announce is not None:
+            announce(url)
+
+    watch = _StartupWatch(app, started)
     guard = ConnectionGuard(ConnectionLimits.of(settings))
     config = uvicorn.Config(
         watch,
