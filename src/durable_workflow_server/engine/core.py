@@ -8,12 +8,13 @@ this process and (through :mod:`.broadcast`) in every other process sharing the 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from types import TracebackType
 from typing import Any, cast
 
 from ..settings import Settings
-from ..store import Store, create_store, head_revision
+from ..store import Conn, Store, create_store, head_revision
 from ..store import tables as t
 from ..store.rows import WorkerRow
 from .background_loop import BackgroundLoop, sweep
@@ -38,6 +39,67 @@ from .workers.rows import WORKERS_IN_NAMESPACE
 # can be long; without notifications (SQLite files shared by several processes) it is how other
 # processes' work is found at all.
 REPROBE_WITH_NOTIFY, REPROBE_WITHOUT_NOTIFY = 10.0, 1.0
+
+
+class WriteAttempt:
+    """One write attempt of :meth:`EngineCore._tx` as a plain async context manager.
+
+    Every state change opens one, so it is a class rather than an ``@asynccontextmanager``
+    generator (whose frame, wrapper and ``athrow`` plumbing cost more than what it does). On a
+    clean exit the body's deferred writes go in (history rows, run values) and the store commits;
+    then the core announces. On any failure the store rolls back and what the attempt wrote to
+    external storage is deleted again (no row refers to it).
+    """
+
+    __slots__ = ("_core", "_scope", "_tx")
+
+    def __init__(self, core: EngineCore) -> None:
+        self._core = core
+        self._scope: AbstractAsyncContextManager[Conn] | None = None
+        self._tx: Tx | None = None
+
+    async def __aenter__(self) -> Tx:
+        core = self._core
+        scope = core.store.write()
+        conn = await scope.__aenter__()
+        self._scope = scope
+        try:
+            self._tx = Tx(conn=conn, store=core.store, now=core.now(), payloads=core.payloads)
+        except BaseException as exc:
+            await scope.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self._tx
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        tx, scope = self._tx, self._scope
+        assert tx is not None and scope is not None
+        if exc is not None:
+            try:
+                await scope.__aexit__(exc_type, exc, tb)
+            finally:
+                if tx.written_objects:
+                    await discard_written(tx.written_objects)
+            return False
+        try:
+            try:
+                # What the body deferred: history rows (history.rows.append), run values (update_run).
+                await insert_pending(tx)
+                await write_pending(tx)
+            except BaseException as failed:
+                await scope.__aexit__(type(failed), failed, failed.__traceback__)
+                raise
+            await scope.__aexit__(None, None, None)
+        except BaseException:
+            # Rolled back: what it wrote to external storage is referred to by nothing.
+            if tx.written_objects:
+                await discard_written(tx.written_objects)
+            raise
+        if tx.deferred_deletions:
+            await discard_written(tx.deferred_deletions)
+        self._core._committed(tx)
+        return False
 
 
 class EngineCore:
@@ -97,25 +159,12 @@ class EngineCore:
     def _count_retry(self, reason: str) -> None:
         self.counters.inc(TRANSACTION_RETRIES, {"reason": reason})
 
-    @asynccontextmanager
-    async def _attempt(self) -> AsyncIterator[Tx]:
+    def _attempt(self) -> WriteAttempt:
         """One attempt: a store transaction; after its commit, the wake-ups it collected."""
-        tx: Tx | None = None
-        try:
-            async with self.store.write() as conn:
-                tx = Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
-                yield tx
-                # What the body deferred: history rows (history.rows.append), run values (update_run).
-                await insert_pending(tx)
-                await write_pending(tx)
-        except BaseException:
-            # Rolled back: what it wrote to external storage is referred to by nothing.
-            if tx is not None and tx.written_objects:
-                await discard_written(tx.written_objects)
-            raise
-        assert tx is not None
-        if tx.deferred_deletions:
-            await discard_written(tx.deferred_deletions)
+        return WriteAttempt(self)
+
+    def _committed(self, tx: Tx) -> None:
+        """What a committed attempt announces (its deferred deletions are already under way)."""
         if tx.namespaces_changed:
             self._known_namespaces.clear()
             self.payloads.forget_policies()
