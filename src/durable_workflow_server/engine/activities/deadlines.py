@@ -104,20 +104,21 @@ def fired(task: Mapping[str, Any], now: datetime) -> str | None:
     ``schedule_to_close`` > ``schedule_to_start`` (waiting) > ``heartbeat`` (leased) >
     ``start_to_close`` (leased).
     """
-
-    def due(column: str) -> bool:
-        value = task.get(column)
-        return value is not None and value <= now
-
-    if due(S2C):
+    # Inline tests rather than a nested helper: every claim, hand-out and outcome asks this.
+    value = task.get(S2C)
+    if value is not None and value <= now:
         return SCHEDULE_TO_CLOSE
     status = task.get("status")
-    if status == ActivityTaskStatus.READY and due(S2S):
-        return SCHEDULE_TO_START
-    if status == ActivityTaskStatus.LEASED:
-        if due(HB):
+    if status == ActivityTaskStatus.READY:
+        value = task.get(S2S)
+        if value is not None and value <= now:
+            return SCHEDULE_TO_START
+    elif status == ActivityTaskStatus.LEASED:
+        value = task.get(HB)
+        if value is not None and value <= now:
             return HEARTBEAT
-        if due(STC):
+        value = task.get(STC)
+        if value is not None and value <= now:
             return START_TO_CLOSE
     return None
 

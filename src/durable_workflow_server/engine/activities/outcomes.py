@@ -27,12 +27,12 @@ from ..external_storage import offloading
 from ..external_storage.stored import stored_envelope
 from ..history import events as h
 from ..history.rows import append
-from ..runs.rows import is_terminal_run, split_run
+from ..runs.rows import is_terminal_run
 from ..runs.steps import OtherSteps, after_step_resolved
 from ..shapes import ActivityHeartbeatResponse, ActivityOutcomeResponse
 from ..transaction import Tx
 from ..util import new_id, rfc3339, seconds
-from ..workers.rows import split_eager_worker
+from ..workers.rows import registered
 from . import deadlines, rows
 from .claims import activity_event_ids
 from .retries import retry_decision, schedule_retry
@@ -87,18 +87,19 @@ async def fence_execution(
     params = {"b_task_id": task_id, "b_namespace": namespace, "b_attempt_id": attempt_id}
     if eager_worker:
         found = await tx.one(rows.RUN_TASK_ATTEMPT_EXECUTION_WORKER, {**params, "b_worker_id": lease_owner})
-        if found is not None:
-            found, tx.eager_workers[(namespace, lease_owner)] = split_eager_worker(found)
     else:
         found = await tx.one(rows.RUN_TASK_ATTEMPT_EXECUTION, params)
     if found is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Activity task [{task_id}] was not found.", task_id=task_id
         )
-    fenced, run = split_run(found)
-    task_row, attempt_row, execution_row = rows.split_fence_row(fenced)
+    # One pass over the joined row (the worker's part is empty unless ``eager_worker``).
+    task_row, attempt_row, execution_row, run_row, worker_row = rows.SPLIT_FENCE_WORKER(found)
+    if eager_worker:
+        tx.eager_workers[(namespace, lease_owner)] = registered(worker_row)
+    run = cast(RunRow, run_row)
     task = cast(ActivityTaskRow, task_row)
-    attempt = cast(ActivityAttemptRow | None, attempt_row)
+    attempt = cast(ActivityAttemptRow | None, attempt_row if attempt_row["attempt_id"] is not None else None)
     execution = cast(ActivityExecutionRow, execution_row)
     if attempt is None:
         raise DomainError(

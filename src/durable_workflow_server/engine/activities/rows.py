@@ -11,11 +11,12 @@ from ...store.statuses import ActivityAttemptStatus as AttemptStatus
 from ...store.statuses import ActivityExecutionStatus as ExecutionStatus
 from ...store.statuses import ActivityTaskStatus as TaskStatus
 from ..queues import Candidates, still_due
-from ..runs.rows import RUN_COLUMNS, run_of
+from ..row_split import PrefixSplit
+from ..runs.rows import RUN_COLUMNS, RUN_PREFIX, run_of
 from ..runs.steps import OTHER_STEPS_COLUMNS
 from ..task_queues.rows import CLAIMER_NOT_DRAINED
 from ..transaction import Tx
-from ..workers.rows import EAGER_WORKER_COLUMNS, EAGER_WORKER_ON
+from ..workers.rows import EAGER_WORKER_COLUMNS, EAGER_WORKER_ON, EAGER_WORKER_PREFIX
 
 _ae, _at, _aa = t.activity_executions, t.activity_tasks, t.activity_attempts
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.LEASED)
@@ -90,6 +91,7 @@ OPEN_TASK = sa.select(_at).where(
 # (see :func:`split_fence_row`). The run and the task are locked where the database has row locks,
 # the run first (``FOR UPDATE OF`` locks in the order it names): the engine's lock order.
 ATTEMPT_PREFIX, EXECUTION_PREFIX = "a__", "e__"
+SPLIT_FENCE = PrefixSplit(ATTEMPT_PREFIX, EXECUTION_PREFIX)
 
 
 def _fence(*, with_worker: bool) -> sa.Select[Any]:
@@ -129,17 +131,12 @@ RUN_TASK_ATTEMPT_EXECUTION_WORKER = _fence(with_worker=True)
 def split_fence_row(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
     """A :data:`RUN_TASK_ATTEMPT_EXECUTION` row (its run split off, ``split_run``) as
     ``(task, attempt or None, execution)``."""
-    task: dict[str, Any] = {}
-    attempt: dict[str, Any] = {}
-    execution: dict[str, Any] = {}
-    for key, value in row.items():
-        if key.startswith(ATTEMPT_PREFIX):
-            attempt[key[len(ATTEMPT_PREFIX) :]] = value
-        elif key.startswith(EXECUTION_PREFIX):
-            execution[key[len(EXECUTION_PREFIX) :]] = value
-        else:
-            task[key] = value
+    task, attempt, execution = SPLIT_FENCE(row)
     return task, (attempt if attempt["attempt_id"] is not None else None), execution
+
+
+#: A fence row, whole: ``[task, attempt, execution, run, worker (the eager variant; else {})]``.
+SPLIT_FENCE_WORKER = PrefixSplit(ATTEMPT_PREFIX, EXECUTION_PREFIX, RUN_PREFIX, EAGER_WORKER_PREFIX)
 
 
 RUN_OF_TASK = run_of(_at, "task_id")

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from ...store import tables as t
 from ...store.rows import RunRow
 from ...store.statuses import OPEN_RUN_STATUSES, TERMINAL_RUN_STATUSES
+from ..row_split import PrefixSplit
 from ..transaction import Tx
 
 _wr, _wi = t.workflow_runs, t.workflow_instances
@@ -31,6 +32,7 @@ _wr, _wi = t.workflow_runs, t.workflow_instances
 # ``activities.outcomes.fence_execution``): the run's columns prefixed (see :func:`split_run`).
 RUN_PREFIX = "r__"
 RUN_COLUMNS = tuple(column.label(RUN_PREFIX + column.name) for column in _wr.c)
+_SPLIT_RUN = PrefixSplit(RUN_PREFIX)
 
 
 SELECT_RUN = sa.select(_wr).where(_wr.c.run_id == sa.bindparam("b_run_id"))
@@ -105,13 +107,7 @@ CURRENT_RUN = (
 
 def split_run(row: dict[str, Any]) -> tuple[dict[str, Any], RunRow]:
     """A row selecting :data:`RUN_COLUMNS` beside other columns, as ``(the others, the run)``."""
-    rest: dict[str, Any] = {}
-    run: dict[str, Any] = {}
-    for key, value in row.items():
-        if key.startswith(RUN_PREFIX):
-            run[key[len(RUN_PREFIX) :]] = value
-        else:
-            rest[key] = value
+    rest, run = _SPLIT_RUN(row)
     return rest, cast(RunRow, run)
 
 

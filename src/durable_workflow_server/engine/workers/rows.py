@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ...store import tables as t
 from ...store.statuses import WorkflowTaskStatus
+from ..row_split import PrefixSplit
 
 _wk, _wt, _bi = t.workers, t.workflow_tasks, t.task_queue_build_ids
 
@@ -40,19 +41,20 @@ EAGER_WORKER_COLUMNS = (
     *(column.label(EAGER_WORKER_PREFIX + column.name) for column in _wk.c),
     _cohort_draining.label(EAGER_WORKER_PREFIX + "cohort_draining"),
 )
+_SPLIT_EAGER_WORKER = PrefixSplit(EAGER_WORKER_PREFIX)
 
 
 def split_eager_worker(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A row selecting :data:`EAGER_WORKER_COLUMNS` beside others, as ``(the others, the
     :data:`EAGER_WORKER` row or None: no such worker)``."""
-    rest: dict[str, Any] = {}
-    worker: dict[str, Any] = {}
-    for key, value in row.items():
-        if key.startswith(EAGER_WORKER_PREFIX):
-            worker[key[len(EAGER_WORKER_PREFIX) :]] = value
-        else:
-            rest[key] = value
-    return rest, (worker if worker.get("worker_id") is not None else None)
+    rest, worker = _SPLIT_EAGER_WORKER(row)
+    return rest, registered(worker)
+
+
+def registered(worker: dict[str, Any]) -> dict[str, Any] | None:
+    """The :data:`EAGER_WORKER_COLUMNS` part of a row (unprefixed) as the worker's row, or None:
+    the outer join found no such worker (all its columns are NULL)."""
+    return worker if worker.get("worker_id") is not None else None
 
 
 # A workflow-task poll's first read: the registration, the tasks an earlier try of this poll

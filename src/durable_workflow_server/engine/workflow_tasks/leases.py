@@ -18,14 +18,18 @@ from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus, WorkflowTaskStatus
 from ..errors import DomainError
 from ..history.events import stop_reason
-from ..runs.rows import is_terminal_run, split_run
+from ..row_split import PrefixSplit
+from ..runs.rows import RUN_PREFIX, is_terminal_run
 from ..transaction import OpenTx, Tx
 from ..util import rfc3339
 from ..workers.liveness import fresh_lease, silence_cutoff, silent_leases
-from ..workers.rows import split_eager_worker
+from ..workers.rows import EAGER_WORKER_PREFIX, registered
 from . import rows, sticky
 
 BATCH = 100
+
+
+_SPLIT_FENCE = PrefixSplit(RUN_PREFIX, EAGER_WORKER_PREFIX)
 
 
 async def fence(
@@ -40,15 +44,17 @@ async def fence(
     params = {"b_task_id": task_id, "b_namespace": namespace}
     if eager_worker:
         found = await tx.one(rows.TASK_AND_RUN_AND_WORKER_IN, {**params, "b_worker_id": lease_owner})
-        if found is not None:
-            found, tx.eager_workers[(namespace, lease_owner)] = split_eager_worker(found)
     else:
         found = await tx.one(rows.TASK_AND_RUN_IN, params)
     if found is None:
         raise DomainError(
             reasons.TASK_NOT_FOUND, f"Workflow task [{task_id}] was not found.", task_id=task_id
         )
-    task_row, run = split_run(found)
+    # One pass over the joined row (the worker's part is empty unless ``eager_worker``).
+    task_row, run_row, worker_row = _SPLIT_FENCE(found)
+    if eager_worker:
+        tx.eager_workers[(namespace, lease_owner)] = registered(worker_row)
+    run = cast(RunRow, run_row)
     task = cast(WorkflowTaskRow, task_row)
     if task["status"] != WorkflowTaskStatus.LEASED:
         if is_terminal_run(run):
