@@ -35,14 +35,20 @@ class Waiters:
     @contextmanager
     def polling(self) -> Iterator[None]:
         """Count a running long poll so ``drain`` can wait for it before the store closes."""
-        self.active += 1
-        self._idle.clear()
+        self._poll_started()
         try:
             yield
         finally:
-            self.active -= 1
-            if self.active == 0:
-                self._idle.set()
+            self._poll_ended()
+
+    def _poll_started(self) -> None:
+        self.active += 1
+        self._idle.clear()
+
+    def _poll_ended(self) -> None:
+        self.active -= 1
+        if self.active == 0:
+            self._idle.set()
 
     async def drain(self, timeout: float) -> None:
         try:
@@ -52,20 +58,35 @@ class Waiters:
 
     @contextmanager
     def watch(self, *keys: Any) -> Iterator[asyncio.Event]:
-        event = asyncio.Event()
-        if self.closed:
-            event.set()
-        for key in keys:
-            self._events.setdefault(key, set()).add(event)
+        event = self._register(keys)
         try:
             yield event
         finally:
-            for key in keys:
-                bucket = self._events.get(key)
-                if bucket is not None:
-                    bucket.discard(event)
-                    if not bucket:
-                        del self._events[key]
+            self._unregister(keys, event)
+
+    # The long-poll loop registers and unregisters with these directly (try/finally): a
+    # generator-based context manager per probe cost more than the registration itself.
+    def _register(self, keys: tuple[Any, ...]) -> asyncio.Event:
+        event = asyncio.Event()
+        if self.closed:
+            event.set()
+        events = self._events
+        for key in keys:
+            bucket = events.get(key)
+            if bucket is None:
+                events[key] = {event}
+            else:
+                bucket.add(event)
+        return event
+
+    def _unregister(self, keys: tuple[Any, ...], event: asyncio.Event) -> None:
+        events = self._events
+        for key in keys:
+            bucket = events.get(key)
+            if bucket is not None:
+                bucket.discard(event)
+                if not bucket:
+                    del events[key]
 
     def watching(self, key: Any) -> int:
         """How many polls are waiting on ``key`` right now (lets tests wait until a poll parked)."""
@@ -109,8 +130,11 @@ async def long_poll(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(0.0, timeout)
-    with waiters.polling():
+    waiters._poll_started()
+    try:
         return await _poll_loop(waiters, keys, probe, deadline, reprobe_interval, wait)
+    finally:
+        waiters._poll_ended()
 
 
 async def _poll_loop(
@@ -125,7 +149,8 @@ async def _poll_loop(
     while True:
         if waiters.closed:
             return None
-        with waiters.watch(*keys) as woken:
+        woken = waiters._register(keys)
+        try:
             result = await probe()
             if result is not None:
                 return result
@@ -141,6 +166,8 @@ async def _poll_loop(
                 await asyncio.wait_for(woken.wait(), min(remaining, reprobe_interval))
             except asyncio.TimeoutError:
                 pass
+        finally:
+            waiters._unregister(keys, woken)
 
 
 async def cancel_safe(
