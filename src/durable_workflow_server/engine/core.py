@@ -7,8 +7,8 @@ this process and (through :mod:`.broadcast`) in every other process sharing the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Any, cast
@@ -102,6 +102,31 @@ class WriteAttempt:
         return False
 
 
+class ReadScope:
+    """A read transaction (``store.read()`` or ``store.snapshot()``) as a :class:`Tx`; a plain
+    class for the reason :class:`WriteAttempt` is one."""
+
+    __slots__ = ("_core", "_scope")
+
+    def __init__(self, core: EngineCore, scope: AbstractAsyncContextManager[Conn]) -> None:
+        self._core = core
+        self._scope = scope
+
+    async def __aenter__(self) -> Tx:
+        core, scope = self._core, self._scope
+        conn = await scope.__aenter__()
+        try:
+            return Tx(conn=conn, store=core.store, now=core.now(), payloads=core.payloads)
+        except BaseException as exc:
+            await scope.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return await self._scope.__aexit__(exc_type, exc, tb)
+
+
 class EngineCore:
     """Settings, store, wake-ups and the background loop shared by both planes."""
 
@@ -178,16 +203,12 @@ class EngineCore:
             self._loop.poke_before(tx.due_at)
         self.broadcast.publish(tx)
 
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[Tx]:
-        async with self.store.read() as conn:
-            yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
+    def _read(self) -> ReadScope:
+        return ReadScope(self, self.store.read())
 
-    @asynccontextmanager
-    async def _snapshot(self) -> AsyncIterator[Tx]:
+    def _snapshot(self) -> ReadScope:
         """Like :meth:`_read`, with every statement reading one snapshot (``store.snapshot()``)."""
-        async with self.store.snapshot() as conn:
-            yield Tx(conn=conn, store=self.store, now=self.now(), payloads=self.payloads)
+        return ReadScope(self, self.store.snapshot())
 
     async def _sweep(self) -> datetime | None:
         if self.observed_since is None:
