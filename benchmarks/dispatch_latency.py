@@ -1,17 +1,22 @@
 """Dispatch latency: how long a worker's waiting long-poll takes to receive a new workflow's task.
 
 A worker parks a poll on an empty queue, then a client starts a workflow. We measure from the
-moment the start request is sent until the parked poll returns the task, over a real socket to
-the embedded server (`dw server:start-dev --in-memory`, or `dw server:start --database URL`),
-and beside it what each start-and-dispatch cost, from counters (see _counters.py): requests,
-SQL statements, server and client CPU (server figures summed over both processes with
-``--cross-process``).
+moment the start request is sent until the parked poll returns the task (whether or not the
+start's own response came back first), over a real socket to the embedded server
+(`dw server:start-dev --in-memory`, or `dw server:start --database URL`), and beside it what
+each start-and-dispatch cost, from counters (see _counters.py): requests, SQL statements,
+server and client CPU (server figures summed over both processes with ``--cross-process``).
 
     .venv/bin/python benchmarks/dispatch_latency.py [--runs 100] [--database URL [--cross-process]]
-        [--url URL] [--json]
+        [--url URL] [--json] [--server-src DIR ... --rounds N]
 
 ``--cross-process`` (PostgreSQL) runs two server processes on the database: the poll parks on one
 and the workflow is started through the other, so the wake-up crosses processes (LISTEN/NOTIFY).
+
+``--server-src DIR`` (repeatable) runs the server from that source tree (its ``src/`` directory,
+e.g. a ``git archive`` of an older commit), alternating the trees round by round (``--rounds``)
+so they are compared side by side on the same noisy machine; each tree's percentiles are over
+all its rounds' starts. A ``{i}`` in ``--database`` becomes the tree's position (0, 1, ...).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import statistics
+import math
+import os
 import time
+from pathlib import Path
 
 import httpx
 from _counters import Costs, Probe, Snapshot, as_json, cost_lines, costs, open_window, take_snapshot
@@ -45,35 +52,50 @@ def _combined(first: Snapshot, second: Snapshot) -> Snapshot:
     )
 
 
-async def measure(runs: int, args: argparse.Namespace) -> tuple[list[float], Costs]:
+def percentile(ms: list[float], q: float) -> float:
+    """The nearest-rank ``q`` percentile (0 < q <= 1) of the sorted ``ms``."""
+    return ms[max(0, math.ceil(q * len(ms)) - 1)]
+
+
+async def measure(
+    runs: int, args: argparse.Namespace, source: str | None = None
+) -> tuple[list[float], Costs]:
     tag = run_tag()
+    env = None if source is None else {"PYTHONPATH": str(Path(source).resolve())}
     queue = f"latency-{tag}"
     latencies: list[float] = []
     recorder = InMemoryMetrics()
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx.AsyncClient())
-        server = await stack.enter_async_context(embedded_server(args))
+        server = await stack.enter_async_context(embedded_server(args, env=env))
         client = starter = await stack.enter_async_context(Client(server.url, token=TOKEN, metrics=recorder))
         probes = [Probe(http, server.url, TOKEN, recorder, server.pid)]
         if args.cross_process:
-            other = await stack.enter_async_context(embedded_server(args))
+            other = await stack.enter_async_context(embedded_server(args, env=env))
             starter = await stack.enter_async_context(Client(other.url, token=TOKEN, metrics=recorder))
             probes.append(Probe(http, other.url, TOKEN, recorder, other.pid))
         await client.register_worker(
             worker_id=f"latency-bench-{tag}", task_queue=queue, supported_workflow_types=["noop"]
         )
         opened = [await open_window(probe) for probe in probes]
-        for i in range(runs):
-            poll = asyncio.create_task(
-                client.poll_workflow_task(worker_id=f"latency-bench-{tag}", task_queue=queue, timeout=40.0)
+
+        async def timed_poll() -> tuple[object, float]:
+            # The moment the poll returns, not the moment this loop gets to look at it: the
+            # start's own response may come later (or first) and must not count.
+            task = await client.poll_workflow_task(
+                worker_id=f"latency-bench-{tag}", task_queue=queue, timeout=40.0
             )
+            return task, time.perf_counter()
+
+        for i in range(runs):
+            poll = asyncio.create_task(timed_poll())
             await asyncio.sleep(0.05)  # let the poll reach the server and park
             sent = time.perf_counter()
             await starter.start_workflow(
                 workflow_type="noop", task_queue=queue, workflow_id=f"latency-{tag}-{i}"
             )
-            task = await poll
-            latencies.append(time.perf_counter() - sent)
+            task, received = await poll
+            latencies.append(received - sent)
             if task is None:
                 raise SystemExit("the parked poll timed out instead of receiving the task")
         closed = [await take_snapshot(probe, opening=False) for probe in probes]
@@ -86,34 +108,62 @@ async def measure(runs: int, args: argparse.Namespace) -> tuple[list[float], Cos
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=100, help="starts per round")
     add_server_options(parser)
     parser.add_argument(
         "--cross-process",
         action="store_true",
         help="with --database: park the poll on one server process, start through a second one",
     )
+    parser.add_argument("--server-src", action="append", default=[], metavar="DIR")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds (alternating the trees)")
     args = parser.parse_args()
     if args.cross_process and not args.database:
         parser.error("--cross-process needs --database (two processes sharing one database)")
-    latencies, cost = asyncio.run(measure(args.runs, args))
-    ms = sorted(value * 1000 for value in latencies)
-    p95 = ms[max(0, int(len(ms) * 0.95) - 1)]
+    if args.server_src and args.url:
+        parser.error("--server-src starts its own servers: not with --url")
+    sources: list[str | None] = list(args.server_src) or [None]
+    latencies: dict[str | None, list[float]] = {source: [] for source in sources}
+    cost: dict[str | None, Costs] = {}
+    database = args.database
+    for _ in range(args.rounds):
+        for i, source in enumerate(sources):
+            if database:
+                args.database = database.replace("{i}", str(i))
+            measured, cost[source] = asyncio.run(measure(args.runs, args, source))
+            latencies[source] += measured
+    args.database = database
     if args.json:
-        figures: dict[str, object] = {
-            "benchmark": "dispatch_latency",
-            "median_ms": round(statistics.median(ms), 2),
-            "p95_ms": round(p95, 2),
-            "max_ms": round(ms[-1], 2),
-            "cross_process": bool(args.cross_process),
-            "database": describe(args),
-            "machine": machine(),
-        }
-        print(as_json(figures, cost))
+        results = []
+        for source, values in latencies.items():
+            ms = sorted(value * 1000 for value in values)
+            figures: dict[str, object] = {
+                "benchmark": "dispatch_latency",
+                "server_src": source,
+                "median_ms": round(percentile(ms, 0.5), 2),
+                "p95_ms": round(percentile(ms, 0.95), 2),
+                "p99_ms": round(percentile(ms, 0.99), 2),
+                "max_ms": round(ms[-1], 2),
+                "cross_process": bool(args.cross_process),
+                "database": describe(args),
+                "machine": machine(),
+            }
+            results.append(as_json(figures, cost[source]))
+        print(*results, sep="\n")
         return
-    print(f"dispatch latency over {len(ms)} starts (start request sent -> parked poll returns the task)")
-    print(f"  median {statistics.median(ms):.1f} ms   p95 {p95:.1f} ms   max {ms[-1]:.1f} ms")
-    print(*cost_lines(cost, unit="start"), sep="\n")
+    starts = args.runs * args.rounds
+    print(
+        f"dispatch latency over {starts} starts per tree (start request sent -> parked poll returns the task)"
+    )
+    for source, values in latencies.items():
+        ms = sorted(value * 1000 for value in values)
+        if len(sources) > 1 or source is not None:
+            print(f"  server: {os.path.normpath(source) if source else 'this tree'}")
+        print(
+            f"  p50 {percentile(ms, 0.5):.2f} ms   p95 {percentile(ms, 0.95):.2f} ms   "
+            f"p99 {percentile(ms, 0.99):.2f} ms   max {ms[-1]:.2f} ms"
+        )
+        print(*cost_lines(cost[source], unit="start"), sep="\n")
     print(
         f"  database: {describe(args)}"
         + ("  (poll and start on two processes)" if args.cross_process else "")

@@ -19,7 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 CASES = {
     "throughput": (["throughput.py", "--workflows", "5"], "workflows/s"),
-    "dispatch_latency": (["dispatch_latency.py", "--runs", "3"], "median"),
+    "dispatch_latency": (["dispatch_latency.py", "--runs", "3"], "p99"),
     "round_trips": (["round_trips.py", "--workflows", "5", "--order", "both"], "requests"),
     "replay_cost_replay": (["replay_cost.py", "replay", "--events", "200", "--rounds", "1"], "µs/event"),
     "replay_cost_worker": (
