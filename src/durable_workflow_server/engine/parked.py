@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store.rows import WorkerRow
+from .event_wait import wait_event
 from .shapes import WorkflowTaskBody
 from .util import best_effort_in_background
 
@@ -143,9 +144,7 @@ class ParkedPolls:
         """
         with self.parked(key, offer):
             try:
-                await asyncio.wait_for(offer.woken.wait(), seconds)
-            except asyncio.TimeoutError:
-                pass
+                await wait_event(offer.woken, seconds)
             except asyncio.CancelledError:
                 self.abandon(offer, release)
                 raise

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from .event_wait import wait_event
 from .parked import ParkedPolls
 
 T = TypeVar("T")
@@ -162,10 +163,7 @@ async def _poll_loop(
                 if handed is not None:
                     return handed
                 continue
-            try:
-                await asyncio.wait_for(woken.wait(), min(remaining, reprobe_interval))
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(woken, min(remaining, reprobe_interval))
         finally:
             waiters._unregister(keys, woken)
 

@@ -18,6 +18,7 @@ from .activities.claims import claim_activity_task
 from .api import RegisterWorkerRequest
 from .core import EngineCore
 from .errors import DomainError
+from .event_wait import wait_event
 from .history.pages import history_page
 from .maintenance.counters import WORKER_LEASE_RELEASES
 from .namespaces import rows as namespace_rows
@@ -53,10 +54,7 @@ _Task = TypeVar("_Task", WorkflowTaskBody, ActivityTask)
 
 
 async def _wait_for(woken: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(woken.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
+    await wait_event(woken, seconds)
 
 
 class WorkerPlane(EngineCore):

@@ -80,6 +80,18 @@ async def test_a_start_hands_its_task_to_the_parked_poll_without_a_claim(engine:
     assert (await d.complete_wf(task, [complete("done")]))["run_status"] == "completed"
 
 
+async def test_the_parked_poll_has_answered_before_the_start_returns(engine: Engine) -> None:
+    # The dispatch latency: the task goes out to the worker before the start renders its answer.
+    d = Driver(engine)
+    await d.register(**TYPES)
+    poll = asyncio.create_task(d.poll_wf(timeout=60.0, poll_request_id="poll-1"))
+    await _offered(engine)
+    started = await d.start("wf-1")
+    assert poll.done()
+    task = poll.result()
+    assert task is not None and task["run_id"] == started["run_id"]
+
+
 async def test_a_retried_poll_gets_the_task_handed_to_its_first_try(engine: Engine) -> None:
     d = Driver(engine)
     await d.register(**TYPES)

@@ -22,6 +22,7 @@ that earlier lease, and it claims as before.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 
@@ -79,6 +80,8 @@ class PollHandoff:
 async def settle(parked: ParkedPolls, handoff: PollHandoff, release: Release) -> bool:
     """After the start committed: deliver its task to the poll (``True``), else unreserve it.
 
+    A delivered poll has answered by the time this returns (it resumes in the turn given up).
+
     A poll that went away since the reservation (cancelled) cannot answer: the task is handed
     back with ``release`` (fenced on its lease) and redelivered; should that fail, its lease
     runs out as any lost lease does.
@@ -88,6 +91,10 @@ async def settle(parked: ParkedPolls, handoff: PollHandoff, release: Release) ->
         parked.unreserve(handoff.offer)
         return False
     if parked.deliver(handoff.offer, task):
+        # One turn of the event loop: the woken poll (its wake-up already scheduled) answers and
+        # writes its response before the start goes on to render its own, so the task reaches
+        # the worker first; the start's caller waits one turn longer (microseconds).
+        await asyncio.sleep(0)
         return True
     await release(task)
     return False
