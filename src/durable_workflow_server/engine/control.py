@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
@@ -187,7 +186,7 @@ class ControlPlane(EngineCore):
         async def release(task: WorkflowTaskBody) -> None:
             await hand_back(self._tx, namespace, task)
 
-        await asyncio.shield(settle(self.waiters.parked, handoff, release))
+        await settle(self.waiters.parked, handoff, release)  # at once: see settle
         return body
 
     async def _start(

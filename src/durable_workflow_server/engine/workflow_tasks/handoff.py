@@ -80,11 +80,13 @@ class PollHandoff:
 async def settle(parked: ParkedPolls, handoff: PollHandoff, release: Release) -> bool:
     """After the start committed: deliver its task to the poll (``True``), else unreserve it.
 
-    A delivered poll has answered by the time this returns (it resumes in the turn given up).
-
-    A poll that went away since the reservation (cancelled) cannot answer: the task is handed
-    back with ``release`` (fenced on its lease) and redelivered; should that fail, its lease
-    runs out as any lost lease does.
+    Called straight after the commit and decided before its first ``await``: no turn of the
+    event loop (nor a cancellation of the start) comes between the commit and the poll's
+    wake-up. A delivered poll has answered by the time this returns (it resumes in the turn
+    given up). A poll that went away since the reservation (cancelled) cannot answer: the task
+    is handed back with ``release`` (fenced on its lease; shielded, so a start cancelled
+    meanwhile still hands it back) and redelivered; should that fail, its lease runs out as
+    any lost lease does.
     """
     task = handoff.task
     if task is None:
@@ -96,7 +98,7 @@ async def settle(parked: ParkedPolls, handoff: PollHandoff, release: Release) ->
         # the worker first; the start's caller waits one turn longer (microseconds).
         await asyncio.sleep(0)
         return True
-    await release(task)
+    await asyncio.shield(release(task))
     return False
 
 
