@@ -35,6 +35,7 @@ from _embedded import TOKEN, add_server_options, describe, embedded_server, mach
 
 from durable_workflow import Client
 from durable_workflow.metrics import InMemoryMetrics
+from durable_workflow.protocol.wire import WorkflowTask
 
 
 def _sum(left: float | None, right: float | None) -> float | None:
@@ -61,7 +62,11 @@ async def measure(
     runs: int, args: argparse.Namespace, source: str | None = None
 ) -> tuple[list[float], Costs]:
     tag = run_tag()
-    env = None if source is None else {"PYTHONPATH": str(Path(source).resolve())}
+    # No task is completed: a lease running out mid-run would redeliver an earlier start's task to
+    # a later poll (before its own start was even sent), so the leases outlast the run.
+    env = {"DW_WORKFLOW_TASK_LEASE_SECONDS": "3600"}
+    if source is not None:
+        env["PYTHONPATH"] = str(Path(source).resolve())
     queue = f"latency-{tag}"
     latencies: list[float] = []
     recorder = InMemoryMetrics()
@@ -79,7 +84,7 @@ async def measure(
         )
         opened = [await open_window(probe) for probe in probes]
 
-        async def timed_poll() -> tuple[object, float]:
+        async def timed_poll() -> tuple[WorkflowTask | None, float]:
             # The moment the poll returns, not the moment this loop gets to look at it: the
             # start's own response may come later (or first) and must not count.
             task = await client.poll_workflow_task(
@@ -95,9 +100,12 @@ async def measure(
                 workflow_type="noop", task_queue=queue, workflow_id=f"latency-{tag}-{i}"
             )
             task, received = await poll
-            latencies.append(received - sent)
             if task is None:
                 raise SystemExit("the parked poll timed out instead of receiving the task")
+            if task.get("workflow_id") != f"latency-{tag}-{i}":
+                # An earlier start's task, redelivered (a --url server's leases ran out).
+                raise SystemExit(f"the parked poll received another start's task: {task!r:.200}")
+            latencies.append(received - sent)
         closed = [await take_snapshot(probe, opening=False) for probe in probes]
     before, after = opened[0][0], closed[0]
     scrape_sql = sum(per_scrape for _, per_scrape in opened)
