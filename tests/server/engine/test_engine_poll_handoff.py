@@ -10,6 +10,7 @@ it, and the task is queued ready, woken for and claimed as before.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -80,6 +81,9 @@ async def test_a_start_hands_its_task_to_the_parked_poll_without_a_claim(engine:
     assert (await d.complete_wf(task, [complete("done")]))["run_status"] == "completed"
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="3.10 keeps wait_for: its own task resumes the poll turns later"
+)
 async def test_the_parked_poll_has_answered_before_the_start_returns(engine: Engine) -> None:
     # The dispatch latency: the task goes out to the worker before the start renders its answer.
     d = Driver(engine)

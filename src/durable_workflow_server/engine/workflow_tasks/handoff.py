@@ -82,11 +82,11 @@ async def settle(parked: ParkedPolls, handoff: PollHandoff, release: Release) ->
 
     Called straight after the commit and decided before its first ``await``: no turn of the
     event loop (nor a cancellation of the start) comes between the commit and the poll's
-    wake-up. A delivered poll has answered by the time this returns (it resumes in the turn
-    given up). A poll that went away since the reservation (cancelled) cannot answer: the task
-    is handed back with ``release`` (fenced on its lease; shielded, so a start cancelled
-    meanwhile still hands it back) and redelivered; should that fail, its lease runs out as
-    any lost lease does.
+    wake-up. On Python 3.11+ a delivered poll has answered by the time this returns (it resumes
+    in the turn given up; 3.10's ``wait_for`` takes a few turns more). A poll that went away
+    since the reservation (cancelled) cannot answer: the task is handed back with ``release``
+    (fenced on its lease; shielded, so a start cancelled meanwhile still hands it back) and
+    redelivered; should that fail, its lease runs out as any lost lease does.
     """
     task = handoff.task
     if task is None:

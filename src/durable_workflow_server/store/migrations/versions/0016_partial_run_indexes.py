@@ -7,6 +7,11 @@ entry for every run inserted and kept every closed run's ``NULL`` one: on SQLite
 written in the start's commit for each. Partial indexes skip those and stay as small as the
 runs that have a value.
 
+Upgrading: the indexes are dropped and built again in the migration's transaction, so writes to
+``workflow_runs`` wait while they build (on PostgreSQL, ``CREATE INDEX`` without ``CONCURRENTLY``):
+seconds on a table of millions of rows. On a large database, start the new server (which
+migrates at startup) in a quiet moment.
+
 Revision ID: 0016_partial_run_indexes
 Revises: 0015_poll_request_on_task
 Create Date: 2026-12-04

@@ -8,6 +8,11 @@ every pending timer of every run: with 20,000 sleeping workflows, 6 to 15 ms per
 (EXPLAIN QUERY PLAN and timing on a copy of the benchmark's database), against 0.3 ms with
 both columns in the run index. A run's timers by sequence sort a run's few timers instead.
 
+Upgrading: the indexes are dropped and built again in the migration's transaction, so writes to
+``timers`` wait while they build (on PostgreSQL, ``CREATE INDEX`` without ``CONCURRENTLY``):
+seconds on a table of millions of rows. On a large database, start the new server (which
+migrates at startup) in a quiet moment.
+
 Revision ID: 0017_timers_run_status
 Revises: 0016_partial_run_indexes
 Create Date: 2026-12-04
