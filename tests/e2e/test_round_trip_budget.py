@@ -36,18 +36,19 @@ import _pg_round_trips
 
 pytestmark = pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason="PostgreSQL only (round trips)")
 
-# Round trips per step, at most. Each write transaction is BEGIN + its statements + COMMIT; the
-# result wait of a closed run is one autocommit read.
+# Round trips per step, at most. Each write transaction is its statements + ``COMMIT; BEGIN``
+# (the next write's transaction opens in the round trip that commits this one, so a write on a
+# pooled connection sends no ``BEGIN``); the result wait of a closed run is one autocommit read.
 BUDGET = {
-    "start": 7,
-    "workflow task poll": 8,
-    "workflow task complete + eager activity": 9,
-    "activity complete + eager workflow task": 10,
-    "workflow task complete (closes the run)": 6,
+    "start": 6,
+    "workflow task poll": 7,
+    "workflow task complete + eager activity": 8,
+    "activity complete + eager workflow task": 9,
+    "workflow task complete (closes the run)": 5,
     "result wait": 1,
     # A poll parked in the server's process (one probe), then a start handed to it.
-    "workflow task poll (parks)": 4,
-    "start handed to the parked poll": 8,
+    "workflow task poll (parks)": 3,
+    "start handed to the parked poll": 7,
 }
 SWEEP_BUDGET = {"sweep (busy)": 1, "sweep (idle)": 1}
 

@@ -68,6 +68,12 @@ LISTEN_FIRST_CONNECT_SECONDS = 5.0
 
 _BEGIN = "BEGIN"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# The snapshot's isolation on a connection whose (empty) transaction is already open.
+_SET_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+# A write ends by opening the next write's transaction in the same round trip (see _Pooled.begun).
+_COMMIT_AND_BEGIN = "COMMIT; BEGIN"
+# Whether the server ends sessions idle in a transaction: then no connection is parked in one.
+_IDLE_IN_TRANSACTION_TIMEOUT = "SELECT current_setting('idle_in_transaction_session_timeout')"
 _NOTIFY = "SELECT pg_notify($1, $2)"
 _REVISION = "SELECT version_num FROM alembic_version"
 _HAS_REVISION_TABLE = "SELECT to_regclass('alembic_version') IS NOT NULL"
@@ -108,6 +114,12 @@ def _jsonb_decoder(value: bytes) -> Any:
     return json.loads(value[1:].decode())
 
 
+async def _may_prebegin(conn: Any) -> bool:
+    """Whether ``conn`` may wait in the pool with an empty transaction open (see _Pooled.begun)."""
+    setting = await conn.fetchval(_IDLE_IN_TRANSACTION_TIMEOUT)
+    return str(setting).strip() in ("0", "0ms", "0s", "")
+
+
 async def _set_codecs(conn: Any) -> None:
     """JSON as SQLAlchemy's asyncpg dialect sets it up: text in (its bind processors serialise),
     parsed values out (its result processors are none then)."""
@@ -120,14 +132,28 @@ async def _set_codecs(conn: Any) -> None:
 
 
 class _Pooled:
-    """One pooled asyncpg connection: when it was opened, since when it is idle."""
+    """One pooled asyncpg connection: when it was opened, since when it is idle.
 
-    __slots__ = ("borrowed", "idle_since", "opened_at", "raw")
+    ``begun``: an empty READ COMMITTED transaction is open on it, begun by the ``COMMIT; BEGIN``
+    that ended the previous write (one round trip, where ``COMMIT`` and the next write's
+    ``BEGIN`` were two). A write taking it sends no ``BEGIN``. This changes nothing the engine
+    can observe: under READ COMMITTED every statement takes its own snapshot when it starts, and
+    an empty transaction holds no snapshot, no transaction id and no table lock (nothing for
+    ``VACUUM`` or DDL to wait on); the engine's timestamps come from Python, not ``now()``.
+    A read or a snapshot on such a connection ends with ``COMMIT`` (its table locks end with
+    it), which leaves the connection without a transaction for the next read. Not done where
+    the server ends sessions idle in a transaction (``idle_in_transaction_session_timeout``).
+    """
 
-    def __init__(self, raw: Any) -> None:
+    __slots__ = ("begun", "borrowed", "idle_since", "opened_at", "prebegin", "raw")
+
+    def __init__(self, raw: Any, prebegin: bool = False) -> None:
         self.raw = raw
         self.opened_at = time.monotonic()
         self.idle_since = self.opened_at
+        self.begun = False
+        #: Whether this connection may wait in the pool with an empty transaction open.
+        self.prebegin = prebegin
         #: A SQLAlchemy connection wrapped around ``raw`` (see :class:`_Borrowed`), made on demand.
         self.borrowed: AsyncConnection | None = None
 
@@ -144,7 +170,7 @@ class _Pool:
     """
 
     def __init__(
-        self, connect: Callable[[], Awaitable[Any]], size: int, overflow: int, timeout: float
+        self, connect: Callable[[], Awaitable[_Pooled]], size: int, overflow: int, timeout: float
     ) -> None:
         self._connect = connect
         self.size = size
@@ -158,13 +184,14 @@ class _Pool:
         self._invalid_before = 0.0
         self._closed = False
 
-    async def acquire(self) -> _Pooled:
+    async def acquire(self, begun: bool = False) -> _Pooled:
+        """A connection, preferably one whose ``begun`` state is ``begun`` (see _Pooled.begun)."""
         deadline: float | None = None
         while True:
             if self._closed:
                 raise RuntimeError("store is not open")
             while self._idle:
-                pooled = self._idle.pop()
+                pooled = self._take(begun)
                 if pooled.raw.is_closed() or pooled.opened_at < self._invalid_before:
                     self._drop(pooled)
                     continue
@@ -174,12 +201,11 @@ class _Pool:
             if self.opened < self.limit:
                 self.opened += 1
                 try:
-                    raw = await self._connect()
+                    return await self._connect()
                 except BaseException:
                     self.opened -= 1
                     self._wake()
                     raise
-                return _Pooled(raw)
             loop = asyncio.get_running_loop()
             if deadline is None:
                 deadline = loop.time() + self.timeout
@@ -196,10 +222,23 @@ class _Pool:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
 
+    def _take(self, begun: bool) -> _Pooled:
+        """The newest idle connection in the ``begun`` state wanted, else the newest one."""
+        idle = self._idle
+        for index in range(len(idle) - 1, -1, -1):
+            if idle[index].begun is begun:
+                return idle.pop(index)
+        return idle.pop()
+
     async def _ping(self, pooled: _Pooled) -> bool:
-        """Whether an idle connection still answers; if not it is dropped with all older ones."""
+        """Whether an idle connection still answers; if not it is dropped with all older ones.
+
+        A connection parked in an empty transaction ends it with the ping (``ROLLBACK``): it has
+        waited long enough that nothing is gained by keeping it open.
+        """
         try:
-            await pooled.raw.execute("SELECT 1", timeout=LISTEN_PING_TIMEOUT)
+            await pooled.raw.execute("ROLLBACK" if pooled.begun else "SELECT 1", timeout=LISTEN_PING_TIMEOUT)
+            pooled.begun = False
             return True
         except Exception as exc:
             log.info("idle pooled PostgreSQL connection failed its ping (%s); reconnecting", exc)
@@ -214,7 +253,7 @@ class _Pool:
             or self._closed
             or raw.is_closed()
             or pooled.opened_at < self._invalid_before
-            or raw.is_in_transaction()
+            or raw.is_in_transaction() is not pooled.begun
         ):
             self._drop(pooled)
         elif len(self._idle) >= self.size:
@@ -298,13 +337,28 @@ class DirectConnection:
     """One unit of work on a pooled asyncpg connection, as the engine's :class:`~.base.Conn`.
 
     ``begin`` is the statement that opens the transaction, sent before the first statement
-    (``None``: autocommit, every statement on its own). Statements with a plan run on asyncpg
+    (``None``: autocommit, every statement on its own). On a connection that waited in the pool
+    with an empty transaction open (``parked``, see :class:`_Pooled`), a write sends no
+    ``BEGIN``, a read runs in that transaction and a snapshot sets its isolation first; all of
+    them end it. Statements with a plan run on asyncpg
     as coroutines of this task, through asyncpg's prepared statement cache; the rest through
     SQLAlchemy on the same connection (:meth:`_sqlalchemy`). Every statement is counted in the
     store's tally.
     """
 
-    __slots__ = ("begin", "begun", "broken", "plans", "pooled", "raw", "store", "tally")
+    __slots__ = (
+        "begin",
+        "begun",
+        "broken",
+        "parked",
+        "plans",
+        "pooled",
+        "ran",
+        "raw",
+        "store",
+        "tally",
+        "writes",
+    )
 
     def __init__(self, store: PostgresStore, pooled: _Pooled, begin: str | None) -> None:
         self.store = store
@@ -312,8 +366,15 @@ class DirectConnection:
         self.raw = pooled.raw
         self.plans = store._plans
         self.tally = store.tally
-        self.begin = begin
-        self.begun = False
+        self.writes = begin is _BEGIN
+        #: The connection came with an empty transaction open; this unit now owns it.
+        self.parked = pooled.begun
+        pooled.begun = False
+        #: A transaction is open that this unit's statements run in.
+        self.begun = self.parked and begin is not _BEGIN_SNAPSHOT
+        self.begin = _SET_SNAPSHOT if self.parked and begin is _BEGIN_SNAPSHOT else begin
+        #: A statement was sent (a parked transaction nothing ran in can be parked again).
+        self.ran = False
         #: The connection's state is unknown (lost, or left mid-operation): not to be reused.
         self.broken = False
 
@@ -373,6 +434,7 @@ class DirectConnection:
 
     async def _run(self, sql: str, args: list[Any], call: Callable[..., Awaitable[Any]]) -> Any:
         store = self.store
+        self.ran = True
         try:
             if not self.begun and self.begin is not None:
                 await self.raw.execute(self.begin)
@@ -398,6 +460,7 @@ class DirectConnection:
 
     async def _sqlalchemy(self) -> AsyncConnection:
         """The SQLAlchemy connection around this asyncpg connection, inside this transaction."""
+        self.ran = True
         await self._begin()  # now: SQLAlchemy's statements join the transaction
         pooled = self.pooled
         if pooled.borrowed is None:
@@ -422,12 +485,17 @@ class DirectConnection:
             self.store._pool_or_fail().invalidate()
 
     async def _finish(self) -> None:
-        """End the unit: ``COMMIT`` what was begun."""
+        """End the unit: ``COMMIT`` what was begun (a write: and ``BEGIN`` the next one's)."""
         await self._end_sqlalchemy()
+        if self.parked and not self.ran:
+            self.pooled.begun = True  # its empty transaction waits for the next unit
+            return
         if self.begun:
             self.begun = False
+            sql = _COMMIT_AND_BEGIN if self.writes and self.pooled.prebegin else "COMMIT"
             try:
-                await self.raw.execute("COMMIT")
+                await self.raw.execute(sql)
+                self.pooled.begun = sql is _COMMIT_AND_BEGIN
             except Exception as error:
                 raise self.store._translated(self, error, "COMMIT", [])  # noqa: B904 - its cause is set
             except BaseException:
@@ -441,8 +509,8 @@ class DirectConnection:
         if self.broken or self.raw.is_closed():
             self.broken = True
             return
-        if self.begun:
-            self.begun = False
+        if self.begun or self.parked:
+            self.begun = self.parked = False
             try:
                 await self.raw.execute("ROLLBACK")
             except BaseException as exc:
@@ -495,14 +563,14 @@ class PostgresStore(Store):
 
         dsn = asyncpg_dsn(self.url)
 
-        async def connect() -> Any:
+        async def connect() -> _Pooled:
             raw = await asyncpg.connect(dsn, statement_cache_size=STATEMENT_CACHE_SIZE)
             try:
                 await _set_codecs(raw)
+                return _Pooled(raw, prebegin=await _may_prebegin(raw))
             except BaseException:
                 raw.terminate()
                 raise
-            return raw
 
         self._pool = _Pool(connect, POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT)
 
@@ -549,7 +617,7 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def _unit(self, begin: str | None) -> AsyncIterator[Conn]:
         pool = self._pool_or_fail()
-        pooled = await pool.acquire()
+        pooled = await pool.acquire(begun=begin is _BEGIN)
         conn = DirectConnection(self, pooled, begin)
         try:
             try:
@@ -562,7 +630,11 @@ class PostgresStore(Store):
             pool.release(pooled, discard=conn.broken)
 
     def write(self) -> contextlib.AbstractAsyncContextManager[Conn]:
-        """One READ COMMITTED transaction: ``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on any exception)."""
+        """One READ COMMITTED transaction: ``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on any exception).
+
+        Preferably on a connection whose ``BEGIN`` went out with the previous write's ``COMMIT``
+        (see :class:`_Pooled`): one round trip fewer.
+        """
         return self._unit(_BEGIN)
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Conn]:
