@@ -17,6 +17,17 @@ Payloads are compact JSON: ``{"o": origin, "w": [[kind, namespace, queue], ...],
 "h": [run_id, ...], "t": 1, "d": epoch_seconds, "n": 1}`` (``n``: namespaces were created,
 changed or deleted, so cached "namespace exists" answers are dropped); ``{"o": origin, "a": 1}``
 means "wake everything" (used when the keys would not fit PostgreSQL's 8000-byte payload limit).
+``{"o": origin}`` alone is a hello: a process whose listener has just (re)connected announces
+itself, so the others start publishing to it at once.
+
+Nothing is published while no other process listens: a server alone on its database (the usual
+deployment, and every benchmark) would otherwise pay a ``NOTIFY`` round trip, and the decoding
+of its own notification coming back, for nobody. Whether another listener exists is asked of the
+store (:meth:`~..store.Store.others_listening`) at most once per :data:`PEER_CHECK_SECONDS`, and
+any other process's notification, its hello included, answers it at once. A process that starts
+is therefore heard from before it parks its first poll (its hello goes out while it opens);
+what could still be missed in the moment its hello is in flight costs a poller one re-probe
+interval, like any lost notification.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -37,6 +49,8 @@ log = logging.getLogger(__name__)
 
 # PostgreSQL rejects NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD_BYTES = 7900
+# How long an answer to "does another process listen?" is trusted before it is asked again.
+PEER_CHECK_SECONDS = 1.0
 
 
 class WakeTargets:
@@ -71,11 +85,20 @@ class Broadcast:
         self._due: datetime | None = None
         self._namespaces = False
         self._sender: asyncio.Task[None] | None = None
+        # Whether another process listens, as last known, and until when that is trusted.
+        self._peers = True
+        self._peers_known_until = 0.0
+        # A hello is due (the listener has just connected).
+        self._hello = False
 
     # ------------------------------------------------------------------ lifecycle
     async def open(self) -> None:
         if self.store.notifies:
             await self.store.listen(self.receive)
+            sender = self._sender
+            if sender is not None:  # the hello: out before this process serves anything
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(sender), 2.0)
 
     async def close(self, timeout: float = 2.0) -> None:
         """Send what is still queued (bounded), before the store closes."""
@@ -93,14 +116,38 @@ class Broadcast:
             tx.wakes or tx.history_runs or tx.timers_changed or tx.due_at is not None or tx.namespaces_changed
         ):
             return
+        if not self._peers and time.monotonic() < self._peers_known_until:
+            return  # nobody else listens
         self._namespaces = self._namespaces or tx.namespaces_changed
         self._wakes |= tx.wakes
         self._history |= tx.history_runs
         self._timers = self._timers or tx.timers_changed
         if tx.due_at is not None and (self._due is None or tx.due_at < self._due):
             self._due = tx.due_at
+        self._start_sender()
+
+    def _start_sender(self) -> None:
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send(), name="dw-wake-broadcast")
+
+    def _clear(self) -> None:
+        self._wakes, self._history, self._timers, self._due = set(), set(), False, None
+        self._namespaces = False
+
+    async def _anyone_listening(self) -> bool:
+        """Whether another process listens (asked of the store once per PEER_CHECK_SECONDS)."""
+        if time.monotonic() >= self._peers_known_until:
+            try:
+                self._peers = await self.store.others_listening()
+            except Exception as exc:  # unknown: publish, as if someone listened
+                log.debug("could not tell whether other processes listen: %s", exc)
+                self._peers = True
+            self._peers_known_until = time.monotonic() + PEER_CHECK_SECONDS
+        return self._peers
+
+    def _heard_from_peer(self) -> None:
+        self._peers = True
+        self._peers_known_until = time.monotonic() + PEER_CHECK_SECONDS
 
     def _take(self) -> str | None:
         if not (self._wakes or self._history or self._timers or self._due is not None or self._namespaces):
@@ -116,8 +163,7 @@ class Broadcast:
             message["d"] = self._due.timestamp()
         if self._namespaces:
             message["n"] = 1
-        self._wakes, self._history, self._timers, self._due = set(), set(), False, None
-        self._namespaces = False
+        self._clear()
         payload = json.dumps(message, separators=(",", ":"))
         if len(payload.encode()) > MAX_PAYLOAD_BYTES:
             payload = json.dumps({"o": self.origin, "a": 1}, separators=(",", ":"))
@@ -125,7 +171,17 @@ class Broadcast:
 
     async def _send(self) -> None:
         # Whatever is queued while one NOTIFY is in flight goes out together in the next one.
-        while (payload := self._take()) is not None:
+        while True:
+            if self._hello:
+                self._hello = False
+                payload: str | None = json.dumps({"o": self.origin}, separators=(",", ":"))
+            elif not await self._anyone_listening():
+                self._clear()
+                return
+            else:
+                payload = self._take()
+            if payload is None:
+                return
             try:
                 await self.store.notify(payload)
             except Exception as exc:  # best effort: pollers elsewhere still re-probe
@@ -143,10 +199,14 @@ class Broadcast:
     def _apply(self, payload: str | None) -> None:
         if payload is None:
             self._wake_everything()
+            self._hello = True  # the listener (re)connected: let the others know this process
+            self._peers_known_until = 0.0  # and ask again who else listens (asked without a listener)
+            self._start_sender()
             return
         message = json.loads(payload)
         if message.get("o") == self.origin:
             return  # this process already woke its own waiters
+        self._heard_from_peer()
         if message.get("a"):
             self._wake_everything()
             return

@@ -190,6 +190,13 @@ class Store:
     async def notify(self, payload: str) -> None:
         """Send ``payload`` to every listening process (including this one); best effort."""
 
+    async def others_listening(self) -> bool:
+        """Whether a process other than this store's own listener listens to :meth:`notify`.
+
+        ``True`` where the store cannot tell: then everything is published.
+        """
+        return True
+
     # ------------------------------------------------------------------ health
     async def ping(self) -> bool:
         try:

@@ -75,6 +75,11 @@ _COMMIT_AND_BEGIN = "COMMIT; BEGIN"
 # Whether the server ends sessions idle in a transaction: then no connection is parked in one.
 _IDLE_IN_TRANSACTION_TIMEOUT = "SELECT current_setting('idle_in_transaction_session_timeout')"
 _NOTIFY = "SELECT pg_notify($1, $2)"
+# Another server's listener on this database (application_name is visible to every role).
+_OTHER_LISTENERS = """
+    SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+    WHERE application_name = $1 AND datname = current_database() AND pid <> pg_backend_pid())
+"""
 _REVISION = "SELECT version_num FROM alembic_version"
 _HAS_REVISION_TABLE = "SELECT to_regclass('alembic_version') IS NOT NULL"
 # What ``sa.inspect(connection).get_table_names()`` lists: the default schema's plain and
@@ -724,6 +729,17 @@ class PostgresStore(Store):
         async with self.read() as conn:
             direct = cast(DirectConnection, conn)
             await direct._run(_NOTIFY, [NOTIFY_CHANNEL, payload], direct.raw.execute)
+
+    async def others_listening(self) -> bool:
+        """Asked on the listener's connection (its own session excluded); ``True`` without one."""
+        listener = self._listen_conn
+        if listener is None or listener.is_closed():
+            return True
+        async with self._listen_lock:
+            found = await listener.fetchval(
+                _OTHER_LISTENERS, LISTENER_APPLICATION_NAME, timeout=LISTEN_PING_TIMEOUT
+            )
+        return bool(found)
 
     async def listen(self, callback: NotificationCallback) -> None:
         """Start the listener task; waits (bounded) for the first ``LISTEN`` so work is not missed.

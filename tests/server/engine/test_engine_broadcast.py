@@ -100,3 +100,43 @@ async def test_stores_without_notifications_publish_nothing() -> None:
     broadcast.publish(_tx(store, wakes={("workflow", "default", "q1")}))
     await _published(broadcast)
     assert store.sent == []
+
+
+class AloneStore(NotifyingStore):
+    """No other process listens, until ``others`` says so; counts how often it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.others = False
+        self.asked = 0
+
+    async def others_listening(self) -> bool:
+        self.asked += 1
+        return self.others
+
+
+async def test_nothing_is_published_while_no_other_process_listens() -> None:
+    store = AloneStore()
+    broadcast = Broadcast(store, Recorder().targets())
+    for queue in ("q1", "q2", "q3"):
+        broadcast.publish(_tx(store, wakes={("workflow", "default", queue)}))
+        await _published(broadcast)
+    assert store.sent == [] and store.asked == 1  # the answer is trusted for PEER_CHECK_SECONDS
+    # Another process's notification (its hello, here) means someone listens: publish again.
+    broadcast.receive(json.dumps({"o": "another process"}))
+    broadcast.publish(_tx(store, wakes={("workflow", "default", "q4")}))
+    await _published(broadcast)
+    assert [json.loads(sent)["w"] for sent in store.sent] == [[["workflow", "default", "q4"]]]
+
+
+async def test_a_connected_listener_says_hello_even_when_alone() -> None:
+    store, seen = AloneStore(), Recorder()
+    broadcast = Broadcast(store, seen.targets())
+    broadcast.receive(None)  # the listener (re)connected
+    await _published(broadcast)
+    assert [json.loads(sent) for sent in store.sent] == [{"o": broadcast.origin}]
+    assert seen.everything == 1
+    # The others apply a hello as nothing but "this process listens".
+    theirs = Recorder()
+    Broadcast(NotifyingStore(), theirs.targets()).receive(store.sent[0])
+    assert theirs.keys == [] and theirs.everything == 0 and theirs.pokes == 0

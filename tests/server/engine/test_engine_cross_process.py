@@ -184,3 +184,18 @@ async def test_a_close_wait_on_one_process_is_woken_by_a_close_on_another(pair: 
     await b.complete_wf(task, [complete("done")])
     body = await asyncio.wait_for(waiting, WITHIN)
     assert body["run_id"] == started["run_id"] and body["status"] == "completed"
+
+
+async def test_a_store_tells_whether_another_process_listens(pg_url: str) -> None:
+    stores = [PostgresStore(pg_url), PostgresStore(pg_url)]
+    try:
+        await stores[0].open()
+        await stores[0].listen(lambda _payload: None)
+        assert await stores[0].others_listening() is False  # its own listener does not count
+        await stores[1].open()
+        await stores[1].listen(lambda _payload: None)
+        assert await stores[0].others_listening() is True
+        assert await stores[1].others_listening() is True
+    finally:
+        for store in stores:
+            await store.close()
