@@ -39,6 +39,7 @@ class RoundTrips:
 
 _installed: RoundTrips | None = None
 _originals: dict[str, Any] = {}
+_store_originals: dict[str, Any] = {}
 
 
 def install() -> RoundTrips:
@@ -73,8 +74,28 @@ def install() -> RoundTrips:
         return await original(self, query, timeout, **kwargs)
 
     Connection._get_statement = get_statement  # type: ignore[method-assign]
+    _wrap_store_binding(counter)
     _installed = counter
     return counter
+
+
+def _wrap_store_binding(counter: RoundTrips) -> None:
+    """Count the store's own statement binding (``postgres._bind_execute``, in trees that have it)."""
+    try:
+        from durable_workflow_server.store import postgres
+    except ImportError:  # pragma: no cover - a tree without the server
+        return
+    original = getattr(postgres, "_bind_execute", None)
+    if original is None:
+        return
+    _store_originals["_bind_execute"] = original
+
+    @functools.wraps(original)
+    async def bound(raw: Any, statements: Any, sql: str, args: Any, status: bool) -> Any:
+        counter.add(f"{'execute' if status else 'fetch'} {sql}")
+        return await original(raw, statements, sql, args, status)
+
+    postgres._bind_execute = bound
 
 
 def uninstall() -> None:
@@ -85,6 +106,10 @@ def uninstall() -> None:
     for name, method in _originals.items():
         setattr(Connection, name, method)
     _originals.clear()
+    if _store_originals:
+        from durable_workflow_server.store import postgres
+
+        postgres._bind_execute = _store_originals.pop("_bind_execute")
     _installed = None
 
 

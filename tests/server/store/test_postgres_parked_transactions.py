@@ -113,3 +113,22 @@ async def test_no_transaction_is_parked_where_the_server_ends_idle_ones(
         await store.close()
         await admin.execute(f'ALTER DATABASE "{database}" RESET idle_in_transaction_session_timeout')
         await admin.close()
+
+
+async def test_a_statement_whose_result_type_changed_is_prepared_again_outside_a_transaction(
+    stores: tuple[PostgresStore, Any],
+) -> None:
+    store, admin = stores
+    await admin.execute("CREATE TABLE probe (v integer); INSERT INTO probe VALUES (1)")
+    probe = sa.text("SELECT v FROM probe")
+    async with store.read() as conn:
+        assert await conn.fetch(probe) == [{"v": 1}]
+    await admin.execute("ALTER TABLE probe ALTER COLUMN v TYPE text")
+    async with store.read() as conn:  # asyncpg's retry, as Connection.fetch would do it
+        assert await conn.fetch(probe) == [{"v": "1"}]
+    await admin.execute("ALTER TABLE probe ALTER COLUMN v TYPE integer USING v::integer")
+    with pytest.raises(sa.exc.DBAPIError):
+        async with store.write() as conn:  # inside a transaction: raised, as asyncpg raises it
+            await conn.fetch(probe)
+    async with store.write() as conn:
+        assert await conn.fetch(probe) == [{"v": 1}]
