@@ -5,13 +5,14 @@ claims skip rows another transaction holds, per-run writers lock the run row, an
 under a transaction-scoped advisory lock.
 
 Transactions run on asyncpg directly: a connection from the store's own pool (:class:`_Pool`),
-``BEGIN`` on its first statement, the statements as :class:`~.plans.Plan` s on the driver,
-``COMMIT``/``ROLLBACK``, back to the pool. SQLAlchemy's async engine did the same through its
-greenlet bridge, its pool events and its execution machinery, which together cost the server
-more CPU per transaction than asyncpg itself. SQLAlchemy still compiles every statement; what
-no plan covers (and ``run_sync``: migrations, schema inspection) runs through a SQLAlchemy
-connection wrapped around the same asyncpg connection, inside the same transaction (see
-:class:`_Borrowed`). Failures are raised as the exceptions SQLAlchemy raises (an
+``BEGIN`` on its first statement (unless the previous write's ``COMMIT; BEGIN`` left one open:
+see :class:`_Pooled`), the statements as :class:`~.plans.Plan` s bound on the driver's protocol
+(:func:`_bind_execute`), ``COMMIT``/``ROLLBACK``, back to the pool. SQLAlchemy's async engine
+did the same through its greenlet bridge, its pool events and its execution machinery, which
+together cost the server more CPU per transaction than asyncpg itself. SQLAlchemy still
+compiles every statement; what no plan covers (and ``run_sync``: migrations, schema inspection)
+runs through a SQLAlchemy connection wrapped around the same asyncpg connection, inside the same
+transaction (see :class:`_Borrowed`). Failures are raised as the exceptions SQLAlchemy raises (an
 ``IntegrityError`` for a unique violation, ``connection_invalidated`` set for a lost
 connection), and a lost connection is thrown away together with every older pooled one, so
 the next transaction reconnects.
