@@ -25,37 +25,38 @@ asyncpg connection outside the pool that only listens; it reconnects with backof
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import json
 import logging
 import re
-import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
+from . import pg_pool
 from .base import Conn, NotificationCallback, Store
 from .errors import is_unavailable
+from .pg_pool import (
+    PING_TIMEOUT,
+    POOL_OVERFLOW,
+    POOL_SIZE,
+    POOL_TIMEOUT,
+    _bind_execute,
+    _Borrowed,
+    _may_prebegin,
+    _Pool,
+    _Pooled,
+    _set_codecs,
+)
 from .plans import Changed, Plan, Plans
 
 log = logging.getLogger(__name__)
 _S = TypeVar("_S", bound=sa.Select[Any])
 _T = TypeVar("_T")
 _MIGRATION_LOCK_KEY = 0x44575F4D  # "DW_M"
-# Enough pooled connections for the pollers and handlers of one busy process: connections beyond
-# ``POOL_SIZE`` are closed on return, and a connect (a forked backend, TLS negotiation) costs
-# far more than a transaction, so a small pool churned connections under load. At most
-# ``POOL_SIZE + POOL_OVERFLOW`` are open at once; a transaction waits up to ``POOL_TIMEOUT``
-# seconds for one to come back.
-POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT = 20, 20, 30.0
-# A pooled connection idle for longer than this is pinged before use (see _Pool.acquire).
-IDLE_PING_SECONDS = 5.0
 # asyncpg's per-connection cache of prepared statements: the engine's statements all fit.
 STATEMENT_CACHE_SIZE = 1024
 NOTIFY_CHANNEL = "durable_workflow_wake"
@@ -63,7 +64,7 @@ LISTENER_APPLICATION_NAME = "durable-workflow-listener"
 # Reconnect backoff of the listener connection, and how often an idle listener checks that its
 # socket is still alive (a dropped connection without a FIN is otherwise never noticed).
 LISTEN_RETRY_MIN, LISTEN_RETRY_MAX = 0.05, 5.0
-LISTEN_PING_SECONDS, LISTEN_PING_TIMEOUT = 30.0, 10.0
+LISTEN_PING_SECONDS, LISTEN_PING_TIMEOUT = 30.0, PING_TIMEOUT
 # open() waits this long for the first LISTEN; past it the listener keeps retrying in the background.
 LISTEN_FIRST_CONNECT_SECONDS = 5.0
 
@@ -73,8 +74,6 @@ _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _SET_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 # A write ends by opening the next write's transaction in the same round trip (see _Pooled.begun).
 _COMMIT_AND_BEGIN = "COMMIT; BEGIN"
-# Whether the server ends sessions idle in a transaction: then no connection is parked in one.
-_IDLE_IN_TRANSACTION_TIMEOUT = "SELECT current_setting('idle_in_transaction_session_timeout')"
 _NOTIFY = "SELECT pg_notify($1, $2)"
 # Another server's listener on this database (application_name is visible to every role).
 _OTHER_LISTENERS = """
@@ -106,278 +105,6 @@ def asyncpg_dsn(url: str) -> str:
 
 
 _STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|MERGE|INSERT \d+) (\d+)")
-
-
-# asyncpg's exceptions for a prepared statement gone stale (set at open: asyncpg is optional).
-_STALE_TYPES: tuple[type[BaseException], ...] = ()
-_INVALID_CACHED: tuple[type[BaseException], ...] = ()
-
-
-async def _bind_execute(
-    raw: Any, statements: dict[str, Any], sql: str, args: Sequence[Any], status: bool
-) -> Any:
-    """One statement as ``Connection.fetch``/``execute`` run it, without their Python layers.
-
-    asyncpg's public methods each pass through five Python frames (argument checks, timeout
-    arithmetic, the statement cache's key tuple, a lambda) before its protocol's
-    ``bind_execute``: about a third of the CPU a cached statement costs on the client. Here the
-    prepared statement state is kept per connection (``statements``, only what asyncpg's own
-    cache holds: a named statement; a closed one, evicted from that cache, is looked up again)
-    and bound directly. What asyncpg does when a statement went stale is done the same way: an
-    ``ALTER TYPE`` drops the type caches and raises; a changed result type drops the statement
-    caches, and outside a transaction the statement is prepared again and retried once.
-    ``status``: the command status (``execute``) instead of the rows (``fetch``).
-    """
-    for retry in (True, False):
-        state = statements.get(sql)
-        if state is None or state.closed:
-            state = await raw._get_statement(sql, None)
-            if state.name:
-                statements[sql] = state
-        try:
-            return await raw._protocol.bind_execute(state, args, "", 0, status, None)
-        except _STALE_TYPES as error:
-            statements.clear()
-            if not isinstance(error, _INVALID_CACHED):  # OutdatedSchemaCacheError
-                await raw.reload_schema_state()
-                raise
-            raw._drop_global_statement_cache()
-            if not retry or raw.is_in_transaction():
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover - the second try returns or raises
-
-
-def _json_decoder(value: bytes) -> Any:
-    return json.loads(value.decode())
-
-
-def _jsonb_encoder(value: str) -> bytes:
-    return b"\x01" + value.encode()  # the jsonb binary format's version byte
-
-
-def _jsonb_decoder(value: bytes) -> Any:
-    return json.loads(value[1:].decode())
-
-
-async def _may_prebegin(conn: Any) -> bool:
-    """Whether ``conn`` may wait in the pool with an empty transaction open (see _Pooled.begun)."""
-    setting = await conn.fetchval(_IDLE_IN_TRANSACTION_TIMEOUT)
-    return str(setting).strip() in ("0", "0ms", "0s", "")
-
-
-async def _set_codecs(conn: Any) -> None:
-    """JSON as SQLAlchemy's asyncpg dialect sets it up: text in (its bind processors serialise),
-    parsed values out (its result processors are none then)."""
-    await conn.set_type_codec(
-        "json", encoder=str.encode, decoder=_json_decoder, schema="pg_catalog", format="binary"
-    )
-    await conn.set_type_codec(
-        "jsonb", encoder=_jsonb_encoder, decoder=_jsonb_decoder, schema="pg_catalog", format="binary"
-    )
-
-
-class _Pooled:
-    """One pooled asyncpg connection: when it was opened, since when it is idle.
-
-    ``begun``: an empty READ COMMITTED transaction is open on it, begun by the ``COMMIT; BEGIN``
-    that ended the previous write (one round trip, where ``COMMIT`` and the next write's
-    ``BEGIN`` were two). A write taking it sends no ``BEGIN``. This changes nothing the engine
-    can observe: under READ COMMITTED every statement takes its own snapshot when it starts, and
-    an empty transaction holds no snapshot, no transaction id and no table lock (nothing for
-    ``VACUUM`` or DDL to wait on); the engine's timestamps come from Python, not ``now()``.
-    A read or a snapshot on such a connection ends with ``COMMIT`` (its table locks end with
-    it), which leaves the connection without a transaction for the next read. Not done where
-    the server ends sessions idle in a transaction (``idle_in_transaction_session_timeout``).
-    """
-
-    __slots__ = ("begun", "borrowed", "idle_since", "opened_at", "prebegin", "raw", "statements")
-
-    def __init__(self, raw: Any, prebegin: bool = False) -> None:
-        self.raw = raw
-        self.opened_at = time.monotonic()
-        self.idle_since = self.opened_at
-        self.begun = False
-        #: Whether this connection may wait in the pool with an empty transaction open.
-        self.prebegin = prebegin
-        #: asyncpg's prepared statement states by SQL (see _bind_execute).
-        self.statements: dict[str, Any] = {}
-        #: A SQLAlchemy connection wrapped around ``raw`` (see :class:`_Borrowed`), made on demand.
-        self.borrowed: AsyncConnection | None = None
-
-
-class _Pool:
-    """The store's asyncpg connections: idle ones reused newest first, at most ``limit`` open.
-
-    asyncpg's own pool resets every connection on release (a round trip) and SQLAlchemy's runs
-    through the greenlet bridge; a transaction here ends in an explicit ``COMMIT`` or
-    ``ROLLBACK``, so taking and returning a connection is a list operation. A connection idle
-    for :data:`IDLE_PING_SECONDS` is pinged before use; a failed ping, like any lost connection
-    (:meth:`invalidate`), throws away every connection opened before it, and waiting transactions
-    get new ones.
-    """
-
-    def __init__(
-        self, connect: Callable[[], Awaitable[_Pooled]], size: int, overflow: int, timeout: float
-    ) -> None:
-        self._connect = connect
-        self.size = size
-        self.limit = size + overflow
-        self.timeout = timeout
-        self._idle: list[_Pooled] = []
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._closing: set[asyncio.Task[None]] = set()
-        #: Open connections (idle, in use and being opened).
-        self.opened = 0
-        self._invalid_before = 0.0
-        self._closed = False
-
-    async def acquire(self, begun: bool = False) -> _Pooled:
-        """A connection, preferably one whose ``begun`` state is ``begun`` (see _Pooled.begun)."""
-        deadline: float | None = None
-        while True:
-            if self._closed:
-                raise RuntimeError("store is not open")
-            while self._idle:
-                pooled = self._take(begun)
-                if pooled.raw.is_closed() or pooled.opened_at < self._invalid_before:
-                    self._drop(pooled)
-                    continue
-                if time.monotonic() - pooled.idle_since >= IDLE_PING_SECONDS and not await self._ping(pooled):
-                    continue
-                return pooled
-            if self.opened < self.limit:
-                self.opened += 1
-                try:
-                    return await self._connect()
-                except BaseException:
-                    self.opened -= 1
-                    self._wake()
-                    raise
-            loop = asyncio.get_running_loop()
-            if deadline is None:
-                deadline = loop.time() + self.timeout
-            waiter = loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                raise sa.exc.TimeoutError(
-                    f"connection pool limit of {self.size} + {self.limit - self.size} reached; "
-                    f"no connection came back within {self.timeout:g}s"
-                ) from None
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-
-    def _take(self, begun: bool) -> _Pooled:
-        """The newest idle connection in the ``begun`` state wanted, else the newest one."""
-        idle = self._idle
-        for index in range(len(idle) - 1, -1, -1):
-            if idle[index].begun is begun:
-                return idle.pop(index)
-        return idle.pop()
-
-    async def _ping(self, pooled: _Pooled) -> bool:
-        """Whether an idle connection still answers; if not it is dropped with all older ones.
-
-        A connection parked in an empty transaction ends it with the ping (``ROLLBACK``): it has
-        waited long enough that nothing is gained by keeping it open.
-        """
-        try:
-            await pooled.raw.execute("ROLLBACK" if pooled.begun else "SELECT 1", timeout=LISTEN_PING_TIMEOUT)
-            pooled.begun = False
-            return True
-        except Exception as exc:
-            log.info("idle pooled PostgreSQL connection failed its ping (%s); reconnecting", exc)
-            self.invalidate()
-            self._drop(pooled)
-            return False
-
-    def release(self, pooled: _Pooled, *, discard: bool = False) -> None:
-        raw = pooled.raw
-        if (
-            discard
-            or self._closed
-            or raw.is_closed()
-            or pooled.opened_at < self._invalid_before
-            or raw.is_in_transaction() is not pooled.begun
-        ):
-            self._drop(pooled)
-        elif len(self._idle) >= self.size:
-            self._drop(pooled, graceful=True)
-        else:
-            pooled.idle_since = time.monotonic()
-            self._idle.append(pooled)
-        self._wake()
-
-    def invalidate(self) -> None:
-        """Throw away every connection opened until now (the database dropped one of them)."""
-        self._invalid_before = time.monotonic()
-        idle, self._idle = self._idle, []
-        for pooled in idle:
-            self._drop(pooled)
-
-    def _drop(self, pooled: _Pooled, *, graceful: bool = False) -> None:
-        self.opened -= 1
-        _forget_borrowed(pooled)
-        raw = pooled.raw
-        if raw.is_closed():
-            return
-        if not graceful:
-            raw.terminate()  # no round trip to a server that may be gone
-            return
-        task = asyncio.get_running_loop().create_task(self._close(raw))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
-    @staticmethod
-    async def _close(raw: Any) -> None:
-        try:
-            await raw.close(timeout=2)
-        except Exception:
-            raw.terminate()
-
-    def _wake(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    async def close(self) -> None:
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for pooled in idle:
-            self.opened -= 1
-            _forget_borrowed(pooled)
-            await self._close(pooled.raw)
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-
-
-def _forget_borrowed(pooled: _Pooled) -> None:
-    """Return the SQLAlchemy connection around ``pooled`` (it sends nothing: see _Borrowed)."""
-    borrowed, pooled.borrowed = pooled.borrowed, None
-    if borrowed is not None and borrowed.sync_connection is not None:
-        try:
-            borrowed.sync_connection.close()
-        except Exception as exc:  # pragma: no cover - nothing in it talks to the database
-            log.debug("closing SQLAlchemy's view of a pooled connection failed: %s", exc)
-
-
-class _Borrowed(NullPool):
-    """SQLAlchemy's view of a connection the store's pool lends it: never closed by SQLAlchemy.
-
-    Its engine's creator hands out the connection being lent (:meth:`PostgresStore._borrow`),
-    in ``AUTOCOMMIT`` mode with no reset on return, so SQLAlchemy sends no ``BEGIN``,
-    ``COMMIT`` or ``ROLLBACK`` of its own: its statements run inside the store's transaction.
-    """
-
-    def _close_connection(self, connection: Any, *, terminate: bool = False) -> None:
-        pass  # the store's pool owns the asyncpg connection
 
 
 class DirectConnection:
@@ -618,9 +345,7 @@ class PostgresStore(Store):
         import asyncpg
         from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
-        global _STALE_TYPES, _INVALID_CACHED
-        _INVALID_CACHED = (asyncpg.exceptions.InvalidCachedStatementError,)
-        _STALE_TYPES = (asyncpg.exceptions.OutdatedSchemaCacheError, *_INVALID_CACHED)
+        pg_pool.know_stale_statements(asyncpg)
         dsn = asyncpg_dsn(self.url)
 
         async def connect() -> _Pooled:

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from durable_workflow_server.store import PostgresStore, SQLiteStore, create_store, head_revision
-from durable_workflow_server.store import postgres as postgres_store
+from durable_workflow_server.store import PostgresStore, SQLiteStore, create_store, head_revision, pg_pool
 from durable_workflow_server.store import sqlite as sqlite_store
 from durable_workflow_server.store import tables as t
 from durable_workflow_server.store.postgres import async_postgres_url
@@ -260,13 +259,13 @@ async def test_postgres_replaces_a_dead_idle_connection(request: pytest.FixtureR
         finally:
             await admin.close()
         # Pretend the pooled connection sat idle long enough to be checked before use.
-        original = postgres_store.IDLE_PING_SECONDS
-        postgres_store.IDLE_PING_SECONDS = 0.0
+        original = pg_pool.IDLE_PING_SECONDS
+        pg_pool.IDLE_PING_SECONDS = 0.0
         try:
             async with store.write() as conn:
                 assert (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one() != pid
         finally:
-            postgres_store.IDLE_PING_SECONDS = original
+            pg_pool.IDLE_PING_SECONDS = original
     finally:
         await store.close()
 
