@@ -40,11 +40,34 @@ _STALE_TYPES: tuple[type[BaseException], ...] = ()
 _INVALID_CACHED: tuple[type[BaseException], ...] = ()
 
 
+# Whether this asyncpg has the internals :func:`_bind_execute` binds through (set at open).
+_DIRECT = False
+
+
 def know_stale_statements(asyncpg: Any) -> None:
-    """Learn asyncpg's stale-statement exceptions (imported by the store when it opens)."""
-    global _STALE_TYPES, _INVALID_CACHED
+    """Learn asyncpg's stale-statement exceptions, and whether its internals are as expected.
+
+    Called by the store when it opens (asyncpg is imported then). An asyncpg whose connection
+    or protocol lacks what :func:`_bind_execute` uses (a later release may rename its private
+    methods) gets its public ``fetch``/``execute`` instead: slower, never broken.
+    """
+    global _STALE_TYPES, _INVALID_CACHED, _DIRECT
     _INVALID_CACHED = (asyncpg.exceptions.InvalidCachedStatementError,)
     _STALE_TYPES = (asyncpg.exceptions.OutdatedSchemaCacheError, *_INVALID_CACHED)
+    connection = asyncpg.connection.Connection
+    protocol = getattr(getattr(asyncpg, "protocol", None), "protocol", None)
+    _DIRECT = all(
+        hasattr(connection, name) for name in ("_get_statement", "_drop_global_statement_cache")
+    ) and hasattr(getattr(protocol, "BaseProtocol", None), "bind_execute")
+    if not _DIRECT:
+        log.info("asyncpg %s: statements go through its public API", getattr(asyncpg, "__version__", "?"))
+
+
+async def _public_execute(raw: Any, sql: str, args: Sequence[Any], status: bool) -> Any:
+    """What :func:`_bind_execute` answers, through asyncpg's public ``fetch``/``execute``."""
+    if status:
+        return None, (await raw.execute(sql, *args)).encode(), None
+    return await raw.fetch(sql, *args)
 
 
 async def _bind_execute(
@@ -62,6 +85,8 @@ async def _bind_execute(
     caches, and outside a transaction the statement is prepared again and retried once.
     ``status``: the command status (``execute``) instead of the rows (``fetch``).
     """
+    if not _DIRECT:
+        return await _public_execute(raw, sql, args, status)
     for retry in (True, False):
         state = statements.get(sql)
         if state is None or state.closed:
