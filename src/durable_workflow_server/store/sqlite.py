@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
 from .base import Conn, StatementTally, Store
-from .checkpoints import BACKSTOP_PAGES, Checkpointer
+from .checkpoints import BACKSTOP_PAGES, JOURNAL_SIZE_LIMIT, Checkpointer
 from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
@@ -217,6 +217,8 @@ class SQLiteStore(Store):
                 cursor.execute("PRAGMA synchronous = NORMAL")
                 # Checkpoints run in the background (see .checkpoints); the commit's own is a backstop.
                 cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+                # A log that grew (see .checkpoints) is cut back when the writer starts it over.
+                cursor.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             cursor.close()
 
         self._engine = engine
@@ -225,7 +227,8 @@ class SQLiteStore(Store):
         if not memory:
             # The writer must fail fast when another process holds the lock (see module doc).
             _dbapi(writer).execute("PRAGMA busy_timeout = 0")
-            self._checkpointer = Checkpointer(lambda: _checkpoint_connection(engine))
+            assert self._write_lock is not None  # made by ``open`` before ``_open``
+            self._checkpointer = Checkpointer(lambda: _checkpoint_connection(engine), self._write_lock)
         self._writer = writer
 
     async def close(self) -> None:
