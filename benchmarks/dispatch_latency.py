@@ -63,8 +63,10 @@ async def measure(
 ) -> tuple[list[float], Costs]:
     tag = run_tag()
     # No task is completed: a lease running out mid-run would redeliver an earlier start's task to
-    # a later poll (before its own start was even sent), so the leases outlast the run.
-    env = {"DW_WORKFLOW_TASK_LEASE_SECONDS": "3600"}
+    # a later poll (before its own start was even sent), so the leases outlast the run. So does
+    # the worker's liveness: it registers once and never heartbeats, and a liveness timeout would
+    # release its leases for redelivery in the same way on a run longer than 15 s.
+    env = {"DW_WORKFLOW_TASK_LEASE_SECONDS": "3600", "DW_WORKER_LIVENESS_TIMEOUT": "3600"}
     if source is not None:
         env["PYTHONPATH"] = str(Path(source).resolve())
     queue = f"latency-{tag}"
