@@ -34,6 +34,8 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
+from .errors import sqlite_busy
+
 log = logging.getLogger(__name__)
 
 #: Write transactions between two background checkpoints (about 17 log pages each on the
@@ -125,8 +127,6 @@ class Checkpointer:
 
     def _checkpoint(self) -> bool:
         """One ``PASSIVE`` checkpoint (in the worker thread): whether frames were left uncopied."""
-        from .sqlite import _is_busy  # not at the top: that module imports this one
-
         connection = self._connection
         if connection is None:
             connection = self._connection = self._connect()
@@ -134,7 +134,7 @@ class Checkpointer:
             # fetchall: the statement is done with (reset) before the log is next written.
             ((busy, frames, copied),) = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
+            if not sqlite_busy(exc):
                 raise
             # Another process's checkpoint (or recovery) holds the lock: it copies the pages.
             return False

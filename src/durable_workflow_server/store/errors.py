@@ -63,6 +63,18 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite answered "busy" or "locked" (another connection holds the lock): worth retrying.
+
+    By its error code where Python gives it (3.11+), else by its message.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def _sqlite_locked(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.OperationalError):
         return False

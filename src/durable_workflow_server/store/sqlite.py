@@ -33,6 +33,7 @@ from sqlalchemy.pool import StaticPool
 
 from .base import Conn, StatementTally, Store
 from .checkpoints import BACKSTOP_PAGES, JOURNAL_SIZE_LIMIT, Checkpointer
+from .errors import sqlite_busy
 from .plans import Changed, Plan, Plans, observed
 
 BUSY_TIMEOUT_MS = 10_000
@@ -125,14 +126,6 @@ class LoopConnection:
         return fn(self.sync_connection, *arg, **kw)
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
 async def _retry_busy(step: Callable[[], object]) -> None:
     """Run ``step``; while SQLite answers "busy", retry after an async sleep (never block the loop).
 
@@ -142,7 +135,7 @@ async def _retry_busy(step: Callable[[], object]) -> None:
         step()  # the usual case, before any clock is read
         return
     except sqlite3.OperationalError as exc:
-        if not _is_busy(exc):
+        if not sqlite_busy(exc):
             raise
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
@@ -154,7 +147,7 @@ async def _retry_busy(step: Callable[[], object]) -> None:
             step()
             return
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or loop.time() >= deadline:
+            if not sqlite_busy(exc) or loop.time() >= deadline:
                 raise
 
 
