@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import versions
@@ -139,18 +139,6 @@ async def read_payload(scope: Scope, receive: Receive, state: RequestState, limi
                 400, reasons.MALFORMED_JSON, "The request body is not valid JSON.", json_error=str(exc)
             ) from exc
     return True
-
-
-class PayloadLimits:
-    """Size (413), media type (415) and JSON the server can store (400 ``malformed_json``)."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.limit = settings.max_payload_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await read_payload(scope, receive, state_of(scope), self.limit):
-            await self.app(scope, receive, send)
 
 
 # ---------------------------------------------------------------------- 2. authentication
