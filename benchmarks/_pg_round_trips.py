@@ -39,6 +39,8 @@ class RoundTrips:
 
 _installed: RoundTrips | None = None
 _originals: dict[str, Any] = {}
+# What the store calls its statement binding, newest name first.
+_BINDING_NAMES = ("bind_execute", "_bind_execute")
 _store_originals: dict[str, Any] = {}
 
 
@@ -80,22 +82,24 @@ def install() -> RoundTrips:
 
 
 def _wrap_store_binding(counter: RoundTrips) -> None:
-    """Count the store's own statement binding (``postgres._bind_execute``, in trees that have it)."""
+    """Count the store's own statement binding (``postgres.bind_execute``, in trees that have it;
+    ``_bind_execute`` in the trees of 2026-12-04 before its rename)."""
     try:
         from durable_workflow_server.store import postgres
     except ImportError:  # pragma: no cover - a tree without the server
         return
-    original = getattr(postgres, "_bind_execute", None)
-    if original is None:
+    name = next((n for n in _BINDING_NAMES if hasattr(postgres, n)), None)
+    if name is None:
         return
-    _store_originals["_bind_execute"] = original
+    original = getattr(postgres, name)
+    _store_originals[name] = original
 
     @functools.wraps(original)
     async def bound(raw: Any, statements: Any, sql: str, args: Any, status: bool) -> Any:
         counter.add(f"{'execute' if status else 'fetch'} {sql}")
         return await original(raw, statements, sql, args, status)
 
-    postgres._bind_execute = bound
+    setattr(postgres, name, bound)
 
 
 def uninstall() -> None:
@@ -109,7 +113,9 @@ def uninstall() -> None:
     if _store_originals:
         from durable_workflow_server.store import postgres
 
-        postgres._bind_execute = _store_originals.pop("_bind_execute")
+        for name, original in _store_originals.items():
+            setattr(postgres, name, original)
+        _store_originals.clear()
     _installed = None
 
 

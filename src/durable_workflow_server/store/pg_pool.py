@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # ``POOL_SIZE + POOL_OVERFLOW`` are open at once; a transaction waits up to ``POOL_TIMEOUT``
 # seconds for one to come back.
 POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT = 20, 20, 30.0
-# A pooled connection idle for longer than this is pinged before use (see _Pool.acquire).
+# A pooled connection idle for longer than this is pinged before use (see Pool.acquire).
 IDLE_PING_SECONDS = 5.0
 # How long a ping of an idle connection may take.
 PING_TIMEOUT = 10.0
@@ -40,7 +40,7 @@ _STALE_TYPES: tuple[type[BaseException], ...] = ()
 _INVALID_CACHED: tuple[type[BaseException], ...] = ()
 
 
-# Whether this asyncpg has the internals :func:`_bind_execute` binds through (set at open).
+# Whether this asyncpg has the internals :func:`bind_execute` binds through (set at open).
 _DIRECT = False
 
 
@@ -48,7 +48,7 @@ def know_stale_statements(asyncpg: Any) -> None:
     """Learn asyncpg's stale-statement exceptions, and whether its internals are as expected.
 
     Called by the store when it opens (asyncpg is imported then). An asyncpg whose connection
-    or protocol lacks what :func:`_bind_execute` uses (a later release may rename its private
+    or protocol lacks what :func:`bind_execute` uses (a later release may rename its private
     methods) gets its public ``fetch``/``execute`` instead: slower, never broken.
     """
     global _STALE_TYPES, _INVALID_CACHED, _DIRECT
@@ -64,13 +64,13 @@ def know_stale_statements(asyncpg: Any) -> None:
 
 
 async def _public_execute(raw: Any, sql: str, args: Sequence[Any], status: bool) -> Any:
-    """What :func:`_bind_execute` answers, through asyncpg's public ``fetch``/``execute``."""
+    """What :func:`bind_execute` answers, through asyncpg's public ``fetch``/``execute``."""
     if status:
         return None, (await raw.execute(sql, *args)).encode(), None
     return await raw.fetch(sql, *args)
 
 
-async def _bind_execute(
+async def bind_execute(
     raw: Any, statements: dict[str, Any], sql: str, args: Sequence[Any], status: bool
 ) -> Any:
     """One statement as ``Connection.fetch``/``execute`` run it, without their Python layers.
@@ -118,13 +118,13 @@ def _jsonb_decoder(value: bytes) -> Any:
     return json.loads(value[1:].decode())
 
 
-async def _may_prebegin(conn: Any) -> bool:
-    """Whether ``conn`` may wait in the pool with an empty transaction open (see _Pooled.begun)."""
+async def may_prebegin(conn: Any) -> bool:
+    """Whether ``conn`` may wait in the pool with an empty transaction open (see Pooled.begun)."""
     setting = await conn.fetchval(_IDLE_IN_TRANSACTION_TIMEOUT)
     return str(setting).strip() in ("0", "0ms", "0s", "")
 
 
-async def _set_codecs(conn: Any) -> None:
+async def set_codecs(conn: Any) -> None:
     """JSON as SQLAlchemy's asyncpg dialect sets it up: text in (its bind processors serialise),
     parsed values out (its result processors are none then)."""
     await conn.set_type_codec(
@@ -135,7 +135,7 @@ async def _set_codecs(conn: Any) -> None:
     )
 
 
-class _Pooled:
+class Pooled:
     """One pooled asyncpg connection: when it was opened, since when it is idle.
 
     ``begun``: an empty READ COMMITTED transaction is open on it, begun by the ``COMMIT; BEGIN``
@@ -158,13 +158,13 @@ class _Pooled:
         self.begun = False
         #: Whether this connection may wait in the pool with an empty transaction open.
         self.prebegin = prebegin
-        #: asyncpg's prepared statement states by SQL (see _bind_execute).
+        #: asyncpg's prepared statement states by SQL (see bind_execute).
         self.statements: dict[str, Any] = {}
-        #: A SQLAlchemy connection wrapped around ``raw`` (see :class:`_Borrowed`), made on demand.
+        #: A SQLAlchemy connection wrapped around ``raw`` (see :class:`Borrowed`), made on demand.
         self.borrowed: AsyncConnection | None = None
 
 
-class _Pool:
+class Pool:
     """The store's asyncpg connections: idle ones reused newest first, at most ``limit`` open.
 
     asyncpg's own pool resets every connection on release (a round trip) and SQLAlchemy's runs
@@ -176,13 +176,13 @@ class _Pool:
     """
 
     def __init__(
-        self, connect: Callable[[], Awaitable[_Pooled]], size: int, overflow: int, timeout: float
+        self, connect: Callable[[], Awaitable[Pooled]], size: int, overflow: int, timeout: float
     ) -> None:
         self._connect = connect
         self.size = size
         self.limit = size + overflow
         self.timeout = timeout
-        self._idle: list[_Pooled] = []
+        self._idle: list[Pooled] = []
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closing: set[asyncio.Task[None]] = set()
         #: Open connections (idle, in use and being opened).
@@ -190,8 +190,8 @@ class _Pool:
         self._invalid_before = 0.0
         self._closed = False
 
-    async def acquire(self, begun: bool = False) -> _Pooled:
-        """A connection, preferably one whose ``begun`` state is ``begun`` (see _Pooled.begun)."""
+    async def acquire(self, begun: bool = False) -> Pooled:
+        """A connection, preferably one whose ``begun`` state is ``begun`` (see Pooled.begun)."""
         deadline: float | None = None
         while True:
             if self._closed:
@@ -228,7 +228,7 @@ class _Pool:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
 
-    def _take(self, begun: bool) -> _Pooled:
+    def _take(self, begun: bool) -> Pooled:
         """The newest idle connection in the ``begun`` state wanted, else the newest one."""
         idle = self._idle
         for index in range(len(idle) - 1, -1, -1):
@@ -236,7 +236,7 @@ class _Pool:
                 return idle.pop(index)
         return idle.pop()
 
-    async def _ping(self, pooled: _Pooled) -> bool:
+    async def _ping(self, pooled: Pooled) -> bool:
         """Whether an idle connection still answers; if not it is dropped with all older ones.
 
         A connection parked in an empty transaction ends it with the ping (``ROLLBACK``): it has
@@ -252,7 +252,7 @@ class _Pool:
             self._drop(pooled)
             return False
 
-    def release(self, pooled: _Pooled, *, discard: bool = False) -> None:
+    def release(self, pooled: Pooled, *, discard: bool = False) -> None:
         raw = pooled.raw
         if (
             discard
@@ -276,7 +276,7 @@ class _Pool:
         for pooled in idle:
             self._drop(pooled)
 
-    def _drop(self, pooled: _Pooled, *, graceful: bool = False) -> None:
+    def _drop(self, pooled: Pooled, *, graceful: bool = False) -> None:
         self.opened -= 1
         _forget_borrowed(pooled)
         raw = pooled.raw
@@ -317,8 +317,8 @@ class _Pool:
                 waiter.set_result(None)
 
 
-def _forget_borrowed(pooled: _Pooled) -> None:
-    """Return the SQLAlchemy connection around ``pooled`` (it sends nothing: see _Borrowed)."""
+def _forget_borrowed(pooled: Pooled) -> None:
+    """Return the SQLAlchemy connection around ``pooled`` (it sends nothing: see Borrowed)."""
     borrowed, pooled.borrowed = pooled.borrowed, None
     if borrowed is not None and borrowed.sync_connection is not None:
         try:
@@ -327,7 +327,7 @@ def _forget_borrowed(pooled: _Pooled) -> None:
             log.debug("closing SQLAlchemy's view of a pooled connection failed: %s", exc)
 
 
-class _Borrowed(NullPool):
+class Borrowed(NullPool):
     """SQLAlchemy's view of a connection the store's pool lends it: never closed by SQLAlchemy.
 
     Its engine's creator hands out the connection being lent (:meth:`PostgresStore._borrow`),

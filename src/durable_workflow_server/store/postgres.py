@@ -4,15 +4,15 @@ Several server processes may share one database, so nothing here relies on in-pr
 claims skip rows another transaction holds, per-run writers lock the run row, and migrations run
 under a transaction-scoped advisory lock.
 
-Transactions run on asyncpg directly: a connection from the store's own pool (:class:`_Pool`),
+Transactions run on asyncpg directly: a connection from the store's own pool (:class:`Pool`),
 ``BEGIN`` on its first statement (unless the previous write's ``COMMIT; BEGIN`` left one open:
-see :class:`_Pooled`), the statements as :class:`~.plans.Plan` s bound on the driver's protocol
-(:func:`_bind_execute`), ``COMMIT``/``ROLLBACK``, back to the pool. SQLAlchemy's async engine
+see :class:`Pooled`), the statements as :class:`~.plans.Plan` s bound on the driver's protocol
+(:func:`bind_execute`), ``COMMIT``/``ROLLBACK``, back to the pool. SQLAlchemy's async engine
 did the same through its greenlet bridge, its pool events and its execution machinery, which
 together cost the server more CPU per transaction than asyncpg itself. SQLAlchemy still
 compiles every statement; what no plan covers (and ``run_sync``: migrations, schema inspection)
 runs through a SQLAlchemy connection wrapped around the same asyncpg connection, inside the same
-transaction (see :class:`_Borrowed`). Failures are raised as the exceptions SQLAlchemy raises (an
+transaction (see :class:`Borrowed`). Failures are raised as the exceptions SQLAlchemy raises (an
 ``IntegrityError`` for a unique violation, ``connection_invalidated`` set for a lost
 connection), and a lost connection is thrown away together with every older pooled one, so
 the next transaction reconnects.
@@ -44,12 +44,12 @@ from .pg_pool import (
     POOL_OVERFLOW,
     POOL_SIZE,
     POOL_TIMEOUT,
-    _bind_execute,
-    _Borrowed,
-    _may_prebegin,
-    _Pool,
-    _Pooled,
-    _set_codecs,
+    Borrowed,
+    Pool,
+    Pooled,
+    bind_execute,
+    may_prebegin,
+    set_codecs,
 )
 from .plans import Changed, Plan, Plans
 
@@ -72,7 +72,7 @@ _BEGIN = "BEGIN"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # The snapshot's isolation on a connection whose (empty) transaction is already open.
 _SET_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-# A write ends by opening the next write's transaction in the same round trip (see _Pooled.begun).
+# A write ends by opening the next write's transaction in the same round trip (see Pooled.begun).
 _COMMIT_AND_BEGIN = "COMMIT; BEGIN"
 _NOTIFY = "SELECT pg_notify($1, $2)"
 # Another server's listener on this database (application_name is visible to every role).
@@ -112,7 +112,7 @@ class DirectConnection:
 
     ``begin`` is the statement that opens the transaction, sent before the first statement
     (``None``: autocommit, every statement on its own). On a connection that waited in the pool
-    with an empty transaction open (``parked``, see :class:`_Pooled`), a write sends no
+    with an empty transaction open (``parked``, see :class:`Pooled`), a write sends no
     ``BEGIN``, a read runs in that transaction and a snapshot sets its isolation first; all of
     them end it. Statements with a plan run on asyncpg
     as coroutines of this task, through asyncpg's prepared statement cache; the rest through
@@ -134,7 +134,7 @@ class DirectConnection:
         "writes",
     )
 
-    def __init__(self, store: PostgresStore, pooled: _Pooled, begin: str | None) -> None:
+    def __init__(self, store: PostgresStore, pooled: Pooled, begin: str | None) -> None:
         self.store = store
         self.pooled = pooled
         self.raw = pooled.raw
@@ -194,13 +194,13 @@ class DirectConnection:
 
     # ------------------------------------------------------------------ internals
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        """``raw.fetch(sql, *args)``, through :func:`_bind_execute`."""
-        records: list[Any] = await _bind_execute(self.raw, self.pooled.statements, sql, args, False)
+        """``raw.fetch(sql, *args)``, through :func:`bind_execute`."""
+        records: list[Any] = await bind_execute(self.raw, self.pooled.statements, sql, args, False)
         return records
 
     async def _status(self, sql: str, *args: Any) -> str:
-        """``raw.execute(sql, *args)`` (its command status), through :func:`_bind_execute`."""
-        _, status, _ = await _bind_execute(self.raw, self.pooled.statements, sql, args, True)
+        """``raw.execute(sql, *args)`` (its command status), through :func:`bind_execute`."""
+        _, status, _ = await bind_execute(self.raw, self.pooled.statements, sql, args, True)
         return cast(str, status.decode())
 
     async def _text_keys(self, plan: Plan, records: list[Any]) -> tuple[str, ...]:
@@ -317,8 +317,8 @@ class PostgresStore(Store):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        self._pool: _Pool | None = None
-        # SQLAlchemy over connections the pool lends (see _Borrowed).
+        self._pool: Pool | None = None
+        # SQLAlchemy over connections the pool lends (see Borrowed).
         self._sqlalchemy_engine: AsyncEngine | None = None
         self._lending: Any = None
         self._lend_lock = asyncio.Lock()
@@ -348,23 +348,23 @@ class PostgresStore(Store):
         pg_pool.know_stale_statements(asyncpg)
         dsn = asyncpg_dsn(self.url)
 
-        async def connect() -> _Pooled:
+        async def connect() -> Pooled:
             raw = await asyncpg.connect(dsn, statement_cache_size=STATEMENT_CACHE_SIZE)
             try:
-                await _set_codecs(raw)
-                return _Pooled(raw, prebegin=await _may_prebegin(raw))
+                await set_codecs(raw)
+                return Pooled(raw, prebegin=await may_prebegin(raw))
             except BaseException:
                 raw.terminate()
                 raise
 
-        self._pool = _Pool(connect, POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT)
+        self._pool = Pool(connect, POOL_SIZE, POOL_OVERFLOW, POOL_TIMEOUT)
 
         async def lend() -> Any:
             return self._lending
 
         self._sqlalchemy_engine = create_async_engine(
             async_postgres_url(self.url),
-            poolclass=_Borrowed,
+            poolclass=Borrowed,
             async_creator=lend,
             isolation_level="AUTOCOMMIT",
             pool_reset_on_return=None,
@@ -393,7 +393,7 @@ class PostgresStore(Store):
             engine, self._sqlalchemy_engine = self._sqlalchemy_engine, None
             await engine.dispose(close=False)
 
-    def _pool_or_fail(self) -> _Pool:
+    def _pool_or_fail(self) -> Pool:
         if self._pool is None:
             raise RuntimeError("store is not open")
         return self._pool
@@ -418,7 +418,7 @@ class PostgresStore(Store):
         """One READ COMMITTED transaction: ``BEGIN`` … ``COMMIT`` (``ROLLBACK`` on any exception).
 
         Preferably on a connection whose ``BEGIN`` went out with the previous write's ``COMMIT``
-        (see :class:`_Pooled`): one round trip fewer.
+        (see :class:`Pooled`): one round trip fewer.
         """
         return self._unit(_BEGIN)
 

@@ -1,6 +1,6 @@
 """PostgreSQL: where asyncpg lacks the internals the store binds through, its public API serves.
 
-A later asyncpg may rename the private methods :func:`pg_pool._bind_execute` uses; the store then
+A later asyncpg may rename the private methods :func:`pg_pool.bind_execute` uses; the store then
 runs every statement through ``Connection.fetch``/``execute`` with the same answers.
 """
 
