@@ -574,10 +574,13 @@ sa.Index(
     workflow_runs.c.started_at,
     workflow_runs.c.run_id,
 )
+# Partial (0018_partial_closed_index): retention and close-time windows read closed runs only.
 sa.Index(
     "ix_workflow_runs_namespace_closed",
     workflow_runs.c.namespace,
     workflow_runs.c.closed_at,
+    sqlite_where=sa.text("closed_at IS NOT NULL"),
+    postgresql_where=sa.text("closed_at IS NOT NULL"),
 )
 
 # One row per webhook-bridge event key: claimed (``pending``) before the event's action runs, so
