@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -241,6 +242,61 @@ class HeadWithBody:
         else:
             self.transport.write(data)
 
+    def answer(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        """Write a whole answer (its head, then all of its body) as the cycle's two ``send`` calls
+        would, to the byte, but without them; ``False``, having done nothing, for an answer those
+        calls must handle (the caller then sends it as usual).
+
+        The two sends cost more than the rest of writing an answer: two coroutines and two
+        messages, each header matched against uvicorn's two patterns, the head held here and
+        joined to the body. Left to them: a cycle whose response started or whose client left,
+        writes paused (flow control), an access log, ``HEAD``, a status line uvicorn would build
+        itself, a header their checks refuse or that changes the framing (``connection``,
+        ``transfer-encoding``), and a body that is not exactly the declared ``content-length``.
+        """
+        cycle = self.cycle
+        status_line = _STATUS_LINE.get(status) if _STATUS_LINE is not None else None
+        if (
+            status_line is None
+            or cycle is None
+            or cycle.response_started
+            or cycle.disconnected
+            or cycle.flow.write_paused
+            or cycle.access_log
+            or cycle.scope["method"] == "HEAD"
+        ):
+            return False
+        content = [status_line]
+        length: int | None = None
+        for name, value in (*cycle.default_headers, *headers):
+            if _HEADER_NAME.search(name) or _HEADER_VALUE.search(value):
+                return False
+            name = name.lower()
+            if name == b"content-length":
+                if length is None:
+                    length = int(value.decode())
+            elif name in (b"connection", b"transfer-encoding"):
+                return False
+            content.extend((name, b": ", value, b"\r\n"))
+        if length != len(body):
+            return False
+        keep_alive: bool = cycle.keep_alive
+        content.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+        content.append(body)
+        # The state the two sends leave the cycle in.
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        cycle.chunked_encoding = False
+        cycle.expected_content_length = 0
+        cycle.response_complete = True
+        self.pending_head = False
+        self.transport.write(b"".join(content))
+        cycle.message_event.set()
+        if not keep_alive:
+            self.close()
+        cycle.on_response()
+        return True
+
     def flush(self) -> None:
         held = self.held
         if held is not None:
@@ -262,6 +318,32 @@ class HeadWithBody:
 
     def is_closing(self) -> bool:
         return self.transport.is_closing()
+
+
+def _uvicorn_writing() -> tuple[dict[int, bytes] | None, re.Pattern[bytes], re.Pattern[bytes]]:
+    """uvicorn's status lines and header checks, as its httptools cycle writes answers with them
+    (no status lines, so no direct answers, where this uvicorn lacks any of them)."""
+    try:
+        from uvicorn.protocols.http import httptools_impl
+    except ImportError:
+        httptools_impl = None  # type: ignore[assignment]
+    lines = getattr(httptools_impl, "STATUS_LINE", None)
+    name = getattr(httptools_impl, "HEADER_RE", None)
+    value = getattr(httptools_impl, "HEADER_VALUE_RE", None)
+    if not (isinstance(lines, dict) and isinstance(name, re.Pattern) and isinstance(value, re.Pattern)):
+        return None, re.compile(b"(?!)"), re.compile(b"(?!)")
+    return lines, name, value
+
+
+_STATUS_LINE, _HEADER_NAME, _HEADER_VALUE = _uvicorn_writing()
+
+
+def answer_directly(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+    """Write an answer straight through the :class:`HeadWithBody` of the request cycle whose
+    ``send`` this is (see :meth:`HeadWithBody.answer`); ``False`` when ``send`` is not such a
+    cycle's own (another protocol, or wrapped by a middleware) or the cycle must send it itself."""
+    writer = getattr(getattr(send, "__self__", None), "transport", None)
+    return type(writer) is HeadWithBody and writer.answer(status, headers, body)
 
 
 class _HeadTooLarge(Exception):

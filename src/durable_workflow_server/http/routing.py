@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from durable_workflow.protocol import errors as reasons
 from durable_workflow.protocol import routes
 
+from ..connections import answer_directly
 from ..engine.api import EngineAPI
 from ..engine.errors import DomainError
 from ..settings import Settings
@@ -204,6 +205,8 @@ class Endpoint:
 async def send_prepared(send: Send, prepared: Prepared) -> None:
     """Send an encoded answer: its start, then its whole body."""
     status, headers, body = prepared
+    if answer_directly(send, status, headers, body):
+        return
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -233,7 +236,7 @@ class RoutePlan:
     async def respond(self, scope: Scope, receive: Receive) -> Prepared | None:
         """The route's encoded answer; ``None`` when the client went away before its body arrived
         (nobody is left to answer, and nothing acted on the incomplete body)."""
-        state = guards.RequestState(Headers(scope=scope))
+        state = guards.RequestState(guards.RequestHeaders(scope))
         scope[guards.STATE] = state
         settings = self.settings
         try:
