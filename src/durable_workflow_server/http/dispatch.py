@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from ..engine.maintenance.counters import REQUESTS, ProcessCounters
+from ..engine.maintenance.counters import REQUESTS, Labels, ProcessCounters
 from ..settings import Settings
 from .envelope import Prepared
 from .middleware import CatchAllMiddleware
@@ -69,6 +69,9 @@ class ApiDispatch:
         self.catch_all = catch_all
         self.http_error = http_error
         self.gzip_minimum = gzip_minimum
+        # (method, route template, status) -> the request counter's key (its labels sorted by
+        # name, as ProcessCounters.inc sorts them): built once per combination, not per request.
+        self._count_keys: dict[tuple[str, str, int], tuple[str, Labels]] = {}
         # (method, path) -> (route, plane) for every literal path whose request the planes'
         # matching gives that route (so an earlier route that also matches keeps winning).
         self.literal: dict[tuple[str, str], tuple[ServedRoute, str]] = {}
@@ -132,5 +135,9 @@ class ApiDispatch:
             else:
                 await send_prepared(send, prepared)
         finally:
-            labels = {"method": scope["method"], "route": plan.template, "status": str(status)}
-            self.counters.inc(REQUESTS, labels)
+            method = scope["method"]
+            key = self._count_keys.get((method, plan.template, status))
+            if key is None:
+                labels = (("method", method), ("route", plan.template), ("status", str(status)))
+                key = self._count_keys[(method, plan.template, status)] = (REQUESTS, labels)
+            self.counters.inc_key(key)

@@ -58,6 +58,39 @@ class Principal:
         return self.namespaces is None or namespace in self.namespaces
 
 
+class RequestHeaders(Headers):
+    """Starlette's ``Headers`` of one request, its single-value lookups answered from a dict.
+
+    ``Headers`` scans the whole header list for every lookup, and each request looks up half a
+    dozen (length, type, credentials, version, namespace): one dict built up front is cheaper.
+    A name's value is its first one, as ``Headers`` answers; ``getlist`` is ``Headers``' own.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        # dict() keeps the last value it is given for a name: given the list last to first, it
+        # keeps each name's first value.
+        self._first: dict[bytes, bytes] = dict(reversed(self._list))
+
+    def __getitem__(self, key: str) -> str:
+        value = self._first.get(key.lower().encode("latin-1"))
+        if value is None:
+            raise KeyError(key)
+        return value.decode("latin-1")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._first.get(key.lower().encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
+
+    def __contains__(self, key: Any) -> bool:
+        return key.lower().encode("latin-1") in self._first
+
+    def getlist(self, key: str) -> list[str]:
+        if key.lower().encode("latin-1") not in self._first:
+            return []
+        return super().getlist(key)
+
+
 @dataclass
 class RequestState:
     """What the guards learnt about one request, for the steps after them."""

@@ -56,7 +56,10 @@ def parse_json(raw: bytes) -> Any:
     try:
         # json.loads(raw, ...) to the letter, but with one decoder: loads with options builds a
         # new JSONDecoder for every call.
-        value = _decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        # A body opening with "{" and no NUL after it is UTF-8 in detect_encoding's eyes (no BOM,
+        # not UTF-16/32): the common case skips that Python-level sniffing.
+        encoding = "utf-8" if raw[:1] == b"{" and raw[1:2] != b"\x00" else json.detect_encoding(raw)
+        value = _decode(raw.decode(encoding, "surrogatepass"))
     except RecursionError as exc:  # nesting deep enough to exhaust the parser itself
         raise JsonRefused(f"the document is nested deeper than {MAX_JSON_DEPTH} levels") from exc
     # Deeper than the limit needs more brackets than the limit: most bodies skip the walk.

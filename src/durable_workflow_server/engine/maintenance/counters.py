@@ -59,6 +59,12 @@ class ProcessCounters:
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + value
 
+    def inc_key(self, key: tuple[str, Labels]) -> None:
+        """Add one to the counter ``key``: a metric name with its labels already sorted by name
+        (what :meth:`inc` builds), for a caller that counts the same few keys over and over."""
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + 1.0
+
     def samples(self) -> list[Sample]:
         with self._lock:
             items = sorted(self._values.items())
