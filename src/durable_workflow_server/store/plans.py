@@ -237,6 +237,15 @@ class Plans:
         self.compiles = 0
 
     def get(self, statement: Any, params: Any) -> Plan | None:
+        if type(params) is dict and self.enabled:
+            # The common case, first: a statement planned before for these keys (every engine
+            # statement after its first run). The same lookups as _lookup, without its checks
+            # for what a planned statement already passed.
+            entry = self._plans.get(id(statement))
+            if entry is not None and entry[0]() is statement:
+                found = entry[1].get(tuple(params))
+                if type(found) is Plan:
+                    return found
         if isinstance(params, list) and len(params) == 1 and isinstance(params[0], dict):
             params = params[0]  # an executemany of one row is one execution
         if params is not None and not isinstance(params, dict):
