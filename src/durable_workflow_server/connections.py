@@ -104,6 +104,8 @@ class Watch:
         self.phase = _IDLE
         self.cycle: _Cycle | None = None  # the request cycle last seen
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0  # when ``timer`` fires (loop time)
+        self.deadline: float | None = None  # when the current phase's wait runs out (loop time)
         self.refused = False  # answered 431: the rest of what the client sends is discarded
         self._enter(_HEAD)  # a new connection owes its first request head
 
@@ -153,24 +155,51 @@ class Watch:
     def _enter(self, phase: str) -> None:
         if phase == self.phase:
             return
-        self._cancel()
         self.phase = phase
-        limits = self.guard.limits
-        if phase == _HEAD:
-            self.timer = self.loop.call_later(limits.header_timeout, self._expired, "header")
-        elif phase == _BODY:
-            self.timer = self.loop.call_later(limits.body_timeout, self._expired, "body")
         if phase in (_HEAD, _BODY):
+            limits = self.guard.limits
+            timeout = limits.header_timeout if phase == _HEAD else limits.body_timeout
+            self._arm(self.loop.time() + timeout)
             self.guard.admit(self)
         else:
+            self.deadline = None  # a timer still armed finds nothing due when it fires
             self.guard.release(self)
+
+    def _arm(self, deadline: float) -> None:
+        """Owe the current phase by ``deadline``.
+
+        Lazily: a timer already armed to fire no later is kept, and re-armed for the rest when it
+        fires (:meth:`_due`). A keep-alive connection enters a phase with a deadline for every
+        request; one timer per deadline's length, rather than one made and cancelled per request.
+        """
+        self.deadline = deadline
+        timer = self.timer
+        if timer is not None:
+            if self.timer_at <= deadline:
+                return
+            timer.cancel()
+        self.timer_at = deadline
+        self.timer = self.loop.call_at(deadline, self._due)
+
+    def _due(self) -> None:
+        self.timer = None
+        deadline = self.deadline
+        if deadline is None:
+            return  # the phase it was armed for ended in time
+        if self.loop.time() < deadline:  # a later deadline than the one it was armed for
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._due)
+            return
+        self._expired("header" if self.phase == _HEAD else "body")
 
     def _expired(self, what: str) -> None:
         self.timer = None
+        self.deadline = None
         self.guard.closed_for_time += 1
         self.close(f"the request {what} did not arrive in time")
 
     def _cancel(self) -> None:
+        self.deadline = None
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -435,7 +464,11 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
             super().on_url(url)
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            self._count(len(name) + len(value) + 4)  # ": " and CRLF
+            # _count inlined: this runs for every header of every request.
+            self.head_bytes += len(name) + len(value) + 4  # ": " and CRLF
+            if self.head_bytes > self.guard.limits.max_header_bytes:
+                self.head_too_large = True
+                raise _HeadTooLarge
             super().on_header(name, value)
 
         def _count(self, size: int) -> None:

@@ -116,6 +116,34 @@ def test_an_idle_keep_alive_connection_is_closed(implementation: str) -> None:
         assert served.guard.closed_for_time == 0  # closed by the keep-alive timeout, not ours
 
 
+def test_a_later_head_on_a_kept_alive_connection_has_its_own_deadline(implementation: str) -> None:
+    # The first head's deadline timer is still armed when the second head starts: it must not
+    # close the connection early, and the second head's own deadline must still close it.
+    settings = limits(header_read_timeout=0.5, keep_alive_timeout=30.0)
+    with limited_serving(settings, engine=FakeEngine(), implementation=implementation) as served:
+        with served.connect() as sock:
+            sock.sendall(HEALTH)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            time.sleep(0.3)  # not synchronisation: the second head starts 0.3 s into the first's wait
+            started = time.monotonic()
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            assert read_until_closed(sock) == b""
+            assert time.monotonic() - started >= 0.4  # its own deadline (0.5 s), not the first head's (0.2 s)
+        assert served.guard.closed_for_time == 1
+
+
+def test_a_body_deadline_shorter_than_the_head_deadline_closes_in_time(implementation: str) -> None:
+    settings = limits(header_read_timeout=30.0, body_read_timeout=0.3, keep_alive_timeout=30.0)
+    with limited_serving(settings, engine=FakeEngine(), implementation=implementation) as served:
+        with served.connect(timeout=10.0) as slow:
+            head = b"POST /api/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"
+            slow.sendall(head)
+            started = time.monotonic()
+            assert read_until_closed(slow) == b""
+            assert time.monotonic() - started < 10.0  # the body's deadline, well before the head's
+        assert served.guard.closed_for_time == 1
+
+
 def test_a_slow_request_is_served_when_within_the_deadlines(implementation: str) -> None:
     settings = limits(header_read_timeout=5.0, body_read_timeout=5.0)
     with limited_serving(settings, engine=FakeEngine(), implementation=implementation) as served:
