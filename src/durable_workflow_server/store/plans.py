@@ -37,6 +37,7 @@ from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from .json_reads import fast_json_reader
+from .json_writes import fast_json_writer
 
 Processor = Callable[[Any], Any] | None
 # One positional parameter: (the caller's key, or None for a constant; the constant; processor).
@@ -437,6 +438,7 @@ def _compile(
     processors = cast(Mapping[str, Processor], compiled._bind_processors)
     if not all(callable(p) for p in processors.values()):
         return None
+    processors = _fast_writers(compiled, processors, dialect)
     if "__[POSTCOMPILE" in compiled.string:
         return _Expanding(compiled, keys, dialect)
     names = set(keys)
@@ -456,6 +458,18 @@ def _compile(
         value = parameter.value
         binds.append((None, processor(value) if processor is not None else value, None))
     return _finish(compiled, compiled.string, binds, dialect)
+
+
+def _fast_writers(
+    compiled: SQLCompiler, processors: Mapping[str, Processor], dialect: Dialect
+) -> Mapping[str, Processor]:
+    """``processors`` with each JSON parameter's replaced by :func:`.json_writes.fast_json_writer`."""
+    faster = dict(processors)
+    for name, processor in processors.items():
+        bind = compiled.binds.get(name)
+        if bind is not None:
+            faster[name] = fast_json_writer(bind.type, dialect, processor)
+    return faster
 
 
 def _finish(compiled: SQLCompiler, sql: str, binds: list[Bind], dialect: Dialect) -> Plan | None:
