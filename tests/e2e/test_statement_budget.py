@@ -52,8 +52,8 @@ REGISTRATION = {
 
 # Statements per step, at most (both databases run the same statements, NOTIFY aside).
 BUDGET = {
-    "start": 5,
-    "workflow task poll": 6,
+    "start": 4,
+    "workflow task poll": 5,
     "workflow task complete + eager activity": 7,
     "activity complete + eager workflow task": 8,
     "workflow task complete (closes the run)": 4,
@@ -61,7 +61,7 @@ BUDGET = {
     "start + eager first workflow task": 5,
     # A poll parked in this process (its probe found nothing), then a start handed to it.
     "workflow task poll (parks)": 2,
-    "start handed to the parked poll": 6,
+    "start handed to the parked poll": 5,
 }
 SWEEP_BUDGET = {"busy": 1, "idle": 1}
 

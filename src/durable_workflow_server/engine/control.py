@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 
@@ -77,6 +77,16 @@ _NAMESPACE_PIN_AND_WORKER = namespace_rows.in_use_with(
 )
 # The same, when a start may hand its task to a parked poll: also whether that poll's cohort is drained.
 _NAMESPACE_PIN_AND_DRAIN = namespace_rows.in_use_with(cohorts.PROMOTED_KEY, cohorts.CLAIMER_DRAINING)
+# A start without an eager worker folds that read into its first write (one statement less): the
+# instance of a new workflow id, written only while the namespace exists (taken ``FOR KEY SHARE``
+# by the same statement, before the row is written: the namespace is still the first row the
+# start locks), its ``RETURNING`` the columns the read above would answer. No row: the id has an
+# instance or the namespace is gone; the start then reads the namespace the usual way (refusing
+# a missing one) and goes on with the id's instance.
+_NAMESPACE_AND_PIN_INSERTING = rows.insert_instance_in_namespace(cohorts.PROMOTED_KEY)
+_NAMESPACE_PIN_AND_DRAIN_INSERTING = rows.insert_instance_in_namespace(
+    cohorts.PROMOTED_KEY, cohorts.CLAIMER_DRAINING
+)
 LIST_STATUSES = {
     "running": OPEN_RUN_STATUSES,
     "completed": {RunStatus.COMPLETED},
@@ -209,35 +219,45 @@ class ControlPlane(EngineCore):
                 if handoff is not None:
                     handoff.begin()  # an attempt the database aborted handed nothing
                 eager_worker_id = request.eager_worker_id
+                run_number = 1
+                run_id = new_id()
+                instance_values = {
+                    "workflow_id": workflow_id,
+                    "namespace": namespace,
+                    "workflow_type": request.workflow_type,
+                    "current_run_id": run_id,
+                    "run_count": run_number,
+                    "created_at": tx.now,
+                }
+                if handoff is not None:
+                    params["b_build_key"] = handoff.build_key
+                found: dict[str, Any] | None = None
                 if eager_worker_id is not None:
                     params["b_worker_id"] = eager_worker_id
                     read = await namespace_rows.require_with(tx, namespace, _NAMESPACE_PIN_AND_WORKER, params)
                     found, tx.eager_workers[(namespace, eager_worker_id)] = split_eager_worker(read)
-                elif handoff is not None:
-                    params["b_build_key"] = handoff.build_key
-                    found = await namespace_rows.require_with(tx, namespace, _NAMESPACE_PIN_AND_DRAIN, params)
                 else:
-                    found = await namespace_rows.require_with(tx, namespace, _NAMESPACE_AND_PIN, params)
-                # Before anything is written: a value that does not fit its type refuses the start.
+                    # A new workflow id (the usual start) in an existing namespace: its instance,
+                    # written at once, already pointing at the run created below (same transaction).
+                    inserting = _NAMESPACE_AND_PIN_INSERTING
+                    if handoff is not None:
+                        inserting = _NAMESPACE_PIN_AND_DRAIN_INSERTING
+                    found = await tx.one(inserting, {**params, **instance_values})
+                created = found is not None and eager_worker_id is None
+                if found is None:
+                    # The id has an instance (or the namespace is gone: refused here).
+                    found = await namespace_rows.require_with(
+                        tx, namespace, _NAMESPACE_PIN_AND_DRAIN if handoff else _NAMESPACE_AND_PIN, params
+                    )
+                # Before anything else is written: a value that does not fit its type refuses the start.
                 search_attributes, search_attribute_types = await check_start(
                     tx, namespace, request.search_attributes
                 )
-                run_number = 1
-                run_id = new_id()
-                # A new workflow id (the usual start) is one statement: its instance, written at
-                # once, already pointing at the run created below (same transaction).
-                created = await tx.conn.execute(
-                    rows.INSERT_INSTANCE_IF_ABSENT,
-                    {
-                        "workflow_id": workflow_id,
-                        "namespace": namespace,
-                        "workflow_type": request.workflow_type,
-                        "current_run_id": run_id,
-                        "run_count": run_number,
-                        "created_at": tx.now,
-                    },
-                )
-                if created.rowcount != 1:
+                if eager_worker_id is not None:
+                    # A new workflow id: one statement (the namespace was read above).
+                    result = await tx.conn.execute(rows.INSERT_INSTANCE_IF_ABSENT, instance_values)
+                    created = result.rowcount == 1
+                if not created:
                     # The id has an instance: it and its current run, locked (run first).
                     existing = await tx.one(rows.CURRENT_RUN_AND_INSTANCE, {"b_workflow_id": workflow_id})
                     if existing is None:

@@ -125,11 +125,14 @@ async def claim_first(
     attempt: Callable[[Row, Any], Awaitable[T | None]],
     *,
     held: Mapping[str, Any] | None = None,
+    try_run: Callable[[Row], Awaitable[Any | None]] | None = None,
 ) -> tuple[T | None, list[Row]]:
     """The fast pass: ``attempt(candidate, locked run)`` in order until one claims.
 
     ``held``: a run this transaction has locked already (an eager hand-out inside the
     completion that locked it), used as it is for its candidates instead of being tried again.
+    ``try_run``: how a candidate's run is tried (``None``: :func:`try_lock_run`), for a claim
+    that tries it with a statement that does more (``workflow_tasks.rows.CLAIM_RUN``).
 
     The candidates are row-locked already (``SKIP LOCKED``), so their runs are only *tried*
     (``SKIP LOCKED`` again): a claim never waits for a run while it holds task rows, so it can
@@ -141,7 +144,10 @@ async def claim_first(
     busy: list[Row] = []
     for candidate in candidates:
         owner = run_id(candidate)
-        run = held if held is not None and held["run_id"] == owner else await try_lock_run(tx, owner)
+        if held is not None and held["run_id"] == owner:
+            run: Any = held
+        else:
+            run = await try_run(candidate) if try_run is not None else await try_lock_run(tx, owner)
         if run is None:
             busy.append(candidate)
             continue

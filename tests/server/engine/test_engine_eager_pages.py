@@ -107,7 +107,7 @@ async def test_a_start_handed_through_the_claim_answers_the_page_a_read_returns(
     with StatementLog(engine.store) as log:
         started = await driver.start("claimed", args=[MEMO], memo=MEMO, eager_worker_id="w-tab")
     callers = {entry.caller for entry in log.entries}
-    assert "engine/workflow_tasks/claims:attempt" in callers
+    assert "engine/workflow_tasks/claims:lease" in callers
     assert not [e for e in log.entries if e.sql.startswith("SELECT") and "FROM history_events" in e.sql]
     task = started["eager_workflow_task"]
     assert task is not None and task["lease_owner"] == "w-tab"

@@ -126,7 +126,11 @@ async def _two_runs_with_next_tasks(driver: Driver) -> tuple[dict[str, Any], dic
         eager = (await driver.complete_act(eager_act, "hi", eager_workflow_task=True))["eager_workflow_task"]
     callers = {entry.caller for entry in log.entries}
     assert not {
-        c for c in callers if c.startswith(("engine/queues:", "engine/workflow_tasks/claims:attempt"))
+        c
+        for c in callers
+        if c.startswith(
+            ("engine/queues:", "engine/workflow_tasks/claims:lease", "engine/workflow_tasks/claims:try_run")
+        )
     }
     assert eager is not None
     await driver.complete_act(polled_act, "hi")
@@ -290,7 +294,11 @@ async def _two_started_runs(driver: Driver) -> tuple[dict[str, Any], dict[str, A
         started = await driver.start("eager", eager_worker_id="w1")
     callers = {entry.caller for entry in log.entries}
     assert not {
-        c for c in callers if c.startswith(("engine/queues:", "engine/workflow_tasks/claims:attempt"))
+        c
+        for c in callers
+        if c.startswith(
+            ("engine/queues:", "engine/workflow_tasks/claims:lease", "engine/workflow_tasks/claims:try_run")
+        )
     }
     eager = started["eager_workflow_task"]
     assert eager is not None and started["status"] == "running"

@@ -71,10 +71,16 @@ async def test_a_start_hands_its_task_to_the_parked_poll_without_a_claim(engine:
     # The start's own statements only: no candidate query, no fenced lease update, no second transaction.
     callers = [entry.caller for entry in log.entries if not entry.sql.startswith("SELECT pg_notify")]
     assert "engine/workflow_tasks/claims:record_poll" in callers
-    assert not [c for c in callers if c.startswith(("engine/queues", "engine/workflow_tasks/claims:attempt"))]
+    assert not [
+        c
+        for c in callers
+        if c.startswith(
+            ("engine/queues", "engine/workflow_tasks/claims:lease", "engine/workflow_tasks/claims:try_run")
+        )
+    ]
     # Its page is the new run's whole history, written in this transaction: not read back.
     assert "engine/history/rows:history_rows" not in callers
-    assert len(callers) == 6, log.listing()
+    assert len(callers) == 5, log.listing()
     row = await _task_row(engine, "wf-1")
     assert (row["status"], row["lease_owner"], row["attempt_count"]) == ("leased", "w1", 1)
     # The task is the worker's as a claimed one is: it completes the run.

@@ -87,6 +87,27 @@ INSERT_INSTANCE_IF_ABSENT = sa.insert(_wi).from_select(
         ~sa.exists().where(_existing.c.workflow_id == sa.bindparam("workflow_id"))
     ),
 )
+_ns = t.namespaces
+
+
+def insert_instance_in_namespace(*returning: sa.ColumnElement[Any]) -> sa.Insert:
+    """:data:`INSERT_INSTANCE_IF_ABSENT`, written only while namespace ``b_namespace`` exists,
+    taking it ``FOR KEY SHARE`` (as ``engine.namespaces.rows.require`` does) in the same statement,
+    before the row is written; ``RETURNING`` the ``returning`` columns (scalar subqueries another
+    step of the start needs). No row: the id has an instance, or there is no such namespace.
+    """
+    values = sa.select(*(sa.bindparam(name, type_=_wi.c[name].type) for name in _INSTANCE_COLUMNS))
+    source = (
+        values.select_from(_ns)
+        .where(
+            _ns.c.name == sa.bindparam("b_namespace"),
+            ~sa.exists().where(_existing.c.workflow_id == sa.bindparam("workflow_id")),
+        )
+        .with_for_update(read=True, key_share=True, of=_ns)
+    )
+    return sa.insert(_wi).from_select(list(_INSTANCE_COLUMNS), source).returning(*returning)
+
+
 # The instance and its current run (``RUN_COLUMNS``) in one read, both locked where the database
 # has row locks, the run first (``FOR UPDATE OF`` locks in the order it names), as
 # :data:`CURRENT_RUN_LOCKING` then the instance do. No row: no instance, or it moved to another

@@ -11,13 +11,23 @@ from ..external_storage.stored import wire_envelope
 from ..history.pages import history_page
 from ..queues import claim_first, claim_waiting
 from ..rendering import bad_events, log_unrenderable
-from ..runs.rows import is_paused, is_terminal_run, load_run, update_run
+from ..runs.rows import is_paused, is_terminal_run, load_run, try_lock_run, update_run, write_pending
 from ..shapes import WorkflowTaskBody
 from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import rfc3339, seconds
 from ..workers.registry import poll_lease_holds
 from . import rows, sticky
+
+
+class LeaseRaced(Exception):
+    """A claim's run was moved on for a lease that another transaction's lease then forestalled.
+
+    Reported as a serialization failure (SQLSTATE ``40001``), so the transaction runs again whole
+    (``engine.transaction``): what it wrote to the run is rolled back with it.
+    """
+
+    sqlstate = "40001"
 
 
 def _run_id(candidate: WorkflowTaskRow) -> str:
@@ -55,9 +65,33 @@ async def claim_workflow_task(
     the lease's own update so a retry of that poll gets it back (:func:`poll_columns`).
     """
 
+    # Runs the fast pass locked and moved on with CLAIM_RUN, by run id: their candidate's lease
+    # is all that is left to write.
+    moved_on: dict[str, str] = {}
+
+    async def try_run(candidate: WorkflowTaskRow) -> RunRow | None:
+        """The candidate's run, tried without waiting (``None``: another transaction holds it)."""
+        run_id = _run_id(candidate)
+        if not sticky.held_for_another(candidate, worker_id, tx.now, sticky_window):
+            await write_pending(tx, run_id)
+            params = {
+                "b_run_id": run_id,
+                "b_task_id": candidate["task_id"],
+                "b_worker_id": worker_id,
+                "b_build_key": cohorts.build_key(build_id),
+                "b_now": tx.now,
+            }
+            moved = cast(RunRow | None, await tx.one(rows.CLAIM_RUN, params))
+            if moved is not None:
+                moved_on[run_id] = candidate["task_id"]
+                return moved
+        return await try_lock_run(tx, run_id)
+
     async def attempt(
         candidate: WorkflowTaskRow, run: RunRow | None
     ) -> tuple[WorkflowTaskRow, RunRow] | None:
+        if run is not None and moved_on.get(run["run_id"]) == candidate["task_id"]:
+            return await lease(candidate, run, moved_on=True)
         if sticky.held_for_another(candidate, worker_id, tx.now, sticky_window):
             return None  # the run's sticky worker takes it (re-checked: a re-locked candidate)
         if run is None or is_terminal_run(run):
@@ -79,6 +113,12 @@ async def claim_workflow_task(
             return None
         if not cohorts.may_claim_for(run["pinned_build_key"], build_id):
             return None  # pinned to another build: only that build's workers take it
+        return await lease(candidate, run, moved_on=False)
+
+    async def lease(
+        candidate: WorkflowTaskRow, run: RunRow, *, moved_on: bool
+    ) -> tuple[WorkflowTaskRow, RunRow] | None:
+        """The candidate's fenced lease; ``moved_on``: CLAIM_RUN has written the run already."""
         lease_expires_at = tx.now + seconds(lease_seconds)
         values = {
             "status": WorkflowTaskStatus.LEASED,
@@ -103,7 +143,13 @@ async def claim_workflow_task(
             },
         )
         if result.rowcount != 1:
+            if moved_on:
+                # CLAIM_RUN moved the run on for this lease: only a lease committed between its
+                # snapshot and its lock (PostgreSQL) gets here. The whole claim runs again.
+                raise LeaseRaced(candidate["task_id"])
             return None
+        if moved_on:
+            return cast(WorkflowTaskRow, {**candidate, **values}), run
         # Another worker's lease (with the full history) ends the run's stickiness.
         run_values = sticky.after_claim(run, worker_id)
         if run["status"] == RunStatus.PENDING or run["status"] == RunStatus.WAITING:
@@ -138,7 +184,9 @@ async def claim_workflow_task(
             b_run_id=run_id,
             **sticky_params,
         )
-    return await claim_first(tx, cast(list[WorkflowTaskRow], due), _run_id, attempt, held=held_run)
+    return await claim_first(
+        tx, cast(list[WorkflowTaskRow], due), _run_id, attempt, held=held_run, try_run=try_run
+    )
 
 
 async def lease_workflow_task(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ...store import tables as t
 from ...store.rows import RunRow
+from ...store.statuses import TERMINAL_RUN_STATUSES, RunStatus
 from ...store.statuses import WorkflowTaskStatus as S
 from ..queues import Candidates, still_due
 from ..runs.rows import RUN_COLUMNS, is_paused, run_of
@@ -175,6 +176,48 @@ LEASE_UNHELD = LEASE.where(
         _other.c.task_id != sa.bindparam("b_task_id"),
         _other.c.lease_expires_at > sa.bindparam("b_now"),
     )
+)
+# A worker's claim, its first statement (the fast pass): the candidate's run (``b_run_id``) tried
+# (``SKIP LOCKED``: never waiting while the claim holds task rows, as ``engine.queues`` requires)
+# and, if the candidate's lease can follow, moved on as that lease moves it, ``RETURNING`` the run
+# as it is then: running (from pending or waiting), and no longer sticky for another worker than
+# the claimer (``b_worker_id``, see ``sticky.after_claim``). "Can follow": the run is open, not
+# paused, not pinned to another build than the claimer's (``b_build_key``) and has no other
+# live lease (what :data:`LEASE_UNHELD` checks again, under this statement's lock). No row: the
+# run is held by another transaction, gone, or its task is not to be leased now; the claim then
+# reads it the usual way (``runs.rows.try_lock_run``) and decides as before. ``SET`` reads the
+# row as it was, on both databases. This saves the run's own ``UPDATE`` after the lease.
+_locked = _wr.alias("locked_run")
+_sticky_elsewhere = sa.and_(
+    _wr.c.sticky_worker_id.is_not(None), _wr.c.sticky_worker_id != sa.bindparam("b_worker_id")
+)
+CLAIM_RUN = (
+    sa.update(_wr)
+    .where(
+        _wr.c.run_id
+        == sa.select(_locked.c.run_id)
+        .where(_locked.c.run_id == sa.bindparam("b_run_id"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery(),
+        _wr.c.status.not_in(sorted(TERMINAL_RUN_STATUSES)),
+        _wr.c.paused_at.is_(None),
+        sa.or_(_wr.c.pinned_build_key.is_(None), _wr.c.pinned_build_key == sa.bindparam("b_build_key")),
+        ~sa.exists().where(
+            _other.c.run_id == sa.bindparam("b_run_id"),
+            _other.c.status == S.LEASED,
+            _other.c.task_id != sa.bindparam("b_task_id"),
+            _other.c.lease_expires_at > sa.bindparam("b_now"),
+        ),
+    )
+    .values(
+        status=sa.case(
+            (_wr.c.status.in_((RunStatus.PENDING, RunStatus.WAITING)), RunStatus.RUNNING.value),
+            else_=_wr.c.status,
+        ),
+        sticky_worker_id=sa.case((_sticky_elsewhere, sa.null()), else_=_wr.c.sticky_worker_id),
+        sticky_history_sequence=sa.case((_sticky_elsewhere, sa.null()), else_=_wr.c.sticky_history_sequence),
+    )
+    .returning(*_wr.c)
 )
 # Back to ready (or retired), fenced on the exact lease handed out.
 REQUEUE = (
