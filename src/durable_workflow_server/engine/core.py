@@ -25,6 +25,7 @@ from .history.rows import insert_pending
 from .maintenance.counters import TRANSACTION_RETRIES, ProcessCounters
 from .maintenance.retention_sweep import RetentionSweep
 from .namespaces import rows as namespaces
+from .runs.close_wait import closed_describe
 from .runs.rows import write_pending
 from .shapes import ReadinessChecks, WorkerFleet
 from .transaction import Tx, TxScope
@@ -193,8 +194,14 @@ class EngineCore:
         if tx.namespaces_changed:
             self._known_namespaces.clear()
             self.payloads.forget_policies()
+        waiters = self.waiters
         for key in tx.wakes:
-            self.waiters.notify(key)
+            closed = tx.closed_runs.get(key) if tx.closed_runs else None
+            body = closed_describe(closed) if closed is not None and waiters.watching(key) else None
+            if body is not None:
+                waiters.hand(key, body)
+            else:
+                waiters.notify(key)
         for run_id in tx.history_runs:
             self.waiters.notify(("history", run_id))
         if tx.timers_changed:

@@ -85,6 +85,10 @@ class Tx:
     # Runs whose history rows this transaction keeps as it inserts them (``history.rows.keep``):
     # a page of only those rows is answered from here, without reading them back.
     kept_events: dict[str, KeptEvents] = field(default_factory=dict)
+    # Runs this transaction closed for good, by their instance's close wake key
+    # (``runs.close_wait.close_key``): after commit, the callers waiting in this process for that
+    # close are handed the run's describe, built from the row as this transaction left it.
+    closed_runs: dict[WakeKey, Any] = field(default_factory=dict)
 
     def due(self, at: datetime | None) -> None:
         """Note a new due time for the background loop."""

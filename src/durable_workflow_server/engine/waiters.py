@@ -26,6 +26,9 @@ class Waiters:
 
     def __init__(self) -> None:
         self._events: dict[Any, set[asyncio.Event]] = {}
+        # What a wake-up handed a waiting poll with it (:meth:`hand`), until it takes it or
+        # stops waiting on that registration.
+        self._handed: dict[asyncio.Event, Any] = {}
         self.closed = False
         self.active = 0
         self._idle = asyncio.Event()
@@ -81,6 +84,8 @@ class Waiters:
         return event
 
     def _unregister(self, keys: tuple[Any, ...], event: asyncio.Event) -> None:
+        if self._handed:
+            self._handed.pop(event, None)
         events = self._events
         for key in keys:
             bucket = events.get(key)
@@ -96,6 +101,16 @@ class Waiters:
     def notify(self, key: Any) -> None:
         for event in self._events.get(key, ()):
             event.set()
+
+    def hand(self, key: Any, payload: Any) -> None:
+        """:meth:`notify`, handing each poll waiting on ``key`` ``payload`` (see :meth:`take`)."""
+        for event in self._events.get(key, ()):
+            self._handed[event] = payload
+            event.set()
+
+    def take(self, event: asyncio.Event) -> Any:
+        """What a wake-up handed the poll registered as ``event`` (``None``: nothing)."""
+        return self._handed.pop(event, None)
 
     def notify_all(self) -> None:
         """Wake every waiting poll (each re-probes; used when specific wake-ups may be lost)."""

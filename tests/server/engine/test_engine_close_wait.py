@@ -14,6 +14,7 @@ import pytest
 from durable_workflow.protocol import codec
 from durable_workflow_server.engine.errors import DomainError
 from durable_workflow_server.engine.runs.close_wait import close_key
+from tests.helpers.statements import StatementLog
 from tests.server.engine.engine_driver import NS, POLL_LONGER, WAKE_WITHIN, Driver, complete, parked
 
 KEY = close_key(NS, "wf-1")
@@ -94,3 +95,34 @@ async def test_an_unknown_instance_is_refused(driver: Driver) -> None:
     with pytest.raises(DomainError) as err:
         await driver.engine.wait_workflow_closed(NS, "nope", POLL_LONGER)
     assert err.value.reason == "instance_not_found"
+
+
+async def test_a_close_in_this_process_hands_the_waiter_the_describe_a_read_returns(driver: Driver) -> None:
+    """The waiter reads nothing after the close: its answer came with the wake-up, built from the
+    run as the closing transaction left it, and is what a describe reads."""
+    await driver.start(memo={"k": ["v", 1]}, business_key="bk-ü")
+    waiting = await _waiting(driver)
+    task = await driver.poll_wf()
+    assert task is not None
+    with StatementLog(driver.engine.store) as log:
+        await driver.complete_wf(task, [complete({"out": ["ü", 2.5]})])
+        body = await asyncio.wait_for(waiting, WAKE_WITHIN)
+    assert "engine/control:_current_run" not in {entry.caller for entry in log.entries}
+    assert body == await driver.engine.describe_workflow(NS, "wf-1")
+    assert body["output"] == {"out": ["ü", 2.5]} and body["memo"] == {"k": ["v", 1]}
+    assert driver.engine.waiters.watching(KEY) == 0 and not driver.engine.waiters._handed
+
+
+async def test_a_cancel_and_a_continued_runs_final_close_hand_what_a_read_returns(driver: Driver) -> None:
+    await driver.start()
+    waiting = await _waiting(driver)
+    task = await driver.poll_wf()
+    assert task is not None
+    await driver.complete_wf(task, [{"type": "continue_as_new", "arguments": codec.envelope(["Bo"])}])
+    assert not waiting.done()  # the continued run's close handed nothing: the wait goes on
+    with StatementLog(driver.engine.store) as log:
+        await driver.engine.cancel_workflow(NS, "wf-1", reason="stop")
+        body = await asyncio.wait_for(waiting, WAKE_WITHIN)
+    assert "engine/control:_current_run" not in {entry.caller for entry in log.entries}
+    assert body["status"] == "cancelled" and body["run_number"] == body["run_count"] == 2
+    assert body == await driver.engine.describe_workflow(NS, "wf-1")

@@ -5,19 +5,26 @@ closed for good (closed, and not continued as new: a continued run's successor c
 result) or ``N`` seconds pass, bounded by the server's long-poll limit. Nothing polls: a run's
 close adds the wake key :func:`close_key` of its instance to the closing transaction, which wakes
 the waiter after commit in this process and, through ``LISTEN``/``NOTIFY``, in every other server
-process sharing the database (the long poll's re-probe is only the safety net). Keyed by the
+process sharing the database (the long poll's re-probe is only the safety net). In this process
+the close hands its waiters the run's describe with the wake-up (:func:`closed_describe`), so
+they answer without reading it back; woken from elsewhere, a waiter probes. Keyed by the
 instance rather than the run, so a continue-as-new wakes the waiter, which then keeps waiting for
 the successor under the same key.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, cast
 
+from ...store.rows import RunRow
+from ..errors import DomainError
+from ..event_wait import wait_event
 from ..shapes import DescribeWorkflowBody
 from ..transaction import WakeKey
 from ..waiters import Waiters, long_poll
+from .views import RunInstance, describe
 
 # The wake-key kind of a closed run (beside the task kinds "workflow" and "activity").
 CLOSED_KIND = "workflow_closed"
@@ -56,17 +63,39 @@ async def wait_for_close(
         body = await describe_if_closed()
         return body if body is not None and closed_for_good(body) else None
 
+    async def wait(woken: asyncio.Event, seconds: float) -> DescribeWorkflowBody | None:
+        # A close committed in this process hands its describe with the wake-up (see
+        # :func:`closed_describe`): what a probe right after that commit would answer.
+        await wait_event(woken, seconds)
+        handed = cast(DescribeWorkflowBody | None, waiters.take(woken))
+        return handed.copy() if handed is not None and closed_for_good(handed) else None
+
     closed = await long_poll(
         waiters,
         (key,),
         probe,
         timeout=min(wait_seconds, limit),
         reprobe_interval=reprobe_interval,
+        wait=wait,
     )
     if closed is not None:
         return closed
     # Timed out (or shut down): the run as it is now (a probe may be a re-probe interval old).
     return await describe()
+
+
+def closed_describe(run: RunRow) -> DescribeWorkflowBody | None:
+    """The describe of ``run``, closed for good by a transaction that has just committed, from
+    its row as that transaction left it (``None``: not renderable; the waiter's probe reads it).
+
+    Its instance's current run, and the last it has (``run_count`` is its run number): a run
+    is closed for good only while it is current, and a transaction that starts another run of
+    the instance after closing it hands nothing (``runs.lifecycle.create_run``).
+    """
+    try:
+        return describe(run, RunInstance(current_run_id=run["run_id"], run_count=run["run_number"]))
+    except (DomainError, KeyError):  # unrenderable, or a row read without every column: read it
+        return None
 
 
 class CloseWaitAPI(Protocol):

@@ -176,6 +176,8 @@ async def create_run(
     # The events first, so the run row is inserted once, already at its last sequence.
     await append(tx, run, events, write_run=False)
     await tx.conn.execute(INSERT_RUN, run)
+    # A new run of an instance whose run this transaction closed: its describe is the new run's.
+    tx.closed_runs.pop(close_key(namespace, workflow_id), None)
     if search_attributes:
         await search_attribute_rows.write_values(
             tx, run_id, namespace, search_attributes, replace=False, types=search_attribute_types
@@ -223,8 +225,14 @@ async def close_run(
         **progress(run),
         **values,
     )
-    # Wakes the callers waiting for this instance's close (close_wait.py), here and elsewhere.
-    tx.wakes.add(close_key(run["namespace"], run["workflow_id"]))
+    # Wakes the callers waiting for this instance's close (close_wait.py), here and elsewhere;
+    # those here are handed the run's describe (a continued run's successor carries the result).
+    key = close_key(run["namespace"], run["workflow_id"])
+    tx.wakes.add(key)
+    if closed_reason == "continued":
+        tx.closed_runs.pop(key, None)
+    else:
+        tx.closed_runs[key] = run
     if other_tasks:
         await workflow_task_rows.cancel_open_of_run(tx, run["run_id"])
     if steps is None or any(s.kind == STEP_ACTIVITY and not s.resolved for s in steps):
