@@ -196,7 +196,14 @@ class WorkerPlane(EngineCore):
                         holds_leases = True  # unknown: the hand-back looks
                         if poll_request_id:
                             worker, earlier, holds_leases = await workers.registered_worker_and_poll(
-                                tx, namespace, worker_id, task_queue, build_id, poll_request_id
+                                tx,
+                                namespace,
+                                worker_id,
+                                task_queue,
+                                build_id,
+                                poll_request_id,
+                                held_task_ids=held_task_ids or (),
+                                grace=hand_back_grace_seconds,
                             )
                             cached = await cached_poll(
                                 tx, namespace, worker_id, poll_request_id, page_size, known=earlier

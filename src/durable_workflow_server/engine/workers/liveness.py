@@ -37,6 +37,20 @@ async def silent_leases(
     return await tx.all(tx.store.claim(statement), {"b_cutoff": cutoff, "b_limit": limit})
 
 
+def stale_before(now: datetime, grace: float | None) -> datetime:
+    """Leases last granted or renewed at or before this moment are not fresh (:func:`fresh_lease`).
+
+    Without ``grace`` none is fresh: a moment far enough ahead that every lease is before it.
+    """
+    if grace is None:
+        return now + seconds(NO_GRACE_AHEAD_SECONDS)
+    return now - seconds(min(max(float(grace), 0.0), 3600.0))
+
+
+# Ahead of any clock a lease's ``updated_at`` was written with (servers' clocks disagree by far less).
+NO_GRACE_AHEAD_SECONDS = 10 * 365 * 86400
+
+
 def fresh_lease(task: Mapping[str, Any], now: datetime, grace: float | None) -> bool:
     """The task's lease was granted (or renewed) less than ``grace`` seconds before ``now``.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from ..task_queues import cohorts
 from ..transaction import Tx
 from ..util import new_upper_id, rfc3339, seconds
 from . import rows
+from .liveness import stale_before
 
 
 def is_fresh(worker: WorkerRow, now: datetime, stale_after: float) -> bool:
@@ -118,12 +120,27 @@ async def registered_worker(
 
 
 async def registered_worker_and_poll(
-    tx: Tx, namespace: str, worker_id: str, task_queue: str, build_id: str | None, poll_request_id: str
+    tx: Tx,
+    namespace: str,
+    worker_id: str,
+    task_queue: str,
+    build_id: str | None,
+    poll_request_id: str,
+    *,
+    held_task_ids: Collection[str] = (),
+    grace: float | None = None,
 ) -> tuple[WorkerRow, tuple[str, int] | None, bool]:
     """:func:`registered_worker`, ``(task id, attempt)`` of the lease an earlier try of the poll
     ``poll_request_id`` got while it holds (``None``: no such try, or its lease is over), and
-    whether the worker holds any workflow-task lease, in one read."""
-    params = {"b_namespace": namespace, "b_worker_id": worker_id, "b_poll_request_id": poll_request_id}
+    whether the worker holds a workflow-task lease the re-poll hand-back would hand back (one not
+    in ``held_task_ids`` and not fresh for ``grace``, see ``liveness.fresh_lease``), in one read."""
+    params = {
+        "b_namespace": namespace,
+        "b_worker_id": worker_id,
+        "b_poll_request_id": poll_request_id,
+        "b_held_task_ids": sorted(held_task_ids),
+        "b_stale_before": stale_before(tx.now, grace),
+    }
     found = await tx.all(rows.WORKER_AND_POLL, params)  # one row per task the id is on (or one)
     worker: dict[str, Any] | None = None
     cached = None

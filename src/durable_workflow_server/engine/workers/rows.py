@@ -62,7 +62,9 @@ def registered(worker: dict[str, Any]) -> dict[str, Any] | None:
 # id on the task it leases and every later claim of that task rewrites it, so a task found here
 # whose lease still holds holds the lease that try got; :func:`..registry.registered_worker_and_poll`
 # checks that, on one row per such task), and whether the worker holds any workflow-task lease
-# (``holds_leases``: the re-poll hand-back has nothing to look at otherwise). The join names only
+# that the re-poll hand-back would hand back (``holds_leases``: one it does not name as held,
+# ``b_held_task_ids``, last granted or renewed at or before ``b_stale_before``, the end of the
+# hand-back's grace: the hand-back has nothing to look at otherwise). The join names only
 # the poll's id and the worker: a lease-time range beside it would draw SQLite's planner, which
 # has no statistics, to the lease index instead of the poll index (one row).
 POLL_PREFIX = "poll__"
@@ -70,6 +72,8 @@ _holds_leases = sa.exists().where(
     _wt.c.namespace == _wk.c.namespace,
     _wt.c.lease_owner == _wk.c.worker_id,
     _wt.c.status == WorkflowTaskStatus.LEASED,
+    _wt.c.task_id.not_in(sa.bindparam("b_held_task_ids", expanding=True)),
+    _wt.c.updated_at <= sa.bindparam("b_stale_before"),
 )
 _polled = _wt.alias("polled")  # not the table _holds_leases correlates with
 WORKER_AND_POLL = (
