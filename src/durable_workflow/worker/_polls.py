@@ -1,9 +1,20 @@
-"""``Poller``: the long polls of one worker run, a loop per task kind, each on a free local slot.
+"""``Poller``: the long polls of one worker run, loops per task kind, each poll on a free local slot.
 
 A loop takes a slot of its kind before it polls (so it never accepts a task it cannot run at
 once), hands what the poll brought to the ``TaskPool`` on that slot, and backs off (doubling up to
 the worker's cap) after a failed poll. A poll the server refuses because it forgot this worker
 registers it again at once.
+
+Each kind has one steady loop and may have burst loops (``Worker``'s
+``max_concurrent_*_task_polls`` minus one). A poll takes a whole round trip to the server and its
+database, and one loop brings at most one task per round trip: with a backlog on the queue, one
+loop leaves the worker's slots idle while the server could hand out more. The burst loops poll
+only while the last poll of their kind brought a task (there is a backlog) and go quiet at the
+first empty poll, so an idle worker keeps one long poll parked per kind, as before.
+
+A poll names the tasks the worker holds (``held_task_ids``, see ``_leases.py``) only while no
+other poll of its kind is in flight: a task another poll was just handed is held but cannot be
+named until that poll's answer arrives, and a hand-back would take it away again.
 """
 
 from __future__ import annotations
@@ -26,6 +37,10 @@ if TYPE_CHECKING:
     from ._worker import Worker
 
 logger = logging.getLogger("durable_workflow.worker")
+
+# Polls of one kind a worker may have in flight at once by default (Worker's
+# ``max_concurrent_*_task_polls``): one steady loop and two that poll only through a backlog.
+DEFAULT_MAX_CONCURRENT_POLLS = 3
 
 _POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll", QUERY: "query-poll"}
 
@@ -70,13 +85,24 @@ class Poller:
         self._stop = stop
         self._register_again = register_again
         self._record = record
+        #: Polls of each kind on their way (see _held_ids).
+        self._polling: dict[str, int] = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
+        #: Set while the last poll of a kind brought a task: its burst loops poll meanwhile.
+        self._backlog: dict[str, asyncio.Event] = {kind: asyncio.Event() for kind in self._polling}
 
-    async def loop(self, kind: str) -> None:
-        """Poll ``kind`` until the worker stops, one poll per free slot."""
+    async def loop(self, kind: str, *, burst: bool = False) -> None:
+        """Poll ``kind`` until the worker stops, one poll per free slot.
+
+        ``burst``: a loop that polls only while there is a backlog (the last poll of its kind
+        brought a task); the steady loop of each kind polls all the time.
+        """
         worker = self._worker
         slots = self._tasks.slots[kind]
+        backlog = self._backlog[kind]
         backoff = worker.poll_error_backoff
         while not self._stop.is_set():
+            if burst:
+                await backlog.wait()
             await slots.acquire()
             handed_off = False
             try:
@@ -93,7 +119,9 @@ class Poller:
                     continue
                 backoff = worker.poll_error_backoff
                 if task is None:
+                    backlog.clear()  # the queue is drained: the burst loops go quiet
                     continue
+                backlog.set()
                 handed_off = True
                 self._tasks.launch(kind, task)
             finally:
@@ -107,6 +135,9 @@ class Poller:
         outcome = "error"
         poll_request_id = f"{_POLL_ID_PREFIX[kind]}-{uuid.uuid4().hex}"
         job: Job | None = None
+        # Named before this poll counts as in flight; query polls name none (nothing holds them).
+        held = None if kind == QUERY else self._held_ids(kind)
+        self._polling[kind] += 1
         try:
             if kind == WORKFLOW:
                 workflow_task = await worker.client.poll_workflow_task(
@@ -115,7 +146,7 @@ class Poller:
                     build_id=worker.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._timeout,
-                    held_task_ids=self._held_ids(WORKFLOW),
+                    held_task_ids=held,
                     **self._hand_back_grace(WORKFLOW),
                 )
                 if workflow_task:
@@ -136,7 +167,7 @@ class Poller:
                     build_id=worker.build_id,
                     poll_request_id=poll_request_id,
                     timeout=self._timeout,
-                    held_task_ids=self._held_ids(ACTIVITY),
+                    held_task_ids=held,
                     **self._hand_back_grace(ACTIVITY),
                 )
                 if activity_task:
@@ -144,12 +175,15 @@ class Poller:
             outcome = "task" if job else "empty"
             return job
         finally:
+            self._polling[kind] -= 1
             self._record(WORKER_POLLS, WORKER_POLL_DURATION_SECONDS, kind, started, outcome)
 
     def _held_ids(self, kind: str) -> list[str] | None:
         """The ``held_task_ids`` of a poll: none while a request may still bring one back."""
         if self._eager is not None and self._eager.in_flight(kind):
             return None  # a task leased to us whose answer is on its way is held, unnamed yet
+        if self._polling[kind]:
+            return None  # the same for a task another poll of this kind may be bringing
         return self._tasks.held.ids(kind)
 
     def _hand_back_grace(self, kind: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from . import _compat
 from ._eager import EagerHands, FirstTasks, advertised
 from ._jobs import ACTIVITY, QUERY, WORKFLOW, job_of
 from ._plane import WorkerPlaneClient
-from ._polls import Poller, sleep_unless_stopped
+from ._polls import DEFAULT_MAX_CONCURRENT_POLLS, Poller, sleep_unless_stopped
 from ._registration import (
     heartbeat_interval_of,
     is_transient,
@@ -68,6 +68,13 @@ class Worker:
             them) get their own ``max_concurrent_workflow_tasks`` slots: they replay workflow
             code like workflow tasks, but a parked query poll must never hold a slot a
             workflow task is waiting for.
+        max_concurrent_workflow_task_polls / max_concurrent_activity_task_polls: How many polls
+            of each kind may be in flight at once (default 3; at least 1). One poll loop per kind
+            runs all the time; the others poll only while the last poll brought a task (a
+            backlog on the queue), so an idle worker keeps one long poll parked per kind. With
+            a backlog one loop brings one task per round trip to the server: more loops keep
+            the slots busy when the server's answers are slow (a PostgreSQL server under load).
+            Each poll still takes a free slot first.
         shutdown_timeout: Seconds :meth:`stop` waits for in-flight tasks before cancelling.
         metrics: A :class:`~durable_workflow.metrics.MetricsRecorder`; defaults to the client's
             ``metrics`` (which every :class:`WorkerPlaneClient` must provide; there is no
@@ -96,6 +103,8 @@ class Worker:
         poll_timeout: float = 35.0,
         max_concurrent_workflow_tasks: int = 10,
         max_concurrent_activity_tasks: int = 10,
+        max_concurrent_workflow_task_polls: int = DEFAULT_MAX_CONCURRENT_POLLS,
+        max_concurrent_activity_task_polls: int = DEFAULT_MAX_CONCURRENT_POLLS,
         shutdown_timeout: float = 30.0,
         metrics: MetricsRecorder | None = None,
         interceptors: Sequence[WorkerInterceptor] = (),
@@ -107,12 +116,16 @@ class Worker:
             raise ValueError("task_queue is required")
         if max_concurrent_workflow_tasks < 1 or max_concurrent_activity_tasks < 1:
             raise ValueError("max_concurrent_* must be >= 1")
+        if max_concurrent_workflow_task_polls < 1 or max_concurrent_activity_task_polls < 1:
+            raise ValueError("max_concurrent_*_task_polls must be >= 1")
         self.client = client
         self.task_queue = task_queue
         self.worker_id = worker_id or f"py-worker-{secrets.token_hex(4)}"
         self.poll_timeout = poll_timeout
         self.max_concurrent_workflow_tasks = max_concurrent_workflow_tasks
         self.max_concurrent_activity_tasks = max_concurrent_activity_tasks
+        self.max_concurrent_workflow_task_polls = max_concurrent_workflow_task_polls
+        self.max_concurrent_activity_task_polls = max_concurrent_activity_task_polls
         self.shutdown_timeout = shutdown_timeout
         self.build_id = build_id or None
         self.heartbeat_interval = heartbeat_interval
@@ -390,7 +403,9 @@ class Worker:
             register_again=self._register_again,
             record=self._record,
         )
-        loops += [asyncio.create_task(poller.loop(kind)) for kind in self._kinds()]
+        for kind in self._kinds():
+            loops.append(asyncio.create_task(poller.loop(kind)))
+            loops += [asyncio.create_task(poller.loop(kind, burst=True)) for _ in range(self._bursts(kind))]
         eager, first_tasks = self._eager, None
         if eager is not None:
             eager.accepting = True
@@ -413,6 +428,14 @@ class Worker:
                 await self._drain()
                 await self._stop_notice()
                 logger.info("worker %s stopped", self.worker_id)
+
+    def _bursts(self, kind: str) -> int:
+        """How many burst poll loops ``kind`` gets beside its steady one (see ``_polls.py``)."""
+        if kind == WORKFLOW:
+            return self.max_concurrent_workflow_task_polls - 1
+        if kind == ACTIVITY:
+            return self.max_concurrent_activity_task_polls - 1
+        return 0  # query tasks: one loop; a query is answered while its caller waits, not in bulk
 
     def _kinds(self) -> list[str]:
         kinds = [kind for kind, types in ((WORKFLOW, self._workflows), (ACTIVITY, self._activities)) if types]

@@ -42,7 +42,9 @@ async def test_each_poll_names_the_tasks_the_worker_holds() -> None:
     gate["running"], gate["open"] = asyncio.Event(), asyncio.Event()
     client = FakeClient()
     task_id = client.add_activity_task("waits_for_gate", [])
-    worker = _worker(client, activities=[waits_for_gate])
+    # One poll loop: every poll is sent alone, so every one names them (a poll sent while a
+    # burst poll is in flight names none: test_burst_polls.py).
+    worker = _worker(client, activities=[waits_for_gate], max_concurrent_activity_task_polls=1)
     running = asyncio.create_task(worker.run())
     try:
         await asyncio.wait_for(gate["running"].wait(), 5)

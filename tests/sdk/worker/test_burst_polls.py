@@ -1,0 +1,129 @@
+"""Burst polls: more than one poll of a kind in flight while the queue has a backlog, one when idle.
+
+A ``Worker`` runs one steady poll loop per kind and ``max_concurrent_*_task_polls - 1`` burst
+loops that poll only while the last poll brought a task (``worker/_polls.py``). A poll sent while
+another of its kind is in flight names no held tasks: the other may be bringing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from durable_workflow import activity
+from durable_workflow.worker import Worker
+from tests.helpers.worker_fakes import FakeClient
+
+gate: list[asyncio.Event] = []  # opens the activities (made per test: an Event binds one loop)
+running_now: list[FakeClient] = []  # the test's client, told when an activity starts
+
+
+@activity.defn(name="held_until_released")
+async def held_until_released() -> str:
+    client = running_now[0]
+    client.started += 1  # type: ignore[attr-defined]
+    client.notify()
+    await gate[0].wait()
+    return "ok"
+
+
+class CountingClient(FakeClient):
+    """A fake whose activity polls record how many polls were in flight when each was sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.in_flight = 0
+        self.started = 0
+        running_now[:] = [self]
+        #: (polls in flight including this one, its held_task_ids) per activity poll, in order.
+        self.sent: list[tuple[int, list[str] | None]] = []
+
+    async def poll_activity_task(self, **kwargs: Any) -> Any:
+        self.in_flight += 1
+        held = kwargs.get("held_task_ids")
+        self.sent.append((self.in_flight, list(held) if held is not None else None))
+        try:
+            await asyncio.sleep(0)  # a real poll is a round trip: other loops run meanwhile
+            return await super().poll_activity_task(**kwargs)
+        finally:
+            self.in_flight -= 1
+
+
+def _worker(client: FakeClient, **kwargs: Any) -> Worker:
+    worker = Worker(client, task_queue="default", activities=[held_until_released], **kwargs)
+    worker.poll_error_backoff = 0.01
+    return worker
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    gate[:] = [asyncio.Event()]
+
+
+async def test_a_backlog_is_polled_by_several_loops_and_an_idle_queue_by_one() -> None:
+    client = CountingClient()
+    for _ in range(12):
+        client.add_activity_task("held_until_released", [])
+    worker = _worker(client, max_concurrent_activity_tasks=12, max_concurrent_activity_task_polls=3)
+    running = asyncio.create_task(worker.run())
+    try:
+        await client.until(lambda: client.started == 12)
+        # The backlog was taken by more than one poll at a time, never more than three.
+        assert max(count for count, _ in client.sent) in (2, 3)
+        # Every slot is busy: no poll goes out until one comes back.
+        gate[0].set()
+        await client.until_calls("complete_activity_task", 12)
+        drained = len(client.sent)
+        # Each burst loop makes at most the poll it was about to make, then waits for a backlog.
+        await client.until(lambda: len(client.sent) >= drained + 10)
+        assert all(count == 1 for count, _ in client.sent[drained + 6 :])
+    finally:
+        gate[0].set()
+        await worker.stop()
+        await running
+
+
+async def test_a_poll_names_held_tasks_only_when_no_other_poll_of_its_kind_is_in_flight() -> None:
+    client = CountingClient()
+    for _ in range(6):
+        client.add_activity_task("held_until_released", [])
+    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=3)
+    running = asyncio.create_task(worker.run())
+    try:
+        await client.until(lambda: client.started == 6)
+        # Once the burst loops have gone quiet the steady loop names all six again.
+        await client.until(lambda: client.sent[-1][1] is not None and len(client.sent[-1][1]) == 6)
+        assert any(count > 1 for count, _ in client.sent)
+        for count, held in client.sent:
+            if count > 1:
+                assert held is None
+    finally:
+        gate[0].set()
+        await worker.stop()
+        await running
+
+
+async def test_one_poll_per_kind_polls_one_at_a_time() -> None:
+    client = CountingClient()
+    for _ in range(6):
+        client.add_activity_task("held_until_released", [])
+    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=1)
+    running = asyncio.create_task(worker.run())
+    try:
+        await client.until(lambda: client.started == 6)
+        await client.until(lambda: len(client.sent) >= 8)
+        assert all(count == 1 and held is not None for count, held in client.sent)
+    finally:
+        gate[0].set()
+        await worker.stop()
+        await running
+
+
+@pytest.mark.parametrize(
+    "option", ["max_concurrent_workflow_task_polls", "max_concurrent_activity_task_polls"]
+)
+def test_fewer_than_one_poll_is_refused(option: str) -> None:
+    with pytest.raises(ValueError, match="task_polls"):
+        Worker(FakeClient(), task_queue="default", activities=[held_until_released], **{option: 0})
