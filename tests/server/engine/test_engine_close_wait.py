@@ -123,6 +123,9 @@ async def test_a_cancel_and_a_continued_runs_final_close_hand_what_a_read_return
     with StatementLog(driver.engine.store) as log:
         await driver.engine.cancel_workflow(NS, "wf-1", reason="stop")
         body = await asyncio.wait_for(waiting, WAKE_WITHIN)
-    assert "engine/control:_current_run" not in {entry.caller for entry in log.entries}
+    if not driver.engine.store.notifies:
+        # (With LISTEN/NOTIFY the continued close's notice may come back meanwhile and wake
+        # the waiter once more, which then probes: only an extra read, never another answer.)
+        assert "engine/control:_current_run" not in {entry.caller for entry in log.entries}
     assert body["status"] == "cancelled" and body["run_number"] == body["run_count"] == 2
     assert body == await driver.engine.describe_workflow(NS, "wf-1")
