@@ -270,3 +270,21 @@ async def test_eagerly_handed_tasks_are_held_while_they_run_and_released_after(
     assert [kind for kind, _, _ in held_seen] == ["workflow", "activity", "workflow"]
     for _, task_id, held in held_seen:
         assert held == [task_id]  # itself, and nothing left over from an earlier hand-out
+
+
+async def test_a_poll_with_no_hold_is_answered_at_once_on_an_empty_queue(
+    client: Client, recording: Recording
+) -> None:
+    # A burst loop's poll (worker/_polls.py): the server probes once instead of parking it.
+    await client.register_worker(
+        worker_id="w-hold", task_queue=QUEUE, supported_workflow_types=["x"], supported_activity_types=["y"]
+    )
+    # Bounded well under the server's default hold (30 s), so a poll it parked would fail here.
+    polls = (
+        client.poll_workflow_task(worker_id="w-hold", task_queue=QUEUE, hold_seconds=0),
+        client.poll_activity_task(worker_id="w-hold", task_queue=QUEUE, hold_seconds=0),
+    )
+    for poll in polls:
+        assert await asyncio.wait_for(poll, 5.0) is None
+    assert recording.bodies("/workflow-tasks/poll")[-1]["timeout_seconds"] == 0
+    assert recording.bodies("/activity-tasks/poll")[-1]["timeout_seconds"] == 0

@@ -243,6 +243,7 @@ class WorkerPlaneMethods(WorkerCallsMethods):
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
         hand_back_grace_seconds: float | None = None,
+        hold_seconds: float | None = None,
     ) -> ActivityTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_activity_task`."""
         return self._runner.run(
@@ -254,6 +255,7 @@ class WorkerPlaneMethods(WorkerCallsMethods):
                 timeout=timeout,
                 held_task_ids=held_task_ids,
                 hand_back_grace_seconds=hand_back_grace_seconds,
+                hold_seconds=hold_seconds,
             )
         )
 
@@ -284,6 +286,7 @@ class WorkerPlaneMethods(WorkerCallsMethods):
         accept_history_encoding: str | None = None,
         held_task_ids: Sequence[str] | None = None,
         hand_back_grace_seconds: float | None = None,
+        hold_seconds: float | None = None,
     ) -> WorkflowTask | None:
         """Blocking form of :meth:`durable_workflow.client.Client.poll_workflow_task`."""
         return self._runner.run(
@@ -297,6 +300,7 @@ class WorkerPlaneMethods(WorkerCallsMethods):
                 accept_history_encoding=accept_history_encoding,
                 held_task_ids=held_task_ids,
                 hand_back_grace_seconds=hand_back_grace_seconds,
+                hold_seconds=hold_seconds,
             )
         )
 

@@ -128,6 +128,7 @@ class WorkerPlaneMixin(WorkerCallsMixin):
         accept_history_encoding: str | None = None,
         held_task_ids: Sequence[str] | None = None,
         hand_back_grace_seconds: float | None = None,
+        hold_seconds: float | None = None,
     ) -> WorkflowTask | None:
         """Long-poll for a workflow task; returns the ``task`` object or ``None`` when none came.
 
@@ -145,6 +146,10 @@ class WorkerPlaneMixin(WorkerCallsMixin):
                 to ``worker_id``. ``None`` (default) sends nothing and hands nothing back.
             hand_back_grace_seconds: With ``held_task_ids``, leases granted or renewed less than
                 this long ago are kept too (a worker taking tasks eagerly; see ``worker/_eager.py``).
+            hold_seconds: How long the server may hold the poll while no task is ready (sent as
+                ``timeout_seconds``, clamped by the server to [0, 60]; ``0`` answers at once).
+                ``None`` (default) leaves it to the server; a server that does not read the
+                field uses its configured hold.
         """
         task = await self._poll(
             routes.WORKFLOW_TASK_POLL,
@@ -158,6 +163,7 @@ class WorkerPlaneMixin(WorkerCallsMixin):
             accept_history_encoding=accept_history_encoding,
             held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
             hand_back_grace_seconds=hand_back_grace_seconds,
+            timeout_seconds=hold_seconds,
         )
         return cast("WorkflowTask | None", task)
 
@@ -251,13 +257,14 @@ class WorkerPlaneMixin(WorkerCallsMixin):
         timeout: float | None = None,
         held_task_ids: Sequence[str] | None = None,
         hand_back_grace_seconds: float | None = None,
+        hold_seconds: float | None = None,
     ) -> ActivityTask | None:
         """Long-poll for an activity task; returns the ``task`` object or ``None``.
 
         ``held_task_ids``: the activity tasks this worker runs now (only for a worker that polls
         one at a time); the server hands back every other activity task leased to
         ``worker_id``. ``None`` (default) sends nothing and hands nothing back.
-        ``hand_back_grace_seconds``: as for :meth:`poll_workflow_task`.
+        ``hand_back_grace_seconds``, ``hold_seconds``: as for :meth:`poll_workflow_task`.
         """
         task = await self._poll(
             routes.ACTIVITY_TASK_POLL,
@@ -269,6 +276,7 @@ class WorkerPlaneMixin(WorkerCallsMixin):
             poll_request_id=poll_request_id,
             held_task_ids=list(held_task_ids) if held_task_ids is not None else None,
             hand_back_grace_seconds=hand_back_grace_seconds,
+            timeout_seconds=hold_seconds,
         )
         return cast("ActivityTask | None", task)
 

@@ -42,6 +42,11 @@ logger = logging.getLogger("durable_workflow.worker")
 # ``max_concurrent_*_task_polls``): one steady loop and two that poll only through a backlog.
 DEFAULT_MAX_CONCURRENT_POLLS = 3
 
+# How long the server may hold a burst loop's poll (``hold_seconds``): not at all. A burst poll
+# is for a backlog; an empty one answers at once and its loop goes quiet, rather than parking
+# beside the steady loop's poll (where it would keep every poll from naming the held tasks).
+BURST_HOLD_SECONDS = 0.0
+
 _POLL_ID_PREFIX = {WORKFLOW: "wf-poll", ACTIVITY: "activity-poll", QUERY: "query-poll"}
 
 
@@ -107,7 +112,7 @@ class Poller:
             handed_off = False
             try:
                 try:
-                    task = await self.poll_once(kind)
+                    task = await self.poll_once(kind, burst=burst)
                 except Exception as exc:
                     logger.warning("%s poll failed: %s", kind, exc)
                     if is_unregistered(exc, 412):
@@ -128,8 +133,11 @@ class Poller:
                 if not handed_off:
                     slots.release()
 
-    async def poll_once(self, kind: str) -> Job | None:
-        """One poll of ``kind``; the task it brought, ready to hand to its handler, or ``None``."""
+    async def poll_once(self, kind: str, *, burst: bool = False) -> Job | None:
+        """One poll of ``kind``; the task it brought, ready to hand to its handler, or ``None``.
+
+        ``burst``: a burst loop's poll, which the server answers at once when nothing is ready.
+        """
         worker = self._worker
         started = time.monotonic()
         outcome = "error"
@@ -137,6 +145,8 @@ class Poller:
         job: Job | None = None
         # Named before this poll counts as in flight; query polls name none (nothing holds them).
         held = None if kind == QUERY else self._held_ids(kind)
+        # Sent only on burst polls, so a plane client without the argument keeps working.
+        hold: dict[str, Any] = {"hold_seconds": BURST_HOLD_SECONDS} if burst else {}
         self._polling[kind] += 1
         try:
             if kind == WORKFLOW:
@@ -148,6 +158,7 @@ class Poller:
                     timeout=self._timeout,
                     held_task_ids=held,
                     **self._hand_back_grace(WORKFLOW),
+                    **hold,
                 )
                 if workflow_task:
                     job = job_of(WORKFLOW, workflow_task)
@@ -169,6 +180,7 @@ class Poller:
                     timeout=self._timeout,
                     held_task_ids=held,
                     **self._hand_back_grace(ACTIVITY),
+                    **hold,
                 )
                 if activity_task:
                     job = job_of(ACTIVITY, activity_task)

@@ -39,11 +39,14 @@ class CountingClient(FakeClient):
         running_now[:] = [self]
         #: (polls in flight including this one, its held_task_ids) per activity poll, in order.
         self.sent: list[tuple[int, list[str] | None]] = []
+        #: The ``hold_seconds`` of each activity poll, in order (``None``: not sent).
+        self.holds: list[float | None] = []
 
     async def poll_activity_task(self, **kwargs: Any) -> Any:
         self.in_flight += 1
         held = kwargs.get("held_task_ids")
         self.sent.append((self.in_flight, list(held) if held is not None else None))
+        self.holds.append(kwargs.pop("hold_seconds", None))
         try:
             await asyncio.sleep(0)  # a real poll is a round trip: other loops run meanwhile
             return await super().poll_activity_task(**kwargs)
@@ -105,6 +108,25 @@ async def test_a_poll_names_held_tasks_only_when_no_other_poll_of_its_kind_is_in
         await running
 
 
+async def test_burst_polls_are_not_held_by_the_server_and_the_steady_poll_is() -> None:
+    client = CountingClient()
+    for _ in range(6):
+        client.add_activity_task("held_until_released", [])
+    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=3)
+    running = asyncio.create_task(worker.run())
+    try:
+        await client.until(lambda: client.started == 6)
+        # Some polls were a burst loop's (answered at once when empty), the rest the steady
+        # loop's, which leave the hold to the server as every poll did before.
+        assert 0.0 in client.holds
+        assert None in client.holds
+        assert set(client.holds) <= {0.0, None}
+    finally:
+        gate[0].set()
+        await worker.stop()
+        await running
+
+
 async def test_one_poll_per_kind_polls_one_at_a_time() -> None:
     client = CountingClient()
     for _ in range(6):
@@ -115,6 +137,7 @@ async def test_one_poll_per_kind_polls_one_at_a_time() -> None:
         await client.until(lambda: client.started == 6)
         await client.until(lambda: len(client.sent) >= 8)
         assert all(count == 1 and held is not None for count, held in client.sent)
+        assert set(client.holds) == {None}  # no burst loop, so every poll is held as before
     finally:
         gate[0].set()
         await worker.stop()
