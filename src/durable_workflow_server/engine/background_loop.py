@@ -191,7 +191,7 @@ def earliest_value(row: Mapping[str, Any] | None) -> Any:
 async def _earliest_due(store: Store) -> dict[str, Any]:
     """Each deadline step's earliest due time (:data:`EARLIEST_DUE`), by step name, and the
     housekeeping and schedule columns."""
-    async with store.read() as conn:
+    async with store.brief_read() as conn:  # one statement, nothing else awaited
         rows = await conn.fetch(EARLIEST_DUE)
     # min() keeps the column type, so these come back as aware UTC datetimes.
     return dict(rows[0]) if rows else dict.fromkeys((*_DUE_STEPS, *_HOUSEKEEPING, *SCHEDULE_PROBE))

@@ -399,7 +399,7 @@ class ControlPlane(EngineCore):
         answers exactly what the snapshot would. An open run's answer needs the second statement
         in the same snapshot, so the caller describes it the full way when it needs the body.
         """
-        async with self._read() as tx:
+        async with self._brief_read() as tx:  # one statement, nothing else awaited
             instance, run = await self._current_run(tx, namespace, workflow_id)
         return views.describe(run, instance, None) if is_terminal_run(run) else None
 

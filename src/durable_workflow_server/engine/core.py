@@ -213,6 +213,10 @@ class EngineCore:
     def _read(self) -> ReadScope:
         return ReadScope(self, self.store.read())
 
+    def _brief_read(self) -> ReadScope:
+        """Like :meth:`_read`, for a body of statements only (``store.brief_read()``)."""
+        return ReadScope(self, self.store.brief_read())
+
     def _snapshot(self) -> ReadScope:
         """Like :meth:`_read`, with every statement reading one snapshot (``store.snapshot()``)."""
         return ReadScope(self, self.store.snapshot())

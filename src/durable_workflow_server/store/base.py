@@ -159,6 +159,16 @@ class Store:
         """A read-only unit of work (SQLite: one snapshot; PostgreSQL: autocommit statements)."""
         raise NotImplementedError  # pragma: no cover - overridden
 
+    def brief_read(self) -> AbstractAsyncContextManager[Conn]:
+        """A :meth:`read` whose body only runs statements: nothing else is awaited inside it.
+
+        For the hot path's one-statement reads (a result wait's probe, the background loop's
+        due times). SQLite may run it on the writer connection, whose page cache is warm, while
+        holding the write lock (see :mod:`.sqlite`), so a body that waited on anything else (a
+        payload fetch, a wake-up) would hold writers up; everywhere else it is :meth:`read`.
+        """
+        return self.read()
+
     def snapshot(self) -> AbstractAsyncContextManager[Conn]:
         """A read-only unit of work whose statements all see one snapshot of the database.
 

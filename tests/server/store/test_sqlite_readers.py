@@ -1,5 +1,10 @@
 """SQLite's reads: reader connections kept between reads, and execution listeners still seen.
 
+A brief read (statements only) that finds the write lock free runs on the writer connection under
+the lock (its page cache is warm) and leaves it as it found it, even when the read raised; a write
+waits for it. One that finds the lock held (a write transaction open) runs on a reader, sees only
+what was committed and does not wait. A plain read always runs on a reader.
+
 A read takes a reader kept from an earlier clean read (not a new pool checkout); a read that
 raised closes its reader; ``close()`` closes the kept ones. A statement listener added to the
 engine after readers were kept still sees every statement (the store then runs them through
@@ -8,6 +13,10 @@ SQLAlchemy rather than its plans).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +24,110 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from durable_workflow_server.store import sqlite as sqlite_store
 from durable_workflow_server.store import tables as t
 from durable_workflow_server.store.sqlite import IDLE_READERS, SQLiteStore
 
 NAMES = sa.select(t.namespaces.c.name)
+
+NOW = datetime(2026, 12, 4, tzinfo=timezone.utc)
+ROW = {"retention_days": 30, "status": "active", "created_at": NOW, "updated_at": NOW}
+
+
+def _insert(name: str) -> sa.Insert:
+    return sa.insert(t.namespaces).values(name=name, **ROW)
+
+
+@asynccontextmanager
+async def _writing(store: SQLiteStore) -> AsyncIterator[None]:
+    """A write transaction held open (the lock taken): reads meanwhile go to reader connections."""
+    async with store.write() as conn:
+        await conn.execute(_insert("uncommitted"))
+        yield
+
+
+async def test_a_brief_read_with_the_lock_free_runs_on_the_writer(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/readers.db")
+    await store.open()
+    try:
+        async with store.write() as conn:
+            await conn.execute(_insert("committed"))
+        writer = store._writer
+        assert writer is not None
+        async with store.brief_read() as conn:
+            assert conn.sync_connection is writer  # type: ignore[attr-defined]
+            assert store._write_lock is not None and store._write_lock.locked()
+            assert "committed" in {row["name"] for row in await conn.fetch(NAMES)}
+        assert not store._write_lock.locked() and not sqlite_store._dbapi(writer).in_transaction
+        assert store._idle_readers == []  # no reader connection was opened
+        with pytest.raises(RuntimeError):
+            async with store.brief_read() as conn:
+                await conn.fetch(NAMES)
+                raise RuntimeError("boom")
+        # The writer is left usable, outside any transaction, and not closed.
+        assert not writer.closed and not sqlite_store._dbapi(writer).in_transaction
+        async with store.write() as conn:
+            await conn.execute(_insert("after"))
+        async with store.read() as conn:
+            assert {"committed", "after"} <= {row["name"] for row in await conn.fetch(NAMES)}
+    finally:
+        await store.close()
+
+
+async def test_a_write_waits_for_a_brief_read_on_the_writer(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/readers.db")
+    await store.open()
+    try:
+        reading, done = asyncio.Event(), asyncio.Event()
+
+        async def read() -> list[str]:
+            async with store.brief_read() as conn:
+                reading.set()
+                await done.wait()
+                return [row["name"] for row in await conn.fetch(NAMES)]
+
+        async def write() -> None:
+            async with store.write() as conn:
+                await conn.execute(_insert("later"))
+
+        reader = asyncio.create_task(read())
+        await reading.wait()
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0)  # the write runs up to the lock, and queues there
+        assert not writer.done()
+        done.set()
+        assert "later" not in await reader  # the read saw the database before the write
+        await writer
+        async with store.read() as conn:
+            assert "later" in {row["name"] for row in await conn.fetch(NAMES)}
+    finally:
+        await store.close()
+
+
+async def test_a_brief_read_during_a_write_uses_a_reader_and_sees_only_commits(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/readers.db")
+    await store.open()
+    try:
+        async with _writing(store):
+            async with store.brief_read() as conn:  # would never enter if it waited for the lock
+                assert conn.sync_connection is not store._writer  # type: ignore[attr-defined]
+                assert "uncommitted" not in {row["name"] for row in await conn.fetch(NAMES)}
+        async with store.read() as conn:
+            assert "uncommitted" in {row["name"] for row in await conn.fetch(NAMES)}
+    finally:
+        await store.close()
+
+
+async def test_a_plain_read_keeps_to_the_readers(tmp_path: Path) -> None:
+    """Its body may await other things (a payload fetch): it never holds the write lock."""
+    store = SQLiteStore(f"sqlite:///{tmp_path}/readers.db")
+    await store.open()
+    try:
+        async with store.read() as conn:
+            assert conn.sync_connection is not store._writer  # type: ignore[attr-defined]
+            assert store._write_lock is not None and not store._write_lock.locked()
+    finally:
+        await store.close()
 
 
 async def test_a_clean_read_keeps_its_reader_for_the_next(tmp_path: Path) -> None:
