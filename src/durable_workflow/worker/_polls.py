@@ -12,9 +12,14 @@ loop leaves the worker's slots idle while the server could hand out more. The bu
 only while the last poll of their kind brought a task (there is a backlog) and go quiet at the
 first empty poll, so an idle worker keeps one long poll parked per kind, as before.
 
-A poll names the tasks the worker holds (``held_task_ids``, see ``_leases.py``) only while no
-other poll of its kind is in flight: a task another poll was just handed is held but cannot be
-named until that poll's answer arrives, and a hand-back would take it away again.
+A poll names the tasks the worker holds (``held_task_ids``, see ``_leases.py``) only when no
+other poll of its kind can overlap it, before it is sent or after: a task another poll was just
+handed is held but cannot be named until that poll's answer arrives, and requests on different
+connections are not ordered, so a poll sent after the naming one may be served first and its
+task handed back by it. So it names them only while no poll of its kind is in flight and no
+backlog lets a burst loop poll meanwhile (a burst loop checks the backlog again once it has its
+slot) — or, where the server keeps fresh leases (``hand_back_grace_seconds``, sent where tasks
+come eagerly), whenever no poll is in flight, since an overlapping poll's lease is a fresh one.
 """
 
 from __future__ import annotations
@@ -94,6 +99,8 @@ class Poller:
         self._polling: dict[str, int] = {WORKFLOW: 0, ACTIVITY: 0, QUERY: 0}
         #: Set while the last poll of a kind brought a task: its burst loops poll meanwhile.
         self._backlog: dict[str, asyncio.Event] = {kind: asyncio.Event() for kind in self._polling}
+        #: The kinds with burst loops (each registers as it starts, before any poll answers).
+        self._bursty: set[str] = set()
 
     async def loop(self, kind: str, *, burst: bool = False) -> None:
         """Poll ``kind`` until the worker stops, one poll per free slot.
@@ -105,12 +112,16 @@ class Poller:
         slots = self._tasks.slots[kind]
         backlog = self._backlog[kind]
         backoff = worker.poll_error_backoff
+        if burst:
+            self._bursty.add(kind)
         while not self._stop.is_set():
             if burst:
                 await backlog.wait()
             await slots.acquire()
             handed_off = False
             try:
+                if burst and not backlog.is_set():
+                    continue  # drained while this loop waited for a slot (see the module doc)
                 try:
                     task = await self.poll_once(kind, burst=burst)
                 except Exception as exc:
@@ -196,6 +207,8 @@ class Poller:
             return None  # a task leased to us whose answer is on its way is held, unnamed yet
         if self._polling[kind]:
             return None  # the same for a task another poll of this kind may be bringing
+        if kind in self._bursty and self._backlog[kind].is_set() and not self._hand_back_grace(kind):
+            return None  # a burst poll may follow this one and be served first (module doc)
         return self._tasks.held.ids(kind)
 
     def _hand_back_grace(self, kind: str) -> dict[str, Any]:

@@ -108,6 +108,45 @@ async def test_a_poll_names_held_tasks_only_when_no_other_poll_of_its_kind_is_in
         await running
 
 
+class OverlapClient(CountingClient):
+    """Records every activity poll sent while a poll that named held tasks was in flight."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.naming_in_flight = 0
+        self.overlapping: list[list[str] | None] = []
+
+    async def poll_activity_task(self, **kwargs: Any) -> Any:
+        held = kwargs.get("held_task_ids")
+        if self.naming_in_flight:
+            self.overlapping.append(held)
+        naming = held is not None
+        self.naming_in_flight += naming
+        try:
+            return await super().poll_activity_task(**kwargs)
+        finally:
+            self.naming_in_flight -= naming
+
+
+async def test_no_poll_overlaps_a_poll_that_names_held_tasks() -> None:
+    # Requests are not ordered across connections: a poll sent while a naming poll is on its
+    # way may be served first, and the naming poll's hand-back would take its task back.
+    client = OverlapClient()
+    for _ in range(6):
+        client.add_activity_task("held_until_released", [])
+    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=3)
+    running = asyncio.create_task(worker.run())
+    try:
+        await client.until(lambda: client.started == 6)
+        await client.until(lambda: any(held for _, held in client.sent))  # named once drained
+        assert any(count > 1 for count, _ in client.sent)  # the burst loops did poll
+        assert client.overlapping == []
+    finally:
+        gate[0].set()
+        await worker.stop()
+        await running
+
+
 async def test_burst_polls_are_not_held_by_the_server_and_the_steady_poll_is() -> None:
     client = CountingClient()
     for _ in range(6):
