@@ -265,8 +265,9 @@ class SQLiteStore(Store):
         engine, writer, lock = self._parts()
         # A free lock is taken without a wait (asyncio's fast path): the read then runs on the
         # writer, whose cache is warm. A held one (a write in progress, the checkpointer's
-        # follow-up) sends it to a reader, which waits for nothing.
-        if self.memory or not lock.locked():
+        # follow-up), or one just released with writes queued for it, sends it to a reader,
+        # which waits for nothing.
+        if self.memory or _taken_at_once(lock):
             return _Transaction(self, writer, immediate=False, lock=lock)
         return _Transaction(self, None, immediate=False, lock=None, engine=engine)
 
@@ -284,6 +285,19 @@ class SQLiteStore(Store):
             idle.append(reader)
         else:
             reader.close()
+
+
+def _taken_at_once(lock: asyncio.Lock) -> bool:
+    """Whether ``lock.acquire()`` would return without waiting: free, and no live waiter queued.
+
+    A just-released lock reports ``locked()`` false while the writes queued for it are still
+    waiting, and ``acquire()`` queues behind them (first in, first out). This is the condition
+    asyncio's own fast path tests.
+    """
+    if lock.locked():
+        return False
+    waiters = getattr(lock, "_waiters", None)
+    return not waiters or all(waiter.cancelled() for waiter in waiters)
 
 
 class _Transaction:

@@ -93,7 +93,7 @@ async def test_a_write_waits_for_a_brief_read_on_the_writer(tmp_path: Path) -> N
         reader = asyncio.create_task(read())
         await reading.wait()
         writer = asyncio.create_task(write())
-        await asyncio.sleep(0)  # the write runs up to the lock, and queues there
+        await _until_queued(store)  # the write runs up to the lock, and queues there
         assert not writer.done()
         done.set()
         assert "later" not in await reader  # the read saw the database before the write
@@ -181,5 +181,47 @@ async def test_a_listener_added_later_sees_the_statements_of_kept_readers(tmp_pa
         async with store.read() as conn:
             await conn.fetch(NAMES)
         assert any("FROM namespaces" in statement for statement in seen)
+    finally:
+        await store.close()
+
+
+async def _until_queued(store: SQLiteStore) -> None:
+    """Turn the loop until a write waits on the store's lock (an event, not a timed sleep)."""
+    lock = store._write_lock
+    assert lock is not None
+    while not getattr(lock, "_waiters", None):
+        await asyncio.sleep(0)
+
+
+async def test_a_brief_read_never_queues_behind_a_write_waiting_for_the_lock(tmp_path: Path) -> None:
+    # A just-released lock with a write queued on it reports locked() false; acquire() would
+    # still wait behind that write's whole transaction, so the read goes to a reader instead.
+    store = SQLiteStore(f"sqlite:///{tmp_path}/readers.db")
+    await store.open()
+    try:
+        first_in, second_in, second_go = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def second() -> None:
+            await first_in.wait()
+            async with store.write() as conn:  # queues on the lock the first write holds
+                await conn.execute(_insert("second"))
+                second_in.set()
+                await second_go.wait()  # a write transaction that awaits something inside
+
+        async def write_then_read() -> list[str]:
+            async with store.write() as conn:
+                await conn.execute(_insert("first"))
+                first_in.set()
+                await _until_queued(store)
+            async with store.brief_read() as conn:  # at once after the write, as a loop would
+                return [row["name"] for row in await conn.fetch(NAMES)]
+
+        queued = asyncio.create_task(second())
+        reading = asyncio.create_task(write_then_read())
+        await second_in.wait()  # the second write holds the lock now, mid-transaction
+        names = await asyncio.wait_for(reading, 5.0)  # answered while that write is still open
+        assert "first" in names and "second" not in names
+        second_go.set()
+        await queued
     finally:
         await store.close()
