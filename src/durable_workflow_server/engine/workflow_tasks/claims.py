@@ -184,8 +184,16 @@ async def claim_workflow_task(
             b_run_id=run_id,
             **sticky_params,
         )
+    # CLAIM_RUN only where the claim is its own transaction (a poll, ``run_id`` unset): a lease
+    # it forestalled runs that transaction again whole (LeaseRaced), which a completion or a
+    # start handing out its run's task eagerly must not do for a task it may simply not hand out.
     return await claim_first(
-        tx, cast(list[WorkflowTaskRow], due), _run_id, attempt, held=held_run, try_run=try_run
+        tx,
+        cast(list[WorkflowTaskRow], due),
+        _run_id,
+        attempt,
+        held=held_run,
+        try_run=try_run if run_id is None else None,
     )
 
 
