@@ -3,8 +3,7 @@
 The index holds only closed runs; a planner takes a partial index only where the query's
 ``WHERE`` implies its condition (a comparison on ``closed_at`` does). Each statement that reads
 it is explained here with its bound parameters (SQLite) or its values (PostgreSQL, sequential
-scans priced out) and must name the index on SQLite (on PostgreSQL, with a handful of rows,
-another index may be the cheaper plan: there it must not be a sequential scan). A sticky
+scans priced out) and must name the index on both databases, with no sequential scan. A sticky
 worker's runs, which name the namespace too, must keep to the sticky index.
 """
 
@@ -111,7 +110,5 @@ async def test_close_time_reads_use_the_partial_index(make_engine: EngineFactory
     await _fill(engine)
     for index, statement in _statements():
         plan = await _plan(engine, db_url, statement)
-        if engine.store.dialect == "sqlite":
-            assert index in plan, f"{statement}\n{plan}"
-        else:  # on a few rows PostgreSQL may prefer another index; never a sequential scan
-            assert "Index" in plan and "Seq Scan" not in plan, f"{statement}\n{plan}"
+        assert index in plan, f"{statement}\n{plan}"
+        assert "Seq Scan" not in plan, f"{statement}\n{plan}"
