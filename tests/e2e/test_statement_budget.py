@@ -50,7 +50,8 @@ REGISTRATION = {
     "task_slots": {"workflow_available": 10, "activity_available": 10},
 }
 
-# Statements per step, at most (both databases run the same statements, NOTIFY aside).
+# Statements per step, at most (both databases run the same statements, NOTIFY aside, but
+# where POSTGRES_BUDGET says fewer).
 BUDGET = {
     "start": 4,
     "workflow task poll": 5,
@@ -64,6 +65,14 @@ BUDGET = {
     "start handed to the parked poll": 5,
 }
 SWEEP_BUDGET = {"busy": 1, "idle": 1}
+# PostgreSQL inserts a new run's history events, its row and its first workflow task in one
+# statement (engine/runs/opening.py); SQLite runs them as three.
+POSTGRES_BUDGET = {
+    **BUDGET,
+    "start": 2,
+    "start + eager first workflow task": 3,
+    "start handed to the parked poll": 3,
+}
 
 
 @pytest.fixture
@@ -103,7 +112,8 @@ async def test_one_workflow_runs_within_its_statement_budget(app: Any) -> None:
     counts = log.counts() - notifies
     if os.environ.get("DW_STATEMENT_LISTING"):  # the whole life, statement by statement (-s)
         print(f"\n{dict(counts)}\n{log.listing()}")
-    over = {step: counts[step] for step, limit in {**BUDGET, **_sweeps()}.items() if counts[step] > limit}
+    budget = POSTGRES_BUDGET if engine.store.dialect == "postgresql" else BUDGET
+    over = {step: counts[step] for step, limit in {**budget, **_sweeps()}.items() if counts[step] > limit}
     listing = "\n\n".join(f"{step}: {counts[step]}\n{log.listing(step)}" for step in over)
     assert not over, f"steps over their statement budget: {over}\n{listing}"
     # Every statement was filed under a step, or ran in the loop's own task (woken by a deadline).

@@ -117,6 +117,17 @@ async def insert_pending(tx: Tx) -> None:
         _keep_inserted(tx, pending)
 
 
+def take_pending(tx: Tx) -> list[dict[str, Any]]:
+    """The rows appended with ``defer=True``, for a caller inserting them in a statement of its own.
+
+    They count as inserted from here (kept runs note them): the caller runs that statement in
+    this transaction, which otherwise fails as a whole.
+    """
+    pending, tx.pending_events = tx.pending_events, []
+    _keep_inserted(tx, pending)
+    return pending
+
+
 def _keep_inserted(tx: Tx, rows: list[dict[str, Any]]) -> None:
     if tx.kept_events:
         for row in rows:

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from durable_workflow.protocol.history import EventType
 
-from ...store.rows import RunRow
+from ...store.rows import RunRow, WorkflowTaskRow
 from ...store.statuses import RunStatus
 from ..activities import rows as activity_rows
 from ..activities.deadlines import earliest
 from ..children import hooks as child_hooks
 from ..conditions import waits as conditions
 from ..history import events as h
-from ..history.rows import append
+from ..history.rows import append, take_pending
 from ..search_attributes import rows as search_attribute_rows
 from ..task_queues import cohorts
 from ..timers import rows as timer_rows
@@ -32,6 +32,7 @@ from ..util import new_id, seconds
 from ..workflow_tasks import rows as workflow_task_rows
 from ..workflow_tasks.rows import ensure_workflow_task
 from .close_wait import close_key
+from .opening import insert_opening
 from .rows import INSERT_RUN, progress, update_run
 from .steps import STEP_ACTIVITY, STEP_CHILD, STEP_TIMER, Step
 
@@ -173,21 +174,42 @@ async def create_run(
         started["continued_from_run_id"] = continued_from_run_id
     started.update(started_extra or {})
     events.append((EventType.WORKFLOW_STARTED, started))
+    # PostgreSQL: the events, the run and its first task in one statement (runs/opening.py).
+    one_statement = tx.store.dialect == "postgresql"
     # The events first, so the run row is inserted once, already at its last sequence.
-    await append(tx, run, events, write_run=False)
-    await tx.conn.execute(INSERT_RUN, run)
+    await append(tx, run, events, write_run=False, defer=one_statement)
+    if one_statement:
+        await _insert_opening(tx, run, first_lease)
+    else:
+        await tx.conn.execute(INSERT_RUN, run)
     # A new run of an instance whose run this transaction closed: its describe is the new run's.
     tx.closed_runs.pop(close_key(namespace, workflow_id), None)
     if search_attributes:
         await search_attribute_rows.write_values(
             tx, run_id, namespace, search_attributes, replace=False, types=search_attribute_types
         )
-    if first_lease is None:
+    if one_statement:
+        pass  # the first task went in with the run
+    elif first_lease is None:
         await ensure_workflow_task(tx, run, new_run=True)
     else:
         await first_lease.insert(tx, run)
     tx.due(timeout_at)  # wakes the background loop (here and, via NOTIFY, elsewhere) in time
     return run
+
+
+async def _insert_opening(tx: Tx, run: RunRow, first_lease: FirstTaskLease | None) -> None:
+    """The run's appended events, its row and its first task in one statement (``runs.opening``),
+    the task as :func:`ensure_workflow_task` (``new_run``) or ``first_lease`` would insert it."""
+    if first_lease is None:
+        task = {**workflow_task_rows.queued_values(tx, run), "workflow_update_id": None}
+    else:
+        task = first_lease.values(tx, run)
+    await insert_opening(tx, run, take_pending(tx), task)
+    if first_lease is None:
+        tx.wakes.add(("workflow", run["namespace"], run["task_queue"]))
+    else:
+        first_lease.task = cast(WorkflowTaskRow, task)
 
 
 async def close_run(

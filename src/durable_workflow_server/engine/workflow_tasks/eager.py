@@ -125,6 +125,12 @@ class FirstTaskLease:
 
     async def insert(self, tx: Tx, run: RunRow) -> None:
         """Insert ``run``'s first task with the claim's lease columns (the run is new: no other task)."""
+        values = self.values(tx, run)
+        await tx.conn.execute(rows.INSERT, values)
+        self.task = cast(WorkflowTaskRow, values)
+
+    def values(self, tx: Tx, run: RunRow) -> dict[str, Any]:
+        """The columns :meth:`insert` writes; a caller inserting them itself sets :attr:`task` to them."""
         values = rows.queued_values(tx, run)
         values.update(
             status=S.LEASED,
@@ -134,8 +140,7 @@ class FirstTaskLease:
             history_sequence=run["last_history_sequence"],
             workflow_update_id=None,
         )
-        await tx.conn.execute(rows.INSERT, values)
-        self.task = cast(WorkflowTaskRow, values)
+        return values
 
 
 async def hand_first_leased(
