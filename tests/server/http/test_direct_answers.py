@@ -171,3 +171,24 @@ async def test_with_an_access_log_the_sends_write_the_answer(monkeypatch: Any) -
     sends = await answer(app_for(prepared, direct=False), GET, access_log=True)
     assert taken == [False]  # the log line is the sends' to write
     assert direct[0] == sends[0] and len(direct[0]) == 1
+
+
+def test_a_cycle_without_the_state_it_reads_is_left_to_the_sends() -> None:
+    # A uvicorn whose cycle keeps its state under other names: nothing is written directly, and
+    # the caller sends the answer the usual way (the sends of that uvicorn know its names).
+    class Transport:
+        writes: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+    class ForeignCycle:  # what HeadWithBody itself needs of a cycle, and nothing the answer reads
+        scope = {"method": "GET"}
+
+        def on_response(self) -> None:
+            raise AssertionError("nothing was answered")
+
+    transport = Transport()
+    writer = connections.HeadWithBody(transport, ForeignCycle())  # type: ignore[arg-type]
+    assert writer.answer(200, [(b"content-length", b"2")], b"{}") is False
+    assert transport.writes == []
