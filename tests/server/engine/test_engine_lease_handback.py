@@ -30,7 +30,11 @@ async def engine(make_engine: EngineFactory) -> Engine:
 
 
 async def _poll_wf(
-    engine: Engine, worker_id: str = "w1", held: list[str] | None = None, poll_request_id: str | None = None
+    engine: Engine,
+    worker_id: str = "w1",
+    held: list[str] | None = None,
+    poll_request_id: str | None = None,
+    grace: float | None = None,
 ) -> dict[str, Any] | None:
     return await engine.poll_workflow_task(
         NS,
@@ -41,6 +45,7 @@ async def _poll_wf(
         history_page_size=None,
         timeout=0.05,
         held_task_ids=held,
+        hand_back_grace_seconds=grace,
     )
 
 
@@ -253,20 +258,6 @@ async def test_a_restarted_server_counts_silence_only_from_its_start(
     assert taken is not None and taken["attempt_number"] == 2
 
 
-async def _poll_graced(engine: Engine, held: list[str], poll_request_id: str) -> dict[str, Any] | None:
-    return await engine.poll_workflow_task(
-        NS,
-        worker_id="w1",
-        task_queue="q1",
-        build_id=None,
-        poll_request_id=poll_request_id,
-        history_page_size=None,
-        timeout=0.05,
-        held_task_ids=held,
-        hand_back_grace_seconds=5.0,
-    )
-
-
 async def test_only_a_lease_not_held_nor_fresh_runs_the_hand_back(driver: Driver, clock: FakeClock) -> None:
     """The poll's first read says whether the hand-back would find anything: a lease not named as
     held and older than the grace. Otherwise it is not run at all (no statement of its own)."""
@@ -277,17 +268,17 @@ async def test_only_a_lease_not_held_nor_fresh_runs_the_hand_back(driver: Driver
     def hand_backs(log: StatementLog) -> int:
         return sum(1 for entry in log.entries if entry.caller == "engine/workflow_tasks/leases:hand_back")
 
-    first = await _poll_graced(engine, [], "p-1")
+    first = await _poll_wf(engine, held=[], poll_request_id="p-1", grace=5.0)
     assert first is not None
     with StatementLog(engine.store) as log:  # its one lease named as held
-        second = await _poll_graced(engine, [first["task_id"]], "p-2")
+        second = await _poll_wf(engine, held=[first["task_id"]], poll_request_id="p-2", grace=5.0)
     assert second is not None and hand_backs(log) == 0
     with StatementLog(engine.store) as log:  # the second lease, not named yet, is fresh
-        assert await _poll_graced(engine, [first["task_id"]], "p-3") is None
+        assert await _poll_wf(engine, held=[first["task_id"]], poll_request_id="p-3", grace=5.0) is None
     assert hand_backs(log) == 0 and _released(engine, "workflow", "repoll") == 0
     clock.advance(6.0)  # past the grace, within the lease: handed back, and leased again
     with StatementLog(engine.store) as log:
-        again = await _poll_graced(engine, [first["task_id"]], "p-4")
+        again = await _poll_wf(engine, held=[first["task_id"]], poll_request_id="p-4", grace=5.0)
     assert hand_backs(log) == 1 and _released(engine, "workflow", "repoll") == 1
     assert again is not None and again["task_id"] == second["task_id"]
     assert again["workflow_task_attempt"] == second["workflow_task_attempt"] + 1
