@@ -8,6 +8,8 @@ another of its kind is in flight names no held tasks: the other may be bringing 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -54,10 +56,27 @@ class CountingClient(FakeClient):
             self.in_flight -= 1
 
 
-def _worker(client: FakeClient, **kwargs: Any) -> Worker:
-    worker = Worker(client, task_queue="default", activities=[held_until_released], **kwargs)
+@asynccontextmanager
+async def _running(client: FakeClient, *, tasks: int, slots: int, polls: int) -> AsyncIterator[None]:
+    """A worker of ``slots`` activity slots and ``polls`` activity polls running over ``tasks``
+    held activities; on the way out the activities are let go and the worker is stopped."""
+    for _ in range(tasks):
+        client.add_activity_task("held_until_released", [])
+    worker = Worker(
+        client,
+        task_queue="default",
+        activities=[held_until_released],
+        max_concurrent_activity_tasks=slots,
+        max_concurrent_activity_task_polls=polls,
+    )
     worker.poll_error_backoff = 0.01
-    return worker
+    running = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        gate[0].set()
+        await worker.stop()
+        await running
 
 
 @pytest.fixture(autouse=True)
@@ -67,11 +86,7 @@ def _reset() -> None:
 
 async def test_a_backlog_is_polled_by_several_loops_and_an_idle_queue_by_one() -> None:
     client = CountingClient()
-    for _ in range(12):
-        client.add_activity_task("held_until_released", [])
-    worker = _worker(client, max_concurrent_activity_tasks=12, max_concurrent_activity_task_polls=3)
-    running = asyncio.create_task(worker.run())
-    try:
+    async with _running(client, tasks=12, slots=12, polls=3):
         await client.until(lambda: client.started == 12)
         # The backlog was taken by more than one poll at a time, never more than three.
         assert max(count for count, _ in client.sent) in (2, 3)
@@ -82,19 +97,11 @@ async def test_a_backlog_is_polled_by_several_loops_and_an_idle_queue_by_one() -
         # Each burst loop makes at most the poll it was about to make, then waits for a backlog.
         await client.until(lambda: len(client.sent) >= drained + 10)
         assert all(count == 1 for count, _ in client.sent[drained + 6 :])
-    finally:
-        gate[0].set()
-        await worker.stop()
-        await running
 
 
 async def test_a_poll_names_held_tasks_only_when_no_other_poll_of_its_kind_is_in_flight() -> None:
     client = CountingClient()
-    for _ in range(6):
-        client.add_activity_task("held_until_released", [])
-    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=3)
-    running = asyncio.create_task(worker.run())
-    try:
+    async with _running(client, tasks=6, slots=8, polls=3):
         await client.until(lambda: client.started == 6)
         # Once the burst loops have gone quiet the steady loop names all six again.
         await client.until(lambda: client.sent[-1][1] is not None and len(client.sent[-1][1]) == 6)
@@ -102,10 +109,6 @@ async def test_a_poll_names_held_tasks_only_when_no_other_poll_of_its_kind_is_in
         for count, held in client.sent:
             if count > 1:
                 assert held is None
-    finally:
-        gate[0].set()
-        await worker.stop()
-        await running
 
 
 class OverlapClient(CountingClient):
@@ -132,55 +135,31 @@ async def test_no_poll_overlaps_a_poll_that_names_held_tasks() -> None:
     # Requests are not ordered across connections: a poll sent while a naming poll is on its
     # way may be served first, and the naming poll's hand-back would take its task back.
     client = OverlapClient()
-    for _ in range(6):
-        client.add_activity_task("held_until_released", [])
-    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=3)
-    running = asyncio.create_task(worker.run())
-    try:
+    async with _running(client, tasks=6, slots=8, polls=3):
         await client.until(lambda: client.started == 6)
         await client.until(lambda: any(held for _, held in client.sent))  # named once drained
         assert any(count > 1 for count, _ in client.sent)  # the burst loops did poll
         assert client.overlapping == []
-    finally:
-        gate[0].set()
-        await worker.stop()
-        await running
 
 
 async def test_burst_polls_are_not_held_by_the_server_and_the_steady_poll_is() -> None:
     client = CountingClient()
-    for _ in range(6):
-        client.add_activity_task("held_until_released", [])
-    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=3)
-    running = asyncio.create_task(worker.run())
-    try:
+    async with _running(client, tasks=6, slots=8, polls=3):
         await client.until(lambda: client.started == 6)
         # Some polls were a burst loop's (answered at once when empty), the rest the steady
         # loop's, which leave the hold to the server as every poll did before.
         assert 0.0 in client.holds
         assert None in client.holds
         assert set(client.holds) <= {0.0, None}
-    finally:
-        gate[0].set()
-        await worker.stop()
-        await running
 
 
 async def test_one_poll_per_kind_polls_one_at_a_time() -> None:
     client = CountingClient()
-    for _ in range(6):
-        client.add_activity_task("held_until_released", [])
-    worker = _worker(client, max_concurrent_activity_tasks=8, max_concurrent_activity_task_polls=1)
-    running = asyncio.create_task(worker.run())
-    try:
+    async with _running(client, tasks=6, slots=8, polls=1):
         await client.until(lambda: client.started == 6)
         await client.until(lambda: len(client.sent) >= 8)
         assert all(count == 1 and held is not None for count, held in client.sent)
         assert set(client.holds) == {None}  # no burst loop, so every poll is held as before
-    finally:
-        gate[0].set()
-        await worker.stop()
-        await running
 
 
 @pytest.mark.parametrize(
