@@ -44,6 +44,7 @@ def stale_before(now: datetime, grace: float | None) -> datetime:
     """
     if grace is None:
         return now + seconds(NO_GRACE_AHEAD_SECONDS)
+    # Bounded, so any number a request carries is a valid time span.
     return now - seconds(min(max(float(grace), 0.0), 3600.0))
 
 
@@ -58,7 +59,4 @@ def fresh_lease(task: Mapping[str, Any], now: datetime, grace: float | None) -> 
     answer that hands it a task arrives, naming held tasks that do not include it yet: with
     ``hand_back_grace_seconds`` on its polls, such a fresh lease is not handed back.
     """
-    if grace is None:
-        return False
-    # Bounded, so any number a request carries is a valid time span.
-    return bool(task["updated_at"] > now - seconds(min(max(float(grace), 0.0), 3600.0)))
+    return bool(task["updated_at"] > stale_before(now, grace))
